@@ -1,0 +1,136 @@
+/**
+ * Turns a flag set into closures once, so that evaluating a context does no parsing:
+ * conditions become predicates (operators.ts), buckets become hash-and-range lookups
+ * (bucket.ts), the dependency order is fixed, and every possible result (a variant
+ * with the flag, segment and variant metadata merged) is built and frozen up front.
+ *
+ * Results are shared between evaluations and frozen: callers may read them, never
+ * mutate them.
+ */
+import { compileBucket, type Bucketer } from "./bucket.js";
+import { compileCondition, type Predicate } from "./operators.js";
+import type { EvaluationContext, EvaluationFlag, EvaluationResults, EvaluationSegment, EvaluationVariant } from "./schema.js";
+import type { Target } from "./select.js";
+import { topologicalSort } from "./topological-sort.js";
+
+/** Why a flag resolved as it did; the OpenFeature (OFREP) reason is derived from it. */
+export type Reason = "TARGETING_MATCH" | "SPLIT" | "STATIC" | "DEFAULT" | "DISABLED";
+
+export interface Outcome {
+  readonly variant: EvaluationVariant;
+  readonly reason: Reason;
+}
+
+export interface CompiledFlagSet {
+  /** The flags as given, in dependency order. */
+  readonly flags: readonly EvaluationFlag[];
+  has(flagKey: string): boolean;
+  /** Same inputs and output as `EvaluationEngine.evaluate(context, topologicalSort(flags, flagKeys))`. */
+  evaluate(context: EvaluationContext, flagKeys?: readonly string[]): EvaluationResults;
+  /** Like `evaluate`, with the reason for each result. */
+  evaluateWithReasons(context: EvaluationContext, flagKeys?: readonly string[]): Record<string, Outcome>;
+}
+
+type FlagEvaluator = (target: Target) => Outcome | undefined;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: EvaluationVariant): Reason {
+  if (flag.metadata?.["deployed"] === false) return "DISABLED";
+  if (variant.metadata?.["default"] === true) return "DEFAULT";
+  if (segment.conditions) return "TARGETING_MATCH";
+  return segment.bucket ? "SPLIT" : "STATIC";
+}
+
+function compileConditions(conditions: EvaluationSegment["conditions"]): Predicate | undefined {
+  if (!conditions) return undefined;
+  // Outer list: any group matches; inner list: every condition matches.
+  const groups = conditions.map((group) => group.map(compileCondition));
+  return (target) => groups.some((group) => group.every((predicate) => predicate(target)));
+}
+
+function compileFlag(flag: EvaluationFlag): FlagEvaluator {
+  const segments = flag.segments.map((segment) => {
+    const outcomes = new Map<string, Outcome>();
+    for (const [variantKey, variant] of Object.entries(flag.variants)) {
+      const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
+      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant) }));
+    }
+    const bucket: Bucketer = compileBucket(segment.bucket, segment.variant);
+    return { matches: compileConditions(segment.conditions), bucket, outcomes };
+  });
+  return (target) => {
+    for (const segment of segments) {
+      if (segment.matches && !segment.matches(target)) continue;
+      const variantKey = segment.bucket(target);
+      // A bucket that names no variant of the flag falls through to the next segment.
+      const outcome = variantKey === undefined ? undefined : segment.outcomes.get(variantKey);
+      if (outcome) return outcome;
+    }
+    return undefined;
+  };
+}
+
+export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
+  const byKey: Record<string, EvaluationFlag> = {};
+  for (const flag of flags) byKey[flag.key] = flag; // a later duplicate key wins, as in the SDKs
+  const ordered = topologicalSort(byKey);
+  const position = new Map(ordered.map((flag, index) => [flag.key, index]));
+  const evaluators = ordered.map(compileFlag);
+  const keys = ordered.map((flag) => flag.key);
+
+  // For a request naming some flags: each flag with all its ancestors, as positions in `ordered`.
+  const lineage = (index: number, into: Uint8Array): void => {
+    if (into[index]) return;
+    into[index] = 1;
+    for (const parent of ordered[index]!.dependencies ?? []) {
+      const parentIndex = position.get(parent);
+      if (parentIndex !== undefined) lineage(parentIndex, into);
+    }
+  };
+
+  const selection = (flagKeys: readonly string[] | undefined): Uint8Array | undefined => {
+    if (!flagKeys) return undefined;
+    const selected = new Uint8Array(ordered.length);
+    for (const key of flagKeys) {
+      const index = position.get(key);
+      if (index !== undefined) lineage(index, selected);
+    }
+    return selected;
+  };
+
+  const run = (
+    context: EvaluationContext,
+    flagKeys: readonly string[] | undefined,
+    reasons: Record<string, Outcome> | undefined,
+  ): EvaluationResults => {
+    const result: EvaluationResults = {};
+    const target: Target = { context, result };
+    const selected = selection(flagKeys);
+    for (let i = 0; i < evaluators.length; i++) {
+      if (selected && !selected[i]) continue;
+      const outcome = evaluators[i]!(target);
+      if (!outcome) continue;
+      result[keys[i]!] = outcome.variant;
+      if (reasons) reasons[keys[i]!] = outcome;
+    }
+    return result;
+  };
+
+  return {
+    flags: ordered,
+    has: (flagKey) => position.has(flagKey),
+    evaluate: (context, flagKeys) => run(context, flagKeys, undefined),
+    evaluateWithReasons: (context, flagKeys) => {
+      const reasons: Record<string, Outcome> = {};
+      run(context, flagKeys, reasons);
+      return reasons;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { EvaluationEngine } from "@amplitude/experiment-core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compileCondition, Operator, OPERATORS } from "./operators.js";
+
+const engine = new EvaluationEngine() as unknown as { matchCondition(target: object, condition: object): boolean };
+
+// A small pool, so that property values and filter values collide often.
+const TOKENS = ["Pro", "pro", "PRO", "true", "TRUE", "false", "(none)", "1", "01", "1.0", "2", "1.2.3", "1.10.0", "1.2.3-rc", "", "é", "a", "A"];
+const token = fc.constantFrom(...TOKENS);
+const propertyValue = fc.oneof(
+  token,
+  fc.array(token, { maxLength: 5 }),
+  fc.array(token, { maxLength: 3 }).map((list) => JSON.stringify(list)),
+  fc.constantFrom(null, undefined, 1, 2, true, false, 0, { a: 1 }, [1, [2]], NaN),
+);
+
+describe("compiled operators", () => {
+  it("match exactly as the reference engine does, condition by condition", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...OPERATORS), fc.array(token, { maxLength: 4 }), propertyValue, (op, values, value) => {
+        const condition = { selector: ["context", "user", "p"], op, values };
+        const target = { context: { user: { p: value } }, result: {} };
+        expect(compileCondition(condition)(target)).toBe(engine.matchCondition(target, condition));
+      }),
+      { numRuns: 50_000 },
+    );
+  });
+
+  it("treat an invalid regex as matching nothing instead of throwing", () => {
+    const target = { context: { user: { p: "[abc" } }, result: {} };
+    expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_MATCH, values: ["[", "^\\[a"] })(target)).toBe(true);
+    expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_MATCH, values: ["("] })(target)).toBe(false);
+    expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_DOES_NOT_MATCH, values: ["("] })(target)).toBe(true);
+  });
+});

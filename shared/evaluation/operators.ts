@@ -1,0 +1,266 @@
+/**
+ * Condition operators of the evaluation model, compiled once into predicates.
+ *
+ * The semantics are those of `@amplitude/experiment-core` (the parity tests compare
+ * the two on random inputs); what changes is when work happens: filter values are
+ * parsed (numbers, versions, regexes, lower-cased copies, sets) at compile time,
+ * never per request.
+ *
+ * Deliberate difference: an invalid regex never matches (and `regex does not match`
+ * therefore always matches a present value), where the reference engine throws and
+ * loses every flag of the request.
+ */
+import { coerceString, coerceStringArray } from "./coerce.js";
+import type { EvaluationCondition } from "./schema.js";
+import { compileSelector, type Target } from "./select.js";
+import { compareVersions, parseVersion, type SemanticVersion } from "./semver.js";
+
+export const Operator = {
+  IS: "is",
+  IS_NOT: "is not",
+  CONTAINS: "contains",
+  DOES_NOT_CONTAIN: "does not contain",
+  LESS_THAN: "less",
+  LESS_THAN_EQUALS: "less or equal",
+  GREATER_THAN: "greater",
+  GREATER_THAN_EQUALS: "greater or equal",
+  VERSION_LESS_THAN: "version less",
+  VERSION_LESS_THAN_EQUALS: "version less or equal",
+  VERSION_GREATER_THAN: "version greater",
+  VERSION_GREATER_THAN_EQUALS: "version greater or equal",
+  SET_IS: "set is",
+  SET_IS_NOT: "set is not",
+  SET_CONTAINS: "set contains",
+  SET_DOES_NOT_CONTAIN: "set does not contain",
+  SET_CONTAINS_ANY: "set contains any",
+  SET_DOES_NOT_CONTAIN_ANY: "set does not contain any",
+  REGEX_MATCH: "regex match",
+  REGEX_DOES_NOT_MATCH: "regex does not match",
+} as const;
+
+export type OperatorName = (typeof Operator)[keyof typeof Operator];
+export const OPERATORS: readonly OperatorName[] = Object.values(Operator);
+
+export type Predicate = (target: Target) => boolean;
+type StringMatcher = (value: string) => boolean;
+type SetMatcher = (values: string[]) => boolean;
+
+const SET_OPERATORS = new Set<string>([
+  Operator.SET_IS,
+  Operator.SET_IS_NOT,
+  Operator.SET_CONTAINS,
+  Operator.SET_DOES_NOT_CONTAIN,
+  Operator.SET_CONTAINS_ANY,
+  Operator.SET_DOES_NOT_CONTAIN_ANY,
+]);
+
+/** Operators that match a missing value when the filter lists `(none)`; the negated ones do the reverse. */
+const MATCH_NONE = new Set<string>([
+  Operator.IS,
+  Operator.CONTAINS,
+  Operator.LESS_THAN,
+  Operator.LESS_THAN_EQUALS,
+  Operator.GREATER_THAN,
+  Operator.GREATER_THAN_EQUALS,
+  Operator.VERSION_LESS_THAN,
+  Operator.VERSION_LESS_THAN_EQUALS,
+  Operator.VERSION_GREATER_THAN,
+  Operator.VERSION_GREATER_THAN_EQUALS,
+  Operator.SET_IS,
+  Operator.SET_CONTAINS,
+  Operator.SET_CONTAINS_ANY,
+]);
+const NEGATED_MATCH_NONE = new Set<string>([
+  Operator.IS_NOT,
+  Operator.DOES_NOT_CONTAIN,
+  Operator.SET_DOES_NOT_CONTAIN,
+  Operator.SET_DOES_NOT_CONTAIN_ANY,
+]);
+
+const isBooleanText = (text: string): boolean => {
+  const lower = text.toLowerCase();
+  return lower === "true" || lower === "false";
+};
+
+/** `is`: exact match, except that booleans compare case-insensitively when the filter holds one. */
+function matchesIs(value: string, filters: readonly string[]): boolean {
+  if (filters.some(isBooleanText) && isBooleanText(value)) {
+    const lower = value.toLowerCase();
+    return filters.some((filter) => filter.toLowerCase() === lower);
+  }
+  return filters.includes(value);
+}
+
+function compileIs(filters: readonly string[]): StringMatcher {
+  const exact = new Set(filters);
+  if (!filters.some(isBooleanText)) return (value) => exact.has(value);
+  const lowered = new Set(filters.map((filter) => filter.toLowerCase()));
+  return (value) => (isBooleanText(value) ? lowered.has(value.toLowerCase()) : exact.has(value));
+}
+
+function compileContains(filters: readonly string[]): StringMatcher {
+  const lowered = filters.map((filter) => filter.toLowerCase());
+  return (value) => {
+    const lower = value.toLowerCase();
+    return lowered.some((filter) => lower.includes(filter));
+  };
+}
+
+type Comparison = (order: number) => boolean;
+const COMPARISONS: Record<string, Comparison> = {
+  [Operator.LESS_THAN]: (order) => order < 0,
+  [Operator.LESS_THAN_EQUALS]: (order) => order <= 0,
+  [Operator.GREATER_THAN]: (order) => order > 0,
+  [Operator.GREATER_THAN_EQUALS]: (order) => order >= 0,
+  [Operator.VERSION_LESS_THAN]: (order) => order < 0,
+  [Operator.VERSION_LESS_THAN_EQUALS]: (order) => order <= 0,
+  [Operator.VERSION_GREATER_THAN]: (order) => order > 0,
+  [Operator.VERSION_GREATER_THAN_EQUALS]: (order) => order >= 0,
+};
+
+/** The raw `<`/`>` of JavaScript, which is what the reference does for strings and for NaN. */
+function rawCompare(op: string, a: string | number, b: string | number): boolean {
+  switch (op) {
+    case Operator.LESS_THAN:
+    case Operator.VERSION_LESS_THAN:
+      return a < b;
+    case Operator.LESS_THAN_EQUALS:
+    case Operator.VERSION_LESS_THAN_EQUALS:
+      return a <= b;
+    case Operator.GREATER_THAN:
+    case Operator.VERSION_GREATER_THAN:
+      return a > b;
+    default:
+      return a >= b;
+  }
+}
+
+/** Numeric operators: `Number()` on both sides (so NaN never matches), any filter may match. */
+function compileNumeric(op: string, filters: readonly string[]): StringMatcher {
+  const numbers = filters.map(Number);
+  return (value) => {
+    const number = Number(value);
+    return numbers.some((filter) => rawCompare(op, number, filter));
+  };
+}
+
+/** Version operators; when either side does not parse as a version, fall back to string order. */
+function compileVersion(op: string, filters: readonly string[]): StringMatcher {
+  const versions = filters.map(parseVersion).filter((v): v is SemanticVersion => v !== undefined);
+  const accepts = COMPARISONS[op]!;
+  const byString: StringMatcher = (value) => filters.some((filter) => rawCompare(op, value, filter));
+  if (versions.length === 0) return byString;
+  return (value) => {
+    const version = parseVersion(value);
+    if (!version) return byString(value);
+    return versions.some((filter) => accepts(compareVersions(version, filter)));
+  };
+}
+
+function compileRegex(filters: readonly string[]): StringMatcher {
+  const patterns: RegExp[] = [];
+  for (const filter of filters) {
+    try {
+      patterns.push(new RegExp(filter));
+    } catch {
+      // An invalid pattern matches nothing (see the header comment).
+    }
+  }
+  return (value) => patterns.some((pattern) => pattern.test(value));
+}
+
+const not =
+  <T>(matcher: (value: T) => boolean) =>
+  (value: T): boolean =>
+    !matcher(value);
+
+function compileStringMatcher(op: string, filters: readonly string[]): StringMatcher {
+  switch (op) {
+    case Operator.IS:
+      return compileIs(filters);
+    case Operator.IS_NOT:
+      return not(compileIs(filters));
+    case Operator.CONTAINS:
+      return compileContains(filters);
+    case Operator.DOES_NOT_CONTAIN:
+      return not(compileContains(filters));
+    case Operator.LESS_THAN:
+    case Operator.LESS_THAN_EQUALS:
+    case Operator.GREATER_THAN:
+    case Operator.GREATER_THAN_EQUALS:
+      return compileNumeric(op, filters);
+    case Operator.VERSION_LESS_THAN:
+    case Operator.VERSION_LESS_THAN_EQUALS:
+    case Operator.VERSION_GREATER_THAN:
+    case Operator.VERSION_GREATER_THAN_EQUALS:
+      return compileVersion(op, filters);
+    case Operator.REGEX_MATCH:
+      return compileRegex(filters);
+    case Operator.REGEX_DOES_NOT_MATCH:
+      return not(compileRegex(filters));
+    default:
+      return () => false;
+  }
+}
+
+/** Every filter value is in the property's set (`is` semantics per element, lengths compared first). */
+function containsAll(values: string[], filters: readonly string[]): boolean {
+  if (values.length < filters.length) return false;
+  return filters.every((filter) => matchesIs(filter, values));
+}
+
+const containsAny = (values: string[], filters: readonly string[]): boolean =>
+  filters.some((filter) => matchesIs(filter, values));
+
+function compileSetMatcher(op: string, filters: readonly string[]): SetMatcher {
+  const filterSet = new Set(filters);
+  const equals: SetMatcher = (values) => {
+    const valueSet = new Set(values);
+    if (valueSet.size !== filterSet.size) return false;
+    for (const filter of filterSet) if (!valueSet.has(filter)) return false;
+    return true;
+  };
+  switch (op) {
+    case Operator.SET_IS:
+      return equals;
+    case Operator.SET_IS_NOT:
+      return not(equals);
+    case Operator.SET_CONTAINS:
+      return (values) => containsAll(values, filters);
+    case Operator.SET_DOES_NOT_CONTAIN:
+      return (values) => !containsAll(values, filters);
+    case Operator.SET_CONTAINS_ANY:
+      return (values) => containsAny(values, filters);
+    default:
+      return (values) => !containsAny(values, filters);
+  }
+}
+
+export function compileCondition(condition: EvaluationCondition): Predicate {
+  const { op, values: filters } = condition;
+  const select = compileSelector(condition.selector);
+  const containsNone = filters.includes("(none)");
+  const onMissing = MATCH_NONE.has(op) ? containsNone : NEGATED_MATCH_NONE.has(op) ? !containsNone : false;
+
+  if (SET_OPERATORS.has(op)) {
+    const matchSet = compileSetMatcher(op, filters);
+    return (target) => {
+      const value = select(target);
+      if (value === undefined) return onMissing;
+      const list = coerceStringArray(value);
+      return list ? matchSet(list) : false;
+    };
+  }
+
+  const matchString = compileStringMatcher(op, filters);
+  return (target) => {
+    const value = select(target);
+    if (value === undefined) return onMissing;
+    // Strings that cannot be JSON arrays (the common case) skip the list coercion.
+    if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value);
+    const list = coerceStringArray(value);
+    if (list) return list.some(matchString);
+    const text = coerceString(value);
+    return text !== undefined && matchString(text);
+  };
+}
