@@ -31,6 +31,8 @@ export interface CompiledFlagSet {
   evaluateWithReasons(context: EvaluationContext, flagKeys?: readonly string[]): Record<string, Outcome>;
 }
 
+const MAX_CACHED_ORDERS = 256;
+
 type FlagEvaluator = (target: Target) => Outcome | undefined;
 
 function deepFreeze<T>(value: T): T {
@@ -85,24 +87,21 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
   const evaluators = ordered.map(compileFlag);
   const keys = ordered.map((flag) => flag.key);
 
-  // For a request naming some flags: each flag with all its ancestors, as positions in `ordered`.
-  const lineage = (index: number, into: Uint8Array): void => {
-    if (into[index]) return;
-    into[index] = 1;
-    for (const parent of ordered[index]!.dependencies ?? []) {
-      const parentIndex = position.get(parent);
-      if (parentIndex !== undefined) lineage(parentIndex, into);
+  // A request naming some flags evaluates them with their ancestors, in the order the
+  // SDKs' topological sort gives for those keys (observable when a rule reads a result it
+  // does not declare as a dependency). Orders are cached per key list.
+  const allIndexes = ordered.map((_, index) => index);
+  const orders = new Map<string, number[]>();
+  const orderFor = (flagKeys: readonly string[] | undefined): number[] => {
+    if (!flagKeys) return allIndexes;
+    const cacheKey = JSON.stringify(flagKeys);
+    let order = orders.get(cacheKey);
+    if (!order) {
+      order = topologicalSort(byKey, flagKeys).map((flag) => position.get(flag.key)!);
+      if (orders.size >= MAX_CACHED_ORDERS) orders.delete(orders.keys().next().value!);
+      orders.set(cacheKey, order);
     }
-  };
-
-  const selection = (flagKeys: readonly string[] | undefined): Uint8Array | undefined => {
-    if (!flagKeys) return undefined;
-    const selected = new Uint8Array(ordered.length);
-    for (const key of flagKeys) {
-      const index = position.get(key);
-      if (index !== undefined) lineage(index, selected);
-    }
-    return selected;
+    return order;
   };
 
   const run = (
@@ -112,9 +111,7 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
   ): EvaluationResults => {
     const result: EvaluationResults = {};
     const target: Target = { context, result };
-    const selected = selection(flagKeys);
-    for (let i = 0; i < evaluators.length; i++) {
-      if (selected && !selected[i]) continue;
+    for (const i of orderFor(flagKeys)) {
       const outcome = evaluators[i]!(target);
       if (!outcome) continue;
       result[keys[i]!] = outcome.variant;
