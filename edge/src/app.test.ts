@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startEdge, type EdgeHarness } from "../../test/support/edge-harness.js";
+import { TEST_FLAGS } from "../../test/support/flags.js";
+
+const SERVER_KEY = "server-key-0001";
+const CLIENT_KEY = "client-key-0001";
+
+let edge: EdgeHarness;
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${edge.url}${path}`, { headers });
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${edge.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+const auth = (key = SERVER_KEY) => ({ authorization: `Api-Key ${key}` });
+
+async function expectError(response: Response, status: number, code?: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/application\/json/);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  expect(body.error.message).toEqual(expect.any(String));
+  if (code) expect(body.error.code).toBe(code);
+  return body;
+}
+
+beforeAll(async () => {
+  edge = await startEdge();
+  await edge.publish(SERVER_KEY, { keyType: "server", deployment: "web", flags: TEST_FLAGS });
+  await edge.publish(CLIENT_KEY, { keyType: "client", deployment: "web", flags: TEST_FLAGS });
+});
+afterAll(() => edge.dispose());
+
+describe("remote evaluation v2", () => {
+  it("evaluates the user from X-Amp-Exp-User, defaults included", async () => {
+    const response = await get("/sdk/v2/vardata?v=0", { ...auth(CLIENT_KEY), "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "d" }) });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body["checkout-redesign"]).toMatchObject({ key: "treatment", value: "treatment", payload: { color: "green" } });
+    expect(body["checkout-banner"]).toMatchObject({ key: "on" });
+    expect(body["sso"]).toMatchObject({ key: "off", metadata: { default: true } });
+  });
+
+  it("accepts standard base64 with padding and a lower-case prefix", async () => {
+    const user = Buffer.from(JSON.stringify({ user_id: "user-4" })).toString("base64");
+    const response = await get("/sdk/v2/vardata", { authorization: `api-key ${CLIENT_KEY}`, "X-Amp-Exp-User": user });
+    expect((await response.json())["checkout-redesign"].key).toBe("control");
+  });
+
+  it("takes the user as a POST body and limits results to the requested keys", async () => {
+    const response = await post("/sdk/v2/vardata", { user_id: "user-1" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(["checkout-banner"]) });
+    expect(Object.keys(await response.json())).toEqual(["checkout-banner"]);
+  });
+
+  it("reads groups and group properties", async () => {
+    const user = { user_id: "u", groups: { company: ["acme"] }, group_properties: { company: { acme: { plan: "enterprise" } } } };
+    const response = await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url(user) });
+    expect((await response.json())["sso"].key).toBe("on");
+  });
+});
+
+describe("remote evaluation v1", () => {
+  it("omits default variants and reads context JSON", async () => {
+    const context = encodeURIComponent(JSON.stringify({ user_properties: { beta: true } }));
+    const response = await get(`/v1/vardata?user_id=user-2&flag_keys=new-onboarding,sso&context=${context}`, auth());
+    expect(await response.json()).toEqual({ "new-onboarding": expect.objectContaining({ key: "on" }) });
+  });
+
+  it("accepts flag_key and POST", async () => {
+    expect(Object.keys(await (await get("/v1/vardata?user_id=user-1&flag_key=checkout-redesign", auth())).json())).toEqual(["checkout-redesign"]);
+    const response = await post("/v1/vardata", { user_id: "user-1", flag_keys: ["checkout-redesign"] }, auth());
+    expect((await response.json())["checkout-redesign"].key).toBe("treatment");
+  });
+
+  it("answers 400 for context that is not JSON or a user with no id", async () => {
+    await expectError(await get("/v1/vardata?user_id=a&context=%7Bnot", auth()), 400, "invalid_json");
+    await expectError(await get("/v1/vardata", auth()), 400, "bad_request");
+  });
+});
+
+describe("keys", () => {
+  it("401 without a key or with an unknown one, 403 for a client key on flag configs", async () => {
+    await expectError(await get("/sdk/v2/flags"), 401, "unauthorized");
+    await expectError(await get("/sdk/v2/flags", auth("no-such-key-123")), 401, "unauthorized");
+    await expectError(await get("/sdk/v2/flags", { authorization: "Api-Key ../../etc" }), 401, "unauthorized");
+    await expectError(await get("/sdk/v2/flags", auth(CLIENT_KEY)), 403, "forbidden");
+  });
+
+  it("serves flag configs to server keys with an ETag", async () => {
+    const response = await get("/sdk/v2/flags?v=0", auth());
+    expect(response.status).toBe(200);
+    const flags = (await response.json()) as Array<{ key: string }>;
+    expect(flags.map((f) => f.key).sort()).toEqual(TEST_FLAGS.map((f) => f.key).sort());
+    const again = await get("/sdk/v2/flags", { ...auth(), "if-none-match": response.headers.get("etag")! });
+    expect(again.status).toBe(304);
+  });
+});
+
+describe("exposures", () => {
+  beforeEach(() => edge.clearReceived());
+
+  it("sends one exposure per user, flag and variant to the queue", async () => {
+    const headers = { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "dev-1" }) };
+    for (let i = 0; i < 3; i++) expect((await get("/sdk/v2/vardata", headers)).status).toBe(200);
+    const messages = await edge.received(1);
+    await new Promise((r) => setTimeout(r, 300)); // let duplicates arrive, if any were sent
+    // Only this test's device: messages of earlier tests may still be arriving.
+    const exposures = (await edge.received()).filter((m) => m.type === "exposure" && m.deviceId === "dev-1");
+    expect(messages.length).toBeGreaterThan(0);
+    expect(exposures).toEqual([
+      expect.objectContaining({ type: "exposure", deployment: "web", flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout", userId: "user-1", deviceId: "dev-1", source: "remote-evaluation" }),
+    ]);
+  });
+
+  it("sends none for default variants, release flags or an opt-out", async () => {
+    await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-2", device_id: "quiet" }) }); // not allocated
+    await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-4", device_id: "quiet" }), "X-Amp-Exp-Exposure-Track": "no-track" });
+    expect((await edge.received(0, 500)).filter((m) => m.type === "exposure" && m.deviceId === "quiet")).toEqual([]);
+  });
+});
+
+describe("/track", () => {
+  beforeEach(() => edge.clearReceived());
+
+  it("queues events and turns $exposure events into exposures", async () => {
+    const events = [
+      { user_id: "user-1", event_type: "purchase_completed", time: 1700000000000, event_properties: { amount: 12.5 }, insert_id: "i-1" },
+      { device_id: "dev-9", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control", experiment_key: "exp-checkout" } },
+    ];
+    const response = await post("/track", { events }, auth(CLIENT_KEY));
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ accepted: 2 });
+    const messages = await edge.received(2);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        { type: "event", deployment: "web", event: events[0] },
+        expect.objectContaining({ type: "exposure", flagKey: "checkout-redesign", variant: "control", deviceId: "dev-9", source: "client" }),
+      ]),
+    );
+  });
+
+  it("rejects events without ids, with a zod path, and queues nothing", async () => {
+    const body = await expectError(await post("/track", [{ event_type: "x" }, { user_id: 5, event_type: "y" }], auth()), 400, "validation_failed");
+    expect(JSON.stringify(body)).toContain("user_id");
+    expect(await edge.received(0, 300)).toEqual([]);
+  });
+});
+
+describe("bad input", () => {
+  it("answers malformed JSON, bad base64 and wrong types with 400", async () => {
+    await expectError(await post("/sdk/v2/vardata", "{oops", auth()), 400, "invalid_json");
+    await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": "!!!not base64!!!" }), 400);
+    await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url("just a string") }), 400, "validation_failed");
+    const body = await expectError(await post("/sdk/v2/vardata", { user_id: 42 }, auth()), 400, "validation_failed");
+    expect(body.error.message).toContain("user_id");
+    await expectError(await get("/sdk/v2/vardata", auth()), 400);
+  });
+
+  it("limits body size (413), flag keys and nesting depth (400)", async () => {
+    await expectError(await post("/sdk/v2/vardata", { user_id: "u", user_properties: { big: "x".repeat(100_000) } }, auth()), 413, "payload_too_large");
+    const keys = Array.from({ length: 1500 }, (_, i) => `f${i}`);
+    await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(keys) }), 400, "validation_failed");
+    const huge = Array.from({ length: 3500 }, (_, i) => `flag-${i}`); // ~56 KB: over our limit, under workerd's own 431
+    await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(huge) }), 413, "payload_too_large");
+    const deep = `{"user_id":"u","user_properties":${'{"d":'.repeat(5000)}1${"}".repeat(5001)}`;
+    await expectError(await post("/sdk/v2/vardata", deep, auth()), 400, "bad_request");
+  });
+
+  it("answers unknown routes with a JSON 404 and supports CORS preflight", async () => {
+    await expectError(await get("/nope"), 404, "not_found");
+    const preflight = await fetch(`${edge.url}/sdk/v2/vardata`, {
+      method: "OPTIONS",
+      headers: { origin: "https://shop.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization,x-amp-exp-user" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("x-amp-exp-user");
+  });
+
+  it("reports health", async () => {
+    expect(await (await get("/health")).json()).toEqual({ status: "ok" });
+  });
+});
+
+describe("publishing", () => {
+  it("serves a newly published version and keeps the last good copy when a document is invalid", async () => {
+    const key = "publish-key-001";
+    const user = { ...auth(key), "X-Amp-Exp-User": b64url({ user_id: "user-1" }) };
+    await edge.publish(key, { version: 1, flags: TEST_FLAGS });
+    expect((await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key).toBe("treatment");
+
+    const [experiment, ...rest] = TEST_FLAGS;
+    const allControl = { ...experiment!, segments: [{ variant: "control" }] };
+    await edge.publish(key, { version: 2, flags: [allControl, ...rest] });
+    await expect.poll(async () => (await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key, { timeout: 3000 }).toBe("control");
+
+    const flagsKv = await edge.mf.getKVNamespace("FLAGS", "edge");
+    await flagsKv.put(`apikey:${key}`, '{"version": 3, "flags": "broken"}');
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 3; i++) expect((await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key).toBe("control");
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The edge app: wires the route modules with CORS, body limits, deployment-key auth
+ * and JSON errors. Built once per isolate; the flag store and exposure dedup live as
+ * long as the isolate does.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { ApiError, jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
+import type { EdgeEnv } from "./bindings.js";
+import { ExposureDedup } from "./exposures.js";
+import { FlagStore } from "./flag-store.js";
+import { deploymentAuth } from "./middleware/deployment-auth.js";
+import { flagConfigs } from "./routes/flag-configs.js";
+import { ofrep } from "./routes/ofrep.js";
+import { remoteEvaluation } from "./routes/remote-eval.js";
+import { track } from "./routes/track.js";
+
+export const DEFAULT_FLAG_CACHE_TTL_MS = 1000;
+const KB = 1024;
+
+const limit = (maxSize: number) =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `Request body is larger than ${maxSize / KB} KiB`);
+    },
+  });
+
+export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<EdgeEnv> {
+  const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
+  const dedup = new ExposureDedup();
+  const anyKey = deploymentAuth({ store });
+  const serverKey = deploymentAuth({ store, allow: ["server"] });
+
+  const app = new Hono<EdgeEnv>();
+  app.onError(jsonErrors());
+  app.notFound(jsonNotFound);
+  app.use(
+    "*",
+    cors({
+      origin: "*",
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: [
+        "Authorization", "Content-Type", "X-API-Key", "If-None-Match", "X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys",
+        "X-Amp-Exp-Track", "X-Amp-Exp-Exposure-Track", "X-Amp-Exp-Library",
+      ],
+      exposeHeaders: ["ETag"],
+      maxAge: 86400,
+    }),
+  );
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  app.use("/sdk/v2/vardata", limit(64 * KB), anyKey);
+  app.use("/v1/vardata", limit(64 * KB), anyKey);
+  app.use("/sdk/v2/flags", serverKey);
+  app.use("/ofrep/*", limit(64 * KB), anyKey);
+  app.use("/track", limit(1024 * KB), anyKey);
+
+  app.route("/", remoteEvaluation({ dedup }));
+  app.route("/", flagConfigs());
+  app.route("/", ofrep({ dedup }));
+  app.route("/", track());
+  return app;
+}

@@ -1,0 +1,89 @@
+/**
+ * OpenFeature Remote Evaluation Protocol, as `@openfeature/ofrep-provider` and
+ * `@openfeature/ofrep-web-provider` call it:
+ * - `POST /ofrep/v1/evaluate/flags/{key}` → `{key, value, reason, variant, metadata}`
+ * - `POST /ofrep/v1/evaluate/flags` → `{flags: [...]}` with an ETag; a matching
+ *   `If-None-Match` gets 304.
+ * Errors carry OFREP's `{key?, errorCode, errorDetails}` and our `{error: {...}}`
+ * together, so both OFREP clients and our own tooling can read them.
+ */
+import { Hono, type Context } from "hono";
+import { userToContext } from "../../../shared/evaluation/index.js";
+import { murmur3 } from "../../../shared/evaluation/murmur3.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { EdgeEnv } from "../bindings.js";
+import { enqueue, exposuresFor, type ExposureDedup } from "../exposures.js";
+import { contextToUser, toOfrepResult } from "../ofrep.js";
+import { parseUser, type User } from "../user.js";
+
+type OfrepErrorCode = "PARSE_ERROR" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "GENERAL";
+
+function ofrepError(c: Context, status: 400 | 404, errorCode: OfrepErrorCode, errorDetails: string, key?: string): Response {
+  return c.json(
+    {
+      ...(key === undefined ? {} : { key }),
+      errorCode,
+      errorDetails,
+      error: { code: status === 404 ? "not_found" : "bad_request", message: errorDetails },
+    },
+    status,
+  );
+}
+
+/** Reads `{context}`; returns the user or an OFREP error response. */
+async function readContext(c: Context, key?: string): Promise<User | Response> {
+  const text = await c.req.text();
+  let body: unknown = {};
+  if (text.trim()) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return ofrepError(c, 400, "PARSE_ERROR", "Request body is not valid JSON", key);
+    }
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return ofrepError(c, 400, "PARSE_ERROR", "Request body must be a JSON object", key);
+  const context = (body as { context?: unknown }).context ?? {};
+  if (context === null || typeof context !== "object" || Array.isArray(context)) {
+    return ofrepError(c, 400, "INVALID_CONTEXT", "context must be an object", key);
+  }
+  const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
+  if (targetingKey !== undefined && typeof targetingKey !== "string") return ofrepError(c, 400, "INVALID_CONTEXT", "targetingKey must be a string", key);
+  try {
+    return parseUser(contextToUser(context as Record<string, unknown>));
+  } catch (error) {
+    if (error instanceof ApiError) return ofrepError(c, 400, "INVALID_CONTEXT", error.message, key);
+    throw error;
+  }
+}
+
+export function ofrep({ dedup }: { dedup: ExposureDedup }): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
+    const key = c.req.param("key");
+    const user = await readContext(c, key);
+    if (user instanceof Response) return user;
+    const deployment = c.get("deployment");
+    if (!deployment.compiled.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
+    const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
+    if (deployment.trackExposures && outcome) {
+      enqueue(c.executionCtx, c.env.EVENTS, dedup.filter(exposuresFor(deployment.deployment, user, { [key]: outcome.variant }, "remote-evaluation")));
+    }
+    return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
+  });
+
+  app.post("/ofrep/v1/evaluate/flags", async (c) => {
+    const user = await readContext(c);
+    if (user instanceof Response) return user;
+    const { compiled } = c.get("deployment");
+    const outcomes = compiled.evaluateWithReasons(userToContext(user));
+    const body = JSON.stringify({ flags: compiled.flags.map((flag) => toOfrepResult(compiled, flag.key, outcomes[flag.key])) });
+    // The answer depends on the deployment and the context, so the ETag is its hash.
+    const etag = `"${murmur3(body).toString(36)}-${body.length.toString(36)}"`;
+    const headers = { ETag: etag, "Cache-Control": "private, no-cache" };
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+    return c.body(body, 200, { ...headers, "Content-Type": "application/json" });
+  });
+
+  return app;
+}

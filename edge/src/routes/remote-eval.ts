@@ -1,0 +1,94 @@
+/**
+ * Remote evaluation, on the paths and encodings of the Amplitude SDKs:
+ * - v2 (current SDKs): `GET /sdk/v2/vardata` with the user in `X-Amp-Exp-User`,
+ *   `POST /sdk/v2/vardata` with the user as the body; default variants included.
+ * - v1 REST: `GET|POST /v1/vardata` with `user_id`, `device_id`, `flag_keys`,
+ *   `context`; default variants omitted.
+ */
+import { Hono, type Context } from "hono";
+import { userToContext, type EvaluationResults } from "../../../shared/evaluation/index.js";
+import { ApiError, readJson } from "../../../shared/http/errors.js";
+import type { EdgeEnv } from "../bindings.js";
+import { enqueue, exposuresFor, type ExposureDedup } from "../exposures.js";
+import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
+
+export interface RemoteEvaluationOptions {
+  dedup: ExposureDedup;
+}
+
+function evaluateFor(c: Context<EdgeEnv>, user: User, flagKeys: string[] | undefined, dedup: ExposureDedup): EvaluationResults {
+  const deployment = c.get("deployment");
+  const all = deployment.compiled.evaluate(userToContext(user), flagKeys);
+  // Parents evaluated for dependencies are not part of the answer unless asked for.
+  const results = flagKeys ? Object.fromEntries(flagKeys.filter((key) => Object.hasOwn(all, key)).map((key) => [key, all[key]!])) : all;
+  if (wantsExposures(c, deployment.trackExposures)) {
+    enqueue(c.executionCtx, c.env.EVENTS, dedup.filter(exposuresFor(deployment.deployment, user, results, "remote-evaluation")));
+  }
+  return results;
+}
+
+/** `X-Amp-Exp-Exposure-Track` decides; without it, `X-Amp-Exp-Track: no-track` opts out too. */
+function wantsExposures(c: Context<EdgeEnv>, byDefault: boolean): boolean {
+  const exposure = c.req.header("x-amp-exp-exposure-track")?.toLowerCase();
+  if (exposure === "track") return true;
+  if (exposure === "no-track") return false;
+  return c.req.header("x-amp-exp-track")?.toLowerCase() === "no-track" ? false : byDefault;
+}
+
+const withoutDefaults = (results: EvaluationResults): EvaluationResults =>
+  Object.fromEntries(Object.entries(results).filter(([, variant]) => variant.metadata?.["default"] !== true));
+
+const noStore = { "Cache-Control": "no-store" };
+
+/** v1 takes ids and flag keys as parameters and the rest of the user as `context` JSON. */
+function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unknown }): User {
+  let context: unknown = params.context ?? {};
+  if (typeof context === "string") {
+    try {
+      context = JSON.parse(context);
+    } catch {
+      throw new ApiError(400, "invalid_json", "context is not valid JSON");
+    }
+  }
+  if (context === null || typeof context !== "object" || Array.isArray(context)) throw new ApiError(400, "bad_request", "context must be a JSON object");
+  const user = parseUser({
+    ...(context as object),
+    ...(params.user_id !== undefined ? { user_id: params.user_id } : {}),
+    ...(params.device_id !== undefined ? { device_id: params.device_id } : {}),
+  });
+  if (!user.user_id && !user.device_id) throw new ApiError(400, "bad_request", "user_id or device_id is required");
+  return user;
+}
+
+export function remoteEvaluation({ dedup }: RemoteEvaluationOptions): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.get("/sdk/v2/vardata", (c) => {
+    const user = userFromHeader(c.req.header("x-amp-exp-user"));
+    return c.json(evaluateFor(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), dedup), 200, noStore);
+  });
+
+  app.post("/sdk/v2/vardata", async (c) => {
+    const user = parseUser(await readJson(c));
+    return c.json(evaluateFor(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), dedup), 200, noStore);
+  });
+
+  app.get("/v1/vardata", (c) => {
+    const query = c.req.query();
+    const user = v1User(query);
+    const flagKeys = flagKeysFromList(query["flag_keys"] ?? query["flag_key"]);
+    return c.json(withoutDefaults(evaluateFor(c, user, flagKeys, dedup)), 200, noStore);
+  });
+
+  app.post("/v1/vardata", async (c) => {
+    const body = await readJson(c);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "bad_request", "Body must be a JSON object");
+    const { flag_keys: keys, flag_key: key, ...rest } = body as Record<string, unknown>;
+    const list = keys ?? key;
+    const flagKeys = Array.isArray(list) ? flagKeysFromList(list.map(String).join(",")) : flagKeysFromList(typeof list === "string" ? list : undefined);
+    const user = v1User("context" in rest ? (rest as { context?: unknown }) : { context: rest });
+    return c.json(withoutDefaults(evaluateFor(c, user, flagKeys, dedup)), 200, noStore);
+  });
+
+  return app;
+}

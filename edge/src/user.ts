@@ -1,0 +1,84 @@
+/**
+ * The user as SDKs send it: base64url JSON in `X-Amp-Exp-User` (standard base64 and
+ * padding accepted too) or a JSON body. Validated with zod (IDs must be strings) and
+ * bounded in size and nesting depth, so no input can exhaust the isolate.
+ */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { ApiError, parseOr400 } from "../../shared/http/errors.js";
+
+export const MAX_USER_BYTES = 32 * 1024;
+export const MAX_DEPTH = 16;
+export const MAX_FLAG_KEYS = 1000;
+
+const id = z.string().max(1024);
+const properties = z.record(z.string(), z.unknown());
+
+export const userSchema = z.looseObject({
+  user_id: id.nullish(),
+  device_id: id.nullish(),
+  user_properties: properties.nullish(),
+  groups: z.record(z.string(), z.array(z.string().max(1024))).nullish(),
+  group_properties: z.record(z.string(), z.record(z.string(), properties)).nullish(),
+});
+export type User = z.infer<typeof userSchema>;
+
+const flagKeysSchema = z.array(z.string().max(512)).max(MAX_FLAG_KEYS, `at most ${MAX_FLAG_KEYS} flag keys`);
+
+/** Nesting depth of a JSON value, without recursion (a deep value must not overflow the stack). */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth > max) max = depth;
+    if (max > MAX_DEPTH) return max;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+export function checkDepth(value: unknown, what: string): void {
+  if (depthOf(value) > MAX_DEPTH) throw new ApiError(400, "bad_request", `${what} is nested deeper than ${MAX_DEPTH} levels`);
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+export function decodeBase64Json(text: string, what: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.length > MAX_USER_BYTES * 1.4) throw new ApiError(413, "payload_too_large", `${what} is larger than ${MAX_USER_BYTES} bytes`);
+  if (!BASE64.test(trimmed)) throw new ApiError(400, "bad_request", `${what} is not base64`);
+  const standard = trimmed.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+  let json: string;
+  try {
+    const binary = atob(standard + "=".repeat((4 - (standard.length % 4)) % 4));
+    json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+  } catch {
+    throw new ApiError(400, "bad_request", `${what} is not valid base64 of UTF-8 text`);
+  }
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new ApiError(400, "invalid_json", `${what} is not base64 of JSON`);
+  }
+}
+
+export function parseUser(value: unknown): User {
+  checkDepth(value, "The user");
+  return parseOr400(userSchema, value, "user");
+}
+
+export function userFromHeader(header: string | undefined): User {
+  if (!header) throw new ApiError(400, "bad_request", "Missing X-Amp-Exp-User header (base64url JSON of the user)");
+  return parseUser(decodeBase64Json(header, "X-Amp-Exp-User"));
+}
+
+export function flagKeysFromHeader(header: string | undefined): string[] | undefined {
+  if (!header) return undefined;
+  return parseOr400(flagKeysSchema, decodeBase64Json(header, "X-Amp-Exp-Flag-Keys"), "X-Amp-Exp-Flag-Keys");
+}
+
+export function flagKeysFromList(list: string | undefined): string[] | undefined {
+  if (!list) return undefined;
+  return parseOr400(flagKeysSchema, list.split(",").map((key) => key.trim()).filter(Boolean), "flag_keys");
+}

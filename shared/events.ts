@@ -1,0 +1,57 @@
+/**
+ * What travels from the edge to the stats service through the queue: exposures
+ * (a user was served a variant of an experiment) and metric events (`/track`).
+ * Both producers (edge) and the consumer (stats) validate against these schemas.
+ */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+
+const id = z.string().min(1).max(1024);
+
+/** An event as clients send it to `POST /track` (Amplitude HTTP API field names). */
+export const trackEventSchema = z
+  .object({
+    user_id: id.optional(),
+    device_id: id.optional(),
+    event_type: z.string().min(1).max(1024),
+    time: z.number().int().nonnegative().optional(),
+    event_properties: z.record(z.string(), z.unknown()).optional(),
+    insert_id: z.string().min(1).max(256).optional(),
+  })
+  .refine((event) => event.user_id !== undefined || event.device_id !== undefined, {
+    message: "user_id or device_id is required",
+    path: ["user_id"],
+  });
+export type TrackEvent = z.infer<typeof trackEventSchema>;
+
+/** The event type under which browser SDKs report exposures. */
+export const EXPOSURE_EVENT_TYPE = "$exposure";
+
+export const exposureMessageSchema = z.object({
+  type: z.literal("exposure"),
+  deployment: z.string(),
+  flagKey: z.string(),
+  variant: z.string().optional(),
+  experimentKey: z.string().optional(),
+  userId: z.string().optional(),
+  deviceId: z.string().optional(),
+  time: z.number().int(),
+  source: z.enum(["remote-evaluation", "client", "cdn"]),
+});
+export type ExposureMessage = z.infer<typeof exposureMessageSchema>;
+
+export const eventMessageSchema = z.object({
+  type: z.literal("event"),
+  deployment: z.string(),
+  event: z.object({
+    user_id: z.string().optional(),
+    device_id: z.string().optional(),
+    event_type: z.string(),
+    time: z.number().int(),
+    event_properties: z.record(z.string(), z.unknown()).optional(),
+    insert_id: z.string().optional(),
+  }),
+});
+export type EventMessage = z.infer<typeof eventMessageSchema>;
+
+export const queueMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema]);
+export type QueueMessage = z.infer<typeof queueMessageSchema>;
