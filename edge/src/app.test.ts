@@ -11,12 +11,15 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${edge.url}${path}`, { headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${edge.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+// Responses are read loosely: the assertions check their shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (response: Response): Promise<any> => response.json();
 const auth = (key = SERVER_KEY) => ({ authorization: `Api-Key ${key}` });
 
 async function expectError(response: Response, status: number, code?: string) {
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toMatch(/application\/json/);
-  const body = (await response.json()) as { error: { code: string; message: string } };
+  const body = (await json(response)) as { error: { code: string; message: string } };
   expect(body.error.message).toEqual(expect.any(String));
   if (code) expect(body.error.code).toBe(code);
   return body;
@@ -33,7 +36,7 @@ describe("remote evaluation v2", () => {
   it("evaluates the user from X-Amp-Exp-User, defaults included", async () => {
     const response = await get("/sdk/v2/vardata?v=0", { ...auth(CLIENT_KEY), "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "d" }) });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await json(response);
     expect(body["checkout-redesign"]).toMatchObject({ key: "treatment", value: "treatment", payload: { color: "green" } });
     expect(body["checkout-banner"]).toMatchObject({ key: "on" });
     expect(body["sso"]).toMatchObject({ key: "off", metadata: { default: true } });
@@ -42,18 +45,18 @@ describe("remote evaluation v2", () => {
   it("accepts standard base64 with padding and a lower-case prefix", async () => {
     const user = Buffer.from(JSON.stringify({ user_id: "user-4" })).toString("base64");
     const response = await get("/sdk/v2/vardata", { authorization: `api-key ${CLIENT_KEY}`, "X-Amp-Exp-User": user });
-    expect((await response.json())["checkout-redesign"].key).toBe("control");
+    expect((await json(response))["checkout-redesign"].key).toBe("control");
   });
 
   it("takes the user as a POST body and limits results to the requested keys", async () => {
     const response = await post("/sdk/v2/vardata", { user_id: "user-1" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(["checkout-banner"]) });
-    expect(Object.keys(await response.json())).toEqual(["checkout-banner"]);
+    expect(Object.keys(await json(response))).toEqual(["checkout-banner"]);
   });
 
   it("reads groups and group properties", async () => {
     const user = { user_id: "u", groups: { company: ["acme"] }, group_properties: { company: { acme: { plan: "enterprise" } } } };
     const response = await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url(user) });
-    expect((await response.json())["sso"].key).toBe("on");
+    expect((await json(response))["sso"].key).toBe("on");
   });
 });
 
@@ -61,13 +64,13 @@ describe("remote evaluation v1", () => {
   it("omits default variants and reads context JSON", async () => {
     const context = encodeURIComponent(JSON.stringify({ user_properties: { beta: true } }));
     const response = await get(`/v1/vardata?user_id=user-2&flag_keys=new-onboarding,sso&context=${context}`, auth());
-    expect(await response.json()).toEqual({ "new-onboarding": expect.objectContaining({ key: "on" }) });
+    expect(await json(response)).toEqual({ "new-onboarding": expect.objectContaining({ key: "on" }) });
   });
 
   it("accepts flag_key and POST", async () => {
-    expect(Object.keys(await (await get("/v1/vardata?user_id=user-1&flag_key=checkout-redesign", auth())).json())).toEqual(["checkout-redesign"]);
+    expect(Object.keys(await json(await get("/v1/vardata?user_id=user-1&flag_key=checkout-redesign", auth())))).toEqual(["checkout-redesign"]);
     const response = await post("/v1/vardata", { user_id: "user-1", flag_keys: ["checkout-redesign"] }, auth());
-    expect((await response.json())["checkout-redesign"].key).toBe("treatment");
+    expect((await json(response))["checkout-redesign"].key).toBe("treatment");
   });
 
   it("answers 400 for context that is not JSON or a user with no id", async () => {
@@ -87,7 +90,7 @@ describe("keys", () => {
   it("serves flag configs to server keys with an ETag", async () => {
     const response = await get("/sdk/v2/flags?v=0", auth());
     expect(response.status).toBe(200);
-    const flags = (await response.json()) as Array<{ key: string }>;
+    const flags = (await json(response)) as Array<{ key: string }>;
     expect(flags.map((f) => f.key).sort()).toEqual(TEST_FLAGS.map((f) => f.key).sort());
     const again = await get("/sdk/v2/flags", { ...auth(), "if-none-match": response.headers.get("etag")! });
     expect(again.status).toBe(304);
@@ -127,7 +130,7 @@ describe("/track", () => {
     ];
     const response = await post("/track", { events }, auth(CLIENT_KEY));
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ accepted: 2 });
+    expect(await json(response)).toEqual({ accepted: 2 });
     const messages = await edge.received(2);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -135,6 +138,11 @@ describe("/track", () => {
         expect.objectContaining({ type: "exposure", flagKey: "checkout-redesign", variant: "control", deviceId: "dev-9", source: "client" }),
       ]),
     );
+  });
+
+  it("rejects an event larger than a queue message with 413", async () => {
+    const big = { user_id: "u", event_type: "e", event_properties: { blob: "x".repeat(70_000) } };
+    await expectError(await post("/track", { events: [big] }, auth()), 413, "payload_too_large");
   });
 
   it("rejects events without ids, with a zod path, and queues nothing", async () => {
@@ -176,7 +184,7 @@ describe("bad input", () => {
   });
 
   it("reports health", async () => {
-    expect(await (await get("/health")).json()).toEqual({ status: "ok" });
+    expect(await json(await get("/health"))).toEqual({ status: "ok" });
   });
 });
 
@@ -185,16 +193,16 @@ describe("publishing", () => {
     const key = "publish-key-001";
     const user = { ...auth(key), "X-Amp-Exp-User": b64url({ user_id: "user-1" }) };
     await edge.publish(key, { version: 1, flags: TEST_FLAGS });
-    expect((await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key).toBe("treatment");
+    expect((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key).toBe("treatment");
 
     const [experiment, ...rest] = TEST_FLAGS;
     const allControl = { ...experiment!, segments: [{ variant: "control" }] };
     await edge.publish(key, { version: 2, flags: [allControl, ...rest] });
-    await expect.poll(async () => (await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key, { timeout: 3000 }).toBe("control");
+    await expect.poll(async () => (await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key, { timeout: 3000 }).toBe("control");
 
     const flagsKv = await edge.mf.getKVNamespace("FLAGS", "edge");
     await flagsKv.put(`apikey:${key}`, '{"version": 3, "flags": "broken"}');
     await new Promise((r) => setTimeout(r, 200));
-    for (let i = 0; i < 3; i++) expect((await (await get("/sdk/v2/vardata", user)).json())["checkout-redesign"].key).toBe("control");
+    for (let i = 0; i < 3; i++) expect((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key).toBe("control");
   });
 });

@@ -8,7 +8,10 @@ import type { EvaluationResults } from "../../shared/evaluation/index.js";
 import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
 import type { User } from "./user.js";
 
-const QUEUE_BATCH_LIMIT = 100; // Cloudflare Queues: messages per sendBatch
+// Cloudflare Queues limits: 100 messages and 256 KB per sendBatch, 128 KB per message.
+const QUEUE_BATCH_MESSAGES = 100;
+const QUEUE_BATCH_BYTES = 250 * 1024; // a little under 256 KB, for per-message overhead
+export const QUEUE_MESSAGE_BYTES = 64 * 1024; // what we accept per message, half the queue's limit
 
 export function exposuresFor(
   deployment: string,
@@ -53,10 +56,21 @@ export class ExposureDedup {
   }
 }
 
+/** Sends in as few batches as the queue's count and size limits allow. */
 export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += QUEUE_BATCH_LIMIT) {
-    await queue.sendBatch(messages.slice(i, i + QUEUE_BATCH_LIMIT).map((body) => ({ body, contentType: "json" as const })));
+  let batch: MessageSendRequest<QueueMessage>[] = [];
+  let bytes = 0;
+  for (const body of messages) {
+    const size = JSON.stringify(body).length;
+    if (batch.length === QUEUE_BATCH_MESSAGES || (batch.length > 0 && bytes + size > QUEUE_BATCH_BYTES)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ body, contentType: "json" });
+    bytes += size;
   }
+  if (batch.length) await queue.sendBatch(batch);
 }
 
 /** Sends in the background; a failure is logged, never thrown into the response. */

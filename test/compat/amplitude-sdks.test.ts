@@ -74,7 +74,7 @@ describe("@amplitude/experiment-node-server", () => {
 describe("@amplitude/experiment-js-client", () => {
   it("fetch() with a client key gets the reference variants", async () => {
     // In Node the browser SDK keeps variants in memory (no localStorage); no other shim is needed.
-    const client = BrowserExperiment.initialize(CLIENT_KEY, { serverUrl: edge.url, flagsServerUrl: edge.url, fetchRetries: 0, automaticExposureTracking: false });
+    const client = BrowserExperiment.initialize(CLIENT_KEY, { serverUrl: edge.url, flagsServerUrl: edge.url, retryFetchOnFailure: false, automaticExposureTracking: false });
     for (const user of USERS) {
       await client.fetch(user);
       // all() keeps default ("off") variants too, as v2 remote evaluation returns them.

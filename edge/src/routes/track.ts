@@ -7,9 +7,9 @@
 import { Hono } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { EXPOSURE_EVENT_TYPE, trackEventSchema, type QueueMessage, type TrackEvent } from "../../../shared/events.js";
-import { parseOr400, readJson } from "../../../shared/http/errors.js";
+import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue } from "../exposures.js";
+import { enqueue, QUEUE_MESSAGE_BYTES } from "../exposures.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -50,7 +50,13 @@ export function track(): Hono<EdgeEnv> {
     const events = body.events;
     const now = Date.now();
     const deployment = c.get("deployment").deployment;
-    const messages = events.map((event, index) => toMessage(deployment, event, index, now));
+    const messages = events.map((event, index) => {
+      const message = toMessage(deployment, event, index, now);
+      if (JSON.stringify(message).length > QUEUE_MESSAGE_BYTES) {
+        throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_BYTES / 1024} KiB`, { path: ["events", String(index)] });
+      }
+      return message;
+    });
     enqueue(c.executionCtx, c.env.EVENTS, messages);
     return c.json({ accepted: messages.length }, 202);
   });

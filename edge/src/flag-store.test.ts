@@ -1,0 +1,70 @@
+/**
+ * Failure paths of the flag store that real KV cannot be made to produce on demand:
+ * a KV read that throws. (The happy paths run against real KV in app.test.ts.)
+ */
+import { describe, expect, it } from "vitest";
+import { kvNameForApiKey } from "../../shared/deployment-document.js";
+import { TEST_FLAGS } from "../../test/support/flags.js";
+import { FlagStore } from "./flag-store.js";
+
+function flakyKv(documents: Map<string, string>) {
+  const state = { failing: false, reads: 0 };
+  const kv = {
+    async get(name: string) {
+      state.reads++;
+      if (state.failing) throw new Error("KV unavailable");
+      return documents.get(name) ?? null;
+    },
+  } as unknown as KVNamespace;
+  return { kv, state };
+}
+
+const document = (version: number) =>
+  JSON.stringify({ schemaVersion: 1, deployment: "d", keyType: "server", version, publishedAt: "now", flags: TEST_FLAGS });
+
+describe("FlagStore", () => {
+  it("serves the last good copy while KV fails, and revalidates in the background", async () => {
+    let now = 0;
+    const documents = new Map([[kvNameForApiKey("key"), document(1)]]);
+    const { kv, state } = flakyKv(documents);
+    const store = new FlagStore({ ttlMs: 100, now: () => now, log: () => {} });
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void background.push(p);
+
+    expect((await store.get(kv, "key", waitUntil))?.version).toBe(1);
+    state.failing = true;
+    now = 1000;
+    expect((await store.get(kv, "key", waitUntil))?.version).toBe(1); // stale copy, refresh in background
+    await Promise.all(background);
+    expect((await store.get(kv, "key", waitUntil))?.version).toBe(1);
+    await Promise.all(background);
+
+    state.failing = false;
+    documents.set(kvNameForApiKey("key"), document(2));
+    now = 2000;
+    await store.get(kv, "key", waitUntil);
+    await Promise.all(background);
+    expect((await store.get(kv, "key", waitUntil))?.version).toBe(2);
+  });
+
+  it("answers 503 when KV fails and there is no copy yet", async () => {
+    const { kv, state } = flakyKv(new Map());
+    state.failing = true;
+    const store = new FlagStore({ ttlMs: 100, log: () => {} });
+    await expect(store.get(kv, "key", () => {})).rejects.toMatchObject({ status: 503, code: "unavailable" });
+  });
+
+  it("never steps back to an older version and reuses the compiled set for the same version", async () => {
+    let now = 0;
+    const documents = new Map([[kvNameForApiKey("key"), document(5)]]);
+    const { kv } = flakyKv(documents);
+    const store = new FlagStore({ ttlMs: 10, now: () => now, log: () => {} });
+    const first = await store.get(kv, "key", () => {});
+    documents.set(kvNameForApiKey("key"), document(4));
+    now = 100;
+    const background: Promise<unknown>[] = [];
+    await store.get(kv, "key", (p) => void background.push(p));
+    await Promise.all(background);
+    expect(await store.get(kv, "key", () => {})).toBe(first);
+  });
+});
