@@ -5,39 +5,50 @@
  * takes, falls back to the segment's default variant.
  */
 import { coerceString } from "./coerce.js";
-import { murmur3 } from "./murmur3.js";
+import { prefixedMurmur3 } from "./murmur3.js";
 import type { EvaluationBucket } from "./schema.js";
 import { compileSelector, type Target } from "./select.js";
 
-/** Returns the variant key a target buckets into, or `undefined` when none. */
-export type Bucketer = (target: Target) => string | undefined;
+/**
+ * Returns what a target buckets into: the variant key mapped through `resolve` at
+ * compile time (so evaluation does no lookup), or `undefined` when nothing applies.
+ */
+export type Bucketer<T> = (target: Target) => T | undefined;
 
-interface Allocation {
+interface Allocation<T> {
   readonly start: number;
   readonly end: number;
-  readonly distributions: ReadonlyArray<{ start: number; end: number; variant: string }>;
+  readonly distributions: ReadonlyArray<{ start: number; end: number; variant: T | undefined }>;
 }
 
-export function compileBucket(bucket: EvaluationBucket | undefined, defaultVariant: string | undefined): Bucketer {
+export function compileBucket<T>(
+  bucket: EvaluationBucket | undefined,
+  defaultVariantKey: string | undefined,
+  resolve: (variantKey: string) => T | undefined,
+): Bucketer<T> {
+  const defaultVariant = defaultVariantKey === undefined ? undefined : resolve(defaultVariantKey);
   // No bucket means the segment is fully rolled out to its default variant.
   if (!bucket) return () => defaultVariant;
   const select = compileSelector(bucket.selector);
-  const prefix = `${bucket.salt}/`;
-  const allocations: Allocation[] = bucket.allocations.map((allocation) => ({
+  const hash = prefixedMurmur3(`${bucket.salt}/`);
+  const allocations: Allocation<T>[] = bucket.allocations.map((allocation) => ({
     start: allocation.range[0],
     end: allocation.range[1],
-    distributions: allocation.distributions.map((d) => ({ start: d.range[0], end: d.range[1], variant: d.variant })),
+    distributions: allocation.distributions.map((d) => ({ start: d.range[0], end: d.range[1], variant: resolve(d.variant) })),
   }));
   return (target) => {
     const raw = select(target);
     const value = typeof raw === "string" ? raw : coerceString(raw);
     if (!value) return defaultVariant;
-    const hash = murmur3(prefix + value);
-    const allocationValue = hash % 100;
-    const distributionValue = Math.floor(hash / 100);
-    for (const allocation of allocations) {
+    const hashed = hash(value);
+    const allocationValue = hashed % 100;
+    const distributionValue = Math.floor(hashed / 100);
+    for (let a = 0; a < allocations.length; a++) {
+      const allocation = allocations[a]!;
       if (allocationValue < allocation.start || allocationValue >= allocation.end) continue;
-      for (const distribution of allocation.distributions) {
+      const distributions = allocation.distributions;
+      for (let d = 0; d < distributions.length; d++) {
+        const distribution = distributions[d]!;
         if (distributionValue >= distribution.start && distributionValue < distribution.end) return distribution.variant;
       }
     }

@@ -54,6 +54,7 @@ function compileConditions(conditions: EvaluationSegment["conditions"]): Predica
   if (!conditions) return undefined;
   // Outer list: any group matches; inner list: every condition matches.
   const groups = conditions.map((group) => group.map(compileCondition));
+  if (groups.length === 1 && groups[0]!.length === 1) return groups[0]![0]!; // the common single rule
   return (target) => groups.some((group) => group.every((predicate) => predicate(target)));
 }
 
@@ -64,16 +65,16 @@ function compileFlag(flag: EvaluationFlag): FlagEvaluator {
       const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
       outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant) }));
     }
-    const bucket: Bucketer = compileBucket(segment.bucket, segment.variant);
-    return { matches: compileConditions(segment.conditions), bucket, outcomes };
+    // A bucket that names no variant of the flag resolves to undefined: the next segment is tried.
+    const bucket: Bucketer<Outcome> = compileBucket(segment.bucket, segment.variant, (key) => outcomes.get(key));
+    return { matches: compileConditions(segment.conditions), bucket };
   });
   return (target) => {
-    for (const segment of segments) {
-      if (segment.matches && !segment.matches(target)) continue;
-      const variantKey = segment.bucket(target);
-      // A bucket that names no variant of the flag falls through to the next segment.
-      const outcome = variantKey === undefined ? undefined : segment.outcomes.get(variantKey);
-      if (outcome) return outcome;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      if (segment.matches !== undefined && !segment.matches(target)) continue;
+      const outcome = segment.bucket(target);
+      if (outcome !== undefined) return outcome;
     }
     return undefined;
   };

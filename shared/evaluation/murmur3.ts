@@ -4,22 +4,17 @@
  *
  * Proven identical to the `murmurhash` package (`v3`) and to the hash inside
  * `@amplitude/experiment-core` by property tests (murmur3.test.ts). We keep our own
- * copy because bucketing runs once per flag per request: this one hashes from a
- * reused byte buffer with `Math.imul`, where `murmurhash` allocates a TextEncoder
- * and its output per call.
+ * copy because bucketing runs once per flag per request: `prefixedMurmur3` hashes a
+ * flag's salt once at compile time and each request's ID once per request, where
+ * `murmurhash` would encode and hash the whole `salt/id` string for every flag.
  *
  * One encoding detail matters for parity: Amplitude's encoder writes a lone UTF-16
  * surrogate as its own 3-byte sequence, while TextEncoder replaces it with U+FFFD.
  * We follow Amplitude, since identical bucketing is the contract.
  */
 
-let buffer = new Uint8Array(256);
-
-/** Writes `text` as UTF-8 (lone surrogates kept as 3-byte sequences) into `buffer`; returns the length. */
-function encode(text: string): number {
-  const worstCase = text.length * 3;
-  if (buffer.length < worstCase) buffer = new Uint8Array(Math.max(worstCase, buffer.length * 2));
-  const out = buffer;
+/** UTF-8 bytes of `text` (lone surrogates kept as 3-byte sequences) written into `out` from 0; returns the length. */
+function encodeInto(text: string, out: Uint8Array): number {
   let p = 0;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -43,25 +38,46 @@ function encode(text: string): number {
   return p;
 }
 
+function encode(text: string): Uint8Array {
+  const out = new Uint8Array(text.length * 3);
+  return out.subarray(0, encodeInto(text, out));
+}
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
-/** MurmurHash3 x86 32 of the first `length` bytes of `bytes`. */
-export function murmur3Bytes(bytes: Uint8Array, length: number = bytes.length, seed = 0): number {
-  let h = seed | 0;
-  const blocks = length & ~3;
-  let i = 0;
-  for (; i < blocks; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
+const mixBlock = (h: number, k: number): number => {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, C2);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+};
+
+const mixTail = (h: number, k: number): number => {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return h ^ Math.imul(k, C2);
+};
+
+const finalize = (h: number, length: number): number => {
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+};
+
+/** MurmurHash3 x86 32 over `bytes[start, end)`, from state `h`, finalized with `length`. */
+function hashRange(bytes: Uint8Array, start: number, end: number, h: number, length: number): number {
+  const blocksEnd = start + ((end - start) & ~3);
+  let i = start;
+  for (; i < blocksEnd; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   let k = 0;
-  switch (length & 3) {
+  switch (end - i) {
     case 3:
       k ^= bytes[i + 2]! << 16;
     // falls through
@@ -70,22 +86,66 @@ export function murmur3Bytes(bytes: Uint8Array, length: number = bytes.length, s
     // falls through
     case 1:
       k ^= bytes[i]!;
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, C2);
-      h ^= k;
+      h = mixTail(h, k);
   }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return finalize(h, length);
+}
+
+/** MurmurHash3 x86 32 of the first `length` bytes of `bytes`. */
+export function murmur3Bytes(bytes: Uint8Array, length: number = bytes.length, seed = 0): number {
+  return hashRange(bytes, 0, length, seed | 0, length);
 }
 
 /** MurmurHash3 x86 32 of the UTF-8 encoding of `text`, unsigned. */
 export function murmur3(text: string, seed = 0): number {
-  const length = encode(text); // may grow `buffer`, so read it only afterwards
-  return murmur3Bytes(buffer, length, seed);
+  const bytes = encode(text);
+  return murmur3Bytes(bytes, bytes.length, seed);
+}
+
+// The last IDs hashed by `prefixedMurmur3`, kept encoded: one request buckets many flags
+// by the same user or device ID, so each ID is encoded once, not once per flag. Each is
+// stored from offset CARRY, leaving room in front for up to three bytes of a prefix.
+const CARRY = 3;
+const RECENT = 2;
+const recentText: string[] = new Array<string>(RECENT).fill("");
+const recentBytes: Uint8Array[] = Array.from({ length: RECENT }, () => new Uint8Array(256));
+const recentLength = new Int32Array(RECENT).fill(-1);
+let nextSlot = 0;
+
+function encodedSlot(text: string): number {
+  for (let slot = 0; slot < RECENT; slot++) if (recentLength[slot]! >= 0 && recentText[slot] === text) return slot;
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % RECENT;
+  if (recentBytes[slot]!.length < CARRY + text.length * 3) recentBytes[slot] = new Uint8Array(CARRY + text.length * 3);
+  recentLength[slot] = encodeInto(text, recentBytes[slot]!.subarray(CARRY));
+  recentText[slot] = text;
+  return slot;
+}
+
+/**
+ * `murmur3(prefix + value)` for a fixed prefix, with the prefix's whole 4-byte blocks
+ * hashed once up front. Bucketing hashes `salt + "/" + id` for every flag: the salt
+ * part is the same for every request, so it is never hashed again. (The prefix must
+ * not end in half of a surrogate pair; a salt followed by "/" never does.)
+ */
+export function prefixedMurmur3(prefix: string): (value: string) => number {
+  const prefixBytes = encode(prefix);
+  const blocks = prefixBytes.length & ~3;
+  const midstate = hashRangeState(prefixBytes, blocks);
+  const carry = prefixBytes.subarray(blocks); // 0–3 bytes that begin the next block
+  const start = CARRY - carry.length;
+
+  return (value) => {
+    const slot = encodedSlot(value);
+    const bytes = recentBytes[slot]!;
+    bytes.set(carry, start);
+    return hashRange(bytes, start, CARRY + recentLength[slot]!, midstate, prefixBytes.length + recentLength[slot]!);
+  };
+}
+
+/** The state after mixing the first `blocks` bytes (a multiple of 4), not finalized. */
+function hashRangeState(bytes: Uint8Array, blocks: number): number {
+  let h = 0;
+  for (let i = 0; i < blocks; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  return h;
 }

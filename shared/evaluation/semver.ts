@@ -19,14 +19,27 @@ export interface SemanticVersion {
  */
 export const VERSION_PATTERN = /^(\d+)\.(\d+)(\.(\d+)(-(?:[-\w]+(?:\.[-\w]+)*\.?)?)?)?$/;
 
+// Version strings repeat across users (app versions), so parses are cached, boundedly.
+const parsed = new Map<string, SemanticVersion | null>();
+const MAX_CACHED = 4096;
+
 export function parseVersion(text: string): SemanticVersion | undefined {
+  const cached = parsed.get(text);
+  if (cached !== undefined) return cached ?? undefined;
+  const version = parseUncached(text);
+  if (parsed.size >= MAX_CACHED) parsed.clear();
+  parsed.set(text, version ?? null);
+  return version;
+}
+
+function parseUncached(text: string): SemanticVersion | undefined {
   if (!text) return undefined;
   const match = VERSION_PATTERN.exec(text);
   if (!match) return undefined;
   const major = Number(match[1]);
   const minor = Number(match[2]);
   if (Number.isNaN(major) || Number.isNaN(minor)) return undefined;
-  return { major, minor, patch: Number(match[4]) || 0, preRelease: match[5] || undefined };
+  return Object.freeze({ major, minor, patch: Number(match[4]) || 0, preRelease: match[5] || undefined });
 }
 
 export function compareVersions(a: SemanticVersion, b: SemanticVersion): number {
