@@ -26,30 +26,45 @@ export type TrackEvent = z.infer<typeof trackEventSchema>;
 /** The event type under which browser SDKs report exposures. */
 export const EXPOSURE_EVENT_TYPE = "$exposure";
 
-export const exposureMessageSchema = z.object({
-  type: z.literal("exposure"),
-  deployment: z.string(),
+/**
+ * Messages group what one request produced: Cloudflare Queues limit and bill per
+ * message (5,000 messages/s per queue), and one remote evaluation can expose a user to
+ * dozens of experiments at once.
+ */
+export const exposureSchema = z.object({
   flagKey: z.string(),
   variant: z.string().optional(),
   experimentKey: z.string().optional(),
+});
+export type Exposure = z.infer<typeof exposureSchema>;
+
+/** One user's exposures from one request. */
+export const exposureMessageSchema = z.object({
+  type: z.literal("exposures"),
+  deployment: z.string(),
   userId: z.string().optional(),
   deviceId: z.string().optional(),
   time: z.number().int(),
   source: z.enum(["remote-evaluation", "client", "cdn"]),
+  exposures: z.array(exposureSchema).min(1),
 });
 export type ExposureMessage = z.infer<typeof exposureMessageSchema>;
 
+export const storedEventSchema = z.object({
+  user_id: z.string().optional(),
+  device_id: z.string().optional(),
+  event_type: z.string(),
+  time: z.number().int(),
+  event_properties: z.record(z.string(), z.unknown()).optional(),
+  insert_id: z.string().optional(),
+});
+export type StoredEvent = z.infer<typeof storedEventSchema>;
+
+/** Metric events from one `/track` request (split when they exceed one message). */
 export const eventMessageSchema = z.object({
-  type: z.literal("event"),
+  type: z.literal("events"),
   deployment: z.string(),
-  event: z.object({
-    user_id: z.string().optional(),
-    device_id: z.string().optional(),
-    event_type: z.string(),
-    time: z.number().int(),
-    event_properties: z.record(z.string(), z.unknown()).optional(),
-    insert_id: z.string().optional(),
-  }),
+  events: z.array(storedEventSchema).min(1),
 });
 export type EventMessage = z.infer<typeof eventMessageSchema>;
 

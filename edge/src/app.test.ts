@@ -106,17 +106,24 @@ describe("exposures", () => {
     const messages = await edge.received(1);
     await new Promise((r) => setTimeout(r, 300)); // let duplicates arrive, if any were sent
     // Only this test's device: messages of earlier tests may still be arriving.
-    const exposures = (await edge.received()).filter((m) => m.type === "exposure" && m.deviceId === "dev-1");
+    const exposures = (await edge.received()).filter((m) => m.type === "exposures" && m.deviceId === "dev-1");
     expect(messages.length).toBeGreaterThan(0);
     expect(exposures).toEqual([
-      expect.objectContaining({ type: "exposure", deployment: "web", flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout", userId: "user-1", deviceId: "dev-1", source: "remote-evaluation" }),
+      expect.objectContaining({
+        type: "exposures",
+        deployment: "web",
+        userId: "user-1",
+        deviceId: "dev-1",
+        source: "remote-evaluation",
+        exposures: [{ flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout" }],
+      }),
     ]);
   });
 
   it("sends none for default variants, release flags or an opt-out", async () => {
     await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-2", device_id: "quiet" }) }); // not allocated
     await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-4", device_id: "quiet" }), "X-Amp-Exp-Exposure-Track": "no-track" });
-    expect((await edge.received(0, 500)).filter((m) => m.type === "exposure" && m.deviceId === "quiet")).toEqual([]);
+    expect((await edge.received(0, 500)).filter((m) => m.type === "exposures" && m.deviceId === "quiet")).toEqual([]);
   });
 });
 
@@ -134,10 +141,26 @@ describe("/track", () => {
     const messages = await edge.received(2);
     expect(messages).toEqual(
       expect.arrayContaining([
-        { type: "event", deployment: "web", event: events[0] },
-        expect.objectContaining({ type: "exposure", flagKey: "checkout-redesign", variant: "control", deviceId: "dev-9", source: "client" }),
+        { type: "events", deployment: "web", events: [events[0]] },
+        expect.objectContaining({
+          type: "exposures",
+          deviceId: "dev-9",
+          source: "client",
+          exposures: [{ flagKey: "checkout-redesign", variant: "control", experimentKey: "exp-checkout" }],
+        }),
       ]),
     );
+  });
+
+  it("packs many events into few messages", async () => {
+    const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `u${i}`, event_type: "page_view", time: 1, event_properties: { path: "/x".repeat(50) } }));
+    expect((await post("/track", events, auth())).status).toBe(202);
+    const messages = await edge.received(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const batches = (await edge.received()).filter((m) => m.type === "events");
+    expect(batches.flatMap((m) => (m.type === "events" ? m.events : []))).toHaveLength(1000);
+    expect(batches.length).toBeLessThanOrEqual(5);
+    expect(messages.length).toBeGreaterThan(0);
   });
 
   it("rejects an event larger than a queue message with 413", async () => {

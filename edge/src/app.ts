@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ApiError, jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
-import { ExposureDedup } from "./exposures.js";
+import { ExposureDedup, QueueBuffer } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
 import { flagConfigs } from "./routes/flag-configs.js";
@@ -29,7 +29,7 @@ const limit = (maxSize: number) =>
 
 export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
-  const dedup = new ExposureDedup();
+  const exposures = { dedup: new ExposureDedup(), exposuresOut: new QueueBuffer() };
   const anyKey = deploymentAuth({ store });
   const serverKey = deploymentAuth({ store, allow: ["server"] });
 
@@ -58,9 +58,9 @@ export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<E
   app.use("/ofrep/*", limit(64 * KB), anyKey);
   app.use("/track", limit(1024 * KB), anyKey);
 
-  app.route("/", remoteEvaluation({ dedup }));
+  app.route("/", remoteEvaluation(exposures));
   app.route("/", flagConfigs());
-  app.route("/", ofrep({ dedup }));
+  app.route("/", ofrep(exposures));
   app.route("/", track());
   return app;
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
-import { enqueue, ExposureDedup, sendToQueue } from "./exposures.js";
+import { enqueue, ExposureDedup, exposuresIn, QueueBuffer, sendToQueue } from "./exposures.js";
 
-const exposure = (userId: string, variant = "treatment"): ExposureMessage => ({
-  type: "exposure", deployment: "d", flagKey: "f", variant, userId, time: 1, source: "remote-evaluation",
+const exposure = (userId: string): ExposureMessage => ({
+  type: "exposures", deployment: "d", userId, time: 1, source: "remote-evaluation", exposures: [{ flagKey: "f", variant: "treatment" }],
 });
 
 describe("exposures", () => {
@@ -20,6 +20,22 @@ describe("exposures", () => {
     log.mockRestore();
   });
 
+  it("buffers messages for a short window and sends them in one call", async () => {
+    const calls: number[] = [];
+    const queue = { sendBatch: async (batch: unknown[]) => void calls.push(batch.length) } as unknown as Queue<QueueMessage>;
+    const buffer = new QueueBuffer({ maxDelayMs: 20, maxMessages: 5 });
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p) };
+    buffer.add(ctx, queue, [exposure("a")]);
+    buffer.add(ctx, queue, [exposure("b"), exposure("c")]);
+    expect(calls).toEqual([]); // nothing sent inside the window
+    await Promise.all(pending);
+    expect(calls).toEqual([3]);
+    buffer.add(ctx, queue, Array.from({ length: 5 }, (_, i) => exposure(`u${i}`))); // a full batch goes at once
+    await Promise.all(pending);
+    expect(calls).toEqual([3, 5]);
+  });
+
   it("sends in batches of at most 100", async () => {
     const sizes: number[] = [];
     const queue = { sendBatch: async (batch: unknown[]) => void sizes.push(batch.length) } as unknown as Queue<QueueMessage>;
@@ -30,7 +46,7 @@ describe("exposures", () => {
   it("keeps each batch under the queue's byte limit", async () => {
     const batches: number[] = [];
     const queue = { sendBatch: async (batch: Array<{ body: unknown }>) => void batches.push(JSON.stringify(batch.map((m) => m.body)).length) } as unknown as Queue<QueueMessage>;
-    const big = (i: number): QueueMessage => ({ type: "event", deployment: "d", event: { user_id: `u${i}`, event_type: "e", time: 1, event_properties: { blob: "x".repeat(60_000) } } });
+    const big = (i: number): QueueMessage => ({ type: "events", deployment: "d", events: [{ user_id: `u${i}`, event_type: "e", time: 1, event_properties: { blob: "x".repeat(60_000) } }] });
     await sendToQueue(queue, Array.from({ length: 10 }, (_, i) => big(i)));
     expect(batches.length).toBeGreaterThan(2);
     expect(Math.max(...batches)).toBeLessThan(256 * 1024);
@@ -38,9 +54,21 @@ describe("exposures", () => {
 
   it("deduplicates per user, flag and variant, within a bounded memory", () => {
     const dedup = new ExposureDedup(2);
-    expect(dedup.filter([exposure("a"), exposure("a"), exposure("a", "control")])).toHaveLength(2);
-    expect(dedup.filter([exposure("a")])).toHaveLength(0);
-    dedup.filter([exposure("b")]); // evicts the oldest
-    expect(dedup.filter([exposure("a")])).toHaveLength(1);
+    const a = { user_id: "a" };
+    const treatment = { flagKey: "f", variant: "treatment" };
+    expect(dedup.filter("d", a, [treatment, treatment, { flagKey: "f", variant: "control" }])).toHaveLength(2);
+    expect(dedup.filter("d", a, [treatment])).toHaveLength(0);
+    expect(dedup.filter("d", { user_id: "b" }, [treatment])).toHaveLength(1); // evicts the oldest
+    expect(dedup.filter("d", a, [treatment])).toHaveLength(1);
+  });
+
+  it("exposes only non-default variants of experiment flags", () => {
+    expect(
+      exposuresIn({
+        exp: { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } },
+        off: { key: "off", metadata: { flagType: "experiment", default: true } },
+        release: { key: "on", metadata: { flagType: "release" } },
+      }),
+    ).toEqual([{ flagKey: "exp", variant: "treatment", experimentKey: "x" }]);
   });
 });

@@ -2,10 +2,11 @@
  * Exposures and events leave the request through the queue, in `ctx.waitUntil`, so a
  * slow or failing queue never delays or fails a response. Exposures are deduplicated
  * per user, flag and variant within the isolate (the stats service deduplicates
- * across isolates anyway: only a user's first exposure counts).
+ * across isolates anyway: only a user's first exposure counts), and a request's
+ * exposures travel as one message.
  */
 import type { EvaluationResults } from "../../shared/evaluation/index.js";
-import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
+import type { Exposure, ExposureMessage, QueueMessage } from "../../shared/events.js";
 import type { User } from "./user.js";
 
 // Cloudflare Queues limits: 100 messages and 256 KB per sendBatch, 128 KB per message.
@@ -13,47 +14,56 @@ const QUEUE_BATCH_MESSAGES = 100;
 const QUEUE_BATCH_BYTES = 250 * 1024; // a little under 256 KB, for per-message overhead
 export const QUEUE_MESSAGE_BYTES = 64 * 1024; // what we accept per message, half the queue's limit
 
-export function exposuresFor(
-  deployment: string,
-  user: User,
-  results: EvaluationResults,
-  source: ExposureMessage["source"],
-  time = Date.now(),
-): ExposureMessage[] {
-  const messages: ExposureMessage[] = [];
+/** The exposures a remote evaluation produced: non-default variants of experiment flags. */
+export function exposuresIn(results: EvaluationResults): Exposure[] {
+  const exposures: Exposure[] = [];
   for (const [flagKey, variant] of Object.entries(results)) {
     const metadata = variant.metadata ?? {};
     if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) continue;
-    messages.push({
-      type: "exposure",
-      deployment,
-      flagKey,
-      variant: variant.key,
-      ...(typeof metadata["experimentKey"] === "string" ? { experimentKey: metadata["experimentKey"] } : {}),
-      ...(user.user_id ? { userId: user.user_id } : {}),
-      ...(user.device_id ? { deviceId: user.device_id } : {}),
-      time,
-      source,
-    });
+    const experimentKey = metadata["experimentKey"];
+    exposures.push({ flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}) });
   }
-  return messages;
+  return exposures;
 }
 
-/** Remembers the last `capacity` exposures seen by this isolate. */
+/** Remembers the last `capacity` (user, flag, variant) exposures seen by this isolate. */
 export class ExposureDedup {
   private readonly seen = new Set<string>();
   constructor(private readonly capacity = 10_000) {}
 
-  /** Keeps only the messages not seen before. */
-  filter(messages: ExposureMessage[]): ExposureMessage[] {
-    return messages.filter((message) => {
-      const key = `${message.deployment}\u0000${message.userId ?? ""}\u0000${message.deviceId ?? ""}\u0000${message.flagKey}\u0000${message.variant ?? ""}`;
+  /** Keeps only the exposures this user was not seen with before. */
+  filter(deployment: string, user: Pick<User, "user_id" | "device_id">, exposures: Exposure[]): Exposure[] {
+    const who = `${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`;
+    return exposures.filter((exposure) => {
+      const key = `${who}\u0000${exposure.flagKey}\u0000${exposure.variant ?? ""}`;
       if (this.seen.has(key)) return false;
       if (this.seen.size >= this.capacity) this.seen.delete(this.seen.values().next().value!);
       this.seen.add(key);
       return true;
     });
   }
+}
+
+/** One message for a user's new exposures, or nothing when there are none. */
+export function exposureMessage(
+  deployment: string,
+  user: Pick<User, "user_id" | "device_id">,
+  exposures: Exposure[],
+  source: ExposureMessage["source"],
+  time = Date.now(),
+): ExposureMessage[] {
+  if (exposures.length === 0) return [];
+  return [
+    {
+      type: "exposures",
+      deployment,
+      ...(user.user_id ? { userId: user.user_id } : {}),
+      ...(user.device_id ? { deviceId: user.device_id } : {}),
+      time,
+      source,
+      exposures,
+    },
+  ];
 }
 
 /** Sends in as few batches as the queue's count and size limits allow. */
@@ -73,10 +83,48 @@ export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMes
   if (batch.length) await queue.sendBatch(batch);
 }
 
+type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
+
+const sendLogged = (queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> =>
+  sendToQueue(queue, messages).catch((error: unknown) => console.error(`Queue send failed; ${messages.length} messages not sent`, error));
+
 /** Sends in the background; a failure is logged, never thrown into the response. */
-export function enqueue(ctx: { waitUntil(promise: Promise<unknown>): void }, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-  if (messages.length === 0) return;
-  ctx.waitUntil(
-    sendToQueue(queue, messages).catch((error: unknown) => console.error(`Queue send failed; ${messages.length} messages not sent`, error)),
-  );
+export function enqueue(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
+  if (messages.length > 0) ctx.waitUntil(sendLogged(queue, messages));
+}
+
+/**
+ * Collects the isolate's messages for up to `maxDelayMs` and sends them as one batch:
+ * one queue call per window instead of one per request. The first request of a window
+ * carries the flush in its `waitUntil` (which the runtime keeps alive after the
+ * response); a full batch is sent at once.
+ */
+export class QueueBuffer {
+  private pending: QueueMessage[] = [];
+  private scheduled = false;
+
+  constructor(private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 }) {}
+
+  add(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
+    if (messages.length === 0) return;
+    this.pending.push(...messages);
+    if (this.pending.length >= this.options.maxMessages) {
+      ctx.waitUntil(sendLogged(queue, this.take()));
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      ctx.waitUntil(
+        new Promise((resolve) => setTimeout(resolve, this.options.maxDelayMs)).then(() => {
+          this.scheduled = false;
+          const batch = this.take();
+          return batch.length ? sendLogged(queue, batch) : undefined;
+        }),
+      );
+    }
+  }
+
+  private take(): QueueMessage[] {
+    const batch = this.pending;
+    this.pending = [];
+    return batch;
+  }
 }

@@ -19,6 +19,8 @@ export type Reason = "TARGETING_MATCH" | "SPLIT" | "STATIC" | "DEFAULT" | "DISAB
 export interface Outcome {
   readonly variant: EvaluationVariant;
   readonly reason: Reason;
+  /** `JSON.stringify(variant)`, done once at compile time for responses built by concatenation. */
+  readonly json: string;
 }
 
 export interface CompiledFlagSet {
@@ -63,7 +65,7 @@ function compileFlag(flag: EvaluationFlag): FlagEvaluator {
     const outcomes = new Map<string, Outcome>();
     for (const [variantKey, variant] of Object.entries(flag.variants)) {
       const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant) }));
+      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant), json: JSON.stringify(merged) }));
     }
     // A bucket that names no variant of the flag resolves to undefined: the next segment is tried.
     const bucket: Bucketer<Outcome> = compileBucket(segment.bucket, segment.variant, (key) => outcomes.get(key));

@@ -12,9 +12,10 @@ import { userToContext } from "../../../shared/evaluation/index.js";
 import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue, exposuresFor, type ExposureDedup } from "../exposures.js";
+import { exposureMessage, exposuresIn } from "../exposures.js";
 import { contextToUser, toOfrepResult } from "../ofrep.js";
 import { parseUser, type User } from "../user.js";
+import type { ExposureOptions } from "./remote-eval.js";
 
 type OfrepErrorCode = "PARSE_ERROR" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "GENERAL";
 
@@ -56,7 +57,7 @@ async function readContext(c: Context, key?: string): Promise<User | Response> {
   }
 }
 
-export function ofrep({ dedup }: { dedup: ExposureDedup }): Hono<EdgeEnv> {
+export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
@@ -67,7 +68,8 @@ export function ofrep({ dedup }: { dedup: ExposureDedup }): Hono<EdgeEnv> {
     if (!deployment.compiled.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
     if (deployment.trackExposures && outcome) {
-      enqueue(c.executionCtx, c.env.EVENTS, dedup.filter(exposuresFor(deployment.deployment, user, { [key]: outcome.variant }, "remote-evaluation")));
+      const exposures = dedup.filter(deployment.deployment, user, exposuresIn({ [key]: outcome.variant }));
+      exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment.deployment, user, exposures, "remote-evaluation"));
     }
     return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
   });

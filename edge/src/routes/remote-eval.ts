@@ -6,25 +6,38 @@
  *   `context`; default variants omitted.
  */
 import { Hono, type Context } from "hono";
-import { userToContext, type EvaluationResults } from "../../../shared/evaluation/index.js";
+import { userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue, exposuresFor, type ExposureDedup } from "../exposures.js";
+import { exposureMessage, exposuresIn, type ExposureDedup, type QueueBuffer } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
-export interface RemoteEvaluationOptions {
+export interface ExposureOptions {
   dedup: ExposureDedup;
+  exposuresOut: QueueBuffer;
 }
 
-function evaluateFor(c: Context<EdgeEnv>, user: User, flagKeys: string[] | undefined, dedup: ExposureDedup): EvaluationResults {
+/** Evaluates, records exposures, and answers with the variants as JSON. */
+function respond(
+  c: Context<EdgeEnv>,
+  user: User,
+  flagKeys: string[] | undefined,
+  { dedup, exposuresOut }: ExposureOptions,
+  { includeDefaults }: { includeDefaults: boolean },
+): Response {
   const deployment = c.get("deployment");
-  const all = deployment.compiled.evaluate(userToContext(user), flagKeys);
+  const all = deployment.compiled.evaluateWithReasons(userToContext(user), flagKeys);
   // Parents evaluated for dependencies are not part of the answer unless asked for.
-  const results = flagKeys ? Object.fromEntries(flagKeys.filter((key) => Object.hasOwn(all, key)).map((key) => [key, all[key]!])) : all;
+  const keys = (flagKeys ?? Object.keys(all)).filter((key) => Object.hasOwn(all, key));
+  const served = keys.filter((key) => includeDefaults || all[key]!.variant.metadata?.["default"] !== true);
   if (wantsExposures(c, deployment.trackExposures)) {
-    enqueue(c.executionCtx, c.env.EVENTS, dedup.filter(exposuresFor(deployment.deployment, user, results, "remote-evaluation")));
+    const results = Object.fromEntries(served.map((key) => [key, all[key]!.variant]));
+    const exposures = dedup.filter(deployment.deployment, user, exposuresIn(results));
+    exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment.deployment, user, exposures, "remote-evaluation"));
   }
-  return results;
+  // Each variant's JSON was built at compile time; the response is their concatenation.
+  const body = `{${served.map((key) => `${JSON.stringify(key)}:${all[key]!.json}`).join(",")}}`;
+  return c.body(body, 200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
 }
 
 /** `X-Amp-Exp-Exposure-Track` decides; without it, `X-Amp-Exp-Track: no-track` opts out too. */
@@ -34,11 +47,6 @@ function wantsExposures(c: Context<EdgeEnv>, byDefault: boolean): boolean {
   if (exposure === "no-track") return false;
   return c.req.header("x-amp-exp-track")?.toLowerCase() === "no-track" ? false : byDefault;
 }
-
-const withoutDefaults = (results: EvaluationResults): EvaluationResults =>
-  Object.fromEntries(Object.entries(results).filter(([, variant]) => variant.metadata?.["default"] !== true));
-
-const noStore = { "Cache-Control": "no-store" };
 
 /** v1 takes ids and flag keys as parameters and the rest of the user as `context` JSON. */
 function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unknown }): User {
@@ -60,24 +68,24 @@ function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unkn
   return user;
 }
 
-export function remoteEvaluation({ dedup }: RemoteEvaluationOptions): Hono<EdgeEnv> {
+export function remoteEvaluation(exposures: ExposureOptions): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.get("/sdk/v2/vardata", (c) => {
     const user = userFromHeader(c.req.header("x-amp-exp-user"));
-    return c.json(evaluateFor(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), dedup), 200, noStore);
+    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, { includeDefaults: true });
   });
 
   app.post("/sdk/v2/vardata", async (c) => {
     const user = parseUser(await readJson(c));
-    return c.json(evaluateFor(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), dedup), 200, noStore);
+    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, { includeDefaults: true });
   });
 
   app.get("/v1/vardata", (c) => {
     const query = c.req.query();
     const user = v1User(query);
     const flagKeys = flagKeysFromList(query["flag_keys"] ?? query["flag_key"]);
-    return c.json(withoutDefaults(evaluateFor(c, user, flagKeys, dedup)), 200, noStore);
+    return respond(c, user, flagKeys, exposures, { includeDefaults: false });
   });
 
   app.post("/v1/vardata", async (c) => {
@@ -87,7 +95,7 @@ export function remoteEvaluation({ dedup }: RemoteEvaluationOptions): Hono<EdgeE
     const list = keys ?? key;
     const flagKeys = Array.isArray(list) ? flagKeysFromList(list.map(String).join(",")) : flagKeysFromList(typeof list === "string" ? list : undefined);
     const user = v1User("context" in rest ? (rest as { context?: unknown }) : { context: rest });
-    return c.json(withoutDefaults(evaluateFor(c, user, flagKeys, dedup)), 200, noStore);
+    return respond(c, user, flagKeys, exposures, { includeDefaults: false });
   });
 
   return app;

@@ -1,15 +1,25 @@
 /**
  * `POST /track`: metric events (Amplitude HTTP API field names), as `{events: [...]}`
  * or a bare array, at most 1,000 per request. Events of type `$exposure` (what browser
- * SDKs send) become exposures. Accepted events go to the queue in the background;
- * the answer is 202 with the count.
+ * SDKs send) become exposures, one message per user; the rest travel packed into
+ * messages of at most 64 KiB. Accepted events go to the queue in the background; the
+ * answer is 202 with the count.
  */
 import { Hono } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { EXPOSURE_EVENT_TYPE, trackEventSchema, type QueueMessage, type TrackEvent } from "../../../shared/events.js";
+import {
+  EXPOSURE_EVENT_TYPE,
+  trackEventSchema,
+  type EventMessage,
+  type Exposure,
+  type ExposureMessage,
+  type QueueMessage,
+  type StoredEvent,
+  type TrackEvent,
+} from "../../../shared/events.js";
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue, QUEUE_MESSAGE_BYTES } from "../exposures.js";
+import { enqueue, exposureMessage, QUEUE_MESSAGE_BYTES } from "../exposures.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -24,21 +34,41 @@ const exposurePropertiesSchema = z.object({
   experiment_key: z.string().optional(),
 });
 
-function toMessage(deployment: string, event: TrackEvent, index: number, now: number): QueueMessage {
-  const time = event.time ?? now;
-  if (event.event_type !== EXPOSURE_EVENT_TYPE) return { type: "event", deployment, event: { ...event, time } };
-  const exposure = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
-  return {
-    type: "exposure",
-    deployment,
-    flagKey: exposure.flag_key,
-    ...(exposure.variant === undefined ? {} : { variant: exposure.variant }),
-    ...(exposure.experiment_key === undefined ? {} : { experimentKey: exposure.experiment_key }),
-    ...(event.user_id === undefined ? {} : { userId: event.user_id }),
-    ...(event.device_id === undefined ? {} : { deviceId: event.device_id }),
-    time,
-    source: "client",
-  };
+/** `$exposure` events, grouped into one message per user. */
+function exposureMessages(deployment: string, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
+  const byUser = new Map<string, ExposureMessage>();
+  for (const { event, index } of events) {
+    const properties = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
+    const who = `${event.user_id ?? ""}\u0000${event.device_id ?? ""}`;
+    const exposure: Exposure = {
+      flagKey: properties.flag_key,
+      ...(properties.variant === undefined ? {} : { variant: properties.variant }),
+      ...(properties.experiment_key === undefined ? {} : { experimentKey: properties.experiment_key }),
+    };
+    const existing = byUser.get(who);
+    if (existing) existing.exposures.push(exposure);
+    else byUser.set(who, exposureMessage(deployment, event, [exposure], "client", event.time ?? now)[0]!);
+  }
+  return [...byUser.values()];
+}
+
+/** Metric events packed into as few messages as the per-message size allows. */
+function eventMessages(deployment: string, events: StoredEvent[]): EventMessage[] {
+  const messages: EventMessage[] = [];
+  let current: StoredEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event).length;
+    if (current.length > 0 && bytes + size > QUEUE_MESSAGE_BYTES) {
+      messages.push({ type: "events", deployment, events: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length) messages.push({ type: "events", deployment, events: current });
+  return messages;
 }
 
 export function track(): Hono<EdgeEnv> {
@@ -50,15 +80,18 @@ export function track(): Hono<EdgeEnv> {
     const events = body.events;
     const now = Date.now();
     const deployment = c.get("deployment").deployment;
-    const messages = events.map((event, index) => {
-      const message = toMessage(deployment, event, index, now);
-      if (JSON.stringify(message).length > QUEUE_MESSAGE_BYTES) {
+    const exposures: Array<{ event: TrackEvent; index: number }> = [];
+    const metrics: StoredEvent[] = [];
+    events.forEach((event, index) => {
+      if (JSON.stringify(event).length > QUEUE_MESSAGE_BYTES) {
         throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_BYTES / 1024} KiB`, { path: ["events", String(index)] });
       }
-      return message;
+      if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
+      else metrics.push({ ...event, time: event.time ?? now });
     });
+    const messages: QueueMessage[] = [...exposureMessages(deployment, exposures, now), ...eventMessages(deployment, metrics)];
     enqueue(c.executionCtx, c.env.EVENTS, messages);
-    return c.json({ accepted: messages.length }, 202);
+    return c.json({ accepted: events.length }, 202);
   });
   return app;
 }
