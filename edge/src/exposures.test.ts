@@ -9,15 +9,24 @@ const exposure = (userId: string): ExposureMessage => ({
 describe("exposures", () => {
   it("a failing queue never throws into the request, and the response does not wait for it", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
-    let settle!: () => void;
-    const queue = { sendBatch: () => new Promise<void>((_, reject) => (settle = () => reject(new Error("queue down")))) } as unknown as Queue<QueueMessage>;
+    let attempts = 0;
+    const queue = { sendBatch: async () => void (attempts++, await Promise.reject(new Error("queue down"))) } as unknown as Queue<QueueMessage>;
     const pending: Promise<unknown>[] = [];
     enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]); // returns at once
     expect(pending).toHaveLength(1);
-    settle();
     await expect(pending[0]).resolves.toBeUndefined();
+    expect(attempts).toBe(3); // the first try and two retries
     expect(log).toHaveBeenCalledWith(expect.stringContaining("Queue send failed"), expect.any(Error));
     log.mockRestore();
+  });
+
+  it("retries a transient queue failure", async () => {
+    let attempts = 0;
+    const queue = { sendBatch: async () => { if (++attempts === 1) throw new Error("blip"); } } as unknown as Queue<QueueMessage>;
+    const pending: Promise<unknown>[] = [];
+    enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]);
+    await Promise.all(pending);
+    expect(attempts).toBe(2);
   });
 
   it("buffers messages for a short window and sends them in one call", async () => {

@@ -85,8 +85,20 @@ export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMes
 
 type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
 
-const sendLogged = (queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> =>
-  sendToQueue(queue, messages).catch((error: unknown) => console.error(`Queue send failed; ${messages.length} messages not sent`, error));
+const RETRY_DELAYS_MS = [50, 250];
+
+/** Sends with two retries (queue errors are often transient); a final failure is logged, never thrown. */
+async function sendLogged(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendToQueue(queue, messages);
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) return console.error(`Queue send failed; ${messages.length} messages not sent`, error);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
 
 /** Sends in the background; a failure is logged, never thrown into the response. */
 export function enqueue(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
