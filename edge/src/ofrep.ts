@@ -9,16 +9,13 @@
  * - The context's `targetingKey` is the Amplitude `user_id`; Amplitude's built-in user
  *   fields stay at the top of the user, any other attribute is a user property.
  */
-import type { CompiledFlagSet, EvaluationFlag, Outcome } from "../../shared/evaluation/index.js";
+import { USER_FIELDS, type CompiledFlagSet, type EvaluationFlag, type Outcome } from "../../shared/evaluation/index.js";
 import type { User } from "./user.js";
 
 const BOOLEAN_KEYS = new Set(["on", "off", "true", "false"]);
 const TRUE_KEYS = new Set(["on", "true"]);
 
-const BUILT_IN_USER_FIELDS = new Set([
-  "user_id", "device_id", "country", "region", "city", "dma", "language", "platform", "version", "os",
-  "device_manufacturer", "device_brand", "device_model", "carrier", "library", "ip", "groups", "group_properties",
-]);
+const isBuiltIn = (name: string) => USER_FIELDS.has(name) || name === "groups" || name === "group_properties";
 
 export interface OfrepResult {
   key: string;
@@ -62,7 +59,7 @@ export function contextToUser(context: Record<string, unknown>): User {
   const { targetingKey, user_properties: userProperties, ...attributes } = context;
   const user: Record<string, unknown> = {};
   const properties: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(attributes)) (BUILT_IN_USER_FIELDS.has(name) ? user : properties)[name] = value;
+  for (const [name, value] of Object.entries(attributes)) (isBuiltIn(name) ? user : properties)[name] = value;
   if (targetingKey !== undefined) user["user_id"] = targetingKey;
   if (userProperties && typeof userProperties === "object") Object.assign(properties, userProperties);
   if (Object.keys(properties).length) user["user_properties"] = properties;

@@ -9,6 +9,12 @@ import type { EvaluationContext } from "./schema.js";
 
 type Json = Record<string, unknown>;
 
+/** Amplitude's built-in user fields: they sit at the top of the user, not among its properties. */
+export const USER_FIELDS: ReadonlySet<string> = new Set([
+  "user_id", "device_id", "country", "region", "city", "dma", "language", "platform", "version", "os",
+  "device_manufacturer", "device_brand", "device_model", "carrier", "library", "ip",
+]);
+
 const isRecord = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 export function userToContext(input: Json | undefined): EvaluationContext {

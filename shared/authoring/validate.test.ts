@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { flagInputSchema, type FlagInput, type Group } from "./schema.js";
+import { validateFlag, type ProjectView } from "./validate.js";
+
+const base = (patch: Record<string, unknown>): FlagInput =>
+  flagInputSchema.parse({ key: "f", name: "F", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], ...patch });
+
+const project = (flags: FlagInput[] = [], groups: Group[] = []): ProjectView => ({
+  flags: new Map(flags.map((f) => [f.key, f])),
+  groups: new Map(groups.map((g) => [g.key, g])),
+});
+
+const messages = (flag: FlagInput, view = project()) => validateFlag(flag, view).map((i) => `${i.path.join(".")}: ${i.message}`);
+
+describe("validateFlag", () => {
+  it("accepts a well-formed experiment", () => {
+    expect(messages(base({ weights: { control: 50, treatment: 50 } }))).toEqual([]);
+  });
+
+  it("rejects weights that do not sum to 100 or name unknown variants", () => {
+    expect(messages(base({ weights: { control: 50, treatment: 40 } }))).toEqual([expect.stringContaining("sum to 100")]);
+    expect(messages(base({ weights: { control: 50, nope: 50 } }))).toEqual([expect.stringContaining("'nope'")]);
+  });
+
+  it("rejects undefined variants in inclusions, duplicates and the reserved key", () => {
+    expect(messages(base({ inclusions: { ghost: { userIds: ["u"] } } }))).toEqual([expect.stringContaining("'ghost'")]);
+    expect(messages(base({ variants: [{ key: "a" }, { key: "a" }] }))).toEqual([expect.stringContaining("duplicate variant key 'a'")]);
+    expect(messages(base({ variants: [{ key: "off" }, { key: "b" }] }))).toEqual([expect.stringContaining("reserved")]);
+  });
+
+  it("rejects unknown and cyclic prerequisites", () => {
+    expect(messages(base({ prerequisites: [{ flagKey: "ghost", variants: ["on"] }] }))).toEqual([expect.stringContaining("unknown prerequisite")]);
+    const a = base({ key: "a", prerequisites: [{ flagKey: "f", variants: ["control"] }] });
+    expect(messages(base({ prerequisites: [{ flagKey: "a", variants: ["control"] }] }), project([a]))).toEqual([expect.stringContaining("cycle: f → a → f")]);
+  });
+
+  it("rejects invalid regexes, group bucketing without a type and unknown groups", () => {
+    const segments = [{ name: "s", conditions: [{ property: "email", op: "regex match", values: ["(unclosed"] }] }];
+    expect(messages(base({ segments }))).toEqual([expect.stringMatching(/^segments\.0\.conditions\.0\.values\.0: invalid regex/)]);
+    expect(messages(base({ bucketing: { unit: "group" } }))).toEqual([expect.stringContaining("groupType")]);
+    expect(messages(base({ groups: ["nope"] }))).toEqual([expect.stringContaining("unknown group 'nope'")]);
+  });
+
+  it("needs two variants for an experiment", () => {
+    expect(messages(base({ variants: [{ key: "only" }] }))).toEqual([expect.stringContaining("at least two variants")]);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Rules a flag must satisfy beyond its schema, checked against the rest of the
+ * project: weights that sum to 100 over defined variants, defined variants wherever one
+ * is named, known prerequisites without cycles, known groups, unique keys and names,
+ * valid regexes, a group type for group bucketing.
+ */
+import { Operator } from "../evaluation/operators.js";
+import type { FlagInput, Group } from "./schema.js";
+
+export interface Issue {
+  path: string[];
+  message: string;
+}
+
+export const RESERVED_VARIANT = "off"; // the default variant every compiled flag gets
+
+const sumsTo100 = (weights: Record<string, number>) => Math.abs(Object.values(weights).reduce((a, b) => a + b, 0) - 100) < 1e-9;
+
+function duplicates(values: string[]): string[] {
+  const seen = new Set<string>();
+  return [...new Set(values.filter((value) => seen.has(value) || !seen.add(value)))];
+}
+
+function checkWeights(weights: Record<string, number> | undefined, variants: Set<string>, path: string[], issues: Issue[]): void {
+  if (!weights) return;
+  for (const key of Object.keys(weights)) {
+    if (!variants.has(key)) issues.push({ path: [...path, key], message: `weights name variant '${key}', which the flag does not define` });
+  }
+  if (!sumsTo100(weights)) issues.push({ path, message: `weights must sum to 100 (they sum to ${Object.values(weights).reduce((a, b) => a + b, 0)})` });
+}
+
+export interface ProjectView {
+  /** Every other flag of the project, by key (prerequisites and cycles are checked against them). */
+  flags: ReadonlyMap<string, Pick<FlagInput, "key" | "variants" | "prerequisites">>;
+  groups: ReadonlyMap<string, Group>;
+}
+
+export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
+  const issues: Issue[] = [];
+  const variantKeys = flag.variants.map((v) => v.key);
+  const variants = new Set(variantKeys);
+
+  for (const key of duplicates(variantKeys)) issues.push({ path: ["variants"], message: `duplicate variant key '${key}'` });
+  if (variants.has(RESERVED_VARIANT)) issues.push({ path: ["variants"], message: `'${RESERVED_VARIANT}' is reserved for the default variant` });
+  if (flag.type === "experiment" && flag.variants.length < 2) issues.push({ path: ["variants"], message: "an experiment needs at least two variants (a control and a treatment)" });
+
+  if (flag.bucketing.unit === "group" && !flag.bucketing.groupType) {
+    issues.push({ path: ["bucketing", "groupType"], message: "group bucketing needs a groupType (for example company_id)" });
+  }
+  checkWeights(flag.weights, variants, ["weights"], issues);
+
+  for (const name of duplicates(flag.segments.map((s) => s.name))) issues.push({ path: ["segments"], message: `duplicate segment name '${name}'` });
+  flag.segments.forEach((segment, i) => {
+    checkWeights(segment.weights, variants, ["segments", String(i), "weights"], issues);
+    segment.conditions.forEach((condition, j) => {
+      if (condition.op !== Operator.REGEX_MATCH && condition.op !== Operator.REGEX_DOES_NOT_MATCH) return;
+      condition.values.forEach((pattern, k) => {
+        try {
+          new RegExp(pattern);
+        } catch (error) {
+          issues.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], message: `invalid regex: ${(error as Error).message}` });
+        }
+      });
+    });
+  });
+
+  for (const key of Object.keys(flag.inclusions)) {
+    if (!variants.has(key)) issues.push({ path: ["inclusions", key], message: `inclusions name variant '${key}', which the flag does not define` });
+  }
+
+  flag.prerequisites.forEach((prerequisite, i) => {
+    const path = ["prerequisites", String(i)];
+    if (prerequisite.flagKey === flag.key) return issues.push({ path, message: "a flag cannot be its own prerequisite" });
+    const parent = project.flags.get(prerequisite.flagKey);
+    if (!parent) return issues.push({ path: [...path, "flagKey"], message: `unknown prerequisite flag '${prerequisite.flagKey}'` });
+    const parentVariants = new Set([RESERVED_VARIANT, ...parent.variants.map((v) => v.key)]);
+    for (const variant of prerequisite.variants) {
+      if (!parentVariants.has(variant)) issues.push({ path: [...path, "variants"], message: `flag '${parent.key}' has no variant '${variant}'` });
+    }
+  });
+  const cycle = findCycle(flag, project);
+  if (cycle) issues.push({ path: ["prerequisites"], message: `prerequisites form a cycle: ${cycle.join(" → ")}` });
+
+  flag.groups.forEach((key, i) => {
+    if (!project.groups.has(key)) issues.push({ path: ["groups", String(i)], message: `unknown group '${key}'` });
+  });
+  for (const key of duplicates(flag.groups)) issues.push({ path: ["groups"], message: `group '${key}' listed twice` });
+  return issues;
+}
+
+/** A prerequisite path from `flag` back to itself, if the project (with this flag as edited) has one. */
+function findCycle(flag: FlagInput, project: ProjectView): string[] | undefined {
+  const parentsOf = (key: string) => (key === flag.key ? flag.prerequisites : (project.flags.get(key)?.prerequisites ?? [])).map((p) => p.flagKey);
+  const walk = (key: string, path: string[]): string[] | undefined => {
+    for (const parent of parentsOf(key)) {
+      if (parent === flag.key) return [...path, parent];
+      if (path.includes(parent)) continue; // a cycle elsewhere, not through this flag
+      const found = walk(parent, [...path, parent]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(flag.key, [flag.key]);
+}
