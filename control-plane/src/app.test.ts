@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../../test/support/stack.js";
+
+let stack: Stack;
+let clientKey: string;
+let serverKey: string;
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+const edgeVariant = async (key: string, flag: string, user: object) => {
+  const response = await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${key}`, "x-amp-exp-user": b64url(user) } });
+  if (response.status !== 200) return `HTTP ${response.status}`;
+  return ((await response.json()) as Record<string, { key?: string }>)[flag]?.key;
+};
+
+const experiment = {
+  key: "checkout-redesign",
+  name: "Checkout redesign",
+  type: "experiment",
+  variants: [{ key: "control" }, { key: "treatment", payload: { layout: "one-page" } }],
+  deployments: ["web"],
+  primaryMetric: { key: "purchase", type: "unique_conversions", eventType: "purchase_completed" },
+  hypothesis: { problem: "Checkout drop-off", proposedChange: "One-page checkout", predictedResult: "+2% purchases" },
+};
+
+beforeAll(async () => {
+  stack = await startStack();
+  expect((await stack.api("POST", "/projects", { key: "shop", name: "Shop" })).status).toBe(201);
+  const created = await stack.api("POST", "/projects/shop/deployments", { key: "web", name: "Website" });
+  expect(created.status).toBe(201);
+  ({ clientKey, serverKey } = created.body);
+});
+afterAll(() => stack?.dispose());
+
+describe("control plane", () => {
+  it("serves its OpenAPI document and docs page without a token, and nothing else", async () => {
+    const doc = (await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json()) as { openapi: string; paths: object };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/projects/{project}/flags/{flag}", "/projects/{project}/deployments"]));
+    expect((await fetch(`${stack.controlPlane.url}/docs`)).status).toBe(200);
+    const anonymous = await fetch(`${stack.controlPlane.url}/projects`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+  });
+
+  it("creates an experiment, starts it, and the edge serves it", async () => {
+    const created = await stack.api("POST", "/projects/shop/flags", experiment);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: "draft", version: 1 });
+    expect(created.headers.get("etag")).toBe('"1"');
+    expect(await edgeVariant(clientKey, "checkout-redesign", { user_id: "user-1" })).toBeUndefined(); // drafts are not served
+
+    const started = await stack.api("POST", "/projects/shop/flags/checkout-redesign/start", undefined, { "if-match": '"1"' });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({ status: "running", version: 2 });
+    await expect.poll(() => edgeVariant(clientKey, "checkout-redesign", { user_id: "user-1" }), { timeout: 3000 }).toMatch(/^(control|treatment)$/);
+  });
+
+  it("answers a conflicting concurrent edit with 409, never a lost update", async () => {
+    const current = (await stack.api("GET", "/projects/shop/flags/checkout-redesign")).body;
+    const edit = (name: string) => stack.api("PUT", "/projects/shop/flags/checkout-redesign", { ...experiment, name, version: current.version });
+    const results = await Promise.all([edit("A"), edit("B"), edit("C")]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    const conflict = results.find((r) => r.status === 409)!;
+    expect(conflict.body.error).toMatchObject({ code: "conflict", details: { currentVersion: current.version + 1 } });
+    const winner = results.find((r) => r.status === 200)!.body.name;
+    expect((await stack.api("GET", "/projects/shop/flags/checkout-redesign")).body.name).toBe(winner);
+  });
+
+  it("requires the version read (428) and rejects a stale one (409)", async () => {
+    expect((await stack.api("PUT", "/projects/shop/flags/checkout-redesign", experiment)).status).toBe(428);
+    const stale = await stack.api("PUT", "/projects/shop/flags/checkout-redesign", experiment, { "if-match": '"1"' });
+    expect(stale.status).toBe(409);
+  });
+
+  it("keeps every version with who, when and what changed, and restores one as a new version", async () => {
+    const history = (await stack.api("GET", "/projects/shop/flags/checkout-redesign/versions")).body as Array<{ version: number; action: string; actor: string; diff: unknown[] }>;
+    expect(history.map((h) => h.action)).toEqual(["create", "start", "update"]);
+    expect(history[2]!.diff).toEqual(expect.arrayContaining([expect.objectContaining({ type: "CHANGE", path: ["name"] })]));
+    expect(history[0]!.actor).toBe("bootstrap");
+
+    const current = (await stack.api("GET", "/projects/shop/flags/checkout-redesign")).body;
+    const restored = await stack.api("POST", "/projects/shop/flags/checkout-redesign/versions/1/restore", { version: current.version });
+    expect(restored.status).toBe(200);
+    expect(restored.body).toMatchObject({ name: "Checkout redesign", version: current.version + 1, status: "running", lastChange: { action: "restore v1" } });
+    expect((await stack.api("GET", `/projects/shop/flags/checkout-redesign/versions/${current.version + 1}`)).body.action).toBe("restore v1");
+  });
+
+  it("rejects invalid flags with the path of the problem", async () => {
+    const cases: Array<[object, string]> = [
+      [{ ...experiment, key: "w", weights: { control: 60, treatment: 30 } }, "weights"],
+      [{ ...experiment, key: "v", inclusions: { ghost: { userIds: ["u"] } } }, "inclusions.ghost"],
+      [{ ...experiment, key: "p", prerequisites: [{ flagKey: "missing", variants: ["on"] }] }, "prerequisites.0.flagKey"],
+      [{ ...experiment, key: "g", bucketing: { unit: "group" } }, "bucketing.groupType"],
+      [{ ...experiment, key: "r", segments: [{ name: "s", conditions: [{ property: "email", op: "regex match", values: ["("] }] }] }, "segments.0.conditions.0.values.0"],
+      [{ ...experiment, key: "d", variants: [{ key: "a" }, { key: "a" }] }, "variants"],
+      [{ ...experiment, key: "x", deployments: ["nowhere"] }, "deployments.0"],
+      [{ ...experiment, key: "bad key!" }, "key"],
+      [{ ...experiment, key: "t", rollout: 150 }, "rollout"],
+    ];
+    for (const [body, path] of cases) {
+      const response = await stack.api("POST", "/projects/shop/flags", body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.error.details.map((d: { path: string[] }) => d.path.join("."))).toContain(path);
+    }
+    expect((await stack.api("POST", "/projects/shop/flags", "{not json")).status).toBe(400);
+  });
+
+  it("rejects prerequisite cycles", async () => {
+    const release = (key: string, parent?: string) => ({ key, name: key, type: "release", variants: [{ key: "on" }], ...(parent ? { prerequisites: [{ flagKey: parent, variants: ["on"] }] } : {}) });
+    expect((await stack.api("POST", "/projects/shop/flags", release("a"))).status).toBe(201);
+    expect((await stack.api("POST", "/projects/shop/flags", release("b", "a"))).status).toBe(201);
+    const cyclic = await stack.api("PUT", "/projects/shop/flags/a", { ...release("a", "b"), version: 1 });
+    expect(cyclic.status).toBe(400);
+    expect(cyclic.body.error.message).toContain("cycle");
+  });
+
+  it("runs the lifecycle: start needs a primary metric, decide ships a variant to everyone, archive and unarchive", async () => {
+    const noMetric = await stack.api("POST", "/projects/shop/flags", { ...experiment, key: "no-metric", primaryMetric: undefined });
+    expect((await stack.api("POST", "/projects/shop/flags/no-metric/start", { version: noMetric.body.version })).status).toBe(400);
+
+    const current = (await stack.api("GET", "/projects/shop/flags/checkout-redesign")).body;
+    const decided = await stack.api("POST", "/projects/shop/flags/checkout-redesign/decide", { version: current.version, variant: "treatment" });
+    expect(decided.body).toMatchObject({ status: "decided", decidedVariant: "treatment" });
+    await expect.poll(() => edgeVariant(clientKey, "checkout-redesign", { user_id: "anyone-at-all" }), { timeout: 3000 }).toBe("treatment");
+
+    const archived = await stack.api("POST", "/projects/shop/flags/checkout-redesign/archive", { version: decided.body.version });
+    expect(archived.body.status).toBe("archived");
+    await expect.poll(() => edgeVariant(clientKey, "checkout-redesign", { user_id: "anyone-at-all" }), { timeout: 3000 }).toBeUndefined();
+    const again = await stack.api("POST", "/projects/shop/flags/checkout-redesign/start", { version: archived.body.version });
+    expect(again.status).toBe(409);
+    const unarchived = await stack.api("POST", "/projects/shop/flags/checkout-redesign/unarchive", { version: archived.body.version });
+    expect(unarchived.body.status).toBe("decided");
+  });
+
+  it("scopes tokens by role and project", async () => {
+    const viewer = await stack.api("POST", "/tokens", { name: "analyst", role: "viewer", project: "shop" });
+    expect(viewer.status).toBe(201);
+    const as = (token: string) => ({ authorization: `Bearer ${token}` });
+    expect((await stack.api("GET", "/projects/shop/flags", undefined, as(viewer.body.token))).status).toBe(200);
+    const write = await stack.api("POST", "/projects/shop/flags", { ...experiment, key: "nope" }, as(viewer.body.token));
+    expect(write.status).toBe(403);
+    expect((await stack.api("POST", "/projects", { key: "other", name: "Other" })).status).toBe(201);
+    expect((await stack.api("GET", "/projects/other", undefined, as(viewer.body.token))).status).toBe(403);
+    const deployments = (await stack.api("GET", "/projects/shop/deployments", undefined, as(viewer.body.token))).body;
+    expect(deployments[0].serverKey).toBeUndefined(); // a secret viewers do not see
+    expect(JSON.stringify((await stack.api("GET", "/tokens")).body)).not.toContain(viewer.body.token);
+    expect((await stack.api("DELETE", `/tokens/${viewer.body.id}`)).status).toBe(204);
+    expect((await stack.api("GET", "/projects/shop/flags", undefined, as(viewer.body.token))).status).toBe(401);
+  });
+
+  it("rotates keys: the old key stops working at the edge, the new one works", async () => {
+    const release = await stack.api("POST", "/projects/shop/flags", { key: "banner", name: "Banner", type: "release", variants: [{ key: "on" }], deployments: ["web"] });
+    await stack.api("POST", "/projects/shop/flags/banner/activate", { version: release.body.version });
+    await expect.poll(() => edgeVariant(serverKey, "banner", { user_id: "u" }), { timeout: 3000 }).toBe("on");
+    const rotated = await stack.api("POST", "/projects/shop/deployments/web/rotate-keys", { keys: ["server"] });
+    expect(rotated.body.serverKey).not.toBe(serverKey);
+    await expect.poll(() => edgeVariant(serverKey, "banner", { user_id: "u" }), { timeout: 3000 }).toBe("HTTP 401");
+    expect(await edgeVariant(rotated.body.serverKey, "banner", { user_id: "u" })).toBe("on");
+    serverKey = rotated.body.serverKey;
+    const status = (await stack.api("GET", "/projects/shop/deployments/web")).body.publish;
+    expect(status).toMatchObject({ status: "ok" });
+  });
+
+  it("refuses to delete a deployment that still serves flags", async () => {
+    const refused = await stack.api("DELETE", "/projects/shop/deployments/web");
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.details.flags).toContain("banner");
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The control-plane API: one Hono app for both runtimes (Lambda via `lambda.ts`, Node
+ * via `server.ts`). Requests are validated by the zod schemas that also produce the
+ * OpenAPI document (`GET /openapi.json`, browsable at `GET /docs`).
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
+import { requireToken, type AuthEnv } from "./auth/tokens.js";
+import type { Store } from "./db/store.js";
+import type { KvWriter } from "./publish/kv-writer.js";
+import type { Publisher } from "./publish/publisher.js";
+import { flagRoutes } from "./routes/flags.js";
+import { groupRoutes } from "./routes/groups.js";
+import { projectRoutes } from "./routes/projects.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { createDeploymentService } from "./services/deployments.js";
+import { createFlagService } from "./services/flags.js";
+
+export interface ControlPlaneOptions {
+  store: Store;
+  publisher: Publisher;
+  kv: KvWriter;
+  /**
+   * Publish right after a change (local runs). In the cloud the DynamoDB stream's
+   * replicator publishes instead, so the API answers without waiting for KV.
+   */
+  publishOnChange: boolean;
+}
+
+export function createControlPlaneApp({ store, publisher, kv, publishOnChange }: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
+  const onChange = async (project: string, deployments: string[]) => {
+    if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
+  };
+  const deployments = createDeploymentService({ store, publisher, kv });
+  const flags = createFlagService({ store, onChange });
+
+  const app = new OpenAPIHono<AuthEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return errorResponse(c, validationError(result.error, "request"));
+      return undefined;
+    },
+  });
+  app.onError(jsonErrors());
+  app.notFound(jsonNotFound);
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: { title: "Experimentation control plane", version: "1.0.0", description: "Flags, experiments, deployments and admin tokens. Authenticate with `Authorization: Bearer <admin token>`." },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.use("/projects", requireToken(store));
+  app.use("/projects/*", requireToken(store));
+  app.use("/tokens", requireToken(store));
+  app.use("/tokens/*", requireToken(store));
+
+  app.route("/", projectRoutes(deployments));
+  app.route("/", flagRoutes(flags));
+  app.route("/", groupRoutes(store, deployments, onChange));
+  app.route("/", tokenRoutes(store));
+  return app;
+}

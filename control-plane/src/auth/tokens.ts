@@ -1,0 +1,49 @@
+/**
+ * Admin tokens: random bearer secrets shown once; only their SHA-256 is stored. Each
+ * has a role (`viewer` reads, `editor` also changes flags and groups, `admin` also
+ * manages projects, deployments and tokens) and a scope (one project, or `*`).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { Store, TokenRecord } from "../db/store.js";
+
+export const ROLES = ["viewer", "editor", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
+export const generateToken = (): string => `cpt_${randomBytes(24).toString("base64url")}`;
+
+export type Principal = TokenRecord;
+export type AuthEnv = { Variables: { principal: Principal } };
+
+/** Requires a valid `Authorization: Bearer <token>`. */
+export const requireToken =
+  (store: Store): MiddlewareHandler<AuthEnv> =>
+  async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const token = /^\s*bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (!token) throw new ApiError(401, "unauthorized", "Missing admin token: send Authorization: Bearer <token>");
+    const record = await store.getToken(hashToken(token));
+    if (!record) throw new ApiError(401, "unauthorized", "Unknown admin token");
+    c.set("principal", record);
+    await next();
+  };
+
+/** Throws 403 unless the principal has at least `role` on `project` (`*`: every project). */
+export function authorize(principal: Principal, role: Role, project: string): void {
+  if (principal.project !== "*" && principal.project !== project) {
+    throw new ApiError(403, "forbidden", `This token is scoped to project ${principal.project}`);
+  }
+  if (ROLES.indexOf(principal.role) < ROLES.indexOf(role)) {
+    throw new ApiError(403, "forbidden", `This needs the ${role} role; the token has ${principal.role}`);
+  }
+}
+
+/** On a new install, creates the first admin token (the given one, or a random one) and returns it. */
+export async function ensureBootstrapToken(store: Store, given?: string): Promise<string | undefined> {
+  if ((await store.listTokens()).length > 0) return undefined;
+  const token = given ?? generateToken();
+  await store.putToken(hashToken(token), { id: hashToken(token).slice(0, 16), name: "bootstrap", role: "admin", project: "*", createdAt: new Date().toISOString() });
+  return token;
+}

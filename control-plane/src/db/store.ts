@@ -1,0 +1,248 @@
+/**
+ * Data access for the control plane: every read and conditional write of the table
+ * (see table.ts for the layout). Records keep their JSON in `data`, next to the few
+ * attributes that conditions and counters need (`version`, `seq`, lease fields).
+ */
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { Flag, Group } from "../../../shared/authoring/schema.js";
+import { keys, type Db } from "./table.js";
+
+export interface Project {
+  key: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Deployment {
+  key: string;
+  name: string;
+  clientKey: string;
+  serverKey: string;
+  /** Keys replaced by rotation, still to be removed from KV by the next publish. */
+  retiredKeys: string[];
+  createdAt: string;
+}
+
+export interface PublishState {
+  deployment: string;
+  /** The version of the deployment's KV documents: +1 per publish, under the lease. */
+  publishedVersion: number;
+  /** The project change counter the published content was compiled at. */
+  compiledSeq: number;
+  /** Hash of the published content (flags and keys): reconcile republishes when it differs. */
+  contentHash: string;
+  status: "pending" | "ok" | "error";
+  publishedAt?: string;
+  lastError?: string;
+  attempts: number;
+}
+
+export interface HistoryEntry {
+  version: number;
+  flag: Flag;
+  actor: string;
+  at: string;
+  action: string;
+  diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: "admin" | "editor" | "viewer";
+  /** A project key, or `*` for every project. */
+  project: string;
+  createdAt: string;
+}
+
+/** A conditional write lost to a concurrent one. */
+export class ConflictError extends Error {
+  constructor(
+    message: string,
+    readonly current?: number,
+  ) {
+    super(message);
+    this.name = "ConflictError";
+  }
+}
+
+const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+
+export function createStore(db: Db) {
+  const { client, table } = db;
+  const TableName = table;
+
+  async function get<T>(key: Record<string, string>): Promise<(T & { _raw: Record<string, unknown> }) | undefined> {
+    const { Item } = await client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
+    if (typeof Item?.["data"] !== "string") return undefined; // absent, or a lease with no state yet
+    return { ...(JSON.parse(Item["data"]) as T), _raw: Item };
+  }
+
+  async function queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(new QueryCommand({ TableName, ConsistentRead: true, ...input, ExclusiveStartKey }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  const byPrefix = async <T>(pk: string, prefix: string): Promise<T[]> =>
+    (await queryAll({ KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix } })).map(
+      (item) => JSON.parse(item["data"] as string) as T,
+    );
+
+  const strip = <T extends object>(value: T & { _raw?: unknown }): T => {
+    const { _raw, ...rest } = value;
+    return rest as T;
+  };
+
+  return {
+    // Projects
+    async createProject(project: Project): Promise<void> {
+      try {
+        await client.send(new PutCommand({ TableName, Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 }, ConditionExpression: "attribute_not_exists(pk)" }));
+      } catch (error) {
+        if (isConditionFailure(error)) throw new ConflictError(`Project ${project.key} exists`);
+        throw error;
+      }
+    },
+    async getProject(key: string): Promise<Project | undefined> {
+      const found = await get<Project>(keys.project(key));
+      return found && strip(found);
+    },
+    listProjects: () => byPrefix<Project>("PROJECTS", ""),
+    /** Counts the project's changes, so a publisher can tell whether it compiled the latest. */
+    async nextSeq(project: string): Promise<number> {
+      const { Attributes } = await client.send(
+        new UpdateCommand({ TableName, Key: keys.project(project), UpdateExpression: "ADD seq :one", ConditionExpression: "attribute_exists(pk)", ExpressionAttributeValues: { ":one": 1 }, ReturnValues: "UPDATED_NEW" }),
+      );
+      return Attributes!["seq"] as number;
+    },
+    async currentSeq(project: string): Promise<number> {
+      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.project(project), ConsistentRead: true, ProjectionExpression: "seq" }));
+      return (Item?.["seq"] as number | undefined) ?? 0;
+    },
+
+    // Deployments
+    async putDeployment(project: string, deployment: Deployment, mode: "create" | "replace"): Promise<void> {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.deployment(project, deployment.key), data: JSON.stringify(deployment) },
+            ...(mode === "create" ? { ConditionExpression: "attribute_not_exists(pk)" } : { ConditionExpression: "attribute_exists(pk)" }),
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) throw new ConflictError(mode === "create" ? `Deployment ${deployment.key} exists` : `Deployment ${deployment.key} is gone`);
+        throw error;
+      }
+    },
+    async getDeployment(project: string, key: string): Promise<Deployment | undefined> {
+      const found = await get<Deployment>(keys.deployment(project, key));
+      return found && strip(found);
+    },
+    listDeployments: (project: string) => byPrefix<Deployment>(`PROJECT#${project}`, "DEPLOYMENT#"),
+    deleteDeployment: (project: string, key: string) => client.send(new DeleteCommand({ TableName, Key: keys.deployment(project, key) })),
+
+    // Flags
+    async getFlag(project: string, key: string): Promise<Flag | undefined> {
+      const found = await get<Flag>(keys.flag(project, key));
+      return found && strip(found);
+    },
+    listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
+    /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
+    async putFlag(project: string, flag: Flag, expected: number | undefined): Promise<void> {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.flag(project, flag.key), data: JSON.stringify(flag), version: flag.version },
+            ...(expected === undefined
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const current = await this.getFlag(project, flag.key);
+        throw new ConflictError(
+          expected === undefined ? `Flag ${flag.key} already exists` : `Flag ${flag.key} changed since version ${expected}`,
+          current?.version,
+        );
+      }
+    },
+
+    // History (derived; idempotent per version)
+    putHistory: (project: string, entry: HistoryEntry) =>
+      client.send(new PutCommand({ TableName, Item: { ...keys.history(project, entry.flag.key, entry.version), data: JSON.stringify(entry) } })),
+    async getHistory(project: string, flag: string, version: number): Promise<HistoryEntry | undefined> {
+      const found = await get<HistoryEntry>(keys.history(project, flag, version));
+      return found && strip(found);
+    },
+    listHistory: (project: string, flag: string) => byPrefix<HistoryEntry>(`HISTORY#${project}#${flag}`, "V#"),
+
+    // Groups
+    putGroup: (project: string, group: Group) => client.send(new PutCommand({ TableName, Item: { ...keys.group(project, group.key), data: JSON.stringify(group) } })),
+    listGroups: (project: string) => byPrefix<Group>(`PROJECT#${project}`, "GROUP#"),
+
+    // Publishing state
+    async getPublishState(project: string, deployment: string): Promise<PublishState | undefined> {
+      const found = await get<PublishState>(keys.publish(project, deployment));
+      return found && strip(found);
+    },
+    /** Takes the deployment's publishing lease if it is free or expired. */
+    async acquireLease(project: string, deployment: string, owner: string, ms: number): Promise<boolean> {
+      const now = Date.now();
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.publish(project, deployment),
+            UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until",
+            ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :now",
+            ExpressionAttributeValues: { ":owner": owner, ":until": now + ms, ":now": now },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+    /** Records the outcome and frees the lease (only while still holding it). */
+    async releaseLease(project: string, deployment: string, owner: string, state: PublishState): Promise<void> {
+      await client.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.publish(project, deployment),
+          UpdateExpression: "SET #data = :data, publishedVersion = :version REMOVE leaseOwner, leaseUntil",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeNames: { "#data": "data" },
+          ExpressionAttributeValues: { ":data": JSON.stringify(state), ":version": state.publishedVersion, ":owner": owner },
+        }),
+      );
+    },
+    deletePublishState: (project: string, deployment: string) => client.send(new DeleteCommand({ TableName, Key: keys.publish(project, deployment) })),
+
+    // Tokens
+    async putToken(hash: string, token: TokenRecord): Promise<void> {
+      await client.send(new PutCommand({ TableName, Item: { ...keys.token(hash), data: JSON.stringify(token) }, ConditionExpression: "attribute_not_exists(pk)" }));
+    },
+    async getToken(hash: string): Promise<TokenRecord | undefined> {
+      const found = await get<TokenRecord>(keys.token(hash));
+      return found && strip(found);
+    },
+    async listTokens(): Promise<Array<TokenRecord & { hash: string }>> {
+      const items = await queryAll({ KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "TOKENS" } });
+      return items.map((item) => ({ ...(JSON.parse(item["data"] as string) as TokenRecord), hash: item["sk"] as string }));
+    },
+    deleteToken: (hash: string) => client.send(new DeleteCommand({ TableName, Key: keys.token(hash) })),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,21 @@
+/**
+ * The control-plane API on AWS Lambda (behind an HTTP API). Publishing happens in the
+ * replicator, on the table's stream, so requests do not wait for Cloudflare.
+ */
+import { handle } from "hono/aws-lambda";
+import { createControlPlaneApp } from "./app.js";
+import { ensureBootstrapToken } from "./auth/tokens.js";
+import { cloudKv, cloudStore } from "./cloud-config.js";
+import { createPublisher } from "./publish/publisher.js";
+
+const store = cloudStore();
+const kv = cloudKv();
+const publisher = createPublisher({ store, kv, retryDelaysMs: [] });
+const app = createControlPlaneApp({ store, publisher, kv, publishOnChange: false });
+const bootstrapped = process.env["BOOTSTRAP_ADMIN_TOKEN"] ? ensureBootstrapToken(store, process.env["BOOTSTRAP_ADMIN_TOKEN"]) : Promise.resolve(undefined);
+
+const lambdaHandler = handle(app);
+export const handler: typeof lambdaHandler = async (event, context) => {
+  await bootstrapped;
+  return lambdaHandler(event, context);
+};

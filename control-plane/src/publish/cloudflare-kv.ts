@@ -1,0 +1,47 @@
+/**
+ * Cloudflare's KV REST API (client/v4): bulk write is `PUT …/bulk` with
+ * `[{key, value}]` (≤ 10,000 pairs, ≤ 100 MB), bulk delete `POST …/bulk/delete` with
+ * `[key]`. Success is `{"success": true}`; anything else is thrown with Cloudflare's
+ * error messages so the publisher records and retries it.
+ */
+import type { KvEntry, KvWriter } from "./kv-writer.js";
+
+export interface CloudflareKvOptions {
+  accountId: string;
+  namespaceId: string;
+  apiToken: string;
+  /** Overridable for tests; defaults to Cloudflare's API. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}
+
+const BULK_LIMIT = 10_000;
+
+export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
+  const base = `${options.baseUrl ?? "https://api.cloudflare.com/client/v4"}/accounts/${encodeURIComponent(options.accountId)}/storage/kv/namespaces/${encodeURIComponent(options.namespaceId)}`;
+  const send = options.fetch ?? fetch;
+
+  async function call(method: string, path: string, body: unknown): Promise<void> {
+    const response = await send(`${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${options.apiToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const result = (await response.json().catch(() => undefined)) as { success?: boolean; errors?: Array<{ code?: number; message?: string }> } | undefined;
+    if (!response.ok || result?.success !== true) {
+      const errors = result?.errors?.map((e) => `${e.code ?? ""} ${e.message ?? ""}`.trim()).join("; ");
+      throw new Error(`Cloudflare KV ${method} ${path} failed: HTTP ${response.status}${errors ? ` (${errors})` : ""}`);
+    }
+  }
+
+  const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / BULK_LIMIT) }, (_, i) => items.slice(i * BULK_LIMIT, (i + 1) * BULK_LIMIT));
+
+  return {
+    async put(entries: KvEntry[]) {
+      for (const chunk of chunks(entries)) await call("PUT", "/bulk", chunk);
+    },
+    async delete(keys: string[]) {
+      for (const chunk of chunks(keys)) await call("POST", "/bulk/delete", chunk);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Replication of a deployment to the edge: compile the deployment's served flags to
+ * the evaluation model and write one document per API key to KV.
+ *
+ * Ordering: publishers of one deployment take a lease in DynamoDB, and whoever holds it
+ * compiles the *latest* state and writes it as the deployment's next version (a counter
+ * only the lease holder advances), so KV only ever moves forward and a version never
+ * names two contents. A publisher that finds the lease taken leaves; the holder checks
+ * the project's change counter before and after letting go and publishes again if it
+ * moved. Failures are recorded on the deployment (`status`, `lastError`, `attempts`)
+ * and retried with backoff; the edge keeps serving the last good version meanwhile.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { compileDeployment } from "../../../shared/authoring/compile.js";
+import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
+import { kvNameForApiKey, type DeploymentDocument } from "../../../shared/deployment-document.js";
+import type { Deployment, PublishState, Store } from "../db/store.js";
+import type { KvWriter } from "./kv-writer.js";
+
+/** What a deployment's published documents depend on: its keys and its compiled flags. */
+export const contentHash = (deployment: Deployment, flags: EvaluationFlag[]): string =>
+  createHash("sha256").update(JSON.stringify([deployment.clientKey, deployment.serverKey, deployment.retiredKeys, flags])).digest("base64url");
+
+export interface PublisherOptions {
+  store: Store;
+  kv: KvWriter;
+  /** Retry a failed publish after these delays (ms); none in Lambda, where the stream retries. */
+  retryDelaysMs?: number[];
+  leaseMs?: number;
+  log?: (message: string, error?: unknown) => void;
+}
+
+export interface Publisher {
+  /**
+   * Publishes the deployment's latest state. Resolves once it is in KV, or once a
+   * failure is recorded and a retry scheduled; rejects only when no retry is left
+   * (with no retry delays, as in Lambda, at once: the stream redelivers).
+   */
+  publish(project: string, deployment: string): Promise<void>;
+  /** Waits for background retries (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 30_000, log = console.error }: PublisherOptions): Publisher {
+  const owner = randomUUID();
+  const retries = new Set<Promise<void>>();
+
+  /** Compiles the latest state and writes it to KV as the next version. */
+  async function publishOnce(project: string, deploymentKey: string, version: number): Promise<{ seq: number; contentHash: string } | undefined> {
+    const seq = await store.currentSeq(project);
+    const deployment = await store.getDeployment(project, deploymentKey);
+    if (!deployment) return undefined;
+    const [flags, groups] = await Promise.all([store.listFlags(project), store.listGroups(project)]);
+    const compiled = compileDeployment(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
+    const publishedAt = new Date().toISOString();
+    const document = (keyType: DeploymentDocument["keyType"]): string =>
+      JSON.stringify({ schemaVersion: 1, deployment: deploymentKey, keyType, version, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
+    await kv.put([
+      { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
+      { key: kvNameForApiKey(deployment.serverKey), value: document("server") },
+    ]);
+    if (deployment.retiredKeys.length) {
+      await kv.delete(deployment.retiredKeys.map(kvNameForApiKey));
+      await store.putDeployment(project, { ...deployment, retiredKeys: [] }, "replace").catch(() => undefined); // redone next time if lost
+    }
+    return { seq, contentHash: contentHash(deployment, compiled) };
+  }
+
+  async function publish(project: string, deployment: string, attempt = 0): Promise<void> {
+    if (!(await store.acquireLease(project, deployment, owner, leaseMs))) return; // the holder will see our change
+    const previous = await store.getPublishState(project, deployment);
+    let state: PublishState | undefined;
+    try {
+      let version = previous?.publishedVersion ?? 0;
+      // Publish until what is in KV is the latest change (a write may land while we publish).
+      for (let round = 0; round < 5; round++) {
+        const result = await publishOnce(project, deployment, ++version);
+        if (!result) break;
+        state = { deployment, publishedVersion: version, compiledSeq: result.seq, contentHash: result.contentHash, status: "ok", publishedAt: new Date().toISOString(), attempts: 0 };
+        if ((await store.currentSeq(project)) === result.seq) break;
+      }
+      if (!state) return await store.deletePublishState(project, deployment).then(() => undefined); // the deployment is gone
+      await store.releaseLease(project, deployment, owner, state);
+    } catch (error) {
+      return failed(project, deployment, attempt, previous, error);
+    }
+    // A change that arrived while we held the lease found it taken and left to us.
+    if ((await store.currentSeq(project)) > state.compiledSeq) await publish(project, deployment, attempt);
+  }
+
+  async function failed(project: string, deployment: string, attempt: number, previous: PublishState | undefined, error: unknown): Promise<void> {
+    const attempts = (previous?.attempts ?? 0) + 1;
+    log(`Publishing ${project}/${deployment} failed (attempt ${attempts})`, error);
+    await store.releaseLease(project, deployment, owner, {
+      deployment,
+      publishedVersion: previous?.publishedVersion ?? 0,
+      compiledSeq: previous?.compiledSeq ?? 0,
+      contentHash: previous?.contentHash ?? "",
+      status: "error",
+      lastError: (error as Error).message ?? String(error),
+      attempts,
+      ...(previous?.publishedAt ? { publishedAt: previous.publishedAt } : {}),
+    });
+    const delay = retryDelaysMs[attempt];
+    if (delay === undefined) throw error;
+    const retry = new Promise<void>((resolve) => setTimeout(resolve, delay))
+      .then(() => publish(project, deployment, attempt + 1))
+      .catch(() => undefined)
+      .finally(() => retries.delete(retry));
+    retries.add(retry);
+  }
+
+  return {
+    publish: (project, deployment) => publish(project, deployment),
+    async idle() {
+      while (retries.size) await Promise.all([...retries]);
+    },
+  };
+}

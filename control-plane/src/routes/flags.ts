@@ -1,0 +1,138 @@
+/** Flags and experiments: CRUD, lifecycle actions, history and restore. */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { flagInputSchema } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import { authorize, type AuthEnv } from "../auth/tokens.js";
+import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
+import { body, errors, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
+
+const etag = (version: number) => `"${version}"`;
+
+/** The version the caller read: `If-Match: "3"` (weak or strong), or a `version` field; 428 without either. */
+export function expectedVersion(c: Context, fromBody: number | undefined): number {
+  const header = c.req.header("if-match");
+  if (header) {
+    const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+    if (!match) throw new ApiError(400, "bad_request", `If-Match must be the flag's ETag, like "3"`);
+    return Number(match[1]);
+  }
+  if (fromBody !== undefined) return fromBody;
+  throw new ApiError(428, "precondition_required", "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten");
+}
+
+const tags = ["Flags and experiments"];
+
+export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
+  const app = new OpenAPIHono<AuthEnv>();
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/flags", tags, request: { params: projectParams }, responses: { 200: json(z.array(flagSchema), "All flags and experiments"), ...errors } }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(await flags.list(project), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "post", path: "/projects/{project}/flags", tags, request: { params: projectParams, ...body(flagInputSchema) }, responses: { 201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"), ...writeErrors } }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      authorize(c.var.principal, "editor", project);
+      const created = await flags.create(project, c.req.valid("json"), c.var.principal.name);
+      return c.json(created, 201, { ETag: etag(created.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}", tags, request: { params: flagParams }, responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors } }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      const found = await flags.get(project, flag);
+      return c.json(found, 200, { ETag: etag(found.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/projects/{project}/flags/{flag}",
+      tags,
+      description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
+      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape)) },
+      responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      authorize(c.var.principal, "editor", project);
+      const { version, ...input } = c.req.valid("json");
+      const updated = await flags.update(project, flag, input, expectedVersion(c, version), c.var.principal.name);
+      return c.json(updated, 200, { ETag: etag(updated.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/flags/{flag}/{action}",
+      tags,
+      description:
+        "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); releases `activate`, `deactivate`; both `archive`, `unarchive`.",
+      request: {
+        params: flagParams.extend({ action: z.enum(FLAG_ACTIONS) }),
+        body: { required: false, content: { "application/json": { schema: versionField.extend({ variant: z.string().optional() }) } } },
+      },
+      responses: { 200: json(flagSchema, "The flag after the action"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag, action } = c.req.valid("param");
+      authorize(c.var.principal, "editor", project);
+      const { version, variant } = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : { version: undefined, variant: undefined };
+      const updated = await flags.act(project, flag, action, expectedVersion(c, version), c.var.principal.name, variant === undefined ? {} : { variant });
+      return c.json(updated, 200, { ETag: etag(updated.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions", tags, request: { params: flagParams }, responses: { 200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"), ...errors } }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(await flags.history(project, flag), 200);
+    },
+  );
+
+  const versionParams = flagParams.extend({ version: z.coerce.number().int().positive() });
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions/{version}", tags, request: { params: versionParams }, responses: { 200: json(historyEntrySchema, "One past version"), ...errors } }),
+    async (c) => {
+      const { project, flag, version } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(await flags.version(project, flag, version), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/flags/{flag}/versions/{version}/restore",
+      tags,
+      description: "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
+      request: { params: versionParams, body: { required: false, content: { "application/json": { schema: versionField } } } },
+      responses: { 200: json(flagSchema, "The flag as restored"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag, version } = c.req.valid("param");
+      authorize(c.var.principal, "editor", project);
+      const expected = c.req.header("content-type")?.includes("json") ? c.req.valid("json").version : undefined;
+      const restored = await flags.restore(project, flag, version, expectedVersion(c, expected), c.var.principal.name);
+      return c.json(restored, 200, { ETag: etag(restored.version) });
+    },
+  );
+
+  return app;
+}

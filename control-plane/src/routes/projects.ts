@@ -1,0 +1,102 @@
+/** Projects and deployments (keys, rotation, replication status, forced publish). */
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { keySchema } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import { authorize, ROLES, type AuthEnv, type Principal } from "../auth/tokens.js";
+import type { DeploymentService, DeploymentView } from "../services/deployments.js";
+import { body, deploymentParams, deploymentSchema, errors, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
+
+const named = z.object({ key: keySchema, name: z.string().min(1).max(200) });
+
+/** Server keys are secrets: viewers see the client key only. */
+const visibleTo = (principal: Principal, deployment: DeploymentView) =>
+  ROLES.indexOf(principal.role) >= ROLES.indexOf("editor") ? deployment : { ...deployment, serverKey: undefined, retiredKeys: undefined };
+
+export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthEnv> {
+  const app = new OpenAPIHono<AuthEnv>();
+  const tags = ["Projects and deployments"];
+
+  app.openapi(createRoute({ method: "post", path: "/projects", tags, request: body(named), responses: { 201: json(projectSchema, "Created"), ...writeErrors } }), async (c) => {
+    if (c.var.principal.project !== "*") throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
+    authorize(c.var.principal, "admin", "*");
+    const { key, name } = c.req.valid("json");
+    return c.json(await deployments.createProject(key, name), 201);
+  });
+
+  app.openapi(createRoute({ method: "get", path: "/projects", tags, responses: { 200: json(z.array(projectSchema), "The projects this token can see"), ...errors } }), async (c) => {
+    const { project } = c.var.principal;
+    return c.json((await deployments.listProjects()).filter((p) => project === "*" || p.key === project), 200);
+  });
+
+  app.openapi(createRoute({ method: "get", path: "/projects/{project}", tags, request: { params: projectParams }, responses: { 200: json(projectSchema, "The project"), ...errors } }), async (c) => {
+    const { project } = c.req.valid("param");
+    authorize(c.var.principal, "viewer", project);
+    return c.json(await deployments.project(project), 200);
+  });
+
+  app.openapi(
+    createRoute({ method: "post", path: "/projects/{project}/deployments", tags, request: { params: projectParams, ...body(named) }, responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors } }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      authorize(c.var.principal, "admin", project);
+      const { key, name } = c.req.valid("json");
+      return c.json(await deployments.create(project, key, name), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/deployments", tags, request: { params: projectParams }, responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors } }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json((await deployments.list(project)).map((d) => visibleTo(c.var.principal, d)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "get", path: "/projects/{project}/deployments/{deployment}", tags, request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors } }),
+    async (c) => {
+      const { project, deployment } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(visibleTo(c.var.principal, await deployments.get(project, deployment)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/deployments/{deployment}/rotate-keys",
+      tags,
+      description: "Issues new keys; the old ones stop working once the deployment is republished (immediately).",
+      request: { params: deploymentParams, ...body(z.object({ keys: z.array(z.enum(["client", "server"])).min(1) })) },
+      responses: { 200: json(deploymentSchema, "The deployment with its new keys"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, deployment } = c.req.valid("param");
+      authorize(c.var.principal, "admin", project);
+      return c.json(await deployments.rotate(project, deployment, c.req.valid("json").keys), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "post", path: "/projects/{project}/deployments/{deployment}/publish", tags, description: "Republishes the deployment to the edge now.", request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors } }),
+    async (c) => {
+      const { project, deployment } = c.req.valid("param");
+      authorize(c.var.principal, "admin", project);
+      return c.json(await deployments.publish(project, deployment), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: "delete", path: "/projects/{project}/deployments/{deployment}", tags, description: "Removes the deployment and its keys from the edge; refused while flags are served on it.", request: { params: deploymentParams }, responses: { 204: { description: "Deleted" }, ...writeErrors } }),
+    async (c) => {
+      const { project, deployment } = c.req.valid("param");
+      authorize(c.var.principal, "admin", project);
+      await deployments.remove(project, deployment);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,72 @@
+/** Response and parameter schemas of the control-plane API (requests reuse the authoring schemas). */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { flagSchema, groupSchema, keySchema } from "../../../shared/authoring/schema.js";
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export const projectSchema = z.object({ key: z.string(), name: z.string(), createdAt: z.string() });
+
+export const publishStateSchema = z.object({
+  status: z.enum(["pending", "ok", "error"]),
+  deployment: z.string().optional(),
+  publishedVersion: z.number().optional(),
+  compiledSeq: z.number().optional(),
+  contentHash: z.string().optional(),
+  publishedAt: z.string().optional(),
+  lastError: z.string().optional(),
+  attempts: z.number().optional(),
+});
+
+export const deploymentSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  clientKey: z.string(),
+  /** Hidden from viewers. */
+  serverKey: z.string().optional(),
+  retiredKeys: z.array(z.string()).optional(),
+  createdAt: z.string(),
+  publish: publishStateSchema,
+});
+
+export const historyEntrySchema = z.object({
+  version: z.number(),
+  actor: z.string(),
+  at: z.string(),
+  action: z.string(),
+  diff: z.array(z.object({ type: z.string(), path: z.array(z.union([z.string(), z.number()])), value: z.unknown().optional(), oldValue: z.unknown().optional() })),
+  flag: flagSchema,
+});
+
+export const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(["viewer", "editor", "admin"]),
+  project: z.string(),
+  createdAt: z.string(),
+});
+
+export { flagSchema, groupSchema };
+
+export const projectParams = z.object({ project: keySchema });
+export const deploymentParams = projectParams.extend({ deployment: keySchema });
+export const flagParams = projectParams.extend({ flag: keySchema });
+
+/** The version a write is conditional on, when not sent as If-Match. */
+export const versionField = z.object({ version: z.number().int().positive().optional() });
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+export const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { "application/json": { schema } } } });
+
+export const errors = {
+  400: json(errorSchema, "Invalid request (the zod path says where)"),
+  401: json(errorSchema, "Missing or unknown admin token"),
+  403: json(errorSchema, "The token's role or project does not allow this"),
+  404: json(errorSchema, "Not found"),
+};
+export const writeErrors = {
+  ...errors,
+  409: json(errorSchema, "Changed since the version you read (current version in details), or not allowed in this state"),
+  428: json(errorSchema, "Send the version you read: If-Match header or `version` field"),
+};

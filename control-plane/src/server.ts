@@ -1,0 +1,63 @@
+/**
+ * The control plane as a Node HTTP server (local runs): the app, the publisher writing
+ * to the given KV, the bootstrap token and a periodic reconcile pass.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { createControlPlaneApp } from "./app.js";
+import { ensureBootstrapToken } from "./auth/tokens.js";
+import { createStore, type Store } from "./db/store.js";
+import { createDb, ensureTable } from "./db/table.js";
+import type { KvWriter } from "./publish/kv-writer.js";
+import { createPublisher, type Publisher } from "./publish/publisher.js";
+import { reconcile } from "./publish/reconcile.js";
+
+export interface ControlPlaneServerOptions {
+  dynamoEndpoint: string;
+  table?: string;
+  kv: KvWriter;
+  port?: number;
+  host?: string;
+  /** Used as the first admin token on a new install; random when absent. */
+  bootstrapToken?: string;
+  reconcileEveryMs?: number;
+  retryDelaysMs?: number[];
+}
+
+export interface ControlPlaneServer {
+  url: string;
+  store: Store;
+  publisher: Publisher;
+  /** Set only when this start created the first admin token. */
+  bootstrapToken: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(options: ControlPlaneServerOptions): Promise<ControlPlaneServer> {
+  const db = createDb({ table: options.table ?? "experiments", endpoint: options.dynamoEndpoint, region: "local" });
+  await ensureTable(db);
+  const store = createStore(db);
+  const publisher = createPublisher({ store, kv: options.kv, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) });
+  const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
+  const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true });
+
+  await reconcile(store, publisher).catch((error: unknown) => console.error("Reconcile failed", error));
+  const timer = setInterval(() => void reconcile(store, publisher).catch((error: unknown) => console.error("Reconcile failed", error)), options.reconcileEveryMs ?? 30_000);
+  timer.unref();
+
+  const server: ServerType = await new Promise((resolve) => {
+    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    store,
+    publisher,
+    bootstrapToken,
+    async close() {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await publisher.idle();
+    },
+  };
+}

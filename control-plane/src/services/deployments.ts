@@ -1,0 +1,95 @@
+/**
+ * Projects and their deployments. A deployment has a client key (remote evaluation)
+ * and a server key (also flag configs); rotating one retires the old key, which the
+ * next publish removes from KV.
+ */
+import { randomBytes } from "node:crypto";
+import { ApiError } from "../../../shared/http/errors.js";
+import { kvNameForApiKey } from "../../../shared/deployment-document.js";
+import { ConflictError, type Deployment, type Project, type PublishState, type Store } from "../db/store.js";
+import type { KvWriter } from "../publish/kv-writer.js";
+import type { Publisher } from "../publish/publisher.js";
+
+export const newApiKey = (kind: "client" | "server"): string => `${kind}-${randomBytes(18).toString("base64url")}`;
+
+export interface DeploymentView extends Deployment {
+  publish: PublishState | { status: "pending" };
+}
+
+const conflictTo409 = async <T>(work: () => Promise<T>): Promise<T> => {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ConflictError) throw new ApiError(409, "conflict", error.message);
+    throw error;
+  }
+};
+
+export function createDeploymentService({ store, publisher, kv }: { store: Store; publisher: Publisher; kv: KvWriter }) {
+  async function project(key: string): Promise<Project> {
+    const found = await store.getProject(key);
+    if (!found) throw new ApiError(404, "not_found", `No project ${key}`);
+    return found;
+  }
+
+  async function deployment(projectKey: string, key: string): Promise<Deployment> {
+    await project(projectKey);
+    const found = await store.getDeployment(projectKey, key);
+    if (!found) throw new ApiError(404, "not_found", `No deployment ${key} in project ${projectKey}`);
+    return found;
+  }
+
+  const view = async (projectKey: string, d: Deployment): Promise<DeploymentView> => ({ ...d, publish: (await store.getPublishState(projectKey, d.key)) ?? { status: "pending" } });
+
+  return {
+    project,
+    listProjects: () => store.listProjects(),
+    async createProject(key: string, name: string): Promise<Project> {
+      const created = { key, name, createdAt: new Date().toISOString() };
+      await conflictTo409(() => store.createProject(created));
+      return created;
+    },
+
+    async get(projectKey: string, key: string): Promise<DeploymentView> {
+      return view(projectKey, await deployment(projectKey, key));
+    },
+    async list(projectKey: string): Promise<DeploymentView[]> {
+      await project(projectKey);
+      return Promise.all((await store.listDeployments(projectKey)).map((d) => view(projectKey, d)));
+    },
+    async create(projectKey: string, key: string, name: string): Promise<DeploymentView> {
+      await project(projectKey);
+      const created: Deployment = { key, name, clientKey: newApiKey("client"), serverKey: newApiKey("server"), retiredKeys: [], createdAt: new Date().toISOString() };
+      await conflictTo409(() => store.putDeployment(projectKey, created, "create"));
+      await publisher.publish(projectKey, key);
+      return view(projectKey, created);
+    },
+    async rotate(projectKey: string, key: string, which: Array<"client" | "server">): Promise<DeploymentView> {
+      const current = await deployment(projectKey, key);
+      const next = { ...current, retiredKeys: [...current.retiredKeys] };
+      for (const kind of which) {
+        const field = kind === "client" ? "clientKey" : "serverKey";
+        next.retiredKeys.push(current[field]);
+        next[field] = newApiKey(kind);
+      }
+      await conflictTo409(() => store.putDeployment(projectKey, next, "replace"));
+      await publisher.publish(projectKey, key);
+      return view(projectKey, next);
+    },
+    async remove(projectKey: string, key: string): Promise<void> {
+      const current = await deployment(projectKey, key);
+      const serving = (await store.listFlags(projectKey)).filter((f) => f.deployments.includes(key)).map((f) => f.key);
+      if (serving.length) throw new ApiError(409, "conflict", `Deployment ${key} still serves flags: ${serving.join(", ")}`, { flags: serving });
+      await store.deleteDeployment(projectKey, key);
+      await kv.delete([current.clientKey, current.serverKey, ...current.retiredKeys].map(kvNameForApiKey));
+      await store.deletePublishState(projectKey, key);
+    },
+    async publish(projectKey: string, key: string): Promise<DeploymentView> {
+      await deployment(projectKey, key);
+      await publisher.publish(projectKey, key);
+      return this.get(projectKey, key);
+    },
+  };
+}
+
+export type DeploymentService = ReturnType<typeof createDeploymentService>;

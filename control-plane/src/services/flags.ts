@@ -1,0 +1,166 @@
+/**
+ * Flags and experiments: create, edit, lifecycle actions and restores. Every change is
+ * one conditional write of the flag item on the version the caller read (a lost race is
+ * a 409, never a lost update); the history entry and the publish follow from it and
+ * are repaired by the reconcile pass if the process stops in between.
+ */
+import diff from "microdiff";
+import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
+import { flagInputSchema, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import { ConflictError, type Store } from "../db/store.js";
+
+export const FLAG_ACTIONS = ["start", "stop", "decide", "activate", "deactivate", "archive", "unarchive"] as const;
+export type FlagAction = (typeof FLAG_ACTIONS)[number];
+
+export interface FlagServiceOptions {
+  store: Store;
+  /** Called after a committed change with the deployments it touches (local: publish now). */
+  onChange: (project: string, deployments: string[]) => Promise<void>;
+}
+
+const invalid = (issues: Issue[]) =>
+  new ApiError(400, "validation_failed", `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`, issues);
+
+/** Which actions apply in which status, and where they lead. */
+function transition(flag: Flag, action: FlagAction): FlagStatus {
+  const experiment = flag.type === "experiment";
+  const allowed: Record<FlagAction, { from: FlagStatus[]; to: FlagStatus } | undefined> = {
+    start: experiment ? { from: ["draft", "stopped"], to: "running" } : undefined,
+    stop: experiment ? { from: ["running"], to: "stopped" } : undefined,
+    decide: experiment ? { from: ["running", "stopped"], to: "decided" } : undefined,
+    activate: experiment ? undefined : { from: ["inactive"], to: "active" },
+    deactivate: experiment ? undefined : { from: ["active"], to: "inactive" },
+    archive: { from: ["draft", "running", "stopped", "decided", "active", "inactive"], to: "archived" },
+    unarchive: { from: ["archived"], to: flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive") },
+  };
+  const rule = allowed[action];
+  if (!rule) throw new ApiError(400, "bad_request", `'${action}' does not apply to a ${flag.type} flag`);
+  if (!rule.from.includes(flag.status)) throw new ApiError(409, "conflict", `Cannot ${action} a flag that is ${flag.status}`);
+  return rule.to;
+}
+
+export function createFlagService({ store, onChange }: FlagServiceOptions) {
+  async function checkAgainstProject(project: string, input: FlagInput): Promise<void> {
+    const [flags, groups, deployments] = await Promise.all([store.listFlags(project), store.listGroups(project), store.listDeployments(project)]);
+    const issues = validateFlag(input, {
+      flags: new Map(flags.filter((f) => f.key !== input.key).map((f) => [f.key, f])),
+      groups: new Map(groups.map((g) => [g.key, g])),
+    });
+    const known = new Set(deployments.map((d) => d.key));
+    input.deployments.forEach((key, i) => {
+      if (!known.has(key)) issues.push({ path: ["deployments", String(i)], message: `unknown deployment '${key}'` });
+    });
+    if (issues.length) throw invalid(issues);
+  }
+
+  /** The one conditional write, then the derived history entry and publish. */
+  async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
+    try {
+      await store.putFlag(project, next, previous?.version);
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        throw new ApiError(409, "conflict", error.message, error.current === undefined ? undefined : { currentVersion: error.current });
+      }
+      throw error;
+    }
+    await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
+    await recordHistory(store, project, next, previous);
+    await onChange(project, [...new Set([...(previous?.deployments ?? []), ...next.deployments])]);
+    return next;
+  }
+
+  function stamp(base: Omit<Flag, "version" | "updatedAt" | "lastChange">, previous: Flag | undefined, actor: string, action: string): Flag {
+    const at = new Date().toISOString();
+    return { ...base, version: (previous?.version ?? 0) + 1, updatedAt: at, lastChange: { actor, at, action } } as Flag;
+  }
+
+  async function current(project: string, key: string, expected: number): Promise<Flag> {
+    const flag = await store.getFlag(project, key);
+    if (!flag) throw new ApiError(404, "not_found", `No flag ${key}`);
+    if (flag.version !== expected) throw new ApiError(409, "conflict", `Flag ${key} changed since version ${expected}`, { currentVersion: flag.version });
+    return flag;
+  }
+
+  return {
+    list: (project: string) => store.listFlags(project),
+
+    async get(project: string, key: string): Promise<Flag> {
+      const flag = await store.getFlag(project, key);
+      if (!flag) throw new ApiError(404, "not_found", `No flag ${key}`);
+      return flag;
+    },
+
+    async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
+      await checkAgainstProject(project, input);
+      const now = new Date().toISOString();
+      const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
+      return commit(project, stamp({ ...input, status, createdAt: now }, undefined, actor, "create"), undefined);
+    },
+
+    async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
+      if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
+      const previous = await current(project, key, expected);
+      if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
+      await checkAgainstProject(project, input);
+      const { status, decidedVariant, statusBeforeArchive, createdAt } = previous;
+      return commit(project, stamp({ ...input, status, decidedVariant, statusBeforeArchive, createdAt }, previous, actor, "update"), previous);
+    },
+
+    async act(project: string, key: string, action: FlagAction, expected: number, actor: string, options: { variant?: string } = {}): Promise<Flag> {
+      const previous = await current(project, key, expected);
+      const status = transition(previous, action);
+      const next: Flag = { ...previous, status };
+      if (action === "start" && !previous.primaryMetric) throw new ApiError(400, "bad_request", "An experiment needs a primaryMetric before it starts");
+      if (action === "decide") {
+        if (!options.variant || !previous.variants.some((v) => v.key === options.variant)) {
+          throw new ApiError(400, "bad_request", `decide needs the key of one of the flag's variants`, { variants: previous.variants.map((v) => v.key) });
+        }
+        next.decidedVariant = options.variant;
+      }
+      if (action === "archive") next.statusBeforeArchive = previous.status;
+      if (action === "unarchive") delete next.statusBeforeArchive;
+      return commit(project, stamp(next, previous, actor, action), previous);
+    },
+
+    async history(project: string, key: string) {
+      await this.get(project, key);
+      return store.listHistory(project, key);
+    },
+
+    async version(project: string, key: string, version: number) {
+      const entry = await store.getHistory(project, key, version);
+      if (!entry) throw new ApiError(404, "not_found", `No version ${version} of flag ${key}`);
+      return entry;
+    },
+
+    /**
+     * Makes an earlier version's configuration current again, as a new version. The
+     * lifecycle (running, decided, …) stays as it is: restoring a rule set must not
+     * stop or restart an experiment.
+     */
+    async restore(project: string, key: string, version: number, expected: number, actor: string): Promise<Flag> {
+      const previous = await current(project, key, expected);
+      const { flag: old } = await this.version(project, key, version);
+      const content = flagInputSchema.parse(old); // the editable fields only
+      await checkAgainstProject(project, content);
+      const { status, decidedVariant, statusBeforeArchive, createdAt } = previous;
+      return commit(project, stamp({ ...content, status, decidedVariant, statusBeforeArchive, createdAt }, previous, actor, `restore v${version}`), previous);
+    },
+  };
+}
+
+/** Writes the history entry of `flag`'s version: idempotent, so reconcile can redo it. */
+export async function recordHistory(store: Store, project: string, flag: Flag, previous: Flag | undefined): Promise<void> {
+  const changes = previous ? diff(previous as unknown as Record<string, unknown>, flag as unknown as Record<string, unknown>) : [];
+  await store.putHistory(project, {
+    version: flag.version,
+    flag,
+    actor: flag.lastChange.actor,
+    at: flag.lastChange.at,
+    action: flag.lastChange.action,
+    diff: changes.filter((c) => !["version", "updatedAt", "lastChange"].includes(String(c.path[0]))),
+  });
+}
+
+export type FlagService = ReturnType<typeof createFlagService>;

@@ -1,0 +1,52 @@
+/**
+ * The whole local system for tests: dynalite, the edge in workerd (with a queue sink),
+ * and the control plane publishing into the edge's KV. Everything on loopback ports,
+ * in memory, stopped by `dispose`.
+ */
+import { startDynalite } from "../../control-plane/local/dynalite.js";
+import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
+import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
+import { startEdge, type EdgeHarness } from "./edge-harness.js";
+
+export interface Stack {
+  edge: EdgeHarness;
+  controlPlane: ControlPlaneServer;
+  adminToken: string;
+  dynamoEndpoint: string;
+  /** Calls the control plane with the admin token (or another); JSON in and out. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  dispose(): Promise<void>;
+}
+
+export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter; retryDelaysMs?: number[] } = {}): Promise<Stack> {
+  const dynamo = await startDynalite();
+  const edge = await startEdge();
+  const edgeKv = kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge"));
+  const controlPlane = await startControlPlane({
+    dynamoEndpoint: dynamo.endpoint,
+    kv: options.kv ? options.kv(edgeKv) : edgeKv,
+    reconcileEveryMs: 60_000,
+    retryDelaysMs: options.retryDelaysMs ?? [100, 200, 400],
+  });
+  const adminToken = controlPlane.bootstrapToken!;
+  return {
+    edge,
+    controlPlane,
+    adminToken,
+    dynamoEndpoint: dynamo.endpoint,
+    async api(method, path, body, headers = {}) {
+      const response = await fetch(`${controlPlane.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    async dispose() {
+      await controlPlane.close();
+      await edge.dispose();
+      await dynamo.close();
+    },
+  };
+}
