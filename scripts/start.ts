@@ -1,72 +1,101 @@
 /**
- * `npm start`: the whole system on this machine, no account, no network.
- * - the edge worker in Miniflare (real workerd) with KV and Queues persisted under .data/
- * - a demo deployment on first run
- * Writes .data/local.json (URLs and keys), prints curl examples, stops on Ctrl-C/SIGTERM.
+ * `npm start`: the whole system on this machine, with no account and no network.
+ * - DynamoDB: dynalite, persisted under .data/dynamo
+ * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
+ * - the control plane (Node server), publishing into that KV
+ * - a demo project on first run
+ * Writes .data/local.json (URLs, admin token, keys), prints curl examples, and stops
+ * everything on Ctrl-C or SIGTERM. A second start keeps the data.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startDynalite } from "../control-plane/local/dynalite.js";
+import { generateToken, hashToken } from "../control-plane/src/auth/tokens.js";
+import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
+import { startControlPlane } from "../control-plane/src/server.js";
 import { ROOT } from "../edge/local/build.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { kvNameForApiKey, type DeploymentDocument } from "../shared/deployment-document.js";
-import { DEMO_FLAGS } from "./demo-data.js";
+import { seedDemo } from "./demo-seed.js";
 
 process.env["WRANGLER_SEND_METRICS"] ??= "false";
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 const DATA = join(ROOT, ".data");
-const EDGE_PORT = Number(process.env["EDGE_PORT"] ?? 8787);
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 interface LocalState {
   edgeUrl: string;
+  controlPlaneUrl: string;
+  adminToken: string;
   deployments: Array<{ key: string; clientKey: string; serverKey: string }>;
 }
-
-const newKey = (kind: "client" | "server") => `${kind}-${randomBytes(12).toString("base64url")}`;
 
 async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   const statePath = join(DATA, "local.json");
   const previous: Partial<LocalState> = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : {};
-  const deployment = previous.deployments?.[0] ?? { key: "demo", clientKey: newKey("client"), serverKey: newKey("server") };
 
-  const { mf, url } = await startEdgeMiniflare({ port: EDGE_PORT, persistDir: join(DATA, "miniflare") });
-  const kv = await mf.getKVNamespace("FLAGS", "edge");
-  for (const [apiKey, keyType] of [[deployment.clientKey, "client"], [deployment.serverKey, "server"]] as const) {
-    if (await kv.get(kvNameForApiKey(apiKey))) continue; // a second start keeps what was published
-    const document: DeploymentDocument = {
-      schemaVersion: 1, deployment: deployment.key, keyType, version: 1, publishedAt: new Date().toISOString(), trackExposures: true, flags: DEMO_FLAGS,
-    };
-    await kv.put(kvNameForApiKey(apiKey), JSON.stringify(document));
+  const dynamo = await startDynalite({ path: join(DATA, "dynamo") });
+  // The edge revalidates its copy every 250 ms locally, so a change shows within a second.
+  const edge = await startEdgeMiniflare({ port: port("EDGE_PORT", 8787), persistDir: join(DATA, "miniflare"), flagCacheTtlMs: 250 });
+  const controlPlane = await startControlPlane({
+    dynamoEndpoint: dynamo.endpoint,
+    kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")),
+    port: port("CONTROL_PLANE_PORT", 8788),
+    ...(previous.adminToken ? { bootstrapToken: previous.adminToken } : {}),
+  });
+
+  let adminToken = controlPlane.bootstrapToken ?? previous.adminToken;
+  if (!adminToken) {
+    // The database outlived local.json: issue a fresh local admin token.
+    adminToken = generateToken();
+    await controlPlane.store.putToken(hashToken(adminToken), { id: hashToken(adminToken).slice(0, 16), name: "local", role: "admin", project: "*", createdAt: new Date().toISOString() });
   }
+  const deployments = (await controlPlane.store.getProject("demo"))
+    ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({ key, clientKey, serverKey }))
+    : [await seedDemo(controlPlane.url, adminToken)];
 
-  const edgeUrl = url.href.replace(/\/$/, "");
-  const state: LocalState = { edgeUrl, deployments: [deployment] };
+  const edgeUrl = edge.url.href.replace(/\/$/, "");
+  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
-  const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
-  console.log(`
-Edge:        ${edgeUrl}
-Deployment:  ${deployment.key}  client key ${deployment.clientKey}  server key ${deployment.serverKey}
-State:       .data/local.json
-
-Try:
-  curl -s ${edgeUrl}/sdk/v2/vardata -H 'Authorization: Api-Key ${deployment.clientKey}' -H 'X-Amp-Exp-User: ${user}'
-  curl -s '${edgeUrl}/v1/vardata?user_id=user-1' -H 'Authorization: Api-Key ${deployment.serverKey}'
-  curl -s ${edgeUrl}/sdk/v2/flags -H 'Authorization: Api-Key ${deployment.serverKey}'
-  curl -s -X POST ${edgeUrl}/ofrep/v1/evaluate/flags/new-onboarding -H 'Authorization: Api-Key ${deployment.clientKey}' -H 'Content-Type: application/json' -d '{"context":{"targetingKey":"user-1"}}'
-  curl -s -X POST ${edgeUrl}/track -H 'Authorization: Api-Key ${deployment.clientKey}' -H 'Content-Type: application/json' -d '{"events":[{"user_id":"user-1","event_type":"purchase_completed"}]}'
-
-Ctrl-C stops everything.`);
+  printWelcome(state);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
-    await mf.dispose();
+    await controlPlane.close();
+    await edge.mf.dispose();
+    await dynamo.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+function printWelcome({ edgeUrl, controlPlaneUrl, adminToken, deployments }: LocalState): void {
+  const demo = deployments[0]!;
+  const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
+  console.log(`
+Edge:           ${edgeUrl}
+Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
+Admin token:    ${adminToken}
+Deployment:     ${demo.key}   client key ${demo.clientKey}   server key ${demo.serverKey}
+All of this is in .data/local.json.
+
+Evaluate a user at the edge:
+  curl -s ${edgeUrl}/sdk/v2/vardata -H 'Authorization: Api-Key ${demo.clientKey}' -H 'X-Amp-Exp-User: ${user}'
+  curl -s '${edgeUrl}/v1/vardata?user_id=user-1' -H 'Authorization: Api-Key ${demo.serverKey}'
+  curl -s -X POST ${edgeUrl}/ofrep/v1/evaluate/flags/new-onboarding -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"context":{"targetingKey":"user-1"}}'
+Track a conversion:
+  curl -s -X POST ${edgeUrl}/track -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"events":[{"user_id":"user-1","event_type":"purchase_completed"}]}'
+Change a flag (roll new-onboarding out to everyone):
+  curl -s ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}'
+  curl -s -X PUT ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -H 'If-Match: "2"' \\
+       -d '{"key":"new-onboarding","name":"New onboarding","type":"release","variants":[{"key":"on"}],"rollout":100,"deployments":["demo"]}'
+
+Ctrl-C stops everything.`);
 }
 
 main().catch((error: unknown) => {

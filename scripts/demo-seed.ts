@@ -1,0 +1,56 @@
+/**
+ * The demo project `npm start` creates on first run, through the control-plane API as
+ * an admin would: deployment `demo`, release flag `new-onboarding` on for 25% of users,
+ * and experiment `checkout-redesign` (control/treatment 50/50 on user_id, primary metric
+ * unique conversions of `purchase_completed`), running.
+ */
+export async function seedDemo(controlPlaneUrl: string, adminToken: string): Promise<{ key: string; clientKey: string; serverKey: string }> {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${controlPlaneUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`Seeding ${method} ${path}: HTTP ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+
+  await call("POST", "/projects", { key: "demo", name: "Demo shop" });
+  const deployment = await call("POST", "/projects/demo/deployments", { key: "demo", name: "Demo website" });
+
+  const onboarding = await call("POST", "/projects/demo/flags", {
+    key: "new-onboarding",
+    name: "New onboarding",
+    description: "The redesigned onboarding flow, rolled out progressively.",
+    type: "release",
+    variants: [{ key: "on" }],
+    rollout: 25,
+    deployments: ["demo"],
+  });
+  await call("POST", "/projects/demo/flags/new-onboarding/activate", { version: onboarding["version"] });
+
+  const checkout = await call("POST", "/projects/demo/flags", {
+    key: "checkout-redesign",
+    name: "Checkout redesign",
+    type: "experiment",
+    variants: [
+      { key: "control", description: "Current checkout" },
+      { key: "treatment", description: "One-page checkout", payload: { layout: "one-page" } },
+    ],
+    weights: { control: 50, treatment: 50 },
+    bucketing: { unit: "user_id" },
+    deployments: ["demo"],
+    hypothesis: {
+      problem: "Many users abandon the multi-step checkout.",
+      proposedChange: "A one-page checkout.",
+      predictedResult: "More completed purchases.",
+    },
+    primaryMetric: { key: "purchase", name: "Purchase completed", type: "unique_conversions", eventType: "purchase_completed" },
+    statisticalMethod: "sequential",
+    confidenceLevel: 0.95,
+  });
+  await call("POST", "/projects/demo/flags/checkout-redesign/start", { version: checkout["version"] });
+
+  return { key: "demo", clientKey: deployment["clientKey"] as string, serverKey: deployment["serverKey"] as string };
+}
