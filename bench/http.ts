@@ -24,7 +24,7 @@ export interface HttpResult {
 }
 
 /** Times `count` serial GETs over one keep-alive connection with node:http (undici's fetch adds its own multi-ms tail). */
-async function serialLatency(base: URL, count: number, headersFor: (i: number) => Record<string, string>, path: string) {
+export async function serialLatency(base: URL, count: number, headersFor: (i: number) => Record<string, string>, path: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const get = (headers: Record<string, string>) =>
     new Promise<number>((resolve, reject) => {

@@ -14,6 +14,8 @@ export interface EdgeMiniflareOptions {
   /** Where KV and queue state persist between runs; in memory when absent. */
   persistDir?: string;
   flagCacheTtlMs?: number;
+  /** Extra vars for the edge worker (proxy mode: CDN_ORIGIN, CDN_DEPLOYMENT_KEY, …). */
+  vars?: Record<string, string>;
   extraWorkers?: WorkerOptions[];
 }
 
@@ -34,7 +36,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         compatibilityDate: COMPATIBILITY_DATE,
         kvNamespaces: { FLAGS: "flags" },
         queueProducers: { EVENTS: { queueName: EVENTS_QUEUE } },
-        bindings: { FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000) },
+        bindings: { FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000), ...options.vars },
       },
       ...(options.extraWorkers ?? []),
     ],

@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { ApiError, jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
+import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
 import { ExposureDedup, QueueBuffer } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
@@ -27,7 +28,15 @@ const limit = (maxSize: number) =>
     },
   });
 
-export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<EdgeEnv> {
+export interface EdgeAppOptions {
+  flagCacheTtlMs?: number;
+  /** Proxy mode: requests that match no API route go through the experiment middleware to this origin. */
+  cdn?: ProxyConfig;
+}
+
+const API_PATHS = ["/health", "/sdk/*", "/v1/*", "/ofrep/*", "/track"];
+
+export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
   const exposures = { dedup: new ExposureDedup(), exposuresOut: new QueueBuffer() };
   const anyKey = deploymentAuth({ store });
@@ -36,9 +45,7 @@ export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<E
   const app = new Hono<EdgeEnv>();
   app.onError(jsonErrors());
   app.notFound(jsonNotFound);
-  app.use(
-    "*",
-    cors({
+  const apiCors = cors({
       origin: "*",
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: [
@@ -47,8 +54,8 @@ export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<E
       ],
       exposeHeaders: ["ETag"],
       maxAge: 86400,
-    }),
-  );
+  });
+  for (const path of API_PATHS) app.use(path, apiCors);
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
@@ -62,5 +69,6 @@ export function createEdgeApp(options: { flagCacheTtlMs?: number } = {}): Hono<E
   app.route("/", flagConfigs());
   app.route("/", ofrep(exposures));
   app.route("/", track());
+  if (options.cdn) app.route("/", cdnProxy({ flagCacheTtlMs: options.flagCacheTtlMs, ...options.cdn }));
   return app;
 }

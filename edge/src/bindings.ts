@@ -9,6 +9,15 @@ export interface Env {
   EVENTS: Queue<QueueMessage>;
   /** How long an isolate serves its copy of a deployment before revalidating (ms). */
   FLAG_CACHE_TTL_MS?: string;
+  /** Proxy mode (CDN middleware in front of a site): the origin and the deployment whose flags apply. */
+  CDN_ORIGIN?: string;
+  CDN_DEPLOYMENT_KEY?: string;
+  CDN_COOKIE_NAME?: string;
+  CDN_HEADER_NAME?: string;
+  CDN_USER_ID_COOKIE?: string;
+  CDN_USER_ID_HEADER?: string;
+  /** "true" to inject the assignments into HTML <head> for the browser SDK. */
+  CDN_INJECT_HTML?: string;
 }
 
 export type EdgeEnv = { Bindings: Env; Variables: { deployment: LoadedDeployment } };

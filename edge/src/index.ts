@@ -5,14 +5,32 @@
 import type { Hono } from "hono";
 import type { EdgeEnv, Env } from "./bindings.js";
 import { createEdgeApp, DEFAULT_FLAG_CACHE_TTL_MS } from "./app.js";
+import type { ProxyConfig } from "./cdn/proxy.js";
 
 let app: Hono<EdgeEnv> | undefined;
 
+/** Proxy mode is on when CDN_ORIGIN and CDN_DEPLOYMENT_KEY are set (see wrangler.toml). */
+function proxyConfig(env: Env): ProxyConfig | undefined {
+  if (!env.CDN_ORIGIN || !env.CDN_DEPLOYMENT_KEY) return undefined;
+  return {
+    origin: env.CDN_ORIGIN,
+    deploymentKey: env.CDN_DEPLOYMENT_KEY,
+    ...(env.CDN_COOKIE_NAME ? { cookieName: env.CDN_COOKIE_NAME } : {}),
+    ...(env.CDN_HEADER_NAME ? { headerName: env.CDN_HEADER_NAME } : {}),
+    ...(env.CDN_USER_ID_COOKIE ? { userIdCookie: env.CDN_USER_ID_COOKIE } : {}),
+    ...(env.CDN_USER_ID_HEADER ? { userIdHeader: env.CDN_USER_ID_HEADER } : {}),
+    injectHtml: env.CDN_INJECT_HTML === "true",
+  };
+}
+
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
-    app ??= createEdgeApp({ flagCacheTtlMs: Number(env.FLAG_CACHE_TTL_MS) || DEFAULT_FLAG_CACHE_TTL_MS });
+    const cdn = proxyConfig(env);
+    app ??= createEdgeApp({ flagCacheTtlMs: Number(env.FLAG_CACHE_TTL_MS) || DEFAULT_FLAG_CACHE_TTL_MS, ...(cdn ? { cdn } : {}) });
     return app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;
 
 export { createEdgeApp } from "./app.js";
+export { experimentMiddleware, type ExperimentMiddlewareOptions } from "./cdn/middleware.js";
+export { parseAssignmentHeader } from "./cdn/assignments.js";

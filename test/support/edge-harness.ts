@@ -27,9 +27,10 @@ export interface EdgeHarness {
   dispose(): Promise<void>;
 }
 
-export async function startEdge(options: { flagCacheTtlMs?: number } = {}): Promise<EdgeHarness> {
+export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Record<string, string> } = {}): Promise<EdgeHarness> {
   const { mf, url } = await startEdgeMiniflare({
     flagCacheTtlMs: options.flagCacheTtlMs ?? 20,
+    ...(options.vars ? { vars: options.vars } : {}),
     extraWorkers: [
       {
         name: "sink",

@@ -1,0 +1,118 @@
+/**
+ * What the CDN middleware decides for one request: the evaluation context built from
+ * the request (cookies, headers, `request.cf`, URL), the assignments, and the compact
+ * header that carries them to the origin.
+ *
+ * Header format (`x-experiment-variants` by default): `flag=variant` pairs joined by
+ * `;`, each part URL-encoded, non-default assignments only, sorted by flag key:
+ * `checkout-redesign=treatment;new-onboarding=on`.
+ */
+import type { CompiledFlagSet, EvaluationVariant, Outcome } from "../../../shared/evaluation/index.js";
+import { userToContext } from "../../../shared/evaluation/index.js";
+import { GROUP_FLAG_TYPES } from "../../../shared/authoring/compile.js";
+
+export interface RequestIdentity {
+  deviceId: string;
+  userId?: string;
+}
+
+/** The request facts flags can target: geography, language, user agent, URL. */
+export function userFromRequest(request: Request, identity: RequestIdentity): Record<string, unknown> {
+  const url = new URL(request.url);
+  const cf = (request as Request & { cf?: Record<string, unknown> }).cf ?? {};
+  const language = request.headers.get("accept-language")?.split(",")[0]?.split(";")[0]?.trim();
+  const properties: Record<string, unknown> = { path: url.pathname, host: url.host, url: url.href };
+  for (const [name, value] of url.searchParams) properties[`query.${name}`] = value;
+  const userAgent = request.headers.get("user-agent");
+  if (userAgent) properties["user_agent"] = userAgent;
+  const referrer = request.headers.get("referer");
+  if (referrer) properties["referrer"] = referrer;
+  return {
+    device_id: identity.deviceId,
+    ...(identity.userId ? { user_id: identity.userId } : {}),
+    platform: "Web",
+    ...(typeof cf["country"] === "string" ? { country: cf["country"] } : {}),
+    ...(typeof cf["region"] === "string" ? { region: cf["region"] } : {}),
+    ...(typeof cf["city"] === "string" ? { city: cf["city"] } : {}),
+    ...(language ? { language } : {}),
+    user_properties: properties,
+  };
+}
+
+export interface Assignment {
+  /** Non-default variants by flag key (group flags excluded). */
+  variants: Record<string, EvaluationVariant>;
+  outcomes: Record<string, Outcome>;
+}
+
+export function assign(compiled: CompiledFlagSet, user: Record<string, unknown>): Assignment {
+  const outcomes = compiled.evaluateWithReasons(userToContext(user));
+  const variants: Record<string, EvaluationVariant> = {};
+  for (const [key, outcome] of Object.entries(outcomes)) {
+    const metadata = outcome.variant.metadata ?? {};
+    if (metadata["default"] === true || GROUP_FLAG_TYPES.has(String(metadata["flagType"]))) continue;
+    variants[key] = outcome.variant;
+  }
+  return { variants, outcomes };
+}
+
+export function assignmentHeader(variants: Record<string, EvaluationVariant>): string {
+  return Object.keys(variants)
+    .sort()
+    .map((key) => `${encodeURIComponent(key)}=${encodeURIComponent(variants[key]!.key ?? "")}`)
+    .join(";");
+}
+
+/** Parses the header back (for origins written in JavaScript, and for tests). */
+export function parseAssignmentHeader(header: string | null): Record<string, string> {
+  if (!header) return {};
+  return Object.fromEntries(
+    header
+      .split(";")
+      .filter(Boolean)
+      .map((pair) => pair.split("=").map(decodeURIComponent) as [string, string]),
+  );
+}
+
+export interface Navigation {
+  kind: "redirect" | "rewrite";
+  target: string;
+}
+
+/**
+ * A variant whose payload says `{"redirect": "/b"}` or `{"rewrite": "/b"}` sends the
+ * request there: only on the page named by `"path"` (when given), and never when the
+ * request is already on the target (no loops).
+ */
+export function navigationFor(variants: Record<string, EvaluationVariant>, pathname: string): Navigation | undefined {
+  for (const key of Object.keys(variants).sort()) {
+    const payload = variants[key]!.payload as { redirect?: unknown; rewrite?: unknown; path?: unknown } | undefined;
+    if (!payload || typeof payload !== "object") continue;
+    for (const kind of ["redirect", "rewrite"] as const) {
+      const target = payload[kind];
+      if (typeof target !== "string" || !target.startsWith("/")) continue;
+      if (typeof payload.path === "string" && payload.path !== pathname) continue;
+      if (new URL(target, "http://x").pathname === pathname) continue;
+      return { kind, target };
+    }
+  }
+  return undefined;
+}
+
+/** The variants as `@amplitude/experiment-js-client` takes them in `initialVariants`. */
+export function initialVariants(variants: Record<string, EvaluationVariant>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(variants).map(([flag, v]) => {
+      const experimentKey = v.metadata?.["experimentKey"];
+      return [
+        flag,
+        {
+          key: v.key,
+          value: typeof v.value === "string" ? v.value : v.value === undefined ? v.key : JSON.stringify(v.value),
+          ...(v.payload === undefined ? {} : { payload: v.payload }),
+          ...(typeof experimentKey === "string" ? { expKey: experimentKey } : {}),
+        },
+      ];
+    }),
+  );
+}
