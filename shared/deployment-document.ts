@@ -11,6 +11,8 @@ export type KeyType = (typeof KEY_TYPES)[number];
 
 export const deploymentDocumentSchema = z.object({
   schemaVersion: z.literal(1),
+  /** The project the deployment belongs to: exposures and events carry it to the stats service. */
+  project: z.string().min(1).optional(),
   deployment: z.string().min(1),
   keyType: z.enum(KEY_TYPES),
   version: z.number().int().nonnegative(),

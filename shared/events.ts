@@ -41,6 +41,7 @@ export type Exposure = z.infer<typeof exposureSchema>;
 /** One user's exposures from one request. */
 export const exposureMessageSchema = z.object({
   type: z.literal("exposures"),
+  project: z.string().optional(),
   deployment: z.string(),
   userId: z.string().optional(),
   deviceId: z.string().optional(),
@@ -63,6 +64,7 @@ export type StoredEvent = z.infer<typeof storedEventSchema>;
 /** Metric events from one `/track` request (split when they exceed one message). */
 export const eventMessageSchema = z.object({
   type: z.literal("events"),
+  project: z.string().optional(),
   deployment: z.string(),
   events: z.array(storedEventSchema).min(1),
 });

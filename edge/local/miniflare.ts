@@ -16,6 +16,8 @@ export interface EdgeMiniflareOptions {
   flagCacheTtlMs?: number;
   /** Extra vars for the edge worker (proxy mode: CDN_ORIGIN, CDN_DEPLOYMENT_KEY, …). */
   vars?: Record<string, string>;
+  /** Make the edge worker the queue's consumer, delivering to the stats service. */
+  consumer?: { ingestUrl: string; secret: string; maxBatchTimeoutSeconds?: number };
   extraWorkers?: WorkerOptions[];
 }
 
@@ -36,7 +38,18 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         compatibilityDate: COMPATIBILITY_DATE,
         kvNamespaces: { FLAGS: "flags" },
         queueProducers: { EVENTS: { queueName: EVENTS_QUEUE } },
-        bindings: { FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000), ...options.vars },
+        bindings: {
+          FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
+          ...(options.consumer ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret } : {}),
+          ...options.vars,
+        },
+        ...(options.consumer
+          ? {
+              queueConsumers: {
+                [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: options.consumer.maxBatchTimeoutSeconds ?? 1, maxRetries: 10, deadLetterQueue: `${EVENTS_QUEUE}-dlq` },
+              },
+            }
+          : {}),
       },
       ...(options.extraWorkers ?? []),
     ],

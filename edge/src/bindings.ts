@@ -16,6 +16,9 @@ export interface Env {
   CDN_HEADER_NAME?: string;
   CDN_USER_ID_COOKIE?: string;
   CDN_USER_ID_HEADER?: string;
+  /** Where the queue consumer delivers batches, and the HMAC secret it signs them with. */
+  STATS_INGEST_URL?: string;
+  STATS_INGEST_SECRET?: string;
   /** "true" to inject the assignments into HTML <head> for the browser SDK. */
   CDN_INJECT_HTML?: string;
 }

@@ -44,9 +44,15 @@ export class ExposureDedup {
   }
 }
 
+/** Where a message comes from: the project (when the document names it) and deployment. */
+export interface MessageSource {
+  project?: string | undefined;
+  deployment: string;
+}
+
 /** One message for a user's new exposures, or nothing when there are none. */
 export function exposureMessage(
-  deployment: string,
+  { project, deployment }: MessageSource,
   user: Pick<User, "user_id" | "device_id">,
   exposures: Exposure[],
   source: ExposureMessage["source"],
@@ -56,6 +62,7 @@ export function exposureMessage(
   return [
     {
       type: "exposures",
+      ...(project ? { project } : {}),
       deployment,
       ...(user.user_id ? { userId: user.user_id } : {}),
       ...(user.device_id ? { deviceId: user.device_id } : {}),

@@ -13,6 +13,7 @@ import { deploymentDocumentSchema, kvNameForApiKey, type KeyType } from "../../s
 import { ApiError } from "../../shared/http/errors.js";
 
 export interface LoadedDeployment {
+  readonly project: string | undefined;
   readonly deployment: string;
   readonly keyType: KeyType;
   readonly version: number;
@@ -94,6 +95,7 @@ export class FlagStore {
       const document = deploymentDocumentSchema.parse(raw);
       if (previous && document.version < previous.version) return previous; // never step back
       return {
+        project: document.project,
         deployment: document.deployment,
         keyType: document.keyType,
         version: document.version,

@@ -6,6 +6,8 @@ import type { Hono } from "hono";
 import type { EdgeEnv, Env } from "./bindings.js";
 import { createEdgeApp, DEFAULT_FLAG_CACHE_TTL_MS } from "./app.js";
 import type { ProxyConfig } from "./cdn/proxy.js";
+import type { QueueMessage } from "../../shared/events.js";
+import { deliver } from "./queue-consumer.js";
 
 let app: Hono<EdgeEnv> | undefined;
 
@@ -29,7 +31,8 @@ export default {
     app ??= createEdgeApp({ flagCacheTtlMs: Number(env.FLAG_CACHE_TTL_MS) || DEFAULT_FLAG_CACHE_TTL_MS, ...(cdn ? { cdn } : {}) });
     return app.fetch(request, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+  queue: (batch, env) => deliver(batch, env),
+} satisfies ExportedHandler<Env, QueueMessage>;
 
 export { createEdgeApp } from "./app.js";
 export { experimentMiddleware, type ExperimentMiddlewareOptions } from "./cdn/middleware.js";

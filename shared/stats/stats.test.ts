@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import reference from "../../test/fixtures/stats-reference.json" with { type: "json" };
 import { bonferroniP, fromValues, mean, merge, sequentialTest, srmTest, variance, welchTTest, type SufficientStats } from "./index.js";
+import { optimalMixingRatio } from "./msprt.js";
 
 /** mulberry32 + Box–Muller: seeded normal draws, so simulations are reproducible. */
 function normals(seed: number): () => number {
@@ -63,6 +64,18 @@ describe("bonferroni", () => {
 });
 
 describe("sequentialTest", () => {
+  it("tunes the mixture so the interval is tightest at the tuning sample size", () => {
+    expect(optimalMixingRatio(0.05)).toBeGreaterThan(8);
+    expect(optimalMixingRatio(0.05)).toBeLessThan(11);
+    const arm = (n: number): SufficientStats => ({ n, sum: n * 0.1, sumSquares: n * 0.1 }); // a 10% conversion rate
+    const widthAt = (tuning: number) => {
+      const r = sequentialTest(arm(5000), arm(5000), { alpha: 0.05, tuningSampleSize: tuning });
+      return r.ci[1] - r.ci[0];
+    };
+    expect(widthAt(5000)).toBeLessThan(widthAt(2000));
+    expect(widthAt(5000)).toBeLessThan(widthAt(20000));
+  });
+
   it("has non-increasing p-values over looks and a wider interval than a fixed-horizon test", () => {
     const draw = normals(7);
     let control: SufficientStats = { n: 0, sum: 0, sumSquares: 0 };

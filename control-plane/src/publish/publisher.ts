@@ -54,7 +54,7 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     const compiled = compileDeployment(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
     const publishedAt = new Date().toISOString();
     const document = (keyType: DeploymentDocument["keyType"]): string =>
-      JSON.stringify({ schemaVersion: 1, deployment: deploymentKey, keyType, version, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
+      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
     await kv.put([
       { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
       { key: kvNameForApiKey(deployment.serverKey), value: document("server") },

@@ -82,7 +82,7 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
       const exposures = dedup.filter(deployment.deployment, user, exposuresIn(assignment.variants));
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;
-      if (queue) out.add(c.executionCtx, queue, exposureMessage(deployment.deployment, user, exposures, "cdn"));
+      if (queue) out.add(c.executionCtx, queue, exposureMessage(deployment, user, exposures, "cdn"));
     }
     return assignment;
   }

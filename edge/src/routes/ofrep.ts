@@ -69,7 +69,7 @@ export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
     if (deployment.trackExposures && outcome) {
       const exposures = dedup.filter(deployment.deployment, user, exposuresIn({ [key]: outcome.variant }));
-      exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment.deployment, user, exposures, "remote-evaluation"));
+      exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment, user, exposures, "remote-evaluation"));
     }
     return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
   });

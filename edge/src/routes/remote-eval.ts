@@ -33,7 +33,7 @@ function respond(
   if (wantsExposures(c, deployment.trackExposures)) {
     const results = Object.fromEntries(served.map((key) => [key, all[key]!.variant]));
     const exposures = dedup.filter(deployment.deployment, user, exposuresIn(results));
-    exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment.deployment, user, exposures, "remote-evaluation"));
+    exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment, user, exposures, "remote-evaluation"));
   }
   // Each variant's JSON was built at compile time; the response is their concatenation.
   const body = `{${served.map((key) => `${JSON.stringify(key)}:${all[key]!.json}`).join(",")}}`;

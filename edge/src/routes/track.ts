@@ -19,7 +19,7 @@ import {
 } from "../../../shared/events.js";
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue, exposureMessage, QUEUE_MESSAGE_BYTES } from "../exposures.js";
+import { enqueue, exposureMessage, QUEUE_MESSAGE_BYTES, type MessageSource } from "../exposures.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -35,7 +35,7 @@ const exposurePropertiesSchema = z.object({
 });
 
 /** `$exposure` events, grouped into one message per user. */
-function exposureMessages(deployment: string, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
+function exposureMessages(origin: MessageSource, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
   const byUser = new Map<string, ExposureMessage>();
   for (const { event, index } of events) {
     const properties = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
@@ -47,27 +47,28 @@ function exposureMessages(deployment: string, events: Array<{ event: TrackEvent;
     };
     const existing = byUser.get(who);
     if (existing) existing.exposures.push(exposure);
-    else byUser.set(who, exposureMessage(deployment, event, [exposure], "client", event.time ?? now)[0]!);
+    else byUser.set(who, exposureMessage(origin, event, [exposure], "client", event.time ?? now)[0]!);
   }
   return [...byUser.values()];
 }
 
 /** Metric events packed into as few messages as the per-message size allows. */
-function eventMessages(deployment: string, events: StoredEvent[]): EventMessage[] {
+function eventMessages({ project, deployment }: MessageSource, events: StoredEvent[]): EventMessage[] {
+  const from = { ...(project ? { project } : {}), deployment };
   const messages: EventMessage[] = [];
   let current: StoredEvent[] = [];
   let bytes = 0;
   for (const event of events) {
     const size = JSON.stringify(event).length;
     if (current.length > 0 && bytes + size > QUEUE_MESSAGE_BYTES) {
-      messages.push({ type: "events", deployment, events: current });
+      messages.push({ type: "events", ...from, events: current });
       current = [];
       bytes = 0;
     }
     current.push(event);
     bytes += size;
   }
-  if (current.length) messages.push({ type: "events", deployment, events: current });
+  if (current.length) messages.push({ type: "events", ...from, events: current });
   return messages;
 }
 
@@ -79,7 +80,8 @@ export function track(): Hono<EdgeEnv> {
     const body = parseOr400(bodySchema, raw, "events");
     const events = body.events;
     const now = Date.now();
-    const deployment = c.get("deployment").deployment;
+    const { project, deployment } = c.get("deployment");
+    const origin = { project, deployment };
     const exposures: Array<{ event: TrackEvent; index: number }> = [];
     const metrics: StoredEvent[] = [];
     events.forEach((event, index) => {
@@ -89,7 +91,7 @@ export function track(): Hono<EdgeEnv> {
       if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
       else metrics.push({ ...event, time: event.time ?? now });
     });
-    const messages: QueueMessage[] = [...exposureMessages(deployment, exposures, now), ...eventMessages(deployment, metrics)];
+    const messages: QueueMessage[] = [...exposureMessages(origin, exposures, now), ...eventMessages(origin, metrics)];
     enqueue(c.executionCtx, c.env.EVENTS, messages);
     return c.json({ accepted: events.length }, 202);
   });

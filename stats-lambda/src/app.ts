@@ -1,0 +1,71 @@
+/**
+ * The stats service's HTTP API:
+ * - `POST /ingest`: queue deliveries from the edge's consumer, HMAC-signed
+ *   (shared/ingest-signature.ts); `{messages: [{id, body}]}` → counts.
+ * - `GET /projects/{project}/experiments/{key}/report` (also
+ *   `GET /experiments/{key}/report?project=`): the report, JSON, or CSV with
+ *   `Accept: text/csv`. Admin tokens of the control plane (viewer role or more).
+ */
+import { Hono, type Context } from "hono";
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { authorize, requireToken, type AuthEnv } from "../../control-plane/src/auth/tokens.js";
+import type { Store } from "../../control-plane/src/db/store.js";
+import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
+import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
+import type { Catalog } from "./catalog.js";
+import { ingest } from "./ingest.js";
+import { buildReport, reportCsv } from "./report.js";
+import type { StatsStore } from "./store.js";
+
+const deliverySchema = z.object({ messages: z.array(z.object({ id: z.string().min(1), body: z.unknown() })).max(1000) });
+
+export interface StatsAppOptions {
+  stats: StatsStore;
+  catalog: Catalog;
+  /** The control plane's store, for admin tokens. */
+  controlPlane: Store;
+  ingestSecret: string;
+}
+
+export function createStatsApp({ stats, catalog, controlPlane, ingestSecret }: StatsAppOptions): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  app.onError(jsonErrors());
+  app.notFound(jsonNotFound);
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  app.post("/ingest", async (c) => {
+    const raw = await c.req.text();
+    const verdict = await verify(ingestSecret, c.req.header(SIGNATURE_HEADER), raw);
+    if (verdict !== "ok") throw new ApiError(401, "unauthorized", `Delivery rejected: ${verdict}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new ApiError(400, "invalid_json", "Delivery is not JSON");
+    }
+    const { messages } = parseOr400(deliverySchema, body, "delivery");
+    return c.json(await ingest(messages, stats, catalog));
+  });
+
+  const report = async (c: Context<AuthEnv>, project: string, key: string) => {
+    authorize(c.var.principal, "viewer", project);
+    const flag = await catalog.experiment(project, key);
+    if (!flag || flag.type !== "experiment") throw new ApiError(404, "not_found", `No experiment ${key} in project ${project}`);
+    const [rows, multipleVariantUsers] = await Promise.all([stats.aggregates(project, key), stats.multipleVariantUsers(project, key)]);
+    const built = buildReport(flag, rows, multipleVariantUsers);
+    if (c.req.header("accept")?.includes("text/csv")) {
+      return c.body(reportCsv(built), 200, { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `attachment; filename="${key}-report.csv"` });
+    }
+    return c.json(built);
+  };
+
+  app.use("/projects/*", requireToken(controlPlane));
+  app.use("/experiments/*", requireToken(controlPlane));
+  app.get("/projects/:project/experiments/:key/report", (c) => report(c, c.req.param("project"), c.req.param("key")));
+  app.get("/experiments/:key/report", (c) => {
+    const project = c.req.query("project");
+    if (!project) throw new ApiError(400, "bad_request", "Add ?project=<project key>");
+    return report(c, project, c.req.param("key"));
+  });
+  return app;
+}

@@ -1,0 +1,23 @@
+/** The stats service on AWS Lambda: ingest and the report API behind an HTTP API. */
+import { handle } from "hono/aws-lambda";
+import { createStore } from "../../control-plane/src/db/store.js";
+import { createDb } from "../../control-plane/src/db/table.js";
+import { createStatsApp } from "./app.js";
+import { createCatalog } from "./catalog.js";
+import { createStatsStore } from "./store.js";
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
+};
+
+const controlPlane = createStore(createDb({ table: env("CONTROL_PLANE_TABLE") }));
+export const handler = handle(
+  createStatsApp({
+    stats: createStatsStore(createDb({ table: env("STATS_TABLE") })),
+    catalog: createCatalog(controlPlane),
+    controlPlane,
+    ingestSecret: env("INGEST_SECRET"),
+  }),
+);
