@@ -6,6 +6,8 @@
 import { startDynalite } from "../../control-plane/local/dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
+import { startEdgeMiniflare } from "../../edge/local/miniflare.js";
+import { startStatsService } from "../../stats-lambda/src/server.js";
 import { startEdge, type EdgeHarness } from "./edge-harness.js";
 
 export interface Stack {
@@ -46,6 +48,50 @@ export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter;
     async dispose() {
       await controlPlane.close();
       await edge.dispose();
+      await dynamo.close();
+    },
+  };
+}
+
+/**
+ * The whole pipeline as `npm start` runs it: dynalite, the control plane, the stats
+ * service, and the edge consuming its own queue and delivering signed batches to stats.
+ */
+export interface FullStack extends Omit<Stack, "edge"> {
+  edgeUrl: string;
+  statsUrl: string;
+  /** GET a report from the stats service. */
+  report(project: string, experiment: string): Promise<any>;
+}
+
+export async function startFullStack(): Promise<FullStack> {
+  const secret = "e2e-ingest-secret";
+  const dynamo = await startDynalite();
+  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: secret });
+  const edge = await startEdgeMiniflare({ flagCacheTtlMs: 50, consumer: { ingestUrl: `${stats.url}/ingest`, secret, maxBatchTimeoutSeconds: 0.2 } });
+  const controlPlane = await startControlPlane({ dynamoEndpoint: dynamo.endpoint, kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")), reconcileEveryMs: 60_000 });
+  const adminToken = controlPlane.bootstrapToken!;
+  const call = async (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+  return {
+    edgeUrl: edge.url.href.replace(/\/$/, ""),
+    statsUrl: stats.url,
+    controlPlane,
+    adminToken,
+    dynamoEndpoint: dynamo.endpoint,
+    api: (method, path, body, headers) => call(controlPlane.url, method, path, body, headers),
+    report: async (project, experiment) => (await call(stats.url, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
+    async dispose() {
+      await controlPlane.close();
+      await edge.mf.dispose();
+      await stats.close();
       await dynamo.close();
     },
   };
