@@ -9,7 +9,7 @@ import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { startOrigin } from "../test/support/origin.js";
 import { serialLatency } from "./http.js";
-import { round } from "./stats.js";
+import { round } from "./percentiles.js";
 import { createWorkload } from "./workload.js";
 
 export interface CdnResult {

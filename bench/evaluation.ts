@@ -8,7 +8,7 @@ import { EvaluationEngine, topologicalSort } from "@amplitude/experiment-core";
 import { GrowthBookClient } from "@growthbook/growthbook";
 import { isDeepStrictEqual } from "node:util";
 import { compile, userToContext } from "../shared/evaluation/index.js";
-import { percentile, round } from "./stats.js";
+import { percentile, round } from "./percentiles.js";
 import { createWorkload, growthBookAttributes } from "./workload.js";
 
 export interface EngineResult {

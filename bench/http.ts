@@ -9,7 +9,7 @@ import http from "node:http";
 import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { Miniflare } from "miniflare";
-import { percentile, round } from "./stats.js";
+import { percentile, round } from "./percentiles.js";
 import { createWorkload } from "./workload.js";
 
 export interface HttpResult {

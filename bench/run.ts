@@ -11,7 +11,8 @@ import { ROOT } from "../edge/local/build.js";
 import { benchEvaluation, type EngineResult } from "./evaluation.js";
 import { benchCdn } from "./cdn.js";
 import { benchHttp, type HttpResult } from "./http.js";
-import { round } from "./stats.js";
+import { benchStats } from "./stats-service.js";
+import { round } from "./percentiles.js";
 
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
@@ -94,6 +95,31 @@ cookie, after a warm-up round.
 | **added** | **${cdn.addedP50Ms}** | **${cdn.addedP99Ms}** |
 
 Target: under 1 ms added at p99 on loopback.`);
+}
+
+if (wants("stats")) {
+  console.log("Stats: ingest, aggregation, report latency…");
+  const stats = await benchStats();
+  console.table(stats.report);
+  console.log(`ingest ${stats.ingestMessagesPerSecond} messages/s, aggregation ${stats.aggregationEventsPerSecond} events/s`);
+  sections.push(`## Stats service
+
+| what | figure |
+| --- | ---: |
+| ingest through \`POST /ingest\` into dynalite (signed deliveries of 100; ${stats.ingestMessages.toLocaleString("en")} messages: exposures, then conversions) | ${stats.ingestMessagesPerSecond.toLocaleString("en")} messages/s |
+| the in-memory aggregation step alone (1,000,000 users' exposures and conversions) | ${stats.aggregationEventsPerSecond.toLocaleString("en")} events/s |
+
+dynalite, the local DynamoDB on LevelDB, is the bound for ingest here (each exposure is a conditional
+put and an atomic add; each conversion a read, a conditional update and an add); DynamoDB itself
+scales these writes horizontally, and aggregates are sharded ${8} ways so one variant's item does not
+become a hot key.
+
+**Report latency does not grow with users**: the report reads only the daily, sharded aggregates
+(30 days × 2 variants × 2 statistics × 8 shards here), never per-user items.
+
+| exposed users | aggregate items read | p50 ms | p99 ms |
+| ---: | ---: | ---: | ---: |
+${stats.report.map((r) => `| ${r.users.toLocaleString("en")} | ${r.items} | ${r.p50Ms} | ${r.p99Ms} |`).join("\n")}`);
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

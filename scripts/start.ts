@@ -3,10 +3,12 @@
  * - DynamoDB: dynalite, persisted under .data/dynamo
  * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
  * - the control plane (Node server), publishing into that KV
+ * - the stats service (Node server), fed by the edge's queue consumer
  * - a demo project on first run
  * Writes .data/local.json (URLs, admin token, keys), prints curl examples, and stops
  * everything on Ctrl-C or SIGTERM. A second start keeps the data.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startDynalite } from "../control-plane/local/dynalite.js";
@@ -15,6 +17,7 @@ import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
 import { startControlPlane } from "../control-plane/src/server.js";
 import { ROOT } from "../edge/local/build.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
+import { startStatsService } from "../stats-lambda/src/server.js";
 import { seedDemo } from "./demo-seed.js";
 
 process.env["WRANGLER_SEND_METRICS"] ??= "false";
@@ -26,6 +29,8 @@ const port = (name: string, fallback: number) => Number(process.env[name] ?? fal
 interface LocalState {
   edgeUrl: string;
   controlPlaneUrl: string;
+  statsUrl: string;
+  ingestSecret: string;
   adminToken: string;
   deployments: Array<{ key: string; clientKey: string; serverKey: string }>;
 }
@@ -36,8 +41,15 @@ async function main(): Promise<void> {
   const previous: Partial<LocalState> = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : {};
 
   const dynamo = await startDynalite({ path: join(DATA, "dynamo") });
+  const ingestSecret = previous.ingestSecret ?? randomBytes(24).toString("base64url");
+  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret, port: port("STATS_PORT", 8789) });
   // The edge revalidates its copy every 250 ms locally, so a change shows within a second.
-  const edge = await startEdgeMiniflare({ port: port("EDGE_PORT", 8787), persistDir: join(DATA, "miniflare"), flagCacheTtlMs: 250 });
+  const edge = await startEdgeMiniflare({
+    port: port("EDGE_PORT", 8787),
+    persistDir: join(DATA, "miniflare"),
+    flagCacheTtlMs: 250,
+    consumer: { ingestUrl: `${stats.url}/ingest`, secret: ingestSecret },
+  });
   const controlPlane = await startControlPlane({
     dynamoEndpoint: dynamo.endpoint,
     kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")),
@@ -56,7 +68,7 @@ async function main(): Promise<void> {
     : [await seedDemo(controlPlane.url, adminToken)];
 
   const edgeUrl = edge.url.href.replace(/\/$/, "");
-  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, adminToken, deployments };
+  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl: stats.url, ingestSecret, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   printWelcome(state);
 
@@ -67,6 +79,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping…`);
     await controlPlane.close();
     await edge.mf.dispose();
+    await stats.close();
     await dynamo.close();
     process.exit(0);
   };
@@ -74,12 +87,13 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
-function printWelcome({ edgeUrl, controlPlaneUrl, adminToken, deployments }: LocalState): void {
+function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, adminToken, deployments }: LocalState): void {
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`
 Edge:           ${edgeUrl}
 Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
+Stats:          ${statsUrl}
 Admin token:    ${adminToken}
 Deployment:     ${demo.key}   client key ${demo.clientKey}   server key ${demo.serverKey}
 All of this is in .data/local.json.
@@ -90,6 +104,8 @@ Evaluate a user at the edge:
   curl -s -X POST ${edgeUrl}/ofrep/v1/evaluate/flags/new-onboarding -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"context":{"targetingKey":"user-1"}}'
 Track a conversion:
   curl -s -X POST ${edgeUrl}/track -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"events":[{"user_id":"user-1","event_type":"purchase_completed"}]}'
+Read the experiment's report (JSON; add -H 'Accept: text/csv' for CSV):
+  curl -s ${statsUrl}/projects/demo/experiments/checkout-redesign/report -H 'Authorization: Bearer ${adminToken}'
 Change a flag (roll new-onboarding out to everyone):
   curl -s ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}'
   curl -s -X PUT ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -H 'If-Match: "2"' \\
