@@ -12,6 +12,7 @@ import { benchEvaluation, type EngineResult } from "./evaluation.js";
 import { benchCdn } from "./cdn.js";
 import { benchHttp, type HttpResult } from "./http.js";
 import { benchStats } from "./stats-service.js";
+import { buildWithWrangler, BUNDLE_BUDGET } from "../edge/bundle.js";
 import { round } from "./percentiles.js";
 
 const args = process.argv.slice(2);
@@ -120,6 +121,16 @@ become a hot key.
 | exposed users | aggregate items read | p50 ms | p99 ms |
 | ---: | ---: | ---: | ---: |
 ${stats.report.map((r) => `| ${r.users.toLocaleString("en")} | ${r.items} | ${r.p50Ms} | ${r.p99Ms} |`).join("\n")}`);
+}
+
+if (wants("bundle")) {
+  const size = buildWithWrangler();
+  console.table({ worker: size, budget: BUNDLE_BUDGET });
+  sections.push(`## Worker bundle size
+
+\`npx wrangler deploy --dry-run --outdir\` (minified): **${size.rawKiB} KiB**, **${size.gzipKiB} KiB gzipped**.
+Budget, enforced by \`edge/bundle.test.ts\`: ${BUNDLE_BUDGET.rawKiB} KiB raw, ${BUNDLE_BUDGET.gzipKiB} KiB gzipped (a cold isolate
+parses the whole script before the first request).`);
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

@@ -2,6 +2,7 @@
 import { createStore } from "./db/store.js";
 import { createDb } from "./db/table.js";
 import { cloudflareKvWriter } from "./publish/cloudflare-kv.js";
+import { secret } from "./secrets.js";
 
 const required = (name: string): string => {
   const value = process.env[name];
@@ -13,11 +14,11 @@ export function cloudStore() {
   return createStore(createDb({ table: required("TABLE_NAME") }));
 }
 
-/** Cloudflare credentials: the API token comes from the environment, resolved from Secrets Manager by the deploy. */
+/** Cloudflare's KV API; the token comes from Secrets Manager (CLOUDFLARE_API_TOKEN_SECRET_ARN). */
 export function cloudKv() {
   return cloudflareKvWriter({
     accountId: required("CLOUDFLARE_ACCOUNT_ID"),
     namespaceId: required("CLOUDFLARE_KV_NAMESPACE_ID"),
-    apiToken: required("CLOUDFLARE_API_TOKEN"),
+    apiToken: () => secret("CLOUDFLARE_API_TOKEN"),
   });
 }

@@ -7,12 +7,14 @@ import { createControlPlaneApp } from "./app.js";
 import { ensureBootstrapToken } from "./auth/tokens.js";
 import { cloudKv, cloudStore } from "./cloud-config.js";
 import { createPublisher } from "./publish/publisher.js";
+import { optionalSecret } from "./secrets.js";
 
 const store = cloudStore();
 const kv = cloudKv();
 const publisher = createPublisher({ store, kv, retryDelaysMs: [] });
 const app = createControlPlaneApp({ store, publisher, kv, publishOnChange: false });
-const bootstrapped = process.env["BOOTSTRAP_ADMIN_TOKEN"] ? ensureBootstrapToken(store, process.env["BOOTSTRAP_ADMIN_TOKEN"]) : Promise.resolve(undefined);
+// The first admin token of a new install (BOOTSTRAP_ADMIN_TOKEN, from Secrets Manager in the CDK app).
+const bootstrapped = optionalSecret("BOOTSTRAP_ADMIN_TOKEN").then((token) => (token ? ensureBootstrapToken(store, token) : undefined));
 
 const lambdaHandler = handle(app);
 export const handler: typeof lambdaHandler = async (event, context) => {

@@ -9,7 +9,8 @@ import type { KvEntry, KvWriter } from "./kv-writer.js";
 export interface CloudflareKvOptions {
   accountId: string;
   namespaceId: string;
-  apiToken: string;
+  /** The token, or how to get it (from Secrets Manager in Lambda). */
+  apiToken: string | (() => Promise<string>);
   /** Overridable for tests; defaults to Cloudflare's API. */
   baseUrl?: string;
   fetch?: typeof fetch;
@@ -24,7 +25,7 @@ export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
   async function call(method: string, path: string, body: unknown): Promise<void> {
     const response = await send(`${base}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${options.apiToken}`, "Content-Type": "application/json" },
+      headers: { Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}`, "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
     const result = (await response.json().catch(() => undefined)) as { success?: boolean; errors?: Array<{ code?: number; message?: string }> } | undefined;

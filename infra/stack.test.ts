@@ -1,0 +1,89 @@
+/**
+ * The CDK app synthesized offline (esbuild bundling, no Docker, no account), checked
+ * with aws-cdk-lib/assertions: tables, functions, the stream source, alarms, and IAM
+ * scoped to exactly what each function uses.
+ */
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ExperimentsStack } from "./stack.js";
+
+let template: Template;
+
+beforeAll(() => {
+  const app = new App({ outdir: ".tmp/cdk-test" });
+  template = Template.fromStack(new ExperimentsStack(app, "Test", { cloudflareAccountId: "acc", cloudflareKvNamespaceId: "ns" }));
+}, 180_000);
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+const statements = (): Statement[] =>
+  Object.values(template.findResources("AWS::IAM::Policy")).flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+
+describe("CDK app", () => {
+  it("defines on-demand tables with point-in-time recovery and a stream on the control-plane table", () => {
+    template.resourceCountIs("AWS::DynamoDB::Table", 2);
+    template.allResourcesProperties("AWS::DynamoDB::Table", {
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
+    });
+    template.hasResourceProperties("AWS::DynamoDB::Table", { StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" } });
+  });
+
+  it("runs the functions on arm64 with a current Node runtime and the environment they read", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    const ours = Object.values(functions).filter((f) => (f as { Properties: { Handler?: string } }).Properties.Handler === "index.handler");
+    expect(ours).toHaveLength(3);
+    for (const f of ours as Array<{ Properties: Record<string, any> }>) {
+      expect(f.Properties["Architectures"]).toEqual(["arm64"]);
+      expect(f.Properties["Runtime"]).toBe("nodejs24.x");
+      expect(f.Properties["MemorySize"]).toBeGreaterThanOrEqual(512);
+    }
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), CLOUDFLARE_ACCOUNT_ID: "acc", CLOUDFLARE_KV_NAMESPACE_ID: "ns", CLOUDFLARE_API_TOKEN_SECRET_ARN: Match.anyValue(), BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: Match.anyValue() }) },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ CONTROL_PLANE_TABLE: Match.anyValue(), STATS_TABLE: Match.anyValue(), INGEST_SECRET_SECRET_ARN: Match.anyValue() }) },
+    });
+    // No secret value in the template: only ARNs.
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/CLOUDFLARE_API_TOKEN"\s*:|INGEST_SECRET"\s*:/);
+  });
+
+  it("feeds the replicator from the stream in batches, bisecting errors, with a dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      StartingPosition: "TRIM_HORIZON",
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.resourceCountIs("AWS::SQS::Queue", 1);
+  });
+
+  it("alarms on errors, throttles, dead letters and replication lag", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as Array<{ Properties: { MetricName?: string } }>;
+    const names = alarms.map((a) => a.Properties.MetricName);
+    expect(names.filter((n) => n === "Errors")).toHaveLength(3);
+    expect(names.filter((n) => n === "Throttles")).toHaveLength(3);
+    expect(names).toContain("ApproximateNumberOfMessagesVisible");
+    expect(names).toContain("IteratorAge");
+  });
+
+  it("grants no wildcard actions, and wildcard resources only where AWS has no resource ARN", () => {
+    const all = statements();
+    expect(all.length).toBeGreaterThan(5);
+    for (const statement of all) {
+      const actions = ([] as string[]).concat(statement.Action);
+      expect(actions.some((a) => a === "*" || a.endsWith(":*")), JSON.stringify(statement)).toBe(false);
+      const resources = ([] as unknown[]).concat(statement.Resource);
+      if (resources.includes("*")) expect(actions, JSON.stringify(statement)).toEqual(["dynamodb:ListStreams"]); // ListStreams has no resource-level permission
+    }
+  });
+
+  it("gives the stats function read-only access to the control-plane table", () => {
+    const stats = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) => id.startsWith("StatsFunction"))![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+    const writes = stats.Properties.PolicyDocument.Statement.filter((s) => JSON.stringify(s.Resource).includes("ControlPlaneTable")).flatMap((s) => ([] as string[]).concat(s.Action));
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.some((a) => /Put|Update|Delete|Write/.test(a))).toBe(false);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * The AWS side of the platform: the control plane and stats service on Lambda behind
+ * HTTP APIs, DynamoDB tables, the replicator on the control-plane table's stream, the
+ * secrets, and alarms. Lambda code is bundled locally with esbuild (no Docker).
+ * Every function gets exactly the table, stream and secrets it uses.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
+import { AttributeType, BillingMode, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Architecture, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface ExperimentsStackProps extends StackProps {
+  cloudflareAccountId: string;
+  cloudflareKvNamespaceId: string;
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export class ExperimentsStack extends Stack {
+  constructor(scope: Construct, id: string, props: ExperimentsStackProps) {
+    super(scope, id, props);
+
+    const table = (name: string, stream?: StreamViewType) =>
+      new Table(this, name, {
+        partitionKey: { name: "pk", type: AttributeType.STRING },
+        sortKey: { name: "sk", type: AttributeType.STRING },
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy: RemovalPolicy.RETAIN,
+        ...(stream ? { stream } : {}),
+      });
+    const controlTable = table("ControlPlaneTable", StreamViewType.NEW_AND_OLD_IMAGES);
+    const statsTable = table("StatsTable", StreamViewType.KEYS_ONLY);
+
+    const cloudflareToken = new Secret(this, "CloudflareApiToken", { description: "Cloudflare API token with Workers KV Storage:Edit (set its value after the first deploy)" });
+    const ingestSecret = new Secret(this, "IngestSecret", { description: "HMAC secret the edge's queue consumer signs deliveries to the stats service with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
+    const bootstrapToken = new Secret(this, "BootstrapAdminToken", { description: "The first admin token of the control plane", generateSecretString: { excludePunctuation: true, passwordLength: 40 } });
+
+    const fn = (name: string, entry: string, extra: Partial<NodejsFunctionProps>) =>
+      new NodejsFunction(this, name, {
+        entry: join(ROOT, entry),
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: 512,
+        timeout: Duration.seconds(15),
+        bundling: { format: OutputFormat.ESM, minify: true, sourceMap: true, target: "node22", forceDockerBundling: false, mainFields: ["module", "main"], banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+        ...extra,
+        environment: { NODE_OPTIONS: "--enable-source-maps", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...extra.environment },
+      });
+
+    const cloudflareEnv = {
+      CLOUDFLARE_ACCOUNT_ID: props.cloudflareAccountId,
+      CLOUDFLARE_KV_NAMESPACE_ID: props.cloudflareKvNamespaceId,
+      CLOUDFLARE_API_TOKEN_SECRET_ARN: cloudflareToken.secretArn,
+    };
+
+    const controlPlane = fn("ControlPlaneFunction", "control-plane/src/lambda.ts", {
+      description: "Control-plane admin API",
+      environment: { TABLE_NAME: controlTable.tableName, BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn, ...cloudflareEnv },
+    });
+    controlTable.grantReadWriteData(controlPlane);
+    cloudflareToken.grantRead(controlPlane);
+    bootstrapToken.grantRead(controlPlane);
+
+    const replicatorDlq = new Queue(this, "ReplicatorDeadLetterQueue", { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const replicator = fn("ReplicatorFunction", "control-plane/src/replicator-lambda.ts", {
+      description: "Publishes deployments to Cloudflare KV from the control-plane table's stream",
+      timeout: Duration.seconds(60),
+      environment: { TABLE_NAME: controlTable.tableName, ...cloudflareEnv },
+    });
+    controlTable.grantReadWriteData(replicator);
+    cloudflareToken.grantRead(replicator);
+    replicator.addEventSource(
+      new DynamoEventSource(controlTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(1),
+        onFailure: new SqsDlq(replicatorDlq),
+      }),
+    );
+
+    const stats = fn("StatsFunction", "stats-lambda/src/lambda.ts", {
+      description: "Stats ingest and experiment reports",
+      memorySize: 1024,
+      timeout: Duration.seconds(30),
+      environment: { CONTROL_PLANE_TABLE: controlTable.tableName, STATS_TABLE: statsTable.tableName, INGEST_SECRET_SECRET_ARN: ingestSecret.secretArn },
+    });
+    statsTable.grantReadWriteData(stats);
+    controlTable.grantReadData(stats); // experiment definitions and admin tokens
+    ingestSecret.grantRead(stats);
+
+    const controlApi = new HttpApi(this, "ControlPlaneApi", { defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane) });
+    const statsApi = new HttpApi(this, "StatsApi");
+    statsApi.addRoutes({ path: "/{proxy+}", methods: [HttpMethod.GET, HttpMethod.POST], integration: new HttpLambdaIntegration("StatsIntegration", stats) });
+
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string) =>
+      new Alarm(this, name, { metric, threshold, evaluationPeriods: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: TreatMissingData.NOT_BREACHING, alarmDescription: description });
+    for (const [label, f] of [["ControlPlane", controlPlane], ["Replicator", replicator], ["Stats", stats]] as const) {
+      alarm(`${label}Errors`, f.metricErrors({ period: Duration.minutes(5) }), 1, `${label} function errors`);
+      alarm(`${label}Throttles`, f.metricThrottles({ period: Duration.minutes(5) }), 1, `${label} function throttles`);
+    }
+    alarm("ReplicatorDlqDepth", replicatorDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 1, "Stream batches the replicator gave up on: deployments may be stale at the edge");
+    alarm(
+      "ReplicationLag",
+      replicator.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) }),
+      60_000,
+      "The replicator is over a minute behind the control-plane table: flag changes are slow to reach the edge",
+    );
+
+    new CfnOutput(this, "ControlPlaneUrl", { value: controlApi.apiEndpoint });
+    new CfnOutput(this, "StatsUrl", { value: statsApi.apiEndpoint });
+    new CfnOutput(this, "StatsIngestUrl", { value: `${statsApi.apiEndpoint}/ingest`, description: "STATS_INGEST_URL in wrangler.toml" });
+    new CfnOutput(this, "IngestSecretArn", { value: ingestSecret.secretArn, description: "Put its value in the worker: npx wrangler secret put STATS_INGEST_SECRET" });
+    new CfnOutput(this, "CloudflareApiTokenSecretArn", { value: cloudflareToken.secretArn });
+    new CfnOutput(this, "BootstrapAdminTokenSecretArn", { value: bootstrapToken.secretArn });
+  }
+}
