@@ -70,5 +70,15 @@ export const eventMessageSchema = z.object({
 });
 export type EventMessage = z.infer<typeof eventMessageSchema>;
 
-export const queueMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema]);
+const singleMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema]);
+export type SingleMessage = z.infer<typeof singleMessageSchema>;
+
+/** Messages an isolate buffered, packed into one queue message of at most 64 KiB. */
+export const batchMessageSchema = z.object({ type: z.literal("batch"), messages: z.array(singleMessageSchema).min(1) });
+export type BatchMessage = z.infer<typeof batchMessageSchema>;
+
+export const queueMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema, batchMessageSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
+
+/** The messages a queue message carries: itself, or the contents of a batch. */
+export const unpack = (message: QueueMessage): SingleMessage[] => (message.type === "batch" ? message.messages : [message]);

@@ -48,6 +48,15 @@ describe("remote evaluation v2", () => {
     expect((await json(response))["checkout-redesign"].key).toBe("control");
   });
 
+  it("decodes non-ASCII users from the header as UTF-8", async () => {
+    const user = { user_id: "用户-1", device_id: "Zoë", user_properties: { beta: true } };
+    const viaHeader = await json(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url(user), "X-Amp-Exp-Exposure-Track": "no-track" }));
+    const viaBody = await json(await post("/sdk/v2/vardata", user, { ...auth(), "X-Amp-Exp-Exposure-Track": "no-track" }));
+    expect(viaHeader).toEqual(viaBody);
+    expect(viaHeader["new-onboarding"].key).toBe("on"); // the beta rule saw the decoded properties
+    await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": Buffer.from([0x7b, 0xff, 0x7d]).toString("base64url") }), 400);
+  });
+
   it("takes the user as a POST body and limits results to the requested keys", async () => {
     const response = await post("/sdk/v2/vardata", { user_id: "user-1" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(["checkout-banner"]) });
     expect(Object.keys(await json(response))).toEqual(["checkout-banner"]);

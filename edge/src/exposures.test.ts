@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
-import { enqueue, ExposureDedup, exposuresIn, QueueBuffer, sendToQueue } from "./exposures.js";
+import { unpack } from "../../shared/events.js";
+import { enqueue, ExposureDedup, exposuresIn, pack, QueueBuffer, sendToQueue } from "./exposures.js";
 
 const exposure = (userId: string): ExposureMessage => ({
   type: "exposures", deployment: "d", userId, time: 1, source: "remote-evaluation", exposures: [{ flagKey: "f", variant: "treatment" }],
@@ -18,6 +19,15 @@ describe("exposures", () => {
     expect(attempts).toBe(3); // the first try and two retries
     expect(log).toHaveBeenCalledWith(expect.stringContaining("Queue send failed"), expect.any(Error));
     log.mockRestore();
+  });
+
+  it("packs messages into batches of at most 64 KiB that unpack to the same messages", () => {
+    const messages = Array.from({ length: 300 }, (_, i) => ({ ...exposure(`user-${i}`), exposures: Array.from({ length: 10 }, (_, j) => ({ flagKey: `flag-${j}`, variant: "treatment" })) }));
+    const packed = pack(messages);
+    expect(packed.length).toBeGreaterThan(1);
+    expect(packed.length).toBeLessThan(10);
+    for (const message of packed) expect(JSON.stringify(message).length).toBeLessThan(70 * 1024);
+    expect(packed.flatMap(unpack)).toEqual(messages);
   });
 
   it("retries a transient queue failure", async () => {
@@ -39,10 +49,10 @@ describe("exposures", () => {
     buffer.add(ctx, queue, [exposure("b"), exposure("c")]);
     expect(calls).toEqual([]); // nothing sent inside the window
     await Promise.all(pending);
-    expect(calls).toEqual([3]);
-    buffer.add(ctx, queue, Array.from({ length: 5 }, (_, i) => exposure(`u${i}`))); // a full batch goes at once
+    expect(calls).toEqual([1]); // one call, with the three packed into one batch message
+    buffer.add(ctx, queue, Array.from({ length: 5 }, (_, i) => exposure(`u${i}`))); // a full buffer goes at once
     await Promise.all(pending);
-    expect(calls).toEqual([3, 5]);
+    expect(calls).toEqual([1, 1]);
   });
 
   it("sends in batches of at most 100", async () => {
@@ -62,14 +72,16 @@ describe("exposures", () => {
   });
 
   it("deduplicates per user, flag and variant, within a bounded memory", () => {
-    const dedup = new ExposureDedup(2);
+    const dedup = new ExposureDedup(4);
     const a = { user_id: "a" };
     const treatment = { flagKey: "f", variant: "treatment" };
     expect(dedup.filter("d", a, [treatment, treatment, { flagKey: "f", variant: "control" }])).toHaveLength(2);
     expect(dedup.filter("d", a, [treatment])).toHaveLength(0);
-    expect(dedup.filter("d", { user_id: "b" }, [treatment])).toHaveLength(1); // evicts the oldest
-    expect(dedup.filter("d", a, [treatment])).toHaveLength(1);
+    for (const user of ["b", "c", "e", "g"]) dedup.filter("d", { user_id: user }, [treatment]); // two generations later
+    expect(dedup.filter("d", a, [treatment])).toHaveLength(1); // forgotten, so sent again
+    expect(dedup.filter("d", { user_id: "g" }, [treatment])).toHaveLength(0); // recent: still remembered
   });
+
 
   it("exposes only non-default variants of experiment flags", () => {
     expect(

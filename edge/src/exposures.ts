@@ -5,8 +5,8 @@
  * across isolates anyway: only a user's first exposure counts), and a request's
  * exposures travel as one message.
  */
-import type { EvaluationResults } from "../../shared/evaluation/index.js";
-import type { Exposure, ExposureMessage, QueueMessage } from "../../shared/events.js";
+import { exposureOf, type EvaluationResults } from "../../shared/evaluation/index.js";
+import { unpack, type Exposure, type ExposureMessage, type QueueMessage, type SingleMessage } from "../../shared/events.js";
 import type { User } from "./user.js";
 
 // Cloudflare Queues limits: 100 messages and 256 KB per sendBatch, 128 KB per message.
@@ -14,21 +14,25 @@ const QUEUE_BATCH_MESSAGES = 100;
 const QUEUE_BATCH_BYTES = 250 * 1024; // a little under 256 KB, for per-message overhead
 export const QUEUE_MESSAGE_BYTES = 64 * 1024; // what we accept per message, half the queue's limit
 
-/** The exposures a remote evaluation produced: non-default variants of experiment flags. */
+/** The exposures in a set of results: non-default variants of experiment flags. */
 export function exposuresIn(results: EvaluationResults): Exposure[] {
   const exposures: Exposure[] = [];
   for (const [flagKey, variant] of Object.entries(results)) {
-    const metadata = variant.metadata ?? {};
-    if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) continue;
-    const experimentKey = metadata["experimentKey"];
-    exposures.push({ flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}) });
+    const exposure = exposureOf(flagKey, variant);
+    if (exposure) exposures.push(exposure);
   }
   return exposures;
 }
 
-/** Remembers the last `capacity` (user, flag, variant) exposures seen by this isolate. */
+/**
+ * Remembers recent (user, flag, variant) exposures of this isolate, between `capacity`/2
+ * and `capacity` of them. Two generations of sets: when the current one is half full it
+ * becomes the previous one and the oldest generation is dropped whole. (Evicting single
+ * entries from the front of one Set is slow in V8: iteration skips every deleted slot.)
+ */
 export class ExposureDedup {
-  private readonly seen = new Set<string>();
+  private current = new Set<string>();
+  private previous = new Set<string>();
   constructor(private readonly capacity = 10_000) {}
 
   /** Keeps only the exposures this user was not seen with before. */
@@ -36,9 +40,12 @@ export class ExposureDedup {
     const who = `${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`;
     return exposures.filter((exposure) => {
       const key = `${who}\u0000${exposure.flagKey}\u0000${exposure.variant ?? ""}`;
-      if (this.seen.has(key)) return false;
-      if (this.seen.size >= this.capacity) this.seen.delete(this.seen.values().next().value!);
-      this.seen.add(key);
+      if (this.current.has(key) || this.previous.has(key)) return false;
+      if (this.current.size >= this.capacity / 2) {
+        this.previous = this.current;
+        this.current = new Set();
+      }
+      this.current.add(key);
       return true;
     });
   }
@@ -113,10 +120,12 @@ export function enqueue(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: Qu
 }
 
 /**
- * Collects the isolate's messages for up to `maxDelayMs` and sends them as one batch:
- * one queue call per window instead of one per request. The first request of a window
- * carries the flush in its `waitUntil` (which the runtime keeps alive after the
- * response); a full batch is sent at once.
+ * Collects the isolate's messages for up to `maxDelayMs`, packs them into `batch`
+ * messages of at most 64 KiB, and sends those in one call: one queue call per window
+ * instead of one per request, and a few queue messages instead of one per request
+ * (Cloudflare Queues limit and bill per message). The first request of a window carries
+ * the flush in its `waitUntil` (which the runtime keeps alive after the response); a
+ * full buffer is sent at once.
  */
 export class QueueBuffer {
   private pending: QueueMessage[] = [];
@@ -142,8 +151,29 @@ export class QueueBuffer {
   }
 
   private take(): QueueMessage[] {
-    const batch = this.pending;
+    const pending = this.pending;
     this.pending = [];
-    return batch;
+    return pack(pending);
   }
+}
+
+/** Packs messages into as few `batch` messages as the per-message size allows. */
+export function pack(messages: QueueMessage[]): QueueMessage[] {
+  const packed: QueueMessage[] = [];
+  let current: SingleMessage[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (current.length === 1) packed.push(current[0]!);
+    else if (current.length > 1) packed.push({ type: "batch", messages: current });
+    current = [];
+    bytes = 0;
+  };
+  for (const message of messages.flatMap(unpack)) {
+    const size = JSON.stringify(message).length;
+    if (current.length > 0 && bytes + size > QUEUE_MESSAGE_BYTES) close();
+    current.push(message);
+    bytes += size;
+  }
+  close();
+  return packed;
 }

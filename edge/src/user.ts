@@ -43,6 +43,14 @@ export function checkDepth(value: unknown, what: string): void {
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const NON_ASCII = /[\x80-\xff]/;
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function bytesOf(binary: string): Uint8Array {
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
 
 export function decodeBase64Json(text: string, what: string): unknown {
   const trimmed = text.trim();
@@ -52,7 +60,7 @@ export function decodeBase64Json(text: string, what: string): unknown {
   let json: string;
   try {
     const binary = atob(standard + "=".repeat((4 - (standard.length % 4)) % 4));
-    json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    json = NON_ASCII.test(binary) ? utf8.decode(bytesOf(binary)) : binary; // ASCII is already the text
   } catch {
     throw new ApiError(400, "bad_request", `${what} is not valid base64 of UTF-8 text`);
   }

@@ -16,9 +16,18 @@ import { topologicalSort } from "./topological-sort.js";
 /** Why a flag resolved as it did; the OpenFeature (OFREP) reason is derived from it. */
 export type Reason = "TARGETING_MATCH" | "SPLIT" | "STATIC" | "DEFAULT" | "DISABLED";
 
+/** What serving an outcome exposes: an experiment's non-default variant. */
+export interface ExposedVariant {
+  readonly flagKey: string;
+  readonly variant: string;
+  readonly experimentKey?: string;
+}
+
 export interface Outcome {
   readonly variant: EvaluationVariant;
   readonly reason: Reason;
+  /** Set when serving this outcome is an experiment exposure (flagType experiment, not the default). */
+  readonly exposure?: ExposedVariant;
   /** `JSON.stringify(variant)`, done once at compile time for responses built by concatenation. */
   readonly json: string;
 }
@@ -52,6 +61,13 @@ function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: Ev
   return segment.bucket ? "SPLIT" : "STATIC";
 }
 
+export function exposureOf(flagKey: string, variant: EvaluationVariant): ExposedVariant | undefined {
+  const metadata = variant.metadata ?? {};
+  if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) return undefined;
+  const experimentKey = metadata["experimentKey"];
+  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}) };
+}
+
 function compileConditions(conditions: EvaluationSegment["conditions"]): Predicate | undefined {
   if (!conditions) return undefined;
   // Outer list: any group matches; inner list: every condition matches.
@@ -65,7 +81,8 @@ function compileFlag(flag: EvaluationFlag): FlagEvaluator {
     const outcomes = new Map<string, Outcome>();
     for (const [variantKey, variant] of Object.entries(flag.variants)) {
       const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant), json: JSON.stringify(merged) }));
+      const exposure = exposureOf(flag.key, merged);
+      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant), json: JSON.stringify(merged), ...(exposure ? { exposure } : {}) }));
     }
     // A bucket that names no variant of the flag resolves to undefined: the next segment is tried.
     const bucket: Bucketer<Outcome> = compileBucket(segment.bucket, segment.variant, (key) => outcomes.get(key));

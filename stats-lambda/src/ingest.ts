@@ -11,7 +11,7 @@
  *   redelivered batch or a repeated insert_id changes nothing; then the change to the
  *   variant's statistics is added to that day's sharded aggregate.
  */
-import { queueMessageSchema, type EventMessage, type ExposureMessage } from "../../shared/events.js";
+import { queueMessageSchema, unpack, type EventMessage, type ExposureMessage } from "../../shared/events.js";
 import { metricsOf, type Catalog } from "./catalog.js";
 import { applyEvent, EMPTY_STATE, propertyValue } from "./metrics.js";
 import { dayOf, EXPOSURES, type StatsStore } from "./store.js";
@@ -36,11 +36,20 @@ export async function ingest(messages: DeliveredMessage[], stats: StatsStore, ca
   const eventMessages: Array<{ id: string; message: EventMessage }> = [];
   for (const { id, body } of messages) {
     const parsed = queueMessageSchema.safeParse(body);
-    if (!parsed.success || !parsed.data.project) {
+    if (!parsed.success) {
       result.rejected++; // a message that can never be processed must not block the queue
-      log(`Rejected message ${id}: ${parsed.success ? "no project" : parsed.error.issues[0]?.message}`);
-    } else if (parsed.data.type === "exposures") exposureMessages.push(parsed.data);
-    else eventMessages.push({ id, message: parsed.data });
+      log(`Rejected message ${id}: ${parsed.error.issues[0]?.message}`);
+      continue;
+    }
+    // A batch's parts get ids derived from the queue message's, stable across redeliveries.
+    unpack(parsed.data).forEach((message, part) => {
+      const partId = parsed.data.type === "batch" ? `${id}#${part}` : id;
+      if (!message.project) {
+        result.rejected++;
+        log(`Rejected message ${partId}: no project`);
+      } else if (message.type === "exposures") exposureMessages.push(message);
+      else eventMessages.push({ id: partId, message });
+    });
   }
 
   for (const message of exposureMessages) {

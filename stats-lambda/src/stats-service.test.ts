@@ -104,6 +104,12 @@ describe("ingest", () => {
     expect(variantOf(r, "purchase", "treatment").comparison?.verdict).toBe("insufficient_data");
   });
 
+  it("unpacks batch messages, idempotently", async () => {
+    const batch = { type: "batch", messages: [exposure("b1", "exp", "treatment"), events({ user_id: "b1", event_type: "pageview" }), events({ user_id: "b1", event_type: "pageview" })] };
+    expect((await deliver([{ id: "packed-1", body: batch }])).body).toMatchObject({ exposures: 1, events: 2 });
+    expect((await deliver([{ id: "packed-1", body: batch }])).body).toMatchObject({ exposures: 0, events: 0, duplicates: 3 });
+  });
+
   it("skips malformed messages without blocking the batch", async () => {
     const result = await deliver([{ body: { type: "nonsense" } }, { body: exposure("u9", "exp", "treatment") }]);
     expect(result.body).toMatchObject({ rejected: 1, exposures: 1 });

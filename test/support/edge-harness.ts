@@ -7,7 +7,7 @@ import type { Miniflare } from "miniflare";
 import type { DeploymentDocument } from "../../shared/deployment-document.js";
 import { kvNameForApiKey } from "../../shared/deployment-document.js";
 import type { EvaluationFlag } from "../../shared/evaluation/index.js";
-import type { QueueMessage } from "../../shared/events.js";
+import { unpack, type QueueMessage, type SingleMessage } from "../../shared/events.js";
 import { EVENTS_QUEUE, startEdgeMiniflare } from "../../edge/local/miniflare.js";
 
 const SINK = `
@@ -21,8 +21,8 @@ export interface EdgeHarness {
   url: string;
   mf: Miniflare;
   publish(apiKey: string, document: Partial<DeploymentDocument> & { flags: EvaluationFlag[] }): Promise<void>;
-  /** Messages the edge sent to the queue so far (waits up to `ms` for at least `atLeast`). */
-  received(atLeast?: number, ms?: number): Promise<QueueMessage[]>;
+  /** Messages the edge sent to the queue so far, batches unpacked (waits up to `ms` for at least `atLeast`). */
+  received(atLeast?: number, ms?: number): Promise<SingleMessage[]>;
   clearReceived(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -46,9 +46,10 @@ export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Recor
   const receivedKv = await mf.getKVNamespace("RECEIVED", "sink");
   let version = 0;
 
-  const readAll = async (): Promise<QueueMessage[]> => {
+  const readAll = async (): Promise<SingleMessage[]> => {
     const { keys } = await receivedKv.list({ prefix: "m:" });
-    return Promise.all(keys.map(async ({ name }) => JSON.parse((await receivedKv.get(name))!) as QueueMessage));
+    const messages = await Promise.all(keys.map(async ({ name }) => JSON.parse((await receivedKv.get(name))!) as QueueMessage));
+    return messages.flatMap(unpack);
   };
 
   return {

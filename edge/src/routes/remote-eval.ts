@@ -9,7 +9,7 @@ import { Hono, type Context } from "hono";
 import { userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { exposureMessage, exposuresIn, type ExposureDedup, type QueueBuffer } from "../exposures.js";
+import { exposureMessage, type ExposureDedup, type QueueBuffer } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
 export interface ExposureOptions {
@@ -28,11 +28,11 @@ function respond(
   const deployment = c.get("deployment");
   const all = deployment.compiled.evaluateWithReasons(userToContext(user), flagKeys);
   // Parents evaluated for dependencies are not part of the answer unless asked for.
-  const keys = (flagKeys ?? Object.keys(all)).filter((key) => Object.hasOwn(all, key));
-  const served = keys.filter((key) => includeDefaults || all[key]!.variant.metadata?.["default"] !== true);
+  const keys = flagKeys ? flagKeys.filter((key) => Object.hasOwn(all, key)) : Object.keys(all);
+  const served = includeDefaults ? keys : keys.filter((key) => all[key]!.variant.metadata?.["default"] !== true);
   if (wantsExposures(c, deployment.trackExposures)) {
-    const results = Object.fromEntries(served.map((key) => [key, all[key]!.variant]));
-    const exposures = dedup.filter(deployment.deployment, user, exposuresIn(results));
+    const exposed = served.flatMap((key) => all[key]!.exposure ?? []); // built at compile time
+    const exposures = dedup.filter(deployment.deployment, user, exposed);
     exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment, user, exposures, "remote-evaluation"));
   }
   // Each variant's JSON was built at compile time; the response is their concatenation.
