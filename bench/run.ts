@@ -65,9 +65,10 @@ client, after 2,000 warm-up requests). The floor is the same client against a wo
 | floor (bare worker) | ${floor.p50Ms} | | ${floor.p99Ms} | |
 
 Target: p99 under 2 ms on loopback (**${latency.p99Ms} ms** with exposures, **${latencyNoExposures.p99Ms} ms** without).
-Exposures are batched per isolate and flushed every 50 ms; locally Miniflare's queue runs inside the same
-workerd process, so each flush competes with requests on these 2 cores (on Cloudflare the queue is a
-separate service). The difference between the two rows is that flush.
+The difference between the two rows is the exposure path: deduplication, building ~18 exposures per
+request, buffering, and the flush every 50 ms into Miniflare's queue, which runs inside the same workerd
+on these 2 shared cores (on Cloudflare the queue is a separate service). With flushes disabled the p99
+stayed at ~2.0 ms, so the tail is mostly the path's allocations (garbage collection), not the flush.
 
 **Throughput** — autocannon, ${throughput.connections} connections, ${throughput.durationSeconds} s after a 3 s warm-up (its
 latency histogram has whole-millisecond resolution and includes queueing at saturation).
