@@ -1,5 +1,6 @@
 import { EvaluationEngine, topologicalSort as referenceSort } from "@amplitude/experiment-core";
 import { describe, expect, it } from "vitest";
+import { checkoutExperiment } from "../../test/support/flags.js";
 import { compile, DependencyCycleError, evaluate, type EvaluationFlag } from "./index.js";
 
 const reference = (context: object, flags: EvaluationFlag[]) =>
@@ -7,23 +8,9 @@ const reference = (context: object, flags: EvaluationFlag[]) =>
 
 const OFF = { key: "off", metadata: { default: true } };
 
-/** The design's bucketing test vector: salt abc123, 50% allocated, 50/50 split. */
-const vectorFlag: EvaluationFlag = {
-  key: "checkout",
-  metadata: { flagType: "experiment" },
-  variants: { off: OFF, control: { key: "control", value: "control" }, treatment: { key: "treatment", value: "treatment" } },
-  segments: [
-    {
-      metadata: { segmentName: "All Other Users" },
-      bucket: {
-        selector: ["context", "user", "user_id"],
-        salt: "abc123",
-        allocations: [{ range: [0, 50], distributions: [{ variant: "control", range: [0, 21474837] }, { variant: "treatment", range: [21474836, 42949673] }] }],
-      },
-      variant: "off",
-    },
-  ],
-};
+/** The design's bucketing test vector (salt abc123, 50% allocated, 50/50 split), shared with the edge tests. */
+const vectorFlag = checkoutExperiment;
+const KEY = vectorFlag.key;
 
 const flagWithRule = (op: string, values: string[], selector = ["context", "user", "user_properties", "p"]): EvaluationFlag => ({
   key: "rule",
@@ -35,20 +22,25 @@ const userWith = (p: unknown) => ({ user: { user_id: "u", user_properties: { p }
 
 describe("evaluation engine", () => {
   it("buckets the design's test vector", () => {
-    const at = (userId: string) => evaluate({ user: { user_id: userId } }, [vectorFlag])["checkout"]?.key;
+    const at = (userId: string) => evaluate({ user: { user_id: userId } }, [vectorFlag])[KEY]?.key;
     expect(at("user-1")).toBe("treatment");
     expect(at("user-4")).toBe("control");
     expect(at("user-2")).toBe("off");
   });
 
   it("merges flag, segment and variant metadata in that order", () => {
-    const result = evaluate({ user: { user_id: "user-1" } }, [vectorFlag])["checkout"];
-    expect(result).toEqual({ key: "treatment", value: "treatment", metadata: { flagType: "experiment", segmentName: "All Other Users" } });
+    const result = evaluate({ user: { user_id: "user-1" } }, [vectorFlag])[KEY];
+    expect(result).toEqual({
+      key: "treatment",
+      value: "treatment",
+      payload: { color: "green" },
+      metadata: { flagType: "experiment", experimentKey: "exp-checkout", flagVersion: 3, evaluationMode: "remote", segmentName: "All Other Users" },
+    });
   });
 
   it("gives the default variant when the bucketing value is missing or empty", () => {
     for (const context of [{}, { user: {} }, { user: { user_id: "" } }, { user: { user_id: null } }]) {
-      expect(evaluate(context, [vectorFlag])["checkout"]?.key).toBe("off");
+      expect(evaluate(context, [vectorFlag])[KEY]?.key).toBe("off");
     }
   });
 
@@ -64,8 +56,8 @@ describe("evaluation engine", () => {
       segments: [{ ...vectorFlag.segments[0]!, bucket: { ...vectorFlag.segments[0]!.bucket!, allocations: [{ range, distributions: [{ variant: "treatment", range: [0, 42949673] }] }] } }],
     });
     const ids = Array.from({ length: 500 }, (_, i) => `user-${i}`);
-    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 0])])["checkout"]?.key === "off")).toBe(true);
-    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 100])])["checkout"]?.key === "treatment")).toBe(true);
+    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 0])])[KEY]?.key === "off")).toBe(true);
+    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 100])])[KEY]?.key === "treatment")).toBe(true);
   });
 
   it("matches a missing value only against (none)", () => {
@@ -91,20 +83,20 @@ describe("evaluation engine", () => {
     const broken = { ...flagWithRule("regex match", ["(unclosed"]), key: "broken" };
     const results = evaluate(userWith("(unclosed"), [broken, vectorFlag]);
     expect(results["broken"]?.key).toBe("off");
-    expect(results["checkout"]).toBeDefined();
+    expect(results[KEY]).toBeDefined();
   });
 
   it("reads a parent's result through dependencies, evaluating parents first", () => {
     const child: EvaluationFlag = {
       key: "child",
-      dependencies: ["checkout"],
+      dependencies: [KEY],
       variants: { on: { key: "on" }, off: OFF },
-      segments: [{ conditions: [[{ selector: ["result", "checkout", "key"], op: "is", values: ["treatment"] }]], variant: "on" }, { variant: "off" }],
+      segments: [{ conditions: [[{ selector: ["result", KEY, "key"], op: "is", values: ["treatment"] }]], variant: "on" }, { variant: "off" }],
     };
     // Child listed first: the topological order still evaluates the parent before it.
     expect(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag])["child"]?.key).toBe("on");
     expect(evaluate({ user: { user_id: "user-4" } }, [child, vectorFlag])["child"]?.key).toBe("off");
-    expect(Object.keys(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag], ["child"])).sort()).toEqual(["checkout", "child"]);
+    expect(Object.keys(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag], ["child"])).sort()).toEqual([KEY, "child"].sort());
   });
 
   it("rejects dependency cycles at compile time", () => {
@@ -115,16 +107,16 @@ describe("evaluation engine", () => {
 
   it("returns frozen results that evaluations share", () => {
     const compiled = compile([vectorFlag]);
-    const first = compiled.evaluate({ user: { user_id: "user-1" } })["checkout"]!;
+    const first = compiled.evaluate({ user: { user_id: "user-1" } })[KEY]!;
     expect(Object.isFrozen(first) && Object.isFrozen(first.metadata)).toBe(true);
-    expect(compiled.evaluate({ user: { user_id: "user-1" } })["checkout"]).toBe(first);
+    expect(compiled.evaluate({ user: { user_id: "user-1" } })[KEY]).toBe(first);
   });
 
   it("gives a reason with each result", () => {
     const reasons = compile([vectorFlag, flagWithRule("is", ["x"])]).evaluateWithReasons(userWith("x"));
     expect(reasons["rule"]?.reason).toBe("TARGETING_MATCH");
     const checkout = compile([vectorFlag]);
-    expect(checkout.evaluateWithReasons({ user: { user_id: "user-2" } })["checkout"]?.reason).toBe("DEFAULT"); // not allocated
-    expect(checkout.evaluateWithReasons({ user: { user_id: "user-1" } })["checkout"]?.reason).toBe("SPLIT");
+    expect(checkout.evaluateWithReasons({ user: { user_id: "user-2" } })[KEY]?.reason).toBe("DEFAULT"); // not allocated
+    expect(checkout.evaluateWithReasons({ user: { user_id: "user-1" } })[KEY]?.reason).toBe("SPLIT");
   });
 });
