@@ -220,6 +220,32 @@ describe("bad input", () => {
   });
 });
 
+describe("group flags", () => {
+  it("evaluates mutual-exclusion flags for their members but never lists them", async () => {
+    const key = "group-key-00001";
+    const mutex = {
+      key: "$mutex-g",
+      metadata: { flagType: "mutual-exclusion-group" },
+      variants: { off: { key: "off", metadata: { default: true } }, member: { key: "member" } },
+      segments: [{ variant: "member" }],
+    };
+    const member = {
+      key: "member",
+      dependencies: ["$mutex-g"],
+      metadata: { flagType: "experiment" },
+      variants: { off: { key: "off", metadata: { default: true } }, on: { key: "on" } },
+      segments: [{ conditions: [[{ selector: ["result", "$mutex-g", "key"], op: "is not", values: ["member"] }]], variant: "off" }, { variant: "on" }],
+    };
+    await edge.publish(key, { version: 1, flags: [mutex, member] });
+    const headers = { ...auth(key), "X-Amp-Exp-User": b64url({ user_id: "u" }), "X-Amp-Exp-Exposure-Track": "no-track" };
+    expect(await json(await get("/sdk/v2/vardata", headers))).toEqual({ member: expect.objectContaining({ key: "on" }) });
+    expect(await json(await get("/sdk/v2/vardata", { ...headers, "X-Amp-Exp-Flag-Keys": b64url(["$mutex-g", "member"]) }))).toEqual({ member: expect.objectContaining({ key: "on" }) });
+    const bulk = await json(await post("/ofrep/v1/evaluate/flags", { context: { targetingKey: "u" } }, auth(key)));
+    expect(bulk.flags.map((f: { key: string }) => f.key)).toEqual(["member"]);
+    expect((await post("/ofrep/v1/evaluate/flags/$mutex-g", { context: { targetingKey: "u" } }, auth(key))).status).toBe(404);
+  });
+});
+
 describe("publishing", () => {
   it("serves a newly published version and keeps the last good copy when a document is invalid", async () => {
     const key = "publish-key-001";

@@ -12,8 +12,6 @@ import { RESERVED_VARIANT } from "./validate.js";
 
 const OFF: EvaluationVariant = { key: RESERVED_VARIANT, metadata: { default: true } };
 
-/** Flag types Amplitude uses for group flags; remote evaluation does not list them. */
-export const GROUP_FLAG_TYPES = new Set(["mutual-exclusion-group", "holdout-group"]);
 
 export function isServed(flag: Flag, deployment: string): boolean {
   if (!flag.deployments.includes(deployment)) return false;

@@ -32,9 +32,14 @@ export interface Outcome {
   readonly json: string;
 }
 
+/** Flag types of the flags mutual-exclusion groups and holdouts compile to: evaluated, never listed to clients. */
+export const GROUP_FLAG_TYPES: ReadonlySet<string> = new Set(["mutual-exclusion-group", "holdout-group"]);
+
 export interface CompiledFlagSet {
   /** The flags as given, in dependency order. */
   readonly flags: readonly EvaluationFlag[];
+  /** The keys clients see: every flag but group flags. */
+  readonly visibleKeys: ReadonlySet<string>;
   has(flagKey: string): boolean;
   /** Same inputs and output as `EvaluationEngine.evaluate(context, topologicalSort(flags, flagKeys))`. */
   evaluate(context: EvaluationContext, flagKeys?: readonly string[]): EvaluationResults;
@@ -142,6 +147,7 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
 
   return {
     flags: ordered,
+    visibleKeys: new Set(ordered.filter((flag) => !GROUP_FLAG_TYPES.has(String(flag.metadata?.["flagType"]))).map((flag) => flag.key)),
     has: (flagKey) => position.has(flagKey),
     evaluate: (context, flagKeys) => run(context, flagKeys, undefined),
     evaluateWithReasons: (context, flagKeys) => {

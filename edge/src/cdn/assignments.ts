@@ -9,7 +9,6 @@
  */
 import type { CompiledFlagSet, EvaluationVariant, Outcome } from "../../../shared/evaluation/index.js";
 import { userToContext } from "../../../shared/evaluation/index.js";
-import { GROUP_FLAG_TYPES } from "../../../shared/authoring/compile.js";
 
 export interface RequestIdentity {
   deviceId: string;
@@ -40,7 +39,7 @@ export function userFromRequest(request: Request, identity: RequestIdentity): Re
 }
 
 export interface Assignment {
-  /** Non-default variants by flag key (group flags excluded). */
+  /** Non-default variants by flag key (group flags, which clients never see, excluded). */
   variants: Record<string, EvaluationVariant>;
   outcomes: Record<string, Outcome>;
 }
@@ -49,8 +48,7 @@ export function assign(compiled: CompiledFlagSet, user: Record<string, unknown>)
   const outcomes = compiled.evaluateWithReasons(userToContext(user));
   const variants: Record<string, EvaluationVariant> = {};
   for (const [key, outcome] of Object.entries(outcomes)) {
-    const metadata = outcome.variant.metadata ?? {};
-    if (metadata["default"] === true || GROUP_FLAG_TYPES.has(String(metadata["flagType"]))) continue;
+    if (outcome.variant.metadata?.["default"] === true || !compiled.visibleKeys.has(key)) continue;
     variants[key] = outcome.variant;
   }
   return { variants, outcomes };

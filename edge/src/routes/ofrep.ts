@@ -65,7 +65,7 @@ export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
     const user = await readContext(c, key);
     if (user instanceof Response) return user;
     const deployment = c.get("deployment");
-    if (!deployment.compiled.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
+    if (!deployment.compiled.visibleKeys.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
     if (deployment.trackExposures && outcome) {
       const exposures = dedup.filter(deployment.deployment, user, exposuresIn({ [key]: outcome.variant }));
@@ -79,7 +79,7 @@ export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
     if (user instanceof Response) return user;
     const { compiled } = c.get("deployment");
     const outcomes = compiled.evaluateWithReasons(userToContext(user));
-    const body = JSON.stringify({ flags: compiled.flags.map((flag) => toOfrepResult(compiled, flag.key, outcomes[flag.key])) });
+    const body = JSON.stringify({ flags: [...compiled.visibleKeys].map((key) => toOfrepResult(compiled, key, outcomes[key])) });
     // The answer depends on the deployment and the context, so the ETag is its hash.
     const etag = `"${murmur3(body).toString(36)}-${body.length.toString(36)}"`;
     const headers = { ETag: etag, "Cache-Control": "private, no-cache" };

@@ -28,7 +28,8 @@ function respond(
   const deployment = c.get("deployment");
   const all = deployment.compiled.evaluateWithReasons(userToContext(user), flagKeys);
   // Parents evaluated for dependencies are not part of the answer unless asked for.
-  const keys = flagKeys ? flagKeys.filter((key) => Object.hasOwn(all, key)) : Object.keys(all);
+  const visible = deployment.compiled.visibleKeys;
+  const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
   const served = includeDefaults ? keys : keys.filter((key) => all[key]!.variant.metadata?.["default"] !== true);
   if (wantsExposures(c, deployment.trackExposures)) {
     const exposed = served.flatMap((key) => all[key]!.exposure ?? []); // built at compile time
