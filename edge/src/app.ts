@@ -9,7 +9,7 @@ import { cors } from "hono/cors";
 import { ApiError, jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
-import { ExposureDedup, QueueBuffer } from "./exposures.js";
+import { ExposureRecorder } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
 import { flagConfigs } from "./routes/flag-configs.js";
@@ -38,7 +38,7 @@ const API_PATHS = ["/health", "/sdk/*", "/v1/*", "/ofrep/*", "/track"];
 
 export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
-  const exposures = { dedup: new ExposureDedup(), exposuresOut: new QueueBuffer() };
+  const exposures = new ExposureRecorder();
   const anyKey = deploymentAuth({ store });
   const serverKey = deploymentAuth({ store, allow: ["server"] });
 

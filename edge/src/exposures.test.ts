@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
 import { unpack } from "../../shared/events.js";
-import { enqueue, ExposureDedup, exposuresIn, pack, QueueBuffer, sendToQueue } from "./exposures.js";
+import { exposureOf } from "../../shared/evaluation/index.js";
+import { enqueue, ExposureDedup, pack, QueueBuffer, sendToQueue } from "./exposures.js";
 
 const exposure = (userId: string): ExposureMessage => ({
   type: "exposures", deployment: "d", userId, time: 1, source: "remote-evaluation", exposures: [{ flagKey: "f", variant: "treatment" }],
@@ -84,12 +85,8 @@ describe("exposures", () => {
 
 
   it("exposes only non-default variants of experiment flags", () => {
-    expect(
-      exposuresIn({
-        exp: { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } },
-        off: { key: "off", metadata: { flagType: "experiment", default: true } },
-        release: { key: "on", metadata: { flagType: "release" } },
-      }),
-    ).toEqual([{ flagKey: "exp", variant: "treatment", experimentKey: "x" }]);
+    expect(exposureOf("exp", { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } })).toEqual({ flagKey: "exp", variant: "treatment", experimentKey: "x" });
+    expect(exposureOf("off", { key: "off", metadata: { flagType: "experiment", default: true } })).toBeUndefined();
+    expect(exposureOf("release", { key: "on", metadata: { flagType: "release" } })).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
  * across isolates anyway: only a user's first exposure counts), and a request's
  * exposures travel as one message.
  */
-import { exposureOf, type EvaluationResults } from "../../shared/evaluation/index.js";
+import type { Outcome } from "../../shared/evaluation/index.js";
 import { unpack, type Exposure, type ExposureMessage, type QueueMessage, type SingleMessage } from "../../shared/events.js";
 import type { User } from "./user.js";
 
@@ -13,16 +13,6 @@ import type { User } from "./user.js";
 const QUEUE_BATCH_MESSAGES = 100;
 const QUEUE_BATCH_BYTES = 250 * 1024; // a little under 256 KB, for per-message overhead
 export const QUEUE_MESSAGE_BYTES = 64 * 1024; // what we accept per message, half the queue's limit
-
-/** The exposures in a set of results: non-default variants of experiment flags. */
-export function exposuresIn(results: EvaluationResults): Exposure[] {
-  const exposures: Exposure[] = [];
-  for (const [flagKey, variant] of Object.entries(results)) {
-    const exposure = exposureOf(flagKey, variant);
-    if (exposure) exposures.push(exposure);
-  }
-  return exposures;
-}
 
 /**
  * Remembers recent (user, flag, variant) exposures of this isolate, between `capacity`/2
@@ -78,6 +68,32 @@ export function exposureMessage(
       exposures,
     },
   ];
+}
+
+/**
+ * What every route that serves variants does with them: the exposures of the outcomes
+ * served (built at compile time), less those this isolate already sent for the user,
+ * as one message into the isolate's buffer.
+ */
+export class ExposureRecorder {
+  constructor(
+    private readonly dedup = new ExposureDedup(),
+    private readonly buffer = new QueueBuffer(),
+  ) {}
+
+  record(
+    ctx: WaitUntil,
+    queue: Queue<QueueMessage>,
+    from: MessageSource,
+    user: Pick<User, "user_id" | "device_id">,
+    served: Iterable<Outcome | undefined>,
+    source: ExposureMessage["source"],
+  ): void {
+    const exposed: Exposure[] = [];
+    for (const outcome of served) if (outcome?.exposure) exposed.push(outcome.exposure);
+    if (exposed.length === 0) return;
+    this.buffer.add(ctx, queue, exposureMessage(from, user, this.dedup.filter(from.deployment, user, exposed), source));
+  }
 }
 
 /** Sends in as few batches as the queue's count and size limits allow. */

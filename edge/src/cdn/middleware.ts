@@ -21,7 +21,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { QueueMessage } from "../../../shared/events.js";
-import { exposureMessage, ExposureDedup, exposuresIn, QueueBuffer } from "../exposures.js";
+import { ExposureRecorder } from "../exposures.js";
 import { FlagStore } from "../flag-store.js";
 import { assign, assignmentHeader, initialVariants, navigationFor, userFromRequest, type Assignment } from "./assignments.js";
 
@@ -69,8 +69,7 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
   const headerName = options.headerName ?? DEFAULT_HEADER;
   const log = options.log ?? ((message, error) => console.error(message, error ?? ""));
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? 1000, log });
-  const dedup = new ExposureDedup();
-  const out = new QueueBuffer();
+  const exposures = new ExposureRecorder();
 
   async function decide(c: Context, deviceId: string, userId: string | undefined): Promise<Assignment> {
     const env = c.env as Record<string, unknown>;
@@ -80,9 +79,9 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     const assignment = assign(deployment.compiled, userFromRequest(c.req.raw, { deviceId, ...(userId ? { userId } : {}) }));
     if (options.trackExposures !== false) {
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
-      const exposures = dedup.filter(deployment.deployment, user, exposuresIn(assignment.variants));
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;
-      if (queue) out.add(c.executionCtx, queue, exposureMessage(deployment, user, exposures, "cdn"));
+      const applied = Object.keys(assignment.variants).map((key) => assignment.outcomes[key]);
+      if (queue) exposures.record(c.executionCtx, queue, deployment, user, applied, "cdn");
     }
     return assignment;
   }

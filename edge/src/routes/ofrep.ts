@@ -12,10 +12,9 @@ import { userToContext } from "../../../shared/evaluation/index.js";
 import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { exposureMessage, exposuresIn } from "../exposures.js";
+import type { ExposureRecorder } from "../exposures.js";
 import { contextToUser, toOfrepResult } from "../ofrep.js";
 import { parseUser, type User } from "../user.js";
-import type { ExposureOptions } from "./remote-eval.js";
 
 type OfrepErrorCode = "PARSE_ERROR" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "GENERAL";
 
@@ -57,7 +56,7 @@ async function readContext(c: Context, key?: string): Promise<User | Response> {
   }
 }
 
-export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
+export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
@@ -67,10 +66,7 @@ export function ofrep({ dedup, exposuresOut }: ExposureOptions): Hono<EdgeEnv> {
     const deployment = c.get("deployment");
     if (!deployment.compiled.visibleKeys.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
-    if (deployment.trackExposures && outcome) {
-      const exposures = dedup.filter(deployment.deployment, user, exposuresIn({ [key]: outcome.variant }));
-      exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment, user, exposures, "remote-evaluation"));
-    }
+    if (deployment.trackExposures) exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, [outcome], "remote-evaluation");
     return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
   });
 

@@ -9,20 +9,15 @@ import { Hono, type Context } from "hono";
 import { userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { exposureMessage, type ExposureDedup, type QueueBuffer } from "../exposures.js";
+import type { ExposureRecorder } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
-
-export interface ExposureOptions {
-  dedup: ExposureDedup;
-  exposuresOut: QueueBuffer;
-}
 
 /** Evaluates, records exposures, and answers with the variants as JSON. */
 function respond(
   c: Context<EdgeEnv>,
   user: User,
   flagKeys: string[] | undefined,
-  { dedup, exposuresOut }: ExposureOptions,
+  exposures: ExposureRecorder,
   { includeDefaults }: { includeDefaults: boolean },
 ): Response {
   const deployment = c.get("deployment");
@@ -32,9 +27,7 @@ function respond(
   const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
   const served = includeDefaults ? keys : keys.filter((key) => all[key]!.variant.metadata?.["default"] !== true);
   if (wantsExposures(c, deployment.trackExposures)) {
-    const exposed = served.flatMap((key) => all[key]!.exposure ?? []); // built at compile time
-    const exposures = dedup.filter(deployment.deployment, user, exposed);
-    exposuresOut.add(c.executionCtx, c.env.EVENTS, exposureMessage(deployment, user, exposures, "remote-evaluation"));
+    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served.map((key) => all[key]), "remote-evaluation");
   }
   // Each variant's JSON was built at compile time; the response is their concatenation.
   const body = `{${served.map((key) => `${JSON.stringify(key)}:${all[key]!.json}`).join(",")}}`;
@@ -69,7 +62,7 @@ function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unkn
   return user;
 }
 
-export function remoteEvaluation(exposures: ExposureOptions): Hono<EdgeEnv> {
+export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.get("/sdk/v2/vardata", (c) => {
