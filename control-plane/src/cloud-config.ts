@@ -2,23 +2,17 @@
 import { createStore } from "./db/store.js";
 import { createDb } from "./db/table.js";
 import { cloudflareKvWriter } from "./publish/cloudflare-kv.js";
-import { secret } from "./secrets.js";
-
-const required = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`Missing environment variable ${name}`);
-  return value;
-};
+import { requiredEnv, secret } from "./secrets.js";
 
 export function cloudStore() {
-  return createStore(createDb({ table: required("TABLE_NAME") }));
+  return createStore(createDb({ table: requiredEnv("TABLE_NAME") }));
 }
 
 /** Cloudflare's KV API; the token comes from Secrets Manager (CLOUDFLARE_API_TOKEN_SECRET_ARN). */
 export function cloudKv() {
   return cloudflareKvWriter({
-    accountId: required("CLOUDFLARE_ACCOUNT_ID"),
-    namespaceId: required("CLOUDFLARE_KV_NAMESPACE_ID"),
+    accountId: requiredEnv("CLOUDFLARE_ACCOUNT_ID"),
+    namespaceId: requiredEnv("CLOUDFLARE_KV_NAMESPACE_ID"),
     apiToken: () => secret("CLOUDFLARE_API_TOKEN"),
   });
 }

@@ -5,6 +5,13 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
+/** A required environment variable of a Lambda function. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
 const cache = new Map<string, Promise<string>>();
 let client: SecretsManagerClient | undefined;
 

@@ -12,9 +12,8 @@
  * metrics × shards) items whatever the number of users, and the daily items are the
  * snapshots of the over-time view.
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { Db } from "../../control-plane/src/db/table.js";
+import { isConditionFailure, type Db } from "../../control-plane/src/db/table.js";
 import { murmur3 } from "../../shared/evaluation/murmur3.js";
 import type { SufficientStats } from "../../shared/stats/index.js";
 import type { UserMetricState } from "./metrics.js";
@@ -42,7 +41,6 @@ export interface AggregateRow extends SufficientStats {
 const experimentKey = (project: string, flag: string) => `EXP#${project}#${flag}`;
 export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
 const shardOf = (user: string) => murmur3(user) % SHARDS;
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
 
 export function createStatsStore({ client, table: TableName }: Db) {
   return {

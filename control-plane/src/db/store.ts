@@ -3,10 +3,9 @@
  * (see table.ts for the layout). Records keep their JSON in `data`, next to the few
  * attributes that conditions and counters need (`version`, `seq`, lease fields).
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { Flag, Group } from "../../../shared/authoring/schema.js";
-import { keys, type Db } from "./table.js";
+import { isConditionFailure, keys, type Db } from "./table.js";
 
 export interface Project {
   key: string;
@@ -67,7 +66,6 @@ export class ConflictError extends Error {
   }
 }
 
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
 
 export function createStore(db: Db) {
   const { client, table } = db;

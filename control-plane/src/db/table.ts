@@ -15,7 +15,7 @@
  * from it (history, published documents) is written idempotently, keyed by version,
  * and repaired by the reconcile pass.
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 export interface Db {
@@ -35,6 +35,10 @@ export const keys = {
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
   tokens: () => ({ pk: "TOKENS" }),
 };
+
+/** A conditional write lost to the item's current state (by class, or by name across SDK copies). */
+export const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
 
 export interface DbOptions {
   table: string;

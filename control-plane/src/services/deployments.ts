@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
-import { ConflictError, type Deployment, type Project, type PublishState, type Store } from "../db/store.js";
+import type { Deployment, Project, PublishState, Store } from "../db/store.js";
+import { conflictTo409 } from "./conflicts.js";
 import type { KvWriter } from "../publish/kv-writer.js";
 import type { Publisher } from "../publish/publisher.js";
 
@@ -15,15 +16,6 @@ export const newApiKey = (kind: "client" | "server"): string => `${kind}-${rando
 export interface DeploymentView extends Deployment {
   publish: PublishState | { status: "pending" };
 }
-
-const conflictTo409 = async <T>(work: () => Promise<T>): Promise<T> => {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof ConflictError) throw new ApiError(409, "conflict", error.message);
-    throw error;
-  }
-};
 
 export function createDeploymentService({ store, publisher, kv }: { store: Store; publisher: Publisher; kv: KvWriter }) {
   async function project(key: string): Promise<Project> {

@@ -8,7 +8,8 @@ import diff from "microdiff";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
 import { flagInputSchema, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
-import { ConflictError, type Store } from "../db/store.js";
+import type { Store } from "../db/store.js";
+import { conflictTo409 } from "./conflicts.js";
 
 export const FLAG_ACTIONS = ["start", "stop", "decide", "activate", "deactivate", "archive", "unarchive"] as const;
 export type FlagAction = (typeof FLAG_ACTIONS)[number];
@@ -56,14 +57,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
   /** The one conditional write, then the derived history entry and publish. */
   async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
-    try {
-      await store.putFlag(project, next, previous?.version);
-    } catch (error) {
-      if (error instanceof ConflictError) {
-        throw new ApiError(409, "conflict", error.message, error.current === undefined ? undefined : { currentVersion: error.current });
-      }
-      throw error;
-    }
+    await conflictTo409(() => store.putFlag(project, next, previous?.version));
     await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
     await recordHistory(store, project, next, previous);
     await onChange(project, [...new Set([...(previous?.deployments ?? []), ...next.deployments])]);
