@@ -96,21 +96,35 @@ export class ExposureRecorder {
   }
 }
 
-/** Sends in as few batches as the queue's count and size limits allow. */
-export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  let batch: MessageSendRequest<QueueMessage>[] = [];
+/**
+ * Splits items, in order, into runs whose sizes add up to at most `maxBytes` and that
+ * hold at most `maxCount` items; an item larger than `maxBytes` gets a run of its own.
+ */
+export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T, index: number) => number, maxBytes: number, maxCount = Infinity): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const body of messages) {
-    const size = JSON.stringify(body).length;
-    if (batch.length === QUEUE_BATCH_MESSAGES || (batch.length > 0 && bytes + size > QUEUE_BATCH_BYTES)) {
-      await queue.sendBatch(batch);
-      batch = [];
+  items.forEach((item, index) => {
+    const size = sizeOf(item, index);
+    if (current.length > 0 && (current.length === maxCount || bytes + size > maxBytes)) {
+      chunks.push(current);
+      current = [];
       bytes = 0;
     }
-    batch.push({ body, contentType: "json" });
+    current.push(item);
     bytes += size;
+  });
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+const jsonSize = (value: unknown) => JSON.stringify(value).length;
+
+/** Sends in as few batches as the queue's count and size limits allow. */
+export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
+  for (const batch of chunkBySize(messages, jsonSize, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) {
+    await queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const })));
   }
-  if (batch.length) await queue.sendBatch(batch);
 }
 
 type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
@@ -175,21 +189,7 @@ export class QueueBuffer {
 
 /** Packs messages into as few `batch` messages as the per-message size allows. */
 export function pack(messages: QueueMessage[]): QueueMessage[] {
-  const packed: QueueMessage[] = [];
-  let current: SingleMessage[] = [];
-  let bytes = 0;
-  const close = () => {
-    if (current.length === 1) packed.push(current[0]!);
-    else if (current.length > 1) packed.push({ type: "batch", messages: current });
-    current = [];
-    bytes = 0;
-  };
-  for (const message of messages.flatMap(unpack)) {
-    const size = JSON.stringify(message).length;
-    if (current.length > 0 && bytes + size > QUEUE_MESSAGE_BYTES) close();
-    current.push(message);
-    bytes += size;
-  }
-  close();
-  return packed;
+  return chunkBySize<SingleMessage>(messages.flatMap(unpack), jsonSize, QUEUE_MESSAGE_BYTES).map((run) =>
+    run.length === 1 ? run[0]! : { type: "batch", messages: run },
+  );
 }

@@ -19,7 +19,7 @@ import {
 } from "../../../shared/events.js";
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { enqueue, exposureMessage, QUEUE_MESSAGE_BYTES, type MessageSource } from "../exposures.js";
+import { chunkBySize, enqueue, exposureMessage, QUEUE_MESSAGE_BYTES, type MessageSource } from "../exposures.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -52,26 +52,6 @@ function exposureMessages(origin: MessageSource, events: Array<{ event: TrackEve
   return [...byUser.values()];
 }
 
-/** Metric events packed into as few messages as the per-message size allows. */
-function eventMessages({ project, deployment }: MessageSource, events: StoredEvent[]): EventMessage[] {
-  const from = { ...(project ? { project } : {}), deployment };
-  const messages: EventMessage[] = [];
-  let current: StoredEvent[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const size = JSON.stringify(event).length;
-    if (current.length > 0 && bytes + size > QUEUE_MESSAGE_BYTES) {
-      messages.push({ type: "events", ...from, events: current });
-      current = [];
-      bytes = 0;
-    }
-    current.push(event);
-    bytes += size;
-  }
-  if (current.length) messages.push({ type: "events", ...from, events: current });
-  return messages;
-}
-
 export function track(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/track", async (c) => {
@@ -84,14 +64,22 @@ export function track(): Hono<EdgeEnv> {
     const origin = { project, deployment };
     const exposures: Array<{ event: TrackEvent; index: number }> = [];
     const metrics: StoredEvent[] = [];
+    const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
     events.forEach((event, index) => {
-      if (JSON.stringify(event).length > QUEUE_MESSAGE_BYTES) {
+      const size = JSON.stringify(event).length;
+      if (size > QUEUE_MESSAGE_BYTES) {
         throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_BYTES / 1024} KiB`, { path: ["events", String(index)] });
       }
       if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
-      else metrics.push({ ...event, time: event.time ?? now });
+      else {
+        metrics.push({ ...event, time: event.time ?? now });
+        sizes.push(size);
+      }
     });
-    const messages: QueueMessage[] = [...exposureMessages(origin, exposures, now), ...eventMessages(origin, metrics)];
+    // Metric events travel packed into as few messages as the per-message size allows.
+    const from = { ...(project ? { project } : {}), deployment };
+    const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({ type: "events", ...from, events: run }));
+    const messages: QueueMessage[] = [...exposureMessages(origin, exposures, now), ...eventMessages];
     enqueue(c.executionCtx, c.env.EVENTS, messages);
     return c.json({ accepted: events.length }, 202);
   });
