@@ -66,17 +66,23 @@ export function buildReport(flag: Flag, rows: AggregateRow[], multipleVariantUse
   const metrics = metricsOf(flag);
   const secondaryCount = metrics.filter((m) => m.role !== "primary").length;
 
+  /** Each day's statistics by (variant, metric), indexed once. */
+  const daily = new Map<string, Map<string, SufficientStats>>();
+  for (const row of rows) {
+    const key = `${row.variant}#${row.metric}`;
+    const byDay = daily.get(key) ?? new Map<string, SufficientStats>();
+    byDay.set(row.day, add(byDay.get(row.day) ?? ZERO, row));
+    daily.set(key, byDay);
+  }
   /** Cumulative statistics of (variant, metric) at the end of each day. */
   const cumulative = new Map<string, SufficientStats[]>();
   const series = (variant: string, metric: string) => {
     const key = `${variant}#${metric}`;
     let values = cumulative.get(key);
     if (!values) {
+      const byDay = daily.get(key);
       let running = ZERO;
-      values = days.map((day) => {
-        for (const row of rows) if (row.day === day && row.variant === variant && row.metric === metric) running = add(running, row);
-        return running;
-      });
+      values = days.map((day) => (running = add(running, byDay?.get(day) ?? ZERO)));
       cumulative.set(key, values);
     }
     return values;
