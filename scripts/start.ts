@@ -11,14 +11,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startDynalite } from "../control-plane/local/dynalite.js";
 import { generateToken, hashToken } from "../control-plane/src/auth/tokens.js";
-import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
-import { startControlPlane } from "../control-plane/src/server.js";
 import { ROOT } from "../edge/local/build.js";
-import { startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { startStatsService } from "../stats-lambda/src/server.js";
 import { seedDemo } from "./demo-seed.js";
+import { startLocalSystem } from "./local-system.js";
 
 process.env["WRANGLER_SEND_METRICS"] ??= "false";
 process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
@@ -40,22 +36,15 @@ async function main(): Promise<void> {
   const statePath = join(DATA, "local.json");
   const previous: Partial<LocalState> = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : {};
 
-  const dynamo = await startDynalite({ path: join(DATA, "dynamo") });
   const ingestSecret = previous.ingestSecret ?? randomBytes(24).toString("base64url");
-  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret, port: port("STATS_PORT", 8789) });
-  // The edge revalidates its copy every 250 ms locally, so a change shows within a second.
-  const edge = await startEdgeMiniflare({
-    port: port("EDGE_PORT", 8787),
-    persistDir: join(DATA, "miniflare"),
-    flagCacheTtlMs: 250,
-    consumer: { ingestUrl: `${stats.url}/ingest`, secret: ingestSecret },
-  });
-  const controlPlane = await startControlPlane({
-    dynamoEndpoint: dynamo.endpoint,
-    kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")),
-    port: port("CONTROL_PLANE_PORT", 8788),
+  const system = await startLocalSystem({
+    ingestSecret,
+    dataDir: DATA,
+    ports: { edge: port("EDGE_PORT", 8787), controlPlane: port("CONTROL_PLANE_PORT", 8788), stats: port("STATS_PORT", 8789) },
+    flagCacheTtlMs: 250, // the edge revalidates its copy every 250 ms locally, so a change shows within a second
     ...(previous.adminToken ? { bootstrapToken: previous.adminToken } : {}),
   });
+  const { controlPlane, edgeUrl, statsUrl } = system;
 
   let adminToken = controlPlane.bootstrapToken ?? previous.adminToken;
   if (!adminToken) {
@@ -67,8 +56,7 @@ async function main(): Promise<void> {
     ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({ key, clientKey, serverKey }))
     : [await seedDemo(controlPlane.url, adminToken)];
 
-  const edgeUrl = edge.url.href.replace(/\/$/, "");
-  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl: stats.url, ingestSecret, adminToken, deployments };
+  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, ingestSecret, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   printWelcome(state);
 
@@ -77,10 +65,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
-    await controlPlane.close();
-    await edge.mf.dispose();
-    await stats.close();
-    await dynamo.close();
+    await system.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -6,8 +6,7 @@
 import { startDynalite } from "../../control-plane/local/dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
-import { startEdgeMiniflare } from "../../edge/local/miniflare.js";
-import { startStatsService } from "../../stats-lambda/src/server.js";
+import { startLocalSystem } from "../../scripts/local-system.js";
 import { startEdge, type EdgeHarness } from "./edge-harness.js";
 
 export interface Stack {
@@ -57,7 +56,7 @@ export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter;
  * The whole pipeline as `npm start` runs it: dynalite, the control plane, the stats
  * service, and the edge consuming its own queue and delivering signed batches to stats.
  */
-export interface FullStack extends Omit<Stack, "edge"> {
+export interface FullStack extends Omit<Stack, "edge" | "dynamoEndpoint"> {
   edgeUrl: string;
   statsUrl: string;
   /** GET a report from the stats service. */
@@ -65,11 +64,8 @@ export interface FullStack extends Omit<Stack, "edge"> {
 }
 
 export async function startFullStack(): Promise<FullStack> {
-  const secret = "e2e-ingest-secret";
-  const dynamo = await startDynalite();
-  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: secret });
-  const edge = await startEdgeMiniflare({ flagCacheTtlMs: 50, consumer: { ingestUrl: `${stats.url}/ingest`, secret, maxBatchTimeoutSeconds: 0.2 } });
-  const controlPlane = await startControlPlane({ dynamoEndpoint: dynamo.endpoint, kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")), reconcileEveryMs: 60_000 });
+  const system = await startLocalSystem({ ingestSecret: "e2e-ingest-secret", flagCacheTtlMs: 50, reconcileEveryMs: 60_000, queueBatchTimeoutSeconds: 0.2 });
+  const { controlPlane, edgeUrl, statsUrl } = system;
   const adminToken = controlPlane.bootstrapToken!;
   const call = async (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${base}${path}`, {
@@ -81,18 +77,12 @@ export async function startFullStack(): Promise<FullStack> {
     return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
   };
   return {
-    edgeUrl: edge.url.href.replace(/\/$/, ""),
-    statsUrl: stats.url,
+    edgeUrl,
+    statsUrl,
     controlPlane,
     adminToken,
-    dynamoEndpoint: dynamo.endpoint,
     api: (method, path, body, headers) => call(controlPlane.url, method, path, body, headers),
-    report: async (project, experiment) => (await call(stats.url, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
-    async dispose() {
-      await controlPlane.close();
-      await edge.mf.dispose();
-      await stats.close();
-      await dynamo.close();
-    },
+    report: async (project, experiment) => (await call(statsUrl, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
+    dispose: () => system.close(),
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * The whole system on one machine, composed once for `npm start` and the end-to-end
+ * tests: dynalite, the stats service, the edge in workerd consuming its own queue into
+ * the stats service (signed), and the control plane publishing into the edge's KV.
+ */
+import { join } from "node:path";
+import { startDynalite } from "../control-plane/local/dynalite.js";
+import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
+import { startControlPlane, type ControlPlaneServer } from "../control-plane/src/server.js";
+import { startEdgeMiniflare } from "../edge/local/miniflare.js";
+import { startStatsService } from "../stats-lambda/src/server.js";
+
+export interface LocalSystemOptions {
+  ingestSecret: string;
+  /** Persist DynamoDB, KV and queues under this folder; in memory when absent. */
+  dataDir?: string;
+  ports?: { edge?: number; controlPlane?: number; stats?: number };
+  flagCacheTtlMs: number;
+  /** The first admin token of a new install (random when absent). */
+  bootstrapToken?: string;
+  reconcileEveryMs?: number;
+  queueBatchTimeoutSeconds?: number;
+}
+
+export interface LocalSystem {
+  edgeUrl: string;
+  statsUrl: string;
+  controlPlane: ControlPlaneServer;
+  close(): Promise<void>;
+}
+
+export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
+  const dynamo = await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
+  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: options.ingestSecret, ...(options.ports?.stats ? { port: options.ports.stats } : {}) });
+  const edge = await startEdgeMiniflare({
+    ...(options.ports?.edge ? { port: options.ports.edge } : {}),
+    ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare") } : {}),
+    flagCacheTtlMs: options.flagCacheTtlMs,
+    consumer: { ingestUrl: `${stats.url}/ingest`, secret: options.ingestSecret, ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}) },
+  });
+  const controlPlane = await startControlPlane({
+    dynamoEndpoint: dynamo.endpoint,
+    kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")),
+    ...(options.ports?.controlPlane ? { port: options.ports.controlPlane } : {}),
+    ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
+    ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),
+  });
+  return {
+    edgeUrl: edge.url.href.replace(/\/$/, ""),
+    statsUrl: stats.url,
+    controlPlane,
+    async close() {
+      await controlPlane.close();
+      await edge.mf.dispose();
+      await stats.close();
+      await dynamo.close();
+    },
+  };
+}
