@@ -35,6 +35,12 @@ export interface Outcome {
 /** Flag types of the flags mutual-exclusion groups and holdouts compile to: evaluated, never listed to clients. */
 export const GROUP_FLAG_TYPES: ReadonlySet<string> = new Set(["mutual-exclusion-group", "holdout-group"]);
 
+/** Metadata is free-form JSON, so `flagType` is only trusted when it is a string. */
+function isGroupFlag(flag: EvaluationFlag): boolean {
+  const flagType = flag.metadata?.["flagType"];
+  return typeof flagType === "string" && GROUP_FLAG_TYPES.has(flagType);
+}
+
 export interface CompiledFlagSet {
   /** The flags as given, in dependency order. */
   readonly flags: readonly EvaluationFlag[];
@@ -147,7 +153,7 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
 
   return {
     flags: ordered,
-    visibleKeys: new Set(ordered.filter((flag) => !GROUP_FLAG_TYPES.has(String(flag.metadata?.["flagType"]))).map((flag) => flag.key)),
+    visibleKeys: new Set(ordered.filter((flag) => !isGroupFlag(flag)).map((flag) => flag.key)),
     has: (flagKey) => position.has(flagKey),
     evaluate: (context, flagKeys) => run(context, flagKeys, undefined),
     evaluateWithReasons: (context, flagKeys) => {

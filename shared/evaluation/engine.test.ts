@@ -105,6 +105,14 @@ describe("evaluation engine", () => {
     expect(() => compile([a, b])).toThrow(DependencyCycleError);
   });
 
+  it("accepts any JSON as metadata, such as a flagType that is not a string", () => {
+    // Found by the parity property test: `{ toString: null }` cannot become a string.
+    const flag: EvaluationFlag = { key: "odd", metadata: { flagType: { toString: null } }, variants: { on: { key: "on" } }, segments: [{ variant: "on" }] };
+    const compiled = compile([flag]);
+    expect(compiled.visibleKeys.has("odd")).toBe(true);
+    expect(compiled.evaluate({})).toStrictEqual(reference({}, [flag]));
+  });
+
   it("returns frozen results that evaluations share", () => {
     const compiled = compile([vectorFlag]);
     const first = compiled.evaluate({ user: { user_id: "user-1" } })[KEY]!;
