@@ -73,7 +73,7 @@ export type EventMessage = z.infer<typeof eventMessageSchema>;
 const singleMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema]);
 export type SingleMessage = z.infer<typeof singleMessageSchema>;
 
-/** Messages an isolate buffered, packed into one queue message of at most 64 KiB. */
+/** Messages an isolate buffered, packed into one queue message (see `edge/src/queue.ts` for the size bound). */
 export const batchMessageSchema = z.object({ type: z.literal("batch"), messages: z.array(singleMessageSchema).min(1) });
 export type BatchMessage = z.infer<typeof batchMessageSchema>;
 

@@ -6,38 +6,52 @@
  * exposures travel as one message.
  */
 import type { Outcome } from "../../shared/evaluation/index.js";
-import { unpack, type Exposure, type ExposureMessage, type QueueMessage, type SingleMessage } from "../../shared/events.js";
+import type { Exposure, ExposureMessage, QueueMessage } from "../../shared/events.js";
+import { QueueBuffer, type WaitUntil } from "./queue.js";
 import type { User } from "./user.js";
 
-// Cloudflare Queues limits: 100 messages and 256 KB per sendBatch, 128 KB per message.
-const QUEUE_BATCH_MESSAGES = 100;
-const QUEUE_BATCH_BYTES = 250 * 1024; // a little under 256 KB, for per-message overhead
-export const QUEUE_MESSAGE_BYTES = 64 * 1024; // what we accept per message, half the queue's limit
-
 /**
- * Remembers recent (user, flag, variant) exposures of this isolate, between `capacity`/2
- * and `capacity` of them. Two generations of sets: when the current one is half full it
- * becomes the previous one and the oldest generation is dropped whole. (Evicting single
- * entries from the front of one Set is slow in V8: iteration skips every deleted slot.)
+ * Remembers which exposures this isolate recently sent for each user: between
+ * `capacity`/2 and `capacity` users. Exposures are compared by identity: each is a
+ * frozen object built once per (flag, variant) when the flag set is compiled, so a
+ * lookup allocates nothing but the user's key (string keys per exposure made the
+ * garbage collector the tail of remote evaluation). A new flag set version means
+ * new objects, so its exposures are sent once more; the stats service keeps only a
+ * user's first exposure anyway. Two generations of maps: when the current one is half
+ * full it becomes the previous one and the oldest is dropped whole.
  */
 export class ExposureDedup {
-  private current = new Set<string>();
-  private previous = new Set<string>();
-  constructor(private readonly capacity = 10_000) {}
+  private current = new Map<string, Exposure[]>();
+  private previous = new Map<string, Exposure[]>();
+  constructor(
+    private readonly capacity = 10_000,
+    /** A user's list is cleared past this many (stale versions' exposures pile up otherwise). */
+    private readonly perUser = 256,
+  ) {}
 
   /** Keeps only the exposures this user was not seen with before. */
-  filter(deployment: string, user: Pick<User, "user_id" | "device_id">, exposures: Exposure[]): Exposure[] {
-    const who = `${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`;
-    return exposures.filter((exposure) => {
-      const key = `${who}\u0000${exposure.flagKey}\u0000${exposure.variant ?? ""}`;
-      if (this.current.has(key) || this.previous.has(key)) return false;
-      if (this.current.size >= this.capacity / 2) {
-        this.previous = this.current;
-        this.current = new Set();
-      }
-      this.current.add(key);
-      return true;
-    });
+  filter(deployment: string, user: Pick<User, "user_id" | "device_id">, exposures: readonly Exposure[]): Exposure[] {
+    const seen = this.seenFor(`${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`);
+    const fresh: Exposure[] = [];
+    for (const exposure of exposures) {
+      if (seen.includes(exposure)) continue;
+      if (seen.length >= this.perUser) seen.length = 0;
+      seen.push(exposure);
+      fresh.push(exposure);
+    }
+    return fresh;
+  }
+
+  private seenFor(who: string): Exposure[] {
+    const recent = this.current.get(who);
+    if (recent) return recent;
+    const seen = this.previous.get(who) ?? [];
+    if (this.current.size >= this.capacity / 2) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(who, seen);
+    return seen;
   }
 }
 
@@ -94,102 +108,4 @@ export class ExposureRecorder {
     if (exposed.length === 0) return;
     this.buffer.add(ctx, queue, exposureMessage(from, user, this.dedup.filter(from.deployment, user, exposed), source));
   }
-}
-
-/**
- * Splits items, in order, into runs whose sizes add up to at most `maxBytes` and that
- * hold at most `maxCount` items; an item larger than `maxBytes` gets a run of its own.
- */
-export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T, index: number) => number, maxBytes: number, maxCount = Infinity): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  items.forEach((item, index) => {
-    const size = sizeOf(item, index);
-    if (current.length > 0 && (current.length === maxCount || bytes + size > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += size;
-  });
-  if (current.length) chunks.push(current);
-  return chunks;
-}
-
-const jsonSize = (value: unknown) => JSON.stringify(value).length;
-
-/** Sends in as few batches as the queue's count and size limits allow. */
-export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  for (const batch of chunkBySize(messages, jsonSize, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) {
-    await queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const })));
-  }
-}
-
-type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
-
-const RETRY_DELAYS_MS = [50, 250];
-
-/** Sends with two retries (queue errors are often transient); a final failure is logged, never thrown. */
-async function sendLogged(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await sendToQueue(queue, messages);
-    } catch (error) {
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (delay === undefined) return console.error(`Queue send failed; ${messages.length} messages not sent`, error);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
-/** Sends in the background; a failure is logged, never thrown into the response. */
-export function enqueue(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-  if (messages.length > 0) ctx.waitUntil(sendLogged(queue, messages));
-}
-
-/**
- * Collects the isolate's messages for up to `maxDelayMs`, packs them into `batch`
- * messages of at most 64 KiB, and sends those in one call: one queue call per window
- * instead of one per request, and a few queue messages instead of one per request
- * (Cloudflare Queues limit and bill per message). The first request of a window carries
- * the flush in its `waitUntil` (which the runtime keeps alive after the response); a
- * full buffer is sent at once.
- */
-export class QueueBuffer {
-  private pending: QueueMessage[] = [];
-  private scheduled = false;
-
-  constructor(private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 }) {}
-
-  add(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-    if (messages.length === 0) return;
-    this.pending.push(...messages);
-    if (this.pending.length >= this.options.maxMessages) {
-      ctx.waitUntil(sendLogged(queue, this.take()));
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      ctx.waitUntil(
-        new Promise((resolve) => setTimeout(resolve, this.options.maxDelayMs)).then(() => {
-          this.scheduled = false;
-          const batch = this.take();
-          return batch.length ? sendLogged(queue, batch) : undefined;
-        }),
-      );
-    }
-  }
-
-  private take(): QueueMessage[] {
-    const pending = this.pending;
-    this.pending = [];
-    return pack(pending);
-  }
-}
-
-/** Packs messages into as few `batch` messages as the per-message size allows. */
-export function pack(messages: QueueMessage[]): QueueMessage[] {
-  return chunkBySize<SingleMessage>(messages.flatMap(unpack), jsonSize, QUEUE_MESSAGE_BYTES).map((run) =>
-    run.length === 1 ? run[0]! : { type: "batch", messages: run },
-  );
 }

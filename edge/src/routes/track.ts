@@ -2,8 +2,8 @@
  * `POST /track`: metric events (Amplitude HTTP API field names), as `{events: [...]}`
  * or a bare array, at most 1,000 per request. Events of type `$exposure` (what browser
  * SDKs send) become exposures, one message per user; the rest travel packed into
- * messages of at most 64 KiB. Accepted events go to the queue in the background; the
- * answer is 202 with the count.
+ * messages within the queue's size limit (an event may have 48 KiB of JSON).
+ * Accepted events go to the queue in the background; the answer is 202 with the count.
  */
 import { Hono } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
@@ -19,7 +19,8 @@ import {
 } from "../../../shared/events.js";
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { chunkBySize, enqueue, exposureMessage, QUEUE_MESSAGE_BYTES, type MessageSource } from "../exposures.js";
+import { exposureMessage, type MessageSource } from "../exposures.js";
+import { chunkBySize, enqueue, jsonBytes, QUEUE_MESSAGE_BYTES, QUEUE_MESSAGE_JSON_CHARS } from "../queue.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -66,9 +67,9 @@ export function track(): Hono<EdgeEnv> {
     const metrics: StoredEvent[] = [];
     const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
     events.forEach((event, index) => {
-      const size = JSON.stringify(event).length;
+      const size = jsonBytes(event);
       if (size > QUEUE_MESSAGE_BYTES) {
-        throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_BYTES / 1024} KiB`, { path: ["events", String(index)] });
+        throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] });
       }
       if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
       else {
