@@ -5,6 +5,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "../../shared/http/body-limit.js";
 import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "./auth/tokens.js";
 import type { Store } from "./db/store.js";
@@ -44,6 +45,8 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
   app.onError(jsonErrors());
   app.notFound(jsonNotFound);
 
+  // Far above any valid request (a flag is at most 128 KiB of JSON), far below what would hurt.
+  app.use("*", bodyLimit(1024 * 1024));
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.doc("/openapi.json", {
     openapi: "3.0.3",

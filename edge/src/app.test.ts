@@ -204,6 +204,17 @@ describe("bad input", () => {
     await expectError(await post("/sdk/v2/vardata", deep, auth()), 400, "bad_request");
   });
 
+  it("answers 413 to every oversized body and keeps the connection usable", async () => {
+    // Answering before the body is read made workerd reset the kept-alive socket now and then,
+    // failing the client's next request (ECONNRESET): the body is now drained first.
+    const big = JSON.stringify({ user_id: "u", user_properties: { big: "x".repeat(300_000) } });
+    const keys = b64url(Array.from({ length: 1500 }, (_, i) => `f${i}`));
+    for (let i = 0; i < 25; i++) {
+      await expectError(await post("/sdk/v2/vardata", big, auth()), 413, "payload_too_large");
+      await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": keys }), 400, "validation_failed");
+    }
+  });
+
   it("answers unknown routes with a JSON 404 and supports CORS preflight", async () => {
     await expectError(await get("/nope"), 404, "not_found");
     const preflight = await fetch(`${edge.url}/sdk/v2/vardata`, {

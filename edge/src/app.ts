@@ -4,9 +4,9 @@
  * long as the isolate does.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { ApiError, jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
+import { bodyLimit } from "../../shared/http/body-limit.js";
+import { jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
 import { ExposureRecorder } from "./exposures.js";
@@ -19,14 +19,6 @@ import { track } from "./routes/track.js";
 
 export const DEFAULT_FLAG_CACHE_TTL_MS = 1000;
 const KB = 1024;
-
-const limit = (maxSize: number) =>
-  bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", `Request body is larger than ${maxSize / KB} KiB`);
-    },
-  });
 
 export interface EdgeAppOptions {
   flagCacheTtlMs?: number;
@@ -46,24 +38,24 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.onError(jsonErrors());
   app.notFound(jsonNotFound);
   const apiCors = cors({
-      origin: "*",
-      allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: [
-        "Authorization", "Content-Type", "X-API-Key", "If-None-Match", "X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys",
-        "X-Amp-Exp-Track", "X-Amp-Exp-Exposure-Track", "X-Amp-Exp-Library",
-      ],
-      exposeHeaders: ["ETag"],
-      maxAge: 86400,
+    origin: "*",
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: [
+      "Authorization", "Content-Type", "X-API-Key", "If-None-Match", "X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys",
+      "X-Amp-Exp-Track", "X-Amp-Exp-Exposure-Track", "X-Amp-Exp-Library",
+    ],
+    exposeHeaders: ["ETag"],
+    maxAge: 86400,
   });
   for (const path of API_PATHS) app.use(path, apiCors);
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
-  app.use("/sdk/v2/vardata", limit(64 * KB), anyKey);
-  app.use("/v1/vardata", limit(64 * KB), anyKey);
+  app.use("/sdk/v2/vardata", bodyLimit(64 * KB), anyKey);
+  app.use("/v1/vardata", bodyLimit(64 * KB), anyKey);
   app.use("/sdk/v2/flags", serverKey);
-  app.use("/ofrep/*", limit(64 * KB), anyKey);
-  app.use("/track", limit(1024 * KB), anyKey);
+  app.use("/ofrep/*", bodyLimit(64 * KB), anyKey);
+  app.use("/track", bodyLimit(1024 * KB), anyKey);
 
   app.route("/", remoteEvaluation(exposures));
   app.route("/", flagConfigs());

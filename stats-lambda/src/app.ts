@@ -11,6 +11,7 @@ import * as z from "zod"; // namespace import: lets the bundler drop the unused 
 import { authorize, requireToken, type AuthEnv } from "../../control-plane/src/auth/tokens.js";
 import type { Store } from "../../control-plane/src/db/store.js";
 import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
+import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
 import { ingest } from "./ingest.js";
@@ -33,7 +34,8 @@ export function createStatsApp({ stats, catalog, controlPlane, ingestSecret }: S
   app.notFound(jsonNotFound);
   app.get("/health", (c) => c.json({ status: "ok" }));
 
-  app.post("/ingest", async (c) => {
+  // The edge's consumer sends at most ~6 MiB a delivery (edge/src/queue-consumer.ts).
+  app.post("/ingest", bodyLimit(8 * 1024 * 1024), async (c) => {
     const raw = await c.req.text();
     const verdict = await verify(ingestSecret, c.req.header(SIGNATURE_HEADER), raw);
     if (verdict !== "ok") throw new ApiError(401, "unauthorized", `Delivery rejected: ${verdict}`);
