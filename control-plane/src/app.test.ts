@@ -105,6 +105,28 @@ describe("control plane", () => {
     expect((await stack.api("POST", "/projects/shop/flags", "{not json")).status).toBe(400);
   });
 
+  it("bounds a flag's size with 413, storing nothing, and keeps changes to long ID lists in the history", async () => {
+    const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}-${"x".repeat(20)}`);
+    const release = (key: string, userIds: string[]) => ({ key, name: key, type: "release", variants: [{ key: "on" }], deployments: ["web"], inclusions: { on: { userIds } } });
+
+    const tooBig = await stack.api("POST", "/projects/shop/flags", release("too-big", ids("user", 5000)));
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error).toMatchObject({ code: "payload_too_large" });
+    expect((await stack.api("GET", "/projects/shop/flags/too-big")).status).toBe(404);
+    const hugeBody = await stack.api("POST", "/projects/shop/flags", { ...release("huge", []), description: "x".repeat(2_000_000) });
+    expect(hugeBody.status).toBe(413);
+
+    // 3,000 IDs replaced by 3,000 others: the field-by-field diff would not fit in a history item.
+    const created = await stack.api("POST", "/projects/shop/flags", release("vip", ids("user", 3000)));
+    expect(created.status).toBe(201);
+    const updated = await stack.api("PUT", "/projects/shop/flags/vip", { ...release("vip", ids("member", 3000)), name: "VIPs", version: 1 });
+    expect(updated.status).toBe(200);
+    const history = (await stack.api("GET", "/projects/shop/flags/vip/versions")).body as Array<{ version: number; diff: Array<{ path: string[] }> }>;
+    expect(history.map((h) => h.version)).toEqual([1, 2]);
+    expect(history[1]!.diff.map((d) => d.path)).toEqual(expect.arrayContaining([["name"], ["inclusions"]]));
+    expect((await stack.api("GET", "/projects/shop/flags/vip/versions/1")).body.flag.inclusions.on.userIds).toHaveLength(3000);
+  });
+
   it("rejects prerequisite cycles", async () => {
     const release = (key: string, parent?: string) => ({ key, name: key, type: "release", variants: [{ key: "on" }], ...(parent ? { prerequisites: [{ flagKey: parent, variants: ["on"] }] } : {}) });
     expect((await stack.api("POST", "/projects/shop/flags", release("a"))).status).toBe(201);

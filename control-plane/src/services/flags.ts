@@ -8,7 +8,7 @@ import diff from "microdiff";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
 import { flagInputSchema, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
-import type { Store } from "../db/store.js";
+import type { HistoryEntry, Store } from "../db/store.js";
 import { conflictTo409 } from "./conflicts.js";
 
 export const FLAG_ACTIONS = ["start", "stop", "decide", "activate", "deactivate", "archive", "unarchive"] as const;
@@ -19,6 +19,15 @@ export interface FlagServiceOptions {
   /** Called after a committed change with the deployments it touches (local: publish now). */
   onChange: (project: string, deployments: string[]) => Promise<void>;
 }
+
+/**
+ * A DynamoDB item holds at most 400 KB, and a flag's history entry carries the flag and
+ * its diff. Bounding the flag at 128 KiB of JSON and the kept diff at 128 KiB (below)
+ * keeps every write of a change inside that limit. Long ID lists belong in segments.
+ */
+export const MAX_FLAG_JSON_BYTES = 128 * 1024;
+const MAX_DIFF_JSON_BYTES = 128 * 1024;
+const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 const invalid = (issues: Issue[]) =>
   new ApiError(400, "validation_failed", `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`, issues);
@@ -57,6 +66,10 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
   /** The one conditional write, then the derived history entry and publish. */
   async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
+    const bytes = jsonBytes(next);
+    if (bytes > MAX_FLAG_JSON_BYTES) {
+      throw new ApiError(413, "payload_too_large", `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`);
+    }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
     await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
     await recordHistory(store, project, next, previous);
@@ -144,16 +157,32 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   };
 }
 
+const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);
+
+/**
+ * What changed from `previous` to `flag`, field by field. A diff too large to keep
+ * (replacing thousands of IDs) names the top-level fields that changed, without values:
+ * both full versions stay readable in the history.
+ */
+export function flagDiff(previous: Flag | undefined, flag: Flag): HistoryEntry["diff"] {
+  if (!previous) return [];
+  const changes = diff(previous as unknown as Record<string, unknown>, flag as unknown as Record<string, unknown>).filter(
+    (change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])),
+  );
+  if (jsonBytes(changes) <= MAX_DIFF_JSON_BYTES) return changes;
+  const fields = [...new Set(changes.map((change) => String(change.path[0])))];
+  return fields.map((field) => ({ type: "CHANGE", path: [field] }));
+}
+
 /** Writes the history entry of `flag`'s version: idempotent, so reconcile can redo it. */
 export async function recordHistory(store: Store, project: string, flag: Flag, previous: Flag | undefined): Promise<void> {
-  const changes = previous ? diff(previous as unknown as Record<string, unknown>, flag as unknown as Record<string, unknown>) : [];
   await store.putHistory(project, {
     version: flag.version,
     flag,
     actor: flag.lastChange.actor,
     at: flag.lastChange.at,
     action: flag.lastChange.action,
-    diff: changes.filter((c) => !["version", "updatedAt", "lastChange"].includes(String(c.path[0]))),
+    diff: flagDiff(previous, flag),
   });
 }
 
