@@ -33,7 +33,7 @@ describe("FlagStore", () => {
 
     expect((await store.get(kv, "key", waitUntil))?.version).toBe(1);
     state.failing = true;
-    now = 1000;
+    now = 500;
     expect((await store.get(kv, "key", waitUntil))?.version).toBe(1); // stale copy, refresh in background
     await Promise.all(background);
     expect((await store.get(kv, "key", waitUntil))?.version).toBe(1);
@@ -45,6 +45,26 @@ describe("FlagStore", () => {
     await store.get(kv, "key", waitUntil);
     await Promise.all(background);
     expect((await store.get(kv, "key", waitUntil))?.version).toBe(2);
+  });
+
+  it("revalidates a copy past its maximum staleness before serving it, and tries a failing KV once per interval", async () => {
+    let now = 0;
+    const documents = new Map([[kvNameForApiKey("key"), document(1)]]);
+    const { kv, state } = flakyKv(documents);
+    const store = new FlagStore({ ttlMs: 100, maxStaleMs: 1000, now: () => now, log: () => {} });
+    const noBackground = () => expect.unreachable("no background refresh past the maximum staleness");
+    await store.get(kv, "key", noBackground);
+
+    documents.set(kvNameForApiKey("key"), document(2));
+    now = 5000; // idle for a while: the first request must not get version 1
+    expect((await store.get(kv, "key", noBackground))?.version).toBe(2);
+
+    state.failing = true;
+    now = 10_000;
+    const reads = state.reads;
+    expect((await store.get(kv, "key", noBackground))?.version).toBe(2); // the failed read counts as a check
+    for (let i = 0; i < 10; i++) expect((await store.get(kv, "key", noBackground))?.version).toBe(2);
+    expect(state.reads).toBe(reads + 1);
   });
 
   it("answers 503 when KV fails and there is no copy yet", async () => {

@@ -2,8 +2,11 @@
  * The isolate's copy of each deployment: the KV document, parsed, validated and
  * compiled once, then served from memory. After `ttlMs` a request still gets the
  * cached copy while one background read (ctx.waitUntil) revalidates it
- * (stale-while-revalidate). A failed or invalid read keeps the last good copy, so a KV
- * outage or a bad publish never takes evaluation down.
+ * (stale-while-revalidate); after `maxStaleMs` (an isolate that was idle) the request
+ * reads KV first, so an idle isolate never answers from a copy older than that. A
+ * failed or invalid read keeps the last good copy, so a KV outage or a bad publish
+ * never takes evaluation down, and counts as a check, so an outage costs one KV
+ * attempt per `ttlMs`, not one per request.
  *
  * No promise is shared between requests: workerd forbids I/O objects crossing request
  * contexts, so each cold request reads KV itself and a flag stops concurrent refreshes.
@@ -29,6 +32,8 @@ interface Entry {
 
 export interface FlagStoreOptions {
   ttlMs: number;
+  /** Past this age a copy is revalidated before it is served; 10 × `ttlMs` by default. */
+  maxStaleMs?: number;
   /** How long an unknown key is remembered as unknown. */
   unknownTtlMs?: number;
   maxEntries?: number;
@@ -54,7 +59,7 @@ export class FlagStore {
       const age = this.now() - entry.checkedAt;
       const ttl = entry.value ? this.options.ttlMs : (this.options.unknownTtlMs ?? this.options.ttlMs);
       if (age < ttl) return entry.value;
-      if (entry.value) {
+      if (entry.value && age < (this.options.maxStaleMs ?? 10 * this.options.ttlMs)) {
         if (!entry.refreshing) {
           entry.refreshing = true;
           waitUntil(this.refresh(kv, apiKey, entry).finally(() => (entry.refreshing = false)));
@@ -74,7 +79,10 @@ export class FlagStore {
       text = await kv.get(kvNameForApiKey(apiKey), "text");
     } catch (error) {
       this.log(`KV read failed for a deployment key; serving ${entry.value ? "the last good copy" : "nothing"}`, error);
-      if (entry.value) return;
+      if (entry.value) {
+        entry.checkedAt = this.now();
+        return;
+      }
       throw new ApiError(503, "unavailable", "Flag configuration is temporarily unavailable", undefined, { "Retry-After": "1" });
     }
     entry.checkedAt = this.now();
