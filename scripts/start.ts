@@ -58,7 +58,9 @@ async function main(): Promise<void> {
 
   const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, ingestSecret, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
-  printWelcome(state);
+  // The curl example below edits the flag conditionally, on the version it has now.
+  const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
+  printWelcome(state, onboarding?.version ?? 1);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
-function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, adminToken, deployments }: LocalState): void {
+function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, adminToken, deployments }: LocalState, onboardingVersion: number): void {
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`
@@ -93,7 +95,7 @@ Read the experiment's report (JSON; add -H 'Accept: text/csv' for CSV):
   curl -s ${statsUrl}/projects/demo/experiments/checkout-redesign/report -H 'Authorization: Bearer ${adminToken}'
 Change a flag (roll new-onboarding out to everyone):
   curl -s ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}'
-  curl -s -X PUT ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -H 'If-Match: "2"' \\
+  curl -s -X PUT ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -H 'If-Match: "${onboardingVersion}"' \\
        -d '{"key":"new-onboarding","name":"New onboarding","type":"release","variants":[{"key":"on"}],"rollout":100,"deployments":["demo"]}'
 
 Ctrl-C stops everything.`);
