@@ -70,8 +70,13 @@ async function main(): Promise<void> {
     await system.close();
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  // Miniflare's own exit hook answers these signals with an immediate process.exit, which
+  // would skip closing the servers and dynalite: take them over; system.close() disposes
+  // Miniflare too.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop(signal));
+  }
 }
 
 function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, adminToken, deployments }: LocalState, onboardingVersion: number): void {
