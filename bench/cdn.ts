@@ -2,13 +2,13 @@
  * CDN middleware overhead: the same local origin behind (a) a plain pass-through proxy
  * worker and (b) the edge worker in proxy mode (cookie, evaluation of the 50-flag
  * workload, assignment header, cache headers, exposures), both in workerd, measured
- * side by side in one run with serial keep-alive requests.
+ * side by side in one run with serial keep-alive requests, in alternating rounds.
  */
 import { Miniflare } from "miniflare";
 import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { startOrigin } from "../test/support/origin.js";
-import { serialLatency } from "./http.js";
+import { compareLatency } from "./serial-latency.js";
 import { round } from "./percentiles.js";
 import { createWorkload } from "./workload.js";
 
@@ -44,13 +44,13 @@ export async function benchCdn(requests = 10_000): Promise<CdnResult> {
     await kv.put(kvNameForApiKey(KEY), JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType: "client", version: 1, publishedAt: new Date().toISOString(), trackExposures: true, flags }));
     // Returning visitors (one device cookie each), as most page views are.
     const cookie = (i: number) => ({ cookie: `exp_device_id=visitor-${(i % 1000).toString().padStart(8, "0")}` });
-    const plainUrl = await plain.ready;
-    const measure = async () => ({
-      plain: await serialLatency(plainUrl, requests, cookie, "/products/42"),
-      middleware: await serialLatency(edge.url, requests, cookie, "/products/42"),
-    });
-    await measure(); // warm-up round for both
-    const { plain: p, middleware: m } = await measure();
+    const { plain: p, middleware: m } = await compareLatency(
+      {
+        plain: { base: await plain.ready, path: "/products/42", headersFor: cookie },
+        middleware: { base: edge.url, path: "/products/42", headersFor: cookie },
+      },
+      { rounds: requests / 1000, perRound: 1000 },
+    );
     return {
       requests,
       plain: { p50Ms: p.p50Ms, p99Ms: p.p99Ms },

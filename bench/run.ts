@@ -54,8 +54,10 @@ if (wants("http")) {
 \`X-Amp-Exp-User\`, as the SDKs send it), exposures flowing to the queue, loopback, client and server on
 the same 2 cores.
 
-**Latency** — ${latency.requests.toLocaleString("en")} serial requests on one keep-alive connection (node:http
-client, after 2,000 warm-up requests). The floor is the same client against a worker that only returns
+**Latency** — ${latency.requests.toLocaleString("en")} serial requests per row on one keep-alive connection each
+(node:http client), after 5,000 warm-up requests per row, in alternating rounds of 1,000 so that no row
+gains from running later (JIT tier-up, heap growth: measured one after the other, whichever ran first
+looked up to 1.5 ms worse at p99). The floor is the same client against a worker that only returns
 \`new Response("ok")\`: what workerd and the client cost before any of our code runs.
 
 | | p50 ms | p90 ms | p99 ms | p99.9 ms |
@@ -65,10 +67,13 @@ client, after 2,000 warm-up requests). The floor is the same client against a wo
 | floor (bare worker) | ${floor.p50Ms} | | ${floor.p99Ms} | |
 
 Target: p99 under 2 ms on loopback (**${latency.p99Ms} ms** with exposures, **${latencyNoExposures.p99Ms} ms** without).
-The difference between the two rows is the exposure path: deduplication, building ~18 exposures per
-request, buffering, and the flush every 50 ms into Miniflare's queue, which runs inside the same workerd
-on these 2 shared cores (on Cloudflare the queue is a separate service). With flushes disabled the p99
-stayed at ~2.0 ms, so the tail is mostly the path's allocations (garbage collection), not the flush.
+The difference between the first two rows is the exposure path. Taken apart on this machine (same
+method, two runs each): without the final \`sendBatch\` the p99 with exposures was 1.3–1.4 ms, and with
+\`sendBatch\` replaced by the structured clone it performs, 1.3–1.5 ms; so about half of the difference is
+ours (deduplication, ~18 exposures per request, packing, cloning) and half is Miniflare's queue broker
+and its consumer, which run inside the same workerd on these 2 shared cores (on Cloudflare the queue is a
+separate service). The p99.9 is the machine's: a worker answering only \`/health\` shows the same 15–20 ms
+stalls every 100–200 ms.
 
 **Throughput** — autocannon, ${throughput.connections} connections, ${throughput.durationSeconds} s after a 3 s warm-up (its
 latency histogram has whole-millisecond resolution and includes queueing at saturation).
@@ -88,7 +93,7 @@ The same local origin behind a plain pass-through proxy worker and behind the ed
 mode (device cookie, evaluation of the 50-flag workload, assignment header, cache headers, exposures
 to the queue), both in workerd, measured side by side in one run: ${cdn.requests.toLocaleString("en")} serial
 requests each on one keep-alive connection (node:http client), returning visitors with a device
-cookie, after a warm-up round.
+cookie, after 5,000 warm-up requests each, in alternating rounds of 1,000.
 
 | | p50 ms | p99 ms |
 | --- | ---: | ---: |
