@@ -150,6 +150,16 @@ describe("report", () => {
     expect(csv.text).toContain("purchase,primary,treatment,false,400,400,0.3");
   });
 
+  it("reports no difference or lift while an arm has no users", async () => {
+    const store = createStore(createDb({ table: "experiments", endpoint: dynamo.endpoint, region: "local" }));
+    await store.putFlag("shop", experiment("lopsided"), undefined);
+    await deliver([{ body: exposure("l1", "lopsided", "control") }, { body: events({ user_id: "l1", event_type: "purchase" }) }]);
+    const treatment = variantOf(await json("lopsided"), "purchase", "treatment");
+    expect(treatment).toMatchObject({ exposures: 0, n: 0 });
+    const comparison = JSON.parse(JSON.stringify(treatment.comparison)) as Record<string, unknown>;
+    expect(comparison).toMatchObject({ difference: null, lift: null, ci: [null, null], verdict: "insufficient_data" });
+  });
+
   it("needs a token with access to the project", async () => {
     expect((await fetch(`${service.url}/projects/shop/experiments/exp/report`)).status).toBe(401);
     expect((await report("nope")).status).toBe(404);
