@@ -2,11 +2,13 @@
  * The edge worker in Miniflare (real workerd, real KV and Queues), as `npm start`
  * and the tests run it. Extra workers (the queue consumer, a test sink) run beside it.
  */
-import { Miniflare, type WorkerOptions } from "miniflare";
+import { Miniflare, PeriodType, type WorkerOptions } from "miniflare";
 import { buildEdgeWorker } from "./build.js";
 
 export const COMPATIBILITY_DATE = "2026-04-01";
 export const EVENTS_QUEUE = "experiment-events";
+/** As in wrangler.toml: 10,000 requests per deployment key per 10 s (per location on Cloudflare). */
+export const DEFAULT_RATE_LIMIT_PER_10S = 10_000;
 
 export interface EdgeMiniflareOptions {
   host?: string;
@@ -14,6 +16,8 @@ export interface EdgeMiniflareOptions {
   /** Where KV and queue state persist between runs; in memory when absent. */
   persistDir?: string;
   flagCacheTtlMs?: number;
+  /** Requests per deployment key per 10 s before 429 (wrangler.toml sets the production budget). */
+  rateLimitPer10s?: number;
   /** Extra vars for the edge worker (proxy mode: CDN_ORIGIN, CDN_DEPLOYMENT_KEY, …). */
   vars?: Record<string, string>;
   /** Make the edge worker the queue's consumer, delivering to the stats service. */
@@ -38,6 +42,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         compatibilityDate: COMPATIBILITY_DATE,
         kvNamespaces: { FLAGS: "flags" },
         queueProducers: { EVENTS: { queueName: EVENTS_QUEUE } },
+        ratelimits: { RATE_LIMITER: { simple: { limit: options.rateLimitPer10s ?? DEFAULT_RATE_LIMIT_PER_10S, period: PeriodType.TENSECONDS } } },
         bindings: {
           FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
           ...(options.consumer ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret } : {}),

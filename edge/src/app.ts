@@ -12,6 +12,7 @@ import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
 import { ExposureRecorder } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
+import { rateLimit } from "./middleware/rate-limit.js";
 import { flagConfigs } from "./routes/flag-configs.js";
 import { ofrep } from "./routes/ofrep.js";
 import { remoteEvaluation } from "./routes/remote-eval.js";
@@ -31,6 +32,7 @@ const API_PATHS = ["/health", "/sdk/*", "/v1/*", "/ofrep/*", "/track"];
 export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
   const exposures = new ExposureRecorder();
+  const limited = rateLimit();
   const anyKey = deploymentAuth({ store });
   const serverKey = deploymentAuth({ store, allow: ["server"] });
 
@@ -51,11 +53,11 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
 
-  app.use("/sdk/v2/vardata", bodyLimit(64 * KB), anyKey);
-  app.use("/v1/vardata", bodyLimit(64 * KB), anyKey);
-  app.use("/sdk/v2/flags", serverKey);
-  app.use("/ofrep/*", bodyLimit(64 * KB), anyKey);
-  app.use("/track", bodyLimit(1024 * KB), anyKey);
+  app.use("/sdk/v2/vardata", bodyLimit(64 * KB), anyKey, limited);
+  app.use("/v1/vardata", bodyLimit(64 * KB), anyKey, limited);
+  app.use("/sdk/v2/flags", serverKey, limited);
+  app.use("/ofrep/*", bodyLimit(64 * KB), anyKey, limited);
+  app.use("/track", bodyLimit(1024 * KB), anyKey, limited);
 
   app.route("/", remoteEvaluation(exposures));
   app.route("/", flagConfigs());

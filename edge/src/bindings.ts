@@ -7,6 +7,8 @@ export interface Env {
   FLAGS: KVNamespace;
   /** Exposures and metric events, consumed by the stats service. */
   EVENTS: Queue<QueueMessage>;
+  /** Requests per deployment key and location (the Workers Rate Limiting binding); optional. */
+  RATE_LIMITER?: RateLimit;
   /** How long an isolate serves its copy of a deployment before revalidating (ms). */
   FLAG_CACHE_TTL_MS?: string;
   /** Proxy mode (CDN middleware in front of a site): the origin and the deployment whose flags apply. */

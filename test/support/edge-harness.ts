@@ -27,10 +27,11 @@ export interface EdgeHarness {
   dispose(): Promise<void>;
 }
 
-export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Record<string, string> } = {}): Promise<EdgeHarness> {
+export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Record<string, string>; rateLimitPer10s?: number } = {}): Promise<EdgeHarness> {
   const { mf, url } = await startEdgeMiniflare({
     flagCacheTtlMs: options.flagCacheTtlMs ?? 20,
     ...(options.vars ? { vars: options.vars } : {}),
+    ...(options.rateLimitPer10s ? { rateLimitPer10s: options.rateLimitPer10s } : {}),
     extraWorkers: [
       {
         name: "sink",
