@@ -21,7 +21,7 @@ export interface EdgeMiniflareOptions {
   /** Extra vars for the edge worker (proxy mode: CDN_ORIGIN, CDN_DEPLOYMENT_KEY, …). */
   vars?: Record<string, string>;
   /** Make the edge worker the queue's consumer, delivering to the stats service. */
-  consumer?: { ingestUrl: string; secret: string; maxBatchTimeoutSeconds?: number };
+  consumer?: { ingestUrl: string; secret: string; maxBatchTimeoutSeconds?: number; maxRetries?: number };
   extraWorkers?: WorkerOptions[];
 }
 
@@ -51,7 +51,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         ...(options.consumer
           ? {
               queueConsumers: {
-                [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: options.consumer.maxBatchTimeoutSeconds ?? 1, maxRetries: 10, deadLetterQueue: `${EVENTS_QUEUE}-dlq` },
+                [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: options.consumer.maxBatchTimeoutSeconds ?? 1, maxRetries: options.consumer.maxRetries ?? 10, deadLetterQueue: `${EVENTS_QUEUE}-dlq` },
               },
             }
           : {}),
