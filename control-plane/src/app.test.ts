@@ -183,6 +183,42 @@ describe("control plane", () => {
     expect(status).toMatchObject({ status: "ok" });
   });
 
+  it("changes groups on the version read: created without one, 428 without one after, one winner in a race", async () => {
+    const path = "/projects/shop/groups/pricing";
+    const created = await stack.api("PUT", path, { kind: "mutex" });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ key: "pricing", kind: "mutex", version: 1 });
+    expect(created.headers.get("etag")).toBe('"1"');
+    expect((await stack.api("PUT", path, { kind: "holdout", percentage: 10 })).status).toBe(428);
+
+    const results = await Promise.all([5, 10, 15].map((percentage) => stack.api("PUT", path, { kind: "holdout", percentage, version: 1 })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    const winner = results.find((r) => r.status === 200)!.body;
+    const listed = (await stack.api("GET", "/projects/shop/groups")).body.find((g: { key: string }) => g.key === "pricing");
+    expect(listed).toEqual({ ...winner, version: 2 });
+    expect((await stack.api("PUT", path, { kind: "mutex" }, { "if-match": '"1"' })).status).toBe(409);
+  });
+
+  it("never loses a key rotation to a concurrent one", async () => {
+    const original = (await stack.api("POST", "/projects/shop/deployments", { key: "race", name: "Race" })).body;
+    const rotate = (keys: string[]) => stack.api("POST", "/projects/shop/deployments/race/rotate-keys", { keys });
+    const results = await Promise.all([rotate(["client"]), rotate(["server"]), rotate(["client"]), rotate(["server"])]);
+    expect(results.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    // The rotations that answered 200 must form one chain, each applied to the one before:
+    // a winner whose new key was silently overwritten by another would break it.
+    const keysOf = (d: { clientKey: string; serverKey: string }) => [d.clientKey, d.serverKey];
+    const follows = (state: string[], next: string[]) => state.filter((key, i) => key !== next[i]).length === 1;
+    let state = keysOf(original);
+    const pending = results.filter((r) => r.status === 200).map((r) => keysOf(r.body));
+    expect(pending.length).toBeGreaterThan(0);
+    while (pending.length) {
+      const next = pending.findIndex((keys) => follows(state, keys));
+      expect(next, `no winner follows ${state.join(" ")}`).toBeGreaterThanOrEqual(0);
+      state = pending.splice(next, 1)[0]!;
+    }
+    expect(keysOf((await stack.api("GET", "/projects/shop/deployments/race")).body)).toEqual(state);
+  });
+
   it("refuses to delete a deployment that still serves flags", async () => {
     const refused = await stack.api("DELETE", "/projects/shop/deployments/web");
     expect(refused.status).toBe(409);

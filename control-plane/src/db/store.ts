@@ -37,6 +37,9 @@ export interface PublishState {
   attempts: number;
 }
 
+/** A group as stored: its version counts its changes (groups written before versions read as 0). */
+export type StoredGroup = Group & { version: number };
+
 export interface HistoryEntry {
   version: number;
   flag: Flag;
@@ -98,6 +101,40 @@ export function createStore(db: Db) {
     return rest as T;
   };
 
+  async function getFlag(project: string, key: string): Promise<Flag | undefined> {
+    const found = await get<Flag>(keys.flag(project, key));
+    return found && strip(found);
+  }
+
+  async function getGroup(project: string, key: string): Promise<StoredGroup | undefined> {
+    const found = await get<StoredGroup>(keys.group(project, key));
+    return found && strip(found);
+  }
+
+  /**
+   * The one conditional write of a versioned item: stored only if its version is still
+   * `expected` (`undefined`: the item must not exist yet); a lost race is a ConflictError
+   * with the version that won.
+   */
+  async function putVersioned(key: Record<string, string>, value: { version: number }, expected: number | undefined, what: string, currentVersion: () => Promise<number | undefined>): Promise<void> {
+    try {
+      await client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...key, data: JSON.stringify(value), version: value.version },
+          ...(expected === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : expected === 0 // an item from before versions were kept
+              ? { ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(version)" }
+              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConflictError(expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`, await currentVersion());
+    }
+  }
+
   return {
     // Projects
     async createProject(project: Project): Promise<void> {
@@ -126,17 +163,24 @@ export function createStore(db: Db) {
     },
 
     // Deployments
-    async putDeployment(project: string, deployment: Deployment, mode: "create" | "replace"): Promise<void> {
+    /**
+     * Creates `deployment`, or replaces `replacing` with it only if the stored item is
+     * still exactly `replacing` (compare and swap on its JSON): two concurrent key
+     * rotations cannot both win and lose one's new key.
+     */
+    async putDeployment(project: string, deployment: Deployment, replacing?: Deployment): Promise<void> {
       try {
         await client.send(
           new PutCommand({
             TableName,
             Item: { ...keys.deployment(project, deployment.key), data: JSON.stringify(deployment) },
-            ...(mode === "create" ? { ConditionExpression: "attribute_not_exists(pk)" } : { ConditionExpression: "attribute_exists(pk)" }),
+            ...(replacing === undefined
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : { ConditionExpression: "#data = :previous", ExpressionAttributeNames: { "#data": "data" }, ExpressionAttributeValues: { ":previous": JSON.stringify(replacing) } }),
           }),
         );
       } catch (error) {
-        if (isConditionFailure(error)) throw new ConflictError(mode === "create" ? `Deployment ${deployment.key} exists` : `Deployment ${deployment.key} is gone`);
+        if (isConditionFailure(error)) throw new ConflictError(replacing === undefined ? `Deployment ${deployment.key} exists` : `Deployment ${deployment.key} changed meanwhile; read it again`);
         throw error;
       }
     },
@@ -148,32 +192,11 @@ export function createStore(db: Db) {
     deleteDeployment: (project: string, key: string) => client.send(new DeleteCommand({ TableName, Key: keys.deployment(project, key) })),
 
     // Flags
-    async getFlag(project: string, key: string): Promise<Flag | undefined> {
-      const found = await get<Flag>(keys.flag(project, key));
-      return found && strip(found);
-    },
+    getFlag,
     listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
     /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
-    async putFlag(project: string, flag: Flag, expected: number | undefined): Promise<void> {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName,
-            Item: { ...keys.flag(project, flag.key), data: JSON.stringify(flag), version: flag.version },
-            ...(expected === undefined
-              ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-        const current = await this.getFlag(project, flag.key);
-        throw new ConflictError(
-          expected === undefined ? `Flag ${flag.key} already exists` : `Flag ${flag.key} changed since version ${expected}`,
-          current?.version,
-        );
-      }
-    },
+    putFlag: (project: string, flag: Flag, expected: number | undefined) =>
+      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`, async () => (await getFlag(project, flag.key))?.version),
 
     // History (derived; idempotent per version)
     putHistory: (project: string, entry: HistoryEntry) =>
@@ -185,8 +208,11 @@ export function createStore(db: Db) {
     listHistory: (project: string, flag: string) => byPrefix<HistoryEntry>(`HISTORY#${project}#${flag}`, "V#"),
 
     // Groups
-    putGroup: (project: string, group: Group) => client.send(new PutCommand({ TableName, Item: { ...keys.group(project, group.key), data: JSON.stringify(group) } })),
-    listGroups: (project: string) => byPrefix<Group>(`PROJECT#${project}`, "GROUP#"),
+    getGroup,
+    /** Writes `group` if the stored version is `expected` (`undefined`: the group must not exist yet). */
+    putGroup: (project: string, group: StoredGroup, expected: number | undefined) =>
+      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, async () => (await getGroup(project, group.key))?.version),
+    listGroups: (project: string) => byPrefix<StoredGroup>(`PROJECT#${project}`, "GROUP#"),
 
     // Publishing state
     async getPublishState(project: string, deployment: string): Promise<PublishState | undefined> {

@@ -61,7 +61,8 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     ]);
     if (deployment.retiredKeys.length) {
       await kv.delete(deployment.retiredKeys.map(kvNameForApiKey));
-      await store.putDeployment(project, { ...deployment, retiredKeys: [] }, "replace").catch(() => undefined); // redone next time if lost
+      // Only if no rotation happened meanwhile (its new retired key must stay listed); redone next time if lost.
+      await store.putDeployment(project, { ...deployment, retiredKeys: [] }, deployment).catch(() => undefined);
     }
     return { seq, contentHash: contentHash(deployment, compiled) };
   }

@@ -1,26 +1,12 @@
 /** Flags and experiments: CRUD, lifecycle actions, history and restore. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { flagInputSchema } from "../../../shared/authoring/schema.js";
-import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, type AuthEnv } from "../auth/tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
-import { body, errors, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import { body, errors, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
 
 const etag = (version: number) => `"${version}"`;
-
-/** The version the caller read: `If-Match: "3"` (weak or strong), or a `version` field; 428 without either. */
-export function expectedVersion(c: Context, fromBody: number | undefined): number {
-  const header = c.req.header("if-match");
-  if (header) {
-    const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-    if (!match) throw new ApiError(400, "bad_request", `If-Match must be the flag's ETag, like "3"`);
-    return Number(match[1]);
-  }
-  if (fromBody !== undefined) return fromBody;
-  throw new ApiError(428, "precondition_required", "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten");
-}
 
 const tags = ["Flags and experiments"];
 

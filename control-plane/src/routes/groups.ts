@@ -3,21 +3,25 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { authorize, type AuthEnv } from "../auth/tokens.js";
-import type { Store } from "../db/store.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { Store, StoredGroup } from "../db/store.js";
+import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
-import { body, errors, json, projectParams, writeErrors } from "./schemas.js";
+import { body, errors, expectedVersion, json, projectParams, versionField, writeErrors } from "./schemas.js";
+
+const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
 
 export function groupRoutes(store: Store, deployments: DeploymentService, onChange: (project: string, deployments: string[]) => Promise<void>): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   const tags = ["Mutual-exclusion groups and holdouts"];
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/groups", tags, request: { params: projectParams }, responses: { 200: json(z.array(groupSchema), "All groups"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/groups", tags, request: { params: projectParams }, responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors } }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
       await deployments.project(project);
-      return c.json(await store.listGroups(project), 200);
+      return c.json((await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 })), 200);
     },
   );
 
@@ -26,19 +30,27 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
       method: "put",
       path: "/projects/{project}/groups/{group}",
       tags,
-      description: "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them.",
-      request: { params: projectParams.extend({ group: keySchema }), ...body(groupSchema.omit({ key: true })) },
-      responses: { 200: json(groupSchema, "The group"), ...writeErrors },
+      description:
+        "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them. " +
+        "Replacing is conditional on the version read (If-Match or `version`); creating needs neither.",
+      request: { params: projectParams.extend({ group: keySchema }), ...body(groupSchema.omit({ key: true }).extend(versionField.shape)) },
+      responses: { 200: json(storedGroupSchema, "The group"), ...writeErrors },
     }),
     async (c) => {
       const { project, group } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
       await deployments.project(project);
-      const saved = { key: group, ...c.req.valid("json") };
-      await store.putGroup(project, saved);
+      const { version, ...input } = c.req.valid("json");
+      const existing = await store.getGroup(project, group);
+      const expected = existing ? expectedVersion(c, version) : undefined;
+      if (existing && expected !== (existing.version ?? 0)) {
+        throw new ApiError(409, "conflict", `Group ${group} changed since version ${expected}`, { currentVersion: existing.version ?? 0 });
+      }
+      const saved: StoredGroup = { key: group, ...input, version: (expected ?? 0) + 1 };
+      await conflictTo409(() => store.putGroup(project, saved, expected));
       await store.nextSeq(project);
       await onChange(project, (await store.listDeployments(project)).map((d) => d.key));
-      return c.json(saved, 200);
+      return c.json(saved, 200, { ETag: `"${saved.version}"` });
     },
   );
   return app;

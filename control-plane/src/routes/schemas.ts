@@ -1,6 +1,8 @@
 /** Response and parameter schemas of the control-plane API (requests reuse the authoring schemas). */
+import type { Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { flagSchema, groupSchema, keySchema } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
 
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
@@ -55,6 +57,18 @@ export const flagParams = projectParams.extend({ flag: keySchema });
 
 /** The version a write is conditional on, when not sent as If-Match. */
 export const versionField = z.object({ version: z.number().int().positive().optional() });
+
+/** The version the caller read: `If-Match: "3"` (weak or strong), or a `version` field; 428 without either. */
+export function expectedVersion(c: Context, fromBody: number | undefined): number {
+  const header = c.req.header("if-match");
+  if (header) {
+    const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+    if (!match) throw new ApiError(400, "bad_request", `If-Match must be the ETag you read, like "3"`);
+    return Number(match[1]);
+  }
+  if (fromBody !== undefined) return fromBody;
+  throw new ApiError(428, "precondition_required", "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten");
+}
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 export const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { "application/json": { schema } } } });

@@ -52,7 +52,7 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
     async create(projectKey: string, key: string, name: string): Promise<DeploymentView> {
       await project(projectKey);
       const created: Deployment = { key, name, clientKey: newApiKey("client"), serverKey: newApiKey("server"), retiredKeys: [], createdAt: new Date().toISOString() };
-      await conflictTo409(() => store.putDeployment(projectKey, created, "create"));
+      await conflictTo409(() => store.putDeployment(projectKey, created));
       await publisher.publish(projectKey, key);
       return view(projectKey, created);
     },
@@ -64,7 +64,7 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
         next.retiredKeys.push(current[field]);
         next[field] = newApiKey(kind);
       }
-      await conflictTo409(() => store.putDeployment(projectKey, next, "replace"));
+      await conflictTo409(() => store.putDeployment(projectKey, next, current));
       await publisher.publish(projectKey, key);
       return view(projectKey, next);
     },
