@@ -1,3 +1,4 @@
+import { Experiment as BrowserExperiment } from "@amplitude/experiment-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
 import { startEdge, type EdgeHarness } from "../../../test/support/edge-harness.js";
@@ -106,6 +107,9 @@ describe("CDN proxy mode", () => {
     const initial = JSON.parse(match![1]!);
     expect(initial["landing"]).toEqual({ key: "v2", value: "v2", payload: { redirect: "/landing-v2", path: "/landing" }, expKey: "x-landing" });
     expect(html).toContain("<h1>Hello</h1>");
+    // The official browser SDK takes them as they are, with no request of its own.
+    const client = BrowserExperiment.initialize("cdn-initial-variants", { initialVariants: initial, serverUrl: "http://127.0.0.1:9", automaticExposureTracking: false });
+    expect(client.variant("landing")).toMatchObject({ value: "v2", payload: { redirect: "/landing-v2", path: "/landing" } });
   });
 
   it("makes variant-dependent responses private to shared caches", async () => {
