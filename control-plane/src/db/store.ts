@@ -116,7 +116,7 @@ export function createStore(db: Db) {
    * `expected` (`undefined`: the item must not exist yet); a lost race is a ConflictError
    * with the version that won.
    */
-  async function putVersioned(key: Record<string, string>, value: { version: number }, expected: number | undefined, what: string, currentVersion: () => Promise<number | undefined>): Promise<void> {
+  async function putVersioned(key: Record<string, string>, value: { version: number }, expected: number | undefined, what: string): Promise<void> {
     try {
       await client.send(
         new PutCommand({
@@ -131,7 +131,8 @@ export function createStore(db: Db) {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw new ConflictError(expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`, await currentVersion());
+      const current = await get<{ version?: number }>(key);
+      throw new ConflictError(expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`, current && (current.version ?? 0));
     }
   }
 
@@ -196,7 +197,7 @@ export function createStore(db: Db) {
     listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
     /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
     putFlag: (project: string, flag: Flag, expected: number | undefined) =>
-      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`, async () => (await getFlag(project, flag.key))?.version),
+      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`),
 
     // History (derived; idempotent per version)
     putHistory: (project: string, entry: HistoryEntry) =>
@@ -211,7 +212,7 @@ export function createStore(db: Db) {
     getGroup,
     /** Writes `group` if the stored version is `expected` (`undefined`: the group must not exist yet). */
     putGroup: (project: string, group: StoredGroup, expected: number | undefined) =>
-      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, async () => (await getGroup(project, group.key))?.version),
+      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`),
     listGroups: (project: string) => byPrefix<StoredGroup>(`PROJECT#${project}`, "GROUP#"),
 
     // Publishing state

@@ -3,7 +3,6 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { authorize, type AuthEnv } from "../auth/tokens.js";
-import { ApiError } from "../../../shared/http/errors.js";
 import type { Store, StoredGroup } from "../db/store.js";
 import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
@@ -43,9 +42,6 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
       const { version, ...input } = c.req.valid("json");
       const existing = await store.getGroup(project, group);
       const expected = existing ? expectedVersion(c, version) : undefined;
-      if (existing && expected !== (existing.version ?? 0)) {
-        throw new ApiError(409, "conflict", `Group ${group} changed since version ${expected}`, { currentVersion: existing.version ?? 0 });
-      }
       const saved: StoredGroup = { key: group, ...input, version: (expected ?? 0) + 1 };
       await conflictTo409(() => store.putGroup(project, saved, expected));
       await store.nextSeq(project);
