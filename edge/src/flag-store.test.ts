@@ -67,6 +67,18 @@ describe("FlagStore", () => {
     expect(state.reads).toBe(reads + 1);
   });
 
+  it("remembers unknown keys apart, so made-up keys cannot evict real deployments", async () => {
+    const documents = new Map([[kvNameForApiKey("real"), document(1)]]);
+    const { kv, state } = flakyKv(documents);
+    const store = new FlagStore({ ttlMs: 60_000, maxEntries: 3, log: () => {} });
+    expect((await store.get(kv, "real", () => {}))?.version).toBe(1);
+    for (let i = 0; i < 20; i++) expect(await store.get(kv, `made-up-${i}`, () => {})).toBeUndefined();
+    const reads = state.reads;
+    expect((await store.get(kv, "real", () => {}))?.version).toBe(1);
+    expect(await store.get(kv, "made-up-19", () => {})).toBeUndefined(); // remembered as unknown
+    expect(state.reads).toBe(reads);
+  });
+
   it("answers 503 when KV fails and there is no copy yet", async () => {
     const { kv, state } = flakyKv(new Map());
     state.failing = true;

@@ -25,7 +25,7 @@ export interface LoadedDeployment {
 }
 
 interface Entry {
-  value: LoadedDeployment | undefined; // undefined: the key is unknown
+  value: LoadedDeployment;
   checkedAt: number;
   refreshing: boolean;
 }
@@ -36,6 +36,7 @@ export interface FlagStoreOptions {
   maxStaleMs?: number;
   /** How long an unknown key is remembered as unknown. */
   unknownTtlMs?: number;
+  /** Deployments kept, and separately unknown keys remembered (so that a flood of made-up keys cannot evict real deployments). */
   maxEntries?: number;
   now?: () => number;
   log?: (message: string, error?: unknown) => void;
@@ -44,7 +45,9 @@ export interface FlagStoreOptions {
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
 export class FlagStore {
-  private readonly entries = new Map<string, Entry>();
+  private readonly known = new Map<string, Entry>();
+  /** Keys KV does not have, with when it said so. */
+  private readonly unknown = new Map<string, number>();
   private readonly now: () => number;
   private readonly log: (message: string, error?: unknown) => void;
 
@@ -54,45 +57,50 @@ export class FlagStore {
   }
 
   async get(kv: KVNamespace, apiKey: string, waitUntil: WaitUntil): Promise<LoadedDeployment | undefined> {
-    const entry = this.entries.get(apiKey);
+    const entry = this.known.get(apiKey);
     if (entry) {
       const age = this.now() - entry.checkedAt;
-      const ttl = entry.value ? this.options.ttlMs : (this.options.unknownTtlMs ?? this.options.ttlMs);
-      if (age < ttl) return entry.value;
-      if (entry.value && age < (this.options.maxStaleMs ?? 10 * this.options.ttlMs)) {
+      if (age < this.options.ttlMs) return entry.value;
+      if (age < (this.options.maxStaleMs ?? 10 * this.options.ttlMs)) {
         if (!entry.refreshing) {
           entry.refreshing = true;
           waitUntil(this.refresh(kv, apiKey, entry).finally(() => (entry.refreshing = false)));
         }
         return entry.value;
       }
+    } else {
+      const unknownSince = this.unknown.get(apiKey);
+      if (unknownSince !== undefined && this.now() - unknownSince < (this.options.unknownTtlMs ?? this.options.ttlMs)) return undefined;
     }
-    const fresh: Entry = entry ?? { value: undefined, checkedAt: 0, refreshing: false };
-    await this.refresh(kv, apiKey, fresh, !entry);
-    return fresh.value;
+    await this.refresh(kv, apiKey, entry);
+    return this.known.get(apiKey)?.value;
   }
 
-  /** Reads KV into `entry`; keeps the last good value on any failure. */
-  private async refresh(kv: KVNamespace, apiKey: string, entry: Entry, isNew = false): Promise<void> {
+  /** Reads KV for `apiKey` into `entry` (or a new one); keeps the last good value on any failure. */
+  private async refresh(kv: KVNamespace, apiKey: string, entry: Entry | undefined): Promise<void> {
     let text: string | null;
     try {
       text = await kv.get(kvNameForApiKey(apiKey), "text");
     } catch (error) {
-      this.log(`KV read failed for a deployment key; serving ${entry.value ? "the last good copy" : "nothing"}`, error);
-      if (entry.value) {
+      this.log(`KV read failed for a deployment key; serving ${entry ? "the last good copy" : "nothing"}`, error);
+      if (entry) {
         entry.checkedAt = this.now();
         return;
       }
       throw new ApiError(503, "unavailable", "Flag configuration is temporarily unavailable", undefined, { "Retry-After": "1" });
     }
-    entry.checkedAt = this.now();
-    if (text === null) {
-      entry.value = undefined;
+    const loaded = text === null ? undefined : this.load(text, entry?.value);
+    if (!loaded) {
+      // Gone from KV (a rotated or deleted key), or never valid: unknown from now on.
+      this.known.delete(apiKey);
+      remember(this.unknown, apiKey, this.now(), this.options.maxEntries);
+    } else if (entry) {
+      entry.value = loaded;
+      entry.checkedAt = this.now();
     } else {
-      const loaded = this.load(text, entry.value);
-      if (loaded) entry.value = loaded;
+      this.unknown.delete(apiKey);
+      remember(this.known, apiKey, { value: loaded, checkedAt: this.now(), refreshing: false }, this.options.maxEntries);
     }
-    if (isNew) this.remember(apiKey, entry);
   }
 
   private load(text: string, previous: LoadedDeployment | undefined): LoadedDeployment | undefined {
@@ -115,10 +123,11 @@ export class FlagStore {
       return previous;
     }
   }
+}
 
-  private remember(apiKey: string, entry: Entry): void {
-    const max = this.options.maxEntries ?? 1000;
-    if (this.entries.size >= max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(apiKey, entry);
-  }
+/** Adds to a map that drops its oldest entry past `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max = 1000): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
