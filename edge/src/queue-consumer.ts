@@ -14,7 +14,7 @@ import { chunkBySize, messageBytes } from "./queue.js";
  * Measured with `messageBytes` (two bytes a character), so a delivery's UTF-8 JSON
  * stays under 1.5 × this: 6 MiB, within the stats service's 8 MiB.
  */
-export const DELIVERY_BYTES = 4 * 1024 * 1024;
+const DELIVERY_BYTES = 4 * 1024 * 1024;
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** Math.max(0, attempts - 1));
 

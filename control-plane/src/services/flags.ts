@@ -25,7 +25,7 @@ export interface FlagServiceOptions {
  * its diff. Bounding the flag at 128 KiB of JSON and the kept diff at 128 KiB (below)
  * keeps every write of a change inside that limit. Long ID lists belong in segments.
  */
-export const MAX_FLAG_JSON_BYTES = 128 * 1024;
+const MAX_FLAG_JSON_BYTES = 128 * 1024;
 const MAX_DIFF_JSON_BYTES = 128 * 1024;
 const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
