@@ -25,4 +25,5 @@ export interface Env {
   CDN_INJECT_HTML?: string;
 }
 
-export type EdgeEnv = { Bindings: Env; Variables: { deployment: LoadedDeployment } };
+/** Set by deployment-auth: the caller's deployment and the key it came with. */
+export type EdgeEnv = { Bindings: Env; Variables: { deployment: LoadedDeployment; apiKey: string } };

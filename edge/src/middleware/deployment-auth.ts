@@ -35,5 +35,6 @@ export const deploymentAuth =
       throw new ApiError(403, "forbidden", `This route needs a ${allow.join(" or ")} deployment key`);
     }
     c.set("deployment", deployment);
+    c.set("apiKey", apiKey);
     await next();
   };

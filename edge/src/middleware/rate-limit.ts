@@ -8,7 +8,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
-import { apiKeyFrom } from "./deployment-auth.js";
 
 /** The binding's window is 10 or 60 seconds; a client retrying after 10 s finds a new one. */
 const RETRY_AFTER_SECONDS = "10";
@@ -16,7 +15,7 @@ const RETRY_AFTER_SECONDS = "10";
 export const rateLimit = (): MiddlewareHandler<EdgeEnv> => async (c, next) => {
   const limiter = c.env.RATE_LIMITER;
   if (limiter) {
-    const { success } = await limiter.limit({ key: apiKeyFrom(c.req.raw.headers) ?? "" });
+    const { success } = await limiter.limit({ key: c.var.apiKey });
     if (!success) throw new ApiError(429, "rate_limited", "Too many requests for this deployment key; retry later", undefined, { "Retry-After": RETRY_AFTER_SECONDS });
   }
   await next();
