@@ -21,7 +21,7 @@
  * α = 0.05. Smaller N* favours large effects found early; larger N* favours small
  * effects found late; validity holds for any choice.
  */
-import { mean, variance, type SufficientStats } from "./sufficient.js";
+import { pointEstimates, variance, type SufficientStats } from "./sufficient.js";
 import { relativeStandardError, type TestOptions, type TestResult } from "./welch.js";
 
 export interface SequentialOptions extends TestOptions {
@@ -57,8 +57,7 @@ const mixingRatio = (alpha: number): number => {
 
 export function sequentialTest(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): TestResult {
   const { alpha, tuningSampleSize = DEFAULT_TUNING_SAMPLE_SIZE, previousPValue = 1 } = options;
-  const difference = mean(treatment) - mean(control);
-  const lift = mean(control) === 0 ? NaN : mean(treatment) / mean(control) - 1;
+  const { difference, lift } = pointEstimates(control, treatment);
   const none = (): TestResult => ({ pValue: Math.min(1, previousPValue), ci: [-Infinity, Infinity], relativeCi: [-Infinity, Infinity], significant: previousPValue < alpha, difference, lift });
   if (control.n < 2 || treatment.n < 2) return none();
   const V = variance(control) / control.n + variance(treatment) / treatment.n;

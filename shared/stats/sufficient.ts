@@ -17,5 +17,16 @@ export const fromValues = (values: readonly number[]): SufficientStats => values
 
 export const mean = (s: SufficientStats): number => (s.n > 0 ? s.sum / s.n : 0);
 
+/**
+ * The point estimates every test reports: the difference of means (treatment − control)
+ * and the relative lift (treatment / control − 1). NaN where there is no estimate: an arm
+ * without users has no mean, and a control mean of 0 has no ratio.
+ */
+export function pointEstimates(control: SufficientStats, treatment: SufficientStats): { difference: number; lift: number } {
+  if (control.n === 0 || treatment.n === 0) return { difference: NaN, lift: NaN };
+  const difference = mean(treatment) - mean(control);
+  return { difference, lift: mean(control) === 0 ? NaN : mean(treatment) / mean(control) - 1 };
+}
+
 /** Unbiased sample variance, Σ(x − x̄)² / (n − 1), from the sums; clamped at 0 against rounding. */
 export const variance = (s: SufficientStats): number => (s.n > 1 ? Math.max(0, (s.sumSquares - (s.sum * s.sum) / s.n) / (s.n - 1)) : 0);

@@ -7,7 +7,7 @@
  */
 import tCdf from "@stdlib/stats-base-dists-t-cdf";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
-import { mean, variance, type SufficientStats } from "./sufficient.js";
+import { mean, pointEstimates, variance, type SufficientStats } from "./sufficient.js";
 
 export interface TestOptions {
   /** Significance level, two-sided (0.05 for 95% confidence). */
@@ -37,8 +37,7 @@ export function relativeStandardError(control: SufficientStats, treatment: Suffi
 const undecided = (difference: number, lift: number): TestResult => ({ pValue: 1, ci: [-Infinity, Infinity], relativeCi: [-Infinity, Infinity], significant: false, difference, lift });
 
 export function welchTTest(control: SufficientStats, treatment: SufficientStats, { alpha }: TestOptions): TestResult {
-  const difference = mean(treatment) - mean(control);
-  const lift = mean(control) === 0 ? NaN : mean(treatment) / mean(control) - 1;
+  const { difference, lift } = pointEstimates(control, treatment);
   if (control.n < 2 || treatment.n < 2) return undecided(difference, lift);
   const vc = variance(control) / control.n;
   const vt = variance(treatment) / treatment.n;

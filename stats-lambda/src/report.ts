@@ -129,10 +129,7 @@ export function buildReport(flag: Flag, rows: AggregateRow[], multipleVariantUse
         exposures(controlKey) >= MIN_EXPOSURES &&
         (metric.type !== "unique_conversions" || (s.sum >= MIN_CONVERSIONS && control.sum >= MIN_CONVERSIONS));
       const verdict: Verdict = !enough ? "insufficient_data" : pValue < alpha ? (test.difference > 0 ? "significant_positive" : "significant_negative") : "not_yet_significant";
-      // An arm with no users has no mean: no difference either (NaN, null in JSON, empty in CSV), not "-100%".
-      const estimable = s.n > 0 && control.n > 0;
-      const difference = estimable ? test.difference : NaN;
-      return { ...base, comparison: { difference, lift: estimable ? test.lift : NaN, ci: test.ci, relativeCi: test.relativeCi, pValue, verdict } };
+      return { ...base, comparison: { difference: test.difference, lift: test.lift, ci: test.ci, relativeCi: test.relativeCi, pValue, verdict } };
     });
 
     const timeSeries = days.map((day, d) => ({
