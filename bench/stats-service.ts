@@ -8,9 +8,9 @@
  *   the sharded daily items ingest produces, then the report is requested over HTTP.
  */
 import { createStore } from "../control-plane/src/db/store.js";
-import { createDb } from "../control-plane/src/db/table.js";
-import { generateToken, hashToken } from "../control-plane/src/auth/tokens.js";
-import { startDynalite } from "../control-plane/local/dynalite.js";
+import { createDb } from "../shared/node/dynamo.js";
+import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
+import { startDynalite } from "../shared/node/local-dynalite.js";
 import { flagInputSchema, type Flag } from "../shared/authoring/schema.js";
 import { sign } from "../shared/ingest-signature.js";
 import { murmur3 } from "../shared/evaluation/murmur3.js";

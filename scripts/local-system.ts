@@ -4,7 +4,7 @@
  * the stats service (signed), and the control plane publishing into the edge's KV.
  */
 import { join } from "node:path";
-import { startDynalite } from "../control-plane/local/dynalite.js";
+import { startDynalite } from "../shared/node/local-dynalite.js";
 import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../control-plane/src/server.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";

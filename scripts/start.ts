@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateToken, hashToken } from "../control-plane/src/auth/tokens.js";
+import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
 import { ROOT } from "../edge/local/build.js";
 import { seedDemo } from "./demo-seed.js";
 import { startLocalSystem } from "./local-system.js";

@@ -35,6 +35,11 @@ export const exposureSchema = z.object({
   flagKey: z.string(),
   variant: z.string().optional(),
   experimentKey: z.string().optional(),
+  /**
+   * A client-reported exposure the edge could not confirm (its re-evaluation served the
+   * user something else): counted in the report's data quality, never as an exposure.
+   */
+  untrusted: z.literal(true).optional(),
 });
 export type Exposure = z.infer<typeof exposureSchema>;
 

@@ -7,7 +7,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
-import { requireToken, type AuthEnv } from "./auth/tokens.js";
+import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
 import type { Store } from "./db/store.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";

@@ -1,8 +1,8 @@
 /** What the Lambda functions read from their environment (set by the CDK app). */
 import { createStore } from "./db/store.js";
-import { createDb } from "./db/table.js";
+import { createDb } from "../../shared/node/dynamo.js";
 import { cloudflareKvWriter } from "./publish/cloudflare-kv.js";
-import { requiredEnv, secret } from "./secrets.js";
+import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
 export function cloudStore() {
   return createStore(createDb({ table: requiredEnv("TABLE_NAME") }));

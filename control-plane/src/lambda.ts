@@ -4,10 +4,10 @@
  */
 import { handle } from "hono/aws-lambda";
 import { createControlPlaneApp } from "./app.js";
-import { ensureBootstrapToken } from "./auth/tokens.js";
+import { ensureBootstrapToken } from "./bootstrap-token.js";
 import { cloudKv, cloudStore } from "./cloud-config.js";
 import { createPublisher } from "./publish/publisher.js";
-import { optionalSecret } from "./secrets.js";
+import { optionalSecret } from "../../shared/node/secrets.js";
 
 const store = cloudStore();
 const kv = cloudKv();

@@ -5,9 +5,9 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { createControlPlaneApp } from "./app.js";
-import { ensureBootstrapToken } from "./auth/tokens.js";
+import { ensureBootstrapToken } from "./bootstrap-token.js";
 import { createStore, type Store } from "./db/store.js";
-import { createDb, ensureTable } from "./db/table.js";
+import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";

@@ -1,15 +1,16 @@
 /**
- * The running experiments the stats service counts for, read from the control plane's
- * table and cached briefly per project (a status change shows within `ttlMs`).
+ * The experiments the stats service counts for, read from the control plane's table
+ * through its read-only flag view, and cached briefly per project (a status change
+ * shows within `ttlMs`).
  */
 import type { Flag, Metric } from "../../shared/authoring/schema.js";
-import type { Store } from "../../control-plane/src/db/store.js";
+import type { FlagReader } from "../../shared/node/control-plane-table.js";
 
 export interface Catalog {
   /** Running experiments of a project by flag key. */
   running(project: string): Promise<Map<string, Flag>>;
-  /** A running experiment; an unknown key reloads the project (an experiment may have just started). */
-  runningExperiment(project: string, key: string): Promise<Flag | undefined>;
+  /** The same, read again unless read in the last `reloadAfterMs` (an experiment may have just started). */
+  refresh(project: string): Promise<Map<string, Flag>>;
   /** Any experiment of the project, running or not (for reports). */
   experiment(project: string, key: string): Promise<Flag | undefined>;
 }
@@ -25,25 +26,21 @@ export function metricsOf(flag: Flag): Array<Metric & { role: "primary" | "secon
   return all.filter((m) => !seen.has(m.key) && !!seen.add(m.key));
 }
 
-export function createCatalog(store: Store, ttlMs = 2000, reloadAfterMs = 100): Catalog {
-  const cache = new Map<string, { at: number; flags: Map<string, Flag> }>();
-  const load = async (project: string) => {
-    const flags = new Map((await store.listFlags(project)).filter((f) => f.type === "experiment" && f.status === "running").map((f) => [f.key, f]));
-    cache.set(project, { at: Date.now(), flags });
-    return flags;
+export function createCatalog(flags: FlagReader, ttlMs = 2000, reloadAfterMs = 100): Catalog {
+  const cache = new Map<string, { at: number; flags: Promise<Map<string, Flag>> }>();
+  const load = (project: string) => {
+    const loaded = flags.listFlags(project).then((list) => new Map(list.filter((f) => f.type === "experiment" && f.status === "running").map((f) => [f.key, f])));
+    cache.set(project, { at: Date.now(), flags: loaded });
+    loaded.catch(() => cache.delete(project)); // a failed read is not remembered
+    return loaded;
+  };
+  const fresh = (project: string, maxAge: number) => {
+    const cached = cache.get(project);
+    return cached && Date.now() - cached.at < maxAge ? cached.flags : load(project);
   };
   return {
-    async running(project) {
-      const cached = cache.get(project);
-      return cached && Date.now() - cached.at < ttlMs ? cached.flags : load(project);
-    },
-    async runningExperiment(project, key) {
-      const flags = await this.running(project);
-      const found = flags.get(key);
-      if (found) return found;
-      const cached = cache.get(project);
-      return cached && Date.now() - cached.at < reloadAfterMs ? undefined : (await load(project)).get(key);
-    },
-    experiment: (project, key) => store.getFlag(project, key),
+    running: (project) => fresh(project, ttlMs),
+    refresh: (project) => fresh(project, reloadAfterMs),
+    experiment: (project, key) => flags.getFlag(project, key),
   };
 }

@@ -1,56 +1,61 @@
 /**
- * How one event changes a user's value of a metric, and the change that makes to the
+ * How one event changes a unit's value of a metric, and the change that makes to the
  * variant's sufficient statistics (n, Σx, Σx²). Pure: ingest applies the result to
  * DynamoDB, the benchmark to memory.
  *
- * Values per user: unique conversions 1 once the event happened (0 until then), event
+ * Values per unit: unique conversions 1 once the event happened (0 until then), event
  * totals the count, property sums the sum of a numeric property, property averages the
- * mean of it. Users exposed but without events count as 0 for the first three (so n is
- * the exposure count); averages are over users with at least one event (n counted here).
+ * mean of it. Units exposed but without events count as 0 for the first three (so n is
+ * the exposure count); averages are over units with at least one event (n counted here).
+ *
+ * Every value is an exact integer scaled by VALUE_SCALE (shared/metric-values.ts), and
+ * deltas are BigInts: sums are exact however many units add up.
  */
 import type { Metric } from "../../shared/authoring/schema.js";
-import type { SufficientStats } from "../../shared/stats/index.js";
+import { scaledMetricValue, USER_VALUE_LIMIT, VALUE_SCALE } from "../../shared/metric-values.js";
 
-export interface UserMetricState {
-  value: number;
-  count: number;
-  sum: number;
+/** A unit's state for one metric: its value, how many events counted, their property sum (scaled). */
+export type UnitMetricState = [value: number, count: number, sum: number];
+export const EMPTY_STATE: UnitMetricState = [0, 0, 0];
+
+/** Exact change to a variant's sufficient statistics, in scaled units. */
+export interface ExactDelta {
+  n: number;
+  sum: bigint;
+  sumSquares: bigint;
 }
 
-export const EMPTY_STATE: UserMetricState = { value: 0, count: 0, sum: 0 };
+const LIMIT = USER_VALUE_LIMIT * VALUE_SCALE;
+const clamp = (value: number) => Math.max(-LIMIT, Math.min(LIMIT, value));
 
-/** The numeric property value of an event, or undefined when the event has none. */
-export function propertyValue(metric: Metric, properties: Record<string, unknown> | undefined): number | undefined {
-  if (!metric.property) return 1;
-  const raw = properties?.[metric.property];
-  const value = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
-  return Number.isFinite(value) ? value : undefined;
+/** The scaled amount an event brings to a metric, or why it brings none. */
+export function metricAmount(metric: Metric, properties: Record<string, unknown> | undefined): ReturnType<typeof scaledMetricValue> {
+  if (!metric.property) return { scaled: VALUE_SCALE };
+  return scaledMetricValue(properties?.[metric.property]);
 }
 
-/** The user's new state and the delta to add to the variant's statistics, or undefined when nothing changes. */
-export function applyEvent(metric: Metric, state: UserMetricState, amount: number): { state: UserMetricState; delta: SufficientStats } | undefined {
-  const count = state.count + 1;
-  const sum = state.sum + amount;
+/** The unit's new state and the delta to add to its variant's statistics, or undefined when nothing changes. */
+export function applyEvent(metric: Metric, state: UnitMetricState, scaled: number): { state: UnitMetricState; delta: ExactDelta } | undefined {
+  const [previous, previousCount, previousSum] = state;
+  const count = previousCount + 1;
+  const sum = clamp(previousSum + scaled);
   let value: number;
   switch (metric.type) {
     case "unique_conversions":
-      if (state.count > 0) return undefined; // already converted
-      value = 1;
+      if (previousCount > 0) return undefined; // already converted
+      value = VALUE_SCALE;
       break;
     case "event_totals":
-      value = count;
+      value = clamp(count * VALUE_SCALE);
       break;
     case "property_sum":
       value = sum;
       break;
     case "property_average":
-      value = sum / count;
+      value = Math.round(sum / count);
       break;
   }
-  const delta = {
-    n: metric.type === "property_average" && state.count === 0 ? 1 : 0,
-    sum: value - state.value,
-    sumSquares: value * value - state.value * state.value,
-  };
-  return { state: { value, count, sum }, delta };
+  const [from, to] = [BigInt(previous), BigInt(value)];
+  const delta = { n: metric.type === "property_average" && previousCount === 0 ? 1 : 0, sum: to - from, sumSquares: to * to - from * from };
+  return { state: [value, count, sum], delta };
 }

@@ -12,7 +12,7 @@
 import type { Flag } from "../../shared/authoring/schema.js";
 import { bonferroniAlpha, bonferroniP, mean, sequentialTest, srmTest, welchTTest, type SufficientStats, type TestResult } from "../../shared/stats/index.js";
 import { metricsOf } from "./catalog.js";
-import { EXPOSURES, type AggregateRow } from "./store.js";
+import { EXPOSURES, MULTIPLE_VARIANTS, type AggregateRow, type Quality } from "./store.js";
 
 export const MIN_EXPOSURES = 100;
 export const MIN_CONVERSIONS = 25;
@@ -42,7 +42,13 @@ export interface Report {
   experiment: { key: string; name: string; status: string; method: "sequential" | "ttest"; confidenceLevel: number; hypothesis?: Flag["hypothesis"] };
   variants: Array<{ key: string; exposures: number; expectedShare: number }>;
   srm: { pValue: number; mismatch: boolean };
-  dataQuality: { multipleVariantUsers: number };
+  dataQuality: { multipleVariantUsers: number; rejectedExposures: number; droppedValues: Record<string, number> };
+  /**
+   * How current the numbers are: when ingest last wrote for this experiment and how long
+   * the messages of that delivery had waited in the queue. Events still in the queue are
+   * not in the report yet.
+   */
+  freshness: { lastIngestedAt: string | null; secondsSinceIngest: number | null; queueLagSeconds: number | null };
   metrics: Array<{
     key: string;
     name?: string | undefined;
@@ -58,7 +64,8 @@ export interface Report {
 const ZERO: SufficientStats = { n: 0, sum: 0, sumSquares: 0 };
 const add = (a: SufficientStats, b: SufficientStats): SufficientStats => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares });
 
-export function buildReport(flag: Flag, rows: AggregateRow[], multipleVariantUsers: number): Report {
+export function buildReport(flag: Flag, rows: AggregateRow[], quality: Quality, now: number): Report {
+  const multipleVariantUsers = rows.filter((r) => r.metric === MULTIPLE_VARIANTS).reduce((total, r) => total + r.n, 0);
   const variantKeys = flag.variants.map((v) => v.key);
   const [controlKey, ...treatments] = variantKeys as [string, ...string[]];
   const weights = variantKeys.map((key) => flag.weights?.[key] ?? 100 / variantKeys.length);
@@ -147,7 +154,12 @@ export function buildReport(flag: Flag, rows: AggregateRow[], multipleVariantUse
     experiment: { key: flag.key, name: flag.name, status: flag.status, method: flag.statisticalMethod, confidenceLevel: flag.confidenceLevel, ...(flag.hypothesis ? { hypothesis: flag.hypothesis } : {}) },
     variants: variantKeys.map((key, i) => ({ key, exposures: exposures(key), expectedShare: weights[i]! / weights.reduce((a, b) => a + b, 0) })),
     srm: { pValue: srm.pValue, mismatch: srm.mismatch },
-    dataQuality: { multipleVariantUsers },
+    dataQuality: { multipleVariantUsers, rejectedExposures: quality.rejectedExposures, droppedValues: quality.droppedValues },
+    freshness: {
+      lastIngestedAt: quality.lastIngestedAt === undefined ? null : new Date(quality.lastIngestedAt).toISOString(),
+      secondsSinceIngest: quality.lastIngestedAt === undefined ? null : Math.max(0, Math.round((now - quality.lastIngestedAt) / 1000)),
+      queueLagSeconds: quality.queueLagMs === undefined ? null : Math.round(quality.queueLagMs / 100) / 10,
+    },
     metrics: reportMetrics,
   };
 }

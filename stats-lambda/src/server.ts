@@ -1,8 +1,8 @@
 /** The stats service as a Node HTTP server (local runs and tests). */
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
-import { createStore } from "../../control-plane/src/db/store.js";
-import { createDb, ensureTable } from "../../control-plane/src/db/table.js";
+import { flagReader, tokenLookup } from "../../shared/node/control-plane-table.js";
+import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
 import { createStatsStore, type StatsStore } from "./store.js";
@@ -18,11 +18,10 @@ export interface StatsServerOptions {
 
 export async function startStatsService(options: StatsServerOptions): Promise<{ url: string; stats: StatsStore; close(): Promise<void> }> {
   const controlDb = createDb({ table: options.controlPlaneTable ?? "experiments", endpoint: options.dynamoEndpoint, region: "local" });
-  const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: "local" });
+  const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: "local", exactNumbers: true });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
-  const controlPlane = createStore(controlDb);
   const stats = createStatsStore(statsDb);
-  const app = createStatsApp({ stats, catalog: createCatalog(controlPlane), controlPlane, ingestSecret: options.ingestSecret });
+  const app = createStatsApp({ stats, catalog: createCatalog(flagReader(controlDb)), tokens: tokenLookup(controlDb), ingestSecret: options.ingestSecret });
   const server: ServerType = await new Promise((resolve) => {
     const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
   });

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flagInputSchema, type Flag } from "../../shared/authoring/schema.js";
 import type { QueueMessage } from "../../shared/events.js";
 import { sign } from "../../shared/ingest-signature.js";
-import { generateToken, hashToken } from "../../control-plane/src/auth/tokens.js";
+import { generateToken, hashToken } from "../../shared/node/admin-tokens.js";
 import { createStore } from "../../control-plane/src/db/store.js";
-import { createDb } from "../../control-plane/src/db/table.js";
-import { startDynalite, type LocalDynamo } from "../../control-plane/local/dynalite.js";
+import { createDb } from "../../shared/node/dynamo.js";
+import { startDynalite, type LocalDynamo } from "../../shared/node/local-dynalite.js";
 import { startStatsService } from "./server.js";
 import type { Report } from "./report.js";
 

@@ -1,36 +1,47 @@
 /**
  * The stats table (its own DynamoDB table, keys `pk`/`sk`):
  *
- * | pk               | sk                                    | item                                             |
- * | ---------------- | ------------------------------------- | ------------------------------------------------ |
- * | `EXP#<p>#<flag>` | `USER#<user>`                         | variant, first exposure, per-metric state, the insert ids applied |
- * | `EXP#<p>#<flag>` | `AGG#<day>#<variant>#<metric>#<shard>` | n, Σx, Σx² added that day (atomic ADD)          |
- * | `EXP#<p>#<flag>` | `QUALITY`                             | users seen in more than one variant              |
+ * | pk                | sk                 | item                                                         |
+ * | ----------------- | ------------------ | ------------------------------------------------------------ |
+ * | `EXP#<p>#<flag>`  | `UNIT#<unit>`      | variant, first exposure, metric states, pending contributions |
+ * | `EXP#<p>#<flag>`  | `AGG#<day>#<shard>`| per variant and metric n, Σx, Σx² (exact, scaled), and the runs not yet settled that added to it |
+ * | `EXP#<p>#<flag>`  | `RUN#<run>`        | a settled run (its aggregates and event markers are written) |
+ * | `EXP#<p>#<flag>`  | `QUALITY`          | freshness and data-quality counters                          |
+ * | `EVENT#<p>#<id>`  | `-`                | an applied event id (dedup without a window)                 |
  *
- * Aggregates are write-sharded (a user's shard is a hash of its id) so hot variants
- * spread their writes, and kept per day, so the report reads O(days × variants ×
- * metrics × shards) items whatever the number of users, and the daily items are the
- * snapshots of the over-time view.
+ * A run adds to one shard of each day it touches (chosen by its id), so concurrent runs
+ * spread their writes and the report reads O(days × shards) items whatever the number
+ * of units. Markers carry `expiresAt` (DynamoDB TTL in the cloud; the local server
+ * sweeps them, see sweep.ts): 7 days, beyond any queue retry.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, type Db } from "../../control-plane/src/db/table.js";
-import { murmur3 } from "../../shared/evaluation/murmur3.js";
+import { GetCommand, type NumberValue } from "@aws-sdk/lib-dynamodb";
+import { VALUE_SCALE } from "../../shared/metric-values.js";
+import { queryAll, type Db } from "../../shared/node/dynamo.js";
 import type { SufficientStats } from "../../shared/stats/index.js";
-import type { UserMetricState } from "./metrics.js";
 
 export const SHARDS = 8;
+/** Pseudo-metrics kept beside the real ones: exposed units, units seen in a second variant. */
 export const EXPOSURES = "$exposures";
-/** How many applied event ids a user item remembers (dedup of redeliveries). */
-const REMEMBERED_EVENTS = 200;
+export const MULTIPLE_VARIANTS = "$multipleVariants";
+/** How long dedup and settle markers live. */
+export const MARKER_TTL_MS = 7 * 86_400_000;
 
-export interface UserRecord {
-  variant: string;
-  firstExposure: number;
-  version: number;
-  metrics: Record<string, UserMetricState>;
-  applied: string[];
-  multipleVariants?: boolean;
-}
+export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
+const experiment = (project: string, flag: string) => `EXP#${project}#${flag}`;
+
+export const statsKeys = {
+  experiment,
+  unit: (project: string, flag: string, unit: string) => ({ pk: experiment(project, flag), sk: `UNIT#${unit}` }),
+  aggregate: (project: string, flag: string, day: string, shard: number) => ({ pk: experiment(project, flag), sk: `AGG#${day}#${shard}` }),
+  run: (project: string, flag: string, run: string) => ({ pk: experiment(project, flag), sk: `RUN#${run}` }),
+  quality: (project: string, flag: string) => ({ pk: experiment(project, flag), sk: "QUALITY" }),
+  event: (project: string, id: string) => ({ pk: `EVENT#${project}#${id}`, sk: "-" }),
+};
+
+/** Aggregate attributes: `n|<variant>|<metric>` and likewise `s|` (Σx) and `q|` (Σx²), all scaled. */
+export const aggregateAttribute = (stat: "n" | "s" | "q", variant: string, metric: string) => `${stat}|${variant}|${metric}`;
+/** Aggregate attributes naming the unsettled runs that added to it: `run|<id>` = start time. */
+export const RUN_ATTRIBUTE = "run|";
 
 export interface AggregateRow extends SufficientStats {
   day: string;
@@ -38,119 +49,60 @@ export interface AggregateRow extends SufficientStats {
   metric: string;
 }
 
-const experimentKey = (project: string, flag: string) => `EXP#${project}#${flag}`;
-export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
-const shardOf = (user: string) => murmur3(user) % SHARDS;
+export interface Quality {
+  lastIngestedAt?: number;
+  /** How long the oldest message of the latest delivery had waited in the queue. */
+  queueLagMs?: number;
+  rejectedExposures: number;
+  droppedValues: Record<string, number>;
+}
 
-export function createStatsStore({ client, table: TableName }: Db) {
+const numberOf = (value: unknown): bigint => (value === undefined ? 0n : BigInt(String((value as NumberValue).value ?? value)));
+
+export function createStatsStore(db: Db) {
+  const { client, table: TableName } = db;
   return {
-    /** Records a first exposure; false when the user was already exposed. */
-    async addUser(project: string, flag: string, user: string, variant: string, time: number): Promise<boolean> {
-      try {
-        const record: UserRecord = { variant, firstExposure: time, version: 1, metrics: {}, applied: [] };
-        await client.send(new PutCommand({ TableName, Item: { pk: experimentKey(project, flag), sk: `USER#${user}`, ...record }, ConditionExpression: "attribute_not_exists(pk)" }));
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
+    db,
 
-    async getUser(project: string, flag: string, user: string): Promise<UserRecord | undefined> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: { pk: experimentKey(project, flag), sk: `USER#${user}` }, ConsistentRead: true }));
-      return Item as UserRecord | undefined;
-    },
-
-    /** Marks a user seen in a second variant; true the first time (so it is counted once). */
-    async markMultipleVariants(project: string, flag: string, user: string): Promise<boolean> {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName,
-            Key: { pk: experimentKey(project, flag), sk: `USER#${user}` },
-            UpdateExpression: "SET multipleVariants = :yes",
-            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(multipleVariants)",
-            ExpressionAttributeValues: { ":yes": true },
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-      await client.send(
-        new UpdateCommand({ TableName, Key: { pk: experimentKey(project, flag), sk: "QUALITY" }, UpdateExpression: "ADD multipleVariantUsers :one", ExpressionAttributeValues: { ":one": 1 } }),
-      );
-      return true;
-    },
-
-    /**
-     * Saves the user's new metric states if nobody changed the user since `version`
-     * was read and the event was not applied before; false otherwise (re-read and retry,
-     * or skip a duplicate).
-     */
-    async updateUserMetrics(project: string, flag: string, user: string, previous: UserRecord, metrics: Record<string, UserMetricState>, eventId: string): Promise<boolean> {
-      const applied = [...previous.applied, eventId].slice(-REMEMBERED_EVENTS);
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName,
-            Key: { pk: experimentKey(project, flag), sk: `USER#${user}` },
-            UpdateExpression: "SET #metrics = :metrics, #applied = :applied, #version = :next",
-            ConditionExpression: "#version = :version",
-            ExpressionAttributeNames: { "#metrics": "metrics", "#applied": "applied", "#version": "version" },
-            ExpressionAttributeValues: { ":metrics": metrics, ":applied": applied, ":next": previous.version + 1, ":version": previous.version },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
-
-    async addToAggregate(project: string, flag: string, day: string, variant: string, metric: string, user: string, delta: SufficientStats): Promise<void> {
-      await client.send(
-        new UpdateCommand({
-          TableName,
-          Key: { pk: experimentKey(project, flag), sk: `AGG#${day}#${variant}#${metric}#${shardOf(user)}` },
-          UpdateExpression: "ADD n :n, #sum :sum, sumSquares :sumSquares",
-          ExpressionAttributeNames: { "#sum": "sum" },
-          ExpressionAttributeValues: { ":n": delta.n, ":sum": delta.sum, ":sumSquares": delta.sumSquares },
-        }),
-      );
-    },
-
-    /** Every daily, sharded aggregate of the experiment, shards summed. */
+    /** Every daily aggregate of the experiment, shards summed, unscaled. */
     async aggregates(project: string, flag: string): Promise<AggregateRow[]> {
-      const rows = new Map<string, AggregateRow>();
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName,
-            KeyConditionExpression: "pk = :pk AND begins_with(sk, :agg)",
-            ExpressionAttributeValues: { ":pk": experimentKey(project, flag), ":agg": "AGG#" },
-            ConsistentRead: true,
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const [, day, variant, metric] = (item["sk"] as string).split("#") as [string, string, string, string];
-          const key = `${day}#${variant}#${metric}`;
-          const row = rows.get(key) ?? { day, variant, metric, n: 0, sum: 0, sumSquares: 0 };
-          row.n += (item["n"] as number) ?? 0;
-          row.sum += (item["sum"] as number) ?? 0;
-          row.sumSquares += (item["sumSquares"] as number) ?? 0;
-          rows.set(key, row);
+      const exact = new Map<string, { day: string; variant: string; metric: string; n: bigint; s: bigint; q: bigint }>();
+      const items = await queryAll(db, { KeyConditionExpression: "pk = :pk AND begins_with(sk, :agg)", ExpressionAttributeValues: { ":pk": experiment(project, flag), ":agg": "AGG#" } });
+      for (const item of items) {
+        const day = (item["sk"] as string).split("#")[1]!;
+        for (const [name, value] of Object.entries(item)) {
+          const [stat, variant, metric] = name.split("|");
+          if (metric === undefined || (stat !== "n" && stat !== "s" && stat !== "q")) continue;
+          const key = `${day}|${variant}|${metric}`;
+          const row = exact.get(key) ?? { day, variant: variant!, metric, n: 0n, s: 0n, q: 0n };
+          row[stat] += numberOf(value);
+          exact.set(key, row);
         }
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
-      return [...rows.values()];
+      }
+      const scale = BigInt(VALUE_SCALE);
+      return [...exact.values()].map(({ day, variant, metric, n, s, q }) => ({
+        day,
+        variant,
+        metric,
+        n: Number(n),
+        // Integer parts first, so dividing loses nothing a double could have kept.
+        sum: Number(s / scale) + Number(s % scale) / VALUE_SCALE,
+        sumSquares: Number(q / (scale * scale)) + Number(q % (scale * scale)) / VALUE_SCALE ** 2,
+      }));
     },
 
-    async multipleVariantUsers(project: string, flag: string): Promise<number> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: { pk: experimentKey(project, flag), sk: "QUALITY" }, ConsistentRead: true }));
-      return (Item?.["multipleVariantUsers"] as number | undefined) ?? 0;
+    async quality(project: string, flag: string): Promise<Quality> {
+      const { Item } = await client.send(new GetCommand({ TableName, Key: statsKeys.quality(project, flag), ConsistentRead: true }));
+      const droppedValues: Record<string, number> = {};
+      for (const [name, value] of Object.entries(Item ?? {})) if (name.startsWith("dropped|")) droppedValues[name.slice(8)] = Number(numberOf(value));
+      const lastIngestedAt = Item?.["lastIngestedAt"];
+      const queueLagMs = Item?.["queueLagMs"];
+      return {
+        ...(lastIngestedAt === undefined ? {} : { lastIngestedAt: Number(numberOf(lastIngestedAt)) }),
+        ...(queueLagMs === undefined ? {} : { queueLagMs: Number(numberOf(queueLagMs)) }),
+        rejectedExposures: Number(numberOf(Item?.["rejectedExposures"])),
+        droppedValues,
+      };
     },
   };
 }

@@ -3,7 +3,7 @@
  * and the control plane publishing into the edge's KV. Everything on loopback ports,
  * in memory, stopped by `dispose`.
  */
-import { startDynalite } from "../../control-plane/local/dynalite.js";
+import { startDynalite } from "../../shared/node/local-dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
 import { startLocalSystem } from "../../scripts/local-system.js";

@@ -1,11 +1,13 @@
 /**
  * Data access for the control plane: every read and conditional write of the table
- * (see table.ts for the layout). Records keep their JSON in `data`, next to the few
+ * (see shared/node/control-plane-table.ts for the layout). Records keep their JSON in `data`, next to the few
  * attributes that conditions and counters need (`version`, `seq`, lease fields).
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import type { Flag, Group } from "../../../shared/authoring/schema.js";
-import { isConditionFailure, keys, type Db } from "./table.js";
+import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
+import { keys } from "../../../shared/node/control-plane-table.js";
+import { isConditionFailure, type Db } from "../../../shared/node/dynamo.js";
 
 export interface Project {
   key: string;
@@ -47,15 +49,6 @@ export interface HistoryEntry {
   at: string;
   action: string;
   diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
-}
-
-export interface TokenRecord {
-  id: string;
-  name: string;
-  role: "admin" | "editor" | "viewer";
-  /** A project key, or `*` for every project. */
-  project: string;
-  createdAt: string;
 }
 
 /** A conditional write lost to a concurrent one. */

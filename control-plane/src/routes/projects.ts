@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { keySchema } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
-import { authorize, ROLES, type AuthEnv, type Principal } from "../auth/tokens.js";
+import { authorize, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import { body, deploymentParams, deploymentSchema, errors, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
 

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { ApiError } from "../../../shared/http/errors.js";
-import { authorize, generateToken, hashToken, ROLES, type AuthEnv } from "../auth/tokens.js";
+import { authorize, generateToken, hashToken, ROLES, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store } from "../db/store.js";
 import { body, errors, json, tokenSchema, writeErrors } from "./schemas.js";
 

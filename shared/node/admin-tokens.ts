@@ -5,11 +5,24 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../../shared/http/errors.js";
-import type { Store, TokenRecord } from "../db/store.js";
+import { ApiError } from "../http/errors.js";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  /** A project key, or `*` for every project. */
+  project: string;
+  createdAt: string;
+}
+
+/** How a service finds a token's record by its hash: all the token checks need of a store. */
+export interface TokenLookup {
+  getToken(hash: string): Promise<TokenRecord | undefined>;
+}
 
 export const hashToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 export const generateToken = (): string => `cpt_${randomBytes(24).toString("base64url")}`;
@@ -19,7 +32,7 @@ export type AuthEnv = { Variables: { principal: Principal } };
 
 /** Requires a valid `Authorization: Bearer <token>`. */
 export const requireToken =
-  (store: Store): MiddlewareHandler<AuthEnv> =>
+  (store: TokenLookup): MiddlewareHandler<AuthEnv> =>
   async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const token = /^\s*bearer\s+(\S+)\s*$/i.exec(header)?.[1];
@@ -38,12 +51,4 @@ export function authorize(principal: Principal, role: Role, project: string): vo
   if (ROLES.indexOf(principal.role) < ROLES.indexOf(role)) {
     throw new ApiError(403, "forbidden", `This needs the ${role} role; the token has ${principal.role}`);
   }
-}
-
-/** On a new install, creates the first admin token (the given one, or a random one) and returns it. */
-export async function ensureBootstrapToken(store: Store, given?: string): Promise<string | undefined> {
-  if ((await store.listTokens()).length > 0) return undefined;
-  const token = given ?? generateToken();
-  await store.putToken(hashToken(token), { id: hashToken(token).slice(0, 16), name: "bootstrap", role: "admin", project: "*", createdAt: new Date().toISOString() });
-  return token;
 }

@@ -1,0 +1,163 @@
+/**
+ * DynamoDB plumbing shared by the Node services (control plane, stats): the client,
+ * table creation for local runs, and the batch and paging loops every caller needs.
+ * Node-only: nothing the Worker bundles imports this folder.
+ *
+ * `DYNAMODB_ENDPOINT` (or an explicit `endpoint`) points every service at any
+ * DynamoDB-compatible server: dynalite, DynamoDB Local, a latency or fault proxy, AWS.
+ */
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+
+export interface Db {
+  client: DynamoDBDocumentClient;
+  table: string;
+}
+
+export type Key = Record<string, string>;
+export type Item = Record<string, unknown>;
+
+/** A conditional write lost to the item's current state (by class, or by name across SDK copies). */
+export const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+
+export interface DbOptions {
+  table: string;
+  /** Any DynamoDB-compatible endpoint; AWS's regional endpoint when absent. */
+  endpoint?: string;
+  region?: string;
+  /**
+   * Read numbers as `NumberValue` (exact decimal strings) instead of JS numbers: for
+   * sums that may pass 2^53, which the default unmarshaller refuses to read.
+   */
+  exactNumbers?: boolean;
+}
+
+export function createDb({ table, endpoint, region, exactNumbers }: DbOptions): Db {
+  // A local endpoint needs some credentials; a real one uses the environment's.
+  const local = endpoint !== undefined && !process.env["AWS_ACCESS_KEY_ID"];
+  const client = new DynamoDBClient({
+    region: region ?? process.env["AWS_REGION"] ?? "us-east-1",
+    ...(endpoint ? { endpoint } : {}),
+    ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+  });
+  return {
+    client: DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+      ...(exactNumbers ? { unmarshallOptions: { wrapNumbers: true } } : {}),
+    }),
+    table,
+  };
+}
+
+/** Creates the table when missing (local runs and tests; the CDK app owns it in the cloud). */
+export async function ensureTable(db: Db): Promise<void> {
+  try {
+    await db.client.send(new DescribeTableCommand({ TableName: db.table }));
+    return;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException) && (error as { name?: string })?.name !== "ResourceNotFoundException") throw error;
+  }
+  try {
+    await db.client.send(
+      new CreateTableCommand({
+        TableName: db.table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+      }),
+    );
+  } catch (error) {
+    // Two services starting at once against the same endpoint both try to create it.
+    if (!(error instanceof ResourceInUseException) && (error as { name?: string })?.name !== "ResourceInUseException") throw error;
+  }
+}
+
+/** Every item of a query, page after page. */
+export async function queryAll(db: Db, input: Omit<QueryCommandInput, "TableName">): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await db.client.send(new QueryCommand({ TableName: db.table, ConsistentRead: true, ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+const BATCH_GET = 100; // DynamoDB's limit per BatchGetItem
+const BATCH_WRITE = 25; // and per BatchWriteItem
+const UNPROCESSED_RETRIES = 8;
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+
+const chunks = <T>(list: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+
+/**
+ * Strongly consistent reads of many items: 100 keys a request, requests concurrent,
+ * unprocessed keys (throttling) retried with backoff. Returns the items found, by
+ * `pk` + "\n" + `sk`.
+ */
+export async function batchGet(db: Db, keys: readonly Key[], concurrency = 16): Promise<Map<string, Item>> {
+  const found = new Map<string, Item>();
+  const unique = [...new Map(keys.map((key) => [itemId(key), key])).values()];
+  await mapConcurrent(chunks(unique, BATCH_GET), concurrency, async (chunk) => {
+    let pending: Key[] = chunk;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const response = await db.client.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending, ConsistentRead: true } } }));
+      for (const item of response.Responses?.[db.table] ?? []) found.set(itemId(item as Key), item);
+      pending = (response.UnprocessedKeys?.[db.table]?.Keys as Key[] | undefined) ?? [];
+    }
+  });
+  return found;
+}
+
+/** Unconditional puts of many items: 25 a request, concurrent, unprocessed ones retried. */
+export async function batchPut(db: Db, items: readonly Item[], concurrency = 16): Promise<void> {
+  await mapConcurrent(chunks(items, BATCH_WRITE), concurrency, async (chunk) => {
+    let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const response = await db.client.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
+      pending = (response.UnprocessedItems?.[db.table] as typeof pending | undefined) ?? [];
+    }
+  });
+}
+
+/** An item's identity in the maps above. */
+export const itemId = (key: { pk?: unknown; sk?: unknown }): string => `${String(key.pk)}\n${String(key.sk)}`;
+
+/** Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure. */
+export async function mapConcurrent<T, R>(list: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(list.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const index = next++;
+      results[index] = await task(list[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
+  return results;
+}

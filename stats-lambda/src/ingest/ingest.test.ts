@@ -1,0 +1,183 @@
+/**
+ * Ingest on real dynalite, through a proxy that counts DynamoDB requests and can fail
+ * them: exact counts, redeliveries and races, poison values, dedup without a window, and
+ * a run that dies half-way.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { QueueMessage } from "../../../shared/events.js";
+import { flagReader } from "../../../shared/node/control-plane-table.js";
+import { createDb, ensureTable, type Db } from "../../../shared/node/dynamo.js";
+import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dynalite.js";
+import { controlPlaneRecords, runningExperiment } from "../../../test/support/control-plane-records.js";
+import { startDynamoProxy, type DynamoProxy } from "../../../test/support/dynamo-proxy.js";
+import { createCatalog } from "../catalog.js";
+import { buildReport } from "../report.js";
+import { createStatsStore, EXPOSURES } from "../store.js";
+import { DEAD_AFTER_MS, ingest, type DeliveredMessage } from "./index.js";
+
+let dynamo: LocalDynamo;
+let proxy: DynamoProxy;
+let db: Db;
+let catalog: ReturnType<typeof createCatalog>;
+let records: Awaited<ReturnType<typeof controlPlaneRecords>>;
+const quiet = { log: () => {} };
+const T0 = Date.now() - 3_600_000;
+let nextId = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  proxy = await startDynamoProxy(dynamo.endpoint);
+  db = createDb({ table: "stats-ingest-test", endpoint: proxy.endpoint, region: "local", exactNumbers: true });
+  await ensureTable(db);
+  records = await controlPlaneRecords(dynamo.endpoint);
+  await records.project("shop");
+  catalog = createCatalog(flagReader(records.db), 0, 0);
+});
+afterAll(async () => {
+  await proxy.close();
+  await dynamo.close();
+});
+
+const exposure = (user: string, flagKey: string, variant: string, time = T0): QueueMessage => ({
+  type: "exposures", project: "shop", deployment: "web", userId: user, time, source: "remote-evaluation", exposures: [{ flagKey, variant }],
+});
+const events = (...list: Array<{ user_id: string; event_type: string; time?: number; event_properties?: Record<string, unknown>; insert_id?: string }>): QueueMessage => ({
+  type: "events", project: "shop", deployment: "web", events: list.map((e) => ({ time: T0 + 1000, ...e })),
+});
+const delivery = (...bodies: QueueMessage[]): DeliveredMessage[] => bodies.map((body) => ({ id: `msg-${++nextId}`, body }));
+
+async function report(key: string) {
+  const stats = createStatsStore(db);
+  const flag = (await catalog.experiment("shop", key))!;
+  return buildReport(flag, await stats.aggregates("shop", key), await stats.quality("shop", key), Date.now());
+}
+const totals = async (key: string, metric: string) => {
+  const stats = createStatsStore(db);
+  const rows = (await stats.aggregates("shop", key)).filter((r) => r.metric === metric);
+  const by = (variant: string) => rows.filter((r) => r.variant === variant).reduce((s, r) => ({ n: s.n + r.n, sum: s.sum + r.sum, sumSquares: s.sumSquares + r.sumSquares }), { n: 0, sum: 0, sumSquares: 0 });
+  return { control: by("control"), treatment: by("treatment") };
+};
+
+/** 200 units × 5 experiments, exposed, then a purchase each: the issue's mix. */
+function benchMix(prefix: string, experiments: string[]) {
+  const exposures = Array.from({ length: 200 }, (_, i) => ({
+    type: "batch" as const,
+    messages: experiments.map((key) => exposure(`${prefix}${i}`, key, i % 2 ? "treatment" : "control")),
+  }));
+  const purchases = Array.from({ length: 200 }, (_, i) => events({ user_id: `${prefix}${i}`, event_type: "purchase", event_properties: { amount: (i % 7) + 0.25 } }));
+  return delivery(...exposures, ...purchases);
+}
+
+describe("ingest", () => {
+  it("counts a delivery of 2,000 applications exactly, in well under one DynamoDB request per application", async () => {
+    const keys = ["mix-a", "mix-b", "mix-c", "mix-d", "mix-e"];
+    for (const key of keys) await records.experiment("shop", runningExperiment(key));
+    proxy.reset();
+    const result = await ingest(benchMix("m", keys), db, catalog, quiet);
+    const requests = proxy.total();
+    expect(result).toMatchObject({ exposures: 1000, events: 1000, duplicates: 0, retry: [] });
+    expect(requests / 2000).toBeLessThanOrEqual(0.6);
+
+    for (const key of keys) {
+      const exposed = await totals(key, EXPOSURES);
+      expect([exposed.control.n, exposed.treatment.n]).toEqual([100, 100]);
+      const revenue = await totals(key, "revenue");
+      const expected = (odd: number) => Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 2 === odd).reduce((s, i) => s + (i % 7) + 0.25, 0);
+      expect(revenue.control.sum).toBeCloseTo(expected(0), 9);
+      expect(revenue.treatment.sum).toBeCloseTo(expected(1), 9);
+    }
+  });
+
+  it("changes nothing when the same delivery comes again, or two overlapping deliveries race", async () => {
+    await records.experiment("shop", runningExperiment("race"));
+    const messages = [
+      ...delivery(...Array.from({ length: 300 }, (_, i) => exposure(`r${i}`, "race", i % 2 ? "treatment" : "control"))),
+      ...delivery(...Array.from({ length: 300 }, (_, i) => events({ user_id: `r${i}`, event_type: "pageview" }, { user_id: `r${i}`, event_type: "pageview" }))),
+    ];
+    // Two deliveries sharing half their messages, at once; then everything again.
+    const [a, b] = await Promise.all([ingest(messages.slice(0, 450), db, catalog, quiet), ingest(messages.slice(150), db, catalog, quiet)]);
+    expect(a.exposures + b.exposures).toBe(300);
+    // A message the other run applied but had not settled yet is handed back for later.
+    const retried = new Set([...a.retry, ...b.retry]);
+    await ingest(messages.filter((m) => retried.has(m.id)), db, catalog, { ...quiet, now: () => Date.now() + DEAD_AFTER_MS + 1000 });
+    const again = await ingest(messages, db, catalog, quiet);
+    expect(again).toMatchObject({ exposures: 0, events: 0, retry: [] });
+
+    const pageviews = await totals("race", "pageviews");
+    expect(pageviews.control.sum + pageviews.treatment.sum).toBe(600);
+    const exposed = await totals("race", EXPOSURES);
+    expect(exposed.control.n + exposed.treatment.n).toBe(300);
+  });
+
+  it("answers poison values by dropping and counting them, counts the honest events, and keeps the report readable", async () => {
+    await records.experiment("shop", runningExperiment("poison"));
+    await ingest(delivery(...Array.from({ length: 12 }, (_, i) => exposure(`p${i}`, "poison", i % 2 ? "treatment" : "control"))), db, catalog, quiet);
+    const result = await ingest(
+      delivery(
+        events({ user_id: "p0", event_type: "purchase", event_properties: { amount: 1e16 } }),
+        events({ user_id: "p1", event_type: "purchase", event_properties: { amount: "NaN" } }),
+        events({ user_id: "p2", event_type: "purchase", event_properties: { amount: 1e-70 } }),
+        events({ user_id: "p3", event_type: "purchase", time: Date.now() + 30 * 86_400_000, event_properties: { amount: 5 } }),
+        events({ user_id: "p4", event_type: "purchase", event_properties: { amount: 12.5 } }),
+        // Nine units with 9e7 each: Σx² passes 2^53, and must still read back exactly.
+        ...Array.from({ length: 7 }, (_, i) => events({ user_id: `p${i + 5}`, event_type: "purchase", event_properties: { amount: 90_000_000 } })),
+      ),
+      db,
+      catalog,
+      quiet,
+    );
+    expect(result.events).toBe(11); // p0 and p1 still convert (purchase), only their amounts are dropped; p3 is from the future
+    const r = await report("poison");
+    expect(r.dataQuality.droppedValues).toMatchObject({ value_out_of_range: 2, not_a_number: 2, time_out_of_range: 1 });
+    const revenue = await totals("poison", "revenue");
+    expect(revenue.control.sum + revenue.treatment.sum).toBe(12.5 + 7 * 90_000_000);
+    expect(revenue.control.sumSquares + revenue.treatment.sumSquares).toBe(12.5 ** 2 + 7 * 8.1e15);
+    expect(r.metrics.find((m) => m.key === "revenue")!.variants).toHaveLength(2);
+  });
+
+  it("still knows an event as a duplicate after 1,000 other events of the same user", async () => {
+    await records.experiment("shop", runningExperiment("memory"));
+    await ingest(delivery(exposure("heavy", "memory", "control")), db, catalog, quiet);
+    const first = delivery(events({ user_id: "heavy", event_type: "pageview", insert_id: "first" }));
+    expect((await ingest(first, db, catalog, quiet)).events).toBe(1);
+    for (let i = 0; i < 4; i++) {
+      await ingest(delivery(events(...Array.from({ length: 250 }, (_, j) => ({ user_id: "heavy", event_type: "pageview", insert_id: `other-${i}-${j}` })))), db, catalog, quiet);
+    }
+    expect(await ingest(first, db, catalog, quiet)).toMatchObject({ events: 0, duplicates: 1 });
+    expect((await totals("memory", "pageviews")).control.sum).toBe(1001);
+  });
+
+  it("never loses or doubles what a run wrote before it died: a later run adopts it", async () => {
+    await records.experiment("shop", runningExperiment("crash"));
+    const messages = [
+      ...delivery(...Array.from({ length: 40 }, (_, i) => exposure(`c${i}`, "crash", i % 2 ? "treatment" : "control"))),
+      ...delivery(...Array.from({ length: 40 }, (_, i) => events({ user_id: `c${i}`, event_type: "purchase", event_properties: { amount: 10 } }))),
+    ];
+    // The run writes its units, then every aggregate write fails: it dies half-way.
+    proxy.failWhen = (operation) => operation === "UpdateItem";
+    await expect(ingest(messages, db, catalog, quiet)).rejects.toThrow();
+    proxy.failWhen = undefined;
+    // Redelivered at once: the dead run is not known dead yet, so nothing is counted twice or skipped; all is handed back.
+    const soon = await ingest(messages, db, catalog, quiet);
+    expect(soon).toMatchObject({ exposures: 0, events: 0 });
+    expect(new Set(soon.retry)).toEqual(new Set(messages.map((m) => m.id)));
+    // After the dead run's deadline: adopted once.
+    const later = await ingest(messages, db, catalog, { ...quiet, now: () => Date.now() + DEAD_AFTER_MS + 1000 });
+    expect(later.retry).toEqual([]);
+    await ingest(messages, db, catalog, { ...quiet, now: () => Date.now() + DEAD_AFTER_MS + 2000 });
+    expect((await totals("crash", EXPOSURES)).control.n + (await totals("crash", EXPOSURES)).treatment.n).toBe(40);
+    const revenue = await totals("crash", "revenue");
+    expect(revenue.control.sum + revenue.treatment.sum).toBe(400);
+  });
+
+  it("counts exposures the edge could not confirm as rejected, not as exposures", async () => {
+    await records.experiment("shop", runningExperiment("forged"));
+    const forged = Array.from({ length: 20 }, (_, i): QueueMessage => ({ ...exposure(`f${i}`, "forged", "control"), source: "client", exposures: [{ flagKey: "forged", variant: "control", untrusted: true }] }));
+    const result = await ingest(delivery(...forged, exposure("honest", "forged", "treatment")), db, catalog, quiet);
+    expect(result).toMatchObject({ exposures: 1, rejectedExposures: 20 });
+    const r = await report("forged");
+    expect(r.variants.map((v) => v.exposures)).toEqual([0, 1]);
+    expect(r.dataQuality.rejectedExposures).toBe(20);
+    expect(r.freshness.lastIngestedAt).not.toBeNull();
+  });
+});

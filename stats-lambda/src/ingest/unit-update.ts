@@ -1,0 +1,175 @@
+/**
+ * What one delivery does to one unit of one experiment: pure, so every rule below is a
+ * table test.
+ *
+ * A unit's item carries its variant, first exposure, metric states and the *pending
+ * contributions* of the runs that changed it: per (day, metric) the delta the run is to
+ * add to its variant's aggregate, and the event ids it applied. A run writes the unit
+ * (conditionally on its version), then adds its contributions to the day's aggregates
+ * (marking itself there), then writes its event markers and its settle marker. So a
+ * contribution is counted exactly once, whatever fails:
+ * - a settled run's entries are done: they are dropped the next time the unit is written;
+ * - a running run's entries are left alone (it will settle them);
+ * - a dead run's entries (past its deadline, unsettled) are adopted: every day its
+ *   aggregate write did not reach moves into this run's contribution, its event ids too.
+ * An event or exposure already applied by a run still running is not applied again, and
+ * its message is deferred: redelivered after that run is settled or dead, it is then a
+ * plain duplicate or is adopted. Nothing half-applied is ever skipped as a duplicate.
+ */
+import type { Metric } from "../../../shared/authoring/schema.js";
+import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../metrics.js";
+import { dayOf, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
+
+/** A run's contribution to a unit: per `day|metric`, [n, Σ, Σ²] (scaled, exact decimal strings). */
+export interface PendingEntry {
+  run: string;
+  at: number;
+  d: Record<string, [number, string, string]>;
+  ev: string[];
+}
+
+export interface UnitItem {
+  variant: string;
+  firstExposure: number;
+  version: number;
+  metrics: Record<string, UnitMetricState>;
+  pending: PendingEntry[];
+  multipleVariants?: boolean;
+}
+
+/** What is known of the run behind a pending entry. */
+export type EntryStatus = { kind: "settled" } | { kind: "running" } | { kind: "dead"; unappliedDays: ReadonlySet<string> };
+
+export interface ExposureIn {
+  variant: string;
+  time: number;
+  message: string;
+}
+
+export interface EventIn {
+  id: string;
+  time: number;
+  message: string;
+  /** The metrics of this experiment the event counts for, with its scaled amount for each. */
+  amounts: Array<[Metric, number]>;
+}
+
+export interface UnitUpdate {
+  /** The unit's new item, or undefined when nothing needs writing. */
+  next: UnitItem | undefined;
+  /** This run's contribution (adopted ones included), once `next` is written. */
+  own: PendingEntry | undefined;
+  exposures: number;
+  events: number;
+  duplicates: number;
+  /** Messages to redeliver later: they were applied by a run that is still running. */
+  defer: Set<string>;
+}
+
+export interface UnitUpdateInput {
+  current: UnitItem | undefined;
+  exposures: readonly ExposureIn[];
+  events: readonly EventIn[];
+  /** Event ids with a settled marker. */
+  seenEvents: ReadonlySet<string>;
+  status: (entry: PendingEntry) => EntryStatus;
+  run: string;
+  now: number;
+}
+
+type Sums = Map<string, ExactDelta>;
+
+function addTo(sums: Sums, key: string, delta: ExactDelta): void {
+  const sum = sums.get(key);
+  if (sum) {
+    sum.n += delta.n;
+    sum.sum += delta.sum;
+    sum.sumSquares += delta.sumSquares;
+  } else sums.set(key, { ...delta });
+}
+
+const ONE_UNIT: ExactDelta = { n: 1, sum: 0n, sumSquares: 0n };
+
+export function updateUnit({ current, exposures, events, seenEvents, status, run, now }: UnitUpdateInput): UnitUpdate {
+  const result: UnitUpdate = { next: undefined, own: undefined, exposures: 0, events: 0, duplicates: 0, defer: new Set() };
+  const sums: Sums = new Map();
+  const ownEvents: string[] = [];
+  const kept: PendingEntry[] = [];
+  const runningEvents = new Set<string>();
+  const doneEvents = new Set<string>(); // applied by a settled or adopted run
+  let runningExposure = false;
+  let changed = false;
+
+  for (const entry of current?.pending ?? []) {
+    const state = status(entry);
+    const exposes = Object.keys(entry.d).some((key) => key.endsWith(`|${EXPOSURES}`));
+    if (state.kind === "running") {
+      kept.push(entry);
+      entry.ev.forEach((id) => runningEvents.add(id));
+      runningExposure ||= exposes;
+      continue;
+    }
+    entry.ev.forEach((id) => doneEvents.add(id));
+    if (state.kind === "dead") {
+      changed = true; // the adoption must be written
+      for (const [key, [n, sum, sumSquares]] of Object.entries(entry.d)) {
+        if (state.unappliedDays.has(key.slice(0, key.indexOf("|")))) addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
+      }
+      ownEvents.push(...entry.ev);
+    }
+  }
+
+  let unit: UnitItem | undefined = current && { ...current, metrics: { ...current.metrics } };
+  const byTime = [...exposures].sort((a, b) => a.time - b.time);
+  for (const exposure of byTime) {
+    if (!unit) {
+      unit = { variant: exposure.variant, firstExposure: exposure.time, version: 0, metrics: {}, pending: [] };
+      addTo(sums, `${dayOf(exposure.time)}|${EXPOSURES}`, ONE_UNIT);
+      result.exposures++;
+      changed = true;
+    } else if (unit.variant !== exposure.variant) {
+      if (!unit.multipleVariants) {
+        unit.multipleVariants = true;
+        addTo(sums, `${dayOf(exposure.time)}|${MULTIPLE_VARIANTS}`, ONE_UNIT);
+        changed = true;
+      }
+    } else {
+      result.duplicates++;
+      if (runningExposure && current) result.defer.add(exposure.message);
+    }
+  }
+
+  for (const event of [...events].sort((a, b) => a.time - b.time)) {
+    if (!unit || event.time < unit.firstExposure) continue; // only events after the first exposure count
+    if (runningEvents.has(event.id)) {
+      result.duplicates++;
+      result.defer.add(event.message);
+      continue;
+    }
+    if (seenEvents.has(event.id) || doneEvents.has(event.id) || ownEvents.includes(event.id)) {
+      result.duplicates++;
+      continue;
+    }
+    let applied = false;
+    for (const [metric, scaled] of event.amounts) {
+      const change = applyEvent(metric, unit.metrics[metric.key] ?? EMPTY_STATE, scaled);
+      if (!change) continue;
+      unit.metrics[metric.key] = change.state;
+      addTo(sums, `${dayOf(event.time)}|${metric.key}`, change.delta);
+      applied = true;
+    }
+    if (!applied) continue;
+    ownEvents.push(event.id);
+    result.events++;
+    changed = true;
+  }
+
+  if (!unit || !changed) return result;
+  const own: PendingEntry | undefined =
+    sums.size > 0 || ownEvents.length > 0
+      ? { run, at: now, d: Object.fromEntries([...sums].map(([key, s]) => [key, [s.n, String(s.sum), String(s.sumSquares)]])), ev: ownEvents }
+      : undefined;
+  result.own = own;
+  result.next = { ...unit, version: (current?.version ?? 0) + 1, pending: own ? [...kept, own] : kept };
+  return result;
+}
