@@ -15,6 +15,9 @@ export const trackEventSchema = z
     event_type: z.string().min(1).max(1024),
     time: z.number().int().nonnegative().optional(),
     event_properties: z.record(z.string(), z.unknown()).optional(),
+    /** The user's properties and groups (Amplitude field names): what `$exposure` events are re-evaluated with. */
+    user_properties: z.record(z.string(), z.unknown()).optional(),
+    groups: z.record(z.string(), z.unknown()).optional(),
     insert_id: z.string().min(1).max(256).optional(),
   })
   .refine((event) => event.user_id !== undefined || event.device_id !== undefined, {

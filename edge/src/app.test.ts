@@ -141,8 +141,8 @@ describe("/track", () => {
 
   it("queues events and turns $exposure events into exposures", async () => {
     const events = [
-      { user_id: "user-1", event_type: "purchase_completed", time: 1700000000000, event_properties: { amount: 12.5 }, insert_id: "i-1" },
-      { device_id: "dev-9", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control", experiment_key: "exp-checkout" } },
+      { user_id: "user-1", event_type: "purchase_completed", time: Date.now() - 60_000, event_properties: { amount: 12.5 }, insert_id: "i-1" },
+      { user_id: "user-4", device_id: "dev-9", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control", experiment_key: "exp-checkout" } },
     ];
     const response = await post("/track", { events }, auth(CLIENT_KEY));
     expect(response.status).toBe(202);
@@ -162,7 +162,7 @@ describe("/track", () => {
   });
 
   it("packs many events into few messages", async () => {
-    const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `u${i}`, event_type: "page_view", time: 1, event_properties: { path: "/x".repeat(50) } }));
+    const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `u${i}`, event_type: "page_view", time: Date.now(), event_properties: { path: "/x".repeat(50) } }));
     expect((await post("/track", events, auth())).status).toBe(202);
     const messages = await edge.received(1);
     await new Promise((r) => setTimeout(r, 300));
@@ -170,6 +170,34 @@ describe("/track", () => {
     expect(batches.flatMap((m) => (m.type === "events" ? m.events : []))).toHaveLength(1000);
     expect(batches.length).toBeLessThanOrEqual(5);
     expect(messages.length).toBeGreaterThan(0);
+  });
+
+  it("marks a client exposure the edge would not serve as untrusted: a client key cannot move a user", async () => {
+    // The edge buckets user-1 into treatment and user-2 into no variant at all.
+    const forged = [
+      { user_id: "user-1", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control" } },
+      { user_id: "user-2", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "treatment" } },
+      { user_id: "user-1", device_id: "honest", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "treatment" } },
+    ];
+    expect((await post("/track", { events: forged }, auth(CLIENT_KEY))).status).toBe(202);
+    const exposures = (await edge.received(3)).filter((m) => m.type === "exposures").flatMap((m) => (m.type === "exposures" ? m.exposures.map((e) => ({ ...e, user: m.userId, device: m.deviceId })) : []));
+    expect(exposures).toEqual(
+      expect.arrayContaining([
+        { flagKey: "checkout-redesign", variant: "control", untrusted: true, user: "user-1", device: undefined },
+        { flagKey: "checkout-redesign", variant: "treatment", untrusted: true, user: "user-2", device: undefined },
+        { flagKey: "checkout-redesign", variant: "treatment", user: "user-1", device: "honest" },
+      ]),
+    );
+  });
+
+  it("refuses times outside the window and numbers beyond ±1e15, naming the event, and queues nothing", async () => {
+    const ok = { user_id: "u", event_type: "purchase", event_properties: { amount: 10 } };
+    const old = await expectError(await post("/track", [ok, { ...ok, time: Date.now() - 40 * 86_400_000 }], auth()), 400, "bad_request");
+    expect(JSON.stringify(old)).toContain("Event 1");
+    await expectError(await post("/track", [{ ...ok, time: Date.now() + 2 * 3_600_000 }], auth()), 400, "bad_request");
+    const huge = await expectError(await post("/track", [ok, ok, { ...ok, event_properties: { order: { total: 1e16 } } }], auth()), 400, "bad_request");
+    expect(JSON.stringify(huge)).toContain("event_properties.order.total");
+    expect(await edge.received(0, 300)).toEqual([]);
   });
 
   it("rejects an event larger than a queue message with 413", async () => {

@@ -11,6 +11,7 @@ import { kvNameForApiKey } from "../../shared/deployment-document.js";
 import { unpack, type QueueMessage } from "../../shared/events.js";
 import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
 import { EVENTS_QUEUE, startEdgeMiniflare, type EdgeMiniflareOptions } from "../local/miniflare.js";
+import { DELIVERY_WORK } from "./queue-consumer.js";
 
 const SECRET = "consumer-test-secret";
 const KEY = "server-key-consumer";
@@ -61,7 +62,7 @@ async function startConsumingEdge(ingestUrl: string, consumer: Partial<NonNullab
     });
     expect(response.status).toBe(202);
   };
-  return { mf, track };
+  return { mf, url: url.href, track };
 }
 
 describe("deliveries within the ingest limit", () => {
@@ -89,6 +90,18 @@ describe("deliveries within the ingest limit", () => {
       expect(delivery.verdict).toBe("ok");
       expect(delivery.bytes).toBeLessThanOrEqual(STATS_BODY_LIMIT);
     }
+  }, 40_000);
+
+  it("splits a batch by the work it carries too: no delivery has more than 5,000 events", async () => {
+    const before = ingest.deliveries.length;
+    for (let r = 0; r < 12; r++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `w${i}`, event_type: "work" }));
+      const response = await fetch(`${edge.url}track`, { method: "POST", headers: { authorization: `Api-Key ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ events }) });
+      expect(response.status).toBe(202);
+    }
+    const work = () => ingest.deliveries.slice(before).map((d) => d.eventTypes.filter((t) => t === "work").length);
+    await expect.poll(() => work().reduce((a, b) => a + b, 0), { timeout: 30_000, interval: 100 }).toBe(12_000);
+    expect(Math.max(...work())).toBeLessThanOrEqual(DELIVERY_WORK);
   }, 40_000);
 });
 

@@ -1,12 +1,15 @@
 /**
- * The queue consumer: delivers each batch of exposures and events to the stats
- * service's ingest endpoint, signed, in deliveries small enough for its body limit
- * (and API Gateway's 10 MB). A failed delivery is retried with exponential backoff
- * (the queue's `max_retries`), then lands in the dead-letter queue: never dropped
- * silently. Delivery is at-least-once; ingest is idempotent.
+ * The queue consumer: delivers each batch of exposures and events to the stats service's
+ * ingest endpoint, signed, in deliveries bounded twice: by bytes (its body limit and API
+ * Gateway's 10 MB) and by work (exposures + events), so the largest delivery finishes
+ * far inside the stats function's 30 s (see docs/scaling.md for the bound). A failed
+ * delivery is retried with exponential backoff (the queue's `max_retries`), then lands in
+ * the dead-letter queue: never dropped silently. Messages the stats service hands back
+ * (applied by an ingest run that has not settled yet) are retried once that run is
+ * settled or known dead. Delivery is at-least-once; ingest is exactly-once.
  */
 import { sign, SIGNATURE_HEADER } from "../../shared/ingest-signature.js";
-import type { QueueMessage } from "../../shared/events.js";
+import { unpack, type QueueMessage } from "../../shared/events.js";
 import type { Env } from "./bindings.js";
 import { chunkBySize, messageBytes } from "./queue.js";
 
@@ -15,23 +18,37 @@ import { chunkBySize, messageBytes } from "./queue.js";
  * stays under 1.5 × this: 6 MiB, within the stats service's 8 MiB.
  */
 const DELIVERY_BYTES = 4 * 1024 * 1024;
+/** Exposures + events per delivery: ~2,500 DynamoDB requests at most, ~2 s at 10 ms each, 32 at a time. */
+export const DELIVERY_WORK = 5_000;
+/** After this, an ingest run that had not settled is known dead and its work adopted (stats-lambda/src/ingest). */
+const HANDED_BACK_DELAY_SECONDS = 65;
 
 const backoffSeconds = (attempts: number) => Math.min(300, 2 ** Math.max(0, attempts - 1));
 
-async function post(url: string, secret: string, messages: readonly Message<QueueMessage>[]): Promise<boolean> {
-  const body = JSON.stringify({ messages: messages.map((m) => ({ id: m.id, body: m.body })) });
+/** The exposures and events a message carries: what ingest's cost grows with. */
+export const workOf = (message: QueueMessage): number =>
+  unpack(message).reduce((total, part) => total + (part.type === "exposures" ? part.exposures.length : part.events.length), 0);
+
+type Outcome = { delivered: false } | { delivered: true; retry: Set<string> };
+
+async function post(url: string, secret: string, messages: readonly Message<QueueMessage>[]): Promise<Outcome> {
+  const oldest = Math.min(...messages.map((m) => m.timestamp.getTime()));
+  const body = JSON.stringify({ messages: messages.map((m) => ({ id: m.id, body: m.body })), queueLagMs: Math.max(0, Date.now() - oldest) });
   try {
     const response = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await sign(secret, body) },
       body,
     });
-    if (response.ok) return true;
+    if (response.ok) {
+      const answer = (await response.json().catch(() => ({}))) as { retry?: unknown };
+      return { delivered: true, retry: new Set(Array.isArray(answer.retry) ? answer.retry.map(String) : []) };
+    }
     console.error(`Stats ingest answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
   } catch (error) {
     console.error("Stats ingest unreachable", error);
   }
-  return false;
+  return { delivered: false };
 }
 
 export async function deliver(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
@@ -40,11 +57,13 @@ export async function deliver(batch: MessageBatch<QueueMessage>, env: Env): Prom
     console.error("STATS_INGEST_URL or STATS_INGEST_SECRET is not set; keeping the batch for later");
     return batch.retryAll({ delaySeconds: 60 });
   }
-  for (const delivery of chunkBySize(batch.messages, (m) => messageBytes(m.body), DELIVERY_BYTES)) {
-    const delivered = await post(STATS_INGEST_URL, STATS_INGEST_SECRET, delivery);
+  const deliveries = chunkBySize(batch.messages, (m) => messageBytes(m.body), DELIVERY_BYTES).flatMap((chunk) => chunkBySize(chunk, (m) => workOf(m.body), DELIVERY_WORK));
+  for (const delivery of deliveries) {
+    const outcome = await post(STATS_INGEST_URL, STATS_INGEST_SECRET, delivery);
     for (const message of delivery) {
-      if (delivered) message.ack();
-      else message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      if (!outcome.delivered) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      else if (outcome.retry.has(message.id)) message.retry({ delaySeconds: HANDED_BACK_DELAY_SECONDS });
+      else message.ack();
     }
   }
 }

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { flagInputSchema, type Flag } from "../../shared/authoring/schema.js";
 import type { QueueMessage } from "../../shared/events.js";
 import { sign } from "../../shared/ingest-signature.js";
-import { generateToken, hashToken } from "../../shared/node/admin-tokens.js";
-import { createStore } from "../../control-plane/src/db/store.js";
-import { createDb } from "../../shared/node/dynamo.js";
 import { startDynalite, type LocalDynamo } from "../../shared/node/local-dynalite.js";
+import { controlPlaneRecords, runningExperiment as experiment } from "../../test/support/control-plane-records.js";
 import { startStatsService } from "./server.js";
 import type { Report } from "./report.js";
 
@@ -13,24 +10,8 @@ const SECRET = "test-ingest-secret";
 let dynamo: LocalDynamo;
 let service: Awaited<ReturnType<typeof startStatsService>>;
 let token: string;
+let records: Awaited<ReturnType<typeof controlPlaneRecords>>;
 let messageId = 0;
-
-const experiment = (key: string, extra: Partial<Flag> = {}): Flag => {
-  const input = flagInputSchema.parse({
-    key,
-    name: key,
-    type: "experiment",
-    variants: [{ key: "control" }, { key: "treatment" }],
-    primaryMetric: { key: "purchase", type: "unique_conversions", eventType: "purchase" },
-    secondaryMetrics: [
-      { key: "pageviews", type: "event_totals", eventType: "pageview" },
-      { key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" },
-      { key: "basket", type: "property_average", eventType: "purchase", property: "amount" },
-    ],
-  });
-  const now = new Date().toISOString();
-  return { ...input, status: "running", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "t", at: now, action: "create" }, ...extra };
-};
 
 async function deliver(messages: Array<{ id?: string; body: QueueMessage | object }>, signature?: string) {
   const body = JSON.stringify({ messages: messages.map((m) => ({ id: m.id ?? `m${++messageId}`, body: m.body })) });
@@ -55,12 +36,11 @@ const variantOf = (r: Report, metric: string, variant: string) => r.metrics.find
 beforeAll(async () => {
   dynamo = await startDynalite();
   service = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: SECRET });
-  const store = createStore(createDb({ table: "experiments", endpoint: dynamo.endpoint, region: "local" }));
-  await store.createProject({ key: "shop", name: "Shop", createdAt: "now" });
-  await store.putFlag("shop", experiment("exp"), undefined);
-  await store.putFlag("shop", experiment("draft", { status: "draft" }), undefined);
-  token = generateToken();
-  await store.putToken(hashToken(token), { id: "t", name: "t", role: "viewer", project: "shop", createdAt: "now" });
+  records = await controlPlaneRecords(dynamo.endpoint);
+  await records.project("shop");
+  await records.experiment("shop", experiment("exp"));
+  await records.experiment("shop", experiment("draft", { status: "draft" }));
+  token = await records.token("viewer", "shop");
 });
 afterAll(async () => {
   await service.close();
@@ -129,8 +109,7 @@ describe("report", () => {
       const inArm = Math.floor(i / 2);
       if (inArm % 10 < (variant === "treatment" ? 3 : 1)) messages.push({ body: events({ user_id: `r${i}`, event_type: "purchase", time: time + 1000, event_properties: { amount: 20 } }) });
     }
-    const store = createStore(createDb({ table: "experiments", endpoint: dynamo.endpoint, region: "local" }));
-    await store.putFlag("shop", experiment("clear"), undefined);
+    await records.experiment("shop", experiment("clear"));
     for (let i = 0; i < messages.length; i += 500) await deliver(messages.slice(i, i + 500));
 
     const r = await json("clear");
@@ -151,8 +130,7 @@ describe("report", () => {
   });
 
   it("reports no difference or lift while an arm has no users", async () => {
-    const store = createStore(createDb({ table: "experiments", endpoint: dynamo.endpoint, region: "local" }));
-    await store.putFlag("shop", experiment("lopsided"), undefined);
+    await records.experiment("shop", experiment("lopsided"));
     await deliver([{ body: exposure("l1", "lopsided", "control") }, { body: events({ user_id: "l1", event_type: "purchase" }) }]);
     const treatment = variantOf(await json("lopsided"), "purchase", "treatment");
     expect(treatment).toMatchObject({ exposures: 0, n: 0 });

@@ -4,6 +4,13 @@
  * SDKs send) become exposures, one message per user; the rest travel packed into
  * messages within the queue's size limit (an event may have 48 KiB of JSON).
  * Accepted events go to the queue in the background; the answer is 202 with the count.
+ *
+ * Times and numbers follow shared/metric-values.ts: an event outside the time window or
+ * with a number beyond 1e15 is refused (400 naming it). A client-reported exposure is
+ * trusted only if evaluating the flag here, for the event's user (its ids, and its
+ * `user_properties` and `groups` when sent), serves the same variant; otherwise it is
+ * forwarded marked `untrusted`, and counted as rejected in the report. Anyone holding
+ * the public client key can send events, but not move a user into another variant.
  */
 import { Hono } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
@@ -17,7 +24,9 @@ import {
   type StoredEvent,
   type TrackEvent,
 } from "../../../shared/events.js";
+import { userToContext, type CompiledFlagSet } from "../../../shared/evaluation/index.js";
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
+import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values.js";
 import type { EdgeEnv } from "../bindings.js";
 import { exposureMessage, type MessageSource } from "../exposures.js";
 import { chunkBySize, enqueue, jsonBytes, QUEUE_MESSAGE_BYTES, QUEUE_MESSAGE_JSON_CHARS } from "../queue.js";
@@ -35,8 +44,21 @@ const exposurePropertiesSchema = z.object({
   experiment_key: z.string().optional(),
 });
 
+/** Whether the edge itself serves this variant of the flag to the event's user. */
+function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string, variant: string | undefined): boolean {
+  if (variant === undefined) return true; // "unset": nothing to count
+  const user = {
+    ...(event.user_id === undefined ? {} : { user_id: event.user_id }),
+    ...(event.device_id === undefined ? {} : { device_id: event.device_id }),
+    ...(event.user_properties ? { user_properties: event.user_properties } : {}),
+    ...(event.groups ? { groups: event.groups } : {}),
+  };
+  const served = compiled.evaluateWithReasons(userToContext(user as Parameters<typeof userToContext>[0]), [flagKey])[flagKey];
+  return served?.variant.key === variant;
+}
+
 /** `$exposure` events, grouped into one message per user. */
-function exposureMessages(origin: MessageSource, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
+function exposureMessages(origin: MessageSource, compiled: CompiledFlagSet, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
   const byUser = new Map<string, ExposureMessage>();
   for (const { event, index } of events) {
     const properties = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
@@ -45,6 +67,7 @@ function exposureMessages(origin: MessageSource, events: Array<{ event: TrackEve
       flagKey: properties.flag_key,
       ...(properties.variant === undefined ? {} : { variant: properties.variant }),
       ...(properties.experiment_key === undefined ? {} : { experimentKey: properties.experiment_key }),
+      ...(confirmed(compiled, event, properties.flag_key, properties.variant) ? {} : { untrusted: true as const }),
     };
     const existing = byUser.get(who);
     if (existing) existing.exposures.push(exposure);
@@ -61,12 +84,18 @@ export function track(): Hono<EdgeEnv> {
     const body = parseOr400(bodySchema, raw, "events");
     const events = body.events;
     const now = Date.now();
-    const { project, deployment } = c.get("deployment");
+    const { project, deployment, compiled } = c.get("deployment");
     const origin = { project, deployment };
     const exposures: Array<{ event: TrackEvent; index: number }> = [];
     const metrics: StoredEvent[] = [];
     const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
     events.forEach((event, index) => {
+      const problem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
+      if (problem) throw new ApiError(400, "bad_request", `Event ${index}: ${problem}`, { path: ["events", String(index), "time"] });
+      const oversized = oversizedNumber(event.event_properties);
+      if (oversized) {
+        throw new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
+      }
       const size = jsonBytes(event);
       if (size > QUEUE_MESSAGE_BYTES) {
         throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] });
@@ -80,7 +109,7 @@ export function track(): Hono<EdgeEnv> {
     // Metric events travel packed into as few messages as the per-message size allows.
     const from = { ...(project ? { project } : {}), deployment };
     const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({ type: "events", ...from, events: run }));
-    const messages: QueueMessage[] = [...exposureMessages(origin, exposures, now), ...eventMessages];
+    const messages: QueueMessage[] = [...exposureMessages(origin, compiled, exposures, now), ...eventMessages];
     enqueue(c.executionCtx, c.env.EVENTS, messages);
     return c.json({ accepted: events.length }, 202);
   });

@@ -4,7 +4,7 @@
  * a run that dies half-way.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { QueueMessage } from "../../../shared/events.js";
+import type { EventMessage, ExposureMessage, QueueMessage } from "../../../shared/events.js";
 import { flagReader } from "../../../shared/node/control-plane-table.js";
 import { createDb, ensureTable, type Db } from "../../../shared/node/dynamo.js";
 import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dynalite.js";
@@ -38,10 +38,10 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-const exposure = (user: string, flagKey: string, variant: string, time = T0): QueueMessage => ({
+const exposure = (user: string, flagKey: string, variant: string, time = T0): ExposureMessage => ({
   type: "exposures", project: "shop", deployment: "web", userId: user, time, source: "remote-evaluation", exposures: [{ flagKey, variant }],
 });
-const events = (...list: Array<{ user_id: string; event_type: string; time?: number; event_properties?: Record<string, unknown>; insert_id?: string }>): QueueMessage => ({
+const events = (...list: Array<{ user_id: string; event_type: string; time?: number; event_properties?: Record<string, unknown>; insert_id?: string }>): EventMessage => ({
   type: "events", project: "shop", deployment: "web", events: list.map((e) => ({ time: T0 + 1000, ...e })),
 });
 const delivery = (...bodies: QueueMessage[]): DeliveredMessage[] => bodies.map((body) => ({ id: `msg-${++nextId}`, body }));
@@ -172,7 +172,7 @@ describe("ingest", () => {
 
   it("counts exposures the edge could not confirm as rejected, not as exposures", async () => {
     await records.experiment("shop", runningExperiment("forged"));
-    const forged = Array.from({ length: 20 }, (_, i): QueueMessage => ({ ...exposure(`f${i}`, "forged", "control"), source: "client", exposures: [{ flagKey: "forged", variant: "control", untrusted: true }] }));
+    const forged = Array.from({ length: 20 }, (_, i): ExposureMessage => ({ ...exposure(`f${i}`, "forged", "control"), source: "client", exposures: [{ flagKey: "forged", variant: "control", untrusted: true }] }));
     const result = await ingest(delivery(...forged, exposure("honest", "forged", "treatment")), db, catalog, quiet);
     expect(result).toMatchObject({ exposures: 1, rejectedExposures: 20 });
     const r = await report("forged");
