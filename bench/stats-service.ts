@@ -1,67 +1,82 @@
 /**
  * Stats service benchmarks:
- * - ingest: signed deliveries of exposures and conversions through `POST /ingest` into
- *   dynalite (local DynamoDB), messages/s;
+ * - ingest: one signed delivery of the issue's mix (200 units × 5 experiments exposed,
+ *   then a purchase each: 2,000 applications) through `POST /ingest`, with the service
+ *   reaching dynalite through a proxy that counts DynamoDB requests and adds 0 or 5 ms
+ *   to each (in-region latency): seconds, requests per application;
  * - aggregation alone: the pure per-event step (metrics.ts) in memory, events/s;
  * - report latency for experiments with 1,000 / 100,000 / 1,000,000 exposed users over
  *   30 days: their statistics are aggregated in memory with the same step and written as
  *   the sharded daily items ingest produces, then the report is requested over HTTP.
  */
-import { createStore } from "../control-plane/src/db/store.js";
-import { createDb } from "../shared/node/dynamo.js";
-import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
-import { startDynalite } from "../shared/node/local-dynalite.js";
 import { flagInputSchema, type Flag } from "../shared/authoring/schema.js";
 import { sign } from "../shared/ingest-signature.js";
 import { murmur3 } from "../shared/evaluation/murmur3.js";
+import { VALUE_SCALE } from "../shared/metric-values.js";
+import { batchPut, createDb } from "../shared/node/dynamo.js";
+import { startDynalite } from "../shared/node/local-dynalite.js";
 import { startStatsService } from "../stats-lambda/src/server.js";
 import { applyEvent, EMPTY_STATE } from "../stats-lambda/src/metrics.js";
-import { SHARDS, EXPOSURES } from "../stats-lambda/src/store.js";
-import { percentile, round } from "./percentiles.js";
+import { aggregateAttribute, EXPOSURES, SHARDS, statsKeys } from "../stats-lambda/src/store.js";
+import { controlPlaneRecords } from "../test/support/control-plane-records.js";
+import { startDynamoProxy } from "../test/support/dynamo-proxy.js";
+import { percentile, round as roundTo } from "./percentiles.js";
+
+export interface IngestRun {
+  latencyMs: number;
+  applications: number;
+  seconds: number;
+  requests: number;
+  requestsPerApplication: number;
+  applicationsPerSecond: number;
+}
 
 export interface StatsBenchResult {
-  ingestMessagesPerSecond: number;
-  ingestMessages: number;
+  ingest: IngestRun[];
   aggregationEventsPerSecond: number;
   report: Array<{ users: number; items: number; p50Ms: number; p99Ms: number }>;
 }
 
 const metric = { key: "purchase", type: "unique_conversions" as const, eventType: "purchase" };
+const SCALE = BigInt(VALUE_SCALE);
 
-function experiment(key: string): Flag {
-  const now = new Date().toISOString();
-  return {
-    ...flagInputSchema.parse({ key, name: key, type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], primaryMetric: metric }),
-    status: "running", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "bench", at: now, action: "create" },
-  };
-}
-
-/** Aggregates `users` simulated users into (day, variant, metric, shard) → sums, as ingest would. */
+/** Aggregates `users` simulated users into (day, shard) items of exact scaled sums, as ingest writes them. */
 function aggregate(users: number) {
-  const cells = new Map<string, { n: number; sum: number; sumSquares: number }>();
-  const add = (day: number, variant: string, metricKey: string, shard: number, n: number, sum: number, sumSquares: number) => {
-    const key = `${String(day).padStart(2, "0")}#${variant}#${metricKey}#${shard}`;
-    const cell = cells.get(key) ?? { n: 0, sum: 0, sumSquares: 0 };
-    cell.n += n;
-    cell.sum += sum;
-    cell.sumSquares += sumSquares;
-    cells.set(key, cell);
+  const items = new Map<string, Map<string, bigint>>();
+  const add = (day: number, shard: number, attribute: string, value: bigint) => {
+    const key = `${String(day + 1).padStart(2, "0")}#${shard}`;
+    const item = items.get(key) ?? new Map<string, bigint>();
+    item.set(attribute, (item.get(attribute) ?? 0n) + value);
+    items.set(key, item);
   };
   let events = 0;
   for (let i = 0; i < users; i++) {
-    const id = `user-${i}`;
-    const hash = murmur3(id);
+    const hash = murmur3(`user-${i}`);
     const variant = hash & 1 ? "treatment" : "control";
     const day = (hash >>> 1) % 30;
     const shard = hash % SHARDS;
-    add(day, variant, EXPOSURES, shard, 1, 0, 0);
+    add(day, shard, aggregateAttribute("n", variant, EXPOSURES), 1n);
     if ((hash >>> 8) % 100 < (variant === "treatment" ? 12 : 10)) {
-      const change = applyEvent(metric, EMPTY_STATE, 1)!;
-      add(day, variant, metric.key, shard, change.delta.n, change.delta.sum, change.delta.sumSquares);
+      const change = applyEvent(metric, EMPTY_STATE, Number(SCALE))!;
+      add(day, shard, aggregateAttribute("s", variant, metric.key), change.delta.sum);
+      add(day, shard, aggregateAttribute("q", variant, metric.key), change.delta.sumSquares);
       events++;
     }
   }
-  return { cells, events };
+  return { items, events };
+}
+
+/** The issue's mix: `units` users × 5 running experiments exposed, then a purchase each (2 applications per unit and experiment). */
+function mix(prefix: string, units: number, experiments: string[]) {
+  const exposures = Array.from({ length: units }, (_, i) => ({
+    id: `${prefix}-x${i}`,
+    body: { type: "batch", messages: experiments.map((key) => ({ type: "exposures", project: "bench", deployment: "d", userId: `${prefix}${i}`, time: Date.now() - 60_000, source: "remote-evaluation", exposures: [{ flagKey: key, variant: i % 2 ? "treatment" : "control" }] })) },
+  }));
+  const purchases = Array.from({ length: units }, (_, i) => ({
+    id: `${prefix}-p${i}`,
+    body: { type: "events", project: "bench", deployment: "d", events: [{ user_id: `${prefix}${i}`, event_type: "purchase", time: Date.now() - 30_000, event_properties: { amount: 20 } }] },
+  }));
+  return [...exposures, ...purchases];
 }
 
 export async function benchStats(): Promise<StatsBenchResult> {
@@ -71,38 +86,48 @@ export async function benchStats(): Promise<StatsBenchResult> {
   const aggregationEventsPerSecond = Math.round((1_000_000 + events) / ((performance.now() - started) / 1000));
 
   const dynamo = await startDynalite();
+  const proxy = await startDynamoProxy(dynamo.endpoint);
   const secret = "bench-secret";
-  const service = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: secret });
-  const controlPlane = createStore(createDb({ table: "experiments", endpoint: dynamo.endpoint, region: "local" }));
+  // The service reaches DynamoDB through the proxy: requests are counted, latency injected.
+  const service = await startStatsService({ dynamoEndpoint: proxy.endpoint, ingestSecret: secret });
+  const records = await controlPlaneRecords(dynamo.endpoint);
   try {
-    await controlPlane.createProject({ key: "bench", name: "Bench", createdAt: "now" });
-    const token = generateToken();
-    await controlPlane.putToken(hashToken(token), { id: "bench", name: "bench", role: "viewer", project: "bench", createdAt: "now" });
+    await records.project("bench");
+    const token = await records.token("viewer", "bench");
+    const experiments = ["mix-1", "mix-2", "mix-3", "mix-4", "mix-5"];
+    for (const key of experiments) await records.experiment("bench", experimentFlag(key));
 
-    // Ingest: 1,000 users exposed, then 1,000 conversions, in deliveries of 100 messages.
-    await controlPlane.putFlag("bench", experiment("ingest"), undefined);
-    const messages = [
-      ...Array.from({ length: 1000 }, (_, i) => ({ id: `e${i}`, body: { type: "exposures", project: "bench", deployment: "d", userId: `u${i}`, time: 1_700_000_000_000, source: "remote-evaluation", exposures: [{ flagKey: "ingest", variant: i % 2 ? "treatment" : "control" }] } })),
-      ...Array.from({ length: 1000 }, (_, i) => ({ id: `c${i}`, body: { type: "events", project: "bench", deployment: "d", events: [{ user_id: `u${i}`, event_type: "purchase", time: 1_700_000_100_000 }] } })),
-    ];
-    const ingestStarted = performance.now();
-    for (let i = 0; i < messages.length; i += 100) {
-      const body = JSON.stringify({ messages: messages.slice(i, i + 100) });
+    // Ingest: one signed delivery of the mix (200 units: 2,000 applications), at 0 and 5 ms per DynamoDB call.
+    const ingest: IngestRun[] = [];
+    for (const [round, latencyMs] of [0, 5, 0, 5].entries()) {
+      proxy.latencyMs = latencyMs;
+      proxy.reset();
+      const body = JSON.stringify({ messages: mix(`r${round}-`, 200, experiments) });
+      const t = performance.now();
       const response = await fetch(`${service.url}/ingest`, { method: "POST", headers: { "content-type": "application/json", "x-signature": await sign(secret, body) }, body });
-      if (!response.ok) throw new Error(`ingest: HTTP ${response.status}`);
+      const seconds = (performance.now() - t) / 1000;
+      const result = (await response.json()) as { exposures: number; events: number };
+      const applications = result.exposures + result.events;
+      if (!response.ok || applications !== 2000) throw new Error(`ingest: HTTP ${response.status}, ${applications} applications`);
+      if (round < 2) continue; // the first pair warms up the service and dynalite
+      ingest.push({ latencyMs, applications, seconds: roundTo(seconds, 2), requests: proxy.total(), requestsPerApplication: roundTo(proxy.total() / applications, 3), applicationsPerSecond: Math.round(applications / seconds) });
     }
-    const ingestMessagesPerSecond = Math.round(messages.length / ((performance.now() - ingestStarted) / 1000));
+    proxy.latencyMs = 0;
 
     // Report latency as the number of exposed users grows.
+    const statsDb = createDb({ table: "experiment-stats", endpoint: dynamo.endpoint, region: "local" });
     const report: StatsBenchResult["report"] = [];
     for (const users of [1_000, 100_000, 1_000_000]) {
       const key = `report-${users}`;
-      await controlPlane.putFlag("bench", experiment(key), undefined);
-      const { cells } = aggregate(users);
-      for (const [cell, s] of cells) {
-        const [day, variant, metricKey, shard] = cell.split("#") as [string, string, string, string];
-        await service.stats.addToAggregate("bench", key, `2026-11-${day}`, variant, metricKey, `shard-${shard}`, s);
-      }
+      await records.experiment("bench", experimentFlag(key));
+      const { items } = aggregate(users);
+      await batchPut(
+        statsDb,
+        [...items].map(([cell, attributes]) => {
+          const [day, shard] = cell.split("#") as [string, string];
+          return { ...statsKeys.aggregate("bench", key, `2026-11-${day}`, Number(shard)), ...Object.fromEntries(attributes) };
+        }),
+      );
       const times: number[] = [];
       for (let i = 0; i < 30; i++) {
         const t = performance.now();
@@ -112,11 +137,20 @@ export async function benchStats(): Promise<StatsBenchResult> {
         if (i >= 5) times.push(performance.now() - t);
       }
       const sorted = times.sort((a, b) => a - b);
-      report.push({ users, items: cells.size, p50Ms: round(percentile(sorted, 50), 1), p99Ms: round(percentile(sorted, 99), 1) });
+      report.push({ users, items: items.size, p50Ms: roundTo(percentile(sorted, 50), 1), p99Ms: roundTo(percentile(sorted, 99), 1) });
     }
-    return { ingestMessagesPerSecond, ingestMessages: messages.length, aggregationEventsPerSecond, report };
+    return { ingest, aggregationEventsPerSecond, report };
   } finally {
     await service.close();
+    await proxy.close();
     await dynamo.close();
   }
+}
+
+function experimentFlag(key: string): Flag {
+  const now = new Date().toISOString();
+  return {
+    ...flagInputSchema.parse({ key, name: key, type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], primaryMetric: metric, secondaryMetrics: [{ key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" }] }),
+    status: "running", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "bench", at: now, action: "create" },
+  };
 }

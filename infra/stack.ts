@@ -39,7 +39,16 @@ export class ExperimentsStack extends Stack {
         ...(stream ? { stream } : {}),
       });
     const controlTable = table("ControlPlaneTable", StreamViewType.NEW_AND_OLD_IMAGES);
-    const statsTable = table("StatsTable", StreamViewType.KEYS_ONLY);
+    // Dedup and settle markers of the stats service expire after 7 days (attribute expiresAt).
+    const statsTable = new Table(this, "StatsTable", {
+      partitionKey: { name: "pk", type: AttributeType.STRING },
+      sortKey: { name: "sk", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+      stream: StreamViewType.KEYS_ONLY,
+      timeToLiveAttribute: "expiresAt",
+    });
 
     const cloudflareToken = new Secret(this, "CloudflareApiToken", { description: "Cloudflare API token with Workers KV Storage:Edit (set its value after the first deploy)" });
     const ingestSecret = new Secret(this, "IngestSecret", { description: "HMAC secret the edge's queue consumer signs deliveries to the stats service with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
@@ -94,6 +103,8 @@ export class ExperimentsStack extends Stack {
     const stats = fn("StatsFunction", "stats-lambda/src/lambda.ts", {
       description: "Stats ingest and experiment reports",
       memorySize: 1024,
+      // The HTTP API's limit too. An ingest run starts no aggregate write after 20 s, and is
+      // known dead (its work adopted by a later run) 60 s after it started.
       timeout: Duration.seconds(30),
       environment: { CONTROL_PLANE_TABLE: controlTable.tableName, STATS_TABLE: statsTable.tableName, INGEST_SECRET_SECRET_ARN: ingestSecret.secretArn },
     });

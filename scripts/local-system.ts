@@ -12,6 +12,11 @@ import { startStatsService } from "../stats-lambda/src/server.js";
 
 export interface LocalSystemOptions {
   ingestSecret: string;
+  /**
+   * A DynamoDB-compatible endpoint (DynamoDB Local, AWS, a latency or fault proxy) to use
+   * instead of starting dynalite; the services create their tables there when missing.
+   */
+  dynamoEndpoint?: string;
   /** Persist DynamoDB, KV and queues under this folder; in memory when absent. */
   dataDir?: string;
   ports?: { edge?: number; controlPlane?: number; stats?: number };
@@ -23,6 +28,7 @@ export interface LocalSystemOptions {
 }
 
 export interface LocalSystem {
+  dynamoEndpoint: string;
   edgeUrl: string;
   statsUrl: string;
   controlPlane: ControlPlaneServer;
@@ -30,7 +36,9 @@ export interface LocalSystem {
 }
 
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
-  const dynamo = await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
+  const dynamo = options.dynamoEndpoint
+    ? { endpoint: options.dynamoEndpoint, close: async () => {} }
+    : await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
   const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: options.ingestSecret, ...(options.ports?.stats ? { port: options.ports.stats } : {}) });
   const edge = await startEdgeMiniflare({
     ...(options.ports?.edge ? { port: options.ports.edge } : {}),
@@ -46,6 +54,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),
   });
   return {
+    dynamoEndpoint: dynamo.endpoint,
     edgeUrl: edge.url.href.replace(/\/$/, ""),
     statsUrl: stats.url,
     controlPlane,

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole system on this machine, with no account and no network.
- * - DynamoDB: dynalite, persisted under .data/dynamo
+ * - DynamoDB: dynalite, persisted under .data/dynamo; or, with DYNAMODB_ENDPOINT set, that
+ *   endpoint (DynamoDB Local, AWS, a proxy), whose tables are created when missing
  * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
  * - the control plane (Node server), publishing into that KV
  * - the stats service (Node server), fed by the edge's queue consumer
@@ -24,6 +25,7 @@ const port = (name: string, fallback: number) => Number(process.env[name] ?? fal
 
 interface LocalState {
   edgeUrl: string;
+  dynamoEndpoint: string;
   controlPlaneUrl: string;
   statsUrl: string;
   ingestSecret: string;
@@ -40,11 +42,12 @@ async function main(): Promise<void> {
   const system = await startLocalSystem({
     ingestSecret,
     dataDir: DATA,
+    ...(process.env["DYNAMODB_ENDPOINT"] ? { dynamoEndpoint: process.env["DYNAMODB_ENDPOINT"] } : {}),
     ports: { edge: port("EDGE_PORT", 8787), controlPlane: port("CONTROL_PLANE_PORT", 8788), stats: port("STATS_PORT", 8789) },
     flagCacheTtlMs: 250, // the edge revalidates its copy every 250 ms locally, so a change shows within a second
     ...(previous.adminToken ? { bootstrapToken: previous.adminToken } : {}),
   });
-  const { controlPlane, edgeUrl, statsUrl } = system;
+  const { controlPlane, edgeUrl, statsUrl, dynamoEndpoint } = system;
 
   let adminToken = controlPlane.bootstrapToken ?? previous.adminToken;
   if (!adminToken) {
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
     ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({ key, clientKey, serverKey }))
     : [await seedDemo(controlPlane.url, adminToken)];
 
-  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, ingestSecret, adminToken, deployments };
+  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, dynamoEndpoint, ingestSecret, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   // The curl example below edits the flag conditionally, on the version it has now.
   const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
@@ -79,13 +82,14 @@ async function main(): Promise<void> {
   }
 }
 
-function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, adminToken, deployments }: LocalState, onboardingVersion: number): void {
+function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, dynamoEndpoint, adminToken, deployments }: LocalState, onboardingVersion: number): void {
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`
 Edge:           ${edgeUrl}
 Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
 Stats:          ${statsUrl}
+DynamoDB:       ${dynamoEndpoint}${process.env["DYNAMODB_ENDPOINT"] ? "   (DYNAMODB_ENDPOINT)" : "   (dynalite, data in .data/dynamo)"}
 Admin token:    ${adminToken}
 Deployment:     ${demo.key}   client key ${demo.clientKey}   server key ${demo.serverKey}
 All of this is in .data/local.json.

@@ -34,7 +34,7 @@ export interface ControlPlaneServer {
 }
 
 export async function startControlPlane(options: ControlPlaneServerOptions): Promise<ControlPlaneServer> {
-  const db = createDb({ table: options.table ?? "experiments", endpoint: options.dynamoEndpoint, region: "local" });
+  const db = createDb({ table: options.table ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
   await ensureTable(db);
   const store = createStore(db);
   const publisher = createPublisher({ store, kv: options.kv, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) });

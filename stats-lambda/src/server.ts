@@ -17,8 +17,8 @@ export interface StatsServerOptions {
 }
 
 export async function startStatsService(options: StatsServerOptions): Promise<{ url: string; stats: StatsStore; close(): Promise<void> }> {
-  const controlDb = createDb({ table: options.controlPlaneTable ?? "experiments", endpoint: options.dynamoEndpoint, region: "local" });
-  const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: "local", exactNumbers: true });
+  const controlDb = createDb({ table: options.controlPlaneTable ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
+  const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local", exactNumbers: true });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
   const app = createStatsApp({ stats, catalog: createCatalog(flagReader(controlDb)), tokens: tokenLookup(controlDb), ingestSecret: options.ingestSecret });
