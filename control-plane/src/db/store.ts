@@ -3,11 +3,11 @@
  * (see shared/node/control-plane-table.ts for the layout). Records keep their JSON in `data`, next to the few
  * attributes that conditions and counters need (`version`, `seq`, lease fields).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Flag, Group } from "../../../shared/authoring/schema.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
-import { keys } from "../../../shared/node/control-plane-table.js";
-import { isConditionFailure, type Db } from "../../../shared/node/dynamo.js";
+import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
+import { isConditionFailure, queryAll as queryItems, type Db } from "../../../shared/node/dynamo.js";
 
 export interface Project {
   key: string;
@@ -73,21 +73,8 @@ export function createStore(db: Db) {
     return { ...(JSON.parse(Item["data"]) as T), _raw: Item };
   }
 
-  async function queryAll(input: Omit<QueryCommandInput, "TableName">): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await client.send(new QueryCommand({ TableName, ConsistentRead: true, ...input, ExclusiveStartKey }));
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
-
-  const byPrefix = async <T>(pk: string, prefix: string): Promise<T[]> =>
-    (await queryAll({ KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix } })).map(
-      (item) => JSON.parse(item["data"] as string) as T,
-    );
+  const queryAll = (input: Parameters<typeof queryItems>[1]) => queryItems(db, input);
+  const byPrefix = <T>(pk: string, prefix: string): Promise<T[]> => readRecords<T>(db, pk, prefix);
 
   const strip = <T extends object>(value: T & { _raw?: unknown }): T => {
     const { _raw, ...rest } = value;
