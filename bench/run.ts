@@ -130,7 +130,7 @@ requests (3 per application, one after another) and took 15 s, or 52 s with 5 ms
 | the in-memory aggregation step alone (1,000,000 users' exposures and conversions) | ${stats.aggregationEventsPerSecond.toLocaleString("en")} events/s |
 
 **Report latency does not grow with users**: the report reads only the daily aggregates (one item per
-day and shard, every variant and metric in it), never per-unit items (read here through the counting proxy, one extra loopback hop).
+day, shard, variant and metric), never per-unit items (read here through the counting proxy, one extra loopback hop).
 
 | exposed users | aggregate items read | p50 ms | p99 ms |
 | ---: | ---: | ---: | ---: |

@@ -16,7 +16,7 @@ import { VALUE_SCALE } from "../shared/metric-values.js";
 import { batchPut, createDb } from "../shared/node/dynamo.js";
 import { startDynalite } from "../shared/node/local-dynalite.js";
 import { startStatsService } from "../stats-lambda/src/server.js";
-import { applyEvent, EMPTY_STATE } from "../stats-lambda/src/metrics.js";
+import { applyEvent, EMPTY_STATE, type ExactDelta } from "../stats-lambda/src/metrics.js";
 import { aggregateAttribute, EXPOSURES, SHARDS, statsKeys } from "../stats-lambda/src/store.js";
 import { controlPlaneRecords } from "../test/support/control-plane-records.js";
 import { startDynamoProxy } from "../test/support/dynamo-proxy.js";
@@ -40,11 +40,12 @@ export interface StatsBenchResult {
 const metric = { key: "purchase", type: "unique_conversions" as const, eventType: "purchase" };
 const SCALE = BigInt(VALUE_SCALE);
 
-/** Aggregates `users` simulated users into (day, shard) items of exact scaled sums, as ingest writes them. */
+/** Aggregates `users` simulated users into (day, shard, variant, metric) items of exact scaled sums, as ingest writes them. */
 function aggregate(users: number) {
   const items = new Map<string, Map<string, bigint>>();
   const add = (day: number, shard: number, attribute: string, value: bigint) => {
-    const key = `${String(day + 1).padStart(2, "0")}#${shard}`;
+    const [, variant, series] = attribute.split("|") as [string, string, string];
+    const key = `${String(day + 1).padStart(2, "0")}#${shard}#${variant}#${series}`;
     const item = items.get(key) ?? new Map<string, bigint>();
     item.set(attribute, (item.get(attribute) ?? 0n) + value);
     items.set(key, item);
@@ -57,9 +58,9 @@ function aggregate(users: number) {
     const shard = hash % SHARDS;
     add(day, shard, aggregateAttribute("n", variant, EXPOSURES), 1n);
     if ((hash >>> 8) % 100 < (variant === "treatment" ? 12 : 10)) {
-      const change = applyEvent(metric, EMPTY_STATE, Number(SCALE))!;
-      add(day, shard, aggregateAttribute("s", variant, metric.key), change.delta.sum);
-      add(day, shard, aggregateAttribute("q", variant, metric.key), change.delta.sumSquares);
+      const [[, delta]] = applyEvent(metric, EMPTY_STATE, Number(SCALE))!.deltas as [[string, ExactDelta]];
+      add(day, shard, aggregateAttribute("s", variant, metric.key), delta.sum);
+      add(day, shard, aggregateAttribute("q", variant, metric.key), delta.sumSquares);
       events++;
     }
   }
@@ -124,8 +125,8 @@ export async function benchStats(): Promise<StatsBenchResult> {
       await batchPut(
         statsDb,
         [...items].map(([cell, attributes]) => {
-          const [day, shard] = cell.split("#") as [string, string];
-          return { ...statsKeys.aggregate("bench", key, `2026-11-${day}`, Number(shard)), ...Object.fromEntries(attributes) };
+          const [day, shard, variant, series] = cell.split("#") as [string, string, string, string];
+          return { ...statsKeys.aggregate("bench", key, `2026-11-${day}`, Number(shard), variant, series), ...Object.fromEntries(attributes) };
         }),
       );
       const times: number[] = [];

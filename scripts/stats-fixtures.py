@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Reference values for shared/stats tests, computed independently with SciPy.
+"""Reference values for shared/stats tests, computed independently with SciPy and statsmodels.
 
-Regenerate with:  python3 scripts/stats-fixtures.py > test/fixtures/stats-reference.json
-(needs python3 with scipy, e.g. Debian's python3-scipy)
+Regenerate with:  /usr/bin/python3 scripts/stats-fixtures.py > test/fixtures/stats-reference.json
+(needs Debian's python3-scipy and python3-statsmodels)
 """
 import json
+import math
 import random
 
-from scipy import stats
+import numpy as np
+from scipy import optimize, special, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
 
 random.seed(20261125)
 cases = []
@@ -40,19 +45,93 @@ for i in range(40):
     result = stats.ttest_ind_from_stats(mt, vt ** 0.5, treatment["n"], mc, vc ** 0.5, control["n"], equal_var=False)
     se2 = vc / control["n"] + vt / treatment["n"]
     df = se2 ** 2 / ((vc / control["n"]) ** 2 / (control["n"] - 1) + (vt / treatment["n"]) ** 2 / (treatment["n"] - 1))
-    half = stats.t.ppf(1 - alpha / 2, df) * se2 ** 0.5
-    cases.append({
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    half = critical * se2 ** 0.5
+    case = {
         "control": control,
         "treatment": treatment,
         "alpha": alpha,
         "pValue": float(result.pvalue),
         "ci": [mt - mc - half, mt - mc + half],
-    })
+    }
+    # Fieller's set {rho: (mt - rho mc)^2 <= z^2 (vt/nt + rho^2 vc/nc)}, found by root-finding
+    # around the ratio (independent of the closed form in shared/stats/fieller.ts).
+    svc, svt = vc / control["n"], vt / treatment["n"]
+    if mc * mc > critical * critical * svc and mc != 0:
+        g = lambda rho: (mt - rho * mc) ** 2 - critical ** 2 * (svt + rho * rho * svc)
+        ratio = mt / mc
+        width = 1.0
+        while g(ratio - width) < 0 or g(ratio + width) < 0:
+            width *= 2
+        lo = optimize.brentq(g, ratio - width, ratio, xtol=1e-15, rtol=1e-15, maxiter=500)
+        hi = optimize.brentq(g, ratio, ratio + width, xtol=1e-15, rtol=1e-15, maxiter=500)
+        # The lift is (mt - mc) / |mc|: rho - 1 for a positive control mean, 1 - rho for a negative one.
+        case["relativeCi"] = [lo - 1, hi - 1] if mc > 0 else [1 - hi, 1 - lo]
+    cases.append(case)
+
+# Sequential SRM: the Dirichlet-multinomial Bayes factor (Lindon & Malek 2020), K = 1000.
+def srm_log_bf(counts, weights, prior=1000.0):
+    total = sum(w for w in weights if w > 0)
+    log = 0.0
+    n = 0
+    for x, w in zip(counts, weights):
+        p = max(0.0, w) / total
+        if p == 0:
+            if x > 0:
+                return math.inf
+            continue
+        n += x
+        log += special.gammaln(prior * p + x) - special.gammaln(prior * p) - x * math.log(p)
+    return log + special.gammaln(prior) - special.gammaln(prior + n)
 
 srm = []
-for counts, weights in [([5000, 5000], [50, 50]), ([5100, 4900], [50, 50]), ([5200, 4800], [50, 50]), ([900, 1100, 1000], [1, 1, 1]), ([9100, 900], [90, 10]), ([33, 67], [50, 50])]:
-    total = sum(counts)
-    expected = [total * w / sum(weights) for w in weights]
-    srm.append({"counts": counts, "weights": weights, "pValue": float(stats.chisquare(counts, expected).pvalue)})
+for counts, weights in [([5000, 5000], [50, 50]), ([5100, 4900], [50, 50]), ([5200, 4800], [50, 50]), ([900, 1100, 1000], [1, 1, 1]), ([9100, 900], [90, 10]), ([33, 67], [50, 50]), ([600, 400], [50, 50]), ([202000, 198000], [50, 50]), ([500, 3, 500], [50, 0, 50])]:
+    log_bf = srm_log_bf(counts, weights)
+    srm.append({"counts": counts, "weights": weights, "pValue": float(min(1.0, math.exp(-log_bf))), "chiSquarePValue": float(stats.chisquare(counts, [sum(counts) * w / sum(weights) for w in weights]).pvalue) if all(w > 0 for w in weights) else 0.0})
 
-print(json.dumps({"generatedBy": "scripts/stats-fixtures.py with scipy " + __import__("scipy").__version__, "welch": cases, "srm": srm}, indent=1))
+rng = random.Random(1125)
+corrections = []
+for i in range(12):
+    m = rng.choice([2, 3, 5, 8, 12])
+    p_values = [rng.choice([rng.uniform(0, 0.02), rng.uniform(0, 0.2), rng.uniform(0, 1)]) for _ in range(m)]
+    alpha = rng.choice([0.05, 0.1])
+    entry = {"pValues": p_values, "alpha": alpha}
+    for method, name in [("holm", "holm"), ("fdr_bh", "benjamini-hochberg"), ("bonferroni", "bonferroni")]:
+        reject, adjusted, _, _ = multipletests(p_values, alpha=alpha, method=method)
+        entry[name] = {"adjusted": [float(x) for x in adjusted], "reject": [bool(x) for x in reject]}
+    corrections.append(entry)
+
+# Capping: zero-inflated lognormal values, the cap at the pooled quantile (zeros included)
+# rounded out to its power-of-two bucket edge (values scaled by 1e4), and each arm's
+# capped mean and variance.
+capping = []
+np_rng = np.random.default_rng(1125)
+for percentile in [0.99, 0.95, 0.999]:
+    arms = []
+    for size in [800, 300]:
+        converted = np_rng.random(size) < 0.1
+        values = np.where(converted, np.round(np.exp(3 + 2 * np_rng.standard_normal(size)), 2), 0.0)
+        arms.append([float(v) for v in values])
+    pooled = np.array(arms[0] + arms[1])
+    q = float(np.quantile(pooled, percentile, method="inverted_cdf"))
+    cap = None
+    if q > 0:
+        scaled = round(q * 1e4)
+        cap = 2 ** (math.floor(math.log2(scaled)) + 1) / 1e4
+    capped = [np.minimum(np.array(a), cap) if cap is not None else np.array(a) for a in arms]
+    capping.append({"percentile": percentile, "arms": arms, "cap": cap, "means": [float(c.mean()) for c in capped], "variances": [float(c.var(ddof=1)) for c in capped]})
+
+# Fixed-horizon sample size per arm, two-sided, power 0.8 (statsmodels, Cohen's h).
+sample_sizes = []
+for rate, mde in [(0.1, 0.05), (0.05, 0.1), (0.3, 0.02)]:
+    h = proportion_effectsize(rate * (1 + mde), rate)
+    sample_sizes.append({"rate": rate, "mde": mde, "alpha": 0.05, "perArm": float(NormalIndPower().solve_power(effect_size=h, alpha=0.05, power=0.8, ratio=1))})
+
+print(json.dumps({
+    "generatedBy": "scripts/stats-fixtures.py with scipy " + __import__("scipy").__version__ + ", statsmodels " + __import__("statsmodels").__version__,
+    "welch": cases,
+    "srm": srm,
+    "corrections": corrections,
+    "capping": capping,
+    "sampleSizes": sample_sizes,
+}, indent=1))

@@ -43,6 +43,8 @@ export const exposureSchema = z.object({
    * user something else): counted in the report's data quality, never as an exposure.
    */
   untrusted: z.literal(true).optional(),
+  /** The shares the serving segment assigns (`control=90,treatment=10`): what the sample-ratio check expects. */
+  allocation: z.string().max(4000).optional(),
 });
 export type Exposure = z.infer<typeof exposureSchema>;
 
@@ -54,6 +56,8 @@ export const exposureMessageSchema = z.object({
   userId: z.string().optional(),
   deviceId: z.string().optional(),
   time: z.number().int(),
+  /** The user's groups (type → name): group-bucketed experiments are analysed per group. */
+  groups: z.record(z.string(), z.string()).optional(),
   source: z.enum(["remote-evaluation", "client", "cdn"]),
   exposures: z.array(exposureSchema).min(1),
 });
@@ -65,6 +69,8 @@ export const storedEventSchema = z.object({
   event_type: z.string(),
   time: z.number().int(),
   event_properties: z.record(z.string(), z.unknown()).optional(),
+  /** Amplitude's `groups` (type → name or names): how an event finds its group. */
+  groups: z.record(z.string(), z.unknown()).optional(),
   insert_id: z.string().optional(),
 });
 export type StoredEvent = z.infer<typeof storedEventSchema>;
@@ -87,6 +93,16 @@ export type BatchMessage = z.infer<typeof batchMessageSchema>;
 
 export const queueMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema, batchMessageSchema]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
+
+/**
+ * A user's group of a type, as evaluation reads it (the first name when several are
+ * given): `{company_id: "acme"}` or `{company_id: ["acme"]}` → "acme".
+ */
+export function groupName(groups: Record<string, unknown> | undefined, type: string): string | undefined {
+  const value = groups?.[type];
+  const name = Array.isArray(value) ? value[0] : value;
+  return typeof name === "string" && name.length > 0 ? name : typeof name === "number" ? String(name) : undefined;
+}
 
 /** The messages a queue message carries: itself, or the contents of a batch. */
 export const unpack = (message: QueueMessage): SingleMessage[] => (message.type === "batch" ? message.messages : [message]);

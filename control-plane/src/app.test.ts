@@ -85,6 +85,32 @@ describe("control plane", () => {
     expect((await stack.api("GET", `/projects/shop/flags/checkout-redesign/versions/${current.version + 1}`)).body.action).toBe("restore v1");
   });
 
+  it("locks a running experiment's analysis settings (409 naming the field); a restart opens a new analysis period", async () => {
+    const locked = { ...experiment, key: "locked", statisticalMethod: "sequential" };
+    expect((await stack.api("POST", "/projects/shop/flags", locked)).status).toBe(201);
+    const started = await stack.api("POST", "/projects/shop/flags/locked/start", { version: 1 });
+    expect(started.body.analysisPeriods).toEqual([{ startedAt: expect.any(String), settings: expect.objectContaining({ statisticalMethod: "sequential", confidenceLevel: 0.95 }) }]);
+    for (const [field, value] of [["statisticalMethod", "ttest"], ["confidenceLevel", 0.9], ["minimumDetectableEffect", 0.1], ["multipleTestingCorrection", "holm"], ["secondaryMetrics", [{ key: "more", type: "event_totals", eventType: "x" }]]] as const) {
+      const edit = await stack.api("PUT", "/projects/shop/flags/locked", { ...locked, [field]: value, version: 2 });
+      expect(edit.status).toBe(409);
+      expect(edit.body.error).toMatchObject({ code: "conflict", details: { field } });
+    }
+    // Everything else stays editable while running, and a restore cannot sneak a change in.
+    const renamed = await stack.api("PUT", "/projects/shop/flags/locked", { ...locked, name: "Renamed", version: 2 });
+    expect(renamed.status).toBe(200);
+    const stopped = await stack.api("POST", "/projects/shop/flags/locked/stop", { version: 3 });
+    expect(stopped.body.analysisPeriods[0].stoppedAt).toEqual(expect.any(String));
+    const edited = await stack.api("PUT", "/projects/shop/flags/locked", { ...locked, name: "Renamed", statisticalMethod: "ttest", version: 4 });
+    expect(edited.status).toBe(200);
+    const restarted = await stack.api("POST", "/projects/shop/flags/locked/start", { version: 5 });
+    expect(restarted.body.analysisPeriods).toHaveLength(2);
+    expect(restarted.body.analysisPeriods[1].settings.statisticalMethod).toBe("ttest");
+    expect(restarted.body.analysisPeriods[0].settings.statisticalMethod).toBe("sequential");
+    const restore = await stack.api("POST", "/projects/shop/flags/locked/versions/1/restore", { version: 6 });
+    expect(restore.status).toBe(409);
+    expect(restore.body.error.details).toMatchObject({ field: "statisticalMethod" });
+  });
+
   it("rejects invalid flags with the path of the problem", async () => {
     const cases: Array<[object, string]> = [
       [{ ...experiment, key: "w", weights: { control: 60, treatment: 30 } }, "weights"],

@@ -124,7 +124,7 @@ describe("exposures", () => {
         userId: "user-1",
         deviceId: "dev-1",
         source: "remote-evaluation",
-        exposures: [{ flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout" }],
+        exposures: [{ flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout", allocation: "control=50,treatment=50" }],
       }),
     ]);
   });
@@ -155,7 +155,7 @@ describe("/track", () => {
           type: "exposures",
           deviceId: "dev-9",
           source: "client",
-          exposures: [{ flagKey: "checkout-redesign", variant: "control", experimentKey: "exp-checkout" }],
+          exposures: [{ flagKey: "checkout-redesign", variant: "control", experimentKey: "exp-checkout", allocation: "control=50,treatment=50" }],
         }),
       ]),
     );
@@ -185,7 +185,8 @@ describe("/track", () => {
       expect.arrayContaining([
         { flagKey: "checkout-redesign", variant: "control", untrusted: true, user: "user-1", device: undefined },
         { flagKey: "checkout-redesign", variant: "treatment", untrusted: true, user: "user-2", device: undefined },
-        { flagKey: "checkout-redesign", variant: "treatment", user: "user-1", device: "honest" },
+        // Confirmed: it carries the allocation the edge served it under, for the sample-ratio check.
+        { flagKey: "checkout-redesign", variant: "treatment", allocation: "control=50,treatment=50", user: "user-1", device: "honest" },
       ]),
     );
   });

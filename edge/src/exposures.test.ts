@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { exposureOf } from "../../shared/evaluation/index.js";
-import { ExposureDedup } from "./exposures.js";
+import { compileDeployment } from "../../shared/authoring/compile.js";
+import { makeFlag } from "../../shared/authoring/test-support.js";
+import { compile, exposureOf, userToContext } from "../../shared/evaluation/index.js";
+import { ExposureDedup, exposureMessage } from "./exposures.js";
 
 describe("exposures", () => {
   it("deduplicates per user, flag and variant, within a bounded memory", () => {
@@ -37,5 +39,25 @@ describe("exposures", () => {
     expect(exposureOf("exp", { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } })).toEqual({ flagKey: "exp", variant: "treatment", experimentKey: "x" });
     expect(exposureOf("off", { key: "off", metadata: { flagType: "experiment", default: true } })).toBeUndefined();
     expect(exposureOf("release", { key: "on", metadata: { flagType: "release" } })).toBeUndefined();
+  });
+
+  it("records the allocation the serving segment assigns, for the sample-ratio check", () => {
+    const experiment = makeFlag({
+      key: "exp",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      weights: { control: 50, treatment: 50 },
+      segments: [{ name: "Beta", conditions: [{ property: "plan", op: "is", values: ["beta"] }], rollout: 100, weights: { control: 90, treatment: 10 } }],
+    });
+    const compiled = compile(compileDeployment("web", [experiment], new Map()));
+    const allocationFor = (properties: Record<string, string>, user: string) =>
+      compiled.evaluateWithReasons(userToContext({ user_id: user, user_properties: properties }), ["exp"])["exp"]?.exposure?.allocation;
+    expect(allocationFor({ plan: "beta" }, "u1")).toBe("control=90,treatment=10");
+    expect(allocationFor({}, "u1")).toBe("control=50,treatment=50");
+  });
+
+  it("sends the user's groups with exposures, the first name of each type", () => {
+    const [message] = exposureMessage({ deployment: "web" }, { user_id: "u", groups: { company: ["acme", "other"], team: ["red"] } }, [{ flagKey: "f", variant: "on" }], "remote-evaluation", 1);
+    expect(message!.groups).toEqual({ company: "acme", team: "red" });
   });
 });

@@ -6,7 +6,7 @@
  * exposures travel as one message.
  */
 import type { Outcome } from "../../shared/evaluation/index.js";
-import type { Exposure, ExposureMessage, QueueMessage } from "../../shared/events.js";
+import { groupName, type Exposure, type ExposureMessage, type QueueMessage } from "../../shared/events.js";
 import { QueueBuffer, type WaitUntil } from "./queue.js";
 import type { User } from "./user.js";
 
@@ -61,15 +61,30 @@ export interface MessageSource {
   deployment: string;
 }
 
+/** Who was exposed: ids, and groups as evaluation saw them (group-bucketed experiments count groups). */
+export type ExposedUser = Pick<User, "user_id" | "device_id"> & { groups?: Record<string, unknown> | null | undefined };
+
+/** The first name of each of the user's group types. */
+function groupNames(groups: ExposedUser["groups"]): Record<string, string> | undefined {
+  if (!groups) return undefined;
+  const names: Record<string, string> = {};
+  for (const type of Object.keys(groups)) {
+    const name = groupName(groups, type);
+    if (name !== undefined) names[type] = name;
+  }
+  return Object.keys(names).length > 0 ? names : undefined;
+}
+
 /** One message for a user's new exposures, or nothing when there are none. */
 export function exposureMessage(
   { project, deployment }: MessageSource,
-  user: Pick<User, "user_id" | "device_id">,
+  user: ExposedUser,
   exposures: Exposure[],
   source: ExposureMessage["source"],
   time = Date.now(),
 ): ExposureMessage[] {
   if (exposures.length === 0) return [];
+  const groups = groupNames(user.groups);
   return [
     {
       type: "exposures",
@@ -77,6 +92,7 @@ export function exposureMessage(
       deployment,
       ...(user.user_id ? { userId: user.user_id } : {}),
       ...(user.device_id ? { deviceId: user.device_id } : {}),
+      ...(groups ? { groups } : {}),
       time,
       source,
       exposures,
@@ -99,7 +115,7 @@ export class ExposureRecorder {
     ctx: WaitUntil,
     queue: Queue<QueueMessage>,
     from: MessageSource,
-    user: Pick<User, "user_id" | "device_id">,
+    user: ExposedUser,
     served: Iterable<Outcome | undefined>,
     source: ExposureMessage["source"],
   ): void {

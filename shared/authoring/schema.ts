@@ -6,6 +6,7 @@
  */
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { OPERATORS } from "../evaluation/operators.js";
+import { CORRECTIONS } from "../stats/corrections.js";
 
 export const keySchema = z
   .string()
@@ -68,12 +69,23 @@ export const metricSchema = z
     eventType: z.string().min(1).max(1024),
     /** The event property summed or averaged (`property_sum`, `property_average`). */
     property: z.string().min(1).max(200).optional(),
+    /** Which way is better (default `increase`): a guardrail is harmed by a move the other way. */
+    direction: z.enum(["increase", "decrease"]).optional(),
+    /**
+     * Sums and averages: a unit's value is capped (winsorized) at this quantile of all
+     * units' values, zeros included, arms pooled (default 0.99; 1 turns capping off)…
+     */
+    capPercentile: z.number().min(0.9).max(1).optional(),
+    /** …or, instead, at this absolute value (applied as events arrive). */
+    capValue: z.number().positive().max(1e9).optional(),
   })
   .refine((m) => (m.type === "property_sum" || m.type === "property_average") === (m.property !== undefined), {
     message: "property is required for property_sum and property_average, and only for them",
     path: ["property"],
   });
 export type Metric = z.infer<typeof metricSchema>;
+/** The default capping quantile of sum and average metrics. */
+export const DEFAULT_CAP_PERCENTILE = 0.99;
 
 export const hypothesisSchema = z.object({
   problem: z.string().max(4000),
@@ -108,7 +120,10 @@ export const flagInputSchema = z.object({
   guardrailMetrics: z.array(metricSchema).max(20).default([]),
   statisticalMethod: z.enum(["sequential", "ttest"]).default("sequential"),
   confidenceLevel: z.number().gt(0.5).lt(1).default(0.95),
-  minimumDetectableEffect: z.number().positive().optional(),
+  /** Relative to the control mean (0.05 = 5%): tunes the sequential test and sizes the experiment. */
+  minimumDetectableEffect: z.number().positive().max(10).optional(),
+  /** Default `bonferroni`. Over treatments for the primary metric, over treatments × metrics for secondary ones. */
+  multipleTestingCorrection: z.enum(CORRECTIONS).optional(),
 });
 export type FlagInput = z.infer<typeof flagInputSchema>;
 
@@ -122,6 +137,28 @@ export const changeSchema = z.object({
 });
 export type Change = z.infer<typeof changeSchema>;
 
+/** The fields an experiment's analysis depends on: locked while it runs. */
+export const ANALYSIS_FIELDS = ["primaryMetric", "secondaryMetrics", "guardrailMetrics", "statisticalMethod", "confidenceLevel", "minimumDetectableEffect", "multipleTestingCorrection", "bucketing"] as const;
+export const analysisSettingsSchema = flagInputSchema.pick({
+  primaryMetric: true,
+  secondaryMetrics: true,
+  guardrailMetrics: true,
+  statisticalMethod: true,
+  confidenceLevel: true,
+  minimumDetectableEffect: true,
+  multipleTestingCorrection: true,
+  bucketing: true,
+});
+export type AnalysisSettings = z.infer<typeof analysisSettingsSchema>;
+
+/** One run of an experiment from start to stop: its data and settings are its own. */
+export const analysisPeriodSchema = z.object({
+  startedAt: z.string(),
+  stoppedAt: z.string().optional(),
+  settings: analysisSettingsSchema,
+});
+export type AnalysisPeriod = z.infer<typeof analysisPeriodSchema>;
+
 /** A stored flag: the input plus what the server manages. */
 export const flagSchema = flagInputSchema.extend({
   status: z.enum(FLAG_STATUSES),
@@ -129,6 +166,8 @@ export const flagSchema = flagInputSchema.extend({
   decidedVariant: keySchema.optional(),
   /** The status before archiving, so `unarchive` can put it back. */
   statusBeforeArchive: z.enum(FLAG_STATUSES).optional(),
+  /** Experiments: every start opens a period, with the analysis settings it runs with. */
+  analysisPeriods: z.array(analysisPeriodSchema).optional(),
   version: z.number().int().positive(),
   createdAt: z.string(),
   updatedAt: z.string(),

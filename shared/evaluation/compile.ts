@@ -21,6 +21,8 @@ export interface ExposedVariant {
   readonly flagKey: string;
   readonly variant: string;
   readonly experimentKey?: string;
+  /** The shares of the segment that served it (`control=90,treatment=10`): the sample-ratio check's expectation. */
+  readonly allocation?: string;
 }
 
 export interface Outcome {
@@ -72,11 +74,34 @@ function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: Ev
   return segment.bucket ? "SPLIT" : "STATIC";
 }
 
-export function exposureOf(flagKey: string, variant: EvaluationVariant): ExposedVariant | undefined {
+export function exposureOf(flagKey: string, variant: EvaluationVariant, allocation?: string): ExposedVariant | undefined {
   const metadata = variant.metadata ?? {};
   if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) return undefined;
   const experimentKey = metadata["experimentKey"];
-  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}) };
+  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}), ...(allocation ? { allocation } : {}) };
+}
+
+/**
+ * The shares a segment assigns its variants, in percent (`control=90,treatment=10`): each
+ * allocation's distribution widths, weighted by the allocation's range. A segment without
+ * a bucket serves its one variant to everyone it matches.
+ */
+export function allocationOf(segment: EvaluationSegment): string | undefined {
+  if (!segment.bucket) return segment.variant ? `${segment.variant}=100` : undefined;
+  const shares = new Map<string, number>();
+  let total = 0;
+  for (const allocation of segment.bucket.allocations) {
+    const width = Math.max(0, allocation.range[1] - allocation.range[0]);
+    const distributed = allocation.distributions.reduce((sum, d) => sum + Math.max(0, d.range[1] - d.range[0]), 0);
+    if (width === 0 || distributed === 0) continue;
+    for (const d of allocation.distributions) {
+      const share = (width * Math.max(0, d.range[1] - d.range[0])) / distributed;
+      shares.set(d.variant, (shares.get(d.variant) ?? 0) + share);
+      total += share;
+    }
+  }
+  if (total === 0) return undefined;
+  return [...shares].map(([variant, share]) => `${variant}=${Math.round((share / total) * 1e4) / 100}`).join(",");
 }
 
 function compileConditions(conditions: EvaluationSegment["conditions"]): Predicate | undefined {
@@ -90,9 +115,10 @@ function compileConditions(conditions: EvaluationSegment["conditions"]): Predica
 function compileFlag(flag: EvaluationFlag): FlagEvaluator {
   const segments = flag.segments.map((segment) => {
     const outcomes = new Map<string, Outcome>();
+    const allocation = allocationOf(segment);
     for (const [variantKey, variant] of Object.entries(flag.variants)) {
       const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-      const exposure = exposureOf(flag.key, merged);
+      const exposure = exposureOf(flag.key, merged, allocation);
       outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant), json: JSON.stringify(merged), ...(exposure ? { exposure } : {}) }));
     }
     // A bucket that names no variant of the flag resolves to undefined: the next segment is tried.

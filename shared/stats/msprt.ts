@@ -2,36 +2,38 @@
  * Mixture sequential probability ratio test (mSPRT) on the difference of means with a
  * normal mixing distribution N(0, τ²), after Johari, Koomen, Pekelis & Walsh (2017/2022),
  * "Always Valid Inference: Continuous Monitoring of A/B Tests", §4 (normal data, plug-in
- * variance). With θ̂ = x̄_t − x̄_c and V = s_t²/n_t + s_c²/n_c:
+ * variance). With θ̂ = x̄_t − x̄_c and V = s_t²/n_t + s_c²/n_c, at one look:
  *
  *   Λ = sqrt(V / (V + τ²)) · exp( θ̂² τ² / (2 V (V + τ²)) )
  *   always-valid p-value  p = min(1, 1/Λ)
  *   confidence sequence  θ̂ ± sqrt( V (V + τ²) / τ² · (2 log(1/α) + log((V + τ²)/V)) )
  *
- * Valid under continuous peeking: the probability that p ever drops below α under the
- * null is at most α. Over a sequence of looks the p-value is reported as the running
- * minimum (non-increasing), which keeps that guarantee.
+ * 0 is outside the interval exactly when p ≤ α. Across looks the p-value is the running
+ * minimum and the interval the running intersection (sequence.ts): the probability that
+ * either ever excludes the truth is at most α however often the report is read.
  *
- * Mixing variance: τ² = r*(α) · (s_c² + s_t²) / N*. The half-width above is
- * sqrt(V · w(τ²/V)) with w(r) = (1 + r)/r · (2 log(1/α) + log(1 + r)); r*(α) minimizes w,
- * so with V the estimate's variance at the tuning sample size N* per arm (default
- * 10,000) the confidence sequence is as tight as it can be at N* (the choice of
- * Howard, Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic
- * confidence sequences", §3.5: tune the mixture to a planned sample size). r* ≈ 9 for
- * α = 0.05. Smaller N* favours large effects found early; larger N* favours small
- * effects found late; validity holds for any choice.
+ * Mixing variance: τ² = r*(α) · V*, where V* is the estimate's variance at the sample the
+ * test is tuned for; r*(α) minimises the interval's width there (Howard, Ramdas, McAuliffe
+ * & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences",
+ * §3.5). V* comes from the minimum detectable effect δ when one is set — the variance at
+ * which a fixed-horizon test has 80% power for δ, V* = (δ / (z₁₋α/₂ + z₀.₈))² — else from
+ * 10,000 units per arm. Validity holds for any choice; tuning moves where power is spent.
  */
+import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
+import { fiellerRelativeInterval } from "./fieller.js";
 import { pointEstimates, variance, type SufficientStats } from "./sufficient.js";
-import { relativeStandardError, type TestOptions, type TestResult } from "./welch.js";
+import { testable, type TestOptions, type TestResult } from "./welch.js";
 
 export interface SequentialOptions extends TestOptions {
-  /** N*: the per-arm sample size the mixture is tuned for. */
+  /** N*: the per-arm sample size the mixture is tuned for, when no effect is given. */
   tuningSampleSize?: number;
-  /** The p-value of the previous look, so the reported one never increases. */
-  previousPValue?: number;
+  /** The absolute difference worth detecting (MDE × control mean): tunes the mixture to it. */
+  minimumDetectableDifference?: number;
 }
 
 export const DEFAULT_TUNING_SAMPLE_SIZE = 10_000;
+/** The power a minimum detectable effect is planned for. */
+export const PLANNED_POWER = 0.8;
 
 /** r*(α): the τ²/V that minimizes the confidence sequence's width (golden-section search; w is unimodal). */
 export function optimalMixingRatio(alpha: number): number {
@@ -55,25 +57,37 @@ const mixingRatio = (alpha: number): number => {
   return ratio;
 };
 
-export function sequentialTest(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): TestResult {
-  const { alpha, tuningSampleSize = DEFAULT_TUNING_SAMPLE_SIZE, previousPValue = 1 } = options;
-  const { difference, lift } = pointEstimates(control, treatment);
-  const none = (): TestResult => ({ pValue: Math.min(1, previousPValue), ci: [-Infinity, Infinity], relativeCi: [-Infinity, Infinity], significant: previousPValue < alpha, difference, lift });
-  if (control.n < 2 || treatment.n < 2) return none();
-  const V = variance(control) / control.n + variance(treatment) / treatment.n;
-  const tau2 = (mixingRatio(alpha) * (variance(control) + variance(treatment))) / tuningSampleSize;
-  if (V === 0 || tau2 === 0) return none();
+/** The estimate's variance the mixture is tuned to (V* above). */
+export function tuningVariance(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): number {
+  const { alpha, tuningSampleSize = DEFAULT_TUNING_SAMPLE_SIZE, minimumDetectableDifference } = options;
+  if (minimumDetectableDifference !== undefined && minimumDetectableDifference > 0 && Number.isFinite(minimumDetectableDifference)) {
+    return (minimumDetectableDifference / (normalQuantile(1 - alpha / 2, 0, 1) + normalQuantile(PLANNED_POWER, 0, 1))) ** 2;
+  }
+  return (variance(control) + variance(treatment)) / tuningSampleSize;
+}
 
+/** Half-width of the confidence sequence at variance V (see above). */
+export function sequentialHalfWidth(V: number, tau2: number, alpha: number): number {
+  return Math.sqrt(((V * (V + tau2)) / tau2) * (2 * Math.log(1 / alpha) + Math.log1p(tau2 / V)));
+}
+
+/** One look of the mSPRT, or undefined when untestable (an arm under 2 units or without variance). */
+export function sequentialTest(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): TestResult | undefined {
+  if (!testable(control, treatment)) return undefined;
+  const { alpha } = options;
+  const { difference, lift } = pointEstimates(control, treatment);
+  const vc = variance(control) / control.n;
+  const vt = variance(treatment) / treatment.n;
+  const V = vc + vt;
+  const tau2 = mixingRatio(alpha) * tuningVariance(control, treatment, options);
+  if (!(tau2 > 0)) return undefined;
   const logLambda = 0.5 * Math.log(V / (V + tau2)) + (difference * difference * tau2) / (2 * V * (V + tau2));
-  const pValue = Math.min(1, previousPValue, Math.exp(-logLambda));
-  const halfWidth = Math.sqrt(((V * (V + tau2)) / tau2) * (2 * Math.log(1 / alpha) + Math.log((V + tau2) / V)));
-  // The relative interval scales the same always-valid width by the delta-method ratio of errors.
-  const relativeHalfWidth = Number.isFinite(lift) ? (halfWidth / Math.sqrt(V)) * relativeStandardError(control, treatment) : Infinity;
+  const halfWidth = sequentialHalfWidth(V, tau2, alpha);
   return {
-    pValue,
+    pValue: Math.min(1, Math.exp(-logLambda)),
     ci: [difference - halfWidth, difference + halfWidth],
-    relativeCi: Number.isFinite(lift) ? [lift - relativeHalfWidth, lift + relativeHalfWidth] : [-Infinity, Infinity],
-    significant: pValue < alpha,
+    // Fieller at the sequence's own critical multiplier: consistent with the test at this look.
+    relativeCi: fiellerRelativeInterval(control.mean, vc, treatment.mean, vt, halfWidth / Math.sqrt(V)),
     difference,
     lift,
   };

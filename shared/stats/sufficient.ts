@@ -1,32 +1,80 @@
 /**
- * Sufficient statistics of a sample: count, sum and sum of squares. Enough for means,
- * variances and every test here, mergeable (so shards and days add up), and what the
- * stats service keeps per variant and metric instead of per-user values.
+ * Sufficient statistics of a sample in a numerically stable form: count, mean and M2 (the
+ * sum of squared deviations from the mean). Mergeable with Chan, Golub & LeVeque's
+ * pairwise update (1979, "Updating formulae and a pairwise algorithm for computing sample
+ * variances"), so shards and days add up without the cancellation that n, Σx, Σx² suffer
+ * when the mean is large against the spread (at mean/sd = 1e7 that form loses every digit
+ * of the variance). The stats service builds them from exact integer sums (fromExactSums).
  */
 export interface SufficientStats {
   n: number;
-  sum: number;
-  sumSquares: number;
+  mean: number;
+  /** Σ(x − x̄)² */
+  m2: number;
 }
 
-export const EMPTY: SufficientStats = Object.freeze({ n: 0, sum: 0, sumSquares: 0 });
+export const EMPTY: SufficientStats = Object.freeze({ n: 0, mean: 0, m2: 0 });
 
-export const merge = (a: SufficientStats, b: SufficientStats): SufficientStats => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares });
+export function merge(a: SufficientStats, b: SufficientStats): SufficientStats {
+  if (a.n === 0) return b;
+  if (b.n === 0) return a;
+  const n = a.n + b.n;
+  const delta = b.mean - a.mean;
+  return { n, mean: a.mean + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
+}
 
-export const fromValues = (values: readonly number[]): SufficientStats => values.reduce<SufficientStats>((s, x) => ({ n: s.n + 1, sum: s.sum + x, sumSquares: s.sumSquares + x * x }), EMPTY);
+/** `count` more units whose value is 0 (exposed units without events, for sums and counts). */
+export const withZeros = (s: SufficientStats, count: number): SufficientStats => (count > 0 ? merge(s, { n: count, mean: 0, m2: 0 }) : s);
 
-export const mean = (s: SufficientStats): number => (s.n > 0 ? s.sum / s.n : 0);
+/** Welford's one-pass update. */
+export function fromValues(values: readonly number[]): SufficientStats {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  for (const x of values) {
+    n++;
+    const delta = x - mean;
+    mean += delta / n;
+    m2 += delta * (x - mean);
+  }
+  return { n, mean, m2 };
+}
+
+/**
+ * From exact integer sums of values scaled by `scale` (Σx and Σx² as BigInts): the
+ * deviations are formed exactly, n·Σx² − (Σx)², before anything is rounded.
+ */
+export function fromExactSums(n: number, sum: bigint, sumSquares: bigint, scale: number): SufficientStats {
+  if (n === 0) return EMPTY;
+  const count = BigInt(n);
+  const deviations = count * sumSquares - sum * sum; // n² · Σ(x − x̄)², scaled²
+  const mean = divide(sum, count) / scale;
+  const m2 = divide(deviations > 0n ? deviations : 0n, count) / (scale * scale);
+  return { n, mean, m2 };
+}
+
+/** a / b for BigInts, as the nearest double (integer part first, then the remainder). */
+function divide(a: bigint, b: bigint): number {
+  return Number(a / b) + Number(a % b) / Number(b);
+}
+
+/** From floating-point sums (fixtures and simulations that keep n, Σx, Σx²). */
+export const fromSums = (n: number, sum: number, sumSquares: number): SufficientStats =>
+  n === 0 ? EMPTY : { n, mean: sum / n, m2: Math.max(0, sumSquares - (sum * sum) / n) };
+
+export const mean = (s: SufficientStats): number => (s.n > 0 ? s.mean : 0);
+
+/** Unbiased sample variance, Σ(x − x̄)² / (n − 1). */
+export const variance = (s: SufficientStats): number => (s.n > 1 ? Math.max(0, s.m2 / (s.n - 1)) : 0);
 
 /**
  * The point estimates every test reports: the difference of means (treatment − control)
- * and the relative lift (treatment / control − 1). NaN where there is no estimate: an arm
- * without users has no mean, and a control mean of 0 has no ratio.
+ * and the relative lift, the difference over |control| (treatment / control − 1 for a
+ * positive control mean; the same sign as the difference always). NaN where there is no
+ * estimate: an arm without users has no mean, and a control mean of 0 has no ratio.
  */
 export function pointEstimates(control: SufficientStats, treatment: SufficientStats): { difference: number; lift: number } {
   if (control.n === 0 || treatment.n === 0) return { difference: NaN, lift: NaN };
-  const difference = mean(treatment) - mean(control);
-  return { difference, lift: mean(control) === 0 ? NaN : mean(treatment) / mean(control) - 1 };
+  const difference = treatment.mean - control.mean;
+  return { difference, lift: control.mean === 0 ? NaN : difference / Math.abs(control.mean) };
 }
-
-/** Unbiased sample variance, Σ(x − x̄)² / (n − 1), from the sums; clamped at 0 against rounding. */
-export const variance = (s: SufficientStats): number => (s.n > 1 ? Math.max(0, (s.sumSquares - (s.sum * s.sum) / s.n) / (s.n - 1)) : 0);

@@ -4,7 +4,10 @@
  *   (shared/ingest-signature.ts); `{messages: [{id, body}]}` → counts.
  * - `GET /projects/{project}/experiments/{key}/report` (also
  *   `GET /experiments/{key}/report?project=`): the report, JSON, or CSV with
- *   `Accept: text/csv`. Admin tokens of the control plane (viewer role or more).
+ *   `Accept: text/csv`; `?period=<n>` for an earlier analysis period (default: the latest).
+ * - `POST /projects/{project}/sample-plan`: units and days an experiment needs, from a
+ *   baseline entered by hand (the report carries the same from its running data).
+ * Admin tokens of the control plane (viewer role or more).
  */
 import { Hono, type Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
@@ -14,14 +17,29 @@ import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
 import { ingest } from "./ingest/index.js";
+import { samplePlan } from "../../shared/stats/index.js";
 import { buildReport, reportCsv } from "./report.js";
-import type { StatsStore } from "./store.js";
+import { analysisKey, type StatsStore } from "./store.js";
 
 const deliverySchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1), body: z.unknown() })).max(1000),
   /** How long the oldest message waited in the queue, as the consumer saw it. */
   queueLagMs: z.number().nonnegative().optional(),
 });
+
+const planSchema = z.object({
+  /** The control's per-unit mean (a conversion rate for conversion metrics). */
+  baselineMean: z.number().finite(),
+  /** Its per-unit variance; for conversion metrics p(1 − p) when absent. */
+  baselineVariance: z.number().positive().finite().optional(),
+  metricType: z.enum(["unique_conversions", "event_totals", "property_sum", "property_average"]).default("unique_conversions"),
+  minimumDetectableEffect: z.number().positive().max(10),
+  weights: z.array(z.number().positive().max(100)).min(2).max(20).default([50, 50]),
+  unitsPerDay: z.number().positive().finite().optional(),
+  confidenceLevel: z.number().gt(0.5).lt(1).default(0.95),
+  power: z.number().gt(0.5).lt(1).default(0.8),
+});
+const periodQuery = z.coerce.number().int().positive().optional();
 
 export interface StatsAppOptions {
   stats: StatsStore;
@@ -56,8 +74,12 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
     authorize(c.var.principal, "viewer", project);
     const flag = await catalog.experiment(project, key);
     if (!flag || flag.type !== "experiment") throw new ApiError(404, "not_found", `No experiment ${key} in project ${project}`);
-    const [rows, quality] = await Promise.all([stats.aggregates(project, key), stats.quality(project, key)]);
-    const built = buildReport(flag, rows, quality, Date.now());
+    const periods = flag.analysisPeriods?.length ?? 0;
+    const period = parseOr400(periodQuery, c.req.query("period"), "period");
+    if (period !== undefined && period > Math.max(1, periods)) throw new ApiError(404, "not_found", `Experiment ${key} has ${periods} analysis period(s)`);
+    const dataKey = analysisKey(flag, period ?? periods);
+    const [rows, quality] = await Promise.all([stats.aggregates(project, dataKey), stats.quality(project, dataKey)]);
+    const built = buildReport(flag, rows, quality, Date.now(), period);
     if (c.req.header("accept")?.includes("text/csv")) {
       return c.body(reportCsv(built), 200, { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `attachment; filename="${key}-report.csv"` });
     }
@@ -67,6 +89,24 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
   app.use("/projects/*", requireToken(tokens));
   app.use("/experiments/*", requireToken(tokens));
   app.get("/projects/:project/experiments/:key/report", (c) => report(c, c.req.param("project"), c.req.param("key")));
+  app.post("/projects/:project/sample-plan", bodyLimit(16 * 1024), async (c) => {
+    const project = c.req.param("project");
+    authorize(c.var.principal, "viewer", project);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "The body is not JSON");
+    }
+    const input = parseOr400(planSchema, body, "body");
+    const binary = input.metricType === "unique_conversions";
+    if (binary && !(input.baselineMean > 0 && input.baselineMean < 1)) throw new ApiError(400, "bad_request", "A conversion rate is between 0 and 1", { path: ["baselineMean"] });
+    const baselineVariance = input.baselineVariance ?? (binary ? input.baselineMean * (1 - input.baselineMean) : undefined);
+    if (baselineVariance === undefined) throw new ApiError(400, "bad_request", "baselineVariance is required for this metric type", { path: ["baselineVariance"] });
+    const plan = samplePlan({ ...input, baselineVariance, alpha: 1 - input.confidenceLevel, binary });
+    if (!plan) throw new ApiError(400, "bad_request", "No plan: the effect (minimumDetectableEffect × baselineMean) must be non-zero");
+    return c.json(plan);
+  });
   app.get("/experiments/:key/report", (c) => {
     const project = c.req.query("project");
     if (!project) throw new ApiError(400, "bad_request", "Add ?project=<project key>");

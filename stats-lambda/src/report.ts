@@ -1,32 +1,63 @@
 /**
- * The experiment report, from the daily aggregates only (so its cost does not grow
- * with users): per metric and variant the exposures, mean, absolute and relative
- * difference to control with intervals, p-value, verdict; the method; a sample-ratio
- * check; data quality; and cumulative daily values for a confidence-interval-over-time
- * chart.
+ * The experiment report, from the daily aggregates only (so its cost does not grow with
+ * users): per metric and variant the units, mean, absolute and relative difference to
+ * control with intervals, p-value, verdict and whether it can be trusted; the analysis
+ * period and its settings; a sequential sample-ratio check; data quality and freshness;
+ * the sample plan when a minimum detectable effect is set; and every look (day) of every
+ * comparison, for the interval-over-time chart. docs/statistics.md explains each rule.
  *
- * Corrections (Bonferroni): the primary metric across treatments; secondary and
- * guardrail metrics across treatments × those metrics. Verdicts wait for a minimum
- * sample: 100 exposures per arm, and 25 conversions per arm for conversion metrics.
+ * - Gates: a comparison is tested from the first day both arms have 100 units (and 25
+ *   conversions for conversion metrics) and some variance; earlier days feed nothing.
+ * - Verdicts come from the interval (shared/stats/sequence.ts): verdict, sign, p-value and
+ *   both intervals agree at every look.
+ * - Corrections: the primary metric over treatments, secondary metrics over treatments ×
+ *   metrics, by the experiment's correction; guardrails alone, one-sided for harm.
+ * - Sums and averages are capped at a quantile of their values (shared/stats/winsorize.ts).
+ * - A sample-ratio mismatch or an unstable effect marks verdicts untrustworthy.
  */
-import type { Flag } from "../../shared/authoring/schema.js";
-import { bonferroniAlpha, bonferroniP, mean, sequentialTest, srmTest, welchTTest, type SufficientStats, type TestResult } from "../../shared/stats/index.js";
+import { DEFAULT_CAP_PERCENTILE, type AnalysisPeriod, type AnalysisSettings, type Flag, type Metric } from "../../shared/authoring/schema.js";
+import { VALUE_SCALE } from "../../shared/metric-values.js";
+import {
+  adjust,
+  capStatistics,
+  compareSeries,
+  fromExactSums,
+  quantileCaps,
+  samplePlan,
+  SRM_ALPHA,
+  srmPValue,
+  variance,
+  type Caps,
+  type ComparisonSeries,
+  type Correction,
+  type Histogram,
+  type IntervalResult,
+  type SamplePlan,
+  type SufficientStats,
+} from "../../shared/stats/index.js";
 import { metricsOf } from "./catalog.js";
-import { EXPOSURES, MULTIPLE_VARIANTS, type AggregateRow, type Quality } from "./store.js";
+import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, parseAllocation, type AggregateRow, type Quality } from "./store.js";
 
 export const MIN_EXPOSURES = 100;
+/** Units with a non-zero value (conversions, for conversion metrics) per arm, for every metric but event totals. */
 export const MIN_CONVERSIONS = 25;
 
-export type Verdict = "significant_positive" | "significant_negative" | "not_yet_significant" | "insufficient_data";
+export type Verdict = "significant_positive" | "significant_negative" | "not_yet_significant" | "insufficient_data" | "harm_detected" | "no_harm_detected";
+export type Warning = "sample_ratio_mismatch" | "effect_not_stable";
 
-/** What cannot be estimated yet is NaN or ±Infinity: null in the JSON, empty in the CSV. */
+/** What cannot be estimated yet is NaN or undefined: null in the JSON, empty in the CSV. */
 export interface Comparison {
   difference: number;
   lift: number;
-  ci: [number, number];
-  relativeCi: [number, number];
+  ci: [number, number] | null;
+  relativeCi: [number, number] | null;
   pValue: number;
   verdict: Verdict;
+  /** False when a warning applies: the verdict should not be acted on. */
+  trustworthy: boolean;
+  warnings: Warning[];
+  /** The significance level the intervals are drawn at, after the correction. */
+  level: number;
 }
 
 export interface VariantResult {
@@ -34,137 +65,362 @@ export interface VariantResult {
   control: boolean;
   exposures: number;
   n: number;
+  /** The analysed mean: with the cap applied, when the metric is capped. */
   mean: number;
+  uncappedMean?: number;
   comparison?: Comparison;
 }
 
+export interface LookPoint {
+  variant: string;
+  exposures: number;
+  mean: number;
+  ci?: [number, number] | null;
+  relativeCi?: [number, number] | null;
+  pValue?: number;
+  verdict?: Verdict;
+}
+
+export interface MetricReport {
+  key: string;
+  name?: string | undefined;
+  role: "primary" | "secondary" | "guardrail";
+  type: string;
+  eventType: string;
+  direction: "increase" | "decrease";
+  /** How many comparisons share this metric's correction family. */
+  comparisons: number;
+  /** The cap used at the latest look: a quantile's values, a configured value, or none. */
+  cap: { percentile: number; upper: number | null; lower: number | null } | { value: number } | null;
+  variants: VariantResult[];
+  timeSeries: Array<{ day: string; variants: LookPoint[] }>;
+}
+
 export interface Report {
-  experiment: { key: string; name: string; status: string; method: "sequential" | "ttest"; confidenceLevel: number; hypothesis?: Flag["hypothesis"] };
+  experiment: {
+    key: string;
+    name: string;
+    status: string;
+    method: "sequential" | "ttest";
+    confidenceLevel: number;
+    correction: Correction;
+    minimumDetectableEffect: number | null;
+    hypothesis?: Flag["hypothesis"];
+  };
+  /** The run of the experiment reported on: data and settings start afresh at every start. */
+  analysisPeriod: { index: number; startedAt: string | null; stoppedAt: string | null; settings: AnalysisSettings; periods: number };
   variants: Array<{ key: string; exposures: number; expectedShare: number }>;
-  srm: { pValue: number; mismatch: boolean };
-  dataQuality: { multipleVariantUsers: number; rejectedExposures: number; droppedValues: Record<string, number> };
+  srm: { pValue: number; mismatch: boolean; test: "sequential-dirichlet-multinomial"; strata: Array<{ allocation: Record<string, number>; counts: Record<string, number> }> };
+  dataQuality: { multipleVariantUnits: number; rejectedExposures: number; droppedValues: Record<string, number> };
   /**
    * How current the numbers are: when ingest last wrote for this experiment and how long
    * the messages of that delivery had waited in the queue. Events still in the queue are
    * not in the report yet.
    */
   freshness: { lastIngestedAt: string | null; secondsSinceIngest: number | null; queueLagSeconds: number | null };
-  metrics: Array<{
-    key: string;
-    name?: string | undefined;
-    role: "primary" | "secondary" | "guardrail";
-    type: string;
-    eventType: string;
-    comparisons: number;
-    variants: VariantResult[];
-    timeSeries: Array<{ day: string; variants: Array<{ variant: string; exposures: number; mean: number; ci?: [number, number]; relativeCi?: [number, number]; pValue?: number }> }>;
-  }>;
+  /** Units and days the experiment needs for its minimum detectable effect (primary metric). */
+  plan: (SamplePlan & { baseline: { mean: number; variance: number }; unitsPerDay: number }) | null;
+  metrics: MetricReport[];
 }
 
-const ZERO: SufficientStats = { n: 0, sum: 0, sumSquares: 0 };
-const add = (a: SufficientStats, b: SufficientStats): SufficientStats => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares });
+/** Exact cumulative sums of one aggregate series. */
+interface ExactSums {
+  n: number;
+  sum: bigint;
+  sumSquares: bigint;
+}
+const NO_SUMS: ExactSums = { n: 0, sum: 0n, sumSquares: 0n };
+const addSums = (a: ExactSums, b: ExactSums): ExactSums => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares });
 
-export function buildReport(flag: Flag, rows: AggregateRow[], quality: Quality, now: number): Report {
-  const multipleVariantUsers = rows.filter((r) => r.metric === MULTIPLE_VARIANTS).reduce((total, r) => total + r.n, 0);
+/** The daily rows, cumulated per (variant, series) at the end of each day. */
+class Cumulative {
+  readonly days: string[];
+  private readonly series = new Map<string, ExactSums[]>();
+  /** Histogram buckets seen per (variant, metric). */
+  private readonly buckets = new Map<string, Set<number>>();
+  /** Allocation strata seen. */
+  readonly allocations = new Set<string>();
+
+  constructor(rows: readonly AggregateRow[]) {
+    this.days = [...new Set(rows.map((r) => r.day))].sort();
+    const index = new Map(this.days.map((day, i) => [day, i]));
+    const daily = new Map<string, ExactSums[]>();
+    for (const row of rows) {
+      const name = `${row.variant}|${row.metric}`;
+      let values = daily.get(name);
+      if (!values) daily.set(name, (values = this.days.map(() => NO_SUMS)));
+      const i = index.get(row.day)!;
+      values[i] = addSums(values[i]!, row);
+      const separator = row.metric.indexOf(BUCKET_SEPARATOR);
+      if (separator > 0) {
+        const key = `${row.variant}|${row.metric.slice(0, separator)}`;
+        const set = this.buckets.get(key) ?? new Set<number>();
+        set.add(Number(row.metric.slice(separator + 1)));
+        this.buckets.set(key, set);
+      }
+      if (row.metric.startsWith(ALLOCATION_PREFIX)) this.allocations.add(row.metric.slice(ALLOCATION_PREFIX.length));
+    }
+    for (const [name, values] of daily) {
+      let running = NO_SUMS;
+      this.series.set(name, values.map((value) => (running = addSums(running, value))));
+    }
+  }
+
+  at(variant: string, metric: string, day: number): ExactSums {
+    return this.series.get(`${variant}|${metric}`)?.[day] ?? NO_SUMS;
+  }
+
+  exposures = (variant: string, day: number) => this.at(variant, EXPOSURES, day).n;
+
+  histogram(variant: string, metric: string, day: number): Histogram {
+    const histogram = new Map<number, SufficientStats>();
+    for (const bucket of this.buckets.get(`${variant}|${metric}`) ?? []) {
+      const sums = this.at(variant, `${metric}${BUCKET_SEPARATOR}${bucket}`, day);
+      if (sums.n > 0) histogram.set(bucket, fromExactSums(sums.n, sums.sum, sums.sumSquares, VALUE_SCALE));
+    }
+    return histogram;
+  }
+}
+
+const finite = (interval: [number, number] | undefined): [number, number] | null => (interval ? interval : null);
+const excludesZero = (interval: [number, number] | undefined): interval is [number, number] => !!interval && (interval[0] > 0 || interval[1] < 0);
+
+/** The settings of the analysis period reported on (the current ones for an experiment never started). */
+export function periodOf(flag: Flag, index?: number): { index: number; period: AnalysisPeriod | undefined; settings: AnalysisSettings } {
+  const periods = flag.analysisPeriods ?? [];
+  const chosen = index ?? periods.length;
+  const period = periods[chosen - 1];
+  const { primaryMetric, secondaryMetrics, guardrailMetrics, statisticalMethod, confidenceLevel, minimumDetectableEffect, multipleTestingCorrection, bucketing } = period?.settings ?? flag;
+  return {
+    index: chosen,
+    period,
+    settings: { primaryMetric, secondaryMetrics, guardrailMetrics, statisticalMethod, confidenceLevel, minimumDetectableEffect, multipleTestingCorrection, bucketing },
+  };
+}
+
+export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: Quality, now: number, periodIndex?: number): Report {
+  const { index, period, settings } = periodOf(flag, periodIndex);
+  const data = new Cumulative(rows);
+  const { days } = data;
+  const last = days.length - 1;
   const variantKeys = flag.variants.map((v) => v.key);
   const [controlKey, ...treatments] = variantKeys as [string, ...string[]];
   const weights = variantKeys.map((key) => flag.weights?.[key] ?? 100 / variantKeys.length);
-  const days = [...new Set(rows.map((r) => r.day))].sort();
-  const alpha = 1 - flag.confidenceLevel;
-  const metrics = metricsOf(flag);
-  const secondaryCount = metrics.filter((m) => m.role !== "primary").length;
+  const alpha = 1 - settings.confidenceLevel;
+  const correction = settings.multipleTestingCorrection ?? "bonferroni";
+  const method = settings.statisticalMethod;
+  const metrics = metricsOf(settings);
+  const exposures = (variant: string) => (last >= 0 ? data.exposures(variant, last) : 0);
 
-  /** Each day's statistics by (variant, metric), indexed once. */
-  const daily = new Map<string, Map<string, SufficientStats>>();
-  for (const row of rows) {
-    const key = `${row.variant}#${row.metric}`;
-    const byDay = daily.get(key) ?? new Map<string, SufficientStats>();
-    byDay.set(row.day, add(byDay.get(row.day) ?? ZERO, row));
-    daily.set(key, byDay);
-  }
-  /** Cumulative statistics of (variant, metric) at the end of each day. */
-  const cumulative = new Map<string, SufficientStats[]>();
-  const series = (variant: string, metric: string) => {
-    const key = `${variant}#${metric}`;
-    let values = cumulative.get(key);
-    if (!values) {
-      const byDay = daily.get(key);
-      let running = ZERO;
-      values = days.map((day) => (running = add(running, byDay?.get(day) ?? ZERO)));
-      cumulative.set(key, values);
-    }
-    return values;
+  // Sample ratio: strata by the allocation each unit was assigned under; units recorded
+  // without one are assumed to follow the flag's weights.
+  const strataAt = (day: number) => {
+    const recorded = new Map(variantKeys.map((v) => [v, 0]));
+    const strata = [...data.allocations].map((allocation) => {
+      const shares = parseAllocation(allocation);
+      const counts = variantKeys.map((v) => data.at(v, `${ALLOCATION_PREFIX}${allocation}`, day).n);
+      counts.forEach((count, i) => recorded.set(variantKeys[i]!, recorded.get(variantKeys[i]!)! + count));
+      return { allocation: shares, counts, weights: variantKeys.map((v) => shares[v] ?? 0) };
+    });
+    const rest = variantKeys.map((v) => Math.max(0, data.exposures(v, day) - recorded.get(v)!));
+    if (rest.some((count) => count > 0)) strata.push({ allocation: Object.fromEntries(variantKeys.map((v, i) => [v, weights[i]!])), counts: rest, weights });
+    return strata;
   };
-  const exposuresAt = (variant: string, dayIndex: number) => series(variant, EXPOSURES)[dayIndex]?.n ?? 0;
-  const exposures = (variant: string) => (days.length ? exposuresAt(variant, days.length - 1) : 0);
+  let srmP = 1;
+  for (let day = 0; day <= last; day++) srmP = Math.min(srmP, srmPValue(strataAt(day)));
+  const srmMismatch = srmP < SRM_ALPHA;
 
-  const srm = srmTest(variantKeys.map(exposures), weights);
+  const multipleVariantUnits = last >= 0 ? variantKeys.reduce((total, v) => total + data.at(v, MULTIPLE_VARIANTS, last).n, 0) : 0;
+  const secondaryCount = metrics.filter((m) => m.role === "secondary").length;
+  const familySize = (role: string) => Math.max(1, role === "primary" ? treatments.length : role === "secondary" ? treatments.length * secondaryCount : treatments.length);
 
-  const reportMetrics = metrics.map((metric) => {
-    const average = metric.type === "property_average";
-    /** The metric's statistics for a variant at a day: n is the exposures, except for averages. */
-    const statsAt = (variant: string, dayIndex: number): SufficientStats => {
-      const m = series(variant, metric.key)[dayIndex] ?? ZERO;
-      return { n: average ? m.n : exposuresAt(variant, dayIndex), sum: m.sum, sumSquares: m.sumSquares };
+  /** Per metric: its statistics per variant per day, its caps per day, and its comparisons. */
+  const analysed = metrics.map((metric) => {
+    const capped = (metric.type === "property_sum" || metric.type === "property_average") && metric.capValue === undefined && (metric.capPercentile ?? DEFAULT_CAP_PERCENTILE) < 1;
+    const units = (variant: string, day: number) => (metric.type === "property_average" ? data.at(variant, metric.key, day).n : data.exposures(variant, day));
+    const raw = (variant: string, day: number) => {
+      const sums = data.at(variant, metric.key, day);
+      return fromExactSums(units(variant, day), sums.sum, sums.sumSquares, VALUE_SCALE);
     };
-    const comparisons = Math.max(1, metric.role === "primary" ? treatments.length : treatments.length * secondaryCount);
-    const testAlpha = bonferroniAlpha(alpha, comparisons);
-
-    const compare = (treatment: string): Array<TestResult | undefined> => {
-      let previous = 1;
-      return days.map((_, d) => {
-        const control = statsAt(controlKey, d);
-        const variant = statsAt(treatment, d);
-        if (flag.statisticalMethod === "ttest") return welchTTest(control, variant, { alpha: testAlpha });
-        const result = sequentialTest(control, variant, { alpha: testAlpha, previousPValue: previous });
-        previous = result.pValue;
-        return result;
-      });
+    const caps: Caps[] = days.map((_, day) =>
+      capped
+        ? quantileCaps(
+            variantKeys.map((v) => data.histogram(v, metric.key, day)),
+            variantKeys.reduce((sum, v) => sum + units(v, day), 0),
+            metric.capPercentile ?? DEFAULT_CAP_PERCENTILE,
+            VALUE_SCALE,
+          )
+        : { upper: undefined, lower: undefined },
+    );
+    const stats = (variant: string, day: number): SufficientStats => {
+      const cap = caps[day]!;
+      return cap.upper || cap.lower ? capStatistics(data.histogram(variant, metric.key, day), units(variant, day), cap) : raw(variant, day);
     };
-    const results = new Map(treatments.map((t) => [t, compare(t)]));
-    const last = days.length - 1;
+    /** Units with a non-zero value: conversions, or units in the histogram. */
+    const nonZero = (variant: string, day: number) => {
+      if (metric.type === "unique_conversions") return Number(data.at(variant, metric.key, day).sum / BigInt(VALUE_SCALE));
+      let count = 0;
+      for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
+      return count;
+    };
+    const gated = metric.type !== "event_totals";
+    const eligible = (treatment: string, day: number) =>
+      data.exposures(controlKey, day) >= MIN_EXPOSURES &&
+      data.exposures(treatment, day) >= MIN_EXPOSURES &&
+      (!gated || (nonZero(controlKey, day) >= MIN_CONVERSIONS && nonZero(treatment, day) >= MIN_CONVERSIONS));
+    // The mixture is tuned at the family's Bonferroni level: fixed before any data.
+    const tuningAlpha = metric.role === "guardrail" ? alpha : alpha / familySize(metric.role);
+    const series = new Map<string, ComparisonSeries>(
+      treatments.map((treatment) => [
+        treatment,
+        compareSeries(
+          days.map((_, day) => {
+            const control = stats(controlKey, day);
+            const mde = settings.minimumDetectableEffect;
+            return { control, treatment: stats(treatment, day), eligible: eligible(treatment, day), ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}) };
+          }),
+          method,
+          { alpha: tuningAlpha },
+        ),
+      ]),
+    );
+    return { metric, capped, caps, raw, stats, series };
+  });
+
+  /** Interval levels per (metric, treatment) per day, from the corrections of each family at that day. */
+  const levels = new Map<string, number[]>();
+  for (const family of ["primary", "secondary"] as const) {
+    const members = analysed.filter((a) => a.metric.role === family).flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, series: a.series.get(t)! })));
+    for (const member of members) levels.set(member.id, []);
+    days.forEach((_, day) => {
+      const { levels: at } = adjust(members.map((m) => m.series.looks[day]!.pValue), alpha, correction);
+      members.forEach((member, i) => levels.get(member.id)!.push(at[i]!));
+    });
+  }
+  const adjustedP = (role: string, metricKey: string, treatment: string, day: number) => {
+    const members = analysed.filter((a) => a.metric.role === role).flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, p: a.series.get(t)!.looks[day]!.pValue })));
+    const { pValues } = adjust(members.map((m) => m.p), alpha, correction);
+    return pValues[members.findIndex((m) => m.id === `${metricKey}|${treatment}`)]!;
+  };
+
+  const reportMetrics: MetricReport[] = analysed.map(({ metric, capped, caps, raw, stats, series }) => {
+    const guardrail = metric.role === "guardrail";
+    const harmSign = metric.direction === "decrease" ? 1 : -1; // the sign of a harmful difference
+    /** A comparison at a look: intervals at the look's corrected level, the verdict from them. */
+    const cache = new Map<string, IntervalResult[]>();
+    const at = (treatment: string, day: number): Comparison => {
+      const comparisonSeries = series.get(treatment)!;
+      const look = comparisonSeries.looks[day]!;
+      // Guardrails: one-sided at α. The sequential interval at α is conservative for one side; the t-test's at 2α is exact.
+      const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : levels.get(`${metric.key}|${treatment}`)![day]!;
+      const cacheKey = `${treatment}|${level}`;
+      let intervals = cache.get(cacheKey);
+      if (!intervals) cache.set(cacheKey, (intervals = comparisonSeries.intervalsAt(level)));
+      const { ci, relativeCi, stable } = intervals[day]!;
+      const testedSoFar = comparisonSeries.looks.slice(0, day + 1).some((l) => l.tested);
+      let verdict: Verdict;
+      let pValue: number;
+      if (guardrail) {
+        const harmful = excludesZero(ci) && Math.sign(ci[0] > 0 ? 1 : -1) === harmSign;
+        verdict = !testedSoFar ? "insufficient_data" : harmful ? "harm_detected" : "no_harm_detected";
+        pValue = method === "ttest" ? (Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2) : comparisonSeries.harmPValue(day, harmSign);
+      } else {
+        verdict = !testedSoFar ? "insufficient_data" : excludesZero(ci) ? (ci[0] > 0 ? "significant_positive" : "significant_negative") : "not_yet_significant";
+        pValue = adjustedP(metric.role, metric.key, treatment, day);
+      }
+      const warnings: Warning[] = [];
+      if (srmMismatch) warnings.push("sample_ratio_mismatch");
+      if (!stable) warnings.push("effect_not_stable");
+      return { difference: look.difference, lift: look.lift, ci: finite(ci), relativeCi: finite(relativeCi), pValue, verdict, trustworthy: warnings.length === 0, warnings, level };
+    };
 
     const variants: VariantResult[] = variantKeys.map((variant) => {
-      const s = last >= 0 ? statsAt(variant, last) : ZERO;
-      const base: VariantResult = { variant, control: variant === controlKey, exposures: exposures(variant), n: s.n, mean: mean(s) };
-      const test = results.get(variant)?.[last];
-      if (!test) return base;
-      const pValue = bonferroniP(test.pValue, comparisons);
-      const control = statsAt(controlKey, last);
-      const enough =
-        base.exposures >= MIN_EXPOSURES &&
-        exposures(controlKey) >= MIN_EXPOSURES &&
-        (metric.type !== "unique_conversions" || (s.sum >= MIN_CONVERSIONS && control.sum >= MIN_CONVERSIONS));
-      const verdict: Verdict = !enough ? "insufficient_data" : pValue < alpha ? (test.difference > 0 ? "significant_positive" : "significant_negative") : "not_yet_significant";
-      return { ...base, comparison: { difference: test.difference, lift: test.lift, ci: test.ci, relativeCi: test.relativeCi, pValue, verdict } };
+      const s = last >= 0 ? stats(variant, last) : { n: 0, mean: 0, m2: 0 };
+      const base: VariantResult = { variant, control: variant === controlKey, exposures: exposures(variant), n: s.n, mean: s.n > 0 ? s.mean : 0 };
+      if (capped && last >= 0) base.uncappedMean = raw(variant, last).mean;
+      return treatments.includes(variant) && last >= 0 ? { ...base, comparison: at(variant, last) } : base;
     });
 
     const timeSeries = days.map((day, d) => ({
       day,
-      variants: variantKeys.map((variant) => {
-        const s = statsAt(variant, d);
-        const test = results.get(variant)?.[d];
-        return { variant, exposures: exposuresAt(variant, d), mean: mean(s), ...(test ? { ci: test.ci, relativeCi: test.relativeCi, pValue: bonferroniP(test.pValue, comparisons) } : {}) };
+      variants: variantKeys.map((variant): LookPoint => {
+        const s = stats(variant, d);
+        const point: LookPoint = { variant, exposures: data.exposures(variant, d), mean: s.n > 0 ? s.mean : 0 };
+        if (!treatments.includes(variant)) return point;
+        const c = at(variant, d);
+        return { ...point, ci: c.ci, relativeCi: c.relativeCi, pValue: c.pValue, verdict: c.verdict };
       }),
     }));
-    return { key: metric.key, name: metric.name, role: metric.role, type: metric.type, eventType: metric.eventType, comparisons, variants, timeSeries };
+    const cap = caps[last];
+    const capReport: MetricReport["cap"] =
+      metric.capValue !== undefined ? { value: metric.capValue } : capped ? { percentile: metric.capPercentile ?? DEFAULT_CAP_PERCENTILE, upper: cap?.upper?.value ?? null, lower: cap?.lower?.value ?? null } : null;
+    return {
+      key: metric.key,
+      name: metric.name,
+      role: metric.role,
+      type: metric.type,
+      eventType: metric.eventType,
+      direction: metric.direction ?? "increase",
+      comparisons: familySize(metric.role),
+      cap: capReport,
+      variants,
+      timeSeries,
+    };
   });
 
   return {
-    experiment: { key: flag.key, name: flag.name, status: flag.status, method: flag.statisticalMethod, confidenceLevel: flag.confidenceLevel, ...(flag.hypothesis ? { hypothesis: flag.hypothesis } : {}) },
+    experiment: {
+      key: flag.key,
+      name: flag.name,
+      status: flag.status,
+      method,
+      confidenceLevel: settings.confidenceLevel,
+      correction,
+      minimumDetectableEffect: settings.minimumDetectableEffect ?? null,
+      ...(flag.hypothesis ? { hypothesis: flag.hypothesis } : {}),
+    },
+    analysisPeriod: { index, startedAt: period?.startedAt ?? null, stoppedAt: period?.stoppedAt ?? null, settings, periods: flag.analysisPeriods?.length ?? 0 },
     variants: variantKeys.map((key, i) => ({ key, exposures: exposures(key), expectedShare: weights[i]! / weights.reduce((a, b) => a + b, 0) })),
-    srm: { pValue: srm.pValue, mismatch: srm.mismatch },
-    dataQuality: { multipleVariantUsers, rejectedExposures: quality.rejectedExposures, droppedValues: quality.droppedValues },
+    srm: {
+      pValue: srmP,
+      mismatch: srmMismatch,
+      test: "sequential-dirichlet-multinomial",
+      strata: last >= 0 ? strataAt(last).map((s) => ({ allocation: s.allocation, counts: Object.fromEntries(variantKeys.map((v, i) => [v, s.counts[i]!])) })) : [],
+    },
+    dataQuality: { multipleVariantUnits, rejectedExposures: quality.rejectedExposures, droppedValues: quality.droppedValues },
     freshness: {
       lastIngestedAt: quality.lastIngestedAt === undefined ? null : new Date(quality.lastIngestedAt).toISOString(),
       secondsSinceIngest: quality.lastIngestedAt === undefined ? null : Math.max(0, Math.round((now - quality.lastIngestedAt) / 1000)),
       queueLagSeconds: quality.queueLagMs === undefined ? null : Math.round(quality.queueLagMs / 100) / 10,
     },
+    plan: planOf(settings, analysed[0], controlKey, weights, variantKeys.reduce((sum, v) => sum + exposures(v), 0), days.length, alpha),
     metrics: reportMetrics,
   };
 }
 
-const CSV_COLUMNS = ["metric", "role", "variant", "control", "exposures", "n", "mean", "difference", "lift", "ci_low", "ci_high", "relative_ci_low", "relative_ci_high", "p_value", "verdict", "method", "srm_p_value"];
+/** The primary metric's sample plan from the control's data so far and the traffic per day. */
+function planOf(
+  settings: AnalysisSettings,
+  primary: { metric: Metric & { role: string }; stats: (variant: string, day: number) => SufficientStats } | undefined,
+  controlKey: string,
+  weights: number[],
+  totalExposures: number,
+  days: number,
+  alpha: number,
+): Report["plan"] {
+  const mde = settings.minimumDetectableEffect;
+  if (!mde || !primary || primary.metric.role !== "primary" || days === 0) return null;
+  const control = primary.stats(controlKey, days - 1);
+  const baseline = { mean: control.mean, variance: variance(control) };
+  const unitsPerDay = Math.round(totalExposures / days);
+  const plan = samplePlan({ baselineMean: baseline.mean, baselineVariance: baseline.variance, minimumDetectableEffect: mde, alpha, weights, unitsPerDay, binary: primary.metric.type === "unique_conversions" });
+  return plan ? { ...plan, baseline, unitsPerDay } : null;
+}
+
+const CSV_COLUMNS = [
+  "metric", "role", "variant", "control", "exposures", "n", "mean", "uncapped_mean", "cap_upper", "cap_lower", "difference", "lift", "ci_low", "ci_high",
+  "relative_ci_low", "relative_ci_high", "p_value", "verdict", "trustworthy", "warnings", "method", "correction", "analysis_period_start", "srm_p_value",
+];
 
 const csvCell = (value: unknown): string => {
   const text = value === undefined || value === null || (typeof value === "number" && !Number.isFinite(value)) ? "" : String(value);
@@ -174,10 +430,16 @@ const csvCell = (value: unknown): string => {
 export function reportCsv(report: Report): string {
   const lines = [CSV_COLUMNS.join(",")];
   for (const metric of report.metrics) {
+    const cap = metric.cap && "percentile" in metric.cap ? metric.cap : undefined;
+    const capValue = metric.cap && "value" in metric.cap ? metric.cap.value : undefined;
     for (const v of metric.variants) {
       const c = v.comparison;
       lines.push(
-        [metric.key, metric.role, v.variant, v.control, v.exposures, v.n, v.mean, c?.difference, c?.lift, c?.ci[0], c?.ci[1], c?.relativeCi[0], c?.relativeCi[1], c?.pValue, c?.verdict, report.experiment.method, report.srm.pValue]
+        [
+          metric.key, metric.role, v.variant, v.control, v.exposures, v.n, v.mean, v.uncappedMean, cap?.upper ?? capValue, cap?.lower, c?.difference, c?.lift, c?.ci?.[0], c?.ci?.[1],
+          c?.relativeCi?.[0], c?.relativeCi?.[1], c?.pValue, c?.verdict, c?.trustworthy, c?.warnings.join(" "), report.experiment.method, report.experiment.correction,
+          report.analysisPeriod.startedAt, report.srm.pValue,
+        ]
           .map(csvCell)
           .join(","),
       );

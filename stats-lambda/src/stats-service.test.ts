@@ -62,7 +62,7 @@ describe("ingest", () => {
     await deliver([{ body: exposure("u1", "exp", "control") }, { body: exposure("u1", "exp", "treatment") }, { body: exposure("u1", "exp", "treatment") }]);
     const r = await json("exp");
     expect(r.variants.map((v) => v.exposures)).toEqual([1, 1]);
-    expect(r.dataQuality.multipleVariantUsers).toBe(1);
+    expect(r.dataQuality.multipleVariantUnits).toBe(1);
   });
 
   it("counts events after the first exposure, per metric type, and ignores redeliveries and repeated insert_ids", async () => {
@@ -104,7 +104,7 @@ describe("report", () => {
     // 400 users per arm over 4 days; treatment converts 30%, control 10%.
     for (let i = 0; i < 800; i++) {
       const variant = i % 2 ? "treatment" : "control";
-      const time = start + (i % 4) * day;
+      const time = start + (Math.floor(i / 2) % 4) * day; // both arms every day
       messages.push({ body: { ...exposure(`r${i}`, "clear", variant, time) } });
       const inArm = Math.floor(i / 2);
       if (inArm % 10 < (variant === "treatment" ? 3 : 1)) messages.push({ body: events({ user_id: `r${i}`, event_type: "purchase", time: time + 1000, event_properties: { amount: 20 } }) });
@@ -118,9 +118,11 @@ describe("report", () => {
     const treatment = variantOf(r, "purchase", "treatment");
     expect(treatment.mean).toBeCloseTo(0.3, 5);
     expect(treatment.comparison).toMatchObject({ verdict: "significant_positive" });
-    expect(treatment.comparison!.ci[0]).toBeGreaterThan(0); // the absolute interval excludes 0
-    expect(treatment.comparison!.relativeCi[0]).toBeLessThan(treatment.comparison!.lift);
-    expect(treatment.comparison!.relativeCi[1]).toBeGreaterThan(treatment.comparison!.lift);
+    expect(treatment.comparison!.ci![0]).toBeGreaterThan(0); // the absolute interval excludes 0
+    expect(treatment.comparison!.relativeCi![0]).toBeGreaterThan(0); // and so does the relative one
+    expect(treatment.comparison!.relativeCi![0]).toBeLessThan(treatment.comparison!.lift);
+    expect(treatment.comparison!.relativeCi![1]).toBeGreaterThan(treatment.comparison!.lift);
+    expect(treatment.comparison).toMatchObject({ trustworthy: true, warnings: [] });
     expect(r.metrics[0]!.timeSeries).toHaveLength(4);
     expect(r.metrics[0]!.timeSeries.at(-1)!.variants[1]!.pValue).toBe(treatment.comparison!.pValue);
 
@@ -135,11 +137,112 @@ describe("report", () => {
     const treatment = variantOf(await json("lopsided"), "purchase", "treatment");
     expect(treatment).toMatchObject({ exposures: 0, n: 0 });
     const comparison = JSON.parse(JSON.stringify(treatment.comparison)) as Record<string, unknown>;
-    expect(comparison).toMatchObject({ difference: null, lift: null, ci: [null, null], verdict: "insufficient_data" });
+    expect(comparison).toMatchObject({ difference: null, lift: null, ci: null, verdict: "insufficient_data" });
   });
 
   it("needs a token with access to the project", async () => {
     expect((await fetch(`${service.url}/projects/shop/experiments/exp/report`)).status).toBe(401);
     expect((await report("nope")).status).toBe(404);
+  });
+});
+
+describe("unit of analysis, allocations, periods and plans", () => {
+  // Sent now: newer than the stats service's cached catalog, so it reads the experiments each test writes.
+  const exposed = (over: Partial<Extract<QueueMessage, { type: "exposures" }>>, flagKey: string, variant: string, allocation?: string): QueueMessage => ({
+    type: "exposures", project: "shop", deployment: "web", time: Date.now(), source: "remote-evaluation", exposures: [{ flagKey, variant, ...(allocation ? { allocation } : {}) }], ...over,
+  });
+
+  it("counts groups for a group-bucketed experiment, found through the events' groups", async () => {
+    await records.experiment("shop", experiment("by-company", { bucketing: { unit: "group", groupType: "company" } }));
+    await deliver([
+      { body: exposed({ userId: "g-u1", groups: { company: "acme" } }, "by-company", "control") },
+      { body: exposed({ userId: "g-u2", groups: { company: "acme" } }, "by-company", "control") },
+      { body: exposed({ userId: "g-u3", groups: { company: "globex" } }, "by-company", "treatment") },
+      { body: exposed({ userId: "g-u4" }, "by-company", "treatment") }, // no group: not a unit of this experiment
+    ]);
+    await deliver([
+      { body: { type: "events", project: "shop", deployment: "web", events: [
+        { user_id: "g-u2", event_type: "purchase", time: Date.now(), groups: { company: ["acme"] } },
+        { user_id: "g-u1", event_type: "purchase", time: Date.now(), groups: { company: "acme" } }, // the same group converts once
+        { user_id: "g-u3", event_type: "purchase", time: Date.now() }, // no group on the event: not attributable
+      ] } },
+    ]);
+    const r = await json("by-company");
+    expect(r.variants.map((v) => v.exposures)).toEqual([1, 1]);
+    expect(variantOf(r, "purchase", "control").mean).toBe(1);
+    expect(variantOf(r, "purchase", "treatment").mean).toBe(0);
+  });
+
+  it("counts devices for a device-bucketed experiment: one person on two devices is two units", async () => {
+    await records.experiment("shop", experiment("by-device", { bucketing: { unit: "device_id" } }));
+    await deliver([
+      { body: exposed({ userId: "person", deviceId: "phone" }, "by-device", "control") },
+      { body: exposed({ userId: "person", deviceId: "laptop" }, "by-device", "treatment") },
+    ]);
+    const r = await json("by-device");
+    expect(r.variants.map((v) => v.exposures)).toEqual([1, 1]);
+    expect(r.dataQuality.multipleVariantUnits).toBe(0);
+  });
+
+  it("checks the sample ratio against the allocation each unit was exposed under", async () => {
+    await records.experiment("shop", experiment("segmented"));
+    const messages = [];
+    for (let i = 0; i < 300; i++) messages.push({ body: exposed({ userId: `s-${i}` }, "segmented", i % 10 === 0 ? "treatment" : "control", "control=90,treatment=10") });
+    await deliver(messages);
+    const r = await json("segmented");
+    expect(r.variants.map((v) => v.exposures)).toEqual([270, 30]);
+    expect(r.srm).toMatchObject({ mismatch: false, strata: [{ allocation: { control: 90, treatment: 10 }, counts: { control: 270, treatment: 30 } }] });
+  });
+
+  it("caps revenue as it arrives through ingest, and shows the cap", async () => {
+    await records.experiment("shop", experiment("whale"));
+    const messages = [];
+    for (let i = 0; i < 200; i++) {
+      const user = `w-${i}`;
+      messages.push({ body: exposed({ userId: user }, "whale", i % 2 ? "treatment" : "control") });
+      if (i % 4 < 2) messages.push({ body: events({ user_id: user, event_type: "purchase", time: Date.now() + 1, event_properties: { amount: i === 1 ? 1_000_000 : 20 + (i % 7) } }) });
+    }
+    await deliver(messages);
+    const revenue = (await json("whale")).metrics.find((m) => m.key === "revenue")!;
+    expect(revenue.cap).toMatchObject({ percentile: 0.99 });
+    const treatment = revenue.variants[1]!;
+    expect(treatment.uncappedMean).toBeGreaterThan(5000);
+    expect(treatment.mean).toBeLessThan(20);
+  });
+
+  it("starts a restarted experiment's data afresh, and keeps the earlier period's report", async () => {
+    const period = (startedAt: number, stoppedAt?: number) => ({ startedAt: new Date(startedAt).toISOString(), ...(stoppedAt ? { stoppedAt: new Date(stoppedAt).toISOString() } : {}), settings: experiment("x") });
+    const first = Date.now() - 60_000;
+    await records.experiment("shop", experiment("restarted", { analysisPeriods: [period(first)] }));
+    await deliver([{ body: exposed({ userId: "p-1" }, "restarted", "control") }, { body: exposed({ userId: "p-2" }, "restarted", "treatment") }]);
+    const restart = Date.now();
+    await records.experiment("shop", experiment("restarted", { analysisPeriods: [period(first, restart), period(restart)] }));
+    await deliver([
+      { body: exposed({ userId: "p-1", time: restart + 1 }, "restarted", "treatment") }, // the same user, re-exposed in the new period
+      { body: exposed({ userId: "p-3", time: restart - 5000 }, "restarted", "control") }, // sent before the restart, delivered after it
+    ]);
+    const latest = await json("restarted");
+    expect(latest.analysisPeriod).toMatchObject({ index: 2, periods: 2 });
+    expect(latest.variants.map((v) => v.exposures)).toEqual([0, 1]);
+    expect(latest.dataQuality.multipleVariantUnits).toBe(0);
+    const earlier = JSON.parse(await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text())) as Report;
+    expect(earlier.variants.map((v) => v.exposures)).toEqual([1, 1]);
+    expect((await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=3`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    expect((await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(400);
+  });
+
+  it("plans an experiment from an entered baseline", async () => {
+    const plan = async (body: unknown) => {
+      const response = await fetch(`${service.url}/projects/shop/sample-plan`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { fixedHorizon: { perVariant: number[]; days: number }; sequential: { perVariant: number[] }; error?: unknown } };
+    };
+    const ok = await plan({ baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: 10_000 });
+    expect(ok.status).toBe(200);
+    expect(Math.abs(ok.body.fixedHorizon.perVariant[0]! / 57_756 - 1)).toBeLessThan(0.002);
+    expect(ok.body.sequential.perVariant[0]).toBeGreaterThan(ok.body.fixedHorizon.perVariant[0]!);
+    expect(ok.body.fixedHorizon.days).toBe(12);
+    for (const bad of [{}, { baselineMean: 2, minimumDetectableEffect: 0.05 }, { baselineMean: 10, metricType: "property_sum", minimumDetectableEffect: 0.05 }, { baselineMean: 0.1, minimumDetectableEffect: -1 }, [1]]) {
+      expect((await plan(bad)).status).toBe(400);
+    }
   });
 });

@@ -4,35 +4,64 @@
  * | pk                | sk                 | item                                                         |
  * | ----------------- | ------------------ | ------------------------------------------------------------ |
  * | `EXP#<p>#<flag>`  | `UNIT#<unit>`      | variant, first exposure, metric states, pending contributions |
- * | `EXP#<p>#<flag>`  | `AGG#<day>#<shard>`| per variant and metric n, Σx, Σx² (exact, scaled), and the runs not yet settled that added to it |
+ * | `EXP#<p>#<flag>`  | `AGG#<day>#<shard>#<variant>#<metric>` | the variant's n, Σx, Σx² of the metric and its histogram buckets (exact, scaled), and the runs not yet settled that added to it |
  * | `EXP#<p>#<flag>`  | `RUN#<run>`        | a settled run (its aggregates and event markers are written) |
  * | `EXP#<p>#<flag>`  | `QUALITY`          | freshness and data-quality counters                          |
  * | `EVENT#<p>#<id>`  | `-`                | an applied event id (dedup without a window)                 |
  *
- * A run adds to one shard of each day it touches (chosen by its id), so concurrent runs
- * spread their writes and the report reads O(days × shards) items whatever the number
- * of units. Markers carry `expiresAt` (DynamoDB TTL in the cloud; the local server
+ * `EXP#<p>#<flag>` is suffixed `@<n>` from an experiment's second analysis period on: a
+ * restart counts afresh. A run adds to one shard of each (day, variant, metric) it touches
+ * (chosen by its id), so concurrent runs spread their writes, one update stays within
+ * DynamoDB's expression limits however many metrics an experiment has, and the report
+ * reads O(days × shards × variants × metrics) items whatever the number of units. Markers carry `expiresAt` (DynamoDB TTL in the cloud; the local server
  * sweeps them, see sweep.ts): 7 days, beyond any queue retry.
  */
 import { GetCommand, type NumberValue } from "@aws-sdk/lib-dynamodb";
-import { VALUE_SCALE } from "../../shared/metric-values.js";
 import { queryAll, type Db } from "../../shared/node/dynamo.js";
-import type { SufficientStats } from "../../shared/stats/index.js";
 
 export const SHARDS = 8;
 /** Pseudo-metrics kept beside the real ones: exposed units, units seen in a second variant. */
 export const EXPOSURES = "$exposures";
 export const MULTIPLE_VARIANTS = "$multipleVariants";
+/** Exposed units by the allocation they were assigned under: `$alloc:control=90,treatment=10`. */
+export const ALLOCATION_PREFIX = "$alloc:";
+/** A metric's histogram bucket (shared/stats/winsorize.ts): `<metric>~<bucket>`. */
+export const BUCKET_SEPARATOR = "~";
+
+/** `control=90,treatment=10` → shares by variant. */
+export function parseAllocation(allocation: string): Record<string, number> {
+  const shares: Record<string, number> = {};
+  for (const part of allocation.split(",")) {
+    const at = part.lastIndexOf("=");
+    const share = Number(part.slice(at + 1));
+    if (at > 0 && Number.isFinite(share)) shares[part.slice(0, at)] = share;
+  }
+  return shares;
+}
+
+/** The metric an aggregate series belongs to (its histogram buckets belong to it too). */
+export const baseMetric = (metric: string) => (metric.includes(BUCKET_SEPARATOR) ? metric.slice(0, metric.indexOf(BUCKET_SEPARATOR)) : metric);
 /** How long dedup and settle markers live. */
 export const MARKER_TTL_MS = 7 * 86_400_000;
 
 export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10);
+/**
+ * An experiment's partition for one analysis period: `flag` is the flag key, suffixed
+ * `@<period>` from the second period on (see analysisKey).
+ */
 const experiment = (project: string, flag: string) => `EXP#${project}#${flag}`;
+
+/** The key an experiment's data is kept under in its current (or given) analysis period. */
+export const analysisKey = (flag: { key: string; analysisPeriods?: unknown[] | undefined }, period = flag.analysisPeriods?.length ?? 0) =>
+  period > 1 ? `${flag.key}@${period}` : flag.key;
 
 export const statsKeys = {
   experiment,
   unit: (project: string, flag: string, unit: string) => ({ pk: experiment(project, flag), sk: `UNIT#${unit}` }),
-  aggregate: (project: string, flag: string, day: string, shard: number) => ({ pk: experiment(project, flag), sk: `AGG#${day}#${shard}` }),
+  aggregate: (project: string, flag: string, day: string, shard: number, variant: string, metric: string) => ({
+    pk: experiment(project, flag),
+    sk: `AGG#${day}#${shard}#${variant}#${baseMetric(metric)}`,
+  }),
   run: (project: string, flag: string, run: string) => ({ pk: experiment(project, flag), sk: `RUN#${run}` }),
   quality: (project: string, flag: string) => ({ pk: experiment(project, flag), sk: "QUALITY" }),
   event: (project: string, id: string) => ({ pk: `EVENT#${project}#${id}`, sk: "-" }),
@@ -43,10 +72,14 @@ export const aggregateAttribute = (stat: "n" | "s" | "q", variant: string, metri
 /** Aggregate attributes naming the unsettled runs that added to it: `run|<id>` = start time. */
 export const RUN_ATTRIBUTE = "run|";
 
-export interface AggregateRow extends SufficientStats {
+/** A day's sums of one series, exact and scaled by VALUE_SCALE. */
+export interface AggregateRow {
   day: string;
   variant: string;
   metric: string;
+  n: number;
+  sum: bigint;
+  sumSquares: bigint;
 }
 
 export interface Quality {
@@ -64,9 +97,9 @@ export function createStatsStore(db: Db) {
   return {
     db,
 
-    /** Every daily aggregate of the experiment, shards summed, unscaled. */
+    /** Every daily aggregate of the experiment, shards summed, exact and scaled. */
     async aggregates(project: string, flag: string): Promise<AggregateRow[]> {
-      const exact = new Map<string, { day: string; variant: string; metric: string; n: bigint; s: bigint; q: bigint }>();
+      const rows = new Map<string, AggregateRow>();
       const items = await queryAll(db, { KeyConditionExpression: "pk = :pk AND begins_with(sk, :agg)", ExpressionAttributeValues: { ":pk": experiment(project, flag), ":agg": "AGG#" } });
       for (const item of items) {
         const day = (item["sk"] as string).split("#")[1]!;
@@ -74,21 +107,14 @@ export function createStatsStore(db: Db) {
           const [stat, variant, metric] = name.split("|");
           if (metric === undefined || (stat !== "n" && stat !== "s" && stat !== "q")) continue;
           const key = `${day}|${variant}|${metric}`;
-          const row = exact.get(key) ?? { day, variant: variant!, metric, n: 0n, s: 0n, q: 0n };
-          row[stat] += numberOf(value);
-          exact.set(key, row);
+          let row = rows.get(key);
+          if (!row) rows.set(key, (row = { day, variant: variant!, metric, n: 0, sum: 0n, sumSquares: 0n }));
+          if (stat === "n") row.n += Number(numberOf(value));
+          else if (stat === "s") row.sum += numberOf(value);
+          else row.sumSquares += numberOf(value);
         }
       }
-      const scale = BigInt(VALUE_SCALE);
-      return [...exact.values()].map(({ day, variant, metric, n, s, q }) => ({
-        day,
-        variant,
-        metric,
-        n: Number(n),
-        // Integer parts first, so dividing loses nothing a double could have kept.
-        sum: Number(s / scale) + Number(s % scale) / VALUE_SCALE,
-        sumSquares: Number(q / (scale * scale)) + Number(q % (scale * scale)) / VALUE_SCALE ** 2,
-      }));
+      return [...rows.values()];
     },
 
     async quality(project: string, flag: string): Promise<Quality> {

@@ -6,7 +6,7 @@
  */
 import diff from "microdiff";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
-import { flagInputSchema, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
+import { ANALYSIS_FIELDS, analysisSettingsSchema, flagInputSchema, type AnalysisPeriod, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { HistoryEntry, Store } from "../db/store.js";
 import { conflictTo409 } from "./conflicts.js";
@@ -48,6 +48,33 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
   if (!rule) throw new ApiError(400, "bad_request", `'${action}' does not apply to a ${flag.type} flag`);
   if (!rule.from.includes(flag.status)) throw new ApiError(409, "conflict", `Cannot ${action} a flag that is ${flag.status}`);
   return rule.to;
+}
+
+/**
+ * A running experiment's analysis settings (metrics, method, confidence, MDE, correction,
+ * bucketing unit) cannot change: past looks would be re-read under new rules (switching
+ * the method rewrote a p of 0.016 into 4.6e-5). Stopping and starting again opens a new
+ * analysis period with the new settings and fresh data.
+ */
+function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
+  if (previous.status !== "running") return;
+  for (const field of ANALYSIS_FIELDS) {
+    if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
+      throw new ApiError(409, "conflict", `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`, {
+        field,
+        currentVersion: previous.version,
+      });
+    }
+  }
+}
+
+/** The analysis periods after an action: `start` opens one with the current settings, leaving `running` closes it. */
+function periodsAfter(previous: Flag, action: FlagAction, status: FlagStatus, at: string): AnalysisPeriod[] | undefined {
+  const periods = previous.analysisPeriods ?? [];
+  if (action === "start") return [...periods, { startedAt: at, settings: analysisSettingsSchema.parse(previous) }];
+  const last = periods.at(-1);
+  if (previous.status === "running" && status !== "running" && last && !last.stoppedAt) return [...periods.slice(0, -1), { ...last, stoppedAt: at }];
+  return previous.analysisPeriods;
 }
 
 export function createFlagService({ store, onChange }: FlagServiceOptions) {
@@ -109,15 +136,17 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
       const previous = await current(project, key, expected);
       if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
+      assertAnalysisUnchanged(previous, input);
       await checkAgainstProject(project, input);
-      const { status, decidedVariant, statusBeforeArchive, createdAt } = previous;
-      return commit(project, stamp({ ...input, status, decidedVariant, statusBeforeArchive, createdAt }, previous, actor, "update"), previous);
+      return commit(project, stamp({ ...input, ...managed(previous) }, previous, actor, "update"), previous);
     },
 
     async act(project: string, key: string, action: FlagAction, expected: number, actor: string, options: { variant?: string } = {}): Promise<Flag> {
       const previous = await current(project, key, expected);
       const status = transition(previous, action);
       const next: Flag = { ...previous, status };
+      const periods = periodsAfter(previous, action, status, new Date().toISOString());
+      if (periods) next.analysisPeriods = periods;
       if (action === "start" && !previous.primaryMetric) throw new ApiError(400, "bad_request", "An experiment needs a primaryMetric before it starts");
       if (action === "decide") {
         if (!options.variant || !previous.variants.some((v) => v.key === options.variant)) {
@@ -150,11 +179,17 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       const previous = await current(project, key, expected);
       const { flag: old } = await this.version(project, key, version);
       const content = flagInputSchema.parse(old); // the editable fields only
+      assertAnalysisUnchanged(previous, content);
       await checkAgainstProject(project, content);
-      const { status, decidedVariant, statusBeforeArchive, createdAt } = previous;
-      return commit(project, stamp({ ...content, status, decidedVariant, statusBeforeArchive, createdAt }, previous, actor, `restore v${version}`), previous);
+      return commit(project, stamp({ ...content, ...managed(previous) }, previous, actor, `restore v${version}`), previous);
     },
   };
+}
+
+/** What the server keeps across edits and restores: the lifecycle and the analysis periods. */
+function managed(previous: Flag) {
+  const { status, decidedVariant, statusBeforeArchive, createdAt, analysisPeriods } = previous;
+  return { status, decidedVariant, statusBeforeArchive, createdAt, ...(analysisPeriods ? { analysisPeriods } : {}) };
 }
 
 const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);

@@ -44,9 +44,12 @@ const exposurePropertiesSchema = z.object({
   experiment_key: z.string().optional(),
 });
 
-/** Whether the edge itself serves this variant of the flag to the event's user. */
-function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string, variant: string | undefined): boolean {
-  if (variant === undefined) return true; // "unset": nothing to count
+/**
+ * Whether the edge itself serves this variant of the flag to the event's user, and the
+ * allocation it serves it under.
+ */
+function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string, variant: string | undefined): { allocation?: string | undefined } | undefined {
+  if (variant === undefined) return {}; // "unset": nothing to count
   const user = {
     ...(event.user_id === undefined ? {} : { user_id: event.user_id }),
     ...(event.device_id === undefined ? {} : { device_id: event.device_id }),
@@ -54,7 +57,7 @@ function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string
     ...(event.groups ? { groups: event.groups } : {}),
   };
   const served = compiled.evaluateWithReasons(userToContext(user as Parameters<typeof userToContext>[0]), [flagKey])[flagKey];
-  return served?.variant.key === variant;
+  return served?.variant.key === variant ? { allocation: served.exposure?.allocation } : undefined;
 }
 
 /** `$exposure` events, grouped into one message per user. */
@@ -63,11 +66,12 @@ function exposureMessages(origin: MessageSource, compiled: CompiledFlagSet, even
   for (const { event, index } of events) {
     const properties = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
     const who = `${event.user_id ?? ""}\u0000${event.device_id ?? ""}`;
+    const served = confirmed(compiled, event, properties.flag_key, properties.variant);
     const exposure: Exposure = {
       flagKey: properties.flag_key,
       ...(properties.variant === undefined ? {} : { variant: properties.variant }),
       ...(properties.experiment_key === undefined ? {} : { experimentKey: properties.experiment_key }),
-      ...(confirmed(compiled, event, properties.flag_key, properties.variant) ? {} : { untrusted: true as const }),
+      ...(served ? (served.allocation ? { allocation: served.allocation } : {}) : { untrusted: true as const }),
     };
     const existing = byUser.get(who);
     if (existing) existing.exposures.push(exposure);

@@ -17,8 +17,8 @@ import { randomUUID } from "node:crypto";
 import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import { batchGet, batchPut, isConditionFailure, itemId, mapConcurrent, type Db, type Item, type Key } from "../../../shared/node/dynamo.js";
 import type { Catalog } from "../catalog.js";
-import { aggregateAttribute, MARKER_TTL_MS, RUN_ATTRIBUTE, SHARDS, statsKeys } from "../store.js";
-import { updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type UnitUpdate } from "./unit-update.js";
+import { aggregateAttribute, baseMetric, MARKER_TTL_MS, RUN_ATTRIBUTE, SHARDS, statsKeys } from "../store.js";
+import { cellOf, updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type UnitUpdate } from "./unit-update.js";
 import { experimentWork, parseDelivery, type DeliveredMessage, type ExperimentWork, type UnitWork } from "./work.js";
 
 export type { DeliveredMessage } from "./work.js";
@@ -75,7 +75,11 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
   const { byProject, rejected } = parseDelivery(messages, log);
   const experiments: ExperimentWork[] = [];
   for (const [project, projectMessages] of byProject) {
-    let running = await catalog.running(project);
+    // Messages sent after the catalog's last read may follow a start, stop or restart: read it again.
+    let newest = 0;
+    for (const { message } of projectMessages.exposures) newest = Math.max(newest, message.time);
+    for (const { message } of projectMessages.events) for (const event of message.events) newest = Math.max(newest, event.time);
+    let running = await catalog.running(project, Math.min(newest, started));
     const named = projectMessages.exposures.flatMap(({ message }) => message.exposures.map((e) => e.flagKey));
     if (named.some((key) => !running.has(key))) running = await catalog.refresh(project); // an experiment may have just started
     experiments.push(...experimentWork(project, projectMessages, running, started, log));
@@ -88,13 +92,13 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
 
   // 2. Bulk reads: units and event markers, then the runs pending on those units.
   const jobs: UnitJob[] = experiments.flatMap((experiment) =>
-    [...experiment.units.values()].map((work) => ({ experiment, work, key: statsKeys.unit(experiment.project, experiment.flag.key, work.unit), current: undefined })),
+    [...experiment.units.values()].map((work) => ({ experiment, work, key: statsKeys.unit(experiment.project, experiment.key, work.unit), current: undefined })),
   );
   const eventKeys = experiments.flatMap((e) => [...e.units.values()].flatMap((u) => u.events.map((event) => statsKeys.event(e.project, event.id))));
   const [units, markers] = await Promise.all([batchGet(db, jobs.map((j) => j.key), concurrency), batchGet(db, eventKeys, concurrency)]);
   for (const job of jobs) job.current = fromItem(units.get(itemId(job.key)));
   const runs = new RunStatuses(db, clock, concurrency);
-  await runs.load(jobs.flatMap((job) => (job.current?.pending ?? []).map((entry) => ({ project: job.experiment.project, flag: job.experiment.flag.key, entry }))));
+  await runs.load(jobs.flatMap((job) => pendingOf(job)));
 
   // 3. One conditional write per changed unit.
   const now = clock();
@@ -103,7 +107,7 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
   await mapConcurrent(jobs, concurrency, async (job) => {
     let seenEvents = seenIn(markers, job);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const update = updateUnit({ current: job.current, exposures: job.work.exposures, events: job.work.events, seenEvents, status: runs.statusFor(job.experiment), run, now });
+      const update = updateUnit({ current: job.current, exposures: job.work.exposures, events: job.work.events, seenEvents, status: runs.statusFor(job.experiment, job.current?.variant), run, now });
       if (!update.next) return void (job.update = update);
       if (clock() > deadline) throw new Error(`Ingest run ${run} passed its deadline; the delivery will be retried`);
       if (await putUnit(db, job.key, update.next, job.current)) return void (job.update = update);
@@ -115,13 +119,13 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
       if (reread?.pending.some((e) => e.run === run)) return void (job.update = update);
       job.current = reread;
       seenEvents = seenIn(await batchGet(db, job.work.events.map((e) => statsKeys.event(job.experiment.project, e.id))), job);
-      await runs.load((job.current?.pending ?? []).map((entry) => ({ project: job.experiment.project, flag: job.experiment.flag.key, entry })));
+      await runs.load(pendingOf(job));
     }
     throw new Error(`Too much contention on ${job.key.pk} ${job.key.sk}`);
   });
 
-  // 4. Aggregates: one add per (experiment, day) into this run's shard.
-  const perDay = new Map<string, { experiment: ExperimentWork; day: string; add: Map<string, bigint> }>();
+  // 4. Aggregates: one add per (experiment, day, variant, metric) into this run's shard.
+  const perCell = new Map<string, { experiment: ExperimentWork; key: Key; add: Map<string, bigint> }>();
   for (const job of jobs) {
     const update = job.update!;
     result.exposures += update.exposures;
@@ -130,28 +134,26 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
     update.defer.forEach((id) => result.retry.push(id));
     const own = update.own;
     if (!own || !update.next) continue;
-    for (const [key, [n, sum, sumSquares]] of Object.entries(own.d)) {
-      const [day, metric] = [key.slice(0, key.indexOf("|")), key.slice(key.indexOf("|") + 1)];
-      const id = `${job.experiment.project}\n${job.experiment.flag.key}\n${day}`;
-      let cell = perDay.get(id);
-      if (!cell) perDay.set(id, (cell = { experiment: job.experiment, day, add: new Map() }));
-      const variant = update.next.variant;
+    const variant = update.next.variant;
+    for (const [entryKey, [n, sum, sumSquares]] of Object.entries(own.d)) {
+      const [day, metric] = [entryKey.slice(0, entryKey.indexOf("|")), entryKey.slice(entryKey.indexOf("|") + 1)];
+      const key = statsKeys.aggregate(job.experiment.project, job.experiment.key, day, shardOf(run), variant, metric);
+      const id = itemId(key);
+      let cell = perCell.get(id);
+      if (!cell) perCell.set(id, (cell = { experiment: job.experiment, key, add: new Map() }));
       for (const [stat, value] of [["n", BigInt(n)], ["s", BigInt(sum)], ["q", BigInt(sumSquares)]] as const) {
         const attribute = aggregateAttribute(stat, variant, metric);
         cell.add.set(attribute, (cell.add.get(attribute) ?? 0n) + value);
       }
     }
   }
-  const cells = [...perDay.values()];
-  const aggregateItems = await batchGet(db, cells.map((c) => statsKeys.aggregate(c.experiment.project, c.experiment.flag.key, c.day, shardOf(run))), concurrency);
-  await runs.loadRuns(
-    cells.flatMap((c) => runsNamedIn(aggregateItems.get(itemId(statsKeys.aggregate(c.experiment.project, c.experiment.flag.key, c.day, shardOf(run))))).map((r) => ({ project: c.experiment.project, flag: c.experiment.flag.key, run: r.run }))),
-  );
-  await mapConcurrent(cells, concurrency, async ({ experiment, day, add }) => {
+  const cells = [...perCell.values()];
+  const aggregateItems = await batchGet(db, cells.map((c) => c.key), concurrency);
+  await runs.loadRuns(cells.flatMap((c) => runsNamedIn(aggregateItems.get(itemId(c.key))).map((r) => ({ project: c.experiment.project, flag: c.experiment.key, run: r.run }))));
+  await mapConcurrent(cells, concurrency, async ({ experiment, key, add }) => {
     if (clock() > deadline) throw new Error(`Ingest run ${run} passed its deadline; the delivery will be retried`);
-    const key = statsKeys.aggregate(experiment.project, experiment.flag.key, day, shardOf(run));
     // Runs that settled (or are long gone) need no mark any more.
-    const stale = runsNamedIn(aggregateItems.get(itemId(key))).filter((r) => runs.isSettled(experiment.project, experiment.flag.key, r.run) || r.at < clock() - MARKER_TTL_MS);
+    const stale = runsNamedIn(aggregateItems.get(itemId(key))).filter((r) => runs.isSettled(experiment.project, experiment.key, r.run) || r.at < clock() - MARKER_TTL_MS);
     await addToAggregate(db, key, add, run, started, stale.map((r) => r.attribute));
   });
 
@@ -160,12 +162,16 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
   const eventMarkers = jobs.flatMap((job) => (job.update?.next && job.update.own ? job.update.own.ev.map((id) => ({ ...statsKeys.event(job.experiment.project, id), expiresAt })) : []));
   await batchPut(db, eventMarkers, concurrency);
   const touched = experiments.filter((e) => jobs.some((j) => j.experiment === e && j.update?.next));
-  await batchPut(db, touched.map((e) => ({ ...statsKeys.run(e.project, e.flag.key, run), at: started, expiresAt })), concurrency);
+  await batchPut(db, touched.map((e) => ({ ...statsKeys.run(e.project, e.key, run), at: started, expiresAt })), concurrency);
 
   // Freshness and data quality, once per experiment.
   await mapConcurrent(experiments, concurrency, (experiment) => recordQuality(db, experiment, clock(), options.queueLagMs));
   return result;
 }
+
+/** The pending entries of a job's unit, with what locates their aggregates. */
+const pendingOf = (job: UnitJob) =>
+  job.current ? job.current.pending.map((entry) => ({ project: job.experiment.project, flag: job.experiment.key, variant: job.current!.variant, entry })) : [];
 
 /** Unit items hold only safe integers: read back as plain numbers (the table is read with exact numbers). */
 const plain = (value: unknown): unknown =>
@@ -254,7 +260,7 @@ async function recordQuality(db: Db, experiment: ExperimentWork, now: number, qu
   await db.client.send(
     new UpdateCommand({
       TableName: db.table,
-      Key: statsKeys.quality(experiment.project, experiment.flag.key),
+      Key: statsKeys.quality(experiment.project, experiment.key),
       UpdateExpression: `SET ${sets.join(", ")} ADD ${adds.join(", ")}`,
       ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
       ExpressionAttributeValues: values,
@@ -292,10 +298,12 @@ class RunStatuses {
     }
   }
 
-  async load(entries: Array<{ project: string; flag: string; entry: PendingEntry }>): Promise<void> {
+  async load(entries: Array<{ project: string; flag: string; variant: string; entry: PendingEntry }>): Promise<void> {
     await this.loadRuns(entries.map(({ project, flag, entry }) => ({ project, flag, run: entry.run })));
     const dead = entries.filter(({ project, flag, entry }) => this.classify(project, flag, entry) === "dead");
-    const keys = dead.flatMap(({ project, flag, entry }) => daysOf(entry).map((day) => statsKeys.aggregate(project, flag, day, shardOf(entry.run)))).filter((k) => !this.deadAggregates.has(itemId(k)));
+    const keys = dead
+      .flatMap(({ project, flag, variant, entry }) => cellsOf(entry).map(([day, metric]) => statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant, metric)))
+      .filter((k) => !this.deadAggregates.has(itemId(k)));
     if (keys.length === 0) return;
     const found = await batchGet(this.db, keys, this.concurrency);
     for (const key of keys) this.deadAggregates.set(itemId(key), found.get(itemId(key)));
@@ -307,21 +315,31 @@ class RunStatuses {
     return entry.at >= now - DEAD_AFTER_MS ? "running" : "dead";
   }
 
-  statusFor(experiment: ExperimentWork): (entry: PendingEntry) => EntryStatus {
-    const { project } = experiment;
-    const flag = experiment.flag.key;
+  /** What is known of the runs behind the pending entries of a unit in `variant`. */
+  statusFor(experiment: ExperimentWork, variant: string | undefined): (entry: PendingEntry) => EntryStatus {
+    const { project, key: flag } = experiment;
     return (entry) => {
       const kind = this.classify(project, flag, entry);
       if (kind !== "dead") return { kind };
-      const unappliedDays = new Set(
-        daysOf(entry).filter((day) => {
-          const item = this.deadAggregates.get(itemId(statsKeys.aggregate(project, flag, day, shardOf(entry.run))));
-          return !item || !(`${RUN_ATTRIBUTE}${entry.run}` in item);
-        }),
+      const unappliedCells = new Set(
+        cellsOf(entry)
+          .filter(([day, metric]) => {
+            const item = this.deadAggregates.get(itemId(statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant!, metric))); // a unit with entries has a variant
+            return !item || !(`${RUN_ATTRIBUTE}${entry.run}` in item);
+          })
+          .map(([day, metric]) => cellOf(day, metric)),
       );
-      return { kind: "dead", unappliedDays };
+      return { kind: "dead", unappliedCells };
     };
   }
 }
 
-const daysOf = (entry: PendingEntry) => [...new Set(Object.keys(entry.d).map((key) => key.slice(0, key.indexOf("|"))))];
+/** The aggregate cells (day, metric: one item each per variant and shard) a pending entry adds to. */
+const cellsOf = (entry: PendingEntry): Array<[string, string]> => {
+  const cells = new Map<string, [string, string]>();
+  for (const key of Object.keys(entry.d)) {
+    const [day, metric] = [key.slice(0, key.indexOf("|")), baseMetric(key.slice(key.indexOf("|") + 1))];
+    cells.set(cellOf(day, metric), [day, metric]);
+  }
+  return [...cells.values()];
+};

@@ -1,3 +1,4 @@
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
 /**
  * Ingest on real dynalite, through a proxy that counts DynamoDB requests and can fail
  * them: exact counts, redeliveries and races, poison values, dedup without a window, and
@@ -54,7 +55,7 @@ async function report(key: string) {
 const totals = async (key: string, metric: string) => {
   const stats = createStatsStore(db);
   const rows = (await stats.aggregates("shop", key)).filter((r) => r.metric === metric);
-  const by = (variant: string) => rows.filter((r) => r.variant === variant).reduce((s, r) => ({ n: s.n + r.n, sum: s.sum + r.sum, sumSquares: s.sumSquares + r.sumSquares }), { n: 0, sum: 0, sumSquares: 0 });
+  const by = (variant: string) => rows.filter((r) => r.variant === variant).reduce((s, r) => ({ n: s.n + r.n, sum: s.sum + Number(r.sum) / VALUE_SCALE, sumSquares: s.sumSquares + Number(r.sumSquares) / VALUE_SCALE ** 2 }), { n: 0, sum: 0, sumSquares: 0 });
   return { control: by("control"), treatment: by("treatment") };
 };
 

@@ -10,7 +10,7 @@ const view = (id: string, message = "m1") => ({ id, time: T + 1000, message, amo
 const entry = (run: string, ev: string[] = []): PendingEntry => ({ run, at: T, d: { [`${DAY}|views`]: [0, "10000", "100000000"] }, ev });
 const unit = (pending: PendingEntry[]): UnitItem => ({ variant: "control", firstExposure: T, version: 3, metrics: { views: [10_000, 1, 10_000] }, pending });
 const input = (over: Partial<UnitUpdateInput>): UnitUpdateInput => ({ current: undefined, exposures: [], events: [], seenEvents: new Set(), status: () => ({ kind: "settled" }), run: "me", now: T, ...over });
-const dead = (days: string[]): EntryStatus => ({ kind: "dead", unappliedDays: new Set(days) });
+const dead = (days: string[]): EntryStatus => ({ kind: "dead", unappliedCells: new Set(days.map((day) => `${day}|views`)) });
 type Expected = { exposures?: number; events?: number; duplicates: number; defer?: string[]; written: boolean; adopted?: string };
 
 describe("updateUnit", () => {

@@ -18,7 +18,7 @@
  */
 import type { Metric } from "../../../shared/authoring/schema.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../metrics.js";
-import { dayOf, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
+import { ALLOCATION_PREFIX, baseMetric, dayOf, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 
 /** A run's contribution to a unit: per `day|metric`, [n, Σ, Σ²] (scaled, exact decimal strings). */
 export interface PendingEntry {
@@ -38,10 +38,15 @@ export interface UnitItem {
 }
 
 /** What is known of the run behind a pending entry. */
-export type EntryStatus = { kind: "settled" } | { kind: "running" } | { kind: "dead"; unappliedDays: ReadonlySet<string> };
+export type EntryStatus = { kind: "settled" } | { kind: "running" } | { kind: "dead"; unappliedCells: ReadonlySet<string> };
+
+/** An aggregate cell's name in `unappliedCells`: a day and a metric (histogram buckets go with their metric). */
+export const cellOf = (day: string, metric: string) => `${day}|${baseMetric(metric)}`;
 
 export interface ExposureIn {
   variant: string;
+  /** The shares the unit was assigned under (`control=50,treatment=50`), for the sample-ratio check. */
+  allocation?: string | undefined;
   time: number;
   message: string;
 }
@@ -113,7 +118,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
     if (state.kind === "dead") {
       changed = true; // the adoption must be written
       for (const [key, [n, sum, sumSquares]] of Object.entries(entry.d)) {
-        if (state.unappliedDays.has(key.slice(0, key.indexOf("|")))) addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
+        if (state.unappliedCells.has(cellOf(key.slice(0, key.indexOf("|")), key.slice(key.indexOf("|") + 1)))) addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
       }
       ownEvents.push(...entry.ev);
     }
@@ -125,6 +130,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
     if (!unit) {
       unit = { variant: exposure.variant, firstExposure: exposure.time, version: 0, metrics: {}, pending: [] };
       addTo(sums, `${dayOf(exposure.time)}|${EXPOSURES}`, ONE_UNIT);
+      if (exposure.allocation) addTo(sums, `${dayOf(exposure.time)}|${ALLOCATION_PREFIX}${exposure.allocation}`, ONE_UNIT);
       result.exposures++;
       changed = true;
     } else if (unit.variant !== exposure.variant) {
@@ -155,7 +161,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
       const change = applyEvent(metric, unit.metrics[metric.key] ?? EMPTY_STATE, scaled);
       if (!change) continue;
       unit.metrics[metric.key] = change.state;
-      addTo(sums, `${dayOf(event.time)}|${metric.key}`, change.delta);
+      for (const [series, delta] of change.deltas) addTo(sums, `${dayOf(event.time)}|${series}`, delta);
       applied = true;
     }
     if (!applied) continue;

@@ -4,10 +4,11 @@
  * unit, with what had to be dropped counted by reason. Nothing here reads or writes.
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
-import { queueMessageSchema, unpack, type EventMessage, type ExposureMessage } from "../../../shared/events.js";
+import { groupName, queueMessageSchema, unpack, type EventMessage, type ExposureMessage } from "../../../shared/events.js";
 import { ingestTimeOk, type DropReason } from "../../../shared/metric-values.js";
 import { metricsOf } from "../catalog.js";
 import { metricAmount } from "../metrics.js";
+import { analysisKey } from "../store.js";
 import type { EventIn, ExposureIn } from "./unit-update.js";
 
 export interface DeliveredMessage {
@@ -24,6 +25,8 @@ export interface UnitWork {
 export interface ExperimentWork {
   project: string;
   flag: Flag;
+  /** Where its data lives: the flag key, suffixed from its second analysis period on. */
+  key: string;
   units: Map<string, UnitWork>;
   rejectedExposures: number;
   dropped: Partial<Record<DropReason, number>>;
@@ -67,11 +70,17 @@ export function parseDelivery(messages: readonly DeliveredMessage[], log: (messa
 }
 
 /**
- * The unit an experiment is analysed by: its bucketing unit. Group-bucketed experiments
- * are still analysed per user until events carry their groups.
+ * The unit an experiment is analysed by: its bucketing unit. A device-bucketed experiment
+ * counts devices (one person on six devices is six units, each in one variant); a
+ * group-bucketed one counts groups, found in the exposure's and the event's `groups`
+ * (Amplitude's field: `{"company_id": "acme"}`); a user-bucketed one counts users, by
+ * device where there is no user id (as bucketing falls back).
  */
-export const unitOf = (flag: Flag, userId: string | undefined, deviceId: string | undefined): string | undefined =>
-  flag.bucketing.unit === "device_id" ? deviceId : (userId ?? deviceId);
+export function unitOf(flag: Flag, userId: string | undefined, deviceId: string | undefined, groups: Record<string, unknown> | undefined): string | undefined {
+  const { unit, groupType } = flag.bucketing;
+  if (unit === "group") return groupType === undefined ? undefined : groupName(groups, groupType);
+  return unit === "device_id" ? deviceId : (userId ?? deviceId);
+}
 
 /**
  * An event's identity for dedup: its `insert_id` within its user or device (as
@@ -80,12 +89,18 @@ export const unitOf = (flag: Flag, userId: string | undefined, deviceId: string 
 export const eventIdOf = (event: { user_id?: string | undefined; device_id?: string | undefined; insert_id?: string | undefined }, message: string, index: number): string =>
   event.insert_id !== undefined ? `i|${event.user_id ?? ""}|${event.device_id ?? ""}|${event.insert_id}` : `m|${message}|${index}`;
 
+/** When the experiment's current analysis period began (0 when it has no recorded period). */
+const periodStart = (flag: Flag) => {
+  const started = flag.analysisPeriods?.at(-1)?.startedAt;
+  return started === undefined ? 0 : Date.parse(started);
+};
+
 /** Routes one project's messages to its running experiments. */
 export function experimentWork(project: string, messages: ProjectMessages, running: ReadonlyMap<string, Flag>, now: number, log: (message: string) => void): ExperimentWork[] {
   const work = new Map<string, ExperimentWork>();
   const of = (flag: Flag) => {
     let found = work.get(flag.key);
-    if (!found) work.set(flag.key, (found = { project, flag, units: new Map(), rejectedExposures: 0, dropped: {} }));
+    if (!found) work.set(flag.key, (found = { project, flag, key: analysisKey(flag), units: new Map(), rejectedExposures: 0, dropped: {} }));
     return found;
   };
   const unitWork = (experiment: ExperimentWork, unit: string) => {
@@ -102,17 +117,18 @@ export function experimentWork(project: string, messages: ProjectMessages, runni
     for (const exposure of message.exposures) {
       const flag = running.get(exposure.flagKey);
       if (!flag || !exposure.variant || !flag.variants.some((v) => v.key === exposure.variant)) continue;
+      if (message.time < periodStart(flag)) continue; // served before this analysis period began (a queue's lag)
       if (exposure.untrusted) {
         of(flag).rejectedExposures++;
         continue;
       }
-      const unit = unitOf(flag, message.userId, message.deviceId);
+      const unit = unitOf(flag, message.userId, message.deviceId, message.groups);
       if (!unit) continue;
       if (!ingestTimeOk(message.time, now)) {
         drop(of(flag), "time_out_of_range", `exposure in message ${queueId}`);
         continue;
       }
-      unitWork(of(flag), unit).exposures.push({ variant: exposure.variant, time: message.time, message: queueId });
+      unitWork(of(flag), unit).exposures.push({ variant: exposure.variant, allocation: exposure.allocation, time: message.time, message: queueId });
     }
   }
 
@@ -133,7 +149,7 @@ export function experimentWork(project: string, messages: ProjectMessages, runni
       if (!targets) return;
       const eventId = eventIdOf(event, partId, index);
       for (const { flag, metrics } of targets) {
-        const unit = unitOf(flag, event.user_id, event.device_id);
+        const unit = unitOf(flag, event.user_id, event.device_id, event.groups);
         if (!unit) continue;
         if (!ingestTimeOk(event.time, now)) {
           drop(of(flag), "time_out_of_range", `event ${eventId}`);

@@ -1,0 +1,98 @@
+/**
+ * Outlier capping (winsorization) of sum and average metrics from a mergeable histogram,
+ * without reading any unit. Each unit's value sits in a power-of-two bucket (by its
+ * magnitude, signed); per bucket the stats service adds n, Σx, Σx² exactly as it does for
+ * the metric itself, day by day and arm by arm, moving a unit from bucket to bucket as its
+ * value grows. At a look:
+ * - the caps are the quantiles `percentile` and 1 − `percentile` of the units' values,
+ *   zeros included (as GrowthBook and Statsig compute them), pooled over arms (the same cap
+ *   for every arm, or the cap itself would differ by arm), rounded outwards to the edge of
+ *   their bucket — at most 2× the exact quantile, and a bucket edge, so every bucket lies
+ *   wholly inside or outside the caps and the capped statistics are exact. A quantile that
+ *   falls on 0 caps nothing;
+ * - an arm's capped statistics are its zeros, its buckets within the caps, and its units
+ *   beyond them counted at the cap.
+ * Heavy tails make the t statistic skewed, most of all with unequal arms (a 90/10 split),
+ * which inflates false positives; capping at a high percentile removes that at little cost
+ * in power (Kohavi, Tang & Xu 2020, §22; Statsig and GrowthBook cap the same way).
+ */
+import { merge, type SufficientStats } from "./sufficient.js";
+
+/** A scaled integer value's bucket: 0 for 0, else ±(⌊log₂|v|⌋ + 1), covering [2^(b−1), 2^b). */
+export function histogramBucket(scaled: number): number {
+  if (scaled === 0) return 0;
+  const magnitude = Math.abs(scaled);
+  let exponent = Math.floor(Math.log2(magnitude));
+  if (2 ** exponent > magnitude) exponent--; // log2 rounding near powers of two
+  else if (2 ** (exponent + 1) <= magnitude) exponent++;
+  return Math.sign(scaled) * (exponent + 1);
+}
+
+/** The outer edge of a bucket, in scaled units. */
+const edge = (bucket: number) => Math.sign(bucket) * 2 ** Math.abs(bucket);
+
+/** One arm's histogram of non-zero values: bucket → statistics of its units (unscaled). */
+export type Histogram = ReadonlyMap<number, SufficientStats>;
+
+export interface Cap {
+  /** Values beyond are counted at this value (unscaled). */
+  value: number;
+  /** The bucket whose outer edge it is: buckets further out are capped. */
+  bucket: number;
+}
+
+export interface Caps {
+  upper: Cap | undefined;
+  lower: Cap | undefined;
+}
+
+/**
+ * Caps at the `percentile` quantiles of the values of all arms together, over `units` units
+ * (those in no bucket are zeros, bucket 0): a cap only where the quantile is not 0.
+ */
+export function quantileCaps(histograms: readonly Histogram[], units: number, percentile: number, scale: number): Caps {
+  const counts = new Map<number, number>();
+  let nonZero = 0;
+  for (const histogram of histograms) {
+    for (const [bucket, s] of histogram) {
+      counts.set(bucket, (counts.get(bucket) ?? 0) + s.n);
+      nonZero += s.n;
+    }
+  }
+  counts.set(0, Math.max(0, units - nonZero));
+  const buckets = [...counts].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  const total = buckets.reduce((sum, [, n]) => sum + n, 0);
+  if (nonZero === 0 || percentile >= 1) return { upper: undefined, lower: undefined };
+  const bucketAtRank = (rank: number) => {
+    let seen = 0;
+    for (const [bucket, n] of buckets) if ((seen += n) >= rank) return bucket;
+    return buckets[buckets.length - 1]![0];
+  };
+  const top = bucketAtRank(Math.ceil(percentile * total));
+  const bottom = bucketAtRank(Math.floor((1 - percentile) * total) + 1);
+  return {
+    upper: top > 0 ? { value: edge(top) / scale, bucket: top } : undefined,
+    lower: bottom < 0 ? { value: edge(bottom) / scale, bucket: bottom } : undefined,
+  };
+}
+
+/**
+ * An arm's statistics with its values capped: `units` is every unit the metric counts (the
+ * exposed units for sums, those with events for averages); those in no bucket are zeros.
+ */
+export function capStatistics(histogram: Histogram, units: number, { upper, lower }: Caps): SufficientStats {
+  let result: SufficientStats = { n: 0, mean: 0, m2: 0 };
+  let inBuckets = 0;
+  let above = 0;
+  let below = 0;
+  for (const [bucket, s] of histogram) {
+    inBuckets += s.n;
+    if (upper && bucket > upper.bucket) above += s.n;
+    else if (lower && bucket < lower.bucket) below += s.n;
+    else result = merge(result, s);
+  }
+  result = merge(result, { n: Math.max(0, units - inBuckets), mean: 0, m2: 0 });
+  if (upper && above > 0) result = merge(result, { n: above, mean: upper.value, m2: 0 });
+  if (lower && below > 0) result = merge(result, { n: below, mean: lower.value, m2: 0 });
+  return result;
+}

@@ -1,0 +1,76 @@
+/**
+ * Daily aggregate rows built the way ingest builds them (applyEvent's deltas, exact and
+ * scaled), without DynamoDB: what report tests and simulations feed buildReport. And the
+ * seeded random draws the simulations use, so every run sees the same experiments.
+ */
+import type { Flag, Metric } from "../../shared/authoring/schema.js";
+import { VALUE_SCALE } from "../../shared/metric-values.js";
+import { applyEvent, EMPTY_STATE, type ExactDelta } from "../../stats-lambda/src/metrics.js";
+import { ALLOCATION_PREFIX, EXPOSURES, type AggregateRow } from "../../stats-lambda/src/store.js";
+import { runningExperiment } from "./control-plane-records.js";
+
+export const dayName = (day: number) => new Date(Date.UTC(2026, 0, 1 + day)).toISOString().slice(0, 10);
+
+export class SimulatedRows {
+  private readonly rows = new Map<string, AggregateRow>();
+
+  private add(day: number, variant: string, series: string, delta: ExactDelta): void {
+    const key = `${day}|${variant}|${series}`;
+    const row = this.rows.get(key);
+    if (row) {
+      row.n += delta.n;
+      row.sum += delta.sum;
+      row.sumSquares += delta.sumSquares;
+    } else this.rows.set(key, { day: dayName(day), variant, metric: series, n: delta.n, sum: delta.sum, sumSquares: delta.sumSquares });
+  }
+
+  /** `count` units exposed to `variant` on `day` (under `allocation` when given). */
+  expose(day: number, variant: string, count = 1, allocation?: string): this {
+    const delta = { n: count, sum: 0n, sumSquares: 0n };
+    this.add(day, variant, EXPOSURES, delta);
+    if (allocation) this.add(day, variant, `${ALLOCATION_PREFIX}${allocation}`, delta);
+    return this;
+  }
+
+  /** A unit's one event on `day`: `value` is the property's value (or 1 for conversions and counts). */
+  event(day: number, variant: string, metric: Metric, value = 1): this {
+    const change = applyEvent(metric, EMPTY_STATE, Math.round(value * VALUE_SCALE));
+    for (const [series, delta] of change?.deltas ?? []) this.add(day, variant, series, delta);
+    return this;
+  }
+
+  /** Conversions without going unit by unit: `count` units converted on `day`. */
+  conversions(day: number, variant: string, metric: Metric, count: number): this {
+    const scale = BigInt(VALUE_SCALE);
+    this.add(day, variant, metric.key, { n: 0, sum: BigInt(count) * scale, sumSquares: BigInt(count) * scale * scale });
+    return this;
+  }
+
+  list(): AggregateRow[] {
+    return [...this.rows.values()];
+  }
+}
+
+export const conversion: Metric = { key: "conversion", type: "unique_conversions", eventType: "purchase" };
+export const revenue: Metric = { key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" };
+
+/** A running two-arm experiment on `primary`, with the weights given. */
+export function experimentOn(primary: Metric, weights: [number, number] = [50, 50], extra: Partial<Flag> = {}): Flag {
+  return runningExperiment("sim", { primaryMetric: primary, secondaryMetrics: [], guardrailMetrics: [], weights: { control: weights[0], treatment: weights[1] }, ...extra });
+}
+
+/** mulberry32: a small seeded uniform generator. */
+export function uniforms(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws (Box–Muller) from a seeded uniform generator. */
+export function normals(uniform: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
+}
