@@ -132,9 +132,14 @@ export async function batchGet(db: Db, keys: readonly Key[], concurrency = 16): 
   return found;
 }
 
-/** Unconditional puts of many items: 25 a request, concurrent, unprocessed ones retried. */
+/**
+ * Unconditional puts of many items: 25 a request, concurrent, unprocessed ones retried.
+ * Items with the same key are written once, the last one (DynamoDB refuses a request that
+ * names a key twice: an event counted by two experiments has one dedup marker).
+ */
 export async function batchPut(db: Db, items: readonly Item[], concurrency = 16): Promise<void> {
-  await mapConcurrent(chunks(items, BATCH_WRITE), concurrency, async (chunk) => {
+  const unique = [...new Map(items.map((item) => [itemId(item as Key), item])).values()];
+  await mapConcurrent(chunks(unique, BATCH_WRITE), concurrency, async (chunk) => {
     let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > UNPROCESSED_RETRIES) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);

@@ -61,6 +61,7 @@ export function samplePlan(input: PlanInput): SamplePlan | undefined {
   /** The estimate's variance with N units in all. */
   const varianceAt = (n: number) => baselineVariance / (controlShare * n) + treatmentVariance / (treatmentShare * n);
   const fixed = (zSum * zSum * varianceAt(1)) / (delta * delta);
+  if (!Number.isFinite(fixed) || fixed > 1e15) return undefined; // beyond any traffic: no plan
 
   const tau2 = optimalMixingRatio(level) * (delta / zSum) ** 2;
   const powerAt = (n: number) => {

@@ -241,7 +241,13 @@ describe("unit of analysis, allocations, periods and plans", () => {
     expect(Math.abs(ok.body.fixedHorizon.perVariant[0]! / 57_756 - 1)).toBeLessThan(0.002);
     expect(ok.body.sequential.perVariant[0]).toBeGreaterThan(ok.body.fixedHorizon.perVariant[0]!);
     expect(ok.body.fixedHorizon.days).toBe(12);
-    for (const bad of [{}, { baselineMean: 2, minimumDetectableEffect: 0.05 }, { baselineMean: 10, metricType: "property_sum", minimumDetectableEffect: 0.05 }, { baselineMean: 0.1, minimumDetectableEffect: -1 }, [1]]) {
+    const hostile = [
+      {}, [1], "x", { baselineMean: 2, minimumDetectableEffect: 0.05 }, { baselineMean: 10, metricType: "property_sum", minimumDetectableEffect: 0.05 },
+      { baselineMean: 0.1, minimumDetectableEffect: -1 }, { baselineMean: 1e-300, baselineVariance: 1e300, metricType: "property_sum", minimumDetectableEffect: 1e-6 },
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [1e-9, 50] }, { baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: -5 },
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, confidenceLevel: 1 },
+    ];
+    for (const bad of hostile) {
       expect((await plan(bad)).status).toBe(400);
     }
   });

@@ -17,6 +17,7 @@
  * sweeps them, see sweep.ts): 7 days, beyond any queue retry.
  */
 import { GetCommand, type NumberValue } from "@aws-sdk/lib-dynamodb";
+import { createHash } from "node:crypto";
 import { queryAll, type Db } from "../../shared/node/dynamo.js";
 
 export const SHARDS = 8;
@@ -55,16 +56,22 @@ const experiment = (project: string, flag: string) => `EXP#${project}#${flag}`;
 export const analysisKey = (flag: { key: string; analysisPeriods?: unknown[] | undefined }, period = flag.analysisPeriods?.length ?? 0) =>
   period > 1 ? `${flag.key}@${period}` : flag.key;
 
+/**
+ * DynamoDB bounds keys (a sort key to 1,024 bytes, a partition key to 2,048) and the edge
+ * accepts ids of 1,024 characters: a long unit or event id is keyed by its SHA-256.
+ */
+const bounded = (id: string) => (id.length <= 256 ? id : `sha256:${createHash("sha256").update(id).digest("base64url")}`);
+
 export const statsKeys = {
   experiment,
-  unit: (project: string, flag: string, unit: string) => ({ pk: experiment(project, flag), sk: `UNIT#${unit}` }),
+  unit: (project: string, flag: string, unit: string) => ({ pk: experiment(project, flag), sk: `UNIT#${bounded(unit)}` }),
   aggregate: (project: string, flag: string, day: string, shard: number, variant: string, metric: string) => ({
     pk: experiment(project, flag),
     sk: `AGG#${day}#${shard}#${variant}#${baseMetric(metric)}`,
   }),
   run: (project: string, flag: string, run: string) => ({ pk: experiment(project, flag), sk: `RUN#${run}` }),
   quality: (project: string, flag: string) => ({ pk: experiment(project, flag), sk: "QUALITY" }),
-  event: (project: string, id: string) => ({ pk: `EVENT#${project}#${id}`, sk: "-" }),
+  event: (project: string, id: string) => ({ pk: `EVENT#${project}#${bounded(id)}`, sk: "-" }),
 };
 
 /** Aggregate attributes: `n|<variant>|<metric>` and likewise `s|` (Σx) and `q|` (Σx²), all scaled. */

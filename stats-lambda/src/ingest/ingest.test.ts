@@ -1,4 +1,3 @@
-import { VALUE_SCALE } from "../../../shared/metric-values.js";
 /**
  * Ingest on real dynalite, through a proxy that counts DynamoDB requests and can fail
  * them: exact counts, redeliveries and races, poison values, dedup without a window, and
@@ -6,6 +5,7 @@ import { VALUE_SCALE } from "../../../shared/metric-values.js";
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventMessage, ExposureMessage, QueueMessage } from "../../../shared/events.js";
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { flagReader } from "../../../shared/node/control-plane-table.js";
 import { createDb, ensureTable, type Db } from "../../../shared/node/dynamo.js";
 import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dynalite.js";
@@ -180,5 +180,25 @@ describe("ingest", () => {
     expect(r.variants.map((v) => v.exposures)).toEqual([0, 1]);
     expect(r.dataQuality.rejectedExposures).toBe(20);
     expect(r.freshness.lastIngestedAt).not.toBeNull();
+  });
+
+  it("keeps units and event ids as long as the edge accepts (1,024-character ids and groups), within DynamoDB's key limits", async () => {
+    await records.experiment("shop", runningExperiment("long-ids"));
+    await records.experiment("shop", runningExperiment("long-groups", { bucketing: { unit: "group", groupType: "company" } }));
+    const long = (c: string) => c.repeat(1024);
+    const user = long("u");
+    const result = await ingest(
+      delivery(
+        { ...exposure(user, "long-ids", "treatment"), deviceId: long("d") },
+        { ...exposure("g", "long-groups", "control"), groups: { company: long("c") } },
+        { ...events({ user_id: user, event_type: "purchase", insert_id: long("i").slice(0, 256) }), events: [{ user_id: user, device_id: long("d"), event_type: "purchase", time: T0 + 1000, insert_id: long("i").slice(0, 256), groups: { company: long("c") } }] },
+      ),
+      db,
+      catalog,
+      quiet,
+    );
+    expect(result).toMatchObject({ exposures: 2, events: 2 });
+    expect((await report("long-ids")).variants.map((v) => v.exposures)).toEqual([0, 1]);
+    expect((await report("long-groups")).metrics[0]!.variants[0]!.mean).toBe(1);
   });
 });
