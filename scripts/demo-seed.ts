@@ -2,7 +2,8 @@
  * The demo project `npm start` creates on first run, through the control-plane API as
  * an admin would: deployment `demo`, release flag `new-onboarding` on for 25% of users,
  * and experiment `checkout-redesign` (control/treatment 50/50 on user_id, primary metric
- * unique conversions of `purchase_completed`), running.
+ * unique conversions of `purchase_completed`, revenue from its `amount` as a secondary
+ * metric, a +5% minimum detectable effect), running.
  */
 export async function seedDemo(controlPlaneUrl: string, adminToken: string): Promise<{ key: string; clientKey: string; serverKey: string }> {
   const call = async (method: string, path: string, body?: unknown) => {
@@ -47,8 +48,10 @@ export async function seedDemo(controlPlaneUrl: string, adminToken: string): Pro
       predictedResult: "More completed purchases.",
     },
     primaryMetric: { key: "purchase", name: "Purchase completed", type: "unique_conversions", eventType: "purchase_completed" },
+    secondaryMetrics: [{ key: "revenue", name: "Revenue", type: "property_sum", eventType: "purchase_completed", property: "amount" }],
     statisticalMethod: "sequential",
     confidenceLevel: 0.95,
+    minimumDetectableEffect: 0.05,
   });
   await call("POST", "/projects/demo/flags/checkout-redesign/start", { version: checkout["version"] });
 
