@@ -250,4 +250,76 @@ describe("control plane", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.details.flags).toContain("banner");
   });
+
+});
+
+describe("careless edits", () => {
+  const release = { key: "careful", name: "Careful", type: "release", variants: [{ key: "on" }], rollout: 10, deployments: ["web"] };
+
+  it("rejects unknown fields anywhere in a body (a typo must not roll a flag out), and keys that cannot round-trip", async () => {
+    expect((await stack.api("POST", "/projects/shop/flags", release)).status).toBe(201);
+    const typo = await stack.api("PUT", "/projects/shop/flags/careful", { ...release, rollout: undefined, rolout: 100, version: 1 });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error).toMatchObject({ code: "validation_failed", details: [{ path: ["rolout"], message: "unknown field" }] });
+    const nested = await stack.api("PUT", "/projects/shop/flags/careful", { ...release, segments: [{ name: "s", conditions: [{ property: "plan", op: "is", values: ["x"] }], rolout: 5 }], version: 1 });
+    expect(nested.body.error.details).toEqual([{ path: ["segments", "0", "rolout"], message: "unknown field" }]);
+    // Sent as raw JSON: an object literal with "__proto__" would set the prototype instead.
+    const proto = await stack.api("POST", "/projects/shop/flags", `{"key":"proto","name":"p","type":"release","variants":[{"key":"on"}],"inclusions":{"__proto__":{"userIds":["u"]}}}`);
+    expect(proto.status).toBe(400);
+    expect(proto.body.error.details[0].path).toEqual(["inclusions", "__proto__"]);
+    const payload = await stack.api("POST", "/projects/shop/flags", `{"key":"proto","name":"p","type":"release","variants":[{"key":"on","payload":{"a":{"__proto__":1}}}]}`);
+    expect(payload.status).toBe(400);
+    expect((await stack.api("GET", "/projects/shop/flags/proto")).status).toBe(404);
+    expect((await stack.api("GET", "/projects/shop/flags/careful")).body).toMatchObject({ rollout: 10, version: 1 });
+    expect((await stack.api("POST", "/projects", { key: "x2", name: "X", owner: "me" })).status).toBe(400);
+  });
+
+  it("patches only the fields named (JSON Merge Patch), on the version read", async () => {
+    const patch = (body: unknown, headers: Record<string, string> = {}) => stack.api("PATCH", "/projects/shop/flags/careful", body, { "content-type": "application/merge-patch+json", ...headers });
+    const patched = await patch({ rollout: 20 }, { "if-match": '"1"' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ rollout: 20, name: "Careful", deployments: ["web"], version: 2 });
+    expect((await patch({ rollout: 30 })).status).toBe(428);
+    expect((await patch({ rollout: 30 }, { "if-match": '"1"' })).status).toBe(409);
+    expect((await patch({ rolout: 30, version: 2 })).body.error.details).toEqual([{ path: ["rolout"], message: "unknown field" }]);
+    expect((await patch({ rollout: 300, version: 2 })).status).toBe(400);
+    const weighted = await patch({ weights: { on: 100 }, version: 2 });
+    expect(weighted.body.weights).toEqual({ on: 100 });
+    const removed = await patch({ weights: null, version: 3 });
+    expect(removed.status).toBe(200);
+    expect(removed.body.weights).toBeUndefined();
+    expect((await stack.api("GET", "/projects/shop/flags/careful")).body.weights).toBeUndefined();
+    expect((await patch({ wieghts: null, version: 4 })).status).toBe(400);
+  });
+
+  it("records only the changes that happened in the audit log", async () => {
+    const current = (await stack.api("GET", "/projects/shop/flags/careful")).body;
+    await stack.api("PUT", "/projects/shop/flags/careful", { ...release, rollout: current.rollout, name: "Careful edit", version: current.version });
+    const history = (await stack.api("GET", "/projects/shop/flags/careful/versions")).body as Array<{ diff: Array<{ type: string; path: string[] }> }>;
+    expect(history.at(-1)!.diff).toEqual([expect.objectContaining({ type: "CHANGE", path: ["name"] })]);
+    // Before: every plain update also "created" decidedVariant and statusBeforeArchive.
+    expect(history.flatMap((h) => h.diff).filter((d) => d.type === "CREATE")).toEqual([expect.objectContaining({ path: ["weights"] })]);
+  });
+
+  it("filters the list by status, type and text; refuses edits to archived flags; deactivates experiments", async () => {
+    const current = (await stack.api("GET", "/projects/shop/flags/careful")).body;
+    const archived = await stack.api("POST", "/projects/shop/flags/careful/archive", { version: current.version });
+    expect(archived.body.status).toBe("archived");
+    const list = async (query: string) => ((await stack.api("GET", `/projects/shop/flags?${query}`)).body as Array<{ key: string; status: string; type: string }>);
+    expect((await list("status=archived")).map((f) => f.key)).toEqual(["careful"]);
+    expect((await list("type=release")).every((f) => f.type === "release")).toBe(true);
+    expect((await list("q=CAREFUL")).map((f) => f.key)).toEqual(["careful"]);
+    expect((await stack.api("GET", "/projects/shop/flags?status=nope")).status).toBe(400);
+    const edit = await stack.api("PUT", "/projects/shop/flags/careful", { ...release, version: archived.body.version });
+    expect(edit.status).toBe(409);
+    expect(edit.body.error.message).toContain("unarchive");
+
+    const exp = { ...experiment, key: "to-deactivate" };
+    expect((await stack.api("POST", "/projects/shop/flags", exp)).status).toBe(201);
+    await stack.api("POST", "/projects/shop/flags/to-deactivate/start", { version: 1 });
+    const deactivated = await stack.api("POST", "/projects/shop/flags/to-deactivate/deactivate", { version: 2 });
+    expect(deactivated.status).toBe(200);
+    expect(deactivated.body.status).toBe("stopped");
+    expect(deactivated.body.analysisPeriods[0].stoppedAt).toEqual(expect.any(String));
+  });
 });

@@ -6,7 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "../../shared/http/body-limit.js";
-import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
+import { ApiError, errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
 import type { Store } from "./db/store.js";
 import type { KvWriter } from "./publish/kv-writer.js";
@@ -14,6 +14,7 @@ import type { Publisher } from "./publish/publisher.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { projectRoutes } from "./routes/projects.js";
+import { droppedFields } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { createDeploymentService } from "./services/deployments.js";
 import { createFlagService } from "./services/flags.js";
@@ -37,9 +38,16 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
   const flags = createFlagService({ store, onChange });
 
   const app = new OpenAPIHono<AuthEnv>({
-    defaultHook: (result, c) => {
+    defaultHook: async (result, c) => {
       if (!result.success) return errorResponse(c, validationError(result.error, "request"));
-      return undefined;
+      if (result.target !== "json") return undefined;
+      const dropped = droppedFields(await c.req.json(), result.data);
+      if (dropped.length === 0) return undefined;
+      const names = dropped.map((path) => path.join("."));
+      return errorResponse(
+        c,
+        new ApiError(400, "validation_failed", `Unknown field${names.length > 1 ? "s" : ""} ${names.join(", ")}`, dropped.map((path) => ({ path: path.map(String), message: "unknown field" }))),
+      );
     },
   });
   app.onError(jsonErrors());

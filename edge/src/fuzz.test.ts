@@ -36,7 +36,57 @@ const requestArb = fc.record({
   body: fc.option(jsonish, { nil: undefined }),
 });
 
+/** Any JSON value but a string, including objects whose `toString` is not a function. */
+const notAString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom({ toString: 1 }, { valueOf: null }, { __proto__: { x: 1 } }, [{ toString: 1 }], [[]], {}),
+  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+);
+
+/** Valid bodies of every JSON route: each field, at any depth, is replaced by a non-string. */
+const VALID_BODIES: Array<[string, string, unknown]> = [
+  ["POST", "/v1/vardata", { user_id: "u", device_id: "d", flag_keys: ["sso", "beta"], user_properties: { plan: "pro" }, groups: { company: ["acme"] } }],
+  ["POST", "/v1/vardata", { context: { user_id: "u", user_properties: { plan: "pro" } }, flag_key: "sso" }],
+  ["POST", "/sdk/v2/vardata", { user_id: "u", device_id: "d", user_properties: { plan: "pro", n: 1 }, groups: { company: ["acme"] }, group_properties: { company: { acme: { size: "big" } } } }],
+  ["POST", "/track", { events: [{ user_id: "u", event_type: "purchase", time: Date.now(), insert_id: "i", event_properties: { amount: 1 }, user_properties: { plan: "pro" }, groups: { company: "acme" } }] }],
+  ["POST", "/track", { events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] }],
+  ["POST", "/ofrep/v1/evaluate/flags", { context: { targetingKey: "u", plan: "pro", groups: { company: ["acme"] } } }],
+  ["POST", "/ofrep/v1/evaluate/flags/sso", { context: { targetingKey: "u", user_id: "u", plan: "pro" } }],
+];
+
+/** Every path into a JSON value. */
+function paths(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+  if (value === null || typeof value !== "object") return [prefix];
+  const children = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return [prefix, ...children.flatMap(([key, child]) => paths(child, [...prefix, key]))];
+}
+
+function replaced(value: unknown, path: Array<string | number>, replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  copy[path[0]!] = replaced(copy[path[0]!], path.slice(1), replacement);
+  return copy;
+}
+
 describe("HTTP fuzz", () => {
+  it("never answers 5xx when any field of a valid body holds a non-string value", async () => {
+    const cases = VALID_BODIES.flatMap(([method, path, body]) => paths(body).map((at) => ({ method, path, body, at })));
+    const send = async ({ method, path, body, at }: (typeof cases)[number], value: unknown) => {
+      const sent = JSON.stringify(replaced(body, at, value));
+      const response = await fetch(edge.url + path, { method, headers: { "content-type": "application/json", authorization: `Api-Key ${KEY}` }, body: sent });
+      const text = await response.text();
+      expect(response.status, `${method} ${path} ${sent} → ${response.status} ${text}`).toBeLessThan(500);
+    };
+    // Every field with each kind of non-string, then random values anywhere.
+    const kinds: unknown[] = [1, 1.5, true, null, { toString: 1 }, [{ toString: 1 }], [], {}, [1, "a"], { a: { b: [null] } }];
+    for (const c of cases) await Promise.all(kinds.map((value) => send(c, value)));
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), notAString, send), { numRuns: 300 });
+  });
+
   it("never answers 5xx and always answers errors as JSON", async () => {
     await fc.assert(
       fc.asyncProperty(requestArb, async (r) => {

@@ -1,24 +1,43 @@
 /** Flags and experiments: CRUD, lifecycle actions, history and restore. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { flagInputSchema } from "../../../shared/authoring/schema.js";
+import { FLAG_STATUSES, flagInputSchema } from "../../../shared/authoring/schema.js";
+import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
 import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
+import { mergePatch, withoutNulls } from "./merge-patch.js";
+import { droppedFields } from "./strict-fields.js";
 import { body, errors, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
 
 const etag = (version: number) => `"${version}"`;
 
 const tags = ["Flags and experiments"];
 
+const listQuery = z.object({
+  status: z.enum(FLAG_STATUSES).optional(),
+  type: z.enum(["release", "experiment"]).optional(),
+  /** Text in the key, name or description (case-insensitive). */
+  q: z.string().max(200).optional(),
+});
+
+/** A merge patch: any of the editable fields (checked after merging), and optionally the version read. */
+const flagPatchSchema = z.record(z.string(), z.unknown());
+
 export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags", tags, request: { params: projectParams }, responses: { 200: json(z.array(flagSchema), "All flags and experiments"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/flags",
+      tags,
+      request: { params: projectParams, query: listQuery },
+      responses: { 200: json(z.array(flagSchema), "Flags and experiments, most recently changed first"), ...errors },
+    }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
-      return c.json(await flags.list(project), 200);
+      return c.json(await flags.list(project, c.req.valid("query")), 200);
     },
   );
 
@@ -56,6 +75,38 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       authorize(c.var.principal, "editor", project);
       const { version, ...input } = c.req.valid("json");
       const updated = await flags.update(project, flag, input, expectedVersion(c, version), c.var.principal.name);
+      return c.json(updated, 200, { ETag: etag(updated.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/projects/{project}/flags/{flag}",
+      tags,
+      description:
+        "Changes only the fields named: a JSON Merge Patch (RFC 7396) of the editable fields (`null` removes an optional field). Conditional on the version read (If-Match or `version`).",
+      request: {
+        params: flagParams,
+        body: { required: true, content: { "application/merge-patch+json": { schema: flagPatchSchema }, "application/json": { schema: flagPatchSchema } } },
+      },
+      responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      authorize(c.var.principal, "editor", project);
+      const { version, ...patch } = c.req.valid("json");
+      const expected = expectedVersion(c, typeof version === "number" ? version : undefined);
+      const current = await flags.get(project, flag);
+      const merged = mergePatch(flagInputSchema.parse(current), patch);
+      const input = parseOr400(flagInputSchema, merged, "flag");
+      // Nulls remove; any other key must be one validation kept. Top-level keys must be fields either way.
+      const unknownTopLevel = Object.keys(patch).filter((key) => !(key in flagInputSchema.shape)).map((key) => [key]);
+      const dropped = [...unknownTopLevel, ...droppedFields(withoutNulls(patch), input).filter((path) => path.length > 1 || String(path[0]) in flagInputSchema.shape)];
+      if (dropped.length > 0) {
+        throw new ApiError(400, "validation_failed", `Unknown field${dropped.length > 1 ? "s" : ""} ${dropped.map((p) => p.join(".")).join(", ")}`, dropped.map((p) => ({ path: p.map(String), message: "unknown field" })));
+      }
+      const updated = await flags.update(project, flag, input, expected, c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });
     },
   );

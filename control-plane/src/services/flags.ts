@@ -40,7 +40,8 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
     stop: experiment ? { from: ["running"], to: "stopped" } : undefined,
     decide: experiment ? { from: ["running", "stopped"], to: "decided" } : undefined,
     activate: experiment ? undefined : { from: ["inactive"], to: "active" },
-    deactivate: experiment ? undefined : { from: ["active"], to: "inactive" },
+    // On an experiment, as in Amplitude's menu: stops serving it, as `stop` does (a decided one stops shipping its winner).
+    deactivate: experiment ? { from: ["running", "decided"], to: "stopped" } : { from: ["active"], to: "inactive" },
     archive: { from: ["draft", "running", "stopped", "decided", "active", "inactive"], to: "archived" },
     unarchive: { from: ["archived"], to: flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive") },
   };
@@ -66,6 +67,11 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
       });
     }
   }
+}
+
+/** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
+function assertNotArchived(previous: Flag): void {
+  if (previous.status === "archived") throw new ApiError(409, "conflict", `Flag ${previous.key} is archived: unarchive it before editing`, { status: "archived" });
 }
 
 /** The analysis periods after an action: `start` opens one with the current settings, leaving `running` closes it. */
@@ -117,7 +123,14 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   }
 
   return {
-    list: (project: string) => store.listFlags(project),
+    /** Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed first. */
+    async list(project: string, filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {}): Promise<Flag[]> {
+      const text = filter.q?.toLowerCase();
+      return (await store.listFlags(project))
+        .filter((f) => (!filter.status || f.status === filter.status) && (!filter.type || f.type === filter.type))
+        .filter((f) => !text || [f.key, f.name, f.description].some((field) => field.toLowerCase().includes(text)))
+        .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    },
 
     async get(project: string, key: string): Promise<Flag> {
       const flag = await store.getFlag(project, key);
@@ -135,6 +148,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
       if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
       const previous = await current(project, key, expected);
+      assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
       assertAnalysisUnchanged(previous, input);
       await checkAgainstProject(project, input);
@@ -179,6 +193,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       const previous = await current(project, key, expected);
       const { flag: old } = await this.version(project, key, version);
       const content = flagInputSchema.parse(old); // the editable fields only
+      assertNotArchived(previous);
       assertAnalysisUnchanged(previous, content);
       await checkAgainstProject(project, content);
       return commit(project, stamp({ ...content, ...managed(previous) }, previous, actor, `restore v${version}`), previous);
@@ -186,10 +201,13 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   };
 }
 
-/** What the server keeps across edits and restores: the lifecycle and the analysis periods. */
+/**
+ * What the server keeps across edits and restores: the lifecycle and the analysis periods.
+ * Only the fields the flag has: an `undefined` one would show in the audit log as created.
+ */
 function managed(previous: Flag) {
   const { status, decidedVariant, statusBeforeArchive, createdAt, analysisPeriods } = previous;
-  return { status, decidedVariant, statusBeforeArchive, createdAt, ...(analysisPeriods ? { analysisPeriods } : {}) };
+  return { status, createdAt, ...(decidedVariant ? { decidedVariant } : {}), ...(statusBeforeArchive ? { statusBeforeArchive } : {}), ...(analysisPeriods ? { analysisPeriods } : {}) };
 }
 
 const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);

@@ -87,7 +87,10 @@ export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
     if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "bad_request", "Body must be a JSON object");
     const { flag_keys: keys, flag_key: key, ...rest } = body as Record<string, unknown>;
     const list = keys ?? key;
-    const flagKeys = Array.isArray(list) ? flagKeysFromList(list.map(String).join(",")) : flagKeysFromList(typeof list === "string" ? list : undefined);
+    if (list !== undefined && list !== null && typeof list !== "string" && !(Array.isArray(list) && list.every((k) => typeof k === "string"))) {
+      throw new ApiError(400, "bad_request", "flag_keys must be a string or an array of strings", { path: ["flag_keys"] });
+    }
+    const flagKeys = Array.isArray(list) ? flagKeysFromList(list.join(",")) : flagKeysFromList(typeof list === "string" ? list : undefined);
     const user = v1User("context" in rest ? (rest as { context?: unknown }) : { context: rest });
     return respond(c, user, flagKeys, exposures, { includeDefaults: false });
   });
