@@ -2,9 +2,11 @@
  * Rules a flag must satisfy beyond its schema, checked against the rest of the
  * project: weights that sum to 100 over defined variants, defined variants wherever one
  * is named, known prerequisites without cycles, known groups, unique keys and names,
- * valid regexes, a group type for group bucketing.
+ * valid regexes that cannot take super-linear time (regex-safety.ts), a group type for
+ * group bucketing.
  */
 import { Operator } from "../evaluation/operators.js";
+import { regexProblem } from "./regex-safety.js";
 import type { FlagInput, Group } from "./schema.js";
 
 export interface Issue {
@@ -55,11 +57,8 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
     segment.conditions.forEach((condition, j) => {
       if (condition.op !== Operator.REGEX_MATCH && condition.op !== Operator.REGEX_DOES_NOT_MATCH) return;
       condition.values.forEach((pattern, k) => {
-        try {
-          new RegExp(pattern);
-        } catch (error) {
-          issues.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], message: `invalid regex: ${(error as Error).message}` });
-        }
+        const problem = regexProblem(pattern);
+        if (problem) issues.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], message: problem });
       });
     });
   });

@@ -33,4 +33,18 @@ describe("compiled operators", () => {
     expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_MATCH, values: ["("] })(target)).toBe(false);
     expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_DOES_NOT_MATCH, values: ["("] })(target)).toBe(true);
   });
+
+  it("never spends more than about a millisecond on a regex, however long the value", () => {
+    // Quadratic patterns may be saved (regex-safety.ts); a value beyond 1,000 characters
+    // matches no regex, so a 1 MB user property cannot stall the isolate.
+    const quadratic = compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_MATCH, values: ["\\d+\\.\\d+x"] });
+    const hostile = { context: { user: { p: "1".repeat(1_000_000) } }, result: {} };
+    const started = performance.now();
+    expect(quadratic(hostile)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_DOES_NOT_MATCH, values: ["x"] })(hostile)).toBe(true);
+    const short = { context: { user: { p: `${"1".repeat(999)}.1x` } }, result: {} };
+    expect(short.context.user.p.length).toBeGreaterThan(1000);
+    expect(quadratic({ context: { user: { p: "12.5x" } }, result: {} })).toBe(true);
+  });
 });

@@ -6,9 +6,13 @@
  * parsed (numbers, versions, regexes, lower-cased copies, sets) at compile time,
  * never per request.
  *
- * Deliberate difference: an invalid regex never matches (and `regex does not match`
+ * Deliberate differences: an invalid regex never matches (and `regex does not match`
  * therefore always matches a present value), where the reference engine throws and
- * loses every flag of the request.
+ * loses every flag of the request; and no value longer than MAX_REGEX_INPUT characters
+ * matches a regex (so `regex does not match` holds for it). A backtracking regex costs up
+ * to n² steps on an n-character value even when the control plane has refused
+ * exponential and cubic patterns: 1,000 characters bound that to about a millisecond,
+ * where a hostile user property could otherwise stall the isolate and every request on it.
  */
 import { coerceString, coerceStringArray } from "./coerce.js";
 import type { EvaluationCondition } from "./schema.js";
@@ -157,6 +161,8 @@ function compileVersion(op: string, filters: readonly string[]): StringMatcher {
   };
 }
 
+export const MAX_REGEX_INPUT = 1000;
+
 function compileRegex(filters: readonly string[]): StringMatcher {
   const patterns: RegExp[] = [];
   for (const filter of filters) {
@@ -166,7 +172,7 @@ function compileRegex(filters: readonly string[]): StringMatcher {
       // An invalid pattern matches nothing (see the header comment).
     }
   }
-  return (value) => patterns.some((pattern) => pattern.test(value));
+  return (value) => value.length <= MAX_REGEX_INPUT && patterns.some((pattern) => pattern.test(value));
 }
 
 const not =
