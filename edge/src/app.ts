@@ -27,7 +27,12 @@ export interface EdgeAppOptions {
   cdn?: ProxyConfig;
 }
 
-const API_PATHS = ["/health", "/sdk/*", "/v1/*", "/ofrep/*", "/track"];
+/**
+ * The API's routes, exactly: in proxy mode every other path is the origin's, and gets the
+ * origin's own CORS headers (an `Access-Control-Allow-Origin: *` of ours beside its
+ * `allow-credentials: true` broke it), and its own preflights.
+ */
+const API_PATHS = ["/health", "/sdk/v2/vardata", "/sdk/v2/flags", "/v1/vardata", "/ofrep/v1/evaluate/*", "/track"];
 
 export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
@@ -56,7 +61,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.use("/sdk/v2/vardata", bodyLimit(64 * KB), anyKey, limited);
   app.use("/v1/vardata", bodyLimit(64 * KB), anyKey, limited);
   app.use("/sdk/v2/flags", serverKey, limited);
-  app.use("/ofrep/*", bodyLimit(64 * KB), anyKey, limited);
+  app.use("/ofrep/v1/evaluate/*", bodyLimit(64 * KB), anyKey, limited);
   app.use("/track", bodyLimit(1024 * KB), anyKey, limited);
 
   app.route("/", remoteEvaluation(exposures));

@@ -53,4 +53,15 @@ describe("validateFlag", () => {
     for (const fine of ["^[a-z0-9._-]+@example\\.com$", "beta", "^(foo|bar)$", "\\d+\\.\\d+", "^.*@acme\\.com$"]) expect(messages(withPattern(fine))).toEqual([]);
     expect(messages(withPattern("(")).join()).toContain("invalid regex");
   });
+
+  it("refuses redirect and rewrite targets that leave the site", () => {
+    const withPayload = (payload: unknown) => base({ variants: [{ key: "control" }, { key: "treatment", payload }] });
+    for (const target of ["//evil.example/phish", "/\\evil.example", "/\t/evil.example", "https://evil.example/", "landing", "/\\/evil"]) {
+      expect(messages(withPayload({ redirect: target, path: "/login" }))).toEqual(['variants.1.payload.redirect: redirect must be a path on the same site, like "/landing-v2"']);
+      expect(messages(withPayload({ rewrite: target }))).toHaveLength(1);
+    }
+    expect(messages(withPayload({ redirect: "/landing-v2?from=a", path: "/landing" }))).toEqual([]);
+    expect(messages(withPayload({ rewrite: 5 }))).toHaveLength(1);
+    expect(messages(withPayload({ layout: "//not-a-target" }))).toEqual([]); // other payload fields are the app's business
+  });
 });

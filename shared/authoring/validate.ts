@@ -6,6 +6,7 @@
  * group bucketing.
  */
 import { Operator } from "../evaluation/operators.js";
+import { pageTargetProblems } from "./page-targets.js";
 import { regexProblem } from "./regex-safety.js";
 import type { FlagInput, Group } from "./schema.js";
 
@@ -61,6 +62,10 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
         if (problem) issues.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], message: problem });
       });
     });
+  });
+
+  flag.variants.forEach((variant, i) => {
+    for (const problem of pageTargetProblems(variant.payload)) issues.push({ path: ["variants", String(i), "payload", problem.field], message: problem.message });
   });
 
   for (const key of Object.keys(flag.inclusions)) {

@@ -1,7 +1,7 @@
 /**
  * A small origin web server for CDN tests and benchmarks: records what it receives
- * (path, headers) and answers HTML on `*.html` paths, JSON elsewhere, with a public
- * cache header so tests can see the middleware make it private.
+ * (path, headers) and answers HTML on `*.html` paths, JSON elsewhere (with its own CORS
+ * headers), with a public cache header so tests can see the middleware make it private.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +22,13 @@ export async function startOrigin(): Promise<Origin> {
       response.end(`<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>`);
       return;
     }
-    response.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=600, s-maxage=600" });
+    // The origin's own CORS policy, which the proxy must leave alone.
+    response.writeHead(200, {
+      "content-type": "application/json",
+      "cache-control": "public, max-age=600, s-maxage=600",
+      "access-control-allow-origin": "https://shop.example",
+      "access-control-allow-credentials": "true",
+    });
     response.end(JSON.stringify({ path: request.url }));
   });
   server.keepAliveTimeout = 60_000;

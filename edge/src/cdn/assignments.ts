@@ -77,21 +77,51 @@ export interface Navigation {
   target: string;
 }
 
+type PagePayload = { redirect?: unknown; rewrite?: unknown; path?: unknown };
+const payloadOf = (variant: EvaluationVariant): PagePayload | undefined =>
+  variant.payload && typeof variant.payload === "object" ? (variant.payload as PagePayload) : undefined;
+
+/**
+ * Whether a variant applies on this page: a payload with `"path"` scopes it to that page
+ * (a redirect or rewrite experiment); anything else applies everywhere. Exposures are
+ * recorded only where a variant applies: a visitor who never opened `/landing` was not
+ * exposed to the landing-page experiment.
+ */
+export const appliesOn = (variant: EvaluationVariant, pathname: string): boolean => {
+  const path = payloadOf(variant)?.path;
+  return typeof path !== "string" || path === pathname;
+};
+
+/**
+ * A same-site path: one leading `/`, and once resolved against the request the same
+ * origin (`//evil.example`, `/\evil.example` and `/\t/evil.example` all resolve to another
+ * host). Checked when a flag is saved (shared/authoring/validate.ts) and again here.
+ */
+export function sameSiteTarget(target: unknown, base: URL): URL | undefined {
+  if (typeof target !== "string" || !target.startsWith("/")) return undefined;
+  let resolved: URL;
+  try {
+    resolved = new URL(target, base);
+  } catch {
+    return undefined;
+  }
+  return resolved.origin === base.origin ? resolved : undefined;
+}
+
 /**
  * A variant whose payload says `{"redirect": "/b"}` or `{"rewrite": "/b"}` sends the
- * request there: only on the page named by `"path"` (when given), and never when the
- * request is already on the target (no loops).
+ * request there: only on the page named by `"path"` (when given), only to a same-site path,
+ * and never when the request is already on the target (no loops).
  */
-export function navigationFor(variants: Record<string, EvaluationVariant>, pathname: string): Navigation | undefined {
+export function navigationFor(variants: Record<string, EvaluationVariant>, url: URL): Navigation | undefined {
   for (const key of Object.keys(variants).sort()) {
-    const payload = variants[key]!.payload as { redirect?: unknown; rewrite?: unknown; path?: unknown } | undefined;
-    if (!payload || typeof payload !== "object") continue;
+    const variant = variants[key]!;
+    const payload = payloadOf(variant);
+    if (!payload || !appliesOn(variant, url.pathname)) continue;
     for (const kind of ["redirect", "rewrite"] as const) {
-      const target = payload[kind];
-      if (typeof target !== "string" || !target.startsWith("/")) continue;
-      if (typeof payload.path === "string" && payload.path !== pathname) continue;
-      if (new URL(target, "http://x").pathname === pathname) continue;
-      return { kind, target };
+      const target = sameSiteTarget(payload[kind], url);
+      if (!target || target.pathname === url.pathname) continue;
+      return { kind, target: target.pathname + target.search };
     }
   }
   return undefined;

@@ -32,6 +32,11 @@ const FLAGS: EvaluationFlag[] = [
   ]),
   experiment("landing", { v2: { key: "v2", payload: { redirect: "/landing-v2", path: "/landing" } } }, [everyone("v2")]),
   experiment("pricing", { v2: { key: "v2", payload: { rewrite: "/pricing-v2", path: "/pricing" } } }, [everyone("v2")]),
+  // Hostile payloads (the control plane refuses them; the edge must too, if one gets through).
+  experiment("phish", { v: { key: "v", payload: { redirect: "//evil.example/phish", path: "/login" } } }, [everyone("v")]),
+  experiment("phish2", { v: { key: "v", payload: { redirect: "/\\evil.example", path: "/login2" } } }, [everyone("v")]),
+  experiment("phish3", { v: { key: "v", payload: { redirect: "/\t/evil.example", path: "/login3" } } }, [everyone("v")]),
+  experiment("hop", { v: { key: "v", payload: { rewrite: "//127.0.0.1:9/x", path: "/hop" } } }, [everyone("v")]),
   { key: "members", metadata: { flagType: "release" }, variants: { off: OFF, on: { key: "on" } }, segments: [{ conditions: [[{ selector: ["context", "user", "user_id"], op: "is", values: ["member-1"] }]], variant: "on" }, { variant: "off" }] },
   { key: "german", metadata: { flagType: "release" }, variants: { off: OFF, on: { key: "on" } }, segments: [{ conditions: [[{ selector: ["context", "user", "language"], op: "is", values: ["de-DE"] }]], variant: "on" }, { variant: "off" }] },
 ];
@@ -125,7 +130,46 @@ describe("CDN proxy mode", () => {
     await expect.poll(find, { timeout: 3000 }).toBeDefined();
     const mine = await find();
     expect(mine).toMatchObject({ source: "cdn", deployment: "site" });
-    expect(mine!.type === "exposures" && mine!.exposures.map((e) => e.flagKey).sort()).toEqual(["hero", "landing", "pricing"]);
+    // Page-scoped experiments are exposed only on their page: "/" is not /landing or /pricing.
+    expect(mine!.type === "exposures" && mine!.exposures.map((e) => e.flagKey).sort()).toEqual(["hero"]);
+    await get("/pricing", { cookie: `exp_device_id=${device}` });
+    const flags = async () => (await edge.received()).flatMap((m) => (m.type === "exposures" && m.deviceId === device ? m.exposures.map((e) => e.flagKey) : []));
+    await expect.poll(flags, { timeout: 3000 }).toContain("pricing");
+    expect(await flags()).not.toContain("landing");
+  });
+
+  it("never redirects or rewrites to another site, whatever the payload says", async () => {
+    for (const path of ["/login", "/login2", "/login3"]) {
+      const response = await get(path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("location")).toBeNull();
+      expect(lastSeen().path).toBe(path);
+    }
+    const hop = await get("/hop");
+    expect(hop.status).toBe(200);
+    expect(lastSeen().path).toBe("/hop"); // reached the origin, unrewritten
+    const before = origin.received.length;
+    const sneaky = await fetch(`${edge.url}//127.0.0.1:9/steal`, { redirect: "manual" }); // a path that looks like a host
+    expect(sneaky.status).toBe(200);
+    expect(origin.received.length).toBe(before + 1);
+    expect(lastSeen().path).toBe("//127.0.0.1:9/steal");
+  });
+
+  it("drops an assignments header the visitor sent", async () => {
+    await get("/products", { "x-experiment-variants": "hero=forged;admin=on" });
+    expect(parseAssignmentHeader(lastSeen().headers["x-experiment-variants"] as string)["admin"]).toBeUndefined();
+  });
+
+  it("leaves the origin's own paths and CORS alone: API CORS only on API routes", async () => {
+    const page = await get("/v1/users", { origin: "https://shop.example" });
+    expect(page.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+    expect(page.headers.get("access-control-allow-credentials")).toBe("true");
+    const before = origin.received.length;
+    const preflight = await fetch(`${edge.url}/ofrep/admin`, { method: "OPTIONS", headers: { origin: "https://shop.example", "access-control-request-method": "POST" } });
+    expect(origin.received.length).toBe(before + 1); // the origin answered its own preflight
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://shop.example");
+    const api = await fetch(`${edge.url}/v1/vardata`, { method: "OPTIONS", headers: { origin: "https://any.example", "access-control-request-method": "POST" } });
+    expect(api.headers.get("access-control-allow-origin")).toBe("*");
   });
 
   it("keeps the API routes working in proxy mode", async () => {
@@ -137,7 +181,9 @@ describe("CDN proxy mode when evaluation cannot run", () => {
   it("passes requests to the origin unmodified (fail open)", async () => {
     const broken = await startEdge({ vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: "key-that-kv-does-not-have" } });
     try {
-      const response = await fetch(`${broken.url}/products`, { redirect: "manual" });
+      // A visitor's own assignments header must not reach the origin either, or a page
+      // personalised by it would be cached publicly.
+      const response = await fetch(`${broken.url}/products`, { redirect: "manual", headers: { "x-experiment-variants": "hero=b" } });
       expect(response.status).toBe(200);
       expect(response.headers.get("set-cookie")).toBeNull();
       expect(lastSeen().headers["x-experiment-variants"]).toBeUndefined();

@@ -16,14 +16,18 @@
  * caches must key on the assignments header (`Vary: x-experiment-variants`).
  *
  * Failure: if evaluation fails, or KV is unavailable with no cached copy, the request
- * goes to the origin unmodified and the failure is logged (fail open).
+ * goes to the origin without assignments and the failure is logged (fail open).
+ *
+ * Trust: an inbound assignments header is always removed — a visitor cannot choose a
+ * variant for the origin, nor get a personalised page into a shared cache when the
+ * middleware fails open. Redirect and rewrite targets must resolve to the same site.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { QueueMessage } from "../../../shared/events.js";
 import { ExposureRecorder } from "../exposures.js";
 import { FlagStore } from "../flag-store.js";
-import { assign, assignmentHeader, initialVariants, navigationFor, userFromRequest, type Assignment } from "./assignments.js";
+import { appliesOn, assign, assignmentHeader, initialVariants, navigationFor, sameSiteTarget, userFromRequest, type Assignment } from "./assignments.js";
 
 export interface ExperimentMiddlewareOptions {
   /** The deployment whose flags apply (a client or server key). */
@@ -80,13 +84,19 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     if (options.trackExposures !== false) {
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;
-      const applied = Object.keys(assignment.variants).map((key) => assignment.outcomes[key]);
+      const pathname = new URL(c.req.url).pathname;
+      const applied = Object.keys(assignment.variants).filter((key) => appliesOn(assignment.variants[key]!, pathname)).map((key) => assignment.outcomes[key]);
       if (queue) exposures.record(c.executionCtx, queue, deployment, user, applied, "cdn");
     }
     return assignment;
   }
 
   return async (c, next) => {
+    if (c.req.raw.headers.has(headerName)) {
+      const stripped = new Headers(c.req.raw.headers);
+      stripped.delete(headerName);
+      c.req.raw = new Request(c.req.raw, { headers: stripped });
+    }
     const existingDevice = getCookie(c, cookieName);
     const deviceId = existingDevice && /^[\w-]{8,64}$/.test(existingDevice) ? existingDevice : crypto.randomUUID();
     const userId = (options.userIdCookie && getCookie(c, options.userIdCookie)) || (options.userIdHeader && c.req.header(options.userIdHeader)) || undefined;
@@ -97,13 +107,13 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
       assignment = await decide(c, deviceId, userId);
     } catch (error) {
       log("Experiment middleware failed; passing the request through unmodified", error);
-      return next(); // fail open: no cookie, no header, no rewrite
+      return next(); // fail open: no cookie, no assignments, no rewrite
     }
 
     const url = new URL(c.req.url);
-    const navigation = navigationFor(assignment.variants, url.pathname);
+    const navigation = navigationFor(assignment.variants, url);
     if (navigation?.kind === "redirect") {
-      const target = new URL(navigation.target, url);
+      const target = sameSiteTarget(navigation.target, url)!;
       if (!target.search) target.search = url.search;
       const response = c.redirect(target.href, 302);
       response.headers.set("cache-control", "private, no-store");
@@ -113,7 +123,7 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
 
     const headers = new Headers(c.req.raw.headers);
     headers.set(headerName, assignmentHeader(assignment.variants));
-    const target = navigation?.kind === "rewrite" ? new URL(navigation.target + url.search, url) : url;
+    const target = navigation?.kind === "rewrite" ? (sameSiteTarget(navigation.target + url.search, url) ?? url) : url;
     c.req.raw = new Request(target.href, new Request(c.req.raw, { headers }));
 
     await next();

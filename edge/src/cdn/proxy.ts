@@ -17,10 +17,16 @@ export interface ProxyConfig {
   flagCacheTtlMs?: number;
 }
 
-/** Forwards the (possibly rewritten) request to the origin, keeping method, headers and body. */
+/**
+ * Forwards the (possibly rewritten) request to the origin, keeping method, headers and
+ * body. The path is set on the origin's URL, never resolved against it: a request for
+ * `//other.host/x` stays on the origin.
+ */
 function toOrigin(request: Request, origin: string): Request {
   const from = new URL(request.url);
-  const to = new URL(from.pathname + from.search, origin);
+  const to = new URL(origin);
+  to.pathname = from.pathname;
+  to.search = from.search;
   return new Request(to.href, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
 }
 
