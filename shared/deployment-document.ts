@@ -16,6 +16,8 @@ export const deploymentDocumentSchema = z.object({
   deployment: z.string().min(1),
   keyType: z.enum(KEY_TYPES),
   version: z.number().int().nonnegative(),
+  /** Of the keys and compiled flags: a document with the same version but other content is still new. */
+  contentHash: z.string().optional(),
   publishedAt: z.string(),
   /** Send an exposure when remote evaluation serves an experiment variant, unless the request opts out. */
   trackExposures: z.boolean().default(true),

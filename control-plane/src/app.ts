@@ -8,6 +8,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
+import { isUnavailable } from "../../shared/node/dynamo.js";
 import type { Store } from "./db/store.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
@@ -50,7 +51,7 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
       );
     },
   });
-  app.onError(jsonErrors());
+  app.onError(jsonErrors(undefined, isUnavailable));
   app.notFound(jsonNotFound);
 
   // Far above any valid request (a flag is at most 128 KiB of JSON), far below what would hurt.

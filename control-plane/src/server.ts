@@ -28,6 +28,7 @@ export interface ControlPlaneServer {
   url: string;
   store: Store;
   publisher: Publisher;
+  kv: KvWriter;
   /** Set only when this start created the first admin token. */
   bootstrapToken: string | undefined;
   close(): Promise<void>;
@@ -41,8 +42,8 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
   const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true });
 
-  await reconcile(store, publisher).catch((error: unknown) => console.error("Reconcile failed", error));
-  const timer = setInterval(() => void reconcile(store, publisher).catch((error: unknown) => console.error("Reconcile failed", error)), options.reconcileEveryMs ?? 30_000);
+  await reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error));
+  const timer = setInterval(() => void reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error)), options.reconcileEveryMs ?? 30_000);
   timer.unref();
 
   const server: ServerType = await new Promise((resolve) => {
@@ -53,6 +54,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     store,
     publisher,
+    kv: options.kv,
     bootstrapToken,
     async close() {
       clearInterval(timer);

@@ -20,6 +20,7 @@ export interface LoadedDeployment {
   readonly deployment: string;
   readonly keyType: KeyType;
   readonly version: number;
+  readonly contentHash: string | undefined;
   readonly trackExposures: boolean;
   readonly compiled: CompiledFlagSet;
 }
@@ -106,8 +107,8 @@ export class FlagStore {
   private load(text: string, previous: LoadedDeployment | undefined): LoadedDeployment | undefined {
     try {
       const raw: unknown = JSON.parse(text);
-      const version = (raw as { version?: unknown })?.version;
-      if (previous && version === previous.version) return previous; // unchanged: keep the compiled copy
+      const { version, contentHash } = (raw ?? {}) as { version?: unknown; contentHash?: unknown };
+      if (previous && version === previous.version && contentHash === previous.contentHash) return previous; // unchanged: keep the compiled copy
       const document = deploymentDocumentSchema.parse(raw);
       if (previous && document.version < previous.version) return previous; // never step back
       return {
@@ -115,6 +116,7 @@ export class FlagStore {
         deployment: document.deployment,
         keyType: document.keyType,
         version: document.version,
+        contentHash: document.contentHash,
         trackExposures: document.trackExposures,
         compiled: compile(document.flags),
       };

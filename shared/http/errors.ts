@@ -72,11 +72,19 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   503: "unavailable",
 };
 
-/** `app.onError(jsonErrors())`: maps ApiError, Hono's HTTPException and anything else. */
+/**
+ * `app.onError(jsonErrors())`: maps ApiError, Hono's HTTPException and anything else.
+ * `unavailable` recognises a dependency that is down (Node services pass DynamoDB's): 503
+ * with Retry-After instead of 500, so clients retry (writes are safe to retry).
+ */
 export const jsonErrors =
-  (log: (error: unknown) => void = (error) => console.error(error)): ErrorHandler =>
+  (log: (error: unknown) => void = (error) => console.error(error), unavailable: (error: unknown) => boolean = () => false): ErrorHandler =>
   (error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);
+    if (unavailable(error)) {
+      log(error);
+      return errorResponse(c, new ApiError(503, "unavailable", "The database is unavailable; retry shortly", undefined, { "Retry-After": "2" }));
+    }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
       return errorResponse(c, new ApiError(status, STATUS_CODES[status] ?? "bad_request", error.message || "Request failed"));

@@ -34,6 +34,25 @@ export type Item = Record<string, unknown>;
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
 
+/** DynamoDB errors that mean "try again later", as opposed to a bad request. */
+const UNAVAILABLE = new Set([
+  "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
+  "TimeoutError", "RequestTimeout", "RequestTimeoutException", "NetworkingError",
+]);
+
+/**
+ * Whether an error says DynamoDB is unavailable (throttled, failing, or unreachable: the
+ * SDK gives up after its retries with a network error such as ECONNRESET or a socket hang
+ * up). APIs answer 503 with Retry-After for these, never 500.
+ */
+export function isUnavailable(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; message?: string } | undefined;
+  if (!e) return false;
+  if (UNAVAILABLE.has(e.name ?? "") || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  if (["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN"].includes(e.code ?? "")) return true;
+  return /socket hang up|ECONNRESET|ECONNREFUSED|connect ETIMEDOUT/i.test(e.message ?? "");
+}
+
 export interface DbOptions {
   table: string;
   /** Any DynamoDB-compatible endpoint; AWS's regional endpoint when absent. */

@@ -12,6 +12,7 @@
 import { Hono, type Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
+import { isUnavailable } from "../../shared/node/dynamo.js";
 import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
@@ -51,7 +52,7 @@ export interface StatsAppOptions {
 
 export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAppOptions): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  app.onError(jsonErrors());
+  app.onError(jsonErrors(undefined, isUnavailable));
   app.notFound(jsonNotFound);
   app.get("/health", (c) => c.json({ status: "ok" }));
 

@@ -35,13 +35,22 @@ export async function startFakeCloudflare(expected: { accountId: string; namespa
       response.end(JSON.stringify(body));
     };
     const fail = (status: number, message: string) => reply(status, { success: false, errors: [{ code: 10000 + status, message }], messages: [], result: null });
+    const path = request.url ?? "";
+    // Reading a value: the raw value, 404 when absent (no JSON body, no content type).
+    if (request.method === "GET" && path.startsWith(`${prefix}/values/`)) {
+      requests.push({ method: "GET", path, body: undefined });
+      if (request.headers.authorization !== `Bearer ${expected.token}`) return fail(403, "bad token");
+      const value = values.get(decodeURIComponent(path.slice(`${prefix}/values/`.length)));
+      if (value === undefined) return fail(404, "key not found");
+      response.writeHead(200, { "content-type": "application/octet-stream" });
+      return void response.end(value);
+    }
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
       return fail(400, "body is not JSON");
     }
-    const path = request.url ?? "";
     requests.push({ method: request.method ?? "", path, body });
     if (request.headers.authorization !== `Bearer ${expected.token}`) return fail(403, "bad token");
     if (request.headers["content-type"] !== "application/json") return fail(400, "content-type must be application/json");

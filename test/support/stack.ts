@@ -7,10 +7,13 @@ import { startDynalite } from "../../shared/node/local-dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
 import { startLocalSystem } from "../../scripts/local-system.js";
+import { startDynamoProxy, type DynamoProxy } from "./dynamo-proxy.js";
 import { startEdge, type EdgeHarness } from "./edge-harness.js";
 
 export interface Stack {
   edge: EdgeHarness;
+  /** With `dynamoProxy`: what the control plane reaches DynamoDB through (to cut it). */
+  proxy: DynamoProxy | undefined;
   controlPlane: ControlPlaneServer;
   adminToken: string;
   dynamoEndpoint: string;
@@ -19,19 +22,21 @@ export interface Stack {
   dispose(): Promise<void>;
 }
 
-export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter; retryDelaysMs?: number[] } = {}): Promise<Stack> {
+export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter; retryDelaysMs?: number[]; dynamoProxy?: boolean; reconcileEveryMs?: number } = {}): Promise<Stack> {
   const dynamo = await startDynalite();
+  const proxy = options.dynamoProxy ? await startDynamoProxy(dynamo.endpoint) : undefined;
   const edge = await startEdge();
   const edgeKv = kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge"));
   const controlPlane = await startControlPlane({
-    dynamoEndpoint: dynamo.endpoint,
+    dynamoEndpoint: proxy?.endpoint ?? dynamo.endpoint,
     kv: options.kv ? options.kv(edgeKv) : edgeKv,
-    reconcileEveryMs: 60_000,
+    reconcileEveryMs: options.reconcileEveryMs ?? 60_000,
     retryDelaysMs: options.retryDelaysMs ?? [100, 200, 400],
   });
   const adminToken = controlPlane.bootstrapToken!;
   return {
     edge,
+    proxy,
     controlPlane,
     adminToken,
     dynamoEndpoint: dynamo.endpoint,
@@ -45,8 +50,10 @@ export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter;
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
     },
     async dispose() {
+      if (proxy) proxy.down = false; // let the control plane's last writes finish
       await controlPlane.close();
       await edge.dispose();
+      await proxy?.close();
       await dynamo.close();
     },
   };
@@ -56,7 +63,7 @@ export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter;
  * The whole pipeline as `npm start` runs it: dynalite, the control plane, the stats
  * service, and the edge consuming its own queue and delivering signed batches to stats.
  */
-export interface FullStack extends Omit<Stack, "edge" | "dynamoEndpoint"> {
+export interface FullStack extends Omit<Stack, "edge" | "dynamoEndpoint" | "proxy"> {
   edgeUrl: string;
   statsUrl: string;
   /** GET a report from the stats service. */

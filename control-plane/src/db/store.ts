@@ -209,7 +209,8 @@ export function createStore(db: Db) {
             TableName,
             Key: keys.publish(project, deployment),
             UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until",
-            ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :now",
+            // Re-entrant: a holder retrying after a failed release takes it again at once.
+            ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner",
             ExpressionAttributeValues: { ":owner": owner, ":until": now + ms, ":now": now },
           }),
         );
@@ -218,6 +219,25 @@ export function createStore(db: Db) {
         if (isConditionFailure(error)) return false;
         throw error;
       }
+    },
+    /**
+     * Reserves the next published version, before anything is written to KV: recorded
+     * even when the publish fails later, so no version is ever used for two contents.
+     * Only the lease holder reserves, so reading then writing is safe.
+     */
+    async reserveVersion(project: string, deployment: string, owner: string): Promise<number> {
+      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.publish(project, deployment), ConsistentRead: true }));
+      const next = Math.max(Number(Item?.["reservedVersion"] ?? 0), Number(Item?.["publishedVersion"] ?? 0)) + 1;
+      await client.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.publish(project, deployment),
+          UpdateExpression: "SET reservedVersion = :next",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeValues: { ":next": next, ":owner": owner },
+        }),
+      );
+      return next;
     },
     /** Records the outcome and frees the lease (only while still holding it). */
     async releaseLease(project: string, deployment: string, owner: string, state: PublishState): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * Cloudflare's KV REST API (client/v4): bulk write is `PUT …/bulk` with
  * `[{key, value}]` (≤ 10,000 pairs, ≤ 100 MB), bulk delete `POST …/bulk/delete` with
- * `[key]`. Success is `{"success": true}`; anything else is thrown with Cloudflare's
- * error messages so the publisher records and retries it.
+ * `[key]`, read `GET …/values/{key}` (the raw value). Success is `{"success": true}`;
+ * anything else is thrown with Cloudflare's error messages so the publisher records and
+ * retries it.
  */
 import type { KvEntry, KvWriter } from "./kv-writer.js";
 
@@ -43,6 +44,15 @@ export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
     },
     async delete(keys: string[]) {
       for (const chunk of chunks(keys)) await call("POST", "/bulk/delete", chunk);
+    },
+    /** `GET …/values/{key}`: the raw value, 404 when absent. */
+    async get(key: string) {
+      const response = await send(`${base}/values/${encodeURIComponent(key)}`, {
+        headers: { Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}` },
+      });
+      if (response.status === 404) return null;
+      if (!response.ok) throw new Error(`Cloudflare KV GET /values failed: HTTP ${response.status}`);
+      return response.text();
     },
   };
 }

@@ -100,20 +100,24 @@ describe("reconcile and propagation", () => {
   afterAll(() => stack.dispose());
 
   it("repairs the history and the edge after a process stopped right after a write", async () => {
-    const { store, publisher } = stack.controlPlane;
+    const { store, publisher, kv } = stack.controlPlane;
     const now = new Date().toISOString();
     // What survives a crash between the conditional write and what follows it.
     await store.putFlag("shop", { ...release, description: "", bucketing: { unit: "user_id" }, rollout: 100, segments: [], inclusions: {}, exclusions: { userIds: [], deviceIds: [] }, prerequisites: [], groups: [], secondaryMetrics: [], guardrailMetrics: [], statisticalMethod: "sequential", confidenceLevel: 0.95, status: "active", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "crashed", at: now, action: "create" } }, undefined);
     await store.nextSeq("shop");
     expect(await store.getHistory("shop", "banner", 1)).toBeUndefined();
 
-    expect(await reconcile(store, publisher)).toEqual({ history: 1, published: 1 });
+    expect(await reconcile(store, publisher, kv)).toEqual({ history: 1, published: 1 });
     expect(await store.getHistory("shop", "banner", 1)).toMatchObject({ actor: "crashed", action: "create" });
     const { clientKey } = (await stack.api("GET", "/projects/shop/deployments/web")).body;
     const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
     const served = await (await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user } })).json();
     expect((served as Record<string, { key: string }>)["banner"]?.key).toBe("on");
-    expect(await reconcile(store, publisher)).toEqual({ history: 0, published: 0 }); // nothing left to repair
+    expect(await reconcile(store, publisher, kv)).toEqual({ history: 0, published: 0 }); // nothing left to repair
+    // KV itself is what counts: a document lost or replaced behind the recorded state is republished.
+    await kv.put([{ key: kvNameForApiKey(clientKey), value: JSON.stringify({ version: 1, contentHash: "stale" }) }]);
+    expect(await reconcile(store, publisher, kv)).toEqual({ history: 0, published: 1 });
+    expect(await reconcile(store, publisher, kv)).toEqual({ history: 0, published: 0 });
   });
 
   it("gets a flag change to the edge in under a second", async () => {

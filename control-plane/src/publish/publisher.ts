@@ -3,12 +3,16 @@
  * the evaluation model and write one document per API key to KV.
  *
  * Ordering: publishers of one deployment take a lease in DynamoDB, and whoever holds it
- * compiles the *latest* state and writes it as the deployment's next version (a counter
- * only the lease holder advances), so KV only ever moves forward and a version never
- * names two contents. A publisher that finds the lease taken leaves; the holder checks
- * the project's change counter before and after letting go and publishes again if it
- * moved. Failures are recorded on the deployment (`status`, `lastError`, `attempts`)
- * and retried with backoff; the edge keeps serving the last good version meanwhile.
+ * compiles the *latest* state and writes it as the deployment's next version, reserved in
+ * DynamoDB *before* KV is written: a publish that wrote KV and then lost DynamoDB has
+ * still used its version, so the next one is higher and a version never names two
+ * contents (the edge ignores a document whose version it has; documents also carry a
+ * content hash). A publisher that finds the lease taken leaves; the holder checks the
+ * project's change counter before and after letting go and publishes again if it moved.
+ * The lease lasts 10 s and is re-entrant, so the holder's own retry is not locked out by
+ * a release that failed. Failures are recorded on the deployment (`status`, `lastError`,
+ * `attempts`) when DynamoDB allows, and retried with backoff; the edge keeps serving the
+ * last good version meanwhile, and reconcile compares what KV holds.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { compileDeployment } from "../../../shared/authoring/compile.js";
@@ -41,20 +45,22 @@ export interface Publisher {
   idle(): Promise<void>;
 }
 
-export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 30_000, log = console.error }: PublisherOptions): Publisher {
+export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 10_000, log = console.error }: PublisherOptions): Publisher {
   const owner = randomUUID();
   const retries = new Set<Promise<void>>();
 
   /** Compiles the latest state and writes it to KV as the next version. */
-  async function publishOnce(project: string, deploymentKey: string, version: number): Promise<{ seq: number; contentHash: string } | undefined> {
+  async function publishOnce(project: string, deploymentKey: string): Promise<{ seq: number; version: number; contentHash: string } | undefined> {
     const seq = await store.currentSeq(project);
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
     const [flags, groups] = await Promise.all([store.listFlags(project), store.listGroups(project)]);
     const compiled = compileDeployment(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
+    const hash = contentHash(deployment, compiled);
+    const version = await store.reserveVersion(project, deploymentKey, owner);
     const publishedAt = new Date().toISOString();
     const document = (keyType: DeploymentDocument["keyType"]): string =>
-      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
+      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, contentHash: hash, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
     await kv.put([
       { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
       { key: kvNameForApiKey(deployment.serverKey), value: document("server") },
@@ -64,20 +70,24 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
       // Only if no rotation happened meanwhile (its new retired key must stay listed); redone next time if lost.
       await store.putDeployment(project, { ...deployment, retiredKeys: [] }, deployment).catch(() => undefined);
     }
-    return { seq, contentHash: contentHash(deployment, compiled) };
+    return { seq, version, contentHash: hash };
   }
 
   async function publish(project: string, deployment: string, attempt = 0): Promise<void> {
-    if (!(await store.acquireLease(project, deployment, owner, leaseMs))) return; // the holder will see our change
-    const previous = await store.getPublishState(project, deployment);
+    let previous: PublishState | undefined;
+    try {
+      if (!(await store.acquireLease(project, deployment, owner, leaseMs))) return; // the holder will see our change
+      previous = await store.getPublishState(project, deployment);
+    } catch (error) {
+      return failed(project, deployment, attempt, undefined, error, false); // DynamoDB unavailable: retry later
+    }
     let state: PublishState | undefined;
     try {
-      let version = previous?.publishedVersion ?? 0;
       // Publish until what is in KV is the latest change (a write may land while we publish).
       for (let round = 0; round < 5; round++) {
-        const result = await publishOnce(project, deployment, ++version);
+        const result = await publishOnce(project, deployment);
         if (!result) break;
-        state = { deployment, publishedVersion: version, compiledSeq: result.seq, contentHash: result.contentHash, status: "ok", publishedAt: new Date().toISOString(), attempts: 0 };
+        state = { deployment, publishedVersion: result.version, compiledSeq: result.seq, contentHash: result.contentHash, status: "ok", publishedAt: new Date().toISOString(), attempts: 0 };
         if ((await store.currentSeq(project)) === result.seq) break;
       }
       if (!state) return await store.deletePublishState(project, deployment).then(() => undefined); // the deployment is gone
@@ -89,19 +99,23 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     if ((await store.currentSeq(project)) > state.compiledSeq) await publish(project, deployment, attempt);
   }
 
-  async function failed(project: string, deployment: string, attempt: number, previous: PublishState | undefined, error: unknown): Promise<void> {
+  /** Records the failure (when the state could be read, so as not to overwrite it blind) and schedules the retry. */
+  async function failed(project: string, deployment: string, attempt: number, previous: PublishState | undefined, error: unknown, stateRead = true): Promise<void> {
     const attempts = (previous?.attempts ?? 0) + 1;
     log(`Publishing ${project}/${deployment} failed (attempt ${attempts})`, error);
-    await store.releaseLease(project, deployment, owner, {
-      deployment,
-      publishedVersion: previous?.publishedVersion ?? 0,
-      compiledSeq: previous?.compiledSeq ?? 0,
-      contentHash: previous?.contentHash ?? "",
-      status: "error",
-      lastError: (error as Error).message ?? String(error),
-      attempts,
-      ...(previous?.publishedAt ? { publishedAt: previous.publishedAt } : {}),
-    });
+    if (stateRead) await store
+      .releaseLease(project, deployment, owner, {
+        deployment,
+        publishedVersion: previous?.publishedVersion ?? 0,
+        compiledSeq: previous?.compiledSeq ?? 0,
+        contentHash: previous?.contentHash ?? "",
+        status: "error",
+        lastError: (error as Error).message ?? String(error),
+        attempts,
+        ...(previous?.publishedAt ? { publishedAt: previous.publishedAt } : {}),
+      })
+      // DynamoDB may be what failed: the retry still comes (the lease is ours to retake), or the lease expires.
+      .catch((releaseError: unknown) => log(`Recording the failed publish of ${project}/${deployment} failed too`, releaseError));
     const delay = retryDelaysMs[attempt];
     if (delay === undefined) throw error;
     const retry = new Promise<void>((resolve) => setTimeout(resolve, delay))

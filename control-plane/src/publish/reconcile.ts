@@ -1,15 +1,33 @@
 /**
  * The repair pass for what follows a committed change (history entries, published
- * documents) when a process stopped in between: writes missing history entries, and
- * republishes every deployment whose published content differs from what its flags
- * compile to now, or whose last publish failed. Runs at start-up and periodically.
+ * documents) when a process stopped in between or a dependency failed: writes missing
+ * history entries, and republishes every deployment whose documents in KV are not what
+ * its flags compile to now (read from KV itself, not from the recorded publish state,
+ * which a failure may have left behind), or whose last publish failed. Runs at start-up
+ * and periodically.
  */
 import { compileDeployment } from "../../../shared/authoring/compile.js";
-import type { Store } from "../db/store.js";
+import { kvNameForApiKey } from "../../../shared/deployment-document.js";
+import type { Deployment, Store } from "../db/store.js";
 import { recordHistory } from "../services/flags.js";
+import type { KvWriter } from "./kv-writer.js";
 import { contentHash, type Publisher } from "./publisher.js";
 
-export async function reconcile(store: Store, publisher: Publisher): Promise<{ history: number; published: number }> {
+/** Whether both of the deployment's documents in KV carry this content. */
+async function kvHolds(kv: KvWriter, deployment: Deployment, hash: string): Promise<boolean> {
+  for (const key of [deployment.clientKey, deployment.serverKey]) {
+    const text = await kv.get(kvNameForApiKey(key));
+    if (!text) return false;
+    try {
+      if ((JSON.parse(text) as { contentHash?: unknown }).contentHash !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+export async function reconcile(store: Store, publisher: Publisher, kv: KvWriter): Promise<{ history: number; published: number }> {
   let history = 0;
   let published = 0;
   for (const project of await store.listProjects()) {
@@ -24,7 +42,7 @@ export async function reconcile(store: Store, publisher: Publisher): Promise<{ h
     for (const deployment of deployments) {
       const state = await store.getPublishState(project.key, deployment.key);
       const hash = contentHash(deployment, compileDeployment(deployment.key, flags, groupMap));
-      if (state?.status === "ok" && state.contentHash === hash) continue;
+      if (state?.status === "ok" && state.contentHash === hash && (await kvHolds(kv, deployment, hash))) continue;
       await publisher.publish(project.key, deployment.key);
       published++;
     }

@@ -69,6 +69,15 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
   }
 }
 
+/**
+ * Whether a write is the retry of one that already landed (its answer lost to a timeout or
+ * a 503 after the commit): the flag is at the version that write made, by the same actor
+ * and action, with the same content. The retry then gets the result instead of a 409.
+ */
+function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, version: number): boolean {
+  return flag.version === version && flag.lastChange.actor === actor && flag.lastChange.action === action && diff(flagInputSchema.parse(flag), input).length === 0;
+}
+
 /** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
 function assertNotArchived(previous: Flag): void {
   if (previous.status === "archived") throw new ApiError(409, "conflict", `Flag ${previous.key} is archived: unarchive it before editing`, { status: "archived" });
@@ -139,6 +148,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     },
 
     async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
+      const existing = await store.getFlag(project, input.key);
+      if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
@@ -147,6 +158,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
     async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
       if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
+      const landed = await store.getFlag(project, key);
+      if (landed && isReplay(landed, input, actor, "update", expected + 1)) return landed;
       const previous = await current(project, key, expected);
       assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
