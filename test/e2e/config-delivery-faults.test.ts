@@ -5,7 +5,37 @@
  * and the API answers 503 with Retry-After while DynamoDB is away, never 500.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startStack, type Stack } from "../support/stack.js";
+
+/** KV writes that can be held back: a publish in progress, holding its lease, on demand. */
+function gatedKv(inner: KvWriter) {
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  const state = { waiting: 0 };
+  const writer: KvWriter = {
+    async put(entries) {
+      if (gate) {
+        state.waiting++;
+        await gate;
+        state.waiting--;
+      }
+      await inner.put(entries);
+    },
+    delete: (keys) => inner.delete(keys),
+    get: (key) => inner.get(key),
+  };
+  return {
+    writer,
+    state,
+    hold: () => void (gate = new Promise<void>((resolve) => (open = resolve))),
+    release: () => {
+      gate = undefined;
+      open?.();
+    },
+  };
+}
+let kvGate: ReturnType<typeof gatedKv>;
 
 let stack: Stack;
 let clientKey: string;
@@ -23,7 +53,7 @@ const edit = async (value: string) => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ dynamoProxy: true, retryDelaysMs: [100, 300, 1000, 2000], reconcileEveryMs: 60_000 });
+  stack = await startStack({ dynamoProxy: true, retryDelaysMs: [100, 300, 1000, 2000], reconcileEveryMs: 60_000, kv: (edgeKv) => (kvGate = gatedKv(edgeKv)).writer });
   await stack.api("POST", "/projects", { key: "faults", name: "Faults" });
   clientKey = (await stack.api("POST", "/projects/faults/deployments", { key: "web", name: "Web" })).body.clientKey;
   await stack.api("POST", "/projects/faults/flags", flag);
@@ -79,5 +109,24 @@ describe("config delivery through DynamoDB failures", () => {
     expect(retry.body.version).toBe(version + 1);
     const other = await stack.api("PUT", "/projects/faults/flags/blip", { ...body, name: "Someone else's" });
     expect(other.status).toBe(409); // a different change on the old version still conflicts
+  });
+
+  it("retires a rotated key and serves the new one even while another publish holds the lease", async () => {
+    const evaluate = async (key: string) => {
+      const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
+      return (await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${key}`, "x-amp-exp-user": user } })).status;
+    };
+    kvGate.hold();
+    const slowEdit = edit("v6"); // its publish now holds the lease, its KV write held back
+    await expect.poll(() => kvGate.state.waiting, { timeout: 3000 }).toBe(1);
+    const rotated = await stack.api("POST", "/projects/faults/deployments/web/rotate-keys", { keys: ["client"] });
+    expect(rotated.status).toBe(200);
+    kvGate.release();
+    expect((await slowEdit).status).toBe(200);
+    // Within the normal propagation time: the revoked key stops, the new one works.
+    await expect.poll(() => evaluate(clientKey), { timeout: 3000 }).toBe(401);
+    await expect.poll(() => evaluate(rotated.body.clientKey), { timeout: 3000 }).toBe(200);
+    clientKey = rotated.body.clientKey;
+    await expect.poll(served, { timeout: 3000 }).toBe("v6");
   });
 });

@@ -46,11 +46,10 @@ export interface Publisher {
 }
 
 export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 10_000, log = console.error }: PublisherOptions): Publisher {
-  const owner = randomUUID();
   const retries = new Set<Promise<void>>();
 
   /** Compiles the latest state and writes it to KV as the next version. */
-  async function publishOnce(project: string, deploymentKey: string): Promise<{ seq: number; version: number; contentHash: string } | undefined> {
+  async function publishOnce(project: string, deploymentKey: string, owner: string): Promise<{ seq: number; version: number; contentHash: string } | undefined> {
     const seq = await store.currentSeq(project);
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
@@ -73,19 +72,23 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     return { seq, version, contentHash: hash };
   }
 
-  async function publish(project: string, deployment: string, attempt = 0): Promise<void> {
+  /**
+   * One publish and its retries share a lease owner: a retry retakes a lease its failed
+   * attempt could not release, while two concurrent publishes still exclude each other.
+   */
+  async function publish(project: string, deployment: string, attempt = 0, owner: string = randomUUID()): Promise<void> {
     let previous: PublishState | undefined;
     try {
       if (!(await store.acquireLease(project, deployment, owner, leaseMs))) return; // the holder will see our change
       previous = await store.getPublishState(project, deployment);
     } catch (error) {
-      return failed(project, deployment, attempt, undefined, error, false); // DynamoDB unavailable: retry later
+      return failed(project, deployment, attempt, owner, undefined, error, false); // DynamoDB unavailable: retry later
     }
     let state: PublishState | undefined;
     try {
       // Publish until what is in KV is the latest change (a write may land while we publish).
       for (let round = 0; round < 5; round++) {
-        const result = await publishOnce(project, deployment);
+        const result = await publishOnce(project, deployment, owner);
         if (!result) break;
         state = { deployment, publishedVersion: result.version, compiledSeq: result.seq, contentHash: result.contentHash, status: "ok", publishedAt: new Date().toISOString(), attempts: 0 };
         if ((await store.currentSeq(project)) === result.seq) break;
@@ -93,14 +96,14 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
       if (!state) return await store.deletePublishState(project, deployment).then(() => undefined); // the deployment is gone
       await store.releaseLease(project, deployment, owner, state);
     } catch (error) {
-      return failed(project, deployment, attempt, previous, error);
+      return failed(project, deployment, attempt, owner, previous, error);
     }
     // A change that arrived while we held the lease found it taken and left to us.
-    if ((await store.currentSeq(project)) > state.compiledSeq) await publish(project, deployment, attempt);
+    if ((await store.currentSeq(project)) > state.compiledSeq) await publish(project, deployment, attempt, owner);
   }
 
   /** Records the failure (when the state could be read, so as not to overwrite it blind) and schedules the retry. */
-  async function failed(project: string, deployment: string, attempt: number, previous: PublishState | undefined, error: unknown, stateRead = true): Promise<void> {
+  async function failed(project: string, deployment: string, attempt: number, owner: string, previous: PublishState | undefined, error: unknown, stateRead = true): Promise<void> {
     const attempts = (previous?.attempts ?? 0) + 1;
     log(`Publishing ${project}/${deployment} failed (attempt ${attempts})`, error);
     if (stateRead) await store
@@ -119,7 +122,7 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     const delay = retryDelaysMs[attempt];
     if (delay === undefined) throw error;
     const retry = new Promise<void>((resolve) => setTimeout(resolve, delay))
-      .then(() => publish(project, deployment, attempt + 1))
+      .then(() => publish(project, deployment, attempt + 1, owner))
       .catch(() => undefined)
       .finally(() => retries.delete(retry));
     retries.add(retry);

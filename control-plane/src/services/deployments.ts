@@ -53,6 +53,7 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
       await project(projectKey);
       const created: Deployment = { key, name, clientKey: newApiKey("client"), serverKey: newApiKey("server"), retiredKeys: [], createdAt: new Date().toISOString() };
       await conflictTo409(() => store.putDeployment(projectKey, created));
+      await store.nextSeq(projectKey); // a change a publisher holding the lease must see
       await publisher.publish(projectKey, key);
       return view(projectKey, created);
     },
@@ -65,6 +66,9 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
         next[field] = newApiKey(kind);
       }
       await conflictTo409(() => store.putDeployment(projectKey, next, current));
+      // Counted as a change: a publisher already holding the lease (which read the old keys)
+      // sees the counter move when it lets go, and publishes again with the new keys.
+      await store.nextSeq(projectKey);
       await publisher.publish(projectKey, key);
       return view(projectKey, next);
     },
