@@ -8,7 +8,7 @@ import { startDynalite } from "../shared/node/local-dynalite.js";
 import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../control-plane/src/server.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { startStatsService } from "../stats-lambda/src/server.js";
+import { startStatsService, type StatsServer } from "../stats-lambda/src/server.js";
 
 export interface LocalSystemOptions {
   ingestSecret: string;
@@ -17,7 +17,7 @@ export interface LocalSystemOptions {
    * instead of starting dynalite; the services create their tables there when missing.
    */
   dynamoEndpoint?: string;
-  /** Persist DynamoDB, KV and queues under this folder; in memory when absent. */
+  /** Persist DynamoDB and KV under this folder; in memory when absent (queued events are drained at close). */
   dataDir?: string;
   ports?: { edge?: number; controlPlane?: number; stats?: number };
   flagCacheTtlMs: number;
@@ -59,10 +59,25 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     statsUrl: stats.url,
     controlPlane,
     async close() {
+      await drainQueue(stats, options.queueBatchTimeoutSeconds ?? 1);
       await controlPlane.close();
       await edge.mf.dispose();
       await stats.close();
       await dynamo.close();
     },
   };
+}
+
+/**
+ * Miniflare keeps queued messages in memory only, so an event accepted (202) just before
+ * Ctrl-C would be lost with the process. Before stopping, wait until deliveries to the
+ * stats service have been quiet for longer than the queue's batch timeout (anything
+ * accepted has then been delivered), at most 15 s.
+ */
+async function drainQueue(stats: StatsServer, batchTimeoutSeconds: number): Promise<void> {
+  const quietMs = batchTimeoutSeconds * 1000 + 1500;
+  const started = Date.now();
+  while (Date.now() - started < 15_000 && Date.now() - Math.max(stats.lastDeliveryAt(), started) < quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -13,7 +13,11 @@ export const DEFAULT_RATE_LIMIT_PER_10S = 10_000;
 export interface EdgeMiniflareOptions {
   host?: string;
   port?: number;
-  /** Where KV and queue state persist between runs; in memory when absent. */
+  /**
+   * Where KV and cache state persist between runs; in memory when absent. Miniflare keeps
+   * queued messages in memory only, whatever the options: the local system drains the
+   * queue before it stops (scripts/local-system.ts).
+   */
   persistDir?: string;
   flagCacheTtlMs?: number;
   /** Requests per deployment key per 10 s before 429 (wrangler.toml sets the production budget). */
@@ -33,7 +37,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     port: options.port ?? 0,
     cf: false,
     log: undefined,
-    ...(persist ? { kvPersist: `${persist}/kv`, queuesPersist: `${persist}/queues`, cachePersist: `${persist}/cache` } : {}),
+    ...(persist ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache` } : {}),
     workers: [
       {
         name: "edge",

@@ -16,15 +16,40 @@ export interface StatsServerOptions {
   host?: string;
 }
 
-export async function startStatsService(options: StatsServerOptions): Promise<{ url: string; stats: StatsStore; close(): Promise<void> }> {
+export interface StatsServer {
+  url: string;
+  stats: StatsStore;
+  /** When the last delivery ended (now while one is in progress): how a local shutdown knows the queue is drained. */
+  lastDeliveryAt(): number;
+  close(): Promise<void>;
+}
+
+export async function startStatsService(options: StatsServerOptions): Promise<StatsServer> {
   const controlDb = createDb({ table: options.controlPlaneTable ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
   const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local", exactNumbers: true });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
   const app = createStatsApp({ stats, catalog: createCatalog(flagReader(controlDb)), tokens: tokenLookup(controlDb), ingestSecret: options.ingestSecret });
+  let inFlight = 0;
+  let lastDelivery = 0;
+  const fetch = async (request: Request): Promise<Response> => {
+    if (new URL(request.url).pathname !== "/ingest") return app.fetch(request);
+    inFlight++;
+    try {
+      return await app.fetch(request);
+    } finally {
+      inFlight--;
+      lastDelivery = Date.now();
+    }
+  };
   const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
+    const started = serve({ fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${options.host ?? "127.0.0.1"}:${port}`, stats, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    stats,
+    lastDeliveryAt: () => (inFlight > 0 ? Date.now() : lastDelivery),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
