@@ -245,6 +245,23 @@ describe("control plane", () => {
     expect(keysOf((await stack.api("GET", "/projects/shop/deployments/race")).body)).toEqual(state);
   });
 
+  it("never lets a deployment's deletion and a flag served on it both succeed", async () => {
+    for (let i = 0; i < 15; i++) {
+      const key = `race-${i}`;
+      expect((await stack.api("POST", "/projects/shop/deployments", { key, name: key })).status).toBe(201);
+      const [removed, created] = await Promise.all([
+        stack.api("DELETE", `/projects/shop/deployments/${key}`),
+        stack.api("POST", "/projects/shop/flags", { key: `flag-${key}`, name: "Racing", type: "release", variants: [{ key: "on" }], deployments: [key] }),
+      ]);
+      const flagExists = (await stack.api("GET", `/projects/shop/flags/flag-${key}`)).status === 200;
+      const deploymentExists = (await stack.api("GET", `/projects/shop/deployments/${key}`)).status === 200;
+      expect([removed.status, created.status].some((s) => s >= 400), `both succeeded (${removed.status}, ${created.status})`).toBe(true);
+      if (flagExists) expect(deploymentExists).toBe(true);
+      expect([200, 204, 409]).toContain(removed.status);
+      expect([201, 400]).toContain(created.status);
+    }
+  });
+
   it("refuses to delete a deployment that still serves flags", async () => {
     const refused = await stack.api("DELETE", "/projects/shop/deployments/web");
     expect(refused.status).toBe(409);

@@ -4,6 +4,7 @@
  * attributes that conditions and counters need (`version`, `seq`, lease fields).
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { randomUUID } from "node:crypto";
 import type { Flag, Group } from "../../../shared/authoring/schema.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
@@ -170,7 +171,55 @@ export function createStore(db: Db) {
       return found && strip(found);
     },
     listDeployments: (project: string) => byPrefix<Deployment>(`PROJECT#${project}`, "DEPLOYMENT#"),
-    deleteDeployment: (project: string, key: string) => client.send(new DeleteCommand({ TableName, Key: keys.deployment(project, key) })),
+    /**
+     * Deleting a deployment and saving a flag served on it must not both succeed (no
+     * transactions here): a flag write, once committed, stamps each of its deployments
+     * with a fresh `referencedBy` token (failing for a deployment already gone: the flag
+     * write is then reverted); a delete reads the token *before* checking that no flag
+     * serves the deployment, and deletes only if the token is still the one it read.
+     */
+    async deploymentReference(project: string, key: string): Promise<string | undefined> {
+      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.deployment(project, key), ConsistentRead: true }));
+      return Item?.["referencedBy"] as string | undefined;
+    },
+    async deleteDeployment(project: string, key: string, reference: string | undefined): Promise<void> {
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName,
+            Key: keys.deployment(project, key),
+            ...(reference === undefined
+              ? { ConditionExpression: "attribute_not_exists(referencedBy)" }
+              : { ConditionExpression: "referencedBy = :reference", ExpressionAttributeValues: { ":reference": reference } }),
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error)) throw new ConflictError(`A flag served on deployment ${key} was saved meanwhile; check its flags and retry`);
+        throw error;
+      }
+    },
+    /** Stamps the deployments a committed flag names; returns those that no longer exist. */
+    async referenceDeployments(project: string, deploymentKeys: readonly string[]): Promise<string[]> {
+      const token = randomUUID();
+      const missing: string[] = [];
+      for (const key of deploymentKeys) {
+        try {
+          await client.send(
+            new UpdateCommand({
+              TableName,
+              Key: keys.deployment(project, key),
+              UpdateExpression: "SET referencedBy = :token",
+              ConditionExpression: "attribute_exists(pk)",
+              ExpressionAttributeValues: { ":token": token },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          missing.push(key);
+        }
+      }
+      return missing;
+    },
 
     // Flags
     getFlag,
@@ -178,6 +227,12 @@ export function createStore(db: Db) {
     /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
     putFlag: (project: string, flag: Flag, expected: number | undefined) =>
       putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`),
+    /** Undoes a flag write that must not stand (before anything followed it): back to `previous`, or gone. */
+    async revertFlag(project: string, written: Flag, previous: Flag | undefined): Promise<void> {
+      const condition = { ConditionExpression: "version = :written", ExpressionAttributeValues: { ":written": written.version } };
+      if (previous) await client.send(new PutCommand({ TableName, Item: { ...keys.flag(project, written.key), data: JSON.stringify(previous), version: previous.version }, ...condition }));
+      else await client.send(new DeleteCommand({ TableName, Key: keys.flag(project, written.key), ...condition }));
+    },
 
     // History (derived; idempotent per version)
     putHistory: (project: string, entry: HistoryEntry) =>

@@ -74,9 +74,10 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
     },
     async remove(projectKey: string, key: string): Promise<void> {
       const current = await deployment(projectKey, key);
+      const reference = await store.deploymentReference(projectKey, key); // before the check (see store.deleteDeployment)
       const serving = (await store.listFlags(projectKey)).filter((f) => f.deployments.includes(key)).map((f) => f.key);
       if (serving.length) throw new ApiError(409, "conflict", `Deployment ${key} still serves flags: ${serving.join(", ")}`, { flags: serving });
-      await store.deleteDeployment(projectKey, key);
+      await conflictTo409(() => store.deleteDeployment(projectKey, key, reference));
       await kv.delete([current.clientKey, current.serverKey, ...current.retiredKeys].map(kvNameForApiKey));
       await store.deletePublishState(projectKey, key);
     },

@@ -113,6 +113,11 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       throw new ApiError(413, "payload_too_large", `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`);
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
+    const gone = await store.referenceDeployments(project, next.deployments);
+    if (gone.length > 0) {
+      await store.revertFlag(project, next, previous); // a deployment was deleted between our check and our write
+      throw invalid(gone.map((key) => ({ path: ["deployments", String(next.deployments.indexOf(key))], message: `unknown deployment '${key}' (deleted meanwhile)` })));
+    }
     await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
     await recordHistory(store, project, next, previous);
     await onChange(project, [...new Set([...(previous?.deployments ?? []), ...next.deployments])]);
