@@ -3,7 +3,8 @@
  * an admin would: deployment `demo`, release flag `new-onboarding` on for 25% of users,
  * and experiment `checkout-redesign` (control/treatment 50/50 on user_id, primary metric
  * unique conversions of `purchase_completed`, revenue from its `amount` as a secondary
- * metric, a +5% minimum detectable effect), running.
+ * metric, a +5% minimum detectable effect), running; and `homepage-hero`, bucketed by
+ * device for the anonymous visitors of the CDN proxy's demo site, running.
  */
 export async function seedDemo(controlPlaneUrl: string, adminToken: string): Promise<{ key: string; clientKey: string; serverKey: string }> {
   const call = async (method: string, path: string, body?: unknown) => {
@@ -54,6 +55,21 @@ export async function seedDemo(controlPlaneUrl: string, adminToken: string): Pro
     minimumDetectableEffect: 0.05,
   });
   await call("POST", "/projects/demo/flags/checkout-redesign/start", { version: checkout["version"] });
+
+  // For the CDN proxy's demo site: its visitors are anonymous, so bucketed by device.
+  const hero = await call("POST", "/projects/demo/flags", {
+    key: "homepage-hero",
+    name: "Homepage hero",
+    type: "experiment",
+    variants: [
+      { key: "control", payload: { headline: "Welcome to the demo shop" } },
+      { key: "treatment", payload: { headline: "Everything you need, delivered tomorrow" } },
+    ],
+    bucketing: { unit: "device_id" },
+    deployments: ["demo"],
+    primaryMetric: { key: "signup", name: "Signed up", type: "unique_conversions", eventType: "signup" },
+  });
+  await call("POST", "/projects/demo/flags/homepage-hero/start", { version: hero["version"] });
 
   return { key: "demo", clientKey: deployment["clientKey"] as string, serverKey: deployment["serverKey"] as string };
 }

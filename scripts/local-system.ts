@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { startDynalite } from "../shared/node/local-dynalite.js";
-import { kvNamespaceWriter } from "../control-plane/src/publish/kv-writer.js";
+import { kvNamespaceWriter, type KvWriter } from "../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../control-plane/src/server.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { startStatsService, type StatsServer } from "../stats-lambda/src/server.js";
@@ -32,6 +32,11 @@ export interface LocalSystem {
   edgeUrl: string;
   statsUrl: string;
   controlPlane: ControlPlaneServer;
+  /**
+   * The CDN middleware in proxy mode in front of `origin`, for one deployment key: a
+   * second edge worker with its own KV, which the control plane then publishes to as well.
+   */
+  startCdn(options: { origin: string; deploymentKey: string; port?: number }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,21 +51,45 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     flagCacheTtlMs: options.flagCacheTtlMs,
     consumer: { ingestUrl: `${stats.url}/ingest`, secret: options.ingestSecret, ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}) },
   });
+  // Every edge worker's KV gets every published document (the CDN proxy's joins later).
+  const kvTargets: KvWriter[] = [kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge"))];
+  const kv: KvWriter = {
+    put: async (entries) => void (await Promise.all(kvTargets.map((target) => target.put(entries)))),
+    delete: async (keys) => void (await Promise.all(kvTargets.map((target) => target.delete(keys)))),
+    get: (key) => kvTargets[0]!.get(key),
+  };
   const controlPlane = await startControlPlane({
     dynamoEndpoint: dynamo.endpoint,
-    kv: kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge")),
+    kv,
     ...(options.ports?.controlPlane ? { port: options.ports.controlPlane } : {}),
     ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
     ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),
   });
+  let cdn: Awaited<ReturnType<typeof startEdgeMiniflare>> | undefined;
   return {
     dynamoEndpoint: dynamo.endpoint,
     edgeUrl: edge.url.href.replace(/\/$/, ""),
     statsUrl: stats.url,
     controlPlane,
+    async startCdn({ origin, deploymentKey, port }) {
+      cdn = await startEdgeMiniflare({
+        ...(port ? { port } : {}),
+        ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare-cdn") } : {}),
+        flagCacheTtlMs: options.flagCacheTtlMs,
+        vars: { CDN_ORIGIN: origin, CDN_DEPLOYMENT_KEY: deploymentKey, CDN_INJECT_HTML: "true" },
+        consumer: { ingestUrl: `${stats.url}/ingest`, secret: options.ingestSecret, ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}) },
+      });
+      kvTargets.push(kvNamespaceWriter(await cdn.mf.getKVNamespace("FLAGS", "edge")));
+      // Bring its KV up to date: publish every deployment again (versions only grow).
+      for (const project of await controlPlane.store.listProjects()) {
+        for (const deployment of await controlPlane.store.listDeployments(project.key)) await controlPlane.publisher.publish(project.key, deployment.key);
+      }
+      return cdn.url.href.replace(/\/$/, "");
+    },
     async close() {
       await drainQueue(stats, options.queueBatchTimeoutSeconds ?? 1);
       await controlPlane.close();
+      await cdn?.mf.dispose();
       await edge.mf.dispose();
       await stats.close();
       await dynamo.close();

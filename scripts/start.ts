@@ -6,6 +6,8 @@
  * - the control plane (Node server), publishing into that KV
  * - the stats service (Node server), fed by the edge's queue consumer
  * - a demo project on first run
+ * - the CDN middleware in proxy mode, keyed to the demo deployment, in front of
+ *   CDN_ORIGIN when set, else of a tiny demo site (scripts/demo-site.ts)
  * Writes .data/local.json (URLs, admin token, keys), prints curl examples, and stops
  * everything on Ctrl-C or SIGTERM. A second start keeps the data.
  */
@@ -15,6 +17,7 @@ import { join } from "node:path";
 import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
 import { ROOT } from "../edge/local/build.js";
 import { seedDemo } from "./demo-seed.js";
+import { startDemoSite } from "./demo-site.js";
 import { startLocalSystem } from "./local-system.js";
 
 process.env["WRANGLER_SEND_METRICS"] ??= "false";
@@ -28,6 +31,9 @@ interface LocalState {
   dynamoEndpoint: string;
   controlPlaneUrl: string;
   statsUrl: string;
+  /** The CDN proxy in front of CDN_ORIGIN (or the demo site). */
+  cdnUrl: string;
+  cdnOrigin: string;
   ingestSecret: string;
   adminToken: string;
   deployments: Array<{ key: string; clientKey: string; serverKey: string }>;
@@ -59,7 +65,11 @@ async function main(): Promise<void> {
     ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({ key, clientKey, serverKey }))
     : [await seedDemo(controlPlane.url, adminToken)];
 
-  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, dynamoEndpoint, ingestSecret, adminToken, deployments };
+  const demoSite = process.env["CDN_ORIGIN"] ? undefined : await startDemoSite(port("DEMO_SITE_PORT", 8791));
+  const cdnOrigin = process.env["CDN_ORIGIN"] ?? demoSite!.url;
+  const cdnUrl = await system.startCdn({ origin: cdnOrigin, deploymentKey: deployments[0]!.clientKey, port: port("CDN_PORT", 8790) });
+
+  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, ingestSecret, adminToken, deployments };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   // The curl example below edits the flag conditionally, on the version it has now.
   const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     await system.close();
+    await demoSite?.close();
     process.exit(0);
   };
   // Miniflare's own exit hook answers these signals with an immediate process.exit, which
@@ -82,13 +93,14 @@ async function main(): Promise<void> {
   }
 }
 
-function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, dynamoEndpoint, adminToken, deployments }: LocalState, onboardingVersion: number): void {
+function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, adminToken, deployments }: LocalState, onboardingVersion: number): void {
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`
 Edge:           ${edgeUrl}
 Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
 Stats:          ${statsUrl}
+CDN proxy:      ${cdnUrl}   (in front of ${cdnOrigin}${process.env["CDN_ORIGIN"] ? ", CDN_ORIGIN" : ", the demo site: open it in a browser"})
 DynamoDB:       ${dynamoEndpoint}${process.env["DYNAMODB_ENDPOINT"] ? "   (DYNAMODB_ENDPOINT)" : "   (dynalite, data in .data/dynamo)"}
 Admin token:    ${adminToken}
 Deployment:     ${demo.key}   client key ${demo.clientKey}   server key ${demo.serverKey}
@@ -100,6 +112,8 @@ Evaluate a user at the edge:
   curl -s -X POST ${edgeUrl}/ofrep/v1/evaluate/flags/new-onboarding -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"context":{"targetingKey":"user-1"}}'
 Track a conversion:
   curl -s -X POST ${edgeUrl}/track -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"events":[{"user_id":"user-1","event_type":"purchase_completed"}]}'
+See the CDN middleware assign variants (a cookie, a header to the origin, variants injected into HTML):
+  curl -si ${cdnUrl}/ | head -20
 Read the experiment's report (JSON; add -H 'Accept: text/csv' for CSV):
   curl -s ${statsUrl}/projects/demo/experiments/checkout-redesign/report -H 'Authorization: Bearer ${adminToken}'
 Change a flag (roll new-onboarding out to everyone):
