@@ -28,7 +28,7 @@ const deliverySchema = z.object({
   queueLagMs: z.number().nonnegative().optional(),
 });
 
-const planSchema = z.object({
+const planSchema = z.strictObject({
   /** The control's per-unit mean (a conversion rate for conversion metrics). */
   baselineMean: z.number().finite(),
   /** Its per-unit variance; for conversion metrics p(1 − p) when absent. */

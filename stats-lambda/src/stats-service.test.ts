@@ -246,6 +246,7 @@ describe("unit of analysis, allocations, periods and plans", () => {
       { baselineMean: 0.1, minimumDetectableEffect: -1 }, { baselineMean: 1e-300, baselineVariance: 1e300, metricType: "property_sum", minimumDetectableEffect: 1e-6 },
       { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [1e-9, 50] }, { baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: -5 },
       { baselineMean: 0.1, minimumDetectableEffect: 0.05, confidenceLevel: 1 },
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, minimumDetectableEfect: 0.5 }, // a typo is refused, not ignored
     ];
     for (const bad of hostile) {
       expect((await plan(bad)).status).toBe(400);
