@@ -86,9 +86,11 @@ async function main(): Promise<void> {
   };
   // Miniflare's own exit hook answers these signals with an immediate process.exit, which
   // would skip closing the servers and dynalite: take them over; system.close() disposes
-  // Miniflare too.
+  // Miniflare too. Only the listeners `process.listeners` shows are removed: tsx's hidden
+  // one tells its parent process the signal arrived, or the parent kills this process
+  // (SIGKILL, 30 ms later) in the middle of draining the queue, orphaning workerd.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.removeAllListeners(signal);
+    for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
     process.on(signal, () => void stop(signal));
   }
 }
