@@ -20,6 +20,20 @@ const listQuery = z.object({
   q: z.string().max(200).optional(),
 });
 
+/**
+ * What the server manages, accepted and ignored in a PUT body: a flag read with GET, edited
+ * and sent back must not be refused for them (unknown fields still are).
+ */
+const readOnlyFields = z.object({
+  status: z.unknown().optional(),
+  createdAt: z.unknown().optional(),
+  updatedAt: z.unknown().optional(),
+  lastChange: z.unknown().optional(),
+  decidedVariant: z.unknown().optional(),
+  statusBeforeArchive: z.unknown().optional(),
+  analysisPeriods: z.unknown().optional(),
+});
+
 /** A merge patch: any of the editable fields (checked after merging), and optionally the version read. */
 const flagPatchSchema = z.record(z.string(), z.unknown());
 
@@ -67,13 +81,13 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}",
       tags,
       description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
-      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape)) },
+      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape)) },
       responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
-      const { version, ...input } = c.req.valid("json");
+      const { version, status, createdAt, updatedAt, lastChange, decidedVariant, statusBeforeArchive, analysisPeriods, ...input } = c.req.valid("json");
       const updated = await flags.update(project, flag, input, expectedVersion(c, version), c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });
     },
