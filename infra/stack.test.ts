@@ -4,6 +4,8 @@
  * scoped to exactly what each function uses.
  */
 import { App } from "aws-cdk-lib";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ExperimentsStack } from "./stack.js";
@@ -47,6 +49,13 @@ describe("CDK app", () => {
     });
     // No secret value in the template: only ARNs.
     expect(JSON.stringify(template.toJSON())).not.toMatch(/CLOUDFLARE_API_TOKEN"\s*:|INGEST_SECRET"\s*:/);
+  });
+
+  it("ships Swagger UI's assets with the control-plane function, so /docs needs no CDN", () => {
+    const controlPlane = Object.values(template.findResources("AWS::Lambda::Function")).find((f) => (f as { Properties: { Description?: string } }).Properties.Description === "Control-plane admin API") as { Properties: { Code: { S3Key: string } } };
+    const asset = join(".tmp/cdk-test", `asset.${controlPlane.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+    expect(readdirSync(asset)).toContain("index.mjs");
+    for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
   });
 
   it("feeds the replicator from the stream in batches, bisecting errors, with a dead-letter queue", () => {

@@ -54,6 +54,7 @@ export class ExperimentsStack extends Stack {
     const ingestSecret = new Secret(this, "IngestSecret", { description: "HMAC secret the edge's queue consumer signs deliveries to the stats service with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
     const bootstrapToken = new Secret(this, "BootstrapAdminToken", { description: "The first admin token of the control plane", generateSecretString: { excludePunctuation: true, passwordLength: 40 } });
 
+    const BUNDLING = { format: OutputFormat.ESM, minify: true, sourceMap: true, target: "node22", forceDockerBundling: false, mainFields: ["module", "main"], banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);" };
     const fn = (name: string, entry: string, extra: Partial<NodejsFunctionProps>) =>
       new NodejsFunction(this, name, {
         entry: join(ROOT, entry),
@@ -61,7 +62,7 @@ export class ExperimentsStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: 512,
         timeout: Duration.seconds(15),
-        bundling: { format: OutputFormat.ESM, minify: true, sourceMap: true, target: "node22", forceDockerBundling: false, mainFields: ["module", "main"], banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
+        bundling: BUNDLING,
         ...extra,
         environment: { NODE_OPTIONS: "--enable-source-maps", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...extra.environment },
       });
@@ -74,6 +75,18 @@ export class ExperimentsStack extends Stack {
 
     const controlPlane = fn("ControlPlaneFunction", "control-plane/src/lambda.ts", {
       description: "Control-plane admin API",
+      // Swagger UI's two assets, served by /docs itself (control-plane/src/routes/docs.ts).
+      bundling: {
+        ...BUNDLING,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [
+            `mkdir -p ${output}/swagger-ui`,
+            `cp ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui.css")} ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui-bundle.js")} ${output}/swagger-ui/`,
+          ],
+        },
+      },
       environment: { TABLE_NAME: controlTable.tableName, BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn, ...cloudflareEnv },
     });
     controlTable.grantReadWriteData(controlPlane);

@@ -36,7 +36,18 @@ describe("control plane", () => {
     const doc = (await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json()) as { openapi: string; paths: object };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/projects/{project}/flags/{flag}", "/projects/{project}/deployments"]));
-    expect((await fetch(`${stack.controlPlane.url}/docs`)).status).toBe(200);
+    const docs = await fetch(`${stack.controlPlane.url}/docs`);
+    expect(docs.status).toBe(200);
+    const page = await docs.text();
+    expect(page).not.toMatch(/https?:\/\//); // everything served by us: the docs work offline
+    for (const [asset, type] of [["swagger-ui-bundle.js", "javascript"], ["swagger-ui.css", "css"]]) {
+      expect(page).toContain(`/docs/${asset}`);
+      const response = await fetch(`${stack.controlPlane.url}/docs/${asset}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toContain(type);
+      expect((await response.text()).length).toBeGreaterThan(10_000);
+    }
+    expect((await fetch(`${stack.controlPlane.url}/docs/../package.json`)).status).toBe(404);
     const anonymous = await fetch(`${stack.controlPlane.url}/projects`);
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe("unauthorized");

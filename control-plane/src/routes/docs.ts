@@ -1,0 +1,42 @@
+/**
+ * `GET /docs`: Swagger UI for the OpenAPI document, served entirely by us (no CDN), so the
+ * docs work offline and behind strict networks. The two assets come from the
+ * `swagger-ui-dist` package: from node_modules locally, from a copy beside the bundle in
+ * Lambda (infra/stack.ts copies them at bundling).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Hono } from "hono";
+
+const ASSETS = { "swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8" } as const;
+type Asset = keyof typeof ASSETS;
+
+function assetDirectory(): string {
+  const beside = join(dirname(fileURLToPath(import.meta.url)), "swagger-ui");
+  if (existsSync(beside)) return beside;
+  return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+}
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Control-plane API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger" });</script>
+</body></html>`;
+
+export function docsRoutes(): Hono {
+  const app = new Hono();
+  const cache = new Map<Asset, string>();
+  app.get("/docs", (c) => c.html(PAGE));
+  app.get("/docs/:asset", (c) => {
+    const asset = c.req.param("asset") as Asset;
+    if (!(asset in ASSETS)) return c.notFound();
+    let body = cache.get(asset);
+    if (body === undefined) cache.set(asset, (body = readFileSync(join(assetDirectory(), asset), "utf8")));
+    return c.body(body, 200, { "Content-Type": ASSETS[asset], "Cache-Control": "public, max-age=86400" });
+  });
+  return app;
+}
