@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod";
+import { flagInputSchema, groupSchema } from "../../shared/authoring/schema.js";
 import { startStack, type Stack } from "../../test/support/stack.js";
+import { EXAMPLES } from "./routes/schemas.js";
+import { droppedFields } from "./routes/strict-fields.js";
 
 let stack: Stack;
 let clientKey: string;
@@ -36,6 +40,19 @@ describe("control plane", () => {
     const doc = (await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json()) as { openapi: string; paths: object };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/projects/{project}/flags/{flag}", "/projects/{project}/deployments"]));
+    // Every operation has a summary, and every request body an example.
+    const operations = Object.values(doc.paths as Record<string, Record<string, { summary?: string; requestBody?: { content: Record<string, { example?: unknown }> } }>>).flatMap((path) => Object.values(path));
+    expect(operations.length).toBeGreaterThanOrEqual(23);
+    for (const operation of operations) {
+      expect(operation.summary).toBeTruthy();
+      for (const media of Object.values(operation.requestBody?.content ?? {})) expect(media.example).toBeDefined();
+    }
+    // The examples are valid requests: no unknown field, nothing invalid.
+    for (const [schema, example] of [[flagInputSchema, EXAMPLES.experiment], [groupSchema.omit({ key: true }).extend({ version: z.number().optional() }), EXAMPLES.group]] as const) {
+      const parsed = schema.safeParse(example);
+      expect(parsed.success).toBe(true);
+      expect(droppedFields(example, parsed.data)).toEqual([]);
+    }
     const docs = await fetch(`${stack.controlPlane.url}/docs`);
     expect(docs.status).toBe(200);
     const page = await docs.text();

@@ -7,7 +7,7 @@ import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields } from "./strict-fields.js";
-import { body, errors, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import { body, errors, EXAMPLES, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
 
 const etag = (version: number) => `"${version}"`;
 
@@ -44,6 +44,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     createRoute({
       method: "get",
       path: "/projects/{project}/flags",
+      summary: "List flags and experiments (filter by status, type, text)",
       tags,
       request: { params: projectParams, query: listQuery },
       responses: { 200: json(z.array(flagSchema), "Flags and experiments, most recently changed first"), ...errors },
@@ -56,7 +57,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   );
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/flags", tags, request: { params: projectParams, ...body(flagInputSchema) }, responses: { 201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"), ...writeErrors } }),
+    createRoute({ method: "post", path: "/projects/{project}/flags", summary: "Create a flag or experiment", tags, request: { params: projectParams, ...body(flagInputSchema, EXAMPLES.experiment) }, responses: { 201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"), ...writeErrors } }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
@@ -66,7 +67,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}", tags, request: { params: flagParams }, responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}", summary: "Get a flag or experiment", tags, request: { params: flagParams }, responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors } }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -79,9 +80,10 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     createRoute({
       method: "put",
       path: "/projects/{project}/flags/{flag}",
+      summary: "Replace a flag's editable fields (conditional)",
       tags,
       description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
-      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape)) },
+      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape), { ...EXAMPLES.experiment, version: 3 }) },
       responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
     }),
     async (c) => {
@@ -97,12 +99,19 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     createRoute({
       method: "patch",
       path: "/projects/{project}/flags/{flag}",
+      summary: "Change some of a flag's fields (JSON Merge Patch, conditional)",
       tags,
       description:
         "Changes only the fields named: a JSON Merge Patch (RFC 7396) of the editable fields (`null` removes an optional field). Conditional on the version read (If-Match or `version`).",
       request: {
         params: flagParams,
-        body: { required: true, content: { "application/merge-patch+json": { schema: flagPatchSchema }, "application/json": { schema: flagPatchSchema } } },
+        body: {
+          required: true,
+          content: {
+            "application/merge-patch+json": { schema: flagPatchSchema, example: { rollout: 50, weights: null, version: 3 } },
+            "application/json": { schema: flagPatchSchema, example: { rollout: 50, weights: null, version: 3 } },
+          },
+        },
       },
       responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
     }),
@@ -129,12 +138,13 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     createRoute({
       method: "post",
       path: "/projects/{project}/flags/{flag}/{action}",
+      summary: "Start, stop, decide, activate, deactivate, archive or unarchive",
       tags,
       description:
         "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); releases `activate`, `deactivate`; both `archive`, `unarchive`.",
       request: {
         params: flagParams.extend({ action: z.enum(FLAG_ACTIONS) }),
-        body: { required: false, content: { "application/json": { schema: versionField.extend({ variant: z.string().optional() }) } } },
+        body: { required: false, content: { "application/json": { schema: versionField.extend({ variant: z.string().optional() }), example: { version: 4, variant: "treatment" } } } },
       },
       responses: { 200: json(flagSchema, "The flag after the action"), ...writeErrors },
     }),
@@ -148,7 +158,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions", tags, request: { params: flagParams }, responses: { 200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions", summary: "List a flag's versions (the audit log)", tags, request: { params: flagParams }, responses: { 200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"), ...errors } }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -159,7 +169,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   const versionParams = flagParams.extend({ version: z.coerce.number().int().positive() });
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions/{version}", tags, request: { params: versionParams }, responses: { 200: json(historyEntrySchema, "One past version"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions/{version}", summary: "Get one past version", tags, request: { params: versionParams }, responses: { 200: json(historyEntrySchema, "One past version"), ...errors } }),
     async (c) => {
       const { project, flag, version } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -171,9 +181,10 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     createRoute({
       method: "post",
       path: "/projects/{project}/flags/{flag}/versions/{version}/restore",
+      summary: "Restore a past version as a new one",
       tags,
       description: "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
-      request: { params: versionParams, body: { required: false, content: { "application/json": { schema: versionField } } } },
+      request: { params: versionParams, body: { required: false, content: { "application/json": { schema: versionField, example: { version: 7 } } } } },
       responses: { 200: json(flagSchema, "The flag as restored"), ...writeErrors },
     }),
     async (c) => {

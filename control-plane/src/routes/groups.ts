@@ -6,7 +6,7 @@ import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store, StoredGroup } from "../db/store.js";
 import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
-import { body, errors, expectedVersion, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import { body, errors, EXAMPLES, expectedVersion, json, projectParams, versionField, writeErrors } from "./schemas.js";
 
 const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
 
@@ -15,7 +15,7 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
   const tags = ["Mutual-exclusion groups and holdouts"];
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/groups", tags, request: { params: projectParams }, responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/groups", summary: "List mutual-exclusion groups and holdouts", tags, request: { params: projectParams }, responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors } }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -28,11 +28,12 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
     createRoute({
       method: "put",
       path: "/projects/{project}/groups/{group}",
+      summary: "Create or replace a group",
       tags,
       description:
         "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them. " +
         "Replacing is conditional on the version read (If-Match or `version`); creating needs neither.",
-      request: { params: projectParams.extend({ group: keySchema }), ...body(groupSchema.omit({ key: true }).extend(versionField.shape)) },
+      request: { params: projectParams.extend({ group: keySchema }), ...body(groupSchema.omit({ key: true }).extend(versionField.shape), EXAMPLES.group) },
       responses: { 200: json(storedGroupSchema, "The group"), ...writeErrors },
     }),
     async (c) => {

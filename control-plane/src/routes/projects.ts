@@ -5,7 +5,7 @@ import { keySchema } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
-import { body, deploymentParams, deploymentSchema, errors, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
+import { body, deploymentParams, deploymentSchema, errors, EXAMPLES, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
 
 const named = z.object({ key: keySchema, name: z.string().min(1).max(200) });
 
@@ -17,26 +17,26 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
   const app = new OpenAPIHono<AuthEnv>();
   const tags = ["Projects and deployments"];
 
-  app.openapi(createRoute({ method: "post", path: "/projects", tags, request: body(named), responses: { 201: json(projectSchema, "Created"), ...writeErrors } }), async (c) => {
+  app.openapi(createRoute({ method: "post", path: "/projects", summary: "Create a project", tags, request: body(named, EXAMPLES.project), responses: { 201: json(projectSchema, "Created"), ...writeErrors } }), async (c) => {
     if (c.var.principal.project !== "*") throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
     authorize(c.var.principal, "admin", "*");
     const { key, name } = c.req.valid("json");
     return c.json(await deployments.createProject(key, name), 201);
   });
 
-  app.openapi(createRoute({ method: "get", path: "/projects", tags, responses: { 200: json(z.array(projectSchema), "The projects this token can see"), ...errors } }), async (c) => {
+  app.openapi(createRoute({ method: "get", path: "/projects", summary: "List projects", tags, responses: { 200: json(z.array(projectSchema), "The projects this token can see"), ...errors } }), async (c) => {
     const { project } = c.var.principal;
     return c.json((await deployments.listProjects()).filter((p) => project === "*" || p.key === project), 200);
   });
 
-  app.openapi(createRoute({ method: "get", path: "/projects/{project}", tags, request: { params: projectParams }, responses: { 200: json(projectSchema, "The project"), ...errors } }), async (c) => {
+  app.openapi(createRoute({ method: "get", path: "/projects/{project}", summary: "Get a project", tags, request: { params: projectParams }, responses: { 200: json(projectSchema, "The project"), ...errors } }), async (c) => {
     const { project } = c.req.valid("param");
     authorize(c.var.principal, "viewer", project);
     return c.json(await deployments.project(project), 200);
   });
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/deployments", tags, request: { params: projectParams, ...body(named) }, responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors } }),
+    createRoute({ method: "post", path: "/projects/{project}/deployments", summary: "Create a deployment (with its client and server keys)", tags, request: { params: projectParams, ...body(named, EXAMPLES.deployment) }, responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors } }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);
@@ -46,7 +46,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/deployments", tags, request: { params: projectParams }, responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/deployments", summary: "List deployments and their replication status", tags, request: { params: projectParams }, responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors } }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -55,7 +55,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/deployments/{deployment}", tags, request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors } }),
+    createRoute({ method: "get", path: "/projects/{project}/deployments/{deployment}", summary: "Get a deployment and its replication status", tags, request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors } }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -67,9 +67,10 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     createRoute({
       method: "post",
       path: "/projects/{project}/deployments/{deployment}/rotate-keys",
+      summary: "Rotate a deployment's keys",
       tags,
       description: "Issues new keys; the old ones stop working once the deployment is republished (immediately).",
-      request: { params: deploymentParams, ...body(z.object({ keys: z.array(z.enum(["client", "server"])).min(1) })) },
+      request: { params: deploymentParams, ...body(z.object({ keys: z.array(z.enum(["client", "server"])).min(1) }), { keys: ["client"] }) },
       responses: { 200: json(deploymentSchema, "The deployment with its new keys"), ...writeErrors },
     }),
     async (c) => {
@@ -80,7 +81,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
   );
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/deployments/{deployment}/publish", tags, description: "Republishes the deployment to the edge now.", request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors } }),
+    createRoute({ method: "post", path: "/projects/{project}/deployments/{deployment}/publish", summary: "Republish a deployment to the edge now", tags, description: "Republishes the deployment to the edge now.", request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors } }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);
@@ -89,7 +90,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
   );
 
   app.openapi(
-    createRoute({ method: "delete", path: "/projects/{project}/deployments/{deployment}", tags, description: "Removes the deployment and its keys from the edge; refused while flags are served on it.", request: { params: deploymentParams }, responses: { 204: { description: "Deleted" }, ...writeErrors } }),
+    createRoute({ method: "delete", path: "/projects/{project}/deployments/{deployment}", summary: "Delete a deployment", tags, description: "Removes the deployment and its keys from the edge; refused while flags are served on it.", request: { params: deploymentParams }, responses: { 204: { description: "Deleted" }, ...writeErrors } }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);

@@ -71,7 +71,26 @@ export function expectedVersion(c: Context, fromBody: number | undefined): numbe
 }
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-export const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { "application/json": { schema } } } });
+/** A JSON request body, with an example for the docs. */
+export const body = <T extends z.ZodType>(schema: T, example: unknown) => ({ body: { required: true, content: { "application/json": { schema, example } } } });
+
+/** Examples shown in the API docs (GET /docs). */
+export const EXAMPLES = {
+  project: { key: "shop", name: "Shop" },
+  deployment: { key: "web", name: "Website" },
+  experiment: {
+    key: "checkout-redesign",
+    name: "Checkout redesign",
+    type: "experiment",
+    variants: [{ key: "control" }, { key: "treatment", payload: { layout: "one-page" } }],
+    deployments: ["web"],
+    segments: [{ name: "Beta users", conditions: [{ property: "plan", op: "is", values: ["beta"] }], rollout: 100 }],
+    primaryMetric: { key: "purchase", type: "unique_conversions", eventType: "purchase_completed" },
+    minimumDetectableEffect: 0.05,
+  },
+  group: { kind: "holdout", percentage: 5, description: "Global holdout", version: 1 },
+  token: { name: "CI", role: "editor", project: "shop" },
+};
 
 export const errors = {
   400: json(errorSchema, "Invalid request (the zod path says where)"),

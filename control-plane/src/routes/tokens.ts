@@ -4,7 +4,7 @@ import * as z from "zod"; // namespace import: lets the bundler drop the unused 
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, generateToken, hashToken, ROLES, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store } from "../db/store.js";
-import { body, errors, json, tokenSchema, writeErrors } from "./schemas.js";
+import { body, errors, EXAMPLES, json, tokenSchema, writeErrors } from "./schemas.js";
 
 export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
@@ -12,7 +12,7 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
   const input = z.object({ name: z.string().min(1).max(200), role: z.enum(ROLES), project: z.string().min(1).max(100).default("*") });
 
   app.openapi(
-    createRoute({ method: "post", path: "/tokens", tags, request: body(input), responses: { 201: json(tokenSchema.extend({ token: z.string() }), "Created; `token` is shown only now"), ...writeErrors } }),
+    createRoute({ method: "post", path: "/tokens", summary: "Create an admin token (shown once)", tags, request: body(input, EXAMPLES.token), responses: { 201: json(tokenSchema.extend({ token: z.string() }), "Created; `token` is shown only now"), ...writeErrors } }),
     async (c) => {
       const { name, role, project } = c.req.valid("json");
       authorize(c.var.principal, "admin", project);
@@ -25,7 +25,7 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
     },
   );
 
-  app.openapi(createRoute({ method: "get", path: "/tokens", tags, responses: { 200: json(z.array(tokenSchema), "Tokens this admin manages (never the secrets)"), ...errors } }), async (c) => {
+  app.openapi(createRoute({ method: "get", path: "/tokens", summary: "List admin tokens", tags, responses: { 200: json(z.array(tokenSchema), "Tokens this admin manages (never the secrets)"), ...errors } }), async (c) => {
     const principal = c.var.principal;
     authorize(principal, "admin", principal.project);
     const all = await store.listTokens();
@@ -33,7 +33,7 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
   });
 
   app.openapi(
-    createRoute({ method: "delete", path: "/tokens/{id}", tags, request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Revoked" }, ...errors } }),
+    createRoute({ method: "delete", path: "/tokens/{id}", summary: "Revoke an admin token", tags, request: { params: z.object({ id: z.string() }) }, responses: { 204: { description: "Revoked" }, ...errors } }),
     async (c) => {
       const { id } = c.req.valid("param");
       const found = (await store.listTokens()).find((t) => t.id === id);
