@@ -51,11 +51,15 @@ describe("CDK app", () => {
     expect(JSON.stringify(template.toJSON())).not.toMatch(/CLOUDFLARE_API_TOKEN"\s*:|INGEST_SECRET"\s*:/);
   });
 
-  it("ships Swagger UI's assets with the control-plane function, so /docs needs no CDN", () => {
-    const controlPlane = Object.values(template.findResources("AWS::Lambda::Function")).find((f) => (f as { Properties: { Description?: string } }).Properties.Description === "Control-plane admin API") as { Properties: { Code: { S3Key: string } } };
-    const asset = join(".tmp/cdk-test", `asset.${controlPlane.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
-    expect(readdirSync(asset)).toContain("index.mjs");
-    for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
+  it("ships Swagger UI's assets with the control-plane and stats functions, so /docs needs no CDN", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{ Properties: { Description?: string; Code: { S3Key: string } } }>;
+    for (const description of ["Control-plane admin API", "Stats ingest and experiment reports"]) {
+      const fn = functions.find((f) => f.Properties.Description === description);
+      expect(fn, description).toBeDefined();
+      const asset = join(".tmp/cdk-test", `asset.${fn!.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+      expect(readdirSync(asset)).toContain("index.mjs");
+      for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
+    }
   });
 
   it("feeds the replicator from the stream in batches, bisecting errors, with a dead-letter queue", () => {

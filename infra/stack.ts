@@ -55,6 +55,18 @@ export class ExperimentsStack extends Stack {
     const bootstrapToken = new Secret(this, "BootstrapAdminToken", { description: "The first admin token of the control plane", generateSecretString: { excludePunctuation: true, passwordLength: 40 } });
 
     const BUNDLING = { format: OutputFormat.ESM, minify: true, sourceMap: true, target: "node22", forceDockerBundling: false, mainFields: ["module", "main"], banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);" };
+    // Swagger UI's two assets, for the services' own /docs (shared/node/api-docs.ts).
+    const WITH_API_DOCS = {
+      ...BUNDLING,
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (_input: string, output: string) => [
+          `mkdir -p ${output}/swagger-ui`,
+          `cp ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui.css")} ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui-bundle.js")} ${output}/swagger-ui/`,
+        ],
+      },
+    };
     const fn = (name: string, entry: string, extra: Partial<NodejsFunctionProps>) =>
       new NodejsFunction(this, name, {
         entry: join(ROOT, entry),
@@ -75,18 +87,7 @@ export class ExperimentsStack extends Stack {
 
     const controlPlane = fn("ControlPlaneFunction", "control-plane/src/lambda.ts", {
       description: "Control-plane admin API",
-      // Swagger UI's two assets, served by /docs itself (control-plane/src/routes/docs.ts).
-      bundling: {
-        ...BUNDLING,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [
-            `mkdir -p ${output}/swagger-ui`,
-            `cp ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui.css")} ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui-bundle.js")} ${output}/swagger-ui/`,
-          ],
-        },
-      },
+      bundling: WITH_API_DOCS,
       environment: { TABLE_NAME: controlTable.tableName, BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn, ...cloudflareEnv },
     });
     controlTable.grantReadWriteData(controlPlane);
@@ -114,6 +115,7 @@ export class ExperimentsStack extends Stack {
     );
 
     const stats = fn("StatsFunction", "stats-lambda/src/lambda.ts", {
+      bundling: WITH_API_DOCS,
       description: "Stats ingest and experiment reports",
       memorySize: 1024,
       // The HTTP API's limit too. An ingest run starts no aggregate write after 20 s, and is

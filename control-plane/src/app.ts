@@ -7,11 +7,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
+import { docsRoutes } from "../../shared/node/api-docs.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
 import type { Store } from "./db/store.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
-import { docsRoutes } from "./routes/docs.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -61,7 +61,7 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
     openapi: "3.0.3",
     info: { title: "Experimentation control plane", version: "1.0.0", description: "Flags, experiments, deployments and admin tokens. Authenticate with `Authorization: Bearer <admin token>`." },
   });
-  app.route("/", docsRoutes());
+  app.route("/", docsRoutes("Control-plane API"));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
   app.use("/projects", requireToken(store));

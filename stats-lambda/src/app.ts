@@ -9,7 +9,8 @@
  *   baseline entered by hand (the report carries the same from its running data).
  * Admin tokens of the control plane (viewer role or more).
  */
-import { Hono, type Context } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
@@ -19,7 +20,9 @@ import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/htt
 import type { Catalog } from "./catalog.js";
 import { ingest } from "./ingest/index.js";
 import { samplePlan } from "../../shared/stats/index.js";
+import { docsRoutes } from "../../shared/node/api-docs.js";
 import { buildReport, reportCsv } from "./report.js";
+import { reportSchema, samplePlanSchema } from "./report-schema.js";
 import { analysisKey, type StatsStore } from "./store.js";
 
 const deliverySchema = z.object({
@@ -50,8 +53,9 @@ export interface StatsAppOptions {
   ingestSecret: string;
 }
 
-export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAppOptions): Hono<AuthEnv> {
-  const app = new Hono<AuthEnv>();
+export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAppOptions): OpenAPIHono<AuthEnv> {
+  const app = new OpenAPIHono<AuthEnv>();
+  documentRoutes(app);
   app.onError(jsonErrors(undefined, isUnavailable));
   app.notFound(jsonNotFound);
   app.get("/health", (c) => c.json({ status: "ok" }));
@@ -114,4 +118,42 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
     return report(c, project, c.req.param("key"));
   });
   return app;
+}
+
+/**
+ * The report API's OpenAPI document (`GET /openapi.json`, browsable at `GET /docs`), from the
+ * same zod schemas the handlers and the report use. `/ingest` is internal (the edge's
+ * signed deliveries) and left out.
+ */
+function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
+  const error = { description: "Error", content: { "application/json": { schema: z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }) } } };
+  const errors = { 400: error, 401: error, 403: error, 404: error, 503: error };
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/projects/{project}/experiments/{key}/report",
+    summary: "An experiment's report (JSON, or CSV with Accept: text/csv)",
+    description: "Read docs/statistics.md for how to read it. Admin token, viewer role or more.",
+    tags: ["Reports"],
+    security: [{ adminToken: [] }],
+    request: { params: z.object({ project: z.string(), key: z.string() }), query: z.object({ period: periodQuery.describe("An earlier analysis period (default: the latest)") }) },
+    responses: {
+      200: { description: "The report", content: { "application/json": { schema: reportSchema }, "text/csv": { schema: z.string() } } },
+      ...errors,
+    },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/projects/{project}/sample-plan",
+    summary: "Units and days an experiment needs, from a baseline entered by hand",
+    tags: ["Reports"],
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ project: z.string() }),
+      body: { required: true, content: { "application/json": { schema: planSchema, example: { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [50, 50], unitsPerDay: 10_000 } } } },
+    },
+    responses: { 200: { description: "Fixed-horizon and sequential sample sizes", content: { "application/json": { schema: samplePlanSchema } } }, ...errors },
+  });
+  app.doc("/openapi.json", { openapi: "3.0.3", info: { title: "Experiment reports", version: "1.0.0", description: "Experiment reports and sample plans. Authenticate with `Authorization: Bearer <admin token>` of the control plane." } });
+  app.route("/", docsRoutes("Experiment reports API"));
 }

@@ -29,99 +29,26 @@ import {
   variance,
   type Caps,
   type ComparisonSeries,
-  type Correction,
   type Histogram,
   type IntervalResult,
-  type SamplePlan,
   type SufficientStats,
 } from "../../shared/stats/index.js";
+import type * as z from "zod";
 import { metricsOf } from "./catalog.js";
+import type { comparisonSchema, lookPointSchema, metricReportSchema, reportSchema, variantResultSchema, verdictSchema, warningSchema } from "./report-schema.js";
 import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, parseAllocation, type AggregateRow, type Quality } from "./store.js";
 
 export const MIN_EXPOSURES = 100;
 /** Units with a non-zero value (conversions, for conversion metrics) per arm, for every metric but event totals. */
 export const MIN_CONVERSIONS = 25;
 
-export type Verdict = "significant_positive" | "significant_negative" | "not_yet_significant" | "insufficient_data" | "harm_detected" | "no_harm_detected";
-export type Warning = "sample_ratio_mismatch" | "effect_not_stable";
-
-/** What cannot be estimated yet is NaN or undefined: null in the JSON, empty in the CSV. */
-export interface Comparison {
-  difference: number;
-  lift: number;
-  ci: [number, number] | null;
-  relativeCi: [number, number] | null;
-  pValue: number;
-  verdict: Verdict;
-  /** False when a warning applies: the verdict should not be acted on. */
-  trustworthy: boolean;
-  warnings: Warning[];
-  /** The significance level the intervals are drawn at, after the correction. */
-  level: number;
-}
-
-export interface VariantResult {
-  variant: string;
-  control: boolean;
-  exposures: number;
-  n: number;
-  /** The analysed mean: with the cap applied, when the metric is capped. */
-  mean: number;
-  uncappedMean?: number;
-  comparison?: Comparison;
-}
-
-export interface LookPoint {
-  variant: string;
-  exposures: number;
-  mean: number;
-  ci?: [number, number] | null;
-  relativeCi?: [number, number] | null;
-  pValue?: number;
-  verdict?: Verdict;
-}
-
-export interface MetricReport {
-  key: string;
-  name?: string | undefined;
-  role: "primary" | "secondary" | "guardrail";
-  type: string;
-  eventType: string;
-  direction: "increase" | "decrease";
-  /** How many comparisons share this metric's correction family. */
-  comparisons: number;
-  /** The cap used at the latest look: a quantile's values, a configured value, or none. */
-  cap: { percentile: number; upper: number | null; lower: number | null } | { value: number } | null;
-  variants: VariantResult[];
-  timeSeries: Array<{ day: string; variants: LookPoint[] }>;
-}
-
-export interface Report {
-  experiment: {
-    key: string;
-    name: string;
-    status: string;
-    method: "sequential" | "ttest";
-    confidenceLevel: number;
-    correction: Correction;
-    minimumDetectableEffect: number | null;
-    hypothesis?: Flag["hypothesis"];
-  };
-  /** The run of the experiment reported on: data and settings start afresh at every start. */
-  analysisPeriod: { index: number; startedAt: string | null; stoppedAt: string | null; settings: AnalysisSettings; periods: number };
-  variants: Array<{ key: string; exposures: number; expectedShare: number }>;
-  srm: { pValue: number; mismatch: boolean; test: "sequential-dirichlet-multinomial"; strata: Array<{ allocation: Record<string, number>; counts: Record<string, number> }> };
-  dataQuality: { multipleVariantUnits: number; rejectedExposures: number; droppedValues: Record<string, number> };
-  /**
-   * How current the numbers are: when ingest last wrote for this experiment and how long
-   * the messages of that delivery had waited in the queue. Events still in the queue are
-   * not in the report yet.
-   */
-  freshness: { lastIngestedAt: string | null; secondsSinceIngest: number | null; queueLagSeconds: number | null };
-  /** Units and days the experiment needs for its minimum detectable effect (primary metric). */
-  plan: (SamplePlan & { baseline: { mean: number; variance: number }; unitsPerDay: number }) | null;
-  metrics: MetricReport[];
-}
+export type Verdict = z.infer<typeof verdictSchema>;
+export type Warning = z.infer<typeof warningSchema>;
+export type Comparison = z.infer<typeof comparisonSchema>;
+export type VariantResult = z.infer<typeof variantResultSchema>;
+export type LookPoint = z.infer<typeof lookPointSchema>;
+export type MetricReport = z.infer<typeof metricReportSchema>;
+export type Report = z.infer<typeof reportSchema>;
 
 /** Exact cumulative sums of one aggregate series. */
 interface ExactSums {

@@ -5,6 +5,7 @@ import { startDynalite, type LocalDynamo } from "../../shared/node/local-dynalit
 import { controlPlaneRecords, runningExperiment as experiment } from "../../test/support/control-plane-records.js";
 import { startStatsService } from "./server.js";
 import type { Report } from "./report.js";
+import { reportSchema } from "./report-schema.js";
 
 const SECRET = "test-ingest-secret";
 let dynamo: LocalDynamo;
@@ -120,8 +121,8 @@ describe("report", () => {
     expect(treatment.comparison).toMatchObject({ verdict: "significant_positive" });
     expect(treatment.comparison!.ci![0]).toBeGreaterThan(0); // the absolute interval excludes 0
     expect(treatment.comparison!.relativeCi![0]).toBeGreaterThan(0); // and so does the relative one
-    expect(treatment.comparison!.relativeCi![0]).toBeLessThan(treatment.comparison!.lift);
-    expect(treatment.comparison!.relativeCi![1]).toBeGreaterThan(treatment.comparison!.lift);
+    expect(treatment.comparison!.relativeCi![0]).toBeLessThan(treatment.comparison!.lift!);
+    expect(treatment.comparison!.relativeCi![1]).toBeGreaterThan(treatment.comparison!.lift!);
     expect(treatment.comparison).toMatchObject({ trustworthy: true, warnings: [] });
     expect(r.metrics[0]!.timeSeries).toHaveLength(4);
     expect(r.metrics[0]!.timeSeries.at(-1)!.variants[1]!.pValue).toBe(treatment.comparison!.pValue);
@@ -138,6 +139,24 @@ describe("report", () => {
     expect(treatment).toMatchObject({ exposures: 0, n: 0 });
     const comparison = JSON.parse(JSON.stringify(treatment.comparison)) as Record<string, unknown>;
     expect(comparison).toMatchObject({ difference: null, lift: null, ci: null, verdict: "insufficient_data" });
+  });
+
+  it("documents the report API (OpenAPI, with the report's own schema) and serves its docs without a CDN", async () => {
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { summary?: string; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+    const report = doc.paths["/projects/{project}/experiments/{key}/report"]!["get"]!;
+    expect(report.summary).toBeTruthy();
+    expect(JSON.stringify(report.responses["200"]!.content!["application/json"]!.schema)).toContain("relativeCi");
+    expect(doc.paths["/projects/{project}/sample-plan"]!["post"]!.summary).toBeTruthy();
+    expect(doc.paths["/ingest"]).toBeUndefined();
+    const page = await (await fetch(`${service.url}/docs`)).text();
+    expect(page).toContain("/docs/swagger-ui-bundle.js");
+    expect(page).not.toMatch(/https?:\/\//);
+    expect((await fetch(`${service.url}/docs/swagger-ui.css`)).status).toBe(200);
+  });
+
+  it("answers with a report that matches its documented schema", async () => {
+    const parsed = reportSchema.safeParse(JSON.parse((await report("clear")).text));
+    expect(parsed.success, JSON.stringify(parsed.error?.issues.slice(0, 3))).toBe(true);
   });
 
   it("needs a token with access to the project", async () => {

@@ -1,8 +1,8 @@
 /**
- * `GET /docs`: Swagger UI for the OpenAPI document, served entirely by us (no CDN), so the
- * docs work offline and behind strict networks. The two assets come from the
- * `swagger-ui-dist` package: from node_modules locally, from a copy beside the bundle in
- * Lambda (infra/stack.ts copies them at bundling).
+ * `GET /docs`: Swagger UI for a service's OpenAPI document (`/openapi.json`), served entirely
+ * by us (no CDN), so the docs work offline and behind strict networks. The two assets come
+ * from the `swagger-ui-dist` package: from node_modules locally, from a copy beside the
+ * bundle in Lambda (infra/stack.ts copies them at bundling).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,18 +19,18 @@ function assetDirectory(): string {
   return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 }
 
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Control-plane API</title>
+const page = (title: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><div id="swagger"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger" });</script>
 </body></html>`;
 
-export function docsRoutes(): Hono {
+export function docsRoutes(title: string): Hono {
   const app = new Hono();
   const cache = new Map<Asset, string>();
-  app.get("/docs", (c) => c.html(PAGE));
+  app.get("/docs", (c) => c.html(page(title)));
   app.get("/docs/:asset", (c) => {
     const asset = c.req.param("asset") as Asset;
     if (!(asset in ASSETS)) return c.notFound();

@@ -1,0 +1,98 @@
+/**
+ * The report's shape as zod schemas: the report API's OpenAPI document and the TypeScript
+ * types of report.ts both come from here. Numbers that cannot be estimated yet (NaN,
+ * ±Infinity in the code) are `null` in the JSON.
+ */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { analysisSettingsSchema, hypothesisSchema } from "../../shared/authoring/schema.js";
+import { CORRECTIONS } from "../../shared/stats/corrections.js";
+
+const estimate = z.number().nullable().describe("null when it cannot be estimated yet");
+const interval = z.tuple([z.number(), z.number()]).nullable();
+
+export const VERDICTS = ["significant_positive", "significant_negative", "not_yet_significant", "insufficient_data", "harm_detected", "no_harm_detected"] as const;
+export const verdictSchema = z.enum(VERDICTS);
+export const warningSchema = z.enum(["sample_ratio_mismatch", "effect_not_stable"]);
+
+export const comparisonSchema = z.object({
+  difference: estimate,
+  lift: estimate.describe("(treatment − control) / |control|"),
+  ci: interval.describe("Interval of the difference, at `level`"),
+  relativeCi: interval.describe("Fieller's interval of the lift; null when unbounded"),
+  pValue: z.number(),
+  verdict: verdictSchema,
+  trustworthy: z.boolean().describe("False when a warning applies: do not act on the verdict"),
+  warnings: z.array(warningSchema),
+  level: z.number().describe("The significance level the intervals are drawn at, after the correction"),
+});
+
+export const variantResultSchema = z.object({
+  variant: z.string(),
+  control: z.boolean(),
+  exposures: z.number(),
+  n: z.number(),
+  mean: z.number().describe("The analysed mean: capped, when the metric is capped"),
+  uncappedMean: z.number().optional(),
+  comparison: comparisonSchema.optional(),
+});
+
+export const lookPointSchema = z.object({
+  variant: z.string(),
+  exposures: z.number(),
+  mean: z.number(),
+  ci: interval.optional(),
+  relativeCi: interval.optional(),
+  pValue: z.number().optional(),
+  verdict: verdictSchema.optional(),
+});
+
+export const metricReportSchema = z.object({
+  key: z.string(),
+  name: z.string().optional(),
+  role: z.enum(["primary", "secondary", "guardrail"]),
+  type: z.string(),
+  eventType: z.string(),
+  direction: z.enum(["increase", "decrease"]),
+  comparisons: z.number().describe("How many comparisons share this metric's correction family"),
+  cap: z
+    .union([z.object({ percentile: z.number(), upper: z.number().nullable(), lower: z.number().nullable() }), z.object({ value: z.number() })])
+    .nullable()
+    .describe("The cap used at the latest look: a quantile's values, a configured value, or none"),
+  variants: z.array(variantResultSchema),
+  timeSeries: z.array(z.object({ day: z.string(), variants: z.array(lookPointSchema) })).describe("Every look (day): the interval-over-time chart"),
+});
+
+const sampleSizeSchema = z.object({ perVariant: z.array(z.number()), total: z.number(), days: z.number().nullable() });
+export const samplePlanSchema = z.object({ absoluteEffect: z.number(), fixedHorizon: sampleSizeSchema, sequential: sampleSizeSchema });
+
+export const reportSchema = z.object({
+  experiment: z.object({
+    key: z.string(),
+    name: z.string(),
+    status: z.string(),
+    method: z.enum(["sequential", "ttest"]),
+    confidenceLevel: z.number(),
+    correction: z.enum(CORRECTIONS),
+    minimumDetectableEffect: z.number().nullable(),
+    hypothesis: hypothesisSchema.optional(),
+  }),
+  analysisPeriod: z
+    .object({ index: z.number(), startedAt: z.string().nullable(), stoppedAt: z.string().nullable(), settings: analysisSettingsSchema, periods: z.number() })
+    .describe("The run of the experiment reported on: data and settings start afresh at every start"),
+  variants: z.array(z.object({ key: z.string(), exposures: z.number(), expectedShare: z.number() })),
+  srm: z.object({
+    pValue: z.number(),
+    mismatch: z.boolean(),
+    test: z.literal("sequential-dirichlet-multinomial"),
+    strata: z.array(z.object({ allocation: z.record(z.string(), z.number()), counts: z.record(z.string(), z.number()) })),
+  }),
+  dataQuality: z.object({ multipleVariantUnits: z.number(), rejectedExposures: z.number(), droppedValues: z.record(z.string(), z.number()) }),
+  freshness: z
+    .object({ lastIngestedAt: z.string().nullable(), secondsSinceIngest: z.number().nullable(), queueLagSeconds: z.number().nullable() })
+    .describe("How current the numbers are; events still in the queue are not in the report yet"),
+  plan: samplePlanSchema
+    .extend({ baseline: z.object({ mean: z.number(), variance: z.number() }), unitsPerDay: z.number() })
+    .nullable()
+    .describe("Units and days the primary metric needs for the minimum detectable effect"),
+  metrics: z.array(metricReportSchema),
+});
