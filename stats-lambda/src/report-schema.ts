@@ -96,3 +96,11 @@ export const reportSchema = z.object({
     .describe("Units and days the primary metric needs for the minimum detectable effect"),
   metrics: z.array(metricReportSchema),
 });
+
+export type Verdict = z.infer<typeof verdictSchema>;
+export type Warning = z.infer<typeof warningSchema>;
+export type Comparison = z.infer<typeof comparisonSchema>;
+export type VariantResult = z.infer<typeof variantResultSchema>;
+export type LookPoint = z.infer<typeof lookPointSchema>;
+export type MetricReport = z.infer<typeof metricReportSchema>;
+export type Report = z.infer<typeof reportSchema>;

@@ -33,22 +33,15 @@ import {
   type IntervalResult,
   type SufficientStats,
 } from "../../shared/stats/index.js";
-import type * as z from "zod";
 import { metricsOf } from "./catalog.js";
-import type { comparisonSchema, lookPointSchema, metricReportSchema, reportSchema, variantResultSchema, verdictSchema, warningSchema } from "./report-schema.js";
+import type { Comparison, LookPoint, MetricReport, Report, VariantResult, Verdict, Warning } from "./report-schema.js";
 import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, parseAllocation, type AggregateRow, type Quality } from "./store.js";
 
 export const MIN_EXPOSURES = 100;
 /** Units with a non-zero value (conversions, for conversion metrics) per arm, for every metric but event totals. */
 export const MIN_CONVERSIONS = 25;
 
-export type Verdict = z.infer<typeof verdictSchema>;
-export type Warning = z.infer<typeof warningSchema>;
-export type Comparison = z.infer<typeof comparisonSchema>;
-export type VariantResult = z.infer<typeof variantResultSchema>;
-export type LookPoint = z.infer<typeof lookPointSchema>;
-export type MetricReport = z.infer<typeof metricReportSchema>;
-export type Report = z.infer<typeof reportSchema>;
+export type { Report } from "./report-schema.js";
 
 /** Exact cumulative sums of one aggregate series. */
 interface ExactSums {
