@@ -172,16 +172,24 @@ export async function batchPut(db: Db, items: readonly Item[], concurrency = 16)
 /** An item's identity in the maps above. */
 export const itemId = (key: { pk?: unknown; sk?: unknown }): string => `${String(key.pk)}\n${String(key.sk)}`;
 
-/** Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure. */
+/** Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure, once nothing is in flight. */
 export async function mapConcurrent<T, R>(list: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(list.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < list.length) {
+    while (next < list.length && !failure) {
       const index = next++;
-      results[index] = await task(list[index]!, index);
+      try {
+        results[index] = await task(list[index]!, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
+  // On a failure no new task starts, and the call rejects only once the tasks in flight have
+  // ended: nothing of a failed call keeps writing after its caller has seen it fail.
   await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
+  if (failure) throw failure.error;
   return results;
 }
