@@ -273,6 +273,23 @@ describe("control plane", () => {
     expect(keysOf((await stack.api("GET", "/projects/shop/deployments/race")).body)).toEqual(state);
   });
 
+  it("tries a user: what every flag returns for them and why, through the edge's engine", async () => {
+    const flag = {
+      key: "try-me", name: "Try me", type: "release", variants: [{ key: "on", payload: { color: "green" } }], deployments: ["web"],
+      segments: [{ name: "Beta users", conditions: [{ property: "plan", op: "is", values: ["beta"] }], rollout: 100 }], rollout: 0, inclusions: { on: { userIds: ["vip"] } },
+    };
+    const created = await stack.api("POST", "/projects/shop/flags", flag);
+    await stack.api("POST", "/projects/shop/flags/try-me/activate", { version: created.body.version });
+    const tryUser = async (user: object) => (await stack.api("POST", "/projects/shop/deployments/web/evaluate", user)).body["try-me"];
+    expect(await tryUser({ user_id: "u1", user_properties: { plan: "beta" } })).toMatchObject({ variant: "on", payload: { color: "green" }, reason: "TARGETING_MATCH", segment: "Beta users", exposure: false });
+    expect(await tryUser({ user_id: "vip" })).toMatchObject({ variant: "on", segment: "Included in on" });
+    expect(await tryUser({ user_id: "u2" })).toMatchObject({ reason: "DEFAULT" });
+    // The edge answers the same.
+    await expect.poll(() => edgeVariant(clientKey, "try-me", { user_id: "u1", user_properties: { plan: "beta" } }), { timeout: 3000 }).toBe("on");
+    expect((await stack.api("POST", "/projects/shop/deployments/web/evaluate", { user_id: "u", plan: "beta" })).status).toBe(400); // unknown field
+    expect((await stack.api("POST", "/projects/shop/deployments/nope/evaluate", { user_id: "u" })).status).toBe(404);
+  });
+
   it("never lets a deployment's deletion and a flag served on it both succeed", async () => {
     for (let i = 0; i < 15; i++) {
       const key = `race-${i}`;

@@ -15,7 +15,20 @@ const visibleTo = (principal: Principal, deployment: DeploymentView) =>
 
 export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
-  const tags = ["Projects and deployments"];
+  /** A user as the SDKs describe one (Amplitude's field names). */
+const evaluationUserSchema = z.object({
+  user_id: z.string().max(1024).optional(),
+  device_id: z.string().max(1024).optional(),
+  country: z.string().max(100).optional(),
+  platform: z.string().max(100).optional(),
+  language: z.string().max(100).optional(),
+  version: z.string().max(100).optional(),
+  user_properties: z.record(z.string(), z.unknown()).optional(),
+  groups: z.record(z.string(), z.array(z.string().max(1024))).optional(),
+  group_properties: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).optional(),
+});
+
+const tags = ["Projects and deployments"];
 
   app.openapi(createRoute({ method: "post", path: "/projects", summary: "Create a project", tags, request: body(named, EXAMPLES.project), responses: { 201: json(projectSchema, "Created"), ...writeErrors } }), async (c) => {
     if (c.var.principal.project !== "*") throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
@@ -77,6 +90,32 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);
       return c.json(await deployments.rotate(project, deployment, c.req.valid("json").keys), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/deployments/{deployment}/evaluate",
+      summary: "Try a user: what every flag of the deployment returns for them, and why",
+      tags,
+      description: "Evaluates the deployment's flags as they are now, with the edge's engine; nothing is recorded (no exposure).",
+      request: {
+        params: deploymentParams,
+        ...body(evaluationUserSchema, { user_id: "user-1", device_id: "device-1", user_properties: { plan: "beta", country: "DE" }, groups: { company: ["acme"] } }),
+      },
+      responses: {
+        200: json(
+          z.record(z.string(), z.object({ variant: z.string().nullable(), value: z.unknown().optional(), payload: z.unknown().optional(), reason: z.string(), segment: z.string().nullable(), exposure: z.boolean() })),
+          "Per flag: the variant, its value and payload, the reason and the deciding segment",
+        ),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { project, deployment } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(await deployments.evaluate(project, deployment, c.req.valid("json")), 200);
     },
   );
 

@@ -4,12 +4,27 @@
  * next publish removes from KV.
  */
 import { randomBytes } from "node:crypto";
+import { compileDeployment } from "../../../shared/authoring/compile.js";
+import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import type { Deployment, Project, PublishState, Store } from "../db/store.js";
 import { conflictTo409 } from "./conflicts.js";
 import type { KvWriter } from "../publish/kv-writer.js";
 import type { Publisher } from "../publish/publisher.js";
+
+/** One flag's answer for a user, with why. */
+export interface EvaluationExplained {
+  variant: string | null;
+  value?: unknown;
+  payload?: unknown;
+  /** TARGETING_MATCH, SPLIT, STATIC, DEFAULT or DISABLED (OpenFeature's reasons). */
+  reason: string;
+  /** The segment that decided, by name. */
+  segment: string | null;
+  /** Whether serving it records an experiment exposure. */
+  exposure: boolean;
+}
 
 export const newApiKey = (kind: "client" | "server"): string => `${kind}-${randomBytes(18).toString("base64url")}`;
 
@@ -80,6 +95,32 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
       await conflictTo409(() => store.deleteDeployment(projectKey, key, reference));
       await kv.delete([current.clientKey, current.serverKey, ...current.retiredKeys].map(kvNameForApiKey));
       await store.deletePublishState(projectKey, key);
+    },
+    /**
+     * What every flag served on the deployment returns for a user, and why (the segment
+     * that decided: a targeting segment, "Included in …", "Prerequisite …", "Holdout …", the
+     * rollout's "All Other Users"), through the same compiler and engine as the edge, on
+     * the flags as they are now.
+     */
+    async evaluate(projectKey: string, key: string, user: Record<string, unknown>): Promise<Record<string, EvaluationExplained>> {
+      await deployment(projectKey, key);
+      const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
+      const compiled = compile(compileDeployment(key, flags, new Map(groups.map((g) => [g.key, g]))));
+      const explained: Record<string, EvaluationExplained> = {};
+      for (const [flag, outcome] of Object.entries(compiled.evaluateWithReasons(userToContext(user)))) {
+        if (!compiled.visibleKeys.has(flag)) continue;
+        const { variant, reason } = outcome;
+        const segment = variant.metadata?.["segmentName"];
+        explained[flag] = {
+          variant: variant.key ?? null,
+          ...(variant.value === undefined ? {} : { value: variant.value }),
+          ...(variant.payload === undefined ? {} : { payload: variant.payload }),
+          reason,
+          segment: typeof segment === "string" ? segment : null,
+          exposure: outcome.exposure !== undefined,
+        };
+      }
+      return explained;
     },
     async publish(projectKey: string, key: string): Promise<DeploymentView> {
       await deployment(projectKey, key);
