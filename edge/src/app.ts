@@ -9,6 +9,7 @@ import { bodyLimit } from "../../shared/http/body-limit.js";
 import { jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
+import { amplitudeHttpApi } from "./routes/amplitude-http-api.js";
 import { ExposureRecorder } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
@@ -32,7 +33,7 @@ export interface EdgeAppOptions {
  * origin's own CORS headers (an `Access-Control-Allow-Origin: *` of ours beside its
  * `allow-credentials: true` broke it), and its own preflights.
  */
-const API_PATHS = ["/health", "/sdk/v2/vardata", "/sdk/v2/flags", "/v1/vardata", "/ofrep/v1/evaluate/*", "/track"];
+const API_PATHS = ["/health", "/sdk/v2/vardata", "/sdk/v2/flags", "/v1/vardata", "/ofrep/v1/evaluate/*", "/track", "/2/httpapi", "/batch"];
 
 export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
@@ -68,6 +69,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.route("/", flagConfigs());
   app.route("/", ofrep(exposures));
   app.route("/", track());
+  app.use("/2/httpapi", bodyLimit(2 * 1024 * KB));
+  app.use("/batch", bodyLimit(2 * 1024 * KB));
+  app.route("/", amplitudeHttpApi(store));
   if (options.cdn) app.route("/", cdnProxy({ flagCacheTtlMs: options.flagCacheTtlMs, ...options.cdn }));
   return app;
 }

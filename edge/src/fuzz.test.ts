@@ -55,6 +55,8 @@ const VALID_BODIES: Array<[string, string, unknown]> = [
   ["POST", "/track", { events: [{ user_id: "u", event_type: "purchase", time: Date.now(), insert_id: "i", event_properties: { amount: 1 }, user_properties: { plan: "pro" }, groups: { company: "acme" } }] }],
   ["POST", "/track", { events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] }],
   ["POST", "/ofrep/v1/evaluate/flags", { context: { targetingKey: "u", plan: "pro", groups: { company: ["acme"] } } }],
+  ["POST", "/2/httpapi", { api_key: KEY, events: [{ user_id: "u", device_id: "d", event_type: "purchase", time: Date.now(), insert_id: "i", event_properties: { amount: 1 } }], options: { min_id_length: 1 } }],
+  ["POST", "/batch", { api_key: KEY, events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] }],
   ["POST", "/ofrep/v1/evaluate/flags/sso", { context: { targetingKey: "u", user_id: "u", plan: "pro" } }],
 ];
 

@@ -28,8 +28,9 @@ import { userToContext, type CompiledFlagSet } from "../../../shared/evaluation/
 import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
 import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values.js";
 import type { EdgeEnv } from "../bindings.js";
+import type { LoadedDeployment } from "../flag-store.js";
 import { exposureMessage, type MessageSource } from "../exposures.js";
-import { chunkBySize, enqueue, jsonBytes, QUEUE_MESSAGE_BYTES, QUEUE_MESSAGE_JSON_CHARS } from "../queue.js";
+import { chunkBySize, enqueue, jsonBytes, QUEUE_MESSAGE_BYTES, QUEUE_MESSAGE_JSON_CHARS, type WaitUntil } from "../queue.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
@@ -80,41 +81,50 @@ function exposureMessages(origin: MessageSource, compiled: CompiledFlagSet, even
   return [...byUser.values()];
 }
 
+/**
+ * Accepts validated events for a deployment: the time and number policy (an ApiError
+ * naming the event's index otherwise), `$exposure` events confirmed and sent as exposures,
+ * the rest packed into event messages; all queued in the background. Shared by `/track`
+ * and the Amplitude HTTP API routes.
+ */
+export function acceptEvents(ctx: WaitUntil, queue: Queue<QueueMessage>, loaded: LoadedDeployment, events: readonly TrackEvent[]): void {
+  const now = Date.now();
+  const { project, deployment, compiled } = loaded;
+  const origin = { project, deployment };
+  const exposures: Array<{ event: TrackEvent; index: number }> = [];
+  const metrics: StoredEvent[] = [];
+  const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
+  events.forEach((event, index) => {
+    const problem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
+    if (problem) throw new ApiError(400, "bad_request", `Event ${index}: ${problem}`, { path: ["events", String(index), "time"] });
+    const oversized = oversizedNumber(event.event_properties);
+    if (oversized) {
+      throw new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
+    }
+    const size = jsonBytes(event);
+    if (size > QUEUE_MESSAGE_BYTES) {
+      throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] });
+    }
+    if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
+    else {
+      metrics.push({ ...event, time: event.time ?? now });
+      sizes.push(size);
+    }
+  });
+  // Metric events travel packed into as few messages as the per-message size allows.
+  const from = { ...(project ? { project } : {}), deployment };
+  const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({ type: "events", ...from, events: run }));
+  const messages: QueueMessage[] = [...exposureMessages(origin, compiled, exposures, now), ...eventMessages];
+  enqueue(ctx, queue, messages);
+}
+
 export function track(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/track", async (c) => {
     const raw = await readJson(c);
     checkDepth(raw, "The request body");
-    const body = parseOr400(bodySchema, raw, "events");
-    const events = body.events;
-    const now = Date.now();
-    const { project, deployment, compiled } = c.get("deployment");
-    const origin = { project, deployment };
-    const exposures: Array<{ event: TrackEvent; index: number }> = [];
-    const metrics: StoredEvent[] = [];
-    const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
-    events.forEach((event, index) => {
-      const problem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
-      if (problem) throw new ApiError(400, "bad_request", `Event ${index}: ${problem}`, { path: ["events", String(index), "time"] });
-      const oversized = oversizedNumber(event.event_properties);
-      if (oversized) {
-        throw new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
-      }
-      const size = jsonBytes(event);
-      if (size > QUEUE_MESSAGE_BYTES) {
-        throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] });
-      }
-      if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
-      else {
-        metrics.push({ ...event, time: event.time ?? now });
-        sizes.push(size);
-      }
-    });
-    // Metric events travel packed into as few messages as the per-message size allows.
-    const from = { ...(project ? { project } : {}), deployment };
-    const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({ type: "events", ...from, events: run }));
-    const messages: QueueMessage[] = [...exposureMessages(origin, compiled, exposures, now), ...eventMessages];
-    enqueue(c.executionCtx, c.env.EVENTS, messages);
+    const { events } = parseOr400(bodySchema, raw, "events");
+    acceptEvents(c.executionCtx, c.env.EVENTS, c.get("deployment"), events);
     return c.json({ accepted: events.length }, 202);
   });
   return app;

@@ -1,0 +1,86 @@
+/**
+ * Amplitude's HTTP API, for the official analytics SDKs (and the experiment SDKs' exposure
+ * tracking) pointed at the edge with `serverUrl`: `POST /2/httpapi` and `POST /batch`, body
+ * `{"api_key", "events": [...], "options"?}`, with a deployment key as `api_key`. Events go
+ * into the same pipeline as `/track` (`$exposure` under the same trust rules). Answers take
+ * Amplitude's shapes: 200 `{code, events_ingested, payload_size_bytes, server_upload_time}`;
+ * 400 with `missing_field`, `events_with_missing_fields` and `events_with_invalid_fields`
+ * (field → event indexes); 413; 429 with `Retry-After`. Events need an `event_type` and a
+ * `user_id` or `device_id` (Amplitude's minimum id length is not enforced).
+ */
+import { Hono, type Context } from "hono";
+import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
+import { trackEventSchema, type TrackEvent } from "../../../shared/events.js";
+import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values.js";
+import type { EdgeEnv } from "../bindings.js";
+import type { FlagStore } from "../flag-store.js";
+import { jsonBytes, QUEUE_MESSAGE_BYTES } from "../queue.js";
+import { acceptEvents, MAX_EVENTS } from "./track.js";
+
+/** Amplitude's limit for one request to /2/httpapi is 1 MB of body. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+type FieldIndexes = Record<string, number[]>;
+const note = (fields: FieldIndexes, field: string, index: number) => void (fields[field] ??= []).push(index);
+
+const answer = (c: Context<EdgeEnv>, status: 200 | 400 | 413 | 429, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  c.json({ code: status, ...body }, status, headers);
+
+export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  const handle = async (c: Context<EdgeEnv>) => {
+    const text = await c.req.text();
+    const size = new TextEncoder().encode(text).length;
+    if (size > MAX_BODY_BYTES) return answer(c, 413, { error: "Payload too large" });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return answer(c, 400, { error: "Invalid JSON request body" });
+    }
+    const { api_key: apiKey, events } = (body && typeof body === "object" ? body : {}) as { api_key?: unknown; events?: unknown };
+    if (typeof apiKey !== "string" || apiKey === "") return answer(c, 400, { error: "Request missing required field", missing_field: "api_key" });
+    if (!Array.isArray(events) || events.length === 0) return answer(c, 400, { error: "Request missing required field", missing_field: "events" });
+    if (events.length > MAX_EVENTS) return answer(c, 413, { error: `Payload too large: at most ${MAX_EVENTS} events a request` });
+    const deployment = API_KEY_PATTERN.test(apiKey) ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p)) : undefined;
+    if (!deployment) return answer(c, 400, { error: "Invalid API key" });
+    const limiter = c.env.RATE_LIMITER;
+    if (limiter && !(await limiter.limit({ key: apiKey })).success) {
+      return answer(c, 429, { error: "Too many requests for this API key", throttled_events: [] }, { "Retry-After": "10" });
+    }
+
+    const missing: FieldIndexes = {};
+    const invalid: FieldIndexes = {};
+    const accepted: TrackEvent[] = [];
+    const now = Date.now();
+    events.forEach((raw: unknown, index) => {
+      const fields = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+      const parsed = trackEventSchema.safeParse(raw);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const field = String(issue.path[0] ?? "event");
+          if (fields[field] === undefined && (field !== "user_id" || fields["device_id"] === undefined)) note(missing, field, index);
+          else note(invalid, field, index);
+        }
+        return;
+      }
+      const event = parsed.data;
+      if (event.time !== undefined && trackTimeProblem(event.time, now)) note(invalid, "time", index);
+      else if (oversizedNumber(event.event_properties)) note(invalid, "event_properties", index);
+      else if (jsonBytes(event) > QUEUE_MESSAGE_BYTES) note(invalid, "event_properties", index);
+      else accepted.push(event);
+    });
+    if (Object.keys(missing).length || Object.keys(invalid).length) {
+      return answer(c, 400, {
+        error: Object.keys(missing).length ? "Request missing required field" : "Invalid field values on some events",
+        ...(Object.keys(missing).length ? { events_with_missing_fields: missing } : {}),
+        ...(Object.keys(invalid).length ? { events_with_invalid_fields: invalid } : {}),
+      });
+    }
+    acceptEvents(c.executionCtx, c.env.EVENTS, deployment, accepted);
+    return answer(c, 200, { events_ingested: accepted.length, payload_size_bytes: size, server_upload_time: now });
+  };
+  app.post("/2/httpapi", handle);
+  app.post("/batch", handle);
+  return app;
+}
