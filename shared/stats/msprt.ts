@@ -35,8 +35,17 @@ export const DEFAULT_TUNING_SAMPLE_SIZE = 10_000;
 /** The power a minimum detectable effect is planned for. */
 export const PLANNED_POWER = 0.8;
 
-/** r*(α): the τ²/V that minimizes the confidence sequence's width (golden-section search; w is unimodal). */
+const ratios = new Map<number, number>();
+
+/** r*(α): the τ²/V that minimizes the confidence sequence's width (golden-section search, once per α). */
 export function optimalMixingRatio(alpha: number): number {
+  let ratio = ratios.get(alpha);
+  if (ratio === undefined) ratios.set(alpha, (ratio = searchMixingRatio(alpha)));
+  return ratio;
+}
+
+/** w is unimodal in log r: golden-section search. */
+function searchMixingRatio(alpha: number): number {
   const width = (r: number) => ((1 + r) / r) * (2 * Math.log(1 / alpha) + Math.log1p(r));
   let lo = Math.log(1e-3);
   let hi = Math.log(1e4);
@@ -50,13 +59,6 @@ export function optimalMixingRatio(alpha: number): number {
   return Math.exp((lo + hi) / 2);
 }
 
-const ratios = new Map<number, number>();
-const mixingRatio = (alpha: number): number => {
-  let ratio = ratios.get(alpha);
-  if (ratio === undefined) ratios.set(alpha, (ratio = optimalMixingRatio(alpha)));
-  return ratio;
-};
-
 /** The estimate's variance the mixture is tuned to (V* above). */
 export function tuningVariance(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): number {
   const { alpha, tuningSampleSize = DEFAULT_TUNING_SAMPLE_SIZE, minimumDetectableDifference } = options;
@@ -65,6 +67,10 @@ export function tuningVariance(control: SufficientStats, treatment: SufficientSt
   }
   return (variance(control) + variance(treatment)) / tuningSampleSize;
 }
+
+/** τ², the mixing variance: r*(α) · V*. */
+export const mixingVariance = (control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): number =>
+  optimalMixingRatio(options.alpha) * tuningVariance(control, treatment, options);
 
 /** Half-width of the confidence sequence at variance V (see above). */
 export function sequentialHalfWidth(V: number, tau2: number, alpha: number): number {
@@ -79,7 +85,7 @@ export function sequentialTest(control: SufficientStats, treatment: SufficientSt
   const vc = variance(control) / control.n;
   const vt = variance(treatment) / treatment.n;
   const V = vc + vt;
-  const tau2 = mixingRatio(alpha) * tuningVariance(control, treatment, options);
+  const tau2 = mixingVariance(control, treatment, options);
   if (!(tau2 > 0)) return undefined;
   const logLambda = 0.5 * Math.log(V / (V + tau2)) + (difference * difference * tau2) / (2 * V * (V + tau2));
   const halfWidth = sequentialHalfWidth(V, tau2, alpha);

@@ -20,9 +20,9 @@
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import { fiellerRelativeInterval } from "./fieller.js";
-import { optimalMixingRatio, sequentialHalfWidth, sequentialTest, tuningVariance, type SequentialOptions } from "./msprt.js";
+import { mixingVariance, sequentialHalfWidth, sequentialTest, type SequentialOptions } from "./msprt.js";
 import { pointEstimates, variance, type SufficientStats } from "./sufficient.js";
-import { welchTTest } from "./welch.js";
+import { welchDegreesOfFreedom, welchTTest } from "./welch.js";
 
 export type Method = "sequential" | "ttest";
 
@@ -82,18 +82,19 @@ function testLook({ control, treatment, minimumDetectableDifference }: LookInput
   if (method === "ttest") {
     const result = welchTTest(control, treatment, options);
     if (!result) return undefined;
-    const df = (vc + vt) ** 2 / (vc ** 2 / (control.n - 1) + vt ** 2 / (treatment.n - 1));
+    const df = welchDegreesOfFreedom(control, treatment, vc, vt);
     return { ...base, pValue: result.pValue, critical: (level) => tQuantile(1 - level / 2, df) };
   }
   const result = sequentialTest(control, treatment, options);
   if (!result) return undefined;
   // The mixture is fixed by the tuning level (options.alpha); only the drawn level varies.
   const V = vc + vt;
-  const tau2 = optimalMixingRatio(options.alpha) * tuningVariance(control, treatment, options);
+  const tau2 = mixingVariance(control, treatment, options);
   return { ...base, pValue: result.pValue, critical: (level) => sequentialHalfWidth(V, tau2, level) / Math.sqrt(V) };
 }
 
-const excludesZero = (interval: [number, number] | undefined) => !!interval && (interval[0] > 0 || interval[1] < 0);
+/** Whether an interval lies wholly on one side of 0. */
+export const excludesZero = (interval: [number, number] | null | undefined): interval is [number, number] => !!interval && (interval[0] > 0 || interval[1] < 0);
 
 /** The running intersection, by the rule above; `stable` false when the two are disjoint. */
 function intersect(running: [number, number] | undefined, next: [number, number] | undefined): { interval: [number, number] | undefined; disjoint: boolean } {

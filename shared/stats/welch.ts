@@ -33,6 +33,10 @@ export function testable(control: SufficientStats, treatment: SufficientStats): 
   return control.n >= 2 && treatment.n >= 2 && variance(control) > 0 && variance(treatment) > 0;
 }
 
+/** The Welch–Satterthwaite degrees of freedom, from the variances of the two means. */
+export const welchDegreesOfFreedom = (control: SufficientStats, treatment: SufficientStats, vc: number, vt: number): number =>
+  (vc + vt) ** 2 / (vc ** 2 / (control.n - 1) + vt ** 2 / (treatment.n - 1));
+
 /** The Welch test, or undefined when untestable (see testable). */
 export function welchTTest(control: SufficientStats, treatment: SufficientStats, { alpha }: TestOptions): TestResult | undefined {
   if (!testable(control, treatment)) return undefined;
@@ -40,7 +44,7 @@ export function welchTTest(control: SufficientStats, treatment: SufficientStats,
   const vc = variance(control) / control.n;
   const vt = variance(treatment) / treatment.n;
   const se = Math.sqrt(vc + vt);
-  const df = (vc + vt) ** 2 / (vc ** 2 / (control.n - 1) + vt ** 2 / (treatment.n - 1));
+  const df = welchDegreesOfFreedom(control, treatment, vc, vt);
   const pValue = Math.min(1, 2 * tCdf(-Math.abs(difference / se), df));
   const critical = tQuantile(1 - alpha / 2, df);
   return {

@@ -15,12 +15,13 @@
  * - Sums and averages are capped at a quantile of their values (shared/stats/winsorize.ts).
  * - A sample-ratio mismatch or an unstable effect marks verdicts untrustworthy.
  */
-import { DEFAULT_CAP_PERCENTILE, type AnalysisPeriod, type AnalysisSettings, type Flag, type Metric } from "../../shared/authoring/schema.js";
+import { analysisSettingsSchema, DEFAULT_CAP_PERCENTILE, type AnalysisPeriod, type AnalysisSettings, type Flag, type Metric } from "../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../shared/metric-values.js";
 import {
   adjust,
   capStatistics,
   compareSeries,
+  excludesZero,
   fromExactSums,
   quantileCaps,
   samplePlan,
@@ -60,6 +61,8 @@ class Cumulative {
   private readonly buckets = new Map<string, Set<number>>();
   /** Allocation strata seen. */
   readonly allocations = new Set<string>();
+  /** Histograms built so far, by (variant, metric, day): a look reads each many times. */
+  private readonly histograms = new Map<string, Histogram>();
 
   constructor(rows: readonly AggregateRow[]) {
     this.days = [...new Set(rows.map((r) => r.day))].sort();
@@ -93,29 +96,25 @@ class Cumulative {
   exposures = (variant: string, day: number) => this.at(variant, EXPOSURES, day).n;
 
   histogram(variant: string, metric: string, day: number): Histogram {
+    const id = `${variant}|${metric}|${day}`;
+    const built = this.histograms.get(id);
+    if (built) return built;
     const histogram = new Map<number, SufficientStats>();
     for (const bucket of this.buckets.get(`${variant}|${metric}`) ?? []) {
       const sums = this.at(variant, `${metric}${BUCKET_SEPARATOR}${bucket}`, day);
       if (sums.n > 0) histogram.set(bucket, fromExactSums(sums.n, sums.sum, sums.sumSquares, VALUE_SCALE));
     }
+    this.histograms.set(id, histogram);
     return histogram;
   }
 }
-
-const finite = (interval: [number, number] | undefined): [number, number] | null => (interval ? interval : null);
-const excludesZero = (interval: [number, number] | undefined): interval is [number, number] => !!interval && (interval[0] > 0 || interval[1] < 0);
 
 /** The settings of the analysis period reported on (the current ones for an experiment never started). */
 export function periodOf(flag: Flag, index?: number): { index: number; period: AnalysisPeriod | undefined; settings: AnalysisSettings } {
   const periods = flag.analysisPeriods ?? [];
   const chosen = index ?? periods.length;
   const period = periods[chosen - 1];
-  const { primaryMetric, secondaryMetrics, guardrailMetrics, statisticalMethod, confidenceLevel, minimumDetectableEffect, multipleTestingCorrection, bucketing } = period?.settings ?? flag;
-  return {
-    index: chosen,
-    period,
-    settings: { primaryMetric, secondaryMetrics, guardrailMetrics, statisticalMethod, confidenceLevel, minimumDetectableEffect, multipleTestingCorrection, bucketing },
-  };
+  return { index: chosen, period, settings: analysisSettingsSchema.parse(period?.settings ?? flag) };
 }
 
 export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: Quality, now: number, periodIndex?: number): Report {
@@ -207,21 +206,20 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
     return { metric, capped, caps, raw, stats, series };
   });
 
-  /** Interval levels per (metric, treatment) per day, from the corrections of each family at that day. */
-  const levels = new Map<string, number[]>();
+  /** Adjusted p-values and interval levels per (metric, treatment) per day, from the correction of each family at that day. */
+  const corrected = new Map<string, { pValues: number[]; levels: number[] }>();
   for (const family of ["primary", "secondary"] as const) {
     const members = analysed.filter((a) => a.metric.role === family).flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, series: a.series.get(t)! })));
-    for (const member of members) levels.set(member.id, []);
+    for (const member of members) corrected.set(member.id, { pValues: [], levels: [] });
     days.forEach((_, day) => {
-      const { levels: at } = adjust(members.map((m) => m.series.looks[day]!.pValue), alpha, correction);
-      members.forEach((member, i) => levels.get(member.id)!.push(at[i]!));
+      const at = adjust(members.map((m) => m.series.looks[day]!.pValue), alpha, correction);
+      members.forEach((member, i) => {
+        const entry = corrected.get(member.id)!;
+        entry.pValues.push(at.pValues[i]!);
+        entry.levels.push(at.levels[i]!);
+      });
     });
   }
-  const adjustedP = (role: string, metricKey: string, treatment: string, day: number) => {
-    const members = analysed.filter((a) => a.metric.role === role).flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, p: a.series.get(t)!.looks[day]!.pValue })));
-    const { pValues } = adjust(members.map((m) => m.p), alpha, correction);
-    return pValues[members.findIndex((m) => m.id === `${metricKey}|${treatment}`)]!;
-  };
 
   const reportMetrics: MetricReport[] = analysed.map(({ metric, capped, caps, raw, stats, series }) => {
     const guardrail = metric.role === "guardrail";
@@ -232,7 +230,8 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
       const comparisonSeries = series.get(treatment)!;
       const look = comparisonSeries.looks[day]!;
       // Guardrails: one-sided at α. The sequential interval at α is conservative for one side; the t-test's at 2α is exact.
-      const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : levels.get(`${metric.key}|${treatment}`)![day]!;
+      const family = corrected.get(`${metric.key}|${treatment}`);
+      const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : family!.levels[day]!;
       const cacheKey = `${treatment}|${level}`;
       let intervals = cache.get(cacheKey);
       if (!intervals) cache.set(cacheKey, (intervals = comparisonSeries.intervalsAt(level)));
@@ -246,12 +245,12 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
         pValue = method === "ttest" ? (Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2) : comparisonSeries.harmPValue(day, harmSign);
       } else {
         verdict = !testedSoFar ? "insufficient_data" : excludesZero(ci) ? (ci[0] > 0 ? "significant_positive" : "significant_negative") : "not_yet_significant";
-        pValue = adjustedP(metric.role, metric.key, treatment, day);
+        pValue = family!.pValues[day]!;
       }
       const warnings: Warning[] = [];
       if (srmMismatch) warnings.push("sample_ratio_mismatch");
       if (!stable) warnings.push("effect_not_stable");
-      return { difference: look.difference, lift: look.lift, ci: finite(ci), relativeCi: finite(relativeCi), pValue, verdict, trustworthy: warnings.length === 0, warnings, level };
+      return { difference: look.difference, lift: look.lift, ci: ci ?? null, relativeCi: relativeCi ?? null, pValue, verdict, trustworthy: warnings.length === 0, warnings, level };
     };
 
     const variants: VariantResult[] = variantKeys.map((variant) => {
