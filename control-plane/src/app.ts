@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "../../shared/http/body-limit.js";
-import { ApiError, errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
+import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
@@ -15,7 +15,7 @@ import type { Publisher } from "./publish/publisher.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { projectRoutes } from "./routes/projects.js";
-import { droppedFields } from "./routes/strict-fields.js";
+import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { createDeploymentService } from "./services/deployments.js";
 import { createFlagService } from "./services/flags.js";
@@ -43,12 +43,7 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
       if (!result.success) return errorResponse(c, validationError(result.error, "request"));
       if (result.target !== "json") return undefined;
       const dropped = droppedFields(await c.req.json(), result.data);
-      if (dropped.length === 0) return undefined;
-      const names = dropped.map((path) => path.join("."));
-      return errorResponse(
-        c,
-        new ApiError(400, "validation_failed", `Unknown field${names.length > 1 ? "s" : ""} ${names.join(", ")}`, dropped.map((path) => ({ path: path.map(String), message: "unknown field" }))),
-      );
+      return dropped.length === 0 ? undefined : errorResponse(c, unknownFieldsError(dropped));
     },
   });
   app.onError(jsonErrors(undefined, isUnavailable));

@@ -2,11 +2,11 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { FLAG_STATUSES, flagInputSchema } from "../../../shared/authoring/schema.js";
-import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
+import { parseOr400 } from "../../../shared/http/errors.js";
 import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
-import { droppedFields } from "./strict-fields.js";
+import { droppedFields, unknownFieldsError } from "./strict-fields.js";
 import { body, errors, EXAMPLES, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
 
 const etag = (version: number) => `"${version}"`;
@@ -123,12 +123,10 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       const current = await flags.get(project, flag);
       const merged = mergePatch(flagInputSchema.parse(current), patch);
       const input = parseOr400(flagInputSchema, merged, "flag");
-      // Nulls remove; any other key must be one validation kept. Top-level keys must be fields either way.
-      const unknownTopLevel = Object.keys(patch).filter((key) => !(key in flagInputSchema.shape)).map((key) => [key]);
-      const dropped = [...unknownTopLevel, ...droppedFields(withoutNulls(patch), input).filter((path) => path.length > 1 || String(path[0]) in flagInputSchema.shape)];
-      if (dropped.length > 0) {
-        throw new ApiError(400, "validation_failed", `Unknown field${dropped.length > 1 ? "s" : ""} ${dropped.map((p) => p.join(".")).join(", ")}`, dropped.map((p) => ({ path: p.map(String), message: "unknown field" })));
-      }
+      // Any key but a removal (null) must be one validation kept; a removal must name a field.
+      const unknownRemovals = Object.keys(patch).filter((key) => patch[key] === null && !(key in flagInputSchema.shape)).map((key) => [key]);
+      const dropped = [...droppedFields(withoutNulls(patch), input), ...unknownRemovals];
+      if (dropped.length > 0) throw unknownFieldsError(dropped);
       const updated = await flags.update(project, flag, input, expected, c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });
     },

@@ -3,7 +3,7 @@
  * else (arrays included) replaces. A PATCH names only what changes, so a field left out
  * can never be reset to a default by mistake.
  */
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+import { isObject } from "./strict-fields.js";
 
 /** The patch without its removals (what must survive validation). */
 export function withoutNulls(patch: unknown): unknown {

@@ -5,7 +5,15 @@
  * Every validated JSON body is compared with what validation kept: anything dropped is a
  * 400 naming it.
  */
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+import { ApiError } from "../../../shared/http/errors.js";
+
+export const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** The 400 naming the fields a body may not have. */
+export function unknownFieldsError(paths: ReadonlyArray<Array<string | number>>): ApiError {
+  const names = paths.map((path) => path.join("."));
+  return new ApiError(400, "validation_failed", `Unknown field${names.length > 1 ? "s" : ""} ${names.join(", ")}`, paths.map((path) => ({ path: path.map(String), message: "unknown field" })));
+}
 
 /** Paths present in `raw` that validation did not keep (and every `__proto__` key). */
 export function droppedFields(raw: unknown, kept: unknown, path: Array<string | number> = []): Array<Array<string | number>> {
