@@ -10,12 +10,10 @@
  */
 import { Hono, type Context } from "hono";
 import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
-import { trackEventSchema, type TrackEvent } from "../../../shared/events.js";
-import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values.js";
+import { trackEventSchema } from "../../../shared/events.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { FlagStore } from "../flag-store.js";
-import { jsonBytes, QUEUE_MESSAGE_BYTES } from "../queue.js";
-import { acceptEvents, MAX_EVENTS } from "./track.js";
+import { acceptEvents, checkEvent, MAX_EVENTS, type CheckedEvent } from "./track.js";
 
 /** Amplitude's limit for one request to /2/httpapi is 1 MB of body. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,7 +49,7 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
 
     const missing: FieldIndexes = {};
     const invalid: FieldIndexes = {};
-    const accepted: TrackEvent[] = [];
+    const accepted: CheckedEvent[] = [];
     const now = Date.now();
     events.forEach((raw: unknown, index) => {
       const fields = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
@@ -64,11 +62,9 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
         }
         return;
       }
-      const event = parsed.data;
-      if (event.time !== undefined && trackTimeProblem(event.time, now)) note(invalid, "time", index);
-      else if (oversizedNumber(event.event_properties)) note(invalid, "event_properties", index);
-      else if (jsonBytes(event) > QUEUE_MESSAGE_BYTES) note(invalid, "event_properties", index);
-      else accepted.push(event);
+      const result = checkEvent(parsed.data, index, now);
+      if ("problem" in result) note(invalid, result.field, index);
+      else accepted.push(result);
     });
     if (Object.keys(missing).length || Object.keys(invalid).length) {
       return answer(c, 400, {
@@ -77,7 +73,7 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
         ...(Object.keys(invalid).length ? { events_with_invalid_fields: invalid } : {}),
       });
     }
-    acceptEvents(c.executionCtx, c.env.EVENTS, deployment, accepted);
+    acceptEvents(c.executionCtx, c.env.EVENTS, deployment, accepted, now);
     return answer(c, 200, { events_ingested: accepted.length, payload_size_bytes: size, server_upload_time: now });
   };
   app.post("/2/httpapi", handle);

@@ -81,30 +81,43 @@ function exposureMessages(origin: MessageSource, compiled: CompiledFlagSet, even
   return [...byUser.values()];
 }
 
+/** An event that passed the policy below, with its JSON size (measured once: for the limit and for packing). */
+export interface CheckedEvent {
+  event: TrackEvent;
+  size: number;
+}
+
 /**
- * Accepts validated events for a deployment: the time and number policy (an ApiError
- * naming the event's index otherwise), `$exposure` events confirmed and sent as exposures,
- * the rest packed into event messages; all queued in the background. Shared by `/track`
- * and the Amplitude HTTP API routes.
+ * The time, number and size policy for one event (shared/metric-values.ts): the event with
+ * its size, or the error naming the event's index and the field at fault.
  */
-export function acceptEvents(ctx: WaitUntil, queue: Queue<QueueMessage>, loaded: LoadedDeployment, events: readonly TrackEvent[]): void {
-  const now = Date.now();
+export function checkEvent(event: TrackEvent, index: number, now: number): CheckedEvent | { problem: ApiError; field: "time" | "event_properties" } {
+  const timeProblem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
+  if (timeProblem) return { field: "time", problem: new ApiError(400, "bad_request", `Event ${index}: ${timeProblem}`, { path: ["events", String(index), "time"] }) };
+  const oversized = oversizedNumber(event.event_properties);
+  if (oversized) {
+    const problem = new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
+    return { field: "event_properties", problem };
+  }
+  const size = jsonBytes(event);
+  if (size > QUEUE_MESSAGE_BYTES) {
+    return { field: "event_properties", problem: new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] }) };
+  }
+  return { event, size };
+}
+
+/**
+ * Accepts checked events for a deployment: `$exposure` events confirmed and sent as
+ * exposures, the rest packed into event messages; all queued in the background. Shared by
+ * `/track` and the Amplitude HTTP API routes.
+ */
+export function acceptEvents(ctx: WaitUntil, queue: Queue<QueueMessage>, loaded: LoadedDeployment, checked: readonly CheckedEvent[], now: number): void {
   const { project, deployment, compiled } = loaded;
   const origin = { project, deployment };
   const exposures: Array<{ event: TrackEvent; index: number }> = [];
   const metrics: StoredEvent[] = [];
-  const sizes: number[] = []; // of the metric events, measured once: for the limit and for packing
-  events.forEach((event, index) => {
-    const problem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
-    if (problem) throw new ApiError(400, "bad_request", `Event ${index}: ${problem}`, { path: ["events", String(index), "time"] });
-    const oversized = oversizedNumber(event.event_properties);
-    if (oversized) {
-      throw new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
-    }
-    const size = jsonBytes(event);
-    if (size > QUEUE_MESSAGE_BYTES) {
-      throw new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] });
-    }
+  const sizes: number[] = [];
+  checked.forEach(({ event, size }, index) => {
     if (event.event_type === EXPOSURE_EVENT_TYPE) exposures.push({ event, index });
     else {
       metrics.push({ ...event, time: event.time ?? now });
@@ -124,7 +137,13 @@ export function track(): Hono<EdgeEnv> {
     const raw = await readJson(c);
     checkDepth(raw, "The request body");
     const { events } = parseOr400(bodySchema, raw, "events");
-    acceptEvents(c.executionCtx, c.env.EVENTS, c.get("deployment"), events);
+    const now = Date.now();
+    const checked = events.map((event, index) => {
+      const result = checkEvent(event, index, now);
+      if ("problem" in result) throw result.problem;
+      return result;
+    });
+    acceptEvents(c.executionCtx, c.env.EVENTS, c.get("deployment"), checked, now);
     return c.json({ accepted: events.length }, 202);
   });
   return app;
