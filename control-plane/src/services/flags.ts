@@ -129,12 +129,18 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     return { ...base, version: (previous?.version ?? 0) + 1, updatedAt: at, lastChange: { actor, at, action } } as Flag;
   }
 
-  async function current(project: string, key: string, expected: number): Promise<Flag> {
+  async function stored(project: string, key: string): Promise<Flag> {
     const flag = await store.getFlag(project, key);
     if (!flag) throw new ApiError(404, "not_found", `No flag ${key}`);
-    if (flag.version !== expected) throw new ApiError(409, "conflict", `Flag ${key} changed since version ${expected}`, { currentVersion: flag.version });
     return flag;
   }
+
+  function atVersion(flag: Flag, expected: number): Flag {
+    if (flag.version !== expected) throw new ApiError(409, "conflict", `Flag ${flag.key} changed since version ${expected}`, { currentVersion: flag.version });
+    return flag;
+  }
+
+  const current = async (project: string, key: string, expected: number): Promise<Flag> => atVersion(await stored(project, key), expected);
 
   return {
     /** Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed first. */
@@ -153,19 +159,24 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     },
 
     async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
-      const existing = await store.getFlag(project, input.key);
-      if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
-      return commit(project, stamp({ ...input, status, createdAt: now }, undefined, actor, "create"), undefined);
+      try {
+        return await commit(project, stamp({ ...input, status, createdAt: now }, undefined, actor, "create"), undefined);
+      } catch (error) {
+        // The flag exists: perhaps because this very request landed before (a retry).
+        const existing = error instanceof ApiError && error.status === 409 ? await store.getFlag(project, input.key) : undefined;
+        if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
+        throw error;
+      }
     },
 
     async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
       if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
-      const landed = await store.getFlag(project, key);
-      if (landed && isReplay(landed, input, actor, "update", expected + 1)) return landed;
-      const previous = await current(project, key, expected);
+      const flag = await stored(project, key);
+      if (isReplay(flag, input, actor, "update", expected + 1)) return flag; // a retry of this very write, which landed
+      const previous = atVersion(flag, expected);
       assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
       assertAnalysisUnchanged(previous, input);
