@@ -7,7 +7,8 @@
  *    with one conditional put, many at once; a unit changed meanwhile is re-read and
  *    redone;
  * 4. the contributions of the units written are summed and added once per (experiment,
- *    day), into this run's shard, marked with the run's id so the add happens once;
+ *    day, variant, metric), into this run's shard, marked with the run's id so the add
+ *    happens once;
  * 5. event markers, then this run's settle marker.
  * A run that passes its deadline before step 4 stops (the delivery is retried and a later
  * run adopts what it wrote). See docs/ingest.md for why this is exactly-once.
