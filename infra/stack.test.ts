@@ -4,7 +4,7 @@
  * scoped to exactly what each function uses.
  */
 import { App } from "aws-cdk-lib";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -53,13 +53,22 @@ describe("CDK app", () => {
 
   it("ships Swagger UI's assets with the control-plane and stats functions, so /docs needs no CDN", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{ Properties: { Description?: string; Code: { S3Key: string } } }>;
-    for (const description of ["Control-plane admin API", "Stats ingest and experiment reports"]) {
+    for (const description of ["Control-plane admin API and console", "Stats ingest and experiment reports"]) {
       const fn = functions.find((f) => f.Properties.Description === description);
       expect(fn, description).toBeDefined();
       const asset = join(".tmp/cdk-test", `asset.${fn!.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
       expect(readdirSync(asset)).toContain("index.mjs");
       for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
     }
+  });
+
+  it("ships the console's bundle with the control plane, told where the stats API is, whose CORS lets it read reports", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{ Properties: { Description?: string; Code: { S3Key: string }; Environment: { Variables: Record<string, unknown> } } }>;
+    const fn = functions.find((f) => f.Properties.Description === "Control-plane admin API and console")!;
+    const asset = join(".tmp/cdk-test", `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+    for (const file of ["app.js", "app.css"]) expect(readFileSync(join(asset, "console", file), "utf8").length).toBeGreaterThan(1000);
+    expect(fn.Properties.Environment.Variables["STATS_API_URL"]).toBeDefined();
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { CorsConfiguration: { AllowOrigins: ["*"], AllowHeaders: ["authorization", "content-type", "accept"] } });
   });
 
   it("feeds the replicator from the stream in batches, bisecting errors, with a dead-letter queue", () => {

@@ -5,7 +5,7 @@
  * Every function gets exactly the table, stream and secrets it uses.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
-import { HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { CorsHttpMethod, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
@@ -67,6 +67,17 @@ export class ExperimentsStack extends Stack {
         ],
       },
     };
+    // The control plane also serves the admin console, bundled beside it (control-plane/src/routes/console.ts).
+    const WITH_CONSOLE = {
+      ...WITH_API_DOCS,
+      commandHooks: {
+        ...WITH_API_DOCS.commandHooks,
+        afterBundling: (input: string, output: string) => [
+          ...WITH_API_DOCS.commandHooks.afterBundling(input, output),
+          `cd ${ROOT} && ${join(ROOT, "node_modules/.bin/tsx")} control-plane/console/build.ts ${output}/console`,
+        ],
+      },
+    };
     const fn = (name: string, entry: string, extra: Partial<NodejsFunctionProps>) =>
       new NodejsFunction(this, name, {
         entry: join(ROOT, entry),
@@ -86,8 +97,8 @@ export class ExperimentsStack extends Stack {
     };
 
     const controlPlane = fn("ControlPlaneFunction", "control-plane/src/lambda.ts", {
-      description: "Control-plane admin API",
-      bundling: WITH_API_DOCS,
+      description: "Control-plane admin API and console",
+      bundling: WITH_CONSOLE,
       environment: { TABLE_NAME: controlTable.tableName, BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn, ...cloudflareEnv },
     });
     controlTable.grantReadWriteData(controlPlane);
@@ -128,7 +139,11 @@ export class ExperimentsStack extends Stack {
     ingestSecret.grantRead(stats);
 
     const controlApi = new HttpApi(this, "ControlPlaneApi", { defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane) });
-    const statsApi = new HttpApi(this, "StatsApi");
+    // The console (served by the control plane) reads reports from here: bearer tokens, no cookies, so any origin may ask.
+    const statsApi = new HttpApi(this, "StatsApi", {
+      corsPreflight: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type", "accept"], allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST], maxAge: Duration.days(1) },
+    });
+    controlPlane.addEnvironment("STATS_API_URL", statsApi.apiEndpoint);
     statsApi.addRoutes({ path: "/{proxy+}", methods: [HttpMethod.GET, HttpMethod.POST], integration: new HttpLambdaIntegration("StatsIntegration", stats) });
 
     const alarm = (name: string, metric: IMetric, threshold: number, description: string) =>

@@ -61,6 +61,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const controlPlane = await startControlPlane({
     dynamoEndpoint: dynamo.endpoint,
     kv,
+    statsUrl: stats.url,
     ...(options.ports?.controlPlane ? { port: options.ports.controlPlane } : {}),
     ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
     ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),

@@ -3,7 +3,7 @@
  * - DynamoDB: dynalite, persisted under .data/dynamo; or, with DYNAMODB_ENDPOINT set, that
  *   endpoint (DynamoDB Local, AWS, a proxy), whose tables are created when missing
  * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
- * - the control plane (Node server), publishing into that KV
+ * - the control plane (Node server), publishing into that KV, and serving the admin console at `/`
  * - the stats service (Node server), fed by the edge's queue consumer
  * - a demo project on first run
  * - the CDN middleware in proxy mode, keyed to the demo deployment, in front of
@@ -99,6 +99,7 @@ function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, cdnUrl, cdnOrigin, d
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`
+Console:        ${controlPlaneUrl}/   (open it in a browser, sign in with the admin token below)
 Edge:           ${edgeUrl}
 Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
 Stats:          ${statsUrl}

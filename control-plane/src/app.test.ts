@@ -208,6 +208,33 @@ describe("control plane", () => {
     expect(unarchived.body.status).toBe("decided");
   });
 
+  it("tells a token who it is (GET /me), never its secret", async () => {
+    const viewer = await stack.api("POST", "/tokens", { name: "whoami", role: "viewer", project: "shop" });
+    const me = await stack.api("GET", "/me", undefined, { authorization: `Bearer ${viewer.body.token}` });
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ id: viewer.body.id, name: "whoami", role: "viewer", project: "shop", createdAt: viewer.body.createdAt });
+    expect((await stack.api("GET", "/me", undefined, { authorization: "Bearer cpt_nope" })).status).toBe(401);
+  });
+
+  it("serves the console at / with a strict content policy, and its assets under /console/ only", async () => {
+    const page = await fetch(`${stack.controlPlane.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toMatch(/default-src 'self'; script-src 'self';/);
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    const html = await page.text();
+    const script = /src="(\/console\/app\.js\?v=\w+)"/.exec(html)![1]!;
+    const asset = await fetch(`${stack.controlPlane.url}${script}`);
+    expect(asset.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    // An old or guessed version is not cached for a year; an unknown file is a JSON 404.
+    expect((await fetch(`${stack.controlPlane.url}/console/app.js?v=old`)).headers.get("cache-control")).toBe("no-cache");
+    for (const path of ["/console/..%2Fapp.ts", "/console/secret.json", "/console/"]) {
+      const response = await fetch(`${stack.controlPlane.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
+  });
+
   it("scopes tokens by role and project", async () => {
     const viewer = await stack.api("POST", "/tokens", { name: "analyst", role: "viewer", project: "shop" });
     expect(viewer.status).toBe(201);

@@ -12,6 +12,7 @@ import { isUnavailable } from "../../shared/node/dynamo.js";
 import type { Store } from "./db/store.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
+import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -29,9 +30,11 @@ export interface ControlPlaneOptions {
    * replicator publishes instead, so the API answers without waiting for KV.
    */
   publishOnChange: boolean;
+  /** The admin console at `/` (absent: the API only). */
+  console?: ConsoleOptions;
 }
 
-export function createControlPlaneApp({ store, publisher, kv, publishOnChange }: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
+export function createControlPlaneApp({ store, publisher, kv, publishOnChange, console: consoleOptions }: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
   };
@@ -57,10 +60,12 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange }:
     info: { title: "Experimentation control plane", version: "1.0.0", description: "Flags, experiments, deployments and admin tokens. Authenticate with `Authorization: Bearer <admin token>`." },
   });
   app.route("/", docsRoutes("Control-plane API"));
+  if (consoleOptions) app.route("/", consoleRoutes(consoleOptions));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
   app.use("/projects", requireToken(store));
   app.use("/projects/*", requireToken(store));
+  app.use("/me", requireToken(store));
   app.use("/tokens", requireToken(store));
   app.use("/tokens/*", requireToken(store));
 

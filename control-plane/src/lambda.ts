@@ -2,17 +2,31 @@
  * The control-plane API on AWS Lambda (behind an HTTP API). Publishing happens in the
  * replicator, on the table's stream, so requests do not wait for Cloudflare.
  */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { handle } from "hono/aws-lambda";
 import { createControlPlaneApp } from "./app.js";
 import { ensureBootstrapToken } from "./bootstrap-token.js";
 import { cloudKv, cloudStore } from "./cloud-config.js";
 import { createPublisher } from "./publish/publisher.js";
+import { readConsoleAssets } from "./routes/console.js";
 import { optionalSecret } from "../../shared/node/secrets.js";
 
 const store = cloudStore();
 const kv = cloudKv();
 const publisher = createPublisher({ store, kv, retryDelaysMs: [] });
-const app = createControlPlaneApp({ store, publisher, kv, publishOnChange: false });
+// The console's bundle sits beside this one (infra/stack.ts builds it there).
+const consoleFolder = join(dirname(fileURLToPath(import.meta.url)), "console");
+const app = createControlPlaneApp({
+  store,
+  publisher,
+  kv,
+  publishOnChange: false,
+  console: {
+    load: async () => readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
+    statsUrl: process.env["STATS_API_URL"],
+  },
+});
 // The first admin token of a new install (BOOTSTRAP_ADMIN_TOKEN, from Secrets Manager in the CDK app).
 const bootstrapped = optionalSecret("BOOTSTRAP_ADMIN_TOKEN").then((token) => (token ? ensureBootstrapToken(store, token) : undefined));
 

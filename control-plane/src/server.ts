@@ -22,6 +22,8 @@ export interface ControlPlaneServerOptions {
   bootstrapToken?: string;
   reconcileEveryMs?: number;
   retryDelaysMs?: number[];
+  /** The stats service, whose report API the console's results pages read. */
+  statsUrl?: string;
 }
 
 export interface ControlPlaneServer {
@@ -40,7 +42,10 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
   const store = createStore(db);
   const publisher = createPublisher({ store, kv: options.kv, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true });
+  const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true,
+    // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
+    console: { load: async () => (await import("../console/build.js")).buildConsole(), statsUrl: options.statsUrl },
+  });
 
   await reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error));
   const timer = setInterval(() => void reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error)), options.reconcileEveryMs ?? 30_000);

@@ -7,10 +7,13 @@
  *   `Accept: text/csv`; `?period=<n>` for an earlier analysis period (default: the latest).
  * - `POST /projects/{project}/sample-plan`: units and days an experiment needs, from a
  *   baseline entered by hand (the report carries the same from its running data).
- * Admin tokens of the control plane (viewer role or more).
+ * Admin tokens of the control plane (viewer role or more). The report API answers any origin
+ * (CORS): the console is served by the control plane, elsewhere, and bearer tokens are not
+ * ambient credentials a hostile page could borrow.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { cors } from "hono/cors";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
@@ -22,7 +25,7 @@ import { ingest } from "./ingest/index.js";
 import { samplePlan } from "../../shared/stats/index.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
 import { buildReport, reportCsv } from "./report.js";
-import { reportSchema, samplePlanSchema } from "./report-schema.js";
+import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import { analysisKey, type StatsStore } from "./store.js";
 
 const deliverySchema = z.object({
@@ -91,6 +94,9 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
     return c.json(built);
   };
 
+  const reportCors = cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type", "Accept"], allowMethods: ["GET", "POST"], exposeHeaders: ["Content-Disposition"], maxAge: 86400 });
+  app.use("/projects/*", reportCors);
+  app.use("/experiments/*", reportCors);
   app.use("/projects/*", requireToken(tokens));
   app.use("/experiments/*", requireToken(tokens));
   app.get("/projects/:project/experiments/:key/report", (c) => report(c, c.req.param("project"), c.req.param("key")));

@@ -35,14 +35,14 @@ import {
   type SufficientStats,
 } from "../../shared/stats/index.js";
 import { metricsOf } from "./catalog.js";
-import type { Comparison, LookPoint, MetricReport, Report, VariantResult, Verdict, Warning } from "./report-schema.js";
+import type { Comparison, LookPoint, MetricReport, Report, VariantResult, Verdict, Warning } from "../../shared/report-schema.js";
 import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, parseAllocation, type AggregateRow, type Quality } from "./store.js";
 
 export const MIN_EXPOSURES = 100;
 /** Units with a non-zero value (conversions, for conversion metrics) per arm, for every metric but event totals. */
 export const MIN_CONVERSIONS = 25;
 
-export type { Report } from "./report-schema.js";
+export type { Report } from "../../shared/report-schema.js";
 
 /** Exact cumulative sums of one aggregate series. */
 interface ExactSums {

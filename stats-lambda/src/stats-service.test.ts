@@ -5,7 +5,7 @@ import { startDynalite, type LocalDynamo } from "../../shared/node/local-dynalit
 import { controlPlaneRecords, runningExperiment as experiment } from "../../test/support/control-plane-records.js";
 import { startStatsService } from "./server.js";
 import type { Report } from "./report.js";
-import { reportSchema } from "./report-schema.js";
+import { reportSchema } from "../../shared/report-schema.js";
 
 const SECRET = "test-ingest-secret";
 let dynamo: LocalDynamo;
@@ -98,6 +98,22 @@ describe("ingest", () => {
 });
 
 describe("report", () => {
+  it("lets a page on another origin (the console) read reports with a bearer token, errors included", async () => {
+    const preflight = await fetch(`${service.url}/projects/shop/experiments/exp/report`, {
+      method: "OPTIONS",
+      headers: { origin: "http://console.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    const refused = await fetch(`${service.url}/projects/shop/experiments/exp/report`, { headers: { origin: "http://console.example" } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("*");
+    // Ingest is for the edge's consumer only: no CORS there.
+    const ingest = await fetch(`${service.url}/ingest`, { method: "OPTIONS", headers: { origin: "http://console.example", "access-control-request-method": "POST" } });
+    expect(ingest.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   it("calls a clear effect significant, with SRM, CSV and a time series", async () => {
     const day = 86_400_000;
     const start = 1_700_000_000_000;

@@ -6,9 +6,8 @@ import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store, StoredGroup } from "../db/store.js";
 import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
-import { body, errors, EXAMPLES, expectedVersion, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import { body, errors, EXAMPLES, expectedVersion, json, projectParams, storedGroupSchema, versionField, writeErrors } from "./schemas.js";
 
-const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
 
 export function groupRoutes(store: Store, deployments: DeploymentService, onChange: (project: string, deployments: string[]) => Promise<void>): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();

@@ -5,7 +5,7 @@ import { keySchema } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
-import { body, deploymentParams, deploymentSchema, errors, EXAMPLES, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
+import { body, deploymentParams, evaluationExplainedSchema, deploymentSchema, errors, EXAMPLES, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
 
 const named = z.object({ key: keySchema, name: z.string().min(1).max(200) });
 
@@ -105,10 +105,7 @@ const tags = ["Projects and deployments"];
         ...body(evaluationUserSchema, { user_id: "user-1", device_id: "device-1", user_properties: { plan: "beta", country: "DE" }, groups: { company: ["acme"] } }),
       },
       responses: {
-        200: json(
-          z.record(z.string(), z.object({ variant: z.string().nullable(), value: z.unknown().optional(), payload: z.unknown().optional(), reason: z.string(), segment: z.string().nullable(), exposure: z.boolean() })),
-          "Per flag: the variant, its value and payload, the reason and the deciding segment",
-        ),
+        200: json(z.record(z.string(), evaluationExplainedSchema), "Per flag: the variant, its value and payload, the reason and the deciding segment"),
         ...errors,
       },
     }),

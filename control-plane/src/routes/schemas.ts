@@ -49,6 +49,27 @@ export const tokenSchema = z.object({
   createdAt: z.string(),
 });
 
+/** A group as stored and answered: its fields and the version a replacement is conditional on. */
+export const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
+
+/** One flag's answer for a user in "try a user", with why. */
+export const evaluationExplainedSchema = z.object({
+  variant: z.string().nullable(),
+  value: z.unknown().optional(),
+  payload: z.unknown().optional(),
+  reason: z.string().describe("TARGETING_MATCH, SPLIT, STATIC, DEFAULT or DISABLED (OpenFeature's reasons)"),
+  segment: z.string().nullable().describe("The segment that decided, by name"),
+  exposure: z.boolean().describe("Whether serving it records an experiment exposure"),
+});
+
+/** The API's answers, as types (clients such as the console use these). */
+export type ProjectView = z.infer<typeof projectSchema>;
+export type DeploymentView = z.infer<typeof deploymentSchema>;
+export type HistoryEntryView = z.infer<typeof historyEntrySchema>;
+export type TokenView = z.infer<typeof tokenSchema>;
+export type GroupView = z.infer<typeof storedGroupSchema>;
+export type EvaluationExplained = z.infer<typeof evaluationExplainedSchema>;
+
 export { flagSchema, groupSchema };
 
 export const projectParams = z.object({ project: keySchema });

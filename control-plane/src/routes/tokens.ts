@@ -25,6 +25,14 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
     },
   );
 
+  app.openapi(
+    createRoute({ method: "get", path: "/me", summary: "Who this token is: its name, role and project scope", tags, responses: { 200: json(tokenSchema, "The calling token (never its secret)"), ...errors } }),
+    (c) => {
+      const { id, name, role, project, createdAt } = c.var.principal;
+      return c.json({ id, name, role, project, createdAt }, 200);
+    },
+  );
+
   app.openapi(createRoute({ method: "get", path: "/tokens", summary: "List admin tokens", tags, responses: { 200: json(z.array(tokenSchema), "Tokens this admin manages (never the secrets)"), ...errors } }), async (c) => {
     const principal = c.var.principal;
     authorize(principal, "admin", principal.project);

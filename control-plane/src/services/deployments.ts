@@ -9,22 +9,11 @@ import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import type { Deployment, Project, PublishState, Store } from "../db/store.js";
+import type { EvaluationExplained } from "../routes/schemas.js";
 import { conflictTo409 } from "./conflicts.js";
 import type { KvWriter } from "../publish/kv-writer.js";
 import type { Publisher } from "../publish/publisher.js";
 
-/** One flag's answer for a user, with why. */
-export interface EvaluationExplained {
-  variant: string | null;
-  value?: unknown;
-  payload?: unknown;
-  /** TARGETING_MATCH, SPLIT, STATIC, DEFAULT or DISABLED (OpenFeature's reasons). */
-  reason: string;
-  /** The segment that decided, by name. */
-  segment: string | null;
-  /** Whether serving it records an experiment exposure. */
-  exposure: boolean;
-}
 
 export const newApiKey = (kind: "client" | "server"): string => `${kind}-${randomBytes(18).toString("base64url")}`;
 

@@ -4,8 +4,8 @@
  * ±Infinity in the code) are `null` in the JSON.
  */
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { analysisSettingsSchema, hypothesisSchema } from "../../shared/authoring/schema.js";
-import { CORRECTIONS } from "../../shared/stats/corrections.js";
+import { analysisSettingsSchema, hypothesisSchema } from "./authoring/schema.js";
+import { CORRECTIONS } from "./stats/corrections.js";
 
 const estimate = z.number().nullable().describe("null when it cannot be estimated yet");
 const interval = z.tuple([z.number(), z.number()]).nullable();

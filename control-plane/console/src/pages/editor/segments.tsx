@@ -1,0 +1,102 @@
+/** Targeting segments: a condition builder over every operator and property kind. */
+import { OPERATORS } from "../../../../../shared/evaluation/operators.js";
+import { USER_FIELDS } from "../../../../../shared/evaluation/context.js";
+import { Field, Select, TextArea } from "../../components.js";
+import type { Condition, FlagInput } from "../../types.js";
+import type { Edit } from "../flag-editor.js";
+import { WeightSliders } from "./weight-sliders.js";
+
+type Kind = "user" | "user_property" | "group_property";
+const kindOf = (c: Condition): Kind => (c.groupType !== undefined ? "group_property" : USER_FIELDS.has(c.property) ? "user" : "user_property");
+const FIELDS = [...USER_FIELDS].sort();
+const lines = (text: string) => text.split("\n").map((v) => v.trim()).filter((v) => v !== "");
+
+export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }) {
+  return (
+    <fieldset>
+      <legend>Targeting segments</legend>
+      <p class="hint">Checked in order; the first segment a user matches decides. Users matching none get the default rollout above.</p>
+      {draft.segments.map((segment, s) => (
+        <fieldset class="segment" key={s} data-segment-index={s}>
+          <legend>Segment {s + 1}</legend>
+          <div class="row">
+            <Field label="Segment name" value={segment.name} required onInput={(e) => edit((d) => void (d.segments[s]!.name = e.currentTarget.value))} />
+            <label class="field slider">
+              <span class="field-label">Segment rollout: {segment.rollout}%</span>
+              <input type="range" min={0} max={100} value={segment.rollout} onInput={(e) => edit((d) => void (d.segments[s]!.rollout = Number(e.currentTarget.value)))} />
+            </label>
+          </div>
+          {segment.conditions.map((condition, c) => (
+            <ConditionRow
+              key={c}
+              index={c}
+              condition={condition}
+              onChange={(next) => edit((d) => void (d.segments[s]!.conditions[c] = next))}
+              onRemove={segment.conditions.length > 1 ? () => edit((d) => void d.segments[s]!.conditions.splice(c, 1)) : undefined}
+            />
+          ))}
+          <button type="button" class="small" onClick={() => edit((d) => void d.segments[s]!.conditions.push({ property: "country", op: "is", values: [] }))}>
+            Add condition (and)
+          </button>
+          <WeightSliders
+            label="Segment weights"
+            variants={draft.variants.map((v) => v.key)}
+            weights={segment.weights}
+            onChange={(weights) => edit((d) => (weights ? void (d.segments[s]!.weights = weights) : delete d.segments[s]!.weights))}
+          />
+          <div class="actions">
+            {s > 0 && (
+              <button type="button" class="small" onClick={() => edit((d) => void d.segments.splice(s - 1, 0, ...d.segments.splice(s, 1)))}>
+                Move up
+              </button>
+            )}
+            <button type="button" class="small danger" onClick={() => edit((d) => void d.segments.splice(s, 1))}>
+              Remove segment {segment.name}
+            </button>
+          </div>
+        </fieldset>
+      ))}
+      <button type="button" onClick={() => edit((d) => void d.segments.push({ name: `Segment ${d.segments.length + 1}`, conditions: [{ property: "country", op: "is", values: [] }], rollout: 100 }))}>
+        Add segment
+      </button>
+    </fieldset>
+  );
+}
+
+function ConditionRow({ index, condition, onChange, onRemove }: { index: number; condition: Condition; onChange: (next: Condition) => void; onRemove: (() => void) | undefined }) {
+  const kind = kindOf(condition);
+  const setKind = (next: Kind) => {
+    if (next === "user") onChange({ property: "country", op: condition.op, values: condition.values });
+    else if (next === "user_property") onChange({ property: "", op: condition.op, values: condition.values });
+    else onChange({ property: "", groupType: "", op: condition.op, values: condition.values });
+  };
+  return (
+    <div class="condition row" data-condition-index={index}>
+      <Select
+        label={`Condition ${index + 1}: property kind`}
+        value={kind}
+        options={[["user", "User field"], ["user_property", "User property"], ["group_property", "Group property"]] as const}
+        onChange={setKind}
+      />
+      {kind === "group_property" && <Field label="Group type" value={condition.groupType ?? ""} required onInput={(e) => onChange({ ...condition, groupType: e.currentTarget.value })} />}
+      {kind === "user" ? (
+        <Select label="Field" value={condition.property} options={FIELDS} onChange={(property) => onChange({ ...condition, property })} />
+      ) : (
+        <Field
+          label={kind === "group_property" ? "Group property" : "User property"}
+          hint={kind === "group_property" ? "group_name for the group's name" : undefined}
+          value={condition.property}
+          required
+          onInput={(e) => onChange({ ...condition, property: e.currentTarget.value })}
+        />
+      )}
+      <Select label="Operator" value={condition.op} options={OPERATORS as string[]} onChange={(op) => onChange({ ...condition, op })} />
+      <TextArea label="Values" hint="One per line" rows={2} value={condition.values.join("\n")} onInput={(e) => onChange({ ...condition, values: lines(e.currentTarget.value) })} />
+      {onRemove && (
+        <button type="button" class="small danger" onClick={onRemove}>
+          Remove condition
+        </button>
+      )}
+    </div>
+  );
+}

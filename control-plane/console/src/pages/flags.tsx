@@ -1,0 +1,83 @@
+/** The flags list: search, filter by type and status (server-side), sort by last change or name. */
+import { useState } from "preact/hooks";
+import { Link } from "wouter-preact";
+import { api } from "../api.js";
+import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
+import { useCan } from "../me.js";
+import type { Flag } from "../types.js";
+
+const STATUSES = ["", "draft", "running", "stopped", "decided", "active", "inactive", "archived"] as const;
+type Sort = "changed-desc" | "changed-asc" | "name";
+
+export function FlagsTab({ project }: { project: string }) {
+  const [q, setQ] = useState("");
+  const [type, setType] = useState<"" | "release" | "experiment">("");
+  const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
+  const [sort, setSort] = useState<Sort>("changed-desc");
+  const can = useCan();
+  const query = new URLSearchParams({ ...(q ? { q } : {}), ...(type ? { type } : {}), ...(status ? { status } : {}) }).toString();
+  const flags = useLoad(() => api.get<Flag[]>(`/projects/${project}/flags${query ? "?" + query : ""}`), [project, query]);
+  const sorted = (list: Flag[]) =>
+    [...list].sort((a, b) => (sort === "name" ? a.name.localeCompare(b.name) : sort === "changed-asc" ? a.updatedAt.localeCompare(b.updatedAt) : b.updatedAt.localeCompare(a.updatedAt)));
+
+  return (
+    <section>
+      <div class="toolbar">
+        <label class="field grow">
+          <span class="field-label">Search</span>
+          <input type="search" placeholder="Key, name or description" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+        </label>
+        <Select label="Type" value={type} options={[["", "All types"], ["release", "Release flags"], ["experiment", "Experiments"]] as const} onChange={setType} />
+        <Select label="Status" value={status} options={STATUSES.map((s) => [s, s || "Any status"] as const)} onChange={setStatus} />
+        <Select label="Sort" value={sort} options={[["changed-desc", "Last changed, newest first"], ["changed-asc", "Last changed, oldest first"], ["name", "Name"]] as const} onChange={setSort} />
+        {can.edit && (
+          <Link href={`/projects/${project}/flags/new`} class="button primary">
+            New flag or experiment
+          </Link>
+        )}
+      </div>
+      <Loading state={flags}>
+        {(list) =>
+          list.length === 0 ? (
+            <p class="muted">Nothing matches.</p>
+          ) : (
+            <table class="list">
+              <thead>
+                <tr>
+                  <th scope="col">Flag</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Rollout</th>
+                  <th scope="col">Deployments</th>
+                  <th scope="col">Last change</th>
+                </tr>
+              </thead>
+              <tbody>
+                {sorted(list).map((flag) => (
+                  <tr key={flag.key} data-flag={flag.key}>
+                    <td>
+                      <Link href={`/projects/${project}/flags/${flag.key}`}>{flag.name}</Link>
+                      <div>
+                        <code class="muted">{flag.key}</code>
+                      </div>
+                    </td>
+                    <td>{flag.type}</td>
+                    <td>
+                      <StatusBadge status={flag.status} />
+                    </td>
+                    <td>{flag.rollout}%</td>
+                    <td>{flag.deployments.join(", ") || <span class="muted">none</span>}</td>
+                    <td>
+                      {flag.lastChange.actor} <span class="muted">({flag.lastChange.action})</span>
+                      <div class="muted">{when(flag.updatedAt)}</div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loading>
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+/** A project: its flags and experiments, deployments (keys, replication), groups, and "try a user". */
+import { Link } from "wouter-preact";
+import { api } from "../api.js";
+import { Loading, useLoad } from "../components.js";
+import type { Project } from "../types.js";
+import { DeploymentsTab } from "./deployments.js";
+import { FlagsTab } from "./flags.js";
+import { GroupsTab } from "./groups.js";
+import { TryUserTab } from "./try-user.js";
+
+const TABS = [
+  ["flags", "Flags & experiments"],
+  ["deployments", "Deployments & keys"],
+  ["groups", "Groups & holdouts"],
+  ["try", "Try a user"],
+] as const;
+
+export function ProjectPage({ project, tab }: { project: string; tab: string }) {
+  const state = useLoad(() => api.get<Project>(`/projects/${project}`), [project]);
+  return (
+    <Loading state={state}>
+      {(p) => (
+        <>
+          <p class="crumbs">
+            <Link href="/">Projects</Link> /
+          </p>
+          <h1>
+            {p.name} <code>{p.key}</code>
+          </h1>
+          <nav class="tabs" aria-label="Project">
+            {TABS.map(([key, label]) => (
+              <Link key={key} href={`/projects/${project}/${key}`} class={tab === key ? "active" : ""} aria-current={tab === key ? "page" : undefined}>
+                {label}
+              </Link>
+            ))}
+          </nav>
+          {tab === "flags" && <FlagsTab project={project} />}
+          {tab === "deployments" && <DeploymentsTab project={project} />}
+          {tab === "groups" && <GroupsTab project={project} />}
+          {tab === "try" && <TryUserTab project={project} />}
+        </>
+      )}
+    </Loading>
+  );
+}

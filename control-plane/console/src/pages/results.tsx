@@ -1,0 +1,234 @@
+/** An experiment's report: banners, per-metric tables, exposure and lift-over-time charts, plan, CSV. */
+import { useState } from "preact/hooks";
+import { describeError, statsApi } from "../api.js";
+import { DayChart } from "../chart.js";
+import { Banner, Loading, Select, useLoad, when } from "../components.js";
+import type { Flag, MetricReport, Report, Verdict } from "../types.js";
+
+const VERDICT_TEXT: Record<Verdict, { icon: string; text: string; tone: string }> = {
+  significant_positive: { icon: "▲", text: "Significant: better", tone: "good" },
+  significant_negative: { icon: "▼", text: "Significant: worse", tone: "bad" },
+  not_yet_significant: { icon: "…", text: "Not yet significant", tone: "neutral" },
+  insufficient_data: { icon: "○", text: "Not enough data", tone: "neutral" },
+  harm_detected: { icon: "✖", text: "Harm detected", tone: "bad" },
+  no_harm_detected: { icon: "✓", text: "No harm detected", tone: "good" },
+};
+
+const percent = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? "—" : `${(value * 100).toFixed(digits)}%`);
+const number = (value: number | null | undefined) => (value === null || value === undefined || !Number.isFinite(value) ? "—" : Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(4));
+
+export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
+  const periods = flag.analysisPeriods?.length ?? 0;
+  const [period, setPeriod] = useState(Math.max(periods, 1));
+  const path = `/projects/${project}/experiments/${flag.key}/report${period < periods ? `?period=${period}` : ""}`;
+  const report = useLoad(() => statsApi.get<Report>(path), [path, flag.version]);
+  const [csvError, setCsvError] = useState<string | undefined>();
+  const downloadCsv = async () => {
+    setCsvError(undefined);
+    try {
+      const csv = await statsApi.text(path, "text/csv");
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+      link.download = `${flag.key}-report.csv`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (error) {
+      setCsvError(describeError(error));
+    }
+  };
+  if (periods === 0) return <Banner kind="info">This experiment has not been started: start it to collect exposures.</Banner>;
+  return (
+    <section class="results">
+      <div class="toolbar">
+        {periods > 1 && (
+          <Select
+            label="Analysis period"
+            value={String(period)}
+            options={Array.from({ length: periods }, (_, i) => [String(i + 1), `Run ${i + 1}${i + 1 === periods ? " (latest)" : ""}`] as const)}
+            onChange={(v) => setPeriod(Number(v))}
+          />
+        )}
+        <button type="button" onClick={report.reload}>
+          Refresh
+        </button>
+        <button type="button" onClick={downloadCsv}>
+          Download CSV
+        </button>
+      </div>
+      {csvError && <Banner kind="error">{csvError}</Banner>}
+      <Loading state={report}>{(r) => <ReportView report={r} />}</Loading>
+    </section>
+  );
+}
+
+function ReportView({ report }: { report: Report }) {
+  const untrustworthy = report.metrics.some((m) => m.variants.some((v) => v.comparison && !v.comparison.trustworthy));
+  const totalExposures = report.variants.reduce((sum, v) => sum + v.exposures, 0);
+  const days = report.metrics[0]?.timeSeries.map((look) => look.day) ?? [];
+  return (
+    <>
+      {report.srm.mismatch && (
+        <Banner kind="error" title="Sample ratio mismatch.">
+          Exposures do not match the configured split (p = {report.srm.pValue.toPrecision(2)}): assignment or tracking is broken, so no verdict here can be trusted. Check targeting changes, bots and
+          redirects.
+        </Banner>
+      )}
+      {!report.srm.mismatch && untrustworthy && (
+        <Banner kind="warning" title="Some verdicts are not trustworthy.">
+          A comparison's effect moved outside its own earlier interval (effect not stable): do not act on it yet.
+        </Banner>
+      )}
+      <Freshness report={report} />
+      <p class="muted">
+        {report.experiment.method === "sequential" ? "Sequential test (always valid: look as often as you like)" : "Fixed-horizon t-test (read once, at the planned sample size)"} at{" "}
+        {Math.round(report.experiment.confidenceLevel * 100)}% confidence, {report.experiment.correction} correction. Run {report.analysisPeriod.index} started {when(report.analysisPeriod.startedAt ?? undefined)}
+        {report.analysisPeriod.stoppedAt ? `, stopped ${when(report.analysisPeriod.stoppedAt)}` : ""}.
+      </p>
+      <h2>Exposures</h2>
+      <table class="list numbers">
+        <thead>
+          <tr>
+            <th scope="col">Variant</th>
+            <th scope="col">Exposed units</th>
+            <th scope="col">Share</th>
+            <th scope="col">Expected share</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.variants.map((v) => (
+            <tr key={v.key}>
+              <td>
+                <code>{v.key}</code>
+              </td>
+              <td>{v.exposures.toLocaleString()}</td>
+              <td>{percent(totalExposures ? v.exposures / totalExposures : null)}</td>
+              <td>{percent(v.expectedShare)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {days.length > 0 && (
+        <DayChart
+          title="Cumulative exposures per variant"
+          testId="exposures-chart"
+          days={days}
+          lines={report.variants.map((v) => ({ label: v.key, values: report.metrics[0]!.timeSeries.map((look) => look.variants.find((p) => p.variant === v.key)?.exposures ?? null) }))}
+          format={(value) => value.toLocaleString()}
+        />
+      )}
+      <Plan report={report} />
+      {report.metrics.map((metric) => (
+        <MetricView key={metric.key} metric={metric} />
+      ))}
+    </>
+  );
+}
+
+function Freshness({ report }: { report: Report }) {
+  const { lastIngestedAt, secondsSinceIngest, queueLagSeconds } = report.freshness;
+  if (!lastIngestedAt) return <Banner kind="info">No events have arrived yet. Numbers appear a few seconds after traffic reaches the edge.</Banner>;
+  const stale = (secondsSinceIngest ?? 0) > 3600;
+  return (
+    <Banner kind={stale ? "warning" : "info"} title="Data freshness:">
+      last events arrived {when(lastIngestedAt)} ({Math.round(secondsSinceIngest ?? 0)} s ago){queueLagSeconds !== null ? `; they waited ${queueLagSeconds.toFixed(1)} s in the queue` : ""}.{" "}
+      {stale && "Nothing for over an hour: is the experiment still served?"}
+    </Banner>
+  );
+}
+
+function Plan({ report }: { report: Report }) {
+  const plan = report.plan;
+  if (!plan) return null;
+  const days = (d: number | null) => (d === null ? "unknown (no traffic yet)" : `about ${Math.ceil(d)} day${Math.ceil(d) === 1 ? "" : "s"}`);
+  return (
+    <div class="panel plan">
+      <h2>Sample size</h2>
+      <p>
+        To detect a {percent(report.experiment.minimumDetectableEffect)} change in the primary metric with 80% power: <strong>{Math.ceil(plan.sequential.total).toLocaleString()} units</strong> with
+        this sequential test, {days(plan.sequential.days)} at {Math.round(plan.unitsPerDay).toLocaleString()} units a day ({Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon
+        look, {days(plan.fixedHorizon.days)}).
+      </p>
+    </div>
+  );
+}
+
+function MetricView({ metric }: { metric: MetricReport }) {
+  const control = metric.variants.find((v) => v.control);
+  const treatments = metric.variants.filter((v) => !v.control);
+  const days = metric.timeSeries.map((look) => look.day);
+  const liftAt = (variant: string) =>
+    metric.timeSeries.map((look) => {
+      const c = look.variants.find((p) => p.variant === control?.variant);
+      const t = look.variants.find((p) => p.variant === variant);
+      return c && t && c.mean !== 0 ? (t.mean - c.mean) / Math.abs(c.mean) : null;
+    });
+  const bound = (variant: string, side: 0 | 1) => metric.timeSeries.map((look) => look.variants.find((p) => p.variant === variant)?.relativeCi?.[side] ?? null);
+  return (
+    <section class="metric" data-metric={metric.key}>
+      <h2>
+        {metric.name ?? metric.key} <span class="tag">{metric.role}</span>
+      </h2>
+      <p class="muted">
+        {metric.type.replace(/_/g, " ")} of <code>{metric.eventType}</code>
+        {metric.direction === "decrease" ? " (lower is better)" : ""}
+        {metric.cap && "percentile" in metric.cap ? `; capped at the ${metric.cap.percentile * 100}th percentile (${number(metric.cap.upper)})` : ""}
+        {metric.cap && "value" in metric.cap ? `; capped at ${metric.cap.value}` : ""}
+      </p>
+      <table class="list numbers">
+        <thead>
+          <tr>
+            <th scope="col">Variant</th>
+            <th scope="col">Exposures</th>
+            <th scope="col">Mean</th>
+            <th scope="col">Lift</th>
+            <th scope="col">Interval of the lift</th>
+            <th scope="col">p-value</th>
+            <th scope="col">Verdict</th>
+          </tr>
+        </thead>
+        <tbody>
+          {metric.variants.map((v) => {
+            const verdict = v.comparison ? VERDICT_TEXT[v.comparison.verdict] : undefined;
+            return (
+              <tr key={v.variant} data-variant={v.variant}>
+                <td>
+                  <code>{v.variant}</code> {v.control && <span class="tag">control</span>}
+                </td>
+                <td>{v.exposures.toLocaleString()}</td>
+                <td>{number(v.mean)}</td>
+                <td>{v.comparison ? percent(v.comparison.lift) : "—"}</td>
+                <td>{v.comparison?.relativeCi ? `${percent(v.comparison.relativeCi[0])} to ${percent(v.comparison.relativeCi[1])}` : "—"}</td>
+                <td>{v.comparison ? v.comparison.pValue.toPrecision(3) : "—"}</td>
+                <td>
+                  {verdict && (
+                    <span class={`verdict verdict-${verdict.tone}`}>
+                      <span aria-hidden="true">{verdict.icon}</span> {verdict.text}
+                      {v.comparison && !v.comparison.trustworthy && <span class="tag warn"> untrustworthy: {v.comparison.warnings.join(", ").replace(/_/g, " ")}</span>}
+                    </span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {days.length > 0 &&
+        treatments.map((t) => (
+          <DayChart
+            key={t.variant}
+            title={`Lift of ${t.variant} over ${control?.variant ?? "control"}, with its interval`}
+            testId={`lift-chart-${metric.key}-${t.variant}`}
+            days={days}
+            lines={[
+              { label: "lift", values: liftAt(t.variant) },
+              { label: "upper bound", values: bound(t.variant, 1), dash: true, colour: "#64748b" },
+              { label: "lower bound", values: bound(t.variant, 0), dash: true, colour: "#64748b" },
+              { label: "no effect", values: days.map(() => 0), colour: "#111827", dash: true },
+            ]}
+            bands={[[1, 2]]}
+            format={(value) => `${(value * 100).toFixed(1)}%`}
+          />
+        ))}
+    </section>
+  );
+}

@@ -1,0 +1,14 @@
+/** The APIs' shapes, as types only: the zod schemas they come from stay on the server. */
+export type { Condition, Flag, FlagInput, Metric, Variant } from "../../../shared/authoring/schema.js";
+export type { Comparison, LookPoint, MetricReport, Report, Verdict } from "../../../shared/report-schema.js";
+export type {
+  DeploymentView as Deployment,
+  EvaluationExplained as Evaluation,
+  GroupView as StoredGroup,
+  HistoryEntryView as HistoryEntry,
+  ProjectView as Project,
+  TokenView as Token,
+  TokenView as Me,
+} from "../../src/routes/schemas.js";
+import type { TokenView } from "../../src/routes/schemas.js";
+export type Role = TokenView["role"];
