@@ -11,6 +11,8 @@ import { ROOT } from "../edge/local/build.js";
 import { benchEvaluation, type EngineResult } from "./evaluation.js";
 import { benchCdn } from "./cdn.js";
 import { benchConsole } from "./console.js";
+import { benchColdStart, benchWorkerdColdStart } from "./cold-start.js";
+import { benchStreaming } from "./streaming.js";
 import { benchHttp, type HttpResult } from "./http.js";
 import { benchStats } from "./stats-service.js";
 import { buildWithWrangler, BUNDLE_BUDGET } from "../edge/bundle.js";
@@ -136,6 +138,63 @@ day, shard, variant and metric), never per-unit items (read here through the cou
 | exposed users | aggregate items read | p50 ms | p99 ms |
 | ---: | ---: | ---: | ---: |
 ${stats.report.map((r) => `| ${r.users.toLocaleString("en")} | ${r.items} | ${r.p50Ms} | ${r.p99Ms} |`).join("\n")}`);
+}
+
+if (wants("cold")) {
+  console.log("Cold starts (fresh processes, then workerd)…");
+  const rows = await benchColdStart();
+  console.table(rows);
+  const workerd = await benchWorkerdColdStart();
+  console.table(workerd);
+  const row = (flags: number, engine: string, scope: string) => rows.find((r) => r.flags === flags && r.engine === engine && r.scope === scope)!;
+  const counts = [...new Set(rows.map((r) => r.flags))];
+  sections.push(`## Cold starts and large deployments
+
+What a fresh isolate, or one that just received a publish, pays before its first answer: a deployment document's
+text to the first evaluation, in a fresh Node process per sample (median of 9; \`bench/cold-start-child.ts\`, bundled
+by esbuild). Ours is the edge's own loader (\`edge/src/deployment-loader.ts\`: envelope check, lazy per-flag compile);
+\`@amplitude/experiment-core\` parses, sorts and evaluates as its SDKs do. Warm is the mean of the next 200 users.
+The same generated workload as above, at 50, 1,000 and 5,000 flags.
+
+| flags | document | JSON.parse alone | all flags: ours | all flags: experiment-core | ours / core | 5 named flags: ours | 5 named: core | warm, all flags: ours | warm: core |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${counts
+  .map((n) => {
+    const [parse, ours, core, oursNamed, coreNamed] = [row(n, "parse", "all flags"), row(n, "ours", "all flags"), row(n, "core", "all flags"), row(n, "ours", "5 named flags"), row(n, "core", "5 named flags")];
+    return `| ${n.toLocaleString("en")} | ${ours.documentKiB.toLocaleString("en")} KiB | ${parse.coldMs} ms | ${ours.coldMs} ms | ${core.coldMs} ms | ${round(ours.coldMs / core.coldMs, 2)}× | ${oursNamed.coldMs} ms | ${coreNamed.coldMs} ms | ${ours.warmMs} ms | ${core.warmMs} ms |`;
+  })
+  .join("\n")}
+
+In workerd (Miniflare, a fresh runtime per sample, median of 5): the first request after the runtime starts (isolate,
+script, KV read, load, all flags for one user), the next one, and the first request after a publish that changed one
+flag (made to load before answering by waiting out the isolate's cache), with the publisher's per-flag hashes (the
+unchanged flags keep their compiled form) and without.
+
+| flags | first request | second request | after a publish | after a publish, no flag hashes |
+| ---: | ---: | ---: | ---: | ---: |
+${workerd.map((r) => `| ${r.flags.toLocaleString("en")} | ${r.firstRequestMs} ms | ${r.secondRequestMs} ms | ${r.afterPublishMs} ms | ${r.afterPublishNoHashesMs} ms |`).join("\n")}
+
+A deployment's document is one KV value, at most 25 MiB (about 30,000 flags like these): the publisher refuses a larger one
+with an error on the deployment (\`publish.lastError\`: serve some of its flags on another deployment) and the edge keeps
+serving the last good version.`);
+}
+
+if (wants("streaming")) {
+  console.log("Flag changes streamed to the node SDK…");
+  const streaming = await benchStreaming();
+  console.table(streaming);
+  sections.push(`## Flag changes streamed to servers
+
+\`@amplitude/experiment-node-server\` with \`streamUpdates: true\` and \`streamServerUrl\` at the local edge (polling once a
+minute, so every change measured came through the stream), against the local stack. Each of ${streaming.changes} changes is timed from
+the control-plane request being sent to the SDK's local evaluation answering the new variant: the write to dynalite, the
+publish to KV, the signed notification to the key's \`FlagStreamHub\` Durable Object, the server-sent event, the SDK's parse.
+
+| changes | p50 | p95 | p99 | max |
+| ---: | ---: | ---: | ---: | ---: |
+| ${streaming.changes} | ${streaming.p50Ms} ms | ${streaming.p95Ms} ms | ${streaming.p99Ms} ms | ${streaming.maxMs} ms |
+
+Target: p99 under 1 s. What it costs on Cloudflare: docs/scaling.md.`);
 }
 
 if (wants("console")) {

@@ -66,16 +66,17 @@ function ruleFor(random: () => number): Rule {
   }
 }
 
-function logicalFlags(random: () => number): LogicalFlag[] {
+function logicalFlags(random: () => number, count: number): LogicalFlag[] {
   const flags: LogicalFlag[] = [];
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < count; i++) {
     const experiment = i % 2 === 1;
     const variantCount = experiment ? 2 + Math.floor(random() * 3) : 1;
     const variants = experiment ? ["control", "treatment", "treatment-b", "treatment-c"].slice(0, variantCount) : ["on"];
     const base = Math.floor(100 / variantCount);
     const weights = variants.map((_, v) => (v === 0 ? 100 - base * (variantCount - 1) : base));
     const rules = Array.from({ length: Math.floor(random() * 3) }, () => ({ rule: ruleFor(random), variant: variants[variants.length - 1]! }));
-    const parent = i >= 40 ? flags[Math.floor(random() * 20) * 2]!.key : undefined; // the last ten depend on a release
+    // The last fifth depend on a release among the first 40% (at 50 flags: the last ten on one of the first 40).
+    const parent = i >= Math.round(count * 0.8) ? flags[Math.floor(random() * Math.round(count * 0.4)) * 2]!.key : undefined;
     flags.push({
       key: `${experiment ? "exp" : "flag"}-${i}`,
       kind: experiment ? "experiment" : "release",
@@ -187,9 +188,9 @@ export interface Workload {
   users: BenchUser[];
 }
 
-export function createWorkload(userCount = 10_000, seed = 42): Workload {
+export function createWorkload(userCount = 10_000, seed = 42, flagCount = 50): Workload {
   const random = prng(seed);
-  const logical = logicalFlags(random);
+  const logical = logicalFlags(random, flagCount);
   return {
     flags: logical.map(toAmplitude),
     growthBookFeatures: Object.fromEntries(logical.map((flag) => [flag.key, toGrowthBook(flag)])),

@@ -12,5 +12,6 @@ const context = (name: string, env: string) => (app.node.tryGetContext(name) as 
 new ExperimentsStack(app, "EdgeExperiments", {
   cloudflareAccountId: context("cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"),
   cloudflareKvNamespaceId: context("cloudflareKvNamespaceId", "CLOUDFLARE_KV_NAMESPACE_ID"),
+  ...((app.node.tryGetContext("edgeUrl") ?? process.env["EDGE_URL"]) ? { edgeUrl: (app.node.tryGetContext("edgeUrl") ?? process.env["EDGE_URL"]) as string } : {}),
   ...(process.env["CDK_DEFAULT_ACCOUNT"] ? { env: { account: process.env["CDK_DEFAULT_ACCOUNT"], region: process.env["CDK_DEFAULT_REGION"] } } : {}),
 });

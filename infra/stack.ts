@@ -21,6 +21,8 @@ import { fileURLToPath } from "node:url";
 export interface ExperimentsStackProps extends StackProps {
   cloudflareAccountId: string;
   cloudflareKvNamespaceId: string;
+  /** The edge worker's URL: the replicator notifies its flag streams of each publish (else they reread KV every 30 s). */
+  edgeUrl?: string;
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -113,6 +115,13 @@ export class ExperimentsStack extends Stack {
     });
     controlTable.grantReadWriteData(replicator);
     cloudflareToken.grantRead(replicator);
+    if (props.edgeUrl) {
+      // Put the same value in the worker: `npx wrangler secret put STREAM_NOTIFY_SECRET`.
+      const streamNotifySecret = new Secret(this, "StreamNotifySecret", { description: "HMAC secret the replicator signs flag-stream notifications to the edge with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
+      streamNotifySecret.grantRead(replicator);
+      replicator.addEnvironment("EDGE_URL", props.edgeUrl);
+      replicator.addEnvironment("STREAM_NOTIFY_SECRET_SECRET_ARN", streamNotifySecret.secretArn);
+    }
     replicator.addEventSource(
       new DynamoEventSource(controlTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,

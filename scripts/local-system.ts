@@ -3,6 +3,7 @@
  * tests: dynalite, the stats service, the edge in workerd consuming its own queue into
  * the stats service (signed), and the control plane publishing into the edge's KV.
  */
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { startDynalite } from "../shared/node/local-dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../control-plane/src/publish/kv-writer.js";
@@ -32,6 +33,8 @@ export interface LocalSystem {
   edgeUrl: string;
   statsUrl: string;
   controlPlane: ControlPlaneServer;
+  /** What the control plane signs flag-stream notifications to the edge with. */
+  streamNotifySecret: string;
   /**
    * The CDN middleware in proxy mode in front of `origin`, for one deployment key: a
    * second edge worker with its own KV, which the control plane then publishes to as well.
@@ -45,7 +48,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ? { endpoint: options.dynamoEndpoint, close: async () => {} }
     : await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
   const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: options.ingestSecret, ...(options.ports?.stats ? { port: options.ports.stats } : {}) });
+  // The publisher hands each publish to the edge's flag streams, signed with this.
+  const streamNotifySecret = randomBytes(24).toString("base64url");
   const edge = await startEdgeMiniflare({
+    streamNotifySecret,
     ...(options.ports?.edge ? { port: options.ports.edge } : {}),
     ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare") } : {}),
     flagCacheTtlMs: options.flagCacheTtlMs,
@@ -62,6 +68,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     dynamoEndpoint: dynamo.endpoint,
     kv,
     statsUrl: stats.url,
+    streamNotify: { edgeUrl: edge.url.href, secret: streamNotifySecret },
     ...(options.ports?.controlPlane ? { port: options.ports.controlPlane } : {}),
     ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
     ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),
@@ -69,6 +76,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   let cdn: Awaited<ReturnType<typeof startEdgeMiniflare>> | undefined;
   return {
     dynamoEndpoint: dynamo.endpoint,
+    streamNotifySecret,
     edgeUrl: edge.url.href.replace(/\/$/, ""),
     statsUrl: stats.url,
     controlPlane,

@@ -2,6 +2,7 @@
 import { createStore } from "./db/store.js";
 import { createDb } from "../../shared/node/dynamo.js";
 import { cloudflareKvWriter } from "./publish/cloudflare-kv.js";
+import { streamNotifier, type StreamNotifier } from "./publish/stream-notifier.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
 export function cloudStore() {
@@ -15,4 +16,11 @@ export function cloudKv() {
     namespaceId: requiredEnv("CLOUDFLARE_KV_NAMESPACE_ID"),
     apiToken: () => secret("CLOUDFLARE_API_TOKEN"),
   });
+}
+
+/** The edge's flag streams, when EDGE_URL and STREAM_NOTIFY_SECRET(_SECRET_ARN) are set; else the hubs poll KV. */
+export function cloudStreamNotifier(): StreamNotifier | undefined {
+  const edgeUrl = process.env["EDGE_URL"];
+  if (!edgeUrl || !(process.env["STREAM_NOTIFY_SECRET"] || process.env["STREAM_NOTIFY_SECRET_SECRET_ARN"])) return undefined;
+  return streamNotifier({ edgeUrl, secret: () => secret("STREAM_NOTIFY_SECRET") });
 }

@@ -4,12 +4,13 @@
  * dead-letter queue; the publish state on the deployment shows the error meanwhile.
  */
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import { cloudKv, cloudStore } from "./cloud-config.js";
+import { cloudKv, cloudStore, cloudStreamNotifier } from "./cloud-config.js";
 import { createPublisher } from "./publish/publisher.js";
 import { replicate, type TableChange } from "./replicator.js";
 
 const store = cloudStore();
-const publisher = createPublisher({ store, kv: cloudKv(), retryDelaysMs: [] });
+const notify = cloudStreamNotifier();
+const publisher = createPublisher({ store, kv: cloudKv(), retryDelaysMs: [], ...(notify ? { notify } : {}) });
 
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {
   const changes: TableChange[] = event.Records.flatMap((record) => {

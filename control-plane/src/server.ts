@@ -11,6 +11,7 @@ import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";
+import { streamNotifier } from "./publish/stream-notifier.js";
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;
@@ -24,6 +25,8 @@ export interface ControlPlaneServerOptions {
   retryDelaysMs?: number[];
   /** The stats service, whose report API the console's results pages read. */
   statsUrl?: string;
+  /** The edge to notify of each publish, for servers streaming flag configs, and the secret to sign with. */
+  streamNotify?: { edgeUrl: string; secret: string };
 }
 
 export interface ControlPlaneServer {
@@ -40,7 +43,12 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
   const db = createDb({ table: options.table ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
   await ensureTable(db);
   const store = createStore(db);
-  const publisher = createPublisher({ store, kv: options.kv, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) });
+  const publisher = createPublisher({
+    store,
+    kv: options.kv,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
+  });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
   const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.

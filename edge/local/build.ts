@@ -24,6 +24,7 @@ export function buildEdgeWorker(): Promise<string> {
       target: "es2022",
       mainFields: ["module", "main"],
       conditions: ["workerd", "worker", "browser"],
+      external: ["cloudflare:*"], // the runtime's own modules (Durable Objects)
       outfile,
       logLevel: "error",
     });

@@ -27,6 +27,8 @@ export interface EdgeMiniflareOptions {
   /** Make the edge worker the queue's consumer, delivering to the stats service. */
   consumer?: { ingestUrl: string; secret: string; maxBatchTimeoutSeconds?: number; maxRetries?: number };
   extraWorkers?: WorkerOptions[];
+  /** Accept the publisher's flag-stream notifications signed with this secret. */
+  streamNotifySecret?: string;
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
@@ -37,7 +39,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     port: options.port ?? 0,
     cf: false,
     log: undefined,
-    ...(persist ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache` } : {}),
+    ...(persist ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` } : {}),
     workers: [
       {
         name: "edge",
@@ -45,11 +47,13 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         scriptPath,
         compatibilityDate: COMPATIBILITY_DATE,
         kvNamespaces: { FLAGS: "flags" },
+        durableObjects: { FLAG_STREAMS: "FlagStreamHub" },
         queueProducers: { EVENTS: { queueName: EVENTS_QUEUE } },
         ratelimits: { RATE_LIMITER: { simple: { limit: options.rateLimitPer10s ?? DEFAULT_RATE_LIMIT_PER_10S, period: PeriodType.TENSECONDS } } },
         bindings: {
           FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
           ...(options.consumer ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret } : {}),
+          ...(options.streamNotifySecret ? { STREAM_NOTIFY_SECRET: options.streamNotifySecret } : {}),
           ...options.vars,
         },
         ...(options.consumer

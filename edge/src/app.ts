@@ -15,6 +15,7 @@ import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { flagConfigs } from "./routes/flag-configs.js";
+import { flagStream, flagStreamNotifications } from "./routes/flag-stream.js";
 import { ofrep } from "./routes/ofrep.js";
 import { remoteEvaluation } from "./routes/remote-eval.js";
 import { track } from "./routes/track.js";
@@ -72,6 +73,10 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.use("/2/httpapi", bodyLimit(2 * 1024 * KB));
   app.use("/batch", bodyLimit(2 * 1024 * KB));
   app.route("/", amplitudeHttpApi(store));
+  app.use("/sdk/stream/v1/flags", serverKey, limited);
+  app.route("/", flagStream());
+  app.use("/internal/flag-streams", bodyLimit(26 * 1024 * KB)); // a document is at most one KV value (25 MiB)
+  app.route("/", flagStreamNotifications());
   if (options.cdn) app.route("/", cdnProxy({ flagCacheTtlMs: options.flagCacheTtlMs, ...options.cdn }));
   return app;
 }

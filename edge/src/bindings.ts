@@ -23,6 +23,10 @@ export interface Env {
   STATS_INGEST_SECRET?: string;
   /** "true" to inject the assignments into HTML <head> for the browser SDK. */
   CDN_INJECT_HTML?: string;
+  /** Flag-config streams to servers, one Durable Object (FlagStreamHub) per server key. */
+  FLAG_STREAMS?: DurableObjectNamespace;
+  /** The HMAC secret the publisher signs stream notifications with (`POST /internal/flag-streams`). */
+  STREAM_NOTIFY_SECRET?: string;
 }
 
 /** Set by deployment-auth: the caller's deployment and the key it came with. */

@@ -11,19 +11,11 @@
  * No promise is shared between requests: workerd forbids I/O objects crossing request
  * contexts, so each cold request reads KV itself and a flag stops concurrent refreshes.
  */
-import { compile, type CompiledFlagSet } from "../../shared/evaluation/index.js";
-import { deploymentDocumentSchema, kvNameForApiKey, type KeyType } from "../../shared/deployment-document.js";
+import { kvNameForApiKey } from "../../shared/deployment-document.js";
 import { ApiError } from "../../shared/http/errors.js";
+import { loadDeployment, type LoadedDeployment } from "./deployment-loader.js";
 
-export interface LoadedDeployment {
-  readonly project: string | undefined;
-  readonly deployment: string;
-  readonly keyType: KeyType;
-  readonly version: number;
-  readonly contentHash: string | undefined;
-  readonly trackExposures: boolean;
-  readonly compiled: CompiledFlagSet;
-}
+export type { LoadedDeployment } from "./deployment-loader.js";
 
 interface Entry {
   value: LoadedDeployment;
@@ -106,20 +98,7 @@ export class FlagStore {
 
   private load(text: string, previous: LoadedDeployment | undefined): LoadedDeployment | undefined {
     try {
-      const raw: unknown = JSON.parse(text);
-      const { version, contentHash } = (raw ?? {}) as { version?: unknown; contentHash?: unknown };
-      if (previous && version === previous.version && contentHash === previous.contentHash) return previous; // unchanged: keep the compiled copy
-      const document = deploymentDocumentSchema.parse(raw);
-      if (previous && document.version < previous.version) return previous; // never step back
-      return {
-        project: document.project,
-        deployment: document.deployment,
-        keyType: document.keyType,
-        version: document.version,
-        contentHash: document.contentHash,
-        trackExposures: document.trackExposures,
-        compiled: compile(document.flags),
-      };
+      return loadDeployment(text, previous, this.log);
     } catch (error) {
       this.log("Ignoring an invalid deployment document; keeping the last good copy", error);
       return previous;

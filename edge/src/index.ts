@@ -35,5 +35,6 @@ export default {
 } satisfies ExportedHandler<Env, QueueMessage>;
 
 export { createEdgeApp } from "./app.js";
+export { FlagStreamHub } from "./streaming/flag-stream-hub.js";
 export { experimentMiddleware, type ExperimentMiddlewareOptions } from "./cdn/middleware.js";
 export { parseAssignmentHeader } from "./cdn/assignments.js";

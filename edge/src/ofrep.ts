@@ -33,7 +33,7 @@ const booleanFlags = new WeakMap<CompiledFlagSet, Set<string>>();
 function booleanFlagsOf(compiled: CompiledFlagSet): Set<string> {
   let keys = booleanFlags.get(compiled);
   if (!keys) {
-    keys = new Set(compiled.flags.filter(isBooleanFlag).map((flag) => flag.key));
+    keys = new Set(compiled.validFlags.filter(isBooleanFlag).map((flag) => flag.key));
     booleanFlags.set(compiled, keys);
   }
   return keys;

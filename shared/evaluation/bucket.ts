@@ -10,15 +10,32 @@ import type { EvaluationBucket } from "./schema.js";
 import { compileSelector, type Target } from "./select.js";
 
 /**
- * Returns what a target buckets into: the variant key mapped through `resolve` at
- * compile time (so evaluation does no lookup), or `undefined` when nothing applies.
+ * Returns what a target buckets into: the variant key mapped through `resolve` (once per
+ * variant, on the first target that lands on it), or `undefined` when nothing applies.
  */
 export type Bucketer<T> = (target: Target) => T | undefined;
+
+/** A variant key and, once first needed, what `resolve` made of it. */
+class Slot<T> {
+  private done = false;
+  private value: T | undefined;
+  constructor(
+    private readonly key: string | undefined,
+    private readonly resolve: (variantKey: string) => T | undefined,
+  ) {}
+  get(): T | undefined {
+    if (!this.done) {
+      this.value = this.key === undefined ? undefined : this.resolve(this.key);
+      this.done = true;
+    }
+    return this.value;
+  }
+}
 
 interface Allocation<T> {
   readonly start: number;
   readonly end: number;
-  readonly distributions: ReadonlyArray<{ start: number; end: number; variant: T | undefined }>;
+  readonly distributions: ReadonlyArray<{ start: number; end: number; variant: Slot<T> }>;
 }
 
 export function compileBucket<T>(
@@ -26,20 +43,20 @@ export function compileBucket<T>(
   defaultVariantKey: string | undefined,
   resolve: (variantKey: string) => T | undefined,
 ): Bucketer<T> {
-  const defaultVariant = defaultVariantKey === undefined ? undefined : resolve(defaultVariantKey);
+  const defaultVariant = new Slot(defaultVariantKey, resolve);
   // No bucket means the segment is fully rolled out to its default variant.
-  if (!bucket) return () => defaultVariant;
+  if (!bucket) return () => defaultVariant.get();
   const select = compileSelector(bucket.selector);
   const hash = prefixedMurmur3(`${bucket.salt}/`);
   const allocations: Allocation<T>[] = bucket.allocations.map((allocation) => ({
     start: allocation.range[0],
     end: allocation.range[1],
-    distributions: allocation.distributions.map((d) => ({ start: d.range[0], end: d.range[1], variant: resolve(d.variant) })),
+    distributions: allocation.distributions.map((d) => ({ start: d.range[0], end: d.range[1], variant: new Slot(d.variant, resolve) })),
   }));
   return (target) => {
     const raw = select(target);
     const value = typeof raw === "string" ? raw : coerceString(raw);
-    if (!value) return defaultVariant;
+    if (!value) return defaultVariant.get();
     const hashed = hash(value);
     const allocationValue = hashed % 100;
     const distributionValue = Math.floor(hashed / 100);
@@ -49,9 +66,9 @@ export function compileBucket<T>(
       const distributions = allocation.distributions;
       for (let d = 0; d < distributions.length; d++) {
         const distribution = distributions[d]!;
-        if (distributionValue >= distribution.start && distributionValue < distribution.end) return distribution.variant;
+        if (distributionValue >= distribution.start && distributionValue < distribution.end) return distribution.variant.get();
       }
     }
-    return defaultVariant;
+    return defaultVariant.get();
   };
 }

@@ -1,8 +1,12 @@
 /**
- * Turns a flag set into closures once, so that evaluating a context does no parsing:
+ * Turns a flag set into closures, so that evaluating a context does no parsing:
  * conditions become predicates (operators.ts), buckets become hash-and-range lookups
- * (bucket.ts), the dependency order is fixed, and every possible result (a variant
- * with the flag, segment and variant metadata merged) is built and frozen up front.
+ * (bucket.ts), the dependency order is fixed, and each result (a variant with the flag,
+ * segment and variant metadata merged) is built and frozen once. All of it happens
+ * lazily, per flag on its first evaluation and per result on its first serving: a cold
+ * isolate, or one that just received a publish, pays for the flags its requests reach,
+ * not for the whole deployment, and flags whose content did not change across a publish
+ * keep their compiled form (CompileOptions.previous).
  *
  * Results are shared between evaluations and frozen: callers may read them, never
  * mutate them.
@@ -30,8 +34,14 @@ export interface Outcome {
   readonly reason: Reason;
   /** Set when serving this outcome is an experiment exposure (flagType experiment, not the default). */
   readonly exposure?: ExposedVariant;
-  /** `JSON.stringify(variant)`, done once at compile time for responses built by concatenation. */
-  readonly json: string;
+}
+
+const jsonOfOutcome = new WeakMap<Outcome, string>();
+/** `JSON.stringify(outcome.variant)`, done once per outcome, for responses built by concatenation. */
+export function outcomeJson(outcome: Outcome): string {
+  let json = jsonOfOutcome.get(outcome);
+  if (json === undefined) jsonOfOutcome.set(outcome, (json = JSON.stringify(outcome.variant)));
+  return json;
 }
 
 /** Flag types of the flags mutual-exclusion groups and holdouts compile to: evaluated, never listed to clients. */
@@ -46,6 +56,8 @@ function isGroupFlag(flag: EvaluationFlag): boolean {
 export interface CompiledFlagSet {
   /** The flags as given, in dependency order. */
   readonly flags: readonly EvaluationFlag[];
+  /** The flags that pass `CompileOptions.check` (all, without one), as checked: what local-evaluation SDKs get. */
+  readonly validFlags: readonly EvaluationFlag[];
   /** The keys clients see: every flag but group flags. */
   readonly visibleKeys: ReadonlySet<string>;
   has(flagKey: string): boolean;
@@ -62,7 +74,7 @@ type FlagEvaluator = (target: Target) => Outcome | undefined;
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    for (const key in value) deepFreeze(value[key]);
   }
   return value;
 }
@@ -74,11 +86,13 @@ function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: Ev
   return segment.bucket ? "SPLIT" : "STATIC";
 }
 
-export function exposureOf(flagKey: string, variant: EvaluationVariant, allocation?: string): ExposedVariant | undefined {
+/** `allocation`: the serving segment's shares, or a function giving them (called only for an exposure). */
+export function exposureOf(flagKey: string, variant: EvaluationVariant, allocation?: string | (() => string | undefined)): ExposedVariant | undefined {
   const metadata = variant.metadata ?? {};
   if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) return undefined;
   const experimentKey = metadata["experimentKey"];
-  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}), ...(allocation ? { allocation } : {}) };
+  const shares = typeof allocation === "function" ? allocation() : allocation;
+  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}), ...(shares ? { allocation: shares } : {}) };
 }
 
 /**
@@ -114,15 +128,27 @@ function compileConditions(conditions: EvaluationSegment["conditions"]): Predica
 
 function compileFlag(flag: EvaluationFlag): FlagEvaluator {
   const segments = flag.segments.map((segment) => {
-    const outcomes = new Map<string, Outcome>();
-    const allocation = allocationOf(segment);
-    for (const [variantKey, variant] of Object.entries(flag.variants)) {
-      const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-      const exposure = exposureOf(flag.key, merged, allocation);
-      outcomes.set(variantKey, deepFreeze({ variant: merged, reason: reasonFor(flag, segment, variant), json: JSON.stringify(merged), ...(exposure ? { exposure } : {}) }));
-    }
+    // Each outcome (a variant with the flag, segment and variant metadata merged) is built the
+    // first time it is served: a cold isolate pays only for what its first requests reach.
+    const outcomes = new Map<string, Outcome | undefined>();
+    let allocation: string | undefined | null = null; // computed on the first exposure
+    const outcomeOf = (variantKey: string): Outcome | undefined => {
+      if (outcomes.has(variantKey)) return outcomes.get(variantKey);
+      const variant = Object.hasOwn(flag.variants, variantKey) ? flag.variants[variantKey] : undefined;
+      let outcome: Outcome | undefined;
+      if (variant) {
+        const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
+        const exposure = exposureOf(flag.key, merged, () => (allocation === null ? (allocation = allocationOf(segment)) : allocation));
+        // Frozen, as shared between evaluations: the objects made here, and the payload (the rest is strings).
+        Object.freeze(merged.metadata);
+        deepFreeze(merged.payload);
+        outcome = Object.freeze({ variant: Object.freeze(merged), reason: reasonFor(flag, segment, variant), ...(exposure ? { exposure: Object.freeze(exposure) } : {}) });
+      }
+      outcomes.set(variantKey, outcome);
+      return outcome;
+    };
     // A bucket that names no variant of the flag resolves to undefined: the next segment is tried.
-    const bucket: Bucketer<Outcome> = compileBucket(segment.bucket, segment.variant, (key) => outcomes.get(key));
+    const bucket: Bucketer<Outcome> = compileBucket(segment.bucket, segment.variant, outcomeOf);
     return { matches: compileConditions(segment.conditions), bucket };
   });
   return (target) => {
@@ -136,25 +162,95 @@ function compileFlag(flag: EvaluationFlag): FlagEvaluator {
   };
 }
 
-export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
+export interface CompileOptions {
+  /**
+   * Checks a flag fully, returning it as clients may trust it, or throwing: used for
+   * `validFlags` (what local-evaluation SDKs are sent). Evaluation does not wait for it: a
+   * flag whose compilation fails is served as absent (`onInvalid` is told) instead of
+   * failing the whole deployment.
+   */
+  check?: (flag: EvaluationFlag) => EvaluationFlag;
+  onInvalid?: (flagKey: string, error: unknown) => void;
+  /** Each flag's content hash (from the publisher), to reuse `previous`'s compiled flags that did not change. */
+  hashes?: Readonly<Record<string, string>>;
+  previous?: CompiledFlagSet;
+}
+
+const NEVER: FlagEvaluator = () => undefined;
+
+/** One flag's compiled form, made on first use; carried over to the next flag set when its content did not change. */
+class LazyFlag {
+  readonly key: string;
+  private evaluator: FlagEvaluator | undefined;
+  constructor(
+    readonly flag: EvaluationFlag,
+    readonly hash: string | undefined,
+    private readonly options: CompileOptions,
+    /** The same content in the previous flag set: its compiled form, if made, is taken over. */
+    unchanged?: LazyFlag,
+  ) {
+    this.key = flag.key;
+    this.evaluator = unchanged?.evaluator;
+  }
+
+  get evaluate(): FlagEvaluator {
+    return (this.evaluator ??= this.compile());
+  }
+
+  /** The flag as checked, or undefined if it fails the check. */
+  checked(): EvaluationFlag | undefined {
+    if (!this.options.check) return this.flag;
+    try {
+      return this.options.check(this.flag);
+    } catch (error) {
+      this.options.onInvalid?.(String(this.flag.key), error);
+      return undefined;
+    }
+  }
+
+  private compile(): FlagEvaluator {
+    try {
+      return compileFlag(this.flag);
+    } catch (error) {
+      this.options.onInvalid?.(String(this.flag.key), error);
+      return NEVER;
+    }
+  }
+}
+
+/** The flags of a set compiled so far, by key, for the next set to reuse (see CompileOptions.previous). */
+const lazyFlagsOf = new WeakMap<CompiledFlagSet, ReadonlyMap<string, LazyFlag>>();
+
+export function compile(flags: readonly EvaluationFlag[], options: CompileOptions = {}): CompiledFlagSet {
   const byKey: Record<string, EvaluationFlag> = {};
   for (const flag of flags) byKey[flag.key] = flag; // a later duplicate key wins, as in the SDKs
-  const ordered = topologicalSort(byKey);
-  const position = new Map(ordered.map((flag, index) => [flag.key, index]));
-  const evaluators = ordered.map(compileFlag);
-  const keys = ordered.map((flag) => flag.key);
+  const reusable = options.previous && options.hashes ? lazyFlagsOf.get(options.previous) : undefined;
+  const lazyFlags = new Map<string, LazyFlag>();
+  const lazyFlag = (flag: EvaluationFlag): LazyFlag => {
+    let lazy = lazyFlags.get(flag.key);
+    if (!lazy) {
+      const hash = options.hashes?.[flag.key];
+      const before = hash === undefined ? undefined : reusable?.get(flag.key);
+      lazy = new LazyFlag(flag, hash, options, before !== undefined && before.hash === hash ? before : undefined);
+      lazyFlags.set(flag.key, lazy);
+    }
+    return lazy;
+  };
 
-  // A request naming some flags evaluates them with their ancestors, in the order the
+  // The full dependency order, at once: a cycle fails the whole set here, not a request later.
+  // A request naming some flags evaluates only those and their ancestors, in the order the
   // SDKs' topological sort gives for those keys (observable when a rule reads a result it
   // does not declare as a dependency). Orders are cached per key list.
-  const allIndexes = ordered.map((_, index) => index);
-  const orders = new Map<string, number[]>();
-  const orderFor = (flagKeys: readonly string[] | undefined): number[] => {
-    if (!flagKeys) return allIndexes;
+  const ordered = topologicalSort(byKey);
+  const allFlags = () => ordered;
+  let all: LazyFlag[] | undefined;
+  const orders = new Map<string, LazyFlag[]>();
+  const orderFor = (flagKeys: readonly string[] | undefined): LazyFlag[] => {
+    if (!flagKeys) return (all ??= allFlags().map(lazyFlag));
     const cacheKey = JSON.stringify(flagKeys);
     let order = orders.get(cacheKey);
     if (!order) {
-      order = topologicalSort(byKey, flagKeys).map((flag) => position.get(flag.key)!);
+      order = topologicalSort(byKey, flagKeys).map(lazyFlag);
       if (orders.size >= MAX_CACHED_ORDERS) orders.delete(orders.keys().next().value!);
       orders.set(cacheKey, order);
     }
@@ -168,19 +264,30 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
   ): EvaluationResults => {
     const result: EvaluationResults = {};
     const target: Target = { context, result };
-    for (const i of orderFor(flagKeys)) {
-      const outcome = evaluators[i]!(target);
+    const order = orderFor(flagKeys);
+    for (let i = 0; i < order.length; i++) {
+      const lazy = order[i]!;
+      const outcome = lazy.evaluate(target);
       if (!outcome) continue;
-      result[keys[i]!] = outcome.variant;
-      if (reasons) reasons[keys[i]!] = outcome;
+      result[lazy.key] = outcome.variant;
+      if (reasons) reasons[lazy.key] = outcome;
     }
     return result;
   };
 
-  return {
-    flags: ordered,
-    visibleKeys: new Set(ordered.filter((flag) => !isGroupFlag(flag)).map((flag) => flag.key)),
-    has: (flagKey) => position.has(flagKey),
+  let checkedFlags: readonly EvaluationFlag[] | undefined;
+  let visibleKeys: ReadonlySet<string> | undefined;
+  const compiled: CompiledFlagSet = {
+    get flags() {
+      return allFlags();
+    },
+    get validFlags() {
+      return (checkedFlags ??= allFlags().map((flag) => lazyFlag(flag).checked()).filter((flag) => flag !== undefined));
+    },
+    get visibleKeys() {
+      return (visibleKeys ??= new Set(allFlags().filter((flag) => !isGroupFlag(flag)).map((flag) => flag.key)));
+    },
+    has: (flagKey) => Object.hasOwn(byKey, flagKey),
     evaluate: (context, flagKeys) => run(context, flagKeys, undefined),
     evaluateWithReasons: (context, flagKeys) => {
       const reasons: Record<string, Outcome> = {};
@@ -188,4 +295,6 @@ export function compile(flags: readonly EvaluationFlag[]): CompiledFlagSet {
       return reasons;
     },
   };
+  lazyFlagsOf.set(compiled, lazyFlags);
+  return compiled;
 }

@@ -83,6 +83,39 @@ describe("publishing through Cloudflare's API", () => {
     expect(JSON.parse(cf.values.get(kvNameForApiKey(deployment.serverKey))!).version).toBeGreaterThan(before);
   });
 
+  it("refuses a deployment too large for a KV value, saying so, and keeps the last good version served", async () => {
+    const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], maxDocumentBytes: 4096, log: () => {} });
+    const deployments = createDeploymentService({ store, publisher, kv: kv() });
+    const flags = createFlagService({ store, onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))) });
+    await deployments.createProject("big", "Big");
+    const { clientKey } = await deployments.create("big", "web", "Web");
+    const many = Array.from({ length: 20 }, (_, i) => ({ key: `v${i}`, payload: { text: "x".repeat(200) } }));
+    const huge = await flags.create("big", flagInputSchema.parse({ key: "huge", name: "Huge", type: "release", variants: many, deployments: ["web"] }), "test");
+    const before = cf.values.get(kvNameForApiKey(clientKey)); // created inactive: not served yet
+    await flags.act("big", "huge", "activate", huge.version, "test").catch(() => undefined); // its publish fails
+    const state = await deployments.get("big", "web");
+    expect(state.publish).toMatchObject({ status: "error", lastError: expect.stringContaining("a KV value holds: serve some of its flags on another deployment") });
+    expect(cf.values.get(kvNameForApiKey(clientKey))).toBe(before);
+  });
+
+  it("publishes each flag's content hash, so an isolate keeps the compiled flags a publish did not change", async () => {
+    const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
+    const deployments = createDeploymentService({ store, publisher, kv: kv() });
+    const flags = createFlagService({ store, onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))) });
+    await deployments.createProject("hashes", "Hashes");
+    const { serverKey } = await deployments.create("hashes", "web", "Web");
+    for (const key of ["a", "b"]) {
+      const created = await flags.create("hashes", flagInputSchema.parse({ key, name: key, type: "release", variants: [{ key: "on" }], deployments: ["web"] }), "test");
+      await flags.act("hashes", key, "activate", created.version, "test");
+    }
+    const first = JSON.parse(cf.values.get(kvNameForApiKey(serverKey))!) as { flagHashes: Record<string, string> };
+    const a = await flags.get("hashes", "a");
+    await flags.update("hashes", "a", flagInputSchema.parse({ key: "a", name: "a", type: "release", variants: [{ key: "on" }], rollout: 50, deployments: ["web"] }), a.version, "test");
+    const second = JSON.parse(cf.values.get(kvNameForApiKey(serverKey))!) as { flagHashes: Record<string, string> };
+    expect(second.flagHashes["b"]).toBe(first.flagHashes["b"]);
+    expect(second.flagHashes["a"]).not.toBe(first.flagHashes["a"]);
+  });
+
   it("throws in Lambda mode so the stream retries", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
     cf.failNext(1);

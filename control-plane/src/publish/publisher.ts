@@ -20,6 +20,7 @@ import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
 import { kvNameForApiKey, type DeploymentDocument } from "../../../shared/deployment-document.js";
 import type { Deployment, PublishState, Store } from "../db/store.js";
 import type { KvWriter } from "./kv-writer.js";
+import type { StreamNotifier } from "./stream-notifier.js";
 
 /** What a deployment's published documents depend on: its keys and its compiled flags. */
 export const contentHash = (deployment: Deployment, flags: EvaluationFlag[]): string =>
@@ -31,6 +32,10 @@ export interface PublisherOptions {
   /** Retry a failed publish after these delays (ms); none in Lambda, where the stream retries. */
   retryDelaysMs?: number[];
   leaseMs?: number;
+  /** Cloudflare KV's value limit, 25 MiB; lower in tests. */
+  maxDocumentBytes?: number;
+  /** Hands each published document to the edge's flag streams (servers connected to /sdk/stream/v1/flags). */
+  notify?: StreamNotifier;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -45,7 +50,9 @@ export interface Publisher {
   idle(): Promise<void>;
 }
 
-export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 10_000, log = console.error }: PublisherOptions): Publisher {
+export const KV_VALUE_LIMIT_BYTES = 25 * 2 ** 20;
+
+export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 10_000, maxDocumentBytes = KV_VALUE_LIMIT_BYTES, notify, log = console.error }: PublisherOptions): Publisher {
   const retries = new Set<Promise<void>>();
 
   /** Compiles the latest state and writes it to KV as the next version. */
@@ -58,12 +65,23 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     const hash = contentHash(deployment, compiled);
     const version = await store.reserveVersion(project, deploymentKey, owner);
     const publishedAt = new Date().toISOString();
+    const flagHashes = Object.fromEntries(compiled.map((flag) => [flag.key, createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16)]));
     const document = (keyType: DeploymentDocument["keyType"]): string =>
-      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, contentHash: hash, publishedAt, trackExposures: true, flags: compiled } satisfies DeploymentDocument);
+      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, contentHash: hash, publishedAt, trackExposures: true, flags: compiled, flagHashes } satisfies DeploymentDocument);
+    const size = Buffer.byteLength(document("server"));
+    if (size > maxDocumentBytes) {
+      // KV refuses values over 25 MiB: say so plainly (the last good version stays served).
+      throw new Error(`Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: serve some of its flags on another deployment`);
+    }
+    const serverDocument = document("server");
     await kv.put([
       { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
-      { key: kvNameForApiKey(deployment.serverKey), value: document("server") },
+      { key: kvNameForApiKey(deployment.serverKey), value: serverDocument },
     ]);
+    // Only server keys stream; a retired key's streams close. Never fails the publish.
+    await notify?.([{ key: deployment.serverKey, document: serverDocument }, ...deployment.retiredKeys.map((key) => ({ key, document: null }))]).catch((error: unknown) =>
+      log(`Flag-stream notification for ${project}/${deploymentKey} failed; streams catch up from KV within 30 s`, error),
+    );
     if (deployment.retiredKeys.length) {
       await kv.delete(deployment.retiredKeys.map(kvNameForApiKey));
       // Only if no rotation happened meanwhile (its new retired key must stay listed); redone next time if lost.

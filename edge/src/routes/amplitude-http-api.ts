@@ -2,7 +2,8 @@
  * Amplitude's HTTP API, for the official analytics SDKs (and the experiment SDKs' exposure
  * tracking) pointed at the edge with `serverUrl`: `POST /2/httpapi` and `POST /batch`, body
  * `{"api_key", "events": [...], "options"?}`, with a deployment key as `api_key`. Events go
- * into the same pipeline as `/track` (`$exposure` under the same trust rules). Answers take
+ * into the same pipeline as `/track` (`$exposure`, and the experiment SDKs' `[Experiment]
+ * Exposure`, under the same trust rules). Answers take
  * Amplitude's shapes: 200 `{code, events_ingested, payload_size_bytes, server_upload_time}`;
  * 400 with `missing_field`, `events_with_missing_fields` and `events_with_invalid_fields`
  * (field → event indexes); 413; 429 with `Retry-After`. Events need an `event_type` and a
@@ -10,13 +11,36 @@
  */
 import { Hono, type Context } from "hono";
 import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
-import { trackEventSchema } from "../../../shared/events.js";
+import { EXPOSURE_EVENT_TYPE, trackEventSchema } from "../../../shared/events.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { FlagStore } from "../flag-store.js";
 import { acceptEvents, checkEvent, MAX_EVENTS, type CheckedEvent } from "./track.js";
 
 /** Amplitude's limit for one request to /2/httpapi is 1 MB of body. */
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The experiment SDKs' exposure event (`exposureConfig` of `@amplitude/experiment-node-server`:
+ * `[Experiment] Exposure` with `[Experiment] Flag Key` and `[Experiment] Variant`) as the
+ * `$exposure` event the pipeline takes, so a local evaluation's exposure counts like a browser
+ * SDK's, under the same trust rule (the edge must serve that variant to that user).
+ */
+function fromExperimentSdk(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || (raw as { event_type?: unknown }).event_type !== SDK_EXPOSURE_EVENT) return raw;
+  const event = raw as Record<string, unknown>;
+  const properties = (event["event_properties"] && typeof event["event_properties"] === "object" ? event["event_properties"] : {}) as Record<string, unknown>;
+  const { user_properties: _userProperties, ...rest } = event; // its $set/$unset of "[Experiment] <flag>" properties
+  return {
+    ...rest,
+    event_type: EXPOSURE_EVENT_TYPE,
+    event_properties: {
+      flag_key: properties["[Experiment] Flag Key"],
+      ...(properties["[Experiment] Variant"] === undefined ? {} : { variant: properties["[Experiment] Variant"] }),
+      ...(properties["[Experiment] Experiment Key"] === undefined ? {} : { experiment_key: properties["[Experiment] Experiment Key"] }),
+    },
+  };
+}
+const SDK_EXPOSURE_EVENT = "[Experiment] Exposure";
 
 type FieldIndexes = Record<string, number[]>;
 const note = (fields: FieldIndexes, field: string, index: number) => void (fields[field] ??= []).push(index);
@@ -51,7 +75,7 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
     const invalid: FieldIndexes = {};
     const accepted: CheckedEvent[] = [];
     const now = Date.now();
-    events.forEach((raw: unknown, index) => {
+    events.map(fromExperimentSdk).forEach((raw: unknown, index) => {
       const fields = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
       const parsed = trackEventSchema.safeParse(raw);
       if (!parsed.success) {

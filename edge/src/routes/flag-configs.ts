@@ -13,7 +13,7 @@ export function flagConfigs(): Hono<EdgeEnv> {
     const etag = `"${deployment.deployment}-${deployment.version}"`;
     const headers = { ETag: etag, "Cache-Control": "private, no-cache" };
     if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
-    return c.json(deployment.compiled.flags, 200, headers);
+    return c.json(deployment.compiled.validFlags, 200, headers);
   });
   return app;
 }

@@ -6,7 +6,7 @@
  *   `context`; default variants omitted.
  */
 import { Hono, type Context } from "hono";
-import { userToContext } from "../../../shared/evaluation/index.js";
+import { outcomeJson, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError, readJson } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { ExposureRecorder } from "../exposures.js";
@@ -30,7 +30,7 @@ function respond(
     exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served.map((key) => all[key]), "remote-evaluation");
   }
   // Each variant's JSON was built at compile time; the response is their concatenation.
-  const body = `{${served.map((key) => `${JSON.stringify(key)}:${all[key]!.json}`).join(",")}}`;
+  const body = `{${served.map((key) => `${JSON.stringify(key)}:${outcomeJson(all[key]!)}`).join(",")}}`;
   return c.body(body, 200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
 }
 

@@ -1,0 +1,49 @@
+/**
+ * `GET /sdk/stream/v1/flags` (server keys): the deployment's flag configs as server-sent
+ * events, from the key's FlagStreamHub. `POST /internal/flag-streams`: the publisher hands
+ * each hub the document it just published (signed like the stats service's deliveries).
+ */
+import { Hono } from "hono";
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
+import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
+import { SIGNATURE_HEADER, verify } from "../../../shared/ingest-signature.js";
+import type { EdgeEnv, Env } from "../bindings.js";
+
+const notificationSchema = z.object({
+  updates: z.array(z.object({ key: z.string().regex(API_KEY_PATTERN), document: z.string().nullable() })).max(100),
+});
+
+const hubOf = (namespace: DurableObjectNamespace, apiKey: string) => namespace.get(namespace.idFromName(apiKey));
+
+function streams(env: Env): DurableObjectNamespace {
+  if (!env.FLAG_STREAMS) throw new ApiError(404, "not_found", "Flag streaming is not configured on this edge: poll /sdk/v2/flags");
+  return env.FLAG_STREAMS;
+}
+
+export function flagStream(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.get("/sdk/stream/v1/flags", (c) => hubOf(streams(c.env), c.get("apiKey")).fetch("https://hub/stream", { headers: { "x-api-key": c.get("apiKey") } }));
+  return app;
+}
+
+export function flagStreamNotifications(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.post("/internal/flag-streams", async (c) => {
+    if (!c.env.STREAM_NOTIFY_SECRET) throw new ApiError(404, "not_found", "Not found");
+    const raw = await c.req.text();
+    const verdict = await verify(c.env.STREAM_NOTIFY_SECRET, c.req.header(SIGNATURE_HEADER), raw);
+    if (verdict !== "ok") throw new ApiError(401, "unauthorized", `Notification rejected: ${verdict}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new ApiError(400, "invalid_json", "Notification is not JSON");
+    }
+    const { updates } = parseOr400(notificationSchema, body, "notification");
+    const namespace = streams(c.env);
+    await Promise.all(updates.map(({ key, document }) => hubOf(namespace, key).fetch("https://hub/notify", { method: "POST", headers: { "x-api-key": key }, body: document ?? "" })));
+    return c.body(null, 204);
+  });
+  return app;
+}

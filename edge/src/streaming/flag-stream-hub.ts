@@ -1,0 +1,109 @@
+/**
+ * Flag configs streamed to servers (`@amplitude/experiment-node-server` with
+ * `streamUpdates: true`): one Durable Object per server key holds every open stream of that
+ * key and writes each publish to all of them at once.
+ *
+ * The wire format is the SDK's (read from its transport/stream.js and stream-flag-api.js):
+ * server-sent events on `GET /sdk/stream/v1/flags`, each `data:` a JSON array of every flag
+ * config, the full set first on connect; a keep-alive whose data is a single space at least
+ * every 17 s (the SDK's timeout), sent here every 15 s. The SDK reconnects every 12–18
+ * minutes by itself, and falls back to polling `/sdk/v2/flags` when the stream fails.
+ *
+ * The publisher notifies the hub with the document it just wrote to KV (KV reads elsewhere
+ * can lag a minute; the notification carries the content). A hub also rereads KV every
+ * `RECHECK_MS` while it has streams, so a lost notification delays an update, never loses it.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { kvNameForApiKey } from "../../../shared/deployment-document.js";
+import type { Env } from "../bindings.js";
+import { loadDeployment, type LoadedDeployment } from "../deployment-loader.js";
+
+const KEEP_ALIVE_MS = 15_000;
+const RECHECK_MS = 30_000;
+const encoder = new TextEncoder();
+/** SSE strips one space after "data:", so the SDK's keep-alive (data " ") needs two. */
+const KEEP_ALIVE = encoder.encode("data:  \n\n");
+const event = (data: string) => encoder.encode(`data: ${data}\n\n`);
+
+export class FlagStreamHub extends DurableObject<Env> {
+  private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  private current: LoadedDeployment | undefined;
+  private apiKey: string | undefined;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    this.apiKey = request.headers.get("x-api-key") ?? this.apiKey;
+    if (url.pathname === "/notify") {
+      // The key's new document, or none: the key was rotated away or its deployment deleted.
+      const text = await request.text();
+      if (text === "") this.closeAll();
+      else await this.publish(text);
+      return new Response(null, { status: 204 });
+    }
+    return this.open();
+  }
+
+  override async alarm(): Promise<void> {
+    if (this.streams.size === 0 || !this.apiKey) return;
+    const text = await this.env.FLAGS.get(kvNameForApiKey(this.apiKey), "text");
+    if (text === null) this.closeAll();
+    else await this.publish(text);
+    if (this.streams.size > 0) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
+  }
+
+  /** A new stream: the current flags at once, then every publish and keep-alives. */
+  private async open(): Promise<Response> {
+    if (!this.current && this.apiKey) {
+      const text = await this.env.FLAGS.get(kvNameForApiKey(this.apiKey), "text");
+      if (text !== null) this.current = loadDeployment(text);
+    }
+    if (!this.current) return new Response(JSON.stringify({ error: { code: "unauthorized", message: "Unknown deployment key" } }), { status: 401, headers: { "Content-Type": "application/json" } });
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    this.streams.add(writer);
+    void this.write(writer, event(JSON.stringify(this.current.compiled.validFlags)));
+    this.keepAlive ??= setInterval(() => this.broadcast(KEEP_ALIVE), KEEP_ALIVE_MS);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
+    return new Response(readable, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
+  }
+
+  /** A document newer than the one streamed goes to every stream; older or equal ones change nothing. */
+  private async publish(text: string): Promise<void> {
+    let next: LoadedDeployment;
+    try {
+      next = loadDeployment(text, this.current);
+    } catch (error) {
+      console.error("Flag stream: ignoring an invalid deployment document", error);
+      return;
+    }
+    if (next === this.current) return;
+    this.current = next;
+    this.broadcast(event(JSON.stringify(next.compiled.validFlags)));
+  }
+
+  private broadcast(chunk: Uint8Array): void {
+    for (const writer of this.streams) void this.write(writer, chunk);
+  }
+
+  /** Writes to one stream; a stream whose reader has gone is dropped. */
+  private async write(writer: WritableStreamDefaultWriter<Uint8Array>, chunk: Uint8Array): Promise<void> {
+    try {
+      await writer.write(chunk);
+    } catch {
+      this.streams.delete(writer);
+      if (this.streams.size === 0) this.stopKeepAlive();
+    }
+  }
+
+  private closeAll(): void {
+    for (const writer of this.streams) void writer.close().catch(() => undefined);
+    this.streams.clear();
+    this.stopKeepAlive();
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+}
