@@ -101,9 +101,9 @@ function toAmplitude(flag: LogicalFlag): EvaluationFlag {
   if (flag.parent) {
     segments.push({ metadata: { segmentName: "Prerequisite not met" }, conditions: [[{ selector: ["result", flag.parent, "key"], op: "is not", values: ["on"] }]], variant: "off" });
   }
-  for (const { rule, variant } of flag.rules) {
-    segments.push({ metadata: { segmentName: `rule ${rule.attribute}` }, conditions: [[{ selector: selectorOf(rule.attribute), op: rule.op, values: rule.values }]], variant });
-  }
+  flag.rules.forEach(({ rule, variant }, index) => {
+    segments.push({ metadata: { segmentName: `rule ${index}: ${rule.attribute}` }, conditions: [[{ selector: selectorOf(rule.attribute), op: rule.op, values: rule.values }]], variant });
+  });
   let start = 0;
   const distributions = flag.variants.map((variant, v) => {
     const end = v === flag.variants.length - 1 ? DISTRIBUTION_MAX : start + Math.floor((flag.weights[v]! / 100) * DISTRIBUTION_MAX);
@@ -167,6 +167,66 @@ function toGrowthBook(flag: LogicalFlag): Record<string, unknown> {
   return { defaultValue: "off", rules };
 }
 
+/** One logical rule as LaunchDarkly rules (`version greater or equal` is two: greater, or equal). */
+function launchDarklyRules(rule: Rule): Array<Array<Record<string, unknown>>> {
+  const clause = (op: string, values: unknown[]) => [{ attribute: rule.attribute, op, values, negate: false }];
+  switch (rule.op) {
+    case "is":
+    case "set contains any":
+      return [clause("in", rule.values)];
+    case "contains":
+      return [clause("contains", rule.values)];
+    case "version greater or equal":
+      return [clause("semVerGreaterThan", rule.values), clause("semVerEqual", rule.values)];
+    case "greater":
+      return [clause("greaterThan", rule.values.map(Number))];
+    default:
+      return [clause("matches", rule.values)];
+  }
+}
+
+/**
+ * The same flag in LaunchDarkly's data model (what its Cloudflare SDK reads from KV): variation 0
+ * is "off", the rules in order, a rollout as the fallthrough (weights out of 100,000), the parent
+ * as a prerequisite. `ruleOf[i]` is the logical rule LaunchDarkly's rule `i` came from.
+ */
+function toLaunchDarkly(flag: LogicalFlag): { flag: Record<string, unknown>; ruleOf: number[] } {
+  const variations = ["off", ...flag.variants];
+  const rules: Array<Record<string, unknown>> = [];
+  const ruleOf: number[] = [];
+  flag.rules.forEach(({ rule, variant }, index) => {
+    for (const clauses of launchDarklyRules(rule)) {
+      rules.push({ id: `${flag.key}-r${rules.length}`, clauses, variation: variations.indexOf(variant) });
+      ruleOf.push(index);
+    }
+  });
+  const on = flag.variants.map((_, v) => Math.round(flag.weights[v]! * flag.rollout * 10));
+  const weights = [100_000 - on.reduce((a, b) => a + b, 0), ...on];
+  return {
+    flag: {
+      key: flag.key,
+      version: 1,
+      on: true,
+      variations,
+      offVariation: 0,
+      fallthrough: { rollout: { variations: weights.map((weight, variation) => ({ variation, weight })), bucketBy: flag.bucketBy === "user_id" ? "key" : "deviceId" } },
+      rules,
+      targets: [],
+      contextTargets: [],
+      prerequisites: flag.parent ? [{ key: flag.parent, variation: 1 }] : [],
+      salt: `salt-${flag.key}`,
+      trackEvents: false,
+      trackEventsFallthrough: false,
+      clientSide: true,
+      deleted: false,
+    },
+    ruleOf,
+  };
+}
+
+/** A user as a LaunchDarkly context. */
+export const launchDarklyContext = (user: BenchUser) => ({ kind: "user", key: user.user_id, deviceId: user.device_id, country: user.country, ...user.user_properties });
+
 function users(random: () => number, count: number): BenchUser[] {
   return Array.from({ length: count }, (_, i) => ({
     user_id: `user-${i}-${Math.floor(random() * 1e9).toString(36)}`,
@@ -185,6 +245,8 @@ function users(random: () => number, count: number): BenchUser[] {
 export interface Workload {
   flags: EvaluationFlag[];
   growthBookFeatures: Record<string, Record<string, unknown>>;
+  /** LaunchDarkly's flag data (KV value `{flags, segments}`), and per flag which logical rule each of its rules is. */
+  launchDarkly: { data: { flags: Record<string, unknown>; segments: Record<string, never> }; ruleOf: Record<string, number[]> };
   users: BenchUser[];
 }
 
@@ -194,6 +256,10 @@ export function createWorkload(userCount = 10_000, seed = 42, flagCount = 50): W
   return {
     flags: logical.map(toAmplitude),
     growthBookFeatures: Object.fromEntries(logical.map((flag) => [flag.key, toGrowthBook(flag)])),
+    launchDarkly: {
+      data: { flags: Object.fromEntries(logical.map((flag) => [flag.key, toLaunchDarkly(flag).flag])), segments: {} },
+      ruleOf: Object.fromEntries(logical.map((flag) => [flag.key, toLaunchDarkly(flag).ruleOf])),
+    },
     users: users(random, userCount),
   };
 }
