@@ -46,6 +46,10 @@ const newFlag = (deployments: Deployment[]): FlagInput => ({
 
 export type Edit = (change: (draft: FlagInput) => void) => void;
 
+const EXPERIMENT_FIELDS = new Set(["hypothesis", "primaryMetric", "secondaryMetrics", "guardrailMetrics", "statisticalMethod", "confidenceLevel", "minimumDetectableEffect", "multipleTestingCorrection"]);
+const isEmpty = (value: unknown) =>
+  value === "" || (Array.isArray(value) && value.length === 0) || (value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every(isEmpty));
+
 export function FlagEditorPage({ project, flagKey }: { project: string; flagKey?: string }) {
   const state = useLoad(
     async () => {
@@ -96,6 +100,8 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
     });
 
   const changes = changesBetween(base ? toInput(base) : {}, draft);
+  // A new flag's preview lists what was set, not every empty list and, for a release, no experiment settings.
+  const shown = base ? changes : changes.filter((change) => !isEmpty("value" in change ? change.value : undefined) && !(draft.type === "release" && EXPERIMENT_FIELDS.has(String(change.path[0]))));
   const experiment = draft.type === "experiment";
   const locked = base?.type === "experiment" && base.status === "running";
 
@@ -224,7 +230,7 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
         {preview ? (
           <div class="panel preview">
             <h2>Review your changes</h2>
-            <ChangeList changes={changes} />
+            <ChangeList changes={shown} />
             <div class="actions">
               <button type="button" class="primary" disabled={saving || invalid.size > 0 || (base !== undefined && changes.length === 0)} onClick={save}>
                 {base ? `Save as version ${base.version + 1}` : "Create"}
