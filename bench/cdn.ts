@@ -10,7 +10,7 @@ import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { startOrigin } from "../test/support/origin.js";
 import { compareLatency } from "./serial-latency.js";
 import { round } from "./percentiles.js";
-import { createWorkload } from "./workload.js";
+import { benchDocument, createWorkload } from "./workload.js";
 
 export interface CdnResult {
   requests: number;
@@ -41,7 +41,7 @@ export async function benchCdn(requests = 10_000): Promise<CdnResult> {
     const kv = await edge.mf.getKVNamespace("FLAGS", "edge");
     const { flags } = createWorkload(1);
     // The workload buckets on user_id and device_id; the middleware supplies a device id per visitor.
-    await kv.put(kvNameForApiKey(KEY), JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType: "client", version: 1, publishedAt: new Date().toISOString(), trackExposures: true, flags }));
+    await kv.put(kvNameForApiKey(KEY), benchDocument(flags, { keyType: "client" }));
     // Returning visitors (one device cookie each), as most page views are.
     const cookie = (i: number) => ({ cookie: `exp_device_id=visitor-${(i % 1000).toString().padStart(8, "0")}` });
     const { plain: p, middleware: m } = await compareLatency(

@@ -7,16 +7,15 @@
  */
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kvNameForApiKey } from "../shared/deployment-document.js";
-import type { EvaluationFlag } from "../shared/evaluation/index.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../edge/local/build.js";
 import { userToContext } from "../shared/evaluation/context.js";
-import { createWorkload } from "./workload.js";
+import { flagContentHash } from "../control-plane/src/publish/publisher.js";
+import { benchDocument, createWorkload } from "./workload.js";
 import { round } from "./percentiles.js";
 
 export interface ColdRow {
@@ -40,8 +39,7 @@ export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<Col
   const rows: ColdRow[] = [];
   for (const count of flagCounts) {
     const workload = createWorkload(201, 42, count);
-    const document = { schemaVersion: 1, project: "bench", deployment: "bench", keyType: "server", version: 1, contentHash: "bench", publishedAt: new Date().toISOString(), trackExposures: true, flags: workload.flags };
-    const text = JSON.stringify(document);
+    const text = benchDocument(workload.flags, { contentHash: "bench" });
     const path = join(folder, `document-${count}.json`);
     writeFileSync(path, text);
     const contexts = JSON.stringify(workload.users.map((user) => userToContext(user as never)));
@@ -72,8 +70,6 @@ export interface WorkerdColdRow {
   afterPublishNoHashesMs: number;
 }
 
-const flagHash = (flag: EvaluationFlag) => createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16);
-
 /**
  * The same in workerd (Miniflare): a fresh runtime's first request, and the first request
  * after a publish (waiting out the isolate's cache, so that request reads KV and loads the new
@@ -87,10 +83,7 @@ export async function benchWorkerdColdStart(flagCounts = [50, 1000, 5000], sampl
     const document = (version: number, changed: boolean, hashes: boolean) => {
       // A publish that changes one flag's rollout: the others are as they were.
       const published = changed ? flags.map((flag, i) => (i === 0 ? { ...flag, metadata: { ...flag.metadata, flagVersion: version } } : flag)) : flags;
-      return JSON.stringify({
-        schemaVersion: 1, deployment: "bench", keyType: "server", version, contentHash: `v${version}`, publishedAt: new Date().toISOString(), trackExposures: false, flags: published,
-        ...(hashes ? { flagHashes: Object.fromEntries(published.map((flag) => [flag.key, flagHash(flag)])) } : {}),
-      });
+      return benchDocument(published, { version, contentHash: `v${version}`, trackExposures: false, ...(hashes ? { flagHashes: Object.fromEntries(published.map((flag) => [flag.key, flagContentHash(flag)])) } : {}) });
     };
     const user = Buffer.from(JSON.stringify(users[0])).toString("base64url");
     const timed = async (url: URL) => {

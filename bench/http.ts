@@ -9,7 +9,7 @@ import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { Miniflare } from "miniflare";
 import { compareLatency, type LatencyStats } from "./serial-latency.js";
-import { createWorkload } from "./workload.js";
+import { benchDocument, createWorkload } from "./workload.js";
 
 export interface HttpResult {
   /** Serial requests on one keep-alive connection: what one caller waits. */
@@ -43,10 +43,7 @@ export async function benchHttp({ connections = 8, durationSeconds = 10, serialR
   });
   try {
     const kv = await mf.getKVNamespace("FLAGS", "edge");
-    await kv.put(
-      kvNameForApiKey(KEY),
-      JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType: "server", version: 1, publishedAt: new Date().toISOString(), trackExposures: true, flags: workload.flags }),
-    );
+    await kv.put(kvNameForApiKey(KEY), benchDocument(workload.flags));
     const encodedUsers = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
     const user = (i: number) => encodedUsers[i % encodedUsers.length]!;
     const path = "/sdk/v2/vardata?v=0";

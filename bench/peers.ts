@@ -8,21 +8,19 @@
  */
 import { init as initLaunchDarkly } from "@launchdarkly/cloudflare-server-sdk";
 import autocannon from "autocannon";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
 import { readFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:http";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { ROOT } from "../edge/local/build.js";
+import { bundleForWorkerd, ROOT } from "../edge/local/build.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { compile, userToContext } from "../shared/evaluation/index.js";
 import { round } from "./percentiles.js";
 import { compareLatency, type LatencyStats } from "./serial-latency.js";
-import { createWorkload, launchDarklyContext, type Workload } from "./workload.js";
+import { benchDocument, createWorkload, launchDarklyContext, type Workload } from "./workload.js";
 
 const KEY = "bench-peers-server-key";
 const CDN_KEY = "bench-peers-client-key";
@@ -77,7 +75,7 @@ async function checkAgreement(workload: Workload, userCount: number): Promise<Pe
 
 /** A page that streams: the head at once, then 1 MiB of body in 64 chunks 10 ms apart. */
 async function startStreamingOrigin() {
-  const server = createServer((request, response) => {
+  const server = http.createServer((request, response) => {
     request.resume();
     response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     if (!request.url?.startsWith("/large.html")) return response.end("<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>");
@@ -151,19 +149,14 @@ export async function benchPeers(): Promise<PeersResult> {
 
   const folder = join(ROOT, ".tmp", `bench-peers-${process.pid}`);
   mkdirSync(folder, { recursive: true });
-  const bundle = async (name: string) => {
-    const outfile = join(folder, `${name}.mjs`);
-    await build({ entryPoints: [join(ROOT, `bench/peers/${name}.ts`)], bundle: true, format: "esm", platform: "neutral", target: "es2022", mainFields: ["module", "main"], conditions: ["workerd", "worker", "browser"], external: ["node:*", "cloudflare:*"], outfile, logLevel: "error" });
-    return outfile;
-  };
+  const bundle = (name: string) => bundleForWorkerd(join(ROOT, `bench/peers/${name}.ts`), join(folder, `${name}.mjs`));
   const [ldScript, gbScript] = await Promise.all([bundle("launchdarkly-worker"), bundle("growthbook-worker")]);
   const origin = await startStreamingOrigin();
-  const document = (keyType: "client" | "server") => JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType, version: 1, publishedAt: new Date().toISOString(), trackExposures: false, flags: workload.flags });
 
   const startOurs = async (cdn: boolean) => {
     const { mf, url } = await startEdgeMiniflare({ rateLimitPer10s: 1_000_000_000, ...(cdn ? { vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: CDN_KEY } } : {}) });
     const kv = await mf.getKVNamespace("FLAGS", "edge");
-    await kv.put(kvNameForApiKey(cdn ? CDN_KEY : KEY), document(cdn ? "client" : "server"));
+    await kv.put(kvNameForApiKey(cdn ? CDN_KEY : KEY), benchDocument(workload.flags, { keyType: cdn ? "client" : "server", trackExposures: false }));
     return { url, dispose: () => mf.dispose() };
   };
   const startLaunchDarkly = async () => {

@@ -264,6 +264,14 @@ export function createWorkload(userCount = 10_000, seed = 42, flagCount = 50): W
   };
 }
 
+/** A deployment document of `flags`, as the publisher writes it to KV (the fields benches vary, as options). */
+export function benchDocument(
+  flags: EvaluationFlag[],
+  { keyType = "server", version = 1, trackExposures = true, contentHash, flagHashes }: { keyType?: "client" | "server"; version?: number; trackExposures?: boolean; contentHash?: string; flagHashes?: Record<string, string> } = {},
+): string {
+  return JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType, version, ...(contentHash ? { contentHash } : {}), publishedAt: new Date().toISOString(), trackExposures, flags, ...(flagHashes ? { flagHashes } : {}) });
+}
+
 /** GrowthBook's flat attributes for a user. */
 export const growthBookAttributes = (user: BenchUser) => ({
   id: user.user_id,

@@ -1,10 +1,13 @@
 /**
- * Signing of the queue consumer's deliveries to the stats service:
+ * Signing of the queue consumer's deliveries to the stats service (and of the publisher's
+ * flag-stream notifications to the edge):
  * `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
  * Unsigned, wrongly signed, or stale (more than 5 minutes off) deliveries are rejected,
  * so a captured request cannot be replayed later. WebCrypto, so the Worker that signs and
  * the Node service that verifies share this code.
  */
+import { ApiError } from "./http/errors.js";
+
 export const SIGNATURE_HEADER = "x-signature";
 export const MAX_SKEW_SECONDS = 300;
 
@@ -37,4 +40,15 @@ export async function verify(secret: string, header: string | null | undefined, 
   const timestamp = Number(match[1]);
   if (Math.abs(nowSeconds - timestamp) > MAX_SKEW_SECONDS) return "stale";
   return equal(await hmacHex(secret, `${timestamp}.${body}`), match[2]!) ? "ok" : "bad-signature";
+}
+
+/** A signed request's body as JSON: 401 naming the verdict unless the signature holds, 400 unless it parses. */
+export async function readSignedJson(secret: string, header: string | null | undefined, body: string, what: string): Promise<unknown> {
+  const verdict = await verify(secret, header, body);
+  if (verdict !== "ok") throw new ApiError(401, "unauthorized", `${what} rejected: ${verdict}`);
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    throw new ApiError(400, "invalid_json", `${what} is not JSON`);
+  }
 }

@@ -15,20 +15,24 @@ export function buildEdgeWorker(): Promise<string> {
   built ??= (async () => {
     const outdir = join(ROOT, ".tmp", "edge", String(process.pid));
     mkdirSync(outdir, { recursive: true });
-    const outfile = join(outdir, "index.mjs");
-    await build({
-      entryPoints: [join(ROOT, "edge/src/index.ts")],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      mainFields: ["module", "main"],
-      conditions: ["workerd", "worker", "browser"],
-      external: ["cloudflare:*"], // the runtime's own modules (Durable Objects)
-      outfile,
-      logLevel: "error",
-    });
-    return outfile;
+    return bundleForWorkerd(join(ROOT, "edge/src/index.ts"), join(outdir, "index.mjs"));
   })();
   return built;
+}
+
+/** Bundles a worker's entry for workerd (also the peers' workers in bench/peers.ts); resolves to `outfile`. */
+export async function bundleForWorkerd(entry: string, outfile: string): Promise<string> {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    external: ["node:*", "cloudflare:*"], // the runtime's own modules (nodejs_compat, Durable Objects)
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
 }

@@ -17,7 +17,7 @@ import { cors } from "hono/cors";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
-import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
+import { readSignedJson, SIGNATURE_HEADER } from "../../shared/ingest-signature.js";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
@@ -65,15 +65,7 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
 
   // The edge's consumer sends at most ~6 MiB a delivery (edge/src/queue-consumer.ts).
   app.post("/ingest", bodyLimit(8 * 1024 * 1024), async (c) => {
-    const raw = await c.req.text();
-    const verdict = await verify(ingestSecret, c.req.header(SIGNATURE_HEADER), raw);
-    if (verdict !== "ok") throw new ApiError(401, "unauthorized", `Delivery rejected: ${verdict}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new ApiError(400, "invalid_json", "Delivery is not JSON");
-    }
+    const body = await readSignedJson(ingestSecret, c.req.header(SIGNATURE_HEADER), await c.req.text(), "Delivery");
     const { messages, queueLagMs } = parseOr400(deliverySchema, body, "delivery");
     return c.json(await ingest(messages, stats.db, catalog, queueLagMs === undefined ? {} : { queueLagMs }));
   });

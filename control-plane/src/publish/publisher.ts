@@ -22,6 +22,9 @@ import type { Deployment, PublishState, Store } from "../db/store.js";
 import type { KvWriter } from "./kv-writer.js";
 import type { StreamNotifier } from "./stream-notifier.js";
 
+/** One flag's content, hashed: an isolate keeps a flag compiled across publishes while this stays the same. */
+export const flagContentHash = (flag: EvaluationFlag): string => createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16);
+
 /** What a deployment's published documents depend on: its keys and its compiled flags. */
 export const contentHash = (deployment: Deployment, flags: EvaluationFlag[]): string =>
   createHash("sha256").update(JSON.stringify([deployment.clientKey, deployment.serverKey, deployment.retiredKeys, flags])).digest("base64url");
@@ -65,15 +68,15 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     const hash = contentHash(deployment, compiled);
     const version = await store.reserveVersion(project, deploymentKey, owner);
     const publishedAt = new Date().toISOString();
-    const flagHashes = Object.fromEntries(compiled.map((flag) => [flag.key, createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16)]));
+    const flagHashes = Object.fromEntries(compiled.map((flag) => [flag.key, flagContentHash(flag)]));
     const document = (keyType: DeploymentDocument["keyType"]): string =>
       JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, contentHash: hash, publishedAt, trackExposures: true, flags: compiled, flagHashes } satisfies DeploymentDocument);
-    const size = Buffer.byteLength(document("server"));
+    const serverDocument = document("server");
+    const size = Buffer.byteLength(serverDocument);
     if (size > maxDocumentBytes) {
       // KV refuses values over 25 MiB: say so plainly (the last good version stays served).
       throw new Error(`Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: serve some of its flags on another deployment`);
     }
-    const serverDocument = document("server");
     await kv.put([
       { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
       { key: kvNameForApiKey(deployment.serverKey), value: serverDocument },

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
 import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
-import { SIGNATURE_HEADER, verify } from "../../../shared/ingest-signature.js";
+import { readSignedJson, SIGNATURE_HEADER } from "../../../shared/ingest-signature.js";
 import type { EdgeEnv, Env } from "../bindings.js";
 
 const notificationSchema = z.object({
@@ -31,15 +31,7 @@ export function flagStreamNotifications(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/internal/flag-streams", async (c) => {
     if (!c.env.STREAM_NOTIFY_SECRET) throw new ApiError(404, "not_found", "Not found");
-    const raw = await c.req.text();
-    const verdict = await verify(c.env.STREAM_NOTIFY_SECRET, c.req.header(SIGNATURE_HEADER), raw);
-    if (verdict !== "ok") throw new ApiError(401, "unauthorized", `Notification rejected: ${verdict}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new ApiError(400, "invalid_json", "Notification is not JSON");
-    }
+    const body = await readSignedJson(c.env.STREAM_NOTIFY_SECRET, c.req.header(SIGNATURE_HEADER), await c.req.text(), "Notification");
     const { updates } = parseOr400(notificationSchema, body, "notification");
     const namespace = streams(c.env);
     await Promise.all(updates.map(({ key, document }) => hubOf(namespace, key).fetch("https://hub/notify", { method: "POST", headers: { "x-api-key": key }, body: document ?? "" })));
