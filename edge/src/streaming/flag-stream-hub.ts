@@ -11,7 +11,9 @@
  *
  * The publisher notifies the hub with the document it just wrote to KV (KV reads elsewhere
  * can lag a minute; the notification carries the content). A hub also rereads KV every
- * `RECHECK_MS` while it has streams, so a lost notification delays an update, never loses it.
+ * `RECHECK_MS` while it has streams, and whenever a stream opens (a notification may have
+ * been lost while nobody was connected), so a lost notification delays an update, never
+ * loses it. The cost of that read is in docs/scaling.md.
  */
 import { DurableObject } from "cloudflare:workers";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
@@ -28,6 +30,8 @@ const event = (data: string) => encoder.encode(`data: ${data}\n\n`);
 export class FlagStreamHub extends DurableObject<Env> {
   private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
   private current: LoadedDeployment | undefined;
+  /** The text `current` was loaded from: a recheck that reads the same text parses nothing. */
+  private currentText: string | undefined;
   private apiKey: string | undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
 
@@ -45,19 +49,22 @@ export class FlagStreamHub extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    if (this.streams.size === 0 || !this.apiKey) return;
+    if (this.streams.size === 0) return;
+    await this.recheck();
+    if (this.streams.size > 0) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
+  }
+
+  /** The key's document in KV, if newer than the one held, goes to every stream; no document closes them. */
+  private async recheck(): Promise<void> {
+    if (!this.apiKey) return;
     const text = await this.env.FLAGS.get(kvNameForApiKey(this.apiKey), "text");
     if (text === null) this.closeAll();
     else await this.publish(text);
-    if (this.streams.size > 0) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
   }
 
   /** A new stream: the current flags at once, then every publish and keep-alives. */
   private async open(): Promise<Response> {
-    if (!this.current && this.apiKey) {
-      const text = await this.env.FLAGS.get(kvNameForApiKey(this.apiKey), "text");
-      if (text !== null) this.current = loadDeployment(text);
-    }
+    await this.recheck();
     if (!this.current) return new Response(JSON.stringify({ error: { code: "unauthorized", message: "Unknown deployment key" } }), { status: 401, headers: { "Content-Type": "application/json" } });
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
@@ -70,6 +77,7 @@ export class FlagStreamHub extends DurableObject<Env> {
 
   /** A document newer than the one streamed goes to every stream; older or equal ones change nothing. */
   private async publish(text: string): Promise<void> {
+    if (text === this.currentText) return;
     let next: LoadedDeployment;
     try {
       next = loadDeployment(text, this.current);
@@ -79,6 +87,7 @@ export class FlagStreamHub extends DurableObject<Env> {
     }
     if (next === this.current) return;
     this.current = next;
+    this.currentText = text;
     this.broadcast(event(JSON.stringify(next.compiled.validFlags)));
   }
 
@@ -96,7 +105,9 @@ export class FlagStreamHub extends DurableObject<Env> {
     }
   }
 
+  /** The key is gone (rotated away, deployment deleted): every stream ends and none opens until KV has it again. */
   private closeAll(): void {
+    this.current = this.currentText = undefined;
     for (const writer of this.streams) void writer.close().catch(() => undefined);
     this.streams.clear();
     this.stopKeepAlive();
