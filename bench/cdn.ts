@@ -34,7 +34,13 @@ export async function benchCdn(requests = 10_000): Promise<CdnResult> {
   const edge = await startEdgeMiniflare({
     vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: KEY },
     extraWorkers: [
-      { name: "drain", modules: true, script: "export default { async queue(b) { b.ackAll(); } };", compatibilityDate: "2026-04-01", queueConsumers: { [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 0.1 } } },
+      {
+        name: "drain",
+        modules: true,
+        script: "export default { async queue(b) { b.ackAll(); } };",
+        compatibilityDate: "2026-04-01",
+        queueConsumers: { [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 0.1 } },
+      },
     ],
   });
   try {

@@ -8,7 +8,12 @@ import { EvaluationEngine, topologicalSort } from "@amplitude/experiment-core";
 import { readFileSync } from "node:fs";
 import { loadDeployment } from "../edge/src/deployment-loader.js";
 
-const [documentPath, engine, contextsJson, keysJson] = process.argv.slice(2) as [string, "ours" | "core" | "parse", string, string];
+const [documentPath, engine, contextsJson, keysJson] = process.argv.slice(2) as [
+  string,
+  "ours" | "core" | "parse",
+  string,
+  string,
+];
 const text = readFileSync(documentPath, "utf8");
 const contexts = JSON.parse(contextsJson) as object[];
 const flagKeys = JSON.parse(keysJson) as string[] | null;

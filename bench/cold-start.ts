@@ -34,7 +34,15 @@ export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<Col
   const folder = join(ROOT, ".tmp", `bench-cold-${process.pid}`);
   mkdirSync(folder, { recursive: true });
   const child = join(folder, "child.mjs");
-  await build({ entryPoints: [join(ROOT, "bench/cold-start-child.ts")], bundle: true, platform: "node", format: "esm", target: "node20", outfile: child, logLevel: "silent" });
+  await build({
+    entryPoints: [join(ROOT, "bench/cold-start-child.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile: child,
+    logLevel: "silent",
+  });
 
   const rows: ColdRow[] = [];
   for (const count of flagCounts) {
@@ -43,9 +51,19 @@ export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<Col
     const path = join(folder, `document-${count}.json`);
     writeFileSync(path, text);
     const contexts = JSON.stringify(workload.users.map((user) => userToContext(user as never)));
-    const named = JSON.stringify(workload.flags.slice(-5).map((flag) => flag.key)); // the last five: some have a prerequisite
-    const run = (engine: ColdRow["engine"], keys: string) => JSON.parse(execFileSync(process.execPath, [child, path, engine, contexts, keys], { encoding: "utf8", maxBuffer: 1 << 20 })) as { coldMs: number; warmMs: number };
-    for (const [engine, scope, keys] of [["parse", "all flags", "null"], ["ours", "all flags", "null"], ["core", "all flags", "null"], ["ours", "5 named flags", named], ["core", "5 named flags", named]] as const) {
+    // the last five: some have a prerequisite
+    const named = JSON.stringify(workload.flags.slice(-5).map((flag) => flag.key));
+    const run = (engine: ColdRow["engine"], keys: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, [child, path, engine, contexts, keys], { encoding: "utf8", maxBuffer: 1 << 20 }),
+      ) as { coldMs: number; warmMs: number };
+    for (const [engine, scope, keys] of [
+      ["parse", "all flags", "null"],
+      ["ours", "all flags", "null"],
+      ["core", "all flags", "null"],
+      ["ours", "5 named flags", named],
+      ["core", "5 named flags", named],
+    ] as const) {
       const samples = Array.from({ length: SAMPLES }, () => run(engine, keys));
       rows.push({
         flags: count,
@@ -82,13 +100,24 @@ export async function benchWorkerdColdStart(flagCounts = [50, 1000, 5000], sampl
     const { flags, users } = createWorkload(3, 42, count);
     const document = (version: number, changed: boolean, hashes: boolean) => {
       // A publish that changes one flag's rollout: the others are as they were.
-      const published = changed ? flags.map((flag, i) => (i === 0 ? { ...flag, metadata: { ...flag.metadata, flagVersion: version } } : flag)) : flags;
-      return benchDocument(published, { version, contentHash: `v${version}`, trackExposures: false, ...(hashes ? { flagHashes: Object.fromEntries(published.map((flag) => [flag.key, flagContentHash(flag)])) } : {}) });
+      const published = changed
+        ? flags.map((flag, i) => (i === 0 ? { ...flag, metadata: { ...flag.metadata, flagVersion: version } } : flag))
+        : flags;
+      return benchDocument(published, {
+        version,
+        contentHash: `v${version}`,
+        trackExposures: false,
+        ...(hashes
+          ? { flagHashes: Object.fromEntries(published.map((flag) => [flag.key, flagContentHash(flag)])) }
+          : {}),
+      });
     };
     const user = Buffer.from(JSON.stringify(users[0])).toString("base64url");
     const timed = async (url: URL) => {
       const started = performance.now();
-      const response = await fetch(new URL("/sdk/v2/vardata", url), { headers: { authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user } });
+      const response = await fetch(new URL("/sdk/v2/vardata", url), {
+        headers: { authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user },
+      });
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return performance.now() - started;
@@ -117,7 +146,13 @@ export async function benchWorkerdColdStart(flagCounts = [50, 1000, 5000], sampl
       }
     }
     const med = (pick: (m: Omit<WorkerdColdRow, "flags">) => number) => round(median(measured.map(pick)), 1);
-    rows.push({ flags: count, firstRequestMs: med((m) => m.firstRequestMs), secondRequestMs: med((m) => m.secondRequestMs), afterPublishMs: med((m) => m.afterPublishMs), afterPublishNoHashesMs: med((m) => m.afterPublishNoHashesMs) });
+    rows.push({
+      flags: count,
+      firstRequestMs: med((m) => m.firstRequestMs),
+      secondRequestMs: med((m) => m.secondRequestMs),
+      afterPublishMs: med((m) => m.afterPublishMs),
+      afterPublishNoHashesMs: med((m) => m.afterPublishNoHashesMs),
+    });
   }
   return rows;
 }

@@ -73,11 +73,21 @@ async function time(interaction: string, steps: Step[], page: Page): Promise<Tim
     if (i >= WARM_UP) samples.push(ms);
   }
   samples.sort((a, b) => a - b);
-  return { interaction, runs: RUNS, p50Ms: round(percentile(samples, 50), 1), p95Ms: round(percentile(samples, 95), 1), maxMs: round(samples.at(-1)!, 1) };
+  return {
+    interaction,
+    runs: RUNS,
+    p50Ms: round(percentile(samples, 50), 1),
+    p95Ms: round(percentile(samples, 95), 1),
+    maxMs: round(samples.at(-1)!, 1),
+  };
 }
 
 export async function benchConsole(): Promise<ConsoleResult> {
-  const system = await startLocalSystem({ ingestSecret: "bench-console", flagCacheTtlMs: 250, queueBatchTimeoutSeconds: 0.2 });
+  const system = await startLocalSystem({
+    ingestSecret: "bench-console",
+    flagCacheTtlMs: 250,
+    queueBatchTimeoutSeconds: 0.2,
+  });
   const browser = await launchChromium();
   try {
     const token = system.controlPlane.bootstrapToken!;
@@ -85,9 +95,21 @@ export async function benchConsole(): Promise<ConsoleResult> {
     const url = `${system.controlPlane.url}/`;
     const html = await (await fetch(url)).text();
     const [js, css] = await Promise.all(
-      ["app.js", "app.css"].map(async (file) => Buffer.from(await (await fetch(`${system.controlPlane.url}${/(\/console\/app\.(?:js|css)\?v=\w+)/g.exec(html.slice(html.indexOf(file) - 40))![1]}`)).arrayBuffer())),
+      ["app.js", "app.css"].map(async (file) =>
+        Buffer.from(
+          await (
+            await fetch(
+              `${system.controlPlane.url}${/(\/console\/app\.(?:js|css)\?v=\w+)/g.exec(html.slice(html.indexOf(file) - 40))![1]}`,
+            )
+          ).arrayBuffer(),
+        ),
+      ),
     );
-    const bundle = { jsKiB: round(js!.length / 1024, 1), cssKiB: round(css!.length / 1024, 1), gzipKiB: round((gzipSync(js!).length + gzipSync(css!).length) / 1024, 1) };
+    const bundle = {
+      jsKiB: round(js!.length / 1024, 1),
+      cssKiB: round(css!.length / 1024, 1),
+      gzipKiB: round((gzipSync(js!).length + gzipSync(css!).length) / 1024, 1),
+    };
 
     const page: Page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     // Notes when the projects list first appears, in the page's own clock (0 = navigation start).
@@ -114,7 +136,13 @@ export async function benchConsole(): Promise<ConsoleResult> {
       if (i >= WARM_UP) loads.push(ms);
     }
     loads.sort((a, b) => a - b);
-    timings.push({ interaction: "first page: navigation to projects listed (HTML, JS, CSS, /me, /projects)", runs: RUNS, p50Ms: round(percentile(loads, 50), 1), p95Ms: round(percentile(loads, 95), 1), maxMs: round(loads.at(-1)!, 1) });
+    timings.push({
+      interaction: "first page: navigation to projects listed (HTML, JS, CSS, /me, /projects)",
+      runs: RUNS,
+      p50Ms: round(percentile(loads, 50), 1),
+      p95Ms: round(percentile(loads, 95), 1),
+      maxMs: round(loads.at(-1)!, 1),
+    });
 
     await page.goto(`${url}#/projects/demo`);
     await page.locator("[data-flag=checkout-redesign]").waitFor();
@@ -132,7 +160,11 @@ export async function benchConsole(): Promise<ConsoleResult> {
       await time(
         "search flags: filtered list shown (1 API call)",
         [
-          { fill: ["input[type=search]", "checkout"], until: "[data-flag=checkout-redesign]", gone: "[data-flag=homepage-hero]" },
+          {
+            fill: ["input[type=search]", "checkout"],
+            until: "[data-flag=checkout-redesign]",
+            gone: "[data-flag=homepage-hero]",
+          },
           { fill: ["input[type=search]", ""], until: "[data-flag=homepage-hero]" },
         ],
         page,
@@ -169,7 +201,10 @@ export async function benchConsole(): Promise<ConsoleResult> {
       await time(
         "results tab: report fetched, tables and charts drawn (stats API)",
         [
-          { click: "nav.tabs a[href='#/projects/demo/flags/checkout-redesign/results']", until: "[data-metric=purchase] table" },
+          {
+            click: "nav.tabs a[href='#/projects/demo/flags/checkout-redesign/results']",
+            until: "[data-metric=purchase] table",
+          },
           { click: "nav.tabs a[href='#/projects/demo/flags/checkout-redesign/overview']", until: ".overview" },
         ],
         page,

@@ -35,7 +35,12 @@ function measure(engine: string, count: number, evaluate: (index: number) => unk
     }
     const totalSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const sorted = Array.from(durations).sort((a, b) => a - b);
-    const result = { engine, evaluationsPerSecond: Math.round(count / totalSeconds), medianMicros: round(percentile(sorted, 50)), p99Micros: round(percentile(sorted, 99)) };
+    const result = {
+      engine,
+      evaluationsPerSecond: Math.round(count / totalSeconds),
+      medianMicros: round(percentile(sorted, 50)),
+      p99Micros: round(percentile(sorted, 99)),
+    };
     if (!best || result.evaluationsPerSecond > best.evaluationsPerSecond) best = result;
   }
   if (sink < 0) console.log(sink);

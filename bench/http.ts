@@ -19,14 +19,32 @@ export interface HttpResult {
   /** The same route for a bare `new Response("ok")` worker: the runtime and client floor. */
   floor: { p50Ms: number; p99Ms: number };
   /** autocannon at saturation (its latencies are whole milliseconds). */
-  throughput: { requestsPerSecond: number; p50Ms: number; p99Ms: number; errors: number; non2xx: number; connections: number; durationSeconds: number };
+  throughput: {
+    requestsPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    errors: number;
+    non2xx: number;
+    connections: number;
+    durationSeconds: number;
+  };
 }
 
 const KEY = "bench-server-key";
 const BARE_WORKER = "export default { fetch() { return new Response('ok'); } }";
 
-export async function benchHttp({ connections = 8, durationSeconds = 10, serialRequests = 10_000 } = {}): Promise<HttpResult> {
-  const bare = new Miniflare({ modules: true, script: BARE_WORKER, compatibilityDate: "2026-04-01", port: 0, cf: false });
+export async function benchHttp({
+  connections = 8,
+  durationSeconds = 10,
+  serialRequests = 10_000,
+} = {}): Promise<HttpResult> {
+  const bare = new Miniflare({
+    modules: true,
+    script: BARE_WORKER,
+    compatibilityDate: "2026-04-01",
+    port: 0,
+    cf: false,
+  });
   const workload = createWorkload(10_000);
   const { mf, url } = await startEdgeMiniflare({
     // The rate limiter stays in the path (its cost is measured) with a budget above this load.
@@ -47,10 +65,26 @@ export async function benchHttp({ connections = 8, durationSeconds = 10, serialR
     const encodedUsers = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
     const user = (i: number) => encodedUsers[i % encodedUsers.length]!;
     const path = "/sdk/v2/vardata?v=0";
-    const { exposures: latency, noExposures: latencyNoExposures, floor } = await compareLatency(
+    const {
+      exposures: latency,
+      noExposures: latencyNoExposures,
+      floor,
+    } = await compareLatency(
       {
-        exposures: { base: url, path, headersFor: (i) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user(i) }) },
-        noExposures: { base: url, path, headersFor: (i) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user(i), "x-amp-exp-exposure-track": "no-track" }) },
+        exposures: {
+          base: url,
+          path,
+          headersFor: (i) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user(i) }),
+        },
+        noExposures: {
+          base: url,
+          path,
+          headersFor: (i) => ({
+            authorization: `Api-Key ${KEY}`,
+            "x-amp-exp-user": user(i),
+            "x-amp-exp-exposure-track": "no-track",
+          }),
+        },
         floor: { base: await bare.ready, path, headersFor: () => ({}) },
       },
       { rounds: serialRequests / 1000, perRound: 1000 },
@@ -67,7 +101,11 @@ export async function benchHttp({ connections = 8, durationSeconds = 10, serialR
             path: "/sdk/v2/vardata?v=0",
             setupRequest: (request) => ({
               ...request,
-              headers: { ...request.headers, authorization: `Api-Key ${KEY}`, "x-amp-exp-user": encodedUsers[next++ % encodedUsers.length]! },
+              headers: {
+                ...request.headers,
+                authorization: `Api-Key ${KEY}`,
+                "x-amp-exp-user": encodedUsers[next++ % encodedUsers.length]!,
+              },
             }),
           },
         ],

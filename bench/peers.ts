@@ -44,7 +44,10 @@ export interface PeersResult {
 /** Which rule decided each flag for a user, ours and LaunchDarkly's, compared on every flag. */
 async function checkAgreement(workload: Workload, userCount: number): Promise<PeersResult["agreement"]> {
   const ours = compile(workload.flags);
-  const kv = { get: async (_key: string, type?: string) => (type === "json" ? workload.launchDarkly.data : JSON.stringify(workload.launchDarkly.data)) };
+  const kv = {
+    get: async (_key: string, type?: string) =>
+      type === "json" ? workload.launchDarkly.data : JSON.stringify(workload.launchDarkly.data),
+  };
   const client = initLaunchDarkly(LD_ID, kv as unknown as KVNamespace, { sendEvents: false } as never);
   await client.waitForInitialization();
   let decisions = 0;
@@ -52,7 +55,10 @@ async function checkAgreement(workload: Workload, userCount: number): Promise<Pe
   let skippedForSplit = 0;
   for (const user of workload.users.slice(0, userCount)) {
     const outcomes = ours.evaluateWithReasons(userToContext(user as never));
-    const state = (await client.allFlagsState(launchDarklyContext(user), { withReasons: true })).toJSON() as Record<string, unknown> & { $flagsState: Record<string, { reason?: { kind: string; ruleIndex?: number } }> };
+    const state = (await client.allFlagsState(launchDarklyContext(user), { withReasons: true })).toJSON() as Record<
+      string,
+      unknown
+    > & { $flagsState: Record<string, { reason?: { kind: string; ruleIndex?: number } }> };
     for (const flag of workload.flags) {
       const parent = flag.dependencies?.[0];
       // A parent in a percentage rollout lands by each engine's own hash: its prerequisite then differs by design.
@@ -62,9 +68,15 @@ async function checkAgreement(workload: Workload, userCount: number): Promise<Pe
       }
       const segment = outcomes[flag.key]?.variant.metadata?.["segmentName"];
       const rule = typeof segment === "string" ? /^rule (\d+):/.exec(segment)?.[1] : undefined;
-      const oursDecision = segment === "Prerequisite not met" ? "prerequisite" : rule !== undefined ? `rule ${rule}` : "fallthrough";
+      const oursDecision =
+        segment === "Prerequisite not met" ? "prerequisite" : rule !== undefined ? `rule ${rule}` : "fallthrough";
       const reason = state.$flagsState[flag.key]?.reason;
-      const theirs = reason?.kind === "PREREQUISITE_FAILED" ? "prerequisite" : reason?.kind === "RULE_MATCH" ? `rule ${workload.launchDarkly.ruleOf[flag.key]![reason.ruleIndex!]}` : "fallthrough";
+      const theirs =
+        reason?.kind === "PREREQUISITE_FAILED"
+          ? "prerequisite"
+          : reason?.kind === "RULE_MATCH"
+            ? `rule ${workload.launchDarkly.ruleOf[flag.key]![reason.ruleIndex!]}`
+            : "fallthrough";
       decisions++;
       if (oursDecision === theirs) agreeing++;
     }
@@ -78,7 +90,8 @@ async function startStreamingOrigin() {
   const server = http.createServer((request, response) => {
     request.resume();
     response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-    if (!request.url?.startsWith("/large.html")) return response.end("<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>");
+    if (!request.url?.startsWith("/large.html"))
+      return response.end("<!doctype html><html><head><title>Shop</title></head><body><h1>Hello</h1></body></html>");
     response.write("<!doctype html><html><head><title>Catalogue</title></head><body>");
     let sent = 0;
     const chunk = `<p>${"x".repeat(16 * 1024 - 7)}</p>`;
@@ -91,18 +104,37 @@ async function startStreamingOrigin() {
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** Milliseconds to the first body byte and to the end of a GET. */
-function timedGet(base: URL, path: string, headers: Record<string, string> = {}): Promise<{ ttfbMs: number; totalMs: number; status: number }> {
+function timedGet(
+  base: URL,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ ttfbMs: number; totalMs: number; status: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let first: number | undefined;
-    http.get({ host: base.hostname, port: base.port, path, headers, agent: false }, (response) => {
-      response.on("data", () => (first ??= performance.now()));
-      response.on("end", () => resolve({ ttfbMs: (first ?? performance.now()) - started, totalMs: performance.now() - started, status: response.statusCode ?? 0 }));
-    }).on("error", reject);
+    http
+      .get({ host: base.hostname, port: base.port, path, headers, agent: false }, (response) => {
+        response.on("data", () => (first ??= performance.now()));
+        response.on("end", () =>
+          resolve({
+            ttfbMs: (first ?? performance.now()) - started,
+            totalMs: performance.now() - started,
+            status: response.statusCode ?? 0,
+          }),
+        );
+      })
+      .on("error", reject);
   });
 }
 
@@ -130,22 +162,44 @@ async function startTarget(start: () => Promise<{ url: URL; dispose: () => Promi
   return { url, pid, dispose };
 }
 
-async function throughputAndCpu(target: Started, path: string, headersFor: (i: number) => Record<string, string>): Promise<{ requestsPerSecond: number; cpuMsPerRequest: number }> {
+async function throughputAndCpu(
+  target: Started,
+  path: string,
+  headersFor: (i: number) => Record<string, string>,
+): Promise<{ requestsPerSecond: number; cpuMsPerRequest: number }> {
   let next = 0;
   const run = (duration: number) =>
-    autocannon({ url: target.url.href, connections: 8, duration, requests: [{ method: "GET", path, setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...headersFor(next++) } }) }] });
+    autocannon({
+      url: target.url.href,
+      connections: 8,
+      duration,
+      requests: [
+        {
+          method: "GET",
+          path,
+          setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...headersFor(next++) } }),
+        },
+      ],
+    });
   await run(2);
   const cpuBefore = cpuMs(target.pid);
   const result = await run(5);
   const cpu = cpuMs(target.pid) - cpuBefore;
-  if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors from ${target.url.href}${path}`);
-  return { requestsPerSecond: Math.round(result.requests.average), cpuMsPerRequest: round(cpu / result.requests.total, 3) };
+  if (result.non2xx || result.errors)
+    throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors from ${target.url.href}${path}`);
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    cpuMsPerRequest: round(cpu / result.requests.total, 3),
+  };
 }
 
 export async function benchPeers(): Promise<PeersResult> {
   const workload = createWorkload(10_000);
   const agreement = await checkAgreement(workload, 1000);
-  if (agreement.agreeing !== agreement.decisions) throw new Error(`LaunchDarkly and ours disagree on ${agreement.decisions - agreement.agreeing} rule decisions: fix the mapping before comparing speed`);
+  if (agreement.agreeing !== agreement.decisions)
+    throw new Error(
+      `LaunchDarkly and ours disagree on ${agreement.decisions - agreement.agreeing} rule decisions: fix the mapping before comparing speed`,
+    );
 
   const folder = join(ROOT, ".tmp", `bench-peers-${process.pid}`);
   mkdirSync(folder, { recursive: true });
@@ -154,13 +208,27 @@ export async function benchPeers(): Promise<PeersResult> {
   const origin = await startStreamingOrigin();
 
   const startOurs = async (cdn: boolean) => {
-    const { mf, url } = await startEdgeMiniflare({ rateLimitPer10s: 1_000_000_000, ...(cdn ? { vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: CDN_KEY } } : {}) });
+    const { mf, url } = await startEdgeMiniflare({
+      rateLimitPer10s: 1_000_000_000,
+      ...(cdn ? { vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: CDN_KEY } } : {}),
+    });
     const kv = await mf.getKVNamespace("FLAGS", "edge");
-    await kv.put(kvNameForApiKey(cdn ? CDN_KEY : KEY), benchDocument(workload.flags, { keyType: cdn ? "client" : "server", trackExposures: false }));
+    await kv.put(
+      kvNameForApiKey(cdn ? CDN_KEY : KEY),
+      benchDocument(workload.flags, { keyType: cdn ? "client" : "server", trackExposures: false }),
+    );
     return { url, dispose: () => mf.dispose() };
   };
   const startLaunchDarkly = async () => {
-    const mf = new Miniflare({ modules: true, scriptPath: ldScript, compatibilityDate: COMPATIBILITY_DATE, compatibilityFlags: ["nodejs_compat"], kvNamespaces: ["LD_KV"], port: 0, cf: false });
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: ldScript,
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ["nodejs_compat"],
+      kvNamespaces: ["LD_KV"],
+      port: 0,
+      cf: false,
+    });
     const url = await mf.ready;
     await (await mf.getKVNamespace("LD_KV")).put(`LD-Env-${LD_ID}`, JSON.stringify(workload.launchDarkly.data));
     return { url, dispose: () => mf.dispose() };
@@ -172,22 +240,38 @@ export async function benchPeers(): Promise<PeersResult> {
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["KV_GB_PAYLOAD", "KV_GB_CACHE"],
-      bindings: { PROXY_TARGET: origin.url, GROWTHBOOK_API_HOST: "http://127.0.0.1:9", GROWTHBOOK_CLIENT_KEY: "sdk-bench", NODE_ENV: "production" },
+      bindings: {
+        PROXY_TARGET: origin.url,
+        GROWTHBOOK_API_HOST: "http://127.0.0.1:9",
+        GROWTHBOOK_CLIENT_KEY: "sdk-bench",
+        NODE_ENV: "production",
+      },
       port: 0,
       cf: false,
     });
     const url = await mf.ready;
-    await (await mf.getKVNamespace("KV_GB_PAYLOAD")).put("gb_payload", JSON.stringify({ features: workload.growthBookFeatures }));
+    await (await mf.getKVNamespace("KV_GB_PAYLOAD")).put(
+      "gb_payload",
+      JSON.stringify({ features: workload.growthBookFeatures }),
+    );
     return { url, dispose: () => mf.dispose() };
   };
 
   const users = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
   const evaluationHeaders = {
-    ours: (i: number) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": users[i % users.length]!, "x-amp-exp-exposure-track": "no-track" }),
+    ours: (i: number) => ({
+      authorization: `Api-Key ${KEY}`,
+      "x-amp-exp-user": users[i % users.length]!,
+      "x-amp-exp-exposure-track": "no-track",
+    }),
     launchDarkly: (i: number) => ({ "x-user": users[i % users.length]! }),
   };
   const visitor = (i: number) => ({ cookie: `exp_device_id=visitor-${i % 1000}; gbuuid=visitor-${i % 1000}` });
-  const cold = async (start: () => Promise<{ url: URL; dispose: () => Promise<void> }>, path: string, headers: Record<string, string>) => {
+  const cold = async (
+    start: () => Promise<{ url: URL; dispose: () => Promise<void> }>,
+    path: string,
+    headers: Record<string, string>,
+  ) => {
     const target = await start();
     try {
       const first = await timedGet(target.url, path, headers);
@@ -205,14 +289,27 @@ export async function benchPeers(): Promise<PeersResult> {
     let evaluation: TargetFigures[];
     try {
       const latency = await compareLatency(
-        { ours: { base: ours.url, path: "/sdk/v2/vardata", headersFor: evaluationHeaders.ours }, launchDarkly: { base: ld.url, path: "/", headersFor: evaluationHeaders.launchDarkly } },
+        {
+          ours: { base: ours.url, path: "/sdk/v2/vardata", headersFor: evaluationHeaders.ours },
+          launchDarkly: { base: ld.url, path: "/", headersFor: evaluationHeaders.launchDarkly },
+        },
         { warmup: 2000, rounds: 5, perRound: 1000 },
       );
       const oursLoad = await throughputAndCpu(ours, "/sdk/v2/vardata", evaluationHeaders.ours);
       const ldLoad = await throughputAndCpu(ld, "/", evaluationHeaders.launchDarkly);
       evaluation = [
-        { target: "ours: GET /sdk/v2/vardata", latency: latency.ours, ...oursLoad, coldFirstRequestMs: await cold(() => startOurs(false), "/sdk/v2/vardata", evaluationHeaders.ours(0)) },
-        { target: "LaunchDarkly Cloudflare SDK: allFlagsState", latency: latency.launchDarkly, ...ldLoad, coldFirstRequestMs: await cold(startLaunchDarkly, "/", evaluationHeaders.launchDarkly(0)) },
+        {
+          target: "ours: GET /sdk/v2/vardata",
+          latency: latency.ours,
+          ...oursLoad,
+          coldFirstRequestMs: await cold(() => startOurs(false), "/sdk/v2/vardata", evaluationHeaders.ours(0)),
+        },
+        {
+          target: "LaunchDarkly Cloudflare SDK: allFlagsState",
+          latency: latency.launchDarkly,
+          ...ldLoad,
+          coldFirstRequestMs: await cold(startLaunchDarkly, "/", evaluationHeaders.launchDarkly(0)),
+        },
       ];
     } finally {
       await ours.dispose();
@@ -225,18 +322,34 @@ export async function benchPeers(): Promise<PeersResult> {
     let proxies: PeersResult["proxies"];
     try {
       const latency = await compareLatency(
-        { ours: { base: cdn.url, path: "/products/42.html", headersFor: visitor }, growthBook: { base: gb.url, path: "/products/42.html", headersFor: visitor } },
+        {
+          ours: { base: cdn.url, path: "/products/42.html", headersFor: visitor },
+          growthBook: { base: gb.url, path: "/products/42.html", headersFor: visitor },
+        },
         { warmup: 2000, rounds: 5, perRound: 1000 },
       );
       const large = async (target: Started) => {
         const samples: Array<{ ttfbMs: number; totalMs: number; status: number }> = [];
         for (let i = 0; i < 10; i++) samples.push(await timedGet(target.url, "/large.html", visitor(i)));
-        const median = (pick: (s: (typeof samples)[number]) => number) => round(samples.map(pick).sort((a, b) => a - b)[5]!, 1);
+        const median = (pick: (s: (typeof samples)[number]) => number) =>
+          round(samples.map(pick).sort((a, b) => a - b)[5]!, 1);
         return { ttfbMs: median((s) => s.ttfbMs), pageMs: median((s) => s.totalMs) };
       };
       proxies = [
-        { target: "ours: CDN proxy (edge worker, proxy mode)", latency: latency.ours, ...(await throughputAndCpu(cdn, "/products/42.html", visitor)), ...(await large(cdn)), coldFirstRequestMs: await cold(() => startOurs(true), "/products/42.html", visitor(0)) },
-        { target: "GrowthBook edge app", latency: latency.growthBook, ...(await throughputAndCpu(gb, "/products/42.html", visitor)), ...(await large(gb)), coldFirstRequestMs: await cold(startGrowthBook, "/products/42.html", visitor(0)) },
+        {
+          target: "ours: CDN proxy (edge worker, proxy mode)",
+          latency: latency.ours,
+          ...(await throughputAndCpu(cdn, "/products/42.html", visitor)),
+          ...(await large(cdn)),
+          coldFirstRequestMs: await cold(() => startOurs(true), "/products/42.html", visitor(0)),
+        },
+        {
+          target: "GrowthBook edge app",
+          latency: latency.growthBook,
+          ...(await throughputAndCpu(gb, "/products/42.html", visitor)),
+          ...(await large(gb)),
+          coldFirstRequestMs: await cold(startGrowthBook, "/products/42.html", visitor(0)),
+        },
       ];
     } finally {
       await cdn.dispose();

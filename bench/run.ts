@@ -20,7 +20,10 @@ import { buildWithWrangler, BUNDLE_BUDGET } from "../edge/bundle.js";
 import { round, round as roundTo } from "./percentiles.js";
 
 const args = process.argv.slice(2);
-const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const only = args
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
 const wants = (name: string) => !only || only.includes(name);
 
 const sections: string[] = [];
@@ -90,7 +93,11 @@ latency histogram has whole-millisecond resolution and includes queueing at satu
 if (wants("cdn")) {
   console.log("CDN middleware vs plain pass-through proxy…");
   const cdn = await benchCdn();
-  console.table({ plain: cdn.plain, middleware: cdn.middleware, added: { p50Ms: cdn.addedP50Ms, p99Ms: cdn.addedP99Ms } });
+  console.table({
+    plain: cdn.plain,
+    middleware: cdn.middleware,
+    added: { p50Ms: cdn.addedP50Ms, p99Ms: cdn.addedP99Ms },
+  });
   sections.push(`## CDN middleware overhead
 
 The same local origin behind a plain pass-through proxy worker and behind the edge worker in proxy
@@ -147,7 +154,8 @@ if (wants("cold")) {
   console.table(rows);
   const workerd = await benchWorkerdColdStart();
   console.table(workerd);
-  const row = (flags: number, engine: string, scope: string) => rows.find((r) => r.flags === flags && r.engine === engine && r.scope === scope)!;
+  const row = (flags: number, engine: string, scope: string) =>
+    rows.find((r) => r.flags === flags && r.engine === engine && r.scope === scope)!;
   const counts = [...new Set(rows.map((r) => r.flags))];
   sections.push(`## Cold starts and large deployments
 
@@ -161,7 +169,13 @@ The same generated workload as above, at 50, 1,000 and 5,000 flags.
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${counts
   .map((n) => {
-    const [parse, ours, core, oursNamed, coreNamed] = [row(n, "parse", "all flags"), row(n, "ours", "all flags"), row(n, "core", "all flags"), row(n, "ours", "5 named flags"), row(n, "core", "5 named flags")];
+    const [parse, ours, core, oursNamed, coreNamed] = [
+      row(n, "parse", "all flags"),
+      row(n, "ours", "all flags"),
+      row(n, "core", "all flags"),
+      row(n, "ours", "5 named flags"),
+      row(n, "core", "5 named flags"),
+    ];
     return `| ${n.toLocaleString("en")} | ${ours.documentKiB.toLocaleString("en")} KiB | ${parse.coldMs} ms | ${ours.coldMs} ms | ${core.coldMs} ms | ${round(ours.coldMs / core.coldMs, 2)}× | ${oursNamed.coldMs} ms | ${coreNamed.coldMs} ms | ${ours.warmMs} ms | ${core.warmMs} ms |`;
   })
   .join("\n")}
@@ -265,7 +279,7 @@ if (wants("bundle")) {
   sections.push(`## Worker bundle size
 
 \`npx wrangler deploy --dry-run --outdir\` (minified): **${size.rawKiB} KiB**, **${size.gzipKiB} KiB gzipped**.
-Budget, enforced by \`edge/bundle.test.ts\`: ${BUNDLE_BUDGET.rawKiB} KiB raw, ${BUNDLE_BUDGET.gzipKiB} KiB gzipped (a cold isolate
+Budget, enforced by \`edge/bundle.integration.test.ts\`: ${BUNDLE_BUDGET.rawKiB} KiB raw, ${BUNDLE_BUDGET.gzipKiB} KiB gzipped (a cold isolate
 parses the whole script before the first request).`);
 }
 
@@ -282,7 +296,9 @@ ${sections.join("\n\n")}
 function merged(): string {
   const path = join(ROOT, "BENCHMARKS.md");
   if (!only || !existsSync(path)) return document;
-  const previous = readFileSync(path, "utf8").split(/\n(?=## )/).slice(1);
+  const previous = readFileSync(path, "utf8")
+    .split(/\n(?=## )/)
+    .slice(1);
   const heading = (section: string) => section.split("\n")[0];
   const fresh = new Map(sections.map((section) => [heading(section), section]));
   const kept = previous.map((section) => fresh.get(heading(section)) ?? section.trimEnd());

@@ -37,10 +37,19 @@ function client(target: LatencyTarget) {
   const get = () =>
     new Promise<number>((resolve, reject) => {
       http
-        .get({ host: target.base.hostname, port: target.base.port, path: target.path, headers: target.headersFor(i++), agent }, (response) => {
-          response.on("data", () => {});
-          response.on("end", () => resolve(response.statusCode ?? 0));
-        })
+        .get(
+          {
+            host: target.base.hostname,
+            port: target.base.port,
+            path: target.path,
+            headers: target.headersFor(i++),
+            agent,
+          },
+          (response) => {
+            response.on("data", () => {});
+            response.on("end", () => resolve(response.statusCode ?? 0));
+          },
+        )
         .on("error", reject);
     });
   return { get, close: () => agent.destroy() };

@@ -71,11 +71,34 @@ function aggregate(users: number) {
 function mix(prefix: string, units: number, experiments: string[]) {
   const exposures = Array.from({ length: units }, (_, i) => ({
     id: `${prefix}-x${i}`,
-    body: { type: "batch", messages: experiments.map((key) => ({ type: "exposures", project: "bench", deployment: "d", userId: `${prefix}${i}`, time: Date.now() - 60_000, source: "remote-evaluation", exposures: [{ flagKey: key, variant: i % 2 ? "treatment" : "control" }] })) },
+    body: {
+      type: "batch",
+      messages: experiments.map((key) => ({
+        type: "exposures",
+        project: "bench",
+        deployment: "d",
+        userId: `${prefix}${i}`,
+        time: Date.now() - 60_000,
+        source: "remote-evaluation",
+        exposures: [{ flagKey: key, variant: i % 2 ? "treatment" : "control" }],
+      })),
+    },
   }));
   const purchases = Array.from({ length: units }, (_, i) => ({
     id: `${prefix}-p${i}`,
-    body: { type: "events", project: "bench", deployment: "d", events: [{ user_id: `${prefix}${i}`, event_type: "purchase", time: Date.now() - 30_000, event_properties: { amount: 20 } }] },
+    body: {
+      type: "events",
+      project: "bench",
+      deployment: "d",
+      events: [
+        {
+          user_id: `${prefix}${i}`,
+          event_type: "purchase",
+          time: Date.now() - 30_000,
+          event_properties: { amount: 20 },
+        },
+      ],
+    },
   }));
   return [...exposures, ...purchases];
 }
@@ -105,13 +128,25 @@ export async function benchStats(): Promise<StatsBenchResult> {
       proxy.reset();
       const body = JSON.stringify({ messages: mix(`r${round}-`, 200, experiments) });
       const t = performance.now();
-      const response = await fetch(`${service.url}/ingest`, { method: "POST", headers: { "content-type": "application/json", "x-signature": await sign(secret, body) }, body });
+      const response = await fetch(`${service.url}/ingest`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-signature": await sign(secret, body) },
+        body,
+      });
       const seconds = (performance.now() - t) / 1000;
       const result = (await response.json()) as { exposures: number; events: number };
       const applications = result.exposures + result.events;
-      if (!response.ok || applications !== 2000) throw new Error(`ingest: HTTP ${response.status}, ${applications} applications`);
+      if (!response.ok || applications !== 2000)
+        throw new Error(`ingest: HTTP ${response.status}, ${applications} applications`);
       if (round < 2) continue; // the first pair warms up the service and dynalite
-      ingest.push({ latencyMs, applications, seconds: roundTo(seconds, 2), requests: proxy.total(), requestsPerApplication: roundTo(proxy.total() / applications, 3), applicationsPerSecond: Math.round(applications / seconds) });
+      ingest.push({
+        latencyMs,
+        applications,
+        seconds: roundTo(seconds, 2),
+        requests: proxy.total(),
+        requestsPerApplication: roundTo(proxy.total() / applications, 3),
+        applicationsPerSecond: Math.round(applications / seconds),
+      });
     }
     proxy.latencyMs = 0;
 
@@ -126,19 +161,30 @@ export async function benchStats(): Promise<StatsBenchResult> {
         statsDb,
         [...items].map(([cell, attributes]) => {
           const [day, shard, variant, series] = cell.split("#") as [string, string, string, string];
-          return { ...statsKeys.aggregate("bench", key, `2026-11-${day}`, Number(shard), variant, series), ...Object.fromEntries(attributes) };
+          return {
+            ...statsKeys.aggregate("bench", key, `2026-11-${day}`, Number(shard), variant, series),
+            ...Object.fromEntries(attributes),
+          };
         }),
       );
       const times: number[] = [];
       for (let i = 0; i < 30; i++) {
         const t = performance.now();
-        const response = await fetch(`${service.url}/projects/bench/experiments/${key}/report`, { headers: { authorization: `Bearer ${token}` } });
+        const response = await fetch(`${service.url}/projects/bench/experiments/${key}/report`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         const body = (await response.json()) as { variants: Array<{ exposures: number }> };
-        if (body.variants.reduce((n, v) => n + v.exposures, 0) !== users) throw new Error(`report for ${users} users counted something else`);
+        if (body.variants.reduce((n, v) => n + v.exposures, 0) !== users)
+          throw new Error(`report for ${users} users counted something else`);
         if (i >= 5) times.push(performance.now() - t);
       }
       const sorted = times.sort((a, b) => a - b);
-      report.push({ users, items: items.size, p50Ms: roundTo(percentile(sorted, 50), 1), p99Ms: roundTo(percentile(sorted, 99), 1) });
+      report.push({
+        users,
+        items: items.size,
+        p50Ms: roundTo(percentile(sorted, 50), 1),
+        p99Ms: roundTo(percentile(sorted, 99), 1),
+      });
     }
     return { ingest, aggregationEventsPerSecond, report };
   } finally {
@@ -151,7 +197,18 @@ export async function benchStats(): Promise<StatsBenchResult> {
 function experimentFlag(key: string): Flag {
   const now = new Date().toISOString();
   return {
-    ...flagInputSchema.parse({ key, name: key, type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], primaryMetric: metric, secondaryMetrics: [{ key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" }] }),
-    status: "running", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "bench", at: now, action: "create" },
+    ...flagInputSchema.parse({
+      key,
+      name: key,
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      primaryMetric: metric,
+      secondaryMetrics: [{ key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" }],
+    }),
+    status: "running",
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    lastChange: { actor: "bench", at: now, action: "create" },
   };
 }

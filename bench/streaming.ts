@@ -18,17 +18,42 @@ export interface StreamingResult {
 }
 
 export async function benchStreaming(changes = 50): Promise<StreamingResult> {
-  const system = await startLocalSystem({ ingestSecret: "bench-streaming", flagCacheTtlMs: 250, reconcileEveryMs: 60_000 });
+  const system = await startLocalSystem({
+    ingestSecret: "bench-streaming",
+    flagCacheTtlMs: 250,
+    reconcileEveryMs: 60_000,
+  });
   const token = system.controlPlane.bootstrapToken!;
   const api = async (method: string, path: string, body?: unknown) =>
-    (await (await fetch(`${system.controlPlane.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })).json()) as Record<string, any>;
+    (await (
+      await fetch(`${system.controlPlane.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    ).json()) as Record<string, unknown>;
   try {
     await api("POST", "/projects", { key: "bench", name: "Bench" });
-    const { serverKey } = await api("POST", "/projects/bench/deployments", { key: "api", name: "API" });
-    let flag = await api("POST", "/projects/bench/flags", { key: "switch", name: "Switch", type: "release", variants: [{ key: "on" }], rollout: 0, deployments: ["api"] });
+    const serverKey = String(
+      (await api("POST", "/projects/bench/deployments", { key: "api", name: "API" }))["serverKey"],
+    );
+    let flag = await api("POST", "/projects/bench/flags", {
+      key: "switch",
+      name: "Switch",
+      type: "release",
+      variants: [{ key: "on" }],
+      rollout: 0,
+      deployments: ["api"],
+    });
     flag = await api("POST", "/projects/bench/flags/switch/activate", { version: flag["version"] });
     // Polling once a minute: every change measured here came through the stream.
-    const client = Experiment.initializeLocal(serverKey, { serverUrl: system.edgeUrl, streamUpdates: true, streamServerUrl: system.edgeUrl, streamFlagConnTimeoutMillis: 5000, flagConfigPollingIntervalMillis: 60_000 });
+    const client = Experiment.initializeLocal(serverKey, {
+      serverUrl: system.edgeUrl,
+      streamUpdates: true,
+      streamServerUrl: system.edgeUrl,
+      streamFlagConnTimeoutMillis: 5000,
+      flagConfigPollingIntervalMillis: 60_000,
+    });
     await client.start();
     const samples: number[] = [];
     try {
@@ -47,7 +72,13 @@ export async function benchStreaming(changes = 50): Promise<StreamingResult> {
       client.stop();
     }
     samples.sort((a, b) => a - b);
-    return { changes, p50Ms: round(percentile(samples, 50), 1), p95Ms: round(percentile(samples, 95), 1), p99Ms: round(percentile(samples, 99), 1), maxMs: round(samples.at(-1)!, 1) };
+    return {
+      changes,
+      p50Ms: round(percentile(samples, 50), 1),
+      p95Ms: round(percentile(samples, 95), 1),
+      p99Ms: round(percentile(samples, 99), 1),
+      maxMs: round(samples.at(-1)!, 1),
+    };
   } finally {
     await system.close();
   }

@@ -71,12 +71,18 @@ function logicalFlags(random: () => number, count: number): LogicalFlag[] {
   for (let i = 0; i < count; i++) {
     const experiment = i % 2 === 1;
     const variantCount = experiment ? 2 + Math.floor(random() * 3) : 1;
-    const variants = experiment ? ["control", "treatment", "treatment-b", "treatment-c"].slice(0, variantCount) : ["on"];
+    const variants = experiment
+      ? ["control", "treatment", "treatment-b", "treatment-c"].slice(0, variantCount)
+      : ["on"];
     const base = Math.floor(100 / variantCount);
     const weights = variants.map((_, v) => (v === 0 ? 100 - base * (variantCount - 1) : base));
-    const rules = Array.from({ length: Math.floor(random() * 3) }, () => ({ rule: ruleFor(random), variant: variants[variants.length - 1]! }));
+    const rules = Array.from({ length: Math.floor(random() * 3) }, () => ({
+      rule: ruleFor(random),
+      variant: variants[variants.length - 1]!,
+    }));
     // The last fifth depend on a release among the first 40% (at 50 flags: the last ten on one of the first 40).
-    const parent = i >= Math.round(count * 0.8) ? flags[Math.floor(random() * Math.round(count * 0.4)) * 2]!.key : undefined;
+    const parent =
+      i >= Math.round(count * 0.8) ? flags[Math.floor(random() * Math.round(count * 0.4)) * 2]!.key : undefined;
     flags.push({
       key: `${experiment ? "exp" : "flag"}-${i}`,
       kind: experiment ? "experiment" : "release",
@@ -96,29 +102,51 @@ const selectorOf = (attribute: Rule["attribute"]): string[] =>
 
 function toAmplitude(flag: LogicalFlag): EvaluationFlag {
   const OFF = { key: "off", metadata: { default: true } };
-  const variants = Object.fromEntries([["off", OFF], ...flag.variants.map((key) => [key, { key, value: key, payload: { variant: key } }])]);
+  const variants = Object.fromEntries([
+    ["off", OFF],
+    ...flag.variants.map((key) => [key, { key, value: key, payload: { variant: key } }]),
+  ]);
   const segments: EvaluationSegment[] = [];
   if (flag.parent) {
-    segments.push({ metadata: { segmentName: "Prerequisite not met" }, conditions: [[{ selector: ["result", flag.parent, "key"], op: "is not", values: ["on"] }]], variant: "off" });
+    segments.push({
+      metadata: { segmentName: "Prerequisite not met" },
+      conditions: [[{ selector: ["result", flag.parent, "key"], op: "is not", values: ["on"] }]],
+      variant: "off",
+    });
   }
   flag.rules.forEach(({ rule, variant }, index) => {
-    segments.push({ metadata: { segmentName: `rule ${index}: ${rule.attribute}` }, conditions: [[{ selector: selectorOf(rule.attribute), op: rule.op, values: rule.values }]], variant });
+    segments.push({
+      metadata: { segmentName: `rule ${index}: ${rule.attribute}` },
+      conditions: [[{ selector: selectorOf(rule.attribute), op: rule.op, values: rule.values }]],
+      variant,
+    });
   });
   let start = 0;
   const distributions = flag.variants.map((variant, v) => {
-    const end = v === flag.variants.length - 1 ? DISTRIBUTION_MAX : start + Math.floor((flag.weights[v]! / 100) * DISTRIBUTION_MAX);
+    const end =
+      v === flag.variants.length - 1
+        ? DISTRIBUTION_MAX
+        : start + Math.floor((flag.weights[v]! / 100) * DISTRIBUTION_MAX);
     const distribution = { variant, range: [start, end] as [number, number] };
     start = end;
     return distribution;
   });
   segments.push({
     metadata: { segmentName: "All Other Users" },
-    bucket: { selector: ["context", "user", flag.bucketBy], salt: `salt-${flag.key}`, allocations: [{ range: [0, flag.rollout], distributions }] },
+    bucket: {
+      selector: ["context", "user", flag.bucketBy],
+      salt: `salt-${flag.key}`,
+      allocations: [{ range: [0, flag.rollout], distributions }],
+    },
     variant: "off",
   });
   return {
     key: flag.key,
-    metadata: { flagType: flag.kind, flagVersion: 1, ...(flag.kind === "experiment" ? { experimentKey: `x-${flag.key}` } : {}) },
+    metadata: {
+      flagType: flag.kind,
+      flagVersion: 1,
+      ...(flag.kind === "experiment" ? { experimentKey: `x-${flag.key}` } : {}),
+    },
     variants,
     segments,
     ...(flag.parent ? { dependencies: [flag.parent] } : {}),
@@ -149,7 +177,12 @@ function toGrowthBook(flag: LogicalFlag): Record<string, unknown> {
   const hashAttribute = flag.bucketBy === "user_id" ? "id" : "deviceId";
   const rules: Record<string, unknown>[] = [];
   const parentConditions = flag.parent ? [{ id: flag.parent, condition: { value: "on" } }] : undefined;
-  for (const { rule, variant } of flag.rules) rules.push({ condition: growthBookCondition(rule), force: variant, ...(parentConditions ? { parentConditions } : {}) });
+  for (const { rule, variant } of flag.rules)
+    rules.push({
+      condition: growthBookCondition(rule),
+      force: variant,
+      ...(parentConditions ? { parentConditions } : {}),
+    });
   if (flag.kind === "experiment") {
     rules.push({
       key: `x-${flag.key}`,
@@ -162,7 +195,14 @@ function toGrowthBook(flag: LogicalFlag): Record<string, unknown> {
       ...(parentConditions ? { parentConditions } : {}),
     });
   } else {
-    rules.push({ force: "on", coverage: flag.rollout / 100, hashAttribute, seed: `salt-${flag.key}`, hashVersion: 2, ...(parentConditions ? { parentConditions } : {}) });
+    rules.push({
+      force: "on",
+      coverage: flag.rollout / 100,
+      hashAttribute,
+      seed: `salt-${flag.key}`,
+      hashVersion: 2,
+      ...(parentConditions ? { parentConditions } : {}),
+    });
   }
   return { defaultValue: "off", rules };
 }
@@ -209,7 +249,12 @@ function toLaunchDarkly(flag: LogicalFlag): { flag: Record<string, unknown>; rul
       on: true,
       variations,
       offVariation: 0,
-      fallthrough: { rollout: { variations: weights.map((weight, variation) => ({ variation, weight })), bucketBy: flag.bucketBy === "user_id" ? "key" : "deviceId" } },
+      fallthrough: {
+        rollout: {
+          variations: weights.map((weight, variation) => ({ variation, weight })),
+          bucketBy: flag.bucketBy === "user_id" ? "key" : "deviceId",
+        },
+      },
       rules,
       targets: [],
       contextTargets: [],
@@ -225,7 +270,13 @@ function toLaunchDarkly(flag: LogicalFlag): { flag: Record<string, unknown>; rul
 }
 
 /** A user as a LaunchDarkly context. */
-export const launchDarklyContext = (user: BenchUser) => ({ kind: "user", key: user.user_id, deviceId: user.device_id, country: user.country, ...user.user_properties });
+export const launchDarklyContext = (user: BenchUser) => ({
+  kind: "user",
+  key: user.user_id,
+  deviceId: user.device_id,
+  country: user.country,
+  ...user.user_properties,
+});
 
 function users(random: () => number, count: number): BenchUser[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -246,7 +297,10 @@ export interface Workload {
   flags: EvaluationFlag[];
   growthBookFeatures: Record<string, Record<string, unknown>>;
   /** LaunchDarkly's flag data (KV value `{flags, segments}`), and per flag which logical rule each of its rules is. */
-  launchDarkly: { data: { flags: Record<string, unknown>; segments: Record<string, never> }; ruleOf: Record<string, number[]> };
+  launchDarkly: {
+    data: { flags: Record<string, unknown>; segments: Record<string, never> };
+    ruleOf: Record<string, number[]>;
+  };
   users: BenchUser[];
 }
 
@@ -267,9 +321,31 @@ export function createWorkload(userCount = 10_000, seed = 42, flagCount = 50): W
 /** A deployment document of `flags`, as the publisher writes it to KV (the fields benches vary, as options). */
 export function benchDocument(
   flags: EvaluationFlag[],
-  { keyType = "server", version = 1, trackExposures = true, contentHash, flagHashes }: { keyType?: "client" | "server"; version?: number; trackExposures?: boolean; contentHash?: string; flagHashes?: Record<string, string> } = {},
+  {
+    keyType = "server",
+    version = 1,
+    trackExposures = true,
+    contentHash,
+    flagHashes,
+  }: {
+    keyType?: "client" | "server";
+    version?: number;
+    trackExposures?: boolean;
+    contentHash?: string;
+    flagHashes?: Record<string, string>;
+  } = {},
 ): string {
-  return JSON.stringify({ schemaVersion: 1, deployment: "bench", keyType, version, ...(contentHash ? { contentHash } : {}), publishedAt: new Date().toISOString(), trackExposures, flags, ...(flagHashes ? { flagHashes } : {}) });
+  return JSON.stringify({
+    schemaVersion: 1,
+    deployment: "bench",
+    keyType,
+    version,
+    ...(contentHash ? { contentHash } : {}),
+    publishedAt: new Date().toISOString(),
+    trackExposures,
+    flags,
+    ...(flagHashes ? { flagHashes } : {}),
+  });
 }
 
 /** GrowthBook's flat attributes for a user. */

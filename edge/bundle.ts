@@ -13,13 +13,20 @@ export const BUNDLE_BUDGET = { rawKiB: 250, gzipKiB: 80 };
 
 export function buildWithWrangler(environment?: string): { rawKiB: number; gzipKiB: number } {
   const outdir = join(ROOT, ".tmp", `wrangler-${environment ?? "production"}-${process.pid}`);
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(environment ? ["--env", environment] : [])], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    stdio: "pipe",
-  });
+  execFileSync(
+    "npx",
+    ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(environment ? ["--env", environment] : [])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      stdio: "pipe",
+    },
+  );
   const script = readdirSync(outdir).find((f) => f.endsWith(".js"));
   if (!script) throw new Error(`wrangler wrote no script to ${outdir}`);
   const bytes = readFileSync(join(outdir, script));
-  return { rawKiB: Math.round((bytes.length / 1024) * 10) / 10, gzipKiB: Math.round((gzipSync(bytes).length / 1024) * 10) / 10 };
+  return {
+    rawKiB: Math.round((bytes.length / 1024) * 10) / 10,
+    gzipKiB: Math.round((gzipSync(bytes).length / 1024) * 10) / 10,
+  };
 }

@@ -52,11 +52,27 @@ export class ExperimentsStack extends Stack {
       timeToLiveAttribute: "expiresAt",
     });
 
-    const cloudflareToken = new Secret(this, "CloudflareApiToken", { description: "Cloudflare API token with Workers KV Storage:Edit (set its value after the first deploy)" });
-    const ingestSecret = new Secret(this, "IngestSecret", { description: "HMAC secret the edge's queue consumer signs deliveries to the stats service with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
-    const bootstrapToken = new Secret(this, "BootstrapAdminToken", { description: "The first admin token of the control plane", generateSecretString: { excludePunctuation: true, passwordLength: 40 } });
+    const cloudflareToken = new Secret(this, "CloudflareApiToken", {
+      description: "Cloudflare API token with Workers KV Storage:Edit (set its value after the first deploy)",
+    });
+    const ingestSecret = new Secret(this, "IngestSecret", {
+      description: "HMAC secret the edge's queue consumer signs deliveries to the stats service with",
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+    });
+    const bootstrapToken = new Secret(this, "BootstrapAdminToken", {
+      description: "The first admin token of the control plane",
+      generateSecretString: { excludePunctuation: true, passwordLength: 40 },
+    });
 
-    const BUNDLING = { format: OutputFormat.ESM, minify: true, sourceMap: true, target: "node22", forceDockerBundling: false, mainFields: ["module", "main"], banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);" };
+    const BUNDLING = {
+      format: OutputFormat.ESM,
+      minify: true,
+      sourceMap: true,
+      target: "node22",
+      forceDockerBundling: false,
+      mainFields: ["module", "main"],
+      banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+    };
     // Swagger UI's two assets, for the services' own /docs (shared/node/api-docs.ts).
     const WITH_API_DOCS = {
       ...BUNDLING,
@@ -89,7 +105,11 @@ export class ExperimentsStack extends Stack {
         timeout: Duration.seconds(15),
         bundling: BUNDLING,
         ...extra,
-        environment: { NODE_OPTIONS: "--enable-source-maps", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...extra.environment },
+        environment: {
+          NODE_OPTIONS: "--enable-source-maps",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...extra.environment,
+        },
       });
 
     const cloudflareEnv = {
@@ -101,13 +121,20 @@ export class ExperimentsStack extends Stack {
     const controlPlane = fn("ControlPlaneFunction", "control-plane/src/lambda.ts", {
       description: "Control-plane admin API and console",
       bundling: WITH_CONSOLE,
-      environment: { TABLE_NAME: controlTable.tableName, BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn, ...cloudflareEnv },
+      environment: {
+        TABLE_NAME: controlTable.tableName,
+        BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: bootstrapToken.secretArn,
+        ...cloudflareEnv,
+      },
     });
     controlTable.grantReadWriteData(controlPlane);
     cloudflareToken.grantRead(controlPlane);
     bootstrapToken.grantRead(controlPlane);
 
-    const replicatorDlq = new Queue(this, "ReplicatorDeadLetterQueue", { retentionPeriod: Duration.days(14), enforceSSL: true });
+    const replicatorDlq = new Queue(this, "ReplicatorDeadLetterQueue", {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
     const replicator = fn("ReplicatorFunction", "control-plane/src/replicator-lambda.ts", {
       description: "Publishes deployments to Cloudflare KV from the control-plane table's stream",
       timeout: Duration.seconds(60),
@@ -117,7 +144,10 @@ export class ExperimentsStack extends Stack {
     cloudflareToken.grantRead(replicator);
     if (props.edgeUrl) {
       // Put the same value in the worker: `npx wrangler secret put STREAM_NOTIFY_SECRET`.
-      const streamNotifySecret = new Secret(this, "StreamNotifySecret", { description: "HMAC secret the replicator signs flag-stream notifications to the edge with", generateSecretString: { excludePunctuation: true, passwordLength: 48 } });
+      const streamNotifySecret = new Secret(this, "StreamNotifySecret", {
+        description: "HMAC secret the replicator signs flag-stream notifications to the edge with",
+        generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      });
       streamNotifySecret.grantRead(replicator);
       replicator.addEnvironment("EDGE_URL", props.edgeUrl);
       replicator.addEnvironment("STREAM_NOTIFY_SECRET_SECRET_ARN", streamNotifySecret.secretArn);
@@ -141,27 +171,58 @@ export class ExperimentsStack extends Stack {
       // The HTTP API's limit too. An ingest run starts no aggregate write after 20 s, and is
       // known dead (its work adopted by a later run) 60 s after it started.
       timeout: Duration.seconds(30),
-      environment: { CONTROL_PLANE_TABLE: controlTable.tableName, STATS_TABLE: statsTable.tableName, INGEST_SECRET_SECRET_ARN: ingestSecret.secretArn },
+      environment: {
+        CONTROL_PLANE_TABLE: controlTable.tableName,
+        STATS_TABLE: statsTable.tableName,
+        INGEST_SECRET_SECRET_ARN: ingestSecret.secretArn,
+      },
     });
     statsTable.grantReadWriteData(stats);
     controlTable.grantReadData(stats); // experiment definitions and admin tokens
     ingestSecret.grantRead(stats);
 
-    const controlApi = new HttpApi(this, "ControlPlaneApi", { defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane) });
+    const controlApi = new HttpApi(this, "ControlPlaneApi", {
+      defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane),
+    });
     // The console (served by the control plane) reads reports from here: bearer tokens, no cookies, so any origin may ask.
     const statsApi = new HttpApi(this, "StatsApi", {
-      corsPreflight: { allowOrigins: ["*"], allowHeaders: ["authorization", "content-type", "accept"], allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST], maxAge: Duration.days(1) },
+      corsPreflight: {
+        allowOrigins: ["*"],
+        allowHeaders: ["authorization", "content-type", "accept"],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+        maxAge: Duration.days(1),
+      },
     });
     controlPlane.addEnvironment("STATS_API_URL", statsApi.apiEndpoint);
-    statsApi.addRoutes({ path: "/{proxy+}", methods: [HttpMethod.GET, HttpMethod.POST], integration: new HttpLambdaIntegration("StatsIntegration", stats) });
+    statsApi.addRoutes({
+      path: "/{proxy+}",
+      methods: [HttpMethod.GET, HttpMethod.POST],
+      integration: new HttpLambdaIntegration("StatsIntegration", stats),
+    });
 
     const alarm = (name: string, metric: IMetric, threshold: number, description: string) =>
-      new Alarm(this, name, { metric, threshold, evaluationPeriods: 1, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: TreatMissingData.NOT_BREACHING, alarmDescription: description });
-    for (const [label, f] of [["ControlPlane", controlPlane], ["Replicator", replicator], ["Stats", stats]] as const) {
+      new Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    for (const [label, f] of [
+      ["ControlPlane", controlPlane],
+      ["Replicator", replicator],
+      ["Stats", stats],
+    ] as const) {
       alarm(`${label}Errors`, f.metricErrors({ period: Duration.minutes(5) }), 1, `${label} function errors`);
       alarm(`${label}Throttles`, f.metricThrottles({ period: Duration.minutes(5) }), 1, `${label} function throttles`);
     }
-    alarm("ReplicatorDlqDepth", replicatorDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 1, "Stream batches the replicator gave up on: deployments may be stale at the edge");
+    alarm(
+      "ReplicatorDlqDepth",
+      replicatorDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      1,
+      "Stream batches the replicator gave up on: deployments may be stale at the edge",
+    );
     alarm(
       "ReplicationLag",
       replicator.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) }),
@@ -171,8 +232,14 @@ export class ExperimentsStack extends Stack {
 
     new CfnOutput(this, "ControlPlaneUrl", { value: controlApi.apiEndpoint });
     new CfnOutput(this, "StatsUrl", { value: statsApi.apiEndpoint });
-    new CfnOutput(this, "StatsIngestUrl", { value: `${statsApi.apiEndpoint}/ingest`, description: "STATS_INGEST_URL in wrangler.toml" });
-    new CfnOutput(this, "IngestSecretArn", { value: ingestSecret.secretArn, description: "Put its value in the worker: npx wrangler secret put STATS_INGEST_SECRET" });
+    new CfnOutput(this, "StatsIngestUrl", {
+      value: `${statsApi.apiEndpoint}/ingest`,
+      description: "STATS_INGEST_URL in wrangler.toml",
+    });
+    new CfnOutput(this, "IngestSecretArn", {
+      value: ingestSecret.secretArn,
+      description: "Put its value in the worker: npx wrangler secret put STATS_INGEST_SECRET",
+    });
     new CfnOutput(this, "CloudflareApiTokenSecretArn", { value: cloudflareToken.secretArn });
     new CfnOutput(this, "BootstrapAdminTokenSecretArn", { value: bootstrapToken.secretArn });
   }

@@ -6,7 +6,10 @@
  * metric, a +5% minimum detectable effect), running; and `homepage-hero`, bucketed by
  * device for the anonymous visitors of the CDN proxy's demo site, running.
  */
-export async function seedDemo(controlPlaneUrl: string, adminToken: string): Promise<{ key: string; clientKey: string; serverKey: string }> {
+export async function seedDemo(
+  controlPlaneUrl: string,
+  adminToken: string,
+): Promise<{ key: string; clientKey: string; serverKey: string }> {
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${controlPlaneUrl}${path}`, {
       method,
@@ -48,8 +51,15 @@ export async function seedDemo(controlPlaneUrl: string, adminToken: string): Pro
       proposedChange: "A one-page checkout.",
       predictedResult: "More completed purchases.",
     },
-    primaryMetric: { key: "purchase", name: "Purchase completed", type: "unique_conversions", eventType: "purchase_completed" },
-    secondaryMetrics: [{ key: "revenue", name: "Revenue", type: "property_sum", eventType: "purchase_completed", property: "amount" }],
+    primaryMetric: {
+      key: "purchase",
+      name: "Purchase completed",
+      type: "unique_conversions",
+      eventType: "purchase_completed",
+    },
+    secondaryMetrics: [
+      { key: "revenue", name: "Revenue", type: "property_sum", eventType: "purchase_completed", property: "amount" },
+    ],
     statisticalMethod: "sequential",
     confidenceLevel: 0.95,
     minimumDetectableEffect: 0.05,

@@ -7,7 +7,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 function page(path: string, assignments: string): string {
   return `<!doctype html>
@@ -15,9 +16,9 @@ function page(path: string, assignments: string): string {
 <style>body{font:16px system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{background:#f3f3f3;padding:.1rem .3rem}</style></head>
 <body>
 <h1>Demo shop</h1>
-<p>You are on <code>${escape(path)}</code>. Reload: your variants stay (a first-party cookie); a private window gets new ones.</p>
+<p>You are on <code>${escapeHtml(path)}</code>. Reload: your variants stay (a first-party cookie); a private window gets new ones.</p>
 <h2>What the origin received</h2>
-<p>Header <code>x-experiment-variants</code>: <code id="header">${escape(assignments || "(none)")}</code></p>
+<p>Header <code>x-experiment-variants</code>: <code id="header">${escapeHtml(assignments || "(none)")}</code></p>
 <h2>What the browser received</h2>
 <pre id="initial"></pre>
 <script>document.getElementById("initial").textContent = JSON.stringify(window.__AMPLITUDE_EXPERIMENT_INITIAL_VARIANTS__ ?? null, null, 2);</script>
@@ -36,9 +37,10 @@ export async function startDemoSite(port = 0): Promise<{ url: string; server: Se
   return {
     url: `http://127.0.0.1:${actual}`,
     server,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

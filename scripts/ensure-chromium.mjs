@@ -15,9 +15,14 @@ const found = (command) => {
 if (!process.env.CHROMIUM_PATH && !found("chromium")) {
   if (process.getuid?.() === 0 && found("apt-get")) {
     console.log("Installing Chromium for the console's browser tests (apt-get install -y chromium)…");
-    execSync("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)", { stdio: "inherit", shell: "/bin/sh" });
+    execSync(
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)",
+      { stdio: "inherit", shell: "/bin/sh" },
+    );
   } else {
-    console.error("The console's browser tests need Chromium. Install it with: sudo apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium binary).");
+    console.error(
+      "The console's browser tests need Chromium. Install it with: sudo apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium binary).",
+    );
     process.exit(1);
   }
 }

@@ -47,7 +47,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const dynamo = options.dynamoEndpoint
     ? { endpoint: options.dynamoEndpoint, close: async () => {} }
     : await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
-  const stats = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: options.ingestSecret, ...(options.ports?.stats ? { port: options.ports.stats } : {}) });
+  const stats = await startStatsService({
+    dynamoEndpoint: dynamo.endpoint,
+    ingestSecret: options.ingestSecret,
+    ...(options.ports?.stats ? { port: options.ports.stats } : {}),
+  });
   // The publisher hands each publish to the edge's flag streams, signed with this.
   const streamNotifySecret = randomBytes(24).toString("base64url");
   const edge = await startEdgeMiniflare({
@@ -55,7 +59,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...(options.ports?.edge ? { port: options.ports.edge } : {}),
     ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare") } : {}),
     flagCacheTtlMs: options.flagCacheTtlMs,
-    consumer: { ingestUrl: `${stats.url}/ingest`, secret: options.ingestSecret, ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}) },
+    consumer: {
+      ingestUrl: `${stats.url}/ingest`,
+      secret: options.ingestSecret,
+      ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}),
+    },
   });
   // Every edge worker's KV gets every published document (the CDN proxy's joins later).
   const kvTargets: KvWriter[] = [kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge"))];
@@ -86,12 +94,17 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
         ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare-cdn") } : {}),
         flagCacheTtlMs: options.flagCacheTtlMs,
         vars: { CDN_ORIGIN: origin, CDN_DEPLOYMENT_KEY: deploymentKey, CDN_INJECT_HTML: "true" },
-        consumer: { ingestUrl: `${stats.url}/ingest`, secret: options.ingestSecret, ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}) },
+        consumer: {
+          ingestUrl: `${stats.url}/ingest`,
+          secret: options.ingestSecret,
+          ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}),
+        },
       });
       kvTargets.push(kvNamespaceWriter(await cdn.mf.getKVNamespace("FLAGS", "edge")));
       // Bring its KV up to date: publish every deployment again (versions only grow).
       for (const project of await controlPlane.store.listProjects()) {
-        for (const deployment of await controlPlane.store.listDeployments(project.key)) await controlPlane.publisher.publish(project.key, deployment.key);
+        for (const deployment of await controlPlane.store.listDeployments(project.key))
+          await controlPlane.publisher.publish(project.key, deployment.key);
       }
       return cdn.url.href.replace(/\/$/, "");
     },

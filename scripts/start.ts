@@ -49,7 +49,11 @@ async function main(): Promise<void> {
     ingestSecret,
     dataDir: DATA,
     ...(process.env["DYNAMODB_ENDPOINT"] ? { dynamoEndpoint: process.env["DYNAMODB_ENDPOINT"] } : {}),
-    ports: { edge: port("EDGE_PORT", 8787), controlPlane: port("CONTROL_PLANE_PORT", 8788), stats: port("STATS_PORT", 8789) },
+    ports: {
+      edge: port("EDGE_PORT", 8787),
+      controlPlane: port("CONTROL_PLANE_PORT", 8788),
+      stats: port("STATS_PORT", 8789),
+    },
     flagCacheTtlMs: 250, // the edge revalidates its copy every 250 ms locally, so a change shows within a second
     ...(previous.adminToken ? { bootstrapToken: previous.adminToken } : {}),
   });
@@ -59,17 +63,41 @@ async function main(): Promise<void> {
   if (!adminToken) {
     // The database outlived local.json: issue a fresh local admin token.
     adminToken = generateToken();
-    await controlPlane.store.putToken(hashToken(adminToken), { id: hashToken(adminToken).slice(0, 16), name: "local", role: "admin", project: "*", createdAt: new Date().toISOString() });
+    await controlPlane.store.putToken(hashToken(adminToken), {
+      id: hashToken(adminToken).slice(0, 16),
+      name: "local",
+      role: "admin",
+      project: "*",
+      createdAt: new Date().toISOString(),
+    });
   }
   const deployments = (await controlPlane.store.getProject("demo"))
-    ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({ key, clientKey, serverKey }))
+    ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({
+        key,
+        clientKey,
+        serverKey,
+      }))
     : [await seedDemo(controlPlane.url, adminToken)];
 
   const demoSite = process.env["CDN_ORIGIN"] ? undefined : await startDemoSite(port("DEMO_SITE_PORT", 8791));
   const cdnOrigin = process.env["CDN_ORIGIN"] ?? demoSite!.url;
-  const cdnUrl = await system.startCdn({ origin: cdnOrigin, deploymentKey: deployments[0]!.clientKey, port: port("CDN_PORT", 8790) });
+  const cdnUrl = await system.startCdn({
+    origin: cdnOrigin,
+    deploymentKey: deployments[0]!.clientKey,
+    port: port("CDN_PORT", 8790),
+  });
 
-  const state: LocalState = { edgeUrl, controlPlaneUrl: controlPlane.url, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, ingestSecret, adminToken, deployments };
+  const state: LocalState = {
+    edgeUrl,
+    controlPlaneUrl: controlPlane.url,
+    statsUrl,
+    cdnUrl,
+    cdnOrigin,
+    dynamoEndpoint,
+    ingestSecret,
+    adminToken,
+    deployments,
+  };
   writeFileSync(statePath, JSON.stringify(state, null, 2));
   // The curl example below edits the flag conditionally, on the version it has now.
   const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
@@ -95,7 +123,10 @@ async function main(): Promise<void> {
   }
 }
 
-function printWelcome({ edgeUrl, controlPlaneUrl, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, adminToken, deployments }: LocalState, onboardingVersion: number): void {
+function printWelcome(
+  { edgeUrl, controlPlaneUrl, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, adminToken, deployments }: LocalState,
+  onboardingVersion: number,
+): void {
   const demo = deployments[0]!;
   const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
   console.log(`

@@ -30,7 +30,8 @@ export type DeploymentDocument = z.infer<typeof deploymentDocumentSchema>;
 /** The document as an isolate first reads it: flags checked only for what ordering them needs. */
 export type DeploymentEnvelope = Omit<DeploymentDocument, "flags"> & { flags: EvaluationFlag[] };
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 const optionalString = (value: unknown) => value === undefined || typeof value === "string";
 
 /**
@@ -45,22 +46,45 @@ export function readEnvelope(raw: unknown): DeploymentEnvelope {
     throw new Error(`Invalid deployment document: ${problem}`);
   };
   if (!isRecord(raw)) return fail("not an object");
-  const { schemaVersion, project, deployment, keyType, version, contentHash, publishedAt, trackExposures, flags, flagHashes } = raw;
+  const {
+    schemaVersion,
+    project,
+    deployment,
+    keyType,
+    version,
+    contentHash,
+    publishedAt,
+    trackExposures,
+    flags,
+    flagHashes,
+  } = raw;
   if (schemaVersion !== 1) fail("schemaVersion must be 1");
   if (!optionalString(project) || project === "") fail("project must be a non-empty string");
   if (typeof deployment !== "string" || deployment === "") fail("deployment must be a non-empty string");
   if (!KEY_TYPES.includes(keyType as KeyType)) fail("keyType must be client or server");
-  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0) fail("version must be a non-negative integer");
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0)
+    fail("version must be a non-negative integer");
   if (!optionalString(contentHash)) fail("contentHash must be a string");
   if (typeof publishedAt !== "string") fail("publishedAt must be a string");
   if (trackExposures !== undefined && typeof trackExposures !== "boolean") fail("trackExposures must be a boolean");
   if (!Array.isArray(flags)) return fail("flags must be an array");
   for (const flag of flags) {
-    const ok = isRecord(flag) && typeof flag["key"] === "string" && (flag["dependencies"] === undefined || (Array.isArray(flag["dependencies"]) && flag["dependencies"].every((d) => typeof d === "string")));
+    const ok =
+      isRecord(flag) &&
+      typeof flag["key"] === "string" &&
+      (flag["dependencies"] === undefined ||
+        (Array.isArray(flag["dependencies"]) && flag["dependencies"].every((d) => typeof d === "string")));
     if (!ok) fail("each flag needs a string key and, if any, string dependencies");
   }
-  if (flagHashes !== undefined && !(isRecord(flagHashes) && Object.values(flagHashes).every((h) => typeof h === "string"))) fail("flagHashes must map keys to strings");
-  return { ...(raw as Omit<DeploymentEnvelope, "trackExposures">), trackExposures: trackExposures ?? true } as DeploymentEnvelope;
+  if (
+    flagHashes !== undefined &&
+    !(isRecord(flagHashes) && Object.values(flagHashes).every((h) => typeof h === "string"))
+  )
+    fail("flagHashes must map keys to strings");
+  return {
+    ...(raw as Omit<DeploymentEnvelope, "trackExposures">),
+    trackExposures: trackExposures ?? true,
+  } as DeploymentEnvelope;
 }
 
 /** API keys are opaque tokens; this bounds what may reach a KV lookup. */

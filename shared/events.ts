@@ -91,7 +91,11 @@ export type SingleMessage = z.infer<typeof singleMessageSchema>;
 export const batchMessageSchema = z.object({ type: z.literal("batch"), messages: z.array(singleMessageSchema).min(1) });
 export type BatchMessage = z.infer<typeof batchMessageSchema>;
 
-export const queueMessageSchema = z.discriminatedUnion("type", [exposureMessageSchema, eventMessageSchema, batchMessageSchema]);
+export const queueMessageSchema = z.discriminatedUnion("type", [
+  exposureMessageSchema,
+  eventMessageSchema,
+  batchMessageSchema,
+]);
 export type QueueMessage = z.infer<typeof queueMessageSchema>;
 
 /**
@@ -105,4 +109,5 @@ export function groupName(groups: Record<string, unknown> | undefined, type: str
 }
 
 /** The messages a queue message carries: itself, or the contents of a batch. */
-export const unpack = (message: QueueMessage): SingleMessage[] => (message.type === "batch" ? message.messages : [message]);
+export const unpack = (message: QueueMessage): SingleMessage[] =>
+  message.type === "batch" ? message.messages : [message];

@@ -14,7 +14,9 @@ export const MAX_SKEW_SECONDS = 300;
 const encoder = new TextEncoder();
 
 async function hmacHex(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
   return Array.from(signature, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -33,7 +35,12 @@ function equal(a: string, b: string): boolean {
 
 export type Verdict = "ok" | "unsigned" | "malformed" | "stale" | "bad-signature";
 
-export async function verify(secret: string, header: string | null | undefined, body: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<Verdict> {
+export async function verify(
+  secret: string,
+  header: string | null | undefined,
+  body: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<Verdict> {
   if (!header) return "unsigned";
   const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header.trim());
   if (!match) return "malformed";
@@ -43,7 +50,12 @@ export async function verify(secret: string, header: string | null | undefined, 
 }
 
 /** A signed request's body as JSON: 401 naming the verdict unless the signature holds, 400 unless it parses. */
-export async function readSignedJson(secret: string, header: string | null | undefined, body: string, what: string): Promise<unknown> {
+export async function readSignedJson(
+  secret: string,
+  header: string | null | undefined,
+  body: string,
+  what: string,
+): Promise<unknown> {
   const verdict = await verify(secret, header, body);
   if (verdict !== "ok") throw new ApiError(401, "unauthorized", `${what} rejected: ${verdict}`);
   try {

@@ -36,7 +36,8 @@ export function scaledMetricValue(raw: unknown): { scaled: number } | { dropped:
 }
 
 /** Whether ingest accepts an event time (it may arrive late through retries, never from the future). */
-export const ingestTimeOk = (time: number, now: number): boolean => Number.isSafeInteger(time) && time >= INGEST_EARLIEST && time <= now + INGEST_FUTURE_MS;
+export const ingestTimeOk = (time: number, now: number): boolean =>
+  Number.isSafeInteger(time) && time >= INGEST_EARLIEST && time <= now + INGEST_FUTURE_MS;
 
 /** Why `/track` refuses an event's time, if it does. */
 export function trackTimeProblem(time: number, now: number): string | undefined {

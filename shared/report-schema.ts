@@ -10,7 +10,14 @@ import { CORRECTIONS } from "./stats/corrections.js";
 const estimate = z.number().nullable().describe("null when it cannot be estimated yet");
 const interval = z.tuple([z.number(), z.number()]).nullable();
 
-export const VERDICTS = ["significant_positive", "significant_negative", "not_yet_significant", "insufficient_data", "harm_detected", "no_harm_detected"] as const;
+export const VERDICTS = [
+  "significant_positive",
+  "significant_negative",
+  "not_yet_significant",
+  "insufficient_data",
+  "harm_detected",
+  "no_harm_detected",
+] as const;
 export const verdictSchema = z.enum(VERDICTS);
 export const warningSchema = z.enum(["sample_ratio_mismatch", "effect_not_stable"]);
 
@@ -55,15 +62,24 @@ export const metricReportSchema = z.object({
   direction: z.enum(["increase", "decrease"]),
   comparisons: z.number().describe("How many comparisons share this metric's correction family"),
   cap: z
-    .union([z.object({ percentile: z.number(), upper: z.number().nullable(), lower: z.number().nullable() }), z.object({ value: z.number() })])
+    .union([
+      z.object({ percentile: z.number(), upper: z.number().nullable(), lower: z.number().nullable() }),
+      z.object({ value: z.number() }),
+    ])
     .nullable()
     .describe("The cap used at the latest look: a quantile's values, a configured value, or none"),
   variants: z.array(variantResultSchema),
-  timeSeries: z.array(z.object({ day: z.string(), variants: z.array(lookPointSchema) })).describe("Every look (day): the interval-over-time chart"),
+  timeSeries: z
+    .array(z.object({ day: z.string(), variants: z.array(lookPointSchema) }))
+    .describe("Every look (day): the interval-over-time chart"),
 });
 
 const sampleSizeSchema = z.object({ perVariant: z.array(z.number()), total: z.number(), days: z.number().nullable() });
-export const samplePlanSchema = z.object({ absoluteEffect: z.number(), fixedHorizon: sampleSizeSchema, sequential: sampleSizeSchema });
+export const samplePlanSchema = z.object({
+  absoluteEffect: z.number(),
+  fixedHorizon: sampleSizeSchema,
+  sequential: sampleSizeSchema,
+});
 
 export const reportSchema = z.object({
   experiment: z.object({
@@ -77,18 +93,34 @@ export const reportSchema = z.object({
     hypothesis: hypothesisSchema.optional(),
   }),
   analysisPeriod: z
-    .object({ index: z.number(), startedAt: z.string().nullable(), stoppedAt: z.string().nullable(), settings: analysisSettingsSchema, periods: z.number() })
+    .object({
+      index: z.number(),
+      startedAt: z.string().nullable(),
+      stoppedAt: z.string().nullable(),
+      settings: analysisSettingsSchema,
+      periods: z.number(),
+    })
     .describe("The run of the experiment reported on: data and settings start afresh at every start"),
   variants: z.array(z.object({ key: z.string(), exposures: z.number(), expectedShare: z.number() })),
   srm: z.object({
     pValue: z.number(),
     mismatch: z.boolean(),
     test: z.literal("sequential-dirichlet-multinomial"),
-    strata: z.array(z.object({ allocation: z.record(z.string(), z.number()), counts: z.record(z.string(), z.number()) })),
+    strata: z.array(
+      z.object({ allocation: z.record(z.string(), z.number()), counts: z.record(z.string(), z.number()) }),
+    ),
   }),
-  dataQuality: z.object({ multipleVariantUnits: z.number(), rejectedExposures: z.number(), droppedValues: z.record(z.string(), z.number()) }),
+  dataQuality: z.object({
+    multipleVariantUnits: z.number(),
+    rejectedExposures: z.number(),
+    droppedValues: z.record(z.string(), z.number()),
+  }),
   freshness: z
-    .object({ lastIngestedAt: z.string().nullable(), secondsSinceIngest: z.number().nullable(), queueLagSeconds: z.number().nullable() })
+    .object({
+      lastIngestedAt: z.string().nullable(),
+      secondsSinceIngest: z.number().nullable(),
+      queueLagSeconds: z.number().nullable(),
+    })
     .describe("How current the numbers are; events still in the queue are not in the report yet"),
   plan: samplePlanSchema
     .extend({ baseline: z.object({ mean: z.number(), variance: z.number() }), unitsPerDay: z.number() })

@@ -12,8 +12,19 @@ export default {
     client ??= init("bench-client-side-id", env.LD_KV);
     await client.waitForInitialization();
     const encoded = request.headers.get("x-user") ?? "";
-    const user = JSON.parse(atob(encoded.replace(/-/g, "+").replace(/_/g, "/"))) as { user_id: string; device_id: string; country: string; user_properties: Record<string, unknown> };
-    const state = await client.allFlagsState({ kind: "user", key: user.user_id, deviceId: user.device_id, country: user.country, ...user.user_properties });
+    const user = JSON.parse(atob(encoded.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      user_id: string;
+      device_id: string;
+      country: string;
+      user_properties: Record<string, unknown>;
+    };
+    const state = await client.allFlagsState({
+      kind: "user",
+      key: user.user_id,
+      deviceId: user.device_id,
+      country: user.country,
+      ...user.user_properties,
+    });
     return new Response(JSON.stringify(state.allValues()), { headers: { "content-type": "application/json" } });
   },
 };

@@ -34,7 +34,13 @@ export interface ControlPlaneOptions {
   console?: ConsoleOptions;
 }
 
-export function createControlPlaneApp({ store, publisher, kv, publishOnChange, console: consoleOptions }: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
+export function createControlPlaneApp({
+  store,
+  publisher,
+  kv,
+  publishOnChange,
+  console: consoleOptions,
+}: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
   };
@@ -57,7 +63,12 @@ export function createControlPlaneApp({ store, publisher, kv, publishOnChange, c
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.doc("/openapi.json", {
     openapi: "3.0.3",
-    info: { title: "Experimentation control plane", version: "1.0.0", description: "Flags, experiments, deployments and admin tokens. Authenticate with `Authorization: Bearer <admin token>`." },
+    info: {
+      title: "Experimentation control plane",
+      version: "1.0.0",
+      description:
+        "Flags, experiments, deployments and admin tokens. Authenticate with `Authorization: Bearer <admin token>`.",
+    },
   });
   app.route("/", docsRoutes("Control-plane API"));
   if (consoleOptions) app.route("/", consoleRoutes(consoleOptions));

@@ -6,6 +6,12 @@ import type { Store } from "./db/store.js";
 export async function ensureBootstrapToken(store: Store, given?: string): Promise<string | undefined> {
   if ((await store.listTokens()).length > 0) return undefined;
   const token = given ?? generateToken();
-  await store.putToken(hashToken(token), { id: hashToken(token).slice(0, 16), name: "bootstrap", role: "admin", project: "*", createdAt: new Date().toISOString() });
+  await store.putToken(hashToken(token), {
+    id: hashToken(token).slice(0, 16),
+    name: "bootstrap",
+    role: "admin",
+    project: "*",
+    createdAt: new Date().toISOString(),
+  });
   return token;
 }

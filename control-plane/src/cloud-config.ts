@@ -21,6 +21,7 @@ export function cloudKv() {
 /** The edge's flag streams, when EDGE_URL and STREAM_NOTIFY_SECRET(_SECRET_ARN) are set; else the hubs poll KV. */
 export function cloudStreamNotifier(): StreamNotifier | undefined {
   const edgeUrl = process.env["EDGE_URL"];
-  if (!edgeUrl || !(process.env["STREAM_NOTIFY_SECRET"] || process.env["STREAM_NOTIFY_SECRET_SECRET_ARN"])) return undefined;
+  if (!edgeUrl || !(process.env["STREAM_NOTIFY_SECRET"] || process.env["STREAM_NOTIFY_SECRET_SECRET_ARN"]))
+    return undefined;
   return streamNotifier({ edgeUrl, secret: () => secret("STREAM_NOTIFY_SECRET") });
 }

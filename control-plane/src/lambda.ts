@@ -23,12 +23,15 @@ const app = createControlPlaneApp({
   kv,
   publishOnChange: false,
   console: {
-    load: async () => readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
+    load: async () =>
+      readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
     statsUrl: process.env["STATS_API_URL"],
   },
 });
 // The first admin token of a new install (BOOTSTRAP_ADMIN_TOKEN, from Secrets Manager in the CDK app).
-const bootstrapped = optionalSecret("BOOTSTRAP_ADMIN_TOKEN").then((token) => (token ? ensureBootstrapToken(store, token) : undefined));
+const bootstrapped = optionalSecret("BOOTSTRAP_ADMIN_TOKEN").then((token) =>
+  token ? ensureBootstrapToken(store, token) : undefined,
+);
 
 const lambdaHandler = handle(app);
 export const handler: typeof lambdaHandler = async (event, context) => {

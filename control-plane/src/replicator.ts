@@ -15,9 +15,14 @@ export interface TableChange {
   newData?: string;
 }
 
-export async function replicate(changes: TableChange[], store: Store, publisher: Publisher): Promise<Array<[string, string]>> {
+export async function replicate(
+  changes: TableChange[],
+  store: Store,
+  publisher: Publisher,
+): Promise<Array<[string, string]>> {
   const targets = new Map<string, [string, string]>();
-  const add = (project: string, deployment: string) => targets.set(`${project}\u0000${deployment}`, [project, deployment]);
+  const add = (project: string, deployment: string) =>
+    targets.set(`${project}\u0000${deployment}`, [project, deployment]);
   const everyDeployment = async (project: string) => {
     for (const d of await store.listDeployments(project)) add(project, d.key);
   };

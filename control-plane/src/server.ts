@@ -40,7 +40,11 @@ export interface ControlPlaneServer {
 }
 
 export async function startControlPlane(options: ControlPlaneServerOptions): Promise<ControlPlaneServer> {
-  const db = createDb({ table: options.table ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
+  const db = createDb({
+    table: options.table ?? "experiments",
+    endpoint: options.dynamoEndpoint,
+    region: process.env["AWS_REGION"] ?? "local",
+  });
   await ensureTable(db);
   const store = createStore(db);
   const publisher = createPublisher({
@@ -50,17 +54,27 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const app = createControlPlaneApp({ store, publisher, kv: options.kv, publishOnChange: true,
+  const app = createControlPlaneApp({
+    store,
+    publisher,
+    kv: options.kv,
+    publishOnChange: true,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
     console: { load: async () => (await import("../console/build.js")).buildConsole(), statsUrl: options.statsUrl },
   });
 
   await reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error));
-  const timer = setInterval(() => void reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error)), options.reconcileEveryMs ?? 30_000);
+  const timer = setInterval(
+    () =>
+      void reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error)),
+    options.reconcileEveryMs ?? 30_000,
+  );
   timer.unref();
 
   const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
+    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () =>
+      resolve(started),
+    );
   });
   const { port } = server.address() as AddressInfo;
   return {

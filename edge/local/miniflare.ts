@@ -39,7 +39,9 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     port: options.port ?? 0,
     cf: false,
     log: undefined,
-    ...(persist ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` } : {}),
+    ...(persist
+      ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` }
+      : {}),
     workers: [
       {
         name: "edge",
@@ -49,17 +51,28 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
         kvNamespaces: { FLAGS: "flags" },
         durableObjects: { FLAG_STREAMS: "FlagStreamHub" },
         queueProducers: { EVENTS: { queueName: EVENTS_QUEUE } },
-        ratelimits: { RATE_LIMITER: { simple: { limit: options.rateLimitPer10s ?? DEFAULT_RATE_LIMIT_PER_10S, period: PeriodType.TENSECONDS } } },
+        ratelimits: {
+          RATE_LIMITER: {
+            simple: { limit: options.rateLimitPer10s ?? DEFAULT_RATE_LIMIT_PER_10S, period: PeriodType.TENSECONDS },
+          },
+        },
         bindings: {
           FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
-          ...(options.consumer ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret } : {}),
+          ...(options.consumer
+            ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret }
+            : {}),
           ...(options.streamNotifySecret ? { STREAM_NOTIFY_SECRET: options.streamNotifySecret } : {}),
           ...options.vars,
         },
         ...(options.consumer
           ? {
               queueConsumers: {
-                [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: options.consumer.maxBatchTimeoutSeconds ?? 1, maxRetries: options.consumer.maxRetries ?? 10, deadLetterQueue: `${EVENTS_QUEUE}-dlq` },
+                [EVENTS_QUEUE]: {
+                  maxBatchSize: 100,
+                  maxBatchTimeout: options.consumer.maxBatchTimeoutSeconds ?? 1,
+                  maxRetries: options.consumer.maxRetries ?? 10,
+                  deadLetterQueue: `${EVENTS_QUEUE}-dlq`,
+                },
               },
             }
           : {}),

@@ -34,7 +34,16 @@ export interface EdgeAppOptions {
  * origin's own CORS headers (an `Access-Control-Allow-Origin: *` of ours beside its
  * `allow-credentials: true` broke it), and its own preflights.
  */
-const API_PATHS = ["/health", "/sdk/v2/vardata", "/sdk/v2/flags", "/v1/vardata", "/ofrep/v1/evaluate/*", "/track", "/2/httpapi", "/batch"];
+const API_PATHS = [
+  "/health",
+  "/sdk/v2/vardata",
+  "/sdk/v2/flags",
+  "/v1/vardata",
+  "/ofrep/v1/evaluate/*",
+  "/track",
+  "/2/httpapi",
+  "/batch",
+];
 
 export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
@@ -50,8 +59,15 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
     origin: "*",
     allowMethods: ["GET", "POST", "OPTIONS"],
     allowHeaders: [
-      "Authorization", "Content-Type", "X-API-Key", "If-None-Match", "X-Amp-Exp-User", "X-Amp-Exp-Flag-Keys",
-      "X-Amp-Exp-Track", "X-Amp-Exp-Exposure-Track", "X-Amp-Exp-Library",
+      "Authorization",
+      "Content-Type",
+      "X-API-Key",
+      "If-None-Match",
+      "X-Amp-Exp-User",
+      "X-Amp-Exp-Flag-Keys",
+      "X-Amp-Exp-Track",
+      "X-Amp-Exp-Exposure-Track",
+      "X-Amp-Exp-Library",
     ],
     exposeHeaders: ["ETag"],
     maxAge: 86400,

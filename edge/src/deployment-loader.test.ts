@@ -11,14 +11,29 @@ const flag = (key: string, variant = "on", extra: Partial<EvaluationFlag> = {}):
   ...extra,
 });
 const document = (version: number, flags: unknown[], hashes?: Record<string, string>) =>
-  JSON.stringify({ schemaVersion: 1, deployment: "web", keyType: "server", version, contentHash: `c${version}`, publishedAt: "2026-11-25T00:00:00Z", flags, ...(hashes ? { flagHashes: hashes } : {}) });
+  JSON.stringify({
+    schemaVersion: 1,
+    deployment: "web",
+    keyType: "server",
+    version,
+    contentHash: `c${version}`,
+    publishedAt: "2026-11-25T00:00:00Z",
+    flags,
+    ...(hashes ? { flagHashes: hashes } : {}),
+  });
 const context = { user: { user_id: "u1" } };
 
 describe("loading a deployment document", () => {
   it("serves a flag that cannot compile as absent, and every other flag", () => {
     const logged: string[] = [];
-    const broken = { key: "broken", variants: {}, segments: [{ bucket: { selector: ["context", "user", "user_id"], salt: "s", allocations: "not a list" } }] };
-    const loaded = loadDeployment(document(1, [flag("a"), broken, flag("b")]), undefined, (message) => logged.push(message));
+    const broken = {
+      key: "broken",
+      variants: {},
+      segments: [{ bucket: { selector: ["context", "user", "user_id"], salt: "s", allocations: "not a list" } }],
+    };
+    const loaded = loadDeployment(document(1, [flag("a"), broken, flag("b")]), undefined, (message) =>
+      logged.push(message),
+    );
     expect(Object.keys(loaded.compiled.evaluate(context))).toEqual(["a", "b"]);
     expect(logged.join()).toContain("Serving flag broken as absent");
     // Local-evaluation SDKs are sent only the flags that pass the full check.
@@ -28,7 +43,14 @@ describe("loading a deployment document", () => {
   it("refuses a document whose envelope is wrong (the isolate keeps its last good copy)", () => {
     for (const bad of [
       "not json",
-      JSON.stringify({ schemaVersion: 2, deployment: "web", keyType: "server", version: 1, publishedAt: "x", flags: [] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        deployment: "web",
+        keyType: "server",
+        version: 1,
+        publishedAt: "x",
+        flags: [],
+      }),
       document(1, [{ variants: {} }]),
       document(1, [flag("a", "on", { dependencies: [1 as unknown as string] })]),
       document(-1, []),
@@ -50,7 +72,15 @@ describe("loading a deployment document", () => {
   });
 
   it("reads envelopes exactly as the document schema does (outside the flags' insides)", () => {
-    const value = fc.oneof(fc.constant(undefined), fc.string(), fc.integer({ min: -2, max: 3 }), fc.boolean(), fc.constant(null), fc.constant([]), fc.constant({}));
+    const value = fc.oneof(
+      fc.constant(undefined),
+      fc.string(),
+      fc.integer({ min: -2, max: 3 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant([]),
+      fc.constant({}),
+    );
     const envelope = fc.record(
       {
         schemaVersion: fc.oneof(fc.constant(1), value),

@@ -8,7 +8,12 @@
  * sent (`validFlags`), and a flag the publisher did not change keeps its compiled form from
  * the previous copy (matched by the document's `flagHashes`).
  */
-import { compile, evaluationFlagSchema, type CompiledFlagSet, type EvaluationFlag } from "../../shared/evaluation/index.js";
+import {
+  compile,
+  evaluationFlagSchema,
+  type CompiledFlagSet,
+  type EvaluationFlag,
+} from "../../shared/evaluation/index.js";
 import { readEnvelope, type KeyType } from "../../shared/deployment-document.js";
 
 export interface LoadedDeployment {
@@ -29,10 +34,15 @@ const checkFlag = (flag: EvaluationFlag): EvaluationFlag => evaluationFlagSchema
  * document that is not JSON or whose envelope is not valid; a flag that is not valid is
  * served as absent and reported to `log` when first evaluated.
  */
-export function loadDeployment(text: string, previous?: LoadedDeployment, log: (message: string, error?: unknown) => void = console.error): LoadedDeployment {
+export function loadDeployment(
+  text: string,
+  previous?: LoadedDeployment,
+  log: (message: string, error?: unknown) => void = console.error,
+): LoadedDeployment {
   const raw: unknown = JSON.parse(text);
   const { version, contentHash } = (raw ?? {}) as { version?: unknown; contentHash?: unknown };
-  if (previous && version === previous.version && contentHash === previous.contentHash) return previous; // unchanged: keep the compiled copy
+  // unchanged: keep the compiled copy
+  if (previous && version === previous.version && contentHash === previous.contentHash) return previous;
   const document = readEnvelope(raw);
   if (previous && document.version < previous.version) return previous; // never step back
   return {
@@ -44,7 +54,11 @@ export function loadDeployment(text: string, previous?: LoadedDeployment, log: (
     trackExposures: document.trackExposures,
     compiled: compile(document.flags, {
       check: checkFlag,
-      onInvalid: (flagKey, error) => log(`Serving flag ${flagKey} as absent: it is not valid in deployment ${document.deployment} version ${document.version}`, error),
+      onInvalid: (flagKey, error) =>
+        log(
+          `Serving flag ${flagKey} as absent: it is not valid in deployment ${document.deployment} version ${document.version}`,
+          error,
+        ),
       ...(document.flagHashes ? { hashes: document.flagHashes } : {}),
       ...(previous ? { previous: previous.compiled } : {}),
     }),

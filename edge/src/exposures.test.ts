@@ -29,14 +29,24 @@ describe("exposures", () => {
     const user = { user_id: "u" };
     const first = { flagKey: "f1", variant: "on" };
     expect(dedup.filter("d", user, [first])).toHaveLength(1);
-    expect(dedup.filter("d", user, [{ flagKey: "f2", variant: "on" }, { flagKey: "f3", variant: "on" }])).toHaveLength(2);
+    expect(
+      dedup.filter("d", user, [
+        { flagKey: "f2", variant: "on" },
+        { flagKey: "f3", variant: "on" },
+      ]),
+    ).toHaveLength(2);
     expect(dedup.filter("d", user, [first])).toHaveLength(0);
-    expect(dedup.filter("d", user, [{ flagKey: "f4", variant: "on" }])).toHaveLength(1); // past the bound: the list starts over
+    // past the bound: the list starts over
+    expect(dedup.filter("d", user, [{ flagKey: "f4", variant: "on" }])).toHaveLength(1);
     expect(dedup.filter("d", user, [first])).toHaveLength(1);
   });
 
   it("exposes only non-default variants of experiment flags", () => {
-    expect(exposureOf("exp", { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } })).toEqual({ flagKey: "exp", variant: "treatment", experimentKey: "x" });
+    expect(exposureOf("exp", { key: "treatment", metadata: { flagType: "experiment", experimentKey: "x" } })).toEqual({
+      flagKey: "exp",
+      variant: "treatment",
+      experimentKey: "x",
+    });
     expect(exposureOf("off", { key: "off", metadata: { flagType: "experiment", default: true } })).toBeUndefined();
     expect(exposureOf("release", { key: "on", metadata: { flagType: "release" } })).toBeUndefined();
   });
@@ -47,17 +57,31 @@ describe("exposures", () => {
       type: "experiment",
       variants: [{ key: "control" }, { key: "treatment" }],
       weights: { control: 50, treatment: 50 },
-      segments: [{ name: "Beta", conditions: [{ property: "plan", op: "is", values: ["beta"] }], rollout: 100, weights: { control: 90, treatment: 10 } }],
+      segments: [
+        {
+          name: "Beta",
+          conditions: [{ property: "plan", op: "is", values: ["beta"] }],
+          rollout: 100,
+          weights: { control: 90, treatment: 10 },
+        },
+      ],
     });
     const compiled = compile(compileDeployment("web", [experiment], new Map()));
     const allocationFor = (properties: Record<string, string>, user: string) =>
-      compiled.evaluateWithReasons(userToContext({ user_id: user, user_properties: properties }), ["exp"])["exp"]?.exposure?.allocation;
+      compiled.evaluateWithReasons(userToContext({ user_id: user, user_properties: properties }), ["exp"])["exp"]
+        ?.exposure?.allocation;
     expect(allocationFor({ plan: "beta" }, "u1")).toBe("control=90,treatment=10");
     expect(allocationFor({}, "u1")).toBe("control=50,treatment=50");
   });
 
   it("sends the user's groups with exposures, the first name of each type", () => {
-    const [message] = exposureMessage({ deployment: "web" }, { user_id: "u", groups: { company: ["acme", "other"], team: ["red"] } }, [{ flagKey: "f", variant: "on" }], "remote-evaluation", 1);
+    const [message] = exposureMessage(
+      { deployment: "web" },
+      { user_id: "u", groups: { company: ["acme", "other"], team: ["red"] } },
+      [{ flagKey: "f", variant: "on" }],
+      "remote-evaluation",
+      1,
+    );
     expect(message!.groups).toEqual({ company: "acme", team: "red" });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Failure paths of the flag store that real KV cannot be made to produce on demand:
- * a KV read that throws. (The happy paths run against real KV in app.test.ts.)
+ * a KV read that throws. (The happy paths run against real KV in app.integration.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { kvNameForApiKey } from "../../shared/deployment-document.js";
@@ -20,7 +20,14 @@ function flakyKv(documents: Map<string, string>) {
 }
 
 const document = (version: number) =>
-  JSON.stringify({ schemaVersion: 1, deployment: "d", keyType: "server", version, publishedAt: "now", flags: TEST_FLAGS });
+  JSON.stringify({
+    schemaVersion: 1,
+    deployment: "d",
+    keyType: "server",
+    version,
+    publishedAt: "now",
+    flags: TEST_FLAGS,
+  });
 
 describe("FlagStore", () => {
   it("serves the last good copy while KV fails, and revalidates in the background", async () => {

@@ -63,7 +63,8 @@ export class FlagStore {
       }
     } else {
       const unknownSince = this.unknown.get(apiKey);
-      if (unknownSince !== undefined && this.now() - unknownSince < (this.options.unknownTtlMs ?? this.options.ttlMs)) return undefined;
+      if (unknownSince !== undefined && this.now() - unknownSince < (this.options.unknownTtlMs ?? this.options.ttlMs))
+        return undefined;
     }
     await this.refresh(kv, apiKey, entry);
     return this.known.get(apiKey)?.value;
@@ -80,7 +81,9 @@ export class FlagStore {
         entry.checkedAt = this.now();
         return;
       }
-      throw new ApiError(503, "unavailable", "Flag configuration is temporarily unavailable", undefined, { "Retry-After": "1" });
+      throw new ApiError(503, "unavailable", "Flag configuration is temporarily unavailable", undefined, {
+        "Retry-After": "1",
+      });
     }
     const loaded = text === null ? undefined : this.load(text, entry?.value);
     if (!loaded) {
@@ -92,7 +95,12 @@ export class FlagStore {
       entry.checkedAt = this.now();
     } else {
       this.unknown.delete(apiKey);
-      remember(this.known, apiKey, { value: loaded, checkedAt: this.now(), refreshing: false }, this.options.maxEntries);
+      remember(
+        this.known,
+        apiKey,
+        { value: loaded, checkedAt: this.now(), refreshing: false },
+        this.options.maxEntries,
+      );
     }
   }
 

@@ -28,7 +28,10 @@ function proxyConfig(env: Env): ProxyConfig | undefined {
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     const cdn = proxyConfig(env);
-    app ??= createEdgeApp({ flagCacheTtlMs: Number(env.FLAG_CACHE_TTL_MS) || DEFAULT_FLAG_CACHE_TTL_MS, ...(cdn ? { cdn } : {}) });
+    app ??= createEdgeApp({
+      flagCacheTtlMs: Number(env.FLAG_CACHE_TTL_MS) || DEFAULT_FLAG_CACHE_TTL_MS,
+      ...(cdn ? { cdn } : {}),
+    });
     return app.fetch(request, env, ctx);
   },
   queue: (batch, env) => deliver(batch, env),

@@ -40,10 +40,9 @@ function booleanFlagsOf(compiled: CompiledFlagSet): Set<string> {
 }
 
 const primitives = (metadata: Record<string, unknown> | undefined): Record<string, string | number | boolean> =>
-  Object.fromEntries(Object.entries(metadata ?? {}).filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))) as Record<
-    string,
-    string | number | boolean
-  >;
+  Object.fromEntries(
+    Object.entries(metadata ?? {}).filter(([, v]) => ["string", "number", "boolean"].includes(typeof v)),
+  ) as Record<string, string | number | boolean>;
 
 export function toOfrepResult(compiled: CompiledFlagSet, key: string, outcome: Outcome | undefined): OfrepResult {
   const isBoolean = booleanFlagsOf(compiled).has(key);

@@ -27,13 +27,19 @@ const backoffSeconds = (attempts: number) => Math.min(300, 2 ** Math.max(0, atte
 
 /** The exposures and events a message carries: what ingest's cost grows with. */
 export const workOf = (message: QueueMessage): number =>
-  unpack(message).reduce((total, part) => total + (part.type === "exposures" ? part.exposures.length : part.events.length), 0);
+  unpack(message).reduce(
+    (total, part) => total + (part.type === "exposures" ? part.exposures.length : part.events.length),
+    0,
+  );
 
 type Outcome = { delivered: false } | { delivered: true; retry: Set<string> };
 
 async function post(url: string, secret: string, messages: readonly Message<QueueMessage>[]): Promise<Outcome> {
   const oldest = Math.min(...messages.map((m) => m.timestamp.getTime()));
-  const body = JSON.stringify({ messages: messages.map((m) => ({ id: m.id, body: m.body })), queueLagMs: Math.max(0, Date.now() - oldest) });
+  const body = JSON.stringify({
+    messages: messages.map((m) => ({ id: m.id, body: m.body })),
+    queueLagMs: Math.max(0, Date.now() - oldest),
+  });
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -57,7 +63,9 @@ export async function deliver(batch: MessageBatch<QueueMessage>, env: Env): Prom
     console.error("STATS_INGEST_URL or STATS_INGEST_SECRET is not set; keeping the batch for later");
     return batch.retryAll({ delaySeconds: 60 });
   }
-  const deliveries = chunkBySize(batch.messages, (m) => messageBytes(m.body), DELIVERY_BYTES).flatMap((chunk) => chunkBySize(chunk, (m) => workOf(m.body), DELIVERY_WORK));
+  const deliveries = chunkBySize(batch.messages, (m) => messageBytes(m.body), DELIVERY_BYTES).flatMap((chunk) =>
+    chunkBySize(chunk, (m) => workOf(m.body), DELIVERY_WORK),
+  );
   for (const delivery of deliveries) {
     const outcome = await post(STATS_INGEST_URL, STATS_INGEST_SECRET, delivery);
     for (const message of delivery) {

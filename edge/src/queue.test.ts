@@ -6,14 +6,24 @@ import { unpack } from "../../shared/events.js";
 import { enqueue, messageBytes, pack, QueueBuffer, sendToQueue } from "./queue.js";
 
 const exposure = (userId: string): ExposureMessage => ({
-  type: "exposures", deployment: "d", userId, time: 1, source: "remote-evaluation", exposures: [{ flagKey: "f", variant: "treatment" }],
+  type: "exposures",
+  deployment: "d",
+  userId,
+  time: 1,
+  source: "remote-evaluation",
+  exposures: [{ flagKey: "f", variant: "treatment" }],
 });
 
 describe("queue sending", () => {
   it("a failing queue never throws into the request, and the response does not wait for it", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     let attempts = 0;
-    const queue = { sendBatch: async () => void (attempts++, await Promise.reject(new Error("queue down"))) } as unknown as Queue<QueueMessage>;
+    const queue = {
+      sendBatch: async () => {
+        attempts++;
+        throw new Error("queue down");
+      },
+    } as unknown as Queue<QueueMessage>;
     const pending: Promise<unknown>[] = [];
     enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]); // returns at once
     expect(pending).toHaveLength(1);
@@ -24,7 +34,10 @@ describe("queue sending", () => {
   });
 
   it("packs messages into batches within the message limit that unpack to the same messages", () => {
-    const messages = Array.from({ length: 300 }, (_, i) => ({ ...exposure(`user-${i}`), exposures: Array.from({ length: 10 }, (_, j) => ({ flagKey: `flag-${j}`, variant: "treatment" })) }));
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      ...exposure(`user-${i}`),
+      exposures: Array.from({ length: 10 }, (_, j) => ({ flagKey: `flag-${j}`, variant: "treatment" })),
+    }));
     const packed = pack(messages);
     expect(packed.length).toBeGreaterThan(1);
     expect(packed.length).toBeLessThan(10);
@@ -34,7 +47,11 @@ describe("queue sending", () => {
 
   it("retries a transient queue failure", async () => {
     let attempts = 0;
-    const queue = { sendBatch: async () => { if (++attempts === 1) throw new Error("blip"); } } as unknown as Queue<QueueMessage>;
+    const queue = {
+      sendBatch: async () => {
+        if (++attempts === 1) throw new Error("blip");
+      },
+    } as unknown as Queue<QueueMessage>;
     const pending: Promise<unknown>[] = [];
     enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]);
     await Promise.all(pending);
@@ -43,7 +60,9 @@ describe("queue sending", () => {
 
   it("buffers messages for a short window and sends them in one call", async () => {
     const calls: number[] = [];
-    const queue = { sendBatch: async (batch: unknown[]) => void calls.push(batch.length) } as unknown as Queue<QueueMessage>;
+    const queue = {
+      sendBatch: async (batch: unknown[]) => void calls.push(batch.length),
+    } as unknown as Queue<QueueMessage>;
     const buffer = new QueueBuffer({ maxDelayMs: 20, maxMessages: 5 });
     const pending: Promise<unknown>[] = [];
     const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p) };
@@ -52,24 +71,42 @@ describe("queue sending", () => {
     expect(calls).toEqual([]); // nothing sent inside the window
     await Promise.all(pending);
     expect(calls).toEqual([1]); // one call, with the three packed into one batch message
-    buffer.add(ctx, queue, Array.from({ length: 5 }, (_, i) => exposure(`u${i}`))); // a full buffer goes at once
+    buffer.add(
+      ctx,
+      queue,
+      Array.from({ length: 5 }, (_, i) => exposure(`u${i}`)),
+    ); // a full buffer goes at once
     await Promise.all(pending);
     expect(calls).toEqual([1, 1]);
   });
 
   it("sends in batches of at most 100", async () => {
     const sizes: number[] = [];
-    const queue = { sendBatch: async (batch: unknown[]) => void sizes.push(batch.length) } as unknown as Queue<QueueMessage>;
-    await sendToQueue(queue, Array.from({ length: 250 }, (_, i) => exposure(`u${i}`)));
+    const queue = {
+      sendBatch: async (batch: unknown[]) => void sizes.push(batch.length),
+    } as unknown as Queue<QueueMessage>;
+    await sendToQueue(
+      queue,
+      Array.from({ length: 250 }, (_, i) => exposure(`u${i}`)),
+    );
     expect(sizes).toEqual([100, 100, 50]);
   });
 
   it("keeps each batch under the queue's byte limits, as structured clones", async () => {
     const batches: Array<{ body: unknown; contentType?: string }>[] = [];
-    const queue = { sendBatch: async (batch: Array<{ body: unknown }>) => void batches.push(batch) } as unknown as Queue<QueueMessage>;
+    const queue = {
+      sendBatch: async (batch: Array<{ body: unknown }>) => void batches.push(batch),
+    } as unknown as Queue<QueueMessage>;
     // Two-byte characters: a structured clone stores them at two bytes each.
-    const big = (i: number): QueueMessage => ({ type: "events", deployment: "d", events: [{ user_id: `u${i}`, event_type: "e", time: 1, event_properties: { blob: "é€".repeat(20_000) } }] });
-    await sendToQueue(queue, Array.from({ length: 10 }, (_, i) => big(i)));
+    const big = (i: number): QueueMessage => ({
+      type: "events",
+      deployment: "d",
+      events: [{ user_id: `u${i}`, event_type: "e", time: 1, event_properties: { blob: "é€".repeat(20_000) } }],
+    });
+    await sendToQueue(
+      queue,
+      Array.from({ length: 10 }, (_, i) => big(i)),
+    );
     expect(batches.length).toBeGreaterThan(2);
     for (const batch of batches) {
       expect(batch.every((message) => message.contentType === "v8")).toBe(true);

@@ -51,8 +51,14 @@ export function messageBytes(message: QueueMessage): number {
 }
 
 function exposureMessageBytes(message: ExposureMessage): number {
-  let chars = EXPOSURE_MESSAGE_OVERHEAD + length(message.project) + message.deployment.length + length(message.userId) + length(message.deviceId);
-  for (const exposure of message.exposures) chars += EXPOSURE_OVERHEAD + exposure.flagKey.length + length(exposure.variant) + length(exposure.experimentKey);
+  let chars =
+    EXPOSURE_MESSAGE_OVERHEAD +
+    length(message.project) +
+    message.deployment.length +
+    length(message.userId) +
+    length(message.deviceId);
+  for (const exposure of message.exposures)
+    chars += EXPOSURE_OVERHEAD + exposure.flagKey.length + length(exposure.variant) + length(exposure.experimentKey);
   return BYTES_PER_CHAR * chars;
 }
 
@@ -60,7 +66,12 @@ function exposureMessageBytes(message: ExposureMessage): number {
  * Splits items, in order, into runs whose sizes add up to at most `maxBytes` and that
  * hold at most `maxCount` items; an item larger than `maxBytes` gets a run of its own.
  */
-export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T, index: number) => number, maxBytes: number, maxCount = Infinity): T[][] {
+export function chunkBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T, index: number) => number,
+  maxBytes: number,
+  maxCount = Infinity,
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
@@ -118,7 +129,9 @@ export class QueueBuffer {
   private pending: QueueMessage[] = [];
   private scheduled = false;
 
-  constructor(private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 }) {}
+  constructor(
+    private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 },
+  ) {}
 
   add(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
     if (messages.length === 0) return;

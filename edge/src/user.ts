@@ -39,7 +39,8 @@ function depthOf(value: unknown): number {
 }
 
 export function checkDepth(value: unknown, what: string): void {
-  if (depthOf(value) > MAX_DEPTH) throw new ApiError(400, "bad_request", `${what} is nested deeper than ${MAX_DEPTH} levels`);
+  if (depthOf(value) > MAX_DEPTH)
+    throw new ApiError(400, "bad_request", `${what} is nested deeper than ${MAX_DEPTH} levels`);
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -54,7 +55,8 @@ function bytesOf(binary: string): Uint8Array {
 
 export function decodeBase64Json(text: string, what: string): unknown {
   const trimmed = text.trim();
-  if (trimmed.length > MAX_USER_BYTES * 1.4) throw new ApiError(413, "payload_too_large", `${what} is larger than ${MAX_USER_BYTES} bytes`);
+  if (trimmed.length > MAX_USER_BYTES * 1.4)
+    throw new ApiError(413, "payload_too_large", `${what} is larger than ${MAX_USER_BYTES} bytes`);
   if (!BASE64.test(trimmed)) throw new ApiError(400, "bad_request", `${what} is not base64`);
   const standard = trimmed.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
   let json: string;
@@ -88,5 +90,12 @@ export function flagKeysFromHeader(header: string | undefined): string[] | undef
 
 export function flagKeysFromList(list: string | undefined): string[] | undefined {
   if (!list) return undefined;
-  return parseOr400(flagKeysSchema, list.split(",").map((key) => key.trim()).filter(Boolean), "flag_keys");
+  return parseOr400(
+    flagKeysSchema,
+    list
+      .split(",")
+      .map((key) => key.trim())
+      .filter(Boolean),
+    "flag_keys",
+  );
 }

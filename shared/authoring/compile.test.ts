@@ -17,12 +17,19 @@ const share = (results: Array<Record<string, { key?: string }>>, flag: string, v
 
 describe("compileDeployment", () => {
   it("rolls a release out to its percentage", () => {
-    const results = assign([makeFlag({ key: "new-onboarding", type: "release", variants: [{ key: "on" }], rollout: 25 })]);
+    const results = assign([
+      makeFlag({ key: "new-onboarding", type: "release", variants: [{ key: "on" }], rollout: 25 }),
+    ]);
     expect(share(results, "new-onboarding", "on")).toBeCloseTo(0.25, 1);
   });
 
   it("splits an experiment by its weights and marks it as one", () => {
-    const flag = makeFlag({ key: "checkout", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], weights: { control: 90, treatment: 10 } });
+    const flag = makeFlag({
+      key: "checkout",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      weights: { control: 90, treatment: 10 },
+    });
     const results = assign([flag]);
     expect(share(results, "checkout", "control")).toBeCloseTo(0.9, 1);
     expect(share(results, "checkout", "treatment")).toBeCloseTo(0.1, 1);
@@ -37,7 +44,17 @@ describe("compileDeployment", () => {
       rollout: 0,
       exclusions: { userIds: ["banned"], deviceIds: [] },
       inclusions: { b: { userIds: ["pinned", "banned"], deviceIds: ["dev-pinned"] } },
-      segments: [{ name: "Germans on pro", conditions: [{ property: "country", op: "is", values: ["DE"] }, { property: "plan", op: "is", values: ["pro"] }], rollout: 100, weights: { a: 100, b: 0 } }],
+      segments: [
+        {
+          name: "Germans on pro",
+          conditions: [
+            { property: "country", op: "is", values: ["DE"] },
+            { property: "plan", op: "is", values: ["pro"] },
+          ],
+          rollout: 100,
+          weights: { a: 100, b: 0 },
+        },
+      ],
     });
     const [banned, pinned, byDevice, german, other] = assign([flag], noGroups, [
       { user_id: "banned" },
@@ -51,35 +68,67 @@ describe("compileDeployment", () => {
 
   it("serves a child only when its prerequisite resolves to an allowed variant", () => {
     const parent = makeFlag({ key: "parent", type: "release", variants: [{ key: "on" }], rollout: 50 });
-    const child = makeFlag({ key: "child", type: "release", variants: [{ key: "on" }], prerequisites: [{ flagKey: "parent", variants: ["on"] }] });
+    const child = makeFlag({
+      key: "child",
+      type: "release",
+      variants: [{ key: "on" }],
+      prerequisites: [{ flagKey: "parent", variants: ["on"] }],
+    });
     const results = assign([child, parent]);
     expect(results.every((r) => (r["child"]?.key === "on") === (r["parent"]?.key === "on"))).toBe(true);
     expect(share(results, "child", "on")).toBeCloseTo(0.5, 1);
   });
 
   it("keeps experiments of a mutual-exclusion group disjoint", () => {
-    const groups = new Map<string, Group>([["checkout-tests", { key: "checkout-tests", kind: "mutex", percentage: 0, description: "" }]]);
+    const groups = new Map<string, Group>([
+      ["checkout-tests", { key: "checkout-tests", kind: "mutex", percentage: 0, description: "" }],
+    ]);
     const variants = [{ key: "control" }, { key: "treatment" }];
-    const results = assign([makeFlag({ key: "e1", type: "experiment", variants, groups: ["checkout-tests"] }), makeFlag({ key: "e2", type: "experiment", variants, groups: ["checkout-tests"] })], groups);
+    const results = assign(
+      [
+        makeFlag({ key: "e1", type: "experiment", variants, groups: ["checkout-tests"] }),
+        makeFlag({ key: "e2", type: "experiment", variants, groups: ["checkout-tests"] }),
+      ],
+      groups,
+    );
     expect(results.some((r) => r["e1"]?.key !== "off" && r["e2"]?.key !== "off")).toBe(false);
     expect(share(results, "e1", "off")).toBeCloseTo(0.5, 1);
   });
 
   it("holds a holdout's percentage out of its members", () => {
     const groups = new Map<string, Group>([["q3", { key: "q3", kind: "holdout", percentage: 10, description: "" }]]);
-    const results = assign([makeFlag({ key: "e", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], groups: ["q3"] })], groups);
+    const results = assign(
+      [
+        makeFlag({
+          key: "e",
+          type: "experiment",
+          variants: [{ key: "control" }, { key: "treatment" }],
+          groups: ["q3"],
+        }),
+      ],
+      groups,
+    );
     expect(share(results, "e", "off")).toBeCloseTo(0.1, 1);
   });
 
   it("ships a decided variant to everyone as a release", () => {
-    const flag = makeFlag({ key: "e", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], rollout: 10 }, { status: "decided", decidedVariant: "treatment" });
+    const flag = makeFlag(
+      { key: "e", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], rollout: 10 },
+      { status: "decided", decidedVariant: "treatment" },
+    );
     const results = assign([flag]);
     expect(share(results, "e", "treatment")).toBe(1);
     expect(results[0]!["e"]!.metadata).toMatchObject({ flagType: "release" });
   });
 
   it("buckets by a group type", () => {
-    const flag = makeFlag({ key: "g", type: "release", variants: [{ key: "on" }], rollout: 50, bucketing: { unit: "group", groupType: "company_id" } });
+    const flag = makeFlag({
+      key: "g",
+      type: "release",
+      variants: [{ key: "on" }],
+      rollout: 50,
+      bucketing: { unit: "group", groupType: "company_id" },
+    });
     const [a, b] = assign([flag], noGroups, [
       { user_id: "1", groups: { company_id: ["acme"] } },
       { user_id: "2", groups: { company_id: ["acme"] } },

@@ -6,12 +6,16 @@
  * flags of their own that members depend on, as in Amplitude's model.
  */
 import { USER_FIELDS } from "../evaluation/context.js";
-import { DISTRIBUTION_MAX, type EvaluationFlag, type EvaluationSegment, type EvaluationVariant } from "../evaluation/schema.js";
+import {
+  DISTRIBUTION_MAX,
+  type EvaluationFlag,
+  type EvaluationSegment,
+  type EvaluationVariant,
+} from "../evaluation/schema.js";
 import type { Condition, Flag, Group } from "./schema.js";
 import { RESERVED_VARIANT } from "./validate.js";
 
 const OFF: EvaluationVariant = { key: RESERVED_VARIANT, metadata: { default: true } };
-
 
 export function isServed(flag: Flag, deployment: string): boolean {
   if (!flag.deployments.includes(deployment)) return false;
@@ -24,7 +28,9 @@ function selectorFor(condition: Condition): string[] {
       ? ["context", "groups", condition.groupType, "group_name"]
       : ["context", "groups", condition.groupType, "group_properties", condition.property];
   }
-  return USER_FIELDS.has(condition.property) ? ["context", "user", condition.property] : ["context", "user", "user_properties", condition.property];
+  return USER_FIELDS.has(condition.property)
+    ? ["context", "user", condition.property]
+    : ["context", "user", "user_properties", condition.property];
 }
 
 function bucketSelector(flag: Flag): string[] {
@@ -40,17 +46,25 @@ function distributions(variantKeys: string[], weights: Record<string, number> | 
   const ranges = [];
   for (const [i, key] of variantKeys.entries()) {
     cumulative += share(key);
-    const end = i === variantKeys.length - 1 ? DISTRIBUTION_MAX : Math.min(DISTRIBUTION_MAX, Math.round((cumulative / 100) * DISTRIBUTION_MAX));
+    const end =
+      i === variantKeys.length - 1
+        ? DISTRIBUTION_MAX
+        : Math.min(DISTRIBUTION_MAX, Math.round((cumulative / 100) * DISTRIBUTION_MAX));
     if (end > start) ranges.push({ variant: key, range: [start, end] as [number, number] });
     start = end;
   }
   return ranges;
 }
 
-const idsSegment = (name: string, ids: { userIds: string[]; deviceIds: string[] }, variant: string): EvaluationSegment | undefined => {
+const idsSegment = (
+  name: string,
+  ids: { userIds: string[]; deviceIds: string[] },
+  variant: string,
+): EvaluationSegment | undefined => {
   const groups = [];
   if (ids.userIds.length) groups.push([{ selector: ["context", "user", "user_id"], op: "is", values: ids.userIds }]);
-  if (ids.deviceIds.length) groups.push([{ selector: ["context", "user", "device_id"], op: "is", values: ids.deviceIds }]);
+  if (ids.deviceIds.length)
+    groups.push([{ selector: ["context", "user", "device_id"], op: "is", values: ids.deviceIds }]);
   return groups.length ? { metadata: { segmentName: name }, conditions: groups, variant } : undefined;
 };
 
@@ -59,23 +73,37 @@ export const groupFlagKey = (group: Group) => `$${group.kind}-${group.key}`;
 function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): EvaluationFlag {
   const variantKeys = flag.variants.map((v) => v.key);
   const variants: Record<string, EvaluationVariant> = { [RESERVED_VARIANT]: OFF };
-  for (const v of flag.variants) variants[v.key] = { key: v.key, value: v.value ?? v.key, ...(v.payload === undefined ? {} : { payload: v.payload }) };
+  for (const v of flag.variants)
+    variants[v.key] = {
+      key: v.key,
+      value: v.value ?? v.key,
+      ...(v.payload === undefined ? {} : { payload: v.payload }),
+    };
 
   const segments: EvaluationSegment[] = [];
   for (const prerequisite of flag.prerequisites) {
     segments.push({
       metadata: { segmentName: `Prerequisite ${prerequisite.flagKey}` },
-      conditions: [[{ selector: ["result", prerequisite.flagKey, "key"], op: "is not", values: prerequisite.variants }]],
+      conditions: [
+        [{ selector: ["result", prerequisite.flagKey, "key"], op: "is not", values: prerequisite.variants }],
+      ],
       variant: RESERVED_VARIANT,
     });
   }
-  const memberOf = flag.status === "decided" ? [] : flag.groups.map((key) => groups.get(key)).filter((g): g is Group => g !== undefined);
+  const memberOf =
+    flag.status === "decided"
+      ? []
+      : flag.groups.map((key) => groups.get(key)).filter((g): g is Group => g !== undefined);
   for (const group of memberOf) {
     const condition =
       group.kind === "mutex"
         ? { selector: ["result", groupFlagKey(group), "key"], op: "is not", values: [flag.key] }
         : { selector: ["result", groupFlagKey(group), "key"], op: "is", values: ["holdout"] };
-    segments.push({ metadata: { segmentName: `${group.kind === "mutex" ? "Mutual exclusion" : "Holdout"} ${group.key}` }, conditions: [[condition]], variant: RESERVED_VARIANT });
+    segments.push({
+      metadata: { segmentName: `${group.kind === "mutex" ? "Mutual exclusion" : "Holdout"} ${group.key}` },
+      conditions: [[condition]],
+      variant: RESERVED_VARIANT,
+    });
   }
   const excluded = idsSegment("Excluded", flag.exclusions, RESERVED_VARIANT);
   if (excluded) segments.push(excluded);
@@ -100,7 +128,11 @@ function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): Evalu
         variant: RESERVED_VARIANT,
       });
     }
-    segments.push({ metadata: { segmentName: "All Other Users" }, bucket: bucket(flag.rollout, flag.weights), variant: RESERVED_VARIANT });
+    segments.push({
+      metadata: { segmentName: "All Other Users" },
+      bucket: bucket(flag.rollout, flag.weights),
+      variant: RESERVED_VARIANT,
+    });
   }
 
   const experiment = flag.type === "experiment" && flag.status !== "decided";
@@ -128,12 +160,20 @@ function toGroupFlag(group: Group, members: string[]): EvaluationFlag {
   const variantKeys = group.kind === "mutex" ? members : ["holdout", "on"];
   return {
     key: groupFlagKey(group),
-    metadata: { flagType: group.kind === "mutex" ? "mutual-exclusion-group" : "holdout-group", evaluationMode: "remote", deployed: true },
+    metadata: {
+      flagType: group.kind === "mutex" ? "mutual-exclusion-group" : "holdout-group",
+      evaluationMode: "remote",
+      deployed: true,
+    },
     variants: Object.fromEntries([[RESERVED_VARIANT, OFF], ...variantKeys.map((key) => [key, { key, value: key }])]),
     segments: [
       {
         metadata: { segmentName: "All Other Users" },
-        bucket: { selector: ["context", "user", "user_id"], salt: groupFlagKey(group), allocations: [{ range: [0, 100], distributions: split }] },
+        bucket: {
+          selector: ["context", "user", "user_id"],
+          salt: groupFlagKey(group),
+          allocations: [{ range: [0, 100], distributions: split }],
+        },
         variant: RESERVED_VARIANT,
       },
     ],
@@ -141,7 +181,11 @@ function toGroupFlag(group: Group, members: string[]): EvaluationFlag {
 }
 
 /** The evaluation-model flag set of one deployment. */
-export function compileDeployment(deployment: string, flags: readonly Flag[], groups: ReadonlyMap<string, Group>): EvaluationFlag[] {
+export function compileDeployment(
+  deployment: string,
+  flags: readonly Flag[],
+  groups: ReadonlyMap<string, Group>,
+): EvaluationFlag[] {
   const served = flags.filter((flag) => isServed(flag, deployment)).sort((a, b) => a.key.localeCompare(b.key));
   const compiled = served.map((flag) => toEvaluationFlag(flag, groups));
   const members = new Map<string, string[]>();

@@ -23,7 +23,8 @@ export function pageTargetProblems(payload: unknown): Array<{ field: string; mes
   for (const field of ["redirect", "rewrite", "path"]) {
     if (!(field in fields)) continue;
     const value = fields[field];
-    if (typeof value !== "string" || !sameSitePath(value)) problems.push({ field, message: `${field} must be a path on the same site, like "/landing-v2"` });
+    if (typeof value !== "string" || !sameSitePath(value))
+      problems.push({ field, message: `${field} must be a path on the same site, like "/landing-v2"` });
   }
   return problems;
 }

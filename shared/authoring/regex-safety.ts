@@ -21,10 +21,13 @@ export function regexProblem(pattern: string): string | undefined {
   const diagnostics = checkSync(pattern, "", { timeout: 2000 });
   if (diagnostics.status === "vulnerable") {
     const { complexity } = diagnostics;
-    if (complexity.type === "exponential") return `regex can take exponential time on some inputs (for example ${JSON.stringify(attackOf(diagnostics))}): rewrite it without nested or overlapping repetition`;
-    if (complexity.type === "polynomial" && complexity.degree > MAX_DEGREE) return `regex can take time growing as the ${complexity.degree}th power of the input: rewrite it with fewer overlapping repetitions`;
+    if (complexity.type === "exponential")
+      return `regex can take exponential time on some inputs (for example ${JSON.stringify(attackOf(diagnostics))}): rewrite it without nested or overlapping repetition`;
+    if (complexity.type === "polynomial" && complexity.degree > MAX_DEGREE)
+      return `regex can take time growing as the ${complexity.degree}th power of the input: rewrite it with fewer overlapping repetitions`;
   }
-  if (diagnostics.status === "unknown") return `regex is too complex to check for super-linear time (${diagnostics.error.kind}): simplify it`;
+  if (diagnostics.status === "unknown")
+    return `regex is too complex to check for super-linear time (${diagnostics.error.kind}): simplify it`;
   return undefined;
 }
 

@@ -10,7 +10,10 @@ import { CORRECTIONS } from "../stats/corrections.js";
 
 export const keySchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "1–100 characters: letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+    "1–100 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 const idList = z.array(z.string().min(1).max(1024)).max(10_000);
 
@@ -138,7 +141,16 @@ export const changeSchema = z.object({
 export type Change = z.infer<typeof changeSchema>;
 
 /** The fields an experiment's analysis depends on: locked while it runs. */
-export const ANALYSIS_FIELDS = ["primaryMetric", "secondaryMetrics", "guardrailMetrics", "statisticalMethod", "confidenceLevel", "minimumDetectableEffect", "multipleTestingCorrection", "bucketing"] as const;
+export const ANALYSIS_FIELDS = [
+  "primaryMetric",
+  "secondaryMetrics",
+  "guardrailMetrics",
+  "statisticalMethod",
+  "confidenceLevel",
+  "minimumDetectableEffect",
+  "multipleTestingCorrection",
+  "bucketing",
+] as const;
 export const analysisSettingsSchema = flagInputSchema.pick({
   primaryMetric: true,
   secondaryMetrics: true,

@@ -3,14 +3,21 @@ import { flagInputSchema, type FlagInput, type Group } from "./schema.js";
 import { validateFlag, type ProjectView } from "./validate.js";
 
 const base = (patch: Record<string, unknown>): FlagInput =>
-  flagInputSchema.parse({ key: "f", name: "F", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], ...patch });
+  flagInputSchema.parse({
+    key: "f",
+    name: "F",
+    type: "experiment",
+    variants: [{ key: "control" }, { key: "treatment" }],
+    ...patch,
+  });
 
 const project = (flags: FlagInput[] = [], groups: Group[] = []): ProjectView => ({
   flags: new Map(flags.map((f) => [f.key, f])),
   groups: new Map(groups.map((g) => [g.key, g])),
 });
 
-const messages = (flag: FlagInput, view = project()) => validateFlag(flag, view).map((i) => `${i.path.join(".")}: ${i.message}`);
+const messages = (flag: FlagInput, view = project()) =>
+  validateFlag(flag, view).map((i) => `${i.path.join(".")}: ${i.message}`);
 
 describe("validateFlag", () => {
   it("accepts a well-formed experiment", () => {
@@ -18,25 +25,35 @@ describe("validateFlag", () => {
   });
 
   it("rejects weights that do not sum to 100 or name unknown variants", () => {
-    expect(messages(base({ weights: { control: 50, treatment: 40 } }))).toEqual([expect.stringContaining("sum to 100")]);
+    expect(messages(base({ weights: { control: 50, treatment: 40 } }))).toEqual([
+      expect.stringContaining("sum to 100"),
+    ]);
     expect(messages(base({ weights: { control: 50, nope: 50 } }))).toEqual([expect.stringContaining("'nope'")]);
   });
 
   it("rejects undefined variants in inclusions, duplicates and the reserved key", () => {
     expect(messages(base({ inclusions: { ghost: { userIds: ["u"] } } }))).toEqual([expect.stringContaining("'ghost'")]);
-    expect(messages(base({ variants: [{ key: "a" }, { key: "a" }] }))).toEqual([expect.stringContaining("duplicate variant key 'a'")]);
+    expect(messages(base({ variants: [{ key: "a" }, { key: "a" }] }))).toEqual([
+      expect.stringContaining("duplicate variant key 'a'"),
+    ]);
     expect(messages(base({ variants: [{ key: "off" }, { key: "b" }] }))).toEqual([expect.stringContaining("reserved")]);
   });
 
   it("rejects unknown and cyclic prerequisites", () => {
-    expect(messages(base({ prerequisites: [{ flagKey: "ghost", variants: ["on"] }] }))).toEqual([expect.stringContaining("unknown prerequisite")]);
+    expect(messages(base({ prerequisites: [{ flagKey: "ghost", variants: ["on"] }] }))).toEqual([
+      expect.stringContaining("unknown prerequisite"),
+    ]);
     const a = base({ key: "a", prerequisites: [{ flagKey: "f", variants: ["control"] }] });
-    expect(messages(base({ prerequisites: [{ flagKey: "a", variants: ["control"] }] }), project([a]))).toEqual([expect.stringContaining("cycle: f → a → f")]);
+    expect(messages(base({ prerequisites: [{ flagKey: "a", variants: ["control"] }] }), project([a]))).toEqual([
+      expect.stringContaining("cycle: f → a → f"),
+    ]);
   });
 
   it("rejects invalid regexes, group bucketing without a type and unknown groups", () => {
     const segments = [{ name: "s", conditions: [{ property: "email", op: "regex match", values: ["(unclosed"] }] }];
-    expect(messages(base({ segments }))).toEqual([expect.stringMatching(/^segments\.0\.conditions\.0\.values\.0: invalid regex/)]);
+    expect(messages(base({ segments }))).toEqual([
+      expect.stringMatching(/^segments\.0\.conditions\.0\.values\.0: invalid regex/),
+    ]);
     expect(messages(base({ bucketing: { unit: "group" } }))).toEqual([expect.stringContaining("groupType")]);
     expect(messages(base({ groups: ["nope"] }))).toEqual([expect.stringContaining("unknown group 'nope'")]);
   });
@@ -46,22 +63,36 @@ describe("validateFlag", () => {
   });
 
   it("refuses regexes that can take exponential or cubic time, and keeps the usual ones", () => {
-    const withPattern = (pattern: string) => base({ segments: [{ name: "s", conditions: [{ property: "email", op: "regex match", values: [pattern] }] }] });
+    const withPattern = (pattern: string) =>
+      base({ segments: [{ name: "s", conditions: [{ property: "email", op: "regex match", values: [pattern] }] }] });
     for (const hostile of ["^(a+)+$", "(a|a)*b", "^(\\w+\\s?)*$", ".*a.*b.*c"]) {
-      expect(messages(withPattern(hostile)).join()).toMatch(/segments\.0\.conditions\.0\.values\.0: regex can take (exponential time|time growing)/);
+      expect(messages(withPattern(hostile)).join()).toMatch(
+        /segments\.0\.conditions\.0\.values\.0: regex can take (exponential time|time growing)/,
+      );
     }
-    for (const fine of ["^[a-z0-9._-]+@example\\.com$", "beta", "^(foo|bar)$", "\\d+\\.\\d+", "^.*@acme\\.com$"]) expect(messages(withPattern(fine))).toEqual([]);
+    for (const fine of ["^[a-z0-9._-]+@example\\.com$", "beta", "^(foo|bar)$", "\\d+\\.\\d+", "^.*@acme\\.com$"])
+      expect(messages(withPattern(fine))).toEqual([]);
     expect(messages(withPattern("(")).join()).toContain("invalid regex");
   });
 
   it("refuses redirect and rewrite targets that leave the site", () => {
     const withPayload = (payload: unknown) => base({ variants: [{ key: "control" }, { key: "treatment", payload }] });
-    for (const target of ["//evil.example/phish", "/\\evil.example", "/\t/evil.example", "https://evil.example/", "landing", "/\\/evil"]) {
-      expect(messages(withPayload({ redirect: target, path: "/login" }))).toEqual(['variants.1.payload.redirect: redirect must be a path on the same site, like "/landing-v2"']);
+    for (const target of [
+      "//evil.example/phish",
+      "/\\evil.example",
+      "/\t/evil.example",
+      "https://evil.example/",
+      "landing",
+      "/\\/evil",
+    ]) {
+      expect(messages(withPayload({ redirect: target, path: "/login" }))).toEqual([
+        'variants.1.payload.redirect: redirect must be a path on the same site, like "/landing-v2"',
+      ]);
       expect(messages(withPayload({ rewrite: target }))).toHaveLength(1);
     }
     expect(messages(withPayload({ redirect: "/landing-v2?from=a", path: "/landing" }))).toEqual([]);
     expect(messages(withPayload({ rewrite: 5 }))).toHaveLength(1);
-    expect(messages(withPayload({ layout: "//not-a-target" }))).toEqual([]); // other payload fields are the app's business
+    // other payload fields are the app's business
+    expect(messages(withPayload({ layout: "//not-a-target" }))).toEqual([]);
   });
 });

@@ -17,19 +17,30 @@ export interface Issue {
 
 export const RESERVED_VARIANT = "off"; // the default variant every compiled flag gets
 
-const sumsTo100 = (weights: Record<string, number>) => Math.abs(Object.values(weights).reduce((a, b) => a + b, 0) - 100) < 1e-9;
+const sumsTo100 = (weights: Record<string, number>) =>
+  Math.abs(Object.values(weights).reduce((a, b) => a + b, 0) - 100) < 1e-9;
 
 function duplicates(values: string[]): string[] {
   const seen = new Set<string>();
   return [...new Set(values.filter((value) => seen.has(value) || !seen.add(value)))];
 }
 
-function checkWeights(weights: Record<string, number> | undefined, variants: Set<string>, path: string[], issues: Issue[]): void {
+function checkWeights(
+  weights: Record<string, number> | undefined,
+  variants: Set<string>,
+  path: string[],
+  issues: Issue[],
+): void {
   if (!weights) return;
   for (const key of Object.keys(weights)) {
-    if (!variants.has(key)) issues.push({ path: [...path, key], message: `weights name variant '${key}', which the flag does not define` });
+    if (!variants.has(key))
+      issues.push({ path: [...path, key], message: `weights name variant '${key}', which the flag does not define` });
   }
-  if (!sumsTo100(weights)) issues.push({ path, message: `weights must sum to 100 (they sum to ${Object.values(weights).reduce((a, b) => a + b, 0)})` });
+  if (!sumsTo100(weights))
+    issues.push({
+      path,
+      message: `weights must sum to 100 (they sum to ${Object.values(weights).reduce((a, b) => a + b, 0)})`,
+    });
 }
 
 export interface ProjectView {
@@ -43,45 +54,68 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
   const variantKeys = flag.variants.map((v) => v.key);
   const variants = new Set(variantKeys);
 
-  for (const key of duplicates(variantKeys)) issues.push({ path: ["variants"], message: `duplicate variant key '${key}'` });
-  if (variants.has(RESERVED_VARIANT)) issues.push({ path: ["variants"], message: `'${RESERVED_VARIANT}' is reserved for the default variant` });
-  if (flag.type === "experiment" && flag.variants.length < 2) issues.push({ path: ["variants"], message: "an experiment needs at least two variants (a control and a treatment)" });
+  for (const key of duplicates(variantKeys))
+    issues.push({ path: ["variants"], message: `duplicate variant key '${key}'` });
+  if (variants.has(RESERVED_VARIANT))
+    issues.push({ path: ["variants"], message: `'${RESERVED_VARIANT}' is reserved for the default variant` });
+  if (flag.type === "experiment" && flag.variants.length < 2)
+    issues.push({
+      path: ["variants"],
+      message: "an experiment needs at least two variants (a control and a treatment)",
+    });
 
   if (flag.bucketing.unit === "group" && !flag.bucketing.groupType) {
-    issues.push({ path: ["bucketing", "groupType"], message: "group bucketing needs a groupType (for example company_id)" });
+    issues.push({
+      path: ["bucketing", "groupType"],
+      message: "group bucketing needs a groupType (for example company_id)",
+    });
   }
   checkWeights(flag.weights, variants, ["weights"], issues);
 
-  for (const name of duplicates(flag.segments.map((s) => s.name))) issues.push({ path: ["segments"], message: `duplicate segment name '${name}'` });
+  for (const name of duplicates(flag.segments.map((s) => s.name)))
+    issues.push({ path: ["segments"], message: `duplicate segment name '${name}'` });
   flag.segments.forEach((segment, i) => {
     checkWeights(segment.weights, variants, ["segments", String(i), "weights"], issues);
     segment.conditions.forEach((condition, j) => {
       if (condition.op !== Operator.REGEX_MATCH && condition.op !== Operator.REGEX_DOES_NOT_MATCH) return;
       condition.values.forEach((pattern, k) => {
         const problem = regexProblem(pattern);
-        if (problem) issues.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], message: problem });
+        if (problem)
+          issues.push({
+            path: ["segments", String(i), "conditions", String(j), "values", String(k)],
+            message: problem,
+          });
       });
     });
   });
 
   flag.variants.forEach((variant, i) => {
-    for (const problem of pageTargetProblems(variant.payload)) issues.push({ path: ["variants", String(i), "payload", problem.field], message: problem.message });
+    for (const problem of pageTargetProblems(variant.payload))
+      issues.push({ path: ["variants", String(i), "payload", problem.field], message: problem.message });
   });
 
   for (const key of Object.keys(flag.inclusions)) {
-    if (!variants.has(key)) issues.push({ path: ["inclusions", key], message: `inclusions name variant '${key}', which the flag does not define` });
+    if (!variants.has(key))
+      issues.push({
+        path: ["inclusions", key],
+        message: `inclusions name variant '${key}', which the flag does not define`,
+      });
   }
 
-  flag.prerequisites.forEach((prerequisite, i) => {
+  for (const [i, prerequisite] of flag.prerequisites.entries()) {
     const path = ["prerequisites", String(i)];
-    if (prerequisite.flagKey === flag.key) return issues.push({ path, message: "a flag cannot be its own prerequisite" });
     const parent = project.flags.get(prerequisite.flagKey);
-    if (!parent) return issues.push({ path: [...path, "flagKey"], message: `unknown prerequisite flag '${prerequisite.flagKey}'` });
-    const parentVariants = new Set([RESERVED_VARIANT, ...parent.variants.map((v) => v.key)]);
-    for (const variant of prerequisite.variants) {
-      if (!parentVariants.has(variant)) issues.push({ path: [...path, "variants"], message: `flag '${parent.key}' has no variant '${variant}'` });
+    if (prerequisite.flagKey === flag.key) issues.push({ path, message: "a flag cannot be its own prerequisite" });
+    else if (!parent) {
+      issues.push({ path: [...path, "flagKey"], message: `unknown prerequisite flag '${prerequisite.flagKey}'` });
+    } else {
+      const parentVariants = new Set([RESERVED_VARIANT, ...parent.variants.map((v) => v.key)]);
+      for (const variant of prerequisite.variants) {
+        if (!parentVariants.has(variant))
+          issues.push({ path: [...path, "variants"], message: `flag '${parent.key}' has no variant '${variant}'` });
+      }
     }
-  });
+  }
   const cycle = findCycle(flag, project);
   if (cycle) issues.push({ path: ["prerequisites"], message: `prerequisites form a cycle: ${cycle.join(" → ")}` });
 
@@ -94,7 +128,8 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
 
 /** A prerequisite path from `flag` back to itself, if the project (with this flag as edited) has one. */
 function findCycle(flag: FlagInput, project: ProjectView): string[] | undefined {
-  const parentsOf = (key: string) => (key === flag.key ? flag.prerequisites : (project.flags.get(key)?.prerequisites ?? [])).map((p) => p.flagKey);
+  const parentsOf = (key: string) =>
+    (key === flag.key ? flag.prerequisites : (project.flags.get(key)?.prerequisites ?? [])).map((p) => p.flagKey);
   const walk = (key: string, path: string[]): string[] | undefined => {
     for (const parent of parentsOf(key)) {
       if (parent === flag.key) return [...path, parent];

@@ -28,16 +28,50 @@ const PROPERTY_PATHS = [
 ];
 
 export const FILTER_VALUES = [
-  "(none)", "free", "pro", "Pro", "enterprise", "true", "TRUE", "false", "False", "0", "1", "18", "18.5", "-3", "1e3", "",
-  "1.2.3", "1.2", "1.10.0", "2.0.0-beta", "2.0.0-alpha.1", "10.0", "a", "é", "用户", "🙂", "user-1", "org-1",
-  "^user-\\d+$", "o", "[\"x\",\"y\"]", "x", "y", "z", "null", "[object Object]", "{\"a\":1}",
+  "(none)",
+  "free",
+  "pro",
+  "Pro",
+  "enterprise",
+  "true",
+  "TRUE",
+  "false",
+  "False",
+  "0",
+  "1",
+  "18",
+  "18.5",
+  "-3",
+  "1e3",
+  "",
+  "1.2.3",
+  "1.2",
+  "1.10.0",
+  "2.0.0-beta",
+  "2.0.0-alpha.1",
+  "10.0",
+  "a",
+  "é",
+  "用户",
+  "🙂",
+  "user-1",
+  "org-1",
+  "^user-\\d+$",
+  "o",
+  '["x","y"]',
+  "x",
+  "y",
+  "z",
+  "null",
+  "[object Object]",
+  '{"a":1}',
 ];
 
 const PROPERTY_VALUES: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(...FILTER_VALUES),
   fc.constantFrom(null, true, false, 0, 1, 18, 18.5, -3, 1e21, NaN),
   fc.array(fc.oneof(fc.constantFrom(...FILTER_VALUES), fc.constantFrom(1, null, true, "PRO")), { maxLength: 4 }),
-  fc.constantFrom("[\"x\",\"z\"]", "[1,2]", "[broken", "[]", { a: 1 }, { a: [1, 2] }, [["x"]]),
+  fc.constantFrom('["x","z"]', "[1,2]", "[broken", "[]", { a: 1 }, { a: [1, 2] }, [["x"]]),
   fc.string({ unit: "binary", maxLength: 6 }),
 );
 
@@ -52,16 +86,23 @@ const isValidRegex = (pattern: string): boolean => {
 
 // Invalid regexes make the reference engine throw; they have hand-written tests instead.
 const conditionArb = (dependencyKeys: string[]) =>
-  fc.record({
-    selector: dependencyKeys.length
-      ? fc.oneof(
-          { weight: 4, arbitrary: fc.constantFrom(...PROPERTY_PATHS) },
-          { weight: 1, arbitrary: fc.constantFrom(...dependencyKeys).map((key) => ["result", key, "key"]) },
-        )
-      : fc.constantFrom(...PROPERTY_PATHS),
-    op: fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...OPERATORS) }, { weight: 1, arbitrary: fc.constant("unknown op") }),
-    values: fc.array(fc.oneof(fc.constantFrom(...FILTER_VALUES, ...VARIANT_KEYS), fc.string({ maxLength: 3 })), { maxLength: 4 }),
-  }).filter((condition) => !condition.op.startsWith("regex") || condition.values.every(isValidRegex));
+  fc
+    .record({
+      selector: dependencyKeys.length
+        ? fc.oneof(
+            { weight: 4, arbitrary: fc.constantFrom(...PROPERTY_PATHS) },
+            { weight: 1, arbitrary: fc.constantFrom(...dependencyKeys).map((key) => ["result", key, "key"]) },
+          )
+        : fc.constantFrom(...PROPERTY_PATHS),
+      op: fc.oneof(
+        { weight: 20, arbitrary: fc.constantFrom(...OPERATORS) },
+        { weight: 1, arbitrary: fc.constant("unknown op") },
+      ),
+      values: fc.array(fc.oneof(fc.constantFrom(...FILTER_VALUES, ...VARIANT_KEYS), fc.string({ maxLength: 3 })), {
+        maxLength: 4,
+      }),
+    })
+    .filter((condition) => !condition.op.startsWith("regex") || condition.values.every(isValidRegex));
 
 const rangesArb = (max: number, count: number) =>
   fc.uniqueArray(fc.integer({ min: 0, max }), { minLength: count + 1, maxLength: count + 1 }).map((points) => {
@@ -69,14 +110,19 @@ const rangesArb = (max: number, count: number) =>
     return sorted.slice(0, -1).map((start, i) => [start, sorted[i + 1]!] as [number, number]);
   });
 
-const variantKeyArb = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...VARIANT_KEYS) }, { weight: 1, arbitrary: fc.constant("undefined-variant") });
+const variantKeyArb = fc.oneof(
+  { weight: 9, arbitrary: fc.constantFrom(...VARIANT_KEYS) },
+  { weight: 1, arbitrary: fc.constant("undefined-variant") },
+);
 
 const allocationArb = fc.integer({ min: 1, max: 4 }).chain((count) =>
   fc.record({
     range: fc.oneof(
       fc.constant([0, 100] as [number, number]),
       fc.constant([0, 0] as [number, number]),
-      fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
+      fc
+        .tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }))
+        .map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
     ),
     distributions: rangesArb(DISTRIBUTION_MAX, count).chain((ranges) =>
       fc.tuple(...ranges.map((range) => variantKeyArb.map((variant) => ({ variant, range })))),
@@ -96,7 +142,11 @@ const bucketArb = fc.record({
 });
 
 const metadataArb = fc.option(
-  fc.dictionary(fc.constantFrom("segmentName", "flagType", "experimentKey", "evaluationMode", "default", "x"), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
+  fc.dictionary(
+    fc.constantFrom("segmentName", "flagType", "experimentKey", "evaluationMode", "default", "x"),
+    fc.jsonValue({ maxDepth: 1 }),
+    { maxKeys: 3 },
+  ),
   { nil: undefined },
 );
 
@@ -117,7 +167,10 @@ const variantArb = (key: string) =>
       key: fc.constant(key),
       value: fc.oneof(fc.constant(key), fc.jsonValue({ maxDepth: 1 })),
       payload: fc.jsonValue({ maxDepth: 2 }),
-      metadata: fc.oneof(fc.constant({ default: true }), metadataArb.map((m) => m ?? {})),
+      metadata: fc.oneof(
+        fc.constant({ default: true }),
+        metadataArb.map((m) => m ?? {}),
+      ),
     },
     { requiredKeys: ["key"] },
   );
@@ -126,11 +179,15 @@ const flagArb = (key: string, dependencyKeys: string[]) =>
   fc.record(
     {
       key: fc.constant(key),
-      variants: fc.uniqueArray(fc.constantFrom(...VARIANT_KEYS), { minLength: 1, maxLength: 4 }).chain((keys) =>
-        fc.tuple(...keys.map(variantArb)).map((variants) => Object.fromEntries(variants.map((v) => [v.key, v]))),
-      ),
+      variants: fc
+        .uniqueArray(fc.constantFrom(...VARIANT_KEYS), { minLength: 1, maxLength: 4 })
+        .chain((keys) =>
+          fc.tuple(...keys.map(variantArb)).map((variants) => Object.fromEntries(variants.map((v) => [v.key, v]))),
+        ),
       segments: fc.array(segmentArb(dependencyKeys), { minLength: 1, maxLength: 4 }),
-      dependencies: dependencyKeys.length ? fc.subarray(dependencyKeys, { maxLength: Math.min(2, dependencyKeys.length) }) : fc.constant([]),
+      dependencies: dependencyKeys.length
+        ? fc.subarray(dependencyKeys, { maxLength: Math.min(2, dependencyKeys.length) })
+        : fc.constant([]),
       metadata: metadataArb,
     },
     { requiredKeys: ["key", "variants", "segments"] },
@@ -157,14 +214,27 @@ export const contextArb = fc.record(
         device_id: idArb,
         country: fc.constantFrom("US", "DE", "jp", ""),
         user_properties: fc.record(
-          { plan: PROPERTY_VALUES, age: PROPERTY_VALUES, version: PROPERTY_VALUES, tags: PROPERTY_VALUES, flag: PROPERTY_VALUES, nested: PROPERTY_VALUES },
+          {
+            plan: PROPERTY_VALUES,
+            age: PROPERTY_VALUES,
+            version: PROPERTY_VALUES,
+            tags: PROPERTY_VALUES,
+            flag: PROPERTY_VALUES,
+            nested: PROPERTY_VALUES,
+          },
           { requiredKeys: [] },
         ),
       },
       { requiredKeys: [] },
     ),
     groups: fc.record({
-      org: fc.record({ group_name: fc.constantFrom("org-1", "org-2", "ACME"), group_properties: fc.record({ tier: PROPERTY_VALUES }, { requiredKeys: [] }) }, { requiredKeys: ["group_name"] }),
+      org: fc.record(
+        {
+          group_name: fc.constantFrom("org-1", "org-2", "ACME"),
+          group_properties: fc.record({ tier: PROPERTY_VALUES }, { requiredKeys: [] }),
+        },
+        { requiredKeys: ["group_name"] },
+      ),
     }),
   },
   { requiredKeys: [] },

@@ -51,7 +51,11 @@ export function compileBucket<T>(
   const allocations: Allocation<T>[] = bucket.allocations.map((allocation) => ({
     start: allocation.range[0],
     end: allocation.range[1],
-    distributions: allocation.distributions.map((d) => ({ start: d.range[0], end: d.range[1], variant: new Slot(d.variant, resolve) })),
+    distributions: allocation.distributions.map((d) => ({
+      start: d.range[0],
+      end: d.range[1],
+      variant: new Slot(d.variant, resolve),
+    })),
   }));
   return (target) => {
     const raw = select(target);
@@ -66,7 +70,8 @@ export function compileBucket<T>(
       const distributions = allocation.distributions;
       for (let d = 0; d < distributions.length; d++) {
         const distribution = distributions[d]!;
-        if (distributionValue >= distribution.start && distributionValue < distribution.end) return distribution.variant.get();
+        if (distributionValue >= distribution.start && distributionValue < distribution.end)
+          return distribution.variant.get();
       }
     }
     return defaultVariant.get();

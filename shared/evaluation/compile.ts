@@ -13,7 +13,13 @@
  */
 import { compileBucket, type Bucketer } from "./bucket.js";
 import { compileCondition, type Predicate } from "./operators.js";
-import type { EvaluationContext, EvaluationFlag, EvaluationResults, EvaluationSegment, EvaluationVariant } from "./schema.js";
+import type {
+  EvaluationContext,
+  EvaluationFlag,
+  EvaluationResults,
+  EvaluationSegment,
+  EvaluationVariant,
+} from "./schema.js";
 import type { Target } from "./select.js";
 import { topologicalSort } from "./topological-sort.js";
 
@@ -87,12 +93,21 @@ function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: Ev
 }
 
 /** `allocation`: the serving segment's shares, or a function giving them (called only for an exposure). */
-export function exposureOf(flagKey: string, variant: EvaluationVariant, allocation?: string | (() => string | undefined)): ExposedVariant | undefined {
+export function exposureOf(
+  flagKey: string,
+  variant: EvaluationVariant,
+  allocation?: string | (() => string | undefined),
+): ExposedVariant | undefined {
   const metadata = variant.metadata ?? {};
   if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) return undefined;
   const experimentKey = metadata["experimentKey"];
   const shares = typeof allocation === "function" ? allocation() : allocation;
-  return { flagKey, variant: variant.key, ...(typeof experimentKey === "string" ? { experimentKey } : {}), ...(shares ? { allocation: shares } : {}) };
+  return {
+    flagKey,
+    variant: variant.key,
+    ...(typeof experimentKey === "string" ? { experimentKey } : {}),
+    ...(shares ? { allocation: shares } : {}),
+  };
 }
 
 /**
@@ -138,11 +153,17 @@ function compileFlag(flag: EvaluationFlag): FlagEvaluator {
       let outcome: Outcome | undefined;
       if (variant) {
         const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-        const exposure = exposureOf(flag.key, merged, () => (allocation === null ? (allocation = allocationOf(segment)) : allocation));
+        const exposure = exposureOf(flag.key, merged, () =>
+          allocation === null ? (allocation = allocationOf(segment)) : allocation,
+        );
         // Frozen, as shared between evaluations: the objects made here, and the payload (the rest is strings).
         Object.freeze(merged.metadata);
         deepFreeze(merged.payload);
-        outcome = Object.freeze({ variant: Object.freeze(merged), reason: reasonFor(flag, segment, variant), ...(exposure ? { exposure: Object.freeze(exposure) } : {}) });
+        outcome = Object.freeze({
+          variant: Object.freeze(merged),
+          reason: reasonFor(flag, segment, variant),
+          ...(exposure ? { exposure: Object.freeze(exposure) } : {}),
+        });
       }
       outcomes.set(variantKey, outcome);
       return outcome;
@@ -282,10 +303,16 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
       return allFlags();
     },
     get validFlags() {
-      return (checkedFlags ??= allFlags().map((flag) => lazyFlag(flag).checked()).filter((flag) => flag !== undefined));
+      return (checkedFlags ??= allFlags()
+        .map((flag) => lazyFlag(flag).checked())
+        .filter((flag) => flag !== undefined));
     },
     get visibleKeys() {
-      return (visibleKeys ??= new Set(allFlags().filter((flag) => !isGroupFlag(flag)).map((flag) => flag.key)));
+      return (visibleKeys ??= new Set(
+        allFlags()
+          .filter((flag) => !isGroupFlag(flag))
+          .map((flag) => flag.key),
+      ));
     },
     has: (flagKey) => Object.hasOwn(byKey, flagKey),
     evaluate: (context, flagKeys) => run(context, flagKeys, undefined),

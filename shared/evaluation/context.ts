@@ -11,11 +11,26 @@ type Json = Record<string, unknown>;
 
 /** Amplitude's built-in user fields: they sit at the top of the user, not among its properties. */
 export const USER_FIELDS: ReadonlySet<string> = new Set([
-  "user_id", "device_id", "country", "region", "city", "dma", "language", "platform", "version", "os",
-  "device_manufacturer", "device_brand", "device_model", "carrier", "library", "ip",
+  "user_id",
+  "device_id",
+  "country",
+  "region",
+  "city",
+  "dma",
+  "language",
+  "platform",
+  "version",
+  "os",
+  "device_manufacturer",
+  "device_brand",
+  "device_model",
+  "carrier",
+  "library",
+  "ip",
 ]);
 
-const isRecord = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
+const isRecord = (value: unknown): value is Json =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
 
 export function userToContext(input: Json | undefined): EvaluationContext {
   if (!input) return {};
@@ -34,7 +49,8 @@ export function userToContext(input: Json | undefined): EvaluationContext {
     if (isRecord(ofName) && Object.keys(ofName).length > 0) entry["group_properties"] = ofName;
     const cohorts = isRecord(groupCohortIds) ? groupCohortIds[groupType] : undefined;
     const cohortIds = isRecord(cohorts) ? cohorts[String(groupName)] : undefined;
-    if (cohortIds && typeof cohortIds === "object" && Object.keys(cohortIds).length > 0) entry["cohort_ids"] = cohortIds;
+    if (cohortIds && typeof cohortIds === "object" && Object.keys(cohortIds).length > 0)
+      entry["cohort_ids"] = cohortIds;
     contextGroups[groupType] = entry;
   }
   if (Object.keys(contextGroups).length > 0) context["groups"] = contextGroups;

@@ -4,7 +4,10 @@ import { checkoutExperiment } from "../../test/support/flags.js";
 import { compile, DependencyCycleError, evaluate, type EvaluationFlag } from "./index.js";
 
 const reference = (context: object, flags: EvaluationFlag[]) =>
-  new EvaluationEngine().evaluate(context as never, referenceSort(Object.fromEntries(flags.map((f) => [f.key, f])) as never));
+  new EvaluationEngine().evaluate(
+    context as never,
+    referenceSort(Object.fromEntries(flags.map((f) => [f.key, f])) as never),
+  );
 
 const OFF = { key: "off", metadata: { default: true } };
 
@@ -12,7 +15,11 @@ const OFF = { key: "off", metadata: { default: true } };
 const vectorFlag = checkoutExperiment;
 const KEY = vectorFlag.key;
 
-const flagWithRule = (op: string, values: string[], selector = ["context", "user", "user_properties", "p"]): EvaluationFlag => ({
+const flagWithRule = (
+  op: string,
+  values: string[],
+  selector = ["context", "user", "user_properties", "p"],
+): EvaluationFlag => ({
   key: "rule",
   variants: { on: { key: "on" }, off: OFF },
   segments: [{ conditions: [[{ selector, op, values }]], variant: "on" }, { variant: "off" }],
@@ -34,7 +41,13 @@ describe("evaluation engine", () => {
       key: "treatment",
       value: "treatment",
       payload: { color: "green" },
-      metadata: { flagType: "experiment", experimentKey: "exp-checkout", flagVersion: 3, evaluationMode: "remote", segmentName: "All Other Users" },
+      metadata: {
+        flagType: "experiment",
+        experimentKey: "exp-checkout",
+        flagVersion: 3,
+        evaluationMode: "remote",
+        segmentName: "All Other Users",
+      },
     });
   });
 
@@ -46,18 +59,32 @@ describe("evaluation engine", () => {
 
   it("buckets unicode IDs as the reference does", () => {
     for (const id of ["用户-1", "🙂", "Zoë", "\ud800"]) {
-      expect(evaluate({ user: { user_id: id } }, [vectorFlag])).toStrictEqual(reference({ user: { user_id: id } }, [vectorFlag]));
+      expect(evaluate({ user: { user_id: id } }, [vectorFlag])).toStrictEqual(
+        reference({ user: { user_id: id } }, [vectorFlag]),
+      );
     }
   });
 
   it("honours 0% and 100% allocations", () => {
     const withAllocation = (range: [number, number]): EvaluationFlag => ({
       ...vectorFlag,
-      segments: [{ ...vectorFlag.segments[0]!, bucket: { ...vectorFlag.segments[0]!.bucket!, allocations: [{ range, distributions: [{ variant: "treatment", range: [0, 42949673] }] }] } }],
+      segments: [
+        {
+          ...vectorFlag.segments[0]!,
+          bucket: {
+            ...vectorFlag.segments[0]!.bucket!,
+            allocations: [{ range, distributions: [{ variant: "treatment", range: [0, 42949673] }] }],
+          },
+        },
+      ],
     });
     const ids = Array.from({ length: 500 }, (_, i) => `user-${i}`);
-    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 0])])[KEY]?.key === "off")).toBe(true);
-    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 100])])[KEY]?.key === "treatment")).toBe(true);
+    expect(ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 0])])[KEY]?.key === "off")).toBe(
+      true,
+    );
+    expect(
+      ids.every((id) => evaluate({ user: { user_id: id } }, [withAllocation([0, 100])])[KEY]?.key === "treatment"),
+    ).toBe(true);
   });
 
   it("matches a missing value only against (none)", () => {
@@ -91,12 +118,17 @@ describe("evaluation engine", () => {
       key: "child",
       dependencies: [KEY],
       variants: { on: { key: "on" }, off: OFF },
-      segments: [{ conditions: [[{ selector: ["result", KEY, "key"], op: "is", values: ["treatment"] }]], variant: "on" }, { variant: "off" }],
+      segments: [
+        { conditions: [[{ selector: ["result", KEY, "key"], op: "is", values: ["treatment"] }]], variant: "on" },
+        { variant: "off" },
+      ],
     };
     // Child listed first: the topological order still evaluates the parent before it.
     expect(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag])["child"]?.key).toBe("on");
     expect(evaluate({ user: { user_id: "user-4" } }, [child, vectorFlag])["child"]?.key).toBe("off");
-    expect(Object.keys(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag], ["child"])).sort()).toEqual([KEY, "child"].sort());
+    expect(Object.keys(evaluate({ user: { user_id: "user-1" } }, [child, vectorFlag], ["child"])).sort()).toEqual(
+      [KEY, "child"].sort(),
+    );
   });
 
   it("rejects dependency cycles at compile time", () => {
@@ -107,7 +139,12 @@ describe("evaluation engine", () => {
 
   it("accepts any JSON as metadata, such as a flagType that is not a string", () => {
     // Found by the parity property test: `{ toString: null }` cannot become a string.
-    const flag: EvaluationFlag = { key: "odd", metadata: { flagType: { toString: null } }, variants: { on: { key: "on" } }, segments: [{ variant: "on" }] };
+    const flag: EvaluationFlag = {
+      key: "odd",
+      metadata: { flagType: { toString: null } },
+      variants: { on: { key: "on" } },
+      segments: [{ variant: "on" }],
+    };
     const compiled = compile([flag]);
     expect(compiled.visibleKeys.has("odd")).toBe(true);
     expect(compiled.evaluate({})).toStrictEqual(reference({}, [flag]));

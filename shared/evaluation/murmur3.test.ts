@@ -4,7 +4,8 @@ import murmurhash from "murmurhash";
 import { describe, expect, it } from "vitest";
 import { murmur3, prefixedMurmur3 } from "./murmur3.js";
 
-const amplitudeHash = (text: string): number => (new EvaluationEngine() as unknown as { getHash(k: string): number }).getHash(text);
+const amplitudeHash = (text: string): number =>
+  (new EvaluationEngine() as unknown as { getHash(k: string): number }).getHash(text);
 
 describe("murmur3", () => {
   it("matches the published test vector of the design", () => {
@@ -33,17 +34,21 @@ describe("murmur3", () => {
 
   it("prefixedMurmur3(prefix)(value) equals murmur3(prefix + value) for every prefix alignment", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "binary", maxLength: 9 }), fc.array(fc.string({ unit: "binary", maxLength: 40 }), { minLength: 1, maxLength: 4 }), (salt, values) => {
-        const hash = prefixedMurmur3(`${salt}/`);
-        // Repeated and interleaved values exercise the cache of recently encoded IDs.
-        for (const value of [...values, ...values]) expect(hash(value)).toBe(amplitudeHash(`${salt}/${value}`));
-      }),
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 9 }),
+        fc.array(fc.string({ unit: "binary", maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+        (salt, values) => {
+          const hash = prefixedMurmur3(`${salt}/`);
+          // Repeated and interleaved values exercise the cache of recently encoded IDs.
+          for (const value of [...values, ...values]) expect(hash(value)).toBe(amplitudeHash(`${salt}/${value}`));
+        },
+      ),
       { numRuns: 5000 },
     );
   });
 
   it("handles inputs longer than its scratch buffer", () => {
-    const long = "é".repeat(5000) + "x";
+    const long = `${"é".repeat(5000)}x`;
     expect(murmur3(long)).toBe(murmurhash.v3(long, 0));
     expect(prefixedMurmur3("salt/")(long)).toBe(murmurhash.v3(`salt/${long}`, 0));
   });

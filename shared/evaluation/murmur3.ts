@@ -75,15 +75,16 @@ const finalize = (h: number, length: number): number => {
 function hashRange(bytes: Uint8Array, start: number, end: number, h: number, length: number): number {
   const blocksEnd = start + ((end - start) & ~3);
   let i = start;
-  for (; i < blocksEnd; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  for (; i < blocksEnd; i += 4)
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   let k = 0;
   switch (end - i) {
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: murmur3's tail takes the 3rd, 2nd, then 1st byte
     case 3:
       k ^= bytes[i + 2]! << 16;
-    // falls through
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
     case 2:
       k ^= bytes[i + 1]! << 8;
-    // falls through
     case 1:
       k ^= bytes[i]!;
       h = mixTail(h, k);
@@ -146,6 +147,7 @@ export function prefixedMurmur3(prefix: string): (value: string) => number {
 /** The state after mixing the first `blocks` bytes (a multiple of 4), not finalized. */
 function hashRangeState(bytes: Uint8Array, blocks: number): number {
   let h = 0;
-  for (let i = 0; i < blocks; i += 4) h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  for (let i = 0; i < blocks; i += 4)
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   return h;
 }

@@ -36,9 +36,15 @@ describe("parity with @amplitude/experiment-core", () => {
 
   it("gives identical results when only some flag keys are requested (parents included)", () => {
     fc.assert(
-      fc.property(flagSetArb, fc.subarray(FLAG_KEYS), fc.array(contextArb, { minLength: 10, maxLength: 10 }), (flags, keys, batch) => {
-        for (const context of batch) expect(evaluate(context, flags, keys)).toStrictEqual(reference(context, flags, keys));
-      }),
+      fc.property(
+        flagSetArb,
+        fc.subarray(FLAG_KEYS),
+        fc.array(contextArb, { minLength: 10, maxLength: 10 }),
+        (flags, keys, batch) => {
+          for (const context of batch)
+            expect(evaluate(context, flags, keys)).toStrictEqual(reference(context, flags, keys));
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -9,13 +9,16 @@ describe("VERSION_PATTERN", () => {
   it("accepts exactly what the reference pattern accepts, with the same groups", () => {
     const piece = fc.constantFrom("1", "02", "10", ".", "-", "a", "B", "_", "rc", "..", "x-1", "+", " ", "!");
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 12 }).map((p) => p.join("")), (text) => {
-        const ours = VERSION_PATTERN.exec(text);
-        const reference = REFERENCE.exec(text);
-        expect(ours?.slice(1, 3)).toEqual(reference?.slice(1, 3));
-        expect(ours?.[4]).toEqual(reference?.[4]);
-        expect(ours?.[5]).toEqual(reference?.[5]);
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((p) => p.join("")),
+        (text) => {
+          const ours = VERSION_PATTERN.exec(text);
+          const reference = REFERENCE.exec(text);
+          expect(ours?.slice(1, 3)).toEqual(reference?.slice(1, 3));
+          expect(ours?.[4]).toEqual(reference?.[4]);
+          expect(ours?.[5]).toEqual(reference?.[5]);
+        },
+      ),
       { numRuns: 20000 },
     );
   });

@@ -16,7 +16,10 @@ export class DependencyCycleError extends Error {
   }
 }
 
-export function topologicalSort<F extends DependentFlag>(flags: Readonly<Record<string, F>>, keys?: readonly string[]): F[] {
+export function topologicalSort<F extends DependentFlag>(
+  flags: Readonly<Record<string, F>>,
+  keys?: readonly string[],
+): F[] {
   const available = new Map(Object.entries(flags));
   const sorted: F[] = [];
   const visit = (key: string, path: string[]): void => {

@@ -43,7 +43,7 @@ export const badRequest = (message: string, details?: unknown) => new ApiError(4
 export function validationError(error: z.ZodError, what = "request"): ApiError {
   const details = error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }));
   const first = details[0];
-  const where = first && first.path.length ? ` at ${first.path.join(".")}` : "";
+  const where = first?.path.length ? ` at ${first.path.join(".")}` : "";
   return new ApiError(400, "validation_failed", `Invalid ${what}${where}: ${first?.message ?? "invalid"}`, details);
 }
 
@@ -55,7 +55,13 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what?
 }
 
 export function errorResponse(c: Context, error: ApiError): Response {
-  const body = { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
+  const body = {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
   return c.json(body, error.status, error.headers);
 }
 
@@ -78,16 +84,27 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
  * with Retry-After instead of 500, so clients retry (writes are safe to retry).
  */
 export const jsonErrors =
-  (log: (error: unknown) => void = (error) => console.error(error), unavailable: (error: unknown) => boolean = () => false): ErrorHandler =>
+  (
+    log: (error: unknown) => void = (error) => console.error(error),
+    unavailable: (error: unknown) => boolean = () => false,
+  ): ErrorHandler =>
   (error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);
     if (unavailable(error)) {
       log(error);
-      return errorResponse(c, new ApiError(503, "unavailable", "The database is unavailable; retry shortly", undefined, { "Retry-After": "2" }));
+      return errorResponse(
+        c,
+        new ApiError(503, "unavailable", "The database is unavailable; retry shortly", undefined, {
+          "Retry-After": "2",
+        }),
+      );
     }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
-      return errorResponse(c, new ApiError(status, STATUS_CODES[status] ?? "bad_request", error.message || "Request failed"));
+      return errorResponse(
+        c,
+        new ApiError(status, STATUS_CODES[status] ?? "bad_request", error.message || "Request failed"),
+      );
     }
     if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
     log(error);

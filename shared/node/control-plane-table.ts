@@ -31,21 +31,30 @@ export const keys = {
   flag: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `FLAG#${key}` }),
   group: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `GROUP#${key}` }),
   publish: (project: string, deployment: string) => ({ pk: `PROJECT#${project}`, sk: `PUBLISH#${deployment}` }),
-  history: (project: string, flag: string, version: number) => ({ pk: `HISTORY#${project}#${flag}`, sk: `V#${String(version).padStart(10, "0")}` }),
+  history: (project: string, flag: string, version: number) => ({
+    pk: `HISTORY#${project}#${flag}`,
+    sk: `V#${String(version).padStart(10, "0")}`,
+  }),
   historyOf: (project: string, flag: string) => ({ pk: `HISTORY#${project}#${flag}` }),
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
   tokens: () => ({ pk: "TOKENS" }),
 };
 
 /** The JSON record of an item, or undefined when absent (or a lease with no state yet). */
-export async function readRecord<T>(db: Db, key: Record<string, string>): Promise<{ record: T; item: Record<string, unknown> } | undefined> {
+export async function readRecord<T>(
+  db: Db,
+  key: Record<string, string>,
+): Promise<{ record: T; item: Record<string, unknown> } | undefined> {
   const { Item } = await db.client.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
   return typeof Item?.["data"] === "string" ? { record: JSON.parse(Item["data"]) as T, item: Item } : undefined;
 }
 
 /** Every record under `pk` whose sort key starts with `prefix`. */
 export async function readRecords<T>(db: Db, pk: string, prefix: string): Promise<T[]> {
-  const items = await queryAll(db, { KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix } });
+  const items = await queryAll(db, {
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+    ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
+  });
   return items.map((item) => JSON.parse(item["data"] as string) as T);
 }
 

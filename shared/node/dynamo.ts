@@ -32,12 +32,20 @@ export type Item = Record<string, unknown>;
 
 /** A conditional write lost to the item's current state (by class, or by name across SDK copies). */
 export const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string })?.name === "ConditionalCheckFailedException";
 
 /** DynamoDB errors that mean "try again later", as opposed to a bad request. */
 const UNAVAILABLE = new Set([
-  "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
-  "TimeoutError", "RequestTimeout", "RequestTimeoutException", "NetworkingError",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "NetworkingError",
 ]);
 
 /**
@@ -46,7 +54,9 @@ const UNAVAILABLE = new Set([
  * up). APIs answer 503 with Retry-After for these, never 500.
  */
 export function isUnavailable(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; message?: string } | undefined;
+  const e = error as
+    | { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; message?: string }
+    | undefined;
   if (!e) return false;
   if (UNAVAILABLE.has(e.name ?? "") || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   if (["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN"].includes(e.code ?? "")) return true;
@@ -88,7 +98,11 @@ export async function ensureTable(db: Db): Promise<void> {
     await db.client.send(new DescribeTableCommand({ TableName: db.table }));
     return;
   } catch (error) {
-    if (!(error instanceof ResourceNotFoundException) && (error as { name?: string })?.name !== "ResourceNotFoundException") throw error;
+    if (
+      !(error instanceof ResourceNotFoundException) &&
+      (error as { name?: string })?.name !== "ResourceNotFoundException"
+    )
+      throw error;
   }
   try {
     await db.client.send(
@@ -107,7 +121,8 @@ export async function ensureTable(db: Db): Promise<void> {
     );
   } catch (error) {
     // Two services starting at once against the same endpoint both try to create it.
-    if (!(error instanceof ResourceInUseException) && (error as { name?: string })?.name !== "ResourceInUseException") throw error;
+    if (!(error instanceof ResourceInUseException) && (error as { name?: string })?.name !== "ResourceInUseException")
+      throw error;
   }
 }
 
@@ -116,7 +131,9 @@ export async function queryAll(db: Db, input: Omit<QueryCommandInput, "TableName
   const items: Item[] = [];
   let ExclusiveStartKey: Item | undefined;
   do {
-    const page = await db.client.send(new QueryCommand({ TableName: db.table, ConsistentRead: true, ...input, ExclusiveStartKey }));
+    const page = await db.client.send(
+      new QueryCommand({ TableName: db.table, ConsistentRead: true, ...input, ExclusiveStartKey }),
+    );
     items.push(...(page.Items ?? []));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
@@ -128,7 +145,8 @@ const BATCH_WRITE = 25; // and per BatchWriteItem
 const UNPROCESSED_RETRIES = 8;
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
 
-const chunks = <T>(list: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+const chunks = <T>(list: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 /**
  * Strongly consistent reads of many items: 100 keys a request, requests concurrent,
@@ -143,7 +161,9 @@ export async function batchGet(db: Db, keys: readonly Key[], concurrency = 16): 
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > UNPROCESSED_RETRIES) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed`);
       if (attempt > 0) await backoff(attempt);
-      const response = await db.client.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending, ConsistentRead: true } } }));
+      const response = await db.client.send(
+        new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending, ConsistentRead: true } } }),
+      );
       for (const item of response.Responses?.[db.table] ?? []) found.set(itemId(item as Key), item);
       pending = (response.UnprocessedKeys?.[db.table]?.Keys as Key[] | undefined) ?? [];
     }
@@ -173,7 +193,11 @@ export async function batchPut(db: Db, items: readonly Item[], concurrency = 16)
 export const itemId = (key: { pk?: unknown; sk?: unknown }): string => `${String(key.pk)}\n${String(key.sk)}`;
 
 /** Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure, once nothing is in flight. */
-export async function mapConcurrent<T, R>(list: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  list: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(list.length);
   let next = 0;
   let failure: { error: unknown } | undefined;

@@ -12,7 +12,12 @@ export interface LocalDynamo {
 }
 
 export async function startDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
-  const server = dynalite({ ...(options.path ? { path: options.path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as import("node:http").Server;
+  const server = dynalite({
+    ...(options.path ? { path: options.path } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  }) as import("node:http").Server;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());

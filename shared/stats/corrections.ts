@@ -28,12 +28,13 @@ export function adjust(pValues: readonly number[], alpha: number, correction: Co
   const order = pValues.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
   const adjusted = new Array<number>(m);
   if (correction === "bonferroni") {
-    pValues.forEach((p, i) => (adjusted[i] = Math.min(1, p * m)));
+    for (const [i, p] of pValues.entries()) adjusted[i] = Math.min(1, p * m);
     return { pValues: adjusted, levels: pValues.map(() => alpha / m) };
   }
   if (correction === "holm") {
     let running = 0;
-    order.forEach(([p, i], rank) => (adjusted[i] = running = Math.max(running, Math.min(1, p * (m - rank)))));
+    for (const [rank, [p, i]] of order.entries())
+      adjusted[i] = running = Math.max(running, Math.min(1, p * (m - rank)));
   } else {
     let running = 1;
     for (let rank = m - 1; rank >= 0; rank--) {

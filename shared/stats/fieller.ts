@@ -14,12 +14,22 @@
  * The lift is (x̄_t − x̄_c)/|x̄_c|, which is ρ − 1 for a positive control mean and 1 − ρ for a
  * negative one (net revenue after refunds): its sign is always the difference's.
  */
-export function fiellerRelativeInterval(controlMean: number, controlVariance: number, treatmentMean: number, treatmentVariance: number, z: number): [number, number] | undefined {
+export function fiellerRelativeInterval(
+  controlMean: number,
+  controlVariance: number,
+  treatmentMean: number,
+  treatmentVariance: number,
+  z: number,
+): [number, number] | undefined {
   const z2 = z * z;
   const a = controlMean * controlMean - z2 * controlVariance;
   if (!(a > 0) || !Number.isFinite(z)) return undefined;
   const b = treatmentMean * controlMean;
-  const discriminant = z2 * (controlMean * controlMean * treatmentVariance + treatmentMean * treatmentMean * controlVariance - z2 * controlVariance * treatmentVariance);
+  const discriminant =
+    z2 *
+    (controlMean * controlMean * treatmentVariance +
+      treatmentMean * treatmentMean * controlVariance -
+      z2 * controlVariance * treatmentVariance);
   const root = Math.sqrt(Math.max(0, discriminant));
   const [lo, hi] = [(b - root) / a, (b + root) / a];
   return controlMean > 0 ? [lo - 1, hi - 1] : [1 - hi, 1 - lo];

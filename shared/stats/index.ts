@@ -6,8 +6,27 @@ export { adjust, CORRECTIONS, type Adjusted, type Correction } from "./correctio
 export { fiellerRelativeInterval } from "./fieller.js";
 export { DEFAULT_TUNING_SAMPLE_SIZE, PLANNED_POWER, sequentialTest, type SequentialOptions } from "./msprt.js";
 export { samplePlan, type PlanInput, type SamplePlan } from "./power.js";
-export { compareSeries, excludesZero, type ComparisonSeries, type IntervalResult, type LookInput, type LookResult, type Method } from "./sequence.js";
+export {
+  compareSeries,
+  excludesZero,
+  type ComparisonSeries,
+  type IntervalResult,
+  type LookInput,
+  type LookResult,
+  type Method,
+} from "./sequence.js";
 export { SRM_ALPHA, srmPValue, type AllocationStratum } from "./srm.js";
-export { EMPTY, fromExactSums, fromSums, fromValues, mean, merge, pointEstimates, variance, withZeros, type SufficientStats } from "./sufficient.js";
+export {
+  EMPTY,
+  fromExactSums,
+  fromSums,
+  fromValues,
+  mean,
+  merge,
+  pointEstimates,
+  variance,
+  withZeros,
+  type SufficientStats,
+} from "./sufficient.js";
 export { testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
 export { capStatistics, histogramBucket, quantileCaps, type Cap, type Caps, type Histogram } from "./winsorize.js";

@@ -60,17 +60,30 @@ function searchMixingRatio(alpha: number): number {
 }
 
 /** The estimate's variance the mixture is tuned to (V* above). */
-export function tuningVariance(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): number {
+export function tuningVariance(
+  control: SufficientStats,
+  treatment: SufficientStats,
+  options: SequentialOptions,
+): number {
   const { alpha, tuningSampleSize = DEFAULT_TUNING_SAMPLE_SIZE, minimumDetectableDifference } = options;
-  if (minimumDetectableDifference !== undefined && minimumDetectableDifference > 0 && Number.isFinite(minimumDetectableDifference)) {
-    return (minimumDetectableDifference / (normalQuantile(1 - alpha / 2, 0, 1) + normalQuantile(PLANNED_POWER, 0, 1))) ** 2;
+  if (
+    minimumDetectableDifference !== undefined &&
+    minimumDetectableDifference > 0 &&
+    Number.isFinite(minimumDetectableDifference)
+  ) {
+    return (
+      (minimumDetectableDifference / (normalQuantile(1 - alpha / 2, 0, 1) + normalQuantile(PLANNED_POWER, 0, 1))) ** 2
+    );
   }
   return (variance(control) + variance(treatment)) / tuningSampleSize;
 }
 
 /** τ², the mixing variance: r*(α) · V*. */
-export const mixingVariance = (control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): number =>
-  optimalMixingRatio(options.alpha) * tuningVariance(control, treatment, options);
+export const mixingVariance = (
+  control: SufficientStats,
+  treatment: SufficientStats,
+  options: SequentialOptions,
+): number => optimalMixingRatio(options.alpha) * tuningVariance(control, treatment, options);
 
 /** Half-width of the confidence sequence at variance V (see above). */
 export function sequentialHalfWidth(V: number, tau2: number, alpha: number): number {
@@ -78,7 +91,11 @@ export function sequentialHalfWidth(V: number, tau2: number, alpha: number): num
 }
 
 /** One look of the mSPRT, or undefined when untestable (an arm under 2 units or without variance). */
-export function sequentialTest(control: SufficientStats, treatment: SufficientStats, options: SequentialOptions): TestResult | undefined {
+export function sequentialTest(
+  control: SufficientStats,
+  treatment: SufficientStats,
+  options: SequentialOptions,
+): TestResult | undefined {
   if (!testable(control, treatment)) return undefined;
   const { alpha } = options;
   const { difference, lift } = pointEstimates(control, treatment);

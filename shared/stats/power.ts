@@ -47,13 +47,29 @@ export interface SamplePlan {
 }
 
 export function samplePlan(input: PlanInput): SamplePlan | undefined {
-  const { baselineMean, baselineVariance, minimumDetectableEffect: mde, alpha, power = 0.8, weights, unitsPerDay, binary = false } = input;
+  const {
+    baselineMean,
+    baselineVariance,
+    minimumDetectableEffect: mde,
+    alpha,
+    power = 0.8,
+    weights,
+    unitsPerDay,
+    binary = false,
+  } = input;
   const total = weights.reduce((a, b) => a + b, 0);
   const shares = weights.map((w) => w / total);
   const controlShare = shares[0] ?? 0;
   const treatmentShare = Math.min(...shares.slice(1));
   const delta = Math.abs(mde * baselineMean);
-  if (!(delta > 0) || !(baselineVariance > 0) || !(controlShare > 0) || !(treatmentShare > 0) || !Number.isFinite(delta)) return undefined;
+  if (
+    !(delta > 0) ||
+    !(baselineVariance > 0) ||
+    !(controlShare > 0) ||
+    !(treatmentShare > 0) ||
+    !Number.isFinite(delta)
+  )
+    return undefined;
   const treatmentMean = baselineMean * (1 + mde);
   const treatmentVariance = binary ? Math.max(1e-12, treatmentMean * (1 - treatmentMean)) : baselineVariance;
   const level = alpha / Math.max(1, shares.length - 1);

@@ -74,11 +74,22 @@ export interface ComparisonSeries {
   intervalsAt(level: number): IntervalResult[];
 }
 
-function testLook({ control, treatment, minimumDetectableDifference }: LookInput, method: Method, baseOptions: SequentialOptions): TestedLook | undefined {
-  const options = minimumDetectableDifference === undefined ? baseOptions : { ...baseOptions, minimumDetectableDifference };
+function testLook(
+  { control, treatment, minimumDetectableDifference }: LookInput,
+  method: Method,
+  baseOptions: SequentialOptions,
+): TestedLook | undefined {
+  const options =
+    minimumDetectableDifference === undefined ? baseOptions : { ...baseOptions, minimumDetectableDifference };
   const vc = variance(control) / control.n;
   const vt = variance(treatment) / treatment.n;
-  const base = { difference: treatment.mean - control.mean, controlMean: control.mean, treatmentMean: treatment.mean, vc, vt };
+  const base = {
+    difference: treatment.mean - control.mean,
+    controlMean: control.mean,
+    treatmentMean: treatment.mean,
+    vc,
+    vt,
+  };
   if (method === "ttest") {
     const result = welchTTest(control, treatment, options);
     if (!result) return undefined;
@@ -94,10 +105,14 @@ function testLook({ control, treatment, minimumDetectableDifference }: LookInput
 }
 
 /** Whether an interval lies wholly on one side of 0. */
-export const excludesZero = (interval: [number, number] | null | undefined): interval is [number, number] => !!interval && (interval[0] > 0 || interval[1] < 0);
+export const excludesZero = (interval: [number, number] | null | undefined): interval is [number, number] =>
+  !!interval && (interval[0] > 0 || interval[1] < 0);
 
 /** The running intersection, by the rule above; `stable` false when the two are disjoint. */
-function intersect(running: [number, number] | undefined, next: [number, number] | undefined): { interval: [number, number] | undefined; disjoint: boolean } {
+function intersect(
+  running: [number, number] | undefined,
+  next: [number, number] | undefined,
+): { interval: [number, number] | undefined; disjoint: boolean } {
   if (!next) return { interval: running, disjoint: false };
   if (!running) return { interval: next, disjoint: false };
   const lo = Math.max(running[0], next[0]);
@@ -106,7 +121,11 @@ function intersect(running: [number, number] | undefined, next: [number, number]
   return { interval: excludesZero(running) ? running : next, disjoint: true };
 }
 
-export function compareSeries(inputs: readonly LookInput[], method: Method, options: SequentialOptions): ComparisonSeries {
+export function compareSeries(
+  inputs: readonly LookInput[],
+  method: Method,
+  options: SequentialOptions,
+): ComparisonSeries {
   const tested = inputs.map((input) => (input.eligible ? testLook(input, method, options) : undefined));
   let runningP = 1;
   const looks = inputs.map((input, i): LookResult => {
@@ -121,7 +140,8 @@ export function compareSeries(inputs: readonly LookInput[], method: Method, opti
     let relativeCi: [number, number] | undefined;
     let stable = true;
     return tested.map((test) => {
-      if (!test) return method === "ttest" ? { ci: undefined, relativeCi: undefined, stable: true } : { ci, relativeCi, stable };
+      if (!test)
+        return method === "ttest" ? { ci: undefined, relativeCi: undefined, stable: true } : { ci, relativeCi, stable };
       const z = test.critical(level);
       const halfWidth = z * Math.sqrt(test.vc + test.vt);
       const lookCi: [number, number] = [test.difference - halfWidth, test.difference + halfWidth];
@@ -136,6 +156,8 @@ export function compareSeries(inputs: readonly LookInput[], method: Method, opti
     });
   };
   const harmPValue = (day: number, harmSign: number) =>
-    tested.slice(0, day + 1).reduce((p, test) => (test && Math.sign(test.difference) === harmSign ? Math.min(p, test.pValue) : p), 1);
+    tested
+      .slice(0, day + 1)
+      .reduce((p, test) => (test && Math.sign(test.difference) === harmSign ? Math.min(p, test.pValue) : p), 1);
   return { looks, intervalsAt, harmPValue };
 }

@@ -31,7 +31,7 @@ export interface AllocationStratum {
 
 /** log BF of one stratum (Infinity when a unit is in a variant with no share). */
 export function srmLogBayesFactor({ counts, weights }: AllocationStratum, prior = SRM_PRIOR_UNITS): number {
-  const total = weights.reduce((a, b) => a + (b > 0 ? b : 0), 0);
+  const total = weights.reduce((a, b) => a + Math.max(b, 0), 0);
   if (!(total > 0)) return 0;
   let n = 0;
   let log = 0;

@@ -21,22 +21,12 @@ import {
   type SufficientStats,
 } from "./index.js";
 import { optimalMixingRatio } from "./msprt.js";
+import { seeded } from "./seeded.test-support.js";
 
-/** mulberry32 + Box–Muller: seeded normal draws, so simulations are reproducible. */
-function seeded(seed: number) {
-  let state = seed;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
-}
 const normals = (seed: number) => seeded(seed).normal;
 
-const batch = (draw: () => number, size: number, shift = 0): SufficientStats => fromValues(Array.from({ length: size }, () => draw() + shift));
+const batch = (draw: () => number, size: number, shift = 0): SufficientStats =>
+  fromValues(Array.from({ length: size }, () => draw() + shift));
 const fromFixture = (arm: { n: number; sum: number; sumSquares: number }) => fromSums(arm.n, arm.sum, arm.sumSquares);
 
 describe("sufficient statistics", () => {
@@ -54,11 +44,21 @@ describe("sufficient statistics", () => {
     // doubles lost the variance entirely (Σx² ≈ 4e14·1e8 has no room for the spread).
     const values = [0, 1, 2, 3].map((d) => 1e7 + d);
     const scaled = values.map((v) => BigInt(v * 1e4));
-    const exact = fromExactSums(4, scaled.reduce((a, b) => a + b, 0n), scaled.reduce((a, b) => a + b * b, 0n), 1e4);
+    const exact = fromExactSums(
+      4,
+      scaled.reduce((a, b) => a + b, 0n),
+      scaled.reduce((a, b) => a + b * b, 0n),
+      1e4,
+    );
     expect(variance(exact)).toBeCloseTo(1.6666666667, 9);
     expect(variance(fromValues(values))).toBeCloseTo(1.6666666667, 6);
-    const naive = values.reduce((s, x) => ({ n: s.n + 1, sum: s.sum + x * 1e4, sumSquares: s.sumSquares + (x * 1e4) ** 2 }), { n: 0, sum: 0, sumSquares: 0 });
-    expect(Math.abs(variance(fromSums(naive.n, naive.sum, naive.sumSquares)) / 1e8 - 1.6666666667)).toBeGreaterThan(1e-3); // what the old form gave
+    const naive = values.reduce(
+      (s, x) => ({ n: s.n + 1, sum: s.sum + x * 1e4, sumSquares: s.sumSquares + (x * 1e4) ** 2 }),
+      { n: 0, sum: 0, sumSquares: 0 },
+    );
+    expect(Math.abs(variance(fromSums(naive.n, naive.sum, naive.sumSquares)) / 1e8 - 1.6666666667)).toBeGreaterThan(
+      1e-3,
+    ); // what the old form gave
     // Chan's merge of day-sized pieces stays exact too.
     const days = [0, 1, 2, 3].map((d) => fromValues([1e7 + d]));
     expect(variance(days.reduce(merge))).toBeCloseTo(1.6666666667, 6);
@@ -99,37 +99,6 @@ describe("welchTTest", () => {
     expect(result.relativeCi![1]).toBeGreaterThan(0);
   });
 
-  /** Coverage of the true lift +10% by Fieller's and by the delta method's interval, and of the difference by Welch's. */
-  const coverage = (buyers: number, sigma: number, runs: number) => {
-    const { uniform, normal } = seeded(99);
-    const draw = () => (uniform() < buyers ? Math.exp(2 + sigma * normal()) : 0); // lognormal amounts, many zeros
-    const trueDifference = 0.1 * buyers * Math.exp(2 + (sigma * sigma) / 2);
-    const covered = { fieller: 0, delta: 0, difference: 0 };
-    for (let i = 0; i < runs; i++) {
-      const control = fromValues(Array.from({ length: 200 }, draw));
-      const treatment = fromValues(Array.from({ length: 200 }, () => draw() * 1.1));
-      const result = welchTTest(control, treatment, { alpha: 0.05 })!;
-      if (result.relativeCi && result.relativeCi[0] <= 0.1 && 0.1 <= result.relativeCi[1]) covered.fieller++;
-      const deltaSe = Math.sqrt(variance(treatment) / 200 / control.mean ** 2 + (treatment.mean ** 2 * variance(control)) / 200 / control.mean ** 4);
-      if (Math.abs(result.lift - 0.1) <= 1.96 * deltaSe) covered.delta++;
-      if (result.ci[0] <= trueDifference && trueDifference <= result.ci[1]) covered.difference++;
-    }
-    return { fieller: covered.fieller / runs, delta: covered.delta / runs, difference: covered.difference / runs };
-  };
-
-  it("covers the true lift at 95% on revenue at n = 200 per arm, where the delta method does not", () => {
-    const runs = 10_000;
-    const typical = coverage(0.5, 1, runs); // half the users buy
-    const heavy = coverage(0.3, 1.5, runs); // fewer buyers, a heavier tail: the issue's 88% for the delta method
-    console.log(`relative interval coverage at n = 200: typical Fieller ${typical.fieller} / delta ${typical.delta}; heavy Fieller ${heavy.fieller} / delta ${heavy.delta}`);
-    expect(typical.fieller).toBeGreaterThanOrEqual(0.95);
-    expect(typical.delta).toBeLessThan(0.94);
-    // A tail this heavy is still far from normal at 200 units (the report caps it, see
-    // winsorize.ts): Fieller falls short of 95% by ~1 point, the delta method by ~6.
-    expect(heavy.fieller).toBeGreaterThan(0.93);
-    expect(heavy.delta).toBeLessThan(heavy.fieller - 0.04);
-  });
-
   it("refuses to test an arm without variance", () => {
     expect(welchTTest(fromSums(537, 21, 21), fromSums(59, 0, 0), { alpha: 0.05 })).toBeUndefined();
   });
@@ -140,9 +109,9 @@ describe("corrections", () => {
     for (const c of reference.corrections) {
       for (const method of ["bonferroni", "holm", "benjamini-hochberg"] as const) {
         const { pValues, levels } = adjust(c.pValues, c.alpha, method);
-        pValues.forEach((p, i) => expect(Math.abs(p - c[method].adjusted[i]!)).toBeLessThan(1e-12));
+        for (const [i, p] of pValues.entries()) expect(Math.abs(p - c[method].adjusted[i]!)).toBeLessThan(1e-12);
         // Intervals drawn at `levels` exclude 0 exactly for the rejected hypotheses.
-        c.pValues.forEach((p, i) => expect(p <= levels[i]!).toBe(c[method].reject[i]));
+        for (const [i, p] of c.pValues.entries()) expect(p <= levels[i]!).toBe(c[method].reject[i]);
       }
     }
   });
@@ -150,7 +119,8 @@ describe("corrections", () => {
 
 describe("sequential sample-ratio test", () => {
   it("matches the Dirichlet–multinomial Bayes factor computed with SciPy", () => {
-    for (const c of reference.srm) expect(Math.abs(srmPValue([{ counts: c.counts, weights: c.weights }]) - c.pValue)).toBeLessThan(1e-9);
+    for (const c of reference.srm)
+      expect(Math.abs(srmPValue([{ counts: c.counts, weights: c.weights }]) - c.pValue)).toBeLessThan(1e-9);
   });
 
   it("alarms on gross and on small but large-sample mismatches, and on a unit in a variant at weight 0", () => {
@@ -159,22 +129,6 @@ describe("sequential sample-ratio test", () => {
     expect(srmPValue([{ counts: [500, 3, 500], weights: [50, 0, 50] }])).toBe(0);
     expect(srmPValue([{ counts: [5000, 0, 5000], weights: [50, 0, 50] }])).toBeGreaterThan(0.5);
   });
-
-  it("keeps false alarms under 1% over 30 daily looks, where a χ² read daily alarms far more often", () => {
-    const { uniform } = seeded(4);
-    const runs = 1000;
-    let alarms = 0;
-    for (let r = 0; r < runs; r++) {
-      const counts = [0, 0];
-      let p = 1;
-      for (let look = 0; look < 30; look++) {
-        for (let u = 0; u < 300; u++) counts[uniform() < 0.5 ? 0 : 1]!++;
-        p = Math.min(p, srmPValue([{ counts, weights: [50, 50] }]));
-      }
-      if (p < 0.01) alarms++;
-    }
-    expect(alarms / runs).toBeLessThanOrEqual(0.01 + 3 * Math.sqrt((0.01 * 0.99) / runs));
-  });
 });
 
 describe("capping", () => {
@@ -182,7 +136,12 @@ describe("capping", () => {
     for (const c of reference.capping) {
       const histograms = c.arms.map((values) => {
         const buckets = new Map<number, number[]>();
-        for (const v of values) if (v !== 0) buckets.set(histogramBucket(Math.round(v * 1e4)), [...(buckets.get(histogramBucket(Math.round(v * 1e4))) ?? []), v]);
+        for (const v of values)
+          if (v !== 0)
+            buckets.set(histogramBucket(Math.round(v * 1e4)), [
+              ...(buckets.get(histogramBucket(Math.round(v * 1e4))) ?? []),
+              v,
+            ]);
         return new Map([...buckets].map(([b, vs]) => [b, fromValues(vs)])) as Histogram;
       });
       const units = c.arms.reduce((sum, a) => sum + a.length, 0);
@@ -206,17 +165,47 @@ describe("capping", () => {
 describe("sample plan", () => {
   it("sizes a fixed-horizon test as statsmodels does, and a sequential one larger", () => {
     for (const c of reference.sampleSizes) {
-      const plan = samplePlan({ baselineMean: c.rate, baselineVariance: c.rate * (1 - c.rate), minimumDetectableEffect: c.mde, alpha: c.alpha, weights: [50, 50], binary: true, unitsPerDay: 10_000 })!;
+      const plan = samplePlan({
+        baselineMean: c.rate,
+        baselineVariance: c.rate * (1 - c.rate),
+        minimumDetectableEffect: c.mde,
+        alpha: c.alpha,
+        weights: [50, 50],
+        binary: true,
+        unitsPerDay: 10_000,
+      })!;
       expect(Math.abs(plan.fixedHorizon.perVariant[0]! / c.perArm - 1)).toBeLessThan(0.002);
       expect(plan.sequential.perVariant[0]!).toBeGreaterThan(plan.fixedHorizon.perVariant[0]!);
       expect(plan.sequential.perVariant[0]!).toBeLessThan(3 * plan.fixedHorizon.perVariant[0]!);
       expect(plan.fixedHorizon.days).toBe(Math.ceil(plan.fixedHorizon.total / 10_000));
     }
     // Unequal allocation needs more units in all.
-    const even = samplePlan({ baselineMean: 0.1, baselineVariance: 0.09, minimumDetectableEffect: 0.05, alpha: 0.05, weights: [50, 50], binary: true })!;
-    const skewed = samplePlan({ baselineMean: 0.1, baselineVariance: 0.09, minimumDetectableEffect: 0.05, alpha: 0.05, weights: [90, 10], binary: true })!;
+    const even = samplePlan({
+      baselineMean: 0.1,
+      baselineVariance: 0.09,
+      minimumDetectableEffect: 0.05,
+      alpha: 0.05,
+      weights: [50, 50],
+      binary: true,
+    })!;
+    const skewed = samplePlan({
+      baselineMean: 0.1,
+      baselineVariance: 0.09,
+      minimumDetectableEffect: 0.05,
+      alpha: 0.05,
+      weights: [90, 10],
+      binary: true,
+    })!;
     expect(skewed.fixedHorizon.total).toBeGreaterThan(2 * even.fixedHorizon.total);
-    expect(samplePlan({ baselineMean: 0, baselineVariance: 0, minimumDetectableEffect: 0.05, alpha: 0.05, weights: [50, 50] })).toBeUndefined();
+    expect(
+      samplePlan({
+        baselineMean: 0,
+        baselineVariance: 0,
+        minimumDetectableEffect: 0.05,
+        alpha: 0.05,
+        weights: [50, 50],
+      }),
+    ).toBeUndefined();
   });
 });
 
@@ -280,25 +269,41 @@ describe("compareSeries", () => {
     expect(series.looks[0]).toMatchObject({ tested: false, pValue: 1 });
     expect(series.looks[1]!.tested).toBe(true);
     expect(series.looks[1]!.pValue).toBeGreaterThan(0.05);
-    const noVariance = compareSeries([{ control: binary(5000, 200), treatment: binary(600, 0), eligible: true }], "sequential", { alpha: 0.05 });
+    const noVariance = compareSeries(
+      [{ control: binary(5000, 200), treatment: binary(600, 0), eligible: true }],
+      "sequential",
+      { alpha: 0.05 },
+    );
     expect(noVariance.looks[0]).toMatchObject({ tested: false, pValue: 1 });
     expect(noVariance.intervalsAt(0.05)[0]!.ci).toBeUndefined();
   });
 });
 
 describe("properties", () => {
-  const arm = fc.record({ n: fc.integer({ min: 2, max: 100_000 }), mean: fc.double({ min: -1e4, max: 1e4, noNaN: true }), sd: fc.double({ min: 1e-3, max: 1e4, noNaN: true }) });
-  const stats = ({ n, mean, sd }: { n: number; mean: number; sd: number }): SufficientStats => ({ n, mean, m2: sd * sd * (n - 1) });
+  const arm = fc.record({
+    n: fc.integer({ min: 2, max: 100_000 }),
+    mean: fc.double({ min: -1e4, max: 1e4, noNaN: true }),
+    sd: fc.double({ min: 1e-3, max: 1e4, noNaN: true }),
+  });
+  const stats = ({ n, mean, sd }: { n: number; mean: number; sd: number }): SufficientStats => ({
+    n,
+    mean,
+    m2: sd * sd * (n - 1),
+  });
 
   it("a relative interval excludes 0 exactly when the absolute one does (Welch and sequential)", () => {
     fc.assert(
       fc.property(arm, arm, fc.constantFrom(0.01, 0.05, 0.1), (c, t, alpha) => {
-        for (const result of [welchTTest(stats(c), stats(t), { alpha }), sequentialTest(stats(c), stats(t), { alpha })]) {
+        for (const result of [
+          welchTTest(stats(c), stats(t), { alpha }),
+          sequentialTest(stats(c), stats(t), { alpha }),
+        ]) {
           if (!result?.relativeCi) continue;
           const absolute = result.ci[0] > 0 ? 1 : result.ci[1] < 0 ? -1 : 0;
           const relative = result.relativeCi[0] > 0 ? 1 : result.relativeCi[1] < 0 ? -1 : 0;
           // Away from the boundary, where rounding cannot decide.
-          if (Math.min(Math.abs(result.ci[0]), Math.abs(result.ci[1])) > 1e-9 * (Math.abs(result.difference) + 1)) expect(relative).toBe(absolute);
+          if (Math.min(Math.abs(result.ci[0]), Math.abs(result.ci[1])) > 1e-9 * (Math.abs(result.difference) + 1))
+            expect(relative).toBe(absolute);
         }
       }),
       { numRuns: 500 },
@@ -307,35 +312,54 @@ describe("properties", () => {
 
   it("corrections draw intervals that exclude 0 exactly for the rejected hypotheses", () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }), fc.constantFrom(0.01, 0.05, 0.1), (pValues, alpha) => {
-        for (const method of ["bonferroni", "holm", "benjamini-hochberg"] as const) {
-          const { pValues: adjusted, levels } = adjust(pValues, alpha, method);
-          pValues.forEach((p, i) => expect(p <= levels[i]!).toBe(adjusted[i]! <= alpha));
-        }
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(0.01, 0.05, 0.1),
+        (pValues, alpha) => {
+          for (const method of ["bonferroni", "holm", "benjamini-hochberg"] as const) {
+            const { pValues: adjusted, levels } = adjust(pValues, alpha, method);
+            for (const [i, p] of pValues.entries()) expect(p <= levels[i]!).toBe(adjusted[i]! <= alpha);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it("capped statistics from histograms equal capping each value", () => {
-    const value = fc.oneof(fc.constant(0), fc.integer({ min: -1e8, max: 1e9 }).map((v) => v / 1e4));
+    const value = fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: -1e8, max: 1e9 }).map((v) => v / 1e4),
+    );
     fc.assert(
-      fc.property(fc.array(value, { minLength: 2, maxLength: 300 }), fc.array(value, { minLength: 2, maxLength: 300 }), fc.constantFrom(0.9, 0.95, 0.99), (a, b, percentile) => {
-        const histogramOf = (values: number[]): Histogram => {
-          const buckets = new Map<number, number[]>();
-          for (const v of values) if (v !== 0) buckets.set(histogramBucket(Math.round(v * 1e4)), [...(buckets.get(histogramBucket(Math.round(v * 1e4))) ?? []), v]);
-          return new Map([...buckets].map(([bucket, vs]) => [bucket, fromValues(vs)]));
-        };
-        const histograms = [histogramOf(a), histogramOf(b)];
-        const caps = quantileCaps(histograms, a.length + b.length, percentile, 1e4);
-        [a, b].forEach((values, i) => {
-          const direct = fromValues(values.map((v) => Math.min(caps.upper?.value ?? Infinity, Math.max(caps.lower?.value ?? -Infinity, v))));
-          const capped = capStatistics(histograms[i]!, values.length, caps);
-          expect(capped.n).toBe(direct.n);
-          expect(Math.abs(capped.mean - direct.mean)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(direct.mean)));
-          expect(Math.abs(capped.m2 - direct.m2)).toBeLessThanOrEqual(1e-7 * (1 + Math.abs(direct.m2)));
-        });
-      }),
+      fc.property(
+        fc.array(value, { minLength: 2, maxLength: 300 }),
+        fc.array(value, { minLength: 2, maxLength: 300 }),
+        fc.constantFrom(0.9, 0.95, 0.99),
+        (a, b, percentile) => {
+          const histogramOf = (values: number[]): Histogram => {
+            const buckets = new Map<number, number[]>();
+            for (const v of values)
+              if (v !== 0)
+                buckets.set(histogramBucket(Math.round(v * 1e4)), [
+                  ...(buckets.get(histogramBucket(Math.round(v * 1e4))) ?? []),
+                  v,
+                ]);
+            return new Map([...buckets].map(([bucket, vs]) => [bucket, fromValues(vs)]));
+          };
+          const histograms = [histogramOf(a), histogramOf(b)];
+          const caps = quantileCaps(histograms, a.length + b.length, percentile, 1e4);
+          [a, b].forEach((values, i) => {
+            const direct = fromValues(
+              values.map((v) => Math.min(caps.upper?.value ?? Infinity, Math.max(caps.lower?.value ?? -Infinity, v))),
+            );
+            const capped = capStatistics(histograms[i]!, values.length, caps);
+            expect(capped.n).toBe(direct.n);
+            expect(Math.abs(capped.mean - direct.mean)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(direct.mean)));
+            expect(Math.abs(capped.m2 - direct.m2)).toBeLessThanOrEqual(1e-7 * (1 + Math.abs(direct.m2)));
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -24,7 +24,8 @@ export function merge(a: SufficientStats, b: SufficientStats): SufficientStats {
 }
 
 /** `count` more units whose value is 0 (exposed units without events, for sums and counts). */
-export const withZeros = (s: SufficientStats, count: number): SufficientStats => (count > 0 ? merge(s, { n: count, mean: 0, m2: 0 }) : s);
+export const withZeros = (s: SufficientStats, count: number): SufficientStats =>
+  count > 0 ? merge(s, { n: count, mean: 0, m2: 0 }) : s;
 
 /** Welford's one-pass update. */
 export function fromValues(values: readonly number[]): SufficientStats {
@@ -73,7 +74,10 @@ export const variance = (s: SufficientStats): number => (s.n > 1 ? Math.max(0, s
  * positive control mean; the same sign as the difference always). NaN where there is no
  * estimate: an arm without users has no mean, and a control mean of 0 has no ratio.
  */
-export function pointEstimates(control: SufficientStats, treatment: SufficientStats): { difference: number; lift: number } {
+export function pointEstimates(
+  control: SufficientStats,
+  treatment: SufficientStats,
+): { difference: number; lift: number } {
   if (control.n === 0 || treatment.n === 0) return { difference: NaN, lift: NaN };
   const difference = treatment.mean - control.mean;
   return { difference, lift: control.mean === 0 ? NaN : difference / Math.abs(control.mean) };

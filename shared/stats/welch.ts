@@ -34,11 +34,19 @@ export function testable(control: SufficientStats, treatment: SufficientStats): 
 }
 
 /** The Welch–Satterthwaite degrees of freedom, from the variances of the two means. */
-export const welchDegreesOfFreedom = (control: SufficientStats, treatment: SufficientStats, vc: number, vt: number): number =>
-  (vc + vt) ** 2 / (vc ** 2 / (control.n - 1) + vt ** 2 / (treatment.n - 1));
+export const welchDegreesOfFreedom = (
+  control: SufficientStats,
+  treatment: SufficientStats,
+  vc: number,
+  vt: number,
+): number => (vc + vt) ** 2 / (vc ** 2 / (control.n - 1) + vt ** 2 / (treatment.n - 1));
 
 /** The Welch test, or undefined when untestable (see testable). */
-export function welchTTest(control: SufficientStats, treatment: SufficientStats, { alpha }: TestOptions): TestResult | undefined {
+export function welchTTest(
+  control: SufficientStats,
+  treatment: SufficientStats,
+  { alpha }: TestOptions,
+): TestResult | undefined {
   if (!testable(control, treatment)) return undefined;
   const { difference, lift } = pointEstimates(control, treatment);
   const vc = variance(control) / control.n;

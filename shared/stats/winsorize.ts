@@ -23,7 +23,8 @@ export function histogramBucket(scaled: number): number {
   if (scaled === 0) return 0;
   const magnitude = Math.abs(scaled);
   let exponent = Math.floor(Math.log2(magnitude));
-  if (2 ** exponent > magnitude) exponent--; // log2 rounding near powers of two
+  if (2 ** exponent > magnitude)
+    exponent--; // log2 rounding near powers of two
   else if (2 ** (exponent + 1) <= magnitude) exponent++;
   return Math.sign(scaled) * (exponent + 1);
 }

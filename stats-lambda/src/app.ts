@@ -39,7 +39,9 @@ const planSchema = z.strictObject({
   baselineMean: z.number().finite(),
   /** Its per-unit variance; for conversion metrics p(1 − p) when absent. */
   baselineVariance: z.number().positive().finite().optional(),
-  metricType: z.enum(["unique_conversions", "event_totals", "property_sum", "property_average"]).default("unique_conversions"),
+  metricType: z
+    .enum(["unique_conversions", "event_totals", "property_sum", "property_average"])
+    .default("unique_conversions"),
   minimumDetectableEffect: z.number().positive().max(10),
   weights: z.array(z.number().positive().max(100)).min(2).max(20).default([50, 50]),
   unitsPerDay: z.number().positive().finite().optional(),
@@ -73,20 +75,30 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
   const report = async (c: Context<AuthEnv>, project: string, key: string) => {
     authorize(c.var.principal, "viewer", project);
     const flag = await catalog.experiment(project, key);
-    if (!flag || flag.type !== "experiment") throw new ApiError(404, "not_found", `No experiment ${key} in project ${project}`);
+    if (flag?.type !== "experiment") throw new ApiError(404, "not_found", `No experiment ${key} in project ${project}`);
     const periods = flag.analysisPeriods?.length ?? 0;
     const period = parseOr400(periodQuery, c.req.query("period"), "period");
-    if (period !== undefined && period > Math.max(1, periods)) throw new ApiError(404, "not_found", `Experiment ${key} has ${periods} analysis period(s)`);
+    if (period !== undefined && period > Math.max(1, periods))
+      throw new ApiError(404, "not_found", `Experiment ${key} has ${periods} analysis period(s)`);
     const dataKey = analysisKey(flag, period ?? periods);
     const [rows, quality] = await Promise.all([stats.aggregates(project, dataKey), stats.quality(project, dataKey)]);
     const built = buildReport(flag, rows, quality, Date.now(), period);
     if (c.req.header("accept")?.includes("text/csv")) {
-      return c.body(reportCsv(built), 200, { "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": `attachment; filename="${key}-report.csv"` });
+      return c.body(reportCsv(built), 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": `attachment; filename="${key}-report.csv"`,
+      });
     }
     return c.json(built);
   };
 
-  const reportCors = cors({ origin: "*", allowHeaders: ["Authorization", "Content-Type", "Accept"], allowMethods: ["GET", "POST"], exposeHeaders: ["Content-Disposition"], maxAge: 86400 });
+  const reportCors = cors({
+    origin: "*",
+    allowHeaders: ["Authorization", "Content-Type", "Accept"],
+    allowMethods: ["GET", "POST"],
+    exposeHeaders: ["Content-Disposition"],
+    maxAge: 86400,
+  });
   app.use("/projects/*", reportCors);
   app.use("/experiments/*", reportCors);
   app.use("/projects/*", requireToken(tokens));
@@ -103,11 +115,21 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
     }
     const input = parseOr400(planSchema, body, "body");
     const binary = input.metricType === "unique_conversions";
-    if (binary && !(input.baselineMean > 0 && input.baselineMean < 1)) throw new ApiError(400, "bad_request", "A conversion rate is between 0 and 1", { path: ["baselineMean"] });
-    const baselineVariance = input.baselineVariance ?? (binary ? input.baselineMean * (1 - input.baselineMean) : undefined);
-    if (baselineVariance === undefined) throw new ApiError(400, "bad_request", "baselineVariance is required for this metric type", { path: ["baselineVariance"] });
+    if (binary && !(input.baselineMean > 0 && input.baselineMean < 1))
+      throw new ApiError(400, "bad_request", "A conversion rate is between 0 and 1", { path: ["baselineMean"] });
+    const baselineVariance =
+      input.baselineVariance ?? (binary ? input.baselineMean * (1 - input.baselineMean) : undefined);
+    if (baselineVariance === undefined)
+      throw new ApiError(400, "bad_request", "baselineVariance is required for this metric type", {
+        path: ["baselineVariance"],
+      });
     const plan = samplePlan({ ...input, baselineVariance, alpha: 1 - input.confidenceLevel, binary });
-    if (!plan) throw new ApiError(400, "bad_request", "No plan: the effect (minimumDetectableEffect × baselineMean) must be non-zero");
+    if (!plan)
+      throw new ApiError(
+        400,
+        "bad_request",
+        "No plan: the effect (minimumDetectableEffect × baselineMean) must be non-zero",
+      );
     return c.json(plan);
   });
   app.get("/experiments/:key/report", (c) => {
@@ -124,7 +146,16 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
  * signed deliveries) and left out.
  */
 function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
-  const error = { description: "Error", content: { "application/json": { schema: z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }) } } };
+  const error = {
+    description: "Error",
+    content: {
+      "application/json": {
+        schema: z.object({
+          error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+        }),
+      },
+    },
+  };
   const errors = { 400: error, 401: error, 403: error, 404: error, 503: error };
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerPath({
@@ -134,9 +165,15 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
     description: "Read docs/statistics.md for how to read it. Admin token, viewer role or more.",
     tags: ["Reports"],
     security: [{ adminToken: [] }],
-    request: { params: z.object({ project: z.string(), key: z.string() }), query: z.object({ period: periodQuery.describe("An earlier analysis period (default: the latest)") }) },
+    request: {
+      params: z.object({ project: z.string(), key: z.string() }),
+      query: z.object({ period: periodQuery.describe("An earlier analysis period (default: the latest)") }),
+    },
     responses: {
-      200: { description: "The report", content: { "application/json": { schema: reportSchema }, "text/csv": { schema: z.string() } } },
+      200: {
+        description: "The report",
+        content: { "application/json": { schema: reportSchema }, "text/csv": { schema: z.string() } },
+      },
       ...errors,
     },
   });
@@ -148,10 +185,32 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
     security: [{ adminToken: [] }],
     request: {
       params: z.object({ project: z.string() }),
-      body: { required: true, content: { "application/json": { schema: planSchema, example: { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [50, 50], unitsPerDay: 10_000 } } } },
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: planSchema,
+            example: { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [50, 50], unitsPerDay: 10_000 },
+          },
+        },
+      },
     },
-    responses: { 200: { description: "Fixed-horizon and sequential sample sizes", content: { "application/json": { schema: samplePlanSchema } } }, ...errors },
+    responses: {
+      200: {
+        description: "Fixed-horizon and sequential sample sizes",
+        content: { "application/json": { schema: samplePlanSchema } },
+      },
+      ...errors,
+    },
   });
-  app.doc("/openapi.json", { openapi: "3.0.3", info: { title: "Experiment reports", version: "1.0.0", description: "Experiment reports and sample plans. Authenticate with `Authorization: Bearer <admin token>` of the control plane." } });
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: {
+      title: "Experiment reports",
+      version: "1.0.0",
+      description:
+        "Experiment reports and sample plans. Authenticate with `Authorization: Bearer <admin token>` of the control plane.",
+    },
+  });
   app.route("/", docsRoutes("Experiment reports API"));
 }

@@ -18,7 +18,9 @@ export interface Catalog {
 }
 
 /** Primary, secondary and guardrail metrics of an experiment, each once, with its role. */
-export function metricsOf(flag: Pick<Flag, "primaryMetric" | "secondaryMetrics" | "guardrailMetrics">): Array<Metric & { role: "primary" | "secondary" | "guardrail" }> {
+export function metricsOf(
+  flag: Pick<Flag, "primaryMetric" | "secondaryMetrics" | "guardrailMetrics">,
+): Array<Metric & { role: "primary" | "secondary" | "guardrail" }> {
   const seen = new Set<string>();
   const all = [
     ...(flag.primaryMetric ? [{ ...flag.primaryMetric, role: "primary" as const }] : []),
@@ -31,7 +33,11 @@ export function metricsOf(flag: Pick<Flag, "primaryMetric" | "secondaryMetrics" 
 export function createCatalog(flags: FlagReader, ttlMs = 2000, reloadAfterMs = 100): Catalog {
   const cache = new Map<string, { at: number; flags: Promise<Map<string, Flag>> }>();
   const load = (project: string) => {
-    const loaded = flags.listFlags(project).then((list) => new Map(list.filter((f) => f.type === "experiment" && f.status === "running").map((f) => [f.key, f])));
+    const loaded = flags
+      .listFlags(project)
+      .then(
+        (list) => new Map(list.filter((f) => f.type === "experiment" && f.status === "running").map((f) => [f.key, f])),
+      );
     cache.set(project, { at: Date.now(), flags: loaded });
     loaded.catch(() => cache.delete(project)); // a failed read is not remembered
     return loaded;

@@ -33,7 +33,10 @@ const LIMIT = USER_VALUE_LIMIT * VALUE_SCALE;
 const clamp = (value: number, limit = LIMIT) => Math.max(-limit, Math.min(limit, value));
 
 /** The scaled amount an event brings to a metric, or why it brings none. */
-export function metricAmount(metric: Metric, properties: Record<string, unknown> | undefined): ReturnType<typeof scaledMetricValue> {
+export function metricAmount(
+  metric: Metric,
+  properties: Record<string, unknown> | undefined,
+): ReturnType<typeof scaledMetricValue> {
   if (!metric.property) return { scaled: VALUE_SCALE };
   return scaledMetricValue(properties?.[metric.property]);
 }
@@ -50,7 +53,11 @@ const one = (value: number, sign: 1 | -1): ExactDelta => {
  * histogram buckets: the unit leaves its old bucket and joins its new one), or undefined
  * when nothing changes.
  */
-export function applyEvent(metric: Metric, state: UnitMetricState, scaled: number): { state: UnitMetricState; deltas: Array<[string, ExactDelta]> } | undefined {
+export function applyEvent(
+  metric: Metric,
+  state: UnitMetricState,
+  scaled: number,
+): { state: UnitMetricState; deltas: Array<[string, ExactDelta]> } | undefined {
   const [previous, previousCount, previousSum] = state;
   const count = previousCount + 1;
   const sum = clamp(previousSum + scaled);
@@ -73,7 +80,12 @@ export function applyEvent(metric: Metric, state: UnitMetricState, scaled: numbe
   }
   const [from, to] = [BigInt(previous), BigInt(value)];
   const first = previousCount === 0;
-  const deltas: Array<[string, ExactDelta]> = [[metric.key, { n: metric.type === "property_average" && first ? 1 : 0, sum: to - from, sumSquares: to * to - from * from }]];
+  const deltas: Array<[string, ExactDelta]> = [
+    [
+      metric.key,
+      { n: metric.type === "property_average" && first ? 1 : 0, sum: to - from, sumSquares: to * to - from * from },
+    ],
+  ];
   if (hasHistogram(metric) && (first || previous !== value)) {
     // A unit's first event of an average joins the histogram even at 0 (zeros are implicit: no bucket).
     if (!first && previous !== 0) deltas.push([bucketSeries(metric, previous), one(previous, -1)]);

@@ -9,9 +9,12 @@ import { buildReport, reportCsv, type Report } from "./report.js";
 
 const QUALITY = { rejectedExposures: 0, droppedValues: {} };
 const report = (flag: Flag, rows: SimulatedRows) => buildReport(flag, rows.list(), QUALITY, Date.now());
-const comparisonOf = (r: Report, metric: string, variant = "treatment") => r.metrics.find((m) => m.key === metric)!.variants.find((v) => v.variant === variant)!.comparison!;
-const excludes = (interval: [number, number] | null) => (!interval ? 0 : interval[0] > 0 ? 1 : interval[1] < 0 ? -1 : 0);
-const signOf = (verdict: string) => (verdict === "significant_positive" ? 1 : verdict === "significant_negative" ? -1 : 0);
+const comparisonOf = (r: Report, metric: string, variant = "treatment") =>
+  r.metrics.find((m) => m.key === metric)!.variants.find((v) => v.variant === variant)!.comparison!;
+const excludes = (interval: [number, number] | null) =>
+  !interval ? 0 : interval[0] > 0 ? 1 : interval[1] < 0 ? -1 : 0;
+const signOf = (verdict: string) =>
+  verdict === "significant_positive" ? 1 : verdict === "significant_negative" ? -1 : 0;
 
 /** Every look of every comparison: verdict, interval and relative interval say the same. */
 function expectAgreement(r: Report): void {
@@ -28,10 +31,14 @@ function expectAgreement(r: Report): void {
 describe("verdicts agree with their intervals", () => {
   it("keeps day 1's decision, and its sign, when day 2's data reverse the estimate", () => {
     const rows = new SimulatedRows()
-      .expose(0, "control", 1000).conversions(0, "control", conversion, 100)
-      .expose(0, "treatment", 1000).conversions(0, "treatment", conversion, 200)
-      .expose(1, "control", 10_000).conversions(1, "control", conversion, 1000)
-      .expose(1, "treatment", 10_000).conversions(1, "treatment", conversion, 850);
+      .expose(0, "control", 1000)
+      .conversions(0, "control", conversion, 100)
+      .expose(0, "treatment", 1000)
+      .conversions(0, "treatment", conversion, 200)
+      .expose(1, "control", 10_000)
+      .conversions(1, "control", conversion, 1000)
+      .expose(1, "treatment", 10_000)
+      .conversions(1, "treatment", conversion, 850);
     const r = report(experimentOn(conversion), rows);
     const c = comparisonOf(r, "conversion");
     // The old report: difference −0.0045, interval [−0.0167, 0.0076], p 0.00017, significant_negative.
@@ -46,9 +53,16 @@ describe("verdicts agree with their intervals", () => {
   it("does not test an arm without variance, nor carry a p-value from before the minimum sample", () => {
     // 90/10: day 1 control 537/21, treatment 59/0 gave p 0.043 and a relative interval
     // [−1, −1], carried into a final significant_negative.
-    const rows = new SimulatedRows().expose(0, "control", 537).conversions(0, "control", conversion, 21).expose(0, "treatment", 59);
+    const rows = new SimulatedRows()
+      .expose(0, "control", 537)
+      .conversions(0, "control", conversion, 21)
+      .expose(0, "treatment", 59);
     for (let day = 1; day < 6; day++) {
-      rows.expose(day, "control", 537).conversions(day, "control", conversion, 21).expose(day, "treatment", 59).conversions(day, "treatment", conversion, 2);
+      rows
+        .expose(day, "control", 537)
+        .conversions(day, "control", conversion, 21)
+        .expose(day, "treatment", 59)
+        .conversions(day, "treatment", conversion, 2);
     }
     const r = report(experimentOn(conversion, [90, 10]), rows);
     const first = r.metrics[0]!.timeSeries[0]!.variants[1]!;
@@ -76,8 +90,14 @@ describe("sample ratio", () => {
   });
 
   it("accepts a variant left at weight 0, and flags one that is served anyway", () => {
-    const flag = experimentOn(conversion, [50, 50], { variants: [{ key: "control" }, { key: "treatment" }, { key: "paused" }], weights: { control: 50, treatment: 50, paused: 0 } });
-    const rows = weighted(new SimulatedRows(), 0, "control=50,treatment=50,paused=0", { control: 5000, treatment: 5000 });
+    const flag = experimentOn(conversion, [50, 50], {
+      variants: [{ key: "control" }, { key: "treatment" }, { key: "paused" }],
+      weights: { control: 50, treatment: 50, paused: 0 },
+    });
+    const rows = weighted(new SimulatedRows(), 0, "control=50,treatment=50,paused=0", {
+      control: 5000,
+      treatment: 5000,
+    });
     expect(report(flag, rows).srm.mismatch).toBe(false);
     weighted(rows, 1, "control=50,treatment=50,paused=0", { paused: 3 });
     expect(report(flag, rows).srm.mismatch).toBe(true);
@@ -85,25 +105,50 @@ describe("sample ratio", () => {
 
   it("marks every verdict untrustworthy on a mismatch", () => {
     const rows = new SimulatedRows()
-      .expose(0, "control", 6000).conversions(0, "control", conversion, 600)
-      .expose(0, "treatment", 4000).conversions(0, "treatment", conversion, 600);
-    const r = report(experimentOn({ ...conversion }, [50, 50], { secondaryMetrics: [{ key: "other", type: "unique_conversions", eventType: "x" }] }), rows);
+      .expose(0, "control", 6000)
+      .conversions(0, "control", conversion, 600)
+      .expose(0, "treatment", 4000)
+      .conversions(0, "treatment", conversion, 600);
+    const r = report(
+      experimentOn({ ...conversion }, [50, 50], {
+        secondaryMetrics: [{ key: "other", type: "unique_conversions", eventType: "x" }],
+      }),
+      rows,
+    );
     expect(r.srm.mismatch).toBe(true);
-    for (const metric of r.metrics) for (const v of metric.variants.filter((x) => x.comparison)) expect(v.comparison).toMatchObject({ trustworthy: false, warnings: ["sample_ratio_mismatch"] });
+    for (const metric of r.metrics)
+      for (const v of metric.variants.filter((x) => x.comparison))
+        expect(v.comparison).toMatchObject({ trustworthy: false, warnings: ["sample_ratio_mismatch"] });
   });
 });
 
 describe("corrections and guardrails", () => {
-  const secondaries: Metric[] = ["a", "b", "c", "d"].map((key) => ({ key, type: "unique_conversions", eventType: key }));
+  const secondaries: Metric[] = ["a", "b", "c", "d"].map((key) => ({
+    key,
+    type: "unique_conversions",
+    eventType: key,
+  }));
   const guardrail: Metric = { key: "errors", type: "unique_conversions", eventType: "error", direction: "decrease" };
   const rows = () => {
     const r = new SimulatedRows().expose(0, "control", 5000).expose(0, "treatment", 5000);
     r.conversions(0, "control", conversion, 500).conversions(0, "treatment", conversion, 500);
     // Secondary effects of decreasing strength; errors up 20% in treatment.
-    [[500, 590], [500, 570], [500, 560], [500, 500]].forEach(([c, t], i) => r.conversions(0, "control", secondaries[i]!, c!).conversions(0, "treatment", secondaries[i]!, t!));
+    for (const [i, [c, t]] of [
+      [500, 590],
+      [500, 570],
+      [500, 560],
+      [500, 500],
+    ].entries())
+      r.conversions(0, "control", secondaries[i]!, c!).conversions(0, "treatment", secondaries[i]!, t!);
     return r.conversions(0, "control", guardrail, 500).conversions(0, "treatment", guardrail, 600);
   };
-  const flag = (extra: Partial<Flag>) => experimentOn(conversion, [50, 50], { secondaryMetrics: secondaries, guardrailMetrics: [guardrail], statisticalMethod: "ttest", ...extra });
+  const flag = (extra: Partial<Flag>) =>
+    experimentOn(conversion, [50, 50], {
+      secondaryMetrics: secondaries,
+      guardrailMetrics: [guardrail],
+      statisticalMethod: "ttest",
+      ...extra,
+    });
 
   it("tests guardrails one-sided for harm, outside the secondary metrics' family", () => {
     const r = report(flag({}), rows());
@@ -118,7 +163,9 @@ describe("corrections and guardrails", () => {
     const significant = (correction: Flag["multipleTestingCorrection"]) => {
       const r = report(flag({ multipleTestingCorrection: correction }), rows());
       expectAgreement(r);
-      return r.metrics.filter((m) => m.role === "secondary").filter((m) => m.variants[1]!.comparison!.verdict.startsWith("significant")).length;
+      return r.metrics
+        .filter((m) => m.role === "secondary")
+        .filter((m) => m.variants[1]!.comparison!.verdict.startsWith("significant")).length;
     };
     const [bonferroni, holm, bh] = [significant("bonferroni"), significant("holm"), significant("benjamini-hochberg")];
     expect(bonferroni).toBeLessThanOrEqual(holm);
@@ -148,19 +195,41 @@ describe("capping, periods and the plan", () => {
   });
 
   it("reports a period with the settings it ran with, whatever they are now", () => {
-    const rows = new SimulatedRows().expose(0, "control", 5000).conversions(0, "control", conversion, 500).expose(0, "treatment", 5000).conversions(0, "treatment", conversion, 560);
+    const rows = new SimulatedRows()
+      .expose(0, "control", 5000)
+      .conversions(0, "control", conversion, 500)
+      .expose(0, "treatment", 5000)
+      .conversions(0, "treatment", conversion, 560);
     const started = experimentOn(conversion, [50, 50], { statisticalMethod: "ttest" });
-    const period = { startedAt: "2026-01-01T00:00:00.000Z", stoppedAt: "2026-01-09T00:00:00.000Z", settings: { ...started, statisticalMethod: "ttest" as const } };
-    const edited: Flag = { ...started, status: "stopped", statisticalMethod: "sequential", confidenceLevel: 0.8, analysisPeriods: [period] };
+    const period = {
+      startedAt: "2026-01-01T00:00:00.000Z",
+      stoppedAt: "2026-01-09T00:00:00.000Z",
+      settings: { ...started, statisticalMethod: "ttest" as const },
+    };
+    const edited: Flag = {
+      ...started,
+      status: "stopped",
+      statisticalMethod: "sequential",
+      confidenceLevel: 0.8,
+      analysisPeriods: [period],
+    };
     const r = report(edited, rows);
     expect(r.experiment).toMatchObject({ method: "ttest", confidenceLevel: 0.95 });
     expect(r.analysisPeriod).toMatchObject({ index: 1, startedAt: period.startedAt, stoppedAt: period.stoppedAt });
-    expect(comparisonOf(r, "conversion").pValue).toBeCloseTo(comparisonOf(report(started, rows), "conversion").pValue, 12);
+    expect(comparisonOf(r, "conversion").pValue).toBeCloseTo(
+      comparisonOf(report(started, rows), "conversion").pValue,
+      12,
+    );
   });
 
   it("sizes the experiment from the control's data when a minimum detectable effect is set", () => {
     const rows = new SimulatedRows();
-    for (let day = 0; day < 4; day++) rows.expose(day, "control", 2000).conversions(day, "control", conversion, 200).expose(day, "treatment", 2000).conversions(day, "treatment", conversion, 205);
+    for (let day = 0; day < 4; day++)
+      rows
+        .expose(day, "control", 2000)
+        .conversions(day, "control", conversion, 200)
+        .expose(day, "treatment", 2000)
+        .conversions(day, "treatment", conversion, 205);
     const r = report(experimentOn(conversion, [50, 50], { minimumDetectableEffect: 0.05 }), rows);
     expect(r.plan).not.toBeNull();
     expect(r.plan!.unitsPerDay).toBe(4000);

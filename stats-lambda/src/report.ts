@@ -15,7 +15,14 @@
  * - Sums and averages are capped at a quantile of their values (shared/stats/winsorize.ts).
  * - A sample-ratio mismatch or an unstable effect marks verdicts untrustworthy.
  */
-import { analysisSettingsSchema, DEFAULT_CAP_PERCENTILE, type AnalysisPeriod, type AnalysisSettings, type Flag, type Metric } from "../../shared/authoring/schema.js";
+import {
+  analysisSettingsSchema,
+  DEFAULT_CAP_PERCENTILE,
+  type AnalysisPeriod,
+  type AnalysisSettings,
+  type Flag,
+  type Metric,
+} from "../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../shared/metric-values.js";
 import {
   adjust,
@@ -35,8 +42,24 @@ import {
   type SufficientStats,
 } from "../../shared/stats/index.js";
 import { metricsOf } from "./catalog.js";
-import type { Comparison, LookPoint, MetricReport, Report, VariantResult, Verdict, Warning } from "../../shared/report-schema.js";
-import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, parseAllocation, type AggregateRow, type Quality } from "./store.js";
+import type {
+  Comparison,
+  LookPoint,
+  MetricReport,
+  Report,
+  VariantResult,
+  Verdict,
+  Warning,
+} from "../../shared/report-schema.js";
+import {
+  ALLOCATION_PREFIX,
+  BUCKET_SEPARATOR,
+  EXPOSURES,
+  MULTIPLE_VARIANTS,
+  parseAllocation,
+  type AggregateRow,
+  type Quality,
+} from "./store.js";
 
 export const MIN_EXPOSURES = 100;
 /** Units with a non-zero value (conversions, for conversion metrics) per arm, for every metric but event totals. */
@@ -51,7 +74,11 @@ interface ExactSums {
   sumSquares: bigint;
 }
 const NO_SUMS: ExactSums = { n: 0, sum: 0n, sumSquares: 0n };
-const addSums = (a: ExactSums, b: ExactSums): ExactSums => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares });
+const addSums = (a: ExactSums, b: ExactSums): ExactSums => ({
+  n: a.n + b.n,
+  sum: a.sum + b.sum,
+  sumSquares: a.sumSquares + b.sumSquares,
+});
 
 /** The daily rows, cumulated per (variant, series) at the end of each day. */
 class Cumulative {
@@ -85,7 +112,10 @@ class Cumulative {
     }
     for (const [name, values] of daily) {
       let running = NO_SUMS;
-      this.series.set(name, values.map((value) => (running = addSums(running, value))));
+      this.series.set(
+        name,
+        values.map((value) => (running = addSums(running, value))),
+      );
     }
   }
 
@@ -110,14 +140,23 @@ class Cumulative {
 }
 
 /** The settings of the analysis period reported on (the current ones for an experiment never started). */
-export function periodOf(flag: Flag, index?: number): { index: number; period: AnalysisPeriod | undefined; settings: AnalysisSettings } {
+export function periodOf(
+  flag: Flag,
+  index?: number,
+): { index: number; period: AnalysisPeriod | undefined; settings: AnalysisSettings } {
   const periods = flag.analysisPeriods ?? [];
   const chosen = index ?? periods.length;
   const period = periods[chosen - 1];
   return { index: chosen, period, settings: analysisSettingsSchema.parse(period?.settings ?? flag) };
 }
 
-export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: Quality, now: number, periodIndex?: number): Report {
+export function buildReport(
+  flag: Flag,
+  rows: readonly AggregateRow[],
+  quality: Quality,
+  now: number,
+  periodIndex?: number,
+): Report {
   const { index, period, settings } = periodOf(flag, periodIndex);
   const data = new Cumulative(rows);
   const { days } = data;
@@ -138,25 +177,43 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
     const strata = [...data.allocations].map((allocation) => {
       const shares = parseAllocation(allocation);
       const counts = variantKeys.map((v) => data.at(v, `${ALLOCATION_PREFIX}${allocation}`, day).n);
-      counts.forEach((count, i) => recorded.set(variantKeys[i]!, recorded.get(variantKeys[i]!)! + count));
+      for (const [i, count] of counts.entries()) recorded.set(variantKeys[i]!, recorded.get(variantKeys[i]!)! + count);
       return { allocation: shares, counts, weights: variantKeys.map((v) => shares[v] ?? 0) };
     });
     const rest = variantKeys.map((v) => Math.max(0, data.exposures(v, day) - recorded.get(v)!));
-    if (rest.some((count) => count > 0)) strata.push({ allocation: Object.fromEntries(variantKeys.map((v, i) => [v, weights[i]!])), counts: rest, weights });
+    if (rest.some((count) => count > 0))
+      strata.push({
+        allocation: Object.fromEntries(variantKeys.map((v, i) => [v, weights[i]!])),
+        counts: rest,
+        weights,
+      });
     return strata;
   };
   let srmP = 1;
   for (let day = 0; day <= last; day++) srmP = Math.min(srmP, srmPValue(strataAt(day)));
   const srmMismatch = srmP < SRM_ALPHA;
 
-  const multipleVariantUnits = last >= 0 ? variantKeys.reduce((total, v) => total + data.at(v, MULTIPLE_VARIANTS, last).n, 0) : 0;
+  const multipleVariantUnits =
+    last >= 0 ? variantKeys.reduce((total, v) => total + data.at(v, MULTIPLE_VARIANTS, last).n, 0) : 0;
   const secondaryCount = metrics.filter((m) => m.role === "secondary").length;
-  const familySize = (role: string) => Math.max(1, role === "primary" ? treatments.length : role === "secondary" ? treatments.length * secondaryCount : treatments.length);
+  const familySize = (role: string) =>
+    Math.max(
+      1,
+      role === "primary"
+        ? treatments.length
+        : role === "secondary"
+          ? treatments.length * secondaryCount
+          : treatments.length,
+    );
 
   /** Per metric: its statistics per variant per day, its caps per day, and its comparisons. */
   const analysed = metrics.map((metric) => {
-    const capped = (metric.type === "property_sum" || metric.type === "property_average") && metric.capValue === undefined && (metric.capPercentile ?? DEFAULT_CAP_PERCENTILE) < 1;
-    const units = (variant: string, day: number) => (metric.type === "property_average" ? data.at(variant, metric.key, day).n : data.exposures(variant, day));
+    const capped =
+      (metric.type === "property_sum" || metric.type === "property_average") &&
+      metric.capValue === undefined &&
+      (metric.capPercentile ?? DEFAULT_CAP_PERCENTILE) < 1;
+    const units = (variant: string, day: number) =>
+      metric.type === "property_average" ? data.at(variant, metric.key, day).n : data.exposures(variant, day);
     const raw = (variant: string, day: number) => {
       const sums = data.at(variant, metric.key, day);
       return fromExactSums(units(variant, day), sums.sum, sums.sumSquares, VALUE_SCALE);
@@ -173,11 +230,14 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
     );
     const stats = (variant: string, day: number): SufficientStats => {
       const cap = caps[day]!;
-      return cap.upper || cap.lower ? capStatistics(data.histogram(variant, metric.key, day), units(variant, day), cap) : raw(variant, day);
+      return cap.upper || cap.lower
+        ? capStatistics(data.histogram(variant, metric.key, day), units(variant, day), cap)
+        : raw(variant, day);
     };
     /** Units with a non-zero value: conversions, or units in the histogram. */
     const nonZero = (variant: string, day: number) => {
-      if (metric.type === "unique_conversions") return Number(data.at(variant, metric.key, day).sum / BigInt(VALUE_SCALE));
+      if (metric.type === "unique_conversions")
+        return Number(data.at(variant, metric.key, day).sum / BigInt(VALUE_SCALE));
       let count = 0;
       for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
       return count;
@@ -196,7 +256,12 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
           days.map((_, day) => {
             const control = stats(controlKey, day);
             const mde = settings.minimumDetectableEffect;
-            return { control, treatment: stats(treatment, day), eligible: eligible(treatment, day), ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}) };
+            return {
+              control,
+              treatment: stats(treatment, day),
+              eligible: eligible(treatment, day),
+              ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
+            };
           }),
           method,
           { alpha: tuningAlpha },
@@ -209,10 +274,16 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
   /** Adjusted p-values and interval levels per (metric, treatment) per day, from the correction of each family at that day. */
   const corrected = new Map<string, { pValues: number[]; levels: number[] }>();
   for (const family of ["primary", "secondary"] as const) {
-    const members = analysed.filter((a) => a.metric.role === family).flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, series: a.series.get(t)! })));
+    const members = analysed
+      .filter((a) => a.metric.role === family)
+      .flatMap((a) => treatments.map((t) => ({ id: `${a.metric.key}|${t}`, series: a.series.get(t)! })));
     for (const member of members) corrected.set(member.id, { pValues: [], levels: [] });
     days.forEach((_, day) => {
-      const at = adjust(members.map((m) => m.series.looks[day]!.pValue), alpha, correction);
+      const at = adjust(
+        members.map((m) => m.series.looks[day]!.pValue),
+        alpha,
+        correction,
+      );
       members.forEach((member, i) => {
         const entry = corrected.get(member.id)!;
         entry.pValues.push(at.pValues[i]!);
@@ -242,20 +313,47 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
       if (guardrail) {
         const harmful = excludesZero(ci) && Math.sign(ci[0] > 0 ? 1 : -1) === harmSign;
         verdict = !testedSoFar ? "insufficient_data" : harmful ? "harm_detected" : "no_harm_detected";
-        pValue = method === "ttest" ? (Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2) : comparisonSeries.harmPValue(day, harmSign);
+        pValue =
+          method === "ttest"
+            ? Math.sign(look.difference) === harmSign
+              ? look.pValue / 2
+              : 1 - look.pValue / 2
+            : comparisonSeries.harmPValue(day, harmSign);
       } else {
-        verdict = !testedSoFar ? "insufficient_data" : excludesZero(ci) ? (ci[0] > 0 ? "significant_positive" : "significant_negative") : "not_yet_significant";
+        verdict = !testedSoFar
+          ? "insufficient_data"
+          : excludesZero(ci)
+            ? ci[0] > 0
+              ? "significant_positive"
+              : "significant_negative"
+            : "not_yet_significant";
         pValue = family!.pValues[day]!;
       }
       const warnings: Warning[] = [];
       if (srmMismatch) warnings.push("sample_ratio_mismatch");
       if (!stable) warnings.push("effect_not_stable");
-      return { difference: look.difference, lift: look.lift, ci: ci ?? null, relativeCi: relativeCi ?? null, pValue, verdict, trustworthy: warnings.length === 0, warnings, level };
+      return {
+        difference: look.difference,
+        lift: look.lift,
+        ci: ci ?? null,
+        relativeCi: relativeCi ?? null,
+        pValue,
+        verdict,
+        trustworthy: warnings.length === 0,
+        warnings,
+        level,
+      };
     };
 
     const variants: VariantResult[] = variantKeys.map((variant) => {
       const s = last >= 0 ? stats(variant, last) : { n: 0, mean: 0, m2: 0 };
-      const base: VariantResult = { variant, control: variant === controlKey, exposures: exposures(variant), n: s.n, mean: s.n > 0 ? s.mean : 0 };
+      const base: VariantResult = {
+        variant,
+        control: variant === controlKey,
+        exposures: exposures(variant),
+        n: s.n,
+        mean: s.n > 0 ? s.mean : 0,
+      };
       if (capped && last >= 0) base.uncappedMean = raw(variant, last).mean;
       return treatments.includes(variant) && last >= 0 ? { ...base, comparison: at(variant, last) } : base;
     });
@@ -272,7 +370,15 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
     }));
     const cap = caps[last];
     const capReport: MetricReport["cap"] =
-      metric.capValue !== undefined ? { value: metric.capValue } : capped ? { percentile: metric.capPercentile ?? DEFAULT_CAP_PERCENTILE, upper: cap?.upper?.value ?? null, lower: cap?.lower?.value ?? null } : null;
+      metric.capValue !== undefined
+        ? { value: metric.capValue }
+        : capped
+          ? {
+              percentile: metric.capPercentile ?? DEFAULT_CAP_PERCENTILE,
+              upper: cap?.upper?.value ?? null,
+              lower: cap?.lower?.value ?? null,
+            }
+          : null;
     return {
       key: metric.key,
       name: metric.name,
@@ -298,21 +404,50 @@ export function buildReport(flag: Flag, rows: readonly AggregateRow[], quality: 
       minimumDetectableEffect: settings.minimumDetectableEffect ?? null,
       ...(flag.hypothesis ? { hypothesis: flag.hypothesis } : {}),
     },
-    analysisPeriod: { index, startedAt: period?.startedAt ?? null, stoppedAt: period?.stoppedAt ?? null, settings, periods: flag.analysisPeriods?.length ?? 0 },
-    variants: variantKeys.map((key, i) => ({ key, exposures: exposures(key), expectedShare: weights[i]! / weights.reduce((a, b) => a + b, 0) })),
+    analysisPeriod: {
+      index,
+      startedAt: period?.startedAt ?? null,
+      stoppedAt: period?.stoppedAt ?? null,
+      settings,
+      periods: flag.analysisPeriods?.length ?? 0,
+    },
+    variants: variantKeys.map((key, i) => ({
+      key,
+      exposures: exposures(key),
+      expectedShare: weights[i]! / weights.reduce((a, b) => a + b, 0),
+    })),
     srm: {
       pValue: srmP,
       mismatch: srmMismatch,
       test: "sequential-dirichlet-multinomial",
-      strata: last >= 0 ? strataAt(last).map((s) => ({ allocation: s.allocation, counts: Object.fromEntries(variantKeys.map((v, i) => [v, s.counts[i]!])) })) : [],
+      strata:
+        last >= 0
+          ? strataAt(last).map((s) => ({
+              allocation: s.allocation,
+              counts: Object.fromEntries(variantKeys.map((v, i) => [v, s.counts[i]!])),
+            }))
+          : [],
     },
-    dataQuality: { multipleVariantUnits, rejectedExposures: quality.rejectedExposures, droppedValues: quality.droppedValues },
+    dataQuality: {
+      multipleVariantUnits,
+      rejectedExposures: quality.rejectedExposures,
+      droppedValues: quality.droppedValues,
+    },
     freshness: {
       lastIngestedAt: quality.lastIngestedAt === undefined ? null : new Date(quality.lastIngestedAt).toISOString(),
-      secondsSinceIngest: quality.lastIngestedAt === undefined ? null : Math.max(0, Math.round((now - quality.lastIngestedAt) / 1000)),
+      secondsSinceIngest:
+        quality.lastIngestedAt === undefined ? null : Math.max(0, Math.round((now - quality.lastIngestedAt) / 1000)),
       queueLagSeconds: quality.queueLagMs === undefined ? null : Math.round(quality.queueLagMs / 100) / 10,
     },
-    plan: planOf(settings, analysed[0], controlKey, weights, variantKeys.reduce((sum, v) => sum + exposures(v), 0), days.length, alpha),
+    plan: planOf(
+      settings,
+      analysed[0],
+      controlKey,
+      weights,
+      variantKeys.reduce((sum, v) => sum + exposures(v), 0),
+      days.length,
+      alpha,
+    ),
     metrics: reportMetrics,
   };
 }
@@ -332,17 +467,50 @@ function planOf(
   const control = primary.stats(controlKey, days - 1);
   const baseline = { mean: control.mean, variance: variance(control) };
   const unitsPerDay = Math.round(totalExposures / days);
-  const plan = samplePlan({ baselineMean: baseline.mean, baselineVariance: baseline.variance, minimumDetectableEffect: mde, alpha, weights, unitsPerDay, binary: primary.metric.type === "unique_conversions" });
+  const plan = samplePlan({
+    baselineMean: baseline.mean,
+    baselineVariance: baseline.variance,
+    minimumDetectableEffect: mde,
+    alpha,
+    weights,
+    unitsPerDay,
+    binary: primary.metric.type === "unique_conversions",
+  });
   return plan ? { ...plan, baseline, unitsPerDay } : null;
 }
 
 const CSV_COLUMNS = [
-  "metric", "role", "variant", "control", "exposures", "n", "mean", "uncapped_mean", "cap_upper", "cap_lower", "difference", "lift", "ci_low", "ci_high",
-  "relative_ci_low", "relative_ci_high", "p_value", "verdict", "trustworthy", "warnings", "method", "correction", "analysis_period_start", "srm_p_value",
+  "metric",
+  "role",
+  "variant",
+  "control",
+  "exposures",
+  "n",
+  "mean",
+  "uncapped_mean",
+  "cap_upper",
+  "cap_lower",
+  "difference",
+  "lift",
+  "ci_low",
+  "ci_high",
+  "relative_ci_low",
+  "relative_ci_high",
+  "p_value",
+  "verdict",
+  "trustworthy",
+  "warnings",
+  "method",
+  "correction",
+  "analysis_period_start",
+  "srm_p_value",
 ];
 
 const csvCell = (value: unknown): string => {
-  const text = value === undefined || value === null || (typeof value === "number" && !Number.isFinite(value)) ? "" : String(value);
+  const text =
+    value === undefined || value === null || (typeof value === "number" && !Number.isFinite(value))
+      ? ""
+      : String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
@@ -355,9 +523,30 @@ export function reportCsv(report: Report): string {
       const c = v.comparison;
       lines.push(
         [
-          metric.key, metric.role, v.variant, v.control, v.exposures, v.n, v.mean, v.uncappedMean, cap?.upper ?? capValue, cap?.lower, c?.difference, c?.lift, c?.ci?.[0], c?.ci?.[1],
-          c?.relativeCi?.[0], c?.relativeCi?.[1], c?.pValue, c?.verdict, c?.trustworthy, c?.warnings.join(" "), report.experiment.method, report.experiment.correction,
-          report.analysisPeriod.startedAt, report.srm.pValue,
+          metric.key,
+          metric.role,
+          v.variant,
+          v.control,
+          v.exposures,
+          v.n,
+          v.mean,
+          v.uncappedMean,
+          cap?.upper ?? capValue,
+          cap?.lower,
+          c?.difference,
+          c?.lift,
+          c?.ci?.[0],
+          c?.ci?.[1],
+          c?.relativeCi?.[0],
+          c?.relativeCi?.[1],
+          c?.pValue,
+          c?.verdict,
+          c?.trustworthy,
+          c?.warnings.join(" "),
+          report.experiment.method,
+          report.experiment.correction,
+          report.analysisPeriod.startedAt,
+          report.srm.pValue,
         ]
           .map(csvCell)
           .join(","),

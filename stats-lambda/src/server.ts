@@ -25,11 +25,25 @@ export interface StatsServer {
 }
 
 export async function startStatsService(options: StatsServerOptions): Promise<StatsServer> {
-  const controlDb = createDb({ table: options.controlPlaneTable ?? "experiments", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local" });
-  const statsDb = createDb({ table: options.statsTable ?? "experiment-stats", endpoint: options.dynamoEndpoint, region: process.env["AWS_REGION"] ?? "local", exactNumbers: true });
+  const controlDb = createDb({
+    table: options.controlPlaneTable ?? "experiments",
+    endpoint: options.dynamoEndpoint,
+    region: process.env["AWS_REGION"] ?? "local",
+  });
+  const statsDb = createDb({
+    table: options.statsTable ?? "experiment-stats",
+    endpoint: options.dynamoEndpoint,
+    region: process.env["AWS_REGION"] ?? "local",
+    exactNumbers: true,
+  });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
-  const app = createStatsApp({ stats, catalog: createCatalog(flagReader(controlDb)), tokens: tokenLookup(controlDb), ingestSecret: options.ingestSecret });
+  const app = createStatsApp({
+    stats,
+    catalog: createCatalog(flagReader(controlDb)),
+    tokens: tokenLookup(controlDb),
+    ingestSecret: options.ingestSecret,
+  });
   let inFlight = 0;
   let lastDelivery = 0;
   const fetch = async (request: Request): Promise<Response> => {
@@ -43,7 +57,9 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
     }
   };
   const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () => resolve(started));
+    const started = serve({ fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () =>
+      resolve(started),
+    );
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -41,7 +41,8 @@ export function parseAllocation(allocation: string): Record<string, number> {
 }
 
 /** The metric an aggregate series belongs to (its histogram buckets belong to it too). */
-export const baseMetric = (metric: string) => (metric.includes(BUCKET_SEPARATOR) ? metric.slice(0, metric.indexOf(BUCKET_SEPARATOR)) : metric);
+export const baseMetric = (metric: string) =>
+  metric.includes(BUCKET_SEPARATOR) ? metric.slice(0, metric.indexOf(BUCKET_SEPARATOR)) : metric;
 /** How long dedup and settle markers live. */
 export const MARKER_TTL_MS = 7 * 86_400_000;
 
@@ -53,18 +54,24 @@ export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10)
 const experiment = (project: string, flag: string) => `EXP#${project}#${flag}`;
 
 /** The key an experiment's data is kept under in its current (or given) analysis period. */
-export const analysisKey = (flag: { key: string; analysisPeriods?: unknown[] | undefined }, period = flag.analysisPeriods?.length ?? 0) =>
-  period > 1 ? `${flag.key}@${period}` : flag.key;
+export const analysisKey = (
+  flag: { key: string; analysisPeriods?: unknown[] | undefined },
+  period = flag.analysisPeriods?.length ?? 0,
+) => (period > 1 ? `${flag.key}@${period}` : flag.key);
 
 /**
  * DynamoDB bounds keys (a sort key to 1,024 bytes, a partition key to 2,048) and the edge
  * accepts ids of 1,024 characters: a long unit or event id is keyed by its SHA-256.
  */
-const bounded = (id: string) => (id.length <= 256 ? id : `sha256:${createHash("sha256").update(id).digest("base64url")}`);
+const bounded = (id: string) =>
+  id.length <= 256 ? id : `sha256:${createHash("sha256").update(id).digest("base64url")}`;
 
 export const statsKeys = {
   experiment,
-  unit: (project: string, flag: string, unit: string) => ({ pk: experiment(project, flag), sk: `UNIT#${bounded(unit)}` }),
+  unit: (project: string, flag: string, unit: string) => ({
+    pk: experiment(project, flag),
+    sk: `UNIT#${bounded(unit)}`,
+  }),
   aggregate: (project: string, flag: string, day: string, shard: number, variant: string, metric: string) => ({
     pk: experiment(project, flag),
     sk: `AGG#${day}#${shard}#${variant}#${baseMetric(metric)}`,
@@ -75,7 +82,8 @@ export const statsKeys = {
 };
 
 /** Aggregate attributes: `n|<variant>|<metric>` and likewise `s|` (Σx) and `q|` (Σx²), all scaled. */
-export const aggregateAttribute = (stat: "n" | "s" | "q", variant: string, metric: string) => `${stat}|${variant}|${metric}`;
+export const aggregateAttribute = (stat: "n" | "s" | "q", variant: string, metric: string) =>
+  `${stat}|${variant}|${metric}`;
 /** Aggregate attributes naming the unsettled runs that added to it: `run|<id>` = start time. */
 export const RUN_ATTRIBUTE = "run|";
 
@@ -97,7 +105,8 @@ export interface Quality {
   droppedValues: Record<string, number>;
 }
 
-const numberOf = (value: unknown): bigint => (value === undefined ? 0n : BigInt(String((value as NumberValue).value ?? value)));
+const numberOf = (value: unknown): bigint =>
+  value === undefined ? 0n : BigInt(String((value as NumberValue).value ?? value));
 
 export function createStatsStore(db: Db) {
   const { client, table: TableName } = db;
@@ -107,7 +116,10 @@ export function createStatsStore(db: Db) {
     /** Every daily aggregate of the experiment, shards summed, exact and scaled. */
     async aggregates(project: string, flag: string): Promise<AggregateRow[]> {
       const rows = new Map<string, AggregateRow>();
-      const items = await queryAll(db, { KeyConditionExpression: "pk = :pk AND begins_with(sk, :agg)", ExpressionAttributeValues: { ":pk": experiment(project, flag), ":agg": "AGG#" } });
+      const items = await queryAll(db, {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :agg)",
+        ExpressionAttributeValues: { ":pk": experiment(project, flag), ":agg": "AGG#" },
+      });
       for (const item of items) {
         const day = (item["sk"] as string).split("#")[1]!;
         for (const [name, value] of Object.entries(item)) {
@@ -125,9 +137,12 @@ export function createStatsStore(db: Db) {
     },
 
     async quality(project: string, flag: string): Promise<Quality> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: statsKeys.quality(project, flag), ConsistentRead: true }));
+      const { Item } = await client.send(
+        new GetCommand({ TableName, Key: statsKeys.quality(project, flag), ConsistentRead: true }),
+      );
       const droppedValues: Record<string, number> = {};
-      for (const [name, value] of Object.entries(Item ?? {})) if (name.startsWith("dropped|")) droppedValues[name.slice(8)] = Number(numberOf(value));
+      for (const [name, value] of Object.entries(Item ?? {}))
+        if (name.startsWith("dropped|")) droppedValues[name.slice(8)] = Number(numberOf(value));
       const lastIngestedAt = Item?.["lastIngestedAt"];
       const queueLagMs = Item?.["queueLagMs"];
       return {

@@ -28,7 +28,8 @@ function referenceKeys(user: Record<string, unknown>): Record<string, string | u
   return Object.fromEntries(Object.entries(results).map(([key, variant]) => [key, variant.key]));
 }
 
-const keysOf = (variants: Record<string, { key?: string }>) => Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v.key]));
+const keysOf = (variants: Record<string, { key?: string }>) =>
+  Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v.key]));
 
 beforeAll(async () => {
   edge = await startEdge();
@@ -45,7 +46,11 @@ describe("@amplitude/experiment-node-server", () => {
       expect(keysOf(variants)).toEqual(referenceKeys(user));
     }
     const variants = await client.fetchV2({ user_id: "user-1" });
-    expect(variants["checkout-redesign"]).toMatchObject({ key: "treatment", value: "treatment", payload: { color: "green" } });
+    expect(variants["checkout-redesign"]).toMatchObject({
+      key: "treatment",
+      value: "treatment",
+      payload: { color: "green" },
+    });
   });
 
   it("remote evaluation with flag keys and the deprecated fetch (defaults filtered)", async () => {
@@ -56,7 +61,10 @@ describe("@amplitude/experiment-node-server", () => {
   });
 
   it("local evaluation downloads flag configs and evaluates like the reference", async () => {
-    const client = ServerExperiment.initializeLocal(SERVER_KEY, { serverUrl: edge.url, flagConfigPollingIntervalMillis: 60_000 });
+    const client = ServerExperiment.initializeLocal(SERVER_KEY, {
+      serverUrl: edge.url,
+      flagConfigPollingIntervalMillis: 60_000,
+    });
     await client.start();
     try {
       for (const user of USERS) expect(keysOf(client.evaluateV2(user))).toEqual(referenceKeys(user));
@@ -74,7 +82,12 @@ describe("@amplitude/experiment-node-server", () => {
 describe("@amplitude/experiment-js-client", () => {
   it("fetch() with a client key gets the reference variants", async () => {
     // In Node the browser SDK keeps variants in memory (no localStorage); no other shim is needed.
-    const client = BrowserExperiment.initialize(CLIENT_KEY, { serverUrl: edge.url, flagsServerUrl: edge.url, retryFetchOnFailure: false, automaticExposureTracking: false });
+    const client = BrowserExperiment.initialize(CLIENT_KEY, {
+      serverUrl: edge.url,
+      flagsServerUrl: edge.url,
+      retryFetchOnFailure: false,
+      automaticExposureTracking: false,
+    });
     for (const user of USERS) {
       await client.fetch(user);
       // all() keeps default ("off") variants too, as v2 remote evaluation returns them.

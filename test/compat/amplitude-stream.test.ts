@@ -35,7 +35,14 @@ beforeAll(async () => {
   system = await startLocalSystem({ ingestSecret: "stream-test", flagCacheTtlMs: 50, reconcileEveryMs: 60_000 });
   await api("POST", "/projects", { key: "live", name: "Live" });
   serverKey = (await api("POST", "/projects/live/deployments", { key: "api", name: "API" }))["serverKey"];
-  const created = await api("POST", "/projects/live/flags", { key: "banner", name: "Banner", type: "release", variants: [{ key: "on" }], rollout: 0, deployments: ["api"] });
+  const created = await api("POST", "/projects/live/flags", {
+    key: "banner",
+    name: "Banner",
+    type: "release",
+    variants: [{ key: "on" }],
+    rollout: 0,
+    deployments: ["api"],
+  });
   await api("POST", "/projects/live/flags/banner/activate", { version: created["version"] });
   client = ServerExperiment.initializeLocal(serverKey, {
     serverUrl: system.edgeUrl,
@@ -65,8 +72,13 @@ describe("flag configs streamed to the node SDK", () => {
 
   it("refuses a client key and an unknown key", async () => {
     const clientKey = (await api("GET", "/projects/live/deployments/api"))["clientKey"];
-    for (const [key, status] of [[clientKey, 403], ["server-unknown-key-123", 401]] as const) {
-      const response = await fetch(`${system.edgeUrl}/sdk/stream/v1/flags`, { headers: { authorization: `Api-Key ${key}` } });
+    for (const [key, status] of [
+      [clientKey, 403],
+      ["server-unknown-key-123", 401],
+    ] as const) {
+      const response = await fetch(`${system.edgeUrl}/sdk/stream/v1/flags`, {
+        headers: { authorization: `Api-Key ${key}` },
+      });
       expect(response.status).toBe(status);
       await response.body?.cancel();
     }
@@ -75,7 +87,11 @@ describe("flag configs streamed to the node SDK", () => {
   it("refuses notifications that are not signed by the control plane", async () => {
     const body = JSON.stringify({ updates: [{ key: serverKey, document: null }] });
     for (const signature of [undefined, "t=1,v1=00"]) {
-      const response = await fetch(`${system.edgeUrl}/internal/flag-streams`, { method: "POST", headers: { "content-type": "application/json", ...(signature ? { "x-signature": signature } : {}) }, body });
+      const response = await fetch(`${system.edgeUrl}/internal/flag-streams`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(signature ? { "x-signature": signature } : {}) },
+        body,
+      });
       expect(response.status).toBe(401);
     }
     // The stream is still open and still delivers.
@@ -96,13 +112,27 @@ describe("flag configs streamed to the node SDK", () => {
     await polling.start();
     try {
       await setRollout(0);
-      await expect.poll(() => polling.evaluateV2({ user_id: "user-3" }, ["banner"])["banner"]?.key, { timeout: 5000, interval: 10 }).toBe("off");
+      await expect
+        .poll(() => polling.evaluateV2({ user_id: "user-3" }, ["banner"])["banner"]?.key, {
+          timeout: 5000,
+          interval: 10,
+        })
+        .toBe("off");
       // The hub drops every stream of the key (as when its Durable Object restarts).
       const body = JSON.stringify({ updates: [{ key: serverKey, document: null }] });
-      const dropped = await fetch(`${system.edgeUrl}/internal/flag-streams`, { method: "POST", headers: { "content-type": "application/json", "x-signature": await sign(system.streamNotifySecret, body) }, body });
+      const dropped = await fetch(`${system.edgeUrl}/internal/flag-streams`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-signature": await sign(system.streamNotifySecret, body) },
+        body,
+      });
       expect(dropped.status).toBe(204);
       await setRollout(100);
-      await expect.poll(() => polling.evaluateV2({ user_id: "user-3" }, ["banner"])["banner"]?.key, { timeout: 5000, interval: 20 }).toBe("on");
+      await expect
+        .poll(() => polling.evaluateV2({ user_id: "user-3" }, ["banner"])["banner"]?.key, {
+          timeout: 5000,
+          interval: 20,
+        })
+        .toBe("on");
     } finally {
       polling.stop();
     }
@@ -112,7 +142,11 @@ describe("flag configs streamed to the node SDK", () => {
 describe("the node SDK's exposure tracking", () => {
   it("counts a local evaluation's exposures in the experiment's report", async () => {
     const created = await api("POST", "/projects/live/flags", {
-      key: "pricing", name: "Pricing", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], deployments: ["api"],
+      key: "pricing",
+      name: "Pricing",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      deployments: ["api"],
       primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" },
     });
     await api("POST", "/projects/live/flags/pricing/start", { version: created["version"] });
@@ -120,18 +154,39 @@ describe("the node SDK's exposure tracking", () => {
       instanceName: "tracking",
       serverUrl: system.edgeUrl,
       flagConfigPollingIntervalMillis: 200,
-      exposureConfig: { apiKey: serverKey, serverUrl: `${system.edgeUrl}/2/httpapi`, flushQueueSize: 10, flushIntervalMillis: 100 },
+      exposureConfig: {
+        apiKey: serverKey,
+        serverUrl: `${system.edgeUrl}/2/httpapi`,
+        flushQueueSize: 10,
+        flushIntervalMillis: 100,
+      },
     });
     await tracking.start();
     try {
-      await expect.poll(() => tracking.evaluateV2({ user_id: "probe" }, ["pricing"])["pricing"]?.key, { timeout: 5000 }).toMatch(/^(control|treatment)$/);
+      await expect
+        .poll(() => tracking.evaluateV2({ user_id: "probe" }, ["pricing"])["pricing"]?.key, { timeout: 5000 })
+        .toMatch(/^(control|treatment)$/);
       const users = Array.from({ length: 20 }, (_, i) => `sdk-user-${i}`);
-      const served = users.map((user_id) => tracking.evaluateV2({ user_id }, ["pricing"], { tracksExposure: true })["pricing"]!.key);
+      const served = users.map(
+        (user_id) => tracking.evaluateV2({ user_id }, ["pricing"], { tracksExposure: true })["pricing"]!.key,
+      );
       const report = async () =>
-        (await (await fetch(`${system.statsUrl}/projects/live/experiments/pricing/report`, { headers: { authorization: `Bearer ${token()}` } })).json()) as { variants: Array<{ key: string; exposures: number }>; dataQuality: { rejectedExposures: number } };
-      await expect.poll(async () => (await report()).variants.reduce((n, v) => n + v.exposures, 0), { timeout: 20_000 }).toBe(users.length);
+        (await (
+          await fetch(`${system.statsUrl}/projects/live/experiments/pricing/report`, {
+            headers: { authorization: `Bearer ${token()}` },
+          })
+        ).json()) as {
+          variants: Array<{ key: string; exposures: number }>;
+          dataQuality: { rejectedExposures: number };
+        };
+      await expect
+        .poll(async () => (await report()).variants.reduce((n, v) => n + v.exposures, 0), { timeout: 20_000 })
+        .toBe(users.length);
       const final = await report();
-      for (const variant of ["control", "treatment"]) expect(final.variants.find((v) => v.key === variant)!.exposures).toBe(served.filter((key) => key === variant).length);
+      for (const variant of ["control", "treatment"])
+        expect(final.variants.find((v) => v.key === variant)!.exposures).toBe(
+          served.filter((key) => key === variant).length,
+        );
       expect(final.dataQuality.rejectedExposures).toBe(0);
     } finally {
       tracking.stop();

@@ -19,7 +19,12 @@ const requests: Array<{ url: string; status: number; ifNoneMatch: string | null;
 const recordingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
   const request = new Request(input, init);
   const response = await fetch(request);
-  requests.push({ url: request.url, status: response.status, ifNoneMatch: request.headers.get("if-none-match"), etag: response.headers.get("etag") });
+  requests.push({
+    url: request.url,
+    status: response.status,
+    ifNoneMatch: request.headers.get("if-none-match"),
+    etag: response.headers.get("etag"),
+  });
   return response;
 };
 
@@ -35,7 +40,9 @@ afterAll(async () => {
 
 describe("@openfeature/server-sdk + @openfeature/ofrep-provider", () => {
   it("evaluates boolean, string and object flags with reasons", async () => {
-    await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl: edge.url, headers: [["Authorization", `Api-Key ${KEY}`]] }));
+    await OpenFeature.setProviderAndWait(
+      new OFREPProvider({ baseUrl: edge.url, headers: [["Authorization", `Api-Key ${KEY}`]] }),
+    );
     const client = OpenFeature.getClient();
 
     const beta = await client.getBooleanDetails("new-onboarding", false, { targetingKey: "user-2", beta: true });
@@ -51,7 +58,11 @@ describe("@openfeature/server-sdk + @openfeature/ofrep-provider", () => {
     const unallocated = await client.getStringDetails("checkout-redesign", "none", { targetingKey: "user-2" });
     expect(unallocated).toMatchObject({ value: "off", reason: "DEFAULT" });
 
-    const sso = await client.getBooleanValue("sso", false, { targetingKey: "u", groups: { company: ["acme"] }, group_properties: { company: { acme: { plan: "enterprise" } } } });
+    const sso = await client.getBooleanValue("sso", false, {
+      targetingKey: "u",
+      groups: { company: ["acme"] },
+      group_properties: { company: { acme: { plan: "enterprise" } } },
+    });
     expect(sso).toBe(true);
   });
 
@@ -59,14 +70,22 @@ describe("@openfeature/server-sdk + @openfeature/ofrep-provider", () => {
     const client = OpenFeature.getClient();
     const missing = await client.getBooleanDetails("no-such-flag", false, { targetingKey: "u" });
     expect(missing).toMatchObject({ value: false, errorCode: "FLAG_NOT_FOUND", reason: "ERROR" });
-    const invalid = await client.getBooleanDetails("new-onboarding", false, { targetingKey: "u", user_properties: { deep: JSON.parse('{"a":'.repeat(40) + "1" + "}".repeat(40)) } });
+    const invalid = await client.getBooleanDetails("new-onboarding", false, {
+      targetingKey: "u",
+      user_properties: { deep: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) },
+    });
     expect(invalid).toMatchObject({ value: false, errorCode: "INVALID_CONTEXT" });
   });
 });
 
 describe("@openfeature/web-sdk + @openfeature/ofrep-web-provider", () => {
   it("bulk-evaluates on start and revalidates with If-None-Match", async () => {
-    const provider = new OFREPWebProvider({ baseUrl: edge.url, headers: [["Authorization", `Api-Key ${KEY}`]], fetchImplementation: recordingFetch, pollInterval: 100 });
+    const provider = new OFREPWebProvider({
+      baseUrl: edge.url,
+      headers: [["Authorization", `Api-Key ${KEY}`]],
+      fetchImplementation: recordingFetch,
+      pollInterval: 100,
+    });
     await WebOpenFeature.setContext({ targetingKey: "user-1" });
     await WebOpenFeature.setProviderAndWait(provider);
     const client = WebOpenFeature.getClient();

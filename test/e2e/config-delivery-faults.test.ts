@@ -39,11 +39,19 @@ let kvGate: ReturnType<typeof gatedKv>;
 
 let stack: Stack;
 let clientKey: string;
-const flag = { key: "blip", name: "Blip", type: "release", variants: [{ key: "on", value: "v0" }], deployments: ["web"] };
+const flag = {
+  key: "blip",
+  name: "Blip",
+  type: "release",
+  variants: [{ key: "on", value: "v0" }],
+  deployments: ["web"],
+};
 
 const served = async (): Promise<string | undefined> => {
   const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
-  const response = await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user } });
+  const response = await fetch(`${stack.edge.url}/sdk/v2/vardata`, {
+    headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user },
+  });
   return ((await response.json()) as Record<string, { value?: string }>)["blip"]?.value;
 };
 const current = async () => (await stack.api("GET", "/projects/faults/flags/blip")).body as { version: number };
@@ -53,7 +61,12 @@ const edit = async (value: string) => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ dynamoProxy: true, retryDelaysMs: [100, 300, 1000, 2000], reconcileEveryMs: 60_000, kv: (edgeKv) => (kvGate = gatedKv(edgeKv)).writer });
+  stack = await startStack({
+    dynamoProxy: true,
+    retryDelaysMs: [100, 300, 1000, 2000],
+    reconcileEveryMs: 60_000,
+    kv: (edgeKv) => (kvGate = gatedKv(edgeKv)).writer,
+  });
   await stack.api("POST", "/projects", { key: "faults", name: "Faults" });
   clientKey = (await stack.api("POST", "/projects/faults/deployments", { key: "web", name: "Web" })).body.clientKey;
   await stack.api("POST", "/projects/faults/flags", flag);
@@ -67,7 +80,8 @@ describe("config delivery through DynamoDB failures", () => {
     const proxy = stack.proxy!;
     // Every attempt to record a publish (and release its lease) fails for 4 s: past every retry.
     const until = Date.now() + 4000;
-    proxy.failWhen = (operation, body) => operation === "UpdateItem" && body.includes("REMOVE leaseOwner") && Date.now() < until;
+    proxy.failWhen = (operation, body) =>
+      operation === "UpdateItem" && body.includes("REMOVE leaseOwner") && Date.now() < until;
     expect((await edit("v1")).status).toBe(200);
     await expect.poll(served, { timeout: 3000 }).toBe("v1"); // KV was written
     await expect.poll(() => Date.now() > until + 500, { timeout: 6000, interval: 100 }).toBe(true);
@@ -86,7 +100,11 @@ describe("config delivery through DynamoDB failures", () => {
     expect((await edit("v3")).status).toBe(200);
     await expect.poll(served, { timeout: 3000 }).toBe("v3");
     proxy.down = true;
-    const during = await stack.api("PUT", "/projects/faults/flags/blip", { ...flag, variants: [{ key: "on", value: "lost" }], version: 99 });
+    const during = await stack.api("PUT", "/projects/faults/flags/blip", {
+      ...flag,
+      variants: [{ key: "on", value: "lost" }],
+      version: 99,
+    });
     expect(during.status).toBe(503);
     expect(during.headers.get("retry-after")).toBe("2");
     expect(during.body.error.code).toBe("unavailable");
@@ -114,7 +132,11 @@ describe("config delivery through DynamoDB failures", () => {
   it("retires a rotated key and serves the new one even while another publish holds the lease", async () => {
     const evaluate = async (key: string) => {
       const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
-      return (await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${key}`, "x-amp-exp-user": user } })).status;
+      return (
+        await fetch(`${stack.edge.url}/sdk/v2/vardata`, {
+          headers: { authorization: `Api-Key ${key}`, "x-amp-exp-user": user },
+        })
+      ).status;
     };
     kvGate.hold();
     const slowEdit = edit("v6"); // its publish now holds the lease, its KV write held back

@@ -43,13 +43,21 @@ async function signedIn(token = adminToken): Promise<Page> {
 
 const edgeVariants = async (user: Record<string, unknown>) => {
   const response = await fetch(`${system.edgeUrl}/sdk/v2/vardata`, {
-    headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": Buffer.from(JSON.stringify(user)).toString("base64url") },
+    headers: {
+      authorization: `Api-Key ${clientKey}`,
+      "x-amp-exp-user": Buffer.from(JSON.stringify(user)).toString("base64url"),
+    },
   });
   return (await response.json()) as Record<string, { key: string; payload?: unknown }>;
 };
 
 beforeAll(async () => {
-  system = await startLocalSystem({ ingestSecret: "console-test-secret", flagCacheTtlMs: 50, reconcileEveryMs: 60_000, queueBatchTimeoutSeconds: 0.2 });
+  system = await startLocalSystem({
+    ingestSecret: "console-test-secret",
+    flagCacheTtlMs: 50,
+    reconcileEveryMs: 60_000,
+    queueBatchTimeoutSeconds: 0.2,
+  });
   adminToken = system.controlPlane.bootstrapToken!;
   clientKey = (await seedDemo(system.controlPlane.url, adminToken)).clientKey;
   url = `${system.controlPlane.url}/`;
@@ -65,7 +73,12 @@ describe("the admin console", () => {
     const html = await (await fetch(url)).text();
     const assets = [...html.matchAll(/(?:src|href)="(\/console\/[^"]+)"/g)].map((m) => m[1]!);
     expect(assets).toHaveLength(2);
-    const gzipped = await Promise.all(assets.map(async (asset) => gzipSync(Buffer.from(await (await fetch(system.controlPlane.url + asset)).arrayBuffer())).length));
+    const gzipped = await Promise.all(
+      assets.map(
+        async (asset) =>
+          gzipSync(Buffer.from(await (await fetch(system.controlPlane.url + asset)).arrayBuffer())).length,
+      ),
+    );
     expect(gzipped.reduce((a, b) => a + b, 0)).toBeLessThan(200 * 1024);
     // Script and stylesheet come from us; the page only names the stats service, for its report API.
     expect(html).not.toMatch(/(?:src|href)="https?:/);
@@ -95,7 +108,10 @@ describe("the admin console", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("link", { name: /Demo shop/ }).waitFor();
     // Tab to the demo project's link and open it with Enter.
-    const onDemoLink = () => page.evaluate("document.activeElement?.tagName === 'A' && document.activeElement.textContent.includes('Demo shop')");
+    const onDemoLink = () =>
+      page.evaluate(
+        "document.activeElement?.tagName === 'A' && document.activeElement.textContent.includes('Demo shop')",
+      );
     for (let i = 0; i < 20 && !(await onDemoLink()); i++) await page.keyboard.press("Tab");
     expect(await onDemoLink()).toBe(true);
     const outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle");
@@ -131,7 +147,13 @@ describe("the admin console", () => {
     await page.getByRole("button", { name: /^Activate/ }).click();
     await page.locator(".badge", { hasText: "active" }).waitFor();
 
-    await expect.poll(async () => (await edgeVariants({ user_id: "hans", country: "DE" }))["german-banner"], { timeout: 10_000 }).toMatchObject({ key: "banner", payload: { text: "Hallo", sizes: [1, 2] }, metadata: { segmentName: "Germany" } });
+    await expect
+      .poll(async () => (await edgeVariants({ user_id: "hans", country: "DE" }))["german-banner"], { timeout: 10_000 })
+      .toMatchObject({
+        key: "banner",
+        payload: { text: "Hallo", sizes: [1, 2] },
+        metadata: { segmentName: "Germany" },
+      });
     // Outside the segment, at a 0% default rollout: the flag's "off" (no variant served).
     expect((await edgeVariants({ user_id: "jean", country: "FR" }))["german-banner"]?.key ?? "off").toBe("off");
     await page.close();
@@ -141,7 +163,10 @@ describe("the admin console", () => {
     const [mine, theirs] = [await signedIn(), await signedIn()];
     const editor = `${url}#/projects/demo/flags/new-onboarding/edit`;
     await Promise.all([mine.goto(editor), theirs.goto(editor)]);
-    await Promise.all([mine.getByLabel("Name", { exact: true }).waitFor(), theirs.getByLabel("Name", { exact: true }).waitFor()]);
+    await Promise.all([
+      mine.getByLabel("Name", { exact: true }).waitFor(),
+      theirs.getByLabel("Name", { exact: true }).waitFor(),
+    ]);
 
     await theirs.getByLabel("Name", { exact: true }).fill("Onboarding v2");
     await theirs.getByRole("button", { name: /Review changes/ }).click();
@@ -180,11 +205,22 @@ describe("the admin console", () => {
     const track = await fetch(`${system.edgeUrl}/track`, {
       method: "POST",
       headers: { authorization: `Api-Key ${clientKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ events: users.filter((_, i) => i % 3 === 0).map((user) => ({ ...user, event_type: "signup" })) }),
+      body: JSON.stringify({
+        events: users.filter((_, i) => i % 3 === 0).map((user) => ({ ...user, event_type: "signup" })),
+      }),
     });
     expect(track.status).toBe(202);
-    const report = async () => (await (await fetch(`${system.statsUrl}/projects/demo/experiments/homepage-hero/report?period=2`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as Record<string, any>;
-    await expect.poll(async () => (await report())["metrics"][0].variants.reduce((n: number, v: { n: number }) => n + v.n, 0), { timeout: 20_000 }).toBe(300);
+    const report = async () =>
+      (await (
+        await fetch(`${system.statsUrl}/projects/demo/experiments/homepage-hero/report?period=2`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        })
+      ).json()) as Record<string, any>;
+    await expect
+      .poll(async () => (await report())["metrics"][0].variants.reduce((n: number, v: { n: number }) => n + v.n, 0), {
+        timeout: 20_000,
+      })
+      .toBe(300);
     const looks = (await report())["metrics"][0].timeSeries.length;
 
     await page.getByRole("link", { name: "Results", exact: true }).click();
@@ -195,10 +231,14 @@ describe("the admin console", () => {
     const liftChart = page.getByTestId("lift-chart-signup-treatment");
     await liftChart.locator("canvas").waitFor();
     expect(Number(await liftChart.getAttribute("data-points"))).toBe(looks);
-    const total = await page.locator("[data-metric=signup] table.list > tbody > tr > td:nth-child(2)").allTextContents();
+    const total = await page
+      .locator("[data-metric=signup] table.list > tbody > tr > td:nth-child(2)")
+      .allTextContents();
     expect(total.map((t) => Number(t.replace(/,/g, ""))).reduce((a, b) => a + b, 0)).toBe(300);
     // A verdict is written out, not only coloured.
-    await expect.poll(() => page.locator("[data-metric=signup] .verdict").first().textContent()).toMatch(/Not enough data|Not yet significant|Significant/);
+    await expect
+      .poll(() => page.locator("[data-metric=signup] .verdict").first().textContent())
+      .toMatch(/Not enough data|Not yet significant|Significant/);
     await screenshot(page, "console-results");
 
     const download = page.waitForEvent("download");
@@ -210,16 +250,36 @@ describe("the admin console", () => {
   it("draws one point per daily look, for an experiment three days into its run", async () => {
     // A project of its own: no delivery has read its experiments before the run is backdated.
     await api("POST", "/projects", { key: "lab", name: "Lab" });
-    const labKey = (await api("POST", "/projects/lab/deployments", { key: "web", name: "Web" })).body["clientKey"] as string;
-    const created = (await api("POST", "/projects/lab/flags", { key: "pricing", name: "Pricing", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], deployments: ["web"], bucketing: { unit: "device_id" }, primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" } })).body;
-    const started = (await api("POST", "/projects/lab/flags/pricing/start", { version: created["version"] })).body as Flag;
+    const labKey = (await api("POST", "/projects/lab/deployments", { key: "web", name: "Web" })).body[
+      "clientKey"
+    ] as string;
+    const created = (
+      await api("POST", "/projects/lab/flags", {
+        key: "pricing",
+        name: "Pricing",
+        type: "experiment",
+        variants: [{ key: "control" }, { key: "treatment" }],
+        deployments: ["web"],
+        bucketing: { unit: "device_id" },
+        primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" },
+      })
+    ).body;
+    const started = (await api("POST", "/projects/lab/flags/pricing/start", { version: created["version"] }))
+      .body as Flag;
     const DAY = 86_400_000;
     const now = Date.now();
-    await (await controlPlaneRecords(system.dynamoEndpoint)).experiment("lab", { ...started, analysisPeriods: [{ ...started.analysisPeriods![0]!, startedAt: new Date(now - 3 * DAY).toISOString() }] });
+    await (await controlPlaneRecords(system.dynamoEndpoint)).experiment("lab", {
+      ...started,
+      analysisPeriods: [{ ...started.analysisPeriods![0]!, startedAt: new Date(now - 3 * DAY).toISOString() }],
+    });
 
     const evaluate = async (device: string) => {
       const response = await fetch(`${system.edgeUrl}/sdk/v2/vardata`, {
-        headers: { authorization: `Api-Key ${labKey}`, "x-amp-exp-user": Buffer.from(JSON.stringify({ device_id: device })).toString("base64url"), "x-amp-exp-exposure-track": "no-track" },
+        headers: {
+          authorization: `Api-Key ${labKey}`,
+          "x-amp-exp-user": Buffer.from(JSON.stringify({ device_id: device })).toString("base64url"),
+          "x-amp-exp-exposure-track": "no-track",
+        },
       });
       return ((await response.json()) as Record<string, { key: string }>)["pricing"]?.key;
     };
@@ -230,17 +290,40 @@ describe("the admin console", () => {
     const variants = await Promise.all(devices.map(evaluate));
     const events = devices.flatMap((device, i) => {
       const time = now - (2 - (i % 3)) * DAY - 60_000;
-      const exposure = { device_id: device, event_type: "$exposure", time, event_properties: { flag_key: "pricing", variant: variants[i] } };
+      const exposure = {
+        device_id: device,
+        event_type: "$exposure",
+        time,
+        event_properties: { flag_key: "pricing", variant: variants[i] },
+      };
       const buys = variants[i] === "treatment" ? Math.floor(i / 3) % 3 === 0 : Math.floor(i / 3) % 4 === 0;
       return buys ? [exposure, { device_id: device, event_type: "buy", time: time + 1000 }] : [exposure];
     });
     for (let start = 0; start < events.length; start += 1000) {
-      const track = await fetch(`${system.edgeUrl}/track`, { method: "POST", headers: { authorization: `Api-Key ${labKey}`, "content-type": "application/json" }, body: JSON.stringify({ events: events.slice(start, start + 1000) }) });
+      const track = await fetch(`${system.edgeUrl}/track`, {
+        method: "POST",
+        headers: { authorization: `Api-Key ${labKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ events: events.slice(start, start + 1000) }),
+      });
       expect(track.status).toBe(202);
     }
-    const report = async () => (await (await fetch(`${system.statsUrl}/projects/lab/experiments/pricing/report`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as Record<string, any>;
-    await expect.poll(async () => (await report())["variants"].reduce((n: number, v: { exposures: number }) => n + v.exposures, 0), { timeout: 20_000 }).toBe(900);
-    await expect.poll(async () => (await report())["metrics"][0].variants.reduce((n: number, v: { n: number }) => n + v.n, 0), { timeout: 20_000 }).toBe(900);
+    const report = async () =>
+      (await (
+        await fetch(`${system.statsUrl}/projects/lab/experiments/pricing/report`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        })
+      ).json()) as Record<string, any>;
+    await expect
+      .poll(
+        async () => (await report())["variants"].reduce((n: number, v: { exposures: number }) => n + v.exposures, 0),
+        { timeout: 20_000 },
+      )
+      .toBe(900);
+    await expect
+      .poll(async () => (await report())["metrics"][0].variants.reduce((n: number, v: { n: number }) => n + v.n, 0), {
+        timeout: 20_000,
+      })
+      .toBe(900);
     const looks = (await report())["metrics"][0].timeSeries.length;
     expect(looks).toBeGreaterThanOrEqual(3);
 
@@ -288,7 +371,12 @@ describe("the admin console", () => {
     await viewer.getByRole("heading", { name: /Checkout redesign/ }).waitFor();
     expect(await viewer.getByRole("link", { name: "Edit" }).count()).toBe(0);
     expect(await viewer.getByRole("button", { name: /Stop experiment/ }).count()).toBe(0);
-    const refused = await api("PATCH", "/projects/demo/flags/checkout-redesign", { name: "hijacked", version: 1 }, viewerToken);
+    const refused = await api(
+      "PATCH",
+      "/projects/demo/flags/checkout-redesign",
+      { name: "hijacked", version: 1 },
+      viewerToken,
+    );
     expect(refused.status).toBe(403);
 
     // Revoked, the token stops working and the console sends the viewer back to sign in.

@@ -15,7 +15,12 @@ let system: LocalSystem;
 beforeAll(async () => {
   dynamo = await startDynalite();
   proxy = await startDynamoProxy(dynamo.endpoint);
-  system = await startLocalSystem({ ingestSecret: "endpoint-test", dynamoEndpoint: proxy.endpoint, flagCacheTtlMs: 50, bootstrapToken: "cpt_endpoint_test_token" });
+  system = await startLocalSystem({
+    ingestSecret: "endpoint-test",
+    dynamoEndpoint: proxy.endpoint,
+    flagCacheTtlMs: 50,
+    bootstrapToken: "cpt_endpoint_test_token",
+  });
 });
 afterAll(async () => {
   await system?.close();

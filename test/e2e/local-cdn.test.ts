@@ -13,15 +13,31 @@ let cdnUrl: string;
 let api: (method: string, path: string, body?: unknown) => Promise<Record<string, any>>;
 // Bucketed by device: the CDN's anonymous visitors have a device id (its cookie), no user id.
 const experiment = (key: string) => ({
-  key, name: key, type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], deployments: ["web"], bucketing: { unit: "device_id" },
+  key,
+  name: key,
+  type: "experiment",
+  variants: [{ key: "control" }, { key: "treatment" }],
+  deployments: ["web"],
+  bucketing: { unit: "device_id" },
   primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" },
 });
 
 beforeAll(async () => {
-  system = await startLocalSystem({ ingestSecret: "local-cdn-secret", flagCacheTtlMs: 50, reconcileEveryMs: 60_000, queueBatchTimeoutSeconds: 0.2 });
+  system = await startLocalSystem({
+    ingestSecret: "local-cdn-secret",
+    flagCacheTtlMs: 50,
+    reconcileEveryMs: 60_000,
+    queueBatchTimeoutSeconds: 0.2,
+  });
   const token = system.controlPlane.bootstrapToken!;
   api = async (method, path, body) =>
-    (await (await fetch(`${system.controlPlane.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })).json()) as Record<string, any>;
+    (await (
+      await fetch(`${system.controlPlane.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    ).json()) as Record<string, any>;
   await api("POST", "/projects", { key: "site", name: "Site" });
   const { clientKey } = await api("POST", "/projects/site/deployments", { key: "web", name: "Web" });
   const created = await api("POST", "/projects/site/flags", experiment("hero"));
@@ -48,6 +64,8 @@ describe("npm start's CDN proxy", () => {
   it("follows flag changes like the edge does", async () => {
     const created = await api("POST", "/projects/site/flags", experiment("banner"));
     await api("POST", "/projects/site/flags/banner/start", { version: created["version"] });
-    await expect.poll(async () => (await (await fetch(`${cdnUrl}/`)).text()).includes("banner="), { timeout: 3000 }).toBe(true);
+    await expect
+      .poll(async () => (await (await fetch(`${cdnUrl}/`)).text()).includes("banner="), { timeout: 3000 })
+      .toBe(true);
   });
 });

@@ -17,34 +17,64 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const start = () => startLocalSystem({ ingestSecret: SECRET, dataDir, flagCacheTtlMs: 50, reconcileEveryMs: 60_000, queueBatchTimeoutSeconds: 1 });
+const start = () =>
+  startLocalSystem({
+    ingestSecret: SECRET,
+    dataDir,
+    flagCacheTtlMs: 50,
+    reconcileEveryMs: 60_000,
+    queueBatchTimeoutSeconds: 1,
+  });
 
 describe("a local restart", () => {
   it("keeps events accepted just before the stop", async () => {
     system = await start();
     const token = system.controlPlane.bootstrapToken!;
     const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${system!.controlPlane.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const response = await fetch(`${system!.controlPlane.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
       return (await response.json()) as Record<string, any>;
     };
     await api("POST", "/projects", { key: "durable", name: "Durable" });
     const { clientKey } = await api("POST", "/projects/durable/deployments", { key: "web", name: "Web" });
     const created = await api("POST", "/projects/durable/flags", {
-      key: "keep", name: "Keep", type: "experiment", variants: [{ key: "control" }, { key: "treatment" }], deployments: ["web"],
+      key: "keep",
+      name: "Keep",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      deployments: ["web"],
       primaryMetric: { key: "purchase", type: "unique_conversions", eventType: "purchase" },
     });
     await api("POST", "/projects/durable/flags/keep/start", { version: created["version"] });
     const user = Buffer.from(JSON.stringify({ user_id: "last-minute" })).toString("base64url");
-    const evaluate = async () => ((await (await fetch(`${system!.edgeUrl}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user } })).json()) as Record<string, { key: string }>)["keep"]?.key;
+    const evaluate = async () =>
+      (
+        (await (
+          await fetch(`${system!.edgeUrl}/sdk/v2/vardata`, {
+            headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user },
+          })
+        ).json()) as Record<string, { key: string }>
+      )["keep"]?.key;
     await expect.poll(evaluate, { timeout: 5000 }).toMatch(/^(control|treatment)$/); // also the exposure
     const variant = (await evaluate())!;
-    const tracked = await fetch(`${system.edgeUrl}/track`, { method: "POST", headers: { authorization: `Api-Key ${clientKey}`, "content-type": "application/json" }, body: JSON.stringify([{ user_id: "last-minute", event_type: "purchase", time: Date.now() + 1 }]) });
+    const tracked = await fetch(`${system.edgeUrl}/track`, {
+      method: "POST",
+      headers: { authorization: `Api-Key ${clientKey}`, "content-type": "application/json" },
+      body: JSON.stringify([{ user_id: "last-minute", event_type: "purchase", time: Date.now() + 1 }]),
+    });
     expect(tracked.status).toBe(202);
     await system.close(); // at once: the events are still in the queue
     system = undefined;
 
     system = await start();
-    const report = (await (await fetch(`${system.statsUrl}/projects/durable/experiments/keep/report`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    const report = (await (
+      await fetch(`${system.statsUrl}/projects/durable/experiments/keep/report`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as {
       variants: Array<{ key: string; exposures: number }>;
       metrics: Array<{ variants: Array<{ variant: string; mean: number }> }>;
     };

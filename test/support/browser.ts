@@ -10,7 +10,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 export const SCREENSHOTS = join(process.cwd(), ".tmp", "screenshots");
 
 export async function launchChromium(): Promise<Browser> {
-  const executablePath = process.env["CHROMIUM_PATH"] ?? execSync("command -v chromium", { shell: "/bin/sh" }).toString().trim();
+  const executablePath =
+    process.env["CHROMIUM_PATH"] ?? execSync("command -v chromium", { shell: "/bin/sh" }).toString().trim();
   // Chromium's sandbox cannot start as root (CI runs as root).
   return chromium.launch({ executablePath, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
 }

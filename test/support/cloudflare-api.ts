@@ -22,7 +22,11 @@ const read = (request: IncomingMessage) =>
     request.on("end", () => resolve(text));
   });
 
-export async function startFakeCloudflare(expected: { accountId: string; namespaceId: string; token: string }): Promise<FakeCloudflare> {
+export async function startFakeCloudflare(expected: {
+  accountId: string;
+  namespaceId: string;
+  token: string;
+}): Promise<FakeCloudflare> {
   const values = new Map<string, string>();
   const requests: FakeCloudflare["requests"] = [];
   let failures = 0;
@@ -34,7 +38,8 @@ export async function startFakeCloudflare(expected: { accountId: string; namespa
       response.writeHead(status, { "content-type": "application/json" });
       response.end(JSON.stringify(body));
     };
-    const fail = (status: number, message: string) => reply(status, { success: false, errors: [{ code: 10000 + status, message }], messages: [], result: null });
+    const fail = (status: number, message: string) =>
+      reply(status, { success: false, errors: [{ code: 10000 + status, message }], messages: [], result: null });
     const path = request.url ?? "";
     // Reading a value: the raw value, 404 when absent (no JSON body, no content type).
     if (request.method === "GET" && path.startsWith(`${prefix}/values/`)) {
@@ -53,20 +58,32 @@ export async function startFakeCloudflare(expected: { accountId: string; namespa
     }
     requests.push({ method: request.method ?? "", path, body });
     if (request.headers.authorization !== `Bearer ${expected.token}`) return fail(403, "bad token");
-    if (request.headers["content-type"] !== "application/json") return fail(400, "content-type must be application/json");
+    if (request.headers["content-type"] !== "application/json")
+      return fail(400, "content-type must be application/json");
     if (failures > 0) {
       failures--;
       return fail(500, "injected failure");
     }
     if (request.method === "PUT" && path === `${prefix}/bulk`) {
-      if (!Array.isArray(body) || !body.every((e) => typeof e?.key === "string" && typeof e?.value === "string")) return fail(400, "expected [{key, value}]");
+      if (!Array.isArray(body) || !body.every((e) => typeof e?.key === "string" && typeof e?.value === "string"))
+        return fail(400, "expected [{key, value}]");
       for (const { key, value } of body as Array<{ key: string; value: string }>) values.set(key, value);
-      return reply(200, { success: true, errors: [], messages: [], result: { successful_key_count: body.length, unsuccessful_keys: [] } });
+      return reply(200, {
+        success: true,
+        errors: [],
+        messages: [],
+        result: { successful_key_count: body.length, unsuccessful_keys: [] },
+      });
     }
     if (request.method === "POST" && path === `${prefix}/bulk/delete`) {
       if (!Array.isArray(body) || !body.every((k) => typeof k === "string")) return fail(400, "expected [key]");
       for (const key of body as string[]) values.delete(key);
-      return reply(200, { success: true, errors: [], messages: [], result: { successful_key_count: body.length, unsuccessful_keys: [] } });
+      return reply(200, {
+        success: true,
+        errors: [],
+        messages: [],
+        result: { successful_key_count: body.length, unsuccessful_keys: [] },
+      });
     }
     return fail(404, `no route ${request.method} ${path}`);
   });

@@ -14,7 +14,8 @@ export async function controlPlaneRecords(endpoint: string, table = "experiments
   return {
     db,
     async project(key: string) {
-      if (!(await store.getProject(key))) await store.createProject({ key, name: key, createdAt: new Date().toISOString() });
+      if (!(await store.getProject(key)))
+        await store.createProject({ key, name: key, createdAt: new Date().toISOString() });
     },
     /** Writes (or overwrites) an experiment. */
     async experiment(project: string, flag: Flag) {
@@ -23,7 +24,13 @@ export async function controlPlaneRecords(endpoint: string, table = "experiments
     },
     async token(role: Role, project: string): Promise<string> {
       const token = generateToken();
-      await store.putToken(hashToken(token), { id: hashToken(token).slice(0, 16), name: role, role, project, createdAt: new Date().toISOString() });
+      await store.putToken(hashToken(token), {
+        id: hashToken(token).slice(0, 16),
+        name: role,
+        role,
+        project,
+        createdAt: new Date().toISOString(),
+      });
       return token;
     },
   };
@@ -44,5 +51,13 @@ export function runningExperiment(key: string, extra: Partial<Flag> & Record<str
     ],
   });
   const now = new Date().toISOString();
-  return { ...input, status: "running", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "test", at: now, action: "create" }, ...extra } as Flag;
+  return {
+    ...input,
+    status: "running",
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    lastChange: { actor: "test", at: now, action: "create" },
+    ...extra,
+  } as Flag;
 }

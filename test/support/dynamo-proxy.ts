@@ -39,7 +39,13 @@ export async function startDynamoProxy(target: string, options: { latencyMs?: nu
   };
   const forward = (incoming: IncomingMessage, answer: ServerResponse, body: Buffer) => {
     const outgoing = request(
-      { host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: incoming.url,
+        method: incoming.method,
+        headers: incoming.headers,
+      },
       (response) => {
         answer.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(answer);

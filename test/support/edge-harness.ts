@@ -27,7 +27,9 @@ export interface EdgeHarness {
   dispose(): Promise<void>;
 }
 
-export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Record<string, string>; rateLimitPer10s?: number } = {}): Promise<EdgeHarness> {
+export async function startEdge(
+  options: { flagCacheTtlMs?: number; vars?: Record<string, string>; rateLimitPer10s?: number } = {},
+): Promise<EdgeHarness> {
   const { mf, url } = await startEdgeMiniflare({
     flagCacheTtlMs: options.flagCacheTtlMs ?? 20,
     ...(options.vars ? { vars: options.vars } : {}),
@@ -49,7 +51,9 @@ export async function startEdge(options: { flagCacheTtlMs?: number; vars?: Recor
 
   const readAll = async (): Promise<SingleMessage[]> => {
     const { keys } = await receivedKv.list({ prefix: "m:" });
-    const messages = await Promise.all(keys.map(async ({ name }) => JSON.parse((await receivedKv.get(name))!) as QueueMessage));
+    const messages = await Promise.all(
+      keys.map(async ({ name }) => JSON.parse((await receivedKv.get(name))!) as QueueMessage),
+    );
     return messages.flatMap(unpack);
   };
 

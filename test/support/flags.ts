@@ -17,7 +17,15 @@ export const checkoutExperiment: EvaluationFlag = {
       bucket: {
         selector: ["context", "user", "user_id"],
         salt: "abc123",
-        allocations: [{ range: [0, 50], distributions: [{ variant: "control", range: [0, 21474837] }, { variant: "treatment", range: [21474836, 42949673] }] }],
+        allocations: [
+          {
+            range: [0, 50],
+            distributions: [
+              { variant: "control", range: [0, 21474837] },
+              { variant: "treatment", range: [21474836, 42949673] },
+            ],
+          },
+        ],
       },
       variant: "off",
     },
@@ -36,7 +44,11 @@ export const onboardingRelease: EvaluationFlag = {
     },
     {
       metadata: { segmentName: "All Other Users" },
-      bucket: { selector: ["context", "user", "device_id"], salt: "onb", allocations: [{ range: [0, 25], distributions: [{ variant: "on", range: [0, 42949673] }] }] },
+      bucket: {
+        selector: ["context", "user", "device_id"],
+        salt: "onb",
+        allocations: [{ range: [0, 25], distributions: [{ variant: "on", range: [0, 42949673] }] }],
+      },
       variant: "off",
     },
   ],
@@ -48,7 +60,10 @@ export const dependentFlag: EvaluationFlag = {
   metadata: { flagType: "release" },
   variants: { off: OFF, on: { key: "on", value: "on" } },
   segments: [
-    { conditions: [[{ selector: ["result", "checkout-redesign", "key"], op: "is", values: ["treatment"] }]], variant: "on" },
+    {
+      conditions: [[{ selector: ["result", "checkout-redesign", "key"], op: "is", values: ["treatment"] }]],
+      variant: "on",
+    },
     { variant: "off" },
   ],
 };
@@ -58,7 +73,12 @@ export const enterpriseFlag: EvaluationFlag = {
   metadata: { flagType: "release" },
   variants: { off: OFF, on: { key: "on", value: "on" } },
   segments: [
-    { conditions: [[{ selector: ["context", "groups", "company", "group_properties", "plan"], op: "is", values: ["enterprise"] }]], variant: "on" },
+    {
+      conditions: [
+        [{ selector: ["context", "groups", "company", "group_properties", "plan"], op: "is", values: ["enterprise"] }],
+      ],
+      variant: "on",
+    },
     { variant: "off" },
   ],
 };

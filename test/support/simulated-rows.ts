@@ -21,7 +21,15 @@ export class SimulatedRows {
       row.n += delta.n;
       row.sum += delta.sum;
       row.sumSquares += delta.sumSquares;
-    } else this.rows.set(key, { day: dayName(day), variant, metric: series, n: delta.n, sum: delta.sum, sumSquares: delta.sumSquares });
+    } else
+      this.rows.set(key, {
+        day: dayName(day),
+        variant,
+        metric: series,
+        n: delta.n,
+        sum: delta.sum,
+        sumSquares: delta.sumSquares,
+      });
   }
 
   /** `count` units exposed to `variant` on `day` (under `allocation` when given). */
@@ -56,7 +64,13 @@ export const revenue: Metric = { key: "revenue", type: "property_sum", eventType
 
 /** A running two-arm experiment on `primary`, with the weights given. */
 export function experimentOn(primary: Metric, weights: [number, number] = [50, 50], extra: Partial<Flag> = {}): Flag {
-  return runningExperiment("sim", { primaryMetric: primary, secondaryMetrics: [], guardrailMetrics: [], weights: { control: weights[0], treatment: weights[1] }, ...extra });
+  return runningExperiment("sim", {
+    primaryMetric: primary,
+    secondaryMetrics: [],
+    guardrailMetrics: [],
+    weights: { control: weights[0], treatment: weights[1] },
+    ...extra,
+  });
 }
 
 /** mulberry32: a small seeded uniform generator. */

@@ -35,14 +35,15 @@ export interface Outcome {
   unitsAtDetection: Array<number | undefined>;
 }
 
-const excludes = (interval: [number, number] | null | undefined) => (!interval ? 0 : interval[0] > 0 ? 1 : interval[1] < 0 ? -1 : 0);
+const excludes = (interval: [number, number] | null | undefined) =>
+  !interval ? 0 : interval[0] > 0 ? 1 : interval[1] < 0 ? -1 : 0;
 
 /** Whether a look's verdict, p-value and intervals say the same thing. */
 function agrees(point: Report["metrics"][number]["timeSeries"][number]["variants"][number], level: number): boolean {
   const sign = point.verdict === "significant_positive" ? 1 : point.verdict === "significant_negative" ? -1 : 0;
   if (excludes(point.ci) !== sign) return false;
   if (point.relativeCi && excludes(point.relativeCi) !== sign) return false;
-  return (point.pValue! <= level) === (sign !== 0) || point.verdict === "insufficient_data";
+  return point.pValue! <= level === (sign !== 0) || point.verdict === "insufficient_data";
 }
 
 export function simulate(scenario: Scenario): Outcome {
@@ -56,9 +57,13 @@ export function simulate(scenario: Scenario): Outcome {
     const rows = new SimulatedRows();
     for (let day = 0; day < days; day++) {
       if (scenario.aggregate) {
-        const binomial = (n: number, p: number) => Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal())));
+        const binomial = (n: number, p: number) =>
+          Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal())));
         const control = binomial(unitsPerDay, controlShare);
-        for (const [variant, units, rate] of [["control", control, 0.1], ["treatment", unitsPerDay - control, 0.1 * (1 + effect)]] as const) {
+        for (const [variant, units, rate] of [
+          ["control", control, 0.1],
+          ["treatment", unitsPerDay - control, 0.1 * (1 + effect)],
+        ] as const) {
           rows.expose(day, variant, units).conversions(day, variant, metric, binomial(units, rate));
         }
         continue;
@@ -70,7 +75,12 @@ export function simulate(scenario: Scenario): Outcome {
         if (metric.type === "unique_conversions") {
           if (uniform() < 0.1 * lift) rows.conversions(day, variant, metric, 1);
         } else if (uniform() < 0.1) {
-          rows.event(day, variant, metric, Math.round(Math.exp(3 + (scenario.sigma ?? 2) * normal()) * lift * 100) / 100);
+          rows.event(
+            day,
+            variant,
+            metric,
+            Math.round(Math.exp(3 + (scenario.sigma ?? 2) * normal()) * lift * 100) / 100,
+          );
         }
       }
     }
@@ -81,11 +91,14 @@ export function simulate(scenario: Scenario): Outcome {
       const point = look.variants[1]!;
       outcome.looks++;
       if (!agrees(point, ALPHA)) outcome.disagreements++;
-      if (detected === undefined && (point.verdict === "significant_positive" || point.verdict === "significant_negative")) detected = (day + 1) * unitsPerDay;
+      if (
+        detected === undefined &&
+        (point.verdict === "significant_positive" || point.verdict === "significant_negative")
+      )
+        detected = (day + 1) * unitsPerDay;
     });
     if (detected !== undefined) outcome.positives++;
     outcome.unitsAtDetection.push(detected);
   }
   return outcome;
 }
-

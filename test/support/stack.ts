@@ -18,11 +18,23 @@ export interface Stack {
   adminToken: string;
   dynamoEndpoint: string;
   /** Calls the control plane with the admin token (or another); JSON in and out. */
-  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   dispose(): Promise<void>;
 }
 
-export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter; retryDelaysMs?: number[]; dynamoProxy?: boolean; reconcileEveryMs?: number } = {}): Promise<Stack> {
+export async function startStack(
+  options: {
+    kv?: (edgeKv: KvWriter) => KvWriter;
+    retryDelaysMs?: number[];
+    dynamoProxy?: boolean;
+    reconcileEveryMs?: number;
+  } = {},
+): Promise<Stack> {
   const dynamo = await startDynalite();
   const proxy = options.dynamoProxy ? await startDynamoProxy(dynamo.endpoint) : undefined;
   const edge = await startEdge();
@@ -43,7 +55,11 @@ export async function startStack(options: { kv?: (edgeKv: KvWriter) => KvWriter;
     async api(method, path, body, headers = {}) {
       const response = await fetch(`${controlPlane.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
       });
       const text = await response.text();
@@ -71,13 +87,28 @@ export interface FullStack extends Omit<Stack, "edge" | "dynamoEndpoint" | "prox
 }
 
 export async function startFullStack(): Promise<FullStack> {
-  const system = await startLocalSystem({ ingestSecret: "e2e-ingest-secret", flagCacheTtlMs: 50, reconcileEveryMs: 60_000, queueBatchTimeoutSeconds: 0.2 });
+  const system = await startLocalSystem({
+    ingestSecret: "e2e-ingest-secret",
+    flagCacheTtlMs: 50,
+    reconcileEveryMs: 60_000,
+    queueBatchTimeoutSeconds: 0.2,
+  });
   const { controlPlane, edgeUrl, statsUrl } = system;
   const adminToken = controlPlane.bootstrapToken!;
-  const call = async (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -89,7 +120,8 @@ export async function startFullStack(): Promise<FullStack> {
     controlPlane,
     adminToken,
     api: (method, path, body, headers) => call(controlPlane.url, method, path, body, headers),
-    report: async (project, experiment) => (await call(statsUrl, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
+    report: async (project, experiment) =>
+      (await call(statsUrl, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
     dispose: () => system.close(),
   };
 }

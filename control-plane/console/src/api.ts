@@ -46,7 +46,11 @@ async function request(base: string, method: string, path: string, options: Requ
   if (options.ifMatch !== undefined) headers["If-Match"] = `"${options.ifMatch}"`;
   let response: Response;
   try {
-    response = await fetch(base + path, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+    response = await fetch(base + path, {
+      method,
+      headers,
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    });
   } catch {
     throw new ApiFailure(0, "network", `Cannot reach ${base || "the control plane"}: is it running?`);
   }
@@ -54,7 +58,12 @@ async function request(base: string, method: string, path: string, options: Requ
   const payload = await response.json().catch(() => undefined);
   const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
   if (response.status === 401 && path !== "/me") session.signOut();
-  throw new ApiFailure(response.status, error?.code ?? "http_" + response.status, error?.message ?? `${method} ${path} answered ${response.status}`, error?.details);
+  throw new ApiFailure(
+    response.status,
+    error?.code ?? `http_${response.status}`,
+    error?.message ?? `${method} ${path} answered ${response.status}`,
+    error?.details,
+  );
 }
 
 async function json<T>(base: string, method: string, path: string, options?: RequestOptions): Promise<T> {
@@ -65,13 +74,20 @@ async function json<T>(base: string, method: string, path: string, options?: Req
 /** The control-plane API. */
 export const api = {
   get: <T>(path: string) => json<T>("", "GET", path),
-  post: <T>(path: string, body?: unknown, ifMatch?: number) => json<T>("", "POST", path, { body: body ?? {}, ...(ifMatch === undefined ? {} : { ifMatch }) }),
-  put: <T>(path: string, body: unknown, ifMatch?: number) => json<T>("", "PUT", path, { body, ...(ifMatch === undefined ? {} : { ifMatch }) }),
+  post: <T>(path: string, body?: unknown, ifMatch?: number) =>
+    json<T>("", "POST", path, { body: body ?? {}, ...(ifMatch === undefined ? {} : { ifMatch }) }),
+  put: <T>(path: string, body: unknown, ifMatch?: number) =>
+    json<T>("", "PUT", path, { body, ...(ifMatch === undefined ? {} : { ifMatch }) }),
   delete: (path: string) => json<void>("", "DELETE", path),
 };
 
 function statsBase(): string {
-  if (!pageConfig.statsUrl) throw new ApiFailure(0, "no_stats", "This control plane was started without a stats service URL, so reports are unavailable");
+  if (!pageConfig.statsUrl)
+    throw new ApiFailure(
+      0,
+      "no_stats",
+      "This control plane was started without a stats service URL, so reports are unavailable",
+    );
   return pageConfig.statsUrl.replace(/\/$/, "");
 }
 

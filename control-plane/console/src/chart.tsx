@@ -12,7 +12,21 @@ export interface Line {
 
 const COLOURS = ["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d"];
 
-export function DayChart({ title, days, lines, bands = [], format = (v) => String(v), testId }: { title: string; days: string[]; lines: Line[]; bands?: Array<[number, number]>; format?: (value: number) => string; testId: string }) {
+export function DayChart({
+  title,
+  days,
+  lines,
+  bands = [],
+  format = (v) => String(v),
+  testId,
+}: {
+  title: string;
+  days: string[];
+  lines: Line[];
+  bands?: Array<[number, number]>;
+  format?: (value: number) => string;
+  testId: string;
+}) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = container.current!;
@@ -35,7 +49,10 @@ export function DayChart({ title, days, lines, bands = [], format = (v) => Strin
           points: { show: days.length < 40 },
         })),
       ],
-      bands: bands.map(([upper, lower]) => ({ series: [upper + 1, lower + 1] as [number, number], fill: "rgba(37, 99, 235, 0.15)" })),
+      bands: bands.map(([upper, lower]) => ({
+        series: [upper + 1, lower + 1] as [number, number],
+        fill: "rgba(37, 99, 235, 0.15)",
+      })),
     };
     const plot = new uPlot(options, [x, ...lines.map((line) => line.values)] as uPlot.AlignedData, element);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, element.clientWidth), height: 240 }));
@@ -45,5 +62,14 @@ export function DayChart({ title, days, lines, bands = [], format = (v) => Strin
       plot.destroy();
     };
   }, [title, days.join(), JSON.stringify(lines)]);
-  return <div class="chart" ref={container} data-testid={testId} data-points={days.length} role="img" aria-label={`${title}: ${days.length} days`} />;
+  return (
+    <div
+      class="chart"
+      ref={container}
+      data-testid={testId}
+      data-points={days.length}
+      role="img"
+      aria-label={`${title}: ${days.length} days`}
+    />
+  );
 }

@@ -5,8 +5,15 @@ import { ApiFailure, describeError } from "./api.js";
 import { pathText, shortValue, type Change } from "./diff.js";
 
 /** Runs an async loader, and again when a key changes; `reload` runs it on demand. */
-export function useLoad<T>(load: () => Promise<T>, keys: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+export function useLoad<T>(
+  load: () => Promise<T>,
+  keys: unknown[],
+): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let current = true;
@@ -36,7 +43,15 @@ export function useAction(): { error: unknown; run: (work: () => Promise<unknown
   return { error, run };
 }
 
-export function Banner({ kind, children, title }: { kind: "error" | "warning" | "info" | "success"; children: ComponentChildren; title?: string }) {
+export function Banner({
+  kind,
+  children,
+  title,
+}: {
+  kind: "error" | "warning" | "info" | "success";
+  children: ComponentChildren;
+  title?: string;
+}) {
   const icon = { error: "⛔", warning: "⚠️", info: "ℹ️", success: "✅" }[kind];
   return (
     <div class={`banner banner-${kind}`} role={kind === "error" ? "alert" : "status"}>
@@ -52,7 +67,10 @@ export function Banner({ kind, children, title }: { kind: "error" | "warning" | 
 /** An error, with the fields a validation error names (`details: [{path, message}]`). */
 export function ErrorBanner({ error }: { error: unknown }) {
   if (!error) return null;
-  const details = error instanceof ApiFailure && Array.isArray(error.details) ? (error.details as Array<{ path?: unknown[]; message?: string }>) : [];
+  const details =
+    error instanceof ApiFailure && Array.isArray(error.details)
+      ? (error.details as Array<{ path?: unknown[]; message?: string }>)
+      : [];
   return (
     <Banner kind="error">
       {describeError(error)}
@@ -69,14 +87,28 @@ export function ErrorBanner({ error }: { error: unknown }) {
   );
 }
 
-export function Loading<T>({ state, children }: { state: { data: T | undefined; error: unknown; loading: boolean }; children: (data: T) => ComponentChildren }) {
+export function Loading<T>({
+  state,
+  children,
+}: {
+  state: { data: T | undefined; error: unknown; loading: boolean };
+  children: (data: T) => ComponentChildren;
+}) {
   if (state.error) return <ErrorBanner error={state.error} />;
   if (state.data === undefined) return <p class="muted">Loading…</p>;
   return <>{children(state.data)}</>;
 }
 
 /** A control with its label (every input has one) and its hint as the control's description. */
-function Labelled({ label, hint, children }: { label: string; hint?: string | undefined; children: (id: string, describedBy: string | undefined) => ComponentChildren }) {
+function Labelled({
+  label,
+  hint,
+  children,
+}: {
+  label: string;
+  hint?: string | undefined;
+  children: (id: string, describedBy: string | undefined) => ComponentChildren;
+}) {
   const id = useId();
   return (
     <div class="field">
@@ -107,11 +139,28 @@ export const TextArea = ({ label, hint, ...area }: JSX.TextareaHTMLAttributes<HT
   </Labelled>
 );
 
-export function Select<T extends string>({ label, value, options, onChange, disabled }: { label: string; value: T; options: ReadonlyArray<T | readonly [T, string]>; onChange: (value: T) => void; disabled?: boolean }) {
+export function Select<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+  disabled,
+}: {
+  label: string;
+  value: T;
+  options: ReadonlyArray<T | readonly [T, string]>;
+  onChange: (value: T) => void;
+  disabled?: boolean;
+}) {
   return (
     <Labelled label={label}>
       {(id) => (
-        <select id={id} value={value} disabled={disabled} onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value as T)}>
+        <select
+          id={id}
+          value={value}
+          disabled={disabled}
+          onChange={(e) => onChange((e.currentTarget as HTMLSelectElement).value as T)}
+        >
           {options.map((option) => {
             const [key, text] = typeof option === "string" ? [option, option] : option;
             return (
@@ -141,7 +190,19 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
 }
 
 /** A button that asks once more, in place, before doing something that cannot be undone. */
-export function ConfirmButton({ label, question, confirmLabel, onConfirm, danger }: { label: string; question: string; confirmLabel: string; onConfirm: () => Promise<void> | void; danger?: boolean }) {
+export function ConfirmButton({
+  label,
+  question,
+  confirmLabel,
+  onConfirm,
+  danger,
+}: {
+  label: string;
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => Promise<void> | void;
+  danger?: boolean;
+}) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   if (!asking) {
@@ -152,6 +213,7 @@ export function ConfirmButton({ label, question, confirmLabel, onConfirm, danger
     );
   }
   return (
+    // biome-ignore lint/a11y/useSemanticElements: an inline question within a row of buttons, where a fieldset would break the line
     <span class="confirm" role="group" aria-label={question}>
       <span>{question}</span>
       <button
@@ -193,7 +255,8 @@ export function ChangeList({ changes, empty = "No changes." }: { changes: Change
         {changes.map((change) => (
           <tr key={pathText(change.path) + change.type} class={`change-${change.type.toLowerCase()}`}>
             <td>
-              <code>{pathText(change.path)}</code> <span class="tag">{{ CREATE: "added", REMOVE: "removed", CHANGE: "changed" }[change.type]}</span>
+              <code>{pathText(change.path)}</code>{" "}
+              <span class="tag">{{ CREATE: "added", REMOVE: "removed", CHANGE: "changed" }[change.type]}</span>
             </td>
             <td>
               <code>{shortValue("oldValue" in change ? change.oldValue : undefined)}</code>

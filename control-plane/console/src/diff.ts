@@ -6,7 +6,8 @@ import diff, { type Difference } from "microdiff";
 
 export type Change = Difference;
 
-export const changesBetween = (before: object, after: object): Change[] => diff(before as Record<string, unknown>, after as Record<string, unknown>);
+export const changesBetween = (before: object, after: object): Change[] =>
+  diff(before as Record<string, unknown>, after as Record<string, unknown>);
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -17,13 +18,16 @@ const clone = <T>(value: T): T => structuredClone(value);
  */
 export function applyChanges<T extends object>(target: T, changes: Change[]): T {
   const result = clone(target) as Record<string | number, unknown>;
-  const removals = changes.filter((c) => c.type === "REMOVE").sort((a, b) => Number(b.path.at(-1)) - Number(a.path.at(-1)));
+  const removals = changes
+    .filter((c) => c.type === "REMOVE")
+    .sort((a, b) => Number(b.path.at(-1)) - Number(a.path.at(-1)));
   for (const change of [...changes.filter((c) => c.type !== "REMOVE"), ...removals]) {
     const parentPath = change.path.slice(0, -1);
     const last = change.path.at(-1)!;
     let parent: Record<string | number, unknown> = result;
     for (const [index, step] of parentPath.entries()) {
-      if (parent[step] === null || typeof parent[step] !== "object") parent[step] = typeof change.path[index + 1] === "number" ? [] : {};
+      if (parent[step] === null || typeof parent[step] !== "object")
+        parent[step] = typeof change.path[index + 1] === "number" ? [] : {};
       parent = parent[step] as Record<string | number, unknown>;
     }
     if (change.type === "REMOVE") {
@@ -40,7 +44,8 @@ export function applyChanges<T extends object>(target: T, changes: Change[]): T 
 export function shortValue(value: unknown): string {
   if (value === undefined) return "—";
   const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
-  return text.length > 160 ? text.slice(0, 157) + "…" : text;
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 }
 
-export const pathText = (path: Array<string | number>): string => path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `.${step}`)).join("");
+export const pathText = (path: Array<string | number>): string =>
+  path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `.${step}`)).join("");

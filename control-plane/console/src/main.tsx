@@ -26,7 +26,10 @@ function App() {
     const signedOut = () => setMe(undefined);
     window.addEventListener("console:signed-out", signedOut);
     if (session.token()) {
-      api.get<Me>("/me").then(setMe, () => session.signOut()).finally(() => setChecking(false));
+      api
+        .get<Me>("/me")
+        .then(setMe, () => session.signOut())
+        .finally(() => setChecking(false));
     }
     return () => window.removeEventListener("console:signed-out", signedOut);
   }, []);
@@ -58,11 +61,19 @@ function App() {
             <Route path="/" component={ProjectsPage} />
             <Route path="/tokens" component={TokensPage} />
             <Route path="/projects/:project/flags/new">{(params) => <FlagEditorPage project={params.project} />}</Route>
-            <Route path="/projects/:project/flags/:flag/edit">{(params) => <FlagEditorPage project={params.project} flagKey={params.flag} />}</Route>
-            <Route path="/projects/:project/flags/:flag/:tab?">{(params) => <FlagPage project={params.project} flagKey={params.flag} tab={params.tab ?? "overview"} />}</Route>
-            <Route path="/projects/:project/:tab?">{(params) => <ProjectPage project={params.project} tab={params.tab ?? "flags"} />}</Route>
+            <Route path="/projects/:project/flags/:flag/edit">
+              {(params) => <FlagEditorPage project={params.project} flagKey={params.flag} />}
+            </Route>
+            <Route path="/projects/:project/flags/:flag/:tab?">
+              {(params) => <FlagPage project={params.project} flagKey={params.flag} tab={params.tab ?? "overview"} />}
+            </Route>
+            <Route path="/projects/:project/:tab?">
+              {(params) => <ProjectPage project={params.project} tab={params.tab ?? "flags"} />}
+            </Route>
             <Route>
-              <Banner kind="warning">No such page. <Link href="/">Back to projects</Link></Banner>
+              <Banner kind="warning">
+                No such page. <Link href="/">Back to projects</Link>
+              </Banner>
             </Route>
           </Switch>
         </main>

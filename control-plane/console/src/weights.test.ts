@@ -7,15 +7,21 @@ const keys = fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}$/), { minLength: 1, m
 describe("variant weight sliders", () => {
   it("always total exactly 100 in whole, non-negative percents, with the moved slider where it was put", () => {
     fc.assert(
-      fc.property(keys, fc.nat({ max: 19 }), fc.integer({ min: -10, max: 110 }), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 20, maxLength: 20 }), (variants, pick, value, start) => {
-        const moved = variants[pick % variants.length]!;
-        const before = Object.fromEntries(variants.map((k, i) => [k, start[i]!]));
-        const after = rebalance(before, variants, moved, value);
-        expect(Object.keys(after).sort()).toEqual([...variants].sort());
-        expect(Object.values(after).reduce((a, b) => a + b, 0)).toBe(100);
-        for (const weight of Object.values(after)) expect(Number.isInteger(weight) && weight >= 0).toBe(true);
-        if (variants.length > 1) expect(after[moved]).toBe(Math.min(100, Math.max(0, value)));
-      }),
+      fc.property(
+        keys,
+        fc.nat({ max: 19 }),
+        fc.integer({ min: -10, max: 110 }),
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 20, maxLength: 20 }),
+        (variants, pick, value, start) => {
+          const moved = variants[pick % variants.length]!;
+          const before = Object.fromEntries(variants.map((k, i) => [k, start[i]!]));
+          const after = rebalance(before, variants, moved, value);
+          expect(Object.keys(after).sort()).toEqual([...variants].sort());
+          expect(Object.values(after).reduce((a, b) => a + b, 0)).toBe(100);
+          for (const weight of Object.values(after)) expect(Number.isInteger(weight) && weight >= 0).toBe(true);
+          if (variants.length > 1) expect(after[moved]).toBe(Math.min(100, Math.max(0, value)));
+        },
+      ),
     );
   });
 

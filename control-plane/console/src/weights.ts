@@ -20,7 +20,10 @@ export function rebalance(weights: Weights, keys: string[], key: string, value: 
   const next: Weights = { [key]: target };
   let given = 0;
   others.forEach((k, i) => {
-    const share = i === others.length - 1 ? rest - given : Math.floor(current > 0 ? ((weights[k] ?? 0) / current) * rest : rest / others.length);
+    const share =
+      i === others.length - 1
+        ? rest - given
+        : Math.floor(current > 0 ? ((weights[k] ?? 0) / current) * rest : rest / others.length);
     next[k] = share;
     given += share;
   });

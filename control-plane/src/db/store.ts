@@ -63,7 +63,6 @@ export class ConflictError extends Error {
   }
 }
 
-
 export function createStore(db: Db) {
   const { client, table } = db;
   const TableName = table;
@@ -97,7 +96,12 @@ export function createStore(db: Db) {
    * `expected` (`undefined`: the item must not exist yet); a lost race is a ConflictError
    * with the version that won.
    */
-  async function putVersioned(key: Record<string, string>, value: { version: number }, expected: number | undefined, what: string): Promise<void> {
+  async function putVersioned(
+    key: Record<string, string>,
+    value: { version: number },
+    expected: number | undefined,
+    what: string,
+  ): Promise<void> {
     try {
       await client.send(
         new PutCommand({
@@ -113,7 +117,10 @@ export function createStore(db: Db) {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const current = await get<{ version?: number }>(key);
-      throw new ConflictError(expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`, current && (current.version ?? 0));
+      throw new ConflictError(
+        expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`,
+        current && (current.version ?? 0),
+      );
     }
   }
 
@@ -121,7 +128,13 @@ export function createStore(db: Db) {
     // Projects
     async createProject(project: Project): Promise<void> {
       try {
-        await client.send(new PutCommand({ TableName, Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 }, ConditionExpression: "attribute_not_exists(pk)" }));
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 },
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        );
       } catch (error) {
         if (isConditionFailure(error)) throw new ConflictError(`Project ${project.key} exists`);
         throw error;
@@ -135,12 +148,21 @@ export function createStore(db: Db) {
     /** Counts the project's changes, so a publisher can tell whether it compiled the latest. */
     async nextSeq(project: string): Promise<number> {
       const { Attributes } = await client.send(
-        new UpdateCommand({ TableName, Key: keys.project(project), UpdateExpression: "ADD seq :one", ConditionExpression: "attribute_exists(pk)", ExpressionAttributeValues: { ":one": 1 }, ReturnValues: "UPDATED_NEW" }),
+        new UpdateCommand({
+          TableName,
+          Key: keys.project(project),
+          UpdateExpression: "ADD seq :one",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":one": 1 },
+          ReturnValues: "UPDATED_NEW",
+        }),
       );
       return Attributes!["seq"] as number;
     },
     async currentSeq(project: string): Promise<number> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.project(project), ConsistentRead: true, ProjectionExpression: "seq" }));
+      const { Item } = await client.send(
+        new GetCommand({ TableName, Key: keys.project(project), ConsistentRead: true, ProjectionExpression: "seq" }),
+      );
       return (Item?.["seq"] as number | undefined) ?? 0;
     },
 
@@ -158,11 +180,20 @@ export function createStore(db: Db) {
             Item: { ...keys.deployment(project, deployment.key), data: JSON.stringify(deployment) },
             ...(replacing === undefined
               ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : { ConditionExpression: "#data = :previous", ExpressionAttributeNames: { "#data": "data" }, ExpressionAttributeValues: { ":previous": JSON.stringify(replacing) } }),
+              : {
+                  ConditionExpression: "#data = :previous",
+                  ExpressionAttributeNames: { "#data": "data" },
+                  ExpressionAttributeValues: { ":previous": JSON.stringify(replacing) },
+                }),
           }),
         );
       } catch (error) {
-        if (isConditionFailure(error)) throw new ConflictError(replacing === undefined ? `Deployment ${deployment.key} exists` : `Deployment ${deployment.key} changed meanwhile; read it again`);
+        if (isConditionFailure(error))
+          throw new ConflictError(
+            replacing === undefined
+              ? `Deployment ${deployment.key} exists`
+              : `Deployment ${deployment.key} changed meanwhile; read it again`,
+          );
         throw error;
       }
     },
@@ -179,7 +210,9 @@ export function createStore(db: Db) {
      * serves the deployment, and deletes only if the token is still the one it read.
      */
     async deploymentReference(project: string, key: string): Promise<string | undefined> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.deployment(project, key), ConsistentRead: true }));
+      const { Item } = await client.send(
+        new GetCommand({ TableName, Key: keys.deployment(project, key), ConsistentRead: true }),
+      );
       return Item?.["referencedBy"] as string | undefined;
     },
     async deleteDeployment(project: string, key: string, reference: string | undefined): Promise<void> {
@@ -190,11 +223,15 @@ export function createStore(db: Db) {
             Key: keys.deployment(project, key),
             ...(reference === undefined
               ? { ConditionExpression: "attribute_not_exists(referencedBy)" }
-              : { ConditionExpression: "referencedBy = :reference", ExpressionAttributeValues: { ":reference": reference } }),
+              : {
+                  ConditionExpression: "referencedBy = :reference",
+                  ExpressionAttributeValues: { ":reference": reference },
+                }),
           }),
         );
       } catch (error) {
-        if (isConditionFailure(error)) throw new ConflictError(`A flag served on deployment ${key} was saved meanwhile; check its flags and retry`);
+        if (isConditionFailure(error))
+          throw new ConflictError(`A flag served on deployment ${key} was saved meanwhile; check its flags and retry`);
         throw error;
       }
     },
@@ -229,14 +266,29 @@ export function createStore(db: Db) {
       putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`),
     /** Undoes a flag write that must not stand (before anything followed it): back to `previous`, or gone. */
     async revertFlag(project: string, written: Flag, previous: Flag | undefined): Promise<void> {
-      const condition = { ConditionExpression: "version = :written", ExpressionAttributeValues: { ":written": written.version } };
-      if (previous) await client.send(new PutCommand({ TableName, Item: { ...keys.flag(project, written.key), data: JSON.stringify(previous), version: previous.version }, ...condition }));
+      const condition = {
+        ConditionExpression: "version = :written",
+        ExpressionAttributeValues: { ":written": written.version },
+      };
+      if (previous)
+        await client.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.flag(project, written.key), data: JSON.stringify(previous), version: previous.version },
+            ...condition,
+          }),
+        );
       else await client.send(new DeleteCommand({ TableName, Key: keys.flag(project, written.key), ...condition }));
     },
 
     // History (derived; idempotent per version)
     putHistory: (project: string, entry: HistoryEntry) =>
-      client.send(new PutCommand({ TableName, Item: { ...keys.history(project, entry.flag.key, entry.version), data: JSON.stringify(entry) } })),
+      client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.history(project, entry.flag.key, entry.version), data: JSON.stringify(entry) },
+        }),
+      ),
     async getHistory(project: string, flag: string, version: number): Promise<HistoryEntry | undefined> {
       const found = await get<HistoryEntry>(keys.history(project, flag, version));
       return found && strip(found);
@@ -281,7 +333,9 @@ export function createStore(db: Db) {
      * Only the lease holder reserves, so reading then writing is safe.
      */
     async reserveVersion(project: string, deployment: string, owner: string): Promise<number> {
-      const { Item } = await client.send(new GetCommand({ TableName, Key: keys.publish(project, deployment), ConsistentRead: true }));
+      const { Item } = await client.send(
+        new GetCommand({ TableName, Key: keys.publish(project, deployment), ConsistentRead: true }),
+      );
       const next = Math.max(Number(Item?.["reservedVersion"] ?? 0), Number(Item?.["publishedVersion"] ?? 0)) + 1;
       await client.send(
         new UpdateCommand({
@@ -303,23 +357,40 @@ export function createStore(db: Db) {
           UpdateExpression: "SET #data = :data, publishedVersion = :version REMOVE leaseOwner, leaseUntil",
           ConditionExpression: "leaseOwner = :owner",
           ExpressionAttributeNames: { "#data": "data" },
-          ExpressionAttributeValues: { ":data": JSON.stringify(state), ":version": state.publishedVersion, ":owner": owner },
+          ExpressionAttributeValues: {
+            ":data": JSON.stringify(state),
+            ":version": state.publishedVersion,
+            ":owner": owner,
+          },
         }),
       );
     },
-    deletePublishState: (project: string, deployment: string) => client.send(new DeleteCommand({ TableName, Key: keys.publish(project, deployment) })),
+    deletePublishState: (project: string, deployment: string) =>
+      client.send(new DeleteCommand({ TableName, Key: keys.publish(project, deployment) })),
 
     // Tokens
     async putToken(hash: string, token: TokenRecord): Promise<void> {
-      await client.send(new PutCommand({ TableName, Item: { ...keys.token(hash), data: JSON.stringify(token) }, ConditionExpression: "attribute_not_exists(pk)" }));
+      await client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.token(hash), data: JSON.stringify(token) },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
     },
     async getToken(hash: string): Promise<TokenRecord | undefined> {
       const found = await get<TokenRecord>(keys.token(hash));
       return found && strip(found);
     },
     async listTokens(): Promise<Array<TokenRecord & { hash: string }>> {
-      const items = await queryAll({ KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "TOKENS" } });
-      return items.map((item) => ({ ...(JSON.parse(item["data"] as string) as TokenRecord), hash: item["sk"] as string }));
+      const items = await queryAll({
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": "TOKENS" },
+      });
+      return items.map((item) => ({
+        ...(JSON.parse(item["data"] as string) as TokenRecord),
+        hash: item["sk"] as string,
+      }));
     },
     deleteToken: (hash: string) => client.send(new DeleteCommand({ TableName, Key: keys.token(hash) })),
   };

@@ -26,17 +26,25 @@ export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
   async function call(method: string, path: string, body: unknown): Promise<void> {
     const response = await send(`${base}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}`, "Content-Type": "application/json" },
+      headers: {
+        Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}`,
+        "Content-Type": "application/json",
+      },
       body: JSON.stringify(body),
     });
-    const result = (await response.json().catch(() => undefined)) as { success?: boolean; errors?: Array<{ code?: number; message?: string }> } | undefined;
+    const result = (await response.json().catch(() => undefined)) as
+      | { success?: boolean; errors?: Array<{ code?: number; message?: string }> }
+      | undefined;
     if (!response.ok || result?.success !== true) {
       const errors = result?.errors?.map((e) => `${e.code ?? ""} ${e.message ?? ""}`.trim()).join("; ");
       throw new Error(`Cloudflare KV ${method} ${path} failed: HTTP ${response.status}${errors ? ` (${errors})` : ""}`);
     }
   }
 
-  const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / BULK_LIMIT) }, (_, i) => items.slice(i * BULK_LIMIT, (i + 1) * BULK_LIMIT));
+  const chunks = <T>(items: T[]): T[][] =>
+    Array.from({ length: Math.ceil(items.length / BULK_LIMIT) }, (_, i) =>
+      items.slice(i * BULK_LIMIT, (i + 1) * BULK_LIMIT),
+    );
 
   return {
     async put(entries: KvEntry[]) {
@@ -48,7 +56,9 @@ export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
     /** `GET …/values/{key}`: the raw value, 404 when absent. */
     async get(key: string) {
       const response = await send(`${base}/values/${encodeURIComponent(key)}`, {
-        headers: { Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}` },
+        headers: {
+          Authorization: `Bearer ${typeof options.apiToken === "string" ? options.apiToken : await options.apiToken()}`,
+        },
       });
       if (response.status === 404) return null;
       if (!response.ok) throw new Error(`Cloudflare KV GET /values failed: HTTP ${response.status}`);

@@ -23,11 +23,14 @@ import type { KvWriter } from "./kv-writer.js";
 import type { StreamNotifier } from "./stream-notifier.js";
 
 /** One flag's content, hashed: an isolate keeps a flag compiled across publishes while this stays the same. */
-export const flagContentHash = (flag: EvaluationFlag): string => createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16);
+export const flagContentHash = (flag: EvaluationFlag): string =>
+  createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16);
 
 /** What a deployment's published documents depend on: its keys and its compiled flags. */
 export const contentHash = (deployment: Deployment, flags: EvaluationFlag[]): string =>
-  createHash("sha256").update(JSON.stringify([deployment.clientKey, deployment.serverKey, deployment.retiredKeys, flags])).digest("base64url");
+  createHash("sha256")
+    .update(JSON.stringify([deployment.clientKey, deployment.serverKey, deployment.retiredKeys, flags]))
+    .digest("base64url");
 
 export interface PublisherOptions {
   store: Store;
@@ -55,11 +58,23 @@ export interface Publisher {
 
 export const KV_VALUE_LIMIT_BYTES = 25 * 2 ** 20;
 
-export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 15000], leaseMs = 10_000, maxDocumentBytes = KV_VALUE_LIMIT_BYTES, notify, log = console.error }: PublisherOptions): Publisher {
+export function createPublisher({
+  store,
+  kv,
+  retryDelaysMs = [200, 1000, 5000, 15000],
+  leaseMs = 10_000,
+  maxDocumentBytes = KV_VALUE_LIMIT_BYTES,
+  notify,
+  log = console.error,
+}: PublisherOptions): Publisher {
   const retries = new Set<Promise<void>>();
 
   /** Compiles the latest state and writes it to KV as the next version. */
-  async function publishOnce(project: string, deploymentKey: string, owner: string): Promise<{ seq: number; version: number; contentHash: string } | undefined> {
+  async function publishOnce(
+    project: string,
+    deploymentKey: string,
+    owner: string,
+  ): Promise<{ seq: number; version: number; contentHash: string } | undefined> {
     const seq = await store.currentSeq(project);
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
@@ -70,20 +85,39 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
     const publishedAt = new Date().toISOString();
     const flagHashes = Object.fromEntries(compiled.map((flag) => [flag.key, flagContentHash(flag)]));
     const document = (keyType: DeploymentDocument["keyType"]): string =>
-      JSON.stringify({ schemaVersion: 1, project, deployment: deploymentKey, keyType, version, contentHash: hash, publishedAt, trackExposures: true, flags: compiled, flagHashes } satisfies DeploymentDocument);
+      JSON.stringify({
+        schemaVersion: 1,
+        project,
+        deployment: deploymentKey,
+        keyType,
+        version,
+        contentHash: hash,
+        publishedAt,
+        trackExposures: true,
+        flags: compiled,
+        flagHashes,
+      } satisfies DeploymentDocument);
     const serverDocument = document("server");
     const size = Buffer.byteLength(serverDocument);
     if (size > maxDocumentBytes) {
       // KV refuses values over 25 MiB: say so plainly (the last good version stays served).
-      throw new Error(`Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: serve some of its flags on another deployment`);
+      throw new Error(
+        `Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: serve some of its flags on another deployment`,
+      );
     }
     await kv.put([
       { key: kvNameForApiKey(deployment.clientKey), value: document("client") },
       { key: kvNameForApiKey(deployment.serverKey), value: serverDocument },
     ]);
     // Only server keys stream; a retired key's streams close. Never fails the publish.
-    await notify?.([{ key: deployment.serverKey, document: serverDocument }, ...deployment.retiredKeys.map((key) => ({ key, document: null }))]).catch((error: unknown) =>
-      log(`Flag-stream notification for ${project}/${deploymentKey} failed; streams catch up from KV within 30 s`, error),
+    await notify?.([
+      { key: deployment.serverKey, document: serverDocument },
+      ...deployment.retiredKeys.map((key) => ({ key, document: null })),
+    ]).catch((error: unknown) =>
+      log(
+        `Flag-stream notification for ${project}/${deploymentKey} failed; streams catch up from KV within 30 s`,
+        error,
+      ),
     );
     if (deployment.retiredKeys.length) {
       await kv.delete(deployment.retiredKeys.map(kvNameForApiKey));
@@ -97,7 +131,12 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
    * One publish and its retries share a lease owner: a retry retakes a lease its failed
    * attempt could not release, while two concurrent publishes still exclude each other.
    */
-  async function publish(project: string, deployment: string, attempt = 0, owner: string = randomUUID()): Promise<void> {
+  async function publish(
+    project: string,
+    deployment: string,
+    attempt = 0,
+    owner: string = randomUUID(),
+  ): Promise<void> {
     let previous: PublishState | undefined;
     try {
       if (!(await store.acquireLease(project, deployment, owner, leaseMs))) return; // the holder will see our change
@@ -111,10 +150,19 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
       for (let round = 0; round < 5; round++) {
         const result = await publishOnce(project, deployment, owner);
         if (!result) break;
-        state = { deployment, publishedVersion: result.version, compiledSeq: result.seq, contentHash: result.contentHash, status: "ok", publishedAt: new Date().toISOString(), attempts: 0 };
+        state = {
+          deployment,
+          publishedVersion: result.version,
+          compiledSeq: result.seq,
+          contentHash: result.contentHash,
+          status: "ok",
+          publishedAt: new Date().toISOString(),
+          attempts: 0,
+        };
         if ((await store.currentSeq(project)) === result.seq) break;
       }
-      if (!state) return await store.deletePublishState(project, deployment).then(() => undefined); // the deployment is gone
+      // the deployment is gone
+      if (!state) return await store.deletePublishState(project, deployment).then(() => undefined);
       await store.releaseLease(project, deployment, owner, state);
     } catch (error) {
       return failed(project, deployment, attempt, owner, previous, error);
@@ -124,22 +172,33 @@ export function createPublisher({ store, kv, retryDelaysMs = [200, 1000, 5000, 1
   }
 
   /** Records the failure (when the state could be read, so as not to overwrite it blind) and schedules the retry. */
-  async function failed(project: string, deployment: string, attempt: number, owner: string, previous: PublishState | undefined, error: unknown, stateRead = true): Promise<void> {
+  async function failed(
+    project: string,
+    deployment: string,
+    attempt: number,
+    owner: string,
+    previous: PublishState | undefined,
+    error: unknown,
+    stateRead = true,
+  ): Promise<void> {
     const attempts = (previous?.attempts ?? 0) + 1;
     log(`Publishing ${project}/${deployment} failed (attempt ${attempts})`, error);
-    if (stateRead) await store
-      .releaseLease(project, deployment, owner, {
-        deployment,
-        publishedVersion: previous?.publishedVersion ?? 0,
-        compiledSeq: previous?.compiledSeq ?? 0,
-        contentHash: previous?.contentHash ?? "",
-        status: "error",
-        lastError: (error as Error).message ?? String(error),
-        attempts,
-        ...(previous?.publishedAt ? { publishedAt: previous.publishedAt } : {}),
-      })
-      // DynamoDB may be what failed: the retry still comes (the lease is ours to retake), or the lease expires.
-      .catch((releaseError: unknown) => log(`Recording the failed publish of ${project}/${deployment} failed too`, releaseError));
+    if (stateRead)
+      await store
+        .releaseLease(project, deployment, owner, {
+          deployment,
+          publishedVersion: previous?.publishedVersion ?? 0,
+          compiledSeq: previous?.compiledSeq ?? 0,
+          contentHash: previous?.contentHash ?? "",
+          status: "error",
+          lastError: (error as Error).message ?? String(error),
+          attempts,
+          ...(previous?.publishedAt ? { publishedAt: previous.publishedAt } : {}),
+        })
+        // DynamoDB may be what failed: the retry still comes (the lease is ours to retake), or the lease expires.
+        .catch((releaseError: unknown) =>
+          log(`Recording the failed publish of ${project}/${deployment} failed too`, releaseError),
+        );
     const delay = retryDelaysMs[attempt];
     if (delay === undefined) throw error;
     const retry = new Promise<void>((resolve) => setTimeout(resolve, delay))

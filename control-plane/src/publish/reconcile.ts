@@ -27,11 +27,19 @@ async function kvHolds(kv: KvWriter, deployment: Deployment, hash: string): Prom
   return true;
 }
 
-export async function reconcile(store: Store, publisher: Publisher, kv: KvWriter): Promise<{ history: number; published: number }> {
+export async function reconcile(
+  store: Store,
+  publisher: Publisher,
+  kv: KvWriter,
+): Promise<{ history: number; published: number }> {
   let history = 0;
   let published = 0;
   for (const project of await store.listProjects()) {
-    const [flags, groups, deployments] = await Promise.all([store.listFlags(project.key), store.listGroups(project.key), store.listDeployments(project.key)]);
+    const [flags, groups, deployments] = await Promise.all([
+      store.listFlags(project.key),
+      store.listGroups(project.key),
+      store.listDeployments(project.key),
+    ]);
     for (const flag of flags) {
       if (await store.getHistory(project.key, flag.key, flag.version)) continue;
       const previous = flag.version > 1 ? await store.getHistory(project.key, flag.key, flag.version - 1) : undefined;

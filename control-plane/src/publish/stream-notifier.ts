@@ -14,16 +14,26 @@ export interface StreamUpdate {
 
 export type StreamNotifier = (updates: StreamUpdate[]) => Promise<void>;
 
-export function streamNotifier({ edgeUrl, secret }: { edgeUrl: string; secret: string | (() => Promise<string>) }): StreamNotifier {
+export function streamNotifier({
+  edgeUrl,
+  secret,
+}: {
+  edgeUrl: string;
+  secret: string | (() => Promise<string>);
+}): StreamNotifier {
   return async (updates) => {
     if (updates.length === 0) return;
     const body = JSON.stringify({ updates });
     const response = await fetch(new URL("/internal/flag-streams", edgeUrl), {
       method: "POST",
-      headers: { "Content-Type": "application/json", [SIGNATURE_HEADER]: await sign(typeof secret === "string" ? secret : await secret(), body) },
+      headers: {
+        "Content-Type": "application/json",
+        [SIGNATURE_HEADER]: await sign(typeof secret === "string" ? secret : await secret(), body),
+      },
       body,
       signal: AbortSignal.timeout(5000),
     });
-    if (!response.ok) throw new Error(`Flag-stream notification answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    if (!response.ok)
+      throw new Error(`Flag-stream notification answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
   };
 }

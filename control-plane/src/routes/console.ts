@@ -21,7 +21,10 @@ export interface ConsoleOptions {
   statsUrl?: string | undefined;
 }
 
-const TYPES: Record<string, string> = { "app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8" };
+const TYPES: Record<string, string> = {
+  "app.js": "text/javascript; charset=utf-8",
+  "app.css": "text/css; charset=utf-8",
+};
 
 /** Reads a built console from a folder (the Lambda bundle's `console/`), or undefined when absent. */
 export function readConsoleAssets(directory: string): ConsoleAssets | undefined {
@@ -31,7 +34,7 @@ export function readConsoleAssets(directory: string): ConsoleAssets | undefined 
 
 const escapeJsonForHtml = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
-function page(assets: ConsoleAssets, versions: Map<string, string>, statsUrl: string | undefined): string {
+function page(versions: Map<string, string>, statsUrl: string | undefined): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Experiments console</title><link rel="icon" href="data:,">
@@ -48,10 +51,16 @@ export function consoleRoutes({ load, statsUrl }: ConsoleOptions): Hono {
   const assets = () =>
     (loaded ??= load().then((files) => ({
       assets: files,
-      versions: new Map([...files].map(([name, body]) => [name, createHash("sha256").update(body).digest("hex").slice(0, 12)])),
+      versions: new Map(
+        [...files].map(([name, body]) => [name, createHash("sha256").update(body).digest("hex").slice(0, 12)]),
+      ),
     })));
   // Reset on failure, so a broken first build is retried rather than cached.
-  const get = () => assets().catch((error: unknown) => ((loaded = undefined), Promise.reject(error)));
+  const get = () =>
+    assets().catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
 
   const connect = ["'self'", ...(statsUrl ? [new URL(statsUrl).origin] : [])].join(" ");
   const security = {
@@ -61,8 +70,8 @@ export function consoleRoutes({ load, statsUrl }: ConsoleOptions): Hono {
   };
 
   app.get("/", async (c) => {
-    const { assets: files, versions } = await get();
-    return c.html(page(files, versions, statsUrl), 200, { ...security, "Cache-Control": "no-cache" });
+    const { versions } = await get();
+    return c.html(page(versions, statsUrl), 200, { ...security, "Cache-Control": "no-cache" });
   });
   app.get("/console/:file", async (c) => {
     const file = c.req.param("file");
@@ -71,7 +80,11 @@ export function consoleRoutes({ load, statsUrl }: ConsoleOptions): Hono {
     if (body === undefined) return c.notFound();
     // Versioned URLs (?v=<hash>) never change content: cache them for a year.
     const immutable = c.req.query("v") === versions.get(file);
-    return c.body(body, 200, { ...security, "Content-Type": TYPES[file] ?? "application/octet-stream", "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "no-cache" });
+    return c.body(body, 200, {
+      ...security,
+      "Content-Type": TYPES[file] ?? "application/octet-stream",
+      "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "no-cache",
+    });
   });
   return app;
 }

@@ -7,7 +7,19 @@ import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields, unknownFieldsError } from "./strict-fields.js";
-import { body, errors, EXAMPLES, expectedVersion, flagParams, flagSchema, historyEntrySchema, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import {
+  body,
+  errors,
+  EXAMPLES,
+  expectedVersion,
+  flagParams,
+  flagSchema,
+  historyEntrySchema,
+  json,
+  projectParams,
+  versionField,
+  writeErrors,
+} from "./schemas.js";
 
 const etag = (version: number) => `"${version}"`;
 
@@ -57,7 +69,17 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   );
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/flags", summary: "Create a flag or experiment", tags, request: { params: projectParams, ...body(flagInputSchema, EXAMPLES.experiment) }, responses: { 201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"), ...writeErrors } }),
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/flags",
+      summary: "Create a flag or experiment",
+      tags,
+      request: { params: projectParams, ...body(flagInputSchema, EXAMPLES.experiment) },
+      responses: {
+        201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"),
+        ...writeErrors,
+      },
+    }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
@@ -67,7 +89,14 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}", summary: "Get a flag or experiment", tags, request: { params: flagParams }, responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/flags/{flag}",
+      summary: "Get a flag or experiment",
+      tags,
+      request: { params: flagParams },
+      responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors },
+    }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -83,13 +112,29 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       summary: "Replace a flag's editable fields (conditional)",
       tags,
       description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
-      request: { params: flagParams, ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape), { ...EXAMPLES.experiment, version: 3 }) },
+      request: {
+        params: flagParams,
+        ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape), {
+          ...EXAMPLES.experiment,
+          version: 3,
+        }),
+      },
       responses: { 200: json(flagSchema, "Updated"), ...writeErrors },
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
-      const { version, status, createdAt, updatedAt, lastChange, decidedVariant, statusBeforeArchive, analysisPeriods, ...input } = c.req.valid("json");
+      const {
+        version,
+        status,
+        createdAt,
+        updatedAt,
+        lastChange,
+        decidedVariant,
+        statusBeforeArchive,
+        analysisPeriods,
+        ...input
+      } = c.req.valid("json");
       const updated = await flags.update(project, flag, input, expectedVersion(c, version), c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });
     },
@@ -108,7 +153,10 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
         body: {
           required: true,
           content: {
-            "application/merge-patch+json": { schema: flagPatchSchema, example: { rollout: 50, weights: null, version: 3 } },
+            "application/merge-patch+json": {
+              schema: flagPatchSchema,
+              example: { rollout: 50, weights: null, version: 3 },
+            },
             "application/json": { schema: flagPatchSchema, example: { rollout: 50, weights: null, version: 3 } },
           },
         },
@@ -124,7 +172,9 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       const merged = mergePatch(flagInputSchema.parse(current), patch);
       const input = parseOr400(flagInputSchema, merged, "flag");
       // Any key but a removal (null) must be one validation kept; a removal must name a field.
-      const unknownRemovals = Object.keys(patch).filter((key) => patch[key] === null && !(key in flagInputSchema.shape)).map((key) => [key]);
+      const unknownRemovals = Object.keys(patch)
+        .filter((key) => patch[key] === null && !(key in flagInputSchema.shape))
+        .map((key) => [key]);
       const dropped = [...droppedFields(withoutNulls(patch), input), ...unknownRemovals];
       if (dropped.length > 0) throw unknownFieldsError(dropped);
       const updated = await flags.update(project, flag, input, expected, c.var.principal.name);
@@ -142,21 +192,48 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
         "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); releases `activate`, `deactivate`; both `archive`, `unarchive`.",
       request: {
         params: flagParams.extend({ action: z.enum(FLAG_ACTIONS) }),
-        body: { required: false, content: { "application/json": { schema: versionField.extend({ variant: z.string().optional() }), example: { version: 4, variant: "treatment" } } } },
+        body: {
+          required: false,
+          content: {
+            "application/json": {
+              schema: versionField.extend({ variant: z.string().optional() }),
+              example: { version: 4, variant: "treatment" },
+            },
+          },
+        },
       },
       responses: { 200: json(flagSchema, "The flag after the action"), ...writeErrors },
     }),
     async (c) => {
       const { project, flag, action } = c.req.valid("param");
       authorize(c.var.principal, "editor", project);
-      const { version, variant } = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : { version: undefined, variant: undefined };
-      const updated = await flags.act(project, flag, action, expectedVersion(c, version), c.var.principal.name, variant === undefined ? {} : { variant });
+      const { version, variant } = c.req.header("content-type")?.includes("json")
+        ? c.req.valid("json")
+        : { version: undefined, variant: undefined };
+      const updated = await flags.act(
+        project,
+        flag,
+        action,
+        expectedVersion(c, version),
+        c.var.principal.name,
+        variant === undefined ? {} : { variant },
+      );
       return c.json(updated, 200, { ETag: etag(updated.version) });
     },
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions", summary: "List a flag's versions (the audit log)", tags, request: { params: flagParams }, responses: { 200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/flags/{flag}/versions",
+      summary: "List a flag's versions (the audit log)",
+      tags,
+      request: { params: flagParams },
+      responses: {
+        200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"),
+        ...errors,
+      },
+    }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -167,7 +244,14 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
   const versionParams = flagParams.extend({ version: z.coerce.number().int().positive() });
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/flags/{flag}/versions/{version}", summary: "Get one past version", tags, request: { params: versionParams }, responses: { 200: json(historyEntrySchema, "One past version"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/flags/{flag}/versions/{version}",
+      summary: "Get one past version",
+      tags,
+      request: { params: versionParams },
+      responses: { 200: json(historyEntrySchema, "One past version"), ...errors },
+    }),
     async (c) => {
       const { project, flag, version } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -181,8 +265,12 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}/versions/{version}/restore",
       summary: "Restore a past version as a new one",
       tags,
-      description: "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
-      request: { params: versionParams, body: { required: false, content: { "application/json": { schema: versionField, example: { version: 7 } } } } },
+      description:
+        "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
+      request: {
+        params: versionParams,
+        body: { required: false, content: { "application/json": { schema: versionField, example: { version: 7 } } } },
+      },
       responses: { 200: json(flagSchema, "The flag as restored"), ...writeErrors },
     }),
     async (c) => {

@@ -6,20 +6,43 @@ import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store, StoredGroup } from "../db/store.js";
 import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
-import { body, errors, EXAMPLES, expectedVersion, json, projectParams, storedGroupSchema, versionField, writeErrors } from "./schemas.js";
+import {
+  body,
+  errors,
+  EXAMPLES,
+  expectedVersion,
+  json,
+  projectParams,
+  storedGroupSchema,
+  versionField,
+  writeErrors,
+} from "./schemas.js";
 
-
-export function groupRoutes(store: Store, deployments: DeploymentService, onChange: (project: string, deployments: string[]) => Promise<void>): OpenAPIHono<AuthEnv> {
+export function groupRoutes(
+  store: Store,
+  deployments: DeploymentService,
+  onChange: (project: string, deployments: string[]) => Promise<void>,
+): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   const tags = ["Mutual-exclusion groups and holdouts"];
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/groups", summary: "List mutual-exclusion groups and holdouts", tags, request: { params: projectParams }, responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/groups",
+      summary: "List mutual-exclusion groups and holdouts",
+      tags,
+      request: { params: projectParams },
+      responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors },
+    }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
       await deployments.project(project);
-      return c.json((await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 })), 200);
+      return c.json(
+        (await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 })),
+        200,
+      );
     },
   );
 
@@ -32,7 +55,10 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
       description:
         "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them. " +
         "Replacing is conditional on the version read (If-Match or `version`); creating needs neither.",
-      request: { params: projectParams.extend({ group: keySchema }), ...body(groupSchema.omit({ key: true }).extend(versionField.shape), EXAMPLES.group) },
+      request: {
+        params: projectParams.extend({ group: keySchema }),
+        ...body(groupSchema.omit({ key: true }).extend(versionField.shape), EXAMPLES.group),
+      },
       responses: { 200: json(storedGroupSchema, "The group"), ...writeErrors },
     }),
     async (c) => {
@@ -45,7 +71,10 @@ export function groupRoutes(store: Store, deployments: DeploymentService, onChan
       const saved: StoredGroup = { key: group, ...input, version: (expected ?? 0) + 1 };
       await conflictTo409(() => store.putGroup(project, saved, expected));
       await store.nextSeq(project);
-      await onChange(project, (await store.listDeployments(project)).map((d) => d.key));
+      await onChange(
+        project,
+        (await store.listDeployments(project)).map((d) => d.key),
+      );
       return c.json(saved, 200, { ETag: `"${saved.version}"` });
     },
   );

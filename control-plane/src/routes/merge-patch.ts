@@ -8,7 +8,11 @@ import { isObject } from "./strict-fields.js";
 /** The patch without its removals (what must survive validation). */
 export function withoutNulls(patch: unknown): unknown {
   if (!isObject(patch)) return patch;
-  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== null).map(([key, value]) => [key, withoutNulls(value)]));
+  return Object.fromEntries(
+    Object.entries(patch)
+      .filter(([, value]) => value !== null)
+      .map(([key, value]) => [key, withoutNulls(value)]),
+  );
 }
 
 export function mergePatch(target: unknown, patch: unknown): unknown {

@@ -5,51 +5,104 @@ import { keySchema } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
-import { body, deploymentParams, evaluationExplainedSchema, deploymentSchema, errors, EXAMPLES, json, projectParams, projectSchema, writeErrors } from "./schemas.js";
+import {
+  body,
+  deploymentParams,
+  evaluationExplainedSchema,
+  deploymentSchema,
+  errors,
+  EXAMPLES,
+  json,
+  projectParams,
+  projectSchema,
+  writeErrors,
+} from "./schemas.js";
 
 const named = z.object({ key: keySchema, name: z.string().min(1).max(200) });
 
 /** Server keys are secrets: viewers see the client key only. */
 const visibleTo = (principal: Principal, deployment: DeploymentView) =>
-  ROLES.indexOf(principal.role) >= ROLES.indexOf("editor") ? deployment : { ...deployment, serverKey: undefined, retiredKeys: undefined };
+  ROLES.indexOf(principal.role) >= ROLES.indexOf("editor")
+    ? deployment
+    : { ...deployment, serverKey: undefined, retiredKeys: undefined };
 
 export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   /** A user as the SDKs describe one (Amplitude's field names). */
-const evaluationUserSchema = z.object({
-  user_id: z.string().max(1024).optional(),
-  device_id: z.string().max(1024).optional(),
-  country: z.string().max(100).optional(),
-  platform: z.string().max(100).optional(),
-  language: z.string().max(100).optional(),
-  version: z.string().max(100).optional(),
-  user_properties: z.record(z.string(), z.unknown()).optional(),
-  groups: z.record(z.string(), z.array(z.string().max(1024))).optional(),
-  group_properties: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).optional(),
-});
-
-const tags = ["Projects and deployments"];
-
-  app.openapi(createRoute({ method: "post", path: "/projects", summary: "Create a project", tags, request: body(named, EXAMPLES.project), responses: { 201: json(projectSchema, "Created"), ...writeErrors } }), async (c) => {
-    if (c.var.principal.project !== "*") throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
-    authorize(c.var.principal, "admin", "*");
-    const { key, name } = c.req.valid("json");
-    return c.json(await deployments.createProject(key, name), 201);
+  const evaluationUserSchema = z.object({
+    user_id: z.string().max(1024).optional(),
+    device_id: z.string().max(1024).optional(),
+    country: z.string().max(100).optional(),
+    platform: z.string().max(100).optional(),
+    language: z.string().max(100).optional(),
+    version: z.string().max(100).optional(),
+    user_properties: z.record(z.string(), z.unknown()).optional(),
+    groups: z.record(z.string(), z.array(z.string().max(1024))).optional(),
+    group_properties: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).optional(),
   });
 
-  app.openapi(createRoute({ method: "get", path: "/projects", summary: "List projects", tags, responses: { 200: json(z.array(projectSchema), "The projects this token can see"), ...errors } }), async (c) => {
-    const { project } = c.var.principal;
-    return c.json((await deployments.listProjects()).filter((p) => project === "*" || p.key === project), 200);
-  });
-
-  app.openapi(createRoute({ method: "get", path: "/projects/{project}", summary: "Get a project", tags, request: { params: projectParams }, responses: { 200: json(projectSchema, "The project"), ...errors } }), async (c) => {
-    const { project } = c.req.valid("param");
-    authorize(c.var.principal, "viewer", project);
-    return c.json(await deployments.project(project), 200);
-  });
+  const tags = ["Projects and deployments"];
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/deployments", summary: "Create a deployment (with its client and server keys)", tags, request: { params: projectParams, ...body(named, EXAMPLES.deployment) }, responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors } }),
+    createRoute({
+      method: "post",
+      path: "/projects",
+      summary: "Create a project",
+      tags,
+      request: body(named, EXAMPLES.project),
+      responses: { 201: json(projectSchema, "Created"), ...writeErrors },
+    }),
+    async (c) => {
+      if (c.var.principal.project !== "*")
+        throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
+      authorize(c.var.principal, "admin", "*");
+      const { key, name } = c.req.valid("json");
+      return c.json(await deployments.createProject(key, name), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/projects",
+      summary: "List projects",
+      tags,
+      responses: { 200: json(z.array(projectSchema), "The projects this token can see"), ...errors },
+    }),
+    async (c) => {
+      const { project } = c.var.principal;
+      return c.json(
+        (await deployments.listProjects()).filter((p) => project === "*" || p.key === project),
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/projects/{project}",
+      summary: "Get a project",
+      tags,
+      request: { params: projectParams },
+      responses: { 200: json(projectSchema, "The project"), ...errors },
+    }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      authorize(c.var.principal, "viewer", project);
+      return c.json(await deployments.project(project), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/deployments",
+      summary: "Create a deployment (with its client and server keys)",
+      tags,
+      request: { params: projectParams, ...body(named, EXAMPLES.deployment) },
+      responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors },
+    }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);
@@ -59,16 +112,33 @@ const tags = ["Projects and deployments"];
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/deployments", summary: "List deployments and their replication status", tags, request: { params: projectParams }, responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/deployments",
+      summary: "List deployments and their replication status",
+      tags,
+      request: { params: projectParams },
+      responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors },
+    }),
     async (c) => {
       const { project } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
-      return c.json((await deployments.list(project)).map((d) => visibleTo(c.var.principal, d)), 200);
+      return c.json(
+        (await deployments.list(project)).map((d) => visibleTo(c.var.principal, d)),
+        200,
+      );
     },
   );
 
   app.openapi(
-    createRoute({ method: "get", path: "/projects/{project}/deployments/{deployment}", summary: "Get a deployment and its replication status", tags, request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors } }),
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/deployments/{deployment}",
+      summary: "Get a deployment and its replication status",
+      tags,
+      request: { params: deploymentParams },
+      responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors },
+    }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "viewer", project);
@@ -83,7 +153,10 @@ const tags = ["Projects and deployments"];
       summary: "Rotate a deployment's keys",
       tags,
       description: "Issues new keys; the old ones stop working once the deployment is republished (immediately).",
-      request: { params: deploymentParams, ...body(z.object({ keys: z.array(z.enum(["client", "server"])).min(1) }), { keys: ["client"] }) },
+      request: {
+        params: deploymentParams,
+        ...body(z.object({ keys: z.array(z.enum(["client", "server"])).min(1) }), { keys: ["client"] }),
+      },
       responses: { 200: json(deploymentSchema, "The deployment with its new keys"), ...writeErrors },
     }),
     async (c) => {
@@ -99,13 +172,22 @@ const tags = ["Projects and deployments"];
       path: "/projects/{project}/deployments/{deployment}/evaluate",
       summary: "Try a user: what every flag of the deployment returns for them, and why",
       tags,
-      description: "Evaluates the deployment's flags as they are now, with the edge's engine; nothing is recorded (no exposure).",
+      description:
+        "Evaluates the deployment's flags as they are now, with the edge's engine; nothing is recorded (no exposure).",
       request: {
         params: deploymentParams,
-        ...body(evaluationUserSchema, { user_id: "user-1", device_id: "device-1", user_properties: { plan: "beta", country: "DE" }, groups: { company: ["acme"] } }),
+        ...body(evaluationUserSchema, {
+          user_id: "user-1",
+          device_id: "device-1",
+          user_properties: { plan: "beta", country: "DE" },
+          groups: { company: ["acme"] },
+        }),
       },
       responses: {
-        200: json(z.record(z.string(), evaluationExplainedSchema), "Per flag: the variant, its value and payload, the reason and the deciding segment"),
+        200: json(
+          z.record(z.string(), evaluationExplainedSchema),
+          "Per flag: the variant, its value and payload, the reason and the deciding segment",
+        ),
         ...errors,
       },
     }),
@@ -117,7 +199,15 @@ const tags = ["Projects and deployments"];
   );
 
   app.openapi(
-    createRoute({ method: "post", path: "/projects/{project}/deployments/{deployment}/publish", summary: "Republish a deployment to the edge now", tags, description: "Republishes the deployment to the edge now.", request: { params: deploymentParams }, responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors } }),
+    createRoute({
+      method: "post",
+      path: "/projects/{project}/deployments/{deployment}/publish",
+      summary: "Republish a deployment to the edge now",
+      tags,
+      description: "Republishes the deployment to the edge now.",
+      request: { params: deploymentParams },
+      responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors },
+    }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);
@@ -126,7 +216,15 @@ const tags = ["Projects and deployments"];
   );
 
   app.openapi(
-    createRoute({ method: "delete", path: "/projects/{project}/deployments/{deployment}", summary: "Delete a deployment", tags, description: "Removes the deployment and its keys from the edge; refused while flags are served on it.", request: { params: deploymentParams }, responses: { 204: { description: "Deleted" }, ...writeErrors } }),
+    createRoute({
+      method: "delete",
+      path: "/projects/{project}/deployments/{deployment}",
+      summary: "Delete a deployment",
+      tags,
+      description: "Removes the deployment and its keys from the edge; refused while flags are served on it.",
+      request: { params: deploymentParams },
+      responses: { 204: { description: "Deleted" }, ...writeErrors },
+    }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
       authorize(c.var.principal, "admin", project);

@@ -37,7 +37,14 @@ export const historyEntrySchema = z.object({
   actor: z.string(),
   at: z.string(),
   action: z.string(),
-  diff: z.array(z.object({ type: z.string(), path: z.array(z.union([z.string(), z.number()])), value: z.unknown().optional(), oldValue: z.unknown().optional() })),
+  diff: z.array(
+    z.object({
+      type: z.string(),
+      path: z.array(z.union([z.string(), z.number()])),
+      value: z.unknown().optional(),
+      oldValue: z.unknown().optional(),
+    }),
+  ),
   flag: flagSchema,
 });
 
@@ -88,12 +95,21 @@ export function expectedVersion(c: Context, fromBody: number | undefined): numbe
     return Number(match[1]);
   }
   if (fromBody !== undefined) return fromBody;
-  throw new ApiError(428, "precondition_required", "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten");
+  throw new ApiError(
+    428,
+    "precondition_required",
+    "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten",
+  );
 }
 
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 /** A JSON request body, with an example for the docs. */
-export const body = <T extends z.ZodType>(schema: T, example: unknown) => ({ body: { required: true, content: { "application/json": { schema, example } } } });
+export const body = <T extends z.ZodType>(schema: T, example: unknown) => ({
+  body: { required: true, content: { "application/json": { schema, example } } },
+});
 
 /** Examples shown in the API docs (GET /docs). */
 export const EXAMPLES = {
@@ -121,6 +137,9 @@ export const errors = {
 };
 export const writeErrors = {
   ...errors,
-  409: json(errorSchema, "Changed since the version you read (current version in details), or not allowed in this state"),
+  409: json(
+    errorSchema,
+    "Changed since the version you read (current version in details), or not allowed in this state",
+  ),
   428: json(errorSchema, "Send the version you read: If-Match header or `version` field"),
 };

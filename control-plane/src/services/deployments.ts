@@ -14,14 +14,21 @@ import { conflictTo409 } from "./conflicts.js";
 import type { KvWriter } from "../publish/kv-writer.js";
 import type { Publisher } from "../publish/publisher.js";
 
-
 export const newApiKey = (kind: "client" | "server"): string => `${kind}-${randomBytes(18).toString("base64url")}`;
 
 export interface DeploymentView extends Deployment {
   publish: PublishState | { status: "pending" };
 }
 
-export function createDeploymentService({ store, publisher, kv }: { store: Store; publisher: Publisher; kv: KvWriter }) {
+export function createDeploymentService({
+  store,
+  publisher,
+  kv,
+}: {
+  store: Store;
+  publisher: Publisher;
+  kv: KvWriter;
+}) {
   async function project(key: string): Promise<Project> {
     const found = await store.getProject(key);
     if (!found) throw new ApiError(404, "not_found", `No project ${key}`);
@@ -35,7 +42,10 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
     return found;
   }
 
-  const view = async (projectKey: string, d: Deployment): Promise<DeploymentView> => ({ ...d, publish: (await store.getPublishState(projectKey, d.key)) ?? { status: "pending" } });
+  const view = async (projectKey: string, d: Deployment): Promise<DeploymentView> => ({
+    ...d,
+    publish: (await store.getPublishState(projectKey, d.key)) ?? { status: "pending" },
+  });
 
   return {
     project,
@@ -55,7 +65,14 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
     },
     async create(projectKey: string, key: string, name: string): Promise<DeploymentView> {
       await project(projectKey);
-      const created: Deployment = { key, name, clientKey: newApiKey("client"), serverKey: newApiKey("server"), retiredKeys: [], createdAt: new Date().toISOString() };
+      const created: Deployment = {
+        key,
+        name,
+        clientKey: newApiKey("client"),
+        serverKey: newApiKey("server"),
+        retiredKeys: [],
+        createdAt: new Date().toISOString(),
+      };
       await conflictTo409(() => store.putDeployment(projectKey, created));
       await store.nextSeq(projectKey); // a change a publisher holding the lease must see
       await publisher.publish(projectKey, key);
@@ -78,9 +95,13 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
     },
     async remove(projectKey: string, key: string): Promise<void> {
       const current = await deployment(projectKey, key);
-      const reference = await store.deploymentReference(projectKey, key); // before the check (see store.deleteDeployment)
+      // before the check (see store.deleteDeployment)
+      const reference = await store.deploymentReference(projectKey, key);
       const serving = (await store.listFlags(projectKey)).filter((f) => f.deployments.includes(key)).map((f) => f.key);
-      if (serving.length) throw new ApiError(409, "conflict", `Deployment ${key} still serves flags: ${serving.join(", ")}`, { flags: serving });
+      if (serving.length)
+        throw new ApiError(409, "conflict", `Deployment ${key} still serves flags: ${serving.join(", ")}`, {
+          flags: serving,
+        });
       await conflictTo409(() => store.deleteDeployment(projectKey, key, reference));
       await kv.delete([current.clientKey, current.serverKey, ...current.retiredKeys].map(kvNameForApiKey));
       await store.deletePublishState(projectKey, key);
@@ -91,7 +112,11 @@ export function createDeploymentService({ store, publisher, kv }: { store: Store
      * rollout's "All Other Users"), through the same compiler and engine as the edge, on
      * the flags as they are now.
      */
-    async evaluate(projectKey: string, key: string, user: Record<string, unknown>): Promise<Record<string, EvaluationExplained>> {
+    async evaluate(
+      projectKey: string,
+      key: string,
+      user: Record<string, unknown>,
+    ): Promise<Record<string, EvaluationExplained>> {
       await deployment(projectKey, key);
       const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
       const compiled = compile(compileDeployment(key, flags, new Map(groups.map((g) => [g.key, g]))));

@@ -6,7 +6,15 @@
  */
 import diff from "microdiff";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
-import { ANALYSIS_FIELDS, analysisSettingsSchema, flagInputSchema, type AnalysisPeriod, type Flag, type FlagInput, type FlagStatus } from "../../../shared/authoring/schema.js";
+import {
+  ANALYSIS_FIELDS,
+  analysisSettingsSchema,
+  flagInputSchema,
+  type AnalysisPeriod,
+  type Flag,
+  type FlagInput,
+  type FlagStatus,
+} from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { HistoryEntry, Store } from "../db/store.js";
 import { conflictTo409 } from "./conflicts.js";
@@ -30,7 +38,12 @@ const MAX_DIFF_JSON_BYTES = 128 * 1024;
 const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 const invalid = (issues: Issue[]) =>
-  new ApiError(400, "validation_failed", `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`, issues);
+  new ApiError(
+    400,
+    "validation_failed",
+    `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`,
+    issues,
+  );
 
 /** Which actions apply in which status, and where they lead. */
 function transition(flag: Flag, action: FlagAction): FlagStatus {
@@ -47,7 +60,8 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
   };
   const rule = allowed[action];
   if (!rule) throw new ApiError(400, "bad_request", `'${action}' does not apply to a ${flag.type} flag`);
-  if (!rule.from.includes(flag.status)) throw new ApiError(409, "conflict", `Cannot ${action} a flag that is ${flag.status}`);
+  if (!rule.from.includes(flag.status))
+    throw new ApiError(409, "conflict", `Cannot ${action} a flag that is ${flag.status}`);
   return rule.to;
 }
 
@@ -61,10 +75,15 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
   if (previous.status !== "running") return;
   for (const field of ANALYSIS_FIELDS) {
     if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
-      throw new ApiError(409, "conflict", `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`, {
-        field,
-        currentVersion: previous.version,
-      });
+      throw new ApiError(
+        409,
+        "conflict",
+        `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`,
+        {
+          field,
+          currentVersion: previous.version,
+        },
+      );
     }
   }
 }
@@ -75,26 +94,44 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
  * and action, with the same content. The retry then gets the result instead of a 409.
  */
 function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, version: number): boolean {
-  return flag.version === version && flag.lastChange.actor === actor && flag.lastChange.action === action && diff(flagInputSchema.parse(flag), input).length === 0;
+  return (
+    flag.version === version &&
+    flag.lastChange.actor === actor &&
+    flag.lastChange.action === action &&
+    diff(flagInputSchema.parse(flag), input).length === 0
+  );
 }
 
 /** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
 function assertNotArchived(previous: Flag): void {
-  if (previous.status === "archived") throw new ApiError(409, "conflict", `Flag ${previous.key} is archived: unarchive it before editing`, { status: "archived" });
+  if (previous.status === "archived")
+    throw new ApiError(409, "conflict", `Flag ${previous.key} is archived: unarchive it before editing`, {
+      status: "archived",
+    });
 }
 
 /** The analysis periods after an action: `start` opens one with the current settings, leaving `running` closes it. */
-function periodsAfter(previous: Flag, action: FlagAction, status: FlagStatus, at: string): AnalysisPeriod[] | undefined {
+function periodsAfter(
+  previous: Flag,
+  action: FlagAction,
+  status: FlagStatus,
+  at: string,
+): AnalysisPeriod[] | undefined {
   const periods = previous.analysisPeriods ?? [];
   if (action === "start") return [...periods, { startedAt: at, settings: analysisSettingsSchema.parse(previous) }];
   const last = periods.at(-1);
-  if (previous.status === "running" && status !== "running" && last && !last.stoppedAt) return [...periods.slice(0, -1), { ...last, stoppedAt: at }];
+  if (previous.status === "running" && status !== "running" && last && !last.stoppedAt)
+    return [...periods.slice(0, -1), { ...last, stoppedAt: at }];
   return previous.analysisPeriods;
 }
 
 export function createFlagService({ store, onChange }: FlagServiceOptions) {
   async function checkAgainstProject(project: string, input: FlagInput): Promise<void> {
-    const [flags, groups, deployments] = await Promise.all([store.listFlags(project), store.listGroups(project), store.listDeployments(project)]);
+    const [flags, groups, deployments] = await Promise.all([
+      store.listFlags(project),
+      store.listGroups(project),
+      store.listDeployments(project),
+    ]);
     const issues = validateFlag(input, {
       flags: new Map(flags.filter((f) => f.key !== input.key).map((f) => [f.key, f])),
       groups: new Map(groups.map((g) => [g.key, g])),
@@ -110,13 +147,22 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
     const bytes = jsonBytes(next);
     if (bytes > MAX_FLAG_JSON_BYTES) {
-      throw new ApiError(413, "payload_too_large", `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`);
+      throw new ApiError(
+        413,
+        "payload_too_large",
+        `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
+      );
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
     const gone = await store.referenceDeployments(project, next.deployments);
     if (gone.length > 0) {
       await store.revertFlag(project, next, previous); // a deployment was deleted between our check and our write
-      throw invalid(gone.map((key) => ({ path: ["deployments", String(next.deployments.indexOf(key))], message: `unknown deployment '${key}' (deleted meanwhile)` })));
+      throw invalid(
+        gone.map((key) => ({
+          path: ["deployments", String(next.deployments.indexOf(key))],
+          message: `unknown deployment '${key}' (deleted meanwhile)`,
+        })),
+      );
     }
     await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
     await recordHistory(store, project, next, previous);
@@ -124,7 +170,12 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     return next;
   }
 
-  function stamp(base: Omit<Flag, "version" | "updatedAt" | "lastChange">, previous: Flag | undefined, actor: string, action: string): Flag {
+  function stamp(
+    base: Omit<Flag, "version" | "updatedAt" | "lastChange">,
+    previous: Flag | undefined,
+    actor: string,
+    action: string,
+  ): Flag {
     const at = new Date().toISOString();
     return { ...base, version: (previous?.version ?? 0) + 1, updatedAt: at, lastChange: { actor, at, action } } as Flag;
   }
@@ -136,15 +187,22 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   }
 
   function atVersion(flag: Flag, expected: number): Flag {
-    if (flag.version !== expected) throw new ApiError(409, "conflict", `Flag ${flag.key} changed since version ${expected}`, { currentVersion: flag.version });
+    if (flag.version !== expected)
+      throw new ApiError(409, "conflict", `Flag ${flag.key} changed since version ${expected}`, {
+        currentVersion: flag.version,
+      });
     return flag;
   }
 
-  const current = async (project: string, key: string, expected: number): Promise<Flag> => atVersion(await stored(project, key), expected);
+  const current = async (project: string, key: string, expected: number): Promise<Flag> =>
+    atVersion(await stored(project, key), expected);
 
   return {
     /** Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed first. */
-    async list(project: string, filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {}): Promise<Flag[]> {
+    async list(
+      project: string,
+      filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {},
+    ): Promise<Flag[]> {
       const text = filter.q?.toLowerCase();
       return (await store.listFlags(project))
         .filter((f) => (!filter.status || f.status === filter.status) && (!filter.type || f.type === filter.type))
@@ -163,17 +221,23 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
       try {
-        return await commit(project, stamp({ ...input, status, createdAt: now }, undefined, actor, "create"), undefined);
+        return await commit(
+          project,
+          stamp({ ...input, status, createdAt: now }, undefined, actor, "create"),
+          undefined,
+        );
       } catch (error) {
         // The flag exists: perhaps because this very request landed before (a retry).
-        const existing = error instanceof ApiError && error.status === 409 ? await store.getFlag(project, input.key) : undefined;
+        const existing =
+          error instanceof ApiError && error.status === 409 ? await store.getFlag(project, input.key) : undefined;
         if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
         throw error;
       }
     },
 
     async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
-      if (input.key !== key) throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
+      if (input.key !== key)
+        throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
       const flag = await stored(project, key);
       if (isReplay(flag, input, actor, "update", expected + 1)) return flag; // a retry of this very write, which landed
       const previous = atVersion(flag, expected);
@@ -184,16 +248,26 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       return commit(project, stamp({ ...input, ...managed(previous) }, previous, actor, "update"), previous);
     },
 
-    async act(project: string, key: string, action: FlagAction, expected: number, actor: string, options: { variant?: string } = {}): Promise<Flag> {
+    async act(
+      project: string,
+      key: string,
+      action: FlagAction,
+      expected: number,
+      actor: string,
+      options: { variant?: string } = {},
+    ): Promise<Flag> {
       const previous = await current(project, key, expected);
       const status = transition(previous, action);
       const next: Flag = { ...previous, status };
       const periods = periodsAfter(previous, action, status, new Date().toISOString());
       if (periods) next.analysisPeriods = periods;
-      if (action === "start" && !previous.primaryMetric) throw new ApiError(400, "bad_request", "An experiment needs a primaryMetric before it starts");
+      if (action === "start" && !previous.primaryMetric)
+        throw new ApiError(400, "bad_request", "An experiment needs a primaryMetric before it starts");
       if (action === "decide") {
         if (!options.variant || !previous.variants.some((v) => v.key === options.variant)) {
-          throw new ApiError(400, "bad_request", `decide needs the key of one of the flag's variants`, { variants: previous.variants.map((v) => v.key) });
+          throw new ApiError(400, "bad_request", `decide needs the key of one of the flag's variants`, {
+            variants: previous.variants.map((v) => v.key),
+          });
         }
         next.decidedVariant = options.variant;
       }
@@ -225,7 +299,11 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       assertNotArchived(previous);
       assertAnalysisUnchanged(previous, content);
       await checkAgainstProject(project, content);
-      return commit(project, stamp({ ...content, ...managed(previous) }, previous, actor, `restore v${version}`), previous);
+      return commit(
+        project,
+        stamp({ ...content, ...managed(previous) }, previous, actor, `restore v${version}`),
+        previous,
+      );
     },
   };
 }
@@ -236,7 +314,13 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
  */
 function managed(previous: Flag) {
   const { status, decidedVariant, statusBeforeArchive, createdAt, analysisPeriods } = previous;
-  return { status, createdAt, ...(decidedVariant ? { decidedVariant } : {}), ...(statusBeforeArchive ? { statusBeforeArchive } : {}), ...(analysisPeriods ? { analysisPeriods } : {}) };
+  return {
+    status,
+    createdAt,
+    ...(decidedVariant ? { decidedVariant } : {}),
+    ...(statusBeforeArchive ? { statusBeforeArchive } : {}),
+    ...(analysisPeriods ? { analysisPeriods } : {}),
+  };
 }
 
 const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);
@@ -248,16 +332,22 @@ const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);
  */
 export function flagDiff(previous: Flag | undefined, flag: Flag): HistoryEntry["diff"] {
   if (!previous) return [];
-  const changes = diff(previous as unknown as Record<string, unknown>, flag as unknown as Record<string, unknown>).filter(
-    (change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])),
-  );
+  const changes = diff(
+    previous as unknown as Record<string, unknown>,
+    flag as unknown as Record<string, unknown>,
+  ).filter((change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])));
   if (jsonBytes(changes) <= MAX_DIFF_JSON_BYTES) return changes;
   const fields = [...new Set(changes.map((change) => String(change.path[0])))];
   return fields.map((field) => ({ type: "CHANGE", path: [field] }));
 }
 
 /** Writes the history entry of `flag`'s version: idempotent, so reconcile can redo it. */
-export async function recordHistory(store: Store, project: string, flag: Flag, previous: Flag | undefined): Promise<void> {
+export async function recordHistory(
+  store: Store,
+  project: string,
+  flag: Flag,
+  previous: Flag | undefined,
+): Promise<void> {
   await store.putHistory(project, {
     version: flag.version,
     flag,

@@ -27,7 +27,16 @@ import { getCookie } from "hono/cookie";
 import type { QueueMessage } from "../../../shared/events.js";
 import { ExposureRecorder } from "../exposures.js";
 import { FlagStore } from "../flag-store.js";
-import { appliesOn, assign, assignmentHeader, initialVariants, navigationFor, sameSiteTarget, userFromRequest, type Assignment } from "./assignments.js";
+import {
+  appliesOn,
+  assign,
+  assignmentHeader,
+  initialVariants,
+  navigationFor,
+  sameSiteTarget,
+  userFromRequest,
+  type Assignment,
+} from "./assignments.js";
 
 export interface ExperimentMiddlewareOptions {
   /** The deployment whose flags apply (a client or server key). */
@@ -55,7 +64,11 @@ export const INITIAL_VARIANTS_GLOBAL = "__AMPLITUDE_EXPERIMENT_INITIAL_VARIANTS_
 const TWO_YEARS = 63_072_000;
 
 /** JSON safe inside a `<script>` element. */
-const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+const scriptJson = (value: unknown) =>
+  JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 
 function markPrivate(headers: Headers): void {
   const directives = (headers.get("cache-control") ?? "")
@@ -65,7 +78,14 @@ function markPrivate(headers: Headers): void {
   if (!directives.some((d) => /^(private|no-store)$/i.test(d))) directives.unshift("private");
   headers.set("cache-control", directives.join(", "));
   const vary = headers.get("vary");
-  if (!vary?.toLowerCase().split(",").map((v) => v.trim()).includes("cookie")) headers.set("vary", vary ? `${vary}, Cookie` : "Cookie");
+  if (
+    !vary
+      ?.toLowerCase()
+      .split(",")
+      .map((v) => v.trim())
+      .includes("cookie")
+  )
+    headers.set("vary", vary ? `${vary}, Cookie` : "Cookie");
 }
 
 export function experimentMiddleware(options: ExperimentMiddlewareOptions): MiddlewareHandler {
@@ -80,12 +100,17 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     const kv = env[options.kvBinding ?? "FLAGS"] as KVNamespace;
     const deployment = await store.get(kv, options.deploymentKey, (p) => c.executionCtx.waitUntil(p));
     if (!deployment) throw new Error("The middleware's deployment key is unknown to KV");
-    const assignment = assign(deployment.compiled, userFromRequest(c.req.raw, { deviceId, ...(userId ? { userId } : {}) }));
+    const assignment = assign(
+      deployment.compiled,
+      userFromRequest(c.req.raw, { deviceId, ...(userId ? { userId } : {}) }),
+    );
     if (options.trackExposures !== false) {
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;
       const pathname = new URL(c.req.url).pathname;
-      const applied = Object.keys(assignment.variants).filter((key) => appliesOn(assignment.variants[key]!, pathname)).map((key) => assignment.outcomes[key]);
+      const applied = Object.keys(assignment.variants)
+        .filter((key) => appliesOn(assignment.variants[key]!, pathname))
+        .map((key) => assignment.outcomes[key]);
       if (queue) exposures.record(c.executionCtx, queue, deployment, user, applied, "cdn");
     }
     return assignment;
@@ -99,8 +124,14 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     }
     const existingDevice = getCookie(c, cookieName);
     const deviceId = existingDevice && /^[\w-]{8,64}$/.test(existingDevice) ? existingDevice : crypto.randomUUID();
-    const userId = (options.userIdCookie && getCookie(c, options.userIdCookie)) || (options.userIdHeader && c.req.header(options.userIdHeader)) || undefined;
-    const setCookie = existingDevice === deviceId ? undefined : `${cookieName}=${deviceId}; Path=/; Max-Age=${TWO_YEARS}; Secure; SameSite=Lax`;
+    const userId =
+      (options.userIdCookie && getCookie(c, options.userIdCookie)) ||
+      (options.userIdHeader && c.req.header(options.userIdHeader)) ||
+      undefined;
+    const setCookie =
+      existingDevice === deviceId
+        ? undefined
+        : `${cookieName}=${deviceId}; Path=/; Max-Age=${TWO_YEARS}; Secure; SameSite=Lax`;
 
     let assignment: Assignment;
     try {
@@ -134,9 +165,15 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     // Assigning c.res merges the previous response's headers into the new one, which would
     // restore the origin's cache headers; clearing it first makes this a replacement.
     c.res = undefined as unknown as Response;
-    if (options.injectHtml && response.headers.get("content-type")?.includes("text/html") && Object.keys(assignment.variants).length) {
+    if (
+      options.injectHtml &&
+      response.headers.get("content-type")?.includes("text/html") &&
+      Object.keys(assignment.variants).length
+    ) {
       const script = `<script>window.${INITIAL_VARIANTS_GLOBAL}=${scriptJson(initialVariants(assignment.variants))};</script>`;
-      c.res = new HTMLRewriter().on("head", { element: (head) => void head.prepend(script, { html: true }) }).transform(response);
+      c.res = new HTMLRewriter()
+        .on("head", { element: (head) => void head.prepend(script, { html: true }) })
+        .transform(response);
     } else {
       c.res = response;
     }

@@ -27,7 +27,12 @@ function toOrigin(request: Request, origin: string): Request {
   const to = new URL(origin);
   to.pathname = from.pathname;
   to.search = from.search;
-  return new Request(to.href, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
+  return new Request(to.href, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    redirect: "manual",
+  });
 }
 
 export function cdnProxy(config: ProxyConfig): Hono<EdgeEnv> {

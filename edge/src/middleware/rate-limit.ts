@@ -16,7 +16,10 @@ export const rateLimit = (): MiddlewareHandler<EdgeEnv> => async (c, next) => {
   const limiter = c.env.RATE_LIMITER;
   if (limiter) {
     const { success } = await limiter.limit({ key: c.var.apiKey });
-    if (!success) throw new ApiError(429, "rate_limited", "Too many requests for this deployment key; retry later", undefined, { "Retry-After": RETRY_AFTER_SECONDS });
+    if (!success)
+      throw new ApiError(429, "rate_limited", "Too many requests for this deployment key; retry later", undefined, {
+        "Retry-After": RETRY_AFTER_SECONDS,
+      });
   }
   await next();
 };

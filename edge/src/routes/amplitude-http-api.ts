@@ -26,9 +26,12 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * SDK's, under the same trust rule (the edge must serve that variant to that user).
  */
 function fromExperimentSdk(raw: unknown): unknown {
-  if (!raw || typeof raw !== "object" || (raw as { event_type?: unknown }).event_type !== SDK_EXPOSURE_EVENT) return raw;
+  if (!raw || typeof raw !== "object" || (raw as { event_type?: unknown }).event_type !== SDK_EXPOSURE_EVENT)
+    return raw;
   const event = raw as Record<string, unknown>;
-  const properties = (event["event_properties"] && typeof event["event_properties"] === "object" ? event["event_properties"] : {}) as Record<string, unknown>;
+  const properties = (
+    event["event_properties"] && typeof event["event_properties"] === "object" ? event["event_properties"] : {}
+  ) as Record<string, unknown>;
   const { user_properties: _userProperties, ...rest } = event; // its $set/$unset of "[Experiment] <flag>" properties
   return {
     ...rest,
@@ -36,7 +39,9 @@ function fromExperimentSdk(raw: unknown): unknown {
     event_properties: {
       flag_key: properties["[Experiment] Flag Key"],
       ...(properties["[Experiment] Variant"] === undefined ? {} : { variant: properties["[Experiment] Variant"] }),
-      ...(properties["[Experiment] Experiment Key"] === undefined ? {} : { experiment_key: properties["[Experiment] Experiment Key"] }),
+      ...(properties["[Experiment] Experiment Key"] === undefined
+        ? {}
+        : { experiment_key: properties["[Experiment] Experiment Key"] }),
     },
   };
 }
@@ -45,8 +50,12 @@ const SDK_EXPOSURE_EVENT = "[Experiment] Exposure";
 type FieldIndexes = Record<string, number[]>;
 const note = (fields: FieldIndexes, field: string, index: number) => void (fields[field] ??= []).push(index);
 
-const answer = (c: Context<EdgeEnv>, status: 200 | 400 | 413 | 429, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  c.json({ code: status, ...body }, status, headers);
+const answer = (
+  c: Context<EdgeEnv>,
+  status: 200 | 400 | 413 | 429,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) => c.json({ code: status, ...body }, status, headers);
 
 export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
@@ -60,15 +69,28 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
     } catch {
       return answer(c, 400, { error: "Invalid JSON request body" });
     }
-    const { api_key: apiKey, events } = (body && typeof body === "object" ? body : {}) as { api_key?: unknown; events?: unknown };
-    if (typeof apiKey !== "string" || apiKey === "") return answer(c, 400, { error: "Request missing required field", missing_field: "api_key" });
-    if (!Array.isArray(events) || events.length === 0) return answer(c, 400, { error: "Request missing required field", missing_field: "events" });
-    if (events.length > MAX_EVENTS) return answer(c, 413, { error: `Payload too large: at most ${MAX_EVENTS} events a request` });
-    const deployment = API_KEY_PATTERN.test(apiKey) ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p)) : undefined;
+    const { api_key: apiKey, events } = (body && typeof body === "object" ? body : {}) as {
+      api_key?: unknown;
+      events?: unknown;
+    };
+    if (typeof apiKey !== "string" || apiKey === "")
+      return answer(c, 400, { error: "Request missing required field", missing_field: "api_key" });
+    if (!Array.isArray(events) || events.length === 0)
+      return answer(c, 400, { error: "Request missing required field", missing_field: "events" });
+    if (events.length > MAX_EVENTS)
+      return answer(c, 413, { error: `Payload too large: at most ${MAX_EVENTS} events a request` });
+    const deployment = API_KEY_PATTERN.test(apiKey)
+      ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p))
+      : undefined;
     if (!deployment) return answer(c, 400, { error: "Invalid API key" });
     const limiter = c.env.RATE_LIMITER;
     if (limiter && !(await limiter.limit({ key: apiKey })).success) {
-      return answer(c, 429, { error: "Too many requests for this API key", throttled_events: [] }, { "Retry-After": "10" });
+      return answer(
+        c,
+        429,
+        { error: "Too many requests for this API key", throttled_events: [] },
+        { "Retry-After": "10" },
+      );
     }
 
     const missing: FieldIndexes = {};
@@ -81,7 +103,8 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           const field = String(issue.path[0] ?? "event");
-          if (fields[field] === undefined && (field !== "user_id" || fields["device_id"] === undefined)) note(missing, field, index);
+          if (fields[field] === undefined && (field !== "user_id" || fields["device_id"] === undefined))
+            note(missing, field, index);
           else note(invalid, field, index);
         }
         return;

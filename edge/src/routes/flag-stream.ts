@@ -17,13 +17,16 @@ const notificationSchema = z.object({
 const hubOf = (namespace: DurableObjectNamespace, apiKey: string) => namespace.get(namespace.idFromName(apiKey));
 
 function streams(env: Env): DurableObjectNamespace {
-  if (!env.FLAG_STREAMS) throw new ApiError(404, "not_found", "Flag streaming is not configured on this edge: poll /sdk/v2/flags");
+  if (!env.FLAG_STREAMS)
+    throw new ApiError(404, "not_found", "Flag streaming is not configured on this edge: poll /sdk/v2/flags");
   return env.FLAG_STREAMS;
 }
 
 export function flagStream(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  app.get("/sdk/stream/v1/flags", (c) => hubOf(streams(c.env), c.get("apiKey")).fetch("https://hub/stream", { headers: { "x-api-key": c.get("apiKey") } }));
+  app.get("/sdk/stream/v1/flags", (c) =>
+    hubOf(streams(c.env), c.get("apiKey")).fetch("https://hub/stream", { headers: { "x-api-key": c.get("apiKey") } }),
+  );
   return app;
 }
 
@@ -31,10 +34,23 @@ export function flagStreamNotifications(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/internal/flag-streams", async (c) => {
     if (!c.env.STREAM_NOTIFY_SECRET) throw new ApiError(404, "not_found", "Not found");
-    const body = await readSignedJson(c.env.STREAM_NOTIFY_SECRET, c.req.header(SIGNATURE_HEADER), await c.req.text(), "Notification");
+    const body = await readSignedJson(
+      c.env.STREAM_NOTIFY_SECRET,
+      c.req.header(SIGNATURE_HEADER),
+      await c.req.text(),
+      "Notification",
+    );
     const { updates } = parseOr400(notificationSchema, body, "notification");
     const namespace = streams(c.env);
-    await Promise.all(updates.map(({ key, document }) => hubOf(namespace, key).fetch("https://hub/notify", { method: "POST", headers: { "x-api-key": key }, body: document ?? "" })));
+    await Promise.all(
+      updates.map(({ key, document }) =>
+        hubOf(namespace, key).fetch("https://hub/notify", {
+          method: "POST",
+          headers: { "x-api-key": key },
+          body: document ?? "",
+        }),
+      ),
+    );
     return c.body(null, 204);
   });
   return app;

@@ -18,7 +18,13 @@ import { parseUser, type User } from "../user.js";
 
 type OfrepErrorCode = "PARSE_ERROR" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "GENERAL";
 
-function ofrepError(c: Context, status: 400 | 404, errorCode: OfrepErrorCode, errorDetails: string, key?: string): Response {
+function ofrepError(
+  c: Context,
+  status: 400 | 404,
+  errorCode: OfrepErrorCode,
+  errorDetails: string,
+  key?: string,
+): Response {
   return c.json(
     {
       ...(key === undefined ? {} : { key }),
@@ -41,13 +47,15 @@ async function readContext(c: Context, key?: string): Promise<User | Response> {
       return ofrepError(c, 400, "PARSE_ERROR", "Request body is not valid JSON", key);
     }
   }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return ofrepError(c, 400, "PARSE_ERROR", "Request body must be a JSON object", key);
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    return ofrepError(c, 400, "PARSE_ERROR", "Request body must be a JSON object", key);
   const context = (body as { context?: unknown }).context ?? {};
   if (context === null || typeof context !== "object" || Array.isArray(context)) {
     return ofrepError(c, 400, "INVALID_CONTEXT", "context must be an object", key);
   }
   const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
-  if (targetingKey !== undefined && typeof targetingKey !== "string") return ofrepError(c, 400, "INVALID_CONTEXT", "targetingKey must be a string", key);
+  if (targetingKey !== undefined && typeof targetingKey !== "string")
+    return ofrepError(c, 400, "INVALID_CONTEXT", "targetingKey must be a string", key);
   try {
     return parseUser(contextToUser(context as Record<string, unknown>));
   } catch (error) {
@@ -64,9 +72,11 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
     const user = await readContext(c, key);
     if (user instanceof Response) return user;
     const deployment = c.get("deployment");
-    if (!deployment.compiled.visibleKeys.has(key)) return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
+    if (!deployment.compiled.visibleKeys.has(key))
+      return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
-    if (deployment.trackExposures) exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, [outcome], "remote-evaluation");
+    if (deployment.trackExposures)
+      exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, [outcome], "remote-evaluation");
     return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
   });
 
@@ -75,7 +85,9 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
     if (user instanceof Response) return user;
     const { compiled } = c.get("deployment");
     const outcomes = compiled.evaluateWithReasons(userToContext(user));
-    const body = JSON.stringify({ flags: [...compiled.visibleKeys].map((key) => toOfrepResult(compiled, key, outcomes[key])) });
+    const body = JSON.stringify({
+      flags: [...compiled.visibleKeys].map((key) => toOfrepResult(compiled, key, outcomes[key])),
+    });
     // The answer depends on the deployment and the context, so the ETag is its hash.
     const etag = `"${murmur3(body).toString(36)}-${body.length.toString(36)}"`;
     const headers = { ETag: etag, "Cache-Control": "private, no-cache" };

@@ -27,7 +27,14 @@ function respond(
   const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
   const served = includeDefaults ? keys : keys.filter((key) => all[key]!.variant.metadata?.["default"] !== true);
   if (wantsExposures(c, deployment.trackExposures)) {
-    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served.map((key) => all[key]), "remote-evaluation");
+    exposures.record(
+      c.executionCtx,
+      c.env.EVENTS,
+      deployment,
+      user,
+      served.map((key) => all[key]),
+      "remote-evaluation",
+    );
   }
   // Each variant's JSON was built at compile time; the response is their concatenation.
   const body = `{${served.map((key) => `${JSON.stringify(key)}:${outcomeJson(all[key]!)}`).join(",")}}`;
@@ -52,7 +59,8 @@ function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unkn
       throw new ApiError(400, "invalid_json", "context is not valid JSON");
     }
   }
-  if (context === null || typeof context !== "object" || Array.isArray(context)) throw new ApiError(400, "bad_request", "context must be a JSON object");
+  if (context === null || typeof context !== "object" || Array.isArray(context))
+    throw new ApiError(400, "bad_request", "context must be a JSON object");
   const user = parseUser({
     ...(context as object),
     ...(params.user_id !== undefined ? { user_id: params.user_id } : {}),
@@ -67,12 +75,16 @@ export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
 
   app.get("/sdk/v2/vardata", (c) => {
     const user = userFromHeader(c.req.header("x-amp-exp-user"));
-    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, { includeDefaults: true });
+    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, {
+      includeDefaults: true,
+    });
   });
 
   app.post("/sdk/v2/vardata", async (c) => {
     const user = parseUser(await readJson(c));
-    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, { includeDefaults: true });
+    return respond(c, user, flagKeysFromHeader(c.req.header("x-amp-exp-flag-keys")), exposures, {
+      includeDefaults: true,
+    });
   });
 
   app.get("/v1/vardata", (c) => {
@@ -84,13 +96,23 @@ export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
 
   app.post("/v1/vardata", async (c) => {
     const body = await readJson(c);
-    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ApiError(400, "bad_request", "Body must be a JSON object");
+    if (body === null || typeof body !== "object" || Array.isArray(body))
+      throw new ApiError(400, "bad_request", "Body must be a JSON object");
     const { flag_keys: keys, flag_key: key, ...rest } = body as Record<string, unknown>;
     const list = keys ?? key;
-    if (list !== undefined && list !== null && typeof list !== "string" && !(Array.isArray(list) && list.every((k) => typeof k === "string"))) {
-      throw new ApiError(400, "bad_request", "flag_keys must be a string or an array of strings", { path: ["flag_keys"] });
+    if (
+      list !== undefined &&
+      list !== null &&
+      typeof list !== "string" &&
+      !(Array.isArray(list) && list.every((k) => typeof k === "string"))
+    ) {
+      throw new ApiError(400, "bad_request", "flag_keys must be a string or an array of strings", {
+        path: ["flag_keys"],
+      });
     }
-    const flagKeys = Array.isArray(list) ? flagKeysFromList(list.join(",")) : flagKeysFromList(typeof list === "string" ? list : undefined);
+    const flagKeys = Array.isArray(list)
+      ? flagKeysFromList(list.join(","))
+      : flagKeysFromList(typeof list === "string" ? list : undefined);
     const user = v1User("context" in rest ? (rest as { context?: unknown }) : { context: rest });
     return respond(c, user, flagKeys, exposures, { includeDefaults: false });
   });

@@ -30,14 +30,27 @@ import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values
 import type { EdgeEnv } from "../bindings.js";
 import type { LoadedDeployment } from "../flag-store.js";
 import { exposureMessage, type MessageSource } from "../exposures.js";
-import { chunkBySize, enqueue, jsonBytes, QUEUE_MESSAGE_BYTES, QUEUE_MESSAGE_JSON_CHARS, type WaitUntil } from "../queue.js";
+import {
+  chunkBySize,
+  enqueue,
+  jsonBytes,
+  QUEUE_MESSAGE_BYTES,
+  QUEUE_MESSAGE_JSON_CHARS,
+  type WaitUntil,
+} from "../queue.js";
 import { checkDepth } from "../user.js";
 
 export const MAX_EVENTS = 1000;
 
-const eventsSchema = z.array(trackEventSchema).min(1, "at least one event").max(MAX_EVENTS, `at most ${MAX_EVENTS} events`);
+const eventsSchema = z
+  .array(trackEventSchema)
+  .min(1, "at least one event")
+  .max(MAX_EVENTS, `at most ${MAX_EVENTS} events`);
 // A bare array is read as `{events: [...]}`, so error paths always start at `events`.
-const bodySchema = z.preprocess((body) => (Array.isArray(body) ? { events: body } : body), z.object({ events: eventsSchema }));
+const bodySchema = z.preprocess(
+  (body) => (Array.isArray(body) ? { events: body } : body),
+  z.object({ events: eventsSchema }),
+);
 
 const exposurePropertiesSchema = z.object({
   flag_key: z.string().min(1),
@@ -49,7 +62,12 @@ const exposurePropertiesSchema = z.object({
  * Whether the edge itself serves this variant of the flag to the event's user, and the
  * allocation it serves it under.
  */
-function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string, variant: string | undefined): { allocation?: string | undefined } | undefined {
+function confirmed(
+  compiled: CompiledFlagSet,
+  event: TrackEvent,
+  flagKey: string,
+  variant: string | undefined,
+): { allocation?: string | undefined } | undefined {
   if (variant === undefined) return {}; // "unset": nothing to count
   const user = {
     ...(event.user_id === undefined ? {} : { user_id: event.user_id }),
@@ -57,15 +75,26 @@ function confirmed(compiled: CompiledFlagSet, event: TrackEvent, flagKey: string
     ...(event.user_properties ? { user_properties: event.user_properties } : {}),
     ...(event.groups ? { groups: event.groups } : {}),
   };
-  const served = compiled.evaluateWithReasons(userToContext(user as Parameters<typeof userToContext>[0]), [flagKey])[flagKey];
+  const served = compiled.evaluateWithReasons(userToContext(user as Parameters<typeof userToContext>[0]), [flagKey])[
+    flagKey
+  ];
   return served?.variant.key === variant ? { allocation: served.exposure?.allocation } : undefined;
 }
 
 /** `$exposure` events, grouped into one message per user. */
-function exposureMessages(origin: MessageSource, compiled: CompiledFlagSet, events: Array<{ event: TrackEvent; index: number }>, now: number): ExposureMessage[] {
+function exposureMessages(
+  origin: MessageSource,
+  compiled: CompiledFlagSet,
+  events: Array<{ event: TrackEvent; index: number }>,
+  now: number,
+): ExposureMessage[] {
   const byUser = new Map<string, ExposureMessage>();
   for (const { event, index } of events) {
-    const properties = parseOr400(exposurePropertiesSchema, event.event_properties ?? {}, `$exposure event ${index} event_properties`);
+    const properties = parseOr400(
+      exposurePropertiesSchema,
+      event.event_properties ?? {},
+      `$exposure event ${index} event_properties`,
+    );
     const who = `${event.user_id ?? ""}\u0000${event.device_id ?? ""}`;
     const served = confirmed(compiled, event, properties.flag_key, properties.variant);
     const exposure: Exposure = {
@@ -91,17 +120,40 @@ export interface CheckedEvent {
  * The time, number and size policy for one event (shared/metric-values.ts): the event with
  * its size, or the error naming the event's index and the field at fault.
  */
-export function checkEvent(event: TrackEvent, index: number, now: number): CheckedEvent | { problem: ApiError; field: "time" | "event_properties" } {
+export function checkEvent(
+  event: TrackEvent,
+  index: number,
+  now: number,
+): CheckedEvent | { problem: ApiError; field: "time" | "event_properties" } {
   const timeProblem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
-  if (timeProblem) return { field: "time", problem: new ApiError(400, "bad_request", `Event ${index}: ${timeProblem}`, { path: ["events", String(index), "time"] }) };
+  if (timeProblem)
+    return {
+      field: "time",
+      problem: new ApiError(400, "bad_request", `Event ${index}: ${timeProblem}`, {
+        path: ["events", String(index), "time"],
+      }),
+    };
   const oversized = oversizedNumber(event.event_properties);
   if (oversized) {
-    const problem = new ApiError(400, "bad_request", `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`, { path: ["events", String(index), "event_properties", ...oversized] });
+    const problem = new ApiError(
+      400,
+      "bad_request",
+      `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`,
+      { path: ["events", String(index), "event_properties", ...oversized] },
+    );
     return { field: "event_properties", problem };
   }
   const size = jsonBytes(event);
   if (size > QUEUE_MESSAGE_BYTES) {
-    return { field: "event_properties", problem: new ApiError(413, "payload_too_large", `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`, { path: ["events", String(index)] }) };
+    return {
+      field: "event_properties",
+      problem: new ApiError(
+        413,
+        "payload_too_large",
+        `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`,
+        { path: ["events", String(index)] },
+      ),
+    };
   }
   return { event, size };
 }
@@ -111,7 +163,13 @@ export function checkEvent(event: TrackEvent, index: number, now: number): Check
  * exposures, the rest packed into event messages; all queued in the background. Shared by
  * `/track` and the Amplitude HTTP API routes.
  */
-export function acceptEvents(ctx: WaitUntil, queue: Queue<QueueMessage>, loaded: LoadedDeployment, checked: readonly CheckedEvent[], now: number): void {
+export function acceptEvents(
+  ctx: WaitUntil,
+  queue: Queue<QueueMessage>,
+  loaded: LoadedDeployment,
+  checked: readonly CheckedEvent[],
+  now: number,
+): void {
   const { project, deployment, compiled } = loaded;
   const origin = { project, deployment };
   const exposures: Array<{ event: TrackEvent; index: number }> = [];
@@ -126,7 +184,11 @@ export function acceptEvents(ctx: WaitUntil, queue: Queue<QueueMessage>, loaded:
   });
   // Metric events travel packed into as few messages as the per-message size allows.
   const from = { ...(project ? { project } : {}), deployment };
-  const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({ type: "events", ...from, events: run }));
+  const eventMessages: EventMessage[] = chunkBySize(metrics, (_, i) => sizes[i]!, QUEUE_MESSAGE_BYTES).map((run) => ({
+    type: "events",
+    ...from,
+    events: run,
+  }));
   const messages: QueueMessage[] = [...exposureMessages(origin, compiled, exposures, now), ...eventMessages];
   enqueue(ctx, queue, messages);
 }

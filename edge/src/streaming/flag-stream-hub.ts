@@ -65,14 +65,20 @@ export class FlagStreamHub extends DurableObject<Env> {
   /** A new stream: the current flags at once, then every publish and keep-alives. */
   private async open(): Promise<Response> {
     await this.recheck();
-    if (!this.current) return new Response(JSON.stringify({ error: { code: "unauthorized", message: "Unknown deployment key" } }), { status: 401, headers: { "Content-Type": "application/json" } });
+    if (!this.current)
+      return new Response(JSON.stringify({ error: { code: "unauthorized", message: "Unknown deployment key" } }), {
+        status: 401,
+        headers: { "Content-Type": "application/json" },
+      });
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     this.streams.add(writer);
     void this.write(writer, event(JSON.stringify(this.current.compiled.validFlags)));
     this.keepAlive ??= setInterval(() => this.broadcast(KEEP_ALIVE), KEEP_ALIVE_MS);
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
-    return new Response(readable, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" } });
+    return new Response(readable, {
+      headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" },
+    });
   }
 
   /** A document newer than the one streamed goes to every stream; older or equal ones change nothing. */

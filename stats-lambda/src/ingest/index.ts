@@ -16,10 +16,26 @@
 import { GetCommand, NumberValue, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { murmur3 } from "../../../shared/evaluation/murmur3.js";
-import { batchGet, batchPut, isConditionFailure, itemId, mapConcurrent, type Db, type Item, type Key } from "../../../shared/node/dynamo.js";
+import {
+  batchGet,
+  batchPut,
+  isConditionFailure,
+  itemId,
+  mapConcurrent,
+  type Db,
+  type Item,
+  type Key,
+} from "../../../shared/node/dynamo.js";
 import type { Catalog } from "../catalog.js";
 import { aggregateAttribute, baseMetric, MARKER_TTL_MS, RUN_ATTRIBUTE, SHARDS, statsKeys } from "../store.js";
-import { cellOf, updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type UnitUpdate } from "./unit-update.js";
+import {
+  cellOf,
+  updateUnit,
+  type EntryStatus,
+  type PendingEntry,
+  type UnitItem,
+  type UnitUpdate,
+} from "./unit-update.js";
 import { experimentWork, parseDelivery, type DeliveredMessage, type ExperimentWork, type UnitWork } from "./work.js";
 
 export type { DeliveredMessage } from "./work.js";
@@ -64,7 +80,12 @@ interface UnitJob {
   update?: UnitUpdate;
 }
 
-export async function ingest(messages: readonly DeliveredMessage[], db: Db, catalog: Catalog, options: IngestOptions = {}): Promise<IngestResult> {
+export async function ingest(
+  messages: readonly DeliveredMessage[],
+  db: Db,
+  catalog: Catalog,
+  options: IngestOptions = {},
+): Promise<IngestResult> {
   const log = options.log ?? console.warn;
   const clock = options.now ?? Date.now;
   const started = clock();
@@ -79,13 +100,23 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
     // Messages sent after the catalog's last read may follow a start, stop or restart: read it again.
     let newest = 0;
     for (const { message } of projectMessages.exposures) newest = Math.max(newest, message.time);
-    for (const { message } of projectMessages.events) for (const event of message.events) newest = Math.max(newest, event.time);
+    for (const { message } of projectMessages.events)
+      for (const event of message.events) newest = Math.max(newest, event.time);
     let running = await catalog.running(project, Math.min(newest, started));
     const named = projectMessages.exposures.flatMap(({ message }) => message.exposures.map((e) => e.flagKey));
-    if (named.some((key) => !running.has(key))) running = await catalog.refresh(project); // an experiment may have just started
+    // an experiment may have just started
+    if (named.some((key) => !running.has(key))) running = await catalog.refresh(project);
     experiments.push(...experimentWork(project, projectMessages, running, started, log));
   }
-  const result: IngestResult = { exposures: 0, events: 0, duplicates: 0, rejected, dropped: 0, rejectedExposures: 0, retry: [] };
+  const result: IngestResult = {
+    exposures: 0,
+    events: 0,
+    duplicates: 0,
+    rejected,
+    dropped: 0,
+    rejectedExposures: 0,
+    retry: [],
+  };
   for (const experiment of experiments) {
     result.rejectedExposures += experiment.rejectedExposures;
     result.dropped += Object.values(experiment.dropped).reduce((a, b) => a + b, 0);
@@ -93,10 +124,24 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
 
   // 2. Bulk reads: units and event markers, then the runs pending on those units.
   const jobs: UnitJob[] = experiments.flatMap((experiment) =>
-    [...experiment.units.values()].map((work) => ({ experiment, work, key: statsKeys.unit(experiment.project, experiment.key, work.unit), current: undefined })),
+    [...experiment.units.values()].map((work) => ({
+      experiment,
+      work,
+      key: statsKeys.unit(experiment.project, experiment.key, work.unit),
+      current: undefined,
+    })),
   );
-  const eventKeys = experiments.flatMap((e) => [...e.units.values()].flatMap((u) => u.events.map((event) => statsKeys.event(e.project, event.id))));
-  const [units, markers] = await Promise.all([batchGet(db, jobs.map((j) => j.key), concurrency), batchGet(db, eventKeys, concurrency)]);
+  const eventKeys = experiments.flatMap((e) =>
+    [...e.units.values()].flatMap((u) => u.events.map((event) => statsKeys.event(e.project, event.id))),
+  );
+  const [units, markers] = await Promise.all([
+    batchGet(
+      db,
+      jobs.map((j) => j.key),
+      concurrency,
+    ),
+    batchGet(db, eventKeys, concurrency),
+  ]);
   for (const job of jobs) job.current = fromItem(units.get(itemId(job.key)));
   const runs = new RunStatuses(db, clock, concurrency);
   await runs.load(jobs.flatMap((job) => pendingOf(job)));
@@ -104,22 +149,40 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
   // 3. One conditional write per changed unit.
   const now = clock();
   const seenIn = (found: Map<string, Item>, job: UnitJob) =>
-    new Set(job.work.events.filter((e) => found.has(itemId(statsKeys.event(job.experiment.project, e.id)))).map((e) => e.id));
+    new Set(
+      job.work.events.filter((e) => found.has(itemId(statsKeys.event(job.experiment.project, e.id)))).map((e) => e.id),
+    );
   await mapConcurrent(jobs, concurrency, async (job) => {
     let seenEvents = seenIn(markers, job);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const update = updateUnit({ current: job.current, exposures: job.work.exposures, events: job.work.events, seenEvents, status: runs.statusFor(job.experiment, job.current?.variant), run, now });
+      const update = updateUnit({
+        current: job.current,
+        exposures: job.work.exposures,
+        events: job.work.events,
+        seenEvents,
+        status: runs.statusFor(job.experiment, job.current?.variant),
+        run,
+        now,
+      });
       if (!update.next) return void (job.update = update);
       if (clock() > deadline) throw new Error(`Ingest run ${run} passed its deadline; the delivery will be retried`);
       if (await putUnit(db, job.key, update.next, job.current)) return void (job.update = update);
       // Changed meanwhile: read the unit and its events' markers again (a run that wrote it
       // may have settled since, and a later write dropped its entry).
-      const { Item } = await db.client.send(new GetCommand({ TableName: db.table, Key: job.key, ConsistentRead: true }));
+      const { Item } = await db.client.send(
+        new GetCommand({ TableName: db.table, Key: job.key, ConsistentRead: true }),
+      );
       const reread = fromItem(Item);
       // Our own write, landed before an error the SDK retried: it is what we computed.
       if (reread?.pending.some((e) => e.run === run)) return void (job.update = update);
       job.current = reread;
-      seenEvents = seenIn(await batchGet(db, job.work.events.map((e) => statsKeys.event(job.experiment.project, e.id))), job);
+      seenEvents = seenIn(
+        await batchGet(
+          db,
+          job.work.events.map((e) => statsKeys.event(job.experiment.project, e.id)),
+        ),
+        job,
+      );
       await runs.load(pendingOf(job));
     }
     throw new Error(`Too much contention on ${job.key.pk} ${job.key.sk}`);
@@ -132,7 +195,7 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
     result.exposures += update.exposures;
     result.events += update.events;
     result.duplicates += update.duplicates;
-    update.defer.forEach((id) => result.retry.push(id));
+    result.retry.push(...update.defer);
     const own = update.own;
     if (!own || !update.next) continue;
     const variant = update.next.variant;
@@ -142,41 +205,89 @@ export async function ingest(messages: readonly DeliveredMessage[], db: Db, cata
       const id = itemId(key);
       let cell = perCell.get(id);
       if (!cell) perCell.set(id, (cell = { experiment: job.experiment, key, add: new Map() }));
-      for (const [stat, value] of [["n", BigInt(n)], ["s", BigInt(sum)], ["q", BigInt(sumSquares)]] as const) {
+      for (const [stat, value] of [
+        ["n", BigInt(n)],
+        ["s", BigInt(sum)],
+        ["q", BigInt(sumSquares)],
+      ] as const) {
         const attribute = aggregateAttribute(stat, variant, metric);
         cell.add.set(attribute, (cell.add.get(attribute) ?? 0n) + value);
       }
     }
   }
   const cells = [...perCell.values()];
-  const aggregateItems = await batchGet(db, cells.map((c) => c.key), concurrency);
-  await runs.loadRuns(cells.flatMap((c) => runsNamedIn(aggregateItems.get(itemId(c.key))).map((r) => ({ project: c.experiment.project, flag: c.experiment.key, run: r.run }))));
+  const aggregateItems = await batchGet(
+    db,
+    cells.map((c) => c.key),
+    concurrency,
+  );
+  await runs.loadRuns(
+    cells.flatMap((c) =>
+      runsNamedIn(aggregateItems.get(itemId(c.key))).map((r) => ({
+        project: c.experiment.project,
+        flag: c.experiment.key,
+        run: r.run,
+      })),
+    ),
+  );
   await mapConcurrent(cells, concurrency, async ({ experiment, key, add }) => {
     if (clock() > deadline) throw new Error(`Ingest run ${run} passed its deadline; the delivery will be retried`);
     // Runs that settled (or are long gone) need no mark any more.
-    const stale = runsNamedIn(aggregateItems.get(itemId(key))).filter((r) => runs.isSettled(experiment.project, experiment.key, r.run) || r.at < clock() - MARKER_TTL_MS);
-    await addToAggregate(db, key, add, run, started, stale.map((r) => r.attribute));
+    const stale = runsNamedIn(aggregateItems.get(itemId(key))).filter(
+      (r) => runs.isSettled(experiment.project, experiment.key, r.run) || r.at < clock() - MARKER_TTL_MS,
+    );
+    await addToAggregate(
+      db,
+      key,
+      add,
+      run,
+      started,
+      stale.map((r) => r.attribute),
+    );
   });
 
   // 5. Event markers, then the settle marker: a settled run's events are always marked.
   const expiresAt = Math.floor((clock() + MARKER_TTL_MS) / 1000);
-  const eventMarkers = jobs.flatMap((job) => (job.update?.next && job.update.own ? job.update.own.ev.map((id) => ({ ...statsKeys.event(job.experiment.project, id), expiresAt })) : []));
+  const eventMarkers = jobs.flatMap((job) =>
+    job.update?.next && job.update.own
+      ? job.update.own.ev.map((id) => ({ ...statsKeys.event(job.experiment.project, id), expiresAt }))
+      : [],
+  );
   await batchPut(db, eventMarkers, concurrency);
   const touched = experiments.filter((e) => jobs.some((j) => j.experiment === e && j.update?.next));
-  await batchPut(db, touched.map((e) => ({ ...statsKeys.run(e.project, e.key, run), at: started, expiresAt })), concurrency);
+  await batchPut(
+    db,
+    touched.map((e) => ({ ...statsKeys.run(e.project, e.key, run), at: started, expiresAt })),
+    concurrency,
+  );
 
   // Freshness and data quality, once per experiment.
-  await mapConcurrent(experiments, concurrency, (experiment) => recordQuality(db, experiment, clock(), options.queueLagMs));
+  await mapConcurrent(experiments, concurrency, (experiment) =>
+    recordQuality(db, experiment, clock(), options.queueLagMs),
+  );
   return result;
 }
 
 /** The pending entries of a job's unit, with what locates their aggregates. */
 const pendingOf = (job: UnitJob) =>
-  job.current ? job.current.pending.map((entry) => ({ project: job.experiment.project, flag: job.experiment.key, variant: job.current!.variant, entry })) : [];
+  job.current
+    ? job.current.pending.map((entry) => ({
+        project: job.experiment.project,
+        flag: job.experiment.key,
+        variant: job.current!.variant,
+        entry,
+      }))
+    : [];
 
 /** Unit items hold only safe integers: read back as plain numbers (the table is read with exact numbers). */
 const plain = (value: unknown): unknown =>
-  value instanceof NumberValue ? Number(value.value) : Array.isArray(value) ? value.map(plain) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) : value;
+  value instanceof NumberValue
+    ? Number(value.value)
+    : Array.isArray(value)
+      ? value.map(plain)
+      : value && typeof value === "object"
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+        : value;
 
 function fromItem(raw: Item | undefined): UnitItem | undefined {
   if (!raw) return undefined;
@@ -216,7 +327,14 @@ function runsNamedIn(item: Item | undefined): Array<{ attribute: string; run: st
     .map(([attribute, at]) => ({ attribute, run: attribute.slice(RUN_ATTRIBUTE.length), at: Number(plain(at)) }));
 }
 
-async function addToAggregate(db: Db, Key: Key, add: Map<string, bigint>, run: string, started: number, remove: string[]): Promise<void> {
+async function addToAggregate(
+  db: Db,
+  Key: Key,
+  add: Map<string, bigint>,
+  run: string,
+  started: number,
+  remove: string[],
+): Promise<void> {
   const names: Record<string, string> = { "#run": `${RUN_ATTRIBUTE}${run}` };
   const values: Record<string, unknown> = { ":started": started };
   const adds = [...add].map(([attribute, value], i) => {
@@ -244,7 +362,12 @@ async function addToAggregate(db: Db, Key: Key, add: Map<string, bigint>, run: s
   }
 }
 
-async function recordQuality(db: Db, experiment: ExperimentWork, now: number, queueLagMs: number | undefined): Promise<void> {
+async function recordQuality(
+  db: Db,
+  experiment: ExperimentWork,
+  now: number,
+  queueLagMs: number | undefined,
+): Promise<void> {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ":now": now, ":rejected": experiment.rejectedExposures };
   const adds = ["rejectedExposures :rejected"];
@@ -290,7 +413,9 @@ class RunStatuses {
   isSettled = (project: string, flag: string, run: string) => this.settled.has(this.runId(project, flag, run));
 
   async loadRuns(runs: Array<{ project: string; flag: string; run: string }>): Promise<void> {
-    const keys = runs.filter((r) => !this.known.has(this.runId(r.project, r.flag, r.run))).map((r) => statsKeys.run(r.project, r.flag, r.run));
+    const keys = runs
+      .filter((r) => !this.known.has(this.runId(r.project, r.flag, r.run)))
+      .map((r) => statsKeys.run(r.project, r.flag, r.run));
     if (keys.length === 0) return;
     const found = await batchGet(this.db, keys, this.concurrency);
     for (const key of keys) {
@@ -303,7 +428,11 @@ class RunStatuses {
     await this.loadRuns(entries.map(({ project, flag, entry }) => ({ project, flag, run: entry.run })));
     const dead = entries.filter(({ project, flag, entry }) => this.classify(project, flag, entry) === "dead");
     const keys = dead
-      .flatMap(({ project, flag, variant, entry }) => cellsOf(entry).map(([day, metric]) => statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant, metric)))
+      .flatMap(({ project, flag, variant, entry }) =>
+        cellsOf(entry).map(([day, metric]) =>
+          statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant, metric),
+        ),
+      )
       .filter((k) => !this.deadAggregates.has(itemId(k)));
     if (keys.length === 0) return;
     const found = await batchGet(this.db, keys, this.concurrency);
@@ -325,7 +454,9 @@ class RunStatuses {
       const unappliedCells = new Set(
         cellsOf(entry)
           .filter(([day, metric]) => {
-            const item = this.deadAggregates.get(itemId(statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant!, metric))); // a unit with entries has a variant
+            const item = this.deadAggregates.get(
+              itemId(statsKeys.aggregate(project, flag, day, shardOf(entry.run), variant!, metric)),
+            ); // a unit with entries has a variant
             return !item || !(`${RUN_ATTRIBUTE}${entry.run}` in item);
           })
           .map(([day, metric]) => cellOf(day, metric)),

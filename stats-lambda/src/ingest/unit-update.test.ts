@@ -6,21 +6,85 @@ import { updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type Un
 const T = Date.UTC(2026, 10, 20, 12);
 const DAY = "2026-11-20";
 const totals: Metric = { key: "views", type: "event_totals", eventType: "view" };
-const view = (id: string, message = "m1") => ({ id, time: T + 1000, message, amounts: [[totals, 10_000]] as Array<[Metric, number]> });
-const entry = (run: string, ev: string[] = []): PendingEntry => ({ run, at: T, d: { [`${DAY}|views`]: [0, "10000", "100000000"] }, ev });
-const unit = (pending: PendingEntry[]): UnitItem => ({ variant: "control", firstExposure: T, version: 3, metrics: { views: [10_000, 1, 10_000] }, pending });
-const input = (over: Partial<UnitUpdateInput>): UnitUpdateInput => ({ current: undefined, exposures: [], events: [], seenEvents: new Set(), status: () => ({ kind: "settled" }), run: "me", now: T, ...over });
-const dead = (days: string[]): EntryStatus => ({ kind: "dead", unappliedCells: new Set(days.map((day) => `${day}|views`)) });
-type Expected = { exposures?: number; events?: number; duplicates: number; defer?: string[]; written: boolean; adopted?: string };
+const view = (id: string, message = "m1") => ({
+  id,
+  time: T + 1000,
+  message,
+  amounts: [[totals, 10_000]] as Array<[Metric, number]>,
+});
+const entry = (run: string, ev: string[] = []): PendingEntry => ({
+  run,
+  at: T,
+  d: { [`${DAY}|views`]: [0, "10000", "100000000"] },
+  ev,
+});
+const unit = (pending: PendingEntry[]): UnitItem => ({
+  variant: "control",
+  firstExposure: T,
+  version: 3,
+  metrics: { views: [10_000, 1, 10_000] },
+  pending,
+});
+const input = (over: Partial<UnitUpdateInput>): UnitUpdateInput => ({
+  current: undefined,
+  exposures: [],
+  events: [],
+  seenEvents: new Set(),
+  status: () => ({ kind: "settled" }),
+  run: "me",
+  now: T,
+  ...over,
+});
+const dead = (days: string[]): EntryStatus => ({
+  kind: "dead",
+  unappliedCells: new Set(days.map((day) => `${day}|views`)),
+});
+type Expected = {
+  exposures?: number;
+  events?: number;
+  duplicates: number;
+  defer?: string[];
+  written: boolean;
+  adopted?: string;
+};
 
 describe("updateUnit", () => {
   it.each<[string, UnitUpdateInput, Expected]>([
-    ["a first exposure creates the unit and counts once", input({ exposures: [{ variant: "treatment", time: T, message: "x" }, { variant: "treatment", time: T + 5, message: "y" }] }), { exposures: 1, duplicates: 1, written: true }],
-    ["an event before any exposure counts for nothing", input({ events: [view("e1")] }), { events: 0, duplicates: 0, written: false }],
-    ["a settled marker makes an event a duplicate", input({ current: unit([]), events: [view("e1")], seenEvents: new Set(["e1"]) }), { events: 0, duplicates: 1, written: false }],
-    ["an event a running run applied is a duplicate, handed back", input({ current: unit([entry("other", ["e1"])]), events: [view("e1")], status: () => ({ kind: "running" }) }), { events: 0, duplicates: 1, defer: ["m1"], written: false }],
-    ["a dead run's unapplied day is adopted, its events kept as applied", input({ current: unit([entry("gone", ["e1"])]), events: [view("e1")], status: () => dead([DAY]) }), { events: 0, duplicates: 1, written: true, adopted: "10000" }],
-    ["a dead run whose add landed is only dropped", input({ current: unit([entry("gone", ["e1"])]), events: [view("e2")], status: () => dead([]) }), { events: 1, duplicates: 0, written: true, adopted: "10000" }],
+    [
+      "a first exposure creates the unit and counts once",
+      input({
+        exposures: [
+          { variant: "treatment", time: T, message: "x" },
+          { variant: "treatment", time: T + 5, message: "y" },
+        ],
+      }),
+      { exposures: 1, duplicates: 1, written: true },
+    ],
+    [
+      "an event before any exposure counts for nothing",
+      input({ events: [view("e1")] }),
+      { events: 0, duplicates: 0, written: false },
+    ],
+    [
+      "a settled marker makes an event a duplicate",
+      input({ current: unit([]), events: [view("e1")], seenEvents: new Set(["e1"]) }),
+      { events: 0, duplicates: 1, written: false },
+    ],
+    [
+      "an event a running run applied is a duplicate, handed back",
+      input({ current: unit([entry("other", ["e1"])]), events: [view("e1")], status: () => ({ kind: "running" }) }),
+      { events: 0, duplicates: 1, defer: ["m1"], written: false },
+    ],
+    [
+      "a dead run's unapplied day is adopted, its events kept as applied",
+      input({ current: unit([entry("gone", ["e1"])]), events: [view("e1")], status: () => dead([DAY]) }),
+      { events: 0, duplicates: 1, written: true, adopted: "10000" },
+    ],
+    [
+      "a dead run whose add landed is only dropped",
+      input({ current: unit([entry("gone", ["e1"])]), events: [view("e2")], status: () => dead([]) }),
+      { events: 1, duplicates: 0, written: true, adopted: "10000" },
+    ],
   ])("%s", (_, given, expected) => {
     const update = updateUnit(given);
     expect(update.exposures).toBe(expected.exposures ?? 0);

@@ -38,7 +38,10 @@ export interface UnitItem {
 }
 
 /** What is known of the run behind a pending entry. */
-export type EntryStatus = { kind: "settled" } | { kind: "running" } | { kind: "dead"; unappliedCells: ReadonlySet<string> };
+export type EntryStatus =
+  | { kind: "settled" }
+  | { kind: "running" }
+  | { kind: "dead"; unappliedCells: ReadonlySet<string> };
 
 /** An aggregate cell's name in `unappliedCells`: a day and a metric (histogram buckets go with their metric). */
 export const cellOf = (day: string, metric: string) => `${day}|${baseMetric(metric)}`;
@@ -96,7 +99,14 @@ function addTo(sums: Sums, key: string, delta: ExactDelta): void {
 const ONE_UNIT: ExactDelta = { n: 1, sum: 0n, sumSquares: 0n };
 
 export function updateUnit({ current, exposures, events, seenEvents, status, run, now }: UnitUpdateInput): UnitUpdate {
-  const result: UnitUpdate = { next: undefined, own: undefined, exposures: 0, events: 0, duplicates: 0, defer: new Set() };
+  const result: UnitUpdate = {
+    next: undefined,
+    own: undefined,
+    exposures: 0,
+    events: 0,
+    duplicates: 0,
+    defer: new Set(),
+  };
   const sums: Sums = new Map();
   const ownEvents: string[] = [];
   const kept: PendingEntry[] = [];
@@ -110,15 +120,16 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
     const exposes = Object.keys(entry.d).some((key) => key.endsWith(`|${EXPOSURES}`));
     if (state.kind === "running") {
       kept.push(entry);
-      entry.ev.forEach((id) => runningEvents.add(id));
+      for (const id of entry.ev) runningEvents.add(id);
       runningExposure ||= exposes;
       continue;
     }
-    entry.ev.forEach((id) => doneEvents.add(id));
+    for (const id of entry.ev) doneEvents.add(id);
     if (state.kind === "dead") {
       changed = true; // the adoption must be written
       for (const [key, [n, sum, sumSquares]] of Object.entries(entry.d)) {
-        if (state.unappliedCells.has(cellOf(key.slice(0, key.indexOf("|")), key.slice(key.indexOf("|") + 1)))) addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
+        if (state.unappliedCells.has(cellOf(key.slice(0, key.indexOf("|")), key.slice(key.indexOf("|") + 1))))
+          addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
       }
       ownEvents.push(...entry.ev);
     }
@@ -130,7 +141,8 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
     if (!unit) {
       unit = { variant: exposure.variant, firstExposure: exposure.time, version: 0, metrics: {}, pending: [] };
       addTo(sums, `${dayOf(exposure.time)}|${EXPOSURES}`, ONE_UNIT);
-      if (exposure.allocation) addTo(sums, `${dayOf(exposure.time)}|${ALLOCATION_PREFIX}${exposure.allocation}`, ONE_UNIT);
+      if (exposure.allocation)
+        addTo(sums, `${dayOf(exposure.time)}|${ALLOCATION_PREFIX}${exposure.allocation}`, ONE_UNIT);
       result.exposures++;
       changed = true;
     } else if (unit.variant !== exposure.variant) {
@@ -173,7 +185,12 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
   if (!unit || !changed) return result;
   const own: PendingEntry | undefined =
     sums.size > 0 || ownEvents.length > 0
-      ? { run, at: now, d: Object.fromEntries([...sums].map(([key, s]) => [key, [s.n, String(s.sum), String(s.sumSquares)]])), ev: ownEvents }
+      ? {
+          run,
+          at: now,
+          d: Object.fromEntries([...sums].map(([key, s]) => [key, [s.n, String(s.sum), String(s.sumSquares)]])),
+          ev: ownEvents,
+        }
       : undefined;
   result.own = own;
   result.next = { ...unit, version: (current?.version ?? 0) + 1, pending: own ? [...kept, own] : kept };

@@ -4,7 +4,13 @@
  * unit, with what had to be dropped counted by reason. Nothing here reads or writes.
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
-import { groupName, queueMessageSchema, unpack, type EventMessage, type ExposureMessage } from "../../../shared/events.js";
+import {
+  groupName,
+  queueMessageSchema,
+  unpack,
+  type EventMessage,
+  type ExposureMessage,
+} from "../../../shared/events.js";
 import { ingestTimeOk, type DropReason } from "../../../shared/metric-values.js";
 import { metricsOf } from "../catalog.js";
 import { metricAmount } from "../metrics.js";
@@ -42,7 +48,10 @@ export interface ProjectMessages {
 }
 
 /** Validates and unpacks a delivery's messages by project; `rejected` counts what can never be processed. */
-export function parseDelivery(messages: readonly DeliveredMessage[], log: (message: string) => void): { byProject: Map<string, ProjectMessages>; rejected: number } {
+export function parseDelivery(
+  messages: readonly DeliveredMessage[],
+  log: (message: string) => void,
+): { byProject: Map<string, ProjectMessages>; rejected: number } {
   const byProject = new Map<string, ProjectMessages>();
   let rejected = 0;
   for (const { id, body } of messages) {
@@ -76,7 +85,12 @@ export function parseDelivery(messages: readonly DeliveredMessage[], log: (messa
  * (Amplitude's field: `{"company_id": "acme"}`); a user-bucketed one counts users, by
  * device where there is no user id (as bucketing falls back).
  */
-export function unitOf(flag: Flag, userId: string | undefined, deviceId: string | undefined, groups: Record<string, unknown> | undefined): string | undefined {
+export function unitOf(
+  flag: Flag,
+  userId: string | undefined,
+  deviceId: string | undefined,
+  groups: Record<string, unknown> | undefined,
+): string | undefined {
   const { unit, groupType } = flag.bucketing;
   if (unit === "group") return groupType === undefined ? undefined : groupName(groups, groupType);
   return unit === "device_id" ? deviceId : (userId ?? deviceId);
@@ -86,8 +100,14 @@ export function unitOf(flag: Flag, userId: string | undefined, deviceId: string 
  * An event's identity for dedup: its `insert_id` within its user or device (as
  * Amplitude scopes it), else its queue message and position (stable across redeliveries).
  */
-export const eventIdOf = (event: { user_id?: string | undefined; device_id?: string | undefined; insert_id?: string | undefined }, message: string, index: number): string =>
-  event.insert_id !== undefined ? `i|${event.user_id ?? ""}|${event.device_id ?? ""}|${event.insert_id}` : `m|${message}|${index}`;
+export const eventIdOf = (
+  event: { user_id?: string | undefined; device_id?: string | undefined; insert_id?: string | undefined },
+  message: string,
+  index: number,
+): string =>
+  event.insert_id !== undefined
+    ? `i|${event.user_id ?? ""}|${event.device_id ?? ""}|${event.insert_id}`
+    : `m|${message}|${index}`;
 
 /** When the experiment's current analysis period began (0 when it has no recorded period). */
 const periodStart = (flag: Flag) => {
@@ -96,11 +116,21 @@ const periodStart = (flag: Flag) => {
 };
 
 /** Routes one project's messages to its running experiments. */
-export function experimentWork(project: string, messages: ProjectMessages, running: ReadonlyMap<string, Flag>, now: number, log: (message: string) => void): ExperimentWork[] {
+export function experimentWork(
+  project: string,
+  messages: ProjectMessages,
+  running: ReadonlyMap<string, Flag>,
+  now: number,
+  log: (message: string) => void,
+): ExperimentWork[] {
   const work = new Map<string, ExperimentWork>();
   const of = (flag: Flag) => {
     let found = work.get(flag.key);
-    if (!found) work.set(flag.key, (found = { project, flag, key: analysisKey(flag), units: new Map(), rejectedExposures: 0, dropped: {} }));
+    if (!found)
+      work.set(
+        flag.key,
+        (found = { project, flag, key: analysisKey(flag), units: new Map(), rejectedExposures: 0, dropped: {} }),
+      );
     return found;
   };
   const unitWork = (experiment: ExperimentWork, unit: string) => {
@@ -128,7 +158,12 @@ export function experimentWork(project: string, messages: ProjectMessages, runni
         drop(of(flag), "time_out_of_range", `exposure in message ${queueId}`);
         continue;
       }
-      unitWork(of(flag), unit).exposures.push({ variant: exposure.variant, allocation: exposure.allocation, time: message.time, message: queueId });
+      unitWork(of(flag), unit).exposures.push({
+        variant: exposure.variant,
+        allocation: exposure.allocation,
+        time: message.time,
+        message: queueId,
+      });
     }
   }
 
@@ -161,7 +196,8 @@ export function experimentWork(project: string, messages: ProjectMessages, runni
           if ("scaled" in amount) amounts.push([metric, amount.scaled]);
           else if ("dropped" in amount) drop(of(flag), amount.dropped, `${metric.key} of event ${eventId}`);
         }
-        if (amounts.length > 0) unitWork(of(flag), unit).events.push({ id: eventId, time: event.time, message: queueId, amounts });
+        if (amounts.length > 0)
+          unitWork(of(flag), unit).events.push({ id: eventId, time: event.time, message: queueId, amounts });
       }
     });
   }

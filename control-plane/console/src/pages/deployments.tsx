@@ -1,7 +1,17 @@
 /** Deployments: their client and server keys (copyable), replication to the edge, rotation. */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
-import { Banner, ConfirmButton, CopyButton, ErrorBanner, Field, Loading, useAction, useLoad, when } from "../components.js";
+import {
+  Banner,
+  ConfirmButton,
+  CopyButton,
+  ErrorBanner,
+  Field,
+  Loading,
+  useAction,
+  useLoad,
+  when,
+} from "../components.js";
 import { useCan } from "../me.js";
 import type { Deployment } from "../types.js";
 
@@ -23,7 +33,11 @@ export function DeploymentsTab({ project }: { project: string }) {
                   {d.name} <code>{d.key}</code>
                 </h2>
                 <KeyRow label="Client key" hint="for browsers and apps (public)" value={d.clientKey} />
-                {d.serverKey ? <KeyRow label="Server key" hint="for servers (secret)" value={d.serverKey} /> : <p class="muted">The server key is shown to editors and admins.</p>}
+                {d.serverKey ? (
+                  <KeyRow label="Server key" hint="for servers (secret)" value={d.serverKey} />
+                ) : (
+                  <p class="muted">The server key is shown to editors and admins.</p>
+                )}
                 <Replication publish={d.publish} />
                 {can.admin && (
                   <div class="actions">
@@ -32,12 +46,25 @@ export function DeploymentsTab({ project }: { project: string }) {
                       question="Issue new client and server keys? Every site and server using the old ones stops getting flags at once."
                       confirmLabel="Rotate both keys"
                       danger
-                      onConfirm={act(() => api.post(`/projects/${project}/deployments/${d.key}/rotate-keys`, { keys: ["client", "server"] }))}
+                      onConfirm={act(() =>
+                        api.post(`/projects/${project}/deployments/${d.key}/rotate-keys`, {
+                          keys: ["client", "server"],
+                        }),
+                      )}
                     />
-                    <button type="button" onClick={act(() => api.post(`/projects/${project}/deployments/${d.key}/publish`))}>
+                    <button
+                      type="button"
+                      onClick={act(() => api.post(`/projects/${project}/deployments/${d.key}/publish`))}
+                    >
                       Republish to the edge now
                     </button>
-                    <ConfirmButton label="Delete" question={`Delete ${d.key} and its keys? Refused while flags are served on it.`} confirmLabel="Delete deployment" danger onConfirm={act(() => api.delete(`/projects/${project}/deployments/${d.key}`))} />
+                    <ConfirmButton
+                      label="Delete"
+                      question={`Delete ${d.key} and its keys? Refused while flags are served on it.`}
+                      confirmLabel="Delete deployment"
+                      danger
+                      onConfirm={act(() => api.delete(`/projects/${project}/deployments/${d.key}`))}
+                    />
                   </div>
                 )}
               </li>
@@ -66,14 +93,15 @@ function Replication({ publish }: { publish: Deployment["publish"] }) {
   if (publish.status === "error") {
     return (
       <Banner kind="error" title="Replication failing:">
-        {publish.lastError ?? "unknown error"} (attempt {publish.attempts ?? 1}; published version {publish.publishedVersion ?? "none"})
+        {publish.lastError ?? "unknown error"} (attempt {publish.attempts ?? 1}; published version{" "}
+        {publish.publishedVersion ?? "none"})
       </Banner>
     );
   }
   return (
     <p class="replication">
-      <span class={`badge publish-${publish.status}`}>{publish.status === "ok" ? "✓ replicated" : "… pending"}</span> published version <strong>{publish.publishedVersion ?? "—"}</strong> at{" "}
-      {when(publish.publishedAt)}
+      <span class={`badge publish-${publish.status}`}>{publish.status === "ok" ? "✓ replicated" : "… pending"}</span>{" "}
+      published version <strong>{publish.publishedVersion ?? "—"}</strong> at {when(publish.publishedAt)}
     </p>
   );
 }

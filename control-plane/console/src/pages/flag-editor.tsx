@@ -16,13 +16,35 @@ import { VariantsEditor } from "./editor/variants.js";
 import { WeightSliders } from "./editor/weight-sliders.js";
 
 const INPUT_FIELDS = [
-  "key", "name", "description", "type", "variants", "bucketing", "rollout", "weights", "segments", "inclusions", "exclusions", "prerequisites", "groups", "deployments",
-  "hypothesis", "primaryMetric", "secondaryMetrics", "guardrailMetrics", "statisticalMethod", "confidenceLevel", "minimumDetectableEffect", "multipleTestingCorrection",
+  "key",
+  "name",
+  "description",
+  "type",
+  "variants",
+  "bucketing",
+  "rollout",
+  "weights",
+  "segments",
+  "inclusions",
+  "exclusions",
+  "prerequisites",
+  "groups",
+  "deployments",
+  "hypothesis",
+  "primaryMetric",
+  "secondaryMetrics",
+  "guardrailMetrics",
+  "statisticalMethod",
+  "confidenceLevel",
+  "minimumDetectableEffect",
+  "multipleTestingCorrection",
 ] as const;
 
 /** The fields an admin edits, from a stored flag (the server manages the rest). */
 export const toInput = (flag: Flag | FlagInput): FlagInput =>
-  Object.fromEntries(INPUT_FIELDS.filter((field) => flag[field] !== undefined).map((field) => [field, structuredClone(flag[field])])) as FlagInput;
+  Object.fromEntries(
+    INPUT_FIELDS.filter((field) => flag[field] !== undefined).map((field) => [field, structuredClone(flag[field])]),
+  ) as FlagInput;
 
 const newFlag = (deployments: Deployment[]): FlagInput => ({
   key: "",
@@ -46,23 +68,31 @@ const newFlag = (deployments: Deployment[]): FlagInput => ({
 
 export type Edit = (change: (draft: FlagInput) => void) => void;
 
-const EXPERIMENT_FIELDS = new Set(["hypothesis", "primaryMetric", "secondaryMetrics", "guardrailMetrics", "statisticalMethod", "confidenceLevel", "minimumDetectableEffect", "multipleTestingCorrection"]);
+const EXPERIMENT_FIELDS = new Set([
+  "hypothesis",
+  "primaryMetric",
+  "secondaryMetrics",
+  "guardrailMetrics",
+  "statisticalMethod",
+  "confidenceLevel",
+  "minimumDetectableEffect",
+  "multipleTestingCorrection",
+]);
 const isEmpty = (value: unknown) =>
-  value === "" || (Array.isArray(value) && value.length === 0) || (value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every(isEmpty));
+  value === "" ||
+  (Array.isArray(value) && value.length === 0) ||
+  (value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every(isEmpty));
 
 export function FlagEditorPage({ project, flagKey }: { project: string; flagKey?: string }) {
-  const state = useLoad(
-    async () => {
-      const [flag, deployments, groups, flags] = await Promise.all([
-        flagKey ? api.get<Flag>(`/projects/${project}/flags/${flagKey}`) : Promise.resolve(undefined),
-        api.get<Deployment[]>(`/projects/${project}/deployments`),
-        api.get<StoredGroup[]>(`/projects/${project}/groups`),
-        api.get<Flag[]>(`/projects/${project}/flags`),
-      ]);
-      return { flag, deployments, groups, flags };
-    },
-    [project, flagKey],
-  );
+  const state = useLoad(async () => {
+    const [flag, deployments, groups, flags] = await Promise.all([
+      flagKey ? api.get<Flag>(`/projects/${project}/flags/${flagKey}`) : Promise.resolve(undefined),
+      api.get<Deployment[]>(`/projects/${project}/deployments`),
+      api.get<StoredGroup[]>(`/projects/${project}/groups`),
+      api.get<Flag[]>(`/projects/${project}/flags`),
+    ]);
+    return { flag, deployments, groups, flags };
+  }, [project, flagKey]);
   return <Loading state={state}>{(data) => <Editor project={project} {...data} />}</Loading>;
 }
 
@@ -72,7 +102,19 @@ interface Conflict {
   myChanges: ReturnType<typeof changesBetween>;
 }
 
-function Editor({ project, flag, deployments, groups, flags }: { project: string; flag: Flag | undefined; deployments: Deployment[]; groups: StoredGroup[]; flags: Flag[] }) {
+function Editor({
+  project,
+  flag,
+  deployments,
+  groups,
+  flags,
+}: {
+  project: string;
+  flag: Flag | undefined;
+  deployments: Deployment[];
+  groups: StoredGroup[];
+  flags: Flag[];
+}) {
   const [base, setBase] = useState<Flag | undefined>(flag);
   const [draft, setDraft] = useState<FlagInput>(() => (flag ? toInput(flag) : newFlag(deployments)));
   const [invalid, setInvalid] = useState<Set<string>>(new Set());
@@ -101,7 +143,13 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
 
   const changes = changesBetween(base ? toInput(base) : {}, draft);
   // A new flag's preview lists what was set, not every empty list and, for a release, no experiment settings.
-  const shown = base ? changes : changes.filter((change) => !isEmpty("value" in change ? change.value : undefined) && !(draft.type === "release" && EXPERIMENT_FIELDS.has(String(change.path[0]))));
+  const shown = base
+    ? changes
+    : changes.filter(
+        (change) =>
+          !isEmpty("value" in change ? change.value : undefined) &&
+          !(draft.type === "release" && EXPERIMENT_FIELDS.has(String(change.path[0]))),
+      );
   const experiment = draft.type === "experiment";
   const locked = base?.type === "experiment" && base.status === "running";
 
@@ -109,12 +157,24 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
     setSaving(true);
     setError(undefined);
     try {
-      const saved = base ? await api.put<Flag>(`/projects/${project}/flags/${base.key}`, draft, base.version) : await api.post<Flag>(`/projects/${project}/flags`, draft);
+      const saved = base
+        ? await api.put<Flag>(`/projects/${project}/flags/${base.key}`, draft, base.version)
+        : await api.post<Flag>(`/projects/${project}/flags`, draft);
       navigate(`/projects/${project}/flags/${saved.key}`);
     } catch (failure) {
-      if (base && failure instanceof ApiFailure && failure.status === 409 && failure.code === "conflict" && (failure.details as { currentVersion?: number } | undefined)?.currentVersion) {
+      if (
+        base &&
+        failure instanceof ApiFailure &&
+        failure.status === 409 &&
+        failure.code === "conflict" &&
+        (failure.details as { currentVersion?: number } | undefined)?.currentVersion
+      ) {
         const theirs = await api.get<Flag>(`/projects/${project}/flags/${base.key}`);
-        setConflict({ theirs, theirChanges: changesBetween(toInput(base), toInput(theirs)), myChanges: changesBetween(toInput(base), draft) });
+        setConflict({
+          theirs,
+          theirChanges: changesBetween(toInput(base), toInput(theirs)),
+          myChanges: changesBetween(toInput(base), draft),
+        });
         setPreview(false);
       } else {
         setError(failure);
@@ -139,7 +199,13 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
   };
 
   return (
-    <form class="editor" onSubmit={(e) => (e.preventDefault(), setPreview(true))}>
+    <form
+      class="editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setPreview(true);
+      }}
+    >
       <p class="crumbs">
         <Link href="/">Projects</Link> / <Link href={`/projects/${project}`}>{project}</Link> /{" "}
         {base && <Link href={`/projects/${project}/flags/${base.key}`}>{base.key}</Link>}
@@ -151,7 +217,8 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
         <div class="panel conflict" role="alert" tabIndex={-1} ref={conflictPanel}>
           <h2>Someone else saved while you were editing</h2>
           <p>
-            {conflict.theirs.lastChange.actor} saved version {conflict.theirs.version} ({conflict.theirs.lastChange.action}). Their change:
+            {conflict.theirs.lastChange.actor} saved version {conflict.theirs.version} (
+            {conflict.theirs.lastChange.action}). Their change:
           </p>
           <ChangeList changes={conflict.theirChanges} empty="No field changed (only the version)." />
           <p>Your change:</p>
@@ -169,11 +236,39 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
 
       <fieldset>
         <legend>Basics</legend>
-        {!base && <Field label="Key" value={draft.key} required hint="Letters, digits, . _ -; the SDKs use it" onInput={(e) => edit((d) => void (d.key = e.currentTarget.value))} />}
-        <Field label="Name" value={draft.name} required onInput={(e) => edit((d) => void (d.name = e.currentTarget.value))} />
-        <TextArea label="Description" rows={2} value={draft.description} onInput={(e) => edit((d) => void (d.description = e.currentTarget.value))} />
         {!base && (
-          <Select label="Type" value={draft.type} options={[["release", "Release flag"], ["experiment", "Experiment"]] as const} onChange={(type) => edit((d) => void (d.type = type))} />
+          <Field
+            label="Key"
+            value={draft.key}
+            required
+            hint="Letters, digits, . _ -; the SDKs use it"
+            onInput={(e) => edit((d) => void (d.key = e.currentTarget.value))}
+          />
+        )}
+        <Field
+          label="Name"
+          value={draft.name}
+          required
+          onInput={(e) => edit((d) => void (d.name = e.currentTarget.value))}
+        />
+        <TextArea
+          label="Description"
+          rows={2}
+          value={draft.description}
+          onInput={(e) => edit((d) => void (d.description = e.currentTarget.value))}
+        />
+        {!base && (
+          <Select
+            label="Type"
+            value={draft.type}
+            options={
+              [
+                ["release", "Release flag"],
+                ["experiment", "Experiment"],
+              ] as const
+            }
+            onChange={(type) => edit((d) => void (d.type = type))}
+          />
         )}
       </fieldset>
 
@@ -183,7 +278,14 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
         <legend>Rollout and split</legend>
         <label class="field slider">
           <span class="field-label">Rollout: {draft.rollout}% of users who reach the default rule</span>
-          <input type="range" min={0} max={100} step={1} value={draft.rollout} onInput={(e) => edit((d) => void (d.rollout = Number(e.currentTarget.value)))} />
+          <input
+            type="range"
+            min={0}
+            max={100}
+            step={1}
+            value={draft.rollout}
+            onInput={(e) => edit((d) => void (d.rollout = Number(e.currentTarget.value)))}
+          />
         </label>
         <WeightSliders
           label="Variant weights"
@@ -195,12 +297,35 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
           <Select
             label="Bucket by"
             value={draft.bucketing.unit}
-            options={[["user_id", "User ID"], ["device_id", "Device ID"], ["group", "Group"]] as const}
+            options={
+              [
+                ["user_id", "User ID"],
+                ["device_id", "Device ID"],
+                ["group", "Group"],
+              ] as const
+            }
             onChange={(unit) => edit((d) => void (d.bucketing = { ...d.bucketing, unit }))}
             disabled={locked}
           />
-          {draft.bucketing.unit === "group" && <Field label="Group type" value={draft.bucketing.groupType ?? ""} disabled={locked} onInput={(e) => edit((d) => void (d.bucketing.groupType = e.currentTarget.value || undefined))} />}
-          <Field label="Salt" hint="Defaults to the key; changing it reshuffles everyone" value={draft.bucketing.salt ?? ""} disabled={locked} onInput={(e) => edit((d) => (e.currentTarget.value ? void (d.bucketing.salt = e.currentTarget.value) : delete d.bucketing.salt))} />
+          {draft.bucketing.unit === "group" && (
+            <Field
+              label="Group type"
+              value={draft.bucketing.groupType ?? ""}
+              disabled={locked}
+              onInput={(e) => edit((d) => void (d.bucketing.groupType = e.currentTarget.value || undefined))}
+            />
+          )}
+          <Field
+            label="Salt"
+            hint="Defaults to the key; changing it reshuffles everyone"
+            value={draft.bucketing.salt ?? ""}
+            disabled={locked}
+            onInput={(e) =>
+              edit((d) =>
+                e.currentTarget.value ? void (d.bucketing.salt = e.currentTarget.value) : delete d.bucketing.salt,
+              )
+            }
+          />
         </div>
       </fieldset>
 
@@ -215,7 +340,14 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
             <input
               type="checkbox"
               checked={draft.deployments.includes(dep.key)}
-              onChange={(e) => edit((d) => void (d.deployments = e.currentTarget.checked ? [...d.deployments, dep.key] : d.deployments.filter((k) => k !== dep.key)))}
+              onChange={(e) =>
+                edit(
+                  (d) =>
+                    void (d.deployments = e.currentTarget.checked
+                      ? [...d.deployments, dep.key]
+                      : d.deployments.filter((k) => k !== dep.key)),
+                )
+              }
             />
             {dep.name} <code>{dep.key}</code>
           </label>
@@ -232,7 +364,12 @@ function Editor({ project, flag, deployments, groups, flags }: { project: string
             <h2>Review your changes</h2>
             <ChangeList changes={shown} />
             <div class="actions">
-              <button type="button" class="primary" disabled={saving || invalid.size > 0 || (base !== undefined && changes.length === 0)} onClick={save}>
+              <button
+                type="button"
+                class="primary"
+                disabled={saving || invalid.size > 0 || (base !== undefined && changes.length === 0)}
+                onClick={save}
+              >
                 {base ? `Save as version ${base.version + 1}` : "Create"}
               </button>
               <button type="button" onClick={() => setPreview(false)}>

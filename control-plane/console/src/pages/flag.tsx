@@ -13,15 +13,62 @@ type Action = "start" | "stop" | "decide" | "activate" | "deactivate" | "archive
 /** Which actions apply (the server decides; this only offers the ones it would accept) and what they do to traffic. */
 function actionsFor(flag: Flag): Array<{ action: Action; label: string; effect: string; danger?: boolean }> {
   const experiment = flag.type === "experiment";
-  const list: Array<{ action: Action; label: string; effect: string; danger?: boolean; from: string[]; experiment?: boolean }> = [
-    { action: "start", label: "Start experiment", effect: "buckets users into variants and counts exposures, in a new analysis period", from: ["draft", "stopped"], experiment: true },
-    { action: "stop", label: "Stop experiment", effect: "serves no variant: users get the SDK's fallback; analysis stops", from: ["running"], experiment: true, danger: true },
-    { action: "activate", label: "Activate", effect: "serves the flag to targeted users at its rollout", from: ["inactive"], experiment: false },
-    { action: "deactivate", label: "Deactivate", effect: experiment ? "stops serving it (and a decided winner)" : "serves nothing: SDKs fall back to their default", from: experiment ? ["running", "decided"] : ["active"], danger: true },
-    { action: "archive", label: "Archive", effect: "stops serving it and makes it read-only", from: ["draft", "running", "stopped", "decided", "active", "inactive"], danger: true },
-    { action: "unarchive", label: "Unarchive", effect: `puts it back as ${flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive")}`, from: ["archived"] },
+  const list: Array<{
+    action: Action;
+    label: string;
+    effect: string;
+    danger?: boolean;
+    from: string[];
+    experiment?: boolean;
+  }> = [
+    {
+      action: "start",
+      label: "Start experiment",
+      effect: "buckets users into variants and counts exposures, in a new analysis period",
+      from: ["draft", "stopped"],
+      experiment: true,
+    },
+    {
+      action: "stop",
+      label: "Stop experiment",
+      effect: "serves no variant: users get the SDK's fallback; analysis stops",
+      from: ["running"],
+      experiment: true,
+      danger: true,
+    },
+    {
+      action: "activate",
+      label: "Activate",
+      effect: "serves the flag to targeted users at its rollout",
+      from: ["inactive"],
+      experiment: false,
+    },
+    {
+      action: "deactivate",
+      label: "Deactivate",
+      effect: experiment
+        ? "stops serving it (and a decided winner)"
+        : "serves nothing: SDKs fall back to their default",
+      from: experiment ? ["running", "decided"] : ["active"],
+      danger: true,
+    },
+    {
+      action: "archive",
+      label: "Archive",
+      effect: "stops serving it and makes it read-only",
+      from: ["draft", "running", "stopped", "decided", "active", "inactive"],
+      danger: true,
+    },
+    {
+      action: "unarchive",
+      label: "Unarchive",
+      effect: `puts it back as ${flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive")}`,
+      from: ["archived"],
+    },
   ];
-  return list.filter((a) => a.from.includes(flag.status) && (a.experiment === undefined || a.experiment === experiment));
+  return list.filter(
+    (a) => a.from.includes(flag.status) && (a.experiment === undefined || a.experiment === experiment),
+  );
 }
 
 const TABS = [
@@ -43,12 +90,18 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             {flag.name} <code>{flag.key}</code> <StatusBadge status={flag.status} />
           </h1>
           <p class="muted">
-            {flag.type === "experiment" ? "Experiment" : "Release flag"} · version {flag.version} · last change by {flag.lastChange.actor} ({flag.lastChange.action}) {when(flag.updatedAt)}
+            {flag.type === "experiment" ? "Experiment" : "Release flag"} · version {flag.version} · last change by{" "}
+            {flag.lastChange.actor} ({flag.lastChange.action}) {when(flag.updatedAt)}
           </p>
           <Lifecycle project={project} flag={flag} onChange={state.reload} />
           <nav class="tabs" aria-label="Flag">
             {TABS.filter(([key]) => key !== "results" || flag.type === "experiment").map(([key, label]) => (
-              <Link key={key} href={`/projects/${project}/flags/${flag.key}/${key}`} class={tab === key ? "active" : ""} aria-current={tab === key ? "page" : undefined}>
+              <Link
+                key={key}
+                href={`/projects/${project}/flags/${flag.key}/${key}`}
+                class={tab === key ? "active" : ""}
+                aria-current={tab === key ? "page" : undefined}
+              >
                 {label}
               </Link>
             ))}
@@ -67,7 +120,10 @@ function Lifecycle({ project, flag, onChange }: { project: string; flag: Flag; o
   const { error, run: act } = useAction();
   const [winner, setWinner] = useState(flag.variants.at(-1)!.key);
   if (!can.edit) return null;
-  const run = async (action: Action, body: Record<string, unknown> = {}) => void ((await act(() => api.post(`/projects/${project}/flags/${flag.key}/${action}`, body, flag.version))) && onChange());
+  const run = async (action: Action, body: Record<string, unknown> = {}) =>
+    void (
+      (await act(() => api.post(`/projects/${project}/flags/${flag.key}/${action}`, body, flag.version))) && onChange()
+    );
   const canDecide = flag.type === "experiment" && (flag.status === "running" || flag.status === "stopped");
   return (
     <div class="lifecycle">
@@ -78,7 +134,14 @@ function Lifecycle({ project, flag, onChange }: { project: string; flag: Flag; o
           </Link>
         )}
         {actionsFor(flag).map(({ action, label, effect, danger }) => (
-          <button key={action} type="button" class={danger ? "danger" : ""} onClick={() => run(action)} title={effect} aria-describedby={`effect-${action}`}>
+          <button
+            key={action}
+            type="button"
+            class={danger ? "danger" : ""}
+            onClick={() => run(action)}
+            title={effect}
+            aria-describedby={`effect-${action}`}
+          >
             {label}
             <span class="effect" id={`effect-${action}`}>
               {effect}
@@ -116,12 +179,16 @@ function Overview({ project, flag }: { project: string; flag: Flag }) {
       {flag.description && <p>{flag.description}</p>}
       <dl class="facts">
         <dt>Rollout</dt>
-        <dd>{flag.rollout}% of users, bucketed by {flag.bucketing.unit === "group" ? `group ${flag.bucketing.groupType}` : flag.bucketing.unit}</dd>
+        <dd>
+          {flag.rollout}% of users, bucketed by{" "}
+          {flag.bucketing.unit === "group" ? `group ${flag.bucketing.groupType}` : flag.bucketing.unit}
+        </dd>
         <dt>Variants</dt>
         <dd>
           {flag.variants.map((v) => (
             <div key={v.key}>
-              <code>{v.key}</code> {Math.round((weights[v.key] ?? 0) * 100) / 100}% {v.payload !== undefined && <code class="muted">{JSON.stringify(v.payload)}</code>}
+              <code>{v.key}</code> {Math.round((weights[v.key] ?? 0) * 100) / 100}%{" "}
+              {v.payload !== undefined && <code class="muted">{JSON.stringify(v.payload)}</code>}
             </div>
           ))}
         </dd>
@@ -131,7 +198,11 @@ function Overview({ project, flag }: { project: string; flag: Flag }) {
             ? "everyone"
             : flag.segments.map((s) => (
                 <div key={s.name}>
-                  {s.name}: {s.conditions.map((c) => `${c.groupType ? c.groupType + "." : ""}${c.property} ${c.op} ${c.values.join(", ")}`).join(" and ")} ({s.rollout}%)
+                  {s.name}:{" "}
+                  {s.conditions
+                    .map((c) => `${c.groupType ? `${c.groupType}.` : ""}${c.property} ${c.op} ${c.values.join(", ")}`)
+                    .join(" and ")}{" "}
+                  ({s.rollout}%)
                 </div>
               ))}
         </dd>
@@ -153,7 +224,8 @@ function Overview({ project, flag }: { project: string; flag: Flag }) {
           <>
             <dt>Primary metric</dt>
             <dd>
-              {flag.primaryMetric.name ?? flag.primaryMetric.key}: {flag.primaryMetric.type} of <code>{flag.primaryMetric.eventType}</code>
+              {flag.primaryMetric.name ?? flag.primaryMetric.key}: {flag.primaryMetric.type} of{" "}
+              <code>{flag.primaryMetric.eventType}</code>
             </dd>
             <dt>Analysis</dt>
             <dd>

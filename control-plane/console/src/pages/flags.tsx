@@ -15,21 +15,66 @@ export function FlagsTab({ project }: { project: string }) {
   const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
   const [sort, setSort] = useState<Sort>("changed-desc");
   const can = useCan();
-  const query = new URLSearchParams({ ...(q ? { q } : {}), ...(type ? { type } : {}), ...(status ? { status } : {}) }).toString();
-  const flags = useLoad(() => api.get<Flag[]>(`/projects/${project}/flags${query ? "?" + query : ""}`), [project, query]);
+  const query = new URLSearchParams({
+    ...(q ? { q } : {}),
+    ...(type ? { type } : {}),
+    ...(status ? { status } : {}),
+  }).toString();
+  const flags = useLoad(
+    () => api.get<Flag[]>(`/projects/${project}/flags${query ? `?${query}` : ""}`),
+    [project, query],
+  );
   const sorted = (list: Flag[]) =>
-    [...list].sort((a, b) => (sort === "name" ? a.name.localeCompare(b.name) : sort === "changed-asc" ? a.updatedAt.localeCompare(b.updatedAt) : b.updatedAt.localeCompare(a.updatedAt)));
+    [...list].sort((a, b) =>
+      sort === "name"
+        ? a.name.localeCompare(b.name)
+        : sort === "changed-asc"
+          ? a.updatedAt.localeCompare(b.updatedAt)
+          : b.updatedAt.localeCompare(a.updatedAt),
+    );
 
   return (
     <section>
       <div class="toolbar">
         <label class="field grow">
           <span class="field-label">Search</span>
-          <input type="search" placeholder="Key, name or description" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+          <input
+            type="search"
+            placeholder="Key, name or description"
+            value={q}
+            onInput={(e) => setQ(e.currentTarget.value)}
+          />
         </label>
-        <Select label="Type" value={type} options={[["", "All types"], ["release", "Release flags"], ["experiment", "Experiments"]] as const} onChange={setType} />
-        <Select label="Status" value={status} options={STATUSES.map((s) => [s, s || "Any status"] as const)} onChange={setStatus} />
-        <Select label="Sort" value={sort} options={[["changed-desc", "Last changed, newest first"], ["changed-asc", "Last changed, oldest first"], ["name", "Name"]] as const} onChange={setSort} />
+        <Select
+          label="Type"
+          value={type}
+          options={
+            [
+              ["", "All types"],
+              ["release", "Release flags"],
+              ["experiment", "Experiments"],
+            ] as const
+          }
+          onChange={setType}
+        />
+        <Select
+          label="Status"
+          value={status}
+          options={STATUSES.map((s) => [s, s || "Any status"] as const)}
+          onChange={setStatus}
+        />
+        <Select
+          label="Sort"
+          value={sort}
+          options={
+            [
+              ["changed-desc", "Last changed, newest first"],
+              ["changed-asc", "Last changed, oldest first"],
+              ["name", "Name"],
+            ] as const
+          }
+          onChange={setSort}
+        />
         {can.edit && (
           <Link href={`/projects/${project}/flags/new`} class="button primary">
             New flag or experiment

@@ -15,7 +15,15 @@ export function GroupsTab({ project }: { project: string }) {
   const { error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (await run(() => api.put(`/projects/${project}/groups/${key}`, { kind, percentage: kind === "holdout" ? percentage : 0, description }))) {
+    if (
+      await run(() =>
+        api.put(`/projects/${project}/groups/${key}`, {
+          kind,
+          percentage: kind === "holdout" ? percentage : 0,
+          description,
+        }),
+      )
+    ) {
       setKey("");
       groups.reload();
     }
@@ -25,7 +33,10 @@ export function GroupsTab({ project }: { project: string }) {
       <Loading state={groups}>
         {(list) =>
           list.length === 0 ? (
-            <p class="muted">No groups. A mutual-exclusion group splits users between its experiments; a holdout keeps a share of users out of all of them.</p>
+            <p class="muted">
+              No groups. A mutual-exclusion group splits users between its experiments; a holdout keeps a share of users
+              out of all of them.
+            </p>
           ) : (
             <table class="list">
               <thead>
@@ -56,8 +67,27 @@ export function GroupsTab({ project }: { project: string }) {
         <form class="panel inline-form" onSubmit={submit}>
           <h2>New group</h2>
           <Field label="Group key" value={key} required onInput={(e) => setKey(e.currentTarget.value)} />
-          <Select label="Kind" value={kind} options={[["mutex", "Mutual exclusion"], ["holdout", "Holdout"]] as const} onChange={setKind} />
-          {kind === "holdout" && <Field label="Percent held out" type="number" min={0} max={50} value={percentage} onInput={(e) => setPercentage(Number(e.currentTarget.value))} />}
+          <Select
+            label="Kind"
+            value={kind}
+            options={
+              [
+                ["mutex", "Mutual exclusion"],
+                ["holdout", "Holdout"],
+              ] as const
+            }
+            onChange={setKind}
+          />
+          {kind === "holdout" && (
+            <Field
+              label="Percent held out"
+              type="number"
+              min={0}
+              max={50}
+              value={percentage}
+              onInput={(e) => setPercentage(Number(e.currentTarget.value))}
+            />
+          )}
           <Field label="Description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
           <button type="submit" class="primary">
             Create group

@@ -29,7 +29,12 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           </h1>
           <nav class="tabs" aria-label="Project">
             {TABS.map(([key, label]) => (
-              <Link key={key} href={`/projects/${project}/${key}`} class={tab === key ? "active" : ""} aria-current={tab === key ? "page" : undefined}>
+              <Link
+                key={key}
+                href={`/projects/${project}/${key}`}
+                class={tab === key ? "active" : ""}
+                aria-current={tab === key ? "page" : undefined}
+              >
                 {label}
               </Link>
             ))}

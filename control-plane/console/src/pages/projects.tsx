@@ -46,7 +46,13 @@ function CreateProject() {
   return (
     <form class="panel inline-form" onSubmit={submit}>
       <h2>New project</h2>
-      <Field label="Key" value={key} required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,99}" onInput={(e) => setKey(e.currentTarget.value)} />
+      <Field
+        label="Key"
+        value={key}
+        required
+        pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,99}"
+        onInput={(e) => setKey(e.currentTarget.value)}
+      />
       <Field label="Name" value={name} required onInput={(e) => setName(e.currentTarget.value)} />
       <button type="submit" class="primary">
         Create project

@@ -14,8 +14,14 @@ const VERDICT_TEXT: Record<Verdict, { icon: string; text: string; tone: string }
   no_harm_detected: { icon: "✓", text: "No harm detected", tone: "good" },
 };
 
-const percent = (value: number | null | undefined, digits = 1) => (value === null || value === undefined || !Number.isFinite(value) ? "—" : `${(value * 100).toFixed(digits)}%`);
-const number = (value: number | null | undefined) => (value === null || value === undefined || !Number.isFinite(value) ? "—" : Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(4));
+const percent = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined || !Number.isFinite(value) ? "—" : `${(value * 100).toFixed(digits)}%`;
+const number = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? "—"
+    : Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : value.toPrecision(4);
 
 export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
   const periods = flag.analysisPeriods?.length ?? 0;
@@ -36,7 +42,8 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
       setCsvError(describeError(error));
     }
   };
-  if (periods === 0) return <Banner kind="info">This experiment has not been started: start it to collect exposures.</Banner>;
+  if (periods === 0)
+    return <Banner kind="info">This experiment has not been started: start it to collect exposures.</Banner>;
   return (
     <section class="results">
       <div class="toolbar">
@@ -44,7 +51,10 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
           <Select
             label="Analysis period"
             value={String(period)}
-            options={Array.from({ length: periods }, (_, i) => [String(i + 1), `Run ${i + 1}${i + 1 === periods ? " (latest)" : ""}`] as const)}
+            options={Array.from(
+              { length: periods },
+              (_, i) => [String(i + 1), `Run ${i + 1}${i + 1 === periods ? " (latest)" : ""}`] as const,
+            )}
             onChange={(v) => setPeriod(Number(v))}
           />
         )}
@@ -69,8 +79,8 @@ function ReportView({ report }: { report: Report }) {
     <>
       {report.srm.mismatch && (
         <Banner kind="error" title="Sample ratio mismatch.">
-          Exposures do not match the configured split (p = {report.srm.pValue.toPrecision(2)}): assignment or tracking is broken, so no verdict here can be trusted. Check targeting changes, bots and
-          redirects.
+          Exposures do not match the configured split (p = {report.srm.pValue.toPrecision(2)}): assignment or tracking
+          is broken, so no verdict here can be trusted. Check targeting changes, bots and redirects.
         </Banner>
       )}
       {!report.srm.mismatch && untrustworthy && (
@@ -80,8 +90,11 @@ function ReportView({ report }: { report: Report }) {
       )}
       <Freshness report={report} />
       <p class="muted">
-        {report.experiment.method === "sequential" ? "Sequential test (always valid: look as often as you like)" : "Fixed-horizon t-test (read once, at the planned sample size)"} at{" "}
-        {Math.round(report.experiment.confidenceLevel * 100)}% confidence, {report.experiment.correction} correction. Run {report.analysisPeriod.index} started {when(report.analysisPeriod.startedAt ?? undefined)}
+        {report.experiment.method === "sequential"
+          ? "Sequential test (always valid: look as often as you like)"
+          : "Fixed-horizon t-test (read once, at the planned sample size)"}{" "}
+        at {Math.round(report.experiment.confidenceLevel * 100)}% confidence, {report.experiment.correction} correction.
+        Run {report.analysisPeriod.index} started {when(report.analysisPeriod.startedAt ?? undefined)}
         {report.analysisPeriod.stoppedAt ? `, stopped ${when(report.analysisPeriod.stoppedAt)}` : ""}.
       </p>
       <h2>Exposures</h2>
@@ -112,7 +125,12 @@ function ReportView({ report }: { report: Report }) {
           title="Cumulative exposures per variant"
           testId="exposures-chart"
           days={days}
-          lines={report.variants.map((v) => ({ label: v.key, values: report.metrics[0]!.timeSeries.map((look) => look.variants.find((p) => p.variant === v.key)?.exposures ?? null) }))}
+          lines={report.variants.map((v) => ({
+            label: v.key,
+            values: report.metrics[0]!.timeSeries.map(
+              (look) => look.variants.find((p) => p.variant === v.key)?.exposures ?? null,
+            ),
+          }))}
           format={(value) => value.toLocaleString()}
         />
       )}
@@ -126,11 +144,17 @@ function ReportView({ report }: { report: Report }) {
 
 function Freshness({ report }: { report: Report }) {
   const { lastIngestedAt, secondsSinceIngest, queueLagSeconds } = report.freshness;
-  if (!lastIngestedAt) return <Banner kind="info">No events have arrived yet. Numbers appear a few seconds after traffic reaches the edge.</Banner>;
+  if (!lastIngestedAt)
+    return (
+      <Banner kind="info">
+        No events have arrived yet. Numbers appear a few seconds after traffic reaches the edge.
+      </Banner>
+    );
   const stale = (secondsSinceIngest ?? 0) > 3600;
   return (
     <Banner kind={stale ? "warning" : "info"} title="Data freshness:">
-      last events arrived {when(lastIngestedAt)} ({Math.round(secondsSinceIngest ?? 0)} s ago){queueLagSeconds !== null ? `; they waited ${queueLagSeconds.toFixed(1)} s in the queue` : ""}.{" "}
+      last events arrived {when(lastIngestedAt)} ({Math.round(secondsSinceIngest ?? 0)} s ago)
+      {queueLagSeconds !== null ? `; they waited ${queueLagSeconds.toFixed(1)} s in the queue` : ""}.{" "}
       {stale && "Nothing for over an hour: is the experiment still served?"}
     </Banner>
   );
@@ -139,14 +163,17 @@ function Freshness({ report }: { report: Report }) {
 function Plan({ report }: { report: Report }) {
   const plan = report.plan;
   if (!plan) return null;
-  const days = (d: number | null) => (d === null ? "unknown (no traffic yet)" : `about ${Math.ceil(d)} day${Math.ceil(d) === 1 ? "" : "s"}`);
+  const days = (d: number | null) =>
+    d === null ? "unknown (no traffic yet)" : `about ${Math.ceil(d)} day${Math.ceil(d) === 1 ? "" : "s"}`;
   return (
     <div class="panel plan">
       <h2>Sample size</h2>
       <p>
-        To detect a {percent(report.experiment.minimumDetectableEffect)} change in the primary metric with 80% power: <strong>{Math.ceil(plan.sequential.total).toLocaleString()} units</strong> with
-        this sequential test, {days(plan.sequential.days)} at {Math.round(plan.unitsPerDay).toLocaleString()} units a day ({Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon
-        look, {days(plan.fixedHorizon.days)}).
+        To detect a {percent(report.experiment.minimumDetectableEffect)} change in the primary metric with 80% power:{" "}
+        <strong>{Math.ceil(plan.sequential.total).toLocaleString()} units</strong> with this sequential test,{" "}
+        {days(plan.sequential.days)} at {Math.round(plan.unitsPerDay).toLocaleString()} units a day (
+        {Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon look,{" "}
+        {days(plan.fixedHorizon.days)}).
       </p>
     </div>
   );
@@ -162,7 +189,8 @@ function MetricView({ metric }: { metric: MetricReport }) {
       const t = look.variants.find((p) => p.variant === variant);
       return c && t && c.mean !== 0 ? (t.mean - c.mean) / Math.abs(c.mean) : null;
     });
-  const bound = (variant: string, side: 0 | 1) => metric.timeSeries.map((look) => look.variants.find((p) => p.variant === variant)?.relativeCi?.[side] ?? null);
+  const bound = (variant: string, side: 0 | 1) =>
+    metric.timeSeries.map((look) => look.variants.find((p) => p.variant === variant)?.relativeCi?.[side] ?? null);
   return (
     <section class="metric" data-metric={metric.key}>
       <h2>
@@ -171,7 +199,9 @@ function MetricView({ metric }: { metric: MetricReport }) {
       <p class="muted">
         {metric.type.replace(/_/g, " ")} of <code>{metric.eventType}</code>
         {metric.direction === "decrease" ? " (lower is better)" : ""}
-        {metric.cap && "percentile" in metric.cap ? `; capped at the ${metric.cap.percentile * 100}th percentile (${number(metric.cap.upper)})` : ""}
+        {metric.cap && "percentile" in metric.cap
+          ? `; capped at the ${metric.cap.percentile * 100}th percentile (${number(metric.cap.upper)})`
+          : ""}
         {metric.cap && "value" in metric.cap ? `; capped at ${metric.cap.value}` : ""}
       </p>
       <table class="list numbers">
@@ -197,13 +227,22 @@ function MetricView({ metric }: { metric: MetricReport }) {
                 <td>{v.exposures.toLocaleString()}</td>
                 <td>{number(v.mean)}</td>
                 <td>{v.comparison ? percent(v.comparison.lift) : "—"}</td>
-                <td>{v.comparison?.relativeCi ? `${percent(v.comparison.relativeCi[0])} to ${percent(v.comparison.relativeCi[1])}` : "—"}</td>
+                <td>
+                  {v.comparison?.relativeCi
+                    ? `${percent(v.comparison.relativeCi[0])} to ${percent(v.comparison.relativeCi[1])}`
+                    : "—"}
+                </td>
                 <td>{v.comparison ? v.comparison.pValue.toPrecision(3) : "—"}</td>
                 <td>
                   {verdict && (
                     <span class={`verdict verdict-${verdict.tone}`}>
                       <span aria-hidden="true">{verdict.icon}</span> {verdict.text}
-                      {v.comparison && !v.comparison.trustworthy && <span class="tag warn"> untrustworthy: {v.comparison.warnings.join(", ").replace(/_/g, " ")}</span>}
+                      {v.comparison && !v.comparison.trustworthy && (
+                        <span class="tag warn">
+                          {" "}
+                          untrustworthy: {v.comparison.warnings.join(", ").replace(/_/g, " ")}
+                        </span>
+                      )}
                     </span>
                   )}
                 </td>

@@ -16,7 +16,11 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
       onSignedIn(await api.get<Me>("/me"));
     } catch (failure) {
       session.signOut();
-      setError(failure instanceof ApiFailure && failure.status === 401 ? "That token is not valid here." : describeError(failure));
+      setError(
+        failure instanceof ApiFailure && failure.status === 401
+          ? "That token is not valid here."
+          : describeError(failure),
+      );
     } finally {
       setBusy(false);
     }
@@ -27,7 +31,14 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
       <form onSubmit={submit}>
         <label class="field">
           <span class="field-label">Admin token</span>
-          <input type="password" name="token" autoComplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+          <input
+            type="password"
+            name="token"
+            autoComplete="off"
+            required
+            value={token}
+            onInput={(e) => setToken(e.currentTarget.value)}
+          />
           <span class="hint">`npm start` prints one (also in .data/local.json). It stays in this tab only.</span>
         </label>
         {error && <Banner kind="error">{error}</Banner>}

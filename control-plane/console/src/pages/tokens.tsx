@@ -1,7 +1,18 @@
 /** Admin tokens: create (the secret is shown once), list, revoke. */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
-import { Banner, ConfirmButton, CopyButton, ErrorBanner, Field, Loading, Select, useAction, useLoad, when } from "../components.js";
+import {
+  Banner,
+  ConfirmButton,
+  CopyButton,
+  ErrorBanner,
+  Field,
+  Loading,
+  Select,
+  useAction,
+  useLoad,
+  when,
+} from "../components.js";
 import type { Role, Token } from "../types.js";
 
 export function TokensPage() {
@@ -13,7 +24,9 @@ export function TokensPage() {
   const { error, run } = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (await run(async () => setCreated(await api.post<Token & { token: string }>("/tokens", { name, role, project })))) {
+    if (
+      await run(async () => setCreated(await api.post<Token & { token: string }>("/tokens", { name, role, project })))
+    ) {
       setName("");
       tokens.reload();
     }
@@ -25,7 +38,11 @@ export function TokensPage() {
       <ErrorBanner error={error} />
       {created && (
         <Banner kind="success" title={`Token "${created.name}" created.`}>
-          Copy it now: it is not shown again. <code class="secret" data-testid="new-token">{created.token}</code> <CopyButton text={created.token} label="new token" />
+          Copy it now: it is not shown again.{" "}
+          <code class="secret" data-testid="new-token">
+            {created.token}
+          </code>{" "}
+          <CopyButton text={created.token} label="new token" />
         </Banner>
       )}
       <Loading state={tokens}>
@@ -50,7 +67,13 @@ export function TokensPage() {
                   <td>{t.project === "*" ? "all projects" : t.project}</td>
                   <td>{when(t.createdAt)}</td>
                   <td>
-                    <ConfirmButton label="Revoke" question={`Revoke ${t.name}? Anything using it gets 401 from now on.`} confirmLabel="Revoke token" danger onConfirm={() => revoke(t.id)} />
+                    <ConfirmButton
+                      label="Revoke"
+                      question={`Revoke ${t.name}? Anything using it gets 401 from now on.`}
+                      confirmLabel="Revoke token"
+                      danger
+                      onConfirm={() => revoke(t.id)}
+                    />
                   </td>
                 </tr>
               ))}
@@ -61,8 +84,25 @@ export function TokensPage() {
       <form class="panel inline-form" onSubmit={submit}>
         <h2>New token</h2>
         <Field label="Token name" value={name} required onInput={(e) => setName(e.currentTarget.value)} />
-        <Select label="Role" value={role} options={[["viewer", "viewer: reads"], ["editor", "editor: changes flags"], ["admin", "admin: also keys and tokens"]] as const} onChange={setRole} />
-        <Field label="Project" hint="A project key, or * for all" value={project} required onInput={(e) => setProject(e.currentTarget.value)} />
+        <Select
+          label="Role"
+          value={role}
+          options={
+            [
+              ["viewer", "viewer: reads"],
+              ["editor", "editor: changes flags"],
+              ["admin", "admin: also keys and tokens"],
+            ] as const
+          }
+          onChange={setRole}
+        />
+        <Field
+          label="Project"
+          hint="A project key, or * for all"
+          value={project}
+          required
+          onInput={(e) => setProject(e.currentTarget.value)}
+        />
         <button type="submit" class="primary">
           Create token
         </button>

@@ -16,7 +16,17 @@ function pairs(text: string): Record<string, string> {
 
 export function TryUserTab({ project }: { project: string }) {
   const deployments = useLoad(() => api.get<Deployment[]>(`/projects/${project}/deployments`), [project]);
-  return <Loading state={deployments}>{(list) => (list.length === 0 ? <p class="muted">Create a deployment first.</p> : <TryUser project={project} deployments={list} />)}</Loading>;
+  return (
+    <Loading state={deployments}>
+      {(list) =>
+        list.length === 0 ? (
+          <p class="muted">Create a deployment first.</p>
+        ) : (
+          <TryUser project={project} deployments={list} />
+        )
+      }
+    </Loading>
+  );
 }
 
 function TryUser({ project, deployments }: { project: string; deployments: Deployment[] }) {
@@ -41,19 +51,40 @@ function TryUser({ project, deployments }: { project: string; deployments: Deplo
       ...(properties.trim() ? { user_properties: pairs(properties) } : {}),
       ...(groups.trim() ? { groups: groupLists } : {}),
     };
-    await run(async () => setResult(await api.post<Record<string, Evaluation>>(`/projects/${project}/deployments/${deployment}/evaluate`, user)));
+    await run(async () =>
+      setResult(
+        await api.post<Record<string, Evaluation>>(`/projects/${project}/deployments/${deployment}/evaluate`, user),
+      ),
+    );
   };
 
   return (
     <section class="two-columns">
       <form class="panel" onSubmit={submit}>
-        <Select label="Deployment" value={deployment} options={deployments.map((d) => [d.key, d.name] as const)} onChange={setDeployment} />
+        <Select
+          label="Deployment"
+          value={deployment}
+          options={deployments.map((d) => [d.key, d.name] as const)}
+          onChange={setDeployment}
+        />
         <Field label="User ID" value={userId} onInput={(e) => setUserId(e.currentTarget.value)} />
         <Field label="Device ID" value={deviceId} onInput={(e) => setDeviceId(e.currentTarget.value)} />
         <Field label="Country" value={country} onInput={(e) => setCountry(e.currentTarget.value)} />
         <Field label="Platform" value={platform} onInput={(e) => setPlatform(e.currentTarget.value)} />
-        <TextArea label="User properties" hint="One name=value per line" rows={3} value={properties} onInput={(e) => setProperties(e.currentTarget.value)} />
-        <TextArea label="Groups" hint="One type=name per line, e.g. company=acme" rows={2} value={groups} onInput={(e) => setGroups(e.currentTarget.value)} />
+        <TextArea
+          label="User properties"
+          hint="One name=value per line"
+          rows={3}
+          value={properties}
+          onInput={(e) => setProperties(e.currentTarget.value)}
+        />
+        <TextArea
+          label="Groups"
+          hint="One type=name per line, e.g. company=acme"
+          rows={2}
+          value={groups}
+          onInput={(e) => setGroups(e.currentTarget.value)}
+        />
         <button type="submit" class="primary">
           Evaluate
         </button>

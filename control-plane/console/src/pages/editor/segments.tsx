@@ -7,23 +7,41 @@ import type { Edit } from "../flag-editor.js";
 import { WeightSliders } from "./weight-sliders.js";
 
 type Kind = "user" | "user_property" | "group_property";
-const kindOf = (c: Condition): Kind => (c.groupType !== undefined ? "group_property" : USER_FIELDS.has(c.property) ? "user" : "user_property");
+const kindOf = (c: Condition): Kind =>
+  c.groupType !== undefined ? "group_property" : USER_FIELDS.has(c.property) ? "user" : "user_property";
 const FIELDS = [...USER_FIELDS].sort();
-const lines = (text: string) => text.split("\n").map((v) => v.trim()).filter((v) => v !== "");
+const lines = (text: string) =>
+  text
+    .split("\n")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
 
 export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }) {
   return (
     <fieldset>
       <legend>Targeting segments</legend>
-      <p class="hint">Checked in order; the first segment a user matches decides. Users matching none get the default rollout above.</p>
+      <p class="hint">
+        Checked in order; the first segment a user matches decides. Users matching none get the default rollout above.
+      </p>
       {draft.segments.map((segment, s) => (
         <fieldset class="segment" key={s} data-segment-index={s}>
           <legend>Segment {s + 1}</legend>
           <div class="row">
-            <Field label="Segment name" value={segment.name} required onInput={(e) => edit((d) => void (d.segments[s]!.name = e.currentTarget.value))} />
+            <Field
+              label="Segment name"
+              value={segment.name}
+              required
+              onInput={(e) => edit((d) => void (d.segments[s]!.name = e.currentTarget.value))}
+            />
             <label class="field slider">
               <span class="field-label">Segment rollout: {segment.rollout}%</span>
-              <input type="range" min={0} max={100} value={segment.rollout} onInput={(e) => edit((d) => void (d.segments[s]!.rollout = Number(e.currentTarget.value)))} />
+              <input
+                type="range"
+                min={0}
+                max={100}
+                value={segment.rollout}
+                onInput={(e) => edit((d) => void (d.segments[s]!.rollout = Number(e.currentTarget.value)))}
+              />
             </label>
           </div>
           {segment.conditions.map((condition, c) => (
@@ -32,21 +50,37 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
               index={c}
               condition={condition}
               onChange={(next) => edit((d) => void (d.segments[s]!.conditions[c] = next))}
-              onRemove={segment.conditions.length > 1 ? () => edit((d) => void d.segments[s]!.conditions.splice(c, 1)) : undefined}
+              onRemove={
+                segment.conditions.length > 1
+                  ? () => edit((d) => void d.segments[s]!.conditions.splice(c, 1))
+                  : undefined
+              }
             />
           ))}
-          <button type="button" class="small" onClick={() => edit((d) => void d.segments[s]!.conditions.push({ property: "country", op: "is", values: [] }))}>
+          <button
+            type="button"
+            class="small"
+            onClick={() =>
+              edit((d) => void d.segments[s]!.conditions.push({ property: "country", op: "is", values: [] }))
+            }
+          >
             Add condition (and)
           </button>
           <WeightSliders
             label="Segment weights"
             variants={draft.variants.map((v) => v.key)}
             weights={segment.weights}
-            onChange={(weights) => edit((d) => (weights ? void (d.segments[s]!.weights = weights) : delete d.segments[s]!.weights))}
+            onChange={(weights) =>
+              edit((d) => (weights ? void (d.segments[s]!.weights = weights) : delete d.segments[s]!.weights))
+            }
           />
           <div class="actions">
             {s > 0 && (
-              <button type="button" class="small" onClick={() => edit((d) => void d.segments.splice(s - 1, 0, ...d.segments.splice(s, 1)))}>
+              <button
+                type="button"
+                class="small"
+                onClick={() => edit((d) => void d.segments.splice(s - 1, 0, ...d.segments.splice(s, 1)))}
+              >
                 Move up
               </button>
             )}
@@ -56,14 +90,36 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
           </div>
         </fieldset>
       ))}
-      <button type="button" onClick={() => edit((d) => void d.segments.push({ name: `Segment ${d.segments.length + 1}`, conditions: [{ property: "country", op: "is", values: [] }], rollout: 100 }))}>
+      <button
+        type="button"
+        onClick={() =>
+          edit(
+            (d) =>
+              void d.segments.push({
+                name: `Segment ${d.segments.length + 1}`,
+                conditions: [{ property: "country", op: "is", values: [] }],
+                rollout: 100,
+              }),
+          )
+        }
+      >
         Add segment
       </button>
     </fieldset>
   );
 }
 
-function ConditionRow({ index, condition, onChange, onRemove }: { index: number; condition: Condition; onChange: (next: Condition) => void; onRemove: (() => void) | undefined }) {
+function ConditionRow({
+  index,
+  condition,
+  onChange,
+  onRemove,
+}: {
+  index: number;
+  condition: Condition;
+  onChange: (next: Condition) => void;
+  onRemove: (() => void) | undefined;
+}) {
   const kind = kindOf(condition);
   const setKind = (next: Kind) => {
     if (next === "user") onChange({ property: "country", op: condition.op, values: condition.values });
@@ -75,12 +131,30 @@ function ConditionRow({ index, condition, onChange, onRemove }: { index: number;
       <Select
         label={`Condition ${index + 1}: property kind`}
         value={kind}
-        options={[["user", "User field"], ["user_property", "User property"], ["group_property", "Group property"]] as const}
+        options={
+          [
+            ["user", "User field"],
+            ["user_property", "User property"],
+            ["group_property", "Group property"],
+          ] as const
+        }
         onChange={setKind}
       />
-      {kind === "group_property" && <Field label="Group type" value={condition.groupType ?? ""} required onInput={(e) => onChange({ ...condition, groupType: e.currentTarget.value })} />}
+      {kind === "group_property" && (
+        <Field
+          label="Group type"
+          value={condition.groupType ?? ""}
+          required
+          onInput={(e) => onChange({ ...condition, groupType: e.currentTarget.value })}
+        />
+      )}
       {kind === "user" ? (
-        <Select label="Field" value={condition.property} options={FIELDS} onChange={(property) => onChange({ ...condition, property })} />
+        <Select
+          label="Field"
+          value={condition.property}
+          options={FIELDS}
+          onChange={(property) => onChange({ ...condition, property })}
+        />
       ) : (
         <Field
           label={kind === "group_property" ? "Group property" : "User property"}
@@ -90,8 +164,19 @@ function ConditionRow({ index, condition, onChange, onRemove }: { index: number;
           onInput={(e) => onChange({ ...condition, property: e.currentTarget.value })}
         />
       )}
-      <Select label="Operator" value={condition.op} options={OPERATORS as string[]} onChange={(op) => onChange({ ...condition, op })} />
-      <TextArea label="Values" hint="One per line" rows={2} value={condition.values.join("\n")} onInput={(e) => onChange({ ...condition, values: lines(e.currentTarget.value) })} />
+      <Select
+        label="Operator"
+        value={condition.op}
+        options={OPERATORS as string[]}
+        onChange={(op) => onChange({ ...condition, op })}
+      />
+      <TextArea
+        label="Values"
+        hint="One per line"
+        rows={2}
+        value={condition.values.join("\n")}
+        onInput={(e) => onChange({ ...condition, values: lines(e.currentTarget.value) })}
+      />
       {onRemove && (
         <button type="button" class="small danger" onClick={onRemove}>
           Remove condition

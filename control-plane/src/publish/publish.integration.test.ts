@@ -14,7 +14,13 @@ import { createPublisher } from "./publisher.js";
 import { reconcile } from "./reconcile.js";
 
 const CF = { accountId: "acc123", namespaceId: "ns456", token: "cf-token" };
-const release = { key: "banner", name: "Banner", type: "release" as const, variants: [{ key: "on" }], deployments: ["web"] };
+const release = {
+  key: "banner",
+  name: "Banner",
+  type: "release" as const,
+  variants: [{ key: "on" }],
+  deployments: ["web"],
+};
 
 describe("Cloudflare KV REST writer", () => {
   let cf: FakeCloudflare;
@@ -22,15 +28,31 @@ describe("Cloudflare KV REST writer", () => {
   afterAll(() => cf.close());
 
   it("bulk-writes and bulk-deletes with the documented requests", async () => {
-    const kv = cloudflareKvWriter({ accountId: CF.accountId, namespaceId: CF.namespaceId, apiToken: CF.token, baseUrl: cf.baseUrl });
-    await kv.put([{ key: "a", value: "1" }, { key: "b", value: "2" }]);
+    const kv = cloudflareKvWriter({
+      accountId: CF.accountId,
+      namespaceId: CF.namespaceId,
+      apiToken: CF.token,
+      baseUrl: cf.baseUrl,
+    });
+    await kv.put([
+      { key: "a", value: "1" },
+      { key: "b", value: "2" },
+    ]);
     await kv.delete(["a"]);
     expect([...cf.values]).toEqual([["b", "2"]]);
-    expect(cf.requests.map((r) => `${r.method} ${r.path.split("/ns456")[1]}`)).toEqual(["PUT /bulk", "POST /bulk/delete"]);
+    expect(cf.requests.map((r) => `${r.method} ${r.path.split("/ns456")[1]}`)).toEqual([
+      "PUT /bulk",
+      "POST /bulk/delete",
+    ]);
   });
 
   it("throws Cloudflare's error on failure", async () => {
-    const kv = cloudflareKvWriter({ accountId: CF.accountId, namespaceId: CF.namespaceId, apiToken: "wrong", baseUrl: cf.baseUrl });
+    const kv = cloudflareKvWriter({
+      accountId: CF.accountId,
+      namespaceId: CF.namespaceId,
+      apiToken: "wrong",
+      baseUrl: cf.baseUrl,
+    });
     await expect(kv.put([{ key: "a", value: "1" }])).rejects.toThrow(/HTTP 403.*bad token/);
   });
 });
@@ -51,7 +73,13 @@ describe("publishing through Cloudflare's API", () => {
     await dynamo.close();
   });
 
-  const kv = () => cloudflareKvWriter({ accountId: CF.accountId, namespaceId: CF.namespaceId, apiToken: CF.token, baseUrl: cf.baseUrl });
+  const kv = () =>
+    cloudflareKvWriter({
+      accountId: CF.accountId,
+      namespaceId: CF.namespaceId,
+      apiToken: CF.token,
+      baseUrl: cf.baseUrl,
+    });
 
   it("records a failed publish on the deployment, retries it, and recovers", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [50, 50, 50], log: () => {} });
@@ -59,7 +87,11 @@ describe("publishing through Cloudflare's API", () => {
     await deployments.createProject("p1", "P1");
     cf.failNext(2);
     const created = await deployments.create("p1", "web", "Web"); // first publish fails
-    expect(created.publish).toMatchObject({ status: "error", attempts: 1, lastError: expect.stringContaining("injected failure") });
+    expect(created.publish).toMatchObject({
+      status: "error",
+      attempts: 1,
+      lastError: expect.stringContaining("injected failure"),
+    });
     await publisher.idle();
     const after = await deployments.get("p1", "web");
     expect(after.publish).toMatchObject({ status: "ok", attempts: 0 });
@@ -73,7 +105,14 @@ describe("publishing through Cloudflare's API", () => {
     const created = await flags.create("p1", flagInputSchema.parse(release), "alice");
     await flags.act("p1", "banner", "activate", created.version, "alice");
     const flag = (await store.getFlag("p1", "banner"))!;
-    const targets = await replicate([{ pk: "PROJECT#p1", sk: "FLAG#banner", newData: JSON.stringify(flag) }, { pk: "PROJECT#p1", sk: "PUBLISH#web", newData: "{}" }], store, publisher);
+    const targets = await replicate(
+      [
+        { pk: "PROJECT#p1", sk: "FLAG#banner", newData: JSON.stringify(flag) },
+        { pk: "PROJECT#p1", sk: "PUBLISH#web", newData: "{}" },
+      ],
+      store,
+      publisher,
+    );
     expect(targets).toEqual([["p1", "web"]]); // the PUBLISH record is ignored: no loop
     const deployment = (await store.getDeployment("p1", "web"))!;
     const document = JSON.parse(cf.values.get(kvNameForApiKey(deployment.serverKey))!);
@@ -86,31 +125,61 @@ describe("publishing through Cloudflare's API", () => {
   it("refuses a deployment too large for a KV value, saying so, and keeps the last good version served", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], maxDocumentBytes: 4096, log: () => {} });
     const deployments = createDeploymentService({ store, publisher, kv: kv() });
-    const flags = createFlagService({ store, onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))) });
+    const flags = createFlagService({
+      store,
+      onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))),
+    });
     await deployments.createProject("big", "Big");
     const { clientKey } = await deployments.create("big", "web", "Web");
     const many = Array.from({ length: 20 }, (_, i) => ({ key: `v${i}`, payload: { text: "x".repeat(200) } }));
-    const huge = await flags.create("big", flagInputSchema.parse({ key: "huge", name: "Huge", type: "release", variants: many, deployments: ["web"] }), "test");
+    const huge = await flags.create(
+      "big",
+      flagInputSchema.parse({ key: "huge", name: "Huge", type: "release", variants: many, deployments: ["web"] }),
+      "test",
+    );
     const before = cf.values.get(kvNameForApiKey(clientKey)); // created inactive: not served yet
     await flags.act("big", "huge", "activate", huge.version, "test").catch(() => undefined); // its publish fails
     const state = await deployments.get("big", "web");
-    expect(state.publish).toMatchObject({ status: "error", lastError: expect.stringContaining("a KV value holds: serve some of its flags on another deployment") });
+    expect(state.publish).toMatchObject({
+      status: "error",
+      lastError: expect.stringContaining("a KV value holds: serve some of its flags on another deployment"),
+    });
     expect(cf.values.get(kvNameForApiKey(clientKey))).toBe(before);
   });
 
   it("publishes each flag's content hash, so an isolate keeps the compiled flags a publish did not change", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
     const deployments = createDeploymentService({ store, publisher, kv: kv() });
-    const flags = createFlagService({ store, onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))) });
+    const flags = createFlagService({
+      store,
+      onChange: async (project, keys) => void (await Promise.all(keys.map((d) => publisher.publish(project, d)))),
+    });
     await deployments.createProject("hashes", "Hashes");
     const { serverKey } = await deployments.create("hashes", "web", "Web");
     for (const key of ["a", "b"]) {
-      const created = await flags.create("hashes", flagInputSchema.parse({ key, name: key, type: "release", variants: [{ key: "on" }], deployments: ["web"] }), "test");
+      const created = await flags.create(
+        "hashes",
+        flagInputSchema.parse({ key, name: key, type: "release", variants: [{ key: "on" }], deployments: ["web"] }),
+        "test",
+      );
       await flags.act("hashes", key, "activate", created.version, "test");
     }
     const first = JSON.parse(cf.values.get(kvNameForApiKey(serverKey))!) as { flagHashes: Record<string, string> };
     const a = await flags.get("hashes", "a");
-    await flags.update("hashes", "a", flagInputSchema.parse({ key: "a", name: "a", type: "release", variants: [{ key: "on" }], rollout: 50, deployments: ["web"] }), a.version, "test");
+    await flags.update(
+      "hashes",
+      "a",
+      flagInputSchema.parse({
+        key: "a",
+        name: "a",
+        type: "release",
+        variants: [{ key: "on" }],
+        rollout: 50,
+        deployments: ["web"],
+      }),
+      a.version,
+      "test",
+    );
     const second = JSON.parse(cf.values.get(kvNameForApiKey(serverKey))!) as { flagHashes: Record<string, string> };
     expect(second.flagHashes["b"]).toBe(first.flagHashes["b"]);
     expect(second.flagHashes["a"]).not.toBe(first.flagHashes["a"]);
@@ -119,7 +188,9 @@ describe("publishing through Cloudflare's API", () => {
   it("throws in Lambda mode so the stream retries", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
     cf.failNext(1);
-    await expect(replicate([{ pk: "PROJECT#p1", sk: "DEPLOYMENT#web", newData: "{}" }], store, publisher)).rejects.toThrow(/injected failure/);
+    await expect(
+      replicate([{ pk: "PROJECT#p1", sk: "DEPLOYMENT#web", newData: "{}" }], store, publisher),
+    ).rejects.toThrow(/injected failure/);
   });
 });
 
@@ -136,7 +207,30 @@ describe("reconcile and propagation", () => {
     const { store, publisher, kv } = stack.controlPlane;
     const now = new Date().toISOString();
     // What survives a crash between the conditional write and what follows it.
-    await store.putFlag("shop", { ...release, description: "", bucketing: { unit: "user_id" }, rollout: 100, segments: [], inclusions: {}, exclusions: { userIds: [], deviceIds: [] }, prerequisites: [], groups: [], secondaryMetrics: [], guardrailMetrics: [], statisticalMethod: "sequential", confidenceLevel: 0.95, status: "active", version: 1, createdAt: now, updatedAt: now, lastChange: { actor: "crashed", at: now, action: "create" } }, undefined);
+    await store.putFlag(
+      "shop",
+      {
+        ...release,
+        description: "",
+        bucketing: { unit: "user_id" },
+        rollout: 100,
+        segments: [],
+        inclusions: {},
+        exclusions: { userIds: [], deviceIds: [] },
+        prerequisites: [],
+        groups: [],
+        secondaryMetrics: [],
+        guardrailMetrics: [],
+        statisticalMethod: "sequential",
+        confidenceLevel: 0.95,
+        status: "active",
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        lastChange: { actor: "crashed", at: now, action: "create" },
+      },
+      undefined,
+    );
     await store.nextSeq("shop");
     expect(await store.getHistory("shop", "banner", 1)).toBeUndefined();
 
@@ -144,7 +238,11 @@ describe("reconcile and propagation", () => {
     expect(await store.getHistory("shop", "banner", 1)).toMatchObject({ actor: "crashed", action: "create" });
     const { clientKey } = (await stack.api("GET", "/projects/shop/deployments/web")).body;
     const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
-    const served = await (await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user } })).json();
+    const served = await (
+      await fetch(`${stack.edge.url}/sdk/v2/vardata`, {
+        headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user },
+      })
+    ).json();
     expect((served as Record<string, { key: string }>)["banner"]?.key).toBe("on");
     expect(await reconcile(store, publisher, kv)).toEqual({ history: 0, published: 0 }); // nothing left to repair
     // KV itself is what counts: a document lost or replaced behind the recorded state is republished.
@@ -157,11 +255,19 @@ describe("reconcile and propagation", () => {
     const { clientKey } = (await stack.api("GET", "/projects/shop/deployments/web")).body;
     const user = Buffer.from(JSON.stringify({ user_id: "u" })).toString("base64url");
     const variant = async () =>
-      ((await (await fetch(`${stack.edge.url}/sdk/v2/vardata`, { headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user } })).json()) as Record<string, { key: string }>)["banner"]?.key;
+      (
+        (await (
+          await fetch(`${stack.edge.url}/sdk/v2/vardata`, {
+            headers: { authorization: `Api-Key ${clientKey}`, "x-amp-exp-user": user },
+          })
+        ).json()) as Record<string, { key: string }>
+      )["banner"]?.key;
     expect(await variant()).toBe("on");
     const flag = (await stack.api("GET", "/projects/shop/flags/banner")).body;
     const started = performance.now();
-    expect((await stack.api("POST", "/projects/shop/flags/banner/deactivate", { version: flag.version })).status).toBe(200);
+    expect((await stack.api("POST", "/projects/shop/flags/banner/deactivate", { version: flag.version })).status).toBe(
+      200,
+    );
     while ((await variant()) === "on") await new Promise((r) => setTimeout(r, 5));
     const elapsed = performance.now() - started;
     console.log(`Propagation, API change to edge serving it: ${elapsed.toFixed(0)} ms`);

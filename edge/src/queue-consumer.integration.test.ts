@@ -6,7 +6,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Miniflare } from "miniflare";
 import { kvNameForApiKey } from "../../shared/deployment-document.js";
 import { unpack, type QueueMessage } from "../../shared/events.js";
 import { SIGNATURE_HEADER, verify } from "../../shared/ingest-signature.js";
@@ -32,13 +31,17 @@ async function startIngest(refuse: (eventTypes: string[], delivery: number) => b
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       const raw = Buffer.concat(chunks);
-      void verify(SECRET, request.headers[SIGNATURE_HEADER] as string | undefined, raw.toString("utf8")).then((verdict) => {
-        const { messages } = JSON.parse(raw.toString("utf8")) as { messages: Array<{ body: QueueMessage }> };
-        const eventTypes = messages.flatMap((m) => unpack(m.body)).flatMap((m) => (m.type === "events" ? m.events.map((e) => e.event_type) : []));
-        const accepted = verdict === "ok" && raw.length <= STATS_BODY_LIMIT && !refuse(eventTypes, deliveries.length);
-        deliveries.push({ bytes: raw.length, verdict, eventTypes, accepted });
-        response.writeHead(accepted ? 200 : raw.length > STATS_BODY_LIMIT ? 413 : 503).end();
-      });
+      void verify(SECRET, request.headers[SIGNATURE_HEADER] as string | undefined, raw.toString("utf8")).then(
+        (verdict) => {
+          const { messages } = JSON.parse(raw.toString("utf8")) as { messages: Array<{ body: QueueMessage }> };
+          const eventTypes = messages
+            .flatMap((m) => unpack(m.body))
+            .flatMap((m) => (m.type === "events" ? m.events.map((e) => e.event_type) : []));
+          const accepted = verdict === "ok" && raw.length <= STATS_BODY_LIMIT && !refuse(eventTypes, deliveries.length);
+          deliveries.push({ bytes: raw.length, verdict, eventTypes, accepted });
+          response.writeHead(accepted ? 200 : raw.length > STATS_BODY_LIMIT ? 413 : 503).end();
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -50,10 +53,25 @@ async function startIngest(refuse: (eventTypes: string[], delivery: number) => b
   return { url, deliveries, delivered: () => deliveries.filter((d) => d.accepted).flatMap((d) => d.eventTypes), close };
 }
 
-async function startConsumingEdge(ingestUrl: string, consumer: Partial<NonNullable<EdgeMiniflareOptions["consumer"]>>, extra: Partial<EdgeMiniflareOptions> = {}) {
+async function startConsumingEdge(
+  ingestUrl: string,
+  consumer: Partial<NonNullable<EdgeMiniflareOptions["consumer"]>>,
+  extra: Partial<EdgeMiniflareOptions> = {},
+) {
   const { mf, url } = await startEdgeMiniflare({ consumer: { ingestUrl, secret: SECRET, ...consumer }, ...extra });
   const flags = await mf.getKVNamespace("FLAGS", "edge");
-  await flags.put(kvNameForApiKey(KEY), JSON.stringify({ schemaVersion: 1, deployment: "d", keyType: "server", version: 1, publishedAt: new Date().toISOString(), trackExposures: false, flags: [] }));
+  await flags.put(
+    kvNameForApiKey(KEY),
+    JSON.stringify({
+      schemaVersion: 1,
+      deployment: "d",
+      keyType: "server",
+      version: 1,
+      publishedAt: new Date().toISOString(),
+      trackExposures: false,
+      flags: [],
+    }),
+  );
   const track = async (eventType: string, properties: Record<string, unknown> = {}) => {
     const response = await fetch(`${url.href}track`, {
       method: "POST",
@@ -96,7 +114,11 @@ describe("deliveries within the ingest limit", () => {
     const before = ingest.deliveries.length;
     for (let r = 0; r < 12; r++) {
       const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `w${i}`, event_type: "work" }));
-      const response = await fetch(`${edge.url}track`, { method: "POST", headers: { authorization: `Api-Key ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ events }) });
+      const response = await fetch(`${edge.url}track`, {
+        method: "POST",
+        headers: { authorization: `Api-Key ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ events }),
+      });
       expect(response.status).toBe(202);
     }
     const work = () => ingest.deliveries.slice(before).map((d) => d.eventTypes.filter((t) => t === "work").length);
@@ -125,7 +147,14 @@ describe("failed deliveries", () => {
       { maxBatchTimeoutSeconds: 0.1, maxRetries: 2 },
       {
         extraWorkers: [
-          { name: "dead-letters", modules: true, script: DEAD_SINK, compatibilityDate: "2026-04-01", kvNamespaces: ["DEAD"], queueConsumers: { [`${EVENTS_QUEUE}-dlq`]: { maxBatchTimeout: 0.1 } } },
+          {
+            name: "dead-letters",
+            modules: true,
+            script: DEAD_SINK,
+            compatibilityDate: "2026-04-01",
+            kvNamespaces: ["DEAD"],
+            queueConsumers: { [`${EVENTS_QUEUE}-dlq`]: { maxBatchTimeout: 0.1 } },
+          },
         ],
       },
     );
@@ -138,18 +167,27 @@ describe("failed deliveries", () => {
   it("retries a failed delivery with backoff, then sends what still fails to the dead-letter queue", async () => {
     await edge.track("flaky");
     await expect.poll(() => ingest.delivered(), { timeout: 15_000, interval: 100 }).toEqual(["flaky"]);
-    expect(ingest.deliveries.filter((d) => d.eventTypes.includes("flaky")).map((d) => d.accepted)).toEqual([false, true]);
+    expect(ingest.deliveries.filter((d) => d.eventTypes.includes("flaky")).map((d) => d.accepted)).toEqual([
+      false,
+      true,
+    ]);
 
     await edge.track("poison");
     const dead = await edge.mf.getKVNamespace("DEAD", "dead-letters");
     const deadLetters = async () => {
       const { keys } = await dead.list();
-      const bodies = await Promise.all(keys.map(async ({ name }) => JSON.parse((await dead.get(name))!) as QueueMessage));
+      const bodies = await Promise.all(
+        keys.map(async ({ name }) => JSON.parse((await dead.get(name))!) as QueueMessage),
+      );
       return bodies.flatMap(unpack).flatMap((m) => (m.type === "events" ? m.events.map((e) => e.event_type) : []));
     };
     await expect.poll(deadLetters, { timeout: 20_000, interval: 200 }).toEqual(["poison"]);
     // The first try and two retries, none accepted; nothing else was lost or repeated.
-    expect(ingest.deliveries.filter((d) => d.eventTypes.includes("poison")).map((d) => d.accepted)).toEqual([false, false, false]);
+    expect(ingest.deliveries.filter((d) => d.eventTypes.includes("poison")).map((d) => d.accepted)).toEqual([
+      false,
+      false,
+      false,
+    ]);
     expect(ingest.delivered()).toEqual(["flaky"]);
   }, 40_000);
 });

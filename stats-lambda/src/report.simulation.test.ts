@@ -17,12 +17,23 @@ describe("A/A simulations: 1,000 experiments each, a look every day for 20 days"
     ["conversions at 90/10", conversion, [90, 10], 300],
     ["lognormal revenue at 50/50", revenue, [50, 50], 200],
     ["lognormal revenue at 90/10", revenue, [90, 10], 300],
-  ])("%s: false positives at most α, and verdicts that always agree with their intervals", (name, metric, weights, unitsPerDay) => {
-    const result = simulate({ metric, weights, experiments: 1000, unitsPerDay, seed: 1125 + unitsPerDay + weights[0] });
-    console.log(`A/A ${name}: ${result.positives / 10}% significant, ${result.disagreements} disagreeing of ${result.looks} looks`);
-    expect(result.positives / 1000).toBeLessThanOrEqual(bound(1000));
-    expect(result.disagreements).toBe(0);
-  });
+  ])(
+    "%s: false positives at most α, and verdicts that always agree with their intervals",
+    (name, metric, weights, unitsPerDay) => {
+      const result = simulate({
+        metric,
+        weights,
+        experiments: 1000,
+        unitsPerDay,
+        seed: 1125 + unitsPerDay + weights[0],
+      });
+      console.log(
+        `A/A ${name}: ${result.positives / 10}% significant, ${result.disagreements} disagreeing of ${result.looks} looks`,
+      );
+      expect(result.positives / 1000).toBeLessThanOrEqual(bound(1000));
+      expect(result.disagreements).toBe(0);
+    },
+  );
 });
 
 describe("power: +5% relative on a 10% conversion rate, 50/50, a look every day", () => {
@@ -33,11 +44,21 @@ describe("power: +5% relative on a 10% conversion rate, 50/50, a look every day"
   };
 
   it("reaches 80% power within the planned sample, sooner when tuned to the minimum detectable effect", () => {
-    const scenario = { metric: conversion, weights: [50, 50] as [number, number], experiments: 300, days: 80, unitsPerDay: 4_000, effect: 0.05, aggregate: true };
+    const scenario = {
+      metric: conversion,
+      weights: [50, 50] as [number, number],
+      experiments: 300,
+      days: 80,
+      unitsPerDay: 4_000,
+      effect: 0.05,
+      aggregate: true,
+    };
     const tuned = simulate({ ...scenario, seed: 5, flag: { minimumDetectableEffect: 0.05 } });
     const untuned = simulate({ ...scenario, seed: 5 });
     const fixedHorizon = 57_756; // statsmodels NormalIndPower, scripts/stats-fixtures.py
-    console.log(`80% power: sequential tuned to the MDE ${needed(tuned.unitsAtDetection)} users per arm, untuned ${needed(untuned.unitsAtDetection)}, fixed horizon ${fixedHorizon}`);
+    console.log(
+      `80% power: sequential tuned to the MDE ${needed(tuned.unitsAtDetection)} users per arm, untuned ${needed(untuned.unitsAtDetection)}, fixed horizon ${fixedHorizon}`,
+    );
     expect(needed(tuned.unitsAtDetection)).toBeLessThan(needed(untuned.unitsAtDetection));
     expect(needed(tuned.unitsAtDetection)).toBeLessThan(2 * fixedHorizon);
     expect(tuned.disagreements).toBe(0);

@@ -3,8 +3,9 @@
  * them: exact counts, redeliveries and races, poison values, dedup without a window, and
  * a run that dies half-way.
  */
+import { eventMessage, exposureMessage } from "../../../test/support/queue-messages.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EventMessage, ExposureMessage, QueueMessage } from "../../../shared/events.js";
+import type { ExposureMessage, QueueMessage } from "../../../shared/events.js";
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { flagReader } from "../../../shared/node/control-plane-table.js";
 import { createDb, ensureTable, type Db } from "../../../shared/node/dynamo.js";
@@ -39,13 +40,11 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-const exposure = (user: string, flagKey: string, variant: string, time = T0): ExposureMessage => ({
-  type: "exposures", project: "shop", deployment: "web", userId: user, time, source: "remote-evaluation", exposures: [{ flagKey, variant }],
-});
-const events = (...list: Array<{ user_id: string; event_type: string; time?: number; event_properties?: Record<string, unknown>; insert_id?: string }>): EventMessage => ({
-  type: "events", project: "shop", deployment: "web", events: list.map((e) => ({ time: T0 + 1000, ...e })),
-});
-const delivery = (...bodies: QueueMessage[]): DeliveredMessage[] => bodies.map((body) => ({ id: `msg-${++nextId}`, body }));
+const exposure = (user: string, flagKey: string, variant: string, time = T0) =>
+  exposureMessage(user, flagKey, variant, time);
+const events = (...list: Parameters<typeof eventMessage>[0]) => eventMessage(list, T0 + 1000);
+const delivery = (...bodies: QueueMessage[]): DeliveredMessage[] =>
+  bodies.map((body) => ({ id: `msg-${++nextId}`, body }));
 
 async function report(key: string) {
   const stats = createStatsStore(db);
@@ -55,7 +54,17 @@ async function report(key: string) {
 const totals = async (key: string, metric: string) => {
   const stats = createStatsStore(db);
   const rows = (await stats.aggregates("shop", key)).filter((r) => r.metric === metric);
-  const by = (variant: string) => rows.filter((r) => r.variant === variant).reduce((s, r) => ({ n: s.n + r.n, sum: s.sum + Number(r.sum) / VALUE_SCALE, sumSquares: s.sumSquares + Number(r.sumSquares) / VALUE_SCALE ** 2 }), { n: 0, sum: 0, sumSquares: 0 });
+  const by = (variant: string) =>
+    rows
+      .filter((r) => r.variant === variant)
+      .reduce(
+        (s, r) => ({
+          n: s.n + r.n,
+          sum: s.sum + Number(r.sum) / VALUE_SCALE,
+          sumSquares: s.sumSquares + Number(r.sumSquares) / VALUE_SCALE ** 2,
+        }),
+        { n: 0, sum: 0, sumSquares: 0 },
+      );
   return { control: by("control"), treatment: by("treatment") };
 };
 
@@ -65,7 +74,9 @@ function benchMix(prefix: string, experiments: string[]) {
     type: "batch" as const,
     messages: experiments.map((key) => exposure(`${prefix}${i}`, key, i % 2 ? "treatment" : "control")),
   }));
-  const purchases = Array.from({ length: 200 }, (_, i) => events({ user_id: `${prefix}${i}`, event_type: "purchase", event_properties: { amount: (i % 7) + 0.25 } }));
+  const purchases = Array.from({ length: 200 }, (_, i) =>
+    events({ user_id: `${prefix}${i}`, event_type: "purchase", event_properties: { amount: (i % 7) + 0.25 } }),
+  );
   return delivery(...exposures, ...purchases);
 }
 
@@ -83,7 +94,10 @@ describe("ingest", () => {
       const exposed = await totals(key, EXPOSURES);
       expect([exposed.control.n, exposed.treatment.n]).toEqual([100, 100]);
       const revenue = await totals(key, "revenue");
-      const expected = (odd: number) => Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 2 === odd).reduce((s, i) => s + (i % 7) + 0.25, 0);
+      const expected = (odd: number) =>
+        Array.from({ length: 200 }, (_, i) => i)
+          .filter((i) => i % 2 === odd)
+          .reduce((s, i) => s + (i % 7) + 0.25, 0);
       expect(revenue.control.sum).toBeCloseTo(expected(0), 9);
       expect(revenue.treatment.sum).toBeCloseTo(expected(1), 9);
     }
@@ -93,14 +107,26 @@ describe("ingest", () => {
     await records.experiment("shop", runningExperiment("race"));
     const messages = [
       ...delivery(...Array.from({ length: 300 }, (_, i) => exposure(`r${i}`, "race", i % 2 ? "treatment" : "control"))),
-      ...delivery(...Array.from({ length: 300 }, (_, i) => events({ user_id: `r${i}`, event_type: "pageview" }, { user_id: `r${i}`, event_type: "pageview" }))),
+      ...delivery(
+        ...Array.from({ length: 300 }, (_, i) =>
+          events({ user_id: `r${i}`, event_type: "pageview" }, { user_id: `r${i}`, event_type: "pageview" }),
+        ),
+      ),
     ];
     // Two deliveries sharing half their messages, at once; then everything again.
-    const [a, b] = await Promise.all([ingest(messages.slice(0, 450), db, catalog, quiet), ingest(messages.slice(150), db, catalog, quiet)]);
+    const [a, b] = await Promise.all([
+      ingest(messages.slice(0, 450), db, catalog, quiet),
+      ingest(messages.slice(150), db, catalog, quiet),
+    ]);
     expect(a.exposures + b.exposures).toBe(300);
     // A message the other run applied but had not settled yet is handed back for later.
     const retried = new Set([...a.retry, ...b.retry]);
-    await ingest(messages.filter((m) => retried.has(m.id)), db, catalog, { ...quiet, now: () => Date.now() + DEAD_AFTER_MS + 1000 });
+    await ingest(
+      messages.filter((m) => retried.has(m.id)),
+      db,
+      catalog,
+      { ...quiet, now: () => Date.now() + DEAD_AFTER_MS + 1000 },
+    );
     const again = await ingest(messages, db, catalog, quiet);
     expect(again).toMatchObject({ exposures: 0, events: 0, retry: [] });
 
@@ -112,22 +138,35 @@ describe("ingest", () => {
 
   it("answers poison values by dropping and counting them, counts the honest events, and keeps the report readable", async () => {
     await records.experiment("shop", runningExperiment("poison"));
-    await ingest(delivery(...Array.from({ length: 12 }, (_, i) => exposure(`p${i}`, "poison", i % 2 ? "treatment" : "control"))), db, catalog, quiet);
+    await ingest(
+      delivery(...Array.from({ length: 12 }, (_, i) => exposure(`p${i}`, "poison", i % 2 ? "treatment" : "control"))),
+      db,
+      catalog,
+      quiet,
+    );
     const result = await ingest(
       delivery(
         events({ user_id: "p0", event_type: "purchase", event_properties: { amount: 1e16 } }),
         events({ user_id: "p1", event_type: "purchase", event_properties: { amount: "NaN" } }),
         events({ user_id: "p2", event_type: "purchase", event_properties: { amount: 1e-70 } }),
-        events({ user_id: "p3", event_type: "purchase", time: Date.now() + 30 * 86_400_000, event_properties: { amount: 5 } }),
+        events({
+          user_id: "p3",
+          event_type: "purchase",
+          time: Date.now() + 30 * 86_400_000,
+          event_properties: { amount: 5 },
+        }),
         events({ user_id: "p4", event_type: "purchase", event_properties: { amount: 12.5 } }),
         // Nine units with 9e7 each: Σx² passes 2^53, and must still read back exactly.
-        ...Array.from({ length: 7 }, (_, i) => events({ user_id: `p${i + 5}`, event_type: "purchase", event_properties: { amount: 90_000_000 } })),
+        ...Array.from({ length: 7 }, (_, i) =>
+          events({ user_id: `p${i + 5}`, event_type: "purchase", event_properties: { amount: 90_000_000 } }),
+        ),
       ),
       db,
       catalog,
       quiet,
     );
-    expect(result.events).toBe(11); // p0 and p1 still convert (purchase), only their amounts are dropped; p3 is from the future
+    // p0 and p1 still convert (purchase), only their amounts are dropped; p3 is from the future
+    expect(result.events).toBe(11);
     const r = await report("poison");
     expect(r.dataQuality.droppedValues).toMatchObject({ value_out_of_range: 2, not_a_number: 2, time_out_of_range: 1 });
     const revenue = await totals("poison", "revenue");
@@ -142,7 +181,20 @@ describe("ingest", () => {
     const first = delivery(events({ user_id: "heavy", event_type: "pageview", insert_id: "first" }));
     expect((await ingest(first, db, catalog, quiet)).events).toBe(1);
     for (let i = 0; i < 4; i++) {
-      await ingest(delivery(events(...Array.from({ length: 250 }, (_, j) => ({ user_id: "heavy", event_type: "pageview", insert_id: `other-${i}-${j}` })))), db, catalog, quiet);
+      await ingest(
+        delivery(
+          events(
+            ...Array.from({ length: 250 }, (_, j) => ({
+              user_id: "heavy",
+              event_type: "pageview",
+              insert_id: `other-${i}-${j}`,
+            })),
+          ),
+        ),
+        db,
+        catalog,
+        quiet,
+      );
     }
     expect(await ingest(first, db, catalog, quiet)).toMatchObject({ events: 0, duplicates: 1 });
     expect((await totals("memory", "pageviews")).control.sum).toBe(1001);
@@ -152,7 +204,11 @@ describe("ingest", () => {
     await records.experiment("shop", runningExperiment("crash"));
     const messages = [
       ...delivery(...Array.from({ length: 40 }, (_, i) => exposure(`c${i}`, "crash", i % 2 ? "treatment" : "control"))),
-      ...delivery(...Array.from({ length: 40 }, (_, i) => events({ user_id: `c${i}`, event_type: "purchase", event_properties: { amount: 10 } }))),
+      ...delivery(
+        ...Array.from({ length: 40 }, (_, i) =>
+          events({ user_id: `c${i}`, event_type: "purchase", event_properties: { amount: 10 } }),
+        ),
+      ),
     ];
     // The run writes its units, then every aggregate write fails: it dies half-way.
     proxy.failWhen = (operation) => operation === "UpdateItem";
@@ -173,7 +229,14 @@ describe("ingest", () => {
 
   it("counts exposures the edge could not confirm as rejected, not as exposures", async () => {
     await records.experiment("shop", runningExperiment("forged"));
-    const forged = Array.from({ length: 20 }, (_, i): ExposureMessage => ({ ...exposure(`f${i}`, "forged", "control"), source: "client", exposures: [{ flagKey: "forged", variant: "control", untrusted: true }] }));
+    const forged = Array.from(
+      { length: 20 },
+      (_, i): ExposureMessage => ({
+        ...exposure(`f${i}`, "forged", "control"),
+        source: "client",
+        exposures: [{ flagKey: "forged", variant: "control", untrusted: true }],
+      }),
+    );
     const result = await ingest(delivery(...forged, exposure("honest", "forged", "treatment")), db, catalog, quiet);
     expect(result).toMatchObject({ exposures: 1, rejectedExposures: 20 });
     const r = await report("forged");
@@ -184,14 +247,29 @@ describe("ingest", () => {
 
   it("keeps units and event ids as long as the edge accepts (1,024-character ids and groups), within DynamoDB's key limits", async () => {
     await records.experiment("shop", runningExperiment("long-ids"));
-    await records.experiment("shop", runningExperiment("long-groups", { bucketing: { unit: "group", groupType: "company" } }));
+    await records.experiment(
+      "shop",
+      runningExperiment("long-groups", { bucketing: { unit: "group", groupType: "company" } }),
+    );
     const long = (c: string) => c.repeat(1024);
     const user = long("u");
     const result = await ingest(
       delivery(
         { ...exposure(user, "long-ids", "treatment"), deviceId: long("d") },
         { ...exposure("g", "long-groups", "control"), groups: { company: long("c") } },
-        { ...events({ user_id: user, event_type: "purchase", insert_id: long("i").slice(0, 256) }), events: [{ user_id: user, device_id: long("d"), event_type: "purchase", time: T0 + 1000, insert_id: long("i").slice(0, 256), groups: { company: long("c") } }] },
+        {
+          ...events({ user_id: user, event_type: "purchase", insert_id: long("i").slice(0, 256) }),
+          events: [
+            {
+              user_id: user,
+              device_id: long("d"),
+              event_type: "purchase",
+              time: T0 + 1000,
+              insert_id: long("i").slice(0, 256),
+              groups: { company: long("c") },
+            },
+          ],
+        },
       ),
       db,
       catalog,

@@ -14,12 +14,17 @@ let template: Template;
 
 beforeAll(() => {
   const app = new App({ outdir: ".tmp/cdk-test" });
-  template = Template.fromStack(new ExperimentsStack(app, "Test", { cloudflareAccountId: "acc", cloudflareKvNamespaceId: "ns" }));
+  template = Template.fromStack(
+    new ExperimentsStack(app, "Test", { cloudflareAccountId: "acc", cloudflareKvNamespaceId: "ns" }),
+  );
 }, 180_000);
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 const statements = (): Statement[] =>
-  Object.values(template.findResources("AWS::IAM::Policy")).flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 
 describe("CDK app", () => {
   it("defines on-demand tables with point-in-time recovery and a stream on the control-plane table", () => {
@@ -27,14 +32,21 @@ describe("CDK app", () => {
     template.allResourcesProperties("AWS::DynamoDB::Table", {
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
     });
-    template.hasResourceProperties("AWS::DynamoDB::Table", { StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" } });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+    });
   });
 
   it("runs the functions on arm64 with a current Node runtime and the environment they read", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    const ours = Object.values(functions).filter((f) => (f as { Properties: { Handler?: string } }).Properties.Handler === "index.handler");
+    const ours = Object.values(functions).filter(
+      (f) => (f as { Properties: { Handler?: string } }).Properties.Handler === "index.handler",
+    );
     expect(ours).toHaveLength(3);
     for (const f of ours as Array<{ Properties: Record<string, any> }>) {
       expect(f.Properties["Architectures"]).toEqual(["arm64"]);
@@ -42,33 +54,59 @@ describe("CDK app", () => {
       expect(f.Properties["MemorySize"]).toBeGreaterThanOrEqual(512);
     }
     template.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ TABLE_NAME: Match.anyValue(), CLOUDFLARE_ACCOUNT_ID: "acc", CLOUDFLARE_KV_NAMESPACE_ID: "ns", CLOUDFLARE_API_TOKEN_SECRET_ARN: Match.anyValue(), BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          TABLE_NAME: Match.anyValue(),
+          CLOUDFLARE_ACCOUNT_ID: "acc",
+          CLOUDFLARE_KV_NAMESPACE_ID: "ns",
+          CLOUDFLARE_API_TOKEN_SECRET_ARN: Match.anyValue(),
+          BOOTSTRAP_ADMIN_TOKEN_SECRET_ARN: Match.anyValue(),
+        }),
+      },
     });
     template.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ CONTROL_PLANE_TABLE: Match.anyValue(), STATS_TABLE: Match.anyValue(), INGEST_SECRET_SECRET_ARN: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          CONTROL_PLANE_TABLE: Match.anyValue(),
+          STATS_TABLE: Match.anyValue(),
+          INGEST_SECRET_SECRET_ARN: Match.anyValue(),
+        }),
+      },
     });
     // No secret value in the template: only ARNs.
     expect(JSON.stringify(template.toJSON())).not.toMatch(/CLOUDFLARE_API_TOKEN"\s*:|INGEST_SECRET"\s*:/);
   });
 
   it("ships Swagger UI's assets with the control-plane and stats functions, so /docs needs no CDN", () => {
-    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{ Properties: { Description?: string; Code: { S3Key: string } } }>;
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{
+      Properties: { Description?: string; Code: { S3Key: string } };
+    }>;
     for (const description of ["Control-plane admin API and console", "Stats ingest and experiment reports"]) {
       const fn = functions.find((f) => f.Properties.Description === description);
       expect(fn, description).toBeDefined();
       const asset = join(".tmp/cdk-test", `asset.${fn!.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
       expect(readdirSync(asset)).toContain("index.mjs");
-      for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
+      for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"])
+        expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
     }
   });
 
   it("ships the console's bundle with the control plane, told where the stats API is, whose CORS lets it read reports", () => {
-    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{ Properties: { Description?: string; Code: { S3Key: string }; Environment: { Variables: Record<string, unknown> } } }>;
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{
+      Properties: {
+        Description?: string;
+        Code: { S3Key: string };
+        Environment: { Variables: Record<string, unknown> };
+      };
+    }>;
     const fn = functions.find((f) => f.Properties.Description === "Control-plane admin API and console")!;
     const asset = join(".tmp/cdk-test", `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
-    for (const file of ["app.js", "app.css"]) expect(readFileSync(join(asset, "console", file), "utf8").length).toBeGreaterThan(1000);
+    for (const file of ["app.js", "app.css"])
+      expect(readFileSync(join(asset, "console", file), "utf8").length).toBeGreaterThan(1000);
     expect(fn.Properties.Environment.Variables["STATS_API_URL"]).toBeDefined();
-    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { CorsConfiguration: { AllowOrigins: ["*"], AllowHeaders: ["authorization", "content-type", "accept"] } });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", {
+      CorsConfiguration: { AllowOrigins: ["*"], AllowHeaders: ["authorization", "content-type", "accept"] },
+    });
   });
 
   it("feeds the replicator from the stream in batches, bisecting errors, with a dead-letter queue", () => {
@@ -83,7 +121,9 @@ describe("CDK app", () => {
   });
 
   it("alarms on errors, throttles, dead letters and replication lag", () => {
-    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as Array<{ Properties: { MetricName?: string } }>;
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")) as Array<{
+      Properties: { MetricName?: string };
+    }>;
     const names = alarms.map((a) => a.Properties.MetricName);
     expect(names.filter((n) => n === "Errors")).toHaveLength(3);
     expect(names.filter((n) => n === "Throttles")).toHaveLength(3);
@@ -96,15 +136,23 @@ describe("CDK app", () => {
     expect(all.length).toBeGreaterThan(5);
     for (const statement of all) {
       const actions = ([] as string[]).concat(statement.Action);
-      expect(actions.some((a) => a === "*" || a.endsWith(":*")), JSON.stringify(statement)).toBe(false);
+      expect(
+        actions.some((a) => a === "*" || a.endsWith(":*")),
+        JSON.stringify(statement),
+      ).toBe(false);
       const resources = ([] as unknown[]).concat(statement.Resource);
-      if (resources.includes("*")) expect(actions, JSON.stringify(statement)).toEqual(["dynamodb:ListStreams"]); // ListStreams has no resource-level permission
+      // ListStreams has no resource-level permission
+      if (resources.includes("*")) expect(actions, JSON.stringify(statement)).toEqual(["dynamodb:ListStreams"]);
     }
   });
 
   it("gives the stats function read-only access to the control-plane table", () => {
-    const stats = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) => id.startsWith("StatsFunction"))![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
-    const writes = stats.Properties.PolicyDocument.Statement.filter((s) => JSON.stringify(s.Resource).includes("ControlPlaneTable")).flatMap((s) => ([] as string[]).concat(s.Action));
+    const stats = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) =>
+      id.startsWith("StatsFunction"),
+    )![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+    const writes = stats.Properties.PolicyDocument.Statement.filter((s) =>
+      JSON.stringify(s.Resource).includes("ControlPlaneTable"),
+    ).flatMap((s) => ([] as string[]).concat(s.Action));
     expect(writes.length).toBeGreaterThan(0);
     expect(writes.some((a) => /Put|Update|Delete|Write/.test(a))).toBe(false);
   });

@@ -9,10 +9,20 @@ import { INITIAL_VARIANTS_GLOBAL } from "./middleware.js";
 const KEY = "cdn-client-key-01";
 const OFF = { key: "off", metadata: { default: true } };
 const everyone = (variant: string, selector = "device_id") => ({
-  bucket: { selector: ["context", "user", selector], salt: "s", allocations: [{ range: [0, 100] as [number, number], distributions: [{ variant, range: [0, 42949673] as [number, number] }] }] },
+  bucket: {
+    selector: ["context", "user", selector],
+    salt: "s",
+    allocations: [
+      { range: [0, 100] as [number, number], distributions: [{ variant, range: [0, 42949673] as [number, number] }] },
+    ],
+  },
   variant: "off",
 });
-const experiment = (key: string, variants: EvaluationFlag["variants"], segments: EvaluationFlag["segments"]): EvaluationFlag => ({
+const experiment = (
+  key: string,
+  variants: EvaluationFlag["variants"],
+  segments: EvaluationFlag["segments"],
+): EvaluationFlag => ({
   key,
   metadata: { flagType: "experiment", experimentKey: `x-${key}` },
   variants: { off: OFF, ...variants },
@@ -25,31 +35,65 @@ const FLAGS: EvaluationFlag[] = [
       bucket: {
         selector: ["context", "user", "device_id"],
         salt: "hero",
-        allocations: [{ range: [0, 100], distributions: [{ variant: "a", range: [0, 21474836] }, { variant: "b", range: [21474836, 42949673] }] }],
+        allocations: [
+          {
+            range: [0, 100],
+            distributions: [
+              { variant: "a", range: [0, 21474836] },
+              { variant: "b", range: [21474836, 42949673] },
+            ],
+          },
+        ],
       },
       variant: "off",
     },
   ]),
-  experiment("landing", { v2: { key: "v2", payload: { redirect: "/landing-v2", path: "/landing" } } }, [everyone("v2")]),
+  experiment("landing", { v2: { key: "v2", payload: { redirect: "/landing-v2", path: "/landing" } } }, [
+    everyone("v2"),
+  ]),
   experiment("pricing", { v2: { key: "v2", payload: { rewrite: "/pricing-v2", path: "/pricing" } } }, [everyone("v2")]),
   // Hostile payloads (the control plane refuses them; the edge must too, if one gets through).
-  experiment("phish", { v: { key: "v", payload: { redirect: "//evil.example/phish", path: "/login" } } }, [everyone("v")]),
+  experiment("phish", { v: { key: "v", payload: { redirect: "//evil.example/phish", path: "/login" } } }, [
+    everyone("v"),
+  ]),
   experiment("phish2", { v: { key: "v", payload: { redirect: "/\\evil.example", path: "/login2" } } }, [everyone("v")]),
-  experiment("phish3", { v: { key: "v", payload: { redirect: "/\t/evil.example", path: "/login3" } } }, [everyone("v")]),
+  experiment("phish3", { v: { key: "v", payload: { redirect: "/\t/evil.example", path: "/login3" } } }, [
+    everyone("v"),
+  ]),
   experiment("hop", { v: { key: "v", payload: { rewrite: "//127.0.0.1:9/x", path: "/hop" } } }, [everyone("v")]),
-  { key: "members", metadata: { flagType: "release" }, variants: { off: OFF, on: { key: "on" } }, segments: [{ conditions: [[{ selector: ["context", "user", "user_id"], op: "is", values: ["member-1"] }]], variant: "on" }, { variant: "off" }] },
-  { key: "german", metadata: { flagType: "release" }, variants: { off: OFF, on: { key: "on" } }, segments: [{ conditions: [[{ selector: ["context", "user", "language"], op: "is", values: ["de-DE"] }]], variant: "on" }, { variant: "off" }] },
+  {
+    key: "members",
+    metadata: { flagType: "release" },
+    variants: { off: OFF, on: { key: "on" } },
+    segments: [
+      { conditions: [[{ selector: ["context", "user", "user_id"], op: "is", values: ["member-1"] }]], variant: "on" },
+      { variant: "off" },
+    ],
+  },
+  {
+    key: "german",
+    metadata: { flagType: "release" },
+    variants: { off: OFF, on: { key: "on" } },
+    segments: [
+      { conditions: [[{ selector: ["context", "user", "language"], op: "is", values: ["de-DE"] }]], variant: "on" },
+      { variant: "off" },
+    ],
+  },
 ];
 
 let origin: Origin;
 let edge: EdgeHarness;
-const get = (path: string, headers: Record<string, string> = {}) => fetch(`${edge.url}${path}`, { headers, redirect: "manual" });
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${edge.url}${path}`, { headers, redirect: "manual" });
 const lastSeen = () => origin.received.at(-1)!;
-const deviceCookie = (response: Response) => /exp_device_id=([^;]+)/.exec(response.headers.get("set-cookie") ?? "")?.[1];
+const deviceCookie = (response: Response) =>
+  /exp_device_id=([^;]+)/.exec(response.headers.get("set-cookie") ?? "")?.[1];
 
 beforeAll(async () => {
   origin = await startOrigin();
-  edge = await startEdge({ vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: KEY, CDN_USER_ID_COOKIE: "uid", CDN_INJECT_HTML: "true" } });
+  edge = await startEdge({
+    vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: KEY, CDN_USER_ID_COOKIE: "uid", CDN_INJECT_HTML: "true" },
+  });
   await edge.publish(KEY, { keyType: "client", deployment: "site", flags: FLAGS });
 });
 afterAll(async () => {
@@ -61,11 +105,18 @@ describe("CDN proxy mode", () => {
   it("creates a device cookie and passes the assignments to the origin in a header", async () => {
     const response = await get("/products?sort=price", { "accept-language": "de-DE,de;q=0.9" });
     expect(response.status).toBe(200);
-    expect(response.headers.get("set-cookie")).toMatch(/^exp_device_id=[\w-]+; Path=\/; Max-Age=63072000; Secure; SameSite=Lax$/);
+    expect(response.headers.get("set-cookie")).toMatch(
+      /^exp_device_id=[\w-]+; Path=\/; Max-Age=63072000; Secure; SameSite=Lax$/,
+    );
     const seen = lastSeen();
     expect(seen.path).toBe("/products?sort=price");
     const assignments = parseAssignmentHeader(seen.headers["x-experiment-variants"] as string);
-    expect(assignments).toMatchObject({ hero: expect.stringMatching(/^(a|b)$/), landing: "v2", pricing: "v2", german: "on" });
+    expect(assignments).toMatchObject({
+      hero: expect.stringMatching(/^(a|b)$/),
+      landing: "v2",
+      pricing: "v2",
+      german: "on",
+    });
     expect(assignments["members"]).toBeUndefined(); // default variants are not listed
   });
 
@@ -110,11 +161,23 @@ describe("CDN proxy mode", () => {
     const match = new RegExp(`<head><script>window\\.${INITIAL_VARIANTS_GLOBAL}=(.*?);</script><title>`).exec(html);
     expect(match).not.toBeNull();
     const initial = JSON.parse(match![1]!);
-    expect(initial["landing"]).toEqual({ key: "v2", value: "v2", payload: { redirect: "/landing-v2", path: "/landing" }, expKey: "x-landing" });
+    expect(initial["landing"]).toEqual({
+      key: "v2",
+      value: "v2",
+      payload: { redirect: "/landing-v2", path: "/landing" },
+      expKey: "x-landing",
+    });
     expect(html).toContain("<h1>Hello</h1>");
     // The official browser SDK takes them as they are, with no request of its own.
-    const client = BrowserExperiment.initialize("cdn-initial-variants", { initialVariants: initial, serverUrl: "http://127.0.0.1:9", automaticExposureTracking: false });
-    expect(client.variant("landing")).toMatchObject({ value: "v2", payload: { redirect: "/landing-v2", path: "/landing" } });
+    const client = BrowserExperiment.initialize("cdn-initial-variants", {
+      initialVariants: initial,
+      serverUrl: "http://127.0.0.1:9",
+      automaticExposureTracking: false,
+    });
+    expect(client.variant("landing")).toMatchObject({
+      value: "v2",
+      payload: { redirect: "/landing-v2", path: "/landing" },
+    });
   });
 
   it("makes variant-dependent responses private to shared caches", async () => {
@@ -133,7 +196,10 @@ describe("CDN proxy mode", () => {
     // Page-scoped experiments are exposed only on their page: "/" is not /landing or /pricing.
     expect(mine!.type === "exposures" && mine!.exposures.map((e) => e.flagKey).sort()).toEqual(["hero"]);
     await get("/pricing", { cookie: `exp_device_id=${device}` });
-    const flags = async () => (await edge.received()).flatMap((m) => (m.type === "exposures" && m.deviceId === device ? m.exposures.map((e) => e.flagKey) : []));
+    const flags = async () =>
+      (await edge.received()).flatMap((m) =>
+        m.type === "exposures" && m.deviceId === device ? m.exposures.map((e) => e.flagKey) : [],
+      );
     await expect.poll(flags, { timeout: 3000 }).toContain("pricing");
     expect(await flags()).not.toContain("landing");
   });
@@ -149,7 +215,8 @@ describe("CDN proxy mode", () => {
     expect(hop.status).toBe(200);
     expect(lastSeen().path).toBe("/hop"); // reached the origin, unrewritten
     const before = origin.received.length;
-    const sneaky = await fetch(`${edge.url}//127.0.0.1:9/steal`, { redirect: "manual" }); // a path that looks like a host
+    // a path that looks like a host
+    const sneaky = await fetch(`${edge.url}//127.0.0.1:9/steal`, { redirect: "manual" });
     expect(sneaky.status).toBe(200);
     expect(origin.received.length).toBe(before + 1);
     expect(lastSeen().path).toBe("//127.0.0.1:9/steal");
@@ -165,10 +232,16 @@ describe("CDN proxy mode", () => {
     expect(page.headers.get("access-control-allow-origin")).toBe("https://shop.example");
     expect(page.headers.get("access-control-allow-credentials")).toBe("true");
     const before = origin.received.length;
-    const preflight = await fetch(`${edge.url}/ofrep/admin`, { method: "OPTIONS", headers: { origin: "https://shop.example", "access-control-request-method": "POST" } });
+    const preflight = await fetch(`${edge.url}/ofrep/admin`, {
+      method: "OPTIONS",
+      headers: { origin: "https://shop.example", "access-control-request-method": "POST" },
+    });
     expect(origin.received.length).toBe(before + 1); // the origin answered its own preflight
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://shop.example");
-    const api = await fetch(`${edge.url}/v1/vardata`, { method: "OPTIONS", headers: { origin: "https://any.example", "access-control-request-method": "POST" } });
+    const api = await fetch(`${edge.url}/v1/vardata`, {
+      method: "OPTIONS",
+      headers: { origin: "https://any.example", "access-control-request-method": "POST" },
+    });
     expect(api.headers.get("access-control-allow-origin")).toBe("*");
   });
 
@@ -179,11 +252,16 @@ describe("CDN proxy mode", () => {
 
 describe("CDN proxy mode when evaluation cannot run", () => {
   it("passes requests to the origin unmodified (fail open)", async () => {
-    const broken = await startEdge({ vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: "key-that-kv-does-not-have" } });
+    const broken = await startEdge({
+      vars: { CDN_ORIGIN: origin.url, CDN_DEPLOYMENT_KEY: "key-that-kv-does-not-have" },
+    });
     try {
       // A visitor's own assignments header must not reach the origin either, or a page
       // personalised by it would be cached publicly.
-      const response = await fetch(`${broken.url}/products`, { redirect: "manual", headers: { "x-experiment-variants": "hero=b" } });
+      const response = await fetch(`${broken.url}/products`, {
+        redirect: "manual",
+        headers: { "x-experiment-variants": "hero=b" },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get("set-cookie")).toBeNull();
       expect(lastSeen().headers["x-experiment-variants"]).toBeUndefined();

@@ -1,3 +1,4 @@
+import { eventMessage, exposureMessage } from "../../test/support/queue-messages.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueueMessage } from "../../shared/events.js";
 import { sign } from "../../shared/ingest-signature.js";
@@ -16,23 +17,26 @@ let messageId = 0;
 
 async function deliver(messages: Array<{ id?: string; body: QueueMessage | object }>, signature?: string) {
   const body = JSON.stringify({ messages: messages.map((m) => ({ id: m.id ?? `m${++messageId}`, body: m.body })) });
-  const response = await fetch(`${service.url}/ingest`, { method: "POST", headers: { "content-type": "application/json", "x-signature": signature ?? (await sign(SECRET, body)) }, body });
+  const response = await fetch(`${service.url}/ingest`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-signature": signature ?? (await sign(SECRET, body)) },
+    body,
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-const exposure = (user: string, flagKey: string, variant: string, time = 1_700_000_000_000): QueueMessage => ({
-  type: "exposures", project: "shop", deployment: "web", userId: user, time, source: "remote-evaluation", exposures: [{ flagKey, variant }],
-});
-const events = (...list: Array<{ user_id: string; event_type: string; time?: number; event_properties?: Record<string, unknown>; insert_id?: string }>): QueueMessage => ({
-  type: "events", project: "shop", deployment: "web", events: list.map((e) => ({ time: 1_700_000_100_000, ...e })),
-});
+const exposure = exposureMessage;
+const events = (...list: Parameters<typeof eventMessage>[0]) => eventMessage(list, 1_700_000_100_000);
 
 const report = async (key: string, accept = "application/json") => {
-  const response = await fetch(`${service.url}/projects/shop/experiments/${key}/report`, { headers: { authorization: `Bearer ${token}`, accept } });
+  const response = await fetch(`${service.url}/projects/shop/experiments/${key}/report`, {
+    headers: { authorization: `Bearer ${token}`, accept },
+  });
   return { status: response.status, text: await response.text() };
 };
 const json = async (key: string) => JSON.parse((await report(key)).text) as Report;
-const variantOf = (r: Report, metric: string, variant: string) => r.metrics.find((m) => m.key === metric)!.variants.find((v) => v.variant === variant)!;
+const variantOf = (r: Report, metric: string, variant: string) =>
+  r.metrics.find((m) => m.key === metric)!.variants.find((v) => v.variant === variant)!;
 
 beforeAll(async () => {
   dynamo = await startDynalite();
@@ -51,16 +55,33 @@ afterAll(async () => {
 describe("ingest", () => {
   it("rejects unsigned, wrongly signed and stale deliveries", async () => {
     const body = JSON.stringify({ messages: [] });
-    for (const signature of ["", "t=1,v1=00", await sign("wrong-secret", body), await sign(SECRET, body, Math.floor(Date.now() / 1000) - 3600)]) {
-      const response = await fetch(`${service.url}/ingest`, { method: "POST", headers: signature ? { "x-signature": signature } : {}, body });
+    for (const signature of [
+      "",
+      "t=1,v1=00",
+      await sign("wrong-secret", body),
+      await sign(SECRET, body, Math.floor(Date.now() / 1000) - 3600),
+    ]) {
+      const response = await fetch(`${service.url}/ingest`, {
+        method: "POST",
+        headers: signature ? { "x-signature": signature } : {},
+        body,
+      });
       expect(response.status).toBe(401);
     }
   });
 
   it("counts exposures once, and a user seen in two variants once, as a data-quality issue", async () => {
-    const first = await deliver([{ body: exposure("u1", "exp", "control") }, { body: exposure("u2", "exp", "treatment") }, { body: exposure("u3", "draft", "control") }]);
+    const first = await deliver([
+      { body: exposure("u1", "exp", "control") },
+      { body: exposure("u2", "exp", "treatment") },
+      { body: exposure("u3", "draft", "control") },
+    ]);
     expect(first.body).toMatchObject({ exposures: 2 }); // drafts are not counted
-    await deliver([{ body: exposure("u1", "exp", "control") }, { body: exposure("u1", "exp", "treatment") }, { body: exposure("u1", "exp", "treatment") }]);
+    await deliver([
+      { body: exposure("u1", "exp", "control") },
+      { body: exposure("u1", "exp", "treatment") },
+      { body: exposure("u1", "exp", "treatment") },
+    ]);
     const r = await json("exp");
     expect(r.variants.map((v) => v.exposures)).toEqual([1, 1]);
     expect(r.dataQuality.multipleVariantUnits).toBe(1);
@@ -68,13 +89,42 @@ describe("ingest", () => {
 
   it("counts events after the first exposure, per metric type, and ignores redeliveries and repeated insert_ids", async () => {
     const batch = [
-      { id: "batch-1", body: events({ user_id: "u1", event_type: "purchase", event_properties: { amount: 10 }, insert_id: "p1" }, { user_id: "u1", event_type: "pageview" }, { user_id: "u1", event_type: "pageview" }) },
-      { id: "batch-2", body: events({ user_id: "u2", event_type: "purchase", event_properties: { amount: "30" } }, { user_id: "u2", event_type: "purchase", event_properties: { amount: 50 } }) },
-      { id: "batch-3", body: events({ user_id: "u2", event_type: "purchase", time: 1_600_000_000_000, event_properties: { amount: 999 } }) }, // before exposure
+      {
+        id: "batch-1",
+        body: events(
+          { user_id: "u1", event_type: "purchase", event_properties: { amount: 10 }, insert_id: "p1" },
+          { user_id: "u1", event_type: "pageview" },
+          { user_id: "u1", event_type: "pageview" },
+        ),
+      },
+      {
+        id: "batch-2",
+        body: events(
+          { user_id: "u2", event_type: "purchase", event_properties: { amount: "30" } },
+          { user_id: "u2", event_type: "purchase", event_properties: { amount: 50 } },
+        ),
+      },
+      {
+        id: "batch-3",
+        body: events({
+          user_id: "u2",
+          event_type: "purchase",
+          time: 1_600_000_000_000,
+          event_properties: { amount: 999 },
+        }),
+      }, // before exposure
     ];
     expect((await deliver(batch)).body).toMatchObject({ events: 5 });
     expect((await deliver(batch)).body).toMatchObject({ events: 0, duplicates: 5 }); // the same batch again
-    expect((await deliver([{ body: events({ user_id: "u1", event_type: "purchase", event_properties: { amount: 10 }, insert_id: "p1" }) }])).body).toMatchObject({ events: 0 });
+    expect(
+      (
+        await deliver([
+          {
+            body: events({ user_id: "u1", event_type: "purchase", event_properties: { amount: 10 }, insert_id: "p1" }),
+          },
+        ])
+      ).body,
+    ).toMatchObject({ events: 0 });
 
     const r = await json("exp");
     expect(variantOf(r, "purchase", "control")).toMatchObject({ n: 1, mean: 1 });
@@ -86,9 +136,20 @@ describe("ingest", () => {
   });
 
   it("unpacks batch messages, idempotently", async () => {
-    const batch = { type: "batch", messages: [exposure("b1", "exp", "treatment"), events({ user_id: "b1", event_type: "pageview" }), events({ user_id: "b1", event_type: "pageview" })] };
+    const batch = {
+      type: "batch",
+      messages: [
+        exposure("b1", "exp", "treatment"),
+        events({ user_id: "b1", event_type: "pageview" }),
+        events({ user_id: "b1", event_type: "pageview" }),
+      ],
+    };
     expect((await deliver([{ id: "packed-1", body: batch }])).body).toMatchObject({ exposures: 1, events: 2 });
-    expect((await deliver([{ id: "packed-1", body: batch }])).body).toMatchObject({ exposures: 0, events: 0, duplicates: 3 });
+    expect((await deliver([{ id: "packed-1", body: batch }])).body).toMatchObject({
+      exposures: 0,
+      events: 0,
+      duplicates: 3,
+    });
   });
 
   it("skips malformed messages without blocking the batch", async () => {
@@ -101,16 +162,25 @@ describe("report", () => {
   it("lets a page on another origin (the console) read reports with a bearer token, errors included", async () => {
     const preflight = await fetch(`${service.url}/projects/shop/experiments/exp/report`, {
       method: "OPTIONS",
-      headers: { origin: "http://console.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "http://console.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
     expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
-    const refused = await fetch(`${service.url}/projects/shop/experiments/exp/report`, { headers: { origin: "http://console.example" } });
+    const refused = await fetch(`${service.url}/projects/shop/experiments/exp/report`, {
+      headers: { origin: "http://console.example" },
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.get("access-control-allow-origin")).toBe("*");
     // Ingest is for the edge's consumer only: no CORS there.
-    const ingest = await fetch(`${service.url}/ingest`, { method: "OPTIONS", headers: { origin: "http://console.example", "access-control-request-method": "POST" } });
+    const ingest = await fetch(`${service.url}/ingest`, {
+      method: "OPTIONS",
+      headers: { origin: "http://console.example", "access-control-request-method": "POST" },
+    });
     expect(ingest.headers.get("access-control-allow-origin")).toBeNull();
   });
 
@@ -124,7 +194,15 @@ describe("report", () => {
       const time = start + (Math.floor(i / 2) % 4) * day; // both arms every day
       messages.push({ body: { ...exposure(`r${i}`, "clear", variant, time) } });
       const inArm = Math.floor(i / 2);
-      if (inArm % 10 < (variant === "treatment" ? 3 : 1)) messages.push({ body: events({ user_id: `r${i}`, event_type: "purchase", time: time + 1000, event_properties: { amount: 20 } }) });
+      if (inArm % 10 < (variant === "treatment" ? 3 : 1))
+        messages.push({
+          body: events({
+            user_id: `r${i}`,
+            event_type: "purchase",
+            time: time + 1000,
+            event_properties: { amount: 20 },
+          }),
+        });
     }
     await records.experiment("shop", experiment("clear"));
     for (let i = 0; i < messages.length; i += 500) await deliver(messages.slice(i, i + 500));
@@ -150,7 +228,10 @@ describe("report", () => {
 
   it("reports no difference or lift while an arm has no users", async () => {
     await records.experiment("shop", experiment("lopsided"));
-    await deliver([{ body: exposure("l1", "lopsided", "control") }, { body: events({ user_id: "l1", event_type: "purchase" }) }]);
+    await deliver([
+      { body: exposure("l1", "lopsided", "control") },
+      { body: events({ user_id: "l1", event_type: "purchase" }) },
+    ]);
     const treatment = variantOf(await json("lopsided"), "purchase", "treatment");
     expect(treatment).toMatchObject({ exposures: 0, n: 0 });
     const comparison = JSON.parse(JSON.stringify(treatment.comparison)) as Record<string, unknown>;
@@ -158,7 +239,15 @@ describe("report", () => {
   });
 
   it("documents the report API (OpenAPI, with the report's own schema) and serves its docs without a CDN", async () => {
-    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { summary?: string; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { summary?: string; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }
+        >
+      >;
+    };
     const report = doc.paths["/projects/{project}/experiments/{key}/report"]!["get"]!;
     expect(report.summary).toBeTruthy();
     expect(JSON.stringify(report.responses["200"]!.content!["application/json"]!.schema)).toContain("relativeCi");
@@ -183,8 +272,19 @@ describe("report", () => {
 
 describe("unit of analysis, allocations, periods and plans", () => {
   // Sent now: newer than the stats service's cached catalog, so it reads the experiments each test writes.
-  const exposed = (over: Partial<Extract<QueueMessage, { type: "exposures" }>>, flagKey: string, variant: string, allocation?: string): QueueMessage => ({
-    type: "exposures", project: "shop", deployment: "web", time: Date.now(), source: "remote-evaluation", exposures: [{ flagKey, variant, ...(allocation ? { allocation } : {}) }], ...over,
+  const exposed = (
+    over: Partial<Extract<QueueMessage, { type: "exposures" }>>,
+    flagKey: string,
+    variant: string,
+    allocation?: string,
+  ): QueueMessage => ({
+    type: "exposures",
+    project: "shop",
+    deployment: "web",
+    time: Date.now(),
+    source: "remote-evaluation",
+    exposures: [{ flagKey, variant, ...(allocation ? { allocation } : {}) }],
+    ...over,
   });
 
   it("counts groups for a group-bucketed experiment, found through the events' groups", async () => {
@@ -196,11 +296,19 @@ describe("unit of analysis, allocations, periods and plans", () => {
       { body: exposed({ userId: "g-u4" }, "by-company", "treatment") }, // no group: not a unit of this experiment
     ]);
     await deliver([
-      { body: { type: "events", project: "shop", deployment: "web", events: [
-        { user_id: "g-u2", event_type: "purchase", time: Date.now(), groups: { company: ["acme"] } },
-        { user_id: "g-u1", event_type: "purchase", time: Date.now(), groups: { company: "acme" } }, // the same group converts once
-        { user_id: "g-u3", event_type: "purchase", time: Date.now() }, // no group on the event: not attributable
-      ] } },
+      {
+        body: {
+          type: "events",
+          project: "shop",
+          deployment: "web",
+          events: [
+            { user_id: "g-u2", event_type: "purchase", time: Date.now(), groups: { company: ["acme"] } },
+            // the same group converts once
+            { user_id: "g-u1", event_type: "purchase", time: Date.now(), groups: { company: "acme" } },
+            { user_id: "g-u3", event_type: "purchase", time: Date.now() }, // no group on the event: not attributable
+          ],
+        },
+      },
     ]);
     const r = await json("by-company");
     expect(r.variants.map((v) => v.exposures)).toEqual([1, 1]);
@@ -222,11 +330,22 @@ describe("unit of analysis, allocations, periods and plans", () => {
   it("checks the sample ratio against the allocation each unit was exposed under", async () => {
     await records.experiment("shop", experiment("segmented"));
     const messages = [];
-    for (let i = 0; i < 300; i++) messages.push({ body: exposed({ userId: `s-${i}` }, "segmented", i % 10 === 0 ? "treatment" : "control", "control=90,treatment=10") });
+    for (let i = 0; i < 300; i++)
+      messages.push({
+        body: exposed(
+          { userId: `s-${i}` },
+          "segmented",
+          i % 10 === 0 ? "treatment" : "control",
+          "control=90,treatment=10",
+        ),
+      });
     await deliver(messages);
     const r = await json("segmented");
     expect(r.variants.map((v) => v.exposures)).toEqual([270, 30]);
-    expect(r.srm).toMatchObject({ mismatch: false, strata: [{ allocation: { control: 90, treatment: 10 }, counts: { control: 270, treatment: 30 } }] });
+    expect(r.srm).toMatchObject({
+      mismatch: false,
+      strata: [{ allocation: { control: 90, treatment: 10 }, counts: { control: 270, treatment: 30 } }],
+    });
   });
 
   it("caps revenue as it arrives through ingest, and shows the cap", async () => {
@@ -235,7 +354,15 @@ describe("unit of analysis, allocations, periods and plans", () => {
     for (let i = 0; i < 200; i++) {
       const user = `w-${i}`;
       messages.push({ body: exposed({ userId: user }, "whale", i % 2 ? "treatment" : "control") });
-      if (i % 4 < 2) messages.push({ body: events({ user_id: user, event_type: "purchase", time: Date.now() + 1, event_properties: { amount: i === 1 ? 1_000_000 : 20 + (i % 7) } }) });
+      if (i % 4 < 2)
+        messages.push({
+          body: events({
+            user_id: user,
+            event_type: "purchase",
+            time: Date.now() + 1,
+            event_properties: { amount: i === 1 ? 1_000_000 : 20 + (i % 7) },
+          }),
+        });
     }
     await deliver(messages);
     const revenue = (await json("whale")).metrics.find((m) => m.key === "revenue")!;
@@ -246,30 +373,69 @@ describe("unit of analysis, allocations, periods and plans", () => {
   });
 
   it("starts a restarted experiment's data afresh, and keeps the earlier period's report", async () => {
-    const period = (startedAt: number, stoppedAt?: number) => ({ startedAt: new Date(startedAt).toISOString(), ...(stoppedAt ? { stoppedAt: new Date(stoppedAt).toISOString() } : {}), settings: experiment("x") });
+    const period = (startedAt: number, stoppedAt?: number) => ({
+      startedAt: new Date(startedAt).toISOString(),
+      ...(stoppedAt ? { stoppedAt: new Date(stoppedAt).toISOString() } : {}),
+      settings: experiment("x"),
+    });
     const first = Date.now() - 60_000;
     await records.experiment("shop", experiment("restarted", { analysisPeriods: [period(first)] }));
-    await deliver([{ body: exposed({ userId: "p-1" }, "restarted", "control") }, { body: exposed({ userId: "p-2" }, "restarted", "treatment") }]);
-    const restart = Date.now();
-    await records.experiment("shop", experiment("restarted", { analysisPeriods: [period(first, restart), period(restart)] }));
     await deliver([
-      { body: exposed({ userId: "p-1", time: restart + 1 }, "restarted", "treatment") }, // the same user, re-exposed in the new period
-      { body: exposed({ userId: "p-3", time: restart - 5000 }, "restarted", "control") }, // sent before the restart, delivered after it
+      { body: exposed({ userId: "p-1" }, "restarted", "control") },
+      { body: exposed({ userId: "p-2" }, "restarted", "treatment") },
+    ]);
+    const restart = Date.now();
+    await records.experiment(
+      "shop",
+      experiment("restarted", { analysisPeriods: [period(first, restart), period(restart)] }),
+    );
+    await deliver([
+      // the same user, re-exposed in the new period
+      { body: exposed({ userId: "p-1", time: restart + 1 }, "restarted", "treatment") },
+      // sent before the restart, delivered after it
+      { body: exposed({ userId: "p-3", time: restart - 5000 }, "restarted", "control") },
     ]);
     const latest = await json("restarted");
     expect(latest.analysisPeriod).toMatchObject({ index: 2, periods: 2 });
     expect(latest.variants.map((v) => v.exposures)).toEqual([0, 1]);
     expect(latest.dataQuality.multipleVariantUnits).toBe(0);
-    const earlier = JSON.parse(await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text())) as Report;
+    const earlier = JSON.parse(
+      await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      }).then((r) => r.text()),
+    ) as Report;
     expect(earlier.variants.map((v) => v.exposures)).toEqual([1, 1]);
-    expect((await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=3`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
-    expect((await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(400);
+    expect(
+      (
+        await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=3`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await fetch(`${service.url}/projects/shop/experiments/restarted/report?period=x`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it("plans an experiment from an entered baseline", async () => {
     const plan = async (body: unknown) => {
-      const response = await fetch(`${service.url}/projects/shop/sample-plan`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-      return { status: response.status, body: (await response.json()) as { fixedHorizon: { perVariant: number[]; days: number }; sequential: { perVariant: number[] }; error?: unknown } };
+      const response = await fetch(`${service.url}/projects/shop/sample-plan`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as {
+          fixedHorizon: { perVariant: number[]; days: number };
+          sequential: { perVariant: number[] };
+          error?: unknown;
+        },
+      };
     };
     const ok = await plan({ baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: 10_000 });
     expect(ok.status).toBe(200);
@@ -277,11 +443,18 @@ describe("unit of analysis, allocations, periods and plans", () => {
     expect(ok.body.sequential.perVariant[0]).toBeGreaterThan(ok.body.fixedHorizon.perVariant[0]!);
     expect(ok.body.fixedHorizon.days).toBe(12);
     const hostile = [
-      {}, [1], "x", { baselineMean: 2, minimumDetectableEffect: 0.05 }, { baselineMean: 10, metricType: "property_sum", minimumDetectableEffect: 0.05 },
-      { baselineMean: 0.1, minimumDetectableEffect: -1 }, { baselineMean: 1e-300, baselineVariance: 1e300, metricType: "property_sum", minimumDetectableEffect: 1e-6 },
-      { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [1e-9, 50] }, { baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: -5 },
+      {},
+      [1],
+      "x",
+      { baselineMean: 2, minimumDetectableEffect: 0.05 },
+      { baselineMean: 10, metricType: "property_sum", minimumDetectableEffect: 0.05 },
+      { baselineMean: 0.1, minimumDetectableEffect: -1 },
+      { baselineMean: 1e-300, baselineVariance: 1e300, metricType: "property_sum", minimumDetectableEffect: 1e-6 },
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, weights: [1e-9, 50] },
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, unitsPerDay: -5 },
       { baselineMean: 0.1, minimumDetectableEffect: 0.05, confidenceLevel: 1 },
-      { baselineMean: 0.1, minimumDetectableEffect: 0.05, minimumDetectableEfect: 0.5 }, // a typo is refused, not ignored
+      // a typo is refused, not ignored
+      { baselineMean: 0.1, minimumDetectableEffect: 0.05, minimumDetectableEfect: 0.5 },
     ];
     for (const bad of hostile) {
       expect((await plan(bad)).status).toBe(400);

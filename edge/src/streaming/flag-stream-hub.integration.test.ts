@@ -16,14 +16,29 @@ let kv: Awaited<ReturnType<Miniflare["getKVNamespace"]>>;
 
 const document = (version: number) =>
   JSON.stringify({
-    schemaVersion: 1, deployment: "d", keyType: "server", version, publishedAt: new Date().toISOString(), trackExposures: false,
-    flags: [{ key: "banner", metadata: { flagVersion: version }, variants: { on: { key: "on" } }, segments: [{ variant: "on" }] }],
+    schemaVersion: 1,
+    deployment: "d",
+    keyType: "server",
+    version,
+    publishedAt: new Date().toISOString(),
+    trackExposures: false,
+    flags: [
+      {
+        key: "banner",
+        metadata: { flagVersion: version },
+        variants: { on: { key: "on" } },
+        segments: [{ variant: "on" }],
+      },
+    ],
   });
 
 /** Opens a stream and reads its first event: the flags it starts with. */
 async function firstEvent(): Promise<{ status: number; flagVersions?: unknown[] }> {
   const controller = new AbortController();
-  const response = await fetch(new URL("/sdk/stream/v1/flags", url), { headers: { authorization: `Api-Key ${KEY}` }, signal: controller.signal });
+  const response = await fetch(new URL("/sdk/stream/v1/flags", url), {
+    headers: { authorization: `Api-Key ${KEY}` },
+    signal: controller.signal,
+  });
   if (response.status !== 200) {
     await response.body?.cancel();
     return { status: response.status };
@@ -36,7 +51,9 @@ async function firstEvent(): Promise<{ status: number; flagVersions?: unknown[] 
     text += value;
   }
   controller.abort();
-  const flags = JSON.parse(text.slice(text.indexOf("data: ") + 6, text.indexOf("\n\n"))) as Array<{ metadata: { flagVersion: number } }>;
+  const flags = JSON.parse(text.slice(text.indexOf("data: ") + 6, text.indexOf("\n\n"))) as Array<{
+    metadata: { flagVersion: number };
+  }>;
   return { status: 200, flagVersions: flags.map((flag) => flag.metadata.flagVersion) };
 }
 

@@ -20,18 +20,49 @@ const b64 = (text: string) => Buffer.from(text).toString("base64url");
 const jsonish = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.string({ unit: "binary", maxLength: 200 }),
-  fc.constantFrom("", "{", "[]", "null", '{"user_id":1}', '{"context":[]}', '{"events":[{}]}', '{"user_id":"u","user_properties":{"a":[1,{"b":null}]}}'),
+  fc.constantFrom(
+    "",
+    "{",
+    "[]",
+    "null",
+    '{"user_id":1}',
+    '{"context":[]}',
+    '{"events":[{}]}',
+    '{"user_id":"u","user_properties":{"a":[1,{"b":null}]}}',
+  ),
 );
 
 const requestArb = fc.record({
   method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"),
   path: fc.oneof(
-    fc.constantFrom("/sdk/v2/vardata", "/sdk/v2/vardata?v=0", "/v1/vardata", "/sdk/v2/flags", "/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags/sso", "/track", "/health"),
+    fc.constantFrom(
+      "/sdk/v2/vardata",
+      "/sdk/v2/vardata?v=0",
+      "/v1/vardata",
+      "/sdk/v2/flags",
+      "/ofrep/v1/evaluate/flags",
+      "/ofrep/v1/evaluate/flags/sso",
+      "/track",
+      "/health",
+    ),
     fc.webPath(),
-    fc.tuple(fc.constantFrom("/v1/vardata?", "/ofrep/v1/evaluate/flags/"), fc.string({ maxLength: 40 })).map(([a, b]) => a + encodeURIComponent(b)),
+    fc
+      .tuple(fc.constantFrom("/v1/vardata?", "/ofrep/v1/evaluate/flags/"), fc.string({ maxLength: 40 }))
+      .map(([a, b]) => a + encodeURIComponent(b)),
   ),
-  authorization: fc.oneof(fc.constant(`Api-Key ${KEY}`), fc.constant(`Bearer ${KEY}`), fc.string({ maxLength: 30 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")), fc.constant(undefined)),
-  user: fc.option(fc.oneof(jsonish.map(b64), fc.string({ maxLength: 50 }).map((s) => s.replace(/[^\x20-\x7e]/g, ""))), { nil: undefined }),
+  authorization: fc.oneof(
+    fc.constant(`Api-Key ${KEY}`),
+    fc.constant(`Bearer ${KEY}`),
+    fc.string({ maxLength: 30 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
+    fc.constant(undefined),
+  ),
+  user: fc.option(
+    fc.oneof(
+      jsonish.map(b64),
+      fc.string({ maxLength: 50 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
+    ),
+    { nil: undefined },
+  ),
   flagKeys: fc.option(jsonish.map(b64), { nil: undefined }),
   body: fc.option(jsonish, { nil: undefined }),
 });
@@ -49,14 +80,78 @@ const notAString = fc.oneof(
 
 /** Valid bodies of every JSON route: each field, at any depth, is replaced by a non-string. */
 const VALID_BODIES: Array<[string, string, unknown]> = [
-  ["POST", "/v1/vardata", { user_id: "u", device_id: "d", flag_keys: ["sso", "beta"], user_properties: { plan: "pro" }, groups: { company: ["acme"] } }],
+  [
+    "POST",
+    "/v1/vardata",
+    {
+      user_id: "u",
+      device_id: "d",
+      flag_keys: ["sso", "beta"],
+      user_properties: { plan: "pro" },
+      groups: { company: ["acme"] },
+    },
+  ],
   ["POST", "/v1/vardata", { context: { user_id: "u", user_properties: { plan: "pro" } }, flag_key: "sso" }],
-  ["POST", "/sdk/v2/vardata", { user_id: "u", device_id: "d", user_properties: { plan: "pro", n: 1 }, groups: { company: ["acme"] }, group_properties: { company: { acme: { size: "big" } } } }],
-  ["POST", "/track", { events: [{ user_id: "u", event_type: "purchase", time: Date.now(), insert_id: "i", event_properties: { amount: 1 }, user_properties: { plan: "pro" }, groups: { company: "acme" } }] }],
-  ["POST", "/track", { events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] }],
+  [
+    "POST",
+    "/sdk/v2/vardata",
+    {
+      user_id: "u",
+      device_id: "d",
+      user_properties: { plan: "pro", n: 1 },
+      groups: { company: ["acme"] },
+      group_properties: { company: { acme: { size: "big" } } },
+    },
+  ],
+  [
+    "POST",
+    "/track",
+    {
+      events: [
+        {
+          user_id: "u",
+          event_type: "purchase",
+          time: Date.now(),
+          insert_id: "i",
+          event_properties: { amount: 1 },
+          user_properties: { plan: "pro" },
+          groups: { company: "acme" },
+        },
+      ],
+    },
+  ],
+  [
+    "POST",
+    "/track",
+    { events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] },
+  ],
   ["POST", "/ofrep/v1/evaluate/flags", { context: { targetingKey: "u", plan: "pro", groups: { company: ["acme"] } } }],
-  ["POST", "/2/httpapi", { api_key: KEY, events: [{ user_id: "u", device_id: "d", event_type: "purchase", time: Date.now(), insert_id: "i", event_properties: { amount: 1 } }], options: { min_id_length: 1 } }],
-  ["POST", "/batch", { api_key: KEY, events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }] }],
+  [
+    "POST",
+    "/2/httpapi",
+    {
+      api_key: KEY,
+      events: [
+        {
+          user_id: "u",
+          device_id: "d",
+          event_type: "purchase",
+          time: Date.now(),
+          insert_id: "i",
+          event_properties: { amount: 1 },
+        },
+      ],
+      options: { min_id_length: 1 },
+    },
+  ],
+  [
+    "POST",
+    "/batch",
+    {
+      api_key: KEY,
+      events: [{ user_id: "u", event_type: "$exposure", event_properties: { flag_key: "sso", variant: "on" } }],
+    },
+  ],
   ["POST", "/ofrep/v1/evaluate/flags/sso", { context: { targetingKey: "u", user_id: "u", plan: "pro" } }],
 ];
 
@@ -79,12 +174,27 @@ describe("HTTP fuzz", () => {
     const cases = VALID_BODIES.flatMap(([method, path, body]) => paths(body).map((at) => ({ method, path, body, at })));
     const send = async ({ method, path, body, at }: (typeof cases)[number], value: unknown) => {
       const sent = JSON.stringify(replaced(body, at, value));
-      const response = await fetch(edge.url + path, { method, headers: { "content-type": "application/json", authorization: `Api-Key ${KEY}` }, body: sent });
+      const response = await fetch(edge.url + path, {
+        method,
+        headers: { "content-type": "application/json", authorization: `Api-Key ${KEY}` },
+        body: sent,
+      });
       const text = await response.text();
       expect(response.status, `${method} ${path} ${sent} → ${response.status} ${text}`).toBeLessThan(500);
     };
     // Every field with each kind of non-string, then random values anywhere.
-    const kinds: unknown[] = [1, 1.5, true, null, { toString: 1 }, [{ toString: 1 }], [], {}, [1, "a"], { a: { b: [null] } }];
+    const kinds: unknown[] = [
+      1,
+      1.5,
+      true,
+      null,
+      { toString: 1 },
+      [{ toString: 1 }],
+      [],
+      {},
+      [1, "a"],
+      { a: { b: [null] } },
+    ];
     for (const c of cases) await Promise.all(kinds.map((value) => send(c, value)));
     await fc.assert(fc.asyncProperty(fc.constantFrom(...cases), notAString, send), { numRuns: 300 });
   });
@@ -97,7 +207,11 @@ describe("HTTP fuzz", () => {
         if (r.user !== undefined) headers["x-amp-exp-user"] = r.user;
         if (r.flagKeys !== undefined) headers["x-amp-exp-flag-keys"] = r.flagKeys;
         const hasBody = r.body !== undefined && r.method !== "GET" && r.method !== "OPTIONS";
-        const response = await fetch(edge.url + r.path, { method: r.method, headers, ...(hasBody ? { body: r.body } : {}) });
+        const response = await fetch(edge.url + r.path, {
+          method: r.method,
+          headers,
+          ...(hasBody ? { body: r.body } : {}),
+        });
         const text = await response.text();
         expect(response.status, `${r.method} ${r.path} → ${response.status} ${text}`).toBeLessThan(500);
         if (response.status >= 400) {

@@ -10,7 +10,11 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${edge.url}${path}`, { headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${edge.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  fetch(`${edge.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 // Responses are read loosely: the assertions check their shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (response: Response): Promise<any> => response.json();
@@ -34,10 +38,17 @@ afterAll(() => edge.dispose());
 
 describe("remote evaluation v2", () => {
   it("evaluates the user from X-Amp-Exp-User, defaults included", async () => {
-    const response = await get("/sdk/v2/vardata?v=0", { ...auth(CLIENT_KEY), "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "d" }) });
+    const response = await get("/sdk/v2/vardata?v=0", {
+      ...auth(CLIENT_KEY),
+      "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "d" }),
+    });
     expect(response.status).toBe(200);
     const body = await json(response);
-    expect(body["checkout-redesign"]).toMatchObject({ key: "treatment", value: "treatment", payload: { color: "green" } });
+    expect(body["checkout-redesign"]).toMatchObject({
+      key: "treatment",
+      value: "treatment",
+      payload: { color: "green" },
+    });
     expect(body["checkout-banner"]).toMatchObject({ key: "on" });
     expect(body["sso"]).toMatchObject({ key: "off", metadata: { default: true } });
   });
@@ -50,20 +61,42 @@ describe("remote evaluation v2", () => {
 
   it("decodes non-ASCII users from the header as UTF-8", async () => {
     const user = { user_id: "用户-1", device_id: "Zoë", user_properties: { beta: true } };
-    const viaHeader = await json(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url(user), "X-Amp-Exp-Exposure-Track": "no-track" }));
-    const viaBody = await json(await post("/sdk/v2/vardata", user, { ...auth(), "X-Amp-Exp-Exposure-Track": "no-track" }));
+    const viaHeader = await json(
+      await get("/sdk/v2/vardata", {
+        ...auth(),
+        "X-Amp-Exp-User": b64url(user),
+        "X-Amp-Exp-Exposure-Track": "no-track",
+      }),
+    );
+    const viaBody = await json(
+      await post("/sdk/v2/vardata", user, { ...auth(), "X-Amp-Exp-Exposure-Track": "no-track" }),
+    );
     expect(viaHeader).toEqual(viaBody);
     expect(viaHeader["new-onboarding"].key).toBe("on"); // the beta rule saw the decoded properties
-    await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": Buffer.from([0x7b, 0xff, 0x7d]).toString("base64url") }), 400);
+    await expectError(
+      await get("/sdk/v2/vardata", {
+        ...auth(),
+        "X-Amp-Exp-User": Buffer.from([0x7b, 0xff, 0x7d]).toString("base64url"),
+      }),
+      400,
+    );
   });
 
   it("takes the user as a POST body and limits results to the requested keys", async () => {
-    const response = await post("/sdk/v2/vardata", { user_id: "user-1" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(["checkout-banner"]) });
+    const response = await post(
+      "/sdk/v2/vardata",
+      { user_id: "user-1" },
+      { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(["checkout-banner"]) },
+    );
     expect(Object.keys(await json(response))).toEqual(["checkout-banner"]);
   });
 
   it("reads groups and group properties", async () => {
-    const user = { user_id: "u", groups: { company: ["acme"] }, group_properties: { company: { acme: { plan: "enterprise" } } } };
+    const user = {
+      user_id: "u",
+      groups: { company: ["acme"] },
+      group_properties: { company: { acme: { plan: "enterprise" } } },
+    };
     const response = await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url(user) });
     expect((await json(response))["sso"].key).toBe("on");
   });
@@ -77,7 +110,9 @@ describe("remote evaluation v1", () => {
   });
 
   it("accepts flag_key and POST", async () => {
-    expect(Object.keys(await json(await get("/v1/vardata?user_id=user-1&flag_key=checkout-redesign", auth())))).toEqual(["checkout-redesign"]);
+    expect(Object.keys(await json(await get("/v1/vardata?user_id=user-1&flag_key=checkout-redesign", auth())))).toEqual(
+      ["checkout-redesign"],
+    );
     const response = await post("/v1/vardata", { user_id: "user-1", flag_keys: ["checkout-redesign"] }, auth());
     expect((await json(response))["checkout-redesign"].key).toBe("treatment");
   });
@@ -124,14 +159,26 @@ describe("exposures", () => {
         userId: "user-1",
         deviceId: "dev-1",
         source: "remote-evaluation",
-        exposures: [{ flagKey: "checkout-redesign", variant: "treatment", experimentKey: "exp-checkout", allocation: "control=50,treatment=50" }],
+        exposures: [
+          {
+            flagKey: "checkout-redesign",
+            variant: "treatment",
+            experimentKey: "exp-checkout",
+            allocation: "control=50,treatment=50",
+          },
+        ],
       }),
     ]);
   });
 
   it("sends none for default variants, release flags or an opt-out", async () => {
-    await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-2", device_id: "quiet" }) }); // not allocated
-    await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-4", device_id: "quiet" }), "X-Amp-Exp-Exposure-Track": "no-track" });
+    // not allocated
+    await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-2", device_id: "quiet" }) });
+    await get("/sdk/v2/vardata", {
+      ...auth(),
+      "X-Amp-Exp-User": b64url({ user_id: "user-4", device_id: "quiet" }),
+      "X-Amp-Exp-Exposure-Track": "no-track",
+    });
     expect((await edge.received(0, 500)).filter((m) => m.type === "exposures" && m.deviceId === "quiet")).toEqual([]);
   });
 });
@@ -141,8 +188,19 @@ describe("/track", () => {
 
   it("queues events and turns $exposure events into exposures", async () => {
     const events = [
-      { user_id: "user-1", event_type: "purchase_completed", time: Date.now() - 60_000, event_properties: { amount: 12.5 }, insert_id: "i-1" },
-      { user_id: "user-4", device_id: "dev-9", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control", experiment_key: "exp-checkout" } },
+      {
+        user_id: "user-1",
+        event_type: "purchase_completed",
+        time: Date.now() - 60_000,
+        event_properties: { amount: 12.5 },
+        insert_id: "i-1",
+      },
+      {
+        user_id: "user-4",
+        device_id: "dev-9",
+        event_type: "$exposure",
+        event_properties: { flag_key: "checkout-redesign", variant: "control", experiment_key: "exp-checkout" },
+      },
     ];
     const response = await post("/track", { events }, auth(CLIENT_KEY));
     expect(response.status).toBe(202);
@@ -155,14 +213,26 @@ describe("/track", () => {
           type: "exposures",
           deviceId: "dev-9",
           source: "client",
-          exposures: [{ flagKey: "checkout-redesign", variant: "control", experimentKey: "exp-checkout", allocation: "control=50,treatment=50" }],
+          exposures: [
+            {
+              flagKey: "checkout-redesign",
+              variant: "control",
+              experimentKey: "exp-checkout",
+              allocation: "control=50,treatment=50",
+            },
+          ],
         }),
       ]),
     );
   });
 
   it("packs many events into few messages", async () => {
-    const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `u${i}`, event_type: "page_view", time: Date.now(), event_properties: { path: "/x".repeat(50) } }));
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      user_id: `u${i}`,
+      event_type: "page_view",
+      time: Date.now(),
+      event_properties: { path: "/x".repeat(50) },
+    }));
     expect((await post("/track", events, auth())).status).toBe(202);
     const messages = await edge.received(1);
     await new Promise((r) => setTimeout(r, 300));
@@ -175,28 +245,59 @@ describe("/track", () => {
   it("marks a client exposure the edge would not serve as untrusted: a client key cannot move a user", async () => {
     // The edge buckets user-1 into treatment and user-2 into no variant at all.
     const forged = [
-      { user_id: "user-1", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "control" } },
-      { user_id: "user-2", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "treatment" } },
-      { user_id: "user-1", device_id: "honest", event_type: "$exposure", event_properties: { flag_key: "checkout-redesign", variant: "treatment" } },
+      {
+        user_id: "user-1",
+        event_type: "$exposure",
+        event_properties: { flag_key: "checkout-redesign", variant: "control" },
+      },
+      {
+        user_id: "user-2",
+        event_type: "$exposure",
+        event_properties: { flag_key: "checkout-redesign", variant: "treatment" },
+      },
+      {
+        user_id: "user-1",
+        device_id: "honest",
+        event_type: "$exposure",
+        event_properties: { flag_key: "checkout-redesign", variant: "treatment" },
+      },
     ];
     expect((await post("/track", { events: forged }, auth(CLIENT_KEY))).status).toBe(202);
-    const exposures = (await edge.received(3)).filter((m) => m.type === "exposures").flatMap((m) => (m.type === "exposures" ? m.exposures.map((e) => ({ ...e, user: m.userId, device: m.deviceId })) : []));
+    const exposures = (await edge.received(3))
+      .filter((m) => m.type === "exposures")
+      .flatMap((m) =>
+        m.type === "exposures" ? m.exposures.map((e) => ({ ...e, user: m.userId, device: m.deviceId })) : [],
+      );
     expect(exposures).toEqual(
       expect.arrayContaining([
         { flagKey: "checkout-redesign", variant: "control", untrusted: true, user: "user-1", device: undefined },
         { flagKey: "checkout-redesign", variant: "treatment", untrusted: true, user: "user-2", device: undefined },
         // Confirmed: it carries the allocation the edge served it under, for the sample-ratio check.
-        { flagKey: "checkout-redesign", variant: "treatment", allocation: "control=50,treatment=50", user: "user-1", device: "honest" },
+        {
+          flagKey: "checkout-redesign",
+          variant: "treatment",
+          allocation: "control=50,treatment=50",
+          user: "user-1",
+          device: "honest",
+        },
       ]),
     );
   });
 
   it("refuses times outside the window and numbers beyond ±1e15, naming the event, and queues nothing", async () => {
     const ok = { user_id: "u", event_type: "purchase", event_properties: { amount: 10 } };
-    const old = await expectError(await post("/track", [ok, { ...ok, time: Date.now() - 40 * 86_400_000 }], auth()), 400, "bad_request");
+    const old = await expectError(
+      await post("/track", [ok, { ...ok, time: Date.now() - 40 * 86_400_000 }], auth()),
+      400,
+      "bad_request",
+    );
     expect(JSON.stringify(old)).toContain("Event 1");
     await expectError(await post("/track", [{ ...ok, time: Date.now() + 2 * 3_600_000 }], auth()), 400, "bad_request");
-    const huge = await expectError(await post("/track", [ok, ok, { ...ok, event_properties: { order: { total: 1e16 } } }], auth()), 400, "bad_request");
+    const huge = await expectError(
+      await post("/track", [ok, ok, { ...ok, event_properties: { order: { total: 1e16 } } }], auth()),
+      400,
+      "bad_request",
+    );
     expect(JSON.stringify(huge)).toContain("event_properties.order.total");
     expect(await edge.received(0, 300)).toEqual([]);
   });
@@ -207,7 +308,11 @@ describe("/track", () => {
   });
 
   it("rejects events without ids, with a zod path, and queues nothing", async () => {
-    const body = await expectError(await post("/track", [{ event_type: "x" }, { user_id: 5, event_type: "y" }], auth()), 400, "validation_failed");
+    const body = await expectError(
+      await post("/track", [{ event_type: "x" }, { user_id: 5, event_type: "y" }], auth()),
+      400,
+      "validation_failed",
+    );
     expect(JSON.stringify(body)).toContain("user_id");
     expect(await edge.received(0, 300)).toEqual([]);
   });
@@ -217,18 +322,34 @@ describe("bad input", () => {
   it("answers malformed JSON, bad base64 and wrong types with 400", async () => {
     await expectError(await post("/sdk/v2/vardata", "{oops", auth()), 400, "invalid_json");
     await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": "!!!not base64!!!" }), 400);
-    await expectError(await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url("just a string") }), 400, "validation_failed");
+    await expectError(
+      await get("/sdk/v2/vardata", { ...auth(), "X-Amp-Exp-User": b64url("just a string") }),
+      400,
+      "validation_failed",
+    );
     const body = await expectError(await post("/sdk/v2/vardata", { user_id: 42 }, auth()), 400, "validation_failed");
     expect(body.error.message).toContain("user_id");
     await expectError(await get("/sdk/v2/vardata", auth()), 400);
   });
 
   it("limits body size (413), flag keys and nesting depth (400)", async () => {
-    await expectError(await post("/sdk/v2/vardata", { user_id: "u", user_properties: { big: "x".repeat(100_000) } }, auth()), 413, "payload_too_large");
+    await expectError(
+      await post("/sdk/v2/vardata", { user_id: "u", user_properties: { big: "x".repeat(100_000) } }, auth()),
+      413,
+      "payload_too_large",
+    );
     const keys = Array.from({ length: 1500 }, (_, i) => `f${i}`);
-    await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(keys) }), 400, "validation_failed");
+    await expectError(
+      await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(keys) }),
+      400,
+      "validation_failed",
+    );
     const huge = Array.from({ length: 3500 }, (_, i) => `flag-${i}`); // ~56 KB: over our limit, under workerd's own 431
-    await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(huge) }), 413, "payload_too_large");
+    await expectError(
+      await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": b64url(huge) }),
+      413,
+      "payload_too_large",
+    );
     const deep = `{"user_id":"u","user_properties":${'{"d":'.repeat(5000)}1${"}".repeat(5001)}`;
     await expectError(await post("/sdk/v2/vardata", deep, auth()), 400, "bad_request");
   });
@@ -240,7 +361,11 @@ describe("bad input", () => {
     const keys = b64url(Array.from({ length: 1500 }, (_, i) => `f${i}`));
     for (let i = 0; i < 20; i++) {
       await expectError(await post("/sdk/v2/vardata", big, auth()), 413, "payload_too_large");
-      await expectError(await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": keys }), 400, "validation_failed");
+      await expectError(
+        await post("/sdk/v2/vardata", { user_id: "u" }, { ...auth(), "X-Amp-Exp-Flag-Keys": keys }),
+        400,
+        "validation_failed",
+      );
     }
   });
 
@@ -248,7 +373,11 @@ describe("bad input", () => {
     await expectError(await get("/nope"), 404, "not_found");
     const preflight = await fetch(`${edge.url}/sdk/v2/vardata`, {
       method: "OPTIONS",
-      headers: { origin: "https://shop.example", "access-control-request-method": "GET", "access-control-request-headers": "authorization,x-amp-exp-user" },
+      headers: {
+        origin: "https://shop.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization,x-amp-exp-user",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
@@ -274,15 +403,31 @@ describe("group flags", () => {
       dependencies: ["$mutex-g"],
       metadata: { flagType: "experiment" },
       variants: { off: { key: "off", metadata: { default: true } }, on: { key: "on" } },
-      segments: [{ conditions: [[{ selector: ["result", "$mutex-g", "key"], op: "is not", values: ["member"] }]], variant: "off" }, { variant: "on" }],
+      segments: [
+        {
+          conditions: [[{ selector: ["result", "$mutex-g", "key"], op: "is not", values: ["member"] }]],
+          variant: "off",
+        },
+        { variant: "on" },
+      ],
     };
     await edge.publish(key, { version: 1, flags: [mutex, member] });
-    const headers = { ...auth(key), "X-Amp-Exp-User": b64url({ user_id: "u" }), "X-Amp-Exp-Exposure-Track": "no-track" };
-    expect(await json(await get("/sdk/v2/vardata", headers))).toEqual({ member: expect.objectContaining({ key: "on" }) });
-    expect(await json(await get("/sdk/v2/vardata", { ...headers, "X-Amp-Exp-Flag-Keys": b64url(["$mutex-g", "member"]) }))).toEqual({ member: expect.objectContaining({ key: "on" }) });
+    const headers = {
+      ...auth(key),
+      "X-Amp-Exp-User": b64url({ user_id: "u" }),
+      "X-Amp-Exp-Exposure-Track": "no-track",
+    };
+    expect(await json(await get("/sdk/v2/vardata", headers))).toEqual({
+      member: expect.objectContaining({ key: "on" }),
+    });
+    expect(
+      await json(await get("/sdk/v2/vardata", { ...headers, "X-Amp-Exp-Flag-Keys": b64url(["$mutex-g", "member"]) })),
+    ).toEqual({ member: expect.objectContaining({ key: "on" }) });
     const bulk = await json(await post("/ofrep/v1/evaluate/flags", { context: { targetingKey: "u" } }, auth(key)));
     expect(bulk.flags.map((f: { key: string }) => f.key)).toEqual(["member"]);
-    expect((await post("/ofrep/v1/evaluate/flags/$mutex-g", { context: { targetingKey: "u" } }, auth(key))).status).toBe(404);
+    expect(
+      (await post("/ofrep/v1/evaluate/flags/$mutex-g", { context: { targetingKey: "u" } }, auth(key))).status,
+    ).toBe(404);
   });
 });
 
@@ -296,11 +441,14 @@ describe("publishing", () => {
     const [experiment, ...rest] = TEST_FLAGS;
     const allControl = { ...experiment!, segments: [{ variant: "control" }] };
     await edge.publish(key, { version: 2, flags: [allControl, ...rest] });
-    await expect.poll(async () => (await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key, { timeout: 3000 }).toBe("control");
+    await expect
+      .poll(async () => (await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key, { timeout: 3000 })
+      .toBe("control");
 
     const flagsKv = await edge.mf.getKVNamespace("FLAGS", "edge");
     await flagsKv.put(`apikey:${key}`, '{"version": 3, "flags": "broken"}');
     await new Promise((r) => setTimeout(r, 200));
-    for (let i = 0; i < 3; i++) expect((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key).toBe("control");
+    for (let i = 0; i < 3; i++)
+      expect((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key).toBe("control");
   });
 });
