@@ -33,14 +33,14 @@ function equal(a: string, b: string): boolean {
   return difference === 0;
 }
 
-export type Verdict = "ok" | "unsigned" | "malformed" | "stale" | "bad-signature";
+export type SignatureCheck = "ok" | "unsigned" | "malformed" | "stale" | "bad-signature";
 
 export async function verify(
   secret: string,
   header: string | null | undefined,
   body: string,
   nowSeconds = Math.floor(Date.now() / 1000),
-): Promise<Verdict> {
+): Promise<SignatureCheck> {
   if (!header) return "unsigned";
   const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header.trim());
   if (!match) return "malformed";
@@ -57,10 +57,10 @@ export async function readSignedJson(
   what: string,
 ): Promise<unknown> {
   const verdict = await verify(secret, header, body);
-  if (verdict !== "ok") throw new ApiError(401, "unauthorized", `${what} rejected: ${verdict}`);
+  if (verdict !== "ok") throw new ApiError({ status: 401, message: `${what} rejected: ${verdict}` });
   try {
     return JSON.parse(body) as unknown;
   } catch {
-    throw new ApiError(400, "invalid_json", `${what} is not JSON`);
+    throw new ApiError({ status: 400, code: "invalid_json", message: `${what} is not JSON` });
   }
 }

@@ -366,6 +366,12 @@ describe("control plane", () => {
       as(viewer.body.token),
     );
     expect(write.status).toBe(403);
+    // Refused before the body is read: an invalid body from a viewer is a 403 too, not a 400 about the body.
+    const invalid = await stack.api("POST", "/projects/shop/flags", { key: 42 }, as(viewer.body.token));
+    expect([invalid.status, invalid.body.error.code]).toEqual([403, "forbidden"]);
+    // A token scoped to one project cannot create projects, whatever its role.
+    const shopAdmin = await stack.api("POST", "/tokens", { name: "shop-admin", role: "admin", project: "shop" });
+    expect((await stack.api("POST", "/projects", { key: "x", name: "X" }, as(shopAdmin.body.token))).status).toBe(403);
     expect((await stack.api("POST", "/projects", { key: "other", name: "Other" })).status).toBe(201);
     expect((await stack.api("GET", "/projects/other", undefined, as(viewer.body.token))).status).toBe(403);
     const deployments = (await stack.api("GET", "/projects/shop/deployments", undefined, as(viewer.body.token))).body;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileDeployment } from "../../shared/authoring/compile.js";
+import { compileDeployment } from "../../shared/authoring/to-evaluation-model.js";
 import { makeFlag } from "../../shared/authoring/test-support.js";
 import { compile, exposureOf, userToContext } from "../../shared/evaluation/index.js";
 import { ExposureDedup, exposureMessage } from "./exposures.js";

@@ -7,7 +7,7 @@
  */
 import type { Outcome } from "../../shared/evaluation/index.js";
 import { groupName, type Exposure, type ExposureMessage, type QueueMessage } from "../../shared/events.js";
-import { QueueBuffer, type WaitUntil } from "./queue.js";
+import { QueueBuffer, type BackgroundTasks } from "./queue.js";
 import type { User } from "./user.js";
 
 /**
@@ -112,7 +112,7 @@ export class ExposureRecorder {
   ) {}
 
   record(
-    ctx: WaitUntil,
+    ctx: BackgroundTasks,
     queue: Queue<QueueMessage>,
     from: MessageSource,
     user: ExposedUser,

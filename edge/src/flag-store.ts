@@ -81,8 +81,12 @@ export class FlagStore {
         entry.checkedAt = this.now();
         return;
       }
-      throw new ApiError(503, "unavailable", "Flag configuration is temporarily unavailable", undefined, {
-        "Retry-After": "1",
+      throw new ApiError({
+        status: 503,
+        message: "Flag configuration is temporarily unavailable",
+        headers: {
+          "Retry-After": "1",
+        },
       });
     }
     const loaded = text === null ? undefined : this.load(text, entry?.value);

@@ -33,7 +33,7 @@ export const QUEUE_MESSAGE_JSON_CHARS = QUEUE_MESSAGE_BYTES / BYTES_PER_CHAR;
 const length = (text: string | undefined) => (text === undefined ? 0 : text.length);
 
 /** An upper bound of any JSON value's size in the queue, from its JSON text. */
-export const jsonBytes = (value: unknown): number => BYTES_PER_CHAR * JSON.stringify(value).length;
+export const cloneBytesBound = (value: unknown): number => BYTES_PER_CHAR * JSON.stringify(value).length;
 
 /**
  * An upper bound of a message's size in the queue. Exposure messages, the hot path,
@@ -44,7 +44,7 @@ export function messageBytes(message: QueueMessage): number {
     case "exposures":
       return exposureMessageBytes(message);
     case "events":
-      return jsonBytes(message);
+      return cloneBytesBound(message);
     case "batch":
       return message.messages.reduce((sum, inner) => sum + messageBytes(inner), 32);
   }
@@ -96,7 +96,7 @@ export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMes
   }
 }
 
-export type WaitUntil = { waitUntil(promise: Promise<unknown>): void };
+export type BackgroundTasks = { waitUntil(promise: Promise<unknown>): void };
 
 const RETRY_DELAYS_MS = [50, 250];
 
@@ -114,7 +114,7 @@ async function sendLogged(queue: Queue<QueueMessage>, messages: QueueMessage[]):
 }
 
 /** Sends in the background; a failure is logged, never thrown into the response. */
-export function enqueue(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
+export function enqueue(ctx: BackgroundTasks, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
   if (messages.length > 0) ctx.waitUntil(sendLogged(queue, messages));
 }
 
@@ -133,7 +133,7 @@ export class QueueBuffer {
     private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 },
   ) {}
 
-  add(ctx: WaitUntil, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
+  add(ctx: BackgroundTasks, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
     if (messages.length === 0) return;
     this.pending.push(...messages);
     if (this.pending.length >= this.options.maxMessages) {

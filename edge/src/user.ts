@@ -40,7 +40,7 @@ function depthOf(value: unknown): number {
 
 export function checkDepth(value: unknown, what: string): void {
   if (depthOf(value) > MAX_DEPTH)
-    throw new ApiError(400, "bad_request", `${what} is nested deeper than ${MAX_DEPTH} levels`);
+    throw new ApiError({ status: 400, message: `${what} is nested deeper than ${MAX_DEPTH} levels` });
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
@@ -56,20 +56,20 @@ function bytesOf(binary: string): Uint8Array {
 export function decodeBase64Json(text: string, what: string): unknown {
   const trimmed = text.trim();
   if (trimmed.length > MAX_USER_BYTES * 1.4)
-    throw new ApiError(413, "payload_too_large", `${what} is larger than ${MAX_USER_BYTES} bytes`);
-  if (!BASE64.test(trimmed)) throw new ApiError(400, "bad_request", `${what} is not base64`);
+    throw new ApiError({ status: 413, message: `${what} is larger than ${MAX_USER_BYTES} bytes` });
+  if (!BASE64.test(trimmed)) throw new ApiError({ status: 400, message: `${what} is not base64` });
   const standard = trimmed.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
   let json: string;
   try {
     const binary = atob(standard + "=".repeat((4 - (standard.length % 4)) % 4));
     json = NON_ASCII.test(binary) ? utf8.decode(bytesOf(binary)) : binary; // ASCII is already the text
   } catch {
-    throw new ApiError(400, "bad_request", `${what} is not valid base64 of UTF-8 text`);
+    throw new ApiError({ status: 400, message: `${what} is not valid base64 of UTF-8 text` });
   }
   try {
     return JSON.parse(json);
   } catch {
-    throw new ApiError(400, "invalid_json", `${what} is not base64 of JSON`);
+    throw new ApiError({ status: 400, code: "invalid_json", message: `${what} is not base64 of JSON` });
   }
 }
 
@@ -79,7 +79,8 @@ export function parseUser(value: unknown): User {
 }
 
 export function userFromHeader(header: string | undefined): User {
-  if (!header) throw new ApiError(400, "bad_request", "Missing X-Amp-Exp-User header (base64url JSON of the user)");
+  if (!header)
+    throw new ApiError({ status: 400, message: "Missing X-Amp-Exp-User header (base64url JSON of the user)" });
   return parseUser(decodeBase64Json(header, "X-Amp-Exp-User"));
 }
 

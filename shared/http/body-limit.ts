@@ -33,6 +33,6 @@ export const bodyLimit = (maxBytes: number, drainBytes = DEFAULT_DRAIN_BYTES): M
     maxSize: maxBytes,
     onError: async (c) => {
       await discard(c.req.raw, drainBytes);
-      throw new ApiError(413, "payload_too_large", `Request body is larger than ${maxBytes / KIB} KiB`);
+      throw new ApiError({ status: 413, message: `Request body is larger than ${maxBytes / KIB} KiB` });
     },
   });

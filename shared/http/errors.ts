@@ -24,27 +24,63 @@ export type ErrorCode =
   | "unavailable"
   | "internal";
 
+/** The code each status means when a route does not say otherwise. */
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  428: "precondition_required",
+  429: "rate_limited",
+  500: "internal",
+  503: "unavailable",
+};
+
+export interface ApiErrorOptions {
+  status: ContentfulStatusCode;
+  /** Defaults to the status's own code (409 → `conflict`); needed where one status has several (400). */
+  code?: ErrorCode;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+  /** Fields a protocol wants beside `error` in the body (OFREP's `errorCode`, `errorDetails`). */
+  protocolFields?: Record<string, unknown>;
+}
+
 export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly headers?: Record<string, string>,
-  ) {
+  readonly status: ContentfulStatusCode;
+  readonly code: ErrorCode;
+  readonly details: unknown;
+  readonly headers: Record<string, string> | undefined;
+  readonly protocolFields: Record<string, unknown> | undefined;
+
+  constructor({ status, code, message, details, headers, protocolFields }: ApiErrorOptions) {
     super(message);
     this.name = "ApiError";
+    this.status = status;
+    this.code = code ?? STATUS_CODES[status] ?? "bad_request";
+    this.details = details;
+    this.headers = headers;
+    this.protocolFields = protocolFields;
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new ApiError(400, "bad_request", message, details);
+export const badRequest = (message: string, details?: unknown) => new ApiError({ status: 400, message, details });
 
 /** zod issues as `details`: the path of each problem and what is wrong with it. */
 export function validationError(error: z.ZodError, what = "request"): ApiError {
   const details = error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message }));
   const first = details[0];
   const where = first?.path.length ? ` at ${first.path.join(".")}` : "";
-  return new ApiError(400, "validation_failed", `Invalid ${what}${where}: ${first?.message ?? "invalid"}`, details);
+  return new ApiError({
+    status: 400,
+    code: "validation_failed",
+    message: `Invalid ${what}${where}: ${first?.message ?? "invalid"}`,
+    details,
+  });
 }
 
 /** Parses with a zod schema or throws a 400 naming the failing path. */
@@ -56,6 +92,7 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what?
 
 export function errorResponse(c: Context, error: ApiError): Response {
   const body = {
+    ...error.protocolFields,
     error: {
       code: error.code,
       message: error.message,
@@ -64,19 +101,6 @@ export function errorResponse(c: Context, error: ApiError): Response {
   };
   return c.json(body, error.status, error.headers);
 }
-
-const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  405: "method_not_allowed",
-  409: "conflict",
-  413: "payload_too_large",
-  428: "precondition_required",
-  429: "rate_limited",
-  503: "unavailable",
-};
 
 /**
  * `app.onError(jsonErrors())`: maps ApiError, Hono's HTTPException and anything else.
@@ -94,33 +118,26 @@ export const jsonErrors =
       log(error);
       return errorResponse(
         c,
-        new ApiError(503, "unavailable", "The database is unavailable; retry shortly", undefined, {
-          "Retry-After": "2",
+        new ApiError({
+          status: 503,
+          message: "The database is unavailable; retry shortly",
+          headers: {
+            "Retry-After": "2",
+          },
         }),
       );
     }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
-      return errorResponse(
-        c,
-        new ApiError(status, STATUS_CODES[status] ?? "bad_request", error.message || "Request failed"),
-      );
+      return errorResponse(c, new ApiError({ status, message: error.message || "Request failed" }));
     }
     if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
     log(error);
-    return errorResponse(c, new ApiError(500, "internal", "Internal error"));
+    return errorResponse(c, new ApiError({ status: 500, message: "Internal error" }));
   };
 
 export const jsonNotFound: NotFoundHandler = (c) =>
-  errorResponse(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`));
-
-/** Reads a JSON body or throws a 400 that says why it is not JSON. */
-export async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  if (!text.trim()) throw new ApiError(400, "invalid_json", "Request body is empty; expected JSON");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(400, "invalid_json", `Request body is not valid JSON: ${(error as Error).message}`);
-  }
-}
+  errorResponse(
+    c,
+    new ApiError({ status: 404, message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }),
+  );

@@ -75,11 +75,12 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
   const report = async (c: Context<AuthEnv>, project: string, key: string) => {
     authorize(c.var.principal, "viewer", project);
     const flag = await catalog.experiment(project, key);
-    if (flag?.type !== "experiment") throw new ApiError(404, "not_found", `No experiment ${key} in project ${project}`);
+    if (flag?.type !== "experiment")
+      throw new ApiError({ status: 404, message: `No experiment ${key} in project ${project}` });
     const periods = flag.analysisPeriods?.length ?? 0;
     const period = parseOr400(periodQuery, c.req.query("period"), "period");
     if (period !== undefined && period > Math.max(1, periods))
-      throw new ApiError(404, "not_found", `Experiment ${key} has ${periods} analysis period(s)`);
+      throw new ApiError({ status: 404, message: `Experiment ${key} has ${periods} analysis period(s)` });
     const dataKey = analysisKey(flag, period ?? periods);
     const [rows, quality] = await Promise.all([stats.aggregates(project, dataKey), stats.quality(project, dataKey)]);
     const built = buildReport(flag, rows, quality, Date.now(), period);
@@ -111,30 +112,37 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
     try {
       body = await c.req.json();
     } catch {
-      throw new ApiError(400, "invalid_json", "The body is not JSON");
+      throw new ApiError({ status: 400, code: "invalid_json", message: "The body is not JSON" });
     }
     const input = parseOr400(planSchema, body, "body");
     const binary = input.metricType === "unique_conversions";
     if (binary && !(input.baselineMean > 0 && input.baselineMean < 1))
-      throw new ApiError(400, "bad_request", "A conversion rate is between 0 and 1", { path: ["baselineMean"] });
+      throw new ApiError({
+        status: 400,
+        message: "A conversion rate is between 0 and 1",
+        details: { path: ["baselineMean"] },
+      });
     const baselineVariance =
       input.baselineVariance ?? (binary ? input.baselineMean * (1 - input.baselineMean) : undefined);
     if (baselineVariance === undefined)
-      throw new ApiError(400, "bad_request", "baselineVariance is required for this metric type", {
-        path: ["baselineVariance"],
+      throw new ApiError({
+        status: 400,
+        message: "baselineVariance is required for this metric type",
+        details: {
+          path: ["baselineVariance"],
+        },
       });
     const plan = samplePlan({ ...input, baselineVariance, alpha: 1 - input.confidenceLevel, binary });
     if (!plan)
-      throw new ApiError(
-        400,
-        "bad_request",
-        "No plan: the effect (minimumDetectableEffect × baselineMean) must be non-zero",
-      );
+      throw new ApiError({
+        status: 400,
+        message: "No plan: the effect (minimumDetectableEffect × baselineMean) must be non-zero",
+      });
     return c.json(plan);
   });
   app.get("/experiments/:key/report", (c) => {
     const project = c.req.query("project");
-    if (!project) throw new ApiError(400, "bad_request", "Add ?project=<project key>");
+    if (!project) throw new ApiError({ status: 400, message: "Add ?project=<project key>" });
     return report(c, project, c.req.param("key"));
   });
   return app;

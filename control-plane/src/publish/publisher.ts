@@ -15,7 +15,7 @@
  * last good version meanwhile, and reconcile compares what KV holds.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { compileDeployment } from "../../../shared/authoring/compile.js";
+import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
 import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
 import { kvNameForApiKey, type DeploymentDocument } from "../../../shared/deployment-document.js";
 import type { Deployment, PublishState, Store } from "../db/store.js";

@@ -6,7 +6,7 @@
  * which a failure may have left behind), or whose last publish failed. Runs at start-up
  * and periodically.
  */
-import { compileDeployment } from "../../../shared/authoring/compile.js";
+import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import type { Deployment, Store } from "../db/store.js";
 import { recordHistory } from "../services/flags.js";

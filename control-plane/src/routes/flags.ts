@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { FLAG_STATUSES, flagInputSchema } from "../../../shared/authoring/schema.js";
 import { parseOr400 } from "../../../shared/http/errors.js";
-import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
+import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields, unknownFieldsError } from "./strict-fields.js";
@@ -58,12 +58,12 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags",
       summary: "List flags and experiments (filter by status, type, text)",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: projectParams, query: listQuery },
       responses: { 200: json(z.array(flagSchema), "Flags and experiments, most recently changed first"), ...errors },
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(await flags.list(project, c.req.valid("query")), 200);
     },
   );
@@ -74,6 +74,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags",
       summary: "Create a flag or experiment",
       tags,
+      middleware: [requireRole("editor")] as const,
       request: { params: projectParams, ...body(flagInputSchema, EXAMPLES.experiment) },
       responses: {
         201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"),
@@ -82,7 +83,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       const created = await flags.create(project, c.req.valid("json"), c.var.principal.name);
       return c.json(created, 201, { ETag: etag(created.version) });
     },
@@ -94,12 +94,12 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}",
       summary: "Get a flag or experiment",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: flagParams },
       responses: { 200: json(flagSchema, "The flag; its ETag is the version"), ...errors },
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       const found = await flags.get(project, flag);
       return c.json(found, 200, { ETag: etag(found.version) });
     },
@@ -111,6 +111,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}",
       summary: "Replace a flag's editable fields (conditional)",
       tags,
+      middleware: [requireRole("editor")] as const,
       description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
       request: {
         params: flagParams,
@@ -123,7 +124,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       const {
         version,
         status,
@@ -146,6 +146,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}",
       summary: "Change some of a flag's fields (JSON Merge Patch, conditional)",
       tags,
+      middleware: [requireRole("editor")] as const,
       description:
         "Changes only the fields named: a JSON Merge Patch (RFC 7396) of the editable fields (`null` removes an optional field). Conditional on the version read (If-Match or `version`).",
       request: {
@@ -165,7 +166,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       const { version, ...patch } = c.req.valid("json");
       const expected = expectedVersion(c, typeof version === "number" ? version : undefined);
       const current = await flags.get(project, flag);
@@ -188,6 +188,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}/{action}",
       summary: "Start, stop, decide, activate, deactivate, archive or unarchive",
       tags,
+      middleware: [requireRole("editor")] as const,
       description:
         "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); releases `activate`, `deactivate`; both `archive`, `unarchive`.",
       request: {
@@ -206,7 +207,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag, action } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       const { version, variant } = c.req.header("content-type")?.includes("json")
         ? c.req.valid("json")
         : { version: undefined, variant: undefined };
@@ -228,6 +228,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}/versions",
       summary: "List a flag's versions (the audit log)",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: flagParams },
       responses: {
         200: json(z.array(historyEntrySchema), "Audit log: every version with who, when, what changed"),
@@ -236,7 +237,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(await flags.history(project, flag), 200);
     },
   );
@@ -249,12 +249,12 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}/versions/{version}",
       summary: "Get one past version",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: versionParams },
       responses: { 200: json(historyEntrySchema, "One past version"), ...errors },
     }),
     async (c) => {
       const { project, flag, version } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(await flags.version(project, flag, version), 200);
     },
   );
@@ -265,6 +265,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       path: "/projects/{project}/flags/{flag}/versions/{version}/restore",
       summary: "Restore a past version as a new one",
       tags,
+      middleware: [requireRole("editor")] as const,
       description:
         "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
       request: {
@@ -275,7 +276,6 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag, version } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       const expected = c.req.header("content-type")?.includes("json") ? c.req.valid("json").version : undefined;
       const restored = await flags.restore(project, flag, version, expectedVersion(c, expected), c.var.principal.name);
       return c.json(restored, 200, { ETag: etag(restored.version) });

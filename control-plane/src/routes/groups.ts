@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
-import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
+import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store, StoredGroup } from "../db/store.js";
 import { conflictTo409 } from "../services/conflicts.js";
 import type { DeploymentService } from "../services/deployments.js";
@@ -32,12 +32,12 @@ export function groupRoutes(
       path: "/projects/{project}/groups",
       summary: "List mutual-exclusion groups and holdouts",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: projectParams },
       responses: { 200: json(z.array(storedGroupSchema), "All groups"), ...errors },
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       await deployments.project(project);
       return c.json(
         (await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 })),
@@ -52,6 +52,7 @@ export function groupRoutes(
       path: "/projects/{project}/groups/{group}",
       summary: "Create or replace a group",
       tags,
+      middleware: [requireRole("editor")] as const,
       description:
         "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them. " +
         "Replacing is conditional on the version read (If-Match or `version`); creating needs neither.",
@@ -63,7 +64,6 @@ export function groupRoutes(
     }),
     async (c) => {
       const { project, group } = c.req.valid("param");
-      authorize(c.var.principal, "editor", project);
       await deployments.project(project);
       const { version, ...input } = c.req.valid("json");
       const existing = await store.getGroup(project, group);

@@ -2,8 +2,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { keySchema } from "../../../shared/authoring/schema.js";
-import { ApiError } from "../../../shared/http/errors.js";
-import { authorize, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
+import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
   body,
@@ -49,13 +48,11 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects",
       summary: "Create a project",
       tags,
+      middleware: [requireRole("admin")] as const,
       request: body(named, EXAMPLES.project),
       responses: { 201: json(projectSchema, "Created"), ...writeErrors },
     }),
     async (c) => {
-      if (c.var.principal.project !== "*")
-        throw new ApiError(403, "forbidden", "Creating projects needs an admin token for all projects");
-      authorize(c.var.principal, "admin", "*");
       const { key, name } = c.req.valid("json");
       return c.json(await deployments.createProject(key, name), 201);
     },
@@ -84,12 +81,12 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}",
       summary: "Get a project",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: projectParams },
       responses: { 200: json(projectSchema, "The project"), ...errors },
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(await deployments.project(project), 200);
     },
   );
@@ -100,12 +97,12 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments",
       summary: "Create a deployment (with its client and server keys)",
       tags,
+      middleware: [requireRole("admin")] as const,
       request: { params: projectParams, ...body(named, EXAMPLES.deployment) },
       responses: { 201: json(deploymentSchema, "Created, with its client and server keys"), ...writeErrors },
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "admin", project);
       const { key, name } = c.req.valid("json");
       return c.json(await deployments.create(project, key, name), 201);
     },
@@ -117,12 +114,12 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments",
       summary: "List deployments and their replication status",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: projectParams },
       responses: { 200: json(z.array(deploymentSchema), "Deployments with their replication status"), ...errors },
     }),
     async (c) => {
       const { project } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(
         (await deployments.list(project)).map((d) => visibleTo(c.var.principal, d)),
         200,
@@ -136,12 +133,12 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments/{deployment}",
       summary: "Get a deployment and its replication status",
       tags,
+      middleware: [requireRole("viewer")] as const,
       request: { params: deploymentParams },
       responses: { 200: json(deploymentSchema, "The deployment and its replication status"), ...errors },
     }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(visibleTo(c.var.principal, await deployments.get(project, deployment)), 200);
     },
   );
@@ -152,6 +149,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments/{deployment}/rotate-keys",
       summary: "Rotate a deployment's keys",
       tags,
+      middleware: [requireRole("admin")] as const,
       description: "Issues new keys; the old ones stop working once the deployment is republished (immediately).",
       request: {
         params: deploymentParams,
@@ -161,7 +159,6 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
-      authorize(c.var.principal, "admin", project);
       return c.json(await deployments.rotate(project, deployment, c.req.valid("json").keys), 200);
     },
   );
@@ -172,6 +169,7 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments/{deployment}/evaluate",
       summary: "Try a user: what every flag of the deployment returns for them, and why",
       tags,
+      middleware: [requireRole("viewer")] as const,
       description:
         "Evaluates the deployment's flags as they are now, with the edge's engine; nothing is recorded (no exposure).",
       request: {
@@ -193,7 +191,6 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
-      authorize(c.var.principal, "viewer", project);
       return c.json(await deployments.evaluate(project, deployment, c.req.valid("json")), 200);
     },
   );
@@ -204,13 +201,13 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments/{deployment}/publish",
       summary: "Republish a deployment to the edge now",
       tags,
+      middleware: [requireRole("admin")] as const,
       description: "Republishes the deployment to the edge now.",
       request: { params: deploymentParams },
       responses: { 200: json(deploymentSchema, "The deployment after publishing"), ...errors },
     }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
-      authorize(c.var.principal, "admin", project);
       return c.json(await deployments.publish(project, deployment), 200);
     },
   );
@@ -221,13 +218,13 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
       path: "/projects/{project}/deployments/{deployment}",
       summary: "Delete a deployment",
       tags,
+      middleware: [requireRole("admin")] as const,
       description: "Removes the deployment and its keys from the edge; refused while flags are served on it.",
       request: { params: deploymentParams },
       responses: { 204: { description: "Deleted" }, ...writeErrors },
     }),
     async (c) => {
       const { project, deployment } = c.req.valid("param");
-      authorize(c.var.principal, "admin", project);
       await deployments.remove(project, deployment);
       return c.body(null, 204);
     },

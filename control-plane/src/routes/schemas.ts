@@ -91,15 +91,14 @@ export function expectedVersion(c: Context, fromBody: number | undefined): numbe
   const header = c.req.header("if-match");
   if (header) {
     const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-    if (!match) throw new ApiError(400, "bad_request", `If-Match must be the ETag you read, like "3"`);
+    if (!match) throw new ApiError({ status: 400, message: `If-Match must be the ETag you read, like "3"` });
     return Number(match[1]);
   }
   if (fromBody !== undefined) return fromBody;
-  throw new ApiError(
-    428,
-    "precondition_required",
-    "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten",
-  );
+  throw new ApiError({
+    status: 428,
+    message: "Send the version you read, as If-Match or a version field, so a concurrent change is not overwritten",
+  });
 }
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -13,12 +13,12 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
 /** The 400 naming the fields a body may not have. */
 export function unknownFieldsError(paths: ReadonlyArray<Array<string | number>>): ApiError {
   const names = paths.map((path) => path.join("."));
-  return new ApiError(
-    400,
-    "validation_failed",
-    `Unknown field${names.length > 1 ? "s" : ""} ${names.join(", ")}`,
-    paths.map((path) => ({ path: path.map(String), message: "unknown field" })),
-  );
+  return new ApiError({
+    status: 400,
+    code: "validation_failed",
+    message: `Unknown field${names.length > 1 ? "s" : ""} ${names.join(", ")}`,
+    details: paths.map((path) => ({ path: path.map(String), message: "unknown field" })),
+  });
 }
 
 /** Paths present in `raw` that validation did not keep (and every `__proto__` key). */

@@ -31,7 +31,10 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
       const { name, role, project } = c.req.valid("json");
       authorize(c.var.principal, "admin", project);
       if (project === "*" && c.var.principal.project !== "*")
-        throw new ApiError(403, "forbidden", "Only an admin of all projects can create tokens for all projects");
+        throw new ApiError({
+          status: 403,
+          message: "Only an admin of all projects can create tokens for all projects",
+        });
       const token = generateToken();
       const hash = hashToken(token);
       const record = { id: hash.slice(0, 16), name, role, project, createdAt: new Date().toISOString() };
@@ -87,7 +90,7 @@ export function tokenRoutes(store: Store): OpenAPIHono<AuthEnv> {
     async (c) => {
       const { id } = c.req.valid("param");
       const found = (await store.listTokens()).find((t) => t.id === id);
-      if (!found) throw new ApiError(404, "not_found", `No token ${id}`);
+      if (!found) throw new ApiError({ status: 404, message: `No token ${id}` });
       authorize(c.var.principal, "admin", found.project);
       await store.deleteToken(found.hash);
       return c.body(null, 204);

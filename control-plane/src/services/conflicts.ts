@@ -7,12 +7,11 @@ export async function conflictTo409<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof ConflictError) {
-      throw new ApiError(
-        409,
-        "conflict",
-        error.message,
-        error.current === undefined ? undefined : { currentVersion: error.current },
-      );
+      throw new ApiError({
+        status: 409,
+        message: error.message,
+        details: error.current === undefined ? undefined : { currentVersion: error.current },
+      });
     }
     throw error;
   }

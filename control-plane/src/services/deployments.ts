@@ -4,7 +4,7 @@
  * next publish removes from KV.
  */
 import { randomBytes } from "node:crypto";
-import { compileDeployment } from "../../../shared/authoring/compile.js";
+import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
 import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
@@ -31,14 +31,14 @@ export function createDeploymentService({
 }) {
   async function project(key: string): Promise<Project> {
     const found = await store.getProject(key);
-    if (!found) throw new ApiError(404, "not_found", `No project ${key}`);
+    if (!found) throw new ApiError({ status: 404, message: `No project ${key}` });
     return found;
   }
 
   async function deployment(projectKey: string, key: string): Promise<Deployment> {
     await project(projectKey);
     const found = await store.getDeployment(projectKey, key);
-    if (!found) throw new ApiError(404, "not_found", `No deployment ${key} in project ${projectKey}`);
+    if (!found) throw new ApiError({ status: 404, message: `No deployment ${key} in project ${projectKey}` });
     return found;
   }
 
@@ -99,8 +99,12 @@ export function createDeploymentService({
       const reference = await store.deploymentReference(projectKey, key);
       const serving = (await store.listFlags(projectKey)).filter((f) => f.deployments.includes(key)).map((f) => f.key);
       if (serving.length)
-        throw new ApiError(409, "conflict", `Deployment ${key} still serves flags: ${serving.join(", ")}`, {
-          flags: serving,
+        throw new ApiError({
+          status: 409,
+          message: `Deployment ${key} still serves flags: ${serving.join(", ")}`,
+          details: {
+            flags: serving,
+          },
         });
       await conflictTo409(() => store.deleteDeployment(projectKey, key, reference));
       await kv.delete([current.clientKey, current.serverKey, ...current.retiredKeys].map(kvNameForApiKey));

@@ -35,15 +35,15 @@ export interface FlagServiceOptions {
  */
 const MAX_FLAG_JSON_BYTES = 128 * 1024;
 const MAX_DIFF_JSON_BYTES = 128 * 1024;
-const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+const utf8JsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 const invalid = (issues: Issue[]) =>
-  new ApiError(
-    400,
-    "validation_failed",
-    `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`,
-    issues,
-  );
+  new ApiError({
+    status: 400,
+    code: "validation_failed",
+    message: `Invalid flag at ${issues[0]!.path.join(".") || "(root)"}: ${issues[0]!.message}`,
+    details: issues,
+  });
 
 /** Which actions apply in which status, and where they lead. */
 function transition(flag: Flag, action: FlagAction): FlagStatus {
@@ -59,9 +59,9 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
     unarchive: { from: ["archived"], to: flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive") },
   };
   const rule = allowed[action];
-  if (!rule) throw new ApiError(400, "bad_request", `'${action}' does not apply to a ${flag.type} flag`);
+  if (!rule) throw new ApiError({ status: 400, message: `'${action}' does not apply to a ${flag.type} flag` });
   if (!rule.from.includes(flag.status))
-    throw new ApiError(409, "conflict", `Cannot ${action} a flag that is ${flag.status}`);
+    throw new ApiError({ status: 409, message: `Cannot ${action} a flag that is ${flag.status}` });
   return rule.to;
 }
 
@@ -75,15 +75,14 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
   if (previous.status !== "running") return;
   for (const field of ANALYSIS_FIELDS) {
     if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
-      throw new ApiError(
-        409,
-        "conflict",
-        `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`,
-        {
+      throw new ApiError({
+        status: 409,
+        message: `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`,
+        details: {
           field,
           currentVersion: previous.version,
         },
-      );
+      });
     }
   }
 }
@@ -105,8 +104,12 @@ function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, v
 /** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
 function assertNotArchived(previous: Flag): void {
   if (previous.status === "archived")
-    throw new ApiError(409, "conflict", `Flag ${previous.key} is archived: unarchive it before editing`, {
-      status: "archived",
+    throw new ApiError({
+      status: 409,
+      message: `Flag ${previous.key} is archived: unarchive it before editing`,
+      details: {
+        status: "archived",
+      },
     });
 }
 
@@ -145,13 +148,12 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
   /** The one conditional write, then the derived history entry and publish. */
   async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
-    const bytes = jsonBytes(next);
+    const bytes = utf8JsonBytes(next);
     if (bytes > MAX_FLAG_JSON_BYTES) {
-      throw new ApiError(
-        413,
-        "payload_too_large",
-        `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
-      );
+      throw new ApiError({
+        status: 413,
+        message: `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
+      });
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
     const gone = await store.referenceDeployments(project, next.deployments);
@@ -182,14 +184,18 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
   async function stored(project: string, key: string): Promise<Flag> {
     const flag = await store.getFlag(project, key);
-    if (!flag) throw new ApiError(404, "not_found", `No flag ${key}`);
+    if (!flag) throw new ApiError({ status: 404, message: `No flag ${key}` });
     return flag;
   }
 
   function atVersion(flag: Flag, expected: number): Flag {
     if (flag.version !== expected)
-      throw new ApiError(409, "conflict", `Flag ${flag.key} changed since version ${expected}`, {
-        currentVersion: flag.version,
+      throw new ApiError({
+        status: 409,
+        message: `Flag ${flag.key} changed since version ${expected}`,
+        details: {
+          currentVersion: flag.version,
+        },
       });
     return flag;
   }
@@ -212,7 +218,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
     async get(project: string, key: string): Promise<Flag> {
       const flag = await store.getFlag(project, key);
-      if (!flag) throw new ApiError(404, "not_found", `No flag ${key}`);
+      if (!flag) throw new ApiError({ status: 404, message: `No flag ${key}` });
       return flag;
     },
 
@@ -237,12 +243,15 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
     async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
       if (input.key !== key)
-        throw new ApiError(400, "bad_request", `The body's key '${input.key}' is not the flag in the path ('${key}')`);
+        throw new ApiError({
+          status: 400,
+          message: `The body's key '${input.key}' is not the flag in the path ('${key}')`,
+        });
       const flag = await stored(project, key);
       if (isReplay(flag, input, actor, "update", expected + 1)) return flag; // a retry of this very write, which landed
       const previous = atVersion(flag, expected);
       assertNotArchived(previous);
-      if (input.type !== previous.type) throw new ApiError(400, "bad_request", "A flag's type cannot change");
+      if (input.type !== previous.type) throw new ApiError({ status: 400, message: "A flag's type cannot change" });
       assertAnalysisUnchanged(previous, input);
       await checkAgainstProject(project, input);
       return commit(project, stamp({ ...input, ...managed(previous) }, previous, actor, "update"), previous);
@@ -262,11 +271,15 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       const periods = periodsAfter(previous, action, status, new Date().toISOString());
       if (periods) next.analysisPeriods = periods;
       if (action === "start" && !previous.primaryMetric)
-        throw new ApiError(400, "bad_request", "An experiment needs a primaryMetric before it starts");
+        throw new ApiError({ status: 400, message: "An experiment needs a primaryMetric before it starts" });
       if (action === "decide") {
         if (!options.variant || !previous.variants.some((v) => v.key === options.variant)) {
-          throw new ApiError(400, "bad_request", `decide needs the key of one of the flag's variants`, {
-            variants: previous.variants.map((v) => v.key),
+          throw new ApiError({
+            status: 400,
+            message: `decide needs the key of one of the flag's variants`,
+            details: {
+              variants: previous.variants.map((v) => v.key),
+            },
           });
         }
         next.decidedVariant = options.variant;
@@ -283,7 +296,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
 
     async version(project: string, key: string, version: number) {
       const entry = await store.getHistory(project, key, version);
-      if (!entry) throw new ApiError(404, "not_found", `No version ${version} of flag ${key}`);
+      if (!entry) throw new ApiError({ status: 404, message: `No version ${version} of flag ${key}` });
       return entry;
     },
 
@@ -336,7 +349,7 @@ export function flagDiff(previous: Flag | undefined, flag: Flag): HistoryEntry["
     previous as unknown as Record<string, unknown>,
     flag as unknown as Record<string, unknown>,
   ).filter((change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])));
-  if (jsonBytes(changes) <= MAX_DIFF_JSON_BYTES) return changes;
+  if (utf8JsonBytes(changes) <= MAX_DIFF_JSON_BYTES) return changes;
   const fields = [...new Set(changes.map((change) => String(change.path[0])))];
   return fields.map((field) => ({ type: "CHANGE", path: [field] }));
 }

@@ -28,13 +28,14 @@ export const deploymentAuth =
   ({ store, allow }: DeploymentAuthOptions): MiddlewareHandler<EdgeEnv> =>
   async (c, next) => {
     const apiKey = apiKeyFrom(c.req.raw.headers);
-    if (!apiKey) throw new ApiError(401, "unauthorized", "Missing deployment key: send Authorization: Api-Key <key>");
+    if (!apiKey)
+      throw new ApiError({ status: 401, message: "Missing deployment key: send Authorization: Api-Key <key>" });
     const deployment = API_KEY_PATTERN.test(apiKey)
       ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p))
       : undefined;
-    if (!deployment) throw new ApiError(401, "unauthorized", "Unknown deployment key");
+    if (!deployment) throw new ApiError({ status: 401, message: "Unknown deployment key" });
     if (allow && !allow.includes(deployment.keyType)) {
-      throw new ApiError(403, "forbidden", `This route needs a ${allow.join(" or ")} deployment key`);
+      throw new ApiError({ status: 403, message: `This route needs a ${allow.join(" or ")} deployment key` });
     }
     c.set("deployment", deployment);
     c.set("apiKey", apiKey);

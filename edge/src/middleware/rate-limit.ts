@@ -17,8 +17,12 @@ export const rateLimit = (): MiddlewareHandler<EdgeEnv> => async (c, next) => {
   if (limiter) {
     const { success } = await limiter.limit({ key: c.var.apiKey });
     if (!success)
-      throw new ApiError(429, "rate_limited", "Too many requests for this deployment key; retry later", undefined, {
-        "Retry-After": RETRY_AFTER_SECONDS,
+      throw new ApiError({
+        status: 429,
+        message: "Too many requests for this deployment key; retry later",
+        headers: {
+          "Retry-After": RETRY_AFTER_SECONDS,
+        },
       });
   }
   await next();

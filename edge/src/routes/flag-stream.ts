@@ -18,7 +18,7 @@ const hubOf = (namespace: DurableObjectNamespace, apiKey: string) => namespace.g
 
 function streams(env: Env): DurableObjectNamespace {
   if (!env.FLAG_STREAMS)
-    throw new ApiError(404, "not_found", "Flag streaming is not configured on this edge: poll /sdk/v2/flags");
+    throw new ApiError({ status: 404, message: "Flag streaming is not configured on this edge: poll /sdk/v2/flags" });
   return env.FLAG_STREAMS;
 }
 
@@ -33,7 +33,7 @@ export function flagStream(): Hono<EdgeEnv> {
 export function flagStreamNotifications(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/internal/flag-streams", async (c) => {
-    if (!c.env.STREAM_NOTIFY_SECRET) throw new ApiError(404, "not_found", "Not found");
+    if (!c.env.STREAM_NOTIFY_SECRET) throw new ApiError({ status: 404, message: "Not found" });
     const body = await readSignedJson(
       c.env.STREAM_NOTIFY_SECRET,
       c.req.header(SIGNATURE_HEADER),

@@ -13,53 +13,43 @@ import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { ExposureRecorder } from "../exposures.js";
-import { contextToUser, toOfrepResult } from "../ofrep.js";
+import { contextToUser, toOfrepResult } from "../ofrep-mapping.js";
 import { parseUser, type User } from "../user.js";
 
 type OfrepErrorCode = "PARSE_ERROR" | "INVALID_CONTEXT" | "FLAG_NOT_FOUND" | "TARGETING_KEY_MISSING" | "GENERAL";
 
-function ofrepError(
-  c: Context,
-  status: 400 | 404,
-  errorCode: OfrepErrorCode,
-  errorDetails: string,
-  key?: string,
-): Response {
-  return c.json(
-    {
-      ...(key === undefined ? {} : { key }),
-      errorCode,
-      errorDetails,
-      error: { code: status === 404 ? "not_found" : "bad_request", message: errorDetails },
-    },
+/** An OFREP error: OFREP's `{key?, errorCode, errorDetails}` beside our `{error}`, via the app's error handler. */
+const ofrepError = (status: 400 | 404, errorCode: OfrepErrorCode, errorDetails: string, key?: string) =>
+  new ApiError({
     status,
-  );
-}
+    message: errorDetails,
+    protocolFields: { ...(key === undefined ? {} : { key }), errorCode, errorDetails },
+  });
 
-/** Reads `{context}`; returns the user or an OFREP error response. */
-async function readContext(c: Context, key?: string): Promise<User | Response> {
+/** Reads `{context}` into a user, or throws an OFREP error. */
+async function readContext(c: Context, key?: string): Promise<User> {
   const text = await c.req.text();
   let body: unknown = {};
   if (text.trim()) {
     try {
       body = JSON.parse(text);
     } catch {
-      return ofrepError(c, 400, "PARSE_ERROR", "Request body is not valid JSON", key);
+      throw ofrepError(400, "PARSE_ERROR", "Request body is not valid JSON", key);
     }
   }
   if (body === null || typeof body !== "object" || Array.isArray(body))
-    return ofrepError(c, 400, "PARSE_ERROR", "Request body must be a JSON object", key);
+    throw ofrepError(400, "PARSE_ERROR", "Request body must be a JSON object", key);
   const context = (body as { context?: unknown }).context ?? {};
   if (context === null || typeof context !== "object" || Array.isArray(context)) {
-    return ofrepError(c, 400, "INVALID_CONTEXT", "context must be an object", key);
+    throw ofrepError(400, "INVALID_CONTEXT", "context must be an object", key);
   }
   const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
   if (targetingKey !== undefined && typeof targetingKey !== "string")
-    return ofrepError(c, 400, "INVALID_CONTEXT", "targetingKey must be a string", key);
+    throw ofrepError(400, "INVALID_CONTEXT", "targetingKey must be a string", key);
   try {
     return parseUser(contextToUser(context as Record<string, unknown>));
   } catch (error) {
-    if (error instanceof ApiError) return ofrepError(c, 400, "INVALID_CONTEXT", error.message, key);
+    if (error instanceof ApiError) throw ofrepError(400, "INVALID_CONTEXT", error.message, key);
     throw error;
   }
 }
@@ -70,10 +60,9 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
   app.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
     const key = c.req.param("key");
     const user = await readContext(c, key);
-    if (user instanceof Response) return user;
     const deployment = c.get("deployment");
     if (!deployment.compiled.visibleKeys.has(key))
-      return ofrepError(c, 404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
+      throw ofrepError(404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
     if (deployment.trackExposures)
       exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, [outcome], "remote-evaluation");
@@ -82,7 +71,6 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
 
   app.post("/ofrep/v1/evaluate/flags", async (c) => {
     const user = await readContext(c);
-    if (user instanceof Response) return user;
     const { compiled } = c.get("deployment");
     const outcomes = compiled.evaluateWithReasons(userToContext(user));
     const body = JSON.stringify({

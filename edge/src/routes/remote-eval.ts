@@ -7,7 +7,8 @@
  */
 import { Hono, type Context } from "hono";
 import { outcomeJson, userToContext } from "../../../shared/evaluation/index.js";
-import { ApiError, readJson } from "../../../shared/http/errors.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { ExposureRecorder } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
@@ -56,17 +57,18 @@ function v1User(params: { user_id?: unknown; device_id?: unknown; context?: unkn
     try {
       context = JSON.parse(context);
     } catch {
-      throw new ApiError(400, "invalid_json", "context is not valid JSON");
+      throw new ApiError({ status: 400, code: "invalid_json", message: "context is not valid JSON" });
     }
   }
   if (context === null || typeof context !== "object" || Array.isArray(context))
-    throw new ApiError(400, "bad_request", "context must be a JSON object");
+    throw new ApiError({ status: 400, message: "context must be a JSON object" });
   const user = parseUser({
     ...(context as object),
     ...(params.user_id !== undefined ? { user_id: params.user_id } : {}),
     ...(params.device_id !== undefined ? { device_id: params.device_id } : {}),
   });
-  if (!user.user_id && !user.device_id) throw new ApiError(400, "bad_request", "user_id or device_id is required");
+  if (!user.user_id && !user.device_id)
+    throw new ApiError({ status: 400, message: "user_id or device_id is required" });
   return user;
 }
 
@@ -97,7 +99,7 @@ export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
   app.post("/v1/vardata", async (c) => {
     const body = await readJson(c);
     if (body === null || typeof body !== "object" || Array.isArray(body))
-      throw new ApiError(400, "bad_request", "Body must be a JSON object");
+      throw new ApiError({ status: 400, message: "Body must be a JSON object" });
     const { flag_keys: keys, flag_key: key, ...rest } = body as Record<string, unknown>;
     const list = keys ?? key;
     if (
@@ -106,8 +108,12 @@ export function remoteEvaluation(exposures: ExposureRecorder): Hono<EdgeEnv> {
       typeof list !== "string" &&
       !(Array.isArray(list) && list.every((k) => typeof k === "string"))
     ) {
-      throw new ApiError(400, "bad_request", "flag_keys must be a string or an array of strings", {
-        path: ["flag_keys"],
+      throw new ApiError({
+        status: 400,
+        message: "flag_keys must be a string or an array of strings",
+        details: {
+          path: ["flag_keys"],
+        },
       });
     }
     const flagKeys = Array.isArray(list)

@@ -25,7 +25,8 @@ import {
   type TrackEvent,
 } from "../../../shared/events.js";
 import { userToContext, type CompiledFlagSet } from "../../../shared/evaluation/index.js";
-import { ApiError, parseOr400, readJson } from "../../../shared/http/errors.js";
+import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
+import { readJson } from "../../../shared/http/read-json.js";
 import { oversizedNumber, trackTimeProblem } from "../../../shared/metric-values.js";
 import type { EdgeEnv } from "../bindings.js";
 import type { LoadedDeployment } from "../flag-store.js";
@@ -33,10 +34,10 @@ import { exposureMessage, type MessageSource } from "../exposures.js";
 import {
   chunkBySize,
   enqueue,
-  jsonBytes,
+  cloneBytesBound,
   QUEUE_MESSAGE_BYTES,
   QUEUE_MESSAGE_JSON_CHARS,
-  type WaitUntil,
+  type BackgroundTasks,
 } from "../queue.js";
 import { checkDepth } from "../user.js";
 
@@ -129,30 +130,32 @@ export function checkEvent(
   if (timeProblem)
     return {
       field: "time",
-      problem: new ApiError(400, "bad_request", `Event ${index}: ${timeProblem}`, {
-        path: ["events", String(index), "time"],
+      problem: new ApiError({
+        status: 400,
+        message: `Event ${index}: ${timeProblem}`,
+        details: {
+          path: ["events", String(index), "time"],
+        },
       }),
     };
   const oversized = oversizedNumber(event.event_properties);
   if (oversized) {
-    const problem = new ApiError(
-      400,
-      "bad_request",
-      `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`,
-      { path: ["events", String(index), "event_properties", ...oversized] },
-    );
+    const problem = new ApiError({
+      status: 400,
+      message: `Event ${index}: event_properties.${oversized.join(".")} is beyond ±1e15`,
+      details: { path: ["events", String(index), "event_properties", ...oversized] },
+    });
     return { field: "event_properties", problem };
   }
-  const size = jsonBytes(event);
+  const size = cloneBytesBound(event);
   if (size > QUEUE_MESSAGE_BYTES) {
     return {
       field: "event_properties",
-      problem: new ApiError(
-        413,
-        "payload_too_large",
-        `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`,
-        { path: ["events", String(index)] },
-      ),
+      problem: new ApiError({
+        status: 413,
+        message: `Event ${index} is larger than ${QUEUE_MESSAGE_JSON_CHARS / 1024} KiB of JSON`,
+        details: { path: ["events", String(index)] },
+      }),
     };
   }
   return { event, size };
@@ -164,7 +167,7 @@ export function checkEvent(
  * `/track` and the Amplitude HTTP API routes.
  */
 export function acceptEvents(
-  ctx: WaitUntil,
+  ctx: BackgroundTasks,
   queue: Queue<QueueMessage>,
   loaded: LoadedDeployment,
   checked: readonly CheckedEvent[],

@@ -1,7 +1,7 @@
 import { EvaluationEngine, topologicalSort } from "@amplitude/experiment-core";
 import { describe, expect, it } from "vitest";
 import { compile, evaluationFlagsSchema, userToContext } from "../evaluation/index.js";
-import { compileDeployment } from "./compile.js";
+import { compileDeployment } from "./to-evaluation-model.js";
 import type { Flag, Group } from "./schema.js";
 import { makeFlag } from "./test-support.js";
 
