@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kvNameForApiKey } from "../shared/deployment-document.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../edge/local/build.js";
 import { userToContext } from "../shared/evaluation/context.js";
@@ -33,49 +33,56 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<ColdRow[]> {
   const folder = join(ROOT, ".tmp", `bench-cold-${process.pid}`);
   mkdirSync(folder, { recursive: true });
-  const child = join(folder, "child.mjs");
-  await build({
-    entryPoints: [join(ROOT, "bench/cold-start-child.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: child,
-    logLevel: "silent",
-  });
+  try {
+    const child = join(folder, "child.mjs");
+    await build({
+      entryPoints: [join(ROOT, "bench/cold-start-child.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile: child,
+      logLevel: "silent",
+    });
 
-  const rows: ColdRow[] = [];
-  for (const count of flagCounts) {
-    const workload = createWorkload(201, 42, count);
-    const text = benchDocument(workload.flags, { contentHash: "bench" });
-    const path = join(folder, `document-${count}.json`);
-    writeFileSync(path, text);
-    const contexts = JSON.stringify(workload.users.map((user) => userToContext(user as never)));
-    // the last five: some have a prerequisite
-    const named = JSON.stringify(workload.flags.slice(-5).map((flag) => flag.key));
-    const run = (engine: ColdRow["engine"], keys: string) =>
-      JSON.parse(
-        execFileSync(process.execPath, [child, path, engine, contexts, keys], { encoding: "utf8", maxBuffer: 1 << 20 }),
-      ) as { coldMs: number; warmMs: number };
-    for (const [engine, scope, keys] of [
-      ["parse", "all flags", "null"],
-      ["ours", "all flags", "null"],
-      ["core", "all flags", "null"],
-      ["ours", "5 named flags", named],
-      ["core", "5 named flags", named],
-    ] as const) {
-      const samples = Array.from({ length: SAMPLES }, () => run(engine, keys));
-      rows.push({
-        flags: count,
-        documentKiB: Math.round(text.length / 1024),
-        engine,
-        scope,
-        coldMs: round(median(samples.map((s) => s.coldMs)), 2),
-        warmMs: round(median(samples.map((s) => s.warmMs * 1000)) / 1000, 4),
-      });
+    const rows: ColdRow[] = [];
+    for (const count of flagCounts) {
+      const workload = createWorkload(201, 42, count);
+      const text = benchDocument(workload.flags, { contentHash: "bench" });
+      const path = join(folder, `document-${count}.json`);
+      writeFileSync(path, text);
+      const contexts = JSON.stringify(workload.users.map((user) => userToContext(user as never)));
+      // the last five: some have a prerequisite
+      const named = JSON.stringify(workload.flags.slice(-5).map((flag) => flag.key));
+      const run = (engine: ColdRow["engine"], keys: string) =>
+        JSON.parse(
+          execFileSync(process.execPath, [child, path, engine, contexts, keys], {
+            encoding: "utf8",
+            maxBuffer: 1 << 20,
+          }),
+        ) as { coldMs: number; warmMs: number };
+      for (const [engine, scope, keys] of [
+        ["parse", "all flags", "null"],
+        ["ours", "all flags", "null"],
+        ["core", "all flags", "null"],
+        ["ours", "5 named flags", named],
+        ["core", "5 named flags", named],
+      ] as const) {
+        const samples = Array.from({ length: SAMPLES }, () => run(engine, keys));
+        rows.push({
+          flags: count,
+          documentKiB: Math.round(text.length / 1024),
+          engine,
+          scope,
+          coldMs: round(median(samples.map((s) => s.coldMs)), 2),
+          warmMs: round(median(samples.map((s) => s.warmMs * 1000)) / 1000, 4),
+        });
+      }
     }
+    return rows;
+  } finally {
+    rmSync(folder, { recursive: true, force: true }); // the child's bundle and the documents
   }
-  return rows;
 }
 
 export interface WorkerdColdRow {

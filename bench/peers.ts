@@ -10,7 +10,7 @@ import { init as initLaunchDarkly } from "@launchdarkly/cloudflare-server-sdk";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { readFileSync, mkdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -201,9 +201,7 @@ export async function benchPeers(): Promise<PeersResult> {
       `LaunchDarkly and ours disagree on ${agreement.decisions - agreement.agreeing} rule decisions: fix the mapping before comparing speed`,
     );
 
-  const folder = join(ROOT, ".tmp", `bench-peers-${process.pid}`);
-  mkdirSync(folder, { recursive: true });
-  const bundle = (name: string) => bundleForWorkerd(join(ROOT, `bench/peers/${name}.ts`), join(folder, `${name}.mjs`));
+  const bundle = (name: string) => bundleForWorkerd(join(ROOT, `bench/peers/${name}.ts`));
   const [ldScript, gbScript] = await Promise.all([bundle("launchdarkly-worker"), bundle("growthbook-worker")]);
   const origin = await startStreamingOrigin();
 
@@ -222,7 +220,7 @@ export async function benchPeers(): Promise<PeersResult> {
   const startLaunchDarkly = async () => {
     const mf = new Miniflare({
       modules: true,
-      scriptPath: ldScript,
+      script: ldScript,
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["LD_KV"],
@@ -236,7 +234,7 @@ export async function benchPeers(): Promise<PeersResult> {
   const startGrowthBook = async () => {
     const mf = new Miniflare({
       modules: true,
-      scriptPath: gbScript,
+      script: gbScript,
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: ["nodejs_compat"],
       kvNamespaces: ["KV_GB_PAYLOAD", "KV_GB_CACHE"],

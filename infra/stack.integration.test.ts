@@ -4,16 +4,20 @@
  * scoped to exactly what each function uses.
  */
 import { App } from "aws-cdk-lib";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExperimentsStack } from "./stack.js";
 
 let template: Template;
+// Synthesized assets (the functions' bundles) go to a folder of this run, removed afterwards.
+const CDK_OUT = mkdtempSync(join(tmpdir(), "cdk-test-"));
+afterAll(() => rmSync(CDK_OUT, { recursive: true, force: true }));
 
 beforeAll(() => {
-  const app = new App({ outdir: ".tmp/cdk-test" });
+  const app = new App({ outdir: CDK_OUT });
   template = Template.fromStack(
     new ExperimentsStack(app, "Test", { cloudflareAccountId: "acc", cloudflareKvNamespaceId: "ns" }),
   );
@@ -84,7 +88,7 @@ describe("CDK app", () => {
     for (const description of ["Control-plane admin API and console", "Stats ingest and experiment reports"]) {
       const fn = functions.find((f) => f.Properties.Description === description);
       expect(fn, description).toBeDefined();
-      const asset = join(".tmp/cdk-test", `asset.${fn!.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+      const asset = join(CDK_OUT, `asset.${fn!.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
       expect(readdirSync(asset)).toContain("index.mjs");
       for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"])
         expect(existsSync(join(asset, "swagger-ui", file))).toBe(true);
@@ -100,7 +104,7 @@ describe("CDK app", () => {
       };
     }>;
     const fn = functions.find((f) => f.Properties.Description === "Control-plane admin API and console")!;
-    const asset = join(".tmp/cdk-test", `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+    const asset = join(CDK_OUT, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
     for (const file of ["app.js", "app.css"])
       expect(readFileSync(join(asset, "console", file), "utf8").length).toBeGreaterThan(1000);
     expect(fn.Properties.Environment.Variables["STATS_API_URL"]).toBeDefined();

@@ -1,9 +1,9 @@
 /**
- * Bundles the worker for Miniflare with esbuild, the way wrangler does for deploys
- * (ES module, workerd conditions), into `.tmp/edge/`. Rebuilt once per process.
+ * Bundles the worker for Miniflare with esbuild, the way wrangler does for deploys (ES
+ * module, workerd conditions), in memory: Miniflare takes the script as text, so nothing is
+ * written to disk. Built once per process.
  */
 import { build } from "esbuild";
-import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,18 +11,15 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 let built: Promise<string> | undefined;
 
+/** The edge worker's bundled source. */
 export function buildEdgeWorker(): Promise<string> {
-  built ??= (async () => {
-    const outdir = join(ROOT, ".tmp", "edge", String(process.pid));
-    mkdirSync(outdir, { recursive: true });
-    return bundleForWorkerd(join(ROOT, "edge/src/index.ts"), join(outdir, "index.mjs"));
-  })();
+  built ??= bundleForWorkerd(join(ROOT, "edge/src/index.ts"));
   return built;
 }
 
-/** Bundles a worker's entry for workerd (also the peers' workers in bench/peers.ts); resolves to `outfile`. */
-export async function bundleForWorkerd(entry: string, outfile: string): Promise<string> {
-  await build({
+/** Bundles a worker's entry for workerd (also the peers' workers in bench/peers.ts); resolves to its source. */
+export async function bundleForWorkerd(entry: string): Promise<string> {
+  const result = await build({
     entryPoints: [entry],
     bundle: true,
     format: "esm",
@@ -31,8 +28,9 @@ export async function bundleForWorkerd(entry: string, outfile: string): Promise<
     mainFields: ["module", "main"],
     conditions: ["workerd", "worker", "browser"],
     external: ["node:*", "cloudflare:*"], // the runtime's own modules (nodejs_compat, Durable Objects)
-    outfile,
+    write: false,
+    outfile: "index.mjs",
     logLevel: "error",
   });
-  return outfile;
+  return result.outputFiles[0]!.text;
 }

@@ -32,7 +32,7 @@ export interface EdgeMiniflareOptions {
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
-  const scriptPath = await buildEdgeWorker();
+  const script = await buildEdgeWorker();
   const persist = options.persistDir;
   const mf = new Miniflare({
     host: options.host ?? "127.0.0.1",
@@ -46,7 +46,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
       {
         name: "edge",
         modules: true,
-        scriptPath,
+        script,
         compatibilityDate: COMPATIBILITY_DATE,
         kvNamespaces: { FLAGS: "flags" },
         durableObjects: { FLAG_STREAMS: "FlagStreamHub" },
