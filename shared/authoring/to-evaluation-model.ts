@@ -6,6 +6,7 @@
  * flags of their own that members depend on, as in Amplitude's model.
  */
 import { USER_FIELDS } from "../evaluation/context.js";
+import { DEFAULT_VARIANT_METADATA, FLAG_TYPES, flagMetadata } from "../evaluation/flag-metadata.js";
 import {
   DISTRIBUTION_MAX,
   type EvaluationFlag,
@@ -15,7 +16,7 @@ import {
 import type { Condition, Flag, Group } from "./schema.js";
 import { RESERVED_VARIANT } from "./validate.js";
 
-const OFF: EvaluationVariant = { key: RESERVED_VARIANT, metadata: { default: true } };
+const OFF: EvaluationVariant = { key: RESERVED_VARIANT, metadata: { ...DEFAULT_VARIANT_METADATA } };
 
 export function isServed(flag: Flag, deployment: string): boolean {
   if (!flag.deployments.includes(deployment)) return false;
@@ -138,13 +139,10 @@ function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): Evalu
   const experiment = flag.type === "experiment" && flag.status !== "decided";
   return {
     key: flag.key,
-    metadata: {
-      flagType: experiment ? "experiment" : "release",
+    metadata: flagMetadata(experiment ? FLAG_TYPES.experiment : FLAG_TYPES.release, {
       flagVersion: flag.version,
-      evaluationMode: "remote",
-      deployed: true,
       ...(flag.type === "experiment" ? { experimentKey: flag.key } : {}),
-    },
+    }),
     variants,
     segments,
     dependencies: [...flag.prerequisites.map((p) => p.flagKey), ...memberOf.map(groupFlagKey)],
@@ -160,11 +158,7 @@ function toGroupFlag(group: Group, members: string[]): EvaluationFlag {
   const variantKeys = group.kind === "mutex" ? members : ["holdout", "on"];
   return {
     key: groupFlagKey(group),
-    metadata: {
-      flagType: group.kind === "mutex" ? "mutual-exclusion-group" : "holdout-group",
-      evaluationMode: "remote",
-      deployed: true,
-    },
+    metadata: flagMetadata(group.kind === "mutex" ? FLAG_TYPES.mutualExclusionGroup : FLAG_TYPES.holdoutGroup),
     variants: Object.fromEntries([[RESERVED_VARIANT, OFF], ...variantKeys.map((key) => [key, { key, value: key }])]),
     segments: [
       {

@@ -12,6 +12,7 @@
  * mutate them.
  */
 import { compileBucket, type Bucketer } from "./bucket.js";
+import { type ExposedVariant, exposureOf, isGroupFlag, type Reason, reasonFor } from "./flag-metadata.js";
 import { compileCondition, type Predicate } from "./operators.js";
 import type {
   EvaluationContext,
@@ -22,18 +23,6 @@ import type {
 } from "./schema.js";
 import type { Target } from "./select.js";
 import { topologicalSort } from "./topological-sort.js";
-
-/** Why a flag resolved as it did; the OpenFeature (OFREP) reason is derived from it. */
-export type Reason = "TARGETING_MATCH" | "SPLIT" | "STATIC" | "DEFAULT" | "DISABLED";
-
-/** What serving an outcome exposes: an experiment's non-default variant. */
-export interface ExposedVariant {
-  readonly flagKey: string;
-  readonly variant: string;
-  readonly experimentKey?: string;
-  /** The shares of the segment that served it (`control=90,treatment=10`): the sample-ratio check's expectation. */
-  readonly allocation?: string;
-}
 
 export interface Outcome {
   readonly variant: EvaluationVariant;
@@ -48,15 +37,6 @@ export function outcomeJson(outcome: Outcome): string {
   let json = jsonOfOutcome.get(outcome);
   if (json === undefined) jsonOfOutcome.set(outcome, (json = JSON.stringify(outcome.variant)));
   return json;
-}
-
-/** Flag types of the flags mutual-exclusion groups and holdouts compile to: evaluated, never listed to clients. */
-export const GROUP_FLAG_TYPES: ReadonlySet<string> = new Set(["mutual-exclusion-group", "holdout-group"]);
-
-/** Metadata is free-form JSON, so `flagType` is only trusted when it is a string. */
-function isGroupFlag(flag: EvaluationFlag): boolean {
-  const flagType = flag.metadata?.["flagType"];
-  return typeof flagType === "string" && GROUP_FLAG_TYPES.has(flagType);
 }
 
 export interface CompiledFlagSet {
@@ -83,31 +63,6 @@ function deepFreeze<T>(value: T): T {
     for (const key in value) deepFreeze(value[key]);
   }
   return value;
-}
-
-function reasonFor(flag: EvaluationFlag, segment: EvaluationSegment, variant: EvaluationVariant): Reason {
-  if (flag.metadata?.["deployed"] === false) return "DISABLED";
-  if (variant.metadata?.["default"] === true) return "DEFAULT";
-  if (segment.conditions) return "TARGETING_MATCH";
-  return segment.bucket ? "SPLIT" : "STATIC";
-}
-
-/** `allocation`: the serving segment's shares, or a function giving them (called only for an exposure). */
-export function exposureOf(
-  flagKey: string,
-  variant: EvaluationVariant,
-  allocation?: string | (() => string | undefined),
-): ExposedVariant | undefined {
-  const metadata = variant.metadata ?? {};
-  if (metadata["flagType"] !== "experiment" || metadata["default"] === true || !variant.key) return undefined;
-  const experimentKey = metadata["experimentKey"];
-  const shares = typeof allocation === "function" ? allocation() : allocation;
-  return {
-    flagKey,
-    variant: variant.key,
-    ...(typeof experimentKey === "string" ? { experimentKey } : {}),
-    ...(shares ? { allocation: shares } : {}),
-  };
 }
 
 /**

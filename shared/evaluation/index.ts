@@ -9,16 +9,8 @@
 import { compile, type CompiledFlagSet } from "./compile.js";
 import type { EvaluationContext, EvaluationFlag, EvaluationResults } from "./schema.js";
 
-export {
-  compile,
-  exposureOf,
-  GROUP_FLAG_TYPES,
-  outcomeJson,
-  type CompiledFlagSet,
-  type ExposedVariant,
-  type Outcome,
-  type Reason,
-} from "./compile.js";
+export { compile, outcomeJson, type CompiledFlagSet, type Outcome } from "./compile.js";
+export * from "./flag-metadata.js";
 export { USER_FIELDS, userToContext } from "./context.js";
 export { murmur3 } from "./murmur3.js";
 export { Operator, OPERATORS, type OperatorName } from "./operators.js";

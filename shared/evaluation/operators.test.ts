@@ -1,7 +1,7 @@
 import { EvaluationEngine } from "@amplitude/experiment-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileCondition, Operator, OPERATORS } from "./operators.js";
+import { compileCondition, Operator, type OperatorName, OPERATORS } from "./operators.js";
 
 const engine = new EvaluationEngine() as unknown as { matchCondition(target: object, condition: object): boolean };
 
@@ -66,6 +66,19 @@ describe("compiled operators", () => {
         target,
       ),
     ).toBe(true);
+  });
+
+  it("match nothing, and never throw, for an operator they do not know (named like an Object property or not)", () => {
+    const target = { context: { user: { p: "3", list: ["a"] } }, result: {} };
+    for (const op of ["constructor", "__proto__", "toString", "hasOwnProperty", "less than", ""]) {
+      for (const selector of [
+        ["context", "user", "p"],
+        ["context", "user", "list"],
+        ["context", "user", "missing"],
+      ]) {
+        expect(compileCondition({ selector, op: op as OperatorName, values: ["1", "(none)"] })(target)).toBe(false);
+      }
+    }
   });
 
   it("never spends more than about a millisecond on a regex, however long the value", () => {

@@ -110,49 +110,38 @@ function compileContains(filters: readonly string[]): StringMatcher {
   };
 }
 
-type Comparison = (order: number) => boolean;
-const COMPARISONS: Record<string, Comparison> = {
-  [Operator.LESS_THAN]: (order) => order < 0,
-  [Operator.LESS_THAN_EQUALS]: (order) => order <= 0,
-  [Operator.GREATER_THAN]: (order) => order > 0,
-  [Operator.GREATER_THAN_EQUALS]: (order) => order >= 0,
-  [Operator.VERSION_LESS_THAN]: (order) => order < 0,
-  [Operator.VERSION_LESS_THAN_EQUALS]: (order) => order <= 0,
-  [Operator.VERSION_GREATER_THAN]: (order) => order > 0,
-  [Operator.VERSION_GREATER_THAN_EQUALS]: (order) => order >= 0,
-};
+/**
+ * The ordering operators, one entry each: what they order by and which orders they accept
+ * (negative, zero, positive; NaN when the two are unordered, which no operator accepts).
+ */
+const ORDERINGS = new Map<string, { by: "number" | "version"; accepts: (order: number) => boolean }>([
+  [Operator.LESS_THAN, { by: "number", accepts: (order) => order < 0 }],
+  [Operator.LESS_THAN_EQUALS, { by: "number", accepts: (order) => order <= 0 }],
+  [Operator.GREATER_THAN, { by: "number", accepts: (order) => order > 0 }],
+  [Operator.GREATER_THAN_EQUALS, { by: "number", accepts: (order) => order >= 0 }],
+  [Operator.VERSION_LESS_THAN, { by: "version", accepts: (order) => order < 0 }],
+  [Operator.VERSION_LESS_THAN_EQUALS, { by: "version", accepts: (order) => order <= 0 }],
+  [Operator.VERSION_GREATER_THAN, { by: "version", accepts: (order) => order > 0 }],
+  [Operator.VERSION_GREATER_THAN_EQUALS, { by: "version", accepts: (order) => order >= 0 }],
+]);
 
-/** The raw `<`/`>` of JavaScript, which is what the reference does for strings and for NaN. */
-function rawCompare(op: string, a: string | number, b: string | number): boolean {
-  switch (op) {
-    case Operator.LESS_THAN:
-    case Operator.VERSION_LESS_THAN:
-      return a < b;
-    case Operator.LESS_THAN_EQUALS:
-    case Operator.VERSION_LESS_THAN_EQUALS:
-      return a <= b;
-    case Operator.GREATER_THAN:
-    case Operator.VERSION_GREATER_THAN:
-      return a > b;
-    default:
-      return a >= b;
-  }
-}
+/** JavaScript's own `<`/`>` as an order, which is what the reference does for strings and for NaN. */
+const rawOrder = (a: string | number, b: string | number): number =>
+  a < b ? -1 : a > b ? 1 : a === b ? 0 : Number.NaN;
 
 /** Numeric operators: `Number()` on both sides (so NaN never matches), any filter may match. */
-function compileNumeric(op: string, filters: readonly string[]): StringMatcher {
+function compileNumeric(accepts: (order: number) => boolean, filters: readonly string[]): StringMatcher {
   const numbers = filters.map(Number);
   return (value) => {
     const number = Number(value);
-    return numbers.some((filter) => rawCompare(op, number, filter));
+    return numbers.some((filter) => accepts(rawOrder(number, filter)));
   };
 }
 
 /** Version operators; when either side does not parse as a version, fall back to string order. */
-function compileVersion(op: string, filters: readonly string[]): StringMatcher {
+function compileVersion(accepts: (order: number) => boolean, filters: readonly string[]): StringMatcher {
   const versions = filters.map(parseVersion).filter((v): v is SemanticVersion => v !== undefined);
-  const accepts = COMPARISONS[op]!;
-  const byString: StringMatcher = (value) => filters.some((filter) => rawCompare(op, value, filter));
+  const byString: StringMatcher = (value) => filters.some((filter) => accepts(rawOrder(value, filter)));
   if (versions.length === 0) return byString;
   return (value) => {
     const version = parseVersion(value);
@@ -181,6 +170,11 @@ const not =
     !matcher(value);
 
 function compileStringMatcher(op: string, filters: readonly string[]): StringMatcher {
+  const ordering = ORDERINGS.get(op); // a Map: an operator named like an Object property is no ordering
+  if (ordering)
+    return ordering.by === "number"
+      ? compileNumeric(ordering.accepts, filters)
+      : compileVersion(ordering.accepts, filters);
   switch (op) {
     case Operator.IS:
       return compileIs(filters);
@@ -190,16 +184,6 @@ function compileStringMatcher(op: string, filters: readonly string[]): StringMat
       return compileContains(filters);
     case Operator.DOES_NOT_CONTAIN:
       return not(compileContains(filters));
-    case Operator.LESS_THAN:
-    case Operator.LESS_THAN_EQUALS:
-    case Operator.GREATER_THAN:
-    case Operator.GREATER_THAN_EQUALS:
-      return compileNumeric(op, filters);
-    case Operator.VERSION_LESS_THAN:
-    case Operator.VERSION_LESS_THAN_EQUALS:
-    case Operator.VERSION_GREATER_THAN:
-    case Operator.VERSION_GREATER_THAN_EQUALS:
-      return compileVersion(op, filters);
     case Operator.REGEX_MATCH:
       return compileRegex(filters);
     case Operator.REGEX_DOES_NOT_MATCH:

@@ -8,7 +8,7 @@
  * `checkout-redesign=treatment;new-onboarding=on`.
  */
 import type { CompiledFlagSet, EvaluationVariant, Outcome } from "../../../shared/evaluation/index.js";
-import { userToContext } from "../../../shared/evaluation/index.js";
+import { isDefaultVariant, userToContext } from "../../../shared/evaluation/index.js";
 
 export interface RequestIdentity {
   deviceId: string;
@@ -48,7 +48,7 @@ export function assign(compiled: CompiledFlagSet, user: Record<string, unknown>)
   const outcomes = compiled.evaluateWithReasons(userToContext(user));
   const variants: Record<string, EvaluationVariant> = {};
   for (const [key, outcome] of Object.entries(outcomes)) {
-    if (outcome.variant.metadata?.["default"] === true || !compiled.visibleKeys.has(key)) continue;
+    if (isDefaultVariant(outcome.variant) || !compiled.visibleKeys.has(key)) continue;
     variants[key] = outcome.variant;
   }
   return { variants, outcomes };

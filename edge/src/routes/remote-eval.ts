@@ -6,7 +6,7 @@
  *   `context`; default variants omitted.
  */
 import { Hono, type Context } from "hono";
-import { outcomeJson, userToContext } from "../../../shared/evaluation/index.js";
+import { isDefaultVariant, outcomeJson, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv } from "../bindings.js";
@@ -26,7 +26,7 @@ function respond(
   // Parents evaluated for dependencies are not part of the answer unless asked for.
   const visible = deployment.compiled.visibleKeys;
   const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
-  const served = includeDefaults ? keys : keys.filter((key) => all[key]!.variant.metadata?.["default"] !== true);
+  const served = includeDefaults ? keys : keys.filter((key) => !isDefaultVariant(all[key]!.variant));
   if (wantsExposures(c, deployment.trackExposures)) {
     exposures.record(
       c.executionCtx,
