@@ -7,25 +7,6 @@ import * as z from "zod"; // namespace import: lets the bundler drop the unused 
 
 const id = z.string().min(1).max(1024);
 
-/** An event as clients send it to `POST /track` (Amplitude HTTP API field names). */
-export const trackEventSchema = z
-  .object({
-    user_id: id.optional(),
-    device_id: id.optional(),
-    event_type: z.string().min(1).max(1024),
-    time: z.number().int().nonnegative().optional(),
-    event_properties: z.record(z.string(), z.unknown()).optional(),
-    /** The user's properties and groups (Amplitude field names): what `$exposure` events are re-evaluated with. */
-    user_properties: z.record(z.string(), z.unknown()).optional(),
-    groups: z.record(z.string(), z.unknown()).optional(),
-    insert_id: z.string().min(1).max(256).optional(),
-  })
-  .refine((event) => event.user_id !== undefined || event.device_id !== undefined, {
-    message: "user_id or device_id is required",
-    path: ["user_id"],
-  });
-export type TrackEvent = z.infer<typeof trackEventSchema>;
-
 /** The event type under which browser SDKs report exposures. */
 export const EXPOSURE_EVENT_TYPE = "$exposure";
 
@@ -63,6 +44,7 @@ export const exposureMessageSchema = z.object({
 });
 export type ExposureMessage = z.infer<typeof exposureMessageSchema>;
 
+/** A metric event in the queue: as the edge accepted it, with its time set. */
 export const storedEventSchema = z.object({
   user_id: z.string().optional(),
   device_id: z.string().optional(),
@@ -74,6 +56,26 @@ export const storedEventSchema = z.object({
   insert_id: z.string().optional(),
 });
 export type StoredEvent = z.infer<typeof storedEventSchema>;
+
+/**
+ * An event as clients send it to `POST /track` (Amplitude HTTP API field names): the stored
+ * event with the request's bounds, `time` optional (the edge's clock), and the user's
+ * properties, which `$exposure` events are re-evaluated with and which are not stored.
+ */
+export const trackEventSchema = storedEventSchema
+  .extend({
+    user_id: id.optional(),
+    device_id: id.optional(),
+    event_type: z.string().min(1).max(1024),
+    time: z.number().int().nonnegative().optional(),
+    user_properties: z.record(z.string(), z.unknown()).optional(),
+    insert_id: z.string().min(1).max(256).optional(),
+  })
+  .refine((event) => event.user_id !== undefined || event.device_id !== undefined, {
+    message: "user_id or device_id is required",
+    path: ["user_id"],
+  });
+export type TrackEvent = z.infer<typeof trackEventSchema>;
 
 /** Metric events from one `/track` request (split when they exceed one message). */
 export const eventMessageSchema = z.object({

@@ -4,18 +4,10 @@
  */
 import { Hono } from "hono";
 import type { EdgeEnv } from "../bindings.js";
-import { experimentMiddleware } from "./middleware.js";
+import { type ExperimentMiddlewareOptions, experimentMiddleware } from "./middleware.js";
 
-export interface ProxyConfig {
-  origin: string;
-  deploymentKey: string;
-  cookieName?: string;
-  headerName?: string;
-  userIdCookie?: string;
-  userIdHeader?: string;
-  injectHtml?: boolean;
-  flagCacheTtlMs?: number;
-}
+/** The middleware's options, and the origin it forwards to. */
+export type ProxyConfig = ExperimentMiddlewareOptions & { origin: string };
 
 /**
  * Forwards the (possibly rewritten) request to the origin, keeping method, headers and
@@ -35,20 +27,9 @@ function toOrigin(request: Request, origin: string): Request {
   });
 }
 
-export function cdnProxy(config: ProxyConfig): Hono<EdgeEnv> {
+export function cdnProxy({ origin, ...options }: ProxyConfig): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  app.use(
-    "*",
-    experimentMiddleware({
-      deploymentKey: config.deploymentKey,
-      ...(config.cookieName ? { cookieName: config.cookieName } : {}),
-      ...(config.headerName ? { headerName: config.headerName } : {}),
-      ...(config.userIdCookie ? { userIdCookie: config.userIdCookie } : {}),
-      ...(config.userIdHeader ? { userIdHeader: config.userIdHeader } : {}),
-      ...(config.injectHtml !== undefined ? { injectHtml: config.injectHtml } : {}),
-      ...(config.flagCacheTtlMs !== undefined ? { flagCacheTtlMs: config.flagCacheTtlMs } : {}),
-    }),
-  );
-  app.all("*", (c) => fetch(toOrigin(c.req.raw, config.origin)));
+  app.use("*", experimentMiddleware(options));
+  app.all("*", (c) => fetch(toOrigin(c.req.raw, origin)));
   return app;
 }
