@@ -7,17 +7,9 @@ import { createHash, randomBytes } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../http/errors.js";
 
-export const ROLES = ["viewer", "editor", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role, type TokenRecord } from "../admin-token-record.js";
 
-export interface TokenRecord {
-  id: string;
-  name: string;
-  role: Role;
-  /** A project key, or `*` for every project. */
-  project: string;
-  createdAt: string;
-}
+export { ROLES, type Role, type TokenRecord, tokenRecordSchema } from "../admin-token-record.js";
 
 /** How a service finds a token's record by its hash: all the token checks need of a store. */
 export interface TokenLookup {

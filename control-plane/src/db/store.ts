@@ -5,52 +5,13 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
-import type { Flag, Group } from "../../../shared/authoring/schema.js";
+import type { Flag } from "../../../shared/authoring/schema.js";
+import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
 import { isConditionFailure, queryAll as queryItems, type Db } from "../../../shared/node/dynamo.js";
 
-export interface Project {
-  key: string;
-  name: string;
-  createdAt: string;
-}
-
-export interface Deployment {
-  key: string;
-  name: string;
-  clientKey: string;
-  serverKey: string;
-  /** Keys replaced by rotation, still to be removed from KV by the next publish. */
-  retiredKeys: string[];
-  createdAt: string;
-}
-
-export interface PublishState {
-  deployment: string;
-  /** The version of the deployment's KV documents: +1 per publish, under the lease. */
-  publishedVersion: number;
-  /** The project change counter the published content was compiled at. */
-  compiledSeq: number;
-  /** Hash of the published content (flags and keys): reconcile republishes when it differs. */
-  contentHash: string;
-  status: "pending" | "ok" | "error";
-  publishedAt?: string;
-  lastError?: string;
-  attempts: number;
-}
-
-/** A group as stored: its version counts its changes (groups written before versions read as 0). */
-export type StoredGroup = Group & { version: number };
-
-export interface HistoryEntry {
-  version: number;
-  flag: Flag;
-  actor: string;
-  at: string;
-  action: string;
-  diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
-}
+export type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 
 /** A conditional write lost to a concurrent one. */
 export class ConflictError extends Error {

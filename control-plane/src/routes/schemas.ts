@@ -2,62 +2,28 @@
 import type { Context } from "hono";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { flagSchema, groupSchema, keySchema } from "../../../shared/authoring/schema.js";
+import { tokenRecordSchema } from "../../../shared/admin-token-record.js";
+import {
+  deploymentRecordSchema,
+  historyEntrySchema,
+  projectSchema,
+  publishStateSchema,
+  storedGroupSchema,
+} from "../db/records.js";
 import { ApiError } from "../../../shared/http/errors.js";
 
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
 
-export const projectSchema = z.object({ key: z.string(), name: z.string(), createdAt: z.string() });
-
-export const publishStateSchema = z.object({
-  status: z.enum(["pending", "ok", "error"]),
-  deployment: z.string().optional(),
-  publishedVersion: z.number().optional(),
-  compiledSeq: z.number().optional(),
-  contentHash: z.string().optional(),
-  publishedAt: z.string().optional(),
-  lastError: z.string().optional(),
-  attempts: z.number().optional(),
+/** A deployment as answered: its record (the server key hidden from viewers) and its replication state. */
+export const deploymentSchema = deploymentRecordSchema.partial({ serverKey: true, retiredKeys: true }).extend({
+  publish: publishStateSchema.partial().required({ status: true }),
 });
 
-export const deploymentSchema = z.object({
-  key: z.string(),
-  name: z.string(),
-  clientKey: z.string(),
-  /** Hidden from viewers. */
-  serverKey: z.string().optional(),
-  retiredKeys: z.array(z.string()).optional(),
-  createdAt: z.string(),
-  publish: publishStateSchema,
-});
+export const tokenSchema = tokenRecordSchema;
 
-export const historyEntrySchema = z.object({
-  version: z.number(),
-  actor: z.string(),
-  at: z.string(),
-  action: z.string(),
-  diff: z.array(
-    z.object({
-      type: z.string(),
-      path: z.array(z.union([z.string(), z.number()])),
-      value: z.unknown().optional(),
-      oldValue: z.unknown().optional(),
-    }),
-  ),
-  flag: flagSchema,
-});
-
-export const tokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.enum(["viewer", "editor", "admin"]),
-  project: z.string(),
-  createdAt: z.string(),
-});
-
-/** A group as stored and answered: its fields and the version a replacement is conditional on. */
-export const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
+export { historyEntrySchema, projectSchema, publishStateSchema, storedGroupSchema };
 
 /** One flag's answer for a user in "try a user", with why. */
 export const evaluationExplainedSchema = z.object({

@@ -1,0 +1,60 @@
+/**
+ * The control plane's stored records, one zod schema each, with their types inferred: the
+ * API's response schemas (routes/schemas.ts) derive from these, so a field is declared once.
+ * Flags and groups are the authoring model's (shared/authoring/schema.ts); admin tokens are
+ * shared with the stats service (shared/admin-token-record.ts).
+ */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import { flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
+
+export const projectSchema = z.object({ key: z.string(), name: z.string(), createdAt: z.string() });
+export type Project = z.infer<typeof projectSchema>;
+
+export const deploymentRecordSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  clientKey: z.string(),
+  serverKey: z.string(),
+  /** Keys replaced by rotation, still to be removed from KV by the next publish. */
+  retiredKeys: z.array(z.string()),
+  createdAt: z.string(),
+});
+export type Deployment = z.infer<typeof deploymentRecordSchema>;
+
+/** A deployment's replication: what was last published to its keys, and how that went. */
+export const publishStateSchema = z.object({
+  deployment: z.string(),
+  /** The version of the deployment's KV documents: +1 per publish, under the lease. */
+  publishedVersion: z.number(),
+  /** The project change counter the published content was compiled at. */
+  compiledSeq: z.number(),
+  /** Hash of the published content (flags and keys): reconcile republishes when it differs. */
+  contentHash: z.string(),
+  status: z.enum(["pending", "ok", "error"]),
+  publishedAt: z.string().optional(),
+  lastError: z.string().optional(),
+  attempts: z.number(),
+});
+export type PublishState = z.infer<typeof publishStateSchema>;
+
+/** A group as stored: its version counts its changes (groups written before versions read as 0). */
+export const storedGroupSchema = groupSchema.extend({ version: z.number().int().nonnegative() });
+export type StoredGroup = z.infer<typeof storedGroupSchema>;
+
+/** One past version of a flag, with who changed it, when, how, and the change as a diff. */
+export const historyEntrySchema = z.object({
+  version: z.number(),
+  actor: z.string(),
+  at: z.string(),
+  action: z.string(),
+  diff: z.array(
+    z.object({
+      type: z.string(),
+      path: z.array(z.union([z.string(), z.number()])),
+      value: z.unknown().optional(),
+      oldValue: z.unknown().optional(),
+    }),
+  ),
+  flag: flagSchema,
+});
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;

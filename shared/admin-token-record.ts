@@ -1,0 +1,20 @@
+/**
+ * Admin tokens as stored and listed (never the secret): shared by the control plane, which
+ * issues them, the stats service, which accepts them, and the console, which lists them.
+ * The checks themselves are Node-only (shared/node/admin-tokens.ts).
+ */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+
+export const ROLES = ["viewer", "editor", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** An admin token as stored (under its hash) and as the API lists it: never the secret itself. */
+export const tokenRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  /** A project key, or `*` for every project. */
+  project: z.string(),
+  createdAt: z.string(),
+});
+export type TokenRecord = z.infer<typeof tokenRecordSchema>;
