@@ -17,9 +17,12 @@ import {
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  type DeleteCommand,
   DynamoDBDocumentClient,
+  type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 
 export interface Db {
@@ -31,9 +34,24 @@ export type Key = Record<string, string>;
 export type Item = Record<string, unknown>;
 
 /** A conditional write lost to the item's current state (by class, or by name across SDK copies). */
-export const isConditionFailure = (error: unknown): boolean =>
+const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string })?.name === "ConditionalCheckFailedException";
+
+/**
+ * Sends a conditional write: true when it was written, false when its condition failed (the
+ * item's state said no); any other error is thrown.
+ */
+export async function writeIf(db: Db, command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+  try {
+    // One call for the three command types: the client's overloads take them one at a time.
+    await db.client.send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
 
 /** DynamoDB errors that mean "try again later", as opposed to a bad request. */
 const UNAVAILABLE = new Set([

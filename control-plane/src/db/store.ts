@@ -9,7 +9,7 @@ import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
-import { isConditionFailure, queryAll as queryItems, type Db } from "../../../shared/node/dynamo.js";
+import { queryAll as queryItems, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
 export type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 
@@ -63,20 +63,19 @@ export function createStore(db: Db) {
     expected: number | undefined,
     what: string,
   ): Promise<void> {
-    try {
-      await client.send(
-        new PutCommand({
-          TableName,
-          Item: { ...key, data: JSON.stringify(value), version: value.version },
-          ...(expected === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : expected === 0 // an item from before versions were kept
-              ? { ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(version)" }
-              : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const written = await writeIf(
+      db,
+      new PutCommand({
+        TableName,
+        Item: { ...key, data: JSON.stringify(value), version: value.version },
+        ...(expected === undefined
+          ? { ConditionExpression: "attribute_not_exists(pk)" }
+          : expected === 0 // an item from before versions were kept
+            ? { ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(version)" }
+            : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
+      }),
+    );
+    if (!written) {
       const current = await get<{ version?: number }>(key);
       throw new ConflictError(
         expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`,
@@ -88,18 +87,15 @@ export function createStore(db: Db) {
   return {
     // Projects
     async createProject(project: Project): Promise<void> {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName,
-            Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error)) throw new ConflictError(`Project ${project.key} exists`);
-        throw error;
-      }
+      const written = await writeIf(
+        db,
+        new PutCommand({
+          TableName,
+          Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      if (!written) throw new ConflictError(`Project ${project.key} exists`);
     },
     async getProject(key: string): Promise<Project | undefined> {
       const found = await get<Project>(keys.project(key));
@@ -134,29 +130,26 @@ export function createStore(db: Db) {
      * rotations cannot both win and lose one's new key.
      */
     async putDeployment(project: string, deployment: Deployment, replacing?: Deployment): Promise<void> {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName,
-            Item: { ...keys.deployment(project, deployment.key), data: JSON.stringify(deployment) },
-            ...(replacing === undefined
-              ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : {
-                  ConditionExpression: "#data = :previous",
-                  ExpressionAttributeNames: { "#data": "data" },
-                  ExpressionAttributeValues: { ":previous": JSON.stringify(replacing) },
-                }),
-          }),
+      const written = await writeIf(
+        db,
+        new PutCommand({
+          TableName,
+          Item: { ...keys.deployment(project, deployment.key), data: JSON.stringify(deployment) },
+          ...(replacing === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : {
+                ConditionExpression: "#data = :previous",
+                ExpressionAttributeNames: { "#data": "data" },
+                ExpressionAttributeValues: { ":previous": JSON.stringify(replacing) },
+              }),
+        }),
+      );
+      if (!written)
+        throw new ConflictError(
+          replacing === undefined
+            ? `Deployment ${deployment.key} exists`
+            : `Deployment ${deployment.key} changed meanwhile; read it again`,
         );
-      } catch (error) {
-        if (isConditionFailure(error))
-          throw new ConflictError(
-            replacing === undefined
-              ? `Deployment ${deployment.key} exists`
-              : `Deployment ${deployment.key} changed meanwhile; read it again`,
-          );
-        throw error;
-      }
     },
     async getDeployment(project: string, key: string): Promise<Deployment | undefined> {
       const found = await get<Deployment>(keys.deployment(project, key));
@@ -177,42 +170,38 @@ export function createStore(db: Db) {
       return Item?.["referencedBy"] as string | undefined;
     },
     async deleteDeployment(project: string, key: string, reference: string | undefined): Promise<void> {
-      try {
-        await client.send(
-          new DeleteCommand({
-            TableName,
-            Key: keys.deployment(project, key),
-            ...(reference === undefined
-              ? { ConditionExpression: "attribute_not_exists(referencedBy)" }
-              : {
-                  ConditionExpression: "referencedBy = :reference",
-                  ExpressionAttributeValues: { ":reference": reference },
-                }),
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailure(error))
-          throw new ConflictError(`A flag served on deployment ${key} was saved meanwhile; check its flags and retry`);
-        throw error;
-      }
+      const written = await writeIf(
+        db,
+        new DeleteCommand({
+          TableName,
+          Key: keys.deployment(project, key),
+          ...(reference === undefined
+            ? { ConditionExpression: "attribute_not_exists(referencedBy)" }
+            : {
+                ConditionExpression: "referencedBy = :reference",
+                ExpressionAttributeValues: { ":reference": reference },
+              }),
+        }),
+      );
+      if (!written)
+        throw new ConflictError(`A flag served on deployment ${key} was saved meanwhile; check its flags and retry`);
     },
     /** Stamps the deployments a committed flag names; returns those that no longer exist. */
     async referenceDeployments(project: string, deploymentKeys: readonly string[]): Promise<string[]> {
       const token = randomUUID();
       const missing: string[] = [];
       for (const key of deploymentKeys) {
-        try {
-          await client.send(
-            new UpdateCommand({
-              TableName,
-              Key: keys.deployment(project, key),
-              UpdateExpression: "SET referencedBy = :token",
-              ConditionExpression: "attribute_exists(pk)",
-              ExpressionAttributeValues: { ":token": token },
-            }),
-          );
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
+        const written = await writeIf(
+          db,
+          new UpdateCommand({
+            TableName,
+            Key: keys.deployment(project, key),
+            UpdateExpression: "SET referencedBy = :token",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: { ":token": token },
+          }),
+        );
+        if (!written) {
           missing.push(key);
         }
       }
@@ -271,22 +260,17 @@ export function createStore(db: Db) {
     /** Takes the deployment's publishing lease if it is free or expired. */
     async acquireLease(project: string, deployment: string, owner: string, ms: number): Promise<boolean> {
       const now = Date.now();
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName,
-            Key: keys.publish(project, deployment),
-            UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until",
-            // Re-entrant: a holder retrying after a failed release takes it again at once.
-            ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner",
-            ExpressionAttributeValues: { ":owner": owner, ":until": now + ms, ":now": now },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+      return writeIf(
+        db,
+        new UpdateCommand({
+          TableName,
+          Key: keys.publish(project, deployment),
+          UpdateExpression: "SET leaseOwner = :owner, leaseUntil = :until",
+          // Re-entrant: a holder retrying after a failed release takes it again at once.
+          ConditionExpression: "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner",
+          ExpressionAttributeValues: { ":owner": owner, ":until": now + ms, ":now": now },
+        }),
+      );
     },
     /**
      * Reserves the next published version, before anything is written to KV: recorded

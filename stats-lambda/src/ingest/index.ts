@@ -19,7 +19,7 @@ import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import {
   batchGet,
   batchPut,
-  isConditionFailure,
+  writeIf,
   itemId,
   mapConcurrent,
   type Db,
@@ -302,23 +302,17 @@ function fromItem(raw: Item | undefined): UnitItem | undefined {
   };
 }
 
-async function putUnit(db: Db, key: Key, next: UnitItem, current: UnitItem | undefined): Promise<boolean> {
-  try {
-    await db.client.send(
-      new PutCommand({
-        TableName: db.table,
-        Item: { ...key, ...next },
-        ...(current
-          ? { ConditionExpression: "version = :version", ExpressionAttributeValues: { ":version": current.version } }
-          : { ConditionExpression: "attribute_not_exists(pk)" }),
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-}
+const putUnit = (db: Db, key: Key, next: UnitItem, current: UnitItem | undefined): Promise<boolean> =>
+  writeIf(
+    db,
+    new PutCommand({
+      TableName: db.table,
+      Item: { ...key, ...next },
+      ...(current
+        ? { ConditionExpression: "version = :version", ExpressionAttributeValues: { ":version": current.version } }
+        : { ConditionExpression: "attribute_not_exists(pk)" }),
+    }),
+  );
 
 /** `run|<id>` attributes of an aggregate item: the runs that added to it and are not known settled. */
 function runsNamedIn(item: Item | undefined): Array<{ attribute: string; run: string; at: number }> {
@@ -346,20 +340,18 @@ async function addToAggregate(
     names[`#r${i}`] = attribute;
     return `#r${i}`;
   });
-  try {
-    await db.client.send(
-      new UpdateCommand({
-        TableName: db.table,
-        Key,
-        UpdateExpression: `SET #run = :started ADD ${adds.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
-        ConditionExpression: "attribute_not_exists(#run)",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error; // already added by this run (a retried request that had landed)
-  }
+  // Not written: already added by this run (a retried request that had landed).
+  await writeIf(
+    db,
+    new UpdateCommand({
+      TableName: db.table,
+      Key,
+      UpdateExpression: `SET #run = :started ADD ${adds.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      ConditionExpression: "attribute_not_exists(#run)",
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 async function recordQuality(
