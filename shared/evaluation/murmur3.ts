@@ -130,19 +130,30 @@ function encodedSlot(text: string): number {
  * not end in half of a surrogate pair; a salt followed by "/" never does.)
  */
 export function prefixedMurmur3(prefix: string): (value: string) => number {
-  const prefixBytes = encode(prefix);
-  const blocks = prefixBytes.length & ~3;
-  const midstate = hashRangeState(prefixBytes, blocks);
-  const carry = prefixBytes.subarray(blocks); // 0–3 bytes that begin the next block
-  const start = CARRY - carry.length;
+  // Encoded into a shared scratch buffer: a cold isolate compiles thousands of these, and
+  // typed arrays are costly to allocate. Only the midstate and the 0–3 bytes that begin
+  // the next block are kept.
+  if (scratch.length < prefix.length * 3) scratch = new Uint8Array(prefix.length * 3);
+  const prefixLength = encodeInto(prefix, scratch);
+  const blocks = prefixLength & ~3;
+  const midstate = hashRangeState(scratch, blocks);
+  const carryLength = prefixLength - blocks;
+  const c0 = scratch[blocks] ?? 0;
+  const c1 = scratch[blocks + 1] ?? 0;
+  const c2 = scratch[blocks + 2] ?? 0;
+  const start = CARRY - carryLength;
 
   return (value) => {
     const slot = encodedSlot(value);
     const bytes = recentBytes[slot]!;
-    bytes.set(carry, start);
-    return hashRange(bytes, start, CARRY + recentLength[slot]!, midstate, prefixBytes.length + recentLength[slot]!);
+    if (carryLength > 0) bytes[start] = c0;
+    if (carryLength > 1) bytes[start + 1] = c1;
+    if (carryLength > 2) bytes[start + 2] = c2;
+    return hashRange(bytes, start, CARRY + recentLength[slot]!, midstate, prefixLength + recentLength[slot]!);
   };
 }
+
+let scratch = new Uint8Array(256);
 
 /** The state after mixing the first `blocks` bytes (a multiple of 4), not finalized. */
 function hashRangeState(bytes: Uint8Array, blocks: number): number {
