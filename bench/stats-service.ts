@@ -40,7 +40,10 @@ export interface StatsBenchResult {
 const metric = { key: "purchase", type: "unique_conversions" as const, eventType: "purchase" };
 const SCALE = BigInt(VALUE_SCALE);
 
-/** Aggregates `users` simulated users into (day, shard, variant, metric) items of exact scaled sums, as ingest writes them. */
+/**
+ * Aggregates `users` simulated users into (day, shard, variant, metric) items of exact scaled sums, as ingest writes
+ * them.
+ */
 function aggregate(users: number) {
   const items = new Map<string, Map<string, bigint>>();
   const add = (day: number, shard: number, attribute: string, value: bigint) => {
@@ -67,7 +70,10 @@ function aggregate(users: number) {
   return { items, events };
 }
 
-/** The issue's mix: `units` users × 5 running experiments exposed, then a purchase each (2 applications per unit and experiment). */
+/**
+ * The issue's mix: `units` users × 5 running experiments exposed, then a purchase each (2 applications per unit and
+ * experiment).
+ */
 function mix(prefix: string, units: number, experiments: string[]) {
   const exposures = Array.from({ length: units }, (_, i) => ({
     id: `${prefix}-x${i}`,

@@ -95,7 +95,7 @@ describe("CDK app", () => {
     }
   });
 
-  it("ships the console's bundle with the control plane, told where the stats API is, whose CORS lets it read reports", () => {
+  it("ships the console with the control plane, told where the stats API is, whose CORS lets it read", () => {
     const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{
       Properties: {
         Description?: string;

@@ -21,11 +21,17 @@ import { fileURLToPath } from "node:url";
 export interface ExperimentsStackProps extends StackProps {
   cloudflareAccountId: string;
   cloudflareKvNamespaceId: string;
-  /** The edge worker's URL: the replicator notifies its flag streams of each publish (else they reread KV every 30 s). */
+  /**
+   * The edge worker's URL: the replicator notifies its flag streams of each publish (else they reread KV every 30 s).
+   */
   edgeUrl?: string;
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** Swagger UI's two files, copied beside each function that serves `/docs` (no CDN). */
+const SWAGGER_UI_ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js"].map((file) =>
+  join(ROOT, "node_modules/swagger-ui-dist", file),
+);
 
 export class ExperimentsStack extends Stack {
   constructor(scope: Construct, id: string, props: ExperimentsStackProps) {
@@ -81,7 +87,7 @@ export class ExperimentsStack extends Stack {
         beforeInstall: () => [],
         afterBundling: (_input: string, output: string) => [
           `mkdir -p ${output}/swagger-ui`,
-          `cp ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui.css")} ${join(ROOT, "node_modules/swagger-ui-dist/swagger-ui-bundle.js")} ${output}/swagger-ui/`,
+          `cp ${SWAGGER_UI_ASSETS.join(" ")} ${output}/swagger-ui/`,
         ],
       },
     };
@@ -184,7 +190,8 @@ export class ExperimentsStack extends Stack {
     const controlApi = new HttpApi(this, "ControlPlaneApi", {
       defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane),
     });
-    // The console (served by the control plane) reads reports from here: bearer tokens, no cookies, so any origin may ask.
+    // The console (served by the control plane) reads reports from here: bearer tokens, no cookies, so any origin may
+    // ask.
     const statsApi = new HttpApi(this, "StatsApi", {
       corsPreflight: {
         allowOrigins: ["*"],

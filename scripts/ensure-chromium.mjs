@@ -16,12 +16,14 @@ if (!process.env.CHROMIUM_PATH && !found("chromium")) {
   if (process.getuid?.() === 0 && found("apt-get")) {
     console.log("Installing Chromium for the console's browser tests (apt-get install -y chromium)…");
     execSync(
-      "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)",
+      "export DEBIAN_FRONTEND=noninteractive; " +
+        "apt-get install -y -qq chromium || (apt-get update -qq && apt-get install -y -qq chromium)",
       { stdio: "inherit", shell: "/bin/sh" },
     );
   } else {
     console.error(
-      "The console's browser tests need Chromium. Install it with: sudo apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium binary).",
+      "The console's browser tests need Chromium. Install it with: sudo apt-get install -y chromium " +
+        "(or set CHROMIUM_PATH to a Chromium binary).",
     );
     process.exit(1);
   }

@@ -153,7 +153,7 @@ describe("control plane", () => {
     ).toBe("restore v1");
   });
 
-  it("locks a running experiment's analysis settings (409 naming the field); a restart opens a new analysis period", async () => {
+  it("locks a running experiment's analysis settings (409 naming the field); a restart opens a period", async () => {
     const locked = { ...experiment, key: "locked", statisticalMethod: "sequential" };
     expect((await stack.api("POST", "/projects/shop/flags", locked)).status).toBe(201);
     const started = await stack.api("POST", "/projects/shop/flags/locked/start", { version: 1 });
@@ -282,7 +282,7 @@ describe("control plane", () => {
     expect(cyclic.body.error.message).toContain("cycle");
   });
 
-  it("runs the lifecycle: start needs a primary metric, decide ships a variant to everyone, archive and unarchive", async () => {
+  it("runs the lifecycle: start needs a primary metric, decide ships a variant, archive, unarchive", async () => {
     const noMetric = await stack.api("POST", "/projects/shop/flags", {
       ...experiment,
       key: "no-metric",
@@ -400,7 +400,7 @@ describe("control plane", () => {
     expect(status).toMatchObject({ status: "ok" });
   });
 
-  it("changes groups on the version read: created without one, 428 without one after, one winner in a race", async () => {
+  it("changes groups on the version read: created without, 428 without one after, one winner in a race", async () => {
     const path = "/projects/shop/groups/pricing";
     const created = await stack.api("PUT", path, { kind: "mutex" });
     expect(created.status).toBe(200);
@@ -519,7 +519,7 @@ describe("careless edits", () => {
     deployments: ["web"],
   };
 
-  it("rejects unknown fields anywhere in a body (a typo must not roll a flag out), and keys that cannot round-trip", async () => {
+  it("rejects unknown fields anywhere (a typo must not roll a flag out), and keys that cannot round-trip", async () => {
     expect((await stack.api("POST", "/projects/shop/flags", release)).status).toBe(201);
     const typo = await stack.api("PUT", "/projects/shop/flags/careful", {
       ...release,
@@ -542,7 +542,8 @@ describe("careless edits", () => {
     const proto = await stack.api(
       "POST",
       "/projects/shop/flags",
-      `{"key":"proto","name":"p","type":"release","variants":[{"key":"on"}],"inclusions":{"__proto__":{"userIds":["u"]}}}`,
+      `{"key":"proto","name":"p","type":"release","variants":[{"key":"on"}],` +
+        `"inclusions":{"__proto__":{"userIds":["u"]}}}`,
     );
     expect(proto.status).toBe(400);
     expect(proto.body.error.details[0].path).toEqual(["inclusions", "__proto__"]);
@@ -622,7 +623,7 @@ describe("careless edits", () => {
     ).toEqual([["weights"]]);
   });
 
-  it("filters the list by status, type and text; refuses edits to archived flags; deactivates experiments", async () => {
+  it("filters by status, type and text; refuses edits to archived flags; deactivates experiments", async () => {
     const current = (await stack.api("GET", "/projects/shop/flags/careful")).body;
     const archived = await stack.api("POST", "/projects/shop/flags/careful/archive", { version: current.version });
     expect(archived.body.status).toBe("archived");

@@ -56,7 +56,8 @@ export function loadDeployment(
       check: checkFlag,
       onInvalid: (flagKey, error) =>
         log(
-          `Serving flag ${flagKey} as absent: it is not valid in deployment ${document.deployment} version ${document.version}`,
+          `Serving flag ${flagKey} as absent: ` +
+            `it is not valid in deployment ${document.deployment} version ${document.version}`,
           error,
         ),
       ...(document.flagHashes ? { hashes: document.flagHashes } : {}),

@@ -54,7 +54,7 @@ describe("FlagStore", () => {
     expect((await store.get(kv, "key", waitUntil))?.version).toBe(2);
   });
 
-  it("revalidates a copy past its maximum staleness before serving it, and tries a failing KV once per interval", async () => {
+  it("revalidates a copy past its maximum staleness before serving; tries a failing KV once per interval", async () => {
     let now = 0;
     const documents = new Map([[kvNameForApiKey("key"), document(1)]]);
     const { kv, state } = flakyKv(documents);

@@ -29,7 +29,10 @@ export interface FlagStoreOptions {
   maxStaleMs?: number;
   /** How long an unknown key is remembered as unknown. */
   unknownTtlMs?: number;
-  /** Deployments kept, and separately unknown keys remembered (so that a flood of made-up keys cannot evict real deployments). */
+  /**
+   * Deployments kept, and separately unknown keys remembered (so that a flood of made-up keys cannot evict real
+   * deployments).
+   */
   maxEntries?: number;
   now?: () => number;
   log?: (message: string, error?: unknown) => void;

@@ -128,7 +128,9 @@ describe("deliveries within the ingest limit", () => {
 });
 
 describe("failed deliveries", () => {
-  const DEAD_SINK = `export default { async queue(batch, env) { for (const m of batch.messages) await env.DEAD.put("m:" + m.id, JSON.stringify(m.body)); } };`;
+  const DEAD_SINK = `export default {
+    async queue(batch, env) { for (const m of batch.messages) await env.DEAD.put("m:" + m.id, JSON.stringify(m.body)); }
+  };`;
   let ingest: Awaited<ReturnType<typeof startIngest>>;
   let edge: Awaited<ReturnType<typeof startConsumingEdge>>;
 

@@ -22,9 +22,15 @@ export function regexProblem(pattern: string): string | undefined {
   if (diagnostics.status === "vulnerable") {
     const { complexity } = diagnostics;
     if (complexity.type === "exponential")
-      return `regex can take exponential time on some inputs (for example ${JSON.stringify(attackOf(diagnostics))}): rewrite it without nested or overlapping repetition`;
+      return (
+        `regex can take exponential time on some inputs (for example ${JSON.stringify(attackOf(diagnostics))}): ` +
+        "rewrite it without nested or overlapping repetition"
+      );
     if (complexity.type === "polynomial" && complexity.degree > MAX_DEGREE)
-      return `regex can take time growing as the ${complexity.degree}th power of the input: rewrite it with fewer overlapping repetitions`;
+      return (
+        `regex can take time growing as the ${complexity.degree}th power of the input: ` +
+        "rewrite it with fewer overlapping repetitions"
+      );
   }
   if (diagnostics.status === "unknown")
     return `regex is too complex to check for super-linear time (${diagnostics.error.kind}): simplify it`;

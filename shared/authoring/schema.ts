@@ -18,7 +18,10 @@ export const keySchema = z
 const idList = z.array(z.string().min(1).max(1024)).max(10_000);
 
 export const conditionSchema = z.object({
-  /** A built-in user field (`country`, `platform`, …, `user_id`), a user property, or with `groupType` a group property (`group_name` for the group's name). */
+  /**
+   * A built-in user field (`country`, `platform`, …, `user_id`), a user property, or with `groupType` a group
+   * property (`group_name` for the group's name).
+   */
   property: z.string().min(1).max(200),
   groupType: z.string().min(1).max(100).optional(),
   op: z.enum(OPERATORS as [string, ...string[]]),

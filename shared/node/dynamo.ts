@@ -210,7 +210,10 @@ export async function batchPut(db: Db, items: readonly Item[], concurrency = 16)
 /** An item's identity in the maps above. */
 export const itemId = (key: { pk?: unknown; sk?: unknown }): string => `${String(key.pk)}\n${String(key.sk)}`;
 
-/** Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure, once nothing is in flight. */
+/**
+ * Runs `task` over `list` with at most `concurrency` at once; rejects with the first failure, once nothing is in
+ * flight.
+ */
 export async function mapConcurrent<T, R>(
   list: readonly T[],
   concurrency: number,

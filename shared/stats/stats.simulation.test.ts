@@ -7,7 +7,9 @@ import { fromValues, srmPValue, variance, welchTTest } from "./index.js";
 import { seeded } from "./seeded.test-support.js";
 
 describe("welchTTest's intervals", () => {
-  /** Coverage of the true lift +10% by Fieller's and by the delta method's interval, and of the difference by Welch's. */
+  /**
+   * Coverage of the true lift +10% by Fieller's and by the delta method's interval, and of the difference by Welch's.
+   */
   const coverage = (buyers: number, sigma: number, runs: number) => {
     const { uniform, normal } = seeded(99);
     const draw = () => (uniform() < buyers ? Math.exp(2 + sigma * normal()) : 0); // lognormal amounts, many zeros
@@ -33,7 +35,8 @@ describe("welchTTest's intervals", () => {
     const typical = coverage(0.5, 1, runs); // half the users buy
     const heavy = coverage(0.3, 1.5, runs); // fewer buyers, a heavier tail: the issue's 88% for the delta method
     console.log(
-      `relative interval coverage at n = 200: typical Fieller ${typical.fieller} / delta ${typical.delta}; heavy Fieller ${heavy.fieller} / delta ${heavy.delta}`,
+      `relative interval coverage at n = 200: typical Fieller ${typical.fieller} / delta ${typical.delta}; ` +
+        `heavy Fieller ${heavy.fieller} / delta ${heavy.delta}`,
     );
     expect(typical.fieller).toBeGreaterThanOrEqual(0.95);
     expect(typical.delta).toBeLessThan(0.94);

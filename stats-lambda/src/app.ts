@@ -217,7 +217,8 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
       title: "Experiment reports",
       version: "1.0.0",
       description:
-        "Experiment reports and sample plans. Authenticate with `Authorization: Bearer <admin token>` of the control plane.",
+        "Experiment reports and sample plans. " +
+        "Authenticate with `Authorization: Bearer <admin token>` of the control plane.",
     },
   });
   app.route("/", docsRoutes("Experiment reports API"));

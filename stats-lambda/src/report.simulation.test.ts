@@ -28,7 +28,8 @@ describe("A/A simulations: 1,000 experiments each, a look every day for 20 days"
         seed: 1125 + unitsPerDay + weights[0],
       });
       console.log(
-        `A/A ${name}: ${result.positives / 10}% significant, ${result.disagreements} disagreeing of ${result.looks} looks`,
+        `A/A ${name}: ${result.positives / 10}% significant, ` +
+          `${result.disagreements} disagreeing of ${result.looks} looks`,
       );
       expect(result.positives / 1000).toBeLessThanOrEqual(bound(1000));
       expect(result.disagreements).toBe(0);
@@ -57,7 +58,8 @@ describe("power: +5% relative on a 10% conversion rate, 50/50, a look every day"
     const untuned = simulate({ ...scenario, seed: 5 });
     const fixedHorizon = 57_756; // statsmodels NormalIndPower, scripts/stats-fixtures.py
     console.log(
-      `80% power: sequential tuned to the MDE ${needed(tuned.unitsAtDetection)} users per arm, untuned ${needed(untuned.unitsAtDetection)}, fixed horizon ${fixedHorizon}`,
+      `80% power: sequential tuned to the MDE ${needed(tuned.unitsAtDetection)} users per arm, ` +
+        `untuned ${needed(untuned.unitsAtDetection)}, fixed horizon ${fixedHorizon}`,
     );
     expect(needed(tuned.unitsAtDetection)).toBeLessThan(needed(untuned.unitsAtDetection));
     expect(needed(tuned.unitsAtDetection)).toBeLessThan(2 * fixedHorizon);

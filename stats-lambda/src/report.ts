@@ -271,7 +271,10 @@ export function buildReport(
     return { metric, capped, caps, raw, stats, series };
   });
 
-  /** Adjusted p-values and interval levels per (metric, treatment) per day, from the correction of each family at that day. */
+  /**
+   * Adjusted p-values and interval levels per (metric, treatment) per day, from the correction of each family at that
+   * day.
+   */
   const corrected = new Map<string, { pValues: number[]; levels: number[] }>();
   for (const family of ["primary", "secondary"] as const) {
     const members = analysed
@@ -300,7 +303,8 @@ export function buildReport(
     const at = (treatment: string, day: number): Comparison => {
       const comparisonSeries = series.get(treatment)!;
       const look = comparisonSeries.looks[day]!;
-      // Guardrails: one-sided at α. The sequential interval at α is conservative for one side; the t-test's at 2α is exact.
+      // Guardrails: one-sided at α. The sequential interval at α is conservative for one side; the t-test's at 2α is
+      // exact.
       const family = corrected.get(`${metric.key}|${treatment}`);
       const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : family!.levels[day]!;
       const cacheKey = `${treatment}|${level}`;

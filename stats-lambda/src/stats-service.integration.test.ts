@@ -87,7 +87,7 @@ describe("ingest", () => {
     expect(r.dataQuality.multipleVariantUnits).toBe(1);
   });
 
-  it("counts events after the first exposure, per metric type, and ignores redeliveries and repeated insert_ids", async () => {
+  it("counts events after the first exposure, per metric type; ignores redeliveries and repeated ids", async () => {
     const batch = [
       {
         id: "batch-1",

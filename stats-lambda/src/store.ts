@@ -4,7 +4,9 @@
  * | pk                | sk                 | item                                                         |
  * | ----------------- | ------------------ | ------------------------------------------------------------ |
  * | `EXP#<p>#<flag>`  | `UNIT#<unit>`      | variant, first exposure, metric states, pending contributions |
- * | `EXP#<p>#<flag>`  | `AGG#<day>#<shard>#<variant>#<metric>` | the variant's n, Σx, Σx² of the metric and its histogram buckets (exact, scaled), and the runs not yet settled that added to it |
+ * | `EXP#<p>#<flag>`  | `AGG#<day>#<shard>#<variant>#<metric>` | the variant's n, Σx, Σx² and histogram buckets |
+ *
+ * An aggregate's sums are exact (scaled integers); it also names the runs not yet settled that added to it.
  * | `EXP#<p>#<flag>`  | `RUN#<run>`        | a settled run (its aggregates and event markers are written) |
  * | `EXP#<p>#<flag>`  | `QUALITY`          | freshness and data-quality counters                          |
  * | `EVENT#<p>#<id>`  | `-`                | an applied event id (dedup without a window)                 |
@@ -13,8 +15,9 @@
  * restart counts afresh. A run adds to one shard of each (day, variant, metric) it touches
  * (chosen by its id), so concurrent runs spread their writes, one update stays within
  * DynamoDB's expression limits however many metrics an experiment has, and the report
- * reads O(days × shards × variants × metrics) items whatever the number of units. Markers carry `expiresAt` (DynamoDB TTL in the cloud; the local server
- * sweeps them, see sweep.ts): 7 days, beyond any queue retry.
+ * reads O(days × shards × variants × metrics) items whatever the number of units. Markers
+ * carry `expiresAt` (DynamoDB TTL in the cloud; the local server sweeps them, see sweep.ts):
+ * 7 days, beyond any queue retry.
  */
 import { GetCommand, type NumberValue } from "@aws-sdk/lib-dynamodb";
 import { createHash } from "node:crypto";

@@ -95,7 +95,7 @@ describe("config delivery through DynamoDB failures", () => {
     expect(state).toMatchObject({ status: "ok" });
   });
 
-  it("answers 503 with Retry-After during a 3 s outage, and serves the latest edit within seconds of recovery", async () => {
+  it("answers 503 with Retry-After during a 3 s outage, and serves the latest edit soon after recovery", async () => {
     const proxy = stack.proxy!;
     expect((await edit("v3")).status).toBe(200);
     await expect.poll(served, { timeout: 3000 }).toBe("v3");

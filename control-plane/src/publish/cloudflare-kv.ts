@@ -20,7 +20,9 @@ export interface CloudflareKvOptions {
 const BULK_LIMIT = 10_000;
 
 export function cloudflareKvWriter(options: CloudflareKvOptions): KvWriter {
-  const base = `${options.baseUrl ?? "https://api.cloudflare.com/client/v4"}/accounts/${encodeURIComponent(options.accountId)}/storage/kv/namespaces/${encodeURIComponent(options.namespaceId)}`;
+  const api = options.baseUrl ?? "https://api.cloudflare.com/client/v4";
+  const [account, namespace] = [options.accountId, options.namespaceId].map(encodeURIComponent);
+  const base = `${api}/accounts/${account}/storage/kv/namespaces/${namespace}`;
   const send = options.fetch ?? fetch;
 
   async function call(method: string, path: string, body: unknown): Promise<void> {

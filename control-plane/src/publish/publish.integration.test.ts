@@ -147,7 +147,7 @@ describe("publishing through Cloudflare's API", () => {
     expect(cf.values.get(kvNameForApiKey(clientKey))).toBe(before);
   });
 
-  it("publishes each flag's content hash, so an isolate keeps the compiled flags a publish did not change", async () => {
+  it("publishes each flag's content hash: an isolate keeps the compiled flags a publish did not change", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
     const deployments = createDeploymentService({ store, publisher, kv: kv() });
     const flags = createFlagService({

@@ -102,7 +102,9 @@ export function createPublisher({
     if (size > maxDocumentBytes) {
       // KV refuses values over 25 MiB: say so plainly (the last good version stays served).
       throw new Error(
-        `Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: serve some of its flags on another deployment`,
+        `Deployment ${deploymentKey} compiles to ${(size / 2 ** 20).toFixed(1)} MiB, ` +
+          `over the ${(maxDocumentBytes / 2 ** 20).toFixed(0)} MiB a KV value holds: ` +
+          "serve some of its flags on another deployment",
       );
     }
     await kv.put([

@@ -148,7 +148,8 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       tags,
       middleware: [requireRole("editor")] as const,
       description:
-        "Changes only the fields named: a JSON Merge Patch (RFC 7396) of the editable fields (`null` removes an optional field). Conditional on the version read (If-Match or `version`).",
+        "Changes only the fields named: a JSON Merge Patch (RFC 7396) of the editable fields (`null` removes an " +
+        "optional field). Conditional on the version read (If-Match or `version`).",
       request: {
         params: flagParams,
         body: {
@@ -190,7 +191,8 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       tags,
       middleware: [requireRole("editor")] as const,
       description:
-        "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); releases `activate`, `deactivate`; both `archive`, `unarchive`.",
+        "Lifecycle: experiments `start`, `stop`, `decide` (body `variant`: ships it to everyone); " +
+        "releases `activate`, `deactivate`; both `archive`, `unarchive`.",
       request: {
         params: flagParams.extend({ action: z.enum(FLAG_ACTIONS) }),
         body: {
@@ -267,7 +269,8 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       tags,
       middleware: [requireRole("editor")] as const,
       description:
-        "Makes a past version current again, as a new version. Conditional on the current version (If-Match or `version`).",
+        "Makes a past version current again, as a new version. " +
+        "Conditional on the current version (If-Match or `version`).",
       request: {
         params: versionParams,
         body: { required: false, content: { "application/json": { schema: versionField, example: { version: 7 } } } },

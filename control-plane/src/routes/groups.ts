@@ -54,7 +54,8 @@ export function groupRoutes(
       tags,
       middleware: [requireRole("editor")] as const,
       description:
-        "Creates or replaces a group: `mutex` splits traffic between its experiments, `holdout` keeps `percentage` of users out of all of them. " +
+        "Creates or replaces a group: `mutex` splits traffic between its experiments, " +
+        "`holdout` keeps `percentage` of users out of all of them. " +
         "Replacing is conditional on the version read (If-Match or `version`); creating needs neither.",
       request: {
         params: projectParams.extend({ group: keySchema }),

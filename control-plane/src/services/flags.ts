@@ -53,7 +53,8 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
     stop: experiment ? { from: ["running"], to: "stopped" } : undefined,
     decide: experiment ? { from: ["running", "stopped"], to: "decided" } : undefined,
     activate: experiment ? undefined : { from: ["inactive"], to: "active" },
-    // On an experiment, as in Amplitude's menu: stops serving it, as `stop` does (a decided one stops shipping its winner).
+    // On an experiment, as in Amplitude's menu: stops serving it, as `stop` does (a decided one stops shipping its
+    // winner).
     deactivate: experiment ? { from: ["running", "decided"], to: "stopped" } : { from: ["active"], to: "inactive" },
     archive: { from: ["draft", "running", "stopped", "decided", "active", "inactive"], to: "archived" },
     unarchive: { from: ["archived"], to: flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive") },
@@ -77,7 +78,9 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
     if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
       throw new ApiError({
         status: 409,
-        message: `${field} cannot change while the experiment runs: stop it, edit, and start again (a new analysis period)`,
+        message:
+          `${field} cannot change while the experiment runs: ` +
+          "stop it, edit, and start again (a new analysis period)",
         details: {
           field,
           currentVersion: previous.version,
@@ -152,7 +155,9 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     if (bytes > MAX_FLAG_JSON_BYTES) {
       throw new ApiError({
         status: 413,
-        message: `Flag ${next.key} would take ${bytes} bytes of JSON; the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
+        message:
+          `Flag ${next.key} would take ${bytes} bytes of JSON; ` +
+          `the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
       });
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
@@ -204,7 +209,10 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     atVersion(await stored(project, key), expected);
 
   return {
-    /** Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed first. */
+    /**
+     * Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed
+     * first.
+     */
     async list(
       project: string,
       filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {},

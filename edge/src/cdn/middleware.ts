@@ -170,7 +170,8 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
       response.headers.get("content-type")?.includes("text/html") &&
       Object.keys(assignment.variants).length
     ) {
-      const script = `<script>window.${INITIAL_VARIANTS_GLOBAL}=${scriptJson(initialVariants(assignment.variants))};</script>`;
+      const variants = scriptJson(initialVariants(assignment.variants));
+      const script = `<script>window.${INITIAL_VARIANTS_GLOBAL}=${variants};</script>`;
       c.res = new HTMLRewriter()
         .on("head", { element: (head) => void head.prepend(script, { html: true }) })
         .transform(response);

@@ -340,13 +340,14 @@ async function addToAggregate(
     names[`#r${i}`] = attribute;
     return `#r${i}`;
   });
+  const removing = removes.length ? ` REMOVE ${removes.join(", ")}` : "";
   // Not written: already added by this run (a retried request that had landed).
   await writeIf(
     db,
     new UpdateCommand({
       TableName: db.table,
       Key,
-      UpdateExpression: `SET #run = :started ADD ${adds.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+      UpdateExpression: `SET #run = :started ADD ${adds.join(", ")}${removing}`,
       ConditionExpression: "attribute_not_exists(#run)",
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

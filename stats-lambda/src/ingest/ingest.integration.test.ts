@@ -81,7 +81,7 @@ function benchMix(prefix: string, experiments: string[]) {
 }
 
 describe("ingest", () => {
-  it("counts a delivery of 2,000 applications exactly, in well under one DynamoDB request per application", async () => {
+  it("counts a delivery of 2,000 applications exactly, in well under one DynamoDB request each", async () => {
     const keys = ["mix-a", "mix-b", "mix-c", "mix-d", "mix-e"];
     for (const key of keys) await records.experiment("shop", runningExperiment(key));
     proxy.reset();
@@ -136,7 +136,7 @@ describe("ingest", () => {
     expect(exposed.control.n + exposed.treatment.n).toBe(300);
   });
 
-  it("answers poison values by dropping and counting them, counts the honest events, and keeps the report readable", async () => {
+  it("drops and counts poison values, counts the honest events, and keeps the report readable", async () => {
     await records.experiment("shop", runningExperiment("poison"));
     await ingest(
       delivery(...Array.from({ length: 12 }, (_, i) => exposure(`p${i}`, "poison", i % 2 ? "treatment" : "control"))),
@@ -214,7 +214,8 @@ describe("ingest", () => {
     proxy.failWhen = (operation) => operation === "UpdateItem";
     await expect(ingest(messages, db, catalog, quiet)).rejects.toThrow();
     proxy.failWhen = undefined;
-    // Redelivered at once: the dead run is not known dead yet, so nothing is counted twice or skipped; all is handed back.
+    // Redelivered at once: the dead run is not known dead yet, so nothing is counted twice or skipped; all is handed
+    // back.
     const soon = await ingest(messages, db, catalog, quiet);
     expect(soon).toMatchObject({ exposures: 0, events: 0 });
     expect(new Set(soon.retry)).toEqual(new Set(messages.map((m) => m.id)));
@@ -245,7 +246,7 @@ describe("ingest", () => {
     expect(r.freshness.lastIngestedAt).not.toBeNull();
   });
 
-  it("keeps units and event ids as long as the edge accepts (1,024-character ids and groups), within DynamoDB's key limits", async () => {
+  it("keeps ids as long as the edge accepts (1,024 characters), within DynamoDB's key limits", async () => {
     await records.experiment("shop", runningExperiment("long-ids"));
     await records.experiment(
       "shop",
