@@ -163,7 +163,7 @@ if (wants("cold")) {
 
 What a fresh isolate, or one that just received a publish, pays before its first answer: a deployment document's
 text to the first evaluation, in a fresh Node process per sample (median of 9; \`bench/cold-start-child.ts\`, bundled
-by esbuild). Ours is the edge's own loader (\`edge/src/deployment-loader.ts\`: envelope check, lazy per-flag compile);
+by esbuild). Ours is the edge's own loader (\`edge/src/deployment-loader.ts\`: envelope check, each flag interpreted on its first evaluation and compiled on its second);
 \`@amplitude/experiment-core\` parses, sorts and evaluates as its SDKs do. Warm is the mean of the next 200 users.
 The same generated workload as above, at 50, 1,000 and 5,000 flags.
 

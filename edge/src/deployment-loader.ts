@@ -2,9 +2,9 @@
  * A deployment document's text (from KV) into what the edge serves from. The one path a
  * cold isolate and a publish both take, so it is the one bench/cold-start.ts measures.
  *
- * Only the envelope is checked here (readEnvelope); each flag is compiled on its first
- * evaluation (shared/evaluation/compile.ts), a flag that fails to compile is served as
- * absent, the full check against the schema runs only for what local-evaluation SDKs are
+ * Only the envelope is checked here (readEnvelope); each flag is interpreted on its first
+ * evaluation and compiled on its second (shared/evaluation/compile.ts), a flag that cannot
+ * be evaluated is served as absent, the full check against the schema runs only for what local-evaluation SDKs are
  * sent (`validFlags`), and a flag the publisher did not change keeps its compiled form from
  * the previous copy (matched by the document's `flagHashes`).
  */

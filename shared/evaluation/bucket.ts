@@ -5,9 +5,9 @@
  * takes, falls back to the segment's default variant.
  */
 import { coerceString } from "./coerce.js";
-import { prefixedMurmur3 } from "./murmur3.js";
+import { murmur3Concat, prefixedMurmur3 } from "./murmur3.js";
 import type { EvaluationBucket } from "./schema.js";
-import { compileSelector, type Target } from "./select.js";
+import { compileSelector, selectValue, type Target } from "./select.js";
 
 /**
  * Returns what a target buckets into: the variant key mapped through `resolve` (once per
@@ -32,10 +32,46 @@ class Slot<T> {
   }
 }
 
-interface Allocation<T> {
-  readonly start: number;
-  readonly end: number;
-  readonly distributions: ReadonlyArray<{ start: number; end: number; variant: Slot<T> }>;
+/** Packs the indexes `locate` finds into one number, so that the request path allocates nothing. */
+const SPAN = 65_536;
+
+/**
+ * Where a hash lands among a bucket's allocations: the first range pair that takes it, as
+ * `allocation * SPAN + distribution`, or -1 when none does.
+ */
+function locate(allocations: EvaluationBucket["allocations"], hashed: number): number {
+  const allocationValue = hashed % 100;
+  const distributionValue = Math.floor(hashed / 100);
+  for (let a = 0; a < allocations.length; a++) {
+    const allocation = allocations[a]!;
+    if (allocationValue < allocation.range[0] || allocationValue >= allocation.range[1]) continue;
+    const distributions = allocation.distributions;
+    for (let d = 0; d < distributions.length; d++) {
+      const range = distributions[d]!.range;
+      if (distributionValue >= range[0] && distributionValue < range[1]) return a * SPAN + d;
+    }
+  }
+  return -1;
+}
+
+/** The bucketing value of a target: the selected value as a string, or undefined when missing or empty. */
+function bucketingValue(raw: unknown): string | undefined {
+  const value = typeof raw === "string" ? raw : coerceString(raw);
+  return value || undefined;
+}
+
+/** The variant key a target buckets into, without compiling: for a bucket evaluated once (see compile.ts). */
+export function bucketVariantKey(
+  bucket: EvaluationBucket | undefined,
+  defaultVariantKey: string | undefined,
+  target: Target,
+): string | undefined {
+  if (!bucket) return defaultVariantKey;
+  const value = bucketingValue(selectValue(target, bucket.selector));
+  if (value === undefined) return defaultVariantKey;
+  const found = locate(bucket.allocations, murmur3Concat(`${bucket.salt}/`, value));
+  if (found < 0) return defaultVariantKey;
+  return bucket.allocations[Math.floor(found / SPAN)]!.distributions[found % SPAN]!.variant;
 }
 
 export function compileBucket<T>(
@@ -48,32 +84,12 @@ export function compileBucket<T>(
   if (!bucket) return () => defaultVariant.get();
   const select = compileSelector(bucket.selector);
   const hash = prefixedMurmur3(`${bucket.salt}/`);
-  const allocations: Allocation<T>[] = bucket.allocations.map((allocation) => ({
-    start: allocation.range[0],
-    end: allocation.range[1],
-    distributions: allocation.distributions.map((d) => ({
-      start: d.range[0],
-      end: d.range[1],
-      variant: new Slot(d.variant, resolve),
-    })),
-  }));
+  const { allocations } = bucket;
+  const slots = allocations.map((allocation) => allocation.distributions.map((d) => new Slot(d.variant, resolve)));
   return (target) => {
-    const raw = select(target);
-    const value = typeof raw === "string" ? raw : coerceString(raw);
-    if (!value) return defaultVariant.get();
-    const hashed = hash(value);
-    const allocationValue = hashed % 100;
-    const distributionValue = Math.floor(hashed / 100);
-    for (let a = 0; a < allocations.length; a++) {
-      const allocation = allocations[a]!;
-      if (allocationValue < allocation.start || allocationValue >= allocation.end) continue;
-      const distributions = allocation.distributions;
-      for (let d = 0; d < distributions.length; d++) {
-        const distribution = distributions[d]!;
-        if (distributionValue >= distribution.start && distributionValue < distribution.end)
-          return distribution.variant.get();
-      }
-    }
-    return defaultVariant.get();
+    const value = bucketingValue(select(target));
+    if (value === undefined) return defaultVariant.get();
+    const found = locate(allocations, hash(value));
+    return found < 0 ? defaultVariant.get() : slots[Math.floor(found / SPAN)]![found % SPAN]!.get();
   };
 }

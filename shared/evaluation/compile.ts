@@ -2,16 +2,20 @@
  * Turns a flag set into closures, so that evaluating a context does no parsing:
  * conditions become predicates (operators.ts), buckets become hash-and-range lookups
  * (bucket.ts), the dependency order is fixed, and each result (a variant with the flag,
- * segment and variant metadata merged) is built and frozen once. All of it happens
- * lazily, per flag on its first evaluation and per result on its first serving: a cold
- * isolate, or one that just received a publish, pays for the flags its requests reach,
- * not for the whole deployment, and flags whose content did not change across a publish
- * keep their compiled form (CompileOptions.previous).
+ * segment and variant metadata merged) is built and frozen once.
  *
- * Results are shared between evaluations and frozen: callers may read them, never
- * mutate them.
+ * Compiling costs more than one evaluation, so it waits until it pays: a flag's first
+ * evaluation interprets it straight from its JSON (interpretFlag, with the same condition,
+ * bucketing and outcome code), its second compiles it, and results are built on their first
+ * serving. A cold isolate, or one that just received a publish, answers its first request at
+ * the cost of reading the flags it reaches once, an isolate that serves one request never
+ * compiles, and flags whose content did not change across a publish keep their compiled
+ * form (CompileOptions.previous).
+ *
+ * Compiled results are shared between evaluations and frozen: callers may read results,
+ * never mutate them.
  */
-import { compileBucket, type Bucketer } from "./bucket.js";
+import { bucketVariantKey, compileBucket, type Bucketer } from "./bucket.js";
 import { type ExposedVariant, exposureOf, isGroupFlag, type Reason, reasonFor } from "./flag-metadata.js";
 import { compileCondition, type Predicate } from "./operators.js";
 import type {
@@ -96,29 +100,63 @@ function compileConditions(conditions: EvaluationSegment["conditions"]): Predica
   return (target) => groups.some((group) => group.every((predicate) => predicate(target)));
 }
 
+/** The flag's variant of that key, if it has one (`variants` is free-form JSON: no inherited keys). */
+const variantOf = (flag: EvaluationFlag, variantKey: string): EvaluationVariant | undefined =>
+  Object.hasOwn(flag.variants, variantKey) ? flag.variants[variantKey] : undefined;
+
+/**
+ * Serving `variant` from `segment`: the variant with the flag, segment and variant metadata
+ * merged, why, and the exposure it records. `allocation` gives the segment's shares (asked
+ * only for an exposure); without it the exposure is left out (an evaluation that reports
+ * only variants).
+ */
+function buildOutcome(
+  flag: EvaluationFlag,
+  segment: EvaluationSegment,
+  variant: EvaluationVariant,
+  allocation: (() => string | undefined) | undefined,
+): Outcome {
+  const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
+  const exposure = allocation && exposureOf(flag.key, merged, allocation);
+  return { variant: merged, reason: reasonFor(flag, segment, variant), ...(exposure ? { exposure } : {}) };
+}
+
+/**
+ * One evaluation of a flag straight from its JSON, compiling nothing that outlives it: what
+ * the compiled form answers (the same condition, bucketing and outcome code), at the cost
+ * of a single use. A flag's first evaluations take this path (see LazyFlag).
+ */
+function interpretFlag(flag: EvaluationFlag, target: Target, withExposure: boolean): Outcome | undefined {
+  for (const segment of flag.segments) {
+    const { conditions } = segment;
+    if (conditions && !conditions.some((group) => group.every((condition) => compileCondition(condition)(target))))
+      continue;
+    const variantKey = bucketVariantKey(segment.bucket, segment.variant, target);
+    const variant = variantKey === undefined ? undefined : variantOf(flag, variantKey);
+    if (variant) return buildOutcome(flag, segment, variant, withExposure ? () => allocationOf(segment) : undefined);
+  }
+  return undefined;
+}
+
 function compileFlag(flag: EvaluationFlag): FlagEvaluator {
   const segments = flag.segments.map((segment) => {
-    // Each outcome (a variant with the flag, segment and variant metadata merged) is built the
-    // first time it is served: a cold isolate pays only for what its first requests reach.
+    // Each outcome is built the first time it is served, then shared: frozen.
     const outcomes = new Map<string, Outcome | undefined>();
     let allocation: string | undefined | null = null; // computed on the first exposure
     const outcomeOf = (variantKey: string): Outcome | undefined => {
       if (outcomes.has(variantKey)) return outcomes.get(variantKey);
-      const variant = Object.hasOwn(flag.variants, variantKey) ? flag.variants[variantKey] : undefined;
+      const variant = variantOf(flag, variantKey);
       let outcome: Outcome | undefined;
       if (variant) {
-        const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
-        const exposure = exposureOf(flag.key, merged, () =>
+        const built = buildOutcome(flag, segment, variant, () =>
           allocation === null ? (allocation = allocationOf(segment)) : allocation,
         );
-        // Frozen, as shared between evaluations: the objects made here, and the payload (the rest is strings).
-        Object.freeze(merged.metadata);
-        deepFreeze(merged.payload);
-        outcome = Object.freeze({
-          variant: Object.freeze(merged),
-          reason: reasonFor(flag, segment, variant),
-          ...(exposure ? { exposure: Object.freeze(exposure) } : {}),
-        });
+        // The objects made here, and the payload (the rest is strings).
+        Object.freeze(built.variant.metadata);
+        deepFreeze(built.variant.payload);
+        Object.freeze(built.variant);
+        if (built.exposure) Object.freeze(built.exposure);
+        outcome = Object.freeze(built);
       }
       outcomes.set(variantKey, outcome);
       return outcome;
@@ -154,10 +192,14 @@ export interface CompileOptions {
 
 const NEVER: FlagEvaluator = () => undefined;
 
+/** How many times a flag is interpreted before it is compiled (see LazyFlag.evaluate). */
+const INTERPRETED_USES = 1;
+
 /** One flag's compiled form, made on first use; carried over to the next flag set when its content did not change. */
 class LazyFlag {
   readonly key: string;
   private evaluator: FlagEvaluator | undefined;
+  private uses = 0;
   constructor(
     readonly flag: EvaluationFlag,
     readonly hash: string | undefined,
@@ -169,8 +211,25 @@ class LazyFlag {
     this.evaluator = unchanged?.evaluator;
   }
 
-  get evaluate(): FlagEvaluator {
-    return (this.evaluator ??= this.compile());
+  /**
+   * A flag's first INTERPRETED_USES evaluations interpret it (interpretFlag); the next one
+   * compiles it, and every later one runs the compiled form. A cold isolate, and one that
+   * just received a publish, answers its first request at the cost of reading each flag
+   * once, as a non-compiling engine does; flags used again pay for compiling once.
+   */
+  evaluate(target: Target, withExposure: boolean): Outcome | undefined {
+    if (this.evaluator) return this.evaluator(target);
+    if (this.uses < INTERPRETED_USES) {
+      this.uses++;
+      try {
+        return interpretFlag(this.flag, target, withExposure);
+      } catch (error) {
+        this.evaluator = this.invalid(error);
+        return undefined;
+      }
+    }
+    this.evaluator = this.compile();
+    return this.evaluator(target);
   }
 
   /** The flag as checked, or undefined if it fails the check. */
@@ -188,9 +247,14 @@ class LazyFlag {
     try {
       return compileFlag(this.flag);
     } catch (error) {
-      this.options.onInvalid?.(String(this.flag.key), error);
-      return NEVER;
+      return this.invalid(error);
     }
+  }
+
+  /** A flag that cannot be evaluated is served as absent, and said so once. */
+  private invalid(error: unknown): FlagEvaluator {
+    this.options.onInvalid?.(String(this.flag.key), error);
+    return NEVER;
   }
 }
 
@@ -243,7 +307,7 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     const order = orderFor(flagKeys);
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
-      const outcome = lazy.evaluate(target);
+      const outcome = lazy.evaluate(target, reasons !== undefined);
       if (!outcome) continue;
       result[lazy.key] = outcome.variant;
       if (reasons) reasons[lazy.key] = outcome;

@@ -150,9 +150,11 @@ describe("evaluation engine", () => {
     expect(compiled.evaluate({})).toStrictEqual(reference({}, [flag]));
   });
 
-  it("returns frozen results that evaluations share", () => {
+  it("interprets a flag's first evaluation, then returns frozen results that evaluations share", () => {
     const compiled = compile([vectorFlag]);
+    const interpreted = compiled.evaluate({ user: { user_id: "user-1" } })[KEY]!;
     const first = compiled.evaluate({ user: { user_id: "user-1" } })[KEY]!;
+    expect(first).toEqual(interpreted);
     expect(Object.isFrozen(first) && Object.isFrozen(first.metadata)).toBe(true);
     expect(compiled.evaluate({ user: { user_id: "user-1" } })[KEY]).toBe(first);
   });

@@ -2,7 +2,7 @@ import { EvaluationEngine } from "@amplitude/experiment-core";
 import fc from "fast-check";
 import murmurhash from "murmurhash";
 import { describe, expect, it } from "vitest";
-import { murmur3, prefixedMurmur3 } from "./murmur3.js";
+import { murmur3, murmur3Concat, prefixedMurmur3 } from "./murmur3.js";
 
 const amplitudeHash = (text: string): number =>
   (new EvaluationEngine() as unknown as { getHash(k: string): number }).getHash(text);
@@ -32,7 +32,7 @@ describe("murmur3", () => {
     );
   });
 
-  it("prefixedMurmur3(prefix)(value) equals murmur3(prefix + value) for every prefix alignment", () => {
+  it("prefixedMurmur3(prefix)(value) and murmur3Concat(prefix, value) equal murmur3(prefix + value), any alignment", () => {
     fc.assert(
       fc.property(
         fc.string({ unit: "binary", maxLength: 9 }),
@@ -40,7 +40,10 @@ describe("murmur3", () => {
         (salt, values) => {
           const hash = prefixedMurmur3(`${salt}/`);
           // Repeated and interleaved values exercise the cache of recently encoded IDs.
-          for (const value of [...values, ...values]) expect(hash(value)).toBe(amplitudeHash(`${salt}/${value}`));
+          for (const value of [...values, ...values]) {
+            expect(hash(value)).toBe(amplitudeHash(`${salt}/${value}`));
+            expect(murmur3Concat(`${salt}/`, value)).toBe(amplitudeHash(`${salt}/${value}`));
+          }
         },
       ),
       { numRuns: 5000 },
@@ -51,5 +54,6 @@ describe("murmur3", () => {
     const long = `${"é".repeat(5000)}x`;
     expect(murmur3(long)).toBe(murmurhash.v3(long, 0));
     expect(prefixedMurmur3("salt/")(long)).toBe(murmurhash.v3(`salt/${long}`, 0));
+    expect(murmur3Concat(`${long}/`, long)).toBe(murmurhash.v3(`${long}/${long}`, 0));
   });
 });

@@ -13,9 +13,12 @@
  * We follow Amplitude, since identical bucketing is the contract.
  */
 
-/** UTF-8 bytes of `text` (lone surrogates kept as 3-byte sequences) written into `out` from 0; returns the length. */
-function encodeInto(text: string, out: Uint8Array): number {
-  let p = 0;
+/**
+ * UTF-8 bytes of `text` (lone surrogates kept as 3-byte sequences) written into `out` from
+ * `start`; returns where they end. `out` must have room for 3 bytes per UTF-16 unit.
+ */
+function encodeInto(text: string, out: Uint8Array, start = 0): number {
+  let p = start;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
@@ -118,7 +121,7 @@ function encodedSlot(text: string): number {
   const slot = nextSlot;
   nextSlot = (nextSlot + 1) % RECENT;
   if (recentBytes[slot]!.length < CARRY + text.length * 3) recentBytes[slot] = new Uint8Array(CARRY + text.length * 3);
-  recentLength[slot] = encodeInto(text, recentBytes[slot]!.subarray(CARRY));
+  recentLength[slot] = encodeInto(text, recentBytes[slot]!, CARRY) - CARRY;
   recentText[slot] = text;
   return slot;
 }
@@ -154,6 +157,18 @@ export function prefixedMurmur3(prefix: string): (value: string) => number {
 }
 
 let scratch = new Uint8Array(256);
+
+/**
+ * `murmur3(prefix + value)` for a single use (a flag evaluated once, see compile.ts):
+ * encoded into the shared scratch buffer, so nothing is allocated and nothing kept. (As for
+ * `prefixedMurmur3`, the prefix must not end in half of a surrogate pair.)
+ */
+export function murmur3Concat(prefix: string, value: string): number {
+  const room = (prefix.length + value.length) * 3;
+  if (scratch.length < room) scratch = new Uint8Array(room);
+  const length = encodeInto(value, scratch, encodeInto(prefix, scratch));
+  return hashRange(scratch, 0, length, 0, length);
+}
 
 /** The state after mixing the first `blocks` bytes (a multiple of 4), not finalized. */
 function hashRangeState(bytes: Uint8Array, blocks: number): number {

@@ -14,7 +14,7 @@ function reference(context: object, flags: EvaluationFlag[], flagKeys?: string[]
 }
 
 describe("parity with @amplitude/experiment-core", () => {
-  it("gives identical results on 200 random flag sets × 50 random contexts", () => {
+  it("gives identical results on 200 random flag sets × 50 random contexts, interpreted and compiled", () => {
     let contexts = 0;
     let assigned = 0;
     fc.assert(
@@ -22,6 +22,8 @@ describe("parity with @amplitude/experiment-core", () => {
         const compiled = compile(flags);
         for (const context of batch) {
           const expected = reference(context, flags);
+          // A fresh set interprets each flag's first evaluation; the long-lived one compiles after its first.
+          expect(compile(flags).evaluate(context)).toStrictEqual(expected);
           expect(compiled.evaluate(context)).toStrictEqual(expected);
           contexts++;
           assigned += Object.keys(expected).length;
@@ -32,6 +34,18 @@ describe("parity with @amplitude/experiment-core", () => {
     expect(contexts).toBeGreaterThanOrEqual(10_000);
     // The generators must exercise assignment, not just produce empty results.
     expect(assigned / contexts).toBeGreaterThan(0.5);
+  });
+
+  it("gives the same outcomes (variant, reason, exposure) interpreted as compiled", () => {
+    fc.assert(
+      fc.property(flagSetArb, fc.array(contextArb, { minLength: 5, maxLength: 5 }), (flags, batch) => {
+        const compiled = compile(flags);
+        compiled.evaluate(batch[0]!); // every flag's first use: compiled from here on
+        for (const context of batch)
+          expect(compile(flags).evaluateWithReasons(context)).toStrictEqual(compiled.evaluateWithReasons(context));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("gives identical results when only some flag keys are requested (parents included)", () => {

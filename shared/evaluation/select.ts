@@ -10,6 +10,17 @@ export type Selector = (target: Target) => unknown;
 const step = (value: unknown, key: string): unknown =>
   value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
 
+/** What `compileSelector(path)(target)` gives, without compiling: for a path walked once. */
+export function selectValue(target: Target, path: readonly string[]): unknown {
+  if (path.length === 0) return undefined;
+  let value: unknown = target;
+  for (const key of path) {
+    if (!key) return undefined;
+    value = step(value, key);
+  }
+  return value ?? undefined;
+}
+
 export function compileSelector(path: readonly string[]): Selector {
   // An empty path element makes the whole selection undefined in the reference engine.
   if (path.length === 0 || path.some((element) => !element)) return () => undefined;
