@@ -6,8 +6,8 @@
  *
  * Compiling costs more than one evaluation, so it waits until it pays: a flag's first
  * evaluation interprets it straight from its JSON (interpretFlag, with the same condition,
- * bucketing and outcome code), its second compiles it, and results are built on their first
- * serving. A cold isolate, or one that just received a publish, answers its first request at
+ * bucketing and outcome code), a later one compiles it (a bounded number of flags per
+ * evaluation: COMPILES_PER_EVALUATION), and results are built on their first serving. A cold isolate, or one that just received a publish, answers its first request at
  * the cost of reading the flags it reaches once, an isolate that serves one request never
  * compiles, and flags whose content did not change across a publish keep their compiled
  * form (CompileOptions.previous).
@@ -192,8 +192,13 @@ export interface CompileOptions {
 
 const NEVER: FlagEvaluator = () => undefined;
 
-/** How many times a flag is interpreted before it is compiled (see LazyFlag.evaluate). */
-const INTERPRETED_USES = 1;
+/**
+ * A flag is compiled from its second use on (compiling costs a few interpretations, and
+ * every use after it is several times cheaper), at most this many per evaluation: a set of
+ * thousands of flags compiles over its first few requests instead of making the second one
+ * wait for all of it (the rest are interpreted meanwhile). Measured in BENCHMARKS.md.
+ */
+const COMPILES_PER_EVALUATION = 1000;
 
 /** One flag's compiled form, made on first use; carried over to the next flag set when its content did not change. */
 class LazyFlag {
@@ -212,24 +217,26 @@ class LazyFlag {
   }
 
   /**
-   * A flag's first INTERPRETED_USES evaluations interpret it (interpretFlag); the next one
-   * compiles it, and every later one runs the compiled form. A cold isolate, and one that
-   * just received a publish, answers its first request at the cost of reading each flag
-   * once, as a non-compiling engine does; flags used again pay for compiling once.
+   * Evaluates with the compiled form, compiling it first if `mayCompile` and the flag was
+   * used before; else interprets it (interpretFlag). See COMPILES_PER_EVALUATION on when.
    */
-  evaluate(target: Target, withExposure: boolean): Outcome | undefined {
+  evaluate(target: Target, withExposure: boolean, mayCompile: boolean): Outcome | undefined {
     if (this.evaluator) return this.evaluator(target);
-    if (this.uses < INTERPRETED_USES) {
-      this.uses++;
-      try {
-        return interpretFlag(this.flag, target, withExposure);
-      } catch (error) {
-        this.evaluator = this.invalid(error);
-        return undefined;
-      }
+    if (mayCompile && this.uses > 0) {
+      this.evaluator = this.compile();
+      return this.evaluator(target);
     }
-    this.evaluator = this.compile();
-    return this.evaluator(target);
+    this.uses++;
+    try {
+      return interpretFlag(this.flag, target, withExposure);
+    } catch (error) {
+      this.evaluator = this.invalid(error);
+      return undefined;
+    }
+  }
+
+  get compiled(): boolean {
+    return this.evaluator !== undefined;
   }
 
   /** The flag as checked, or undefined if it fails the check. */
@@ -305,9 +312,12 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     const result: EvaluationResults = {};
     const target: Target = { context, result };
     const order = orderFor(flagKeys);
+    let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
-      const outcome = lazy.evaluate(target, reasons !== undefined);
+      const compiled = lazy.compiled;
+      const outcome = lazy.evaluate(target, reasons !== undefined, compiles > 0);
+      if (!compiled && lazy.compiled) compiles--;
       if (!outcome) continue;
       result[lazy.key] = outcome.variant;
       if (reasons) reasons[lazy.key] = outcome;

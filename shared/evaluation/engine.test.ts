@@ -159,6 +159,20 @@ describe("evaluation engine", () => {
     expect(compiled.evaluate({ user: { user_id: "user-1" } })[KEY]).toBe(first);
   });
 
+  it("compiles a large set over its first evaluations, a bounded number of flags each, answering the same", () => {
+    const flags = Array.from({ length: 2500 }, (_, i): EvaluationFlag => ({ ...vectorFlag, key: `flag-${i}` }));
+    const compiled = compile(flags);
+    const context = { user: { user_id: "user-1" } };
+    const expected = evaluate(context, flags);
+    const frozen = () => {
+      const results = compiled.evaluate(context);
+      expect(results).toStrictEqual(expected);
+      return Object.values(results).filter((variant) => Object.isFrozen(variant)).length;
+    };
+    // Interpreted first (nothing kept), then 1,000 more flags compiled per evaluation.
+    expect([frozen(), frozen(), frozen(), frozen(), frozen()]).toEqual([0, 1000, 2000, 2500, 2500]);
+  });
+
   it("gives a reason with each result", () => {
     const reasons = compile([vectorFlag, flagWithRule("is", ["x"])]).evaluateWithReasons(userWith("x"));
     expect(reasons["rule"]?.reason).toBe("TARGETING_MATCH");
