@@ -32,28 +32,6 @@ class Slot<T> {
   }
 }
 
-/** Packs the indexes `locate` finds into one number, so that the request path allocates nothing. */
-const SPAN = 65_536;
-
-/**
- * Where a hash lands among a bucket's allocations: the first range pair that takes it, as
- * `allocation * SPAN + distribution`, or -1 when none does.
- */
-function locate(allocations: EvaluationBucket["allocations"], hashed: number): number {
-  const allocationValue = hashed % 100;
-  const distributionValue = Math.floor(hashed / 100);
-  for (let a = 0; a < allocations.length; a++) {
-    const allocation = allocations[a]!;
-    if (allocationValue < allocation.range[0] || allocationValue >= allocation.range[1]) continue;
-    const distributions = allocation.distributions;
-    for (let d = 0; d < distributions.length; d++) {
-      const range = distributions[d]!.range;
-      if (distributionValue >= range[0] && distributionValue < range[1]) return a * SPAN + d;
-    }
-  }
-  return -1;
-}
-
 /** The bucketing value of a target: the selected value as a string, or undefined when missing or empty. */
 function bucketingValue(raw: unknown): string | undefined {
   const value = typeof raw === "string" ? raw : coerceString(raw);
@@ -69,9 +47,17 @@ export function bucketVariantKey(
   if (!bucket) return defaultVariantKey;
   const value = bucketingValue(selectValue(target, bucket.selector));
   if (value === undefined) return defaultVariantKey;
-  const found = locate(bucket.allocations, murmur3Concat(`${bucket.salt}/`, value));
-  if (found < 0) return defaultVariantKey;
-  return bucket.allocations[Math.floor(found / SPAN)]!.distributions[found % SPAN]!.variant;
+  const hashed = murmur3Concat(`${bucket.salt}/`, value);
+  const allocationValue = hashed % 100;
+  const distributionValue = Math.floor(hashed / 100);
+  for (const { range, distributions } of bucket.allocations) {
+    if (allocationValue < range[0] || allocationValue >= range[1]) continue;
+    for (const distribution of distributions) {
+      const [start, end] = distribution.range;
+      if (distributionValue >= start && distributionValue < end) return distribution.variant;
+    }
+  }
+  return defaultVariantKey;
 }
 
 export function compileBucket<T>(
@@ -84,12 +70,32 @@ export function compileBucket<T>(
   if (!bucket) return () => defaultVariant.get();
   const select = compileSelector(bucket.selector);
   const hash = prefixedMurmur3(`${bucket.salt}/`);
-  const { allocations } = bucket;
-  const slots = allocations.map((allocation) => allocation.distributions.map((d) => new Slot(d.variant, resolve)));
+  // The rule of bucketVariantKey, on ranges flattened into plain numbers for the request path.
+  const allocations = bucket.allocations.map((allocation) => ({
+    start: allocation.range[0],
+    end: allocation.range[1],
+    distributions: allocation.distributions.map((d) => ({
+      start: d.range[0],
+      end: d.range[1],
+      variant: new Slot(d.variant, resolve),
+    })),
+  }));
   return (target) => {
     const value = bucketingValue(select(target));
     if (value === undefined) return defaultVariant.get();
-    const found = locate(allocations, hash(value));
-    return found < 0 ? defaultVariant.get() : slots[Math.floor(found / SPAN)]![found % SPAN]!.get();
+    const hashed = hash(value);
+    const allocationValue = hashed % 100;
+    const distributionValue = Math.floor(hashed / 100);
+    for (let a = 0; a < allocations.length; a++) {
+      const allocation = allocations[a]!;
+      if (allocationValue < allocation.start || allocationValue >= allocation.end) continue;
+      const distributions = allocation.distributions;
+      for (let d = 0; d < distributions.length; d++) {
+        const distribution = distributions[d]!;
+        if (distributionValue >= distribution.start && distributionValue < distribution.end)
+          return distribution.variant.get();
+      }
+    }
+    return defaultVariant.get();
   };
 }

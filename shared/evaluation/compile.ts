@@ -203,7 +203,8 @@ const COMPILES_PER_EVALUATION = 1000;
 /** One flag's compiled form, made on first use; carried over to the next flag set when its content did not change. */
 class LazyFlag {
   readonly key: string;
-  private evaluator: FlagEvaluator | undefined;
+  /** The compiled form, once made: what every evaluation after it runs. */
+  evaluator: FlagEvaluator | undefined;
   private uses = 0;
   constructor(
     readonly flag: EvaluationFlag,
@@ -217,11 +218,10 @@ class LazyFlag {
   }
 
   /**
-   * Evaluates with the compiled form, compiling it first if `mayCompile` and the flag was
-   * used before; else interprets it (interpretFlag). See COMPILES_PER_EVALUATION on when.
+   * An evaluation before the flag is compiled: compiles it first if `mayCompile` and the
+   * flag was used before, else interprets it (interpretFlag). See COMPILES_PER_EVALUATION.
    */
-  evaluate(target: Target, withExposure: boolean, mayCompile: boolean): Outcome | undefined {
-    if (this.evaluator) return this.evaluator(target);
+  evaluateUncompiled(target: Target, withExposure: boolean, mayCompile: boolean): Outcome | undefined {
     if (mayCompile && this.uses > 0) {
       this.evaluator = this.compile();
       return this.evaluator(target);
@@ -233,10 +233,6 @@ class LazyFlag {
       this.evaluator = this.invalid(error);
       return undefined;
     }
-  }
-
-  get compiled(): boolean {
-    return this.evaluator !== undefined;
   }
 
   /** The flag as checked, or undefined if it fails the check. */
@@ -315,9 +311,12 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
-      const compiled = lazy.compiled;
-      const outcome = lazy.evaluate(target, reasons !== undefined, compiles > 0);
-      if (!compiled && lazy.compiled) compiles--;
+      let outcome: Outcome | undefined;
+      if (lazy.evaluator !== undefined) outcome = lazy.evaluator(target);
+      else {
+        outcome = lazy.evaluateUncompiled(target, reasons !== undefined, compiles > 0);
+        if (lazy.evaluator !== undefined) compiles--;
+      }
       if (!outcome) continue;
       result[lazy.key] = outcome.variant;
       if (reasons) reasons[lazy.key] = outcome;
