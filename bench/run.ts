@@ -83,6 +83,8 @@ ours (deduplication, ~18 exposures per request, packing, cloning) and half is Mi
 and its consumer, which run inside the same workerd on these 2 shared cores (on Cloudflare the queue is a
 separate service). The p99.9 is the machine's: a worker answering only \`/health\` shows the same 15–20 ms
 stalls every 100–200 ms.
+Compare rows with the floor of the same run: this shared machine's speed varies from run to run (the floor's p50
+has ranged from 0.32 to 0.68 ms across sessions, and throughput with it).
 
 **Throughput** — autocannon, ${throughput.connections} connections, ${throughput.durationSeconds} s after a 3 s warm-up (its
 latency histogram has whole-millisecond resolution and includes queueing at saturation).
@@ -187,6 +189,9 @@ script, KV read, load, all flags for one user), the next one, and the first requ
 flag (made to load before answering by waiting out the isolate's cache), with the publisher's per-flag hashes (the
 unchanged flags keep their compiled form) and without. Keeping compiled flags pays at 50 flags; at 1,000 and 5,000 the
 document's JSON.parse and the first evaluation of every flag dominate, and the two columns differ by run-to-run noise.
+A flag is interpreted on its first evaluation and compiled from its second, at most 1,000 flags per request: the
+second request pays for compiling (at 5,000 flags it compiles 1,000 and interprets the rest), which an isolate that
+serves a single request never does; after the sixth request, every flag runs compiled.
 
 | flags | first request | second request | after a publish | after a publish, no flag hashes |
 | ---: | ---: | ---: | ---: | ---: |
