@@ -19,7 +19,7 @@ describe("murmur3", () => {
       fc.property(fc.string({ unit: "grapheme", maxLength: 80 }), (text) => {
         expect(murmur3(text)).toBe(murmurhash.v3(text, 0));
       }),
-      { numRuns: 5000 },
+      { numRuns: 2000 },
     );
   });
 
@@ -28,7 +28,7 @@ describe("murmur3", () => {
       fc.property(fc.string({ unit: "binary", maxLength: 80 }), (text) => {
         expect(murmur3(text)).toBe(amplitudeHash(text));
       }),
-      { numRuns: 5000 },
+      { numRuns: 2000 },
     );
   });
 
@@ -46,7 +46,7 @@ describe("murmur3", () => {
           }
         },
       ),
-      { numRuns: 5000 },
+      { numRuns: 2000 },
     );
   });
 

@@ -47,7 +47,7 @@ describe("compiled operators", () => {
           expect(compileCondition(condition)(target)).toBe(engine.matchCondition(target, condition));
         },
       ),
-      { numRuns: 50_000 },
+      { numRuns: 20_000 },
     );
   });
 

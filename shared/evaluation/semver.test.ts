@@ -19,7 +19,7 @@ describe("VERSION_PATTERN", () => {
           expect(ours?.[5]).toEqual(reference?.[5]);
         },
       ),
-      { numRuns: 20000 },
+      { numRuns: 10_000 },
     );
   });
 
