@@ -7,6 +7,7 @@
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { OPERATORS } from "../evaluation/operators.js";
 import { CORRECTIONS } from "../stats/corrections.js";
+import { ANALYSIS_SETTINGS } from "./fields.js";
 
 export const keySchema = z
   .string()
@@ -144,26 +145,10 @@ export const changeSchema = z.object({
 export type Change = z.infer<typeof changeSchema>;
 
 /** The fields an experiment's analysis depends on: locked while it runs. */
-export const ANALYSIS_FIELDS = [
-  "primaryMetric",
-  "secondaryMetrics",
-  "guardrailMetrics",
-  "statisticalMethod",
-  "confidenceLevel",
-  "minimumDetectableEffect",
-  "multipleTestingCorrection",
-  "bucketing",
-] as const;
-export const analysisSettingsSchema = flagInputSchema.pick({
-  primaryMetric: true,
-  secondaryMetrics: true,
-  guardrailMetrics: true,
-  statisticalMethod: true,
-  confidenceLevel: true,
-  minimumDetectableEffect: true,
-  multipleTestingCorrection: true,
-  bucketing: true,
-});
+export const ANALYSIS_FIELDS = [...ANALYSIS_SETTINGS, "bucketing"] as const;
+export const analysisSettingsSchema = flagInputSchema.pick(
+  Object.fromEntries(ANALYSIS_FIELDS.map((field) => [field, true])) as Record<(typeof ANALYSIS_FIELDS)[number], true>,
+);
 export type AnalysisSettings = z.infer<typeof analysisSettingsSchema>;
 
 /** One run of an experiment from start to stop: its data and settings are its own. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FLAG_INPUT_FIELDS } from "./fields.js";
 import { flagInputSchema, type FlagInput, type Group } from "./schema.js";
 import { validateFlag, type ProjectView } from "./validate.js";
 
@@ -18,6 +19,12 @@ const project = (flags: FlagInput[] = [], groups: Group[] = []): ProjectView => 
 
 const messages = (flag: FlagInput, view = project()) =>
   validateFlag(flag, view).map((i) => `${i.path.join(".")}: ${i.message}`);
+
+describe("the authoring fields", () => {
+  it("are the fields the schema declares, in the editor's order", () => {
+    expect(Object.keys(flagInputSchema.shape)).toEqual([...FLAG_INPUT_FIELDS]);
+  });
+});
 
 describe("validateFlag", () => {
   it("accepts a well-formed experiment", () => {

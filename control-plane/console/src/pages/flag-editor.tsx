@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
+import { EXPERIMENT_FIELDS, FLAG_INPUT_FIELDS } from "../../../../shared/authoring/fields.js";
 import { api, ApiFailure } from "../api.js";
 import { Banner, ChangeList, ErrorBanner, Field, Loading, Select, TextArea, useLoad } from "../components.js";
 import { applyChanges, changesBetween } from "../diff.js";
@@ -15,35 +16,13 @@ import { TargetingLists } from "./editor/targeting-lists.js";
 import { VariantsEditor } from "./editor/variants.js";
 import { WeightSliders } from "./editor/weight-sliders.js";
 
-const INPUT_FIELDS = [
-  "key",
-  "name",
-  "description",
-  "type",
-  "variants",
-  "bucketing",
-  "rollout",
-  "weights",
-  "segments",
-  "inclusions",
-  "exclusions",
-  "prerequisites",
-  "groups",
-  "deployments",
-  "hypothesis",
-  "primaryMetric",
-  "secondaryMetrics",
-  "guardrailMetrics",
-  "statisticalMethod",
-  "confidenceLevel",
-  "minimumDetectableEffect",
-  "multipleTestingCorrection",
-] as const;
-
 /** The fields an admin edits, from a stored flag (the server manages the rest). */
 export const toInput = (flag: Flag | FlagInput): FlagInput =>
   Object.fromEntries(
-    INPUT_FIELDS.filter((field) => flag[field] !== undefined).map((field) => [field, structuredClone(flag[field])]),
+    FLAG_INPUT_FIELDS.filter((field) => flag[field] !== undefined).map((field) => [
+      field,
+      structuredClone(flag[field]),
+    ]),
   ) as FlagInput;
 
 const newFlag = (deployments: Deployment[]): FlagInput => ({
@@ -68,16 +47,7 @@ const newFlag = (deployments: Deployment[]): FlagInput => ({
 
 export type Edit = (change: (draft: FlagInput) => void) => void;
 
-const EXPERIMENT_FIELDS = new Set([
-  "hypothesis",
-  "primaryMetric",
-  "secondaryMetrics",
-  "guardrailMetrics",
-  "statisticalMethod",
-  "confidenceLevel",
-  "minimumDetectableEffect",
-  "multipleTestingCorrection",
-]);
+const EXPERIMENT_ONLY = new Set<string>(EXPERIMENT_FIELDS);
 const isEmpty = (value: unknown) =>
   value === "" ||
   (Array.isArray(value) && value.length === 0) ||
@@ -148,7 +118,7 @@ function Editor({
     : changes.filter(
         (change) =>
           !isEmpty("value" in change ? change.value : undefined) &&
-          !(draft.type === "release" && EXPERIMENT_FIELDS.has(String(change.path[0]))),
+          !(draft.type === "release" && EXPERIMENT_ONLY.has(String(change.path[0]))),
       );
   const experiment = draft.type === "experiment";
   const locked = base?.type === "experiment" && base.status === "running";

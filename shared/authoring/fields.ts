@@ -1,0 +1,37 @@
+/**
+ * The names of a flag's authoring fields, without zod: the console (a browser bundle) and
+ * the schema (schema.ts, which declares exactly these, tested) share them.
+ */
+
+/** What an experiment's analysis depends on, besides its bucketing. */
+export const ANALYSIS_SETTINGS = [
+  "primaryMetric",
+  "secondaryMetrics",
+  "guardrailMetrics",
+  "statisticalMethod",
+  "confidenceLevel",
+  "minimumDetectableEffect",
+  "multipleTestingCorrection",
+] as const;
+
+/** The fields only experiments use: a release flag leaves them out. */
+export const EXPERIMENT_FIELDS = ["hypothesis", ...ANALYSIS_SETTINGS] as const;
+
+/** Every field an admin writes on a flag or experiment, in the order the editor shows them. */
+export const FLAG_INPUT_FIELDS = [
+  "key",
+  "name",
+  "description",
+  "type",
+  "variants",
+  "bucketing",
+  "rollout",
+  "weights",
+  "segments",
+  "inclusions",
+  "exclusions",
+  "prerequisites",
+  "groups",
+  "deployments",
+  ...EXPERIMENT_FIELDS,
+] as const;
