@@ -5,6 +5,7 @@
  * evaluation answering the new variant (write to dynalite, publish to KV, notification to
  * the FlagStreamHub Durable Object, server-sent event, the SDK's parse).
  */
+import { adminApi } from "../test/support/admin-api.js";
 import { Experiment } from "@amplitude/experiment-node-server";
 import { startLocalSystem } from "../scripts/local-system.js";
 import { percentile, round } from "./percentiles.js";
@@ -24,14 +25,9 @@ export async function benchStreaming(changes = 50): Promise<StreamingResult> {
     reconcileEveryMs: 60_000,
   });
   const token = system.controlPlane.bootstrapToken!;
+  const call = adminApi(system.controlPlane.url, token);
   const api = async (method: string, path: string, body?: unknown) =>
-    (await (
-      await fetch(`${system.controlPlane.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-    ).json()) as Record<string, unknown>;
+    (await call(method, path, body)).body as Record<string, unknown>;
   try {
     await api("POST", "/projects", { key: "bench", name: "Bench" });
     const serverKey = String(

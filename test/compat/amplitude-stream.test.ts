@@ -7,6 +7,7 @@
  * (`exposureConfig` with our edge as `serverUrl`) lands in the experiment's report.
  */
 import { Experiment as ServerExperiment, type LocalEvaluationClient } from "@amplitude/experiment-node-server";
+import { adminApi } from "../support/admin-api.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sign } from "../../shared/ingest-signature.js";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
@@ -16,14 +17,8 @@ let client: LocalEvaluationClient;
 let serverKey: string;
 const token = () => system.controlPlane.bootstrapToken!;
 
-const api = async (method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${system.controlPlane.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return (await response.json()) as Record<string, any>;
-};
+const api = async (method: string, path: string, body?: unknown) =>
+  (await adminApi(system.controlPlane.url, token())(method, path, body)).body;
 const setRollout = async (rollout: number) => {
   const current = await api("GET", "/projects/live/flags/banner");
   return api("PATCH", "/projects/live/flags/banner", { rollout, version: current["version"] });

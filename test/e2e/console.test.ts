@@ -8,6 +8,7 @@
  */
 import { gzipSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
+import { adminApi } from "../support/admin-api.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../../scripts/demo-seed.js";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
@@ -21,14 +22,8 @@ let adminToken: string;
 let clientKey: string;
 let url: string;
 
-const api = async (method: string, path: string, body?: unknown, token = adminToken) => {
-  const response = await fetch(`${system.controlPlane.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json().catch(() => undefined)) as Record<string, any> };
-};
+const api = (method: string, path: string, body?: unknown, token = adminToken) =>
+  adminApi(system.controlPlane.url, token)(method, path, body);
 
 /** A new tab (its own session storage), signed in with `token`. */
 async function signedIn(token = adminToken): Promise<Page> {

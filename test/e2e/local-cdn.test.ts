@@ -3,6 +3,7 @@
  * demo site it serves when no CDN_ORIGIN is given), keyed to a deployment, kept up to date
  * by the control plane like the edge.
  */
+import { adminApi } from "../support/admin-api.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoSite } from "../../scripts/demo-site.js";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
@@ -30,14 +31,8 @@ beforeAll(async () => {
     queueBatchTimeoutSeconds: 0.2,
   });
   const token = system.controlPlane.bootstrapToken!;
-  api = async (method, path, body) =>
-    (await (
-      await fetch(`${system.controlPlane.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-    ).json()) as Record<string, any>;
+  const call = adminApi(system.controlPlane.url, token);
+  api = async (method, path, body) => (await call(method, path, body)).body;
   await api("POST", "/projects", { key: "site", name: "Site" });
   const { clientKey } = await api("POST", "/projects/site/deployments", { key: "web", name: "Web" });
   const created = await api("POST", "/projects/site/flags", experiment("hero"));

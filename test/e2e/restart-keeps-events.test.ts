@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { adminApi } from "../support/admin-api.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
 
@@ -30,14 +31,8 @@ describe("a local restart", () => {
   it("keeps events accepted just before the stop", async () => {
     system = await start();
     const token = system.controlPlane.bootstrapToken!;
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${system!.controlPlane.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return (await response.json()) as Record<string, any>;
-    };
+    const call = adminApi(system.controlPlane.url, token);
+    const api = async (method: string, path: string, body?: unknown) => (await call(method, path, body)).body;
     await api("POST", "/projects", { key: "durable", name: "Durable" });
     const { clientKey } = await api("POST", "/projects/durable/deployments", { key: "web", name: "Web" });
     const created = await api("POST", "/projects/durable/flags", {

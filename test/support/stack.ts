@@ -7,6 +7,7 @@ import { startDynalite } from "../../shared/node/local-dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../../control-plane/src/server.js";
 import { startLocalSystem } from "../../scripts/local-system.js";
+import { type AdminApi, adminApi } from "./admin-api.js";
 import { startDynamoProxy, type DynamoProxy } from "./dynamo-proxy.js";
 import { startEdge, type EdgeHarness } from "./edge-harness.js";
 
@@ -18,12 +19,7 @@ export interface Stack {
   adminToken: string;
   dynamoEndpoint: string;
   /** Calls the control plane with the admin token (or another); JSON in and out. */
-  api(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  api: AdminApi;
   dispose(): Promise<void>;
 }
 
@@ -52,19 +48,7 @@ export async function startStack(
     controlPlane,
     adminToken,
     dynamoEndpoint: dynamo.endpoint,
-    async api(method, path, body, headers = {}) {
-      const response = await fetch(`${controlPlane.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${adminToken}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-    },
+    api: adminApi(controlPlane.url, adminToken),
     async dispose() {
       if (proxy) proxy.down = false; // let the control plane's last writes finish
       await controlPlane.close();
@@ -95,33 +79,15 @@ export async function startFullStack(): Promise<FullStack> {
   });
   const { controlPlane, edgeUrl, statsUrl } = system;
   const adminToken = controlPlane.bootstrapToken!;
-  const call = async (
-    base: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-  };
+  const stats = adminApi(statsUrl, adminToken);
   return {
     edgeUrl,
     statsUrl,
     controlPlane,
     adminToken,
-    api: (method, path, body, headers) => call(controlPlane.url, method, path, body, headers),
+    api: adminApi(controlPlane.url, adminToken),
     report: async (project, experiment) =>
-      (await call(statsUrl, "GET", `/projects/${project}/experiments/${experiment}/report`)).body,
+      (await stats("GET", `/projects/${project}/experiments/${experiment}/report`)).body,
     dispose: () => system.close(),
   };
 }
