@@ -35,10 +35,6 @@ export function compileSelector(path: readonly string[]): Selector {
     case 4:
       return (t) => step(step(step(step(t, a!), b!), c!), d!) ?? undefined;
     default:
-      return (t) => {
-        let value: unknown = t;
-        for (const key of path) value = step(value, key);
-        return value ?? undefined;
-      };
+      return (t) => selectValue(t, path);
   }
 }
