@@ -4,12 +4,16 @@
  * the stats service (signed), and the control plane publishing into the edge's KV.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDynalite } from "../shared/node/local-dynalite.js";
 import { kvNamespaceWriter, type KvWriter } from "../control-plane/src/publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../control-plane/src/server.js";
 import { startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { startStatsService, type StatsServer } from "../stats-lambda/src/server.js";
+import { startStatsService } from "../stats-lambda/src/server.js";
+import { drainQueues, type DrainReport, type LedgerReader } from "./local-drain.js";
+import { openSpool } from "./local-spool.js";
 
 export interface LocalSystemOptions {
   ingestSecret: string;
@@ -26,6 +30,10 @@ export interface LocalSystemOptions {
   bootstrapToken?: string;
   reconcileEveryMs?: number;
   queueBatchTimeoutSeconds?: number;
+  /** How long stopping waits for ingest to acknowledge what was accepted (15 s when absent). */
+  drainTimeoutMs?: number;
+  /** Where stopping reports its progress (the console when absent). */
+  log?: (line: string) => void;
 }
 
 export interface LocalSystem {
@@ -40,18 +48,56 @@ export interface LocalSystem {
    * second edge worker with its own KV, which the control plane then publishes to as well.
    */
   startCdn(options: { origin: string; deploymentKey: string; port?: number }): Promise<string>;
+  /** Stops taking requests, drains the queues into ingest (bounded, the rest to the spool), stops everything. */
+  stop(): Promise<DrainReport>;
+  /** `stop`, for callers that need no report. */
   close(): Promise<void>;
 }
 
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
+  // Stopped in reverse order if a later part fails to start: nothing outlives a failed start.
+  const started: Array<() => Promise<unknown>> = [];
+  const stopStarted = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+  };
+  try {
+    return await compose(options, started);
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+}
+
+async function compose(options: LocalSystemOptions, started: Array<() => Promise<unknown>>): Promise<LocalSystem> {
   const dynamo = options.dynamoEndpoint
     ? { endpoint: options.dynamoEndpoint, close: async () => {} }
     : await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
+  started.push(() => dynamo.close());
   const stats = await startStatsService({
     dynamoEndpoint: dynamo.endpoint,
     ingestSecret: options.ingestSecret,
     ...(options.ports?.stats ? { port: options.ports.stats } : {}),
   });
+  started.push(() => stats.close());
+  // Undeliverable messages wait on disk (in a temporary folder without a data folder); a
+  // previous run's are delivered from now on.
+  const spool = await openSpool({
+    dir: options.dataDir ? join(options.dataDir, "spool") : mkdtempSync(join(tmpdir(), "local-spool-")),
+    ingestUrl: `${stats.url}/ingest`,
+    secret: options.ingestSecret,
+  });
+  started.push(() => spool.close());
+  if (spool.pending() > 0) {
+    (options.log ?? console.log)(`Delivering ${spool.pending()} queue messages kept in ${spool.dir} by the last stop`);
+    void spool.deliverDue(true).catch((error: unknown) => console.error("Spool delivery failed", error));
+  }
+  const ledgerToken = randomBytes(16).toString("base64url");
+  const consumer = {
+    ingestUrl: `${stats.url}/ingest`,
+    secret: options.ingestSecret,
+    ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}),
+  };
+  const local = { spool: spool.add, ledgerToken };
   // The publisher hands each publish to the edge's flag streams, signed with this.
   const streamNotifySecret = randomBytes(24).toString("base64url");
   const edge = await startEdgeMiniflare({
@@ -59,12 +105,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...(options.ports?.edge ? { port: options.ports.edge } : {}),
     ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare") } : {}),
     flagCacheTtlMs: options.flagCacheTtlMs,
-    consumer: {
-      ingestUrl: `${stats.url}/ingest`,
-      secret: options.ingestSecret,
-      ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}),
-    },
+    consumer,
+    local,
   });
+  started.push(() => edge.mf.dispose());
+  const ledgers: LedgerReader[] = [{ name: "edge", mf: edge.mf, token: ledgerToken }];
   // Every edge worker's KV gets every published document (the CDN proxy's joins later).
   const kvTargets: KvWriter[] = [kvNamespaceWriter(await edge.mf.getKVNamespace("FLAGS", "edge"))];
   const kv: KvWriter = {
@@ -81,8 +126,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     ...(options.bootstrapToken ? { bootstrapToken: options.bootstrapToken } : {}),
     ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}),
   });
+  started.push(() => controlPlane.close());
   let cdn: Awaited<ReturnType<typeof startEdgeMiniflare>> | undefined;
-  return {
+  let closing: Promise<DrainReport> | undefined;
+  const system: LocalSystem = {
     dynamoEndpoint: dynamo.endpoint,
     streamNotifySecret,
     edgeUrl: edge.url.href.replace(/\/$/, ""),
@@ -94,12 +141,10 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
         ...(options.dataDir ? { persistDir: join(options.dataDir, "miniflare-cdn") } : {}),
         flagCacheTtlMs: options.flagCacheTtlMs,
         vars: { CDN_ORIGIN: origin, CDN_DEPLOYMENT_KEY: deploymentKey, CDN_INJECT_HTML: "true" },
-        consumer: {
-          ingestUrl: `${stats.url}/ingest`,
-          secret: options.ingestSecret,
-          ...(options.queueBatchTimeoutSeconds ? { maxBatchTimeoutSeconds: options.queueBatchTimeoutSeconds } : {}),
-        },
+        consumer,
+        local,
       });
+      ledgers.push({ name: "CDN proxy", mf: cdn.mf, token: ledgerToken });
       kvTargets.push(kvNamespaceWriter(await cdn.mf.getKVNamespace("FLAGS", "edge")));
       // Bring its KV up to date: publish every deployment again (versions only grow).
       for (const project of await controlPlane.store.listProjects()) {
@@ -109,26 +154,24 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       return cdn.url.href.replace(/\/$/, "");
     },
     async close() {
-      await drainQueue(stats, options.queueBatchTimeoutSeconds ?? 1);
-      await controlPlane.close();
-      await cdn?.mf.dispose();
-      await edge.mf.dispose();
-      await stats.close();
-      await dynamo.close();
+      await system.stop();
+    },
+    stop() {
+      closing ??= (async () => {
+        const report = await drainQueues(ledgers, spool, {
+          timeoutMs: options.drainTimeoutMs ?? 15_000,
+          log: options.log ?? ((line) => console.log(line)),
+        });
+        await spool.close();
+        await controlPlane.close();
+        await cdn?.mf.dispose();
+        await edge.mf.dispose();
+        await stats.close();
+        await dynamo.close();
+        return report;
+      })();
+      return closing;
     },
   };
-}
-
-/**
- * Miniflare keeps queued messages in memory only, so an event accepted (202) just before
- * Ctrl-C would be lost with the process. Before stopping, wait until deliveries to the
- * stats service have been quiet for longer than the queue's batch timeout (anything
- * accepted has then been delivered), at most 15 s.
- */
-async function drainQueue(stats: StatsServer, batchTimeoutSeconds: number): Promise<void> {
-  const quietMs = batchTimeoutSeconds * 1000 + 1500;
-  const started = Date.now();
-  while (Date.now() - started < 15_000 && Date.now() - Math.max(stats.lastDeliveryAt(), started) < quietMs) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return system;
 }

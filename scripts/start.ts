@@ -1,164 +1,54 @@
 /**
- * `npm start`: the whole system on this machine, with no account and no network.
- * - DynamoDB: dynalite, persisted under .data/dynamo; or, with DYNAMODB_ENDPOINT set, that
- *   endpoint (DynamoDB Local, AWS, a proxy), whose tables are created when missing
- * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
- * - the control plane (Node server), publishing into that KV, and serving the admin console at `/`
- * - the stats service (Node server), fed by the edge's queue consumer
- * - a demo project on first run
- * - the CDN middleware in proxy mode, keyed to the demo deployment, in front of
- *   CDN_ORIGIN when set, else of a tiny demo site (scripts/demo-site.ts)
- * Writes .data/local.json (URLs, admin token, keys), prints curl examples, and stops
- * everything on Ctrl-C or SIGTERM. A second start keeps the data.
+ * `npm start`: runs the local system (scripts/local-main.ts) in a process group of its own
+ * and stops it in order.
+ *
+ * Ctrl-C in a terminal sends SIGINT to the whole foreground process group: npm, tsx, this
+ * process, and every child in the group, workerd among them, which would die at once with
+ * the events still in its queue. In a group of its own, the system (and its workerd
+ * children) never sees that signal; this process turns it, SIGTERM and SIGHUP into one
+ * `stop` message, and the system drains its queues, stops its parts, and exits. Whatever
+ * is left in its group then (a workerd whose parent died) is killed, so no child outlives
+ * `npm start`. If this process dies first, the system notices its IPC channel close and
+ * stops itself the same way.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
 import { ROOT } from "../edge/local/build.js";
-import { seedDemo } from "./demo-seed.js";
-import { startDemoSite } from "./demo-site.js";
-import { startLocalSystem } from "./local-system.js";
 
-process.env["WRANGLER_SEND_METRICS"] ??= "false";
-process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+/** Past the drain's own bound (DRAIN_TIMEOUT_MS, 15 s) and the parts' close: something hangs. */
+const STOP_GRACE_MS = Number(process.env["DRAIN_TIMEOUT_MS"] ?? 15_000) + 20_000;
 
-const DATA = join(ROOT, ".data");
-const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const system = spawn(process.execPath, ["--import", "tsx", join(ROOT, "scripts/local-main.ts")], {
+  cwd: ROOT,
+  detached: true, // its own process group: the terminal's SIGINT does not reach it
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+});
 
-interface LocalState {
-  edgeUrl: string;
-  dynamoEndpoint: string;
-  controlPlaneUrl: string;
-  statsUrl: string;
-  /** The CDN proxy in front of CDN_ORIGIN (or the demo site). */
-  cdnUrl: string;
-  cdnOrigin: string;
-  ingestSecret: string;
-  adminToken: string;
-  deployments: Array<{ key: string; clientKey: string; serverKey: string }>;
-}
-
-async function main(): Promise<void> {
-  mkdirSync(DATA, { recursive: true });
-  const statePath = join(DATA, "local.json");
-  const previous: Partial<LocalState> = existsSync(statePath) ? JSON.parse(readFileSync(statePath, "utf8")) : {};
-
-  const ingestSecret = previous.ingestSecret ?? randomBytes(24).toString("base64url");
-  const system = await startLocalSystem({
-    ingestSecret,
-    dataDir: DATA,
-    ...(process.env["DYNAMODB_ENDPOINT"] ? { dynamoEndpoint: process.env["DYNAMODB_ENDPOINT"] } : {}),
-    ports: {
-      edge: port("EDGE_PORT", 8787),
-      controlPlane: port("CONTROL_PLANE_PORT", 8788),
-      stats: port("STATS_PORT", 8789),
-    },
-    flagCacheTtlMs: 250, // the edge revalidates its copy every 250 ms locally, so a change shows within a second
-    ...(previous.adminToken ? { bootstrapToken: previous.adminToken } : {}),
-  });
-  const { controlPlane, edgeUrl, statsUrl, dynamoEndpoint } = system;
-
-  let adminToken = controlPlane.bootstrapToken ?? previous.adminToken;
-  if (!adminToken) {
-    // The database outlived local.json: issue a fresh local admin token.
-    adminToken = generateToken();
-    await controlPlane.store.putToken(hashToken(adminToken), {
-      id: hashToken(adminToken).slice(0, 16),
-      name: "local",
-      role: "admin",
-      project: "*",
-      createdAt: new Date().toISOString(),
-    });
+const killGroup = () => {
+  try {
+    process.kill(-system.pid!, "SIGKILL");
+  } catch {
+    // ESRCH: nothing left in the group.
   }
-  const deployments = (await controlPlane.store.getProject("demo"))
-    ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({
-        key,
-        clientKey,
-        serverKey,
-      }))
-    : [await seedDemo(controlPlane.url, adminToken)];
+};
 
-  const demoSite = process.env["CDN_ORIGIN"] ? undefined : await startDemoSite(port("DEMO_SITE_PORT", 8791));
-  const cdnOrigin = process.env["CDN_ORIGIN"] ?? demoSite!.url;
-  const cdnUrl = await system.startCdn({
-    origin: cdnOrigin,
-    deploymentKey: deployments[0]!.clientKey,
-    port: port("CDN_PORT", 8790),
-  });
+let stopRequested = false;
+const stop = (signal: NodeJS.Signals) => {
+  // One Ctrl-C arrives more than once (from the terminal, relayed by npm and by tsx): the first counts.
+  if (stopRequested) return;
+  stopRequested = true;
+  if (system.connected) system.send({ type: "stop", reason: signal });
+  else system.kill("SIGTERM");
+  setTimeout(() => {
+    console.error(`The local system did not stop within ${STOP_GRACE_MS / 1000} s; killing it.`);
+    killGroup();
+  }, STOP_GRACE_MS).unref();
+};
+// Listeners added here leave tsx's hidden one in place (it tells tsx's parent process the
+// signal arrived; without it that process would SIGKILL this one 30 ms later).
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(signal));
 
-  const state: LocalState = {
-    edgeUrl,
-    controlPlaneUrl: controlPlane.url,
-    statsUrl,
-    cdnUrl,
-    cdnOrigin,
-    dynamoEndpoint,
-    ingestSecret,
-    adminToken,
-    deployments,
-  };
-  writeFileSync(statePath, JSON.stringify(state, null, 2));
-  // The curl example below edits the flag conditionally, on the version it has now.
-  const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
-  printWelcome(state, onboarding?.version ?? 1);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    await system.close();
-    await demoSite?.close();
-    process.exit(0);
-  };
-  // Miniflare's own exit hook answers these signals with an immediate process.exit, which
-  // would skip closing the servers and dynalite: take them over; system.close() disposes
-  // Miniflare too. Only the listeners `process.listeners` shows are removed: tsx's hidden
-  // one tells its parent process the signal arrived, or the parent kills this process
-  // (SIGKILL, 30 ms later) in the middle of draining the queue, orphaning workerd.
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
-    process.on(signal, () => void stop(signal));
-  }
-}
-
-function printWelcome(
-  { edgeUrl, controlPlaneUrl, statsUrl, cdnUrl, cdnOrigin, dynamoEndpoint, adminToken, deployments }: LocalState,
-  onboardingVersion: number,
-): void {
-  const demo = deployments[0]!;
-  const user = Buffer.from(JSON.stringify({ user_id: "user-1" })).toString("base64url");
-  console.log(`
-Console:        ${controlPlaneUrl}/   (open it in a browser, sign in with the admin token below)
-Edge:           ${edgeUrl}
-Control plane:  ${controlPlaneUrl}   (API docs: ${controlPlaneUrl}/docs)
-Stats:          ${statsUrl}
-CDN proxy:      ${cdnUrl}   (in front of ${cdnOrigin}${process.env["CDN_ORIGIN"] ? ", CDN_ORIGIN" : ", the demo site: open it in a browser"})
-DynamoDB:       ${dynamoEndpoint}${process.env["DYNAMODB_ENDPOINT"] ? "   (DYNAMODB_ENDPOINT)" : "   (dynalite, data in .data/dynamo)"}
-Admin token:    ${adminToken}
-Deployment:     ${demo.key}   client key ${demo.clientKey}   server key ${demo.serverKey}
-All of this is in .data/local.json.
-
-Evaluate a user at the edge:
-  curl -s ${edgeUrl}/sdk/v2/vardata -H 'Authorization: Api-Key ${demo.clientKey}' -H 'X-Amp-Exp-User: ${user}'
-  curl -s '${edgeUrl}/v1/vardata?user_id=user-1' -H 'Authorization: Api-Key ${demo.serverKey}'
-  curl -s -X POST ${edgeUrl}/ofrep/v1/evaluate/flags/new-onboarding -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"context":{"targetingKey":"user-1"}}'
-Track a conversion:
-  curl -s -X POST ${edgeUrl}/track -H 'Authorization: Api-Key ${demo.clientKey}' -H 'Content-Type: application/json' -d '{"events":[{"user_id":"user-1","event_type":"purchase_completed"}]}'
-See the CDN middleware assign variants (a cookie, a header to the origin, variants injected into HTML):
-  curl -si ${cdnUrl}/ | head -20
-Read the experiment's report (JSON; add -H 'Accept: text/csv' for CSV):
-  curl -s ${statsUrl}/projects/demo/experiments/checkout-redesign/report -H 'Authorization: Bearer ${adminToken}'
-Change a flag (roll new-onboarding out to everyone):
-  curl -s ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}'
-  curl -s -X PUT ${controlPlaneUrl}/projects/demo/flags/new-onboarding -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -H 'If-Match: "${onboardingVersion}"' \\
-       -d '{"key":"new-onboarding","name":"New onboarding","type":"release","variants":[{"key":"on"}],"rollout":100,"deployments":["demo"]}'
-
-Ctrl-C stops everything.`);
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+system.on("exit", (code, signal) => {
+  killGroup();
+  process.exit(code ?? (signal ? 1 : 0));
 });

@@ -10,11 +10,18 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 let built: Promise<string> | undefined;
+let builtLocal: Promise<string> | undefined;
 
 /** The edge worker's bundled source. */
 export function buildEdgeWorker(): Promise<string> {
   built ??= bundleForWorkerd(join(ROOT, "edge/src/index.ts"));
   return built;
+}
+
+/** The edge worker wrapped for the local system (edge/local/local-worker.ts): its queue spools and drains. */
+export function buildLocalEdgeWorker(): Promise<string> {
+  builtLocal ??= bundleForWorkerd(join(ROOT, "edge/local/local-worker.ts"));
+  return builtLocal;
 }
 
 /** Bundles a worker's entry for workerd (also the peers' workers in bench/peers.ts); resolves to its source. */

@@ -3,7 +3,8 @@
  * and the tests run it. Extra workers (the queue consumer, a test sink) run beside it.
  */
 import { Miniflare, PeriodType, type WorkerOptions } from "miniflare";
-import { buildEdgeWorker } from "./build.js";
+import { buildEdgeWorker, buildLocalEdgeWorker } from "./build.js";
+import type { SpooledMessage } from "./ledger.js";
 
 export const COMPATIBILITY_DATE = "2026-04-01";
 export const EVENTS_QUEUE = "experiment-events";
@@ -29,10 +30,17 @@ export interface EdgeMiniflareOptions {
   extraWorkers?: WorkerOptions[];
   /** Accept the publisher's flag-stream notifications signed with this secret. */
   streamNotifySecret?: string;
+  /**
+   * Run the local system's wrapper (edge/local/local-worker.ts): messages the consumer would
+   * retry go to `spool` (which must have them on disk when it resolves), and the queue's
+   * ledger answers requests carrying `ledgerToken`.
+   */
+  local?: { spool(messages: SpooledMessage[]): Promise<void>; ledgerToken: string };
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
-  const script = await buildEdgeWorker();
+  const local = options.local;
+  const script = await (local ? buildLocalEdgeWorker() : buildEdgeWorker());
   const persist = options.persistDir;
   const mf = new Miniflare({
     host: options.host ?? "127.0.0.1",
@@ -62,8 +70,24 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
             ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret }
             : {}),
           ...(options.streamNotifySecret ? { STREAM_NOTIFY_SECRET: options.streamNotifySecret } : {}),
+          ...(local ? { LOCAL_LEDGER_TOKEN: local.ledgerToken } : {}),
           ...options.vars,
         },
+        ...(local
+          ? {
+              serviceBindings: {
+                LOCAL_SPOOL: async (request: Request) => {
+                  try {
+                    await local.spool((await request.json()) as SpooledMessage[]);
+                    return new Response(null, { status: 204 });
+                  } catch (error) {
+                    console.error("Local spool write failed", error);
+                    return new Response(null, { status: 500 });
+                  }
+                },
+              },
+            }
+          : {}),
         ...(options.consumer
           ? {
               queueConsumers: {
