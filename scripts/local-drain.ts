@@ -65,7 +65,8 @@ export async function drainQueues(
   const lost = ledgers.reduce((sum, ledger) => sum + inQueue(ledger), 0);
   const report = { drained: settled(), accepted, spooled: spool.pending(), lost, ms: Date.now() - started };
   if (report.drained) {
-    options.log(`All ${accepted} queue messages accepted since the start are acknowledged by ingest.`);
+    if (accepted > 0)
+      options.log(`All ${accepted} queue messages accepted since the start are acknowledged by ingest.`);
   } else {
     if (report.spooled > 0)
       options.log(

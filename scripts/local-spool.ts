@@ -77,8 +77,12 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     const asBatch = {
       queue: "local-spool",
       messages: batch,
-      ackAll: () => batch.forEach((m) => m.ack()),
-      retryAll: (retry?: QueueRetryOptions) => batch.forEach((m) => m.retry(retry)),
+      ackAll: () => {
+        for (const m of batch) m.ack();
+      },
+      retryAll: (retry?: QueueRetryOptions) => {
+        for (const m of batch) m.retry(retry);
+      },
     } as unknown as MessageBatch<QueueMessage>;
     await deliver(asBatch, { STATS_INGEST_URL: options.ingestUrl, STATS_INGEST_SECRET: options.secret } as Parameters<
       typeof deliver
