@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { createControlPlaneApp } from "./app.js";
 import { ensureBootstrapToken } from "./bootstrap-token.js";
 import { createStore, type Store } from "./db/store.js";
+import { answerAfterBody } from "../../shared/node/answer-after-body.js";
 import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import { createPublisher, type Publisher } from "./publish/publisher.js";
@@ -72,8 +73,9 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
   timer.unref();
 
   const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () =>
-      resolve(started),
+    const started = serve(
+      { fetch: answerAfterBody(app.fetch), port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
+      () => resolve(started),
     );
   });
   const { port } = server.address() as AddressInfo;

@@ -2,6 +2,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { flagReader, tokenLookup } from "../../shared/node/control-plane-table.js";
+import { answerAfterBody } from "../../shared/node/answer-after-body.js";
 import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
@@ -57,8 +58,9 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
     }
   };
   const server: ServerType = await new Promise((resolve) => {
-    const started = serve({ fetch, port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" }, () =>
-      resolve(started),
+    const started = serve(
+      { fetch: answerAfterBody(fetch), port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
+      () => resolve(started),
     );
   });
   const { port } = server.address() as AddressInfo;
