@@ -20,8 +20,6 @@ export interface StatsServerOptions {
 export interface StatsServer {
   url: string;
   stats: StatsStore;
-  /** When the last delivery ended (now while one is in progress): how a local shutdown knows the queue is drained. */
-  lastDeliveryAt(): number;
   close(): Promise<void>;
 }
 
@@ -45,21 +43,9 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
     tokens: tokenLookup(controlDb),
     ingestSecret: options.ingestSecret,
   });
-  let inFlight = 0;
-  let lastDelivery = 0;
-  const fetch = async (request: Request): Promise<Response> => {
-    if (new URL(request.url).pathname !== "/ingest") return app.fetch(request);
-    inFlight++;
-    try {
-      return await app.fetch(request);
-    } finally {
-      inFlight--;
-      lastDelivery = Date.now();
-    }
-  };
   const server: ServerType = await new Promise((resolve) => {
     const started = serve(
-      { fetch: answerAfterBody(fetch), port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
+      { fetch: answerAfterBody(app.fetch), port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
       () => resolve(started),
     );
   });
@@ -67,7 +53,6 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     stats,
-    lastDeliveryAt: () => (inFlight > 0 ? Date.now() : lastDelivery),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
