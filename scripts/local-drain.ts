@@ -30,6 +30,7 @@ export interface DrainReport {
 }
 
 const POLL_MS = 100;
+const RETRY_MS = 500;
 
 async function readLedger({ mf, token }: LedgerReader, stop = false): Promise<QueueLedger> {
   const response = await mf.dispatchFetch(`http://local${LEDGER_PATH}`, {
@@ -57,9 +58,10 @@ export async function drainQueues(
       `Delivering ${outstanding()} queued messages to the stats service before stopping (at most ${Math.round(options.timeoutMs / 1000)} s)…`,
     );
   while (!settled() && Date.now() - started < options.timeoutMs) {
-    // While stopping, the spool retries at once rather than at its backoff.
-    if (spool.pending() > 0) await spool.deliverDue(true).catch(() => {});
-    else await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    // While stopping, the spool retries at once rather than at its backoff, and again every
+    // half second while ingest keeps failing (not in a tight loop of failed deliveries).
+    const retrying = spool.pending() > 0 && (await spool.deliverDue(true).catch(() => spool.pending())) > 0;
+    await new Promise((resolve) => setTimeout(resolve, retrying ? RETRY_MS : POLL_MS));
     ledgers = await Promise.all(workers.map((worker) => readLedger(worker)));
   }
   const lost = ledgers.reduce((sum, ledger) => sum + inQueue(ledger), 0);

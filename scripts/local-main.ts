@@ -51,8 +51,13 @@ let stopping: Promise<void> | undefined;
 function stop(reason: string): Promise<void> {
   stopping ??= (async () => {
     console.log(`\n${reason}: stopping…`);
-    await system?.close();
-    await demoSite?.close();
+    try {
+      await system?.close();
+      await demoSite?.close();
+    } catch (error) {
+      console.error("Stopping failed", error);
+      process.exit(1);
+    }
     process.exit(0);
   })();
   return stopping;

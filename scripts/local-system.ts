@@ -158,10 +158,14 @@ async function compose(options: LocalSystemOptions, started: Array<() => Promise
     },
     stop() {
       closing ??= (async () => {
-        const report = await drainQueues(ledgers, spool, {
-          timeoutMs: options.drainTimeoutMs ?? 15_000,
-          log: options.log ?? ((line) => console.log(line)),
-        });
+        const log = options.log ?? ((line: string) => console.log(line));
+        // A drain that cannot even read a ledger (workerd gone) must not keep the rest running.
+        const report = await drainQueues(ledgers, spool, { timeoutMs: options.drainTimeoutMs ?? 15_000, log }).catch(
+          (error: unknown): DrainReport => {
+            log(`Could not drain the queues: ${String(error)}`);
+            return { drained: false, accepted: 0, spooled: spool.pending(), lost: 0, ms: 0 };
+          },
+        );
         await spool.close();
         await controlPlane.close();
         await cdn?.mf.dispose();
