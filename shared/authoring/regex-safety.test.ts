@@ -36,6 +36,10 @@ describe("regex safety", () => {
     }
     for (const fine of ["^[a-z0-9._-]+@example\\.com$", "beta", "^(foo|bar)$", "\\d+\\.\\d+", "^.*@acme\\.com$"])
       expect(await regexSafetyIssues(withPatterns([fine]))).toEqual([]);
+    // Valid JavaScript that recheck cannot parse: refused for good, not as a timeout.
+    expect(messages(await regexSafetyIssues(withPatterns(["\\u{1F600}"])))).toEqual([
+      "segments.0.conditions.0.values.0: regex is too complex to check for super-linear time (invalid): simplify it",
+    ]);
     expect(messages(validateFlag(withPatterns(["("]), { flags: new Map(), groups: new Map() })).join()).toContain(
       "segments.0.conditions.0.values.0: invalid regex",
     );

@@ -131,9 +131,10 @@ async function acquire(signal: AbortSignal): Promise<(() => void) | undefined> {
 }
 
 const aborted = (signal: AbortSignal) =>
-  new Promise<{ status: "unknown" }>((resolve) => {
-    if (signal.aborted) resolve({ status: "unknown" });
-    signal.addEventListener("abort", () => resolve({ status: "unknown" }), { once: true });
+  new Promise<{ status: "unknown"; error: undefined }>((resolve) => {
+    const undecided = () => resolve({ status: "unknown", error: undefined });
+    if (signal.aborted) undecided();
+    signal.addEventListener("abort", undecided, { once: true });
   });
 
 type Verdict = { decided: true; problem: string | undefined } | { decided: false };
@@ -147,10 +148,18 @@ async function analyse(pattern: string, deadline: number): Promise<Verdict> {
     const timeout = Math.min(CHECK_MS_PER_PATTERN, deadline - Date.now());
     if (timeout <= 0) return { decided: false };
     // Raced with the deadline too: an agent that never answers the cancel must not hold the request.
-    const diagnostics = await Promise.race([check(pattern, "", { timeout, signal }), aborted(signal)]);
-    if (diagnostics.status === "unknown") return { decided: false };
+    // A checker that fails (its agent gone) decides nothing: the save is refused, never a 500.
+    const diagnostics = await Promise.race([
+      check(pattern, "", { timeout, signal }).catch(() => ({ status: "unknown" as const, error: undefined })),
+      aborted(signal),
+    ]);
     let problem: string | undefined;
-    if (diagnostics.status === "vulnerable") {
+    if (diagnostics.status === "unknown") {
+      const kind = diagnostics.error?.kind;
+      if (kind === undefined || kind === "timeout" || kind === "cancel") return { decided: false };
+      // The checker cannot analyse this pattern at all (a feature it does not support): that does not change.
+      problem = `regex is too complex to check for super-linear time (${kind}): simplify it`;
+    } else if (diagnostics.status === "vulnerable") {
       const { complexity } = diagnostics;
       if (complexity.type === "exponential")
         problem =
