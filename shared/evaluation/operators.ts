@@ -259,15 +259,27 @@ export function compileCondition(condition: EvaluationCondition): Predicate {
   }
 
   const matchString = compileStringMatcher(op, filters);
+  if (op === Operator.REGEX_MATCH || op === Operator.REGEX_DOES_NOT_MATCH) {
+    // The same as below, paying from the evaluation's budget; kept apart so other operators do not read it.
+    return (target) => {
+      const value = select(target);
+      if (value === undefined) return onMissing;
+      const budget = target[REGEX_BUDGET];
+      if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value, budget);
+      const list = coerceStringArray(value);
+      if (list) return list.some((item) => matchString(item, budget));
+      const text = coerceString(value);
+      return text !== undefined && matchString(text, budget);
+    };
+  }
   return (target) => {
     const value = select(target);
     if (value === undefined) return onMissing;
-    const budget = target[REGEX_BUDGET];
     // Strings that cannot be JSON arrays (the common case) skip the list coercion.
-    if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value, budget);
+    if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value);
     const list = coerceStringArray(value);
-    if (list) return list.some((item) => matchString(item, budget));
+    if (list) return list.some((item) => matchString(item));
     const text = coerceString(value);
-    return text !== undefined && matchString(text, budget);
+    return text !== undefined && matchString(text);
   };
 }
