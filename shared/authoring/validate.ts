@@ -2,12 +2,12 @@
  * Rules a flag must satisfy beyond its schema, checked against the rest of the
  * project: weights that sum to 100 over defined variants, defined variants wherever one
  * is named, known prerequisites without cycles, known groups, unique keys and names,
- * valid regexes that cannot take super-linear time (regex-safety.ts), a group type for
+ * valid regexes within the per-flag limits (regex-safety.ts; whether they can take
+ * super-linear time is checked apart, asynchronously: regexSafetyIssues), a group type for
  * group bucketing.
  */
-import { Operator } from "../evaluation/operators.js";
 import { pageTargetProblems } from "./page-targets.js";
-import { regexProblem } from "./regex-safety.js";
+import { regexLimitIssues } from "./regex-safety.js";
 import type { FlagInput, Group } from "./schema.js";
 
 export interface Issue {
@@ -76,18 +76,8 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
     issues.push({ path: ["segments"], message: `duplicate segment name '${name}'` });
   flag.segments.forEach((segment, i) => {
     checkWeights(segment.weights, variants, ["segments", String(i), "weights"], issues);
-    segment.conditions.forEach((condition, j) => {
-      if (condition.op !== Operator.REGEX_MATCH && condition.op !== Operator.REGEX_DOES_NOT_MATCH) return;
-      condition.values.forEach((pattern, k) => {
-        const problem = regexProblem(pattern);
-        if (problem)
-          issues.push({
-            path: ["segments", String(i), "conditions", String(j), "values", String(k)],
-            message: problem,
-          });
-      });
-    });
   });
+  issues.push(...regexLimitIssues(flag));
 
   flag.variants.forEach((variant, i) => {
     for (const problem of pageTargetProblems(variant.payload))

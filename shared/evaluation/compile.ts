@@ -18,6 +18,7 @@
 import { bucketVariantKey, compileBucket, type Bucketer } from "./bucket.js";
 import { type ExposedVariant, exposureOf, isGroupFlag, type Reason, reasonFor } from "./flag-metadata.js";
 import { compileCondition, type Predicate } from "./operators.js";
+import { newRegexBudget, REGEX_BUDGET } from "./regex-budget.js";
 import type {
   EvaluationContext,
   EvaluationFlag,
@@ -306,7 +307,7 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     reasons: Record<string, Outcome> | undefined,
   ): EvaluationResults => {
     const result: EvaluationResults = {};
-    const target: Target = { context, result };
+    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget() };
     const order = orderFor(flagKeys);
     let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {

@@ -13,8 +13,11 @@
  * to n² steps on an n-character value even when the control plane has refused
  * exponential and cubic patterns: 1,000 characters bound that to about a millisecond,
  * where a hostile user property could otherwise stall the isolate and every request on it.
+ * And an evaluation's regex tests share a budget (regex-budget.ts): once it is spent, a regex
+ * condition fails, whichever of the two regex operators it uses.
  */
 import { coerceString, coerceStringArray } from "./coerce.js";
+import { REGEX_BUDGET, type RegexBudget, regexCost, repeats, spend } from "./regex-budget.js";
 import type { EvaluationCondition } from "./schema.js";
 import { compileSelector, type Target } from "./select.js";
 import { compareVersions, parseVersion, type SemanticVersion } from "./semver.js";
@@ -46,7 +49,8 @@ export type OperatorName = (typeof Operator)[keyof typeof Operator];
 export const OPERATORS: readonly OperatorName[] = Object.values(Operator);
 
 export type Predicate = (target: Target) => boolean;
-type StringMatcher = (value: string) => boolean;
+/** `budget` is the evaluation's regex budget: only the regex operators read it. */
+type StringMatcher = (value: string, budget?: RegexBudget) => boolean;
 type SetMatcher = (values: string[]) => boolean;
 
 const SET_OPERATORS = new Set<string>([
@@ -152,16 +156,28 @@ function compileVersion(accepts: (order: number) => boolean, filters: readonly s
 
 export const MAX_REGEX_INPUT = 1000;
 
-function compileRegex(filters: readonly string[]): StringMatcher {
-  const patterns: RegExp[] = [];
+/**
+ * `regex match` (`negated`: `regex does not match`): whether any pattern matches, each test
+ * paid from the budget first. A test the budget cannot pay fails the condition outright
+ * rather than being negated, so a spent budget never makes `does not match` hold.
+ */
+function compileRegex(filters: readonly string[], negated: boolean): StringMatcher {
+  const patterns: { regex: RegExp; repeating: boolean }[] = [];
   for (const filter of filters) {
     try {
-      patterns.push(new RegExp(filter));
+      patterns.push({ regex: new RegExp(filter), repeating: repeats(filter) });
     } catch {
       // An invalid pattern matches nothing (see the header comment).
     }
   }
-  return (value) => value.length <= MAX_REGEX_INPUT && patterns.some((pattern) => pattern.test(value));
+  return (value, budget) => {
+    if (value.length > MAX_REGEX_INPUT) return negated;
+    for (const { regex, repeating } of patterns) {
+      if (!spend(budget, regexCost(repeating, value.length))) return false;
+      if (regex.test(value)) return !negated;
+    }
+    return negated;
+  };
 }
 
 const not =
@@ -185,9 +201,9 @@ function compileStringMatcher(op: string, filters: readonly string[]): StringMat
     case Operator.DOES_NOT_CONTAIN:
       return not(compileContains(filters));
     case Operator.REGEX_MATCH:
-      return compileRegex(filters);
+      return compileRegex(filters, false);
     case Operator.REGEX_DOES_NOT_MATCH:
-      return not(compileRegex(filters));
+      return compileRegex(filters, true);
     default:
       return () => false;
   }
@@ -243,13 +259,26 @@ export function compileCondition(condition: EvaluationCondition): Predicate {
   }
 
   const matchString = compileStringMatcher(op, filters);
+  if (op === Operator.REGEX_MATCH || op === Operator.REGEX_DOES_NOT_MATCH) {
+    // The same as below, paying from the evaluation's budget; kept apart so other operators do not read it.
+    return (target) => {
+      const value = select(target);
+      if (value === undefined) return onMissing;
+      const budget = target[REGEX_BUDGET];
+      if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value, budget);
+      const list = coerceStringArray(value);
+      if (list) return list.some((item) => matchString(item, budget));
+      const text = coerceString(value);
+      return text !== undefined && matchString(text, budget);
+    };
+  }
   return (target) => {
     const value = select(target);
     if (value === undefined) return onMissing;
     // Strings that cannot be JSON arrays (the common case) skip the list coercion.
     if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return matchString(value);
     const list = coerceStringArray(value);
-    if (list) return list.some(matchString);
+    if (list) return list.some((item) => matchString(item));
     const text = coerceString(value);
     return text !== undefined && matchString(text);
   };

@@ -3,8 +3,11 @@
  * `["context", "user", "user_id"]`, `["result", "parent-flag", "key"]`. Compiling one
  * once gives a closure that walks the path with no array iteration per request.
  * `undefined` and `null` both come back as `undefined`, as the reference engine does.
+ * The target also carries the evaluation's regex budget, under a symbol no path can name.
  */
-export type Target = { context: unknown; result: Record<string, unknown> };
+import type { REGEX_BUDGET, RegexBudget } from "./regex-budget.js";
+
+export type Target = { context: unknown; result: Record<string, unknown>; [REGEX_BUDGET]?: RegexBudget };
 export type Selector = (target: Target) => unknown;
 
 const step = (value: unknown, key: string): unknown =>

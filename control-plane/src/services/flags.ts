@@ -5,6 +5,7 @@
  * are repaired by the reconcile pass if the process stops in between.
  */
 import diff from "microdiff";
+import { regexSafetyIssues } from "../../../shared/authoring/regex-safety.js";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
 import {
   ANALYSIS_FIELDS,
@@ -146,6 +147,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     input.deployments.forEach((key, i) => {
       if (!known.has(key)) issues.push({ path: ["deployments", String(i)], message: `unknown deployment '${key}'` });
     });
+    // Last, and only for an otherwise valid flag: the one costly check (bounded in time, off the event loop).
+    if (issues.length === 0) issues.push(...(await regexSafetyIssues(input)));
     if (issues.length) throw invalid(issues);
   }
 

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import {
+  CHECK_MS_PER_FLAG,
+  MAX_REGEX_SOURCE_PER_FLAG,
+  MAX_REGEX_VALUES_PER_FLAG,
+  regexLimitIssues,
+  regexSafetyIssues,
+} from "./regex-safety.js";
+import { flagInputSchema, type FlagInput } from "./schema.js";
+import { validateFlag } from "./validate.js";
+
+const withPatterns = (...patterns: string[][]): FlagInput =>
+  flagInputSchema.parse({
+    key: "f",
+    name: "F",
+    type: "experiment",
+    variants: [{ key: "control" }, { key: "treatment" }],
+    segments: patterns.map((values, i) => ({
+      name: `s${i}`,
+      conditions: [{ property: "email", op: "regex match", values }],
+    })),
+  });
+
+const messages = (issues: { path: string[]; message: string }[]) =>
+  issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+
+/** The issue's pattern: nested counted repetition followed by text recheck needs long to decide. */
+const HOSTILE = (i: number) => `((a{1,30}){1,30}){1,3x}${i}`;
+
+describe("regex safety", () => {
+  it("refuses regexes that can take exponential or cubic time, and keeps the usual ones", async () => {
+    for (const hostile of ["^(a+)+$", "(a|a)*b", "^(\\w+\\s?)*$", ".*a.*b.*c"]) {
+      expect(messages(await regexSafetyIssues(withPatterns([hostile]))).join()).toMatch(
+        /segments\.0\.conditions\.0\.values\.0: regex can take (exponential time|time growing)/,
+      );
+    }
+    for (const fine of ["^[a-z0-9._-]+@example\\.com$", "beta", "^(foo|bar)$", "\\d+\\.\\d+", "^.*@acme\\.com$"])
+      expect(await regexSafetyIssues(withPatterns([fine]))).toEqual([]);
+    // Valid JavaScript that recheck cannot parse: refused for good, not as a timeout.
+    expect(messages(await regexSafetyIssues(withPatterns(["\\u{1F600}"])))).toEqual([
+      "segments.0.conditions.0.values.0: regex is too complex to check for super-linear time (invalid): simplify it",
+    ]);
+    expect(messages(validateFlag(withPatterns(["("]), { flags: new Map(), groups: new Map() })).join()).toContain(
+      "segments.0.conditions.0.values.0: invalid regex",
+    );
+  });
+
+  it("caps a flag's regex values and their characters, naming the first value past the cap", () => {
+    const many = Array.from({ length: 30 }, (_, i) => `^user-${i}$`);
+    expect(regexLimitIssues(withPatterns(many, many.slice(0, 20)))).toEqual([]);
+    expect(messages(regexLimitIssues(withPatterns(many, many)))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^segments\\.1\\.conditions\\.0\\.values\\.20: a flag may hold at most ${MAX_REGEX_VALUES_PER_FLAG}`,
+        ),
+      ),
+    ]);
+    const long = Array.from({ length: 11 }, (_, i) => `${i}`.padEnd(1000, "x"));
+    expect(long.join("").length).toBeGreaterThan(MAX_REGEX_SOURCE_PER_FLAG);
+    expect(messages(regexLimitIssues(withPatterns(long)))).toEqual([
+      expect.stringMatching(/^segments\.0\.conditions\.0\.values\.10: .* at most 10000 characters in all/),
+    ]);
+  });
+
+  it("checks off the event loop, within its time, and refuses what it could not decide", async () => {
+    // Ten values of the issue's pattern took 20 s of blocked event loop with checkSync.
+    const flag = withPatterns(Array.from({ length: 10 }, (_, i) => HOSTILE(i)));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    const started = Date.now();
+    const issues = await regexSafetyIssues(flag);
+    const elapsed = Date.now() - started;
+    clearInterval(ticker);
+    expect(messages(issues)).toEqual([
+      expect.stringMatching(
+        /^segments\.0\.conditions\.0\.values\.\d: regex (can take exponential|could not be checked)/,
+      ),
+    ]);
+    expect(elapsed).toBeLessThan(CHECK_MS_PER_FLAG + 2000); // generous: the machine is loaded
+    expect(ticks).toBeGreaterThan(0); // timers ran while the check did
+  });
+
+  it("refuses a pattern not decided in the flag's time, and remembers decided ones", async () => {
+    const fresh = withPatterns(["^[a-z]+-remembered-\\d+$"]);
+    expect(messages(await regexSafetyIssues(fresh, 0))).toEqual([
+      expect.stringMatching(/^segments\.0\.conditions\.0\.values\.0: regex could not be checked .* simplify it$/),
+    ]);
+    expect(await regexSafetyIssues(fresh)).toEqual([]);
+    expect(await regexSafetyIssues(fresh, 0)).toEqual([]); // decided before: no time needed
+  });
+});
