@@ -20,7 +20,8 @@
  *
  * Trust: an inbound assignments header is always removed — a visitor cannot choose a
  * variant for the origin, nor get a personalised page into a shared cache when the
- * middleware fails open. Redirect and rewrite targets must resolve to the same site.
+ * middleware fails open. Redirect and rewrite targets must resolve to the same site, and a
+ * redirect's `Location` is a path (never built from the visitor's `Host` header).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
@@ -146,7 +147,8 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     if (navigation?.kind === "redirect") {
       const target = sameSiteTarget(navigation.target, url)!;
       if (!target.search) target.search = url.search;
-      const response = c.redirect(target.href, 302);
+      // Relative: the request's URL carries the visitor's `Host` header, which they choose.
+      const response = c.redirect(target.pathname + target.search, 302);
       response.headers.set("cache-control", "private, no-store");
       if (setCookie) response.headers.append("set-cookie", setCookie);
       return response;
