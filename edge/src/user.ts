@@ -12,12 +12,14 @@ export const MAX_FLAG_KEYS = 1000;
 
 const id = z.string().max(1024);
 const properties = z.record(z.string(), z.unknown());
+const groupNameSchema = z.string().max(1024);
 
 export const userSchema = z.looseObject({
   user_id: id.nullish(),
   device_id: id.nullish(),
   user_properties: properties.nullish(),
-  groups: z.record(z.string(), z.array(z.string().max(1024))).nullish(),
+  // `{type: ["name"]}` from the experiment SDKs, `{type: "name"}` from Amplitude's analytics SDKs.
+  groups: z.record(z.string(), z.union([groupNameSchema, z.array(groupNameSchema)])).nullish(),
   group_properties: z.record(z.string(), z.record(z.string(), properties)).nullish(),
 });
 export type User = z.infer<typeof userSchema>;
@@ -25,7 +27,7 @@ export type User = z.infer<typeof userSchema>;
 const flagKeysSchema = z.array(z.string().max(512)).max(MAX_FLAG_KEYS, `at most ${MAX_FLAG_KEYS} flag keys`);
 
 /** Nesting depth of a JSON value, without recursion (a deep value must not overflow the stack). */
-function depthOf(value: unknown): number {
+export function depthOf(value: unknown): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length) {

@@ -39,9 +39,16 @@ import {
   QUEUE_MESSAGE_JSON_CHARS,
   type BackgroundTasks,
 } from "../queue.js";
-import { checkDepth } from "../user.js";
+import { checkDepth, depthOf, MAX_DEPTH } from "../user.js";
 
 export const MAX_EVENTS = 1000;
+/** How deep an event's field may nest: what fits in `/track`'s body depth (body → events → event → field). */
+export const MAX_EVENT_FIELD_DEPTH = MAX_DEPTH - 3;
+
+/** The first field of an event nested deeper than `MAX_EVENT_FIELD_DEPTH`, if any (walked without recursion). */
+export function tooDeepField(event: Record<string, unknown>): string | undefined {
+  return Object.keys(event).find((field) => depthOf(event[field]) > MAX_EVENT_FIELD_DEPTH);
+}
 
 const eventsSchema = z
   .array(trackEventSchema)
@@ -196,10 +203,27 @@ export function acceptEvents(
   enqueue(ctx, queue, messages);
 }
 
+/** A 400 naming the first event with a field nested too deep (before anything walks the events). */
+function refuseDeepEvents(body: unknown): void {
+  const events = Array.isArray(body) ? body : (body as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events)) return;
+  events.forEach((event: unknown, index) => {
+    if (event === null || typeof event !== "object" || Array.isArray(event)) return;
+    const field = tooDeepField(event as Record<string, unknown>);
+    if (field)
+      throw new ApiError({
+        status: 400,
+        message: `Event ${index}: ${field} is nested deeper than ${MAX_EVENT_FIELD_DEPTH} levels`,
+        details: { path: ["events", String(index), field] },
+      });
+  });
+}
+
 export function track(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/track", async (c) => {
     const raw = await readJson(c);
+    refuseDeepEvents(raw);
     checkDepth(raw, "The request body");
     const { events } = parseOr400(bodySchema, raw, "events");
     const now = Date.now();
