@@ -5,11 +5,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EvaluationFlag } from "../../shared/evaluation/index.js";
-import type { SingleMessage } from "../../shared/events.js";
+import type { QueueMessage, SingleMessage } from "../../shared/events.js";
 import { startEdge, type EdgeHarness } from "../../test/support/edge-harness.js";
 import { TEST_FLAGS } from "../../test/support/flags.js";
+import { sendToQueue } from "./queue.js";
 
 const KEY = "client-key-intake";
+const EVERYONE_KEY = "client-key-everyone";
 const OFF = { key: "off", metadata: { default: true } };
 
 /** An experiment bucketed by company: half the companies get `a`, half `b`. */
@@ -37,6 +39,14 @@ const byCompany: EvaluationFlag = {
   ],
 };
 
+/** An experiment every user is exposed to. */
+const everyone: EvaluationFlag = {
+  key: "everyone",
+  metadata: { flagType: "experiment", experimentKey: "everyone" },
+  variants: { off: OFF, on: { key: "on", value: "on" } },
+  segments: [{ variant: "on" }],
+};
+
 let edge: EdgeHarness;
 const auth = { authorization: `Api-Key ${KEY}` };
 const post = (path: string, body: unknown, headers: Record<string, string> = auth) =>
@@ -55,6 +65,7 @@ const nested = (depth: number) => `${'{"d":'.repeat(depth)}1${"}".repeat(depth)}
 beforeAll(async () => {
   edge = await startEdge();
   await edge.publish(KEY, { keyType: "client", deployment: "web", flags: [...TEST_FLAGS, byCompany] });
+  await edge.publish(EVERYONE_KEY, { keyType: "client", deployment: "web", flags: [everyone] });
 });
 afterAll(() => edge.dispose());
 beforeEach(() => edge.clearReceived());
@@ -138,5 +149,59 @@ describe("nesting, refused on every intake route before anything walks it", () =
     const response = await post("/sdk/v2/vardata", `{"user_id":"u","groups":${nested(3000)}}`);
     expect(response.status).toBe(400);
     expect((await json(response)).error.message).toContain("nested deeper than");
+  });
+});
+
+describe("one user's oversize input never costs other users their exposures", () => {
+  it("counts all 220 exposures of 200 users and 20 users sending 28 KB of groups each", async () => {
+    const groups = Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`type-${i}`, "g".repeat(1000)]));
+    const users = [
+      ...Array.from({ length: 200 }, (_, i) => ({ user_id: `legit-${i}` })),
+      ...Array.from({ length: 20 }, (_, i) => ({ user_id: `heavy-${i}`, groups })),
+    ];
+    const statuses = await Promise.all(
+      users.map(
+        async (user) => (await post("/sdk/v2/vardata", user, { authorization: `Api-Key ${EVERYONE_KEY}` })).status,
+      ),
+    );
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    const exposed = async () => new Set(exposuresOf(await edge.received(220)).map((e) => e.message.userId)).size;
+    await expect.poll(exposed, { timeout: 10_000 }).toBe(220);
+  });
+
+  it("refuses groups past the limit with a clear 400, on remote evaluation and on /track", async () => {
+    const groups = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`type-${i}`, "g".repeat(1000)]));
+    const evaluation = await post("/sdk/v2/vardata", { user_id: "u", groups });
+    expect(evaluation.status).toBe(400);
+    expect((await json(evaluation)).error.message).toContain("groups is larger than 32 KiB");
+    const tooMany = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`t${i}`, "g"]));
+    const event = { user_id: "u", event_type: "$exposure", event_properties: { flag_key: "everyone", variant: "on" } };
+    const tracked = await post("/track", [event, { ...event, groups: tooMany }]);
+    expect(tracked.status).toBe(400);
+    expect((await json(tracked)).error.message).toBe("Event 1: groups has more than 100 group types");
+  });
+
+  it("delivers the rest of a batch the queue refuses one message of", async () => {
+    const queue = await edge.mf.getQueueProducer<QueueMessage>("EVENTS", "edge");
+    const good = Array.from(
+      { length: 30 },
+      (_, i): QueueMessage => ({
+        type: "events",
+        deployment: "web",
+        events: [{ user_id: `kept-${i}`, event_type: "e", time: Date.now() }],
+      }),
+    );
+    // 130 KB as a structured clone (two-byte characters): past the queue's 128 KB for one message.
+    const poison: QueueMessage = {
+      type: "events",
+      deployment: "web",
+      events: [
+        { user_id: "poison", event_type: "e", time: Date.now(), event_properties: { blob: "é€".repeat(32_500) } },
+      ],
+    };
+    await sendToQueue(queue, [...good.slice(0, 15), poison, ...good.slice(15)]);
+    const kept = async () =>
+      (await edge.received(30)).flatMap((m) => (m.type === "events" ? m.events.map((e) => e.user_id) : [])).sort();
+    await expect.poll(kept, { timeout: 10_000 }).toEqual(good.map((_, i) => `kept-${i}`).sort());
   });
 });

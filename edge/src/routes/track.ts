@@ -34,12 +34,13 @@ import { exposureMessage, type MessageSource } from "../exposures.js";
 import {
   chunkBySize,
   enqueue,
+  fitExposureMessage,
   cloneBytesBound,
   QUEUE_MESSAGE_BYTES,
   QUEUE_MESSAGE_JSON_CHARS,
   type BackgroundTasks,
 } from "../queue.js";
-import { checkDepth, depthOf, MAX_DEPTH } from "../user.js";
+import { checkDepth, depthOf, groupsProblem, MAX_DEPTH } from "../user.js";
 
 export const MAX_EVENTS = 1000;
 /** How deep an event's field may nest: what fits in `/track`'s body depth (body → events → event → field). */
@@ -60,10 +61,11 @@ const bodySchema = z.preprocess(
   z.object({ events: eventsSchema }),
 );
 
+// Bounded like the flag keys of remote evaluation, so one exposure always fits in a queue message.
 const exposurePropertiesSchema = z.object({
-  flag_key: z.string().min(1),
-  variant: z.string().optional(),
-  experiment_key: z.string().optional(),
+  flag_key: z.string().min(1).max(512),
+  variant: z.string().max(512).optional(),
+  experiment_key: z.string().max(512).optional(),
 });
 
 /**
@@ -115,7 +117,7 @@ function exposureMessages(
     if (existing) existing.exposures.push(exposure);
     else byUser.set(who, exposureMessage(origin, event, [exposure], "client", event.time ?? now)[0]!);
   }
-  return [...byUser.values()];
+  return [...byUser.values()].flatMap(fitExposureMessage);
 }
 
 /** An event that passed the policy below, with its JSON size (measured once: for the limit and for packing). */
@@ -132,7 +134,7 @@ export function checkEvent(
   event: TrackEvent,
   index: number,
   now: number,
-): CheckedEvent | { problem: ApiError; field: "time" | "event_properties" } {
+): CheckedEvent | { problem: ApiError; field: "time" | "groups" | "event_properties" } {
   const timeProblem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
   if (timeProblem)
     return {
@@ -143,6 +145,16 @@ export function checkEvent(
         details: {
           path: ["events", String(index), "time"],
         },
+      }),
+    };
+  const groups = groupsProblem(event.groups);
+  if (groups)
+    return {
+      field: "groups",
+      problem: new ApiError({
+        status: 400,
+        message: `Event ${index}: ${groups}`,
+        details: { path: ["events", String(index), "groups"] },
       }),
     };
   const oversized = oversizedNumber(event.event_properties);
