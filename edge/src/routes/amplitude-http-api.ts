@@ -11,10 +11,12 @@
  * nested deeper than `/track` allows (400 naming the event and the field).
  */
 import { Hono, type Context } from "hono";
-import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
 import { EXPOSURE_EVENT_TYPE, trackEventSchema } from "../../../shared/events.js";
 import type { EdgeEnv } from "../bindings.js";
-import type { FlagStore } from "../flag-store.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { FlagStore, LoadedDeployment } from "../flag-store.js";
+import { lookUpDeployment } from "../middleware/deployment-auth.js";
+import type { FailedLookups } from "../middleware/failed-lookups.js";
 import {
   acceptEvents,
   checkEvent,
@@ -65,7 +67,7 @@ const answer = (
   headers: Record<string, string> = {},
 ) => c.json({ code: status, ...body }, status, headers);
 
-export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
+export function amplitudeHttpApi(store: FlagStore, failures: FailedLookups): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   const handle = async (c: Context<EdgeEnv>) => {
     const text = await c.req.text();
@@ -87,9 +89,13 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
       return answer(c, 400, { error: "Request missing required field", missing_field: "events" });
     if (events.length > MAX_EVENTS)
       return answer(c, 413, { error: `Payload too large: at most ${MAX_EVENTS} events a request` });
-    const deployment = API_KEY_PATTERN.test(apiKey)
-      ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p))
-      : undefined;
+    let deployment: LoadedDeployment | undefined;
+    try {
+      deployment = await lookUpDeployment(c, store, failures, apiKey);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 429) throw error;
+      return answer(c, 429, { error: error.message, throttled_events: [] }, error.headers);
+    }
     if (!deployment) return answer(c, 400, { error: "Invalid API key" });
     const limiter = c.env.RATE_LIMITER;
     if (limiter && !(await limiter.limit({ key: apiKey })).success) {
