@@ -144,6 +144,16 @@ describe("CDN proxy mode", () => {
     expect(parseAssignmentHeader(lastSeen().headers["x-experiment-variants"] as string)["members"]).toBe("on");
   });
 
+  it("ignores a user id past 1,024 characters: the visitor is anonymous, its exposures still sent", async () => {
+    await edge.clearReceived();
+    const response = await get("/", { cookie: `uid=${"x".repeat(5000)}` });
+    expect(response.status).toBe(200);
+    const device = deviceCookie(response)!;
+    const mine = async () => (await edge.received()).find((m) => m.type === "exposures" && m.deviceId === device);
+    await expect.poll(mine, { timeout: 3000 }).toBeDefined();
+    expect(await mine()).not.toHaveProperty("userId");
+  });
+
   it("redirects (302) for a redirect variant and rewrites, keeping the URL, for a rewrite variant", async () => {
     const before = origin.received.length;
     const redirect = await get("/landing?utm=x");

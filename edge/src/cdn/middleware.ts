@@ -63,6 +63,7 @@ export const DEFAULT_COOKIE = "exp_device_id";
 export const DEFAULT_HEADER = "x-experiment-variants";
 export const INITIAL_VARIANTS_GLOBAL = "__AMPLITUDE_EXPERIMENT_INITIAL_VARIANTS__";
 const TWO_YEARS = 63_072_000;
+const MAX_USER_ID_CHARS = 1024;
 
 /** JSON safe inside a `<script>` element. */
 const scriptJson = (value: unknown) =>
@@ -125,10 +126,12 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     }
     const existingDevice = getCookie(c, cookieName);
     const deviceId = existingDevice && /^[\w-]{8,64}$/.test(existingDevice) ? existingDevice : crypto.randomUUID();
-    const userId =
+    const claimed =
       (options.userIdCookie && getCookie(c, options.userIdCookie)) ||
       (options.userIdHeader && c.req.header(options.userIdHeader)) ||
       undefined;
+    // Bounded like every other intake's ids, so a visitor's exposures always fit in a queue message.
+    const userId = claimed && claimed.length <= MAX_USER_ID_CHARS ? claimed : undefined;
     const setCookie =
       existingDevice === deviceId
         ? undefined
