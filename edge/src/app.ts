@@ -13,6 +13,7 @@ import { amplitudeHttpApi } from "./routes/amplitude-http-api.js";
 import { ExposureRecorder } from "./exposures.js";
 import { FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
+import { FailedLookups } from "./middleware/failed-lookups.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { flagConfigs } from "./routes/flag-configs.js";
 import { flagStream, flagStreamNotifications } from "./routes/flag-stream.js";
@@ -49,8 +50,9 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, unknownTtlMs: 1000 });
   const exposures = new ExposureRecorder();
   const limited = rateLimit();
-  const anyKey = deploymentAuth({ store });
-  const serverKey = deploymentAuth({ store, allow: ["server"] });
+  const failures = new FailedLookups();
+  const anyKey = deploymentAuth({ store, failures });
+  const serverKey = deploymentAuth({ store, failures, allow: ["server"] });
 
   const app = new Hono<EdgeEnv>();
   app.onError(jsonErrors());
@@ -88,7 +90,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.route("/", track());
   app.use("/2/httpapi", bodyLimit(2 * 1024 * KB));
   app.use("/batch", bodyLimit(2 * 1024 * KB));
-  app.route("/", amplitudeHttpApi(store));
+  app.route("/", amplitudeHttpApi(store, failures));
   app.use("/sdk/stream/v1/flags", serverKey, limited);
   app.route("/", flagStream());
   app.use("/internal/flag-streams", bodyLimit(26 * 1024 * KB)); // a document is at most one KV value (25 MiB)

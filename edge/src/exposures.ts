@@ -7,7 +7,7 @@
  */
 import type { Outcome } from "../../shared/evaluation/index.js";
 import { groupName, type Exposure, type ExposureMessage, type QueueMessage } from "../../shared/events.js";
-import { QueueBuffer, type BackgroundTasks } from "./queue.js";
+import { fitExposureMessage, QueueBuffer, type BackgroundTasks } from "./queue.js";
 import type { User } from "./user.js";
 
 /**
@@ -75,7 +75,7 @@ function groupNames(groups: ExposedUser["groups"]): Record<string, string> | und
   return Object.keys(names).length > 0 ? names : undefined;
 }
 
-/** One message for a user's new exposures, or nothing when there are none. */
+/** A message for a user's new exposures (several when they exceed one), or nothing when there are none. */
 export function exposureMessage(
   { project, deployment }: MessageSource,
   user: ExposedUser,
@@ -85,19 +85,17 @@ export function exposureMessage(
 ): ExposureMessage[] {
   if (exposures.length === 0) return [];
   const groups = groupNames(user.groups);
-  return [
-    {
-      type: "exposures",
-      ...(project ? { project } : {}),
-      deployment,
-      ...(user.user_id ? { userId: user.user_id } : {}),
-      ...(user.device_id ? { deviceId: user.device_id } : {}),
-      ...(groups ? { groups } : {}),
-      time,
-      source,
-      exposures,
-    },
-  ];
+  return fitExposureMessage({
+    type: "exposures",
+    ...(project ? { project } : {}),
+    deployment,
+    ...(user.user_id ? { userId: user.user_id } : {}),
+    ...(user.device_id ? { deviceId: user.device_id } : {}),
+    ...(groups ? { groups } : {}),
+    time,
+    source,
+    exposures,
+  });
 }
 
 /**

@@ -52,6 +52,11 @@ export class FlagStore {
     this.log = options.log ?? ((message, error) => console.error(message, error ?? ""));
   }
 
+  /** Whether this isolate holds a copy of the key's deployment (so serving it needs no KV read). */
+  holds(apiKey: string): boolean {
+    return this.known.has(apiKey);
+  }
+
   async get(kv: KVNamespace, apiKey: string, waitUntil: WaitUntil): Promise<LoadedDeployment | undefined> {
     const entry = this.known.get(apiKey);
     if (entry) {

@@ -3,7 +3,15 @@ import { serialize } from "node:v8";
 import { describe, expect, it, vi } from "vitest";
 import type { ExposureMessage, QueueMessage } from "../../shared/events.js";
 import { unpack } from "../../shared/events.js";
-import { enqueue, messageBytes, pack, QueueBuffer, sendToQueue } from "./queue.js";
+import {
+  enqueue,
+  fitExposureMessage,
+  messageBytes,
+  pack,
+  QUEUE_MESSAGE_BYTES,
+  QueueBuffer,
+  sendToQueue,
+} from "./queue.js";
 
 const exposure = (userId: string): ExposureMessage => ({
   type: "exposures",
@@ -117,7 +125,16 @@ describe("queue sending", () => {
 
   it("bounds every message's structured-clone size from above without serializing it", () => {
     const text = fc.string({ unit: "binary", maxLength: 40 });
-    const exposureArb = fc.record({ flagKey: text, variant: text, experimentKey: text }, { requiredKeys: ["flagKey"] });
+    const exposureArb = fc.record(
+      {
+        flagKey: text,
+        variant: text,
+        experimentKey: text,
+        allocation: text,
+        untrusted: fc.constant(true as const),
+      },
+      { requiredKeys: ["flagKey"] },
+    );
     const exposureMessageArb = fc.record(
       {
         type: fc.constant("exposures" as const),
@@ -127,16 +144,47 @@ describe("queue sending", () => {
         deviceId: text,
         time: fc.integer({ min: 0, max: 2 ** 45 }),
         source: fc.constantFrom("remote-evaluation" as const, "client" as const, "cdn" as const),
+        groups: fc.dictionary(text, text, { maxKeys: 5 }),
         exposures: fc.array(exposureArb, { minLength: 1, maxLength: 30 }),
       },
       { requiredKeys: ["type", "deployment", "time", "source", "exposures"] },
     );
     fc.assert(
       fc.property(fc.array(exposureMessageArb, { minLength: 1, maxLength: 5 }), (messages) => {
-        for (const message of messages) expect(serialize(message).length).toBeLessThanOrEqual(messageBytes(message));
+        for (const message of messages) {
+          expect(serialize(message).length).toBeLessThanOrEqual(messageBytes(message));
+          for (const part of fitExposureMessage(message))
+            expect(serialize(part).length).toBeLessThanOrEqual(messageBytes(part));
+        }
         const batch: QueueMessage = { type: "batch", messages };
         expect(serialize(batch).length).toBeLessThanOrEqual(messageBytes(batch));
       }),
     );
+  });
+
+  it("counts a message's groups: 20 users with 28 KB of groups never pack past the queue's limit", () => {
+    const groups = Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`type-${i}`, "g".repeat(1000)]));
+    const messages = Array.from({ length: 20 }, (_, i) => ({ ...exposure(`big-${i}`), groups }));
+    const packed = pack([...messages, ...Array.from({ length: 200 }, (_, i) => exposure(`u${i}`))]);
+    for (const message of packed) expect(serialize(message).length).toBeLessThan(128_000);
+  });
+
+  it("splits a user's exposures over several messages when they exceed one, each with the ids and groups", () => {
+    const message: ExposureMessage = {
+      ...exposure("u"),
+      groups: { company: "acme" },
+      exposures: Array.from({ length: 2000 }, (_, i) => ({
+        flagKey: `flag-${i}`,
+        variant: "treatment",
+        allocation: "control=50,treatment=50",
+      })),
+    };
+    const parts = fitExposureMessage(message);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) {
+      expect(messageBytes(part)).toBeLessThanOrEqual(QUEUE_MESSAGE_BYTES);
+      expect(part).toMatchObject({ userId: "u", groups: { company: "acme" } });
+    }
+    expect(parts.flatMap((part) => part.exposures)).toEqual(message.exposures);
   });
 });

@@ -7,7 +7,13 @@
  * exposure path's cost. Sizes are therefore upper bounds of the structured-clone size,
  * computed without serializing anything (see `messageBytes`).
  */
-import { unpack, type ExposureMessage, type QueueMessage, type SingleMessage } from "../../shared/events.js";
+import {
+  unpack,
+  type Exposure,
+  type ExposureMessage,
+  type QueueMessage,
+  type SingleMessage,
+} from "../../shared/events.js";
 
 // Cloudflare Queues limits: 100 messages and 256 KB per sendBatch, 128 KB per message.
 const QUEUE_BATCH_MESSAGES = 100;
@@ -22,10 +28,12 @@ export const QUEUE_MESSAGE_BYTES = 96 * 1024;
  * between `QUEUE_MESSAGE_BYTES` and the queue's limit covers that.)
  */
 const BYTES_PER_CHAR = 2;
-/** Keys, tags and the time of an exposure message, generously. */
+/** Keys, tags, `type`, `source` and the time of an exposure message, generously. */
 const EXPOSURE_MESSAGE_OVERHEAD = 160;
-/** Keys and tags of one exposure (`flagKey`, `variant`, `experimentKey`). */
-const EXPOSURE_OVERHEAD = 48;
+/** Keys and tags of one exposure (`flagKey`, `variant`, `experimentKey`, `allocation`, `untrusted`). */
+const EXPOSURE_OVERHEAD = 80;
+/** Tags of one group entry (type → name). */
+const GROUP_OVERHEAD = 8;
 
 /** The longest JSON text one message (or one `/track` event) may have: 48 Ki characters. */
 export const QUEUE_MESSAGE_JSON_CHARS = QUEUE_MESSAGE_BYTES / BYTES_PER_CHAR;
@@ -50,16 +58,44 @@ export function messageBytes(message: QueueMessage): number {
   }
 }
 
-function exposureMessageBytes(message: ExposureMessage): number {
+/** Every string of the message but its exposures: what each part of a split message repeats. */
+function exposureHeaderChars(message: ExposureMessage): number {
   let chars =
     EXPOSURE_MESSAGE_OVERHEAD +
     length(message.project) +
     message.deployment.length +
     length(message.userId) +
     length(message.deviceId);
-  for (const exposure of message.exposures)
-    chars += EXPOSURE_OVERHEAD + exposure.flagKey.length + length(exposure.variant) + length(exposure.experimentKey);
+  // The groups were left out once: 20 users with 28 KB of groups each packed into one batch
+  // message past the queue's 128 KB, and the whole window of everyone's exposures failed.
+  if (message.groups)
+    for (const type in message.groups) chars += GROUP_OVERHEAD + type.length + message.groups[type]!.length;
+  return chars;
+}
+
+const exposureChars = (exposure: Exposure): number =>
+  EXPOSURE_OVERHEAD +
+  exposure.flagKey.length +
+  length(exposure.variant) +
+  length(exposure.experimentKey) +
+  length(exposure.allocation);
+
+function exposureMessageBytes(message: ExposureMessage): number {
+  let chars = exposureHeaderChars(message);
+  for (const exposure of message.exposures) chars += exposureChars(exposure);
   return BYTES_PER_CHAR * chars;
+}
+
+/**
+ * A user's exposure message as messages within `QUEUE_MESSAGE_BYTES`: split by exposures when
+ * it is larger (a user exposed to hundreds of experiments at once), each part with the same
+ * ids and groups. Its ids and groups alone always fit: the routes bound them (`MAX_GROUPS_CHARS`).
+ */
+export function fitExposureMessage(message: ExposureMessage): ExposureMessage[] {
+  if (exposureMessageBytes(message) <= QUEUE_MESSAGE_BYTES) return [message];
+  const room = QUEUE_MESSAGE_BYTES - BYTES_PER_CHAR * exposureHeaderChars(message);
+  const exposureBytes = (exposure: Exposure) => BYTES_PER_CHAR * exposureChars(exposure);
+  return chunkBySize(message.exposures, exposureBytes, room).map((exposures) => ({ ...message, exposures }));
 }
 
 /**
@@ -89,33 +125,81 @@ export function chunkBySize<T>(
   return chunks;
 }
 
-/** Sends in as few batches as the queue's count and size limits allow. */
-export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  for (const batch of chunkBySize(messages, messageBytes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) {
-    await queue.sendBatch(batch.map((body) => ({ body, contentType: "v8" as const })));
-  }
-}
-
 export type BackgroundTasks = { waitUntil(promise: Promise<unknown>): void };
 
 const RETRY_DELAYS_MS = [50, 250];
+/**
+ * Sends a flush may spend splitting failed batches: enough to corner one bad message among
+ * 100 batch messages of hundreds each (about 2 × log2 of the count), not a call per message
+ * while the queue is down.
+ */
+const SPLIT_SENDS = 64;
 
-/** Sends with two retries (queue errors are often transient); a final failure is logged, never thrown. */
-async function sendLogged(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
+const send = (queue: Queue<QueueMessage>, batch: QueueMessage[]) =>
+  queue.sendBatch(batch.map((body) => ({ body, contentType: "v8" as const })));
+
+/** A batch in two halves (the messages of a lone `batch` message, when that is all it holds), or none. */
+function halves(batch: QueueMessage[]): [QueueMessage[], QueueMessage[]] | undefined {
+  const singles = batch.length === 1 ? unpack(batch[0]!) : undefined;
+  if (singles && singles.length > 1) {
+    const middle = Math.ceil(singles.length / 2);
+    return [pack(singles.slice(0, middle)), pack(singles.slice(middle))];
+  }
+  if (batch.length < 2) return undefined;
+  const middle = Math.ceil(batch.length / 2);
+  return [batch.slice(0, middle), batch.slice(middle)];
+}
+
+const countOf = (batch: QueueMessage[]) => batch.reduce((sum, message) => sum + unpack(message).length, 0);
+
+/**
+ * Sends in as few batches as the queue's count and size limits allow, each with two retries
+ * (queue errors are often transient). A batch that still fails is sent again in halves, and
+ * they in halves, so a message the queue refuses fails alone and never takes the other users'
+ * messages of its window with it. What cannot be sent is logged, never thrown.
+ */
+export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
+  const budget = { splitSends: SPLIT_SENDS };
+  for (const batch of chunkBySize(messages, messageBytes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) {
+    let failure: unknown;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await send(queue, batch);
+        failure = undefined;
+        break;
+      } catch (error) {
+        failure = error;
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) break;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    if (failure !== undefined) await sendInHalves(queue, batch, failure, budget);
+  }
+}
+
+async function sendInHalves(
+  queue: Queue<QueueMessage>,
+  batch: QueueMessage[],
+  failure: unknown,
+  budget: { splitSends: number },
+): Promise<void> {
+  const parts = halves(batch);
+  if (!parts || budget.splitSends < 2)
+    return console.error(`Queue send failed; ${countOf(batch)} messages not sent`, failure);
+  for (const part of parts) {
+    budget.splitSends--;
     try {
-      return await sendToQueue(queue, messages);
+      await send(queue, part);
     } catch (error) {
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (delay === undefined) return console.error(`Queue send failed; ${messages.length} messages not sent`, error);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sendInHalves(queue, part, error, budget);
     }
   }
 }
 
 /** Sends in the background; a failure is logged, never thrown into the response. */
 export function enqueue(ctx: BackgroundTasks, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-  if (messages.length > 0) ctx.waitUntil(sendLogged(queue, messages));
+  if (messages.length > 0) ctx.waitUntil(sendToQueue(queue, messages));
 }
 
 /**
@@ -137,14 +221,14 @@ export class QueueBuffer {
     if (messages.length === 0) return;
     this.pending.push(...messages);
     if (this.pending.length >= this.options.maxMessages) {
-      ctx.waitUntil(sendLogged(queue, this.take()));
+      ctx.waitUntil(sendToQueue(queue, this.take()));
     } else if (!this.scheduled) {
       this.scheduled = true;
       ctx.waitUntil(
         new Promise((resolve) => setTimeout(resolve, this.options.maxDelayMs)).then(() => {
           this.scheduled = false;
           const batch = this.take();
-          return batch.length ? sendLogged(queue, batch) : undefined;
+          return batch.length ? sendToQueue(queue, batch) : undefined;
         }),
       );
     }

@@ -9,15 +9,24 @@ import { ApiError, parseOr400 } from "../../shared/http/errors.js";
 export const MAX_USER_BYTES = 32 * 1024;
 export const MAX_DEPTH = 16;
 export const MAX_FLAG_KEYS = 1000;
+/**
+ * A user's (or an event's) groups: at most this many types and this much JSON. Exposures carry
+ * the first name of each type, so this is what keeps a user's exposure message within one
+ * queue message (edge/src/queue.ts).
+ */
+export const MAX_GROUP_TYPES = 100;
+export const MAX_GROUPS_CHARS = 32 * 1024;
 
 const id = z.string().max(1024);
 const properties = z.record(z.string(), z.unknown());
+const groupNameSchema = z.string().max(1024);
 
 export const userSchema = z.looseObject({
   user_id: id.nullish(),
   device_id: id.nullish(),
   user_properties: properties.nullish(),
-  groups: z.record(z.string(), z.array(z.string().max(1024))).nullish(),
+  // `{type: ["name"]}` from the experiment SDKs, `{type: "name"}` from Amplitude's analytics SDKs.
+  groups: z.record(z.string(), z.union([groupNameSchema, z.array(groupNameSchema)])).nullish(),
   group_properties: z.record(z.string(), z.record(z.string(), properties)).nullish(),
 });
 export type User = z.infer<typeof userSchema>;
@@ -25,7 +34,7 @@ export type User = z.infer<typeof userSchema>;
 const flagKeysSchema = z.array(z.string().max(512)).max(MAX_FLAG_KEYS, `at most ${MAX_FLAG_KEYS} flag keys`);
 
 /** Nesting depth of a JSON value, without recursion (a deep value must not overflow the stack). */
-function depthOf(value: unknown): number {
+export function depthOf(value: unknown): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length) {
@@ -73,9 +82,21 @@ export function decodeBase64Json(text: string, what: string): unknown {
   }
 }
 
+/** Why groups are refused, if they are: too many types, or too much JSON. */
+export function groupsProblem(groups: Record<string, unknown> | null | undefined): string | undefined {
+  if (!groups) return undefined;
+  if (Object.keys(groups).length > MAX_GROUP_TYPES) return `groups has more than ${MAX_GROUP_TYPES} group types`;
+  if (JSON.stringify(groups).length > MAX_GROUPS_CHARS)
+    return `groups is larger than ${MAX_GROUPS_CHARS / 1024} KiB of JSON`;
+  return undefined;
+}
+
 export function parseUser(value: unknown): User {
   checkDepth(value, "The user");
-  return parseOr400(userSchema, value, "user");
+  const user = parseOr400(userSchema, value, "user");
+  const problem = groupsProblem(user.groups);
+  if (problem) throw new ApiError({ status: 400, message: `The user's ${problem}`, details: { path: ["groups"] } });
+  return user;
 }
 
 export function userFromHeader(header: string | undefined): User {

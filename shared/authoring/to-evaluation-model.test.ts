@@ -146,6 +146,94 @@ describe("compileDeployment", () => {
     expect(compileDeployment("web", flags, noGroups).map((f) => f.key)).toEqual(["live"]);
   });
 
+  it("buckets a mutual-exclusion group on its members' unit: anonymous visitors are served, never twice", () => {
+    const groups = new Map<string, Group>([["m", { key: "m", kind: "mutex", percentage: 0, description: "" }]]);
+    const member = (key: string) =>
+      makeFlag({ key, type: "experiment", variants: [{ key: "a" }], groups: ["m"], bucketing: { unit: "device_id" } });
+    const visitors = USERS.map(({ device_id }) => ({ device_id }));
+    const results = assign([member("e1"), member("e2")], groups, visitors);
+    expect(share(results, "e1", "a")).toBeCloseTo(0.5, 1);
+    expect(share(results, "e2", "a")).toBeCloseTo(0.5, 1);
+    expect(results.filter((r) => r["e1"]?.key === "a" && r["e2"]?.key === "a")).toEqual([]);
+  });
+
+  it("holds a holdout's percentage out of device-bucketed members by device", () => {
+    const groups = new Map<string, Group>([["h", { key: "h", kind: "holdout", percentage: 50, description: "" }]]);
+    const flag = makeFlag({
+      key: "e",
+      type: "experiment",
+      variants: [{ key: "a" }],
+      groups: ["h"],
+      bucketing: { unit: "device_id" },
+    });
+    const results = assign(
+      [flag],
+      groups,
+      USERS.map(({ device_id }) => ({ device_id })),
+    );
+    expect(share(results, "e", "a")).toBeCloseTo(0.5, 1);
+  });
+
+  it("keeps a user-bucketed group's flag and assignments as they were", () => {
+    const groups = new Map<string, Group>([["h", { key: "h", kind: "holdout", percentage: 20, description: "" }]]);
+    const flag = makeFlag({ key: "e", type: "experiment", variants: [{ key: "a" }], groups: ["h"] });
+    const [holdout] = compileDeployment("web", [flag], groups);
+    expect(holdout).toMatchObject({ key: "$holdout-h" });
+    expect(holdout!.segments[0]!.bucket).toMatchObject({
+      selector: ["context", "user", "user_id"],
+      salt: "$holdout-h",
+    });
+  });
+
+  it("evaluates groups whose members bucket on different units as Amplitude's engine does", () => {
+    const groups = new Map<string, Group>([
+      ["m", { key: "m", kind: "mutex", percentage: 0, description: "" }],
+      ["h", { key: "h", kind: "holdout", percentage: 30, description: "" }],
+    ]);
+    const variants = [{ key: "a" }, { key: "b" }];
+    const flags = [
+      makeFlag({ key: "by-user", type: "experiment", variants, groups: ["m", "h"] }),
+      makeFlag({
+        key: "by-device",
+        type: "experiment",
+        variants,
+        groups: ["m", "h"],
+        bucketing: { unit: "device_id" },
+      }),
+      makeFlag({
+        key: "by-company",
+        type: "experiment",
+        variants,
+        groups: ["m", "h"],
+        bucketing: { unit: "group", groupType: "company_id" },
+      }),
+    ];
+    const compiled = compileDeployment("web", flags, groups);
+    expect(
+      compiled
+        .map((f) => f.key)
+        .filter((key) => key.startsWith("$"))
+        .sort(),
+    ).toEqual([
+      "$holdout-h",
+      "$holdout-h@device_id",
+      "$holdout-h@group:company_id",
+      "$mutex-m",
+      "$mutex-m@device_id",
+      "$mutex-m@group:company_id",
+    ]);
+    expect(evaluationFlagsSchema.safeParse(compiled).success).toBe(true);
+    const ours = compile(compiled);
+    const sorted = topologicalSort(Object.fromEntries(compiled.map((f) => [f.key, f])) as never);
+    const users = USERS.slice(0, 2000).map((u, i) =>
+      i % 3 === 0 ? { device_id: u.device_id } : { ...u, groups: { company_id: [`co-${i % 40}`] } },
+    );
+    for (const user of users) {
+      const context = userToContext(user);
+      expect({ ...ours.evaluate(context) }).toStrictEqual(new EvaluationEngine().evaluate(context as never, sorted));
+    }
+  });
+
   it("produces valid evaluation-model flags that Amplitude's engine evaluates identically", () => {
     const groups = new Map<string, Group>([["m", { key: "m", kind: "mutex", percentage: 0, description: "" }]]);
     const flags = [

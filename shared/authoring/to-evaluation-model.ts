@@ -3,7 +3,8 @@
  * and each as the segments the engine evaluates, in this order:
  * prerequisites, group membership (mutual exclusion, holdout), exclusions, inclusions,
  * targeting segments, then everyone else. Mutual-exclusion groups and holdouts become
- * flags of their own that members depend on, as in Amplitude's model.
+ * flags of their own that members depend on, as in Amplitude's model: one per bucketing
+ * unit of their members, bucketed on that unit.
  */
 import { USER_FIELDS } from "../evaluation/context.js";
 import { DEFAULT_VARIANT_METADATA, FLAG_TYPES, flagMetadata } from "../evaluation/flag-metadata.js";
@@ -39,6 +40,10 @@ function bucketSelector(flag: Flag): string[] {
   return unit === "group" ? ["context", "groups", groupType!, "group_name"] : ["context", "user", unit];
 }
 
+/** What a flag buckets on, as one string: `user_id`, `device_id` or `group:<type>`. */
+const unitOf = (flag: Flag): string =>
+  flag.bucketing.unit === "group" ? `group:${flag.bucketing.groupType}` : flag.bucketing.unit;
+
 /** Weights (percent, in variant order) → contiguous distribution ranges covering [0, DISTRIBUTION_MAX). */
 function distributions(variantKeys: string[], weights: Record<string, number> | undefined) {
   const share = (key: string) => (weights ? (weights[key] ?? 0) : 100 / variantKeys.length);
@@ -69,7 +74,14 @@ const idsSegment = (
   return groups.length ? { metadata: { segmentName: name }, conditions: groups, variant } : undefined;
 };
 
-export const groupFlagKey = (group: Group) => `$${group.kind}-${group.key}`;
+/**
+ * The flag a group compiles to for members bucketed on `unit`: a group buckets on its
+ * members' unit (on `user_id` only, anonymous visitors of device-bucketed members were never
+ * served and a holdout held none of them out). `user_id` keeps the plain key, so existing
+ * user-bucketed groups assign exactly as before.
+ */
+export const groupFlagKey = (group: Group, unit = "user_id") =>
+  unit === "user_id" ? `$${group.kind}-${group.key}` : `$${group.kind}-${group.key}@${unit}`;
 
 function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): EvaluationFlag {
   const variantKeys = flag.variants.map((v) => v.key);
@@ -96,10 +108,11 @@ function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): Evalu
       ? []
       : flag.groups.map((key) => groups.get(key)).filter((g): g is Group => g !== undefined);
   for (const group of memberOf) {
+    const groupKey = groupFlagKey(group, unitOf(flag));
     const condition =
       group.kind === "mutex"
-        ? { selector: ["result", groupFlagKey(group), "key"], op: "is not", values: [flag.key] }
-        : { selector: ["result", groupFlagKey(group), "key"], op: "is", values: ["holdout"] };
+        ? { selector: ["result", groupKey, "key"], op: "is not", values: [flag.key] }
+        : { selector: ["result", groupKey, "key"], op: "is", values: ["holdout"] };
     segments.push({
       metadata: { segmentName: `${group.kind === "mutex" ? "Mutual exclusion" : "Holdout"} ${group.key}` },
       conditions: [[condition]],
@@ -145,26 +158,31 @@ function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): Evalu
     }),
     variants,
     segments,
-    dependencies: [...flag.prerequisites.map((p) => p.flagKey), ...memberOf.map(groupFlagKey)],
+    dependencies: [...flag.prerequisites.map((p) => p.flagKey), ...memberOf.map((g) => groupFlagKey(g, unitOf(flag)))],
   };
 }
 
-/** The flag a mutual-exclusion group or holdout compiles to, for its members served here. */
-function toGroupFlag(group: Group, members: string[]): EvaluationFlag {
+/**
+ * The flag a mutual-exclusion group or holdout compiles to, for its members served here that
+ * bucket on `unit` (a member flag's own selector: `bucketOn`). A mutual-exclusion split always
+ * covers every member, whatever its unit, so each member keeps its share; members of one unit
+ * exclude each other exactly, members of different units cannot (no one id links them).
+ */
+function toGroupFlag(group: Group, members: string[], unit: string, bucketOn: string[]): EvaluationFlag {
   const split =
     group.kind === "mutex"
       ? distributions(members, undefined)
       : distributions(["holdout", "on"], { holdout: group.percentage, on: 100 - group.percentage });
   const variantKeys = group.kind === "mutex" ? members : ["holdout", "on"];
   return {
-    key: groupFlagKey(group),
+    key: groupFlagKey(group, unit),
     metadata: flagMetadata(group.kind === "mutex" ? FLAG_TYPES.mutualExclusionGroup : FLAG_TYPES.holdoutGroup),
     variants: Object.fromEntries([[RESERVED_VARIANT, OFF], ...variantKeys.map((key) => [key, { key, value: key }])]),
     segments: [
       {
         metadata: { segmentName: "All Other Users" },
         bucket: {
-          selector: ["context", "user", "user_id"],
+          selector: bucketOn,
           salt: groupFlagKey(group),
           allocations: [{ range: [0, 100], distributions: split }],
         },
@@ -182,11 +200,15 @@ export function compileDeployment(
 ): EvaluationFlag[] {
   const served = flags.filter((flag) => isServed(flag, deployment)).sort((a, b) => a.key.localeCompare(b.key));
   const compiled = served.map((flag) => toEvaluationFlag(flag, groups));
-  const members = new Map<string, string[]>();
+  const members = new Map<string, Flag[]>();
   for (const flag of served) {
     if (flag.status === "decided") continue;
-    for (const key of flag.groups) if (groups.has(key)) members.set(key, [...(members.get(key) ?? []), flag.key]);
+    for (const key of flag.groups) if (groups.has(key)) members.set(key, [...(members.get(key) ?? []), flag]);
   }
-  const groupFlags = [...members].map(([key, keys]) => toGroupFlag(groups.get(key)!, keys));
+  const groupFlags = [...members].flatMap(([key, flags]) => {
+    const byUnit = new Map(flags.map((flag) => [unitOf(flag), bucketSelector(flag)]));
+    const keys = flags.map((flag) => flag.key);
+    return [...byUnit].map(([unit, bucketOn]) => toGroupFlag(groups.get(key)!, keys, unit, bucketOn));
+  });
   return [...groupFlags, ...compiled];
 }

@@ -1,6 +1,6 @@
 /**
  * The user object that SDKs send (flat: `user_id`, `device_id`, `user_properties`,
- * `groups: {type: [name]}`, `group_properties: {type: {name: {…}}}`, …) becomes the
+ * `groups: {type: [name]}` or `{type: name}`, `group_properties: {type: {name: {…}}}`, …) becomes the
  * evaluation context: groups move to `context.groups[type] = {group_name,
  * group_properties}` (first name per type), everything else sits under
  * `context.user`. Same shape as `convertUserToEvaluationContext` in the SDKs.
@@ -32,6 +32,15 @@ export const USER_FIELDS: ReadonlySet<string> = new Set([
 const isRecord = (value: unknown): value is Json =>
   value !== null && typeof value === "object" && !Array.isArray(value);
 
+/**
+ * A group type's name as evaluation reads it: the first of `["acme", …]` (what the experiment
+ * SDKs send), or the string itself (`"acme"`, what Amplitude's analytics SDKs send).
+ */
+export function firstGroupName(names: unknown): string | undefined {
+  const name = Array.isArray(names) ? names[0] : names;
+  return typeof name === "string" && name.length > 0 ? name : undefined;
+}
+
 export function userToContext(input: Json | undefined): EvaluationContext {
   if (!input) return {};
   const { groups, group_properties: groupProperties, group_cohort_ids: groupCohortIds, ...user } = input;
@@ -41,8 +50,8 @@ export function userToContext(input: Json | undefined): EvaluationContext {
 
   const contextGroups: Json = {};
   for (const [groupType, names] of Object.entries(groups)) {
-    const groupName = Array.isArray(names) ? names[0] : undefined;
-    if (!groupName) continue;
+    const groupName = firstGroupName(names);
+    if (groupName === undefined) continue;
     const entry: Json = { group_name: groupName };
     const properties = isRecord(groupProperties) ? groupProperties[groupType] : undefined;
     const ofName = isRecord(properties) ? properties[String(groupName)] : undefined;

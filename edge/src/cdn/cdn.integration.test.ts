@@ -1,3 +1,4 @@
+import { get as httpGet } from "node:http";
 import { Experiment as BrowserExperiment } from "@amplitude/experiment-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
@@ -143,6 +144,16 @@ describe("CDN proxy mode", () => {
     expect(parseAssignmentHeader(lastSeen().headers["x-experiment-variants"] as string)["members"]).toBe("on");
   });
 
+  it("ignores a user id past 1,024 characters: the visitor is anonymous, its exposures still sent", async () => {
+    await edge.clearReceived();
+    const response = await get("/", { cookie: `uid=${"x".repeat(5000)}` });
+    expect(response.status).toBe(200);
+    const device = deviceCookie(response)!;
+    const mine = async () => (await edge.received()).find((m) => m.type === "exposures" && m.deviceId === device);
+    await expect.poll(mine, { timeout: 3000 }).toBeDefined();
+    expect(await mine()).not.toHaveProperty("userId");
+  });
+
   it("redirects (302) for a redirect variant and rewrites, keeping the URL, for a rewrite variant", async () => {
     const before = origin.received.length;
     const redirect = await get("/landing?utm=x");
@@ -220,6 +231,19 @@ describe("CDN proxy mode", () => {
     expect(sneaky.status).toBe(200);
     expect(origin.received.length).toBe(before + 1);
     expect(lastSeen().path).toBe("//127.0.0.1:9/steal");
+  });
+
+  it("redirects to a path, never to the host the visitor's Host header names", async () => {
+    const { port } = new URL(edge.url);
+    const location = await new Promise<string | undefined>((resolve, reject) => {
+      // fetch() may not set Host; node:http sends it as given.
+      const request = httpGet({ host: "127.0.0.1", port, path: "/landing", headers: { host: "evil.example" } }, (r) => {
+        r.resume();
+        resolve(r.headers.location);
+      });
+      request.on("error", reject);
+    });
+    expect(location).toBe("/landing-v2");
   });
 
   it("drops an assignments header the visitor sent", async () => {

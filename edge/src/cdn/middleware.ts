@@ -20,7 +20,8 @@
  *
  * Trust: an inbound assignments header is always removed — a visitor cannot choose a
  * variant for the origin, nor get a personalised page into a shared cache when the
- * middleware fails open. Redirect and rewrite targets must resolve to the same site.
+ * middleware fails open. Redirect and rewrite targets must resolve to the same site, and a
+ * redirect's `Location` is a path (never built from the visitor's `Host` header).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
@@ -62,6 +63,7 @@ export const DEFAULT_COOKIE = "exp_device_id";
 export const DEFAULT_HEADER = "x-experiment-variants";
 export const INITIAL_VARIANTS_GLOBAL = "__AMPLITUDE_EXPERIMENT_INITIAL_VARIANTS__";
 const TWO_YEARS = 63_072_000;
+const MAX_USER_ID_CHARS = 1024;
 
 /** JSON safe inside a `<script>` element. */
 const scriptJson = (value: unknown) =>
@@ -124,10 +126,12 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     }
     const existingDevice = getCookie(c, cookieName);
     const deviceId = existingDevice && /^[\w-]{8,64}$/.test(existingDevice) ? existingDevice : crypto.randomUUID();
-    const userId =
+    const claimed =
       (options.userIdCookie && getCookie(c, options.userIdCookie)) ||
       (options.userIdHeader && c.req.header(options.userIdHeader)) ||
       undefined;
+    // Bounded like every other intake's ids, so a visitor's exposures always fit in a queue message.
+    const userId = claimed && claimed.length <= MAX_USER_ID_CHARS ? claimed : undefined;
     const setCookie =
       existingDevice === deviceId
         ? undefined
@@ -146,7 +150,8 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
     if (navigation?.kind === "redirect") {
       const target = sameSiteTarget(navigation.target, url)!;
       if (!target.search) target.search = url.search;
-      const response = c.redirect(target.href, 302);
+      // Relative: the request's URL carries the visitor's `Host` header, which they choose.
+      const response = c.redirect(target.pathname + target.search, 302);
       response.headers.set("cache-control", "private, no-store");
       if (setCookie) response.headers.append("set-cookie", setCookie);
       return response;

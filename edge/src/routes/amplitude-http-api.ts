@@ -7,14 +7,24 @@
  * Amplitude's shapes: 200 `{code, events_ingested, payload_size_bytes, server_upload_time}`;
  * 400 with `missing_field`, `events_with_missing_fields` and `events_with_invalid_fields`
  * (field → event indexes); 413; 429 with `Retry-After`. Events need an `event_type` and a
- * `user_id` or `device_id` (Amplitude's minimum id length is not enforced).
+ * `user_id` or `device_id` (Amplitude's minimum id length is not enforced), and no field
+ * nested deeper than `/track` allows (400 naming the event and the field).
  */
 import { Hono, type Context } from "hono";
-import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
 import { EXPOSURE_EVENT_TYPE, trackEventSchema } from "../../../shared/events.js";
 import type { EdgeEnv } from "../bindings.js";
-import type { FlagStore } from "../flag-store.js";
-import { acceptEvents, checkEvent, MAX_EVENTS, type CheckedEvent } from "./track.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { FlagStore, LoadedDeployment } from "../flag-store.js";
+import { lookUpDeployment } from "../middleware/deployment-auth.js";
+import type { FailedLookups } from "../middleware/failed-lookups.js";
+import {
+  acceptEvents,
+  checkEvent,
+  MAX_EVENT_FIELD_DEPTH,
+  MAX_EVENTS,
+  tooDeepField,
+  type CheckedEvent,
+} from "./track.js";
 
 /** Amplitude's limit for one request to /2/httpapi is 1 MB of body. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -57,7 +67,7 @@ const answer = (
   headers: Record<string, string> = {},
 ) => c.json({ code: status, ...body }, status, headers);
 
-export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
+export function amplitudeHttpApi(store: FlagStore, failures: FailedLookups): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   const handle = async (c: Context<EdgeEnv>) => {
     const text = await c.req.text();
@@ -79,9 +89,13 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
       return answer(c, 400, { error: "Request missing required field", missing_field: "events" });
     if (events.length > MAX_EVENTS)
       return answer(c, 413, { error: `Payload too large: at most ${MAX_EVENTS} events a request` });
-    const deployment = API_KEY_PATTERN.test(apiKey)
-      ? await store.get(c.env.FLAGS, apiKey, (p) => c.executionCtx.waitUntil(p))
-      : undefined;
+    let deployment: LoadedDeployment | undefined;
+    try {
+      deployment = await lookUpDeployment(c, store, failures, apiKey);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 429) throw error;
+      return answer(c, 429, { error: error.message, throttled_events: [] }, error.headers);
+    }
     if (!deployment) return answer(c, 400, { error: "Invalid API key" });
     const limiter = c.env.RATE_LIMITER;
     if (limiter && !(await limiter.limit({ key: apiKey })).success) {
@@ -97,8 +111,17 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
     const invalid: FieldIndexes = {};
     const accepted: CheckedEvent[] = [];
     const now = Date.now();
+    const problems: string[] = [];
     events.map(fromExperimentSdk).forEach((raw: unknown, index) => {
       const fields = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+      // Before anything walks the event: a value nested thousands deep overflows recursive code
+      // (a 500) or the queue's serializer (a failed send that took the request's good events with it).
+      const deep = tooDeepField(fields);
+      if (deep) {
+        note(invalid, deep, index);
+        problems.push(`Event ${index}: ${deep} is nested deeper than ${MAX_EVENT_FIELD_DEPTH} levels`);
+        return;
+      }
       const parsed = trackEventSchema.safeParse(raw);
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
@@ -115,7 +138,9 @@ export function amplitudeHttpApi(store: FlagStore): Hono<EdgeEnv> {
     });
     if (Object.keys(missing).length || Object.keys(invalid).length) {
       return answer(c, 400, {
-        error: Object.keys(missing).length ? "Request missing required field" : "Invalid field values on some events",
+        error: Object.keys(missing).length
+          ? "Request missing required field"
+          : (problems[0] ?? "Invalid field values on some events"),
         ...(Object.keys(missing).length ? { events_with_missing_fields: missing } : {}),
         ...(Object.keys(invalid).length ? { events_with_invalid_fields: invalid } : {}),
       });

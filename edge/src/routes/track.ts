@@ -34,14 +34,22 @@ import { exposureMessage, type MessageSource } from "../exposures.js";
 import {
   chunkBySize,
   enqueue,
+  fitExposureMessage,
   cloneBytesBound,
   QUEUE_MESSAGE_BYTES,
   QUEUE_MESSAGE_JSON_CHARS,
   type BackgroundTasks,
 } from "../queue.js";
-import { checkDepth } from "../user.js";
+import { checkDepth, depthOf, groupsProblem, MAX_DEPTH } from "../user.js";
 
 export const MAX_EVENTS = 1000;
+/** How deep an event's field may nest: what fits in `/track`'s body depth (body → events → event → field). */
+export const MAX_EVENT_FIELD_DEPTH = MAX_DEPTH - 3;
+
+/** The first field of an event nested deeper than `MAX_EVENT_FIELD_DEPTH`, if any (walked without recursion). */
+export function tooDeepField(event: Record<string, unknown>): string | undefined {
+  return Object.keys(event).find((field) => depthOf(event[field]) > MAX_EVENT_FIELD_DEPTH);
+}
 
 const eventsSchema = z
   .array(trackEventSchema)
@@ -53,10 +61,11 @@ const bodySchema = z.preprocess(
   z.object({ events: eventsSchema }),
 );
 
+// Bounded like the flag keys of remote evaluation, so one exposure always fits in a queue message.
 const exposurePropertiesSchema = z.object({
-  flag_key: z.string().min(1),
-  variant: z.string().optional(),
-  experiment_key: z.string().optional(),
+  flag_key: z.string().min(1).max(512),
+  variant: z.string().max(512).optional(),
+  experiment_key: z.string().max(512).optional(),
 });
 
 /**
@@ -108,7 +117,7 @@ function exposureMessages(
     if (existing) existing.exposures.push(exposure);
     else byUser.set(who, exposureMessage(origin, event, [exposure], "client", event.time ?? now)[0]!);
   }
-  return [...byUser.values()];
+  return [...byUser.values()].flatMap(fitExposureMessage);
 }
 
 /** An event that passed the policy below, with its JSON size (measured once: for the limit and for packing). */
@@ -125,7 +134,7 @@ export function checkEvent(
   event: TrackEvent,
   index: number,
   now: number,
-): CheckedEvent | { problem: ApiError; field: "time" | "event_properties" } {
+): CheckedEvent | { problem: ApiError; field: "time" | "groups" | "event_properties" } {
   const timeProblem = event.time === undefined ? undefined : trackTimeProblem(event.time, now);
   if (timeProblem)
     return {
@@ -136,6 +145,16 @@ export function checkEvent(
         details: {
           path: ["events", String(index), "time"],
         },
+      }),
+    };
+  const groups = groupsProblem(event.groups);
+  if (groups)
+    return {
+      field: "groups",
+      problem: new ApiError({
+        status: 400,
+        message: `Event ${index}: ${groups}`,
+        details: { path: ["events", String(index), "groups"] },
       }),
     };
   const oversized = oversizedNumber(event.event_properties);
@@ -196,10 +215,27 @@ export function acceptEvents(
   enqueue(ctx, queue, messages);
 }
 
+/** A 400 naming the first event with a field nested too deep (before anything walks the events). */
+function refuseDeepEvents(body: unknown): void {
+  const events = Array.isArray(body) ? body : (body as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events)) return;
+  events.forEach((event: unknown, index) => {
+    if (event === null || typeof event !== "object" || Array.isArray(event)) return;
+    const field = tooDeepField(event as Record<string, unknown>);
+    if (field)
+      throw new ApiError({
+        status: 400,
+        message: `Event ${index}: ${field} is nested deeper than ${MAX_EVENT_FIELD_DEPTH} levels`,
+        details: { path: ["events", String(index), field] },
+      });
+  });
+}
+
 export function track(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.post("/track", async (c) => {
     const raw = await readJson(c);
+    refuseDeepEvents(raw);
     checkDepth(raw, "The request body");
     const { events } = parseOr400(bodySchema, raw, "events");
     const now = Date.now();

@@ -21,6 +21,13 @@ import type { Env } from "../bindings.js";
 import { loadDeployment, type LoadedDeployment } from "../deployment-loader.js";
 
 const KEEP_ALIVE_MS = 15_000;
+/**
+ * What a stream may hold that its reader has not taken yet (beyond one event, however large):
+ * a server that stops reading is dropped past it, not buffered for (5 such streams held 59 MB
+ * after 40 publishes). The SDK reconnects and starts from the full current set, so a dropped
+ * reader loses nothing; each event is the whole flag set, so one pending is all a reader needs.
+ */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
 const RECHECK_MS = 30_000;
 const encoder = new TextEncoder();
 /** SSE strips one space after "data:", so the SDK's keep-alive (data " ") needs two. */
@@ -28,7 +35,8 @@ const KEEP_ALIVE = encoder.encode("data:  \n\n");
 const event = (data: string) => encoder.encode(`data: ${data}\n\n`);
 
 export class FlagStreamHub extends DurableObject<Env> {
-  private readonly streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  /** Each open stream, with the bytes written to it that its reader has not taken yet. */
+  private readonly streams = new Map<WritableStreamDefaultWriter<Uint8Array>, { unread: number }>();
   private current: LoadedDeployment | undefined;
   /** The text `current` was loaded from: a recheck that reads the same text parses nothing. */
   private currentText: string | undefined;
@@ -72,7 +80,7 @@ export class FlagStreamHub extends DurableObject<Env> {
       });
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    this.streams.add(writer);
+    this.streams.set(writer, { unread: 0 });
     void this.write(writer, event(JSON.stringify(this.current.compiled.validFlags)));
     this.keepAlive ??= setInterval(() => this.broadcast(KEEP_ALIVE), KEEP_ALIVE_MS);
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECHECK_MS);
@@ -98,23 +106,40 @@ export class FlagStreamHub extends DurableObject<Env> {
   }
 
   private broadcast(chunk: Uint8Array): void {
-    for (const writer of this.streams) void this.write(writer, chunk);
+    for (const writer of this.streams.keys()) void this.write(writer, chunk);
   }
 
-  /** Writes to one stream; a stream whose reader has gone is dropped. */
+  /**
+   * Writes to one stream (a write settles when the reader takes it); a stream whose reader has
+   * gone, or is more than `MAX_UNREAD_BYTES` behind, is dropped.
+   */
   private async write(writer: WritableStreamDefaultWriter<Uint8Array>, chunk: Uint8Array): Promise<void> {
+    const stream = this.streams.get(writer);
+    if (!stream) return;
+    if (stream.unread > 0 && stream.unread + chunk.byteLength > MAX_UNREAD_BYTES) {
+      this.drop(writer);
+      // Abort, not close: close would wait for the reader to take what is queued; abort frees it.
+      void writer.abort(new Error("Flag stream reader too slow")).catch(() => undefined);
+      return;
+    }
+    stream.unread += chunk.byteLength;
     try {
       await writer.write(chunk);
+      stream.unread -= chunk.byteLength;
     } catch {
-      this.streams.delete(writer);
-      if (this.streams.size === 0) this.stopKeepAlive();
+      this.drop(writer);
     }
+  }
+
+  private drop(writer: WritableStreamDefaultWriter<Uint8Array>): void {
+    this.streams.delete(writer);
+    if (this.streams.size === 0) this.stopKeepAlive();
   }
 
   /** The key is gone (rotated away, deployment deleted): every stream ends and none opens until KV has it again. */
   private closeAll(): void {
     this.current = this.currentText = undefined;
-    for (const writer of this.streams) void writer.close().catch(() => undefined);
+    for (const writer of this.streams.keys()) void writer.close().catch(() => undefined);
     this.streams.clear();
     this.stopKeepAlive();
   }
