@@ -58,11 +58,16 @@ export const exposureRowId = (partId: string, index: number): string => `x|${has
 
 /**
  * An event's id: its `insert_id` within its user or device (as Amplitude scopes it), else a
- * hash of its content, so the same event delivered twice, in any delivery, is one row.
+ * hash of its content and its place (queue message part and position), so a message
+ * delivered twice, in any delivery, gives the same rows, while two identical events a client
+ * sent in one request (two page views in the same millisecond) stay two, as the DynamoDB
+ * path counts them (ingest/work.ts eventIdOf).
  */
-export function eventRowId(event: StoredEvent): string {
+export function eventRowId(event: StoredEvent, partId: string, index: number): string {
   if (event.insert_id !== undefined) return `i|${event.user_id ?? ""}|${event.device_id ?? ""}|${event.insert_id}`;
   const content = [
+    partId,
+    index,
     event.user_id ?? null,
     event.device_id ?? null,
     event.event_type,
@@ -126,11 +131,11 @@ export function storeRows(
     });
   }
   const events: EventRow[] = [];
-  for (const { message } of messages.events) {
-    for (const event of message.events) {
-      if (!ingestTimeOk(event.time, now)) continue;
+  for (const { partId, message } of messages.events) {
+    message.events.forEach((event, index) => {
+      if (!ingestTimeOk(event.time, now)) return;
       events.push({
-        id: eventRowId(event),
+        id: eventRowId(event, partId, index),
         deployment: message.deployment,
         event_type: event.event_type,
         user_id: event.user_id ?? null,
@@ -139,7 +144,7 @@ export function storeRows(
         time: event.time,
         event_properties: json(event.event_properties),
       });
-    }
+    });
   }
   return { project, exposures, events };
 }

@@ -41,7 +41,7 @@ export interface EventStoreWriterOptions {
 export const columnDefinitions = (columns: readonly Column[]) =>
   columns.map((c) => `"${c.name}" ${c.type}${c.nullable ? "" : " NOT NULL"}`).join(", ");
 
-const valueOf = (value: unknown, column: Column): DuckDBValue => {
+const duckValue = (value: unknown, column: Column): DuckDBValue => {
   if (value === null || value === undefined) return null;
   return column.type === "BIGINT" ? BigInt(value as number) : (value as DuckDBValue);
 };
@@ -118,7 +118,7 @@ async function load(
     const values: DuckDBValue[] = new Array(columns.length + 1);
     for (const { part, row } of rows) {
       const record = row as Record<string, unknown>;
-      for (let i = 0; i < columns.length; i++) values[i] = valueOf(record[columns[i]!.name], columns[i]!);
+      for (let i = 0; i < columns.length; i++) values[i] = duckValue(record[columns[i]!.name], columns[i]!);
       values[columns.length] = part;
       writer.appendRow(values);
     }
