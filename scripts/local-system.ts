@@ -51,6 +51,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     dynamoEndpoint: dynamo.endpoint,
     ingestSecret: options.ingestSecret,
     ...(options.ports?.stats ? { port: options.ports.stats } : {}),
+    ...(options.dataDir ? { eventStoreRoot: join(options.dataDir, "events") } : {}), // docs/event-store.md
   });
   // The publisher hands each publish to the edge's flag streams, signed with this.
   const streamNotifySecret = randomBytes(24).toString("base64url");

@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyRetention, compact } from "./maintenance.js";
 import { attachEventStore } from "./reader.js";
 import type { EventRow, ExposureRow, ProjectRows } from "./rows.js";
 import { localSink, STAGING_FOLDER } from "./sink.js";
@@ -170,5 +171,71 @@ describe("event store writer and reader", () => {
       ),
       { numRuns: 25 },
     );
+  });
+});
+
+describe("event store upkeep", () => {
+  it("compaction rewrites a partition of small files into one with exactly the same deduplicated rows", async () => {
+    const writer = createEventStoreWriter({ sink: localSink(root), duckdb });
+    // Ten deliveries into the same two partitions, overlapping: 30 rows written, 12 distinct.
+    for (let d = 0; d < 10; d++) {
+      const ids = [d, d + 1, d + 2].map((i) => `e${i % 12}`);
+      await writer.append(
+        [`delivery-${d}`],
+        rows(
+          [exposure(`x${d % 4}`)],
+          ids.map((id) => event(id)),
+        ),
+      );
+    }
+    const before = await read("SELECT * FROM events ORDER BY id");
+    const exposuresBefore = await read("SELECT * FROM exposures ORDER BY id");
+    expect(before).toHaveLength(12);
+    expect(await parquetFiles(join(root, "events"))).toHaveLength(10);
+
+    expect(await compact(root, duckdb, 8)).toEqual({ partitions: 2, filesRemoved: 20 });
+    const files = await parquetFiles(root);
+    expect(files.map((f) => f.replace(/.*\//, ""))).toEqual([
+      expect.stringMatching(/^c-[0-9a-f]{32}\.parquet$/),
+      expect.stringMatching(/^c-[0-9a-f]{32}\.parquet$/),
+    ]);
+    expect(await read("SELECT * FROM events ORDER BY id")).toEqual(before);
+    expect(await read("SELECT * FROM exposures ORDER BY id")).toEqual(exposuresBefore);
+    // The compacted file holds each id once; a partition below the threshold is left alone.
+    const [eventsFile] = await parquetFiles(join(root, "events"));
+    const inFile = (
+      await (await duckdb.connect()).runAndReadAll(`SELECT count(*) AS n FROM '${eventsFile}'`)
+    ).getRowObjectsJson();
+    expect(inFile).toEqual([{ n: "12" }]);
+    expect(await compact(root, duckdb, 8)).toEqual({ partitions: 0, filesRemoved: 0 });
+    // A redelivery after compaction adds a file back: still read once.
+    await writer.append(["delivery-3"], rows([exposure("x3")], [event("e3"), event("e4"), event("e5")]));
+    expect(await read("SELECT * FROM events ORDER BY id")).toEqual(before);
+  });
+
+  it("retention deletes only the partitions older than each project's retention", async () => {
+    const writer = createEventStoreWriter({ sink: localSink(root), duckdb });
+    const now = Date.UTC(2026, 11, 1, 8);
+    const daysAgo = (n: number) => now - n * DAY;
+    await writer.append(
+      ["m1"],
+      rows(
+        [exposure("old", daysAgo(401)), exposure("kept", daysAgo(400))],
+        [event("e", daysAgo(500)), event("f", daysAgo(2))],
+      ),
+    );
+    await writer.append(["m2"], rows([exposure("short", daysAgo(31)), exposure("recent", daysAgo(30))], [], "brief"));
+    const { deleted } = await applyRetention(root, {
+      now,
+      retentionDays: async (project) => (project === "brief" ? 30 : 400),
+    });
+    expect(deleted.sort()).toEqual([
+      "events/project=shop/date=2025-07-19",
+      "exposures/project=brief/date=2026-10-31",
+      "exposures/project=shop/date=2025-10-26",
+    ]);
+    expect(await read("SELECT id FROM exposures ORDER BY id")).toEqual([{ id: "kept" }]);
+    expect(await read("SELECT id FROM events")).toEqual([{ id: "f" }]);
+    expect(await read("SELECT id FROM exposures", "brief")).toEqual([{ id: "recent" }]);
   });
 });
