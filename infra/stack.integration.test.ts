@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExperimentsStack } from "./stack.js";
+import { EVENT_COLUMNS, EXPOSURE_COLUMNS } from "../stats-lambda/src/event-store/columns.js";
+import { ATHENA_BYTES_SCANNED_CUTOFF, ExperimentsStack } from "./stack.js";
 
 let template: Template;
 // Synthesized assets (the functions' bundles) go to a folder of this run, removed afterwards.
@@ -159,5 +160,141 @@ describe("CDK app", () => {
     ).flatMap((s) => ([] as string[]).concat(s.Action));
     expect(writes.length).toBeGreaterThan(0);
     expect(writes.some((a) => /Put|Update|Delete|Write/.test(a))).toBe(false);
+  });
+
+  it("keeps the event store in a private, encrypted bucket with lifecycle rules", () => {
+    template.resourceCountIs("AWS::S3::Bucket", 1);
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Id: "events",
+            Prefix: "events/",
+            Status: "Enabled",
+            Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
+            ExpirationInDays: 400,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+          {
+            Id: "athena-results",
+            Prefix: "athena-results/",
+            Status: "Enabled",
+            ExpirationInDays: 7,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+      },
+    });
+    // TLS only
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("describes the two tables in Glue with partition projection, and caps Athena's scan per query", () => {
+    template.resourceCountIs("AWS::Glue::Database", 1);
+    template.resourceCountIs("AWS::Glue::Table", 2);
+    for (const [name, columns] of [
+      ["exposures", EXPOSURE_COLUMNS],
+      ["events", EVENT_COLUMNS],
+    ] as const) {
+      template.hasResourceProperties("AWS::Glue::Table", {
+        DatabaseName: "experiment_events",
+        TableInput: Match.objectLike({
+          Name: name,
+          PartitionKeys: [
+            { Name: "project", Type: "string" },
+            { Name: "date", Type: "string" },
+          ],
+          Parameters: Match.objectLike({
+            "projection.enabled": "true",
+            "projection.project.type": "injected",
+            "projection.date.type": "date",
+            "projection.date.format": "yyyy-MM-dd",
+            "projection.date.range": Match.stringLikeRegexp("^\\d{4}-\\d{2}-\\d{2},NOW$"),
+            "storage.location.template": Match.anyValue(),
+          }),
+          StorageDescriptor: Match.objectLike({
+            Columns: columns.map((c) => Match.objectLike({ Name: c.name })),
+            SerdeInfo: { SerializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+          }),
+        }),
+      });
+    }
+    // Athena fills the template's placeholders per query (the text holds a literal "${").
+    const placeholders = ["project", "date"].map((name) => `${name}=$\{${name}}`).join("/");
+    expect(JSON.stringify(template.toJSON())).toContain(`/${placeholders}`);
+    template.hasResourceProperties("AWS::Athena::WorkGroup", {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+        ResultConfiguration: {
+          OutputLocation: Match.anyValue(),
+          EncryptionConfiguration: { EncryptionOption: "SSE_S3" },
+        },
+      }),
+    });
+    expect(JSON.stringify(template.findResources("AWS::Athena::WorkGroup"))).toContain("athena-results/");
+  });
+
+  it("lets the stats function write only its events prefix and query only through its workgroup and tables", () => {
+    const stats = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) =>
+      id.startsWith("StatsFunction"),
+    )![1] as { Properties: { PolicyDocument: { Statement: Statement[] } } };
+    const all = stats.Properties.PolicyDocument.Statement;
+    const onBucket = all.filter((s) => JSON.stringify(s.Resource).includes("EventBucket"));
+    // Writes (PutObject) and deletes only under a prefix: events/ for puts, athena-results/ for Athena's output.
+    for (const statement of onBucket) {
+      const actions = ([] as string[]).concat(statement.Action);
+      const resources = JSON.stringify(statement.Resource);
+      if (actions.some((a) => a.startsWith("s3:PutObject")))
+        expect(resources, JSON.stringify(statement)).toMatch(/"\/(events|athena-results)\/\*"/);
+      if (actions.some((a) => a.startsWith("s3:DeleteObject")))
+        expect(resources, JSON.stringify(statement)).toMatch(/athena-results\/\*/);
+    }
+    expect(
+      onBucket.some(
+        (s) =>
+          JSON.stringify(s.Resource).includes('/events/*"') &&
+          ([] as string[]).concat(s.Action).includes("s3:PutObject"),
+      ),
+    ).toBe(true);
+    const athena = all.find((s) => ([] as string[]).concat(s.Action).includes("athena:StartQueryExecution"))!;
+    expect(JSON.stringify(athena.Resource)).toContain("workgroup/");
+    const glue = all.find((s) => ([] as string[]).concat(s.Action).includes("glue:GetTable"))!;
+    expect(([] as string[]).concat(glue.Action).every((a) => a.startsWith("glue:Get"))).toBe(true);
+    expect(JSON.stringify(glue.Resource)).toMatch(/table\/experiment_events\/exposures/);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          EVENT_BUCKET: Match.anyValue(),
+          EVENT_PREFIX: "events/",
+          ATHENA_WORKGROUP: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it("installs DuckDB's arm64 Linux bindings beside the stats function's bundle", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")) as Array<{
+      Properties: { Description?: string; Code: { S3Key: string } };
+    }>;
+    const fn = functions.find((f) => f.Properties.Description === "Stats ingest and experiment reports")!;
+    const asset = join(CDK_OUT, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, "")}`);
+    expect(existsSync(join(asset, "node_modules/@duckdb/node-bindings-linux-arm64/duckdb.node"))).toBe(true);
+    expect(existsSync(join(asset, "node_modules/@duckdb/node-bindings-linux-x64"))).toBe(false);
   });
 });

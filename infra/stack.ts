@@ -3,8 +3,15 @@
  * HTTP APIs, DynamoDB tables, the replicator on the control-plane table's stream, the
  * secrets, and alarms. Lambda code is bundled locally with esbuild (no Docker).
  * Every function gets exactly the table, stream and secrets it uses.
+ * The event store (docs/event-store.md): an S3 bucket of Parquet files the stats function
+ * appends to, Glue tables over it with partition projection, and an Athena workgroup with
+ * a per-query scan cutoff.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
+import { CfnDatabase, CfnTable } from "aws-cdk-lib/aws-glue";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { BlockPublicAccess, Bucket, BucketEncryption, StorageClass } from "aws-cdk-lib/aws-s3";
 import { CorsHttpMethod, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
@@ -17,6 +24,7 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TABLES, type ColumnType } from "../stats-lambda/src/event-store/columns.js";
 
 export interface ExperimentsStackProps extends StackProps {
   cloudflareAccountId: string;
@@ -28,6 +36,21 @@ export interface ExperimentsStackProps extends StackProps {
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The event store's key prefix in its bucket, and Athena's results beside it. */
+export const EVENT_PREFIX = "events/";
+export const ATHENA_RESULTS_PREFIX = "athena-results/";
+/** Athena cancels a query that would scan more (and bills $5 per TB scanned): 10 GiB. */
+export const ATHENA_BYTES_SCANNED_CUTOFF = 10 * 1024 ** 3;
+/** The first day partition projection enumerates. */
+const EVENTS_SINCE = "2025-01-01";
+const GLUE_TYPES: Record<ColumnType, string> = {
+  VARCHAR: "string",
+  BIGINT: "bigint",
+  INTEGER: "int",
+  BOOLEAN: "boolean",
+};
+/** DuckDB's native bindings for the function's platform (arm64 Linux), installed beside its bundle. */
+const DUCKDB_BINDINGS_VERSION = "1.5.6-r.1";
 /** Swagger UI's two files, copied beside each function that serves `/docs` (no CDN). */
 const SWAGGER_UI_ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js"].map((file) =>
   join(ROOT, "node_modules/swagger-ui-dist", file),
@@ -170,8 +193,100 @@ export class ExperimentsStack extends Stack {
       }),
     );
 
+    // The event store. One bucket: Parquet under events/, Athena's results under athena-results/.
+    const eventBucket = new Bucket(this, "EventBucket", {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: "events",
+          prefix: EVENT_PREFIX,
+          // Days older than a month are read rarely (a report's earlier periods): cheaper storage.
+          transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
+          // The default retention (DEFAULT_RETENTION_DAYS); shorter per-project retention deletes earlier.
+          expiration: Duration.days(400),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          id: "athena-results",
+          prefix: ATHENA_RESULTS_PREFIX,
+          expiration: Duration.days(7),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    const glueDatabase = new CfnDatabase(this, "EventDatabase", {
+      catalogId: this.account,
+      databaseInput: { name: "experiment_events", description: "The event store (docs/event-store.md)" },
+    });
+    for (const [name, columns] of Object.entries(TABLES)) {
+      const location = `s3://${eventBucket.bucketName}/${EVENT_PREFIX}${name}/`;
+      const table = new CfnTable(this, `EventTable${name[0]!.toUpperCase()}${name.slice(1)}`, {
+        catalogId: this.account,
+        databaseName: "experiment_events",
+        tableInput: {
+          name,
+          tableType: "EXTERNAL_TABLE",
+          partitionKeys: [
+            { name: "project", type: "string" },
+            { name: "date", type: "string" },
+          ],
+          parameters: {
+            classification: "parquet",
+            EXTERNAL: "TRUE",
+            // Partition projection: no crawler, no partition to register. Projects are named in
+            // each query (injected), days are a range.
+            "projection.enabled": "true",
+            "projection.project.type": "injected",
+            "projection.date.type": "date",
+            "projection.date.format": "yyyy-MM-dd",
+            "projection.date.range": `${EVENTS_SINCE},NOW`,
+            "projection.date.interval": "1",
+            "projection.date.interval.unit": "DAYS",
+            "storage.location.template": `${location}project=\${project}/date=\${date}`,
+          },
+          storageDescriptor: {
+            location,
+            columns: columns.map((c) => ({ name: c.name, type: GLUE_TYPES[c.type], comment: c.doc.slice(0, 255) })),
+            inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            serdeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+          },
+        },
+      });
+      table.addDependency(glueDatabase);
+    }
+    const workGroup = new CfnWorkGroup(this, "EventWorkGroup", {
+      name: `${this.stackName}-events`,
+      description: "Metric queries over the event store",
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        bytesScannedCutoffPerQuery: ATHENA_BYTES_SCANNED_CUTOFF,
+        publishCloudWatchMetricsEnabled: true,
+        resultConfiguration: {
+          outputLocation: `s3://${eventBucket.bucketName}/${ATHENA_RESULTS_PREFIX}`,
+          encryptionConfiguration: { encryptionOption: "SSE_S3" },
+        },
+      },
+    });
+
     const stats = fn("StatsFunction", "stats-lambda/src/lambda.ts", {
-      bundling: WITH_API_DOCS,
+      bundling: {
+        ...WITH_API_DOCS,
+        // DuckDB writes the Parquet files: its native bindings cannot be bundled, and the
+        // build machine's are not arm64 Linux's, so those are installed beside the bundle.
+        externalModules: ["@aws-sdk/*", "@duckdb/node-bindings"],
+        commandHooks: {
+          ...WITH_API_DOCS.commandHooks,
+          afterBundling: (input: string, output: string) => [
+            ...WITH_API_DOCS.commandHooks.afterBundling(input, output),
+            `npm install --prefix ${output} --no-save --no-package-lock --no-audit --no-fund --os=linux --cpu=arm64 --libc=glibc @duckdb/node-bindings@${DUCKDB_BINDINGS_VERSION}`,
+          ],
+        },
+      },
       description: "Stats ingest and experiment reports",
       memorySize: 1024,
       // The HTTP API's limit too. An ingest run starts no aggregate write after 20 s, and is
@@ -181,11 +296,44 @@ export class ExperimentsStack extends Stack {
         CONTROL_PLANE_TABLE: controlTable.tableName,
         STATS_TABLE: statsTable.tableName,
         INGEST_SECRET_SECRET_ARN: ingestSecret.secretArn,
+        EVENT_BUCKET: eventBucket.bucketName,
+        EVENT_PREFIX,
+        EVENT_DATABASE: "experiment_events",
+        ATHENA_WORKGROUP: workGroup.name,
       },
     });
     statsTable.grantReadWriteData(stats);
     controlTable.grantReadData(stats); // experiment definitions and admin tokens
     ingestSecret.grantRead(stats);
+    // The event store: append under events/ (never delete or overwrite elsewhere), and query it
+    // through Athena, which reads the files and writes results with the caller's rights.
+    eventBucket.grantPut(stats, `${EVENT_PREFIX}*`);
+    eventBucket.grantRead(stats, `${EVENT_PREFIX}*`);
+    eventBucket.grantReadWrite(stats, `${ATHENA_RESULTS_PREFIX}*`);
+    const workGroupArn = this.formatArn({ service: "athena", resource: "workgroup", resourceName: workGroup.name });
+    stats.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          "athena:StartQueryExecution",
+          "athena:GetQueryExecution",
+          "athena:GetQueryResults",
+          "athena:StopQueryExecution",
+        ],
+        resources: [workGroupArn],
+      }),
+    );
+    stats.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+        resources: [
+          this.formatArn({ service: "glue", resource: "catalog" }),
+          this.formatArn({ service: "glue", resource: "database", resourceName: "experiment_events" }),
+          ...Object.keys(TABLES).map((name) =>
+            this.formatArn({ service: "glue", resource: "table", resourceName: `experiment_events/${name}` }),
+          ),
+        ],
+      }),
+    );
 
     const controlApi = new HttpApi(this, "ControlPlaneApi", {
       defaultIntegration: new HttpLambdaIntegration("ControlPlaneIntegration", controlPlane),
@@ -249,5 +397,7 @@ export class ExperimentsStack extends Stack {
     });
     new CfnOutput(this, "CloudflareApiTokenSecretArn", { value: cloudflareToken.secretArn });
     new CfnOutput(this, "BootstrapAdminTokenSecretArn", { value: bootstrapToken.secretArn });
+    new CfnOutput(this, "EventBucketName", { value: eventBucket.bucketName });
+    new CfnOutput(this, "AthenaWorkGroup", { value: workGroup.name });
   }
 }

@@ -77,6 +77,7 @@ async function compose(options: LocalSystemOptions, started: Array<() => Promise
     dynamoEndpoint: dynamo.endpoint,
     ingestSecret: options.ingestSecret,
     ...(options.ports?.stats ? { port: options.ports.stats } : {}),
+    ...(options.dataDir ? { eventStoreRoot: join(options.dataDir, "events") } : {}), // docs/event-store.md
   });
   started.push(() => stats.close());
   // Undeliverable messages wait on disk (in a temporary folder without a data folder); a

@@ -39,6 +39,11 @@ export const exposureMessageSchema = z.object({
   time: z.number().int(),
   /** The user's groups (type → name): group-bucketed experiments are analysed per group. */
   groups: z.record(z.string(), z.string()).optional(),
+  /**
+   * The user's properties the project breaks results down by (country, platform, os,
+   * app_version, …), when the edge knows them: kept with the exposure in the event store.
+   */
+  userProperties: z.record(z.string().max(100), z.union([z.string().max(1024), z.number(), z.boolean()])).optional(),
   source: z.enum(["remote-evaluation", "client", "cdn"]),
   exposures: z.array(exposureSchema).min(1),
 });

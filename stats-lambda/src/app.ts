@@ -21,6 +21,7 @@ import { readSignedJson, SIGNATURE_HEADER } from "../../shared/ingest-signature.
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
+import type { EventStoreWriter } from "./event-store/writer.js";
 import { ingest } from "./ingest/index.js";
 import { samplePlan } from "../../shared/stats/index.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
@@ -56,9 +57,17 @@ export interface StatsAppOptions {
   /** Admin tokens (the control plane's, read-only). */
   tokens: TokenLookup;
   ingestSecret: string;
+  /** Where ingest appends every accepted exposure and event (docs/event-store.md). */
+  eventStore?: EventStoreWriter;
 }
 
-export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAppOptions): OpenAPIHono<AuthEnv> {
+export function createStatsApp({
+  stats,
+  catalog,
+  tokens,
+  ingestSecret,
+  eventStore,
+}: StatsAppOptions): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   documentRoutes(app);
   app.onError(jsonErrors(undefined, isUnavailable));
@@ -69,7 +78,12 @@ export function createStatsApp({ stats, catalog, tokens, ingestSecret }: StatsAp
   app.post("/ingest", bodyLimit(8 * 1024 * 1024), async (c) => {
     const body = await readSignedJson(ingestSecret, c.req.header(SIGNATURE_HEADER), await c.req.text(), "Delivery");
     const { messages, queueLagMs } = parseOr400(deliverySchema, body, "delivery");
-    return c.json(await ingest(messages, stats.db, catalog, queueLagMs === undefined ? {} : { queueLagMs }));
+    return c.json(
+      await ingest(messages, stats.db, catalog, {
+        ...(queueLagMs === undefined ? {} : { queueLagMs }),
+        ...(eventStore ? { eventStore } : {}),
+      }),
+    );
   });
 
   const report = async (c: Context<AuthEnv>, project: string, key: string) => {

@@ -1,22 +1,38 @@
-/** The stats service on AWS Lambda: ingest and the report API behind an HTTP API. */
+/**
+ * The stats service on AWS Lambda: ingest and the report API behind an HTTP API. With
+ * EVENT_BUCKET set, ingest also appends to the event store on S3 (docs/event-store.md).
+ */
+import { DuckDBInstance } from "@duckdb/node-api";
 import { handle } from "hono/aws-lambda";
 import { flagReader, tokenLookup } from "../../shared/node/control-plane-table.js";
 import { createDb } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
 import { createStatsStore } from "./store.js";
+import { s3Sink } from "./event-store/s3-sink.js";
+import { createEventStoreWriter } from "./event-store/writer.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
 const controlPlane = createDb({ table: requiredEnv("CONTROL_PLANE_TABLE") });
 const stats = createStatsStore(createDb({ table: requiredEnv("STATS_TABLE"), exactNumbers: true }));
+const eventBucket = process.env["EVENT_BUCKET"];
+const eventStore = eventBucket
+  ? DuckDBInstance.create(":memory:").then((duckdb) =>
+      createEventStoreWriter({
+        sink: s3Sink({ bucket: eventBucket, prefix: process.env["EVENT_PREFIX"] ?? "" }),
+        duckdb,
+      }),
+    )
+  : Promise.resolve(undefined);
 // The ingest secret comes from Secrets Manager (INGEST_SECRET_SECRET_ARN) on the first request.
-const app = secret("INGEST_SECRET").then((ingestSecret) =>
+const app = Promise.all([secret("INGEST_SECRET"), eventStore]).then(([ingestSecret, writer]) =>
   handle(
     createStatsApp({
       stats,
       catalog: createCatalog(flagReader(controlPlane)),
       tokens: tokenLookup(controlPlane),
       ingestSecret,
+      ...(writer ? { eventStore: writer } : {}),
     }),
   ),
 );

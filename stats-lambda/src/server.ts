@@ -1,11 +1,15 @@
 /** The stats service as a Node HTTP server (local runs and tests). */
 import { serve, type ServerType } from "@hono/node-server";
+import { DuckDBInstance } from "@duckdb/node-api";
 import type { AddressInfo } from "node:net";
-import { flagReader, tokenLookup } from "../../shared/node/control-plane-table.js";
+import { flagReader, keys, readRecord, tokenLookup } from "../../shared/node/control-plane-table.js";
 import { answerAfterBody } from "../../shared/node/answer-after-body.js";
-import { createDb, ensureTable } from "../../shared/node/dynamo.js";
+import { createDb, ensureTable, type Db } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
+import { applyRetention, compact, DEFAULT_RETENTION_DAYS } from "./event-store/maintenance.js";
+import { localSink } from "./event-store/sink.js";
+import { createEventStoreWriter, type EventStoreWriter } from "./event-store/writer.js";
 import { createStatsStore, type StatsStore } from "./store.js";
 
 export interface StatsServerOptions {
@@ -15,11 +19,17 @@ export interface StatsServerOptions {
   ingestSecret: string;
   port?: number;
   host?: string;
+  /** The event store's folder (`.data/events` under `npm start`); no event store when absent. */
+  eventStoreRoot?: string;
+  /** How often the event store is compacted and old partitions deleted (default: every minute). */
+  eventStoreUpkeepEveryMs?: number;
 }
 
 export interface StatsServer {
   url: string;
   stats: StatsStore;
+  /** Compacts the event store and applies retention now (also run on a timer). */
+  upkeep(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,12 +47,22 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
   });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
+  const store = options.eventStoreRoot ? await localEventStore(options.eventStoreRoot, controlDb) : undefined;
   const app = createStatsApp({
     stats,
     catalog: createCatalog(flagReader(controlDb)),
     tokens: tokenLookup(controlDb),
     ingestSecret: options.ingestSecret,
+    ...(store ? { eventStore: store.writer } : {}),
   });
+  // One upkeep at a time; a failed one is logged and tried again at the next tick.
+  let upkeeping: Promise<void> = Promise.resolve();
+  const upkeep = () =>
+    (upkeeping = upkeeping.then(() =>
+      store?.upkeep().catch((error) => console.warn(`Event store upkeep failed: ${error}`)),
+    ));
+  const timer = store ? setInterval(upkeep, options.eventStoreUpkeepEveryMs ?? 60_000) : undefined;
+  timer?.unref();
   const server: ServerType = await new Promise((resolve) => {
     const started = serve(
       { fetch: answerAfterBody(app.fetch), port: options.port ?? 0, hostname: options.host ?? "127.0.0.1" },
@@ -53,6 +73,35 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
   return {
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     stats,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    upkeep,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upkeeping;
+      store?.close();
+    },
   };
+}
+
+/** The event store in a local folder: its writer, and its upkeep (compaction, then retention). */
+async function localEventStore(
+  root: string,
+  controlDb: Db,
+): Promise<{ writer: EventStoreWriter; upkeep(): Promise<void>; close(): void }> {
+  const duckdb = await DuckDBInstance.create(":memory:");
+  return {
+    writer: createEventStoreWriter({ sink: localSink(root), duckdb }),
+    async upkeep() {
+      await compact(root, duckdb);
+      await applyRetention(root, { now: Date.now(), retentionDays: (project) => retentionDays(controlDb, project) });
+    },
+    close: () => duckdb.closeSync(),
+  };
+}
+
+/** A project's event retention: its record's `eventRetentionDays` when a positive whole number, else the default. */
+async function retentionDays(controlDb: Db, project: string): Promise<number> {
+  const found = await readRecord<{ eventRetentionDays?: unknown }>(controlDb, keys.project(project));
+  const days = found?.record.eventRetentionDays;
+  return typeof days === "number" && Number.isInteger(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
 }

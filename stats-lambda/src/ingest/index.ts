@@ -10,6 +10,9 @@
  *    day, variant, metric), into this run's shard, marked with the run's id so the add
  *    happens once;
  * 5. event markers, then this run's settle marker.
+ * Beside these, the delivery's rows are appended to the event store (event-store/writer.ts),
+ * when one is configured: one file per partition, no DynamoDB request, finished before the
+ * run returns (so before the delivery is acknowledged).
  * A run that passes its deadline before step 4 stops (the delivery is retried and a later
  * run adopts what it wrote). See docs/ingest.md for why this is exactly-once.
  */
@@ -27,6 +30,8 @@ import {
   type Key,
 } from "../../../shared/node/dynamo.js";
 import type { Catalog } from "../catalog.js";
+import { storeRows, type ProjectRows } from "../event-store/rows.js";
+import type { EventStoreWriter } from "../event-store/writer.js";
 import { aggregateAttribute, baseMetric, MARKER_TTL_MS, RUN_ATTRIBUTE, SHARDS, statsKeys } from "../store.js";
 import {
   cellOf,
@@ -49,6 +54,8 @@ export interface IngestResult {
   rejectedExposures: number;
   /** Ids of messages to deliver again later (applied by a run that has not settled yet). */
   retry: string[];
+  /** Rows appended to the event store (when one is configured). */
+  stored?: number;
 }
 
 export interface IngestOptions {
@@ -60,6 +67,8 @@ export interface IngestOptions {
   queueLagMs?: number;
   /** Stop before the aggregate writes past this many ms (the function's timeout is 30 s). */
   deadlineMs?: number;
+  /** Where every accepted exposure and event is appended (the event store); none when absent. */
+  eventStore?: EventStoreWriter;
 }
 
 /** A run that has not settled this long after it started is dead: the function's timeout (30 s) has long passed. */
@@ -96,6 +105,7 @@ export async function ingest(
   // 1. Work per experiment and unit.
   const { byProject, rejected } = parseDelivery(messages, log);
   const experiments: ExperimentWork[] = [];
+  const stored: ProjectRows[] = [];
   for (const [project, projectMessages] of byProject) {
     // Messages sent after the catalog's last read may follow a start, stop or restart: read it again.
     let newest = 0;
@@ -107,7 +117,14 @@ export async function ingest(
     // an experiment may have just started
     if (named.some((key) => !running.has(key))) running = await catalog.refresh(project);
     experiments.push(...experimentWork(project, projectMessages, running, started, log));
+    if (options.eventStore) stored.push(storeRows(project, projectMessages, running, started));
   }
+  // The event store's append runs beside the DynamoDB work; the run ends once both have.
+  const appended = options.eventStore?.append(
+    messages.map((m) => m.id),
+    stored,
+  );
+  appended?.catch(() => {}); // awaited below: a failure fails the run, without an unhandled rejection meanwhile
   const result: IngestResult = {
     exposures: 0,
     events: 0,
@@ -265,6 +282,7 @@ export async function ingest(
   await mapConcurrent(experiments, concurrency, (experiment) =>
     recordQuality(db, experiment, clock(), options.queueLagMs),
   );
+  if (appended) result.stored = (await appended).rows;
   return result;
 }
 

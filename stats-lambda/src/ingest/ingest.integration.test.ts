@@ -3,6 +3,10 @@
  * them: exact counts, redeliveries and races, poison values, dedup without a window, and
  * a run that dies half-way.
  */
+import { DuckDBInstance } from "@duckdb/node-api";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { eventMessage, exposureMessage } from "../../../test/support/queue-messages.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExposureMessage, QueueMessage } from "../../../shared/events.js";
@@ -13,6 +17,9 @@ import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dyna
 import { controlPlaneRecords, runningExperiment } from "../../../test/support/control-plane-records.js";
 import { startDynamoProxy, type DynamoProxy } from "../../../test/support/dynamo-proxy.js";
 import { createCatalog } from "../catalog.js";
+import { attachEventStore } from "../event-store/reader.js";
+import { localSink } from "../event-store/sink.js";
+import { createEventStoreWriter } from "../event-store/writer.js";
 import { buildReport } from "../report.js";
 import { createStatsStore, EXPOSURES } from "../store.js";
 import { DEAD_AFTER_MS, ingest, type DeliveredMessage } from "./index.js";
@@ -279,5 +286,90 @@ describe("ingest", () => {
     expect(result).toMatchObject({ exposures: 2, events: 2 });
     expect((await report("long-ids")).variants.map((v) => v.exposures)).toEqual([0, 1]);
     expect((await report("long-groups")).metrics[0]!.variants[0]!.mean).toBe(1);
+  });
+});
+
+describe("ingest into the event store", () => {
+  it("appends every accepted exposure and event once, with no DynamoDB request for the store", async () => {
+    const root = await mkdtemp(join(tmpdir(), "ingest-store-"));
+    const duckdb = await DuckDBInstance.create(":memory:");
+    try {
+      const eventStore = createEventStoreWriter({ sink: localSink(root), duckdb });
+      await records.experiment("shop", runningExperiment("stored", { bucketing: { unit: "device_id" } }));
+      const seen = { ...exposure("s-user", "stored", "treatment", T0 + 5000), deviceId: "s-device" };
+      const messages = delivery(
+        // a purchase before the exposure: kept (the engine counts from the exposure on)
+        events({ user_id: "s-user", event_type: "purchase", time: T0, insert_id: "p1" }),
+        {
+          type: "batch",
+          messages: [
+            { ...seen, userProperties: { country: "DE", platform: "ios", plan: "pro" } },
+            { ...seen, exposures: [{ flagKey: "stored", variant: "control", untrusted: true }] },
+            // not a running experiment, and a variant it does not have: not exposures
+            exposure("s-user", "not-running", "control"),
+            { ...seen, exposures: [{ flagKey: "stored", variant: "nope" }] },
+          ],
+        },
+        events(
+          { user_id: "s-user", event_type: "purchase", event_properties: { amount: 3 } },
+          // an event no metric uses yet: kept for metrics defined later
+          { user_id: "s-user", event_type: "search", event_properties: { q: "shoes" } },
+        ),
+      );
+      const result = await ingest(messages, db, catalog, { ...quiet, eventStore });
+      expect(result.stored).toBe(5);
+      // Redelivered, and overlapping with a new message: nothing counted twice.
+      await ingest(messages, db, catalog, { ...quiet, eventStore });
+      const late = delivery(events({ user_id: "s-user", event_type: "search", time: T0 + 9000 }));
+      await ingest([...messages.slice(1), ...late], db, catalog, { ...quiet, eventStore });
+
+      const connection = await duckdb.connect();
+      await attachEventStore(connection, { root, project: "shop" });
+      const exposures = (
+        await connection.runAndReadAll(
+          `SELECT experiment_key, variant, unit_id, user_id, device_id, analysis_period, untrusted, source,
+                  country, platform, user_properties, project FROM exposures ORDER BY untrusted`,
+        )
+      ).getRowObjectsJson();
+      expect(exposures).toEqual([
+        {
+          experiment_key: "stored",
+          variant: "treatment",
+          unit_id: "s-device",
+          user_id: "s-user",
+          device_id: "s-device",
+          analysis_period: 1,
+          untrusted: false,
+          source: "remote-evaluation",
+          country: "DE",
+          platform: "ios",
+          user_properties: '{"country":"DE","platform":"ios","plan":"pro"}',
+          project: "shop",
+        },
+        expect.objectContaining({ variant: "control", untrusted: true, country: null }),
+      ]);
+      const eventRows = (
+        await connection.runAndReadAll("SELECT event_type, time FROM events ORDER BY time, event_type")
+      ).getRowObjectsJson();
+      expect(eventRows).toEqual([
+        { event_type: "purchase", time: String(T0) },
+        { event_type: "purchase", time: String(T0 + 1000) },
+        { event_type: "search", time: String(T0 + 1000) },
+        { event_type: "search", time: String(T0 + 9000) },
+      ]);
+      connection.closeSync();
+
+      // Events no experiment counts cost the DynamoDB path nothing, and the store path never asks it.
+      proxy.reset();
+      const searches = delivery(
+        events(...Array.from({ length: 500 }, (_, i) => ({ user_id: `q${i}`, event_type: "search" }))),
+      );
+      const unused = await ingest(searches, db, catalog, { ...quiet, eventStore });
+      expect(unused.stored).toBe(500);
+      expect(proxy.total()).toBe(0);
+    } finally {
+      duckdb.closeSync();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

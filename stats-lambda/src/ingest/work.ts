@@ -43,7 +43,7 @@ export interface ExperimentWork {
  * and its part's id (what its events' ids derive from: a batch's parts differ).
  */
 export interface ProjectMessages {
-  exposures: Array<{ queueId: string; message: ExposureMessage }>;
+  exposures: Array<{ queueId: string; partId: string; message: ExposureMessage }>;
   events: Array<{ queueId: string; partId: string; message: EventMessage }>;
 }
 
@@ -71,7 +71,7 @@ export function parseDelivery(
       }
       let project = byProject.get(message.project);
       if (!project) byProject.set(message.project, (project = { exposures: [], events: [] }));
-      if (message.type === "exposures") project.exposures.push({ queueId: id, message });
+      if (message.type === "exposures") project.exposures.push({ queueId: id, partId, message });
       else project.events.push({ queueId: id, partId, message });
     });
   }
