@@ -62,12 +62,13 @@ export function createStore(db: Db) {
     value: { version: number },
     expected: number | undefined,
     what: string,
+    writeId?: string,
   ): Promise<void> {
     const written = await writeIf(
       db,
       new PutCommand({
         TableName,
-        Item: { ...key, data: JSON.stringify(value), version: value.version },
+        Item: { ...key, data: JSON.stringify(value), version: value.version, ...(writeId ? { writeId } : {}) },
         ...(expected === undefined
           ? { ConditionExpression: "attribute_not_exists(pk)" }
           : expected === 0 // an item from before versions were kept
@@ -77,6 +78,8 @@ export function createStore(db: Db) {
     );
     if (!written) {
       const current = await get<{ version?: number }>(key);
+      // The SDK retried a put whose reply was lost after it landed: the condition now fails on our own write.
+      if (writeId !== undefined && current?._raw["writeId"] === writeId) return;
       throw new ConflictError(
         expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`,
         current && (current.version ?? 0),
@@ -211,9 +214,12 @@ export function createStore(db: Db) {
     // Flags
     getFlag,
     listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
-    /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
-    putFlag: (project: string, flag: Flag, expected: number | undefined) =>
-      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`),
+    /**
+     * Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). `writeId`, unique
+     * per write, is kept in the item: a retry of the same put that finds it there landed the first time.
+     */
+    putFlag: (project: string, flag: Flag, expected: number | undefined, writeId: string = randomUUID()) =>
+      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`, writeId),
     /** Undoes a flag write that must not stand (before anything followed it): back to `previous`, or gone. */
     async revertFlag(project: string, written: Flag, previous: Flag | undefined): Promise<void> {
       const condition = {

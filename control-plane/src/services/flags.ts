@@ -104,6 +104,16 @@ function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, v
   );
 }
 
+/** Whether a lifecycle action is the retry of one that landed: the flag is at the version it made, by it. */
+function isActionReplay(flag: Flag, action: string, actor: string, version: number, variant: string | undefined) {
+  return (
+    flag.version === version &&
+    flag.lastChange.actor === actor &&
+    flag.lastChange.action === action &&
+    (action !== "decide" || flag.decidedVariant === variant)
+  );
+}
+
 /** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
 function assertNotArchived(previous: Flag): void {
   if (previous.status === "archived")
@@ -161,6 +171,15 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       });
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
+    return finish(project, next, previous);
+  }
+
+  /**
+   * What follows a landed write: deployment references, the change counter, the history entry and the publish. Each
+   * step is idempotent, so a retry of a write that landed but did not get this far (a 503 after the put) runs it again
+   * and leaves nothing undone: no hole in the history, no stale edge.
+   */
+  async function finish(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
     const gone = await store.referenceDeployments(project, next.deployments);
     if (gone.length > 0) {
       await store.revertFlag(project, next, previous); // a deployment was deleted between our check and our write
@@ -208,6 +227,12 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
   const current = async (project: string, key: string, expected: number): Promise<Flag> =>
     atVersion(await stored(project, key), expected);
 
+  /** A replayed write's answer: the flag it made, once whatever the first attempt left undone is done. */
+  async function finishReplay(project: string, flag: Flag): Promise<Flag> {
+    const previous = flag.version > 1 ? await store.getHistory(project, flag.key, flag.version - 1) : undefined;
+    return finish(project, flag, previous?.flag);
+  }
+
   return {
     /**
      * Flags of a project, filtered by status, type and text (in the key, name or description), most recently changed
@@ -244,7 +269,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
         // The flag exists: perhaps because this very request landed before (a retry).
         const existing =
           error instanceof ApiError && error.status === 409 ? await store.getFlag(project, input.key) : undefined;
-        if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
+        if (existing && isReplay(existing, input, actor, "create", 1)) return finishReplay(project, existing);
         throw error;
       }
     },
@@ -256,7 +281,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
           message: `The body's key '${input.key}' is not the flag in the path ('${key}')`,
         });
       const flag = await stored(project, key);
-      if (isReplay(flag, input, actor, "update", expected + 1)) return flag; // a retry of this very write, which landed
+      // A retry of this very write, which landed: finish it (history, publish) rather than answer 409.
+      if (isReplay(flag, input, actor, "update", expected + 1)) return finishReplay(project, flag);
       const previous = atVersion(flag, expected);
       assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError({ status: 400, message: "A flag's type cannot change" });
@@ -273,7 +299,9 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       actor: string,
       options: { variant?: string } = {},
     ): Promise<Flag> {
-      const previous = await current(project, key, expected);
+      const found = await stored(project, key);
+      if (isActionReplay(found, action, actor, expected + 1, options.variant)) return finishReplay(project, found);
+      const previous = atVersion(found, expected);
       const status = transition(previous, action);
       const next: Flag = { ...previous, status };
       const periods = periodsAfter(previous, action, status, new Date().toISOString());
