@@ -6,7 +6,7 @@ import { parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
-import { droppedFields, unknownFieldsError } from "./strict-fields.js";
+import { droppedFields, unknownFieldsError, unknownRemovals } from "./strict-fields.js";
 import {
   body,
   errors,
@@ -170,13 +170,14 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       const { version, ...patch } = c.req.valid("json");
       const expected = expectedVersion(c, typeof version === "number" ? version : undefined);
       const current = await flags.get(project, flag);
-      const merged = mergePatch(flagInputSchema.parse(current), patch);
+      const editable = flagInputSchema.parse(current);
+      const merged = mergePatch(editable, patch);
       const input = parseOr400(flagInputSchema, merged, "flag");
       // Any key but a removal (null) must be one validation kept; a removal must name a field.
-      const unknownRemovals = Object.keys(patch)
-        .filter((key) => patch[key] === null && !(key in flagInputSchema.shape))
-        .map((key) => [key]);
-      const dropped = [...droppedFields(withoutNulls(patch), input), ...unknownRemovals];
+      const dropped = [
+        ...droppedFields(withoutNulls(patch), input),
+        ...unknownRemovals(patch, flagInputSchema, editable),
+      ];
       if (dropped.length > 0) throw unknownFieldsError(dropped);
       const updated = await flags.update(project, flag, input, expected, c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });

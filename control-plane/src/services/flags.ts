@@ -224,6 +224,11 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     return flag;
   }
 
+  /** A flag lives in a project: naming a missing one is a 404, before anything is written. */
+  async function projectExists(project: string): Promise<void> {
+    if (!(await store.getProject(project))) throw new ApiError({ status: 404, message: `No project ${project}` });
+  }
+
   const current = async (project: string, key: string, expected: number): Promise<Flag> =>
     atVersion(await stored(project, key), expected);
 
@@ -243,6 +248,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {},
     ): Promise<Flag[]> {
       const text = filter.q?.toLowerCase();
+      await projectExists(project);
       return (await store.listFlags(project))
         .filter((f) => (!filter.status || f.status === filter.status) && (!filter.type || f.type === filter.type))
         .filter((f) => !text || [f.key, f.name, f.description].some((field) => field.toLowerCase().includes(text)))
@@ -256,6 +262,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     },
 
     async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
+      await projectExists(project);
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
