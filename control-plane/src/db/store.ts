@@ -105,6 +105,29 @@ export function createStore(db: Db) {
       return found && strip(found);
     },
     listProjects: () => byPrefix<Project>("PROJECTS", ""),
+    /** Replaces the project's record (archiving) only if it is still exactly `previous`. */
+    async replaceProject(previous: Project, next: Project): Promise<void> {
+      const written = await writeIf(
+        db,
+        new UpdateCommand({
+          TableName,
+          Key: keys.project(previous.key),
+          UpdateExpression: "SET #data = :next",
+          ConditionExpression: "#data = :previous",
+          ExpressionAttributeNames: { "#data": "data" },
+          ExpressionAttributeValues: { ":next": JSON.stringify(next), ":previous": JSON.stringify(previous) },
+        }),
+      );
+      if (!written) throw new ConflictError(`Project ${previous.key} changed meanwhile; read it again`);
+    },
+    /**
+     * Removes a deleted project's items: its own, its flags, groups, deployments and publishing state (history
+     * stays, as the audit of what was deleted). Unconditional: the project is archived and its flags are gone.
+     */
+    async deleteProjectItems(project: string, itemKeys: ReadonlyArray<Record<string, string>>): Promise<void> {
+      for (const key of itemKeys) await client.send(new DeleteCommand({ TableName, Key: key }));
+      await client.send(new DeleteCommand({ TableName, Key: keys.project(project) }));
+    },
     /** Counts the project's changes, so a publisher can tell whether it compiled the latest. */
     async nextSeq(project: string): Promise<number> {
       const { Attributes } = await client.send(
@@ -235,6 +258,20 @@ export function createStore(db: Db) {
           }),
         );
       else await client.send(new DeleteCommand({ TableName, Key: keys.flag(project, written.key), ...condition }));
+    },
+
+    /** Deletes the flag if it is still at `version` (a concurrent edit wins: ConflictError). */
+    async deleteFlag(project: string, key: string, version: number): Promise<void> {
+      const written = await writeIf(
+        db,
+        new DeleteCommand({
+          TableName,
+          Key: keys.flag(project, key),
+          ConditionExpression: "version = :version",
+          ExpressionAttributeValues: { ":version": version },
+        }),
+      );
+      if (!written) throw new ConflictError(`Flag ${key} changed since version ${version}`);
     },
 
     // History (derived; idempotent per version)

@@ -9,6 +9,7 @@ import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields, unknownFieldsError, unknownRemovals } from "./strict-fields.js";
 import {
   body,
+  confirmQuery,
   errors,
   EXAMPLES,
   expectedVersion,
@@ -222,6 +223,27 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
         variant === undefined ? {} : { variant },
       );
       return c.json(updated, 200, { ETag: etag(updated.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/projects/{project}/flags/{flag}",
+      summary: "Delete an archived flag (confirm with its key)",
+      tags,
+      middleware: [requireRole("editor")] as const,
+      description:
+        "Deletes a flag that is archived, with `?confirm=<flag key>`. Refused (409, `details.dependents`) while " +
+        "other flags have it as a prerequisite. The deletion is the last entry of the flag's history, which stays " +
+        "readable; its deployments are republished without it.",
+      request: { params: flagParams, query: confirmQuery },
+      responses: { 200: json(flagSchema, "Deleted: the flag as it was"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      const deleted = await flags.remove(project, flag, c.req.valid("query").confirm, c.var.principal.name);
+      return c.json(deleted, 200);
     },
   );
 

@@ -229,6 +229,14 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     if (!(await store.getProject(project))) throw new ApiError({ status: 404, message: `No project ${project}` });
   }
 
+  /** New flags go into live projects only: an archived one is on its way to deletion. */
+  async function projectOpen(project: string): Promise<void> {
+    const found = await store.getProject(project);
+    if (!found) throw new ApiError({ status: 404, message: `No project ${project}` });
+    if (found.archivedAt)
+      throw new ApiError({ status: 409, message: `Project ${project} is archived: unarchive it to add flags` });
+  }
+
   const current = async (project: string, key: string, expected: number): Promise<Flag> =>
     atVersion(await stored(project, key), expected);
 
@@ -262,7 +270,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     },
 
     async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
-      await projectExists(project);
+      await projectOpen(project);
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
@@ -332,9 +340,48 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       return commit(project, stamp(next, previous, actor, action), previous);
     },
 
+    /**
+     * Deletes an archived flag, given its key again as confirmation. Refused while other flags have it as a
+     * prerequisite (they would stop evaluating as authored); the deletion is the last entry of its history, which
+     * stays readable. Returns the flag as it was.
+     */
+    async remove(project: string, key: string, confirm: string | undefined, actor: string): Promise<Flag> {
+      const previous = await stored(project, key);
+      if (previous.status !== "archived")
+        throw new ApiError({
+          status: 409,
+          message: `Flag ${key} is ${previous.status}: archive it before deleting it`,
+          details: { status: previous.status },
+        });
+      if (confirm !== key)
+        throw new ApiError({
+          status: 400,
+          message: `Deleting flag ${key} cannot be undone: confirm with ?confirm=${key}`,
+          details: { path: ["confirm"] },
+        });
+      const dependents = (await store.listFlags(project))
+        .filter((f) => f.key !== key && f.prerequisites.some((p) => p.flagKey === key))
+        .map((f) => f.key);
+      if (dependents.length > 0)
+        throw new ApiError({
+          status: 409,
+          message: `Flag ${key} is a prerequisite of ${dependents.join(", ")}: remove it from them first`,
+          details: { dependents },
+        });
+      await conflictTo409(() => store.deleteFlag(project, key, previous.version));
+      const deleted = stamp(previous, previous, actor, "delete");
+      await recordHistory(store, project, deleted, previous);
+      await store.nextSeq(project);
+      await onChange(project, previous.deployments);
+      return previous;
+    },
+
+    /** Every version, also of a deleted flag (its last entry is the deletion). */
     async history(project: string, key: string) {
-      await this.get(project, key);
-      return store.listHistory(project, key);
+      await projectExists(project);
+      const entries = await store.listHistory(project, key);
+      if (entries.length === 0) await this.get(project, key); // 404 for a flag that never was
+      return entries;
     },
 
     async version(project: string, key: string, version: number) {
