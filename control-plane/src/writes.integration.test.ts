@@ -57,6 +57,18 @@ describe("flag writes through DynamoDB faults", () => {
     }
   });
 
+  it("recognises its own landed group write when the reply was lost", async () => {
+    const proxy = stack.proxy!;
+    let dropped = 0;
+    proxy.dropReplyWhen = (operation, body) =>
+      operation === "PutItem" && body.includes("GROUP#hold") && dropped++ === 0;
+    const response = await stack.api("PUT", "/projects/writes/groups/hold", { kind: "holdout", percentage: 5 });
+    proxy.dropReplyWhen = undefined;
+    expect(dropped).toBeGreaterThanOrEqual(2);
+    expect(response.status).toBe(200); // was 409 "Group hold already exists"
+    expect(response.body.version).toBe(1);
+  });
+
   it("a retry after a 503 that followed the put finishes the change: history and publish", async () => {
     const proxy = stack.proxy!;
     const { version } = await current();

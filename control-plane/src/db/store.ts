@@ -291,8 +291,8 @@ export function createStore(db: Db) {
     // Groups
     getGroup,
     /** Writes `group` if the stored version is `expected` (`undefined`: the group must not exist yet). */
-    putGroup: (project: string, group: StoredGroup, expected: number | undefined) =>
-      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`),
+    putGroup: (project: string, group: StoredGroup, expected: number | undefined, writeId: string = randomUUID()) =>
+      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, writeId),
     listGroups: (project: string) => byPrefix<StoredGroup>(`PROJECT#${project}`, "GROUP#"),
 
     // Publishing state
