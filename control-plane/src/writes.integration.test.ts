@@ -69,6 +69,17 @@ describe("flag writes through DynamoDB faults", () => {
     expect(response.body.version).toBe(1);
   });
 
+  it("recognises its own landed project creation when the reply was lost", async () => {
+    const proxy = stack.proxy!;
+    let dropped = 0;
+    proxy.dropReplyWhen = (operation, body) => operation === "PutItem" && body.includes('"again"') && dropped++ === 0;
+    const response = await stack.api("POST", "/projects", { key: "again", name: "Again" });
+    proxy.dropReplyWhen = undefined;
+    expect(dropped).toBeGreaterThanOrEqual(2);
+    expect(response.status).toBe(201); // was 409 "Project again exists"
+    expect((await stack.api("POST", "/projects", { key: "again", name: "Again" })).status).toBe(409); // a real duplicate
+  });
+
   it("a retry after a 503 that followed the put finishes the change: history and publish", async () => {
     const proxy = stack.proxy!;
     const { version } = await current();

@@ -90,15 +90,17 @@ export function createStore(db: Db) {
   return {
     // Projects
     async createProject(project: Project): Promise<void> {
+      const writeId = randomUUID(); // as for flags: a retried put that finds its own id landed the first time
       const written = await writeIf(
         db,
         new PutCommand({
           TableName,
-          Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 },
+          Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0, writeId },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
-      if (!written) throw new ConflictError(`Project ${project.key} exists`);
+      if (!written && (await get<Project>(keys.project(project.key)))?._raw["writeId"] !== writeId)
+        throw new ConflictError(`Project ${project.key} exists`);
     },
     async getProject(key: string): Promise<Project | undefined> {
       const found = await get<Project>(keys.project(key));
