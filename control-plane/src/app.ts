@@ -15,6 +15,7 @@ import type { Publisher } from "./publish/publisher.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
+import { jsonBody } from "./routes/json-body.js";
 import { projectRoutes } from "./routes/projects.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -60,6 +61,7 @@ export function createControlPlaneApp({
 
   // Far above any valid request (a flag is at most 128 KiB of JSON), far below what would hurt.
   app.use("*", bodyLimit(1024 * 1024));
+  app.use("*", jsonBody);
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.doc("/openapi.json", {
     openapi: "3.0.3",

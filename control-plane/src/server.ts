@@ -28,6 +28,8 @@ export interface ControlPlaneServerOptions {
   statsUrl?: string;
   /** The edge to notify of each publish, for servers streaming flag configs, and the secret to sign with. */
   streamNotify?: { edgeUrl: string; secret: string };
+  /** How long one DynamoDB request may go unanswered (shared/node/dynamo.ts's default when absent). */
+  dynamoRequestTimeoutMs?: number;
 }
 
 export interface ControlPlaneServer {
@@ -45,6 +47,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     table: options.table ?? "experiments",
     endpoint: options.dynamoEndpoint,
     region: process.env["AWS_REGION"] ?? "local",
+    ...(options.dynamoRequestTimeoutMs ? { requestTimeoutMs: options.dynamoRequestTimeoutMs } : {}),
   });
   await ensureTable(db);
   const store = createStore(db);

@@ -91,13 +91,32 @@ export interface DbOptions {
    * sums that may pass 2^53, which the default unmarshaller refuses to read.
    */
   exactNumbers?: boolean;
+  /**
+   * Gives up on a request after this long without an answer (each attempt; the SDK retries twice): a DynamoDB that
+   * accepts connections and never answers must end in a 503, not in requests pending forever. Defaults to
+   * `DYNAMODB_REQUEST_TIMEOUT_MS` or 5 s.
+   */
+  requestTimeoutMs?: number;
+  /** Gives up on opening a connection after this long; defaults to `DYNAMODB_CONNECT_TIMEOUT_MS` or 2 s. */
+  connectTimeoutMs?: number;
 }
 
-export function createDb({ table, endpoint, region, exactNumbers }: DbOptions): Db {
+const msFromEnv = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+
+export function createDb({ table, endpoint, region, exactNumbers, requestTimeoutMs, connectTimeoutMs }: DbOptions): Db {
   // A local endpoint needs some credentials; a real one uses the environment's.
   const local = endpoint !== undefined && !process.env["AWS_ACCESS_KEY_ID"];
   const client = new DynamoDBClient({
     region: region ?? process.env["AWS_REGION"] ?? "us-east-1",
+    // Without these the SDK waits forever on a connection that was accepted and never answered.
+    requestHandler: {
+      connectionTimeout: connectTimeoutMs ?? msFromEnv("DYNAMODB_CONNECT_TIMEOUT_MS", 2000),
+      requestTimeout: requestTimeoutMs ?? msFromEnv("DYNAMODB_REQUEST_TIMEOUT_MS", 5000),
+      throwOnRequestTimeout: true, // otherwise a request past its timeout is only logged, and still waits
+    },
     ...(endpoint ? { endpoint } : {}),
     ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
   });
@@ -110,17 +129,40 @@ export function createDb({ table, endpoint, region, exactNumbers }: DbOptions): 
   };
 }
 
-/** Creates the table when missing (local runs and tests; the CDK app owns it in the cloud). */
+const TABLE_ACTIVE_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits until the table is ACTIVE: a table just created is CREATING for a while (half a second on dynalite, longer
+ * on AWS), and using it then fails with ResourceNotFoundException.
+ */
+async function waitUntilActive(db: Db): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { Table } = await db.client.send(new DescribeTableCommand({ TableName: db.table }));
+      if (Table?.TableStatus === "ACTIVE") return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error; // not visible yet right after CreateTable on some servers
+    }
+    if (Date.now() > deadline) throw new Error(`Table ${db.table} did not become ACTIVE`);
+    await backoff(attempt);
+  }
+}
+
+const isNotFound = (error: unknown): boolean =>
+  error instanceof ResourceNotFoundException || (error as { name?: string })?.name === "ResourceNotFoundException";
+
+/**
+ * Creates the table when missing (local runs and tests; the CDK app owns it in the cloud), and returns once it is
+ * ACTIVE.
+ */
 export async function ensureTable(db: Db): Promise<void> {
   try {
-    await db.client.send(new DescribeTableCommand({ TableName: db.table }));
+    const { Table } = await db.client.send(new DescribeTableCommand({ TableName: db.table }));
+    if (Table?.TableStatus !== "ACTIVE") await waitUntilActive(db); // another service's start is creating it
     return;
   } catch (error) {
-    if (
-      !(error instanceof ResourceNotFoundException) &&
-      (error as { name?: string })?.name !== "ResourceNotFoundException"
-    )
-      throw error;
+    if (!isNotFound(error)) throw error;
   }
   try {
     await db.client.send(
@@ -142,6 +184,7 @@ export async function ensureTable(db: Db): Promise<void> {
     if (!(error instanceof ResourceInUseException) && (error as { name?: string })?.name !== "ResourceInUseException")
       throw error;
   }
+  await waitUntilActive(db);
 }
 
 /** Every item of a query, page after page. */

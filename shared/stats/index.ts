@@ -5,7 +5,7 @@
 export { adjust, CORRECTIONS, type Adjusted, type Correction } from "./corrections.js";
 export { fiellerRelativeInterval } from "./fieller.js";
 export { DEFAULT_TUNING_SAMPLE_SIZE, PLANNED_POWER, sequentialTest, type SequentialOptions } from "./msprt.js";
-export { samplePlan, type PlanInput, type SamplePlan } from "./power.js";
+export { impossibleTreatmentRate, samplePlan, type PlanInput, type SamplePlan } from "./power.js";
 export {
   compareSeries,
   excludesZero,

@@ -46,6 +46,17 @@ export interface SamplePlan {
   sequential: SampleSize;
 }
 
+/**
+ * For a conversion metric, the treatment rate the effect asks for when no rate can be it (at or past 0 or 1: a
+ * baseline of 0.9999999999999999 with an MDE of 10 asks for ~11); `undefined` when it is a rate.
+ */
+export function impossibleTreatmentRate(input: Pick<PlanInput, "baselineMean" | "minimumDetectableEffect" | "binary">) {
+  if (!input.binary) return undefined;
+  const rate = input.baselineMean * (1 + input.minimumDetectableEffect);
+  return rate > 0 && rate < 1 ? undefined : rate;
+}
+
+/** The plan, or `undefined` when there is none: no effect, no variance, a treatment rate no rate can be, too large. */
 export function samplePlan(input: PlanInput): SamplePlan | undefined {
   const {
     baselineMean,
@@ -67,7 +78,8 @@ export function samplePlan(input: PlanInput): SamplePlan | undefined {
     !(baselineVariance > 0) ||
     !(controlShare > 0) ||
     !(treatmentShare > 0) ||
-    !Number.isFinite(delta)
+    !Number.isFinite(delta) ||
+    impossibleTreatmentRate(input) !== undefined // its variance p(1 − p) would be ≤ 0: "2 units" before
   )
     return undefined;
   const treatmentMean = baselineMean * (1 + mde);

@@ -12,6 +12,7 @@ import {
   mean,
   merge,
   quantileCaps,
+  impossibleTreatmentRate,
   samplePlan,
   sequentialTest,
   srmPValue,
@@ -206,6 +207,23 @@ describe("sample plan", () => {
         weights: [50, 50],
       }),
     ).toBeUndefined();
+  });
+});
+
+describe("sample plan for an impossible treatment rate", () => {
+  it("has no plan when the effect asks for a conversion rate of 1 or more", () => {
+    const input = {
+      baselineMean: 0.9999999999999999,
+      baselineVariance: 0.9999999999999999 * (1 - 0.9999999999999999),
+      minimumDetectableEffect: 10,
+      alpha: 0.05,
+      weights: [50, 50],
+      binary: true,
+    };
+    expect(impossibleTreatmentRate(input)).toBeGreaterThan(10);
+    expect(samplePlan(input)).toBeUndefined(); // was "2 units"
+    expect(samplePlan({ ...input, baselineMean: 0.5, minimumDetectableEffect: 1 })).toBeUndefined(); // exactly 1
+    expect(impossibleTreatmentRate({ ...input, baselineMean: 0.1, minimumDetectableEffect: 0.05 })).toBeUndefined();
   });
 });
 

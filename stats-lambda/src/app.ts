@@ -17,13 +17,14 @@ import { cors } from "hono/cors";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
+import { keySchema } from "../../shared/authoring/schema.js";
 import { readSignedJson, SIGNATURE_HEADER } from "../../shared/ingest-signature.js";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
 import type { EventStoreWriter } from "./event-store/writer.js";
 import { ingest } from "./ingest/index.js";
-import { samplePlan } from "../../shared/stats/index.js";
+import { impossibleTreatmentRate, samplePlan } from "../../shared/stats/index.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
 import { buildReport, reportCsv } from "./report.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
@@ -88,6 +89,12 @@ export function createStatsApp({
 
   const report = async (c: Context<AuthEnv>, project: string, key: string) => {
     authorize(c.var.principal, "viewer", project);
+    // No key longer than a flag key can name one, and DynamoDB refuses long ones with a 500-worthy error.
+    if (!keySchema.safeParse(project).success || !keySchema.safeParse(key).success)
+      throw new ApiError({
+        status: 404,
+        message: `No experiment ${key.slice(0, 100)} in project ${project.slice(0, 100)}`,
+      });
     const flag = await catalog.experiment(project, key);
     if (flag?.type !== "experiment")
       throw new ApiError({ status: 404, message: `No experiment ${key} in project ${project}` });
@@ -145,6 +152,13 @@ export function createStatsApp({
         details: {
           path: ["baselineVariance"],
         },
+      });
+    const rate = impossibleTreatmentRate({ ...input, binary });
+    if (rate !== undefined)
+      throw new ApiError({
+        status: 400,
+        message: `Impossible: a conversion rate of ${input.baselineMean} raised by ${input.minimumDetectableEffect} would be ${rate}, and a rate is below 1`,
+        details: { path: ["minimumDetectableEffect"] },
       });
     const plan = samplePlan({ ...input, baselineVariance, alpha: 1 - input.confidenceLevel, binary });
     if (!plan)

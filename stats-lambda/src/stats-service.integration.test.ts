@@ -460,4 +460,26 @@ describe("unit of analysis, allocations, periods and plans", () => {
       expect((await plan(bad)).status).toBe(400);
     }
   });
+
+  it("refuses a plan whose treatment rate no conversion rate can be", async () => {
+    const response = await fetch(`${service.url}/projects/shop/sample-plan`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ baselineMean: 0.9999999999999999, minimumDetectableEffect: 10 }),
+    });
+    expect(response.status).toBe(400); // was 200, "2 units"
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(/Impossible/);
+  });
+
+  it("answers 404, not 500, for a report of a key longer than any key", async () => {
+    for (const path of [
+      `/projects/shop/experiments/${"k".repeat(5000)}/report`,
+      `/experiments/${"k".repeat(5000)}/report?project=shop`,
+    ]) {
+      const response = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    }
+  });
 });

@@ -18,6 +18,13 @@ export interface DynamoProxy {
   down: boolean;
   /** Fails (destroys) requests of this operation for which `when` is true. */
   failWhen: ((operation: string, body: string) => boolean) | undefined;
+  /**
+   * Forwards requests for which `when` is true, then destroys the connection instead of answering: the write lands,
+   * its reply is lost (the caller's SDK retries it).
+   */
+  dropReplyWhen: ((operation: string, body: string) => boolean) | undefined;
+  /** While true, new requests are accepted and never answered (a DynamoDB that hangs). */
+  hang: boolean;
   close(): Promise<void>;
 }
 
@@ -32,12 +39,14 @@ export async function startDynamoProxy(target: string, options: { latencyMs?: nu
     latencyMs: options.latencyMs ?? 0,
     down: false,
     failWhen: undefined,
+    dropReplyWhen: undefined,
+    hang: false,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  const forward = (incoming: IncomingMessage, answer: ServerResponse, body: Buffer) => {
+  const forward = (incoming: IncomingMessage, answer: ServerResponse, body: Buffer, dropReply = false) => {
     const outgoing = request(
       {
         host: upstream.hostname,
@@ -47,6 +56,10 @@ export async function startDynamoProxy(target: string, options: { latencyMs?: nu
         headers: incoming.headers,
       },
       (response) => {
+        if (dropReply) {
+          response.resume();
+          return void response.on("end", () => incoming.socket.destroy());
+        }
         answer.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(answer);
       },
@@ -62,8 +75,10 @@ export async function startDynamoProxy(target: string, options: { latencyMs?: nu
       const operation = String(incoming.headers["x-amz-target"] ?? "").split(".")[1] ?? "unknown";
       if (proxy.down || proxy.failWhen?.(operation, body.toString("utf8"))) return void incoming.socket.destroy();
       proxy.counts.set(operation, (proxy.counts.get(operation) ?? 0) + 1);
-      if (proxy.latencyMs > 0) setTimeout(() => forward(incoming, answer, body), proxy.latencyMs);
-      else forward(incoming, answer, body);
+      if (proxy.hang) return; // the connection stays open, unanswered, until the caller gives up or close()
+      const dropReply = proxy.dropReplyWhen?.(operation, body.toString("utf8")) ?? false;
+      if (proxy.latencyMs > 0) setTimeout(() => forward(incoming, answer, body, dropReply), proxy.latencyMs);
+      else forward(incoming, answer, body, dropReply);
     });
   });
   server.on("connection", (socket) => {

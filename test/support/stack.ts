@@ -29,6 +29,7 @@ export async function startStack(
     retryDelaysMs?: number[];
     dynamoProxy?: boolean;
     reconcileEveryMs?: number;
+    dynamoRequestTimeoutMs?: number;
   } = {},
 ): Promise<Stack> {
   const dynamo = await startDynalite();
@@ -40,6 +41,7 @@ export async function startStack(
     kv: options.kv ? options.kv(edgeKv) : edgeKv,
     reconcileEveryMs: options.reconcileEveryMs ?? 60_000,
     retryDelaysMs: options.retryDelaysMs ?? [100, 200, 400],
+    ...(options.dynamoRequestTimeoutMs ? { dynamoRequestTimeoutMs: options.dynamoRequestTimeoutMs } : {}),
   });
   const adminToken = controlPlane.bootstrapToken!;
   return {

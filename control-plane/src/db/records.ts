@@ -7,7 +7,13 @@
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
 
-export const projectSchema = z.object({ key: z.string(), name: z.string(), createdAt: z.string() });
+export const projectSchema = z.object({
+  key: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  /** Set by archiving: an archived project takes no new flags, and only an archived one can be deleted. */
+  archivedAt: z.string().optional(),
+});
 export type Project = z.infer<typeof projectSchema>;
 
 export const deploymentRecordSchema = z.object({

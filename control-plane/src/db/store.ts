@@ -62,12 +62,13 @@ export function createStore(db: Db) {
     value: { version: number },
     expected: number | undefined,
     what: string,
+    writeId?: string,
   ): Promise<void> {
     const written = await writeIf(
       db,
       new PutCommand({
         TableName,
-        Item: { ...key, data: JSON.stringify(value), version: value.version },
+        Item: { ...key, data: JSON.stringify(value), version: value.version, ...(writeId ? { writeId } : {}) },
         ...(expected === undefined
           ? { ConditionExpression: "attribute_not_exists(pk)" }
           : expected === 0 // an item from before versions were kept
@@ -77,6 +78,8 @@ export function createStore(db: Db) {
     );
     if (!written) {
       const current = await get<{ version?: number }>(key);
+      // The SDK retried a put whose reply was lost after it landed: the condition now fails on our own write.
+      if (writeId !== undefined && current?._raw["writeId"] === writeId) return;
       throw new ConflictError(
         expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`,
         current && (current.version ?? 0),
@@ -87,21 +90,46 @@ export function createStore(db: Db) {
   return {
     // Projects
     async createProject(project: Project): Promise<void> {
+      const writeId = randomUUID(); // as for flags: a retried put that finds its own id landed the first time
       const written = await writeIf(
         db,
         new PutCommand({
           TableName,
-          Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0 },
+          Item: { ...keys.project(project.key), data: JSON.stringify(project), seq: 0, writeId },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
-      if (!written) throw new ConflictError(`Project ${project.key} exists`);
+      if (!written && (await get<Project>(keys.project(project.key)))?._raw["writeId"] !== writeId)
+        throw new ConflictError(`Project ${project.key} exists`);
     },
     async getProject(key: string): Promise<Project | undefined> {
       const found = await get<Project>(keys.project(key));
       return found && strip(found);
     },
     listProjects: () => byPrefix<Project>("PROJECTS", ""),
+    /** Replaces the project's record (archiving) only if it is still exactly `previous`. */
+    async replaceProject(previous: Project, next: Project): Promise<void> {
+      const written = await writeIf(
+        db,
+        new UpdateCommand({
+          TableName,
+          Key: keys.project(previous.key),
+          UpdateExpression: "SET #data = :next",
+          ConditionExpression: "#data = :previous",
+          ExpressionAttributeNames: { "#data": "data" },
+          ExpressionAttributeValues: { ":next": JSON.stringify(next), ":previous": JSON.stringify(previous) },
+        }),
+      );
+      if (!written) throw new ConflictError(`Project ${previous.key} changed meanwhile; read it again`);
+    },
+    /**
+     * Removes a deleted project's items: its own, its flags, groups, deployments and publishing state (history
+     * stays, as the audit of what was deleted). Unconditional: the project is archived and its flags are gone.
+     */
+    async deleteProjectItems(project: string, itemKeys: ReadonlyArray<Record<string, string>>): Promise<void> {
+      for (const key of itemKeys) await client.send(new DeleteCommand({ TableName, Key: key }));
+      await client.send(new DeleteCommand({ TableName, Key: keys.project(project) }));
+    },
     /** Counts the project's changes, so a publisher can tell whether it compiled the latest. */
     async nextSeq(project: string): Promise<number> {
       const { Attributes } = await client.send(
@@ -211,9 +239,12 @@ export function createStore(db: Db) {
     // Flags
     getFlag,
     listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
-    /** Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). */
-    putFlag: (project: string, flag: Flag, expected: number | undefined) =>
-      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`),
+    /**
+     * Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). `writeId`, unique
+     * per write, is kept in the item: a retry of the same put that finds it there landed the first time.
+     */
+    putFlag: (project: string, flag: Flag, expected: number | undefined, writeId: string = randomUUID()) =>
+      putVersioned(keys.flag(project, flag.key), flag, expected, `Flag ${flag.key}`, writeId),
     /** Undoes a flag write that must not stand (before anything followed it): back to `previous`, or gone. */
     async revertFlag(project: string, written: Flag, previous: Flag | undefined): Promise<void> {
       const condition = {
@@ -229,6 +260,20 @@ export function createStore(db: Db) {
           }),
         );
       else await client.send(new DeleteCommand({ TableName, Key: keys.flag(project, written.key), ...condition }));
+    },
+
+    /** Deletes the flag if it is still at `version` (a concurrent edit wins: ConflictError). */
+    async deleteFlag(project: string, key: string, version: number): Promise<void> {
+      const written = await writeIf(
+        db,
+        new DeleteCommand({
+          TableName,
+          Key: keys.flag(project, key),
+          ConditionExpression: "version = :version",
+          ExpressionAttributeValues: { ":version": version },
+        }),
+      );
+      if (!written) throw new ConflictError(`Flag ${key} changed since version ${version}`);
     },
 
     // History (derived; idempotent per version)
@@ -248,8 +293,8 @@ export function createStore(db: Db) {
     // Groups
     getGroup,
     /** Writes `group` if the stored version is `expected` (`undefined`: the group must not exist yet). */
-    putGroup: (project: string, group: StoredGroup, expected: number | undefined) =>
-      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`),
+    putGroup: (project: string, group: StoredGroup, expected: number | undefined, writeId: string = randomUUID()) =>
+      putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, writeId),
     listGroups: (project: string) => byPrefix<StoredGroup>(`PROJECT#${project}`, "GROUP#"),
 
     // Publishing state

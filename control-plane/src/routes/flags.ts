@@ -6,9 +6,10 @@ import { parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
-import { droppedFields, unknownFieldsError } from "./strict-fields.js";
+import { droppedFields, unknownFieldsError, unknownRemovals } from "./strict-fields.js";
 import {
   body,
+  confirmQuery,
   errors,
   EXAMPLES,
   expectedVersion,
@@ -170,13 +171,14 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       const { version, ...patch } = c.req.valid("json");
       const expected = expectedVersion(c, typeof version === "number" ? version : undefined);
       const current = await flags.get(project, flag);
-      const merged = mergePatch(flagInputSchema.parse(current), patch);
+      const editable = flagInputSchema.parse(current);
+      const merged = mergePatch(editable, patch);
       const input = parseOr400(flagInputSchema, merged, "flag");
       // Any key but a removal (null) must be one validation kept; a removal must name a field.
-      const unknownRemovals = Object.keys(patch)
-        .filter((key) => patch[key] === null && !(key in flagInputSchema.shape))
-        .map((key) => [key]);
-      const dropped = [...droppedFields(withoutNulls(patch), input), ...unknownRemovals];
+      const dropped = [
+        ...droppedFields(withoutNulls(patch), input),
+        ...unknownRemovals(patch, flagInputSchema, editable),
+      ];
       if (dropped.length > 0) throw unknownFieldsError(dropped);
       const updated = await flags.update(project, flag, input, expected, c.var.principal.name);
       return c.json(updated, 200, { ETag: etag(updated.version) });
@@ -221,6 +223,27 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
         variant === undefined ? {} : { variant },
       );
       return c.json(updated, 200, { ETag: etag(updated.version) });
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/projects/{project}/flags/{flag}",
+      summary: "Delete an archived flag (confirm with its key)",
+      tags,
+      middleware: [requireRole("editor")] as const,
+      description:
+        "Deletes a flag that is archived, with `?confirm=<flag key>`. Refused (409, `details.dependents`) while " +
+        "other flags have it as a prerequisite. The deletion is the last entry of the flag's history, which stays " +
+        "readable; its deployments are republished without it.",
+      request: { params: flagParams, query: confirmQuery },
+      responses: { 200: json(flagSchema, "Deleted: the flag as it was"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project, flag } = c.req.valid("param");
+      const deleted = await flags.remove(project, flag, c.req.valid("query").confirm, c.var.principal.name);
+      return c.json(deleted, 200);
     },
   );
 

@@ -6,6 +6,7 @@ import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../share
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
   body,
+  confirmQuery,
   deploymentParams,
   evaluationExplainedSchema,
   deploymentSchema,
@@ -88,6 +89,59 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     async (c) => {
       const { project } = c.req.valid("param");
       return c.json(await deployments.project(project), 200);
+    },
+  );
+
+  for (const action of ["archive", "unarchive"] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/projects/{project}/${action}`,
+        summary: action === "archive" ? "Archive a project (before deleting it)" : "Unarchive a project",
+        tags,
+        middleware: [requireRole("admin")] as const,
+        description:
+          action === "archive"
+            ? "Marks the project archived: it takes no new flags, and can then be deleted. Serving is unchanged."
+            : "Makes an archived project live again.",
+        request: { params: projectParams },
+        responses: { 200: json(projectSchema, "The project"), ...writeErrors },
+      }),
+      async (c) => {
+        const { project } = c.req.valid("param");
+        return c.json(await deployments.archiveProject(project, action === "archive"), 200);
+      },
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/projects/{project}",
+      summary: "Delete an archived project and everything in it (confirm with its key)",
+      tags,
+      middleware: [requireRole("admin")] as const,
+      description:
+        "Deletes an archived project, with `?confirm=<project key>`: its flags, groups and deployments too, and " +
+        "the deployments' documents on the edge (their keys stop working). Each flag's history stays, ending in " +
+        "a `delete project` entry. The answer names everything deleted.",
+      request: { params: projectParams, query: confirmQuery },
+      responses: {
+        200: json(
+          z.object({
+            project: z.string(),
+            flags: z.array(z.string()),
+            groups: z.array(z.string()),
+            deployments: z.array(z.string()),
+          }),
+          "Deleted: the project and the keys of what it held",
+        ),
+        ...writeErrors,
+      },
+    }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      return c.json(await deployments.removeProject(project, c.req.valid("query").confirm, c.var.principal.name), 200);
     },
   );
 

@@ -49,6 +49,11 @@ export const projectParams = z.object({ project: keySchema });
 export const deploymentParams = projectParams.extend({ deployment: keySchema });
 export const flagParams = projectParams.extend({ flag: keySchema });
 
+/** A deletion that cannot be undone names what it deletes once more. */
+export const confirmQuery = z.object({
+  confirm: z.string().max(200).optional().describe("The key of what is deleted, again"),
+});
+
 /** The version a write is conditional on, when not sent as If-Match. */
 export const versionField = z.object({ version: z.number().int().positive().optional() });
 

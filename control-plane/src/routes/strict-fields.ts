@@ -5,6 +5,7 @@
  * Every validated JSON body is compared with what validation kept: anything dropped is a
  * 400 naming it.
  */
+import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { ApiError } from "../../../shared/http/errors.js";
 
 export const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -37,4 +38,38 @@ export function droppedFields(
   if (Array.isArray(raw) && Array.isArray(kept))
     return raw.flatMap((item, i) => droppedFields(item, kept[i], [...path, i]));
   return [];
+}
+
+/** The schema inside optional, default and nullable wrappers. */
+function unwrapped(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault || inner instanceof z.ZodNullable)
+    inner = inner.unwrap() as z.ZodType;
+  return inner;
+}
+
+/**
+ * Paths of a merge patch's removals (`null`) that name no field: validation never sees them (they are gone after
+ * merging), so `{"constructor": null}` or `{"bucketing": {"foo": null}}` would save a new version naming nothing. A
+ * removal is known when the schema declares the key (any key of a record), or, where the schema says nothing about
+ * the keys (free-form JSON), when the current value has it.
+ */
+export function unknownRemovals(
+  patch: unknown,
+  schema: z.ZodType | undefined,
+  current: unknown,
+  path: string[] = [],
+): string[][] {
+  if (!isObject(patch)) return [];
+  const inner = schema && unwrapped(schema);
+  return Object.entries(patch).flatMap(([key, value]) => {
+    const shape = inner instanceof z.ZodObject ? (inner.shape as Record<string, z.ZodType>) : undefined;
+    const declared = shape
+      ? Object.hasOwn(shape, key)
+      : inner instanceof z.ZodRecord || (isObject(current) && Object.hasOwn(current, key));
+    if (value === null) return declared ? [] : [[...path, key]];
+    if (shape && !declared) return []; // an unknown field with a value: droppedFields names it
+    const child = shape ? shape[key] : inner instanceof z.ZodRecord ? (inner.valueType as z.ZodType) : undefined;
+    return unknownRemovals(value, child, isObject(current) ? current[key] : undefined, [...path, key]);
+  });
 }

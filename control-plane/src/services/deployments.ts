@@ -8,6 +8,7 @@ import { compileDeployment } from "../../../shared/authoring/to-evaluation-model
 import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
+import { keys } from "../../../shared/node/control-plane-table.js";
 import type { Deployment, Project, PublishState, Store } from "../db/store.js";
 import type { EvaluationExplained } from "../routes/schemas.js";
 import { conflictTo409 } from "./conflicts.js";
@@ -54,6 +55,69 @@ export function createDeploymentService({
       const created = { key, name, createdAt: new Date().toISOString() };
       await conflictTo409(() => store.createProject(created));
       return created;
+    },
+
+    /** Archives (or, `archived` false, unarchives) a project: the step before deleting it. */
+    async archiveProject(key: string, archived: boolean): Promise<Project> {
+      const current = await project(key);
+      if (Boolean(current.archivedAt) === archived) return current; // already so: a retry, or a second click
+      const { archivedAt: _, ...rest } = current;
+      const next: Project = archived ? { ...rest, archivedAt: new Date().toISOString() } : rest;
+      await conflictTo409(() => store.replaceProject(current, next));
+      return next;
+    },
+
+    /**
+     * Deletes an archived project, given its key again as confirmation, with everything in it: its flags (each
+     * gets a last history entry, "delete project"), groups, deployments and their documents on the edge (the API
+     * keys stop working at once). Returns what was deleted.
+     */
+    async removeProject(key: string, confirm: string | undefined, actor: string) {
+      const current = await project(key);
+      if (!current.archivedAt)
+        throw new ApiError({ status: 409, message: `Project ${key} is not archived: archive it before deleting it` });
+      if (confirm !== key)
+        throw new ApiError({
+          status: 400,
+          message: `Deleting project ${key} and everything in it cannot be undone: confirm with ?confirm=${key}`,
+          details: { path: ["confirm"] },
+        });
+      const [flags, groups, deploymentList] = await Promise.all([
+        store.listFlags(key),
+        store.listGroups(key),
+        store.listDeployments(key),
+      ]);
+      const at = new Date().toISOString();
+      for (const flag of flags) {
+        const deleted = {
+          ...flag,
+          version: flag.version + 1,
+          updatedAt: at,
+          lastChange: { actor, at, action: "delete project" },
+        };
+        await store.putHistory(key, {
+          version: deleted.version,
+          flag: deleted,
+          actor,
+          at,
+          action: "delete project",
+          diff: [],
+        });
+      }
+      // The edge first: once a deployment's documents are gone its keys serve nothing, whatever happens next.
+      for (const d of deploymentList)
+        await kv.delete([d.clientKey, d.serverKey, ...d.retiredKeys].map(kvNameForApiKey));
+      await store.deleteProjectItems(key, [
+        ...flags.map((f) => keys.flag(key, f.key)),
+        ...groups.map((g) => keys.group(key, g.key)),
+        ...deploymentList.flatMap((d) => [keys.deployment(key, d.key), keys.publish(key, d.key)]),
+      ]);
+      return {
+        project: key,
+        flags: flags.map((f) => f.key),
+        groups: groups.map((g) => g.key),
+        deployments: deploymentList.map((d) => d.key),
+      };
     },
 
     async get(projectKey: string, key: string): Promise<DeploymentView> {

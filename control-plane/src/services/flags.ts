@@ -105,6 +105,16 @@ function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, v
   );
 }
 
+/** Whether a lifecycle action is the retry of one that landed: the flag is at the version it made, by it. */
+function isActionReplay(flag: Flag, action: string, actor: string, version: number, variant: string | undefined) {
+  return (
+    flag.version === version &&
+    flag.lastChange.actor === actor &&
+    flag.lastChange.action === action &&
+    (action !== "decide" || flag.decidedVariant === variant)
+  );
+}
+
 /** An archived flag is read-only until unarchived (editing it would change nothing served, silently). */
 function assertNotArchived(previous: Flag): void {
   if (previous.status === "archived")
@@ -164,6 +174,15 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       });
     }
     await conflictTo409(() => store.putFlag(project, next, previous?.version));
+    return finish(project, next, previous);
+  }
+
+  /**
+   * What follows a landed write: deployment references, the change counter, the history entry and the publish. Each
+   * step is idempotent, so a retry of a write that landed but did not get this far (a 503 after the put) runs it again
+   * and leaves nothing undone: no hole in the history, no stale edge.
+   */
+  async function finish(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
     const gone = await store.referenceDeployments(project, next.deployments);
     if (gone.length > 0) {
       await store.revertFlag(project, next, previous); // a deployment was deleted between our check and our write
@@ -208,8 +227,27 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     return flag;
   }
 
+  /** A flag lives in a project: naming a missing one is a 404, before anything is written. */
+  async function projectExists(project: string): Promise<void> {
+    if (!(await store.getProject(project))) throw new ApiError({ status: 404, message: `No project ${project}` });
+  }
+
+  /** New flags go into live projects only: an archived one is on its way to deletion. */
+  async function projectOpen(project: string): Promise<void> {
+    const found = await store.getProject(project);
+    if (!found) throw new ApiError({ status: 404, message: `No project ${project}` });
+    if (found.archivedAt)
+      throw new ApiError({ status: 409, message: `Project ${project} is archived: unarchive it to add flags` });
+  }
+
   const current = async (project: string, key: string, expected: number): Promise<Flag> =>
     atVersion(await stored(project, key), expected);
+
+  /** A replayed write's answer: the flag it made, once whatever the first attempt left undone is done. */
+  async function finishReplay(project: string, flag: Flag): Promise<Flag> {
+    const previous = flag.version > 1 ? await store.getHistory(project, flag.key, flag.version - 1) : undefined;
+    return finish(project, flag, previous?.flag);
+  }
 
   return {
     /**
@@ -221,6 +259,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       filter: { status?: FlagStatus | undefined; type?: Flag["type"] | undefined; q?: string | undefined } = {},
     ): Promise<Flag[]> {
       const text = filter.q?.toLowerCase();
+      await projectExists(project);
       return (await store.listFlags(project))
         .filter((f) => (!filter.status || f.status === filter.status) && (!filter.type || f.type === filter.type))
         .filter((f) => !text || [f.key, f.name, f.description].some((field) => field.toLowerCase().includes(text)))
@@ -234,6 +273,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
     },
 
     async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
+      await projectOpen(project);
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
@@ -247,7 +287,7 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
         // The flag exists: perhaps because this very request landed before (a retry).
         const existing =
           error instanceof ApiError && error.status === 409 ? await store.getFlag(project, input.key) : undefined;
-        if (existing && isReplay(existing, input, actor, "create", 1)) return existing;
+        if (existing && isReplay(existing, input, actor, "create", 1)) return finishReplay(project, existing);
         throw error;
       }
     },
@@ -259,7 +299,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
           message: `The body's key '${input.key}' is not the flag in the path ('${key}')`,
         });
       const flag = await stored(project, key);
-      if (isReplay(flag, input, actor, "update", expected + 1)) return flag; // a retry of this very write, which landed
+      // A retry of this very write, which landed: finish it (history, publish) rather than answer 409.
+      if (isReplay(flag, input, actor, "update", expected + 1)) return finishReplay(project, flag);
       const previous = atVersion(flag, expected);
       assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError({ status: 400, message: "A flag's type cannot change" });
@@ -276,7 +317,9 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       actor: string,
       options: { variant?: string } = {},
     ): Promise<Flag> {
-      const previous = await current(project, key, expected);
+      const found = await stored(project, key);
+      if (isActionReplay(found, action, actor, expected + 1, options.variant)) return finishReplay(project, found);
+      const previous = atVersion(found, expected);
       const status = transition(previous, action);
       const next: Flag = { ...previous, status };
       const periods = periodsAfter(previous, action, status, new Date().toISOString());
@@ -300,9 +343,48 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       return commit(project, stamp(next, previous, actor, action), previous);
     },
 
+    /**
+     * Deletes an archived flag, given its key again as confirmation. Refused while other flags have it as a
+     * prerequisite (they would stop evaluating as authored); the deletion is the last entry of its history, which
+     * stays readable. Returns the flag as it was.
+     */
+    async remove(project: string, key: string, confirm: string | undefined, actor: string): Promise<Flag> {
+      const previous = await stored(project, key);
+      if (previous.status !== "archived")
+        throw new ApiError({
+          status: 409,
+          message: `Flag ${key} is ${previous.status}: archive it before deleting it`,
+          details: { status: previous.status },
+        });
+      if (confirm !== key)
+        throw new ApiError({
+          status: 400,
+          message: `Deleting flag ${key} cannot be undone: confirm with ?confirm=${key}`,
+          details: { path: ["confirm"] },
+        });
+      const dependents = (await store.listFlags(project))
+        .filter((f) => f.key !== key && f.prerequisites.some((p) => p.flagKey === key))
+        .map((f) => f.key);
+      if (dependents.length > 0)
+        throw new ApiError({
+          status: 409,
+          message: `Flag ${key} is a prerequisite of ${dependents.join(", ")}: remove it from them first`,
+          details: { dependents },
+        });
+      await conflictTo409(() => store.deleteFlag(project, key, previous.version));
+      const deleted = stamp(previous, previous, actor, "delete");
+      await recordHistory(store, project, deleted, previous);
+      await store.nextSeq(project);
+      await onChange(project, previous.deployments);
+      return previous;
+    },
+
+    /** Every version, also of a deleted flag (its last entry is the deletion). */
     async history(project: string, key: string) {
-      await this.get(project, key);
-      return store.listHistory(project, key);
+      await projectExists(project);
+      const entries = await store.listHistory(project, key);
+      if (entries.length === 0) await this.get(project, key); // 404 for a flag that never was
+      return entries;
     },
 
     async version(project: string, key: string, version: number) {

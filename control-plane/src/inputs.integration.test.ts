@@ -1,0 +1,109 @@
+/**
+ * Inputs that used to answer 500 or slip through (issue 20): deeply nested bodies, flags in a missing project,
+ * merge-patch removals naming no field, an empty lifecycle body sent as JSON, and the docs page's frame protection.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../../test/support/stack.js";
+
+let stack: Stack;
+const flag = {
+  key: "inputs",
+  name: "Inputs",
+  type: "release",
+  variants: [{ key: "on", value: "v0" }],
+  deployments: ["web"],
+};
+
+/** `{"a":{"a":…}}`, `levels` objects deep, as a string: a JSON.stringify of it would be deep itself. */
+const nested = (levels: number, leaf = "1") => `${'{"a":'.repeat(levels)}${leaf}${"}".repeat(levels)}`;
+
+beforeAll(async () => {
+  stack = await startStack();
+  await stack.api("POST", "/projects", { key: "inputs", name: "Inputs" });
+  await stack.api("POST", "/projects/inputs/deployments", { key: "web", name: "Web" });
+  expect((await stack.api("POST", "/projects/inputs/flags", flag)).status).toBe(201);
+});
+afterAll(() => stack?.dispose());
+
+describe("control-plane inputs", () => {
+  it("refuses deeply nested bodies with a 400, on every write and on 'try a user'", async () => {
+    const deep = nested(2125);
+    const cases: Array<[string, string, string]> = [
+      ["POST", "/projects/inputs/flags", `{"key":"deep","name":"D","type":"release","variants":${`[${deep}]`}}`],
+      ["PUT", "/projects/inputs/flags/inputs", `{"key":"inputs","name":"I","type":"release","extra":${deep}}`],
+      ["PATCH", "/projects/inputs/flags/inputs", `{"version":1,"variants":[{"key":"on","payload":${deep}}]}`],
+      ["PATCH", "/projects/inputs/flags/inputs", `{"version":1,"unknown":${deep}}`],
+      ["POST", "/projects/inputs/deployments/web/evaluate", `{"user_id":"u","user_properties":{"p":${deep}}}`],
+    ];
+    for (const [method, path, body] of cases) {
+      const response = await stack.api(method, path, body);
+      expect(response.status, `${method} ${path}`).toBe(400);
+      expect(response.body.error.message).toMatch(/nests deeper than 64/);
+    }
+    // A body nested within the limit is judged on its content as before.
+    const shallow = await stack.api("PATCH", "/projects/inputs/flags/inputs", {
+      version: 1,
+      variants: [{ key: "on", value: "v0", payload: JSON.parse(nested(40)) }],
+    });
+    expect(shallow.status).toBe(200);
+    expect((await stack.api("GET", "/projects/inputs/flags/deep")).status).toBe(404);
+  });
+
+  it("answers 404 for flags of a missing project, and writes nothing", async () => {
+    const created = await stack.api("POST", "/projects/nowhere/flags", { ...flag, deployments: [] });
+    expect(created.status).toBe(404);
+    expect(created.body.error.message).toBe("No project nowhere");
+    expect((await stack.api("GET", "/projects/nowhere/flags")).status).toBe(404);
+    expect(await stack.controlPlane.store.getFlag("nowhere", "inputs")).toBeUndefined();
+  });
+
+  it("refuses a merge patch removing a field that does not exist, naming it", async () => {
+    const { version } = (await stack.api("GET", "/projects/inputs/flags/inputs")).body;
+    for (const [patch, field] of [
+      [{ constructor: null }, "constructor"],
+      [{ toString: null }, "toString"],
+      [{ bucketing: { foo: null } }, "bucketing.foo"],
+      [{ exclusions: { nope: null } }, "exclusions.nope"],
+    ] as const) {
+      const response = await stack.api("PATCH", "/projects/inputs/flags/inputs", { ...patch, version });
+      expect(response.status, JSON.stringify(patch)).toBe(400);
+      expect(response.body.error.message).toBe(`Unknown field ${field}`);
+    }
+    expect((await stack.api("GET", "/projects/inputs/flags/inputs")).body.version).toBe(version); // no new version
+    // Removing a field that exists still works, at the top and inside a record.
+    const removed = await stack.api("PATCH", "/projects/inputs/flags/inputs", { weights: null, version });
+    expect(removed.status).toBe(200);
+  });
+
+  it("reads an empty lifecycle body sent as JSON as no body", async () => {
+    const { version } = (await stack.api("GET", "/projects/inputs/flags/inputs")).body;
+    const response = await fetch(`${stack.controlPlane.url}/projects/inputs/flags/inputs/activate`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${stack.adminToken}`,
+        "content-type": "application/json",
+        "if-match": `"${version}"`,
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe("active");
+    // Malformed JSON is still refused.
+    const malformed = await stack.api("POST", "/projects/inputs/flags/inputs/deactivate", "{", {
+      "if-match": `"${version + 1}"`,
+    });
+    expect(malformed.status).toBe(400);
+  });
+
+  it("serves /docs with a content security policy that forbids framing it", async () => {
+    for (const path of ["/docs", "/docs/init.js", "/docs/swagger-ui.css"]) {
+      const response = await fetch(`${stack.controlPlane.url}${path}`);
+      expect(response.status).toBe(200);
+      const policy = response.headers.get("content-security-policy") ?? "";
+      expect(policy).toContain("frame-ancestors 'none'");
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).not.toContain("unsafe-eval");
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+    }
+    expect(await (await fetch(`${stack.controlPlane.url}/docs`)).text()).not.toMatch(/<script>/); // no inline script
+  });
+});
