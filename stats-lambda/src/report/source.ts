@@ -1,0 +1,46 @@
+/**
+ * Stage 1 of the report: load the sufficient statistics. A source answers with daily
+ * AggregateRows (daily deltas, exact scaled sums, the pseudo-series `$exposures`,
+ * `$multipleVariants`, `$alloc:…`, histogram buckets `<metric>~<bucket>`, and for ratio
+ * metrics `K`, `K:den`, `K:cross`) and the data-quality counters. The DynamoDB store
+ * (ingest's daily aggregates) is one source; the metric engine over the Parquet event
+ * store returns the same shape and plugs in the same way.
+ */
+import type { Flag } from "../../../shared/authoring/schema.js";
+import { analysisKey, type AggregateRow, type Quality, type StatsStore } from "../store.js";
+
+export interface StatisticsSource {
+  /** Daily rows of experiment `key` in analysis period `period` (1, 2, …). */
+  aggregates(project: string, key: string, period: number): Promise<AggregateRow[]>;
+  quality(project: string, key: string, period: number): Promise<Quality>;
+}
+
+/** What the report reads of an experiment. */
+export interface LoadedStatistics {
+  rows: AggregateRow[];
+  quality: Quality;
+}
+
+/** The rows and quality of a flag's analysis period (the latest when not given). */
+export async function loadStatistics(
+  source: StatisticsSource,
+  project: string,
+  flag: Pick<Flag, "key" | "analysisPeriods">,
+  period = flag.analysisPeriods?.length ?? 0,
+): Promise<LoadedStatistics> {
+  // Period 0 (never started) reads the partition the first period will use.
+  const chosen = Math.max(1, period);
+  const [rows, quality] = await Promise.all([
+    source.aggregates(project, flag.key, chosen),
+    source.quality(project, flag.key, chosen),
+  ]);
+  return { rows, quality };
+}
+
+/** Ingest's daily aggregates in DynamoDB: one partition per (experiment, analysis period). */
+export function dynamoSource(store: Pick<StatsStore, "aggregates" | "quality">): StatisticsSource {
+  return {
+    aggregates: (project, key, period) => store.aggregates(project, analysisKey({ key }, period)),
+    quality: (project, key, period) => store.quality(project, analysisKey({ key }, period)),
+  };
+}
