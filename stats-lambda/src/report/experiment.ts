@@ -11,7 +11,7 @@ import {
   type Flag,
 } from "../../../shared/authoring/schema.js";
 import type { Correction, Method } from "../../../shared/stats/index.js";
-import { reportedMetrics, type ReportedMetric, type Role } from "./registration.js";
+import { reportedMetrics, type MetricDefinitionLike, type ReportedMetric, type Role } from "./registration.js";
 
 export interface Experiment {
   flag: Flag;
@@ -44,11 +44,16 @@ export function periodOf(
   return { index: chosen, period, settings: analysisSettingsSchema.parse(period?.settings ?? flag) };
 }
 
-export function experimentOf(flag: Flag, periodIndex?: number): Experiment {
+/** `computes`: the metrics the statistics' source computes (default: all); the others are not reported. */
+export function experimentOf(
+  flag: Flag,
+  periodIndex?: number,
+  computes: (metric: MetricDefinitionLike) => boolean = () => true,
+): Experiment {
   const { index, period, settings } = periodOf(flag, periodIndex);
   const variantKeys = flag.variants.map((v) => v.key);
   const [controlKey, ...treatments] = variantKeys as [string, ...string[]];
-  const metrics = reportedMetrics(settings, period);
+  const metrics = reportedMetrics(settings, period).filter(computes);
   const secondaryCount = metrics.filter((m) => m.role === "secondary").length;
   return {
     flag,

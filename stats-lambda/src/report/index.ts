@@ -35,18 +35,19 @@ import { decisionsOf } from "./verdicts.js";
 export { MIN_CONVERSIONS, MIN_EXPOSURES } from "./analyse.js";
 export { reportCsv } from "./csv.js";
 export { periodOf } from "./experiment.js";
-export { dynamoSource, loadStatistics, type StatisticsSource } from "./source.js";
+export { dynamoSource, ingestComputes, loadStatistics, type StatisticsSource } from "./source.js";
 export type { Report } from "../../../shared/report-schema.js";
 
-/** The report from loaded rows (stages 2 onwards): pure. */
+/** The report from loaded rows (stages 2 onwards): pure. `computes`: the metrics the rows' source computes. */
 export function buildReport(
   flag: Flag,
   rows: readonly AggregateRow[],
   quality: Quality,
   now: number,
   periodIndex?: number,
+  computes?: StatisticsSource["computes"],
 ): Report {
-  const experiment = experimentOf(flag, periodIndex);
+  const experiment = experimentOf(flag, periodIndex, computes);
   const { index, period, settings, variantKeys, weights, method, alpha, correction, treatments } = experiment;
   const data = new Cumulative(rows);
   const srm = sampleRatio(data, experiment);
@@ -96,5 +97,5 @@ export async function reportFrom(
   periodIndex?: number,
 ): Promise<Report> {
   const { rows, quality } = await loadStatistics(source, project, flag, periodIndex);
-  return buildReport(flag, rows, quality, now, periodIndex);
+  return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source));
 }

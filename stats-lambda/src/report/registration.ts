@@ -27,6 +27,8 @@ export interface MetricDefinitionLike {
   capValue?: number | undefined;
   numerator?: { eventType: string } | undefined;
   steps?: ReadonlyArray<{ eventType: string }> | undefined;
+  filters?: readonly unknown[] | undefined;
+  window?: unknown;
 }
 
 export type ReportedMetric = MetricDefinitionLike & { role: Role; registeredAt: string };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { conversion, experimentOn, SimulatedRows } from "../../../test/support/simulated-rows.js";
+import { conversion, experimentOn, revenue, SimulatedRows } from "../../../test/support/simulated-rows.js";
 import type { AggregateRow, Quality } from "../store.js";
 import { buildReport, reportFrom } from "./index.js";
-import { dynamoSource, loadStatistics, type StatisticsSource } from "./source.js";
+import { dynamoSource, ingestComputes, loadStatistics, type StatisticsSource } from "./source.js";
 
 const QUALITY: Quality = { rejectedExposures: 3, droppedValues: {}, lastIngestedAt: 1_000 };
 
@@ -63,5 +63,20 @@ describe("load stage", () => {
     const flag = experimentOn(conversion);
     const { source } = memorySource(rows);
     expect(await reportFrom(source, "p", flag, 5_000)).toEqual(buildReport(flag, rows, QUALITY, 5_000));
+  });
+
+  it("leaves out the metrics its source does not compute: ingest computes the first four types, unfiltered", async () => {
+    expect(ingestComputes(conversion)).toBe(true);
+    expect(ingestComputes(revenue)).toBe(true);
+    expect(ingestComputes({ key: "r", type: "ratio" })).toBe(false);
+    expect(ingestComputes({ key: "f", type: "funnel" })).toBe(false);
+    expect(ingestComputes({ ...conversion, filters: [{ property: "plan", op: "=", value: "pro" }] })).toBe(false);
+    expect(ingestComputes({ ...conversion, filters: [] })).toBe(true);
+    expect(ingestComputes({ ...conversion, window: { startHours: 0, endHours: 24 } })).toBe(false);
+    const { source } = memorySource([]);
+    const flag = experimentOn(conversion, [50, 50], { secondaryMetrics: [revenue] });
+    const keys = async (s: StatisticsSource) => (await reportFrom(s, "p", flag, 0)).metrics.map((m) => m.key);
+    expect(await keys(source)).toEqual(["conversion", "revenue"]);
+    expect(await keys({ ...source, computes: (m) => m.key !== "revenue" })).toEqual(["conversion"]);
   });
 });

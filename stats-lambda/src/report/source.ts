@@ -8,12 +8,25 @@
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
 import { analysisKey, type AggregateRow, type Quality, type StatsStore } from "../store.js";
+import type { MetricDefinitionLike } from "./registration.js";
 
 export interface StatisticsSource {
   /** Daily rows of experiment `key` in analysis period `period` (1, 2, …). */
   aggregates(project: string, key: string, period: number): Promise<AggregateRow[]>;
   quality(project: string, key: string, period: number): Promise<Quality>;
+  /** Whether the source computes this metric at all (absent: every metric); the report leaves out the others. */
+  computes?(metric: MetricDefinitionLike): boolean;
 }
+
+const INGEST_TYPES = new Set(["unique_conversions", "event_totals", "property_sum", "property_average"]);
+
+/**
+ * What the per-unit ingest computes (stats-lambda/src/metrics.ts): the four first metric
+ * types, without filters or a window. Every other metric needs the metric engine; reported
+ * from ingest's rows it would read as zeros.
+ */
+export const ingestComputes = (metric: MetricDefinitionLike): boolean =>
+  INGEST_TYPES.has(metric.type) && (metric.filters ?? []).length === 0 && metric.window === undefined;
 
 /** What the report reads of an experiment. */
 export interface LoadedStatistics {
@@ -42,5 +55,6 @@ export function dynamoSource(store: Pick<StatsStore, "aggregates" | "quality">):
   return {
     aggregates: (project, key, period) => store.aggregates(project, analysisKey({ key }, period)),
     quality: (project, key, period) => store.quality(project, analysisKey({ key }, period)),
+    computes: ingestComputes,
   };
 }
