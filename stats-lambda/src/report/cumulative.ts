@@ -74,6 +74,12 @@ export class Cumulative {
   /** Exposed units of a variant at the latest look (0 without data). */
   latestExposures = (variant: string) => (this.last >= 0 ? this.exposures(variant, this.last) : 0);
 
+  /** Whether any variant has histogram buckets for the metric (the metric engine sends them for counts too). */
+  hasHistogram(metric: string): boolean {
+    for (const key of this.buckets.keys()) if (key.slice(key.indexOf("|") + 1) === metric) return true;
+    return false;
+  }
+
   histogram(variant: string, metric: string, day: number): Histogram {
     const id = `${variant}|${metric}|${day}`;
     const built = this.histograms.get(id);

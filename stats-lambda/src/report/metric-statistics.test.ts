@@ -65,4 +65,19 @@ describe("metric statistics stage", () => {
     );
     expect(s.stats("treatment", 1)).toMatchObject({ n: 0 });
   });
+
+  it("caps event totals only when the source sends their histogram, and never gates them on conversions", () => {
+    const totals = { key: "views", type: "event_totals", eventType: "view" };
+    const rows = new SimulatedRows().expose(0, "control", 1000).event(0, "control", totals as never, 1);
+    for (let i = 0; i < 30; i++) rows.event(0, "control", totals as never, 1);
+    const ingest = metricStatistics(totals, new Cumulative(rows.list()), VARIANTS);
+    expect(ingest).toMatchObject({ kind: "count", capped: false, nonZero: undefined });
+    // The metric engine's rows: sums and a histogram, 50 units with 2 views and one with 5,000.
+    const engine = new SimulatedRows().expose(0, "control", 1000).event(0, "control", revenue, 5000);
+    for (let i = 0; i < 50; i++) engine.event(0, "control", revenue, 2);
+    const engineRows = engine.list().map((row) => ({ ...row, metric: row.metric.replace(revenue.key, totals.key) }));
+    const capped = metricStatistics(totals, new Cumulative(engineRows), VARIANTS);
+    expect(capped).toMatchObject({ kind: "count", capped: true, nonZero: undefined });
+    expect(capped.stats("control", 0).mean).toBeLessThan(capped.raw("control", 0).mean / 10);
+  });
 });

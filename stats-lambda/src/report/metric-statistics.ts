@@ -4,7 +4,8 @@
  *
  * - binary (unique conversions, funnels, retention): mean = the share of units with a 1,
  *   over exposed units; gated on 25 converted units per arm.
- * - counts (event totals): over exposed units; no conversion gate.
+ * - counts (event totals): over exposed units; no conversion gate; capped like sums when the
+ *   source sends their histogram (the metric engine does, ingest does not).
  * - sums and averages: over exposed units (averages: over units with an event), capped at a
  *   quantile of their histogram unless a fixed cap or percentile 1 is set; gated on 25 units
  *   with a non-zero value per arm.
@@ -73,7 +74,8 @@ export function metricStatistics(
       Number(data.at(variant, metric.key, day).sum / BigInt(VALUE_SCALE));
     return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero };
   }
-  if (kind === "count") return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero: undefined };
+  if (kind === "count" && !data.hasHistogram(metric.key))
+    return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero: undefined };
   if (kind === "ratio") {
     const series = ratioSeries(metric.key);
     const ratio = (variant: string, day: number) => {
@@ -91,7 +93,7 @@ export function metricStatistics(
     return { kind, capped: false, caps, stats: ratio, raw: ratio, nonZero: undefined };
   }
 
-  // Sums and averages.
+  // Sums and averages, and counts with a histogram.
   const percentile = metric.capPercentile ?? DEFAULT_CAP_PERCENTILE;
   const capped = metric.capValue === undefined && percentile < 1;
   const units = (variant: string, day: number) =>
@@ -118,5 +120,5 @@ export function metricStatistics(
     for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
     return count;
   };
-  return { kind, capped, caps: lookCaps, stats, raw, nonZero };
+  return { kind, capped, caps: lookCaps, stats, raw, nonZero: kind === "distribution" ? nonZero : undefined };
 }
