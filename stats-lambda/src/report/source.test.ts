@@ -10,8 +10,8 @@ const QUALITY: Quality = { rejectedExposures: 3, droppedValues: {}, lastIngested
 function memorySource(rows: AggregateRow[]) {
   const asked: string[] = [];
   const source: StatisticsSource = {
-    aggregates: async (project, key, period) => {
-      asked.push(`${project}/${key}/${period}`);
+    aggregates: async (project, key, period, flag) => {
+      asked.push(`${project}/${key}/${period}${flag.key === key ? "" : " (another flag)"}`);
       return rows;
     },
     quality: async () => QUALITY,
@@ -48,8 +48,9 @@ describe("load stage", () => {
       },
     };
     const source = dynamoSource(store as unknown as Parameters<typeof dynamoSource>[0]);
-    await source.aggregates("p", "exp", 1);
-    await source.quality("p", "exp", 3);
+    const flag = experimentOn(conversion);
+    await source.aggregates("p", "exp", 1, flag);
+    await source.quality("p", "exp", 3, flag);
     expect(keys).toEqual(["exp", "exp@3"]);
   });
 

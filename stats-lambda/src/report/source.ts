@@ -11,9 +11,13 @@ import { analysisKey, type AggregateRow, type Quality, type StatsStore } from ".
 import type { MetricDefinitionLike } from "./registration.js";
 
 export interface StatisticsSource {
-  /** Daily rows of experiment `key` in analysis period `period` (1, 2, …). */
-  aggregates(project: string, key: string, period: number): Promise<AggregateRow[]>;
-  quality(project: string, key: string, period: number): Promise<Quality>;
+  /**
+   * Daily rows of experiment `key` in analysis period `period` (1, 2, …). `flag` is the
+   * experiment itself, for a source that computes from definitions (the metric engine
+   * needs the period's start and stop, bucketing and metrics); ingest's store needs only the key.
+   */
+  aggregates(project: string, key: string, period: number, flag: Flag): Promise<AggregateRow[]>;
+  quality(project: string, key: string, period: number, flag: Flag): Promise<Quality>;
   /** Whether the source computes this metric at all (absent: every metric); the report leaves out the others. */
   computes?(metric: MetricDefinitionLike): boolean;
 }
@@ -38,14 +42,14 @@ export interface LoadedStatistics {
 export async function loadStatistics(
   source: StatisticsSource,
   project: string,
-  flag: Pick<Flag, "key" | "analysisPeriods">,
+  flag: Flag,
   period = flag.analysisPeriods?.length ?? 0,
 ): Promise<LoadedStatistics> {
   // Period 0 (never started) reads the partition the first period will use.
   const chosen = Math.max(1, period);
   const [rows, quality] = await Promise.all([
-    source.aggregates(project, flag.key, chosen),
-    source.quality(project, flag.key, chosen),
+    source.aggregates(project, flag.key, chosen, flag),
+    source.quality(project, flag.key, chosen, flag),
   ]);
   return { rows, quality };
 }
