@@ -3,12 +3,60 @@
 
 Regenerate with:  /usr/bin/python3 scripts/stats-fixtures.py > test/fixtures/stats-reference.json
 (needs Debian's python3-scipy and python3-statsmodels)
+and the delta method's (numpy only):
+                  /usr/bin/python3 scripts/stats-fixtures.py delta-method > test/fixtures/delta-method-reference.json
 """
 import json
 import math
 import random
+import sys
 
 import numpy as np
+
+
+def delta_method_fixture():
+    """Ratio metrics per unit (x, y), kept to 2 decimals: numpy's ratio and delta-method
+    variance (Deng, Knoblich & Lu 2018, eq. for Var(x-bar / y-bar) from sample moments,
+    ddof=1), and a bootstrap variance over units as a check of the approximation itself."""
+    rng = np.random.default_rng(20261201)
+    cases = []
+    for n, shape in [(30, "clicks"), (200, "clicks"), (1000, "clicks"), (1000, "revenue"), (400, "sparse"), (2000, "revenue")]:
+        if shape == "clicks":  # clicks per session: y sessions >= 1, x clicks among them
+            y = 1 + rng.poisson(3, n)
+            x = rng.binomial(y, 0.3)
+        elif shape == "revenue":  # revenue per order: lognormal order values
+            y = rng.poisson(1.5, n)
+            x = np.array([np.round(np.exp(3 + rng.standard_normal(k)).sum(), 2) for k in y])
+        else:  # most units without any denominator event
+            y = np.where(rng.random(n) < 0.15, 1 + rng.poisson(2, n), 0)
+            x = np.round(y * rng.uniform(0, 5, n), 2)
+        x = np.round(x.astype(float), 2)
+        y = y.astype(float)
+        mx, my = x.mean(), y.mean()
+        vx, vy = x.var(ddof=1), y.var(ddof=1)
+        cov = np.cov(x, y, ddof=1)[0, 1]
+        ratio = x.sum() / y.sum()
+        variance = (vx / my**2 - 2 * mx * cov / my**3 + mx**2 * vy / my**4) / n
+        boot = []
+        for _ in range(4000):
+            i = rng.integers(0, n, n)
+            if y[i].sum() > 0:
+                boot.append(x[i].sum() / y[i].sum())
+        cases.append({
+            "shape": shape,
+            "x": [float(v) for v in x],
+            "y": [float(v) for v in y],
+            "ratio": float(ratio),
+            "variance": float(variance),
+            "bootstrapVariance": float(np.var(boot, ddof=1)),
+        })
+    return json.dumps({"generatedBy": "scripts/stats-fixtures.py delta-method with numpy " + np.__version__, "cases": cases})
+
+
+if sys.argv[1:] == ["delta-method"]:
+    print(delta_method_fixture())
+    sys.exit(0)
+
 from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower

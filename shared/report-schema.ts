@@ -61,6 +61,9 @@ export const metricReportSchema = z.object({
   eventType: z.string(),
   direction: z.enum(["increase", "decrease"]),
   comparisons: z.number().describe("How many comparisons share this metric's correction family"),
+  registeredAt: z
+    .union([z.literal("start"), z.string()])
+    .describe('"start", or the ISO time the metric was added to the running experiment (analysis period)'),
   cap: z
     .union([
       z.object({ percentile: z.number(), upper: z.number().nullable(), lower: z.number().nullable() }),

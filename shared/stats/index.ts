@@ -30,3 +30,4 @@ export {
 } from "./sufficient.js";
 export { testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
 export { capStatistics, histogramBucket, quantileCaps, type Cap, type Caps, type Histogram } from "./winsorize.js";
+export { deltaMethodVariance, ratioStatistics, type RatioSums } from "./delta-method.js";

@@ -26,9 +26,9 @@ import type { EventStoreWriter } from "./event-store/writer.js";
 import { ingest } from "./ingest/index.js";
 import { impossibleTreatmentRate, samplePlan } from "../../shared/stats/index.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
-import { buildReport, reportCsv } from "./report.js";
+import { dynamoSource, reportCsv, reportFrom } from "./report.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
-import { analysisKey, type StatsStore } from "./store.js";
+import type { StatsStore } from "./store.js";
 
 const deliverySchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1), body: z.unknown() })).max(1000),
@@ -102,9 +102,7 @@ export function createStatsApp({
     const period = parseOr400(periodQuery, c.req.query("period"), "period");
     if (period !== undefined && period > Math.max(1, periods))
       throw new ApiError({ status: 404, message: `Experiment ${key} has ${periods} analysis period(s)` });
-    const dataKey = analysisKey(flag, period ?? periods);
-    const [rows, quality] = await Promise.all([stats.aggregates(project, dataKey), stats.quality(project, dataKey)]);
-    const built = buildReport(flag, rows, quality, Date.now(), period);
+    const built = await reportFrom(dynamoSource(stats), project, flag, Date.now(), period);
     if (c.req.header("accept")?.includes("text/csv")) {
       return c.body(reportCsv(built), 200, {
         "Content-Type": "text/csv; charset=utf-8",

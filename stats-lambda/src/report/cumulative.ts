@@ -1,0 +1,95 @@
+/**
+ * Stage 1b of the report (after loading): the daily rows — daily deltas, whichever source
+ * they came from — cumulated per (variant, series) at the end of each day, so every later
+ * stage reads "everything up to look d" in O(1). Sums stay exact (BigInt) until a stage
+ * turns them into statistics.
+ */
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
+import { fromExactSums, type Histogram, type SufficientStats } from "../../../shared/stats/index.js";
+import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
+
+/** Exact cumulative sums of one aggregate series. */
+export interface ExactSums {
+  n: number;
+  sum: bigint;
+  sumSquares: bigint;
+}
+const NO_SUMS: ExactSums = { n: 0, sum: 0n, sumSquares: 0n };
+const addSums = (a: ExactSums, b: ExactSums): ExactSums => ({
+  n: a.n + b.n,
+  sum: a.sum + b.sum,
+  sumSquares: a.sumSquares + b.sumSquares,
+});
+
+export class Cumulative {
+  /** The looks: every day with a row, in order. */
+  readonly days: string[];
+  private readonly series = new Map<string, ExactSums[]>();
+  /** Histogram buckets seen per (variant, metric). */
+  private readonly buckets = new Map<string, Set<number>>();
+  /** Allocation strata seen. */
+  readonly allocations = new Set<string>();
+  /** Histograms built so far, by (variant, metric, day): a look reads each many times. */
+  private readonly histograms = new Map<string, Histogram>();
+
+  constructor(rows: readonly AggregateRow[]) {
+    this.days = [...new Set(rows.map((r) => r.day))].sort();
+    const index = new Map(this.days.map((day, i) => [day, i]));
+    const daily = new Map<string, ExactSums[]>();
+    for (const row of rows) {
+      const name = `${row.variant}|${row.metric}`;
+      let values = daily.get(name);
+      if (!values) daily.set(name, (values = this.days.map(() => NO_SUMS)));
+      const i = index.get(row.day)!;
+      values[i] = addSums(values[i]!, row);
+      const separator = row.metric.indexOf(BUCKET_SEPARATOR);
+      if (separator > 0) {
+        const key = `${row.variant}|${row.metric.slice(0, separator)}`;
+        const set = this.buckets.get(key) ?? new Set<number>();
+        set.add(Number(row.metric.slice(separator + 1)));
+        this.buckets.set(key, set);
+      }
+      if (row.metric.startsWith(ALLOCATION_PREFIX)) this.allocations.add(row.metric.slice(ALLOCATION_PREFIX.length));
+    }
+    for (const [name, values] of daily) {
+      let running = NO_SUMS;
+      this.series.set(
+        name,
+        values.map((value) => (running = addSums(running, value))),
+      );
+    }
+  }
+
+  /** The index of the latest look, −1 without data. */
+  get last(): number {
+    return this.days.length - 1;
+  }
+
+  at(variant: string, series: string, day: number): ExactSums {
+    return this.series.get(`${variant}|${series}`)?.[day] ?? NO_SUMS;
+  }
+
+  exposures = (variant: string, day: number) => this.at(variant, EXPOSURES, day).n;
+
+  /** Exposed units of a variant at the latest look (0 without data). */
+  latestExposures = (variant: string) => (this.last >= 0 ? this.exposures(variant, this.last) : 0);
+
+  /** Whether any variant has histogram buckets for the metric (the metric engine sends them for counts too). */
+  hasHistogram(metric: string): boolean {
+    for (const key of this.buckets.keys()) if (key.slice(key.indexOf("|") + 1) === metric) return true;
+    return false;
+  }
+
+  histogram(variant: string, metric: string, day: number): Histogram {
+    const id = `${variant}|${metric}|${day}`;
+    const built = this.histograms.get(id);
+    if (built) return built;
+    const histogram = new Map<number, SufficientStats>();
+    for (const bucket of this.buckets.get(`${variant}|${metric}`) ?? []) {
+      const sums = this.at(variant, `${metric}${BUCKET_SEPARATOR}${bucket}`, day);
+      if (sums.n > 0) histogram.set(bucket, fromExactSums(sums.n, sums.sum, sums.sumSquares, VALUE_SCALE));
+    }
+    this.histograms.set(id, histogram);
+    return histogram;
+  }
+}

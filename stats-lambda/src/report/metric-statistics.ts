@@ -1,0 +1,124 @@
+/**
+ * Stage 2a: a metric's statistics per variant per look, by kind of metric. Each kind says
+ * how its series become SufficientStats (what the tests consume) and which gate it has:
+ *
+ * - binary (unique conversions, funnels, retention): mean = the share of units with a 1,
+ *   over exposed units; gated on 25 converted units per arm.
+ * - counts (event totals): over exposed units; no conversion gate; capped like sums when the
+ *   source sends their histogram (the metric engine does, ingest does not).
+ * - sums and averages: over exposed units (averages: over units with an event), capped at a
+ *   quantile of their histogram unless a fixed cap or percentile 1 is set; gated on 25 units
+ *   with a non-zero value per arm.
+ * - ratios: Σx/Σy per variant from `K`, `K:den`, `K:cross` by the delta method
+ *   (shared/stats/delta-method.ts); no conversion gate (a ratio without a denominator has no
+ *   variance, which the tests already refuse).
+ */
+import { DEFAULT_CAP_PERCENTILE } from "../../../shared/authoring/schema.js";
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
+import {
+  capStatistics,
+  fromExactSums,
+  quantileCaps,
+  ratioStatistics,
+  type Caps,
+  type SufficientStats,
+} from "../../../shared/stats/index.js";
+import type { Cumulative } from "./cumulative.js";
+import type { MetricDefinitionLike } from "./registration.js";
+
+/** The series a ratio metric `K` arrives as: numerator (n = units, Σx, Σx²), denominator (Σy, Σy²), Σxy. */
+export const ratioSeries = (key: string) => ({ numerator: key, denominator: `${key}:den`, cross: `${key}:cross` });
+
+export type MetricKind = "binary" | "count" | "distribution" | "ratio";
+
+const BINARY_TYPES = new Set(["unique_conversions", "funnel", "retention"]);
+const DISTRIBUTION_TYPES = new Set(["property_sum", "property_average"]);
+
+export function kindOf(metric: Pick<MetricDefinitionLike, "type">): MetricKind {
+  if (BINARY_TYPES.has(metric.type)) return "binary";
+  if (DISTRIBUTION_TYPES.has(metric.type)) return "distribution";
+  if (metric.type === "ratio") return "ratio";
+  return "count";
+}
+
+export interface MetricStatistics {
+  kind: MetricKind;
+  /** Whether the metric is capped at a quantile (then `caps` holds each look's cap). */
+  capped: boolean;
+  caps: Caps[];
+  /** The analysed statistics: capped, when the metric is. */
+  stats(variant: string, day: number): SufficientStats;
+  /** Before any quantile cap. */
+  raw(variant: string, day: number): SufficientStats;
+  /** Units with a non-zero value, for the conversion gate; undefined for kinds without it. */
+  nonZero: ((variant: string, day: number) => number) | undefined;
+}
+
+const NO_CAPS: Caps = { upper: undefined, lower: undefined };
+
+export function metricStatistics(
+  metric: MetricDefinitionLike,
+  data: Cumulative,
+  variantKeys: readonly string[],
+): MetricStatistics {
+  const kind = kindOf(metric);
+  const caps = data.days.map(() => NO_CAPS);
+  const exact = (variant: string, day: number, units: number) => {
+    const sums = data.at(variant, metric.key, day);
+    return fromExactSums(units, sums.sum, sums.sumSquares, VALUE_SCALE);
+  };
+  const overExposed = (variant: string, day: number) => exact(variant, day, data.exposures(variant, day));
+
+  if (kind === "binary") {
+    const nonZero = (variant: string, day: number) =>
+      Number(data.at(variant, metric.key, day).sum / BigInt(VALUE_SCALE));
+    return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero };
+  }
+  if (kind === "count" && !data.hasHistogram(metric.key))
+    return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero: undefined };
+  if (kind === "ratio") {
+    const series = ratioSeries(metric.key);
+    const ratio = (variant: string, day: number) => {
+      const x = data.at(variant, series.numerator, day);
+      const y = data.at(variant, series.denominator, day);
+      return ratioStatistics({
+        n: x.n,
+        sumX: x.sum,
+        sumXSquares: x.sumSquares,
+        sumY: y.sum,
+        sumYSquares: y.sumSquares,
+        sumXY: data.at(variant, series.cross, day).sum,
+      });
+    };
+    return { kind, capped: false, caps, stats: ratio, raw: ratio, nonZero: undefined };
+  }
+
+  // Sums and averages, and counts with a histogram.
+  const percentile = metric.capPercentile ?? DEFAULT_CAP_PERCENTILE;
+  const capped = metric.capValue === undefined && percentile < 1;
+  const units = (variant: string, day: number) =>
+    metric.type === "property_average" ? data.at(variant, metric.key, day).n : data.exposures(variant, day);
+  const raw = (variant: string, day: number) => exact(variant, day, units(variant, day));
+  const lookCaps: Caps[] = data.days.map((_, day) =>
+    capped
+      ? quantileCaps(
+          variantKeys.map((v) => data.histogram(v, metric.key, day)),
+          variantKeys.reduce((sum, v) => sum + units(v, day), 0),
+          percentile,
+          VALUE_SCALE,
+        )
+      : NO_CAPS,
+  );
+  const stats = (variant: string, day: number): SufficientStats => {
+    const cap = lookCaps[day]!;
+    return cap.upper || cap.lower
+      ? capStatistics(data.histogram(variant, metric.key, day), units(variant, day), cap)
+      : raw(variant, day);
+  };
+  const nonZero = (variant: string, day: number) => {
+    let count = 0;
+    for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
+    return count;
+  };
+  return { kind, capped, caps: lookCaps, stats, raw, nonZero: kind === "distribution" ? nonZero : undefined };
+}
