@@ -18,6 +18,7 @@
 import {
   analysisSettingsSchema,
   DEFAULT_CAP_PERCENTILE,
+  isLegacyMetric,
   type AnalysisPeriod,
   type AnalysisSettings,
   type Flag,
@@ -167,7 +168,7 @@ export function buildReport(
   const alpha = 1 - settings.confidenceLevel;
   const correction = settings.multipleTestingCorrection ?? "bonferroni";
   const method = settings.statisticalMethod;
-  const metrics = metricsOf(settings);
+  const metrics = metricsOf(settings).filter(isLegacyMetric); // the ones the per-unit ingest computes
   const exposures = (variant: string) => (last >= 0 ? data.exposures(variant, last) : 0);
 
   // Sample ratio: strata by the allocation each unit was assigned under; units recorded
