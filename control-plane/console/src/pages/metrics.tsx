@@ -30,9 +30,9 @@ export function MetricsTab({ project }: { project: string }) {
             onInput={(e) => setQ(e.currentTarget.value)}
           />
         </label>
-        <label class="field checkbox">
+        <label class="check">
           <input type="checkbox" checked={archived} onChange={(e) => setArchived(e.currentTarget.checked)} />
-          <span>Archived</span>
+          Archived
         </label>
         {can.edit && (
           <Link href={`/projects/${project}/metrics/new`} class="button primary">
