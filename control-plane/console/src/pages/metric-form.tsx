@@ -48,8 +48,9 @@ export interface EventTypeInfo {
 export function useEventTypes(project: string): EventTypeInfo[] {
   const state = useLoad(
     () =>
-      statsApi
-        .get<{ eventTypes: EventTypeInfo[] }>(`/projects/${project}/event-types?days=30`)
+      // Inside the promise: without a stats URL statsApi throws at once, and that too means "no data".
+      Promise.resolve()
+        .then(() => statsApi.get<{ eventTypes: EventTypeInfo[] }>(`/projects/${project}/event-types?days=30`))
         .then((r) => r.eventTypes ?? [])
         .catch(() => []),
     [project],

@@ -209,10 +209,15 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
   useEffect(() => {
     let current = true;
     const timer = setTimeout(() => {
-      statsApi.post<PreviewResult>(`/projects/${project}/metrics/preview`, { metric: JSON.parse(body), days: 7 }).then(
-        (r) => current && setResult(r),
-        () => current && setResult("none"),
-      );
+      // Inside the promise: without a stats URL statsApi throws at once, and that too means "no data".
+      Promise.resolve()
+        .then(() =>
+          statsApi.post<PreviewResult>(`/projects/${project}/metrics/preview`, { metric: JSON.parse(body), days: 7 }),
+        )
+        .then(
+          (r) => current && setResult(r),
+          () => current && setResult("none"),
+        );
     }, 400); // one request per pause in typing, not per keystroke
     return () => {
       current = false;
