@@ -168,7 +168,8 @@ describe("control plane", () => {
       ["confidenceLevel", 0.9],
       ["minimumDetectableEffect", 0.1],
       ["multipleTestingCorrection", "holm"],
-      ["secondaryMetrics", [{ key: "more", type: "event_totals", eventType: "x" }]],
+      // Secondary and guardrail metrics can be added while running (metrics.integration.test.ts); the primary cannot.
+      ["primaryMetric", { key: "purchase", type: "event_totals", eventType: "purchase_completed" }],
     ] as const) {
       const edit = await stack.api("PUT", "/projects/shop/flags/locked", { ...locked, [field]: value, version: 2 });
       expect(edit.status).toBe(409);

@@ -16,11 +16,13 @@ import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
+import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { createDeploymentService } from "./services/deployments.js";
 import { createFlagService } from "./services/flags.js";
+import { createMetricService } from "./services/metrics.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -46,7 +48,8 @@ export function createControlPlaneApp({
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
   };
   const deployments = createDeploymentService({ store, publisher, kv });
-  const flags = createFlagService({ store, onChange });
+  const metrics = createMetricService({ store });
+  const flags = createFlagService({ store, onChange, metrics });
 
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
@@ -84,6 +87,7 @@ export function createControlPlaneApp({
 
   app.route("/", projectRoutes(deployments));
   app.route("/", flagRoutes(flags));
+  app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
   app.route("/", tokenRoutes(store));
   return app;

@@ -7,6 +7,7 @@
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { OPERATORS } from "../evaluation/operators.js";
 import { CORRECTIONS } from "../stats/corrections.js";
+import { metricDefinitionSchema } from "../metrics/definition.js";
 import { ANALYSIS_SETTINGS } from "./fields.js";
 
 export const keySchema = z
@@ -67,30 +68,53 @@ export const prerequisiteSchema = z.object({
   variants: z.array(keySchema).min(1),
 });
 
-export const METRIC_TYPES = ["unique_conversions", "event_totals", "property_sum", "property_average"] as const;
-export const metricSchema = z
-  .object({
-    key: keySchema,
-    name: z.string().max(200).optional(),
-    type: z.enum(METRIC_TYPES),
-    eventType: z.string().min(1).max(1024),
-    /** The event property summed or averaged (`property_sum`, `property_average`). */
-    property: z.string().min(1).max(200).optional(),
-    /** Which way is better (default `increase`): a guardrail is harmed by a move the other way. */
-    direction: z.enum(["increase", "decrease"]).optional(),
-    /**
-     * Sums and averages: a unit's value is capped (winsorized) at this quantile of all
-     * units' values, zeros included, arms pooled (default 0.99; 1 turns capping off)…
-     */
-    capPercentile: z.number().min(0.9).max(1).optional(),
-    /** …or, instead, at this absolute value (applied as events arrive). */
-    capValue: z.number().positive().max(1e9).optional(),
-  })
-  .refine((m) => (m.type === "property_sum" || m.type === "property_average") === (m.property !== undefined), {
-    message: "property is required for property_sum and property_average, and only for them",
-    path: ["property"],
-  });
-export type Metric = z.infer<typeof metricSchema>;
+export { METRIC_TYPES } from "../metrics/definition.js";
+
+/** Where a metric copied from the project's catalog came from: the entry and the version copied. */
+export const catalogPinSchema = z.object({ key: keySchema, version: z.number().int().positive() });
+
+/**
+ * An experiment's metric as stored: a full definition (shared/metrics/definition.ts), so the
+ * four shapes stored before parse unchanged. `catalog` marks a copy of a catalog entry at
+ * that version: editing the entry later never changes this experiment's analysis.
+ */
+const storedMetricSchema = metricDefinitionSchema.and(z.object({ catalog: catalogPinSchema.optional() }));
+/**
+ * Typed by its input: its defaults (`filters: []`, …) may be absent, as in flags stored before
+ * they existed (the stats service reads stored flags without parsing them).
+ */
+export type Metric = z.input<typeof storedMetricSchema>;
+export const metricSchema: z.ZodType<Metric, Metric> = storedMetricSchema;
+
+/** A metric named by its catalog key (`{"metric": "checkout-conversion"}`): resolved and pinned when saved. */
+export const metricReferenceSchema = z.object({ metric: keySchema });
+export type MetricReference = z.infer<typeof metricReferenceSchema>;
+
+/** What a request may send for a metric: a catalog reference or an inline definition. */
+export const metricInputSchema = z.union([metricReferenceSchema, metricSchema]);
+export type MetricInput = z.infer<typeof metricInputSchema>;
+
+/**
+ * The four types the per-unit ingest (stats-lambda/src/metrics.ts) computes, without filters
+ * or window: the event-store engine computes every other metric.
+ */
+export interface LegacyMetric {
+  key: string;
+  name?: string | undefined;
+  type: "unique_conversions" | "event_totals" | "property_sum" | "property_average";
+  eventType: string;
+  property?: string | undefined;
+  direction?: "increase" | "decrease" | undefined;
+  capPercentile?: number | undefined;
+  capValue?: number | undefined;
+}
+export const isLegacyMetric = <M extends Metric>(metric: M): metric is M & LegacyMetric =>
+  (metric.type === "unique_conversions" ||
+    metric.type === "event_totals" ||
+    metric.type === "property_sum" ||
+    metric.type === "property_average") &&
+  (metric.filters ?? []).length === 0 &&
+  metric.window === undefined;
 /** The default capping quantile of sum and average metrics. */
 export const DEFAULT_CAP_PERCENTILE = 0.99;
 
@@ -134,6 +158,18 @@ export const flagInputSchema = z.object({
 });
 export type FlagInput = z.infer<typeof flagInputSchema>;
 
+/**
+ * What a create or edit request may send: the editable fields, with each metric either
+ * inline or a catalog reference (`{"metric": "<key>"}`), which the control plane replaces
+ * with the entry's definition pinned to its version before storing.
+ */
+export const flagWriteSchema = flagInputSchema.extend({
+  primaryMetric: metricInputSchema.optional(),
+  secondaryMetrics: z.array(metricInputSchema).max(20).default([]),
+  guardrailMetrics: z.array(metricInputSchema).max(20).default([]),
+});
+export type FlagWrite = z.infer<typeof flagWriteSchema>;
+
 export const FLAG_STATUSES = ["draft", "running", "stopped", "decided", "active", "inactive", "archived"] as const;
 export type FlagStatus = (typeof FLAG_STATUSES)[number];
 
@@ -151,11 +187,25 @@ export const analysisSettingsSchema = flagInputSchema.pick(
 );
 export type AnalysisSettings = z.infer<typeof analysisSettingsSchema>;
 
+/**
+ * A secondary or guardrail metric added to or removed from a running (or stopped) experiment:
+ * the period's settings gain (or lose) it, and the report computes it over the whole period.
+ */
+export const metricChangeSchema = z.object({
+  at: z.string(),
+  action: z.enum(["added", "removed"]),
+  role: z.enum(["secondary", "guardrail"]),
+  metric: keySchema,
+});
+export type MetricChange = z.infer<typeof metricChangeSchema>;
+
 /** One run of an experiment from start to stop: its data and settings are its own. */
 export const analysisPeriodSchema = z.object({
   startedAt: z.string(),
   stoppedAt: z.string().optional(),
   settings: analysisSettingsSchema,
+  /** Metrics added or removed during the period, oldest first (absent: none). */
+  metricChanges: z.array(metricChangeSchema).optional(),
 });
 export type AnalysisPeriod = z.infer<typeof analysisPeriodSchema>;
 

@@ -12,6 +12,8 @@
  * | `PROJECT#<project>`   | `GROUP#<key>`      | mutual-exclusion group or holdout                 |
  * | `PROJECT#<project>`   | `PUBLISH#<key>`    | replication state of a deployment (version, lease)|
  * | `HISTORY#<p>#<flag>`  | `V#<version>`      | a past version of a flag with its audit entry     |
+ * | `PROJECT#<project>`   | `METRIC#<key>`     | metric of the project's catalog, current version  |
+ * | `MHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a catalog metric                |
  * | `TOKENS`              | `<sha-256>`        | admin token (hash only), role and scope           |
  *
  * Records keep their JSON in `data`, next to the few attributes that conditions and
@@ -36,6 +38,11 @@ export const keys = {
     sk: `V#${String(version).padStart(10, "0")}`,
   }),
   historyOf: (project: string, flag: string) => ({ pk: `HISTORY#${project}#${flag}` }),
+  metric: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `METRIC#${key}` }),
+  metricHistory: (project: string, metric: string, version: number) => ({
+    pk: `MHISTORY#${project}#${metric}`,
+    sk: `V#${String(version).padStart(10, "0")}`,
+  }),
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
   tokens: () => ({ pk: "TOKENS" }),
 };

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Metric } from "../../shared/authoring/schema.js";
+import type { LegacyMetric as Metric } from "../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../shared/metric-values.js";
 import { histogramBucket } from "../../shared/stats/index.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta, metricAmount, type UnitMetricState } from "./metrics.js";

@@ -8,12 +8,13 @@
  * totals the count, property sums the sum of a numeric property, property averages the
  * mean of it. Units exposed but without events count as 0 for the first three (so n is
  * the exposure count); averages are over units with at least one event (n counted here).
- * A configured `capValue` caps the value as it is computed.
+ * A configured `capValue` caps the value as it is computed. Only these four types, without
+ * filters or window, are computed here (the event-store engine computes the others).
  *
  * Every value is an exact integer scaled by VALUE_SCALE (shared/metric-values.ts), and
  * deltas are BigInts: sums are exact however many units add up.
  */
-import type { Metric } from "../../shared/authoring/schema.js";
+import type { LegacyMetric as Metric } from "../../shared/authoring/schema.js";
 import { scaledMetricValue, USER_VALUE_LIMIT, VALUE_SCALE } from "../../shared/metric-values.js";
 import { histogramBucket } from "../../shared/stats/index.js";
 import { BUCKET_SEPARATOR } from "./store.js";

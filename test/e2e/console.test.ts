@@ -399,3 +399,87 @@ describe("the admin console", () => {
     await page.close();
   });
 });
+
+describe("the metric catalog and metrics any time", () => {
+  it("creates a funnel metric with filters in the catalog, previews it, edits it and shows its history", async () => {
+    const page = await signedIn();
+    await page.goto(`${url}#/projects/demo/metrics`);
+    await page.getByRole("link", { name: "New metric" }).click();
+    await page.getByLabel("Metric: key", { exact: true }).fill("checkout-funnel");
+    await page.getByLabel("Metric: name", { exact: true }).fill("Checkout funnel");
+    await page.getByLabel("Metric: type", { exact: true }).selectOption("funnel");
+    await page.getByLabel("Metric: step 1: event type", { exact: true }).fill("cart_viewed");
+    await page.getByLabel("Metric: step 2: event type", { exact: true }).fill("purchase_completed");
+    await page.getByRole("button", { name: "Add step" }).click();
+    await page.getByLabel("Metric: step 3: event type", { exact: true }).fill("review_left");
+    // A filter on a user property of step 1, and one on an event property of step 2.
+    const step1 = page.locator(".funnel-step").nth(0);
+    await step1.getByRole("button", { name: "Add filter" }).click();
+    await page.getByLabel("Metric: step 1 filter 1: on", { exact: true }).selectOption("user");
+    await page.getByLabel("Metric: step 1 filter 1: property", { exact: true }).fill("country");
+    await page.getByLabel("Metric: step 1 filter 1: operator", { exact: true }).selectOption("in");
+    await page.getByLabel("Metric: step 1 filter 1: value", { exact: true }).fill("DE, FR");
+    const step2 = page.locator(".funnel-step").nth(1);
+    await step2.getByRole("button", { name: "Add filter" }).click();
+    await page.getByLabel("Metric: step 2 filter 1: operator", { exact: true }).selectOption(">=");
+    await page.getByLabel("Metric: step 2 filter 1: property", { exact: true }).fill("amount");
+    await page.getByLabel("Metric: step 2 filter 1: value", { exact: true }).fill("10");
+    await page.getByLabel("Metric: window ends (hours after exposure)", { exact: true }).fill("168");
+    // Until the stats service has events (or the preview endpoint), the preview says so.
+    await expect
+      .poll(() => page.getByTestId("metric-preview").textContent(), { timeout: 10_000 })
+      .toMatch(/no event data yet|last 7 days: [\d,]+ units/);
+    await screenshot(page, "console-metric-new");
+    await page.getByRole("button", { name: "Create metric" }).click();
+    await page.getByRole("heading", { name: /Checkout funnel/ }).waitFor();
+
+    const stored = (await api("GET", "/projects/demo/metrics/checkout-funnel")).body;
+    expect(stored).toMatchObject({
+      type: "funnel",
+      version: 1,
+      window: { startHours: 0, endHours: 168 },
+      steps: [
+        { eventType: "cart_viewed", filters: [{ property: "country", scope: "user", op: "in", value: ["DE", "FR"] }] },
+        { eventType: "purchase_completed", filters: [{ property: "amount", scope: "event", op: ">=", value: 10 }] },
+        { eventType: "review_left", filters: [] },
+      ],
+    });
+
+    await page.getByLabel("Metric: name", { exact: true }).fill("Checkout funnel (3 steps)");
+    await page.getByRole("button", { name: "Save as version 2" }).click();
+    await page.getByText("Version 2, last changed by").waitFor();
+    await page.getByRole("button", { name: "Version 2" }).click();
+    await page.locator("table.changes").getByText("Checkout funnel (3 steps)").waitFor();
+    await screenshot(page, "console-metric-catalog-edit");
+    await page.goto(`${url}#/projects/demo/metrics`);
+    await page.locator("[data-metric-row=checkout-funnel]").getByText("funnel cart_viewed").waitFor();
+    await screenshot(page, "console-metric-catalog");
+    await page.close();
+  });
+
+  it("adds a catalog metric as a guardrail to a running experiment, pinned, recorded in its period", async () => {
+    const page = await signedIn();
+    await page.goto(`${url}#/projects/demo/flags/checkout-redesign/edit`);
+    // The primary metric stays locked while it runs; guardrails can be added.
+    expect(await page.getByLabel("Primary metric: event type", { exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel("Catalog metric for guardrail", { exact: true }).selectOption("checkout-funnel");
+    await page.getByRole("button", { name: "Add guardrail metric from catalog" }).click();
+    await page.getByText("From the catalog: checkout-funnel version 2").waitFor();
+    await screenshot(page, "console-add-metric-running");
+    await page.getByRole("button", { name: /Review changes/ }).click();
+    await page.getByRole("heading", { name: "Review your changes" }).waitFor();
+    await page.getByRole("button", { name: /Save as version/ }).click();
+    await page.waitForURL(/#\/projects\/demo\/flags\/checkout-redesign$/);
+
+    const flag = (await api("GET", "/projects/demo/flags/checkout-redesign")).body as Flag;
+    expect(flag.status).toBe("running");
+    expect(flag.guardrailMetrics.at(-1)).toMatchObject({
+      key: "checkout-funnel",
+      catalog: { key: "checkout-funnel", version: 2 },
+    });
+    expect(flag.analysisPeriods!.at(-1)!.metricChanges).toEqual([
+      { at: expect.any(String), action: "added", role: "guardrail", metric: "checkout-funnel" },
+    ]);
+    await page.close();
+  });
+});

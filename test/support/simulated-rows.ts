@@ -3,7 +3,7 @@
  * scaled), without DynamoDB: what report tests and simulations feed buildReport. And the
  * seeded random draws the simulations use, so every run sees the same experiments.
  */
-import type { Flag, Metric } from "../../shared/authoring/schema.js";
+import type { Flag, LegacyMetric, Metric } from "../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../shared/metric-values.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta } from "../../stats-lambda/src/metrics.js";
 import { ALLOCATION_PREFIX, EXPOSURES, type AggregateRow } from "../../stats-lambda/src/store.js";
@@ -42,7 +42,7 @@ export class SimulatedRows {
 
   /** A unit's one event on `day`: `value` is the property's value (or 1 for conversions and counts). */
   event(day: number, variant: string, metric: Metric, value = 1): this {
-    const change = applyEvent(metric, EMPTY_STATE, Math.round(value * VALUE_SCALE));
+    const change = applyEvent(metric as LegacyMetric, EMPTY_STATE, Math.round(value * VALUE_SCALE));
     for (const [series, delta] of change?.deltas ?? []) this.add(day, variant, series, delta);
     return this;
   }

@@ -94,6 +94,7 @@ function statsBase(): string {
 /** The stats service's report API. */
 export const statsApi = {
   get: <T>(path: string) => json<T>(statsBase(), "GET", path),
+  post: <T>(path: string, body: unknown) => json<T>(statsBase(), "POST", path, { body }),
   text: async (path: string, accept: string) => (await request(statsBase(), "GET", path, { accept })).text(),
 };
 

@@ -13,6 +13,7 @@ import { Banner } from "./components.js";
 import { MeContext } from "./me.js";
 import { FlagPage } from "./pages/flag.js";
 import { FlagEditorPage } from "./pages/flag-editor.js";
+import { MetricPage } from "./pages/metrics.js";
 import { ProjectPage } from "./pages/project.js";
 import { ProjectsPage } from "./pages/projects.js";
 import { SignInPage } from "./pages/sign-in.js";
@@ -66,6 +67,10 @@ function App() {
             </Route>
             <Route path="/projects/:project/flags/:flag/:tab?">
               {(params) => <FlagPage project={params.project} flagKey={params.flag} tab={params.tab ?? "overview"} />}
+            </Route>
+            <Route path="/projects/:project/metrics/new">{(params) => <MetricPage project={params.project} />}</Route>
+            <Route path="/projects/:project/metrics/:metric">
+              {(params) => <MetricPage project={params.project} metricKey={params.metric} />}
             </Route>
             <Route path="/projects/:project/:tab?">
               {(params) => <ProjectPage project={params.project} tab={params.tab ?? "flags"} />}

@@ -5,7 +5,8 @@
  * shared with the stats service (shared/admin-token-record.ts).
  */
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
+import { changeSchema, flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
+import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
 
 export const projectSchema = z.object({
   key: z.string(),
@@ -64,3 +65,23 @@ export const historyEntrySchema = z.object({
   flag: flagSchema,
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+/**
+ * A metric of the project's catalog (`/projects/{p}/metrics`): a definition, versioned as
+ * flags are. Experiments copy it when saved (with `catalog: {key, version}`), so editing it
+ * changes no experiment's analysis; archiving it keeps those copies and refuses new references.
+ */
+export const catalogMetricSchema = metricDefinitionSchema.and(
+  z.object({
+    archived: z.boolean(),
+    version: z.number().int().positive(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastChange: changeSchema,
+  }),
+);
+export type CatalogMetric = z.infer<typeof catalogMetricSchema>;
+
+/** One past version of a catalog metric, with who changed it, when, how, and the diff. */
+export const metricHistoryEntrySchema = historyEntrySchema.omit({ flag: true }).extend({ metric: catalogMetricSchema });
+export type MetricHistoryEntry = z.infer<typeof metricHistoryEntrySchema>;

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
+import { createMetricStore } from "./metric-store.js";
 import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
 import { queryAll as queryItems, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
@@ -88,6 +89,8 @@ export function createStore(db: Db) {
   }
 
   return {
+    ...createMetricStore(db), // the metric catalog (metric-store.ts)
+
     // Projects
     async createProject(project: Project): Promise<void> {
       const writeId = randomUUID(); // as for flags: a retried put that finds its own id landed the first time

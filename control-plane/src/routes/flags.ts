@@ -1,7 +1,7 @@
 /** Flags and experiments: CRUD, lifecycle actions, history and restore. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { FLAG_STATUSES, flagInputSchema } from "../../../shared/authoring/schema.js";
+import { FLAG_STATUSES, flagInputSchema, flagWriteSchema } from "../../../shared/authoring/schema.js";
 import { parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
@@ -76,7 +76,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       summary: "Create a flag or experiment",
       tags,
       middleware: [requireRole("editor")] as const,
-      request: { params: projectParams, ...body(flagInputSchema, EXAMPLES.experiment) },
+      request: { params: projectParams, ...body(flagWriteSchema, EXAMPLES.experiment) },
       responses: {
         201: json(flagSchema, "Created (drafts and inactive flags are not served until started or activated)"),
         ...writeErrors,
@@ -116,7 +116,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       description: "Replaces the editable fields. Conditional on the version read (If-Match or `version`).",
       request: {
         params: flagParams,
-        ...body(flagInputSchema.extend(versionField.shape).extend(readOnlyFields.shape), {
+        ...body(flagWriteSchema.extend(versionField.shape).extend(readOnlyFields.shape), {
           ...EXAMPLES.experiment,
           version: 3,
         }),
@@ -173,7 +173,7 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
       const current = await flags.get(project, flag);
       const editable = flagInputSchema.parse(current);
       const merged = mergePatch(editable, patch);
-      const input = parseOr400(flagInputSchema, merged, "flag");
+      const input = parseOr400(flagWriteSchema, merged, "flag");
       // Any key but a removal (null) must be one validation kept; a removal must name a field.
       const dropped = [
         ...droppedFields(withoutNulls(patch), input),

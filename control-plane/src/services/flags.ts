@@ -15,10 +15,13 @@ import {
   type Flag,
   type FlagInput,
   type FlagStatus,
+  type FlagWrite,
+  type MetricChange,
 } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { HistoryEntry, Store } from "../db/store.js";
 import { conflictTo409 } from "./conflicts.js";
+import type { MetricService } from "./metrics.js";
 
 export const FLAG_ACTIONS = ["start", "stop", "decide", "activate", "deactivate", "archive", "unarchive"] as const;
 export type FlagAction = (typeof FLAG_ACTIONS)[number];
@@ -27,6 +30,8 @@ export interface FlagServiceOptions {
   store: Store;
   /** Called after a committed change with the deployments it touches (local: publish now). */
   onChange: (project: string, deployments: string[]) => Promise<void>;
+  /** Resolves catalog references in experiments' metrics (absent: references are refused). */
+  metrics?: Pick<MetricService, "resolve">;
 }
 
 /**
@@ -76,12 +81,16 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
 function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
   if (previous.status !== "running") return;
   for (const field of ANALYSIS_FIELDS) {
+    if (field === "secondaryMetrics" || field === "guardrailMetrics") continue; // added and removed any time
     if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
       throw new ApiError({
         status: 409,
         message:
-          `${field} cannot change while the experiment runs: ` +
-          "stop it, edit, and start again (a new analysis period)",
+          field === "primaryMetric"
+            ? "primaryMetric cannot change while the experiment runs: changing it needs a new analysis period " +
+              "(stop it, edit, and start again)"
+            : `${field} cannot change while the experiment runs: ` +
+              "stop it, edit, and start again (a new analysis period)",
         details: {
           field,
           currentVersion: previous.version,
@@ -89,6 +98,50 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
       });
     }
   }
+}
+
+const ADDABLE_METRICS = [
+  ["secondaryMetrics", "secondary"],
+  ["guardrailMetrics", "guardrail"],
+] as const;
+
+/**
+ * Metrics any time: secondary and guardrail metrics may be added to or removed from a
+ * running or stopped experiment. Each change is recorded in the current analysis period
+ * (`metricChanges`) and applied to its settings, so the report computes an added metric
+ * over the whole period (the event store keeps every event). A metric kept under the same
+ * key must keep its definition while the experiment runs: the past looks would change.
+ * Returns the periods to store.
+ */
+function periodsWithMetricChanges(previous: Flag, next: FlagInput, at: string): AnalysisPeriod[] | undefined {
+  const periods = previous.analysisPeriods;
+  const last = periods?.at(-1);
+  if (!periods || !last || (previous.status !== "running" && previous.status !== "stopped")) return periods;
+  const changes: MetricChange[] = [];
+  const settings = { ...last.settings };
+  for (const [field, role] of ADDABLE_METRICS) {
+    const before = new Map(previous[field].map((m) => [m.key, m]));
+    const after = new Map(next[field].map((m) => [m.key, m]));
+    const added = next[field].filter((m) => !before.has(m.key));
+    const removed = previous[field].filter((m) => !after.has(m.key));
+    if (previous.status === "running") {
+      const redefined = next[field].find((m) => before.has(m.key) && diff(before.get(m.key)!, m).length > 0);
+      if (redefined)
+        throw new ApiError({
+          status: 409,
+          message:
+            `${role} metric ${redefined.key} cannot change its definition while the experiment runs: ` +
+            "remove it and add the new definition under another key",
+          details: { field, metric: redefined.key, currentVersion: previous.version },
+        });
+    }
+    for (const m of added) changes.push({ at, action: "added", role, metric: m.key });
+    for (const m of removed) changes.push({ at, action: "removed", role, metric: m.key });
+    const gone = new Set(removed.map((m) => m.key));
+    settings[field] = [...settings[field].filter((m) => !gone.has(m.key)), ...added];
+  }
+  if (changes.length === 0) return periods;
+  return [...periods.slice(0, -1), { ...last, settings, metricChanges: [...(last.metricChanges ?? []), ...changes] }];
 }
 
 /**
@@ -142,7 +195,23 @@ function periodsAfter(
   return previous.analysisPeriods;
 }
 
-export function createFlagService({ store, onChange }: FlagServiceOptions) {
+export function createFlagService({ store, onChange, metrics }: FlagServiceOptions) {
+  /** The flag as it will be stored: every catalog reference in its metrics copied and pinned. */
+  async function resolveMetrics(project: string, input: FlagWrite): Promise<FlagInput> {
+    const resolve = (metric: FlagWrite["secondaryMetrics"][number], path: string[]) => {
+      if (!("metric" in metric)) return Promise.resolve(metric);
+      if (!metrics) throw new ApiError({ status: 400, message: "Catalog metric references are not available here" });
+      return metrics.resolve(project, metric, path);
+    };
+    const [primaryMetric, secondaryMetrics, guardrailMetrics] = await Promise.all([
+      input.primaryMetric && resolve(input.primaryMetric, ["primaryMetric"]),
+      Promise.all(input.secondaryMetrics.map((m, i) => resolve(m, ["secondaryMetrics", String(i)]))),
+      Promise.all(input.guardrailMetrics.map((m, i) => resolve(m, ["guardrailMetrics", String(i)]))),
+    ]);
+    const { primaryMetric: _, ...rest } = input;
+    return { ...rest, ...(primaryMetric ? { primaryMetric } : {}), secondaryMetrics, guardrailMetrics };
+  }
+
   async function checkAgainstProject(project: string, input: FlagInput): Promise<void> {
     const [flags, groups, deployments] = await Promise.all([
       store.listFlags(project),
@@ -272,8 +341,9 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       return flag;
     },
 
-    async create(project: string, input: FlagInput, actor: string): Promise<Flag> {
+    async create(project: string, write: FlagWrite, actor: string): Promise<Flag> {
       await projectOpen(project);
+      const input = await resolveMetrics(project, write);
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
@@ -292,7 +362,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       }
     },
 
-    async update(project: string, key: string, input: FlagInput, expected: number, actor: string): Promise<Flag> {
+    async update(project: string, key: string, write: FlagWrite, expected: number, actor: string): Promise<Flag> {
+      const input = await resolveMetrics(project, write);
       if (input.key !== key)
         throw new ApiError({
           status: 400,
@@ -306,7 +377,11 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       if (input.type !== previous.type) throw new ApiError({ status: 400, message: "A flag's type cannot change" });
       assertAnalysisUnchanged(previous, input);
       await checkAgainstProject(project, input);
-      return commit(project, stamp({ ...input, ...managed(previous) }, previous, actor, "update"), previous);
+      const next = {
+        ...input,
+        ...managed(previous, periodsWithMetricChanges(previous, input, new Date().toISOString())),
+      };
+      return commit(project, stamp(next, previous, actor, "update"), previous);
     },
 
     async act(
@@ -405,9 +480,10 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
       assertNotArchived(previous);
       assertAnalysisUnchanged(previous, content);
       await checkAgainstProject(project, content);
+      const periods = periodsWithMetricChanges(previous, content, new Date().toISOString());
       return commit(
         project,
-        stamp({ ...content, ...managed(previous) }, previous, actor, `restore v${version}`),
+        stamp({ ...content, ...managed(previous, periods) }, previous, actor, `restore v${version}`),
         previous,
       );
     },
@@ -418,8 +494,8 @@ export function createFlagService({ store, onChange }: FlagServiceOptions) {
  * What the server keeps across edits and restores: the lifecycle and the analysis periods.
  * Only the fields the flag has: an `undefined` one would show in the audit log as created.
  */
-function managed(previous: Flag) {
-  const { status, decidedVariant, statusBeforeArchive, createdAt, analysisPeriods } = previous;
+function managed(previous: Flag, analysisPeriods = previous.analysisPeriods) {
+  const { status, decidedVariant, statusBeforeArchive, createdAt } = previous;
   return {
     status,
     createdAt,

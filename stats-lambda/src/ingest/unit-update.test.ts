@@ -1,6 +1,6 @@
 /** The per-unit rules of ingest, as a table: pure, no DynamoDB. */
 import { describe, expect, it } from "vitest";
-import type { Metric } from "../../../shared/authoring/schema.js";
+import type { LegacyMetric as Metric } from "../../../shared/authoring/schema.js";
 import { updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type UnitUpdateInput } from "./unit-update.js";
 
 const T = Date.UTC(2026, 10, 20, 12);

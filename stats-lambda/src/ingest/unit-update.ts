@@ -16,7 +16,7 @@
  * its message is deferred: redelivered after that run is settled or dead, it is then a
  * plain duplicate or is adopted. Nothing half-applied is ever skipped as a duplicate.
  */
-import type { Metric } from "../../../shared/authoring/schema.js";
+import type { LegacyMetric as Metric } from "../../../shared/authoring/schema.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../metrics.js";
 import { ALLOCATION_PREFIX, baseMetric, dayOf, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 

@@ -3,7 +3,7 @@
  * and event routed to the running experiments it concerns, grouped by experiment and
  * unit, with what had to be dropped counted by reason. Nothing here reads or writes.
  */
-import type { Flag } from "../../../shared/authoring/schema.js";
+import { isLegacyMetric, type Flag } from "../../../shared/authoring/schema.js";
 import {
   groupName,
   queueMessageSchema,
@@ -16,6 +16,9 @@ import { metricsOf } from "../catalog.js";
 import { metricAmount } from "../metrics.js";
 import { analysisKey } from "../store.js";
 import type { EventIn, ExposureIn } from "./unit-update.js";
+
+/** The metrics this per-unit ingest computes; the event-store engine computes the others (filters, windows, new types). */
+const legacyMetricsOf = (flag: Flag) => metricsOf(flag).filter(isLegacyMetric);
 
 export interface DeliveredMessage {
   id: string;
@@ -168,9 +171,9 @@ export function experimentWork(
   }
 
   // Which metrics of which running experiment each event type feeds, computed once.
-  const byEventType = new Map<string, Array<{ flag: Flag; metrics: ReturnType<typeof metricsOf> }>>();
+  const byEventType = new Map<string, Array<{ flag: Flag; metrics: ReturnType<typeof legacyMetricsOf> }>>();
   for (const flag of running.values()) {
-    for (const metric of metricsOf(flag)) {
+    for (const metric of legacyMetricsOf(flag)) {
       const list = byEventType.get(metric.eventType) ?? [];
       const entry = list.find((e) => e.flag === flag);
       if (entry) entry.metrics.push(metric);

@@ -324,7 +324,7 @@ function Editor({
         ))}
       </fieldset>
 
-      {experiment && <ExperimentFields draft={draft} edit={edit} locked={locked} />}
+      {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} />}
 
       <div class="save-bar">
         <ErrorBanner error={error} />

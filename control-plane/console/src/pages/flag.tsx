@@ -1,4 +1,5 @@
 /** One flag or experiment: what it serves, its lifecycle buttons, and tabs for results and history. */
+import { describeMetric } from "./metric-form.js";
 import { useState } from "preact/hooks";
 import { Link } from "wouter-preact";
 import { api } from "../api.js";
@@ -224,8 +225,7 @@ function Overview({ project, flag }: { project: string; flag: Flag }) {
           <>
             <dt>Primary metric</dt>
             <dd>
-              {flag.primaryMetric.name ?? flag.primaryMetric.key}: {flag.primaryMetric.type} of{" "}
-              <code>{flag.primaryMetric.eventType}</code>
+              {flag.primaryMetric.name ?? flag.primaryMetric.key}: {describeMetric(flag.primaryMetric)}
             </dd>
             <dt>Analysis</dt>
             <dd>

@@ -1,4 +1,4 @@
-/** A project: its flags and experiments, deployments (keys, replication), groups, and "try a user". */
+/** A project: its flags and experiments, metric catalog, deployments (keys, replication), groups, and "try a user". */
 import { Link } from "wouter-preact";
 import { api } from "../api.js";
 import { Loading, useLoad } from "../components.js";
@@ -6,10 +6,12 @@ import type { Project } from "../types.js";
 import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
+import { MetricsTab } from "./metrics.js";
 import { TryUserTab } from "./try-user.js";
 
 const TABS = [
   ["flags", "Flags & experiments"],
+  ["metrics", "Metric catalog"],
   ["deployments", "Deployments & keys"],
   ["groups", "Groups & holdouts"],
   ["try", "Try a user"],
@@ -40,6 +42,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
             ))}
           </nav>
           {tab === "flags" && <FlagsTab project={project} />}
+          {tab === "metrics" && <MetricsTab project={project} />}
           {tab === "deployments" && <DeploymentsTab project={project} />}
           {tab === "groups" && <GroupsTab project={project} />}
           {tab === "try" && <TryUserTab project={project} />}

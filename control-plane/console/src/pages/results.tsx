@@ -179,6 +179,24 @@ function Plan({ report }: { report: Report }) {
   );
 }
 
+/**
+ * A metric added while the experiment ran says when (the report's `registeredAt`: "start" or
+ * the time it was added); its values still cover the whole period. Reports from before the
+ * field existed leave it out: nothing is shown.
+ */
+function AddedLater({ metric }: { metric: MetricReport }) {
+  const registeredAt = (metric as MetricReport & { registeredAt?: string }).registeredAt;
+  if (!registeredAt || registeredAt === "start") return null;
+  return (
+    <span
+      class="tag added-later"
+      title={`Added ${new Date(registeredAt).toLocaleString()}; computed over the whole period`}
+    >
+      added {new Date(registeredAt).toLocaleDateString()}
+    </span>
+  );
+}
+
 function MetricView({ metric }: { metric: MetricReport }) {
   const control = metric.variants.find((v) => v.control);
   const treatments = metric.variants.filter((v) => !v.control);
@@ -194,7 +212,7 @@ function MetricView({ metric }: { metric: MetricReport }) {
   return (
     <section class="metric" data-metric={metric.key}>
       <h2>
-        {metric.name ?? metric.key} <span class="tag">{metric.role}</span>
+        {metric.name ?? metric.key} <span class="tag">{metric.role}</span> <AddedLater metric={metric} />
       </h2>
       <p class="muted">
         {metric.type.replace(/_/g, " ")} of <code>{metric.eventType}</code>

@@ -1,50 +1,67 @@
-/** Experiment settings: hypothesis, metrics and the analysis (locked while it runs). */
-import { Field, Select, TextArea } from "../../components.js";
-import type { FlagInput, Metric } from "../../types.js";
+/**
+ * Experiment settings: hypothesis, metrics and the analysis. While it runs the primary
+ * metric and the analysis settings are locked; secondary and guardrail metrics can be
+ * added (from the catalog or inline) and removed any time.
+ */
+import { useState } from "preact/hooks";
+import { api } from "../../api.js";
+import { Field, Select, TextArea, useLoad } from "../../components.js";
+import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
 import type { Edit } from "../flag-editor.js";
+import { type EventTypeInfo, MetricForm, useEventTypes } from "../metric-form.js";
 
-const METRIC_TYPES = [
-  ["unique_conversions", "Conversion (did the unit do it)"],
-  ["event_totals", "Event count per unit"],
-  ["property_sum", "Sum of a property per unit"],
-  ["property_average", "Average of a property per unit"],
-] as const;
 const CORRECTIONS = [
   ["bonferroni", "Bonferroni (default)"],
   ["holm", "Holm"],
   ["benjamini-hochberg", "Benjamini–Hochberg"],
 ] as const;
 
-export function ExperimentFields({ draft, edit, locked }: { draft: FlagInput; edit: Edit; locked: boolean }) {
+export function ExperimentFields({
+  project,
+  draft,
+  edit,
+  locked,
+}: {
+  project: string;
+  draft: FlagInput;
+  edit: Edit;
+  locked: boolean;
+}) {
   const hypothesis = draft.hypothesis ?? { problem: "", proposedChange: "", predictedResult: "" };
   const setHypothesis = (field: keyof typeof hypothesis, value: string) =>
     edit((d) => void (d.hypothesis = { ...hypothesis, [field]: value }));
+  const events = useEventTypes(project);
+  const catalog =
+    useLoad(() => api.get<CatalogMetric[]>(`/projects/${project}/metrics?archived=false`).catch(() => []), [project])
+      .data ?? [];
   const metricList = (field: "secondaryMetrics" | "guardrailMetrics", title: string) => (
-    <fieldset>
+    <fieldset data-metric-list={field}>
       <legend>{title}</legend>
       {draft[field].map((metric, i) => (
         <MetricEditor
           key={i}
           title={`${title} ${i + 1}`}
           metric={metric}
+          catalog={catalog}
+          events={events}
+          frozen={locked && i < (lockedCount[field] ?? 0)}
           onChange={(m) => edit((d) => void (d[field][i] = m))}
           onRemove={() => edit((d) => void d[field].splice(i, 1))}
         />
       ))}
-      <button
-        type="button"
-        class="small"
-        onClick={() =>
-          edit(
-            (d) =>
-              void d[field].push({ key: `metric-${d[field].length + 1}`, type: "unique_conversions", eventType: "" }),
-          )
-        }
-      >
-        Add {title.toLowerCase().replace(/s$/, "")}
-      </button>
+      <AddMetric
+        what={title.toLowerCase().replace(/ metrics$/, "")}
+        catalog={catalog.filter((c) => !draft[field].some((m) => m.key === c.key))}
+        onAdd={(m) => edit((d) => void d[field].push(m))}
+        nextKey={`metric-${draft[field].length + 1}`}
+      />
     </fieldset>
   );
+  // While running, the metrics already saved keep their definitions; the ones added since are still editable.
+  const [lockedCount] = useState(() => ({
+    secondaryMetrics: draft.secondaryMetrics.length,
+    guardrailMetrics: draft.guardrailMetrics.length,
+  }));
   return (
     <>
       <fieldset>
@@ -69,31 +86,30 @@ export function ExperimentFields({ draft, edit, locked }: { draft: FlagInput; ed
         />
       </fieldset>
       <fieldset disabled={locked} class="analysis">
-        <legend>Metrics and analysis</legend>
+        <legend>Primary metric and analysis</legend>
         {locked && (
           <p class="hint">
-            Locked while the experiment runs: stop it to change the analysis (a new run starts afresh).
+            Locked while the experiment runs: changing them needs a new analysis period (stop it, edit, start again).
           </p>
         )}
         {draft.primaryMetric ? (
           <MetricEditor
             title="Primary metric"
             metric={draft.primaryMetric}
+            catalog={catalog}
+            events={events}
+            frozen={locked}
             onChange={(m) => edit((d) => void (d.primaryMetric = m))}
             onRemove={() => edit((d) => delete d.primaryMetric)}
           />
         ) : (
-          <button
-            type="button"
-            onClick={() =>
-              edit((d) => void (d.primaryMetric = { key: "conversion", type: "unique_conversions", eventType: "" }))
-            }
-          >
-            Add a primary metric
-          </button>
+          <AddMetric
+            what="primary"
+            catalog={catalog}
+            onAdd={(m) => edit((d) => void (d.primaryMetric = m))}
+            nextKey="conversion"
+          />
         )}
-        {metricList("secondaryMetrics", "Secondary metrics")}
-        {metricList("guardrailMetrics", "Guardrail metrics")}
         <div class="row">
           <Select
             label="Statistical method"
@@ -140,107 +156,106 @@ export function ExperimentFields({ draft, edit, locked }: { draft: FlagInput; ed
           />
         </div>
       </fieldset>
+      <fieldset class="analysis">
+        <legend>Secondary and guardrail metrics</legend>
+        {locked && (
+          <p class="hint">
+            The experiment runs: you can add and remove these; an added metric is computed over the whole period.
+          </p>
+        )}
+        {metricList("secondaryMetrics", "Secondary metrics")}
+        {metricList("guardrailMetrics", "Guardrail metrics")}
+      </fieldset>
     </>
   );
 }
 
+/** "Add metric": from the catalog (a pinned copy) or a new inline one. */
+function AddMetric({
+  what: role,
+  catalog,
+  onAdd,
+  nextKey,
+}: {
+  what: string;
+  catalog: CatalogMetric[];
+  onAdd: (metric: Metric) => void;
+  nextKey: string;
+}) {
+  const [choice, setChoice] = useState("");
+  const picked = catalog.find((c) => c.key === choice) ?? catalog[0];
+  return (
+    <div class="row add-metric">
+      {catalog.length > 0 && picked && (
+        <>
+          <Select
+            label={`Catalog metric for ${role}`}
+            value={picked.key}
+            options={catalog.map((c) => [c.key, c.name ? `${c.name} (${c.key})` : c.key] as const)}
+            onChange={setChoice}
+          />
+          <button type="button" class="small" onClick={() => onAdd(fromCatalog(picked))}>
+            Add {role} metric from catalog
+          </button>
+        </>
+      )}
+      <button
+        type="button"
+        class="small"
+        onClick={() => onAdd({ key: nextKey, type: "unique_conversions", eventType: "", filters: [] } as Metric)}
+      >
+        Add inline {role} metric
+      </button>
+    </div>
+  );
+}
+
+/** One metric: its form, and when it is a copy of a catalog entry, where from (and "update" on a draft). */
 function MetricEditor({
   title,
   metric,
+  catalog,
+  events,
+  frozen,
   onChange,
   onRemove,
 }: {
   title: string;
   metric: Metric;
+  catalog: CatalogMetric[];
+  events: EventTypeInfo[];
+  /** Running: the definition is fixed (remove it and add another instead). */
+  frozen: boolean;
   onChange: (metric: Metric) => void;
   onRemove: () => void;
 }) {
-  const numeric = metric.type === "property_sum" || metric.type === "property_average";
-  const set = (patch: Partial<Metric>) => {
-    const next: Metric = { ...metric, ...patch };
-    for (const key of Object.keys(next) as Array<keyof Metric>)
-      if (next[key] === undefined || next[key] === "") delete next[key];
-    onChange(next);
-  };
+  const entry = metric.catalog && catalog.find((m) => m.key === metric.catalog!.key);
   return (
     <fieldset class="metric-editor">
       <legend>{title}</legend>
-      <div class="row">
-        <Field
-          label={`${title}: key`}
-          value={metric.key}
-          required
-          onInput={(e) => set({ key: e.currentTarget.value })}
-        />
-        <Field
-          label={`${title}: name`}
-          value={metric.name ?? ""}
-          onInput={(e) => set({ name: e.currentTarget.value })}
-        />
-        <Select
-          label={`${title}: type`}
-          value={metric.type}
-          options={METRIC_TYPES}
-          onChange={(type) =>
-            set(
-              type === "property_sum" || type === "property_average"
-                ? { type, property: metric.property ?? "revenue" }
-                : { type, property: undefined, capPercentile: undefined, capValue: undefined },
-            )
-          }
-        />
-        <Field
-          label={`${title}: event type`}
-          value={metric.eventType}
-          required
-          onInput={(e) => set({ eventType: e.currentTarget.value })}
-        />
-        {numeric && (
-          <Field
-            label={`${title}: event property`}
-            value={metric.property ?? ""}
-            required
-            onInput={(e) => set({ property: e.currentTarget.value })}
-          />
-        )}
-        <Select
-          label={`${title}: better when it`}
-          value={metric.direction ?? "increase"}
-          options={
-            [
-              ["increase", "increases"],
-              ["decrease", "decreases"],
-            ] as const
-          }
-          onChange={(direction) => set({ direction })}
-        />
-        {numeric && (
-          <Field
-            label={`${title}: cap at percentile`}
-            hint="Default 99; 100 turns capping off"
-            type="number"
-            min={90}
-            max={100}
-            step={0.1}
-            value={metric.capPercentile === undefined ? "" : metric.capPercentile * 100}
-            onInput={(e) =>
-              set({ capPercentile: e.currentTarget.value === "" ? undefined : Number(e.currentTarget.value) / 100 })
-            }
-          />
-        )}
-        {numeric && (
-          <Field
-            label={`${title}: or cap at value`}
-            type="number"
-            min={0}
-            value={metric.capValue ?? ""}
-            onInput={(e) => set({ capValue: e.currentTarget.value === "" ? undefined : Number(e.currentTarget.value) })}
-          />
-        )}
-      </div>
+      {metric.catalog && (
+        <p class="hint">
+          From the catalog: <code>{metric.catalog.key}</code> version {metric.catalog.version} (a copy: editing the
+          catalog does not change this experiment).{" "}
+          {entry && entry.version > metric.catalog.version && !frozen && (
+            <button type="button" class="small" onClick={() => onChange(fromCatalog(entry))}>
+              Update to the catalog's version {entry.version}
+            </button>
+          )}
+        </p>
+      )}
+      <fieldset disabled={frozen} class="plain">
+        <MetricForm title={title} metric={metric} events={events} onChange={onChange} />
+      </fieldset>
       <button type="button" class="small danger" onClick={onRemove}>
         Remove {metric.key}
       </button>
     </fieldset>
   );
+}
+
+/** A catalog entry as an experiment's metric: its definition, pinned to its version. */
+export function fromCatalog(entry: CatalogMetric): Metric {
+  const { archived, version, createdAt, updatedAt, lastChange, ...definition } = entry;
+  return { ...definition, catalog: { key: entry.key, version } } as Metric;
 }

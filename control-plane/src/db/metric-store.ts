@@ -1,0 +1,54 @@
+/**
+ * Data access for the metric catalog: the current version of each metric (one conditional
+ * write per change, as flags) and its history (derived, idempotent per version). Kept apart
+ * from store.ts so the catalog's reads and writes sit in one place.
+ */
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
+import { writeIf, type Db } from "../../../shared/node/dynamo.js";
+import type { CatalogMetric, MetricHistoryEntry } from "./records.js";
+
+/** The outcome of a conditional write: written, or lost to the version stored now (absent: no item). */
+export type VersionedWrite = { written: true } | { written: false; current: number | undefined };
+
+export function createMetricStore(db: Db) {
+  const { client, table: TableName } = db;
+
+  async function get<T>(key: Record<string, string>): Promise<T | undefined> {
+    const { Item } = await client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
+    return typeof Item?.["data"] === "string" ? (JSON.parse(Item["data"]) as T) : undefined;
+  }
+
+  return {
+    getMetric: (project: string, key: string) => get<CatalogMetric>(keys.metric(project, key)),
+    listMetrics: (project: string) => readRecords<CatalogMetric>(db, `PROJECT#${project}`, "METRIC#"),
+    /** Writes `metric` if the stored version is `expected` (`undefined`: it must not exist yet). */
+    async putMetric(project: string, metric: CatalogMetric, expected: number | undefined): Promise<VersionedWrite> {
+      const written = await writeIf(
+        db,
+        new PutCommand({
+          TableName,
+          Item: { ...keys.metric(project, metric.key), data: JSON.stringify(metric), version: metric.version },
+          ...(expected === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : { ConditionExpression: "version = :expected", ExpressionAttributeValues: { ":expected": expected } }),
+        }),
+      );
+      if (written) return { written: true };
+      return { written: false, current: (await get<CatalogMetric>(keys.metric(project, metric.key)))?.version };
+    },
+    putMetricHistory: (project: string, entry: MetricHistoryEntry) =>
+      client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.metricHistory(project, entry.metric.key, entry.version), data: JSON.stringify(entry) },
+        }),
+      ),
+    getMetricHistory: (project: string, key: string, version: number) =>
+      get<MetricHistoryEntry>(keys.metricHistory(project, key, version)),
+    listMetricHistory: (project: string, key: string) =>
+      readRecords<MetricHistoryEntry>(db, `MHISTORY#${project}#${key}`, "V#"),
+  };
+}
+
+export type MetricStore = ReturnType<typeof createMetricStore>;
