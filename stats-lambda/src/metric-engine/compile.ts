@@ -92,7 +92,7 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
       `) AS ranked WHERE nth = 1)`,
   ];
   const series = [
-    seriesRow(dayOf("exposed_ms"), "variant", sqlString(EXPOSURES), "count(*)", "0", "0") + " FROM units GROUP BY 1, 2",
+    `${seriesRow(dayOf("exposed_ms"), "variant", sqlString(EXPOSURES), "count(*)", "0", "0")} FROM units GROUP BY 1, 2`,
     seriesRow(dayOf("exposed_ms"), "variant", `${sqlString(ALLOCATION_PREFIX)} || allocation`, "count(*)", "0", "0") +
       " FROM units WHERE allocation IS NOT NULL GROUP BY 1, 2, 3",
     seriesRow(dayOf("min(x.exposed_ms)"), "u.variant", sqlString(MULTIPLE_VARIANTS), "1", "0", "0") +

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { TABLES, type TableName } from "../event-store/columns.js";
 import { sqlIdent, sqlString } from "./sql.js";
 
-export type StoreRow = Record<string, string | number | boolean | null | undefined>;
+export type StoreRow = { readonly [column: string]: string | number | boolean | null | undefined };
 
 const columnsOf = (table: TableName) => [
   ...TABLES[table].map((c) => ({ name: c.name, type: c.type })),
