@@ -44,17 +44,34 @@ const eventArb = fc.record({
 });
 
 const filterArb = fc.oneof(
-  fc.record({ property: fc.constant("plan"), op: fc.constantFrom("=", "!=", "contains"), value: fc.constantFrom("Pro", "pro") }),
-  fc.record({ property: fc.constant("plan"), op: fc.constantFrom("in", "not_in"), value: fc.constant(["Pro", "basic"]) }),
-  fc.record({ property: fc.constant("v"), op: fc.constantFrom("<", "<=", ">", ">=", "="), value: fc.integer({ min: -5, max: 5 }) }),
+  fc.record({
+    property: fc.constant("plan"),
+    op: fc.constantFrom("=", "!=", "contains"),
+    value: fc.constantFrom("Pro", "pro"),
+  }),
+  fc.record({
+    property: fc.constant("plan"),
+    op: fc.constantFrom("in", "not_in"),
+    value: fc.constant(["Pro", "basic"]),
+  }),
+  fc.record({
+    property: fc.constant("v"),
+    op: fc.constantFrom("<", "<=", ">", ">=", "="),
+    value: fc.integer({ min: -5, max: 5 }),
+  }),
   fc.record({ property: fc.constantFrom("v", "plan"), op: fc.constant("is_set") }),
-  fc.record({ scope: fc.constant("user"), property: fc.constant("country"), op: fc.constant("="), value: fc.constant("DE") }),
+  fc.record({
+    scope: fc.constant("user"),
+    property: fc.constant("country"),
+    op: fc.constant("="),
+    value: fc.constant("DE"),
+  }),
 );
 const filters = fc.array(filterArb, { maxLength: 2 });
 const windowArb = fc.option(
-  fc.record({ startHours: fc.constantFrom(0, 1, 5), endHours: fc.constantFrom(undefined, 6, 30) }).map((w) =>
-    w.endHours === undefined ? { startHours: w.startHours } : w,
-  ),
+  fc
+    .record({ startHours: fc.constantFrom(0, 1, 5), endHours: fc.constantFrom(undefined, 6, 30) })
+    .map((w) => (w.endHours === undefined ? { startHours: w.startHours } : w)),
   { nil: undefined },
 );
 const eventType = fc.constantFrom(...TYPES);
