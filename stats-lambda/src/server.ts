@@ -6,6 +6,7 @@ import { createDb, ensureTable } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
 import { createStatsStore, type StatsStore } from "./store.js";
+import { createMetricEngine } from "./metric-engine/index.js";
 
 export interface StatsServerOptions {
   dynamoEndpoint: string;
@@ -14,6 +15,8 @@ export interface StatsServerOptions {
   ingestSecret: string;
   port?: number;
   host?: string;
+  /** The event store's root folder: the console's event types and metric previews read it (503 without). */
+  eventStoreRoot?: string;
 }
 
 export interface StatsServer {
@@ -38,7 +41,9 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
   });
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
+  const metricEngine = options.eventStoreRoot ? createMetricEngine({ root: options.eventStoreRoot }) : undefined;
   const app = createStatsApp({
+    metricEngine,
     stats,
     catalog: createCatalog(flagReader(controlDb)),
     tokens: tokenLookup(controlDb),
@@ -66,6 +71,12 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
     url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     stats,
     lastDeliveryAt: () => (inFlight > 0 ? Date.now() : lastDelivery),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          metricEngine?.close();
+          resolve();
+        }),
+      ),
   };
 }

@@ -78,7 +78,7 @@ function holds(filter: MetricFilter, value: string | undefined): boolean {
     case "not_in":
       return !values.some(equal);
     case "contains":
-      return value?.toLowerCase().includes(String(values[0]).toLowerCase());
+      return value === undefined ? false : value.toLowerCase().includes(String(values[0]).toLowerCase());
     case "is_set":
       return value !== undefined;
     default: {
