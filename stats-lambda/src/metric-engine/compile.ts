@@ -87,7 +87,7 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
     `exposed AS (SELECT ${id("unit_id")} AS unit_key, ${id("variant")} AS variant, ${id("time")} AS exposed_ms, ` +
       `${id("id")} AS exposure_id, ${id("allocation")} AS allocation, ${USER_COLUMNS.join(", ")} ` +
       `FROM exposures WHERE ${exposureFilter})`,
-    `units AS (SELECT unit_key, variant, exposed_ms, allocation, ${USER_COLUMNS.join(", ")} FROM (` +
+    `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation, ${USER_COLUMNS.join(", ")} FROM (` +
       `SELECT *, row_number() OVER (PARTITION BY unit_key ORDER BY exposed_ms, exposure_id) AS nth FROM exposed` +
       `) AS ranked WHERE nth = 1)`,
   ];
@@ -106,10 +106,9 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
       `event_rows AS (SELECT ${eventUnit(query, dialect)} AS unit_key, ${id("event_type")} AS event_type, ` +
         `${id("time")} AS event_ms, ${id("event_properties")} AS properties, ${id("id")} AS event_id ` +
         `FROM events WHERE ${eventFilter.join(" AND ")})`,
-      `deduped AS (SELECT unit_key, event_type, event_ms, properties FROM (` +
-        `SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY event_ms) AS copy FROM event_rows` +
-        `) AS copies WHERE copy = 1 AND unit_key IS NOT NULL)`,
-      `matched AS (SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.properties, ` +
+      // Copies of a row (one id) are identical: DISTINCT keeps one, a hash aggregate, cheaper than a window.
+      `deduped AS (SELECT DISTINCT unit_key, event_type, event_ms, properties, event_id FROM event_rows WHERE unit_key IS NOT NULL)`,
+      `matched ${dialect.sharedCte} (SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.properties, ` +
         `${USER_COLUMNS.map((c) => `u.${c}`).join(", ")} ` +
         `FROM deduped e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms >= u.exposed_ms)`,
     );

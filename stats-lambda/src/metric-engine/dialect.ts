@@ -12,6 +12,9 @@
  *   its text. A non-scalar member (object, array) reads as NULL here and as its JSON text in
  *   DuckDB; filters and sums only read scalars (docs/metrics.md).
  *
+ * DuckDB also takes a hint Trino has no syntax for: `AS MATERIALIZED` on the CTEs several
+ * metrics read (units, matched events), so each is computed once (Athena plans its own).
+ *
  * Both give a JSON string member without its quotes, a number as written, a boolean as
  * `true`/`false`, and NULL for a missing member or a JSON null.
  */
@@ -21,6 +24,8 @@ export interface Dialect {
   readonly name: "duckdb" | "athena";
   /** The text of member `name` of the JSON object in column expression `column` (NULL when absent). */
   jsonText(column: string, name: string): string;
+  /** `AS` for a CTE read by several parts of the query (`AS MATERIALIZED` where the engine takes the hint). */
+  readonly sharedCte: string;
 }
 
 const pointer = (name: string) => `/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
@@ -28,10 +33,12 @@ const pointer = (name: string) => `/${name.replaceAll("~", "~0").replaceAll("/",
 export const duckdb: Dialect = {
   name: "duckdb",
   jsonText: (column, name) => `json_extract_string(${column}, ${sqlString(pointer(name))})`,
+  sharedCte: "AS MATERIALIZED",
 };
 
 export const athena: Dialect = {
   name: "athena",
   jsonText: (column, name) =>
     `json_extract_scalar(element_at(CAST(json_parse(${column}) AS MAP(VARCHAR, JSON)), ${sqlString(name)}), '$')`,
+  sharedCte: "AS",
 };
