@@ -7,6 +7,8 @@
  *   `Accept: text/csv`; `?period=<n>` for an earlier analysis period (default: the latest).
  * - `POST /projects/{project}/sample-plan`: units and days an experiment needs, from a
  *   baseline entered by hand (the report carries the same from its running data).
+ * - `GET /projects/{project}/event-types?days=30` and `POST /projects/{project}/metrics/preview`:
+ *   for the console's metric editor, from the event store (metric-engine/; 503 without one).
  * Admin tokens of the control plane (viewer role or more). The report API answers any origin
  * (CORS): the console is served by the control plane, elsewhere, and bearer tokens are not
  * ambient credentials a hostile page could borrow.
@@ -29,6 +31,8 @@ import { docsRoutes } from "../../shared/node/api-docs.js";
 import { dynamoSource, reportCsv, reportFrom } from "./report.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import type { StatsStore } from "./store.js";
+import { metricDefinitionSchema } from "../../shared/metrics/definition.js";
+import type { MetricEngine } from "./metric-engine/index.js";
 
 const deliverySchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1), body: z.unknown() })).max(1000),
@@ -51,6 +55,27 @@ const planSchema = z.strictObject({
   power: z.number().gt(0.5).lt(1).default(0.8),
 });
 const periodQuery = z.coerce.number().int().positive().optional();
+const DAY_MS = 86_400_000;
+const eventTypesQuery = z.coerce.number().int().min(1).max(90).default(30);
+const previewSchema = z.strictObject({
+  metric: metricDefinitionSchema,
+  /** The last this many days, up to now (default 7). */
+  days: z.number().int().min(1).max(90).default(7),
+});
+const previewResultSchema = z.object({
+  days: z.number(),
+  units: z.number(),
+  mean: z.number().nullable(),
+});
+const eventTypesSchema = z.object({
+  eventTypes: z.array(
+    z.object({
+      eventType: z.string(),
+      count: z.number(),
+      properties: z.array(z.object({ name: z.string(), count: z.number() })),
+    }),
+  ),
+});
 
 export interface StatsAppOptions {
   stats: StatsStore;
@@ -60,6 +85,8 @@ export interface StatsAppOptions {
   ingestSecret: string;
   /** Where ingest appends every accepted exposure and event (docs/event-store.md). */
   eventStore?: EventStoreWriter;
+  /** The event store's metric engine (metric-engine/index.ts); without it the metric editor's endpoints answer 503. */
+  metricEngine?: Pick<MetricEngine, "eventTypes" | "preview"> | undefined;
 }
 
 export function createStatsApp({
@@ -68,6 +95,7 @@ export function createStatsApp({
   tokens,
   ingestSecret,
   eventStore,
+  metricEngine,
 }: StatsAppOptions): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   documentRoutes(app);
@@ -166,6 +194,36 @@ export function createStatsApp({
       });
     return c.json(plan);
   });
+  const engine = () => {
+    if (!metricEngine)
+      throw new ApiError({
+        status: 503,
+        message: "The stats service has no event store configured: event types and metric previews need one",
+      });
+    return metricEngine;
+  };
+  // `since` rounded down to the minute: a console polling the list hits the engine's cache.
+  const since = (days: number) => Math.floor((Date.now() - days * DAY_MS) / 60_000) * 60_000;
+  app.get("/projects/:project/event-types", async (c) => {
+    const project = c.req.param("project");
+    authorize(c.var.principal, "viewer", project);
+    const days = parseOr400(eventTypesQuery, c.req.query("days"), "days");
+    return c.json({ eventTypes: await engine().eventTypes(project, since(days)) });
+  });
+  app.post("/projects/:project/metrics/preview", bodyLimit(64 * 1024), async (c) => {
+    const project = c.req.param("project");
+    authorize(c.var.principal, "viewer", project);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError({ status: 400, code: "invalid_json", message: "The body is not JSON" });
+    }
+    const { metric, days } = parseOr400(previewSchema, body, "body");
+    const found = engine();
+    const now = Date.now();
+    return c.json({ days, ...(await found.preview(project, metric, since(days), now)) });
+  });
   app.get("/experiments/:key/report", (c) => {
     const project = c.req.query("project");
     if (!project) throw new ApiError({ status: 400, message: "Add ?project=<project key>" });
@@ -234,6 +292,48 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
         description: "Fixed-horizon and sequential sample sizes",
         content: { "application/json": { schema: samplePlanSchema } },
       },
+      ...errors,
+    },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/projects/{project}/event-types",
+    summary: "Event types seen in the last days, with counts and property names (from the event store)",
+    description: "Read docs/metrics.md. Admin token, viewer role or more. 503 without an event store.",
+    tags: ["Metrics"],
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ project: z.string() }),
+      query: z.object({ days: eventTypesQuery.describe("How many days back (1–90, default 30)") }),
+    },
+    responses: {
+      200: { description: "Most frequent first", content: { "application/json": { schema: eventTypesSchema } } },
+      ...errors,
+    },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/projects/{project}/metrics/preview",
+    summary: "A metric's value over the units exposed to any of the project's experiments in the last days",
+    description:
+      "Units: every trusted exposure of the project in the window, by user (else device) id. " +
+      "mean: per unit (a ratio: Σ numerator / Σ denominator; an average: over units with events). Read docs/metrics.md.",
+    tags: ["Metrics"],
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ project: z.string() }),
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: previewSchema,
+            example: { metric: { key: "purchases", type: "unique_conversions", eventType: "purchase" }, days: 7 },
+          },
+        },
+      },
+    },
+    responses: {
+      200: { description: "Units and mean", content: { "application/json": { schema: previewResultSchema } } },
       ...errors,
     },
   });

@@ -11,6 +11,7 @@ import { applyRetention, compact, DEFAULT_RETENTION_DAYS } from "./event-store/m
 import { localSink } from "./event-store/sink.js";
 import { createEventStoreWriter, type EventStoreWriter } from "./event-store/writer.js";
 import { createStatsStore, type StatsStore } from "./store.js";
+import { createMetricEngine } from "./metric-engine/index.js";
 
 export interface StatsServerOptions {
   dynamoEndpoint: string;
@@ -48,7 +49,9 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
   await Promise.all([ensureTable(controlDb), ensureTable(statsDb)]);
   const stats = createStatsStore(statsDb);
   const store = options.eventStoreRoot ? await localEventStore(options.eventStoreRoot, controlDb) : undefined;
+  const metricEngine = options.eventStoreRoot ? createMetricEngine({ root: options.eventStoreRoot }) : undefined;
   const app = createStatsApp({
+    metricEngine,
     stats,
     catalog: createCatalog(flagReader(controlDb)),
     tokens: tokenLookup(controlDb),
@@ -79,6 +82,7 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await upkeeping;
       store?.close();
+      metricEngine?.close();
     },
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * An experiment's metrics as one logical query over the event store's views `exposures` and
+ * `events` (event-store/columns.ts, plus the partition columns `project` and `date`),
+ * rendered for a dialect (dialect.ts). It returns only sufficient statistics: per day and
+ * variant, the rows of stats-lambda/src/store.ts's `AggregateRow` (daily deltas of n, Σx,
+ * Σx², exact scaled integers), so the report reads them exactly as it read DynamoDB's.
+ *
+ * Stages (each a CTE):
+ * 1. `exposed`: the experiment's trusted exposures in its analysis period (by number, and
+ *    within its start/stop times); `units`: each unit's first exposure (its variant, day,
+ *    allocation and user properties).
+ * 2. `deduped`: the project's events of the metrics' event types in the period, one row per
+ *    id, with their unit by the experiment's bucketing unit; `matched`: joined to their
+ *    unit, from its first exposure on, whenever they were delivered.
+ * 3. Per metric (metric-sql.ts): each unit's increments per day (`a`, `b`), cumulated per
+ *    unit into its value at the end of each day and the day before, and the change summed
+ *    per (day, variant): the unit's value as of any day is the sum of its rows up to it.
+ * 4. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
+ *    on the day first seen there), `$alloc:<allocation>`.
+ * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
+ */
+import type { MetricDefinition } from "../../../shared/metrics/definition.js";
+import { ALLOCATION_PREFIX, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
+import type { Dialect } from "./dialect.js";
+import { eventTypesOf, metricSql } from "./metric-sql.js";
+import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
+import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
+
+export type BucketingUnit = "user_id" | "device_id" | "group";
+
+export interface MetricQuery {
+  project: string;
+  /**
+   * The experiment whose exposures count, with its analysis period's number; absent: every
+   * trusted exposure of the project (the console's metric preview).
+   */
+  experiment?: { key: string; period: number } | undefined;
+  bucketing: { unit: BucketingUnit; groupType?: string | undefined };
+  /** Epoch ms: the analysis period's start (exposures from it on)… */
+  from: number;
+  /** …and its stop, when stopped (exposures and events before it). */
+  until?: number | undefined;
+  metrics: readonly MetricDefinition[];
+}
+
+/** Each row: `day_no` (a UTC day number), `variant`, `metric`, `n`, and `s`, `q` (Σx, Σx² as decimal text). */
+export const OUTPUT_COLUMNS = ["day_no", "variant", "metric", "n", "s", "q"] as const;
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** Time and partition bounds of a table's rows (the `date` bound prunes partitions). */
+function bounds(query: MetricQuery): string {
+  const parts = [
+    `${id("project")} = ${sqlString(query.project)}`,
+    `${id("time")} >= ${sqlInteger(query.from)}`,
+    `${id("date")} >= ${sqlString(isoDay(query.from))}`,
+  ];
+  if (query.until !== undefined)
+    parts.push(`${id("time")} < ${sqlInteger(query.until)}`, `${id("date")} <= ${sqlString(isoDay(query.until))}`);
+  return parts.join(" AND ");
+}
+
+/** The unit an event belongs to, as the ingest path decides it (ingest/work.ts `unitOf`). */
+function eventUnit(query: MetricQuery, dialect: Dialect): string {
+  const { unit, groupType } = query.bucketing;
+  if (unit === "group") {
+    if (groupType === undefined) throw new Error("A group-bucketed experiment needs its group type");
+    return dialect.jsonText(id("groups"), groupType);
+  }
+  return unit === "device_id" ? id("device_id") : `COALESCE(${id("user_id")}, ${id("device_id")})`;
+}
+
+const USER_COLUMNS = ["country", "platform", "os", "app_version", "user_properties"].map(id);
+
+export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string {
+  const exposureFilter = [
+    bounds(query),
+    `${id("untrusted")} = FALSE`,
+    ...(query.experiment
+      ? [
+          `${id("experiment_key")} = ${sqlString(query.experiment.key)}`,
+          `${id("analysis_period")} = ${sqlInteger(query.experiment.period)}`,
+        ]
+      : []),
+  ].join(" AND ");
+  const ctes = [
+    `exposed AS (SELECT ${id("unit_id")} AS unit_key, ${id("variant")} AS variant, ${id("time")} AS exposed_ms, ` +
+      `${id("id")} AS exposure_id, ${id("allocation")} AS allocation, ${USER_COLUMNS.join(", ")} ` +
+      `FROM exposures WHERE ${exposureFilter})`,
+    `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation, ${USER_COLUMNS.join(", ")} FROM (` +
+      `SELECT *, row_number() OVER (PARTITION BY unit_key ORDER BY exposed_ms, exposure_id) AS nth FROM exposed` +
+      `) AS ranked WHERE nth = 1)`,
+  ];
+  const series = [
+    `${seriesRow(dayOf("exposed_ms"), "variant", sqlString(EXPOSURES), "count(*)", "0", "0")} FROM units GROUP BY 1, 2`,
+    seriesRow(dayOf("exposed_ms"), "variant", `${sqlString(ALLOCATION_PREFIX)} || allocation`, "count(*)", "0", "0") +
+      " FROM units WHERE allocation IS NOT NULL GROUP BY 1, 2, 3",
+    seriesRow(dayOf("min(x.exposed_ms)"), "u.variant", sqlString(MULTIPLE_VARIANTS), "1", "0", "0") +
+      " FROM exposed x JOIN units u ON x.unit_key = u.unit_key AND x.variant <> u.variant GROUP BY u.unit_key, u.variant",
+  ];
+
+  const eventTypes = eventTypesOf(query.metrics);
+  if (eventTypes.length > 0) {
+    const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes.map(sqlString).join(", ")})`];
+    ctes.push(
+      `event_rows AS (SELECT ${eventUnit(query, dialect)} AS unit_key, ${id("event_type")} AS event_type, ` +
+        `${id("time")} AS event_ms, ${id("event_properties")} AS properties, ${id("id")} AS event_id ` +
+        `FROM events WHERE ${eventFilter.join(" AND ")})`,
+      // Copies of a row (one id) are identical: DISTINCT keeps one, a hash aggregate, cheaper than a window.
+      `deduped AS (SELECT DISTINCT unit_key, event_type, event_ms, properties, event_id FROM event_rows WHERE unit_key IS NOT NULL)`,
+      `matched ${dialect.sharedCte} (SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.properties, ` +
+        `${USER_COLUMNS.map((c) => `u.${c}`).join(", ")} ` +
+        `FROM deduped e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms >= u.exposed_ms)`,
+    );
+  }
+  query.metrics.forEach((metric, index) => {
+    const compiled = metricSql(metric, `m${index}`, dialect);
+    ctes.push(...compiled.ctes);
+    series.push(...compiled.series);
+  });
+
+  return [
+    `WITH ${ctes.join(",\n")}`,
+    `SELECT day_no, variant, metric, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS VARCHAR) AS s, CAST(sum(q) AS VARCHAR) AS q`,
+    `FROM (\n${series.join("\nUNION ALL\n")}\n) AS series`,
+    "GROUP BY day_no, variant, metric",
+    "HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0",
+    "ORDER BY day_no, variant, metric",
+  ].join("\n");
+}
+
+export { DAY_MS };

@@ -1,0 +1,44 @@
+/**
+ * What differs between the two engines the metric query runs on, and nothing else: the
+ * logical query (compile.ts) is written once, in the SQL both accept, and asks its dialect
+ * only how to read a member of a JSON text column.
+ *
+ * - DuckDB (local, tests, the stats function): `json_extract_string` with a JSON Pointer
+ *   (`/name`, `~` and `/` escaped as `~0`, `~1`), which takes any member name verbatim,
+ *   quotes included.
+ * - Athena (Trino): the JSON text cast to `MAP(VARCHAR, JSON)` and the member looked up by
+ *   `element_at` with a plain string literal (Trino's JSONPath has no documented escape for
+ *   `"` in a bracketed name; a map key needs none), then `json_extract_scalar(…, '$')` for
+ *   its text. A non-scalar member (object, array) reads as NULL here and as its JSON text in
+ *   DuckDB; filters and sums only read scalars (docs/metrics.md).
+ *
+ * DuckDB also takes a hint Trino has no syntax for: `AS MATERIALIZED` on the CTEs several
+ * metrics read (units, matched events), so each is computed once (Athena plans its own).
+ *
+ * Both give a JSON string member without its quotes, a number as written, a boolean as
+ * `true`/`false`, and NULL for a missing member or a JSON null.
+ */
+import { sqlString } from "./sql.js";
+
+export interface Dialect {
+  readonly name: "duckdb" | "athena";
+  /** The text of member `name` of the JSON object in column expression `column` (NULL when absent). */
+  jsonText(column: string, name: string): string;
+  /** `AS` for a CTE read by several parts of the query (`AS MATERIALIZED` where the engine takes the hint). */
+  readonly sharedCte: string;
+}
+
+const pointer = (name: string) => `/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+
+export const duckdb: Dialect = {
+  name: "duckdb",
+  jsonText: (column, name) => `json_extract_string(${column}, ${sqlString(pointer(name))})`,
+  sharedCte: "AS MATERIALIZED",
+};
+
+export const athena: Dialect = {
+  name: "athena",
+  jsonText: (column, name) =>
+    `json_extract_scalar(element_at(CAST(json_parse(${column}) AS MAP(VARCHAR, JSON)), ${sqlString(name)}), '$')`,
+  sharedCte: "AS",
+};

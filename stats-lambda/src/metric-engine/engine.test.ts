@@ -1,0 +1,321 @@
+/**
+ * The metric engine on hand-made cases: each checks the engine's rows against the plain
+ * TypeScript reference (reference.test-support.ts) and the figure the case is about by hand.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { beforeAll, describe, expect, test } from "vitest";
+import {
+  canonical,
+  connect,
+  DAY,
+  engineAndReference,
+  event,
+  exposure,
+  HOUR,
+  metric,
+  query,
+  T0,
+  total,
+  units,
+} from "./test-kit.test-support.js";
+
+let db: DuckDBConnection;
+beforeAll(async () => {
+  db = await connect();
+});
+
+describe("units and exposures", () => {
+  test("a unit exposed twice and in two variants counts once, in its first variant, and as multiple", async () => {
+    const conv = metric({ key: "conv", type: "unique_conversions", eventType: "buy" });
+    const exposures = [
+      exposure("u1", "treatment", T0 + DAY, { allocation: "control=50,treatment=50" }), // delivered first, later
+      exposure("u1", "control", T0, { allocation: "control=50,treatment=50" }),
+      exposure("u1", "control", T0 + HOUR),
+      exposure("u2", "treatment", T0),
+    ];
+    const events = [event("u1", "buy", T0 + 2 * DAY)];
+    const { engine, reference } = await engineAndReference(db, query([conv]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(total(engine, "control", "$exposures").n).toBe(1);
+    expect(total(engine, "treatment", "$exposures").n).toBe(1);
+    expect(engine.filter((r) => r.metric === "$multipleVariants")).toEqual([
+      { day: "2026-03-03", variant: "control", metric: "$multipleVariants", n: 1, sum: 0n, sumSquares: 0n },
+    ]);
+    expect(total(engine, "control", "$alloc:control=50,treatment=50").n).toBe(1);
+    expect(units(engine, "control", "conv")).toBe(1); // counted in its first variant
+    expect(units(engine, "treatment", "conv")).toBe(0);
+  });
+
+  test("the analysis period: its number, start and stop; untrusted exposures never count", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const q = query([totals], { experiment: { key: "exp", period: 2 }, from: T0, until: T0 + 3 * DAY });
+    const exposures = [
+      exposure("old", "control", T0 + HOUR), // period 1
+      exposure("late", "control", T0 - HOUR, { analysis_period: 2 }), // served before the restart
+      exposure("u1", "control", T0 + HOUR, { analysis_period: 2 }),
+      exposure("liar", "control", T0 + HOUR, { analysis_period: 2, untrusted: true }),
+      exposure("after", "control", T0 + 3 * DAY, { analysis_period: 2 }), // after the stop
+      exposure("other", "control", T0 + HOUR, { analysis_period: 2, experiment_key: "other" }),
+      exposure("u2", "control", T0 + HOUR, { analysis_period: 2, project: "q" }),
+    ];
+    const events = [
+      event("u1", "buy", T0 + 2 * HOUR),
+      event("u1", "buy", T0 + 3 * DAY - 1),
+      event("u1", "buy", T0 + 3 * DAY), // at the stop: not counted
+      event("old", "buy", T0 + 2 * HOUR),
+    ];
+    const { engine, reference } = await engineAndReference(db, q, exposures, events);
+    expect(engine).toEqual(reference);
+    expect(total(engine, "control", "$exposures").n).toBe(1);
+    expect(units(engine, "control", "t")).toBe(2);
+  });
+
+  test("user bucketing falls back to the device; device bucketing reads the device only", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    // A device seen before sign-in, then the same person signed in on it.
+    const exposures = [exposure("dev1", "control", T0, { user_id: null, device_id: "dev1" })];
+    const events = [
+      event(undefined, "buy", T0 + HOUR, undefined, { device_id: "dev1" }),
+      event("user1", "buy", T0 + 2 * HOUR, undefined, { device_id: "dev1" }),
+    ];
+    const byUser = await engineAndReference(db, query([totals]), exposures, events);
+    expect(byUser.engine).toEqual(byUser.reference);
+    expect(units(byUser.engine, "control", "t")).toBe(1); // the signed-in event is user1's, not dev1's
+    const byDevice = await engineAndReference(
+      db,
+      query([totals], { bucketing: { unit: "device_id" } }),
+      exposures,
+      events,
+    );
+    expect(byDevice.engine).toEqual(byDevice.reference);
+    expect(units(byDevice.engine, "control", "t")).toBe(2);
+  });
+
+  test("group bucketing counts the group: every member's events, read from the groups JSON", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const q = query([totals], { bucketing: { unit: "group", groupType: "company's id" } });
+    const groups = (name: string) => JSON.stringify({ "company's id": name, team: "x" });
+    const exposures = [
+      exposure("acme", "control", T0, { user_id: "ann", groups: groups("acme") }),
+      exposure("acme", "control", T0 + HOUR, { user_id: "bob", groups: groups("acme") }),
+      exposure("globex", "treatment", T0, { user_id: "cat", groups: groups("globex") }),
+    ];
+    const events = [
+      event("ann", "buy", T0 + 2 * HOUR, undefined, { groups: groups("acme") }),
+      event("bob", "buy", T0 + 2 * HOUR, undefined, { groups: groups("acme") }),
+      event("cat", "buy", T0 + 2 * HOUR, undefined, { groups: JSON.stringify({ team: "x" }) }), // no group: no unit
+    ];
+    const { engine, reference } = await engineAndReference(db, q, exposures, events);
+    expect(engine).toEqual(reference);
+    expect(total(engine, "control", "$exposures").n).toBe(1);
+    expect(units(engine, "control", "t")).toBe(2);
+    expect(units(engine, "treatment", "t")).toBe(0);
+  });
+});
+
+describe("windows and timing", () => {
+  test("window edges: from exposure + startHours inclusive to exposure + endHours exclusive", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy", window: { startHours: 1, endHours: 2 } });
+    const exposures = [exposure("u1", "control", T0)];
+    const events = [T0 + HOUR - 1, T0 + HOUR, T0 + 2 * HOUR - 1, T0 + 2 * HOUR].map((t) => event("u1", "buy", t));
+    const { engine, reference } = await engineAndReference(db, query([totals]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "t")).toBe(2);
+  });
+
+  test("events before the exposure never count, whenever delivered; late events count on their own day", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const events = [
+      event("u1", "buy", T0 - 1), // before the exposure, stored first
+      event("u1", "buy", T0 + 3 * DAY), // delivered long after: counts on its day
+      event("u1", "buy", T0),
+    ];
+    const exposures = [exposure("u1", "control", T0)];
+    const { engine, reference } = await engineAndReference(db, query([totals]), exposures, events);
+    expect(engine).toEqual(reference);
+    const rows = engine.filter((r) => r.metric === "t");
+    expect(rows.map((r) => [r.day, r.sum])).toEqual([
+      ["2026-03-02", 10_000n],
+      ["2026-03-05", 10_000n], // the daily delta: 1 → 2
+    ]);
+    expect(rows[1]!.sumSquares).toBe(20_000n ** 2n - 10_000n ** 2n);
+  });
+
+  test("an event stored twice (at-least-once delivery) counts once", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const once = event("u1", "buy", T0 + HOUR);
+    const { engine, reference } = await engineAndReference(
+      db,
+      query([totals]),
+      [exposure("u1", "control", T0)],
+      [once, { ...once }],
+    );
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "t")).toBe(1);
+  });
+});
+
+describe("metric types", () => {
+  test("funnel: steps in order, each after the previous, the last within the conversion window", async () => {
+    const funnel = metric({
+      key: "f",
+      type: "funnel",
+      steps: [{ eventType: "view" }, { eventType: "cart" }, { eventType: "buy" }],
+      conversionWindowHours: 10,
+    });
+    const u = (name: string) => exposure(name, "control", T0);
+    const steps = (name: string, ...list: Array<[string, number]>) =>
+      list.map(([type, hours]) => event(name, type, T0 + hours * HOUR));
+    const exposures = ["inOrder", "outOfOrder", "tooSlow", "firstBefore", "secondTry", "sameTime"].map(u);
+    const events = [
+      ...steps("inOrder", ["view", 1], ["cart", 2], ["buy", 3]),
+      ...steps("outOfOrder", ["view", 1], ["buy", 2], ["cart", 3]),
+      ...steps("tooSlow", ["view", 1], ["cart", 2], ["buy", 11]),
+      ...steps("firstBefore", ["view", -1], ["cart", 2], ["buy", 3]),
+      // the first try is too slow; a later first step converts
+      ...steps("secondTry", ["view", 1], ["cart", 2], ["view", 5], ["cart", 6], ["buy", 12]),
+      ...steps("sameTime", ["view", 1], ["cart", 1], ["buy", 1]),
+    ];
+    const { engine, reference } = await engineAndReference(db, query([funnel]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "f")).toBe(2); // inOrder, secondTry
+  });
+
+  test("retention on day N and within N days, at the edges of each day", async () => {
+    const onDay = metric({ key: "d1", type: "retention", eventType: "open", day: 1 });
+    const within = metric({ key: "w3", type: "retention", eventType: "open", day: 3, mode: "within" });
+    const day0 = metric({ key: "d0", type: "retention", eventType: "open", day: 0 });
+    const at = (name: string, hours: number[]) => hours.map((h) => event(name, "open", T0 + h * HOUR));
+    const exposures = ["a", "b", "c", "d"].map((name) => exposure(name, "control", T0));
+    const events = [
+      ...at("a", [24]), // day 1's first instant: d1, w3
+      event("b", "open", T0 + DAY - 1), // day 0's last instant: d0 only
+      ...at("c", [48]), // day 2: w3 only
+      ...at("d", [96]), // day 4: none
+    ];
+    const { engine, reference } = await engineAndReference(db, query([onDay, within, day0]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "d1")).toBe(1);
+    expect(units(engine, "control", "w3")).toBe(2);
+    expect(units(engine, "control", "d0")).toBe(1);
+  });
+
+  test("ratio: K carries the numerator and n, K:den the denominator, K:cross Σxy", async () => {
+    const ratio = metric({
+      key: "aov",
+      type: "ratio",
+      numerator: { eventType: "buy", property: "revenue" },
+      denominator: { eventType: "buy" },
+    });
+    const exposures = [exposure("u1", "control", T0), exposure("u2", "control", T0), exposure("u3", "control", T0)];
+    const events = [
+      event("u1", "buy", T0 + HOUR, { revenue: 10 }),
+      event("u1", "buy", T0 + 2 * HOUR, { revenue: "5.5" }),
+      event("u2", "buy", T0 + HOUR, { revenue: 2 }),
+      event("u2", "buy", T0 + HOUR, { revenue: "n/a" }), // counts in the denominator only
+    ];
+    const { engine, reference } = await engineAndReference(db, query([ratio]), exposures, events);
+    expect(engine).toEqual(reference);
+    const S = 10_000n;
+    expect(total(engine, "control", "aov")).toEqual({
+      n: 3,
+      sum: 175_000n,
+      sumSquares: 155_000n ** 2n + (2n * S) ** 2n,
+    });
+    expect(total(engine, "control", "aov:den")).toEqual({ n: 3, sum: 4n * S, sumSquares: 2n * (2n * S) ** 2n });
+    expect(total(engine, "control", "aov:cross").sum).toBe(155_000n * 2n * S + 2n * S * 2n * S);
+  });
+
+  test("sums and averages parse values as ingest does, with histograms and capValue", async () => {
+    const sum = metric({ key: "s", type: "property_sum", eventType: "buy", property: "v", capValue: 100 });
+    const avg = metric({ key: "a", type: "property_average", eventType: "buy", property: "v" });
+    const exposures = ["u1", "u2", "u3", "u4"].map((name) => exposure(name, "treatment", T0));
+    const events = [
+      event("u1", "buy", T0 + HOUR, { v: "12.34567" }), // 4 decimals: 12.3457
+      event("u1", "buy", T0 + DAY, { v: -2.5 }),
+      event("u2", "buy", T0 + HOUR, { v: 1e9 + 1 }), // out of range: dropped
+      event("u2", "buy", T0 + HOUR, { v: true }), // not a number
+      event("u2", "buy", T0 + HOUR, { v: " 70 " }),
+      event("u2", "buy", T0 + HOUR, { v: 70 }), // 140 → capped at 100
+      event("u3", "buy", T0 + HOUR, {}), // absent: not in the average
+    ];
+    const { engine, reference } = await engineAndReference(db, query([sum, avg]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(total(engine, "treatment", "s").sum).toBe(123_457n - 25_000n + 1_000_000n);
+    expect(total(engine, "treatment", "a").n).toBe(2); // units with ≥ 1 valid value
+    expect(total(engine, "treatment", "a").sum).toBe(BigInt(Math.round((123_457 - 25_000) / 2)) + 700_000n);
+    const buckets = engine.filter((r) => r.metric.startsWith("s~"));
+    expect(buckets.reduce((n, r) => n + r.n, 0)).toBe(2); // u1 and u2 each in one bucket at the end
+  });
+});
+
+describe("filters", () => {
+  const props = [
+    { plan: "Pro", n: 5, flag: true, s: "5" },
+    { plan: "basic", n: 12.5, flag: false },
+    { plan: "pro-max", n: "7" },
+    { other: 1 },
+    { plan: null, n: "abc" },
+  ];
+  const cases: Array<[string, unknown, number]> = [
+    ["=", { property: "plan", op: "=", value: "Pro" }, 1],
+    ["= number", { property: "n", op: "=", value: 7 }, 1],
+    ["= boolean", { property: "flag", op: "=", value: true }, 1],
+    ["!=", { property: "plan", op: "!=", value: "Pro" }, 4],
+    ["in", { property: "plan", op: "in", value: ["basic", "pro-max"] }, 2],
+    ["not_in", { property: "plan", op: "not_in", value: ["basic", "pro-max"] }, 3],
+    ["contains", { property: "plan", op: "contains", value: "PRO" }, 2],
+    ["<", { property: "n", op: "<", value: 7 }, 1],
+    ["<=", { property: "n", op: "<=", value: 7 }, 2],
+    [">", { property: "n", op: ">", value: "7" }, 1],
+    [">=", { property: "n", op: ">=", value: 5 }, 3],
+    ["is_set", { property: "plan", op: "is_set" }, 3],
+    ["a quoted name", { property: "a'b\"c", op: "=", value: 'it\'s "x"' }, 1],
+  ];
+  test.each(cases)("event property %s", async (_, filter, expected) => {
+    const conv = metric({ key: "c", type: "unique_conversions", eventType: "buy", filters: [filter] });
+    const exposures = props.map((_, i) => exposure(`u${i}`, "control", T0));
+    const events = props.map((p, i) => event(`u${i}`, "buy", T0 + HOUR, i === 0 ? { ...p, "a'b\"c": 'it\'s "x"' } : p));
+    const { engine, reference } = await engineAndReference(db, query([conv]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "c")).toBe(expected);
+  });
+
+  test("user properties from the unit's first exposure: breakdown columns and configured ones", async () => {
+    const conv = (filter: unknown) =>
+      metric({
+        key: `c${JSON.stringify(filter).length}`,
+        type: "unique_conversions",
+        eventType: "buy",
+        filters: [filter],
+      });
+    const metrics = [
+      conv({ scope: "user", property: "country", op: "=", value: "DE" }),
+      conv({ scope: "user", property: "tier", op: "in", value: ["gold", "silver"] }),
+    ];
+    const exposures = [
+      exposure("u1", "control", T0, { country: "DE", user_properties: JSON.stringify({ tier: "gold" }) }),
+      exposure("u1", "control", T0 + HOUR, { country: "FR" }), // a later exposure does not change the unit
+      exposure("u2", "control", T0, { country: "FR", user_properties: JSON.stringify({ tier: "silver" }) }),
+    ];
+    const events = [event("u1", "buy", T0 + 2 * HOUR), event("u2", "buy", T0 + 2 * HOUR)];
+    const { engine, reference } = await engineAndReference(db, query(metrics), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", metrics[0]!.key)).toBe(1);
+    expect(units(engine, "control", metrics[1]!.key)).toBe(2);
+  });
+
+  test("quotes in every name reach SQL as data: project, experiment, variant, event type, group type", async () => {
+    const conv = metric({ key: "c", type: "unique_conversions", eventType: `it's "buy"` });
+    const q = query([conv], { project: `p'1"`, experiment: { key: `e'"`, period: 1 } });
+    const exposures = [exposure("u'1", `v'"`, T0, { project: `p'1"`, experiment_key: `e'"` })];
+    const events = [event("u'1", `it's "buy"`, T0 + HOUR, undefined, { project: `p'1"` })];
+    const { engine, reference } = await engineAndReference(db, q, exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, `v'"`, "c")).toBe(1);
+  });
+});
+
+test("canonical order is stable", () => {
+  expect(canonical([])).toEqual([]);
+});
