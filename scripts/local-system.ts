@@ -4,7 +4,7 @@
  * the stats service (signed), and the control plane publishing into the edge's KV.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDynalite } from "../shared/node/local-dynalite.js";
@@ -73,11 +73,18 @@ async function compose(options: LocalSystemOptions, started: Array<() => Promise
     ? { endpoint: options.dynamoEndpoint, close: async () => {} }
     : await startDynalite(options.dataDir ? { path: join(options.dataDir, "dynamo") } : {});
   started.push(() => dynamo.close());
+  // Reports are computed from the event store (docs/event-store.md): under the data folder, or in a
+  // temporary folder of this run's own, removed when it stops.
+  const eventStoreRoot = options.dataDir ? join(options.dataDir, "events") : mkdtempSync(join(tmpdir(), "events-"));
+  const removeTemporaryStore = () => {
+    if (!options.dataDir) rmSync(eventStoreRoot, { recursive: true, force: true });
+  };
+  started.push(async () => removeTemporaryStore());
   const stats = await startStatsService({
     dynamoEndpoint: dynamo.endpoint,
     ingestSecret: options.ingestSecret,
     ...(options.ports?.stats ? { port: options.ports.stats } : {}),
-    ...(options.dataDir ? { eventStoreRoot: join(options.dataDir, "events") } : {}), // docs/event-store.md
+    eventStoreRoot,
   });
   started.push(() => stats.close());
   // Undeliverable messages wait on disk (in a temporary folder without a data folder); a
@@ -173,6 +180,7 @@ async function compose(options: LocalSystemOptions, started: Array<() => Promise
         await edge.mf.dispose();
         await stats.close();
         await dynamo.close();
+        removeTemporaryStore();
         return report;
       })();
       return closing;

@@ -29,6 +29,7 @@ import { ingest } from "./ingest/index.js";
 import { impossibleTreatmentRate, samplePlan } from "../../shared/stats/index.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
 import { dynamoSource, reportCsv, reportFrom } from "./report.js";
+import { engineSource } from "./report/engine-source.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import type { StatsStore } from "./store.js";
 import { metricDefinitionSchema } from "../../shared/metrics/definition.js";
@@ -86,7 +87,7 @@ export interface StatsAppOptions {
   /** Where ingest appends every accepted exposure and event (docs/event-store.md). */
   eventStore?: EventStoreWriter;
   /** The event store's metric engine (metric-engine/index.ts); without it the metric editor's endpoints answer 503. */
-  metricEngine?: Pick<MetricEngine, "eventTypes" | "preview"> | undefined;
+  metricEngine?: Pick<MetricEngine, "aggregates" | "eventTypes" | "preview"> | undefined;
 }
 
 export function createStatsApp({
@@ -130,7 +131,8 @@ export function createStatsApp({
     const period = parseOr400(periodQuery, c.req.query("period"), "period");
     if (period !== undefined && period > Math.max(1, periods))
       throw new ApiError({ status: 404, message: `Experiment ${key} has ${periods} analysis period(s)` });
-    const built = await reportFrom(dynamoSource(stats), project, flag, Date.now(), period);
+    const source = metricEngine ? engineSource(metricEngine, stats) : dynamoSource(stats);
+    const built = await reportFrom(source, project, flag, Date.now(), period);
     if (c.req.header("accept")?.includes("text/csv")) {
       return c.body(reportCsv(built), 200, {
         "Content-Type": "text/csv; charset=utf-8",

@@ -1,0 +1,34 @@
+/**
+ * The report's source over the event store: the metric engine computes an experiment's
+ * daily rows from its analysis period's definitions (bucketing, start and stop, every
+ * metric, whenever it was added), so a metric added to a running experiment covers the
+ * whole period. Data-quality counters (freshness, rejected exposures, dropped values)
+ * are still ingest's, kept per experiment in DynamoDB.
+ */
+import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
+import { metricsOf } from "../catalog.js";
+import type { MetricEngine } from "../metric-engine/index.js";
+import type { StatsStore } from "../store.js";
+import { periodOf } from "./experiment.js";
+import { dynamoSource, type StatisticsSource } from "./source.js";
+
+export function engineSource(
+  engine: Pick<MetricEngine, "aggregates">,
+  store: Pick<StatsStore, "aggregates" | "quality">,
+): StatisticsSource {
+  return {
+    aggregates: (project, key, period, flag) => {
+      const { period: run, settings } = periodOf(flag, period);
+      return engine.aggregates({
+        project,
+        experiment: { key, period },
+        bucketing: settings.bucketing,
+        from: run ? Date.parse(run.startedAt) : 0,
+        until: run?.stoppedAt ? Date.parse(run.stoppedAt) : undefined,
+        // Stored flags are read unparsed: defaults (filters, windows) are filled in here.
+        metrics: metricsOf(settings).map((metric) => metricDefinitionSchema.parse(metric)),
+      });
+    },
+    quality: dynamoSource(store).quality,
+  };
+}
