@@ -228,6 +228,15 @@ describe("a funnel metric added to a running experiment after its data", () => {
       expect(Number(cells[1]!.replace(/,/g, ""))).toBe(expected[v].units);
       expect(cells[2]).toBe((expected[v].funnel / expected[v].units).toPrecision(4));
     }
+    // All data is from today: one look. Each chart's time axis spans days, not years.
+    const charts = page.locator("[data-testid$=-chart], [data-testid^=lift-chart-]");
+    await expect.poll(() => charts.count()).toBe(3); // exposures, and each metric's lift
+    for (const chart of await charts.all()) {
+      expect(await chart.getAttribute("data-points")).toBe("1");
+      await expect.poll(() => chart.getAttribute("data-x-range")).toMatch(/^\d+,\d+$/);
+      const [min, max] = (await chart.getAttribute("data-x-range"))!.split(",").map(Number);
+      expect(max! - min!).toBe(2 * 86_400);
+    }
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "metrics-any-time-results");
     await page.close();
