@@ -162,7 +162,13 @@ describe("a funnel metric added to a running experiment after its data", () => {
     }
 
     type MetricVariant = { variant: Variant; exposures: number; n: number; mean: number };
-    type ReportedMetric = { key: string; role: string; registeredAt: string; variants: MetricVariant[] };
+    type ReportedMetric = {
+      key: string;
+      role: string;
+      registeredAt: string;
+      variants: MetricVariant[];
+      timeSeries: unknown[];
+    };
     const metricOf = async (key: string) =>
       ((await stack.report("shop", FLAG)).metrics as ReportedMetric[]).find((m) => m.key === key);
     const tally = (metric: ReportedMetric | undefined) =>
@@ -228,14 +234,15 @@ describe("a funnel metric added to a running experiment after its data", () => {
       expect(Number(cells[1]!.replace(/,/g, ""))).toBe(expected[v].units);
       expect(cells[2]).toBe((expected[v].funnel / expected[v].units).toPrecision(4));
     }
-    // All data is from today: one look. Each chart's time axis spans days, not years.
+    // Each chart's time axis spans the looks' days: one look (all data from today) shows a day either side.
+    const looks = (await metricOf("checkout-funnel"))!.timeSeries.length;
     const charts = page.locator("[data-testid$=-chart], [data-testid^=lift-chart-]");
     await expect.poll(() => charts.count()).toBe(3); // exposures, and each metric's lift
     for (const chart of await charts.all()) {
-      expect(await chart.getAttribute("data-points")).toBe("1");
+      expect(await chart.getAttribute("data-points")).toBe(String(looks));
       await expect.poll(() => chart.getAttribute("data-x-range")).toMatch(/^\d+,\d+$/);
       const [min, max] = (await chart.getAttribute("data-x-range"))!.split(",").map(Number);
-      expect(max! - min!).toBe(2 * 86_400);
+      expect(max! - min!).toBe((looks === 1 ? 2 : looks - 1) * 86_400);
     }
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "metrics-any-time-results");
