@@ -35,8 +35,19 @@ export function DayChart({
       title,
       width: Math.max(320, element.clientWidth || 640),
       height: 240,
-      // One look would stretch the axis over years: show a day either side of it.
-      scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 86_400, max + 86_400] : [min, max]) } },
+      // One look: uPlot widens a single time point by 86400 / ms before this range sees it, which
+      // with second timestamps is 1,000 days (an axis from Dec 2026 to Aug 2029); show a day either side.
+      scales: {
+        x: { time: true, range: (_u, min, max) => (x.length === 1 ? [x[0]! - 86_400, x[0]! + 86_400] : [min, max]) },
+      },
+      // The x range drawn, for tests (the axis itself is pixels on a canvas).
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key === "x") element.dataset["xRange"] = `${u.scales.x!.min},${u.scales.x!.max}`;
+          },
+        ],
+      },
       axes: [{}, { values: (_u, ticks) => ticks.map(format), size: 70 }],
       series: [
         { label: "Day" },
