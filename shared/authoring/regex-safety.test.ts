@@ -45,6 +45,19 @@ describe("regex safety", () => {
     );
   });
 
+  it("refuses a backreference after nested repetition, which recheck's fuzzer calls safe", async () => {
+    // recheck answers `safe` (checker: fuzz) for these, yet V8 backtracks exponentially on
+    // distinct characters: `(.+)+\\1` took 11 s on 24 characters, past any edge budget (which
+    // charges 625 units for it).
+    for (const hostile of ["(.+)+\\1", "(.*)+\\1", "(a+)+\\1", "(?<x>.+)+\\k<x>"])
+      expect(messages(await regexSafetyIssues(withPatterns([hostile]))).join()).toMatch(
+        /segments\.0\.conditions\.0\.values\.0: regex uses a backreference/,
+      );
+    // A backreference the automaton can decide stays allowed; so do fuzz-checked patterns without one.
+    for (const fine of ["(a)\\1", "^[a-z]{2,64}$", "^(?!test).*"])
+      expect(await regexSafetyIssues(withPatterns([fine]))).toEqual([]);
+  });
+
   it("caps a flag's regex values and their characters, naming the first value past the cap", () => {
     const many = Array.from({ length: 30 }, (_, i) => `^user-${i}$`);
     expect(regexLimitIssues(withPatterns(many, many.slice(0, 20)))).toEqual([]);
