@@ -78,6 +78,9 @@ describe("validateFlag", () => {
       "https://evil.example/",
       "landing",
       "/\\/evil",
+      // Same origin once resolved, but the path is `//evil.example/phish`: a relative Location of it leaves the site.
+      "/.//evil.example/phish",
+      "/..//evil.example/",
     ]) {
       expect(messages(withPayload({ redirect: target, path: "/login" }))).toEqual([
         'variants.1.payload.redirect: redirect must be a path on the same site, like "/landing-v2"',

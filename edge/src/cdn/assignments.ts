@@ -105,7 +105,8 @@ export function sameSiteTarget(target: unknown, base: URL): URL | undefined {
   } catch {
     return undefined;
   }
-  return resolved.origin === base.origin ? resolved : undefined;
+  // A path starting `//` (from `/.//evil.example`) is another host once sent as a relative Location.
+  return resolved.origin === base.origin && !resolved.pathname.startsWith("//") ? resolved : undefined;
 }
 
 /**

@@ -61,6 +61,10 @@ const FLAGS: EvaluationFlag[] = [
   experiment("phish3", { v: { key: "v", payload: { redirect: "/\t/evil.example", path: "/login3" } } }, [
     everyone("v"),
   ]),
+  // Same origin after resolving, with a path of `//evil.example/phish`: a relative Location would leave the site.
+  experiment("phish4", { v: { key: "v", payload: { redirect: "/.//evil.example/phish", path: "/login4" } } }, [
+    everyone("v"),
+  ]),
   experiment("hop", { v: { key: "v", payload: { rewrite: "//127.0.0.1:9/x", path: "/hop" } } }, [everyone("v")]),
   {
     key: "members",
@@ -216,7 +220,7 @@ describe("CDN proxy mode", () => {
   });
 
   it("never redirects or rewrites to another site, whatever the payload says", async () => {
-    for (const path of ["/login", "/login2", "/login3"]) {
+    for (const path of ["/login", "/login2", "/login3", "/login4"]) {
       const response = await get(path);
       expect(response.status, path).toBe(200);
       expect(response.headers.get("location")).toBeNull();
