@@ -36,16 +36,30 @@ export interface SpoolOptions {
   secret: string;
   /** How often the spool looks for due messages while the system runs. */
   everyMs?: number;
+  log?: (line: string) => void;
 }
 
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir } = options;
+  const log = options.log ?? ((line: string) => console.error(line));
   await mkdir(dir, { recursive: true });
   const files = new Map<string, SpooledMessage[]>();
   for (const name of (await readdir(dir)).sort()) {
     if (!name.endsWith(".json")) continue; // a `.tmp` is a write cut short: never acknowledged to the queue
-    const messages = JSON.parse(await readFile(join(dir, name), "utf8")) as SpooledMessage[];
-    if (messages.length > 0) files.set(name, messages);
+    let messages: unknown;
+    try {
+      messages = JSON.parse(await readFile(join(dir, name), "utf8"));
+    } catch {
+      messages = undefined;
+    }
+    if (!Array.isArray(messages)) {
+      // Cut short (a full disk, a crash before the directory was synced) or not ours: one such file
+      // must not fail every start. Kept, renamed, so its messages can still be looked at by hand.
+      await rename(join(dir, name), join(dir, `${name}.unreadable`));
+      log(`Spool file ${join(dir, name)} is not a list of queue messages: set aside as ${name}.unreadable`);
+      continue;
+    }
+    if (messages.length > 0) files.set(name, messages as SpooledMessage[]);
   }
 
   const write = async (name: string, messages: SpooledMessage[]) => {
@@ -135,7 +149,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       closed = true;
       clearInterval(timer);
       await running;
-      if (files.size === 0 && existsSync(dir)) await rm(dir, { recursive: true, force: true });
+      // Only an empty folder goes: files set aside as unreadable stay for someone to look at.
+      if (files.size === 0 && existsSync(dir) && (await readdir(dir)).every((name) => !name.endsWith(".unreadable")))
+        await rm(dir, { recursive: true, force: true });
     },
   };
   return spool;
