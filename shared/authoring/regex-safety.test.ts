@@ -58,6 +58,20 @@ describe("regex safety", () => {
       expect(await regexSafetyIssues(withPatterns([fine]))).toEqual([]);
   });
 
+  it("refuses a pattern with more optional parts than the cap, which recheck calls safe", () => {
+    // recheck measures time against the input's length; this one is exponential in its own size:
+    // V8's first two tests of a fresh RegExp on 24 a's took 21.1 s and 23.7 s (20 a's: 4.4 s), and
+    // the edge's budget charged 25 units (no `*`, `+` or `{`). Every new isolate compiles it fresh.
+    const hostile = `${"(?:a|b)?".repeat(24)}${"a".repeat(24)}$`;
+    expect(messages(regexLimitIssues(withPatterns([hostile])))).toEqual([
+      expect.stringMatching(/^segments\.0\.conditions\.0\.values\.0: regex has 24 optional parts \(\?\)/),
+    ]);
+    // Lazy quantifiers, group syntax, escaped and class question marks are not optional parts.
+    const phone = "^\\+?1?\\s?\\(?\\d{3}\\)?[\\s.-]?\\d{3}[\\s.-]?\\d{4}$";
+    for (const fine of [phone, "^(?:https?://)?(?:www\\.)?example\\.com/?", "a.*?b+?c??[?]\\?(?=x)(?<n>y)(?!z)"])
+      expect(regexLimitIssues(withPatterns([fine]))).toEqual([]);
+  });
+
   it("caps a flag's regex values and their characters, naming the first value past the cap", () => {
     const many = Array.from({ length: 30 }, (_, i) => `^user-${i}$`);
     expect(regexLimitIssues(withPatterns(many, many.slice(0, 20)))).toEqual([]);
