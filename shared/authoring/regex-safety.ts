@@ -24,6 +24,7 @@
  *
  * Node only: the control plane checks, the edge never does.
  */
+import { hasBackreference, MAX_OPTIONAL_PARTS, optionalParts } from "../evaluation/regex-shape.js";
 import { check } from "recheck";
 import type { FlagInput } from "./schema.js";
 import type { Issue } from "./validate.js";
@@ -67,40 +68,6 @@ const syntaxProblem = (pattern: string): string | undefined => {
     return `invalid regex: ${(error as Error).message}`;
   }
 };
-
-/**
- * `?` quantifiers one pattern may hold. recheck measures time against the input's length, and
- * backtracking over k optional parts that can match the same text is exponential in k itself:
- * `(?:a|b)?` 24 times then 24 `a`s took V8 21 s for a fresh RegExp's first test of 24 a's
- * (k = 16: 0.7 s, 12: 63 ms, 8: 1.5 ms), and recheck calls it safe. Eight keep the usual
- * patterns (a phone number's has seven).
- */
-export const MAX_OPTIONAL_PARTS = 8;
-
-/** The `?` quantifiers of a pattern: not `(?` group syntax, lazy `*?`, escaped or in a class. */
-export function optionalParts(source: string): number {
-  let count = 0;
-  let inClass = false;
-  let afterQuantifier = false;
-  for (let i = 0; i < source.length; i++) {
-    const char = source[i]!;
-    if (char === "\\") {
-      i++;
-      afterQuantifier = false;
-    } else if (inClass) inClass = char !== "]";
-    else if (char === "[") inClass = true;
-    else if (char === "?") {
-      if (!afterQuantifier && source[i - 1] !== "(") count++;
-      afterQuantifier = !afterQuantifier && source[i - 1] !== "(";
-      continue;
-    } else {
-      afterQuantifier = char === "*" || char === "+" || char === "}";
-      continue;
-    }
-    afterQuantifier = false;
-  }
-  return count;
-}
 
 /** Patterns that do not compile, and more patterns (or characters of them) than a flag may hold. */
 export function regexLimitIssues(flag: FlagInput): Issue[] {
@@ -180,17 +147,6 @@ const aborted = (signal: AbortSignal) =>
   });
 
 type Verdict = { decided: true; problem: string | undefined } | { decided: false };
-
-/** Whether the source holds a backreference (`\\1`-`\\9` or `\\k<name>`; escaped backslashes skipped). */
-function hasBackreference(source: string): boolean {
-  for (let i = 0; i < source.length - 1; i++) {
-    if (source[i] !== "\\") continue;
-    const next = source[i + 1]!;
-    if ((next >= "1" && next <= "9") || (next === "k" && source[i + 2] === "<")) return true;
-    i++;
-  }
-  return false;
-}
 
 async function analyse(pattern: string, deadline: number): Promise<Verdict> {
   if (verdicts.has(pattern)) return { decided: true, problem: verdicts.get(pattern) };

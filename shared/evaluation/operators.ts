@@ -16,6 +16,7 @@
  * And an evaluation's regex tests share a budget (regex-budget.ts): once it is spent, a regex
  * condition fails, whichever of the two regex operators it uses.
  */
+import { unboundedCost } from "./regex-shape.js";
 import { coerceString, coerceStringArray } from "./coerce.js";
 import { REGEX_BUDGET, type RegexBudget, regexCost, repeats, spend } from "./regex-budget.js";
 import type { EvaluationCondition } from "./schema.js";
@@ -162,18 +163,22 @@ export const MAX_REGEX_INPUT = 1000;
  * rather than being negated, so a spent budget never makes `does not match` hold.
  */
 function compileRegex(filters: readonly string[], negated: boolean): StringMatcher {
-  const patterns: { regex: RegExp; repeating: boolean }[] = [];
+  const patterns: { regex: RegExp; cost: (length: number) => number }[] = [];
   for (const filter of filters) {
     try {
-      patterns.push({ regex: new RegExp(filter), repeating: repeats(filter) });
+      const regex = new RegExp(filter);
+      // A pattern no budget bounds is never run: its test cannot be paid, so its condition fails (regex-shape.ts).
+      const repeating = repeats(filter);
+      const cost = unboundedCost(filter) ? () => Number.POSITIVE_INFINITY : (n: number) => regexCost(repeating, n);
+      patterns.push({ regex, cost });
     } catch {
       // An invalid pattern matches nothing (see the header comment).
     }
   }
   return (value, budget) => {
     if (value.length > MAX_REGEX_INPUT) return negated;
-    for (const { regex, repeating } of patterns) {
-      if (!spend(budget, regexCost(repeating, value.length))) return false;
+    for (const { regex, cost } of patterns) {
+      if (!spend(budget, cost(value.length))) return false;
       if (regex.test(value)) return !negated;
     }
     return negated;

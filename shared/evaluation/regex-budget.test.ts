@@ -65,6 +65,27 @@ describe("the regex budget", () => {
     expect(flags.evaluate(userWith("12.5x2-999"))["matches"]?.key).toBe("on");
   });
 
+  it("never runs a pattern whose cost no budget bounds, saved before the control plane refused it", () => {
+    // 24 optional parts, then 24 a's: V8's first test of a fresh RegExp on 24 a's took 21 s.
+    // Without the shape check the budget charged it 25 units and ran it.
+    const exponential = `${"(?:a|b)?".repeat(24)}${"a".repeat(24)}$`;
+    const backreference = "(.+)+\\1";
+    for (const pattern of [exponential, backreference]) {
+      const flag = (key: string, op: string): EvaluationFlag => ({
+        key,
+        variants: { on: { key: "on" }, off: OFF },
+        segments: [{ conditions: [[{ selector, op, values: [pattern] }]], variant: "on" }, { variant: "off" }],
+      });
+      const flags = compile([flag("match", Operator.REGEX_MATCH), flag("no-match", Operator.REGEX_DOES_NOT_MATCH)]);
+      for (let i = 0; i < 3; i++) {
+        // Interpreted first, compiled after: neither path runs it, and neither operator holds.
+        const results = flags.evaluate(userWith("a".repeat(24)));
+        expect(results["match"]?.key).toBe("off");
+        expect(results["no-match"]?.key).toBe("off");
+      }
+    }
+  });
+
   it("leaves an evaluation of the usual size alone", () => {
     // 200 flags, each a repeating pattern on a 200-character user agent: 8e6 units would be spent
     // by about 200 such tests, so this is near the edge of what the budget pays for.

@@ -42,6 +42,7 @@ export const regexCost = (repeating: boolean, length: number): number =>
  * (a predicate called outside an evaluation, as in unit tests) pays everything.
  */
 export function spend(budget: RegexBudget | undefined, cost: number): boolean {
+  if (cost === Number.POSITIVE_INFINITY) return false; // never payable, budget or not (regex-shape.ts)
   if (budget === undefined) return true;
   if (cost > budget.remaining) return false;
   budget.remaining -= cost;
