@@ -26,10 +26,16 @@ const INGEST_FUTURE_MS = DAY;
 
 export type DropReason = "not_a_number" | "value_out_of_range" | "time_out_of_range";
 
+/**
+ * A numeric string is decimal notation, what JavaScript, DuckDB and Trino all read alike:
+ * not `0x1F`, `0b11`, `0o7` (JavaScript radixes), `1_000` (DuckDB digit separators) nor `Infinity`.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /** A metric value scaled to an exact integer, or why it is not one (`absent`: the event has no such property). */
 export function scaledMetricValue(raw: unknown): { scaled: number } | { dropped: DropReason } | { absent: true } {
   if (raw === undefined || raw === null) return { absent: true };
-  const value = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+  const value = typeof raw === "number" ? raw : typeof raw === "string" && DECIMAL.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isFinite(value)) return { dropped: "not_a_number" };
   if (Math.abs(value) > METRIC_VALUE_LIMIT) return { dropped: "value_out_of_range" };
   return { scaled: Math.round(value * VALUE_SCALE) };

@@ -69,10 +69,11 @@ describe("a unit's metric value", () => {
           const value = BigInt(state[0]);
           // Exposure counts n for the others; an average counts the unit once, at its first event.
           expect(total).toEqual({ n: type === "property_average" ? 1 : 0, sum: value, sumSquares: value * value });
-          if (capValue !== undefined && type.startsWith("property")) {
+          if (capValue !== undefined && type !== "unique_conversions") {
             expect(Math.abs(state[0])).toBeLessThanOrEqual(capValue * VALUE_SCALE);
           }
-          if (type === "property_sum" || type === "property_average") {
+          // Totals, sums and averages are capped (definition.ts isCappedMetric): they keep a histogram.
+          if (type !== "unique_conversions") {
             const expected =
               state[0] === 0
                 ? []
@@ -101,5 +102,33 @@ describe("an event's amount", () => {
     expect(metricAmount(metric("property_sum"), {})).toEqual({ absent: true });
     expect(metricAmount(metric("property_sum"), { amount: "seven" })).toEqual({ dropped: "not_a_number" });
     expect(metricAmount(metric("property_sum"), { amount: 1e300 })).toEqual({ dropped: "value_out_of_range" });
+  });
+
+  it("reads numeric strings in decimal notation only, as the metric engine's SQL does", () => {
+    const amount = (text: string) => metricAmount(metric("property_sum"), { amount: text });
+    for (const [text, value] of [
+      [" 12.5 ", 12.5],
+      ["1e2", 100],
+      ["+4", 4],
+      [".25", 0.25],
+      ["5.", 5],
+      ["-0.5E-3", -0.0005],
+    ] as const)
+      expect(amount(text), text).toEqual({ scaled: Math.round(value * VALUE_SCALE) });
+    for (const text of ["0x1F", "0b11", "0o7", "1_000", "Infinity", "1,5", "1e", ""])
+      expect(amount(text), text).toEqual({ dropped: "not_a_number" });
+  });
+});
+
+describe("event totals", () => {
+  it("are capped at capValue and kept in a histogram, as the metric engine computes them", () => {
+    const { state, buckets } = unitOf(
+      metric("event_totals", { capValue: 3 }),
+      [1, 1, 1, 1, 1].map(() => VALUE_SCALE),
+    );
+    expect(state[0]).toBe(3 * VALUE_SCALE);
+    expect(buckets).toEqual([
+      [`m${BUCKET_SEPARATOR}${histogramBucket(3 * VALUE_SCALE)}`, { n: 1, sum: 30_000n, sumSquares: 900_000_000n }],
+    ]);
   });
 });

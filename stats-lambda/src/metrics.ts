@@ -1,7 +1,7 @@
 /**
  * How one event changes a unit's value of a metric, and the changes that makes to the
- * variant's sufficient statistics (n, Σx, Σx²) and, for sums and averages, to its
- * histogram (shared/stats/winsorize.ts). Pure: ingest applies the result to DynamoDB, the
+ * variant's sufficient statistics (n, Σx, Σx²) and, for the capped types (totals, sums,
+ * averages), to its histogram (shared/stats/winsorize.ts). Pure: ingest applies the result to DynamoDB, the
  * benchmark to memory.
  *
  * Values per unit: unique conversions 1 once the event happened (0 until then), event
@@ -42,7 +42,8 @@ export function metricAmount(
   return scaledMetricValue(properties?.[metric.property]);
 }
 
-const hasHistogram = (metric: Metric) => metric.type === "property_sum" || metric.type === "property_average";
+/** The capped types (shared/metrics/definition.ts `isCappedMetric`): the report caps them from their histogram. */
+const hasHistogram = (metric: Metric) => metric.type !== "unique_conversions";
 const bucketSeries = (metric: Metric, value: number) => `${metric.key}${BUCKET_SEPARATOR}${histogramBucket(value)}`;
 const one = (value: number, sign: 1 | -1): ExactDelta => {
   const v = BigInt(value);
@@ -70,7 +71,7 @@ export function applyEvent(
       value = VALUE_SCALE;
       break;
     case "event_totals":
-      value = clamp(count * VALUE_SCALE);
+      value = clamp(count * VALUE_SCALE, cap);
       break;
     case "property_sum":
       value = clamp(sum, cap);

@@ -238,6 +238,9 @@ describe("metric types", () => {
       event("u2", "buy", T0 + HOUR, { v: " 70 " }),
       event("u2", "buy", T0 + HOUR, { v: 70 }), // 140 → capped at 100
       event("u3", "buy", T0 + HOUR, {}), // absent: not in the average
+      // Decimal notation only, as ingest: not DuckDB's digit separators nor JavaScript's radixes.
+      event("u4", "buy", T0 + HOUR, { v: "1_000" }),
+      event("u4", "buy", T0 + HOUR, { v: "0x1F" }),
     ];
     const { engine, reference } = await engineAndReference(db, query([sum, avg]), exposures, events);
     expect(engine).toEqual(reference);

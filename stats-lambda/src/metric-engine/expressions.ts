@@ -23,10 +23,11 @@ export const jsRound = (x: string) => `CAST(floor(${x} + 0.5) AS BIGINT)`;
 /**
  * A property's text as a scaled metric value, NULL when it is none: shared/metric-values.ts
  * `scaledMetricValue` (a finite number or numeric string, |x| ≤ 1e9, kept to 4 decimals).
- * Numeric strings JavaScript reads and SQL does not (`0x1F`) are not values here.
+ * Only decimal notation is a value: DuckDB also casts `1_000` (digit separators), which
+ * JavaScript and Trino do not, so a `_` is made a letter first; the casts refuse JavaScript's `0x1F`.
  */
 export function scaledValue(text: string): string {
-  const number = `TRY_CAST(trim(${text}) AS DOUBLE)`;
+  const number = `TRY_CAST(trim(replace(${text}, '_', 'x')) AS DOUBLE)`;
   return `CASE WHEN abs(${number}) <= 1e9 THEN ${jsRound(`${number} * ${VALUE_SCALE}`)} END`;
 }
 
