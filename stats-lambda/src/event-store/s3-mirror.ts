@@ -20,8 +20,14 @@ import type { MetricEngine } from "../metric-engine/index.js";
 import { TABLES, type TableName } from "./columns.js";
 import { projectSegment } from "./paths.js";
 
-/** Default bound on one project's store in the mirror: above it, Athena (docs/scaling.md). */
-export const DEFAULT_MAX_PROJECT_BYTES = 5 * 1024 ** 3;
+/**
+ * Default bound on one project's store in the mirror; above it, Athena (docs/scaling.md). A
+ * cold mirror must fit the HTTP API's 30 s: ≈ 2 GiB at ~100 MB/s from S3 (an estimate, not
+ * measured here); the function's /tmp (infra/stack.ts, 4 GiB) leaves room for staging and spill.
+ */
+export const DEFAULT_MAX_PROJECT_BYTES = 2 * 1024 ** 3;
+/** The manifest is saved every this many downloads, so a sync cut short (a timeout) keeps its progress. */
+const SAVE_EVERY = 32;
 
 export interface S3MirrorOptions {
   bucket: string;
@@ -30,7 +36,7 @@ export interface S3MirrorOptions {
   client?: S3Client;
   /** The local folder the engine reads (`<root>/<table>/project=…/date=…/<file>.parquet`). */
   root: string;
-  /** A project whose objects sum to more is refused (default 5 GiB). */
+  /** A project whose objects sum to more is refused (default 2 GiB). */
   maxProjectBytes?: number;
   /** Parallel downloads (default 8). */
   concurrency?: number;
@@ -175,7 +181,7 @@ export function s3Mirror(options: S3MirrorOptions): S3Mirror {
         try {
           await download(remote);
           manifest[remote.path] = { etag: remote.etag, size: remote.size };
-          downloaded++;
+          if (++downloaded % SAVE_EVERY === 0) await writeManifest(project, manifest);
         } catch (error) {
           failure ??= error;
         }
