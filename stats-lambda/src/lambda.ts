@@ -15,7 +15,7 @@ import { createCatalog } from "./catalog.js";
 import { createStatsStore } from "./store.js";
 import { s3Sink } from "./event-store/s3-sink.js";
 import { createEventStoreWriter } from "./event-store/writer.js";
-import { DEFAULT_MAX_PROJECT_BYTES, mirroredEngine, s3Mirror } from "./event-store/s3-mirror.js";
+import { maxProjectBytesFrom, mirroredEngine, s3Mirror } from "./event-store/s3-mirror.js";
 import { createMetricEngine } from "./metric-engine/index.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
@@ -24,14 +24,13 @@ const stats = createStatsStore(createDb({ table: requiredEnv("STATS_TABLE"), exa
 const eventBucket = process.env["EVENT_BUCKET"];
 const eventPrefix = process.env["EVENT_PREFIX"] ?? "";
 const mirrorRoot = join(tmpdir(), "event-store-mirror");
-const maxProjectBytes = Number(process.env["EVENT_MIRROR_MAX_BYTES"] ?? DEFAULT_MAX_PROJECT_BYTES);
 const metricEngine = eventBucket
   ? mirroredEngine(
       s3Mirror({
         bucket: eventBucket,
         prefix: eventPrefix,
         root: mirrorRoot,
-        maxProjectBytes: Number.isFinite(maxProjectBytes) ? maxProjectBytes : DEFAULT_MAX_PROJECT_BYTES,
+        maxProjectBytes: maxProjectBytesFrom(process.env["EVENT_MIRROR_MAX_BYTES"]),
       }),
       createMetricEngine({ root: mirrorRoot }),
     )

@@ -26,6 +26,12 @@ import { projectSegment } from "./paths.js";
  * measured here); the function's /tmp (infra/stack.ts, 4 GiB) leaves room for staging and spill.
  */
 export const DEFAULT_MAX_PROJECT_BYTES = 2 * 1024 ** 3;
+
+/** `EVENT_MIRROR_MAX_BYTES`: a positive whole number of bytes; anything else (unset, empty, `5GB`) is the default. */
+export function maxProjectBytesFrom(value: string | undefined): number {
+  const bytes = Number(value);
+  return value?.trim() && Number.isSafeInteger(bytes) && bytes > 0 ? bytes : DEFAULT_MAX_PROJECT_BYTES;
+}
 /** The manifest is saved every this many downloads, so a sync cut short (a timeout) keeps its progress. */
 const SAVE_EVERY = 32;
 
