@@ -283,8 +283,10 @@ describe("CDK app", () => {
           EVENT_BUCKET: Match.anyValue(),
           EVENT_PREFIX: "events/",
           ATHENA_WORKGROUP: Match.anyValue(),
+          EVENT_MIRROR_MAX_BYTES: String(2 * 1024 ** 3),
         }),
       },
+      EphemeralStorage: { Size: 4096 }, // the report's S3 mirror (event-store/s3-mirror.ts) lives in /tmp
     });
   });
 

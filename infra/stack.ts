@@ -7,7 +7,7 @@
  * appends to, Glue tables over it with partition projection, and an Athena workgroup with
  * a per-query scan cutoff.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps } from "aws-cdk-lib";
 import { CfnWorkGroup } from "aws-cdk-lib/aws-athena";
 import { CfnDatabase, CfnTable } from "aws-cdk-lib/aws-glue";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -289,6 +289,8 @@ export class ExperimentsStack extends Stack {
       },
       description: "Stats ingest and experiment reports",
       memorySize: 1024,
+      // Reports mirror a project's event store into /tmp (up to EVENT_MIRROR_MAX_BYTES, docs/event-store.md).
+      ephemeralStorageSize: Size.gibibytes(4),
       // The HTTP API's limit too. An ingest run starts no aggregate write after 20 s, and is
       // known dead (its work adopted by a later run) 60 s after it started.
       timeout: Duration.seconds(30),
@@ -300,6 +302,7 @@ export class ExperimentsStack extends Stack {
         EVENT_PREFIX,
         EVENT_DATABASE: "experiment_events",
         ATHENA_WORKGROUP: workGroup.name,
+        EVENT_MIRROR_MAX_BYTES: String(2 * 1024 ** 3),
       },
     });
     statsTable.grantReadWriteData(stats);

@@ -1,8 +1,12 @@
 /**
  * The stats service on AWS Lambda: ingest and the report API behind an HTTP API. With
- * EVENT_BUCKET set, ingest also appends to the event store on S3 (docs/event-store.md).
+ * EVENT_BUCKET set, ingest also appends to the event store on S3, and reports, event types and
+ * previews come from it: each query mirrors its project into /tmp (event-store/s3-mirror.ts)
+ * and runs the metric engine there; a project over EVENT_MIRROR_MAX_BYTES is refused (docs/event-store.md).
  */
 import { DuckDBInstance } from "@duckdb/node-api";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { handle } from "hono/aws-lambda";
 import { flagReader, tokenLookup } from "../../shared/node/control-plane-table.js";
 import { createDb } from "../../shared/node/dynamo.js";
@@ -11,15 +15,30 @@ import { createCatalog } from "./catalog.js";
 import { createStatsStore } from "./store.js";
 import { s3Sink } from "./event-store/s3-sink.js";
 import { createEventStoreWriter } from "./event-store/writer.js";
+import { maxProjectBytesFrom, mirroredEngine, s3Mirror } from "./event-store/s3-mirror.js";
+import { createMetricEngine } from "./metric-engine/index.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
 const controlPlane = createDb({ table: requiredEnv("CONTROL_PLANE_TABLE") });
 const stats = createStatsStore(createDb({ table: requiredEnv("STATS_TABLE"), exactNumbers: true }));
 const eventBucket = process.env["EVENT_BUCKET"];
+const eventPrefix = process.env["EVENT_PREFIX"] ?? "";
+const mirrorRoot = join(tmpdir(), "event-store-mirror");
+const metricEngine = eventBucket
+  ? mirroredEngine(
+      s3Mirror({
+        bucket: eventBucket,
+        prefix: eventPrefix,
+        root: mirrorRoot,
+        maxProjectBytes: maxProjectBytesFrom(process.env["EVENT_MIRROR_MAX_BYTES"]),
+      }),
+      createMetricEngine({ root: mirrorRoot }),
+    )
+  : undefined;
 const eventStore = eventBucket
   ? DuckDBInstance.create(":memory:").then((duckdb) =>
       createEventStoreWriter({
-        sink: s3Sink({ bucket: eventBucket, prefix: process.env["EVENT_PREFIX"] ?? "" }),
+        sink: s3Sink({ bucket: eventBucket, prefix: eventPrefix }),
         duckdb,
       }),
     )
@@ -32,6 +51,7 @@ const app = Promise.all([secret("INGEST_SECRET"), eventStore]).then(([ingestSecr
       catalog: createCatalog(flagReader(controlPlane)),
       tokens: tokenLookup(controlPlane),
       ingestSecret,
+      metricEngine,
       ...(writer ? { eventStore: writer } : {}),
     }),
   ),
