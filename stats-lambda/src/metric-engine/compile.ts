@@ -19,7 +19,7 @@
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
  */
-import type { MetricDefinition } from "../../../shared/metrics/definition.js";
+import type { EventSelector, MetricDefinition } from "../../../shared/metrics/definition.js";
 import { ALLOCATION_PREFIX, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 import type { Dialect } from "./dialect.js";
 import {
@@ -94,8 +94,11 @@ interface CompiledMetric {
  * A dialect that reads each JSON member once: `jsonText` names a column of the row `e`
  * (`e."p<k>"`), and `extracted` lists the expressions that compute them, for the select below.
  */
-function extractingDialect(base: Dialect): { dialect: Dialect; extracted: Map<string, string> } {
-  const extracted = new Map<string, string>();
+function extractingDialect(base: Dialect): {
+  dialect: Dialect;
+  extracted: Map<string, { column: string; member: string }>;
+} {
+  const extracted = new Map<string, { column: string; member: string }>();
   const names = new Map<string, string>();
   const dialect: Dialect = {
     ...base,
@@ -105,7 +108,7 @@ function extractingDialect(base: Dialect): { dialect: Dialect; extracted: Map<st
       if (column_ === undefined) {
         column_ = `p${names.size}`;
         names.set(key, column_);
-        extracted.set(column_, base.jsonText(column, name));
+        extracted.set(column_, { column, member: name });
       }
       return `e.${id(column_)}`;
     },
@@ -129,14 +132,23 @@ function eventCtes(query: MetricQuery, base: Dialect, metrics: readonly Compiled
 
   const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes(query).map(sqlString).join(", ")})`];
   const needsId = counted.length > 0;
+  // Every read of a member is behind its selector's event type: only those types' rows parse JSON.
+  const parsed = `${id("event_type")} IN (${propertyEventTypes(query.metrics).map(sqlString).join(", ")})`;
+  const extraction = (name: string, json: string) => `, CASE WHEN ${parsed} THEN ${json} END AS ${id(name)}`;
+  // Event properties are read before the join (the JSON text goes no further), the unit's after it.
+  const eventProperties = `e.${id("properties")}`;
+  const [ofEvent, ofUnit] = [
+    [...extracted].filter(([, x]) => x.column === eventProperties),
+    [...extracted].filter(([, x]) => x.column !== eventProperties),
+  ];
   const inner =
-    `SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.event_id, e.properties, ` +
-    `${USER_COLUMNS.map((c) => `u.${c}`).join(", ")} FROM event_rows e JOIN units u ON e.unit_key = u.unit_key ` +
-    "WHERE e.event_ms >= u.exposed_ms";
-  const withProperties = `SELECT e.*${[...extracted].map(([name, sql]) => `, ${sql} AS ${id(name)}`).join("")} FROM (${inner}) AS e`;
+    `SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.event_id${ofEvent.map(([name]) => `, e.${id(name)}`).join("")}, ${USER_COLUMNS.map((c) => `u.${c}`).join(", ")} ` +
+    "FROM event_rows e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms >= u.exposed_ms";
+  const withProperties = `SELECT e.*${ofUnit.map(([name, x]) => extraction(name, base.jsonText(x.column, x.member))).join("")} FROM (${inner}) AS e`;
   const ctes = [
     `event_rows AS (SELECT ${eventUnit(query, base)} AS unit_key, ${id("event_type")} AS event_type, ` +
-      `${id("time")} AS event_ms, ${id("event_properties")} AS properties, ${id("id")} AS event_id ` +
+      `${id("time")} AS event_ms, ${id("id")} AS event_id` +
+      `${ofEvent.map(([name, x]) => extraction(name, base.jsonText(id("event_properties"), x.member))).join("")} ` +
       `FROM events WHERE ${eventFilter.join(" AND ")})`,
     // Only the rows that count for some metric, with what they count for; no JSON text past here.
     `scored ${base.sharedCte} (SELECT * FROM (SELECT e.unit_key, e.variant, e.event_ms, ${dayOf("e.event_ms")} AS day_no` +
@@ -175,6 +187,21 @@ function eventCtes(query: MetricQuery, base: Dialect, metrics: readonly Compiled
     `totals AS (SELECT day_no, variant, ${metrics.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM val GROUP BY 1, 2)`,
   );
   return ctes;
+}
+
+/** The event types of the selectors that read a property (a filter, a summed property). */
+function propertyEventTypes(metrics: readonly MetricDefinition[]): string[] {
+  const types = new Set<string>();
+  const add = (selector: EventSelector, summed = false) => {
+    if (summed || selector.filters.length > 0) types.add(selector.eventType);
+  };
+  for (const metric of metrics) {
+    if (metric.type === "ratio")
+      for (const side of [metric.numerator, metric.denominator]) add(side, side.property !== undefined);
+    else if (metric.type === "funnel") for (const step of metric.steps) add(step);
+    else add(metric, metric.type === "property_sum" || metric.type === "property_average");
+  }
+  return [...types].sort();
 }
 
 const eventTypes = (query: MetricQuery) => eventTypesOf(query.metrics);
