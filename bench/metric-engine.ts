@@ -10,6 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -32,6 +33,13 @@ export interface MetricEngineBench {
   unchangedMs: number;
   addedMetricMs: number;
   peakRssMiB: number;
+  /** CPU time (user + system, this process) of the cold report and the added metric. */
+  coldCpuMs: number;
+  addedMetricCpuMs: number;
+  /** Each report metric alone on the warm engine: wall and CPU ms. */
+  perMetric: Record<string, { ms: number; cpuMs: number }>;
+  /** The machine's 1-minute load average before and after the run (the machine is shared). */
+  load: [number, number];
 }
 
 /** Exposures and events as the store lays them out, computed by DuckDB from row numbers. */
@@ -97,13 +105,18 @@ const query = (metrics: MetricQuery["metrics"]): MetricQuery => ({
 
 /** In the child process: the timings and this process's peak RSS. */
 async function measure(root: string) {
+  let cpuMs = 0;
   const time = async (work: () => Promise<unknown>) => {
-    const started = performance.now();
+    const [started, cpu] = [performance.now(), process.cpuUsage()];
     await work();
+    const used = process.cpuUsage(cpu);
+    cpuMs = Math.round((used.user + used.system) / 1000);
     return Math.round(performance.now() - started);
   };
+  const loadBefore = loadavg()[0]!;
   const engine = createMetricEngine({ root });
   const coldMs = await time(() => engine.aggregates(query(reportMetrics)));
+  const coldCpuMs = cpuMs;
   const unchangedMs = await time(() => engine.aggregates(query(reportMetrics)));
   const added = metricDefinitionSchema.parse({
     key: "retained",
@@ -113,8 +126,17 @@ async function measure(root: string) {
     filters: [{ scope: "user", property: "country", op: "in", value: ["DE", "FR"] }],
   });
   const addedMetricMs = await time(() => engine.aggregates(query([added])));
+  const addedMetricCpuMs = cpuMs;
+  const perMetric: MetricEngineBench["perMetric"] = {};
+  for (const metric of reportMetrics) {
+    // Alone, under another key (so no cached result), on the warm engine.
+    const ms = await time(() => engine.aggregates(query([{ ...metric, key: `${metric.key}-alone` }])));
+    perMetric[metric.key] = { ms, cpuMs };
+  }
   engine.close();
-  return { coldMs, unchangedMs, addedMetricMs, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) };
+  const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const load: [number, number] = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 10) / 10) as [number, number];
+  return { coldMs, coldCpuMs, unchangedMs, addedMetricMs, addedMetricCpuMs, perMetric, peakRssMiB, load };
 }
 
 export async function benchMetricEngine(units = 1_000_000, events = 10_000_000): Promise<MetricEngineBench> {

@@ -1,29 +1,35 @@
 /**
- * One metric's part of the query (compile.ts): its CTEs and its series rows.
+ * One metric's parts of the one-pass report query (compile.ts).
  *
- * Every type first yields per unit and day two increments, `a` and `b`, from the unit's
- * matching events in its window (`<name>_inc`); `<name>_val` cumulates them per unit (`ca`,
- * `cb`: up to the end of the day) and computes the unit's value then (`v`) and the day
- * before (`pv`, from `ca - a`, `cb - b`). A series row is Σ(v − pv) and Σ(v² − pv²) per
- * (day, variant): summed up to any day, they are that day's Σx and Σx² (stats-lambda/src/
- * metrics.ts keeps the same daily deltas event by event). Per type:
+ * Every matched event row is scored once (`scored`) for every metric: per metric, its
+ * increments `a` and `b` from that row (0 when the row does not count for it), or, for a
+ * funnel, one flag per step. Per unit and day the increments are summed (`inc`), cumulated
+ * per unit in one window pass into the unit's value at the end of each day (`v`) and the day
+ * before (`pv`, from `ca - a`, `cb - b`) (`val`), and summed per (day, variant) once for all
+ * metrics (`totals`): Σ(v − pv) and Σ(v² − pv²), summed up to any day, are that day's Σx and
+ * Σx² (stats-lambda/src/metrics.ts keeps the same daily deltas event by event). Per type:
  *
- * | type               | a               | b              | value (scaled)                               |
+ * | type               | a (per event)   | b              | value (scaled)                               |
  * | ------------------ | --------------- | -------------- | -------------------------------------------- |
- * | unique_conversions | events          | 0              | 1 once a > 0                                 |
- * | event_totals       | events          | 0              | count, capped at `capValue`                  |
- * | property_sum       | valid values    | Σ property     | Σ, capped at ±`capValue`                     |
- * | property_average   | valid values    | Σ property     | round(Σ / count), capped; n: 1 on its first  |
+ * | unique_conversions | 1               | –              | 1 once a > 0                                 |
+ * | event_totals       | 1               | –              | count, capped at `capValue`                  |
+ * | property_sum       | 1 if valid      | the value      | Σ, capped at ±`capValue`                     |
+ * | property_average   | 1 if valid      | the value      | round(Σ / count), capped; n: 1 on its first  |
  * | ratio              | numerator       | denominator    | `K` Σx, `K:den` Σy, `K:cross` Σxy; n = units |
- * | funnel             | 1 on conversion | 0              | 1 from the day of the last step              |
- * | retention          | events in day N | 0              | 1 once a > 0                                 |
+ * | funnel             | 1 on conversion | –              | 1 from the day of the last step              |
+ * | retention          | 1 in day N      | –              | 1 once a > 0                                 |
+ *
+ * Where copies of an event (one id) would change the value (counts and sums: `counted`) the
+ * increments are summed over distinct ids; where they cannot (a conversion's, a retention's
+ * "a > 0" on the day of its first event, a funnel's times) over the rows as they are, which
+ * spares the de-duplication of the rows they read.
  *
  * Capped types (event totals, sums, averages) also move the unit between histogram buckets
  * (`<key>~<bucket>`) when its value changes: −1 from the old bucket, +1 into the new (0 has
  * no bucket), as shared/stats/winsorize.ts expects.
  */
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
-import { isCappedMetric, type MetricDefinition } from "../../../shared/metrics/definition.js";
+import { type EventSelector, isCappedMetric, type MetricDefinition } from "../../../shared/metrics/definition.js";
 import type { Dialect } from "./dialect.js";
 import {
   clamp,
@@ -42,6 +48,7 @@ import { sqlIdent, sqlInteger, sqlString } from "./sql.js";
 const HOUR_MS = 3_600_000;
 const hours = (h: number) => sqlInteger(Math.round(h * HOUR_MS));
 const CUMULATIVE = "OVER (PARTITION BY unit_key ORDER BY day_no ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
+const LATER = "OVER (PARTITION BY unit_key ORDER BY event_ms ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)";
 
 /** Every event type a metric reads. */
 export function eventTypesOf(metrics: readonly MetricDefinition[]): string[] {
@@ -53,6 +60,16 @@ export function eventTypesOf(metrics: readonly MetricDefinition[]): string[] {
   }
   return [...types].sort();
 }
+
+/** How a metric's increments are summed: over rows, over distinct event ids, or by its funnel pass. */
+export type MetricSource = "rows" | "counted" | "funnel";
+
+export const sourceOf = (metric: MetricDefinition): MetricSource =>
+  metric.type === "funnel"
+    ? "funnel"
+    : metric.type === "unique_conversions" || metric.type === "retention"
+      ? "rows"
+      : "counted";
 
 /** The metric's window on row `alias` of `matched`: from exposure + startHours to exposure + endHours. */
 function windowSql(metric: MetricDefinition, alias: string): string {
@@ -89,104 +106,140 @@ function valueSql(metric: MetricDefinition, count: string, sum: string): string 
   }
 }
 
-/** The increments CTE `<name>_inc` (unit_key, variant, day, a, b). */
-function incrementsSql(metric: MetricDefinition, name: string, dialect: Dialect): string[] {
-  const inc = (from: string) =>
-    `${name}_inc AS (SELECT unit_key, variant, ${dayOf("event_ms")} AS day_no, ${from} GROUP BY 1, 2, 3)`;
+/** Whether the metric has a `b` increment (a sum beside its count). */
+export const hasSum = (metric: MetricDefinition) =>
+  metric.type === "property_sum" || metric.type === "property_average" || metric.type === "ratio";
+
+/**
+ * The metric's columns of `scored`, each an expression over row `e` of `matched`: `<name>_a`
+ * (and `<name>_b`), or a funnel's step flags `<name>_s<k>` (1 or 0).
+ */
+export function scoredColumns(metric: MetricDefinition, name: string, dialect: Dialect): [string, string][] {
   const properties = `e.${sqlIdent("properties")}`;
+  const when = (condition: string, then: string) => `CASE WHEN ${condition} THEN ${then} ELSE 0 END`;
+  const inWindow = (selector: EventSelector) => `${selectorSql(selector, "e", dialect)} AND ${windowSql(metric, "e")}`;
   switch (metric.type) {
     case "unique_conversions":
     case "event_totals":
-      return [
-        inc(
-          `count(*) AS a, 0 AS b FROM matched e WHERE ${selectorSql(metric, "e", dialect)} AND ${windowSql(metric, "e")}`,
-        ),
-      ];
+      return [[`${name}_a`, when(inWindow(metric), "1")]];
     case "property_sum":
-    case "property_average":
+    case "property_average": {
+      const x = scaledValue(dialect.jsonText(properties, metric.property));
       return [
-        `${name}_raw AS (SELECT e.unit_key, e.variant, e.event_ms, ${scaledValue(dialect.jsonText(properties, metric.property))} AS x ` +
-          `FROM matched e WHERE ${selectorSql(metric, "e", dialect)} AND ${windowSql(metric, "e")})`,
-        inc(`count(*) AS a, sum(x) AS b FROM ${name}_raw WHERE x IS NOT NULL`),
+        [`${name}_a`, when(`${inWindow(metric)} AND ${x} IS NOT NULL`, "1")],
+        [`${name}_b`, when(inWindow(metric), `COALESCE(${x}, 0)`)],
       ];
+    }
     case "ratio": {
       const side = (s: typeof metric.numerator) => {
         const amount =
           s.property === undefined ? String(VALUE_SCALE) : scaledValue(dialect.jsonText(properties, s.property));
-        return `CASE WHEN ${selectorSql(s, "e", dialect)} THEN COALESCE(${amount}, 0) ELSE 0 END`;
+        return when(inWindow(s), `COALESCE(${amount}, 0)`);
       };
-      const either = `(${selectorSql(metric.numerator, "e", dialect)}) OR (${selectorSql(metric.denominator, "e", dialect)})`;
       return [
-        `${name}_raw AS (SELECT e.unit_key, e.variant, e.event_ms, ${side(metric.numerator)} AS x, ${side(metric.denominator)} AS y ` +
-          `FROM matched e WHERE (${either}) AND ${windowSql(metric, "e")})`,
-        inc(`sum(x) AS a, sum(y) AS b FROM ${name}_raw`),
+        [`${name}_a`, side(metric.numerator)],
+        [`${name}_b`, side(metric.denominator)],
       ];
     }
     case "retention": {
       const from = metric.mode === "within" ? Math.min(1, metric.day) : metric.day;
       const days = `e.event_ms >= e.exposed_ms + ${sqlInteger(from * DAY_MS)} AND e.event_ms < e.exposed_ms + ${sqlInteger((metric.day + 1) * DAY_MS)}`;
-      return [
-        inc(
-          `count(*) AS a, 0 AS b FROM matched e WHERE ${selectorSql(metric, "e", dialect)} AND ${windowSql(metric, "e")} AND ${days}`,
-        ),
-      ];
+      return [[`${name}_a`, when(`${inWindow(metric)} AND ${days}`, "1")]];
     }
-    case "funnel": {
-      // Per first step (inside the window), the earliest completion of each next step after
-      // the previous one (the earliest is never worse for the steps after it), within the
-      // conversion window of the first; the unit converts at its earliest last step.
-      const within = hours(metric.conversionWindowHours);
-      const [first, ...rest] = metric.steps;
-      const steps = [
-        `${name}_f0 AS (SELECT e.unit_key, e.variant, e.event_ms AS first_ms, e.event_ms AS step_ms ` +
-          `FROM matched e WHERE ${selectorSql(first!, "e", dialect)} AND ${windowSql(metric, "e")})`,
-      ];
-      rest.forEach((step, i) => {
-        steps.push(
-          `${name}_f${i + 1} AS (SELECT f.unit_key, f.variant, f.first_ms, min(e.event_ms) AS step_ms ` +
-            `FROM ${name}_f${i} f JOIN matched e ON e.unit_key = f.unit_key AND e.event_ms > f.step_ms AND e.event_ms < f.first_ms + ${within} ` +
-            `WHERE ${selectorSql(step, "e", dialect)} GROUP BY 1, 2, 3)`,
-        );
-      });
-      steps.push(
-        `${name}_inc AS (SELECT unit_key, variant, ${dayOf("min(step_ms)")} AS day_no, 1 AS a, 0 AS b ` +
-          `FROM ${name}_f${rest.length} GROUP BY 1, 2)`,
-      );
-      return steps;
-    }
+    case "funnel":
+      // The first step inside the metric's window; the later ones any time after it.
+      return metric.steps.map((step, k) => [
+        `${name}_s${k}`,
+        when(k === 0 ? inWindow(step) : selectorSql(step, "e", dialect), "1"),
+      ]);
   }
 }
 
-export function metricSql(
-  metric: MetricDefinition,
-  name: string,
-  dialect: Dialect,
-): { ctes: string[]; series: string[] } {
-  const ratio = metric.type === "ratio";
-  const values = [
-    `${valueSql(metric, "ca", "cb")} AS v`,
-    `${valueSql(metric, "ca - a", "cb - b")} AS pv`,
-    ...(ratio ? [`${clamp("cb", VALUE_LIMIT)} AS w`, `${clamp("(cb - b)", VALUE_LIMIT)} AS pw`] : []),
-    `CASE WHEN ca > 0 AND ca - a = 0 THEN 1 ELSE 0 END AS is_first`,
-  ];
+/**
+ * A funnel's increments CTE `<name>_inc` (unit_key, variant, day_no), one ordered pass per
+ * unit over its step events instead of joins. The rows of one (unit, time) are merged first,
+ * so "the next rows" are the strictly later times. Backwards from the last step, `c<k>` is
+ * the time a unit completes the steps from k on when it does step k at this row, taking the
+ * earliest next step each time (the earliest is never worse for the steps after it, so the
+ * completion only grows with the start, and the earliest completion among the later rows of
+ * step k + 1 is that of the first of them). The unit converts at its earliest completion
+ * within the conversion window of the first step.
+ */
+export function funnelCtes(metric: Extract<MetricDefinition, { type: "funnel" }>, name: string): string[] {
+  const n = metric.steps.length;
+  const flags = metric.steps.map((_, k) => `${name}_s${k}`);
   const ctes = [
-    ...incrementsSql(metric, name, dialect),
-    `${name}_val AS (SELECT variant, day_no, ${values.join(", ")} FROM (` +
-      `SELECT *, sum(a) ${CUMULATIVE} AS ca, sum(b) ${CUMULATIVE} AS cb FROM ${name}_inc) AS cumulated)`,
+    `${name}_t AS (SELECT unit_key, variant, event_ms, ${flags.map((f) => `max(${f}) AS ${f}`).join(", ")}, ` +
+      `CASE WHEN max(${flags[n - 1]}) = 1 THEN event_ms END AS ${name}_c${n - 1} ` +
+      `FROM scored WHERE ${flags.map((f) => `${f} = 1`).join(" OR ")} GROUP BY 1, 2, 3)`,
   ];
+  let from = `${name}_t`;
+  for (let k = n - 2; k >= 0; k--) {
+    ctes.push(
+      `${name}_c${k} AS (SELECT *, CASE WHEN ${flags[k]} = 1 THEN min(${name}_c${k + 1}) ${LATER} END AS ${name}_c${k} FROM ${from})`,
+    );
+    from = `${name}_c${k}`;
+  }
+  ctes.push(
+    `${name}_inc AS (SELECT unit_key, variant, ${dayOf(`min(${name}_c0)`)} AS day_no FROM ${from} ` +
+      `WHERE ${name}_c0 < event_ms + ${hours(metric.conversionWindowHours)} GROUP BY 1, 2)`,
+  );
+  return ctes;
+}
+
+/** The metric's columns of `val` (from `inc`'s `<name>_a`, `<name>_b` and their cumulations). */
+export function valueColumns(metric: MetricDefinition, name: string): string[] {
+  const [a, b, ca, cb] = [`${name}_a`, `${name}_b`, `${name}_ca`, `${name}_cb`];
+  const sum = hasSum(metric);
+  return [
+    `${valueSql(metric, ca, sum ? cb : "0")} AS ${name}_v`,
+    `${valueSql(metric, `${ca} - ${a}`, sum ? `${cb} - ${b}` : "0")} AS ${name}_pv`,
+    ...(metric.type === "ratio"
+      ? [`${clamp(cb, VALUE_LIMIT)} AS ${name}_w`, `${clamp(`(${cb} - ${b})`, VALUE_LIMIT)} AS ${name}_pw`]
+      : []),
+    ...(metric.type === "property_average"
+      ? [`CASE WHEN ${ca} > 0 AND ${ca} - ${a} = 0 THEN 1 ELSE 0 END AS ${name}_first`]
+      : []),
+  ];
+}
+
+/** The cumulations of `inc`'s increments, per unit up to the end of each day. */
+export const cumulatedColumns = (metric: MetricDefinition, name: string): string[] => [
+  `sum(${name}_a) ${CUMULATIVE} AS ${name}_ca`,
+  ...(hasSum(metric) ? [`sum(${name}_b) ${CUMULATIVE} AS ${name}_cb`] : []),
+];
+
+const deltas = (v: string, pv: string) => [
+  `sum(${dec(v)} - ${dec(pv)})`,
+  `sum(${dec(v)} * ${dec(v)} - ${dec(pv)} * ${dec(pv)})`,
+];
+
+/** The metric's columns of `totals` (per day and variant, over `val`). */
+export function totalColumns(metric: MetricDefinition, name: string): string[] {
+  const [s, q] = deltas(`${name}_v`, `${name}_pv`);
+  const columns = [`${s} AS ${name}_s`, `${q} AS ${name}_q`];
+  if (metric.type === "property_average") columns.push(`sum(${name}_first) AS ${name}_n`);
+  if (metric.type === "ratio") {
+    const [ys, yq] = deltas(`${name}_w`, `${name}_pw`);
+    columns.push(
+      `${ys} AS ${name}_ys`,
+      `${yq} AS ${name}_yq`,
+      `sum(${dec(`${name}_v`)} * ${dec(`${name}_w`)} - ${dec(`${name}_pv`)} * ${dec(`${name}_pw`)}) AS ${name}_xy`,
+    );
+  }
+  return columns;
+}
+
+/** The metric's series rows (from `totals`, `units` and `val`) and its CTEs after `val`. */
+export function seriesSql(metric: MetricDefinition, name: string): { ctes: string[]; series: string[] } {
   const key = sqlString(metric.key);
-  const deltas = (v: string, pv: string) => [
-    `sum(${dec(v)} - ${dec(pv)})`,
-    `sum(${dec(v)} * ${dec(v)} - ${dec(pv)} * ${dec(pv)})`,
-  ];
-  const [s, q] = deltas("v", "pv");
-  const n = metric.type === "property_average" ? "sum(is_first)" : "0";
-  const series = [`${seriesRow("day_no", "variant", key, n, s!, q!)} FROM ${name}_val GROUP BY 1, 2`];
-  if (ratio) {
-    const [ys, yq] = deltas("w", "pw");
+  const n = metric.type === "property_average" ? `${name}_n` : "0";
+  const series = [`${seriesRow("day_no", "variant", key, n, `${name}_s`, `${name}_q`)} FROM totals`];
+  const ctes: string[] = [];
+  if (metric.type === "ratio") {
     series.push(
-      `${seriesRow("day_no", "variant", sqlString(`${metric.key}:den`), "0", ys!, yq!)} FROM ${name}_val GROUP BY 1, 2`,
-      `${seriesRow("day_no", "variant", sqlString(`${metric.key}:cross`), "0", `sum(${dec("v")} * ${dec("w")} - ${dec("pv")} * ${dec("pw")})`, "0")} FROM ${name}_val GROUP BY 1, 2`,
+      `${seriesRow("day_no", "variant", sqlString(`${metric.key}:den`), "0", `${name}_ys`, `${name}_yq`)} FROM totals`,
+      `${seriesRow("day_no", "variant", sqlString(`${metric.key}:cross`), "0", `${name}_xy`, "0")} FROM totals`,
       // n = the exposed units, on both sides.
       ...[metric.key, `${metric.key}:den`].map(
         (series) =>
@@ -195,9 +248,10 @@ export function metricSql(
     );
   }
   if (isCappedMetric(metric)) {
+    const [v, pv] = [`${name}_v`, `${name}_pv`];
     ctes.push(
-      `${name}_moves AS (SELECT day_no, variant, v AS x, 1 AS dir FROM ${name}_val WHERE v <> pv AND v <> 0 ` +
-        `UNION ALL SELECT day_no, variant, pv AS x, -1 AS dir FROM ${name}_val WHERE v <> pv AND pv <> 0)`,
+      `${name}_moves AS (SELECT day_no, variant, ${v} AS x, 1 AS dir FROM val WHERE ${v} <> ${pv} AND ${v} <> 0 ` +
+        `UNION ALL SELECT day_no, variant, ${pv} AS x, -1 AS dir FROM val WHERE ${v} <> ${pv} AND ${pv} <> 0)`,
     );
     series.push(
       `${seriesRow("day_no", "variant", `${sqlString(`${metric.key}~`)} || CAST(bucket AS VARCHAR)`, "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`)} ` +
