@@ -22,6 +22,7 @@ import { isUnavailable } from "../../shared/node/dynamo.js";
 import { keySchema } from "../../shared/authoring/schema.js";
 import { readSignedJson, SIGNATURE_HEADER } from "../../shared/ingest-signature.js";
 import { bodyLimit } from "../../shared/http/body-limit.js";
+import { readJson } from "../../shared/http/read-json.js";
 import { ApiError, jsonErrors, jsonNotFound, parseOr400 } from "../../shared/http/errors.js";
 import type { Catalog } from "./catalog.js";
 import type { EventStoreWriter } from "./event-store/writer.js";
@@ -157,12 +158,7 @@ export function createStatsApp({
   app.post("/projects/:project/sample-plan", bodyLimit(16 * 1024), async (c) => {
     const project = c.req.param("project");
     authorize(c.var.principal, "viewer", project);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError({ status: 400, code: "invalid_json", message: "The body is not JSON" });
-    }
+    const body = await readJson(c);
     const input = parseOr400(planSchema, body, "body");
     const binary = input.metricType === "unique_conversions";
     if (binary && !(input.baselineMean > 0 && input.baselineMean < 1))
@@ -215,12 +211,7 @@ export function createStatsApp({
   app.post("/projects/:project/metrics/preview", bodyLimit(64 * 1024), async (c) => {
     const project = c.req.param("project");
     authorize(c.var.principal, "viewer", project);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ApiError({ status: 400, code: "invalid_json", message: "The body is not JSON" });
-    }
+    const body = await readJson(c);
     const { metric, days } = parseOr400(previewSchema, body, "body");
     const found = engine();
     const now = Date.now();

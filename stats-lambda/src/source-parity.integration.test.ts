@@ -256,10 +256,11 @@ describe("the DynamoDB source and the metric engine give the same report", () =>
     expect(fromDynamo.dataQuality.multipleVariantUnits).toBeGreaterThan(0);
     const metric = (key: string) => fromDynamo.metrics.find((m) => m.key === key)!;
     const cappedArms = (key: string) => metric(key).variants.filter((v) => v.mean < v.uncappedMean!).length;
-    for (const key of ["revenue", "revenue_p95", "basket", "pageviews_p90"]) {
+    for (const key of ["revenue", "revenue_p95", "basket", "pageviews_p90"])
       expect(metric(key).cap, key).toHaveProperty("upper");
-      expect(cappedArms(key), key).toBeGreaterThan(0);
-    }
+    // The average's 99th-percentile cap sits above every unit's mean here: whether an arm came out
+    // "capped" was floating-point noise in the last digit, so only the sums' and totals' caps must bite.
+    for (const key of ["revenue", "revenue_p95", "pageviews_p90"]) expect(cappedArms(key), key).toBeGreaterThan(0);
     expect(metric("revenue_capped").cap).toEqual({ value: 150.5 });
     expect(metric("pageviews_raw").cap).toBeNull();
     expect(differences(fromDynamo, fromEngine)).toEqual([]);
