@@ -10,6 +10,6 @@ export type {
   TokenView as Token,
   TokenView as Me,
 } from "../../src/routes/schemas.js";
-export type { CatalogMetric, MetricHistoryEntry } from "../../src/db/records.js";
+export type { CatalogMetric } from "../../src/db/records.js";
 import type { TokenView } from "../../src/routes/schemas.js";
 export type Role = TokenView["role"];

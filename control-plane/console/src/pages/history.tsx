@@ -1,27 +1,44 @@
-/** Every version of a flag: who, when, what changed (readable diff), and restore. */
+/** Every version of a versioned resource (a flag, a catalog metric): who, when, what changed, and restore. */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { ChangeList, ConfirmButton, ErrorBanner, Loading, useAction, useLoad, when } from "../components.js";
 import type { Change } from "../diff.js";
 import { useCan } from "../me.js";
-import type { Flag, HistoryEntry } from "../types.js";
+import type { Flag } from "../types.js";
 
-export function HistoryTab({ project, flag, onRestored }: { project: string; flag: Flag; onRestored: () => void }) {
-  const history = useLoad(
-    () => api.get<HistoryEntry[]>(`/projects/${project}/flags/${flag.key}/versions`),
-    [project, flag.key, flag.version],
-  );
+/** What a history entry of any versioned resource shows. */
+interface VersionEntry {
+  version: number;
+  action: string;
+  actor: string;
+  at: string;
+  diff: unknown[];
+}
+
+/**
+ * The versions of the resource at `path` (`/projects/p/flags/k`), newest first, each with its
+ * readable diff; a version other than `current` can be restored when `restorable` and the
+ * admin may edit.
+ */
+export function VersionHistory({
+  path,
+  current,
+  restorable,
+  onRestored,
+}: {
+  path: string;
+  current: number;
+  restorable: boolean;
+  onRestored: () => void;
+}) {
+  const history = useLoad(() => api.get<VersionEntry[]>(`${path}/versions`), [path, current]);
   const [open, setOpen] = useState<number | undefined>();
   const { error, run } = useAction();
   const can = useCan();
   const restore = async (version: number) =>
-    void (
-      (await run(() =>
-        api.post(`/projects/${project}/flags/${flag.key}/versions/${version}/restore`, {}, flag.version),
-      )) && onRestored()
-    );
+    void ((await run(() => api.post(`${path}/versions/${version}/restore`, {}, current))) && onRestored());
   return (
-    <section>
+    <>
       <ErrorBanner error={error} />
       <Loading state={history}>
         {(entries) => (
@@ -43,14 +60,14 @@ export function HistoryTab({ project, flag, onRestored }: { project: string; fla
                       <strong>{entry.action}</strong> by {entry.actor}, {when(entry.at)} · {entry.diff.length} change
                       {entry.diff.length === 1 ? "" : "s"}
                     </span>
-                    {entry.version === flag.version ? (
+                    {entry.version === current ? (
                       <span class="badge">current</span>
                     ) : (
                       can.edit &&
-                      flag.status !== "archived" && (
+                      restorable && (
                         <ConfirmButton
                           label="Restore"
-                          question={`Make version ${entry.version} current again (as version ${flag.version + 1})?`}
+                          question={`Make version ${entry.version} current again (as version ${current + 1})?`}
                           confirmLabel={`Restore version ${entry.version}`}
                           onConfirm={() => restore(entry.version)}
                         />
@@ -65,6 +82,19 @@ export function HistoryTab({ project, flag, onRestored }: { project: string; fla
           </ol>
         )}
       </Loading>
+    </>
+  );
+}
+
+export function HistoryTab({ project, flag, onRestored }: { project: string; flag: Flag; onRestored: () => void }) {
+  return (
+    <section>
+      <VersionHistory
+        path={`/projects/${project}/flags/${flag.key}`}
+        current={flag.version}
+        restorable={flag.status !== "archived"}
+        onRestored={onRestored}
+      />
     </section>
   );
 }

@@ -6,10 +6,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
 import { api, statsApi } from "../api.js";
-import { ChangeList, ConfirmButton, ErrorBanner, Loading, TextArea, useAction, useLoad, when } from "../components.js";
-import type { Change } from "../diff.js";
+import { ConfirmButton, ErrorBanner, Loading, TextArea, useAction, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
-import type { CatalogMetric, Metric, MetricHistoryEntry } from "../types.js";
+import type { CatalogMetric, Metric } from "../types.js";
+import { VersionHistory } from "./history.js";
 import { describeMetric, MetricForm, useEventTypes } from "./metric-form.js";
 
 export function MetricsTab({ project }: { project: string }) {
@@ -247,65 +247,15 @@ function MetricHistory({
   entry: CatalogMetric;
   onRestored: () => void;
 }) {
-  const history = useLoad(
-    () => api.get<MetricHistoryEntry[]>(`/projects/${project}/metrics/${entry.key}/versions`),
-    [project, entry.key, entry.version],
-  );
-  const [open, setOpen] = useState<number | undefined>();
-  const { error, run } = useAction();
-  const can = useCan();
-  const restore = async (version: number) =>
-    void (
-      (await run(() =>
-        api.post(`/projects/${project}/metrics/${entry.key}/versions/${version}/restore`, {}, entry.version),
-      )) && onRestored()
-    );
   return (
     <section>
       <h2>History</h2>
-      <ErrorBanner error={error} />
-      <Loading state={history}>
-        {(entries) => (
-          <ol class="history" reversed>
-            {[...entries]
-              .sort((a, b) => b.version - a.version)
-              .map((past) => (
-                <li key={past.version} data-version={past.version}>
-                  <div class="history-row">
-                    <button
-                      type="button"
-                      class="link"
-                      aria-expanded={open === past.version}
-                      onClick={() => setOpen(open === past.version ? undefined : past.version)}
-                    >
-                      Version {past.version}
-                    </button>
-                    <span>
-                      <strong>{past.action}</strong> by {past.actor}, {when(past.at)} · {past.diff.length} change
-                      {past.diff.length === 1 ? "" : "s"}
-                    </span>
-                    {past.version === entry.version ? (
-                      <span class="badge">current</span>
-                    ) : (
-                      can.edit &&
-                      !entry.archived && (
-                        <ConfirmButton
-                          label="Restore"
-                          question={`Make version ${past.version} current again (as version ${entry.version + 1})?`}
-                          confirmLabel={`Restore version ${past.version}`}
-                          onConfirm={() => restore(past.version)}
-                        />
-                      )
-                    )}
-                  </div>
-                  {open === past.version && (
-                    <ChangeList changes={past.diff as Change[]} empty="Created (no earlier version)." />
-                  )}
-                </li>
-              ))}
-          </ol>
-        )}
-      </Loading>
+      <VersionHistory
+        path={`/projects/${project}/metrics/${entry.key}`}
+        current={entry.version}
+        restorable={!entry.archived}
+        onRestored={onRestored}
+      />
     </section>
   );
 }
