@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "../../shared/http/body-limit.js";
+import { discardUnreadBody } from "../../shared/http/discard-body.js";
 import { jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
 import type { EdgeEnv } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
@@ -55,8 +56,17 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   const serverKey = deploymentAuth({ store, failures, allow: ["server"] });
 
   const app = new Hono<EdgeEnv>();
-  app.onError(jsonErrors());
-  app.notFound(jsonNotFound);
+  // Every early answer (bad key, rate limit, unknown route) first reads what is left of the
+  // body, or workerd resets a kept-alive connection the client is still writing to.
+  const answerError = jsonErrors();
+  app.onError(async (error, c) => {
+    await discardUnreadBody(c.req.raw);
+    return answerError(error, c);
+  });
+  app.notFound(async (c) => {
+    await discardUnreadBody(c.req.raw);
+    return jsonNotFound(c);
+  });
   const apiCors = cors({
     origin: "*",
     allowMethods: ["GET", "POST", "OPTIONS"],

@@ -1,7 +1,7 @@
 /**
  * Every error answer reaches the client, also when it comes before the request body was
- * read: 50 large POSTs with a bad key or token, at once, get 50 JSON errors and no socket
- * error, from the edge (real workerd) and from the Node servers (control plane, stats).
+ * read: large POSTs with a bad key or token, at once and one after the other, get JSON
+ * errors and no socket error, from the edge (real workerd) and from the Node servers (control plane, stats).
  * Before, a refused POST to a Node server ended in ECONNRESET 4 times in 10 (control plane,
  * 900 KB), so an SDK could not back off.
  */
@@ -72,12 +72,17 @@ describe("error answers to unread POST bodies", () => {
     await dynamo?.close();
   });
 
-  it("edge: 50 large POSTs with a bad key get 50 JSON 401s", async () => {
+  it("edge: large POSTs with a bad key or to no route get JSON 401s and 404s, never a reset", async () => {
+    // One after the other on a kept-alive connection, workerd reset about 1 in 150 of these
+    // when the 401 came before the body was read (3 of 50 in a CI run beside other suites).
     const url = `${edge.url}/track`;
     const headers = { authorization: "Api-Key wrong" };
     expect(tally(await postMany(url, headers, padded(900_000)))).toEqual({ "401 unauthorized": 50 });
-    expect(tally(await postMany(url, headers, padded(900_000), { sequential: true }))).toEqual({
-      "401 unauthorized": 50,
+    expect(tally(await postMany(url, headers, padded(900_000), { sequential: true, count: 150 }))).toEqual({
+      "401 unauthorized": 150,
+    });
+    expect(tally(await postMany(`${edge.url}/nowhere`, {}, padded(900_000), { sequential: true }))).toEqual({
+      "404 not_found": 50,
     });
   });
 
