@@ -23,10 +23,11 @@ import type { EventSelector, MetricDefinition } from "../../../shared/metrics/de
 import { ALLOCATION_PREFIX, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 import type { Dialect } from "./dialect.js";
 import {
+  conditionSql,
+  type ConversionMetric,
   cumulatedColumns,
   eventTypesOf,
   funnelCtes,
-  hasSum,
   type MetricSource,
   scoredColumns,
   seriesSql,
@@ -81,7 +82,8 @@ function eventUnit(query: MetricQuery, dialect: Dialect): string {
   return unit === "device_id" ? id("device_id") : `COALESCE(${id("user_id")}, ${id("device_id")})`;
 }
 
-const USER_COLUMNS = ["country", "platform", "os", "app_version", "user_properties"].map(id);
+/** The unit columns recorded with each exposure (event-store/columns.ts) that a user-scope filter can read. */
+const USER_COLUMNS = ["country", "platform", "os", "app_version", "user_properties"] as const;
 
 interface CompiledMetric {
   metric: MetricDefinition;
@@ -92,7 +94,7 @@ interface CompiledMetric {
 
 /**
  * A dialect that reads each JSON member once: `jsonText` names a column of the row `e`
- * (`e."p<k>"`), and `extracted` lists the expressions that compute them, for the select below.
+ * (`e."p<k>"`), and `extracted` lists the expressions that compute them, for the selects below.
  */
 function extractingDialect(base: Dialect): {
   dialect: Dialect;
@@ -116,76 +118,98 @@ function extractingDialect(base: Dialect): {
   return { dialect, extracted };
 }
 
-/**
- * The CTEs from the events to `totals`: every metric in one pass over the matched events
- * (metric-sql.ts), then one per-unit cumulation and one per-(day, variant) sum for all.
- */
-function eventCtes(query: MetricQuery, base: Dialect, metrics: readonly CompiledMetric[]): string[] {
-  const { dialect, extracted } = extractingDialect(base);
-  const scored = metrics.flatMap(({ metric, name }) => scoredColumns(metric, name, dialect));
-  const counted = metrics.filter((m) => m.source === "counted");
-  const rows = metrics.filter((m) => m.source === "rows");
-  const funnels = metrics.filter((m) => m.source === "funnel");
-  const columnsOf = (m: CompiledMetric) => [`${m.name}_a`, ...(hasSum(m.metric) ? [`${m.name}_b`] : [])];
-  const incColumns = metrics.filter((m) => m.source !== "funnel").flatMap(columnsOf);
-  const funnelColumns = funnels.map((m) => `${m.name}_a`);
+/** The unit columns the metrics' user-scope filters read as columns (not JSON members). */
+function userColumnsRead(metrics: readonly MetricDefinition[]): string[] {
+  const read = new Set<string>();
+  const visit = (selector: EventSelector) => {
+    for (const filter of selector.filters)
+      if (filter.scope === "user" && (USER_COLUMNS as readonly string[]).includes(filter.property))
+        read.add(filter.property);
+  };
+  for (const metric of metrics) {
+    if (metric.type === "ratio") [metric.numerator, metric.denominator].forEach(visit);
+    else if (metric.type === "funnel") metric.steps.forEach(visit);
+    else visit(metric);
+  }
+  return [...read].sort();
+}
 
-  const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes(query).map(sqlString).join(", ")})`];
-  const needsId = counted.length > 0;
-  // Every read of a member is behind its selector's event type: only those types' rows parse JSON.
-  const parsed = `${id("event_type")} IN (${propertyEventTypes(query.metrics).map(sqlString).join(", ")})`;
-  const extraction = (name: string, json: string) => `, CASE WHEN ${parsed} THEN ${json} END AS ${id(name)}`;
-  // Event properties are read before the join (the JSON text goes no further), the unit's after it.
+/**
+ * The metric parts of the query over `matched` (each unit's events from its first exposure
+ * on, one row per delivered copy, the unit as an integer `unit_key`):
+ * - conversions (unique conversions, retention): each unit's first qualifying day, in one
+ *   aggregate per unit for all of them (`conversions`);
+ * - funnels: one ordered pass per unit over its step events (metric-sql.ts `funnelCtes`);
+ * - counts and sums: increments per unit and day over distinct event ids (`counted`, `inc`),
+ *   cumulated per unit (`val`), summed per (day, variant) (`totals`).
+ * Only the columns a family reads go into it, so no wide row is carried through a sort.
+ */
+function eventCtes(
+  query: MetricQuery,
+  base: Dialect,
+  { dialect, extracted }: ReturnType<typeof extractingDialect>,
+  metrics: readonly CompiledMetric[],
+): string[] {
+  const conversions = metrics.filter((m) => m.source === "conversion");
+  const counted = metrics.filter((m) => m.source === "counted");
+  const funnels = metrics.filter((m) => m.source === "funnel");
+  // Rendered first: rendering records the JSON members the metrics read (`extracted`).
+  const converts = conversions.map(({ metric }) => conditionSql(metric as ConversionMetric, dialect));
+  const conversionDays = conversions.map(
+    ({ name }, i) => `min(CASE WHEN ${converts[i]} THEN ${dayOf("e.event_ms")} END) AS ${name}_day`,
+  );
+  type Scored = Exclude<MetricDefinition, ConversionMetric>;
+  const countedScores = counted.flatMap(({ metric, name }) => scoredColumns(metric as Scored, name, dialect));
+  const funnelFlags = funnels.map(({ metric, name }) => scoredColumns(metric as Scored, name, dialect));
+
   const eventProperties = `e.${id("properties")}`;
   const [ofEvent, ofUnit] = [
     [...extracted].filter(([, x]) => x.column === eventProperties),
     [...extracted].filter(([, x]) => x.column !== eventProperties),
   ];
-  const inner =
-    `SELECT u.unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type, e.event_id${ofEvent.map(([name]) => `, e.${id(name)}`).join("")}, ${USER_COLUMNS.map((c) => `u.${c}`).join(", ")} ` +
-    "FROM event_rows e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms >= u.exposed_ms";
-  const withProperties = `SELECT e.*${ofUnit.map(([name, x]) => extraction(name, base.jsonText(x.column, x.member))).join("")} FROM (${inner}) AS e`;
+  // Every read of an event's member is behind its selector's event type: only those types' rows parse JSON.
+  const parsed = `${id("event_type")} IN (${propertyEventTypes(query.metrics).map(sqlString).join(", ")})`;
+  const extraction = (name: string, json: string) => `, CASE WHEN ${parsed} THEN ${json} END AS ${id(name)}`;
+  const unitColumns = [...userColumnsRead(query.metrics).map(id), ...ofUnit.map(([name]) => id(name))];
+  const needsId = counted.length > 0;
+  const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes(query).map(sqlString).join(", ")})`];
   const ctes = [
     `event_rows AS (SELECT ${eventUnit(query, base)} AS unit_key, ${id("event_type")} AS event_type, ` +
-      `${id("time")} AS event_ms, ${id("id")} AS event_id` +
+      `${id("time")} AS event_ms${needsId ? `, ${id("id")} AS event_id` : ""}` +
       `${ofEvent.map(([name, x]) => extraction(name, base.jsonText(id("event_properties"), x.member))).join("")} ` +
       `FROM events WHERE ${eventFilter.join(" AND ")})`,
-    // Only the rows that count for some metric, with what they count for; no JSON text past here.
-    `scored ${base.sharedCte} (SELECT * FROM (SELECT e.unit_key, e.variant, e.event_ms, ${dayOf("e.event_ms")} AS day_no` +
-      `${needsId ? ", e.event_id" : ""}${scored.map(([name, sql]) => `, ${sql} AS ${name}`).join("")} ` +
-      `FROM (${withProperties}) AS e) AS s WHERE ${scored.map(([name]) => `${name} <> 0`).join(" OR ")})`,
+    // Joined once on the unit's text id; from here on the unit is its number.
+    `matched ${base.sharedCte} (SELECT u.uno AS unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type` +
+      `${needsId ? ", e.event_id" : ""}${ofEvent.map(([name]) => `, e.${id(name)}`).join("")}` +
+      `${unitColumns.map((c) => `, u.${c}`).join("")} ` +
+      "FROM event_rows e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms >= u.exposed_ms)",
   ];
-  const parts: string[] = [];
-  /** A part of `inc`: its own columns as `from` has them (or as `given`), 0 for every other. */
-  const select = (own: readonly string[], from: string, given: Record<string, string> = {}) =>
-    `SELECT unit_key, variant, day_no, ${[...incColumns, ...funnelColumns]
-      .map((c) => (given[c] !== undefined ? `${given[c]} AS ${c}` : own.includes(c) ? c : `0 AS ${c}`))
-      .join(", ")} FROM ${from}`;
-  if (rows.length > 0) {
-    const own = rows.flatMap(columnsOf);
-    parts.push(`${select(own, "scored")} WHERE ${own.map((c) => `${c} <> 0`).join(" OR ")}`);
-  }
+  if (conversions.length > 0)
+    ctes.push(
+      `conversions AS (SELECT e.unit_key, e.variant, ${conversionDays.join(", ")} FROM matched e ` +
+        `WHERE ${converts.map((c) => `(${c})`).join(" OR ")} GROUP BY 1, 2)`,
+    );
+  funnels.forEach(({ metric, name }, i) => {
+    const flags = funnelFlags[i]!;
+    ctes.push(
+      `${name}_rows AS (SELECT * FROM (SELECT e.unit_key, e.variant, e.event_ms${flags.map(([flag, sql]) => `, ${sql} AS ${flag}`).join("")} ` +
+        `FROM matched e) AS f WHERE ${flags.map(([flag]) => `${flag} = 1`).join(" OR ")})`,
+      ...funnelCtes(metric as Extract<MetricDefinition, { type: "funnel" }>, name),
+    );
+  });
   if (counted.length > 0) {
-    const own = counted.flatMap(columnsOf);
+    const columns = countedScores.map(([name]) => name);
     // Copies of an event (one id) are identical: one per id, of the rows that add to a count or sum.
     ctes.push(
-      `counted AS (SELECT DISTINCT unit_key, variant, day_no, event_id, ${own.join(", ")} FROM scored ` +
-        `WHERE ${own.map((c) => `${c} <> 0`).join(" OR ")})`,
+      `counted AS (SELECT DISTINCT * FROM (SELECT e.unit_key, e.variant, ${dayOf("e.event_ms")} AS day_no, e.event_id` +
+        `${countedScores.map(([name, sql]) => `, ${sql} AS ${name}`).join("")} FROM matched e) AS c ` +
+        `WHERE ${columns.map((c) => `${c} <> 0`).join(" OR ")})`,
+      `inc AS (SELECT unit_key, variant, day_no, ${columns.map((c) => `sum(${c}) AS ${c}`).join(", ")} FROM counted GROUP BY 1, 2, 3)`,
+      `val AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
+        `SELECT *, ${counted.flatMap(({ metric, name }) => cumulatedColumns(metric, name)).join(", ")} FROM inc) AS cumulated)`,
+      `totals AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM val GROUP BY 1, 2)`,
     );
-    parts.push(select(own, "counted"));
   }
-  for (const { metric, name } of funnels) {
-    ctes.push(...funnelCtes(metric as Extract<MetricDefinition, { type: "funnel" }>, name));
-    parts.push(select([], `${name}_inc`, { [`${name}_a`]: "1" }));
-  }
-  const all = [...incColumns, ...funnelColumns];
-  ctes.push(
-    `inc AS (SELECT unit_key, variant, day_no, ${all.map((c) => `sum(${c}) AS ${c}`).join(", ")} ` +
-      `FROM (${parts.join(" UNION ALL ")}) AS parts GROUP BY 1, 2, 3)`,
-    `val AS (SELECT day_no, variant, ${metrics.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
-      `SELECT *, ${metrics.flatMap(({ metric, name }) => cumulatedColumns(metric, name)).join(", ")} FROM inc) AS cumulated)`,
-    `totals AS (SELECT day_no, variant, ${metrics.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM val GROUP BY 1, 2)`,
-  );
   return ctes;
 }
 
@@ -217,13 +241,26 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
         ]
       : []),
   ].join(" AND ");
+  const metrics = query.metrics.map((metric, index) => ({ metric, name: `m${index}`, source: sourceOf(metric) }));
+  const reading = extractingDialect(dialect);
+  // Rendered before `units`: rendering them records the user properties' members they read.
+  const matchedCtes = eventTypesOf(query.metrics).length > 0 ? eventCtes(query, dialect, reading, metrics) : [];
+  const userMembers = [...reading.extracted].filter(([, x]) => x.column !== `e.${id("properties")}`);
+  const unitColumns = userColumnsRead(query.metrics).map(id);
+  const first = (value: string) => dialect.argMin(value, ["exposed_ms", "exposure_id"]);
   const ctes = [
     `exposed AS (SELECT ${id("unit_id")} AS unit_key, ${id("variant")} AS variant, ${id("time")} AS exposed_ms, ` +
-      `${id("id")} AS exposure_id, ${id("allocation")} AS allocation, ${USER_COLUMNS.join(", ")} ` +
+      `${id("id")} AS exposure_id, ${id("allocation")} AS allocation` +
+      `${[...unitColumns, ...(userMembers.length > 0 ? [id("user_properties")] : [])].map((c) => `, ${c}`).join("")} ` +
       `FROM exposures WHERE ${exposureFilter})`,
-    `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation, ${USER_COLUMNS.join(", ")} FROM (` +
-      `SELECT *, row_number() OVER (PARTITION BY unit_key ORDER BY exposed_ms, exposure_id) AS nth FROM exposed` +
-      `) AS ranked WHERE nth = 1)`,
+    // Each unit's first exposure (by time, then id), numbered: later stages group and sort on the number.
+    `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation${unitColumns.map((c) => `, ${c}`).join("")}` +
+      `${userMembers.map(([name, x]) => `, ${dialect.jsonText(id("user_properties"), x.member)} AS ${id(name)}`).join("")}, ` +
+      "row_number() OVER () AS uno FROM (" +
+      `SELECT unit_key, ${first("variant")} AS variant, min(exposed_ms) AS exposed_ms, ${first("allocation")} AS allocation` +
+      `${[...unitColumns, ...(userMembers.length > 0 ? [id("user_properties")] : [])].map((c) => `, ${first(c)} AS ${c}`).join("")} ` +
+      "FROM exposed GROUP BY unit_key) AS firsts)",
+    ...matchedCtes,
   ];
   const series = [
     `${seriesRow(dayOf("exposed_ms"), "variant", sqlString(EXPOSURES), "count(*)", "0", "0")} FROM units GROUP BY 1, 2`,
@@ -233,9 +270,6 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
       " FROM exposed x JOIN units u ON x.unit_key = u.unit_key AND x.variant <> u.variant GROUP BY u.unit_key, u.variant",
   ];
 
-  const metrics = query.metrics.map((metric, index) => ({ metric, name: `m${index}`, source: sourceOf(metric) }));
-  const eventTypes = eventTypesOf(query.metrics);
-  if (eventTypes.length > 0) ctes.push(...eventCtes(query, dialect, metrics));
   const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
   ctes.push(...compiled.flatMap((s) => s.ctes));
   series.push(...compiled.flatMap((s) => s.series));

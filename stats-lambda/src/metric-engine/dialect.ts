@@ -12,6 +12,9 @@
  *   its text. A non-scalar member (object, array) reads as NULL here and as its JSON text in
  *   DuckDB; filters and sums only read scalars (docs/metrics.md).
  *
+ * A unit's first exposure is an aggregate, `arg_min_null` in DuckDB and `min_by` over a row
+ * in Trino, rather than a numbering window: a hash aggregate, no sort of every exposure.
+ *
  * DuckDB also takes a hint Trino has no syntax for: `AS MATERIALIZED` on the CTEs several
  * metrics read (units, matched events), so each is computed once (Athena plans its own).
  *
@@ -26,6 +29,8 @@ export interface Dialect {
   jsonText(column: string, name: string): string;
   /** `AS` for a CTE read by several parts of the query (`AS MATERIALIZED` where the engine takes the hint). */
   readonly sharedCte: string;
+  /** The aggregate: `value` of the row with the least `(order...)`, NULL values included. */
+  argMin(value: string, order: readonly string[]): string;
 }
 
 const pointer = (name: string) => `/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
@@ -34,6 +39,8 @@ export const duckdb: Dialect = {
   name: "duckdb",
   jsonText: (column, name) => `json_extract_string(${column}, ${sqlString(pointer(name))})`,
   sharedCte: "AS MATERIALIZED",
+  // `arg_min` skips rows whose value is NULL; `arg_min_null` does not (a unit's first exposure may have no allocation).
+  argMin: (value, order) => `arg_min_null(${value}, (${order.join(", ")}))`,
 };
 
 export const athena: Dialect = {
@@ -41,4 +48,5 @@ export const athena: Dialect = {
   jsonText: (column, name) =>
     `json_extract_scalar(element_at(CAST(json_parse(${column}) AS MAP(VARCHAR, JSON)), ${sqlString(name)}), '$')`,
   sharedCte: "AS",
+  argMin: (value, order) => `min_by(${value}, ROW(${order.join(", ")}))`,
 };

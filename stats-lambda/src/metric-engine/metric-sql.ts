@@ -61,14 +61,17 @@ export function eventTypesOf(metrics: readonly MetricDefinition[]): string[] {
   return [...types].sort();
 }
 
-/** How a metric's increments are summed: over rows, over distinct event ids, or by its funnel pass. */
-export type MetricSource = "rows" | "counted" | "funnel";
+/**
+ * How a metric is computed: a conversion (the unit's first qualifying day, over the rows as
+ * they are), increments summed over distinct event ids, or its funnel pass.
+ */
+export type MetricSource = "conversion" | "counted" | "funnel";
 
 export const sourceOf = (metric: MetricDefinition): MetricSource =>
   metric.type === "funnel"
     ? "funnel"
     : metric.type === "unique_conversions" || metric.type === "retention"
-      ? "rows"
+      ? "conversion"
       : "counted";
 
 /** The metric's window on row `alias` of `matched`: from exposure + startHours to exposure + endHours. */
@@ -110,16 +113,32 @@ function valueSql(metric: MetricDefinition, count: string, sum: string): string 
 export const hasSum = (metric: MetricDefinition) =>
   metric.type === "property_sum" || metric.type === "property_average" || metric.type === "ratio";
 
+const inWindowSql = (metric: MetricDefinition, selector: EventSelector, dialect: Dialect) =>
+  `${selectorSql(selector, "e", dialect)} AND ${windowSql(metric, "e")}`;
+
+/** Whether row `e` of `matched` converts the unit, for a conversion metric (unique conversions, retention). */
+export type ConversionMetric = Extract<MetricDefinition, { type: "unique_conversions" | "retention" }>;
+
+export function conditionSql(metric: ConversionMetric, dialect: Dialect): string {
+  if (metric.type === "unique_conversions") return inWindowSql(metric, metric, dialect);
+  const from = metric.mode === "within" ? Math.min(1, metric.day) : metric.day;
+  const days = `e.event_ms >= e.exposed_ms + ${sqlInteger(from * DAY_MS)} AND e.event_ms < e.exposed_ms + ${sqlInteger((metric.day + 1) * DAY_MS)}`;
+  return `${inWindowSql(metric, metric, dialect)} AND ${days}`;
+}
+
 /**
- * The metric's columns of `scored`, each an expression over row `e` of `matched`: `<name>_a`
+ * The metric's columns over row `e` of `matched`: a count or sum's increments `<name>_a`
  * (and `<name>_b`), or a funnel's step flags `<name>_s<k>` (1 or 0).
  */
-export function scoredColumns(metric: MetricDefinition, name: string, dialect: Dialect): [string, string][] {
+export function scoredColumns(
+  metric: Exclude<MetricDefinition, ConversionMetric>,
+  name: string,
+  dialect: Dialect,
+): [string, string][] {
   const properties = `e.${sqlIdent("properties")}`;
   const when = (condition: string, then: string) => `CASE WHEN ${condition} THEN ${then} ELSE 0 END`;
-  const inWindow = (selector: EventSelector) => `${selectorSql(selector, "e", dialect)} AND ${windowSql(metric, "e")}`;
+  const inWindow = (selector: EventSelector) => inWindowSql(metric, selector, dialect);
   switch (metric.type) {
-    case "unique_conversions":
     case "event_totals":
       return [[`${name}_a`, when(inWindow(metric), "1")]];
     case "property_sum":
@@ -141,11 +160,6 @@ export function scoredColumns(metric: MetricDefinition, name: string, dialect: D
         [`${name}_b`, side(metric.denominator)],
       ];
     }
-    case "retention": {
-      const from = metric.mode === "within" ? Math.min(1, metric.day) : metric.day;
-      const days = `e.event_ms >= e.exposed_ms + ${sqlInteger(from * DAY_MS)} AND e.event_ms < e.exposed_ms + ${sqlInteger((metric.day + 1) * DAY_MS)}`;
-      return [[`${name}_a`, when(`${inWindow(metric)} AND ${days}`, "1")]];
-    }
     case "funnel":
       // The first step inside the metric's window; the later ones any time after it.
       return metric.steps.map((step, k) => [
@@ -156,22 +170,22 @@ export function scoredColumns(metric: MetricDefinition, name: string, dialect: D
 }
 
 /**
- * A funnel's increments CTE `<name>_inc` (unit_key, variant, day_no), one ordered pass per
- * unit over its step events instead of joins. The rows of one (unit, time) are merged first,
- * so "the next rows" are the strictly later times. Backwards from the last step, `c<k>` is
- * the time a unit completes the steps from k on when it does step k at this row, taking the
- * earliest next step each time (the earliest is never worse for the steps after it, so the
- * completion only grows with the start, and the earliest completion among the later rows of
- * step k + 1 is that of the first of them). The unit converts at its earliest completion
- * within the conversion window of the first step.
+ * A funnel's conversions CTE `<name>_inc` (unit_key, variant, day_no), one ordered pass per
+ * unit over its step rows (`<name>_rows`) instead of joins. The rows of one (unit, time) are
+ * merged first, so "the next rows" are the strictly later times. (A RANGE frame over the
+ * milliseconds says the same without the merge, but DuckDB runs it at twice the cost.)
+ * Backwards from the last step, `c<k>` is the time a unit completes the steps from k on when
+ * it does step k at this row, taking the earliest next step each time (the earliest is never
+ * worse for the steps after it, so the completion only grows with the start, and the
+ * earliest completion among the later rows of step k + 1 is that of the first of them). The
+ * unit converts at its earliest completion within the conversion window of the first step.
  */
 export function funnelCtes(metric: Extract<MetricDefinition, { type: "funnel" }>, name: string): string[] {
   const n = metric.steps.length;
   const flags = metric.steps.map((_, k) => `${name}_s${k}`);
   const ctes = [
     `${name}_t AS (SELECT unit_key, variant, event_ms, ${flags.map((f) => `max(${f}) AS ${f}`).join(", ")}, ` +
-      `CASE WHEN max(${flags[n - 1]}) = 1 THEN event_ms END AS ${name}_c${n - 1} ` +
-      `FROM scored WHERE ${flags.map((f) => `${f} = 1`).join(" OR ")} GROUP BY 1, 2, 3)`,
+      `CASE WHEN max(${flags[n - 1]}) = 1 THEN event_ms END AS ${name}_c${n - 1} FROM ${name}_rows GROUP BY 1, 2, 3)`,
   ];
   let from = `${name}_t`;
   for (let k = n - 2; k >= 0; k--) {
@@ -230,9 +244,20 @@ export function totalColumns(metric: MetricDefinition, name: string): string[] {
   return columns;
 }
 
-/** The metric's series rows (from `totals`, `units` and `val`) and its CTEs after `val`. */
+/**
+ * A binary metric's series from one row per converted unit with its day `day`: on that day
+ * its value goes from 0 to 1 (scaled), so Σx and Σx² grow by the scale and its square.
+ */
+const conversionSeries = (key: string, day: string, from: string) =>
+  `${seriesRow(day, "variant", key, "0", `count(*) * ${VALUE_SCALE}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`)} ` +
+  `FROM ${from} WHERE ${day} IS NOT NULL GROUP BY 1, 2`;
+
+/** The metric's series rows (from `conversions`, a funnel's, `totals`, `units`, `val`) and its CTEs after them. */
 export function seriesSql(metric: MetricDefinition, name: string): { ctes: string[]; series: string[] } {
   const key = sqlString(metric.key);
+  const source = sourceOf(metric);
+  if (source === "conversion") return { ctes: [], series: [conversionSeries(key, `${name}_day`, "conversions")] };
+  if (source === "funnel") return { ctes: [], series: [conversionSeries(key, "day_no", `${name}_inc`)] };
   const n = metric.type === "property_average" ? `${name}_n` : "0";
   const series = [`${seriesRow("day_no", "variant", key, n, `${name}_s`, `${name}_q`)} FROM totals`];
   const ctes: string[] = [];
