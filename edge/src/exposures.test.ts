@@ -2,9 +2,34 @@ import { describe, expect, it } from "vitest";
 import { compileDeployment } from "../../shared/authoring/to-evaluation-model.js";
 import { makeFlag } from "../../shared/authoring/test-support.js";
 import { compile, exposureOf, userToContext } from "../../shared/evaluation/index.js";
-import { ExposureDedup, exposureMessage } from "./exposures.js";
+import { breakdownOf, ExposureDedup, exposureMessage } from "./exposures.js";
 
 describe("exposures", () => {
+  it("carry the user's breakdown properties, from Amplitude's user fields or its user properties", () => {
+    const user = {
+      user_id: "u",
+      country: "DE",
+      platform: "iOS",
+      version: "5.2.0",
+      user_properties: { os: "iOS 18", country: "FR", app_version: "ignored", plan: "pro" },
+    };
+    expect(breakdownOf(user)).toEqual({ country: "DE", platform: "iOS", os: "iOS 18", app_version: "5.2.0" });
+    expect(breakdownOf({ user_id: "u", user_properties: { app_version: 7, platform: { nested: true } } })).toEqual({
+      app_version: "7",
+    });
+    expect(breakdownOf({ user_id: "u", country: "" })).toBeUndefined();
+    expect(breakdownOf({ user_id: "u", country: "x".repeat(500) })?.["country"]).toHaveLength(100);
+    const [message] = exposureMessage(
+      { deployment: "d" },
+      user,
+      [{ flagKey: "f", variant: "on" }],
+      "remote-evaluation",
+    );
+    expect(message?.userProperties).toEqual({ country: "DE", platform: "iOS", os: "iOS 18", app_version: "5.2.0" });
+    const [plain] = exposureMessage({ deployment: "d" }, { user_id: "u" }, [{ flagKey: "f", variant: "on" }], "cdn");
+    expect(plain).not.toHaveProperty("userProperties");
+  });
+
   it("deduplicates per user, flag and variant, within a bounded memory", () => {
     const dedup = new ExposureDedup(4);
     const a = { user_id: "a" };

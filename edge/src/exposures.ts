@@ -61,8 +61,44 @@ export interface MessageSource {
   deployment: string;
 }
 
-/** Who was exposed: ids, and groups as evaluation saw them (group-bucketed experiments count groups). */
-export type ExposedUser = Pick<User, "user_id" | "device_id"> & { groups?: Record<string, unknown> | null | undefined };
+/**
+ * Who was exposed: ids, groups as evaluation saw them (group-bucketed experiments count
+ * groups), and what the breakdowns read (the user's fields and properties).
+ */
+export type ExposedUser = Pick<User, "user_id" | "device_id"> & {
+  groups?: Record<string, unknown> | null | undefined;
+  user_properties?: Record<string, unknown> | null | undefined;
+  [field: string]: unknown;
+};
+
+/**
+ * The breakdown properties of the event store (stats-lambda event-store/columns.ts
+ * BREAKDOWN_PROPERTIES) as the Amplitude user carries them: top-level fields (`country`,
+ * `platform`, `os`, and `version` for the app's), else user properties of the same names.
+ * Strings and numbers only, each cut to 100 characters: the message stays small.
+ */
+const BREAKDOWN_FIELDS: ReadonlyArray<[property: string, fields: readonly string[]]> = [
+  ["country", ["country"]],
+  ["platform", ["platform"]],
+  ["os", ["os"]],
+  ["app_version", ["version", "app_version"]],
+];
+const MAX_BREAKDOWN_CHARS = 100;
+
+export function breakdownOf(user: ExposedUser): Record<string, string> | undefined {
+  const found: Record<string, string> = {};
+  const properties = user.user_properties;
+  for (const [property, fields] of BREAKDOWN_FIELDS) {
+    for (const field of fields) {
+      const value = user[field] ?? properties?.[field];
+      if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value))) {
+        found[property] = String(value).slice(0, MAX_BREAKDOWN_CHARS);
+        break;
+      }
+    }
+  }
+  return Object.keys(found).length > 0 ? found : undefined;
+}
 
 /** The first name of each of the user's group types. */
 function groupNames(groups: ExposedUser["groups"]): Record<string, string> | undefined {
@@ -85,6 +121,7 @@ export function exposureMessage(
 ): ExposureMessage[] {
   if (exposures.length === 0) return [];
   const groups = groupNames(user.groups);
+  const userProperties = breakdownOf(user);
   return fitExposureMessage({
     type: "exposures",
     ...(project ? { project } : {}),
@@ -92,6 +129,7 @@ export function exposureMessage(
     ...(user.user_id ? { userId: user.user_id } : {}),
     ...(user.device_id ? { deviceId: user.device_id } : {}),
     ...(groups ? { groups } : {}),
+    ...(userProperties ? { userProperties } : {}),
     time,
     source,
     exposures,

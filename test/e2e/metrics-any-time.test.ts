@@ -92,8 +92,12 @@ describe("a funnel metric added to a running experiment after its data", () => {
     expect(started.status).toBe(200);
 
     const experiment = Experiment.initializeRemote(serverKey, { serverUrl: stack.edgeUrl, fetchRetries: 0 });
+    // A third of the users in Germany, as the SDK's user field says: the edge keeps it with the exposure.
+    const countryOf = (userId: string) => (Number(userId.split("-")[1]) % 3 === 0 ? "DE" : "US");
     const variantOf = async (userId: string, tracksExposure: boolean) =>
-      (await experiment.fetchV2({ user_id: userId }, { tracksExposure }))[FLAG]?.key as Variant | undefined;
+      (await experiment.fetchV2({ user_id: userId, country: countryOf(userId) }, { tracksExposure }))[FLAG]?.key as
+        | Variant
+        | undefined;
     await expect.poll(() => variantOf("probe", false), { timeout: 10_000 }).toMatch(/^(control|treatment)$/);
 
     const analytics = createInstance();
@@ -144,21 +148,26 @@ describe("a funnel metric added to a running experiment after its data", () => {
 
     // What the report must say, derived here from what was sent.
     const expected = {
-      control: { units: 0, funnel: 0, purchases: 0 },
-      treatment: { units: 0, funnel: 0, purchases: 0 },
+      control: { units: 0, funnel: 0, purchases: 0, germanPurchases: 0 },
+      treatment: { units: 0, funnel: 0, purchases: 0, germanPurchases: 0 },
     };
     for (const user of users) {
       const own = sent.filter((e) => e.user === user);
       const counts = expected[variants.get(user)!];
       counts.units++;
       if (converts(own)) counts.funnel++;
-      if (own.some((e) => !e.beforeExposure && e.step === BUY)) counts.purchases++;
+      if (own.some((e) => !e.beforeExposure && e.step === BUY)) {
+        counts.purchases++;
+        if (countryOf(user) === "DE") counts.germanPurchases++;
+      }
     }
     // Every kind of user is there, in both variants.
     expect(expected.control.units + expected.treatment.units).toBe(USERS);
     for (const v of ["control", "treatment"] as const) {
       expect(expected[v].funnel).toBeGreaterThan(0);
       expect(expected[v].purchases).toBeGreaterThan(expected[v].funnel);
+      expect(expected[v].germanPurchases).toBeGreaterThan(0);
+      expect(expected[v].germanPurchases).toBeLessThan(expected[v].purchases);
     }
 
     type MetricVariant = { variant: Variant; exposures: number; n: number; mean: number };
@@ -179,7 +188,7 @@ describe("a funnel metric added to a running experiment after its data", () => {
           { units: v.n, exposures: v.exposures, conversions: Math.round(v.mean * v.n) },
         ]),
       );
-    const expectedTally = (which: "funnel" | "purchases") =>
+    const expectedTally = (which: "funnel" | "purchases" | "germanPurchases") =>
       Object.fromEntries(
         (["control", "treatment"] as const).map((v) => [
           v,
@@ -202,17 +211,29 @@ describe("a funnel metric added to a running experiment after its data", () => {
       conversionWindowHours: 24,
     });
     expect(catalog.status).toBe(201);
+    const german = await stack.api("POST", "/projects/shop/metrics", {
+      key: "german-purchases",
+      name: "Purchases in Germany",
+      type: "unique_conversions",
+      eventType: BUY,
+      filters: [{ scope: "user", property: "country", op: "=", value: "DE" }],
+    });
+    expect(german.status).toBe(201);
     const added = await stack.api("PATCH", `/projects/shop/flags/${FLAG}`, {
-      secondaryMetrics: [{ metric: "checkout-funnel" }],
+      secondaryMetrics: [{ metric: "checkout-funnel" }, { metric: "german-purchases" }],
       version: started.body.version,
     });
     expect(added.status).toBe(200);
-    const change = added.body.analysisPeriods.at(-1).metricChanges.at(-1);
+    const change = added.body.analysisPeriods
+      .at(-1)
+      .metricChanges.find((c: { metric: string }) => c.metric === "checkout-funnel");
     expect(change).toMatchObject({ action: "added", role: "secondary", metric: "checkout-funnel" });
 
     await expect
       .poll(async () => tally(await metricOf("checkout-funnel")), { timeout: 20_000 })
       .toEqual(expectedTally("funnel"));
+    // A user-property filter reads the country the SDK sent with the exposure.
+    expect(tally(await metricOf("german-purchases"))).toEqual(expectedTally("germanPurchases"));
     const funnel = (await metricOf("checkout-funnel"))!;
     expect(funnel).toMatchObject({ role: "secondary", registeredAt: change.at });
     expect(funnel.registeredAt).not.toBe("start");
@@ -237,7 +258,7 @@ describe("a funnel metric added to a running experiment after its data", () => {
     // Each chart's time axis spans the looks' days: one look (all data from today) shows a day either side.
     const looks = (await metricOf("checkout-funnel"))!.timeSeries.length;
     const charts = page.locator("[data-testid$=-chart], [data-testid^=lift-chart-]");
-    await expect.poll(() => charts.count()).toBe(3); // exposures, and each metric's lift
+    await expect.poll(() => charts.count()).toBe(4); // exposures, and each of the 3 metrics' lift
     for (const chart of await charts.all()) {
       expect(await chart.getAttribute("data-points")).toBe(String(looks));
       await expect.poll(() => chart.getAttribute("data-x-range")).toMatch(/^\d+,\d+$/);
