@@ -87,6 +87,8 @@ export interface StatsAppOptions {
   ingestSecret: string;
   /** Where ingest appends every accepted exposure and event (docs/event-store.md). */
   eventStore?: EventStoreWriter;
+  /** With a store, also keep ingest's per-unit DynamoDB aggregates (ingest/index.ts; the parity tests). */
+  unitAggregates?: boolean;
   /** The event store's metric engine (metric-engine/index.ts); without it the metric editor's endpoints answer 503. */
   metricEngine?: Pick<MetricEngine, "aggregates" | "eventTypes" | "preview"> | undefined;
 }
@@ -97,6 +99,7 @@ export function createStatsApp({
   tokens,
   ingestSecret,
   eventStore,
+  unitAggregates,
   metricEngine,
 }: StatsAppOptions): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
@@ -113,6 +116,7 @@ export function createStatsApp({
       await ingest(messages, stats.db, catalog, {
         ...(queueLagMs === undefined ? {} : { queueLagMs }),
         ...(eventStore ? { eventStore } : {}),
+        ...(unitAggregates ? { unitAggregates } : {}),
       }),
     );
   });

@@ -32,8 +32,8 @@ const children = new Set<ChildProcess>();
 const flags = { early: runningExperiment("early"), retried: runningExperiment("retried") };
 
 /** A stats service in a child process over the shared dynalite and event store folder. */
-async function startChild(): Promise<{ url: string; process: ChildProcess }> {
-  const options = { dynamoEndpoint: dynamo.endpoint, ingestSecret: SECRET, eventStoreRoot: root };
+async function startChild(extra: { unitAggregates?: boolean } = {}): Promise<{ url: string; process: ChildProcess }> {
+  const options = { dynamoEndpoint: dynamo.endpoint, ingestSecret: SECRET, eventStoreRoot: root, ...extra };
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(import.meta.dirname, "stats-service.child.test-support.ts")],
@@ -137,7 +137,7 @@ afterAll(async () => {
 
 describe("conversions delivered before their exposures", () => {
   it("all count in the engine's report, over separate deliveries", async () => {
-    const service = await startChild();
+    const service = await startChild({ unitAggregates: true }); // the DynamoDB path too, to compare
     const units = population("early", 400);
     let id = 0;
     // The conversions first, in four deliveries; then the exposures, in four more.

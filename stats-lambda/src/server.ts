@@ -24,6 +24,8 @@ export interface StatsServerOptions {
   eventStoreRoot?: string;
   /** How often the event store is compacted and old partitions deleted (default: every minute). */
   eventStoreUpkeepEveryMs?: number;
+  /** With a store, also keep ingest's per-unit DynamoDB aggregates (the parity tests compare both sources). */
+  unitAggregates?: boolean;
 }
 
 export interface StatsServer {
@@ -57,6 +59,7 @@ export async function startStatsService(options: StatsServerOptions): Promise<St
     tokens: tokenLookup(controlDb),
     ingestSecret: options.ingestSecret,
     ...(store ? { eventStore: store.writer } : {}),
+    ...(options.unitAggregates ? { unitAggregates: true } : {}),
   });
   // One upkeep at a time; a failed one is logged and tried again at the next tick.
   let upkeeping: Promise<void> = Promise.resolve();

@@ -202,6 +202,7 @@ beforeAll(async () => {
     ingestSecret: SECRET,
     eventStoreRoot: root,
     eventStoreUpkeepEveryMs: 3_600_000,
+    unitAggregates: true, // both sources from one ingest
   });
   engine = createMetricEngine({ root });
   const records = await controlPlaneRecords(dynamo.endpoint);

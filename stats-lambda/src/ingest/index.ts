@@ -10,9 +10,12 @@
  *    day, variant, metric), into this run's shard, marked with the run's id so the add
  *    happens once;
  * 5. event markers, then this run's settle marker.
- * Beside these, the delivery's rows are appended to the event store (event-store/writer.ts),
- * when one is configured: one file per partition, no DynamoDB request, finished before the
- * run returns (so before the delivery is acknowledged).
+ * With an event store configured, the delivery's rows are appended to it instead
+ * (event-store/writer.ts): one file per partition, finished before the run returns (so before
+ * the delivery is acknowledged), and steps 2–5 are skipped: the metric engine computes reports
+ * from the store, so no DynamoDB request is made per event or unit, and no experiment has a
+ * hot partition. Only the data-quality counters are kept, one update per experiment and run.
+ * `unitAggregates: true` keeps steps 2–5 as well (the parity tests compare the two sources).
  * A run that passes its deadline before step 4 stops (the delivery is retried and a later
  * run adopts what it wrote). See docs/ingest.md for why this is exactly-once.
  */
@@ -69,6 +72,8 @@ export interface IngestOptions {
   deadlineMs?: number;
   /** Where every accepted exposure and event is appended (the event store); none when absent. */
   eventStore?: EventStoreWriter;
+  /** Keep the per-unit DynamoDB aggregates (steps 2–5) beside the store; always kept without a store. */
+  unitAggregates?: boolean;
 }
 
 /** A run that has not settled this long after it started is dead: the function's timeout (30 s) has long passed. */
@@ -137,6 +142,15 @@ export async function ingest(
   for (const experiment of experiments) {
     result.rejectedExposures += experiment.rejectedExposures;
     result.dropped += Object.values(experiment.dropped).reduce((a, b) => a + b, 0);
+  }
+  if (appended && !options.unitAggregates) {
+    for (const rows of stored) {
+      result.exposures += rows.exposures.length;
+      result.events += rows.events.length;
+    }
+    await recordAllQuality(db, experiments, clock, concurrency, options.queueLagMs);
+    result.stored = (await appended).rows;
+    return result;
   }
 
   // 2. Bulk reads: units and event markers, then the runs pending on those units.
@@ -278,10 +292,7 @@ export async function ingest(
     concurrency,
   );
 
-  // Freshness and data quality, once per experiment.
-  await mapConcurrent(experiments, concurrency, (experiment) =>
-    recordQuality(db, experiment, clock(), options.queueLagMs),
-  );
+  await recordAllQuality(db, experiments, clock, concurrency, options.queueLagMs);
   if (appended) result.stored = (await appended).rows;
   return result;
 }
@@ -372,6 +383,15 @@ async function addToAggregate(
     }),
   );
 }
+
+/** Freshness and data quality, once per experiment. */
+const recordAllQuality = (
+  db: Db,
+  experiments: readonly ExperimentWork[],
+  clock: () => number,
+  concurrency: number,
+  queueLagMs: number | undefined,
+) => mapConcurrent(experiments, concurrency, (experiment) => recordQuality(db, experiment, clock(), queueLagMs));
 
 async function recordQuality(
   db: Db,

@@ -290,7 +290,7 @@ describe("ingest", () => {
 });
 
 describe("ingest into the event store", () => {
-  it("appends every accepted exposure and event once, with no DynamoDB request for the store", async () => {
+  it("appends every accepted exposure and event once, with no DynamoDB request per unit or event", async () => {
     const root = await mkdtemp(join(tmpdir(), "ingest-store-"));
     const duckdb = await DuckDBInstance.create(":memory:");
     try {
@@ -316,12 +316,16 @@ describe("ingest into the event store", () => {
           { user_id: "s-user", event_type: "search", event_properties: { q: "shoes" } },
         ),
       );
+      proxy.reset();
       const result = await ingest(messages, db, catalog, { ...quiet, eventStore });
-      expect(result.stored).toBe(5);
+      expect(result).toMatchObject({ stored: 5, exposures: 2, events: 3 });
       // Redelivered, and overlapping with a new message: nothing counted twice.
       await ingest(messages, db, catalog, { ...quiet, eventStore });
       const late = delivery(events({ user_id: "s-user", event_type: "search", time: T0 + 9000 }));
       await ingest([...messages.slice(1), ...late], db, catalog, { ...quiet, eventStore });
+      // The stats table saw only the data-quality counter, once per experiment and run: no unit
+      // items, markers or aggregates (the engine computes reports from the store).
+      expect(Object.fromEntries(proxy.counts)).toEqual({ UpdateItem: 3 });
 
       const connection = await duckdb.connect();
       await attachEventStore(connection, { root, project: "shop" });
