@@ -68,7 +68,8 @@ test("where the dialects agree the SQL is the same, and the Athena text runs on 
   expect(sql).toBe(
     compileMetricQuery(q, duckdb)
       .replaceAll("AS MATERIALIZED", "AS")
-      .replaceAll(/arg_min_null\(([^()]+), \(([^()]+)\)\)/g, "min_by($1, ROW($2))"),
+      .replaceAll(/arg_min_null\(([^()]+), \(([^()]+)\)\)/g, "min_by($1, ROW($2))")
+      .replaceAll('hash("id") AS event_id', '"id" AS event_id'),
   );
   const exposures = [
     exposure("d1", "control", T0, { device_id: "d1" }),

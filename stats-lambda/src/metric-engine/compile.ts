@@ -175,7 +175,7 @@ function eventCtes(
   const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes(query).map(sqlString).join(", ")})`];
   const ctes = [
     `event_rows AS (SELECT ${eventUnit(query, base)} AS unit_key, ${id("event_type")} AS event_type, ` +
-      `${id("time")} AS event_ms${needsId ? `, ${id("id")} AS event_id` : ""}` +
+      `${id("time")} AS event_ms${needsId ? `, ${base.idKey(id("id"))} AS event_id` : ""}` +
       `${ofEvent.map(([name, x]) => extraction(name, base.jsonText(id("event_properties"), x.member))).join("")} ` +
       `FROM events WHERE ${eventFilter.join(" AND ")})`,
     // Joined once on the unit's text id; from here on the unit is its number.
@@ -199,11 +199,13 @@ function eventCtes(
   });
   if (counted.length > 0) {
     const columns = countedScores.map(([name]) => name);
-    // Copies of an event (one id) are identical: one per id, of the rows that add to a count or sum.
+    // Copies of an event (one id) are identical: one per unit and id, of the rows that add to a count or sum.
+    const any = (c: string) => `arbitrary(${c}) AS ${c}`;
     ctes.push(
-      `counted AS (SELECT DISTINCT * FROM (SELECT e.unit_key, e.variant, ${dayOf("e.event_ms")} AS day_no, e.event_id` +
+      `counted AS (SELECT unit_key, ${["variant", "day_no", ...columns].map(any).join(", ")} FROM (` +
+        `SELECT e.unit_key, e.variant, ${dayOf("e.event_ms")} AS day_no, e.event_id` +
         `${countedScores.map(([name, sql]) => `, ${sql} AS ${name}`).join("")} FROM matched e) AS c ` +
-        `WHERE ${columns.map((c) => `${c} <> 0`).join(" OR ")})`,
+        `WHERE ${columns.map((c) => `${c} <> 0`).join(" OR ")} GROUP BY unit_key, event_id)`,
       `inc AS (SELECT unit_key, variant, day_no, ${columns.map((c) => `sum(${c}) AS ${c}`).join(", ")} FROM counted GROUP BY 1, 2, 3)`,
       `val AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
         `SELECT *, ${counted.flatMap(({ metric, name }) => cumulatedColumns(metric, name)).join(", ")} FROM inc) AS cumulated)`,
