@@ -146,13 +146,18 @@ describe("capping", () => {
         return new Map([...buckets].map(([b, vs]) => [b, fromValues(vs)])) as Histogram;
       });
       const units = c.arms.reduce((sum, a) => sum + a.length, 0);
-      const caps = quantileCaps(histograms, units, c.percentile, 1e4);
-      expect(caps.upper?.value ?? null).toBe(c.cap);
-      c.arms.forEach((values, i) => {
-        const capped = capStatistics(histograms[i]!, values.length, caps);
-        expect(capped.mean).toBeCloseTo(c.means[i]!, 9);
-        expect(variance(capped) / c.variances[i]!).toBeCloseTo(1, 9);
-      });
+      const expected = [
+        { caps: quantileCaps(histograms, units, c.percentile, 1e4, { includeZeros: true }), reference: c },
+        { caps: quantileCaps(histograms, units, c.percentile, 1e4), reference: c.nonZero },
+      ];
+      for (const { caps, reference: r } of expected) {
+        expect(caps.upper?.value ?? null).toBe(r.cap);
+        c.arms.forEach((values, i) => {
+          const capped = capStatistics(histograms[i]!, values.length, caps);
+          expect(capped.mean).toBeCloseTo(r.means[i]!, 9);
+          expect(variance(capped) / r.variances[i]!).toBeCloseTo(1, 9);
+        });
+      }
     }
   });
 
