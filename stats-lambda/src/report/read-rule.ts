@@ -2,7 +2,7 @@
  * When a verdict may be read. A sequential test is valid at every look. A fixed-horizon
  * t-test is valid once, at its planned sample: read daily it rejected a true null 27.9%
  * (conversion) and 25.8% (revenue) of the time against 5.8%/4.85% at its final look
- * (issue 22; Johari et al. 2017, "Peeking at A/B tests", §1). So a t-test look has a
+ * (issue 22; Johari, Koomen, Pekelis & Walsh 2017, "Peeking at A/B tests"). So a t-test look has a
  * verdict only once the units reach the sample plan's fixed-horizon total (the
  * minimum detectable effect plans it) or at the last look of a stopped run (its end);
  * before, the report shows the estimate and interval without a verdict, unless an early
