@@ -53,7 +53,17 @@ export interface Caps {
 }
 
 /**
- * Caps at the `percentile` quantiles of the non-zero values of all arms together; with
+ * Over the non-zero values, a cap's rank is at most this many units from the end (pooled;
+ * the bucket edge may then cap fewer): with few units with a value the 99th percentile is the
+ * sample's largest few, and a small arm's mean stays as skewed as uncapped (sequential A/A
+ * revenue at 90/10, 300 units a day: 10.9% false positives without it, 2.4% with it). From
+ * 5,000 units with a value the percentile alone decides.
+ */
+export const MIN_CAPPED_UNITS = 50;
+
+/**
+ * Caps at the `percentile` quantiles of the non-zero values of all arms together (capping at
+ * least MIN_CAPPED_UNITS units on each side that has a cap); with
  * `includeZeros`, of all `units` units (those in no bucket are zeros, bucket 0), and then a
  * cap only where the quantile is not 0.
  */
@@ -81,8 +91,9 @@ export function quantileCaps(
     for (const [bucket, n] of buckets) if ((seen += n) >= rank) return bucket;
     return buckets[buckets.length - 1]![0];
   };
-  const top = bucketAtRank(Math.ceil(percentile * total));
-  const bottom = bucketAtRank(Math.floor((1 - percentile) * total) + 1);
+  const guard = includeZeros ? 0 : MIN_CAPPED_UNITS;
+  const top = bucketAtRank(Math.max(1, Math.min(Math.ceil(percentile * total), total - guard)));
+  const bottom = bucketAtRank(Math.min(total, Math.max(Math.floor((1 - percentile) * total) + 1, guard + 1)));
   return {
     upper: top > 0 ? { value: edge(top) / scale, bucket: top } : undefined,
     lower: bottom < 0 ? { value: edge(bottom) / scale, bucket: bottom } : undefined,
