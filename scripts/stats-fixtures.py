@@ -170,9 +170,11 @@ for percentile in [0.99, 0.95, 0.999]:
     capped = [np.minimum(np.array(a), cap) if cap is not None else np.array(a) for a in arms]
     entry = {"percentile": percentile, "arms": arms, "cap": cap, "means": [float(c.mean()) for c in capped], "variances": [float(c.var(ddof=1)) for c in capped]}
     # The default since issue 22: the quantile over the non-zero values only (gbstats' ignoreZeros),
-    # its rank at most the 51st largest (MIN_CAPPED_UNITS = 50 beyond it; inverted_cdf's rank is ⌈p·N⌉).
+    # its rank at most 50 from the end (MIN_CAPPED_UNITS) but not below the 90th percentile's
+    # (MAX_GUARDED_PERCENTILE); inverted_cdf's rank is ⌈p·N⌉.
     values = np.sort(pooled[pooled != 0])
-    rank = max(1, min(math.ceil(percentile * len(values)), len(values) - 50))
+    floor = math.ceil(min(percentile, 0.9) * len(values))
+    rank = max(1, floor, min(math.ceil(percentile * len(values)), len(values) - 50))
     q = float(values[rank - 1])
     cap = 2 ** (math.floor(math.log2(round(q * 1e4))) + 1) / 1e4
     capped = [np.minimum(np.array(a), cap) for a in arms]
