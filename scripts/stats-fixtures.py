@@ -149,7 +149,8 @@ for i in range(12):
         entry[name] = {"adjusted": [float(x) for x in adjusted], "reject": [bool(x) for x in reject]}
     corrections.append(entry)
 
-# Capping: zero-inflated lognormal values, the cap at the pooled quantile (zeros included)
+# Capping: zero-inflated lognormal values, the cap at the pooled quantile (zeros included;
+# `nonZero`: over the non-zero values, the report's default)
 # rounded out to its power-of-two bucket edge (values scaled by 1e4), and each arm's
 # capped mean and variance.
 capping = []
@@ -167,7 +168,18 @@ for percentile in [0.99, 0.95, 0.999]:
         scaled = round(q * 1e4)
         cap = 2 ** (math.floor(math.log2(scaled)) + 1) / 1e4
     capped = [np.minimum(np.array(a), cap) if cap is not None else np.array(a) for a in arms]
-    capping.append({"percentile": percentile, "arms": arms, "cap": cap, "means": [float(c.mean()) for c in capped], "variances": [float(c.var(ddof=1)) for c in capped]})
+    entry = {"percentile": percentile, "arms": arms, "cap": cap, "means": [float(c.mean()) for c in capped], "variances": [float(c.var(ddof=1)) for c in capped]}
+    # The default since issue 22: the quantile over the non-zero values only (gbstats' ignoreZeros),
+    # its rank at most 50 from the end (MIN_CAPPED_UNITS) but not below the 90th percentile's
+    # (MAX_GUARDED_PERCENTILE); inverted_cdf's rank is ⌈p·N⌉.
+    values = np.sort(pooled[pooled != 0])
+    floor = math.ceil(min(percentile, 0.9) * len(values))
+    rank = max(1, floor, min(math.ceil(percentile * len(values)), len(values) - 50))
+    q = float(values[rank - 1])
+    cap = 2 ** (math.floor(math.log2(round(q * 1e4))) + 1) / 1e4
+    capped = [np.minimum(np.array(a), cap) for a in arms]
+    entry["nonZero"] = {"cap": cap, "means": [float(c.mean()) for c in capped], "variances": [float(c.var(ddof=1)) for c in capped]}
+    capping.append(entry)
 
 # Fixed-horizon sample size per arm, two-sided, power 0.8 (statsmodels, Cohen's h).
 sample_sizes = []

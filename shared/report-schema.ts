@@ -5,6 +5,7 @@
  */
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { analysisSettingsSchema, hypothesisSchema } from "./authoring/schema.js";
+import { WARNINGS } from "./report-warnings.js";
 import { CORRECTIONS } from "./stats/corrections.js";
 
 const estimate = z.number().nullable().describe("null when it cannot be estimated yet");
@@ -19,7 +20,7 @@ export const VERDICTS = [
   "no_harm_detected",
 ] as const;
 export const verdictSchema = z.enum(VERDICTS);
-export const warningSchema = z.enum(["sample_ratio_mismatch", "effect_not_stable"]);
+export const warningSchema = z.enum(WARNINGS);
 
 export const comparisonSchema = z.object({
   difference: estimate,
@@ -66,7 +67,13 @@ export const metricReportSchema = z.object({
     .describe('"start", or the ISO time the metric was added to the running experiment (analysis period)'),
   cap: z
     .union([
-      z.object({ percentile: z.number(), upper: z.number().nullable(), lower: z.number().nullable() }),
+      z.object({
+        percentile: z.number(),
+        upper: z.number().nullable(),
+        lower: z.number().nullable(),
+        cappedShare: z.number().describe("Share of the metric's units counted at a cap, over all arms"),
+        removedShare: z.number().describe("Share of the metric's total the caps removed, over all arms"),
+      }),
       z.object({ value: z.number() }),
     ])
     .nullable()
@@ -115,6 +122,7 @@ export const reportSchema = z.object({
   }),
   dataQuality: z.object({
     multipleVariantUnits: z.number(),
+    multipleVariantShare: z.number().describe("Units seen in two variants, over exposed units"),
     rejectedExposures: z.number(),
     droppedValues: z.record(z.string(), z.number()),
   }),

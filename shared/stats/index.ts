@@ -29,5 +29,14 @@ export {
   type SufficientStats,
 } from "./sufficient.js";
 export { testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
-export { capStatistics, histogramBucket, quantileCaps, type Cap, type Caps, type Histogram } from "./winsorize.js";
+export {
+  capEffect,
+  capStatistics,
+  histogramBucket,
+  quantileCaps,
+  type Cap,
+  type CapEffect,
+  type Caps,
+  type Histogram,
+} from "./winsorize.js";
 export { deltaMethodVariance, ratioStatistics, type RatioSums } from "./delta-method.js";

@@ -146,14 +146,46 @@ describe("capping", () => {
         return new Map([...buckets].map(([b, vs]) => [b, fromValues(vs)])) as Histogram;
       });
       const units = c.arms.reduce((sum, a) => sum + a.length, 0);
-      const caps = quantileCaps(histograms, units, c.percentile, 1e4);
-      expect(caps.upper?.value ?? null).toBe(c.cap);
-      c.arms.forEach((values, i) => {
-        const capped = capStatistics(histograms[i]!, values.length, caps);
-        expect(capped.mean).toBeCloseTo(c.means[i]!, 9);
-        expect(variance(capped) / c.variances[i]!).toBeCloseTo(1, 9);
-      });
+      const expected = [
+        { caps: quantileCaps(histograms, units, c.percentile, 1e4, { includeZeros: true }), reference: c },
+        { caps: quantileCaps(histograms, units, c.percentile, 1e4), reference: c.nonZero },
+      ];
+      for (const { caps, reference: r } of expected) {
+        expect(caps.upper?.value ?? null).toBe(r.cap);
+        c.arms.forEach((values, i) => {
+          const capped = capStatistics(histograms[i]!, values.length, caps);
+          expect(capped.mean).toBeCloseTo(r.means[i]!, 9);
+          expect(variance(capped) / r.variances[i]!).toBeCloseTo(1, 9);
+        });
+      }
     }
+  });
+
+  it("caps over the non-zero values, at least 50 units out, never more than 10% of them", () => {
+    const histogramOf = (values: number[]): Histogram => {
+      const buckets = new Map<number, number[]>();
+      for (const v of values) {
+        const bucket = histogramBucket(v);
+        buckets.set(bucket, [...(buckets.get(bucket) ?? []), v]);
+      }
+      return new Map([...buckets].map(([b, vs]) => [b, fromValues(vs)]));
+    };
+    const capAt = (values: number[], units: number) => quantileCaps([histogramOf(values)], units, 0.99, 1).upper;
+    // 550 units at 1, 50 at 1,000: the 99th percentile (rank 594) would cap nothing; 50 units out
+    // (rank 550) is a 1, whose bucket [1, 2) ends at 2, and the 90th percentile (rank 540) allows it.
+    const fifty = [...Array<number>(550).fill(1), ...Array<number>(50).fill(1000)];
+    expect(capAt(fifty, 6000)?.value).toBe(2);
+    // 300 values 1 … 300: 50 out (rank 250) would cap 17%; the floor keeps rank 270, in [256, 512).
+    expect(
+      capAt(
+        Array.from({ length: 300 }, (_, i) => i + 1),
+        3000,
+      )?.value,
+    ).toBe(512);
+    // Zeros included, the old way, among 60,000 units: rank 59,400 is a 0, no cap.
+    expect(quantileCaps([histogramOf(fifty)], 60_000, 0.99, 1, { includeZeros: true }).upper).toBeUndefined();
+    // Two buyers (10 and 80): the 90th percentile floor keeps the larger uncapped.
+    expect(capAt([10, 80], 1000)?.value).toBe(128);
   });
 
   it("puts each scaled value in the power-of-two bucket of its magnitude", () => {

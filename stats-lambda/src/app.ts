@@ -57,6 +57,8 @@ const planSchema = z.strictObject({
   power: z.number().gt(0.5).lt(1).default(0.8),
 });
 const periodQuery = z.coerce.number().int().positive().optional();
+/** `?read=early`: a t-test's verdict before its planned sample, marked as an early read. */
+const readQuery = z.enum(["early"]).optional();
 const DAY_MS = 86_400_000;
 const eventTypesQuery = z.coerce.number().int().min(1).max(90).default(30);
 const previewSchema = z.strictObject({
@@ -137,7 +139,8 @@ export function createStatsApp({
     if (period !== undefined && period > Math.max(1, periods))
       throw new ApiError({ status: 404, message: `Experiment ${key} has ${periods} analysis period(s)` });
     const source = metricEngine ? engineSource(metricEngine, stats) : dynamoSource(stats);
-    const built = await reportFrom(source, project, flag, Date.now(), period);
+    const read = parseOr400(readQuery, c.req.query("read"), "read");
+    const built = await reportFrom(source, project, flag, Date.now(), period, read ? { read } : {});
     if (c.req.header("accept")?.includes("text/csv")) {
       return c.body(reportCsv(built), 200, {
         "Content-Type": "text/csv; charset=utf-8",
@@ -256,7 +259,10 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
     security: [{ adminToken: [] }],
     request: {
       params: z.object({ project: z.string(), key: z.string() }),
-      query: z.object({ period: periodQuery.describe("An earlier analysis period (default: the latest)") }),
+      query: z.object({
+        period: periodQuery.describe("An earlier analysis period (default: the latest)"),
+        read: readQuery.describe("`early`: a t-test's verdict before its planned sample, marked as an early read"),
+      }),
     },
     responses: {
       200: {

@@ -46,7 +46,8 @@ describe("verdicts agree with their intervals", () => {
     expect(c.verdict).toBe("significant_positive");
     expect(c.ci![0]).toBeGreaterThan(0);
     expect(c.pValue).toBeLessThan(0.05);
-    expect(c).toMatchObject({ trustworthy: false, warnings: ["effect_not_stable"] });
+    // Day 2's estimate is outside the interval day 1's decision stands on: said, too.
+    expect(c).toMatchObject({ trustworthy: false, warnings: ["effect_not_stable", "estimate_outside_interval"] });
     expectAgreement(r);
   });
 
@@ -142,13 +143,17 @@ describe("corrections and guardrails", () => {
       r.conversions(0, "control", secondaries[i]!, c!).conversions(0, "treatment", secondaries[i]!, t!);
     return r.conversions(0, "control", guardrail, 500).conversions(0, "treatment", guardrail, 600);
   };
-  const flag = (extra: Partial<Flag>) =>
-    experimentOn(conversion, [50, 50], {
+  // A stopped run: the t-test reads its verdicts at the run's end (read-rule.ts).
+  const flag = (extra: Partial<Flag>): Flag => {
+    const settings = experimentOn(conversion, [50, 50], {
       secondaryMetrics: secondaries,
       guardrailMetrics: [guardrail],
       statisticalMethod: "ttest",
       ...extra,
     });
+    const period = { startedAt: "2026-01-01T00:00:00.000Z", stoppedAt: "2026-01-02T00:00:00.000Z", settings };
+    return { ...settings, status: "stopped", analysisPeriods: [period] } as Flag;
+  };
 
   it("tests guardrails one-sided for harm, outside the secondary metrics' family", () => {
     const r = report(flag({}), rows());

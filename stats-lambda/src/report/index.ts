@@ -12,6 +12,7 @@
  * | analyse     | analyse.ts, metric-statistics| per metric: statistics per look, comparisons    |
  * | correct     | correct.ts                   | comparisons → adjusted p-values and levels      |
  * | verdicts    | verdicts.ts                  | comparison, level → intervals and verdict       |
+ * | verdicts    | read-rule.ts                 | t-test: verdict only at the planned sample      |
  * | warnings    | warnings.ts                  | verdict, SRM, stability → trustworthy           |
  * | srm         | srm.ts                       | allocation strata → sequential p-value          |
  * | quality     | quality.ts                   | quality counters → dataQuality, freshness       |
@@ -27,7 +28,8 @@ import { Cumulative } from "./cumulative.js";
 import { experimentOf } from "./experiment.js";
 import { metricReportOf } from "./metric-report.js";
 import { planOf } from "./plan.js";
-import { dataQualityOf, freshnessOf } from "./quality.js";
+import { dataQualityOf, freshnessOf, multipleVariantShareAt } from "./quality.js";
+import { readRuleOf } from "./read-rule.js";
 import { loadStatistics, type StatisticsSource } from "./source.js";
 import { sampleRatio } from "./srm.js";
 import { decisionsOf } from "./verdicts.js";
@@ -38,6 +40,11 @@ export { periodOf } from "./experiment.js";
 export { dynamoSource, ingestComputes, loadStatistics, type StatisticsSource } from "./source.js";
 export type { Report } from "../../../shared/report-schema.js";
 
+/** How a report is read: `early` asks a t-test for its verdict before the planned sample (marked as early). */
+export interface ReportOptions {
+  read?: "early";
+}
+
 /** The report from loaded rows (stages 2 onwards): pure. `computes`: the metrics the rows' source computes. */
 export function buildReport(
   flag: Flag,
@@ -46,6 +53,7 @@ export function buildReport(
   now: number,
   periodIndex?: number,
   computes?: StatisticsSource["computes"],
+  options: ReportOptions = {},
 ): Report {
   const experiment = experimentOf(flag, periodIndex, computes);
   const { index, period, settings, variantKeys, weights, method, alpha, correction, treatments } = experiment;
@@ -53,8 +61,13 @@ export function buildReport(
   const srm = sampleRatio(data, experiment);
   const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric));
   const corrected = correct(analysed, treatments, data.days.length, alpha, correction);
+  const plan = planOf(experiment, analysed[0], data);
+  const looks = {
+    read: readRuleOf(experiment, plan, data, options.read === "early"),
+    multipleVariantShare: (day: number) => multipleVariantShareAt(data, variantKeys, day),
+  };
   const metrics = analysed.map((a) =>
-    metricReportOf(a, decisionsOf(a, corrected, experiment), data, experiment, srm.mismatch),
+    metricReportOf(a, decisionsOf(a, corrected, experiment, looks), data, experiment, srm.mismatch),
   );
   const totalWeight = weights.reduce((a, b) => a + b, 0);
   return {
@@ -83,7 +96,7 @@ export function buildReport(
     srm,
     dataQuality: dataQualityOf(data, variantKeys, quality),
     freshness: freshnessOf(quality, now),
-    plan: planOf(experiment, analysed[0], data),
+    plan,
     metrics,
   };
 }
@@ -95,7 +108,8 @@ export async function reportFrom(
   flag: Flag,
   now: number,
   periodIndex?: number,
+  options: ReportOptions = {},
 ): Promise<Report> {
   const { rows, quality } = await loadStatistics(source, project, flag, periodIndex);
-  return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source));
+  return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source), options);
 }

@@ -53,6 +53,7 @@ export function metricReportOf(
   }));
 
   const cap = caps[last];
+  const effect = last >= 0 ? statistics.capEffect?.(last) : undefined;
   const capReport: MetricReport["cap"] =
     metric.capValue !== undefined
       ? { value: metric.capValue }
@@ -61,6 +62,8 @@ export function metricReportOf(
             percentile: metric.capPercentile ?? DEFAULT_CAP_PERCENTILE,
             upper: cap?.upper?.value ?? null,
             lower: cap?.lower?.value ?? null,
+            cappedShare: effect?.cappedShare ?? 0,
+            removedShare: effect?.removedShare ?? 0,
           }
         : null;
   return {

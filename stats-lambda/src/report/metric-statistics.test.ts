@@ -83,9 +83,10 @@ describe("metric statistics stage", () => {
       kind: "count",
       capped: true,
     });
-    // The metric engine's rows: sums and a histogram, 50 units with 2 views and one with 5,000.
+    // The metric engine's rows: sums and a histogram, 150 units with 2 views and one with 5,000
+    // (the cap is the 99th percentile of the units with a value: of 151, the 150th).
     const engine = new SimulatedRows().expose(0, "control", 1000).event(0, "control", revenue, 5000);
-    for (let i = 0; i < 50; i++) engine.event(0, "control", revenue, 2);
+    for (let i = 0; i < 150; i++) engine.event(0, "control", revenue, 2);
     const engineRows = engine.list().map((row) => ({ ...row, metric: row.metric.replace(revenue.key, totals.key) }));
     const capped = metricStatistics(totals, new Cumulative(engineRows), VARIANTS);
     expect(capped).toMatchObject({ kind: "count", capped: true, nonZero: undefined });

@@ -11,6 +11,7 @@ describe("quality and freshness stage", () => {
     const quality = { rejectedExposures: 2, droppedValues: { not_a_number: 1 } };
     expect(dataQualityOf(new Cumulative(rows), ["control", "treatment"], quality)).toEqual({
       multipleVariantUnits: 4,
+      multipleVariantShare: 0.4,
       rejectedExposures: 2,
       droppedValues: { not_a_number: 1 },
     });

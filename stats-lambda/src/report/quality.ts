@@ -3,6 +3,19 @@ import type { Report } from "../../../shared/report-schema.js";
 import { MULTIPLE_VARIANTS, type Quality } from "../store.js";
 import type { Cumulative } from "./cumulative.js";
 
+/** Units seen in more than one variant up to a look (counted once, in their first variant). */
+const multipleVariantUnitsAt = (data: Cumulative, variantKeys: readonly string[], day: number) =>
+  day >= 0 ? variantKeys.reduce((total, v) => total + data.at(v, MULTIPLE_VARIANTS, day).n, 0) : 0;
+
+/**
+ * The share of exposed units seen in more than one variant up to a look (0 before any):
+ * the warnings stage warns above 1% and withholds trust above 5% (shared/report-warnings.ts).
+ */
+export function multipleVariantShareAt(data: Cumulative, variantKeys: readonly string[], day: number): number {
+  const exposed = day >= 0 ? variantKeys.reduce((total, v) => total + data.exposures(v, day), 0) : 0;
+  return exposed > 0 ? multipleVariantUnitsAt(data, variantKeys, day) / exposed : 0;
+}
+
 export function dataQualityOf(
   data: Cumulative,
   variantKeys: readonly string[],
@@ -10,8 +23,8 @@ export function dataQualityOf(
 ): Report["dataQuality"] {
   const { last } = data;
   return {
-    multipleVariantUnits:
-      last >= 0 ? variantKeys.reduce((total, v) => total + data.at(v, MULTIPLE_VARIANTS, last).n, 0) : 0,
+    multipleVariantUnits: multipleVariantUnitsAt(data, variantKeys, last),
+    multipleVariantShare: multipleVariantShareAt(data, variantKeys, last),
     rejectedExposures: quality.rejectedExposures,
     droppedValues: quality.droppedValues,
   };

@@ -17,6 +17,9 @@ describe("warnings stage", () => {
       verdict: "significant_positive" as const,
       level: 0.05,
       stable: true,
+      read: "any" as const,
+      multipleVariantShare: 0,
+      heavyTail: false,
     };
     expect(comparisonOf(decision, false)).toEqual({
       difference: 0.1,

@@ -1,5 +1,6 @@
 /** An experiment's report: banners, per-metric tables, exposure and lift-over-time charts, plan, CSV. */
 import { useState } from "preact/hooks";
+import { warningSentences } from "../../../../shared/report-warnings.js";
 import { describeError, statsApi } from "../api.js";
 import { DayChart } from "../chart.js";
 import { Banner, Loading, Select, useLoad, when } from "../components.js";
@@ -73,6 +74,9 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
 
 function ReportView({ report }: { report: Report }) {
   const untrustworthy = report.metrics.some((m) => m.variants.some((v) => v.comparison && !v.comparison.trustworthy));
+  const warned = warningSentences(
+    report.metrics.flatMap((m) => m.variants.flatMap((v) => v.comparison?.warnings ?? [])),
+  );
   const totalExposures = report.variants.reduce((sum, v) => sum + v.exposures, 0);
   const days = report.metrics[0]?.timeSeries.map((look) => look.day) ?? [];
   return (
@@ -83,9 +87,9 @@ function ReportView({ report }: { report: Report }) {
           is broken, so no verdict here can be trusted. Check targeting changes, bots and redirects.
         </Banner>
       )}
-      {!report.srm.mismatch && untrustworthy && (
-        <Banner kind="warning" title="Some verdicts are not trustworthy.">
-          A comparison's effect moved outside its own earlier interval (effect not stable): do not act on it yet.
+      {!report.srm.mismatch && warned.length > 0 && (
+        <Banner kind="warning" title={untrustworthy ? "Some verdicts are not trustworthy." : "Read with care."}>
+          {warned.join(" ")}
         </Banner>
       )}
       <Freshness report={report} />

@@ -1,0 +1,167 @@
+/**
+ * Issue 22 item 3 through buildReport: revenue with 10% buyers, lognormal(3, 2) values,
+ * 50,000 units per arm. Each experiment is drawn as its sufficient statistics: the buyers
+ * per arm (binomial, by its normal approximation), then each buyer's value into the
+ * histogram bucket and the metric's sums the sources send (scaled by VALUE_SCALE), so the
+ * report sees exactly what it would see from ingest or the metric engine.
+ *
+ * Figures (seeds 22 and 23, 1,000 experiments each; Monte-Carlo error: ±0.9 points on a 92%
+ * coverage, ±0.7 on a 5% rate, ±0.2 points on the mean lift):
+ * - the old cap (99th percentile of all units, zeros included) is the buyers' 90th: it
+ *   capped ~9% of buyers, removed ~45% of revenue and showed +11.6% for a true +20% with
+ *   42% coverage (the issue's figures);
+ * - over the non-zero values (the default now): 0.60% of buyers capped, 18.0% of revenue
+ *   removed, mean lift 17.2%, t-test relative coverage 91.9%, A/A false positives 5.0%.
+ *   Capping is biased towards 0 whenever the effect scales the values (a capped mean grows
+ *   by the share of the total below the cap, ~0.86 here), which the bucket edge (up to 2×
+ *   the quantile) already softens. The issue's targets (within 2 points, 93%) are not
+ *   reached at the 99th percentile; NumPy at 99.5% gives 18.2% and 93.7% but 5.65% A/A
+ *   false positives at 90/10 (99%: 5.15%), so the default stays at 99% (docs/statistics.md).
+ */
+import { describe, expect, it } from "vitest";
+import type { Flag, Metric } from "../../../shared/authoring/schema.js";
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
+import { dayName, experimentOn, normals, uniforms } from "../../../test/support/simulated-rows.js";
+import { BUCKET_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
+import { buildReport } from "./index.js";
+
+const QUALITY = { rejectedExposures: 0, droppedValues: {} };
+/** A few seconds on a quiet machine; minutes when seven test runs share two cores. */
+const SLOW_MACHINE_MS = 300_000;
+const UNITS = 50_000;
+const BUYERS = 0.1;
+
+const LOG_SCALE = Math.log2(VALUE_SCALE);
+
+/**
+ * One arm's rows at look 0: `units` exposed, `buyers` of them with revenue
+ * `scale`·lognormal(3, 2), drawn from `uniform` by Box–Muller (both of its normals), each
+ * into the histogram bucket of its scaled value (shared/stats/winsorize.ts), computed from
+ * the value's logarithm: the value is continuous, so it falls on an edge with probability 0.
+ */
+function armRows(
+  metric: Metric,
+  variant: string,
+  units: number,
+  buyers: number,
+  scale: number,
+  uniform: () => number,
+): AggregateRow[] {
+  const day = dayName(0);
+  const n = new Float64Array(64);
+  const sums = new Float64Array(64);
+  const squares = new Float64Array(64);
+  const logScale = Math.log2(scale) + LOG_SCALE;
+  for (let i = 0; i < buyers; i += 2) {
+    const radius = Math.sqrt(-2 * Math.log(uniform() || 1e-12));
+    const angle = 2 * Math.PI * uniform();
+    for (const z of i + 1 < buyers
+      ? [radius * Math.cos(angle), radius * Math.sin(angle)]
+      : [radius * Math.cos(angle)]) {
+      const log2 = (3 + 2 * z) / Math.LN2 + logScale; // log₂ of the scaled value
+      const scaled = Math.max(1, Math.round(2 ** log2));
+      const bucket = Math.max(1, Math.floor(log2) + 1);
+      n[bucket]!++;
+      sums[bucket]! += scaled;
+      squares[bucket]! += scaled * scaled; // a double: exact to 1e-16 relative, all a simulation needs
+    }
+  }
+  const exact = (x: number) => BigInt(Math.round(x));
+  const rows: AggregateRow[] = [{ day, variant, metric: EXPOSURES, n: units, sum: 0n, sumSquares: 0n }];
+  let sum = 0;
+  let sumSquares = 0;
+  for (let bucket = 1; bucket < 64; bucket++) {
+    if (n[bucket] === 0) continue;
+    sum += sums[bucket]!;
+    sumSquares += squares[bucket]!;
+    rows.push({
+      day,
+      variant,
+      metric: `${metric.key}${BUCKET_SEPARATOR}${bucket}`,
+      n: n[bucket]!,
+      sum: exact(sums[bucket]!),
+      sumSquares: exact(squares[bucket]!),
+    });
+  }
+  rows.push({ day, variant, metric: metric.key, n: 0, sum: exact(sum), sumSquares: exact(sumSquares) });
+  return rows;
+}
+
+/** A stopped run, so the t-test reads its verdict at this look (its planned end). */
+const stopped = (flag: Flag): Flag =>
+  ({
+    ...flag,
+    analysisPeriods: [{ startedAt: "2026-01-01T00:00:00.000Z", stoppedAt: "2026-01-02T00:00:00.000Z", settings: flag }],
+  }) as Flag;
+
+function simulate(metric: Metric, method: "sequential" | "ttest", lift: number, experiments: number, seed: number) {
+  const uniform = uniforms(seed);
+  const z = normals(uniform);
+  const flag = stopped(experimentOn(metric, [50, 50], { statisticalMethod: method }));
+  const results = [];
+  for (let e = 0; e < experiments; e++) {
+    const rows = ["control", "treatment"].flatMap((variant) => {
+      const buyers = Math.round(UNITS * BUYERS + Math.sqrt(UNITS * BUYERS * (1 - BUYERS)) * z());
+      return armRows(metric, variant, UNITS, buyers, variant === "treatment" ? 1 + lift : 1, uniform);
+    });
+    const report = buildReport(flag, rows, QUALITY, Date.now());
+    const m = report.metrics[0]!;
+    results.push({ comparison: m.variants[1]!.comparison!, cap: m.cap });
+  }
+  return results;
+}
+
+const revenue: Metric = { key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" };
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const covers = (interval: [number, number] | null, value: number) =>
+  !!interval && interval[0] <= value && value <= interval[1];
+
+describe("the default cap on zero-inflated revenue", () => {
+  it(
+    "caps under 1% of buyers, not 9%, and keeps a +20% lift above 16% with ≥ 90% coverage",
+    () => {
+      const results = simulate(revenue, "ttest", 0.2, 1000, 22);
+      const lift = mean(results.map((r) => r.comparison.lift!));
+      const coverage = mean(results.map((r) => (covers(r.comparison.relativeCi, 0.2) ? 1 : 0)));
+      const cap = results.map((r) => r.cap as { cappedShare: number; removedShare: number });
+      const cappedShare = mean(cap.map((c) => c.cappedShare)) / BUYERS; // of buyers
+      const removed = mean(cap.map((c) => c.removedShare));
+      // Measured: 0.60% of buyers capped, 18.0% of revenue removed, lift 17.2%, coverage 91.9%.
+      expect(cappedShare).toBeLessThan(0.01); // was ~9%
+      expect(removed).toBeLessThan(0.25); // was 45%
+      expect(lift).toBeGreaterThan(0.16); // was 0.116 (the issue) with the zeros-included cap
+      expect(coverage).toBeGreaterThanOrEqual(0.9); // was 0.42
+    },
+    SLOW_MACHINE_MS,
+  );
+
+  it(
+    "keeps A/A false positives of the t-test at most α (the sequential test is more conservative still)",
+    () => {
+      const results = simulate(revenue, "ttest", 0, 1000, 23);
+      const positives = mean(results.map((r) => (r.comparison.verdict.startsWith("significant") ? 1 : 0)));
+      expect(positives).toBeLessThanOrEqual(0.05 + 0.014); // α plus 2 Monte-Carlo standard errors (measured: 5.0%)
+    },
+    SLOW_MACHINE_MS,
+  );
+
+  it(
+    "warns where capping is off (percentile 1) on heavy-tailed values, not on light ones",
+    () => {
+      const uncapped: Metric = { ...revenue, capPercentile: 1 };
+      const [heavy] = simulate(uncapped, "ttest", 0, 1, 25);
+      expect(heavy!.comparison.warnings).toContain("uncapped_heavy_tail");
+      expect(heavy!.comparison.trustworthy).toBe(true); // advisory: the verdict stands, the reader is told
+      const light = buildReport(
+        stopped(experimentOn(uncapped, [50, 50], { statisticalMethod: "ttest" })),
+        ["control", "treatment"].flatMap(
+          (variant) => armRows(uncapped, variant, 1000, 200, 1, () => 0.5), // every buyer at e³
+        ),
+        QUALITY,
+        Date.now(),
+      );
+      expect(light.metrics[0]!.variants[1]!.comparison!.warnings).not.toContain("uncapped_heavy_tail");
+    },
+    SLOW_MACHINE_MS,
+  );
+});
