@@ -7,8 +7,16 @@
  * Gates: a look is tested from the first day both arms have 100 exposed units (and, for
  * kinds with the conversion gate, 25 units with a non-zero value) and some variance;
  * earlier looks feed nothing.
+ *
+ * Epochs: when the split changed during the period (more than one allocation) and the
+ * source sends the metric per allocation epoch (`K@<allocation>`, store.ts), each look
+ * compares the arms within each epoch and combines them by the epochs' shares of units
+ * (shared/stats/stratified.ts): pooling units assigned under different splits compares
+ * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
+ * series, or when some units were recorded without an allocation, the arms are pooled.
  */
-import { compareSeries, type ComparisonSeries } from "../../../shared/stats/index.js";
+import { compareSeries, type ComparisonSeries, type SufficientStats } from "../../../shared/stats/index.js";
+import { postStratified } from "../../../shared/stats/stratified.js";
 import type { Cumulative } from "./cumulative.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
@@ -41,30 +49,66 @@ export function eligibleAt(
   );
 }
 
+/** Per look, the arms compared: post-stratified over allocation epochs when the data allows it (above). */
+export function comparedArms(
+  metric: ReportedMetric,
+  data: Cumulative,
+  statistics: MetricStatistics,
+  variantKeys: readonly string[],
+  control: string,
+  treatment: string,
+): (day: number) => { control: SufficientStats; treatment: SufficientStats } {
+  const pooled = (day: number) => ({
+    control: statistics.stats(control, day),
+    treatment: statistics.stats(treatment, day),
+  });
+  const allocations = [...data.allocations];
+  if (allocations.length < 2 || !data.hasEpochs(metric.key)) return pooled;
+  const epochs = allocations.map((allocation) => {
+    const view = data.epoch(allocation);
+    return { view, statistics: metricStatistics(metric, view, variantKeys) };
+  });
+  const covered = (variant: string, day: number) =>
+    epochs.reduce((sum, e) => sum + e.view.exposures(variant, day), 0) === data.exposures(variant, day);
+  return (day) => {
+    if (!covered(control, day) || !covered(treatment, day)) return pooled(day);
+    return (
+      postStratified(
+        epochs.map((e) => ({
+          control: e.statistics.stats(control, day),
+          treatment: e.statistics.stats(treatment, day),
+        })),
+      ) ?? pooled(day)
+    );
+  };
+}
+
 export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
   const statistics = metricStatistics(metric, data, variantKeys);
-  const { stats } = statistics;
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
   const tuningAlpha = metric.role === "guardrail" ? alpha : alpha / familySizes[metric.role];
   const mde = settings.minimumDetectableEffect;
   const series = new Map(
-    treatments.map((treatment) => [
-      treatment,
-      compareSeries(
-        data.days.map((_, day) => {
-          const control = stats(controlKey, day);
-          return {
-            control,
-            treatment: stats(treatment, day),
-            eligible: eligibleAt(data, statistics, controlKey, treatment, day),
-            ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
-          };
-        }),
-        method,
-        { alpha: tuningAlpha },
-      ),
-    ]),
+    treatments.map((treatment) => {
+      const arms = comparedArms(metric, data, statistics, variantKeys, controlKey, treatment);
+      return [
+        treatment,
+        compareSeries(
+          data.days.map((_, day) => {
+            const { control, treatment: treated } = arms(day);
+            return {
+              control,
+              treatment: treated,
+              eligible: eligibleAt(data, statistics, controlKey, treatment, day),
+              ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
+            };
+          }),
+          method,
+          { alpha: tuningAlpha },
+        ),
+      ] as const;
+    }),
   );
   return { metric, statistics, series };
 }
