@@ -14,8 +14,17 @@
  * (shared/stats/stratified.ts): pooling units assigned under different splits compares
  * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
  * series, or when some units were recorded without an allocation, the arms are pooled.
+ *
+ * Guardrails (sequential) use the one-sided mixture for harm (shared/stats/harm-series.ts),
+ * tuned like the others at their family's Bonferroni level: guardrails × treatments.
  */
-import { compareSeries, type ComparisonSeries, type SufficientStats } from "../../../shared/stats/index.js";
+import {
+  compareSeries,
+  type ComparisonSeries,
+  type Method,
+  type SufficientStats,
+} from "../../../shared/stats/index.js";
+import { harmSeries } from "../../../shared/stats/harm-series.js";
 import { postStratified } from "../../../shared/stats/stratified.js";
 import type { Cumulative } from "./cumulative.js";
 import type { Experiment } from "./experiment.js";
@@ -83,30 +92,49 @@ export function comparedArms(
   };
 }
 
+/** The sign of a harmful difference for a guardrail: +1 when the metric should go down (errors). */
+export const harmSignOf = (metric: Pick<ReportedMetric, "direction">) => (metric.direction === "decrease" ? 1 : -1);
+
+/**
+ * A guardrail's one-sided p-value for harm at a look, before correction: the one-sided
+ * mixture's (sequential), or half the two-sided Welch p on the harmful side (t-test).
+ */
+export function harmPValueAt(
+  { metric, series }: AnalysedMetric,
+  treatment: string,
+  day: number,
+  method: Method,
+): number {
+  const comparison = series.get(treatment)!;
+  const harmSign = harmSignOf(metric);
+  if (method === "sequential") return comparison.harmPValue(day, harmSign);
+  const look = comparison.looks[day]!;
+  return Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2;
+}
+
 export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
   const statistics = metricStatistics(metric, data, variantKeys);
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
-  const tuningAlpha = metric.role === "guardrail" ? alpha : alpha / familySizes[metric.role];
+  const tuningAlpha = alpha / familySizes[metric.role];
   const mde = settings.minimumDetectableEffect;
   const series = new Map(
     treatments.map((treatment) => {
       const arms = comparedArms(metric, data, statistics, variantKeys, controlKey, treatment);
+      const looks = data.days.map((_, day) => {
+        const { control, treatment: treated } = arms(day);
+        return {
+          control,
+          treatment: treated,
+          eligible: eligibleAt(data, statistics, controlKey, treatment, day),
+          ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
+        };
+      });
       return [
         treatment,
-        compareSeries(
-          data.days.map((_, day) => {
-            const { control, treatment: treated } = arms(day);
-            return {
-              control,
-              treatment: treated,
-              eligible: eligibleAt(data, statistics, controlKey, treatment, day),
-              ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
-            };
-          }),
-          method,
-          { alpha: tuningAlpha },
-        ),
+        metric.role === "guardrail" && method === "sequential"
+          ? harmSeries(looks, harmSignOf(metric), { alpha: tuningAlpha })
+          : compareSeries(looks, method, { alpha: tuningAlpha }),
       ] as const;
     }),
   );

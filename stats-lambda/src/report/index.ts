@@ -52,7 +52,7 @@ export function buildReport(
   const data = new Cumulative(rows);
   const srm = sampleRatio(data, experiment);
   const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric));
-  const corrected = correct(analysed, treatments, data.days.length, alpha, correction);
+  const corrected = correct(analysed, treatments, data.days.length, alpha, correction, method);
   const metrics = analysed.map((a) =>
     metricReportOf(a, decisionsOf(a, corrected, experiment), data, experiment, srm.mismatch),
   );

@@ -1,8 +1,9 @@
 /**
  * Stage 4: the verdict of each comparison at each look, from its intervals at the look's
  * corrected level (shared/stats/sequence.ts), so verdict, sign, p-value and both intervals
- * agree. Guardrails: one-sided for harm, a move against the metric's `direction`; the
- * sequential interval at α is conservative for one side, the t-test's at 2α exact.
+ * agree. Guardrails: one-sided for harm, a move against the metric's `direction`, at their
+ * family's corrected level: the one-sided mixture's sequence (sequential), the t-test's
+ * two-sided interval at twice the level (exact for one side).
  */
 import { excludesZero, type IntervalResult, type Method } from "../../../shared/stats/index.js";
 import type { Verdict } from "../../../shared/report-schema.js";
@@ -27,7 +28,7 @@ export type DecisionAt = (treatment: string, day: number) => Decision;
 export function decisionsOf(
   { metric, series }: AnalysedMetric,
   corrected: Corrected,
-  { method, alpha }: { method: Method; alpha: number },
+  { method }: { method: Method; alpha: number },
 ): DecisionAt {
   const guardrail = metric.role === "guardrail";
   const harmSign = metric.direction === "decrease" ? 1 : -1; // the sign of a harmful difference
@@ -36,7 +37,7 @@ export function decisionsOf(
     const comparison = series.get(treatment)!;
     const look = comparison.looks[day]!;
     const family = corrected.get(correctionId(metric.key, treatment));
-    const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : family!.levels[day]!;
+    const level = guardrail && method === "ttest" ? 2 * family!.levels[day]! : family!.levels[day]!;
     const cacheKey = `${treatment}|${level}`;
     let intervals = drawn.get(cacheKey);
     if (!intervals) drawn.set(cacheKey, (intervals = comparison.intervalsAt(level)));
@@ -47,12 +48,7 @@ export function decisionsOf(
     if (guardrail) {
       const harmful = excludesZero(ci) && (ci[0] > 0 ? 1 : -1) === harmSign;
       verdict = !testedSoFar ? "insufficient_data" : harmful ? "harm_detected" : "no_harm_detected";
-      pValue =
-        method === "ttest"
-          ? Math.sign(look.difference) === harmSign
-            ? look.pValue / 2
-            : 1 - look.pValue / 2
-          : comparison.harmPValue(day, harmSign);
+      pValue = family!.pValues[day]!;
     } else {
       verdict = !testedSoFar
         ? "insufficient_data"
