@@ -15,6 +15,9 @@
  * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
  * series, or when some units were recorded without an allocation, the arms are pooled.
  *
+ * Novelty (binary metrics, pooled arms): per look, whether the lift moved as the units aged
+ * (novelty.ts).
+ *
  * Guardrails (sequential) use the one-sided mixture for harm (shared/stats/harm-series.ts),
  * tuned like the others at their family's Bonferroni level: guardrails × treatments.
  */
@@ -29,6 +32,7 @@ import { postStratified } from "../../../shared/stats/stratified.js";
 import type { Cumulative } from "./cumulative.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
+import { liftMoved } from "./novelty.js";
 import type { ReportedMetric } from "./registration.js";
 
 export const MIN_EXPOSURES = 100;
@@ -40,6 +44,8 @@ export interface AnalysedMetric {
   statistics: MetricStatistics;
   /** Per treatment: the comparison against control at every look. */
   series: Map<string, ComparisonSeries>;
+  /** Per treatment, per look: whether the lift moved with time since exposure (novelty.ts). */
+  moved?: Map<string, boolean[]>;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -118,6 +124,7 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
   const tuningAlpha = alpha / familySizes[metric.role];
   const mde = settings.minimumDetectableEffect;
+  const moved = new Map<string, boolean[]>();
   const series = new Map(
     treatments.map((treatment) => {
       const arms = comparedArms(metric, data, statistics, variantKeys, controlKey, treatment);
@@ -130,6 +137,17 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
           ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
         };
       });
+      if (statistics.kind === "binary")
+        moved.set(
+          treatment,
+          liftMoved(
+            data.days.map((_, day) => ({
+              control: statistics.stats(controlKey, day),
+              treatment: statistics.stats(treatment, day),
+              eligible: looks[day]!.eligible,
+            })),
+          ),
+        );
       return [
         treatment,
         metric.role === "guardrail" && method === "sequential"
@@ -138,5 +156,5 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
       ] as const;
     }),
   );
-  return { metric, statistics, series };
+  return { metric, statistics, series, moved };
 }

@@ -26,7 +26,7 @@ export type DecisionAt = (treatment: string, day: number) => Decision;
 
 /** The decisions of one analysed metric, for any treatment and look (intervals drawn once per level). */
 export function decisionsOf(
-  { metric, series }: AnalysedMetric,
+  { metric, series, moved }: AnalysedMetric,
   corrected: Corrected,
   { method }: { method: Method; alpha: number },
 ): DecisionAt {
@@ -67,7 +67,8 @@ export function decisionsOf(
       pValue,
       verdict,
       level,
-      stable,
+      // An effect that left its own interval, or moved with time since exposure (novelty.ts).
+      stable: stable && !moved?.get(treatment)?.[day],
     };
   };
 }
