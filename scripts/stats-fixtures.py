@@ -5,6 +5,8 @@ Regenerate with:  /usr/bin/python3 scripts/stats-fixtures.py > test/fixtures/sta
 (needs Debian's python3-scipy and python3-statsmodels)
 and the delta method's (numpy only):
                   /usr/bin/python3 scripts/stats-fixtures.py delta-method > test/fixtures/delta-method-reference.json
+and the guardrails' one-sided mixture (printed; pasted into shared/stats/one-sided.test.ts):
+                  /usr/bin/python3 scripts/stats-fixtures.py one-sided-mixture
 """
 import json
 import math
@@ -52,6 +54,25 @@ def delta_method_fixture():
         })
     return json.dumps({"generatedBy": "scripts/stats-fixtures.py delta-method with numpy " + np.__version__, "cases": cases})
 
+
+def one_sided_mixture_fixture():
+    """The guardrails' one-sided mixture (shared/stats/one-sided.ts): log Λ by numerical
+    integration of exp(η S − η² I / 2) against a half-normal N(0, τ²) on η > 0 (SciPy's quad),
+    S = η̂/V, I = 1/V: an independent check of the closed form."""
+    from scipy import integrate
+    from scipy import stats as sstats
+    cases = []
+    for harm, V, tau2 in [(0.004, 1e-5, 9e-5), (-0.002, 4e-6, 3e-5), (0.01, 4e-6, 3e-5), (0.0, 1e-4, 1e-3)]:
+        S, I = harm / V, 1 / V
+        f = lambda e: math.exp(e * S - e * e * I / 2) * 2 * sstats.norm.pdf(e, 0, math.sqrt(tau2))
+        value = integrate.quad(f, 0, math.inf, epsabs=0, epsrel=1e-12, limit=200)[0]
+        cases.append({"harm": harm, "V": V, "tau2": tau2, "logLambda": math.log(value)})
+    return json.dumps(cases)
+
+
+if sys.argv[1:] == ["one-sided-mixture"]:
+    print(one_sided_mixture_fixture())
+    sys.exit(0)
 
 if sys.argv[1:] == ["delta-method"]:
     print(delta_method_fixture())

@@ -29,6 +29,19 @@ export const EXPOSURES = "$exposures";
 export const MULTIPLE_VARIANTS = "$multipleVariants";
 /** Exposed units by the allocation they were assigned under: `$alloc:control=90,treatment=10`. */
 export const ALLOCATION_PREFIX = "$alloc:";
+/**
+ * A metric's series over the units assigned under one allocation (an epoch):
+ * `<series>@<allocation>` (`conversion@control=90,treatment=10`, its buckets
+ * `revenue@control=50,treatment=50~7`), for post-stratification across a ramped split.
+ * A source that sends them sends them for every unit it records an allocation for.
+ */
+export const EPOCH_SEPARATOR = "@";
+export function epochSeries(series: string, allocation: string): string {
+  const bucket = series.indexOf(BUCKET_SEPARATOR);
+  return bucket < 0
+    ? `${series}${EPOCH_SEPARATOR}${allocation}`
+    : `${series.slice(0, bucket)}${EPOCH_SEPARATOR}${allocation}${series.slice(bucket)}`;
+}
 /** A metric's histogram bucket (shared/stats/winsorize.ts): `<metric>~<bucket>`. */
 export const BUCKET_SEPARATOR = "~";
 

@@ -7,11 +7,32 @@
  * Gates: a look is tested from the first day both arms have 100 exposed units (and, for
  * kinds with the conversion gate, 25 units with a non-zero value) and some variance;
  * earlier looks feed nothing.
+ *
+ * Epochs: when the split changed during the period (more than one allocation) and the
+ * source sends the metric per allocation epoch (`K@<allocation>`, store.ts), each look
+ * compares the arms within each epoch and combines them by the epochs' shares of units
+ * (shared/stats/stratified.ts): pooling units assigned under different splits compares
+ * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
+ * series, or when some units were recorded without an allocation, the arms are pooled.
+ *
+ * Novelty (binary metrics, pooled arms): per look, whether the lift moved as the units aged
+ * (novelty.ts).
+ *
+ * Guardrails (sequential) use the one-sided mixture for harm (shared/stats/harm-series.ts),
+ * tuned like the others at their family's Bonferroni level: guardrails × treatments.
  */
-import { compareSeries, type ComparisonSeries } from "../../../shared/stats/index.js";
+import {
+  compareSeries,
+  type ComparisonSeries,
+  type Method,
+  type SufficientStats,
+} from "../../../shared/stats/index.js";
+import { harmSeries } from "../../../shared/stats/harm-series.js";
+import { postStratified } from "../../../shared/stats/stratified.js";
 import type { Cumulative } from "./cumulative.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
+import { liftMoved } from "./novelty.js";
 import type { ReportedMetric } from "./registration.js";
 
 export const MIN_EXPOSURES = 100;
@@ -23,6 +44,8 @@ export interface AnalysedMetric {
   statistics: MetricStatistics;
   /** Per treatment: the comparison against control at every look. */
   series: Map<string, ComparisonSeries>;
+  /** Per treatment, per look: whether the lift moved with time since exposure (novelty.ts). */
+  moved?: Map<string, boolean[]>;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -41,30 +64,97 @@ export function eligibleAt(
   );
 }
 
+/** Per look, the arms compared: post-stratified over allocation epochs when the data allows it (above). */
+export function comparedArms(
+  metric: ReportedMetric,
+  data: Cumulative,
+  statistics: MetricStatistics,
+  variantKeys: readonly string[],
+  control: string,
+  treatment: string,
+): (day: number) => { control: SufficientStats; treatment: SufficientStats } {
+  const pooled = (day: number) => ({
+    control: statistics.stats(control, day),
+    treatment: statistics.stats(treatment, day),
+  });
+  const allocations = [...data.allocations];
+  if (allocations.length < 2 || !data.hasEpochs(metric.key)) return pooled;
+  const epochs = allocations.map((allocation) => {
+    const view = data.epoch(allocation);
+    return { view, statistics: metricStatistics(metric, view, variantKeys) };
+  });
+  const covered = (variant: string, day: number) =>
+    epochs.reduce((sum, e) => sum + e.view.exposures(variant, day), 0) === data.exposures(variant, day);
+  return (day) => {
+    if (!covered(control, day) || !covered(treatment, day)) return pooled(day);
+    return (
+      postStratified(
+        epochs.map((e) => ({
+          control: e.statistics.stats(control, day),
+          treatment: e.statistics.stats(treatment, day),
+        })),
+      ) ?? pooled(day)
+    );
+  };
+}
+
+/** The sign of a harmful difference for a guardrail: +1 when the metric should go down (errors). */
+export const harmSignOf = (metric: Pick<ReportedMetric, "direction">) => (metric.direction === "decrease" ? 1 : -1);
+
+/**
+ * A guardrail's one-sided p-value for harm at a look, before correction: the one-sided
+ * mixture's (sequential), or half the two-sided Welch p on the harmful side (t-test).
+ */
+export function harmPValueAt(
+  { metric, series }: AnalysedMetric,
+  treatment: string,
+  day: number,
+  method: Method,
+): number {
+  const comparison = series.get(treatment)!;
+  const harmSign = harmSignOf(metric);
+  if (method === "sequential") return comparison.harmPValue(day, harmSign);
+  const look = comparison.looks[day]!;
+  return Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2;
+}
+
 export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
   const statistics = metricStatistics(metric, data, variantKeys);
-  const { stats } = statistics;
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
-  const tuningAlpha = metric.role === "guardrail" ? alpha : alpha / familySizes[metric.role];
+  const tuningAlpha = alpha / familySizes[metric.role];
   const mde = settings.minimumDetectableEffect;
+  const moved = new Map<string, boolean[]>();
   const series = new Map(
-    treatments.map((treatment) => [
-      treatment,
-      compareSeries(
-        data.days.map((_, day) => {
-          const control = stats(controlKey, day);
-          return {
-            control,
-            treatment: stats(treatment, day),
-            eligible: eligibleAt(data, statistics, controlKey, treatment, day),
-            ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
-          };
-        }),
-        method,
-        { alpha: tuningAlpha },
-      ),
-    ]),
+    treatments.map((treatment) => {
+      const arms = comparedArms(metric, data, statistics, variantKeys, controlKey, treatment);
+      const looks = data.days.map((_, day) => {
+        const { control, treatment: treated } = arms(day);
+        return {
+          control,
+          treatment: treated,
+          eligible: eligibleAt(data, statistics, controlKey, treatment, day),
+          ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
+        };
+      });
+      if (statistics.kind === "binary")
+        moved.set(
+          treatment,
+          liftMoved(
+            data.days.map((_, day) => ({
+              control: statistics.stats(controlKey, day),
+              treatment: statistics.stats(treatment, day),
+              eligible: looks[day]!.eligible,
+            })),
+          ),
+        );
+      return [
+        treatment,
+        metric.role === "guardrail" && method === "sequential"
+          ? harmSeries(looks, harmSignOf(metric), { alpha: tuningAlpha })
+          : compareSeries(looks, method, { alpha: tuningAlpha }),
+      ] as const;
+    }),
   );
-  return { metric, statistics, series };
+  return { metric, statistics, series, moved };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { conversion, revenue, SimulatedRows } from "../../../test/support/simulated-rows.js";
+import { epochSeries } from "../store.js";
 import { Cumulative } from "./cumulative.js";
 
 describe("cumulate stage", () => {
@@ -21,6 +22,24 @@ describe("cumulate stage", () => {
     const histogram = data.histogram("control", revenue.key, 1);
     expect([...histogram.values()].reduce((n, s) => n + s.n, 0)).toBe(2);
     expect(data.histogram("control", revenue.key, 0).size).toBe(0);
+  });
+
+  it("reads each allocation epoch as its own data, at the experiment's looks", () => {
+    const early = "control=90,treatment=10";
+    const rows = new SimulatedRows()
+      .expose(0, "control", 9, early)
+      .conversions(0, "control", { ...conversion, key: epochSeries(conversion.key, early) }, 3)
+      .expose(1, "control", 5, "control=50,treatment=50")
+      .event(1, "control", { ...revenue, key: epochSeries(revenue.key, early) }, 40);
+    const data = new Cumulative(rows.list());
+    expect(epochSeries("revenue~7", early)).toBe(`revenue@${early}~7`);
+    expect(data.hasEpochs(conversion.key)).toBe(true);
+    const epoch = data.epoch(early);
+    expect(epoch.days).toEqual(data.days);
+    expect([epoch.exposures("control", 0), epoch.exposures("control", 1)]).toEqual([9, 9]);
+    expect(epoch.at("control", conversion.key, 1).sum).toBe(30_000n);
+    expect(epoch.histogram("control", revenue.key, 1).size).toBe(1);
+    expect(data.epoch("control=50,treatment=50").exposures("control", 1)).toBe(5);
   });
 
   it("has no looks without rows", () => {

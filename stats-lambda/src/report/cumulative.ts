@@ -6,7 +6,7 @@
  */
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { fromExactSums, type Histogram, type SufficientStats } from "../../../shared/stats/index.js";
-import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
+import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EPOCH_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
 
 /** Exact cumulative sums of one aggregate series. */
 export interface ExactSums {
@@ -31,9 +31,15 @@ export class Cumulative {
   readonly allocations = new Set<string>();
   /** Histograms built so far, by (variant, metric, day): a look reads each many times. */
   private readonly histograms = new Map<string, Histogram>();
+  /** Per allocation epoch, its rows renamed to plain series (`$alloc:A` → `$exposures`, `K@A` → `K`). */
+  private readonly epochRows = new Map<string, AggregateRow[]>();
+  /** Metrics the source sent per-epoch series for. */
+  private readonly epochMetrics = new Set<string>();
+  private readonly epochViews = new Map<string, Cumulative>();
 
-  constructor(rows: readonly AggregateRow[]) {
-    this.days = [...new Set(rows.map((r) => r.day))].sort();
+  /** `days`: the looks, when they are another Cumulative's (an epoch's view keeps the experiment's looks). */
+  constructor(rows: readonly AggregateRow[], days?: readonly string[]) {
+    this.days = days ? [...days] : [...new Set(rows.map((r) => r.day))].sort();
     const index = new Map(this.days.map((day, i) => [day, i]));
     const daily = new Map<string, ExactSums[]>();
     for (const row of rows) {
@@ -49,7 +55,21 @@ export class Cumulative {
         set.add(Number(row.metric.slice(separator + 1)));
         this.buckets.set(key, set);
       }
-      if (row.metric.startsWith(ALLOCATION_PREFIX)) this.allocations.add(row.metric.slice(ALLOCATION_PREFIX.length));
+      if (row.metric.startsWith(ALLOCATION_PREFIX)) {
+        const allocation = row.metric.slice(ALLOCATION_PREFIX.length);
+        this.allocations.add(allocation);
+        this.epochRow(allocation, { ...row, metric: EXPOSURES });
+      } else if (row.metric.includes(EPOCH_SEPARATOR)) {
+        const at = row.metric.indexOf(EPOCH_SEPARATOR);
+        const rest = row.metric.slice(at + 1);
+        const bucket = rest.indexOf(BUCKET_SEPARATOR);
+        const base = row.metric.slice(0, at);
+        this.epochMetrics.add(base);
+        this.epochRow(bucket < 0 ? rest : rest.slice(0, bucket), {
+          ...row,
+          metric: bucket < 0 ? base : `${base}${rest.slice(bucket)}`,
+        });
+      }
     }
     for (const [name, values] of daily) {
       let running = NO_SUMS;
@@ -58,6 +78,23 @@ export class Cumulative {
         values.map((value) => (running = addSums(running, value))),
       );
     }
+  }
+
+  private epochRow(allocation: string, row: AggregateRow): void {
+    const rows = this.epochRows.get(allocation);
+    if (rows) rows.push(row);
+    else this.epochRows.set(allocation, [row]);
+  }
+
+  /** Whether the source sent the metric's series per allocation epoch (`K@<allocation>`). */
+  hasEpochs = (metric: string) => this.epochMetrics.has(metric);
+
+  /** The data of the units assigned under one allocation, at the same looks. */
+  epoch(allocation: string): Cumulative {
+    let view = this.epochViews.get(allocation);
+    if (!view)
+      this.epochViews.set(allocation, (view = new Cumulative(this.epochRows.get(allocation) ?? [], this.days)));
+    return view;
   }
 
   /** The index of the latest look, −1 without data. */

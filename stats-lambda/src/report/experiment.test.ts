@@ -20,7 +20,7 @@ describe("experiment stage", () => {
       weights: [50, 25, 25],
       correction: "holm",
       method: "sequential",
-      familySizes: { primary: 2, secondary: 4, guardrail: 2 },
+      familySizes: { primary: 2, secondary: 4, guardrail: 1 }, // guardrails × treatments, at least 1
     });
     expect(e.alpha).toBeCloseTo(0.05, 12);
     expect(e.metrics.map((m) => `${m.role}:${m.key}`)).toEqual([

@@ -55,6 +55,7 @@ export function experimentOf(
   const [controlKey, ...treatments] = variantKeys as [string, ...string[]];
   const metrics = reportedMetrics(settings, period).filter(computes);
   const secondaryCount = metrics.filter((m) => m.role === "secondary").length;
+  const guardrailCount = metrics.filter((m) => m.role === "guardrail").length;
   return {
     flag,
     index,
@@ -71,7 +72,7 @@ export function experimentOf(
     familySizes: {
       primary: Math.max(1, treatments.length),
       secondary: Math.max(1, treatments.length * secondaryCount),
-      guardrail: Math.max(1, treatments.length),
+      guardrail: Math.max(1, treatments.length * guardrailCount),
     },
   };
 }

@@ -60,7 +60,7 @@ export function buildReport(
   const data = new Cumulative(rows);
   const srm = sampleRatio(data, experiment);
   const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric));
-  const corrected = correct(analysed, treatments, data.days.length, alpha, correction);
+  const corrected = correct(analysed, treatments, data.days.length, alpha, correction, method);
   const plan = planOf(experiment, analysed[0], data);
   const looks = {
     read: readRuleOf(experiment, plan, data, options.read === "early"),

@@ -25,7 +25,7 @@ function decide(role: ReportedMetric["role"], rate: number, method: "sequential"
     statistics: undefined as never,
     series: new Map([["treatment", series]]),
   };
-  const corrected = correct([analysed], ["treatment"], 1, 0.05, "bonferroni");
+  const corrected = correct([analysed], ["treatment"], 1, 0.05, "bonferroni", method);
   return decisionsOf(analysed, corrected, { method, alpha: 0.05 })("treatment", 0);
 }
 

@@ -1,8 +1,9 @@
 /**
  * Stage 4: the verdict of each comparison at each look, from its intervals at the look's
  * corrected level (shared/stats/sequence.ts), so verdict, sign, p-value and both intervals
- * agree. Guardrails: one-sided for harm, a move against the metric's `direction`; the
- * sequential interval at α is conservative for one side, the t-test's at 2α exact.
+ * agree. Guardrails: one-sided for harm, a move against the metric's `direction`, at their
+ * family's corrected level: the one-sided mixture's sequence (sequential), the t-test's
+ * two-sided interval at twice the level (exact for one side).
  *
  * The relative interval is reported only on the verdict's side: the sequential intervals
  * are running intersections kept apart for the difference and for the lift, and the two
@@ -55,9 +56,9 @@ export const onVerdictSide = (
 
 /** The decisions of one analysed metric, for any treatment and look (intervals drawn once per level). */
 export function decisionsOf(
-  { metric, series, statistics }: AnalysedMetric,
+  { metric, series, statistics, moved }: AnalysedMetric,
   corrected: Corrected,
-  { method, alpha }: { method: Method; alpha: number },
+  { method }: { method: Method; alpha: number },
   { read = () => "any", multipleVariantShare = () => 0 }: LookContext = {},
 ): DecisionAt {
   const guardrail = metric.role === "guardrail";
@@ -67,7 +68,7 @@ export function decisionsOf(
     const comparison = series.get(treatment)!;
     const look = comparison.looks[day]!;
     const family = corrected.get(correctionId(metric.key, treatment));
-    const level = guardrail ? (method === "ttest" ? 2 * alpha : alpha) : family!.levels[day]!;
+    const level = guardrail && method === "ttest" ? 2 * family!.levels[day]! : family!.levels[day]!;
     const cacheKey = `${treatment}|${level}`;
     let intervals = drawn.get(cacheKey);
     if (!intervals) drawn.set(cacheKey, (intervals = comparison.intervalsAt(level)));
@@ -80,12 +81,7 @@ export function decisionsOf(
     if (guardrail) {
       const harmful = excludesZero(ci) && (ci[0] > 0 ? 1 : -1) === harmSign;
       verdict = !testedSoFar ? "insufficient_data" : harmful ? "harm_detected" : "no_harm_detected";
-      pValue =
-        method === "ttest"
-          ? Math.sign(look.difference) === harmSign
-            ? look.pValue / 2
-            : 1 - look.pValue / 2
-          : comparison.harmPValue(day, harmSign);
+      pValue = family!.pValues[day]!;
     } else {
       verdict = !testedSoFar
         ? "insufficient_data"
@@ -104,7 +100,8 @@ export function decisionsOf(
       pValue,
       verdict,
       level,
-      stable,
+      // An effect that left its own interval, or moved with time since exposure (novelty.ts).
+      stable: stable && !moved?.get(treatment)?.[day],
       read: lookRead,
       multipleVariantShare: multipleVariantShare(day),
       heavyTail: statistics?.heavyTail?.(day) ?? false,
