@@ -10,6 +10,7 @@
  */
 import { compareSeries, type ComparisonSeries } from "../../../shared/stats/index.js";
 import type { Cumulative } from "./cumulative.js";
+import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
 import type { ReportedMetric } from "./registration.js";
@@ -23,6 +24,8 @@ export interface AnalysedMetric {
   statistics: MetricStatistics;
   /** Per treatment: the comparison against control at every look. */
   series: Map<string, ComparisonSeries>;
+  /** CUPED's looks where it applied (cuped.ts): then `statistics.stats` are the adjusted ones. */
+  cuped?: CupedLooks | undefined;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -43,7 +46,7 @@ export function eligibleAt(
 
 export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
-  const statistics = metricStatistics(metric, data, variantKeys);
+  const { statistics, cuped } = withCuped(metric, metricStatistics(metric, data, variantKeys), data, variantKeys);
   const { stats } = statistics;
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
   const tuningAlpha = metric.role === "guardrail" ? alpha : alpha / familySizes[metric.role];
@@ -66,5 +69,5 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
       ),
     ]),
   );
-  return { metric, statistics, series };
+  return { metric, statistics, series, cuped };
 }
