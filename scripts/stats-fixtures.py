@@ -7,6 +7,11 @@ and the delta method's (numpy only):
                   /usr/bin/python3 scripts/stats-fixtures.py delta-method > test/fixtures/delta-method-reference.json
 and the guardrails' one-sided mixture (printed; pasted into shared/stats/one-sided.test.ts):
                   /usr/bin/python3 scripts/stats-fixtures.py one-sided-mixture
+
+and CUPED and the Bayesian readout, from GrowthBook's gbstats itself (its source, packages/stats
+of github.com/growthbook/growthbook, on the path: GBSTATS=/path/to/packages/stats; numpy, scipy
+and pydantic; pandas is stubbed, gbstats uses it only to build DataFrames):
+                  GBSTATS=... /usr/bin/python3 scripts/stats-fixtures.py cuped > test/fixtures/cuped-reference.json
 """
 import json
 import math
@@ -72,6 +77,89 @@ def one_sided_mixture_fixture():
 
 if sys.argv[1:] == ["one-sided-mixture"]:
     print(one_sided_mixture_fixture())
+
+def cuped_fixture():
+    """Pairs of arms as sufficient statistics (n, Σy, Σy², Σx, Σx², Σxy), x the pre-exposure
+    value of y (0 for units without history), drawn per unit with numpy. gbstats computes
+    θ (compute_theta), the absolute and the relative effect with their standard errors
+    (EffectMoments on RegressionAdjustedStatistic, θ pooled over both arms), and
+    EffectBayesianABTest's chance to win, risk and credible interval with its default
+    (improper) prior and with a proper N(0, 0.3²) prior on the relative effect. SampleMean
+    statistics throughout: our variances are (n − 1)-unbiased for binary metrics too."""
+    import os
+    import types
+
+    sys.path.insert(0, os.environ["GBSTATS"])
+    stub = types.ModuleType("pandas")
+    stub.DataFrame = object
+    sys.modules.setdefault("pandas", stub)
+    from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
+    from gbstats.frequentist.tests import FrequentistConfig, TwoSidedTTest
+    from gbstats.models.statistics import RegressionAdjustedStatistic, SampleMeanStatistic, compute_theta
+
+    rng = np.random.default_rng(20261202)
+    cases = []
+    for i in range(24):
+        shape = ["revenue", "binary", "counts", "sparse-history"][i % 4]
+        rho = [0.0, 0.3, 0.7, 0.9][(i // 4) % 4]
+        arms = []
+        for arm, lift in (("control", 0.0), ("treatment", rng.choice([0.0, 0.02, 0.1]))):
+            n = int(rng.choice([150, 1000, 5000, 40000]))
+            z1 = rng.standard_normal(n)
+            z2 = rho * z1 + np.sqrt(1 - rho * rho) * rng.standard_normal(n)
+            if shape == "binary":
+                y = (z2 > 1 - lift).astype(float)
+                x = (z1 > 1).astype(float)
+            elif shape == "counts":
+                y = np.floor(np.exp(0.5 * z2 + 1 + lift))
+                x = np.floor(np.exp(0.5 * z1 + 1))
+            else:
+                y = np.round(np.exp(2 + z2) * (1 + lift), 2)
+                x = np.round(np.exp(2 + z1), 2)
+                if shape == "sparse-history":
+                    x = np.where(rng.random(n) < 0.4, x, 0.0)
+            arms.append({"n": n, "sumY": float(y.sum()), "sumYSquares": float((y * y).sum()),
+                         "sumX": float(x.sum()), "sumXSquares": float((x * x).sum()), "sumXY": float((x * y).sum())})
+
+        def stat(a):
+            return RegressionAdjustedStatistic(
+                n=a["n"],
+                post_statistic=SampleMeanStatistic(n=a["n"], sum=a["sumY"], sum_squares=a["sumYSquares"]),
+                pre_statistic=SampleMeanStatistic(n=a["n"], sum=a["sumX"], sum_squares=a["sumXSquares"]),
+                post_pre_sum_of_products=a["sumXY"],
+                theta=None,
+            )
+
+        a, b = stat(arms[0]), stat(arms[1])
+        absolute = TwoSidedTTest([(a, b)], FrequentistConfig(difference_type="absolute")).moments_result
+        relative = TwoSidedTTest([(a, b)], FrequentistConfig(difference_type="relative")).moments_result
+        flat = EffectBayesianABTest([(a, b)]).compute_result()
+        proper = EffectBayesianABTest(
+            [(a, b)], EffectBayesianConfig(prior_effect=GaussianPrior(mean=0, variance=0.09, proper=True))
+        ).compute_result()
+        inverse = EffectBayesianABTest([(a, b)], EffectBayesianConfig(inverse=True)).compute_result()
+
+        def bayes(r):
+            return {"chanceToWin": float(r.chanceToWin), "risk": [float(v) for v in r.risk],
+                    "ci": [float(v) for v in r.ci], "mean": float(r.uplift.mean), "stddev": float(r.uplift.stddev)}
+
+        cases.append({
+            "shape": shape,
+            "rho": rho,
+            "control": arms[0],
+            "treatment": arms[1],
+            "theta": float(compute_theta(a, b)),
+            "absolute": {"estimate": float(absolute.point_estimate), "standardError": float(absolute.standard_error)},
+            "relative": {"estimate": float(relative.point_estimate), "standardError": float(relative.standard_error)},
+            "bayesian": bayes(flat),
+            "bayesianProperPrior": bayes(proper),
+            "bayesianInverse": bayes(inverse),
+        })
+    return json.dumps({"generatedBy": "scripts/stats-fixtures.py cuped with gbstats (growthbook/growthbook packages/stats) and numpy " + np.__version__, "alpha": 0.05, "properPrior": {"mean": 0, "variance": 0.09}, "cases": cases})
+
+
+if sys.argv[1:] == ["cuped"]:
+    print(cuped_fixture())
     sys.exit(0)
 
 if sys.argv[1:] == ["delta-method"]:

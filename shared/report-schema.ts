@@ -41,7 +41,19 @@ export const variantResultSchema = z.object({
   n: z.number(),
   mean: z.number().describe("The analysed mean: capped, when the metric is capped"),
   uncappedMean: z.number().optional(),
+  unadjustedMean: z.number().optional().describe("Before CUPED, when the metric is CUPED-adjusted (`mean` is after)"),
   comparison: comparisonSchema.optional(),
+  bayesian: z
+    .object({
+      chanceToBeatControl: z.number().describe("Posterior probability that the treatment is better than control"),
+      expectedLoss: z.number().describe("E[max(−relative effect, 0)]: the relative loss if the treatment is worse"),
+      credibleInterval: z
+        .tuple([z.number(), z.number()])
+        .describe("Central interval of the relative effect at the experiment's confidence level"),
+      prior: z.literal("flat").describe("gbstats' default: an improper flat prior on the relative effect"),
+    })
+    .optional()
+    .describe("Bayesian readout beside the frequentist comparison; the verdict stays the test's"),
 });
 
 export const lookPointSchema = z.object({
@@ -78,6 +90,17 @@ export const metricReportSchema = z.object({
     ])
     .nullable()
     .describe("The cap used at the latest look: a quantile's values, a configured value, or none"),
+  cuped: z
+    .object({
+      varianceReduction: z.number().describe("Share of the variance of the arms' means removed, at the latest look"),
+      theta: z.number(),
+      preExposureDays: z.number(),
+      unitsWithHistory: z.number().describe("Exposed units with a pre-exposure value (the others count 0)"),
+    })
+    .optional()
+    .describe(
+      "CUPED, when it adjusted this metric (absent: it did not): then means, intervals and p-values are adjusted",
+    ),
   variants: z.array(variantResultSchema),
   timeSeries: z
     .array(z.object({ day: z.string(), variants: z.array(lookPointSchema) }))
@@ -134,7 +157,14 @@ export const reportSchema = z.object({
     })
     .describe("How current the numbers are; events still in the queue are not in the report yet"),
   plan: samplePlanSchema
-    .extend({ baseline: z.object({ mean: z.number(), variance: z.number() }), unitsPerDay: z.number() })
+    .extend({
+      baseline: z.object({ mean: z.number(), variance: z.number() }),
+      unitsPerDay: z.number(),
+      withoutCuped: z
+        .object({ fixedHorizon: sampleSizeSchema, sequential: sampleSizeSchema, baselineVariance: z.number() })
+        .optional()
+        .describe("The same plan on the unadjusted variance, when CUPED adjusted the primary metric"),
+    })
     .nullable()
     .describe("Units and days the primary metric needs for the minimum detectable effect"),
   metrics: z.array(metricReportSchema),

@@ -18,14 +18,19 @@ export {
 export { SRM_ALPHA, srmPValue, type AllocationStratum } from "./srm.js";
 export {
   EMPTY,
+  EMPTY_PAIRED,
   fromExactSums,
   fromSums,
   fromValues,
   mean,
   merge,
+  mergePaired,
+  pairedFromExactSums,
+  pairedFromSums,
   pointEstimates,
   variance,
   withZeros,
+  type PairedStats,
   type SufficientStats,
 } from "./sufficient.js";
 export { testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
@@ -40,3 +45,5 @@ export {
   type Histogram,
 } from "./winsorize.js";
 export { deltaMethodVariance, ratioStatistics, type RatioSums } from "./delta-method.js";
+export { adjusted, cupedAdjust, pool, pooledTheta, relativeEffect, type CupedAdjustment } from "./cuped.js";
+export { bayesianReadout, DEFAULT_PRIOR, risks, type BayesianReadout, type GaussianPrior } from "./bayesian.js";

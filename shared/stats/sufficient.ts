@@ -82,3 +82,58 @@ export function pointEstimates(
   const difference = treatment.mean - control.mean;
   return { difference, lift: control.mean === 0 ? NaN : difference / Math.abs(control.mean) };
 }
+
+/**
+ * A metric y beside a covariate x over the same units (CUPED's pre-exposure value of the
+ * metric, shared/stats/cuped.ts): each one's SufficientStats and their co-moment
+ * Σ(x − x̄)(y − ȳ). From the sums n, Σy, Σy², Σx, Σx², Σxy per variant and look; merged
+ * with the pairwise update like SufficientStats, so arms pool without cancellation.
+ */
+export interface PairedStats {
+  y: SufficientStats;
+  x: SufficientStats;
+  /** Σ(x − x̄)(y − ȳ) */
+  cross: number;
+}
+
+export const EMPTY_PAIRED: PairedStats = Object.freeze({ y: EMPTY, x: EMPTY, cross: 0 });
+
+export function mergePaired(a: PairedStats, b: PairedStats): PairedStats {
+  if (a.y.n === 0) return b;
+  if (b.y.n === 0) return a;
+  const n = a.y.n + b.y.n;
+  const dx = b.x.mean - a.x.mean;
+  const dy = b.y.mean - a.y.mean;
+  return { y: merge(a.y, b.y), x: merge(a.x, b.x), cross: a.cross + b.cross + (dx * dy * a.y.n * b.y.n) / n };
+}
+
+/**
+ * From exact scaled sums (Σy, Σy², Σx, Σx² at `scale` and scale², Σxy at scale²) over n
+ * units: the co-moment n·Σxy − Σx·Σy is formed in BigInt, as fromExactSums does for m2.
+ */
+export function pairedFromExactSums(
+  n: number,
+  sums: { sumY: bigint; sumYSquares: bigint; sumX: bigint; sumXSquares: bigint; sumXY: bigint },
+  scale: number,
+): PairedStats {
+  if (n === 0) return EMPTY_PAIRED;
+  const count = BigInt(n);
+  return {
+    y: fromExactSums(n, sums.sumY, sums.sumYSquares, scale),
+    x: fromExactSums(n, sums.sumX, sums.sumXSquares, scale),
+    cross: divide(count * sums.sumXY - sums.sumX * sums.sumY, count) / (scale * scale),
+  };
+}
+
+/** From floating-point sums n, Σy, Σy², Σx, Σx², Σxy (fixtures and simulations). */
+export const pairedFromSums = (
+  n: number,
+  sumY: number,
+  sumYSquares: number,
+  sumX: number,
+  sumXSquares: number,
+  sumXY: number,
+): PairedStats =>
+  n === 0
+    ? EMPTY_PAIRED
+    : { y: fromSums(n, sumY, sumYSquares), x: fromSums(n, sumX, sumXSquares), cross: sumXY - (sumX * sumY) / n };

@@ -30,6 +30,7 @@ import {
 import { harmSeries } from "../../../shared/stats/harm-series.js";
 import { postStratified } from "../../../shared/stats/stratified.js";
 import type { Cumulative } from "./cumulative.js";
+import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
 import { liftMoved } from "./novelty.js";
@@ -46,6 +47,8 @@ export interface AnalysedMetric {
   series: Map<string, ComparisonSeries>;
   /** Per treatment, per look: whether the lift moved with time since exposure (novelty.ts). */
   moved?: Map<string, boolean[]>;
+  /** CUPED's looks where it applied (cuped.ts): then `statistics.stats` are the adjusted ones. */
+  cuped?: CupedLooks | undefined;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -120,7 +123,7 @@ export function harmPValueAt(
 
 export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
-  const statistics = metricStatistics(metric, data, variantKeys);
+  const { statistics, cuped } = withCuped(metric, metricStatistics(metric, data, variantKeys), data, variantKeys);
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
   const tuningAlpha = alpha / familySizes[metric.role];
   const mde = settings.minimumDetectableEffect;
@@ -156,5 +159,5 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
       ] as const;
     }),
   );
-  return { metric, statistics, series, moved };
+  return { metric, statistics, series, moved, cuped };
 }

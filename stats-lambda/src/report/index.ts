@@ -16,16 +16,18 @@
  * | warnings    | warnings.ts                  | verdict, SRM, stability → trustworthy           |
  * | srm         | srm.ts                       | allocation strata → sequential p-value          |
  * | quality     | quality.ts                   | quality counters → dataQuality, freshness       |
+ * | cuped       | cuped.ts (in analyse)        | pre-exposure sums → adjusted statistics         |
+ * | bayesian    | bayesian.ts                  | latest look → chance to beat control, loss      |
  * | plan        | plan.ts                      | primary's control, traffic → sample plan        |
  * | assemble    | metric-report.ts, here       | all of the above → Report (shared/report-schema)|
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Report } from "../../../shared/report-schema.js";
 import type { AggregateRow, Quality } from "../store.js";
-import { analyseMetric } from "./analyse.js";
+import { analyseMetric, type AnalysedMetric } from "./analyse.js";
 import { correct } from "./correct.js";
 import { Cumulative } from "./cumulative.js";
-import { experimentOf } from "./experiment.js";
+import { experimentOf, type Experiment } from "./experiment.js";
 import { metricReportOf } from "./metric-report.js";
 import { planOf } from "./plan.js";
 import { dataQualityOf, freshnessOf, multipleVariantShareAt } from "./quality.js";
@@ -61,7 +63,7 @@ export function buildReport(
   const srm = sampleRatio(data, experiment);
   const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric));
   const corrected = correct(analysed, treatments, data.days.length, alpha, correction, method);
-  const plan = planOf(experiment, analysed[0], data);
+  const plan = planWithCuped(experiment, analysed[0], data);
   const looks = {
     read: readRuleOf(experiment, plan, data, options.read === "early"),
     multipleVariantShare: (day: number) => multipleVariantShareAt(data, variantKeys, day),
@@ -99,6 +101,23 @@ export function buildReport(
     plan,
     metrics,
   };
+}
+
+/**
+ * The sample plan on the primary's statistics (CUPED-adjusted where CUPED applied), and
+ * beside it the plan on the unadjusted variance, to show what CUPED saves.
+ */
+function planWithCuped(experiment: Experiment, primary: AnalysedMetric | undefined, data: Cumulative): Report["plan"] {
+  const plan = planOf(experiment, primary, data);
+  if (!plan || !primary?.cuped) return plan;
+  const unadjusted = planOf(
+    experiment,
+    { ...primary, statistics: { ...primary.statistics, stats: primary.statistics.raw } },
+    data,
+  );
+  if (!unadjusted) return plan;
+  const { fixedHorizon, sequential, baseline } = unadjusted;
+  return { ...plan, withoutCuped: { fixedHorizon, sequential, baselineVariance: baseline.variance } };
 }
 
 /** The whole pipeline: load the period's statistics from `source`, then build the report. */

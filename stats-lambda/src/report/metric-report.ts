@@ -6,6 +6,8 @@
 import { DEFAULT_CAP_PERCENTILE } from "../../../shared/authoring/schema.js";
 import type { LookPoint, MetricReport, VariantResult } from "../../../shared/report-schema.js";
 import type { AnalysedMetric } from "./analyse.js";
+import { bayesianOf } from "./bayesian.js";
+import { PRE_EXPOSURE_DAYS } from "./cuped.js";
 import type { Cumulative } from "./cumulative.js";
 import type { Experiment } from "./experiment.js";
 import type { MetricDefinitionLike } from "./registration.js";
@@ -17,12 +19,13 @@ export const eventTypeOf = (metric: MetricDefinitionLike): string =>
   metric.eventType ?? metric.numerator?.eventType ?? metric.steps?.[0]?.eventType ?? "";
 
 export function metricReportOf(
-  { metric, statistics }: AnalysedMetric,
+  analysed: AnalysedMetric,
   decide: DecisionAt,
   data: Cumulative,
-  experiment: Pick<Experiment, "variantKeys" | "controlKey" | "treatments" | "familySizes">,
+  experiment: Pick<Experiment, "variantKeys" | "controlKey" | "treatments" | "familySizes" | "alpha">,
   srmMismatch: boolean,
 ): MetricReport {
+  const { metric, statistics, cuped } = analysed;
   const { variantKeys, controlKey, treatments, familySizes } = experiment;
   const { stats, raw, capped, caps } = statistics;
   const { last } = data;
@@ -38,7 +41,10 @@ export function metricReportOf(
       mean: s.n > 0 ? s.mean : 0,
     };
     if (capped && last >= 0) base.uncappedMean = raw(variant, last).mean;
-    return treatments.includes(variant) && last >= 0 ? { ...base, comparison: at(variant, last) } : base;
+    if (cuped && last >= 0) base.unadjustedMean = raw(variant, last).mean;
+    if (!treatments.includes(variant) || last < 0) return base;
+    const bayesian = bayesianOf(analysed, experiment, data, variant);
+    return { ...base, comparison: at(variant, last), ...(bayesian ? { bayesian } : {}) };
   });
 
   const timeSeries = data.days.map((day, d) => ({
@@ -76,6 +82,16 @@ export function metricReportOf(
     comparisons: familySizes[metric.role],
     registeredAt: metric.registeredAt,
     cap: capReport,
+    ...(cuped && last >= 0
+      ? {
+          cuped: {
+            varianceReduction: cuped.at(last).varianceReduction,
+            theta: cuped.at(last).theta,
+            preExposureDays: PRE_EXPOSURE_DAYS,
+            unitsWithHistory: variantKeys.reduce((sum, v) => sum + cuped.unitsWithHistory(v, last), 0),
+          },
+        }
+      : {}),
     variants,
     timeSeries,
   };
