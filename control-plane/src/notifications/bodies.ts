@@ -32,7 +32,7 @@ function diffLines(diff: DiffEntry[]): string {
 
 /** One line (or a few) a person reads in a channel. */
 export function summary(event: NotificationEvent): string {
-  const d = event.data as Record<string, any>;
+  const d = event.data;
   switch (event.type) {
     case "flag.changed": {
       const head = `*${d["actor"]}*: ${d["action"]} on flag \`${d["flag"]}\` (v${d["version"]}) in ${event.project}`;

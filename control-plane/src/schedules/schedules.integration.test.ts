@@ -16,6 +16,9 @@ import { createStore } from "../db/store.js";
 import { createFlagService } from "../services/flags.js";
 import { scheduledActor, type Schedule } from "./schedules.js";
 
+/** Conditions are polled up to this long: a loaded machine is slow, never wrong. */
+const EVENTUALLY = { timeout: 30_000 };
+
 const T0 = Date.parse("2026-12-07T08:00:00Z");
 let clock = T0;
 const memoryKv = (): KvWriter => {
@@ -94,7 +97,9 @@ describe("scheduled changes", () => {
     await stop(cp); // down across its time
     clock = runAt + 5_000;
     const next = await start();
-    await expect.poll(async () => (await scheduleOf(next.api, "restart", created.body.id)).status).toBe("done");
+    await expect
+      .poll(async () => (await scheduleOf(next.api, "restart", created.body.id)).status, EVENTUALLY)
+      .toBe("done");
     await stop(next.cp);
     const again = await start(); // and a start after it ran does nothing more
     await again.cp.tick();
@@ -130,7 +135,7 @@ describe("scheduled changes", () => {
     clock += 2_000;
     await Promise.all([a.cp.tick(), b.cp.tick(), a.cp.tick(), b.cp.tick()]);
     for (const [key, id] of ids) {
-      await expect.poll(async () => (await scheduleOf(a.api, key, id)).status).toBe("done");
+      await expect.poll(async () => (await scheduleOf(a.api, key, id)).status, EVENTUALLY).toBe("done");
       expect((await scheduleOf(a.api, key, id)).attempts).toBe(1);
       const entries = await history(a.api, key);
       expect(entries.map((e) => e.version)).toEqual([1, 2]);
@@ -188,7 +193,9 @@ describe("scheduled changes", () => {
     clock += 2_000;
     await cp.tick();
     // Another watcher may hold it a moment longer: wait for the outcome, whoever records it.
-    await expect.poll(async () => (await scheduleOf(api, "stale", created.body.id)).status).not.toBe("running");
+    await expect
+      .poll(async () => (await scheduleOf(api, "stale", created.body.id)).status, EVENTUALLY)
+      .not.toBe("running");
     const outcome = await scheduleOf(api, "stale", created.body.id);
     expect(outcome).toMatchObject({ status: "conflict", result: { currentVersion: 2 } });
     expect(outcome.result!.message).toContain("changed since version 1");
