@@ -104,12 +104,14 @@ export function SchedulesSection({ project, flag, onChange }: { project: string;
       {can.edit && flag.status !== "archived" && (
         <form
           class="schedule-form"
+          // Laid out here, not in styles.css (another change owns it): a row of labelled fields.
+          style={{ display: "flex", gap: "1rem", alignItems: "center", flexWrap: "wrap", marginTop: "0.75rem" }}
           onSubmit={(e) => {
             e.preventDefault();
             void schedule();
           }}
         >
-          <label>
+          <label style={{ display: "flex", gap: "0.4rem", alignItems: "center" }}>
             Change
             <select value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
               <option value="rollout">Set rollout</option>
@@ -121,7 +123,7 @@ export function SchedulesSection({ project, flag, onChange }: { project: string;
             </select>
           </label>
           {kind === "rollout" && (
-            <label>
+            <label style={{ display: "flex", gap: "0.4rem", alignItems: "center" }}>
               Rollout %
               <input
                 type="number"
@@ -132,7 +134,7 @@ export function SchedulesSection({ project, flag, onChange }: { project: string;
               />
             </label>
           )}
-          <label>
+          <label style={{ display: "flex", gap: "0.4rem", alignItems: "center" }}>
             At
             <input type="datetime-local" required value={runAt} onInput={(e) => setRunAt(e.currentTarget.value)} />
           </label>
