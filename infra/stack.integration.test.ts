@@ -52,7 +52,7 @@ describe("CDK app", () => {
     const ours = Object.values(functions).filter(
       (f) => (f as { Properties: { Handler?: string } }).Properties.Handler === "index.handler",
     );
-    expect(ours).toHaveLength(3);
+    expect(ours).toHaveLength(4);
     for (const f of ours as Array<{ Properties: Record<string, any> }>) {
       expect(f.Properties["Architectures"]).toEqual(["arm64"]);
       expect(f.Properties["Runtime"]).toBe("nodejs24.x");
@@ -130,8 +130,8 @@ describe("CDK app", () => {
       Properties: { MetricName?: string };
     }>;
     const names = alarms.map((a) => a.Properties.MetricName);
-    expect(names.filter((n) => n === "Errors")).toHaveLength(3);
-    expect(names.filter((n) => n === "Throttles")).toHaveLength(3);
+    expect(names.filter((n) => n === "Errors")).toHaveLength(4);
+    expect(names.filter((n) => n === "Throttles")).toHaveLength(4);
     expect(names).toContain("ApproximateNumberOfMessagesVisible");
     expect(names).toContain("IteratorAge");
   });
@@ -149,6 +149,37 @@ describe("CDK app", () => {
       // ListStreams has no resource-level permission
       if (resources.includes("*")) expect(actions, JSON.stringify(statement)).toEqual(["dynamodb:ListStreams"]);
     }
+  });
+
+  it("runs the release watcher every minute, with the control-plane table and nothing else", () => {
+    const rules = Object.values(template.findResources("AWS::Events::Rule")) as Array<{
+      Properties: { ScheduleExpression: string; Targets: Array<{ Arn: unknown; RetryPolicy?: unknown }> };
+    }>;
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.Properties.ScheduleExpression).toBe("rate(1 minute)");
+    expect(JSON.stringify(rules[0]!.Properties.Targets[0]!.Arn)).toContain("ReleaseWatcherFunction");
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Principal: "events.amazonaws.com",
+      FunctionName: Match.objectLike({ "Fn::GetAtt": [Match.stringLikeRegexp("^ReleaseWatcherFunction"), "Arn"] }),
+    });
+    const [, policy] = Object.entries(template.findResources("AWS::IAM::Policy")).find(([id]) =>
+      id.startsWith("ReleaseWatcherFunction"),
+    )!;
+    const granted = (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+      .Statement;
+    for (const statement of granted) {
+      const resources = JSON.stringify(statement.Resource);
+      expect(resources.includes("ControlPlaneTable"), resources).toBe(true);
+      expect(([] as string[]).concat(statement.Action).every((a) => a.startsWith("dynamodb:"))).toBe(true);
+    }
+    const watcher = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => JSON.stringify(f).includes("release watcher") || JSON.stringify(f).includes("scheduled flag changes"),
+    ) as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(Object.keys(watcher.Properties.Environment.Variables).sort()).toEqual([
+      "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+      "NODE_OPTIONS",
+      "TABLE_NAME",
+    ]);
   });
 
   it("gives the stats function read-only access to the control-plane table", () => {

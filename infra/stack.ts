@@ -16,6 +16,8 @@ import { CorsHttpMethod, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Architecture, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -192,6 +194,20 @@ export class ExperimentsStack extends Stack {
         onFailure: new SqsDlq(replicatorDlq),
       }),
     );
+
+    // The release watcher: due schedules and webhook deliveries, every minute. It writes flags (the replicator
+    // publishes them from the stream) and its own schedule and webhook items: the table, nothing else.
+    const watcher = fn("ReleaseWatcherFunction", "control-plane/src/watcher-lambda.ts", {
+      description: "Runs scheduled flag changes and delivers webhook notifications, every minute",
+      timeout: Duration.seconds(55),
+      environment: { TABLE_NAME: controlTable.tableName },
+    });
+    controlTable.grantReadWriteData(watcher);
+    new Rule(this, "ReleaseWatcherSchedule", {
+      description: "Every minute: the release watcher",
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(watcher, { retryAttempts: 2, maxEventAge: Duration.minutes(2) })],
+    });
 
     // The event store. One bucket: Parquet under events/, Athena's results under athena-results/.
     const eventBucket = new Bucket(this, "EventBucket", {
@@ -370,6 +386,7 @@ export class ExperimentsStack extends Stack {
     for (const [label, f] of [
       ["ControlPlane", controlPlane],
       ["Replicator", replicator],
+      ["ReleaseWatcher", watcher],
       ["Stats", stats],
     ] as const) {
       alarm(`${label}Errors`, f.metricErrors({ period: Duration.minutes(5) }), 1, `${label} function errors`);

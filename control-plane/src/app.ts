@@ -8,8 +8,9 @@ import { bodyLimit } from "../../shared/http/body-limit.js";
 import { errorResponse, jsonErrors, jsonNotFound, validationError } from "../../shared/http/errors.js";
 import { requireToken, type AuthEnv } from "../../shared/node/admin-tokens.js";
 import { docsRoutes } from "../../shared/node/api-docs.js";
-import { isUnavailable } from "../../shared/node/dynamo.js";
+import { isUnavailable, type Db } from "../../shared/node/dynamo.js";
 import type { Store } from "./db/store.js";
+import { createNotifier, type Notifier, type NotifierOptions } from "./notifications/notifier.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
@@ -18,6 +19,9 @@ import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
+import { scheduleRoutes } from "./routes/schedules.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { createDeploymentService } from "./services/deployments.js";
@@ -35,21 +39,57 @@ export interface ControlPlaneOptions {
   publishOnChange: boolean;
   /** The admin console at `/` (absent: the API only). */
   console?: ConsoleOptions;
+  /** Scheduled changes and webhooks (docs/releases.md), on the same table as the store. */
+  releases?: ReleasesOptions;
 }
 
-export function createControlPlaneApp({
+export interface ReleasesOptions extends Omit<NotifierOptions, "db"> {
+  db: Db;
+  /** How long a schedule's claim holds before another watcher may take it over. */
+  scheduleClaimMs?: number;
+}
+
+export interface ControlPlane {
+  app: OpenAPIHono<AuthEnv>;
+  schedules: ScheduleService | undefined;
+  notifier: Notifier | undefined;
+}
+
+export function createControlPlaneApp(options: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
+  return createControlPlane(options).app;
+}
+
+/** The app, and the release services a timer or watcher drives (schedules, webhook deliveries). */
+export function createControlPlane({
   store,
   publisher,
   kv,
   publishOnChange,
   console: consoleOptions,
-}: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
+  releases,
+}: ControlPlaneOptions): ControlPlane {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
   };
   const deployments = createDeploymentService({ store, publisher, kv });
   const metrics = createMetricService({ store });
-  const flags = createFlagService({ store, onChange, metrics });
+  const notifier = releases && createNotifier(releases);
+  const flags = createFlagService({
+    store,
+    onChange,
+    metrics,
+    ...(notifier ? { onCommitted: notifier.flagChanged } : {}),
+  });
+  const schedules =
+    releases &&
+    createScheduleService({
+      db: releases.db,
+      flags,
+      listProjects: () => store.listProjects(),
+      ...(releases.now ? { now: releases.now } : {}),
+      ...(releases.scheduleClaimMs ? { claimMs: releases.scheduleClaimMs } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
 
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
@@ -86,9 +126,16 @@ export function createControlPlaneApp({
   app.use("/tokens/*", requireToken(store));
 
   app.route("/", projectRoutes(deployments));
+  // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
+  if (schedules) app.route("/", scheduleRoutes(schedules));
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
   app.route("/", tokenRoutes(store));
-  return app;
+  if (notifier)
+    app.route(
+      "/",
+      webhookRoutes(notifier, async (p) => (await store.getProject(p)) !== undefined),
+    );
+  return { app, schedules, notifier };
 }

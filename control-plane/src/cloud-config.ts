@@ -1,12 +1,15 @@
 /** What the Lambda functions read from their environment (set by the CDK app). */
 import { createStore } from "./db/store.js";
-import { createDb } from "../../shared/node/dynamo.js";
+import { createDb, type Db } from "../../shared/node/dynamo.js";
 import { cloudflareKvWriter } from "./publish/cloudflare-kv.js";
 import { streamNotifier, type StreamNotifier } from "./publish/stream-notifier.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
 
+export const cloudDb = () => createDb({ table: requiredEnv("TABLE_NAME") });
+export const cloudStoreOf = (db: Db) => createStore(db);
+
 export function cloudStore() {
-  return createStore(createDb({ table: requiredEnv("TABLE_NAME") }));
+  return cloudStoreOf(cloudDb());
 }
 
 /** Cloudflare's KV API; the token comes from Secrets Manager (CLOUDFLARE_API_TOKEN_SECRET_ARN). */

@@ -7,12 +7,13 @@ import { fileURLToPath } from "node:url";
 import { handle } from "hono/aws-lambda";
 import { createControlPlaneApp } from "./app.js";
 import { ensureBootstrapToken } from "./bootstrap-token.js";
-import { cloudKv, cloudStore } from "./cloud-config.js";
+import { cloudDb, cloudKv, cloudStoreOf } from "./cloud-config.js";
 import { createPublisher } from "./publish/publisher.js";
 import { readConsoleAssets } from "./routes/console.js";
 import { optionalSecret } from "../../shared/node/secrets.js";
 
-const store = cloudStore();
+const db = cloudDb();
+const store = cloudStoreOf(db);
 const kv = cloudKv();
 const publisher = createPublisher({ store, kv, retryDelaysMs: [] });
 // The console's bundle sits beside this one (infra/stack.ts builds it there).
@@ -27,6 +28,8 @@ const app = createControlPlaneApp({
       readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
     statsUrl: process.env["STATS_API_URL"],
   },
+  // Schedules and webhooks: events are logged in the request; the one-minute watcher (watcher-lambda.ts) delivers.
+  releases: { db, deliverNow: false },
 });
 // The first admin token of a new install (BOOTSTRAP_ADMIN_TOKEN, from Secrets Manager in the CDK app).
 const bootstrapped = optionalSecret("BOOTSTRAP_ADMIN_TOKEN").then((token) =>

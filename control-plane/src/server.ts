@@ -4,7 +4,7 @@
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
-import { createControlPlaneApp } from "./app.js";
+import { createControlPlane, type ReleasesOptions } from "./app.js";
 import { ensureBootstrapToken } from "./bootstrap-token.js";
 import { createStore, type Store } from "./db/store.js";
 import { answerAfterBody } from "../../shared/node/answer-after-body.js";
@@ -13,6 +13,9 @@ import type { KvWriter } from "./publish/kv-writer.js";
 import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";
 import { streamNotifier } from "./publish/stream-notifier.js";
+import type { Notifier } from "./notifications/notifier.js";
+import type { ScheduleService } from "./schedules/schedules.js";
+import { startTicker } from "./schedules/ticker.js";
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;
@@ -30,6 +33,14 @@ export interface ControlPlaneServerOptions {
   streamNotify?: { edgeUrl: string; secret: string };
   /** How long one DynamoDB request may go unanswered (shared/node/dynamo.ts's default when absent). */
   dynamoRequestTimeoutMs?: number;
+  /** The clock schedules and webhook retries go by (tests move it by hand). */
+  now?: () => number;
+  /** How often the release watcher runs due schedules and owed webhook deliveries (1 s when absent). */
+  releasesEveryMs?: number;
+  /** Webhook delivery: retry waits, attempt timeout, how long a missing event number is waited for. */
+  webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
+  /** How long a schedule's claim holds before another watcher may take it over. */
+  scheduleClaimMs?: number;
 }
 
 export interface ControlPlaneServer {
@@ -39,6 +50,10 @@ export interface ControlPlaneServer {
   kv: KvWriter;
   /** Set only when this start created the first admin token. */
   bootstrapToken: string | undefined;
+  schedules: ScheduleService;
+  notifier: Notifier;
+  /** Runs the release watcher once now (due schedules, owed deliveries). */
+  tick(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,14 +73,25 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const app = createControlPlaneApp({
+  const { app, schedules, notifier } = createControlPlane({
     store,
     publisher,
     kv: options.kv,
     publishOnChange: true,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
     console: { load: async () => (await import("../console/build.js")).buildConsole(), statsUrl: options.statsUrl },
+    releases: {
+      db,
+      deliverNow: true,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
+      ...options.webhooks,
+    },
   });
+  const ticker = startTicker(
+    { schedules: schedules!, dispatcher: notifier!.dispatcher, listProjects: () => store.listProjects() },
+    options.releasesEveryMs ?? 1000,
+  );
 
   await reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error));
   const timer = setInterval(
@@ -88,8 +114,12 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     publisher,
     kv: options.kv,
     bootstrapToken,
+    schedules: schedules!,
+    notifier: notifier!,
+    tick: () => ticker.tick(),
     async close() {
       clearInterval(timer);
+      await ticker.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publisher.idle();
     },

@@ -32,6 +32,8 @@ export interface FlagServiceOptions {
   onChange: (project: string, deployments: string[]) => Promise<void>;
   /** Resolves catalog references in experiments' metrics (absent: references are refused). */
   metrics?: Pick<MetricService, "resolve">;
+  /** Called after a committed change's history entry, with the version before it (notifications). */
+  onCommitted?: (project: string, flag: Flag, previous: Flag | undefined) => Promise<void>;
 }
 
 /**
@@ -195,7 +197,7 @@ function periodsAfter(
   return previous.analysisPeriods;
 }
 
-export function createFlagService({ store, onChange, metrics }: FlagServiceOptions) {
+export function createFlagService({ store, onChange, metrics, onCommitted }: FlagServiceOptions) {
   /** The flag as it will be stored: every catalog reference in its metrics copied and pinned. */
   async function resolveMetrics(project: string, input: FlagWrite): Promise<FlagInput> {
     const resolve = (metric: FlagWrite["secondaryMetrics"][number], path: string[]) => {
@@ -264,6 +266,7 @@ export function createFlagService({ store, onChange, metrics }: FlagServiceOptio
     }
     await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
     await recordHistory(store, project, next, previous);
+    await onCommitted?.(project, next, previous);
     await onChange(project, [...new Set([...(previous?.deployments ?? []), ...next.deployments])]);
     return next;
   }
@@ -449,6 +452,7 @@ export function createFlagService({ store, onChange, metrics }: FlagServiceOptio
       await conflictTo409(() => store.deleteFlag(project, key, previous.version));
       const deleted = stamp(previous, previous, actor, "delete");
       await recordHistory(store, project, deleted, previous);
+      await onCommitted?.(project, deleted, previous);
       await store.nextSeq(project);
       await onChange(project, previous.deployments);
       return previous;

@@ -8,6 +8,7 @@ import { useCan } from "../me.js";
 import type { Flag } from "../types.js";
 import { HistoryTab } from "./history.js";
 import { ResultsTab } from "./results.js";
+import { SchedulesSection } from "./schedules.js";
 
 type Action = "start" | "stop" | "decide" | "activate" | "deactivate" | "archive" | "unarchive";
 
@@ -108,6 +109,7 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             ))}
           </nav>
           {tab === "overview" && <Overview project={project} flag={flag} />}
+          {tab === "overview" && <SchedulesSection project={project} flag={flag} onChange={state.reload} />}
           {tab === "results" && <ResultsTab project={project} flag={flag} />}
           {tab === "history" && <HistoryTab project={project} flag={flag} onRestored={state.reload} />}
         </>

@@ -1,0 +1,57 @@
+/**
+ * What a webhook receives for an event: the event as JSON (`format: "json"`), or a
+ * Slack-compatible message (`format: "slack"`: `{"text": …}`, which Slack's incoming
+ * webhooks, Mattermost and Discord's `/slack` endpoints accept).
+ */
+import type { NotificationEvent } from "./events.js";
+
+export type WebhookFormat = "json" | "slack";
+
+interface DiffEntry {
+  type: string;
+  path: Array<string | number>;
+  value?: unknown;
+  oldValue?: unknown;
+}
+
+const show = (value: unknown): string => {
+  const text = JSON.stringify(value);
+  return text === undefined ? "(none)" : text.length > 60 ? `${text.slice(0, 57)}…` : text;
+};
+
+function diffLines(diff: DiffEntry[]): string {
+  const lines = diff.slice(0, 8).map((d) => {
+    const path = d.path.join(".");
+    if (d.type === "CREATE") return `• ${path}: ${show(d.value)}`;
+    if (d.type === "REMOVE") return `• ${path} removed`;
+    return `• ${path}: ${show(d.oldValue)} → ${show(d.value)}`;
+  });
+  if (diff.length > 8) lines.push(`• …and ${diff.length - 8} more`);
+  return lines.join("\n");
+}
+
+/** One line (or a few) a person reads in a channel. */
+export function summary(event: NotificationEvent): string {
+  const d = event.data;
+  switch (event.type) {
+    case "flag.changed": {
+      const head = `*${d["actor"]}*: ${d["action"]} on flag \`${d["flag"]}\` (v${d["version"]}) in ${event.project}`;
+      const lines = diffLines((d["diff"] as DiffEntry[] | undefined) ?? []);
+      return lines ? `${head}\n${lines}` : head;
+    }
+    case "schedule.executed":
+      return `Scheduled ${d["action"]} of \`${d["flag"]}\` ran (v${d["version"]}), scheduled by ${d["createdBy"]}`;
+    case "schedule.failed":
+      return `Scheduled ${d["action"]} of \`${d["flag"]}\` did not run: ${d["message"]}`;
+    case "webhook.test":
+      return `Test notification from project ${event.project}`;
+    default:
+      return `${event.type} in ${event.project}`;
+  }
+}
+
+export function webhookBody(event: NotificationEvent, format: WebhookFormat): string {
+  if (format === "slack") return JSON.stringify({ text: summary(event) });
+  const { id, type, project, at, data } = event;
+  return JSON.stringify({ id, type, project, at, data });
+}
