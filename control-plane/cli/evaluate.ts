@@ -69,7 +69,7 @@ export async function evaluateThroughEdge(
     ).map(([flag, variant]) => [
       flag,
       {
-        variant: variant.metadata?.default ? null : (variant.key ?? null),
+        variant: variant.key ?? null,
         ...(variant.value === undefined ? {} : { value: variant.value }),
         ...(variant.payload === undefined ? {} : { payload: variant.payload }),
         ...(variant.metadata?.default ? { reason: "DEFAULT" } : {}),

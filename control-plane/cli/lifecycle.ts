@@ -16,11 +16,13 @@ export interface LifecycleState {
 
 type Edge = { action: LifecycleAction; to: FlagStatus };
 
+/** From `status`; unarchiving leads back to where archiving came from, so only the flag's own archive has it. */
 function edges(state: LifecycleState, status: FlagStatus): Edge[] {
   const experiment = state.type === "experiment";
   const out: Edge[] = [];
   if (status === "archived") {
-    out.push({ action: "unarchive", to: state.statusBeforeArchive ?? (experiment ? "draft" : "inactive") });
+    if (state.status === "archived")
+      out.push({ action: "unarchive", to: state.statusBeforeArchive ?? (experiment ? "draft" : "inactive") });
     return out;
   }
   if (experiment) {
