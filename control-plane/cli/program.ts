@@ -216,7 +216,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const where = (locations: { file: string; line: number }[]) =>
         locations.map((l) => `${l.file}:${l.line}`).join(", ");
       print([
-        `${report.filesScanned} files, ${Object.keys(report.referenced).length} of ${live.resources.flag.size} flags referenced`,
+        `${report.filesScanned} ${report.filesScanned === 1 ? "file" : "files"}, ${Object.keys(report.referenced).length} of ${live.resources.flag.size} flags referenced`,
         ...Object.entries(report.missing).map(([key, at]) => palette.removed(`✗ missing ${key}: ${where(at)}`)),
         ...report.unreferenced.map((key) => palette.changed(`? never referenced: ${key}`)),
       ]);
