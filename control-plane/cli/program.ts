@@ -3,6 +3,8 @@
  * arguments and returns the exit code, so tests run it in process against a real stack: 0 success (and `diff`:
  * no change), 1 `diff` found changes / `apply` had conflicts / `refs` found missing flags, 2 an error.
  */
+import { stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { applyPlan } from "./apply.js";
@@ -27,6 +29,9 @@ export interface CliIo {
   fetch?: typeof fetch;
 }
 
+/** The package's version: one place, package.json. */
+const VERSION: string = createRequire(import.meta.url)("../../package.json").version;
+
 interface GlobalOptions {
   url?: string;
   json?: boolean;
@@ -44,6 +49,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .description("Flags, experiments, metrics and groups as code, over the control plane's API")
     .option("--url <url>", "the control plane (default: the one you logged in to)")
     .option("--json", "machine-readable output")
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -60,7 +66,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const projectOption = () => new Option("-p, --project <key>", "the project (default: project.yaml's key)");
   async function folderAndProject(dir: string, project: string | undefined) {
-    const folder = await readFolder(resolve(io.cwd, dir));
+    const path = resolve(io.cwd, dir);
+    if (!(await stat(path).catch(() => undefined))?.isDirectory()) throw new CliError(`${dir}: no such folder`);
+    const folder = await readFolder(path);
     const key = project ?? folder.project?.key;
     if (!key) throw new CliError(`${dir}: no project.yaml, so name the project with --project`);
     return { folder, key };
@@ -235,7 +243,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       else io.stderr(`edge-experiments: ${error.message}${status}\n`);
       return 2;
     }
-    throw error;
+    // A bug rather than a bad input: say so in one line; the stack with DEBUG set.
+    io.stderr(`edge-experiments: unexpected error: ${(error as Error).message ?? String(error)}\n`);
+    if (io.env["DEBUG"]) io.stderr(`${(error as Error).stack}\n`);
+    return 2;
   }
   return exitCode;
 }
