@@ -3,7 +3,7 @@
  * its own config dir per test, and once as `npx edge-experiments` in a child process.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -115,6 +115,22 @@ describe("login", () => {
     // Later commands use the stored login.
     const project = await seedProject();
     expect((await cli(["export", "--project", project, "out"], { env })).code).toBe(0);
+  });
+
+  it("login --local takes the URLs and token npm start wrote to .data/local.json", async () => {
+    const config = await tempDir();
+    const cwd = await tempDir();
+    const state = { controlPlaneUrl: stack.controlPlane.url, edgeUrl: stack.edge.url, adminToken: stack.adminToken };
+    await mkdir(join(cwd, ".data"));
+    await writeFile(join(cwd, ".data", "local.json"), JSON.stringify(state));
+    const login = await cli(["login", "--local"], { cwd, env: { XDG_CONFIG_HOME: config } });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).not.toContain(stack.adminToken);
+    expect(JSON.parse(await readFile(join(config, "edge-experiments", "config.json"), "utf8"))).toEqual({
+      url: stack.controlPlane.url,
+      token: stack.adminToken,
+      edgeUrl: stack.edge.url,
+    });
   });
 
   it("refuses a wrong token with a message, storing nothing", async () => {

@@ -3,7 +3,7 @@
  * arguments and returns the exit code, so tests run it in process against a real stack: 0 success (and `diff`:
  * no change), 1 `diff` found changes / `apply` had conflicts / `refs` found missing flags, 2 an error.
  */
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
@@ -78,11 +78,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .command("login")
     .description("store an admin token for a control plane (typed or piped in, never echoed)")
     .option("--edge-url <url>", "the edge, for `eval --via edge`")
-    .action(async (options: { edgeUrl?: string }) => {
+    .option("--local [file]", "the stack `npm start` runs: URLs and admin token from its .data/local.json")
+    .action(async (options: { edgeUrl?: string; local?: string | true }) => {
       const saved = await readConfig(io.env);
-      const url = globals().url ?? saved.url;
+      const local = options.local === undefined ? undefined : await localStack(options.local);
+      const url = globals().url ?? local?.controlPlaneUrl ?? saved.url;
       if (!url) throw new CliError("Name the control plane: login --url <url>");
-      const token = (await io.readSecret("Admin token: ")).trim();
+      if (local?.edgeUrl && !options.edgeUrl) options.edgeUrl = local.edgeUrl;
+      const token = (local?.adminToken ?? (await io.readSecret("Admin token: "))).trim();
       if (!token) throw new CliError("No token given");
       const me = await apiClient(url, token, io.fetch)
         .request<{ name: string; role: string; project: string }>("GET", "/me")
@@ -100,6 +103,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (globals().json) printJson({ url, name: me.name, role: me.role, project: me.project, config: path });
       else print([`Logged in to ${url} as ${me.name} (${me.role}, project ${me.project}); saved in ${path}`]);
     });
+
+  /** What `npm start` wrote about the local stack (scripts/local-main.ts). */
+  async function localStack(file: string | true) {
+    const path = resolve(io.cwd, file === true ? ".data/local.json" : file);
+    const text = await readFile(path, "utf8").catch(() => {
+      throw new CliError(`${path}: not found (is \`npm start\` running in this folder?)`);
+    });
+    return JSON.parse(text) as { controlPlaneUrl?: string; edgeUrl?: string; adminToken?: string };
+  }
 
   program
     .command("logout")
