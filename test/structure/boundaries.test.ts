@@ -48,6 +48,7 @@ describe("lint keeps the boundaries", () => {
     ["control-plane/src/probe.ts", "../../stats-lambda/src/report.js"],
     ["stats-lambda/src/probe.ts", "../../control-plane/src/db/store.js"],
     ["shared/evaluation/probe.ts", "../../edge/src/app.js"],
+    ["control-plane/cli/probe.ts", "../../edge/src/app.js"],
   ])("refuses %s importing %s (services never import each other)", (path, specifier) => {
     expect(lint(path, importing(specifier))).toContain("Services never import each other");
   });
@@ -61,6 +62,14 @@ describe("lint keeps the boundaries", () => {
   });
 
   it.each([
+    ["control-plane/cli/probe.ts", "../src/services/flags.js"],
+    ["control-plane/cli/probe.ts", "../../control-plane/src/db/store.js"],
+  ])("refuses %s importing %s (the CLI is a client of the public API)", (path, specifier) => {
+    expect(lint(path, importing(specifier))).toContain("The CLI is a client of the public API");
+  });
+
+  it.each([
+    ["control-plane/cli/probe.ts", "../../shared/authoring/schema.js"],
     ["edge/src/probe.ts", "../../shared/evaluation/index.js"],
     ["edge/local/probe.ts", "node:fs"],
     ["control-plane/src/probe.ts", "../../shared/node/dynamo.js"],

@@ -1,0 +1,141 @@
+/**
+ * Carries out a plan against the control plane. Every write to something that exists is conditional on the
+ * version the plan read (If-Match): if someone changed it since, the control plane answers 409 and that resource
+ * is reported as a conflict, never overwritten. Order: the project and its deployments, catalog metrics, groups,
+ * then flags with prerequisites after the flags they depend on.
+ */
+import type { FlagStatus } from "../../shared/authoring/schema.js";
+import { type ApiClient, ApiRequestError } from "./client.js";
+import { nextLifecycleAction } from "./lifecycle.js";
+import type { LiveRecord } from "./live.js";
+import type { Plan, ResourceChange } from "./plan.js";
+
+export interface ApplyOutcome {
+  kind: ResourceChange["kind"];
+  key: string;
+  action: ResourceChange["action"];
+  result: "applied" | "conflict" | "refused";
+  message?: string;
+  /** The live version after the change (flags, metrics, groups). */
+  version?: number;
+}
+
+const KIND_ORDER: ResourceChange["kind"][] = ["project", "deployment", "metric", "group", "flag"];
+
+/** Flags after their prerequisites (among the changes); otherwise the plan's order. */
+export function applyOrder(changes: ResourceChange[]): ResourceChange[] {
+  const byKind = (kind: ResourceChange["kind"]) => changes.filter((c) => c.kind === kind);
+  const flags = byKind("flag");
+  const pending = new Map(flags.map((c) => [c.key, c]));
+  const ordered: ResourceChange[] = [];
+  const visit = (change: ResourceChange, path: Set<string>) => {
+    if (!pending.has(change.key) || path.has(change.key)) return;
+    path.add(change.key);
+    for (const prerequisite of (change.wanted["prerequisites"] as { flagKey: string }[] | undefined) ?? []) {
+      const dependency = pending.get(prerequisite.flagKey);
+      if (dependency) visit(dependency, path);
+    }
+    pending.delete(change.key);
+    ordered.push(change);
+  };
+  for (const change of flags) visit(change, new Set());
+  return [...KIND_ORDER.filter((k) => k !== "flag").flatMap(byKind), ...ordered];
+}
+
+function editable(wanted: Record<string, unknown>): Record<string, unknown> {
+  const { status, decidedVariant, archived, ...rest } = wanted;
+  return rest;
+}
+
+export async function applyPlan(client: ApiClient, plan: Plan): Promise<ApplyOutcome[]> {
+  const project = `/projects/${encodeURIComponent(plan.project)}`;
+  const outcomes: ApplyOutcome[] = [];
+  for (const change of applyOrder(plan.changes)) {
+    const outcome: ApplyOutcome = { kind: change.kind, key: change.key, action: change.action, result: "applied" };
+    try {
+      if (change.kind === "project") await client.request("POST", "/projects", { body: change.wanted });
+      else if (change.kind === "deployment")
+        await client.request("POST", `${project}/deployments`, { body: change.wanted });
+      else if (change.kind === "group") outcome.version = (await applyGroup(client, project, change)).version;
+      else if (change.kind === "metric") outcome.version = (await applyMetric(client, project, change)).version;
+      else outcome.version = (await applyFlag(client, project, change)).version;
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) throw error;
+      const current = (error.details as { currentVersion?: unknown } | undefined)?.currentVersion;
+      // A 409 naming another version than the one read: someone changed it since the plan was made.
+      const conflict = error.status === 409 && typeof current === "number" && current !== change.live?.version;
+      outcome.result = conflict ? "conflict" : "refused";
+      outcome.message = conflict
+        ? `changed since it was read (version ${change.live?.version ?? "none"}, now ${current}): run diff again`
+        : `${error.status}: ${error.message}`;
+    }
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}
+
+async function applyGroup(client: ApiClient, project: string, change: ResourceChange) {
+  const { key, ...body } = change.wanted;
+  return client.request<LiveRecord>("PUT", `${project}/groups/${encodeURIComponent(change.key)}`, {
+    body,
+    ...(change.live ? { ifMatch: change.live.version ?? 0 } : {}),
+  });
+}
+
+async function applyMetric(client: ApiClient, project: string, change: ResourceChange) {
+  const path = `${project}/metrics/${encodeURIComponent(change.key)}`;
+  const archived = change.wanted["archived"] === true;
+  let current = change.live;
+  const contentChanged = change.fields.some((f) => f.path[0] !== "archived");
+  if (current?.["archived"] === true && (contentChanged || !archived))
+    current = await client.request<LiveRecord>("POST", `${path}/unarchive`, { ifMatch: current.version! });
+  if (!current)
+    current = await client.request<LiveRecord>("POST", `${project}/metrics`, { body: editable(change.wanted) });
+  else if (contentChanged)
+    current = await client.request<LiveRecord>("PUT", path, {
+      body: editable(change.wanted),
+      ifMatch: current.version!,
+    });
+  if (archived && current["archived"] !== true)
+    current = await client.request<LiveRecord>("POST", `${path}/archive`, { ifMatch: current.version! });
+  return current;
+}
+
+async function applyFlag(client: ApiClient, project: string, change: ResourceChange) {
+  const path = `${project}/flags/${encodeURIComponent(change.key)}`;
+  const target = change.wanted["status"] as FlagStatus | undefined;
+  const decidedVariant = change.wanted["decidedVariant"] as string | undefined;
+  let current = change.live;
+  const contentChanged = change.fields.some((f) => f.path[0] !== "status" && f.path[0] !== "decidedVariant");
+  // An archived flag is read-only: unarchive it to edit it (and archive it again below if the file says so).
+  if (current?.["status"] === "archived" && (contentChanged || (target !== undefined && target !== "archived")))
+    current = await client.request<LiveRecord>("POST", `${path}/unarchive`, { ifMatch: current.version! });
+  if (!current)
+    current = await client.request<LiveRecord>("POST", `${project}/flags`, { body: editable(change.wanted) });
+  else if (contentChanged)
+    current = await client.request<LiveRecord>("PUT", path, {
+      body: editable(change.wanted),
+      ifMatch: current.version!,
+    });
+  if (target === undefined) return current;
+  for (let step = 0; step < 6; step++) {
+    const next = nextLifecycleAction(
+      {
+        type: current["type"] as "release" | "experiment",
+        status: current["status"] as FlagStatus,
+        decidedVariant: current["decidedVariant"] as string | undefined,
+        statusBeforeArchive: current["statusBeforeArchive"] as FlagStatus | undefined,
+      },
+      { status: target, decidedVariant },
+    );
+    if (!next.action) {
+      if (next.reachable) return current;
+      throw new ApiRequestError(409, "unreachable", `cannot go from ${String(current["status"])} to ${target}`);
+    }
+    current = await client.request<LiveRecord>("POST", `${path}/${next.action}`, {
+      ifMatch: current.version!,
+      ...(next.action === "decide" ? { body: { variant: decidedVariant } } : {}),
+    });
+  }
+  return current;
+}
