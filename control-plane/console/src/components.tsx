@@ -52,10 +52,13 @@ export function Banner({
   children: ComponentChildren;
   title?: string;
 }) {
-  const icon = { error: "⛔", warning: "⚠️", info: "ℹ️", success: "✅" }[kind];
+  // Plain glyphs in a drawn circle: the emoji these once were render as empty boxes without an emoji font.
+  const icon = { error: "×", warning: "!", info: "i", success: "✓" }[kind];
   return (
     <div class={`banner banner-${kind}`} role={kind === "error" ? "alert" : "status"}>
-      <span aria-hidden="true">{icon}</span>
+      <span class="banner-icon" aria-hidden="true">
+        {icon}
+      </span>
       <div>
         {title && <strong>{title} </strong>}
         {children}

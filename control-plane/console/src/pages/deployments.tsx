@@ -32,9 +32,9 @@ export function DeploymentsTab({ project }: { project: string }) {
                 <h2>
                   {d.name} <code>{d.key}</code>
                 </h2>
-                <KeyRow label="Client key" hint="for browsers and apps (public)" value={d.clientKey} />
+                <KeyRow label="Client key" hint="for browsers and apps; public" value={d.clientKey} />
                 {d.serverKey ? (
-                  <KeyRow label="Server key" hint="for servers (secret)" value={d.serverKey} />
+                  <KeyRow label="Server key" hint="for servers; secret" value={d.serverKey} />
                 ) : (
                   <p class="muted">The server key is shown to editors and admins.</p>
                 )}

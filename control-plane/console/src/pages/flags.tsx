@@ -6,13 +6,43 @@ import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
 import type { Flag } from "../types.js";
 
-const STATUSES = ["", "draft", "running", "stopped", "decided", "active", "inactive", "archived"] as const;
+type Status = "" | Flag["status"];
+type Type = "" | "release" | "experiment";
+/** A release flag is active or inactive, an experiment draft → running → stopped → decided; both can be archived. */
+const STATUSES: Record<Type, Array<readonly [Status, string]>> = {
+  release: [
+    ["active", "active"],
+    ["inactive", "inactive"],
+    ["archived", "archived"],
+  ],
+  experiment: [
+    ["draft", "draft"],
+    ["running", "running"],
+    ["stopped", "stopped"],
+    ["decided", "decided"],
+    ["archived", "archived"],
+  ],
+  "": [
+    ["active", "active (release flags)"],
+    ["inactive", "inactive (release flags)"],
+    ["draft", "draft (experiments)"],
+    ["running", "running (experiments)"],
+    ["stopped", "stopped (experiments)"],
+    ["decided", "decided (experiments)"],
+    ["archived", "archived"],
+  ],
+};
 type Sort = "changed-desc" | "changed-asc" | "name";
 
 export function FlagsTab({ project }: { project: string }) {
   const [q, setQ] = useState("");
-  const [type, setType] = useState<"" | "release" | "experiment">("");
-  const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
+  const [type, setType] = useState<Type>("");
+  const [status, setStatus] = useState<Status>("");
+  // A status the new type never has would filter everything out: drop it.
+  const chooseType = (next: Type) => {
+    setType(next);
+    if (status && !STATUSES[next].some(([s]) => s === status)) setStatus("");
+  };
   const [sort, setSort] = useState<Sort>("changed-desc");
   const can = useCan();
   const query = new URLSearchParams({
@@ -55,12 +85,12 @@ export function FlagsTab({ project }: { project: string }) {
               ["experiment", "Experiments"],
             ] as const
           }
-          onChange={setType}
+          onChange={chooseType}
         />
         <Select
           label="Status"
           value={status}
-          options={STATUSES.map((s) => [s, s || "Any status"] as const)}
+          options={[["", "Any status"] as const, ...STATUSES[type]]}
           onChange={setStatus}
         />
         <Select
@@ -84,7 +114,14 @@ export function FlagsTab({ project }: { project: string }) {
       <Loading state={flags}>
         {(list) =>
           list.length === 0 ? (
-            <p class="muted">Nothing matches.</p>
+            query ? (
+              <p class="muted">No flag or experiment matches these filters.</p>
+            ) : (
+              <p class="muted">
+                No flags or experiments yet.{" "}
+                {can.edit && <Link href={`/projects/${project}/flags/new`}>Create the first one</Link>}
+              </p>
+            )
           ) : (
             <table class="list">
               <thead>

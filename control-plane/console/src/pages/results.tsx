@@ -226,7 +226,7 @@ function MetricView({ metric }: { metric: MetricReport }) {
         <thead>
           <tr>
             <th scope="col">Variant</th>
-            <th scope="col">Exposures</th>
+            <th scope="col">Exposed units</th>
             <th scope="col">Mean</th>
             <th scope="col">Lift</th>
             <th scope="col">Interval of the lift</th>
@@ -240,7 +240,9 @@ function MetricView({ metric }: { metric: MetricReport }) {
             return (
               <tr key={v.variant} data-variant={v.variant}>
                 <td>
-                  <code>{v.variant}</code> {v.control && <span class="tag">control</span>}
+                  <code>{v.variant}</code>{" "}
+                  {/* A control called "control" needs no tag saying so ("control control"). */}
+                  {v.control && v.variant !== "control" && <span class="tag">control</span>}
                 </td>
                 <td>{v.exposures.toLocaleString()}</td>
                 <td>{number(v.mean)}</td>
