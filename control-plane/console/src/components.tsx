@@ -199,12 +199,15 @@ export function ConfirmButton({
   confirmLabel,
   onConfirm,
   danger,
+  effect,
 }: {
   label: string;
   question: string;
   confirmLabel: string;
   onConfirm: () => Promise<void> | void;
   danger?: boolean;
+  /** A short line under the label: what the action does, before anyone asks. */
+  effect?: string;
 }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -212,6 +215,7 @@ export function ConfirmButton({
     return (
       <button type="button" class={danger ? "danger" : ""} onClick={() => setAsking(true)}>
         {label}
+        {effect && <span class="effect">{effect}</span>}
       </button>
     );
   }
