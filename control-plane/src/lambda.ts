@@ -26,6 +26,7 @@ const app = createControlPlaneApp({
     load: async () =>
       readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
     statsUrl: process.env["STATS_API_URL"],
+    edgeUrl: process.env["EDGE_URL"],
   },
 });
 // The first admin token of a new install (BOOTSTRAP_ADMIN_TOKEN, from Secrets Manager in the CDK app).

@@ -64,7 +64,11 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     kv: options.kv,
     publishOnChange: true,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
-    console: { load: async () => (await import("../console/build.js")).buildConsole(), statsUrl: options.statsUrl },
+    console: {
+      load: async () => (await import("../console/build.js")).buildConsole(),
+      statsUrl: options.statsUrl,
+      edgeUrl: options.streamNotify?.edgeUrl,
+    },
   });
 
   await reconcile(store, publisher, options.kv).catch((error: unknown) => console.error("Reconcile failed", error));

@@ -14,6 +14,7 @@ import {
 } from "../components.js";
 import { useCan } from "../me.js";
 import type { Deployment } from "../types.js";
+import { QuickStart } from "./quick-start.js";
 
 export function DeploymentsTab({ project }: { project: string }) {
   const deployments = useLoad(() => api.get<Deployment[]>(`/projects/${project}/deployments`), [project]);
@@ -39,6 +40,7 @@ export function DeploymentsTab({ project }: { project: string }) {
                   <p class="muted">The server key is shown to editors and admins.</p>
                 )}
                 <Replication publish={d.publish} />
+                <QuickStart deployment={d} />
                 {can.admin && (
                   <div class="actions">
                     <ConfirmButton

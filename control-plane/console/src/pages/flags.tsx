@@ -1,10 +1,11 @@
 /** The flags list: search, filter by type and status (server-side), sort by last change or name. */
 import { useState } from "preact/hooks";
 import { Link } from "wouter-preact";
-import { api } from "../api.js";
+import { api, statsApi } from "../api.js";
+import { conclude } from "../conclusion.js";
 import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
-import type { Flag } from "../types.js";
+import type { Flag, Report } from "../types.js";
 
 type Status = "" | Flag["status"];
 type Type = "" | "release" | "experiment";
@@ -129,6 +130,7 @@ export function FlagsTab({ project }: { project: string }) {
                   <th scope="col">Flag</th>
                   <th scope="col">Type</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Results</th>
                   <th scope="col">Rollout</th>
                   <th scope="col">Deployments</th>
                   <th scope="col">Last change</th>
@@ -147,6 +149,9 @@ export function FlagsTab({ project }: { project: string }) {
                     <td>
                       <StatusBadge status={flag.status} />
                     </td>
+                    <td>
+                      <ResultCell project={project} flag={flag} />
+                    </td>
                     <td>{flag.rollout}%</td>
                     <td>{flag.deployments.join(", ") || <span class="muted">none</span>}</td>
                     <td>
@@ -161,5 +166,37 @@ export function FlagsTab({ project }: { project: string }) {
         }
       </Loading>
     </section>
+  );
+}
+
+/** An experiment's state of play in a few words, linking to its results; a running one's conclusion so far. */
+function ResultCell({ project, flag }: { project: string; flag: Flag }) {
+  const live = flag.type === "experiment" && (flag.status === "running" || flag.status === "stopped");
+  const report = useLoad(
+    () =>
+      live
+        ? statsApi.get<Report>(`/projects/${project}/experiments/${flag.key}/report`).catch(() => undefined)
+        : Promise.resolve(undefined),
+    [project, flag.key, flag.version],
+  );
+  if (flag.type !== "experiment") return <span class="muted">—</span>;
+  const text =
+    flag.status === "decided"
+      ? `shipped ${flag.decidedVariant ?? "a variant"}`
+      : flag.status === "draft" || !flag.analysisPeriods?.length
+        ? "not started"
+        : report.data
+          ? conclude(report.data).headline
+          : report.loading
+            ? "…"
+            : flag.status;
+  return (
+    <Link
+      href={`/projects/${project}/flags/${flag.key}/results`}
+      data-testid={`results-${flag.key}`}
+      aria-label={`Results of ${flag.name}: ${text}`}
+    >
+      {text}
+    </Link>
   );
 }
