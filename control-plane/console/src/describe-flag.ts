@@ -83,7 +83,7 @@ function dependentsWarning(dependents: string[] | undefined): string {
 function exposedInWords(exposures: ActionContext["exposures"]): string | undefined {
   if (!exposures) return undefined;
   const total = exposures.reduce((n, v) => n + v.exposures, 0);
-  if (total === 0) return "no user has been exposed yet";
+  if (total === 0) return undefined;
   return `${count(total, "exposed user")} (${exposures.map((v) => `${v.exposures.toLocaleString("en-US")} in ${v.key}`).join(", ")})`;
 }
 

@@ -191,11 +191,7 @@ function ResultCell({ project, flag }: { project: string; flag: Flag }) {
             ? "…"
             : flag.status;
   return (
-    <Link
-      href={`/projects/${project}/flags/${flag.key}/results`}
-      data-testid={`results-${flag.key}`}
-      aria-label={`Results of ${flag.name}: ${text}`}
-    >
+    <Link href={`/projects/${project}/flags/${flag.key}/results`} data-testid={`results-${flag.key}`}>
       {text}
     </Link>
   );
