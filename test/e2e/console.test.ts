@@ -41,10 +41,17 @@ async function signedIn(token = adminToken): Promise<Page> {
 const expectAccessible = async (page: Page) => expect(await seriousViolations(page)).toEqual([]);
 
 /** Clicks a lifecycle button, checks the question it asks, and answers it (confirm or cancel). */
-async function confirmAction(page: Page, button: RegExp, question: RegExp, answer: "confirm" | "cancel") {
+async function confirmAction(
+  page: Page,
+  button: RegExp,
+  question: RegExp,
+  answer: "confirm" | "cancel",
+  screenshotName?: string,
+) {
   await page.getByRole("button", { name: button }).click();
   const asking = page.getByRole("group", { name: question });
   await asking.waitFor();
+  if (screenshotName) await screenshot(page, screenshotName, { fullPage: false });
   if (answer === "cancel") await asking.getByRole("button", { name: "Cancel" }).click();
   else await asking.getByRole("button", { name: /^Yes, / }).click();
   await asking.waitFor({ state: "detached" });
@@ -490,7 +497,8 @@ describe("the admin console", () => {
     await page.close();
     // The API docs name an icon, so the browser asks for no /favicon.ico (a 404).
     expect(await (await fetch(`${system.controlPlane.url}/docs`)).text()).toContain('<link rel="icon"');
-    const activate = await api("POST", "/projects/demo/flags/checkout-redesign/activate", { version: 1 });
+    const { version } = (await api("GET", "/projects/demo/flags/checkout-redesign")).body;
+    const activate = await api("POST", "/projects/demo/flags/checkout-redesign/activate", { version });
     expect([activate.status, activate.body["error"]["message"]]).toEqual([
       400,
       "'activate' does not apply to an experiment",
@@ -627,6 +635,7 @@ describe("the admin console", () => {
       /^Deactivate/,
       /^Deactivate: the 25% of users .* Warning: 1 flag depends on this one \(search-ranking\)/,
       "confirm",
+      "console-confirm-deactivate",
     );
     await page.locator(".badge", { hasText: "inactive" }).waitFor();
     await page.getByRole("button", { name: "Undo: activate" }).click();
