@@ -630,6 +630,8 @@ describe("the admin console", () => {
     // The flag it depends on knows, and warns before it is deactivated; undo puts it back.
     await page.goto(`${url}#/projects/demo/flags/new-onboarding`);
     await expect.poll(() => page.getByTestId("design").textContent()).toContain("Depended on bysearch-ranking");
+    // What was confirmed on the last flag stays with it.
+    expect(await page.getByText("Shipped treatment: done.").count()).toBe(0);
     await confirmAction(
       page,
       /^Deactivate/,

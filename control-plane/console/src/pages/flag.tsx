@@ -30,7 +30,8 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             {flag.type === "experiment" ? "Experiment" : "Release flag"} · version {flag.version} · last change by{" "}
             {flag.lastChange.actor} ({flag.lastChange.action}) {when(flag.updatedAt)}
           </p>
-          <Lifecycle project={project} flag={flag} onChange={state.reload} />
+          {/* Keyed: what one flag confirmed or undid must not show on the next one opened. */}
+          <Lifecycle key={flag.key} project={project} flag={flag} onChange={state.reload} />
           <nav class="tabs" aria-label="Flag">
             {TABS.filter(([key]) => key !== "results" || flag.type === "experiment").map(([key, label]) => (
               <Link
