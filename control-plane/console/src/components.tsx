@@ -200,6 +200,7 @@ export function ConfirmButton({
   onConfirm,
   danger,
   effect,
+  onAsk,
 }: {
   label: string;
   question: string;
@@ -208,12 +209,21 @@ export function ConfirmButton({
   danger?: boolean;
   /** A short line under the label: what the action does, before anyone asks. */
   effect?: string;
+  /** Called when the question opens: a page can load the numbers it quotes only then. */
+  onAsk?: () => void;
 }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   if (!asking) {
     return (
-      <button type="button" class={danger ? "danger" : ""} onClick={() => setAsking(true)}>
+      <button
+        type="button"
+        class={danger ? "danger" : ""}
+        onClick={() => {
+          setAsking(true);
+          onAsk?.();
+        }}
+      >
         {label}
         {effect && <span class="effect">{effect}</span>}
       </button>

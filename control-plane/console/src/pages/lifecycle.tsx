@@ -89,18 +89,27 @@ const undoOf = (flag: Flag, action: LifecycleAction) =>
     ? { action: "activate" as const, label: "Undo: activate" }
     : UNDO[action];
 
-/** What the confirmations quote: this run's exposures per variant, and the flags that depend on this one. */
+/**
+ * What the confirmations quote: this run's exposures per variant, and the flags that depend on
+ * this one. Loaded when a question first opens (`ask`), not on every visit: a report costs the
+ * stats service a query, and most visits confirm nothing.
+ */
 function useActionContext(project: string, flag: Flag) {
+  const [asked, setAsked] = useState(false);
   const running = flag.type === "experiment" && flag.status === "running";
   const report = useLoad(
     () =>
-      running
+      asked && running
         ? statsApi.get<Report>(`/projects/${project}/experiments/${flag.key}/report`).catch(() => undefined)
         : Promise.resolve(undefined),
-    [project, flag.key, flag.version],
+    [project, flag.key, flag.version, asked],
   );
-  const flags = useLoad(() => api.get<Flag[]>(`/projects/${project}/flags`), [project, flag.version]);
+  const flags = useLoad(
+    () => (asked ? api.get<Flag[]>(`/projects/${project}/flags`) : Promise.resolve(undefined)),
+    [project, flag.version, asked],
+  );
   return {
+    ask: () => setAsked(true),
     exposures: report.data?.variants.map((v) => ({ key: v.key, exposures: v.exposures })),
     dependents: flags.data ? dependentsOf(flag.key, flags.data) : undefined,
   };
@@ -137,6 +146,7 @@ export function Lifecycle({ project, flag, onChange }: { project: string; flag: 
               effect={effect}
               danger={danger ?? false}
               question={consequence(flag, action, context)}
+              onAsk={context.ask}
               confirmLabel={`Yes, ${label.toLowerCase()}`}
               onConfirm={() => run(action, {}, label)}
             />
@@ -164,6 +174,7 @@ export function Lifecycle({ project, flag, onChange }: { project: string; flag: 
               label={`Decide: ship ${winner}`}
               effect={`every user gets ${winner}; the experiment ends`}
               question={consequence(flag, "decide", { ...context, winner })}
+              onAsk={context.ask}
               confirmLabel={`Yes, ship ${winner}`}
               onConfirm={() => run("decide", { variant: winner }, `Shipped ${winner}`)}
             />
