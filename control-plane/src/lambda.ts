@@ -27,6 +27,7 @@ const app = createControlPlaneApp({
     load: async () =>
       readConsoleAssets(consoleFolder) ?? Promise.reject(new Error(`No console bundle in ${consoleFolder}`)),
     statsUrl: process.env["STATS_API_URL"],
+    edgeUrl: process.env["EDGE_URL"],
   },
   // Schedules and webhooks: events are logged in the request; the one-minute watcher (watcher-lambda.ts) delivers.
   releases: { db, deliverNow: false },

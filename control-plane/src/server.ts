@@ -79,7 +79,11 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     kv: options.kv,
     publishOnChange: true,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
-    console: { load: async () => (await import("../console/build.js")).buildConsole(), statsUrl: options.statsUrl },
+    console: {
+      load: async () => (await import("../console/build.js")).buildConsole(),
+      statsUrl: options.statsUrl,
+      edgeUrl: options.streamNotify?.edgeUrl,
+    },
     releases: {
       db,
       deliverNow: true,

@@ -23,7 +23,7 @@ function assetDirectory(): string {
 }
 
 const page = (title: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><div id="swagger"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>

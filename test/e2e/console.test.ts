@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../../scripts/demo-seed.js";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
 import type { Flag } from "../../shared/authoring/schema.js";
+import { seriousViolations } from "../support/axe.js";
 import { launchChromium, screenshot } from "../support/browser.js";
 import { controlPlaneRecords } from "../support/control-plane-records.js";
 
@@ -34,6 +35,26 @@ async function signedIn(token = adminToken): Promise<Page> {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Projects" }).waitFor();
   return page;
+}
+
+/** No serious or critical accessibility violation (axe-core) on what the page shows now. */
+const expectAccessible = async (page: Page) => expect(await seriousViolations(page)).toEqual([]);
+
+/** Clicks a lifecycle button, checks the question it asks, and answers it (confirm or cancel). */
+async function confirmAction(
+  page: Page,
+  button: RegExp,
+  question: RegExp,
+  answer: "confirm" | "cancel",
+  screenshotName?: string,
+) {
+  await page.getByRole("button", { name: button }).click();
+  const asking = page.getByRole("group", { name: question });
+  await asking.waitFor();
+  if (screenshotName) await screenshot(page, screenshotName, { fullPage: false });
+  if (answer === "cancel") await asking.getByRole("button", { name: "Cancel" }).click();
+  else await asking.getByRole("button", { name: /^Yes, / }).click();
+  await asking.waitFor({ state: "detached" });
 }
 
 const edgeVariants = async (user: Record<string, unknown>) => {
@@ -188,9 +209,22 @@ describe("the admin console", () => {
   it("starts an experiment and renders its results: tables, charts with every look, CSV", async () => {
     const page = await signedIn();
     await page.goto(`${url}#/projects/demo/flags/homepage-hero`);
-    await page.getByRole("button", { name: /^Stop experiment/ }).click();
+    // Stop asks first, and says what happens; cancelled, nothing changes.
+    await confirmAction(
+      page,
+      /^Stop experiment/,
+      /^Stop: .* back to the SDK's fallback; this ends analysis period 1\./,
+      "cancel",
+    );
+    expect((await api("GET", "/projects/demo/flags/homepage-hero")).body["status"]).toBe("running");
+    await confirmAction(page, /^Stop experiment/, /^Stop: /, "confirm");
     await page.locator(".badge", { hasText: "stopped" }).waitFor();
-    await page.getByRole("button", { name: /^Start experiment/ }).click();
+    await confirmAction(
+      page,
+      /^Start experiment/,
+      /analysis period 2 \(fresh data; period 1's results stay readable\)/,
+      "confirm",
+    );
     await page.locator(".badge", { hasText: "running" }).waitFor();
 
     // Simulated traffic through the edge: 300 visitors exposed, a third of them sign up.
@@ -226,6 +260,17 @@ describe("the admin console", () => {
     const liftChart = page.getByTestId("lift-chart-signup-treatment");
     await liftChart.locator("canvas").waitFor();
     expect(Number(await liftChart.getAttribute("data-points"))).toBe(looks);
+    // One look: the axis spans that day (a day either side), not 1,000 days; the legend shows its values, not "--".
+    expect(looks).toBe(1);
+    const [min, max] = (await exposuresChart.getAttribute("data-x-range"))!.split(",").map(Number);
+    const look = Date.parse((await report())["metrics"][0].timeSeries[0].day) / 1000;
+    expect([max! - min!, min! < look && look < max!]).toEqual([2 * 86_400, true]);
+    expect(await exposuresChart.locator(".u-legend .u-value").allTextContents()).not.toContain("--");
+    // A control named "control" is not tagged "control" again.
+    expect((await page.locator("[data-metric=signup] tr[data-variant=control] td").first().textContent())?.trim()).toBe(
+      "control",
+    );
+    await expectAccessible(page);
     const total = await page
       .locator("[data-metric=signup] table.list > tbody > tr > td:nth-child(2)")
       .allTextContents();
@@ -257,6 +302,7 @@ describe("the admin console", () => {
         deployments: ["web"],
         bucketing: { unit: "device_id" },
         primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" },
+        minimumDetectableEffect: 0.1,
       })
     ).body;
     const started = (await api("POST", "/projects/lab/flags/pricing/start", { version: created["version"] }))
@@ -280,7 +326,7 @@ describe("the admin console", () => {
     };
     await expect.poll(() => evaluate("probe"), { timeout: 10_000 }).toMatch(/control|treatment/);
     // 900 visitors over the last three days, as a browser SDK reports them: an exposure, then for
-    // some a purchase (a third in treatment, a quarter in control), sent in batches of at most 1,000.
+    // some a purchase (half in treatment, a sixth in control), sent in batches of at most 1,000.
     const devices = Array.from({ length: 900 }, (_, i) => `lab-visitor-${i}`);
     const variants = await Promise.all(devices.map(evaluate));
     const events = devices.flatMap((device, i) => {
@@ -291,7 +337,7 @@ describe("the admin console", () => {
         time,
         event_properties: { flag_key: "pricing", variant: variants[i] },
       };
-      const buys = variants[i] === "treatment" ? Math.floor(i / 3) % 3 === 0 : Math.floor(i / 3) % 4 === 0;
+      const buys = variants[i] === "treatment" ? Math.floor(i / 3) % 2 === 0 : Math.floor(i / 3) % 6 === 0;
       return buys ? [exposure, { device_id: device, event_type: "buy", time: time + 1000 }] : [exposure];
     });
     for (let start = 0; start < events.length; start += 1000) {
@@ -329,7 +375,18 @@ describe("the admin console", () => {
       await page.getByTestId(chart).locator("canvas").waitFor();
       expect(Number(await page.getByTestId(chart).getAttribute("data-points"))).toBe(looks);
     }
+    // The report concludes, and the sample-size box agrees with it (no "about 3 days" more next to a verdict).
+    const summary = page.getByTestId("summary");
+    await expect.poll(() => summary.getAttribute("data-recommendation")).toBe("ship");
+    expect(await summary.locator("h2").textContent()).toBe("Ship treatment");
+    expect(await page.getByTestId("sample-size").textContent()).toContain("No more data needed");
+    await expectAccessible(page);
     await screenshot(page, "console-results-three-days");
+    // The flags list links to the results, with the conclusion so far.
+    await page.goto(`${url}#/projects/lab/flags`);
+    await expect.poll(() => page.getByTestId("results-pricing").textContent()).toBe("Ship treatment");
+    await page.getByTestId("results-pricing").click();
+    await page.getByTestId("summary").waitFor();
     await page.close();
   });
 
@@ -338,6 +395,8 @@ describe("the admin console", () => {
     await page.goto(`${url}#/projects/demo/flags/german-banner/history`);
     const created = page.locator("[data-version='1']");
     await created.waitFor();
+    expect(await created.textContent()).toContain("first version");
+    expect(await created.textContent()).not.toContain("0 changes");
     await page.locator("[data-version='2']").getByRole("button", { name: "Version 2" }).click();
     await expect.poll(() => page.locator("[data-version='2'] .changes").textContent()).toContain("status");
     await screenshot(page, "console-history");
@@ -396,7 +455,194 @@ describe("the admin console", () => {
     await screenshot(page, "console-try-a-user");
     await page.goto(`${url}#/projects/demo/deployments`);
     await page.locator("[data-deployment='demo']").getByText("replicated").waitFor();
+    // The key hints read cleanly: no "(for browsers and apps (public))".
+    expect(await page.locator("[data-deployment='demo']").textContent()).toContain("(for browsers and apps; public)");
+    // The SDK quick start fills in this deployment's keys and the edge's URL.
+    const demo = (await api("GET", "/projects/demo/deployments/demo")).body;
+    const quickStart = page.getByTestId("quick-start-demo");
+    await quickStart.locator("summary").click();
+    const snippet = () => quickStart.locator("[data-snippet] pre").textContent();
+    expect(await snippet()).toContain(`initializeRemote("${demo["serverKey"]}", { serverUrl: "${system.edgeUrl}" })`);
+    await quickStart.getByRole("tab", { name: "Node server SDK, local evaluation" }).click();
+    expect(await snippet()).toContain(`exposureConfig: { apiKey: "${demo["serverKey"]}"`);
+    expect(await quickStart.textContent()).toContain("every 10 s or every 200 events");
+    for (const [tab, text] of [
+      ["Browser SDK", `Experiment.initialize("${demo["clientKey"]}"`],
+      ["OpenFeature (OFREP)", `"Api-Key ${demo["clientKey"]}"`],
+      ["CDN middleware (your own Hono worker)", `deploymentKey: "${demo["clientKey"]}"`],
+      ["curl", `curl -s ${system.edgeUrl}/sdk/v2/vardata -H 'Authorization: Api-Key ${demo["clientKey"]}'`],
+    ] as const) {
+      await quickStart.getByRole("tab", { name: tab }).click();
+      expect(await snippet()).toContain(text);
+    }
+    await expectAccessible(page);
     await screenshot(page, "console-deployments");
+    await page.close();
+  });
+
+  it("reads cleanly: sign-in hint, error icon, wording, filters and empty states", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url);
+    const hint = (await page.locator(".sign-in .hint").textContent())!;
+    expect(hint).toContain("npm start prints one");
+    expect(hint).not.toContain("`");
+    await page.getByLabel("Admin token").fill("cpt_not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const refused = page.getByRole("alert");
+    await refused.waitFor();
+    // A glyph the page's fonts have (the emoji drew an empty box).
+    expect(await refused.locator(".banner-icon").textContent()).toBe("×");
+    await expectAccessible(page);
+    await screenshot(page, "console-sign-in", { fullPage: false });
+    await page.close();
+    // The API docs name an icon, so the browser asks for no /favicon.ico (a 404).
+    expect(await (await fetch(`${system.controlPlane.url}/docs`)).text()).toContain('<link rel="icon"');
+    const { version } = (await api("GET", "/projects/demo/flags/checkout-redesign")).body;
+    const activate = await api("POST", "/projects/demo/flags/checkout-redesign/activate", { version });
+    expect([activate.status, activate.body["error"]["message"]]).toEqual([
+      400,
+      "'activate' does not apply to an experiment",
+    ]);
+
+    const signed = await signedIn();
+    await api("POST", "/projects", { key: "empty", name: "Empty" });
+    await signed.goto(`${url}#/projects/empty`);
+    await signed.getByText("No flags or experiments yet.").waitFor();
+    await signed.getByRole("link", { name: "Create the first one" }).waitFor();
+    await signed.goto(`${url}#/projects/demo`);
+    await signed.locator("[data-flag=checkout-redesign]").waitFor();
+    // The status filter offers only the statuses of the type chosen, and drops one the type never has.
+    await signed.getByLabel("Status", { exact: true }).selectOption("running");
+    await signed.getByLabel("Type", { exact: true }).selectOption("release");
+    expect(await signed.getByLabel("Status", { exact: true }).inputValue()).toBe("");
+    expect(await signed.getByLabel("Status", { exact: true }).locator("option").allTextContents()).toEqual([
+      "Any status",
+      "active",
+      "inactive",
+      "archived",
+    ]);
+    await signed.getByLabel("Type", { exact: true }).selectOption("");
+    await signed.locator("[data-flag=checkout-redesign]").waitFor();
+    await expectAccessible(signed);
+    await screenshot(signed, "console-flags");
+    await signed.close();
+  });
+
+  it("shows every field of the design on the overview, and asks before start, decide, archive, deactivate", async () => {
+    await api("POST", "/projects/demo/flags", {
+      key: "search-ranking",
+      name: "Search ranking",
+      type: "experiment",
+      variants: [
+        { key: "control", description: "Today's ranking" },
+        { key: "treatment", description: "Learned ranking", payload: { model: "ltr-v2" } },
+      ],
+      weights: { control: 30, treatment: 70 },
+      bucketing: { unit: "device_id" },
+      rollout: 20,
+      segments: [
+        {
+          name: "US iOS",
+          rollout: 50,
+          conditions: [
+            { property: "country", op: "is", values: ["US"] },
+            { property: "platform", op: "is", values: ["iOS"] },
+          ],
+        },
+      ],
+      inclusions: { treatment: { userIds: ["qa-1"], deviceIds: [] } },
+      exclusions: { userIds: ["bot-7"], deviceIds: [] },
+      prerequisites: [{ flagKey: "new-onboarding", variants: ["on"] }],
+      deployments: ["demo"],
+      hypothesis: {
+        problem: "Searchers scroll past the first page.",
+        proposedChange: "Rank by a learned model.",
+        predictedResult: "More clicks on the first three results.",
+      },
+      primaryMetric: { key: "click", name: "Result clicked", type: "unique_conversions", eventType: "result_clicked" },
+      secondaryMetrics: [
+        { key: "revenue", name: "Revenue", type: "property_sum", eventType: "purchase_completed", property: "amount" },
+      ],
+      guardrailMetrics: [{ key: "errors", name: "Errors shown", type: "unique_conversions", eventType: "error" }],
+      minimumDetectableEffect: 0.05,
+    });
+    const page = await signedIn();
+    await page.goto(`${url}#/projects/demo/flags/search-ranking`);
+    const hypothesis = page.getByTestId("hypothesis");
+    await hypothesis.waitFor();
+    for (const text of [
+      "Searchers scroll past the first page.",
+      "Rank by a learned model.",
+      "More clicks on the first three results.",
+    ])
+      expect(await hypothesis.textContent()).toContain(text);
+    const design = page.getByTestId("design");
+    await expect.poll(() => design.textContent()).toContain("Depended on byno flag");
+    const shown = (await design.textContent())!;
+    for (const text of [
+      "control 30% · Today's ranking",
+      'treatment 70% · Learned ranking · payload {"model":"ltr-v2"}',
+      "Bucketing unitdevice: each device always gets the same variant",
+      "Allocation20% rollout, split control 30% / treatment 70%",
+      "US iOS: devices in US on iOS: 50% rollout",
+      "Everyone else: 20% rollout",
+      "always treatment: users qa-1",
+      "never served: users bot-7",
+      "new-onboarding is on",
+      "primary Result clicked",
+      "secondary Revenue",
+      "guardrail Errors shown",
+      "sequential test, 95% confidence, minimum detectable effect 5%, bonferroni correction",
+    ])
+      expect(shown).toContain(text);
+    await expectAccessible(page);
+    await screenshot(page, "console-overview");
+
+    await confirmAction(
+      page,
+      /^Start experiment/,
+      /^Start: 20% of targeted devices on demo are split control 30% \/ treatment 70% and their exposures count in analysis period 1\.$/,
+      "confirm",
+    );
+    await page.locator(".badge", { hasText: "running" }).waitFor();
+    await page.getByLabel("Winning variant").selectOption("treatment");
+    await confirmAction(
+      page,
+      /^Decide: ship treatment/,
+      /^Ship treatment: every targeted user gets treatment from now on \(control stops being served\)/,
+      "confirm",
+    );
+    await page.locator(".badge", { hasText: "decided" }).waitFor();
+    await page.getByText("Decided: treatment ships.").waitFor();
+    expect(await page.locator("[data-testid=design] [data-variant=treatment]").textContent()).toContain(
+      "100% (decided)",
+    );
+    expect(await page.locator("[data-testid=design] [data-variant=control]").textContent()).toContain("control 0%");
+    await screenshot(page, "console-overview-decided");
+    await confirmAction(
+      page,
+      /^Archive/,
+      /^Archive: stops serving it .*Unarchive puts it back as decided\.$/,
+      "cancel",
+    );
+    expect((await api("GET", "/projects/demo/flags/search-ranking")).body["status"]).toBe("decided");
+
+    // The flag it depends on knows, and warns before it is deactivated; undo puts it back.
+    await page.goto(`${url}#/projects/demo/flags/new-onboarding`);
+    await expect.poll(() => page.getByTestId("design").textContent()).toContain("Depended on bysearch-ranking");
+    // What was confirmed on the last flag stays with it.
+    expect(await page.getByText("Shipped treatment: done.").count()).toBe(0);
+    await confirmAction(
+      page,
+      /^Deactivate/,
+      /^Deactivate: the 25% of users .* Warning: 1 flag depends on this one \(search-ranking\)/,
+      "confirm",
+      "console-confirm-deactivate",
+    );
+    await page.locator(".badge", { hasText: "inactive" }).waitFor();
+    await page.getByRole("button", { name: "Undo: activate" }).click();
+    await page.locator(".badge", { hasText: /^active$/ }).waitFor();
+    expect((await api("GET", "/projects/demo/flags/new-onboarding")).body["status"]).toBe("active");
     await page.close();
   });
 });

@@ -7,6 +7,8 @@ const TOKEN_KEY = "experiments-console-token";
 
 interface PageConfig {
   statsUrl: string | null;
+  /** The edge's base URL, for the SDK quick start; null when the control plane was not told. */
+  edgeUrl?: string | null;
 }
 export const pageConfig: PageConfig = JSON.parse(document.getElementById("console-config")?.textContent ?? "{}");
 

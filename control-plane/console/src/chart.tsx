@@ -42,6 +42,8 @@ export function DayChart({
       },
       // The x range drawn, for tests (the axis itself is pixels on a canvas).
       hooks: {
+        // The legend shows the latest look's values until the cursor picks another (uPlot's "--" otherwise).
+        ready: [(u) => u.setLegend({ idx: x.length - 1 })],
         setScale: [
           (u, key) => {
             if (key === "x") element.dataset["xRange"] = `${u.scales.x!.min},${u.scales.x!.max}`;

@@ -52,10 +52,13 @@ export function Banner({
   children: ComponentChildren;
   title?: string;
 }) {
-  const icon = { error: "⛔", warning: "⚠️", info: "ℹ️", success: "✅" }[kind];
+  // Plain glyphs in a drawn circle: the emoji these once were render as empty boxes without an emoji font.
+  const icon = { error: "×", warning: "!", info: "i", success: "✓" }[kind];
   return (
     <div class={`banner banner-${kind}`} role={kind === "error" ? "alert" : "status"}>
-      <span aria-hidden="true">{icon}</span>
+      <span class="banner-icon" aria-hidden="true">
+        {icon}
+      </span>
       <div>
         {title && <strong>{title} </strong>}
         {children}
@@ -196,19 +199,33 @@ export function ConfirmButton({
   confirmLabel,
   onConfirm,
   danger,
+  effect,
+  onAsk,
 }: {
   label: string;
   question: string;
   confirmLabel: string;
   onConfirm: () => Promise<void> | void;
   danger?: boolean;
+  /** A short line under the label: what the action does, before anyone asks. */
+  effect?: string;
+  /** Called when the question opens: a page can load the numbers it quotes only then. */
+  onAsk?: () => void;
 }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   if (!asking) {
     return (
-      <button type="button" class={danger ? "danger" : ""} onClick={() => setAsking(true)}>
+      <button
+        type="button"
+        class={danger ? "danger" : ""}
+        onClick={() => {
+          setAsking(true);
+          onAsk?.();
+        }}
+      >
         {label}
+        {effect && <span class="effect">{effect}</span>}
       </button>
     );
   }

@@ -19,6 +19,8 @@ export interface ConsoleOptions {
   load: () => Promise<ConsoleAssets>;
   /** The stats service's base URL, for experiment reports; results are unavailable without it. */
   statsUrl?: string | undefined;
+  /** The edge the SDKs talk to, for the console's quick-start snippets (a placeholder without it). */
+  edgeUrl?: string | undefined;
 }
 
 const TYPES: Record<string, string> = {
@@ -34,18 +36,18 @@ export function readConsoleAssets(directory: string): ConsoleAssets | undefined 
 
 const escapeJsonForHtml = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
-function page(versions: Map<string, string>, statsUrl: string | undefined): string {
+function page(versions: Map<string, string>, statsUrl: string | undefined, edgeUrl: string | undefined): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Experiments console</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css?v=${versions.get("app.css")}">
-<script type="application/json" id="console-config">${escapeJsonForHtml({ statsUrl: statsUrl ?? null })}</script>
+<script type="application/json" id="console-config">${escapeJsonForHtml({ statsUrl: statsUrl ?? null, edgeUrl: edgeUrl ?? null })}</script>
 </head><body><div id="app"></div>
 <script type="module" src="/console/app.js?v=${versions.get("app.js")}"></script>
 </body></html>`;
 }
 
-export function consoleRoutes({ load, statsUrl }: ConsoleOptions): Hono {
+export function consoleRoutes({ load, statsUrl, edgeUrl }: ConsoleOptions): Hono {
   const app = new Hono();
   let loaded: Promise<{ assets: ConsoleAssets; versions: Map<string, string> }> | undefined;
   const assets = () =>
@@ -80,7 +82,7 @@ export function consoleRoutes({ load, statsUrl }: ConsoleOptions): Hono {
 
   app.get("/", async (c) => {
     const { versions } = await get();
-    return c.html(page(versions, statsUrl), 200, { ...security, "Cache-Control": "no-cache" });
+    return c.html(page(versions, statsUrl, edgeUrl), 200, { ...security, "Cache-Control": "no-cache" });
   });
   app.get("/console/:file", async (c) => {
     const file = c.req.param("file");

@@ -68,7 +68,11 @@ function transition(flag: Flag, action: FlagAction): FlagStatus {
     unarchive: { from: ["archived"], to: flag.statusBeforeArchive ?? (experiment ? "draft" : "inactive") },
   };
   const rule = allowed[action];
-  if (!rule) throw new ApiError({ status: 400, message: `'${action}' does not apply to a ${flag.type} flag` });
+  if (!rule)
+    throw new ApiError({
+      status: 400,
+      message: `'${action}' does not apply to ${experiment ? "an experiment" : "a release flag"}`,
+    });
   if (!rule.from.includes(flag.status))
     throw new ApiError({ status: 409, message: `Cannot ${action} a flag that is ${flag.status}` });
   return rule.to;

@@ -14,6 +14,7 @@ import {
 } from "../components.js";
 import { useCan } from "../me.js";
 import type { Deployment } from "../types.js";
+import { QuickStart } from "./quick-start.js";
 
 export function DeploymentsTab({ project }: { project: string }) {
   const deployments = useLoad(() => api.get<Deployment[]>(`/projects/${project}/deployments`), [project]);
@@ -32,13 +33,14 @@ export function DeploymentsTab({ project }: { project: string }) {
                 <h2>
                   {d.name} <code>{d.key}</code>
                 </h2>
-                <KeyRow label="Client key" hint="for browsers and apps (public)" value={d.clientKey} />
+                <KeyRow label="Client key" hint="for browsers and apps; public" value={d.clientKey} />
                 {d.serverKey ? (
-                  <KeyRow label="Server key" hint="for servers (secret)" value={d.serverKey} />
+                  <KeyRow label="Server key" hint="for servers; secret" value={d.serverKey} />
                 ) : (
                   <p class="muted">The server key is shown to editors and admins.</p>
                 )}
                 <Replication publish={d.publish} />
+                <QuickStart deployment={d} />
                 {can.admin && (
                   <div class="actions">
                     <ConfirmButton

@@ -1,18 +1,49 @@
 /** The flags list: search, filter by type and status (server-side), sort by last change or name. */
 import { useState } from "preact/hooks";
 import { Link } from "wouter-preact";
-import { api } from "../api.js";
+import { api, statsApi } from "../api.js";
+import { conclude } from "../conclusion.js";
 import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
-import type { Flag } from "../types.js";
+import type { Flag, Report } from "../types.js";
 
-const STATUSES = ["", "draft", "running", "stopped", "decided", "active", "inactive", "archived"] as const;
+type Status = "" | Flag["status"];
+type Type = "" | "release" | "experiment";
+/** A release flag is active or inactive, an experiment draft → running → stopped → decided; both can be archived. */
+const STATUSES: Record<Type, Array<readonly [Status, string]>> = {
+  release: [
+    ["active", "active"],
+    ["inactive", "inactive"],
+    ["archived", "archived"],
+  ],
+  experiment: [
+    ["draft", "draft"],
+    ["running", "running"],
+    ["stopped", "stopped"],
+    ["decided", "decided"],
+    ["archived", "archived"],
+  ],
+  "": [
+    ["active", "active (release flags)"],
+    ["inactive", "inactive (release flags)"],
+    ["draft", "draft (experiments)"],
+    ["running", "running (experiments)"],
+    ["stopped", "stopped (experiments)"],
+    ["decided", "decided (experiments)"],
+    ["archived", "archived"],
+  ],
+};
 type Sort = "changed-desc" | "changed-asc" | "name";
 
 export function FlagsTab({ project }: { project: string }) {
   const [q, setQ] = useState("");
-  const [type, setType] = useState<"" | "release" | "experiment">("");
-  const [status, setStatus] = useState<(typeof STATUSES)[number]>("");
+  const [type, setType] = useState<Type>("");
+  const [status, setStatus] = useState<Status>("");
+  // A status the new type never has would filter everything out: drop it.
+  const chooseType = (next: Type) => {
+    setType(next);
+    if (status && !STATUSES[next].some(([s]) => s === status)) setStatus("");
+  };
   const [sort, setSort] = useState<Sort>("changed-desc");
   const can = useCan();
   const query = new URLSearchParams({
@@ -55,12 +86,12 @@ export function FlagsTab({ project }: { project: string }) {
               ["experiment", "Experiments"],
             ] as const
           }
-          onChange={setType}
+          onChange={chooseType}
         />
         <Select
           label="Status"
           value={status}
-          options={STATUSES.map((s) => [s, s || "Any status"] as const)}
+          options={[["", "Any status"] as const, ...STATUSES[type]]}
           onChange={setStatus}
         />
         <Select
@@ -84,7 +115,14 @@ export function FlagsTab({ project }: { project: string }) {
       <Loading state={flags}>
         {(list) =>
           list.length === 0 ? (
-            <p class="muted">Nothing matches.</p>
+            query ? (
+              <p class="muted">No flag or experiment matches these filters.</p>
+            ) : (
+              <p class="muted">
+                No flags or experiments yet.{" "}
+                {can.edit && <Link href={`/projects/${project}/flags/new`}>Create the first one</Link>}
+              </p>
+            )
           ) : (
             <table class="list">
               <thead>
@@ -92,6 +130,7 @@ export function FlagsTab({ project }: { project: string }) {
                   <th scope="col">Flag</th>
                   <th scope="col">Type</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Results</th>
                   <th scope="col">Rollout</th>
                   <th scope="col">Deployments</th>
                   <th scope="col">Last change</th>
@@ -110,6 +149,9 @@ export function FlagsTab({ project }: { project: string }) {
                     <td>
                       <StatusBadge status={flag.status} />
                     </td>
+                    <td>
+                      <ResultCell project={project} flag={flag} />
+                    </td>
                     <td>{flag.rollout}%</td>
                     <td>{flag.deployments.join(", ") || <span class="muted">none</span>}</td>
                     <td>
@@ -124,5 +166,33 @@ export function FlagsTab({ project }: { project: string }) {
         }
       </Loading>
     </section>
+  );
+}
+
+/** An experiment's state of play in a few words, linking to its results; a running one's conclusion so far. */
+function ResultCell({ project, flag }: { project: string; flag: Flag }) {
+  const live = flag.type === "experiment" && (flag.status === "running" || flag.status === "stopped");
+  const report = useLoad(
+    () =>
+      live
+        ? statsApi.get<Report>(`/projects/${project}/experiments/${flag.key}/report`).catch(() => undefined)
+        : Promise.resolve(undefined),
+    [project, flag.key, flag.version],
+  );
+  if (flag.type !== "experiment") return <span class="muted">—</span>;
+  const text =
+    flag.status === "decided"
+      ? `shipped ${flag.decidedVariant ?? "a variant"}`
+      : flag.status === "draft" || !flag.analysisPeriods?.length
+        ? "not started"
+        : report.data
+          ? conclude(report.data).headline
+          : report.loading
+            ? "…"
+            : flag.status;
+  return (
+    <Link href={`/projects/${project}/flags/${flag.key}/results`} data-testid={`results-${flag.key}`}>
+      {text}
+    </Link>
   );
 }

@@ -15,6 +15,12 @@ interface VersionEntry {
   diff: unknown[];
 }
 
+/** "3 changes"; a first version has no earlier one to differ from, so it says what it is. */
+export const changeCount = (entry: Pick<VersionEntry, "version" | "diff">): string =>
+  entry.version === 1 && entry.diff.length === 0
+    ? "first version"
+    : `${entry.diff.length} change${entry.diff.length === 1 ? "" : "s"}`;
+
 /**
  * The versions of the resource at `path` (`/projects/p/flags/k`), newest first, each with its
  * readable diff; a version other than `current` can be restored when `restorable` and the
@@ -57,8 +63,7 @@ export function VersionHistory({
                       Version {entry.version}
                     </button>
                     <span>
-                      <strong>{entry.action}</strong> by {entry.actor}, {when(entry.at)} · {entry.diff.length} change
-                      {entry.diff.length === 1 ? "" : "s"}
+                      <strong>{entry.action}</strong> by {entry.actor}, {when(entry.at)} · {changeCount(entry)}
                     </span>
                     {entry.version === current ? (
                       <span class="badge">current</span>

@@ -4,6 +4,7 @@ import { warningSentences } from "../../../../shared/report-warnings.js";
 import { describeError, statsApi } from "../api.js";
 import { DayChart } from "../chart.js";
 import { Banner, Loading, Select, useLoad, when } from "../components.js";
+import { type Conclusion, conclude, progress } from "../conclusion.js";
 import type { Flag, MetricReport, Report, Verdict } from "../types.js";
 
 const VERDICT_TEXT: Record<Verdict, { icon: string; text: string; tone: string }> = {
@@ -67,12 +68,45 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
         </button>
       </div>
       {csvError && <Banner kind="error">{csvError}</Banner>}
-      <Loading state={report}>{(r) => <ReportView report={r} />}</Loading>
+      <Loading state={report}>{(r) => <ReportView report={r} flag={flag} />}</Loading>
     </section>
   );
 }
 
-function ReportView({ report }: { report: Report }) {
+/** The decision first: what the numbers say, and what to do. */
+function Summary({ conclusion, flag }: { conclusion: Conclusion; flag: Flag }) {
+  const inclusions = Object.values(flag.inclusions).reduce((n, s) => n + s.userIds.length + s.deviceIds.length, 0);
+  return (
+    <div
+      class={`panel summary summary-${conclusion.tone}`}
+      data-testid="summary"
+      data-recommendation={conclusion.recommendation}
+    >
+      <h2>{conclusion.headline}</h2>
+      <p>{conclusion.detail}</p>
+      {flag.hypothesis && (
+        <p class="muted">
+          Hypothesis: {flag.hypothesis.proposedChange} → {flag.hypothesis.predictedResult} (problem:{" "}
+          {flag.hypothesis.problem})
+        </p>
+      )}
+      {inclusions > 0 && (
+        <p class="muted">
+          {inclusions.toLocaleString()} included user{inclusions === 1 ? "" : "s"} or device
+          {inclusions === 1 ? "" : "s"} always get their variant; their exposures count like anyone's.
+        </p>
+      )}
+      {flag.status === "decided" && flag.decidedVariant && (
+        <p>
+          <strong>Decided:</strong> <code>{flag.decidedVariant}</code> ships to everyone.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function ReportView({ report, flag }: { report: Report; flag: Flag }) {
+  const conclusion = conclude(report);
   const untrustworthy = report.metrics.some((m) => m.variants.some((v) => v.comparison && !v.comparison.trustworthy));
   const warned = warningSentences(
     report.metrics.flatMap((m) => m.variants.flatMap((v) => v.comparison?.warnings ?? [])),
@@ -92,6 +126,7 @@ function ReportView({ report }: { report: Report }) {
           {warned.join(" ")}
         </Banner>
       )}
+      <Summary conclusion={conclusion} flag={flag} />
       <Freshness report={report} />
       <p class="muted">
         {report.experiment.method === "sequential"
@@ -138,7 +173,7 @@ function ReportView({ report }: { report: Report }) {
           format={(value) => value.toLocaleString()}
         />
       )}
-      <Plan report={report} />
+      <Plan report={report} conclusion={conclusion} />
       {report.metrics.map((metric) => (
         <MetricView key={metric.key} metric={metric} />
       ))}
@@ -164,20 +199,39 @@ function Freshness({ report }: { report: Report }) {
   );
 }
 
-function Plan({ report }: { report: Report }) {
+/** The sample size for the MDE, and where this run stands: consistent with the summary above. */
+function Plan({ report, conclusion }: { report: Report; conclusion: Conclusion }) {
   const plan = report.plan;
-  if (!plan) return null;
-  const days = (d: number | null) =>
-    d === null ? "unknown (no traffic yet)" : `about ${Math.ceil(d)} day${Math.ceil(d) === 1 ? "" : "s"}`;
+  const left = progress(report);
+  if (!plan || !left) return null;
+  const exposed = report.variants.reduce((n, v) => n + v.exposures, 0);
+  const mde = percent(report.experiment.minimumDetectableEffect);
+  const sequential = report.experiment.method === "sequential";
   return (
-    <div class="panel plan">
+    <div class="panel plan" data-testid="sample-size">
       <h2>Sample size</h2>
       <p>
-        To detect a {percent(report.experiment.minimumDetectableEffect)} change in the primary metric with 80% power:{" "}
-        <strong>{Math.ceil(plan.sequential.total).toLocaleString()} units</strong> with this sequential test,{" "}
-        {days(plan.sequential.days)} at {Math.round(plan.unitsPerDay).toLocaleString()} units a day (
-        {Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon look,{" "}
-        {days(plan.fixedHorizon.days)}).
+        To detect a {mde} change in the primary metric with 80% power:{" "}
+        <strong>{left.planned.toLocaleString()} units</strong> with this{" "}
+        {sequential ? "sequential test" : "fixed-horizon test"} at {Math.round(plan.unitsPerDay).toLocaleString()} units
+        a day
+        {sequential ? ` (${Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon look)` : ""}.{" "}
+        {exposed.toLocaleString()} so far ({percent(Math.min(1, exposed / Math.max(1, left.planned)), 0)}).
+      </p>
+      <p>
+        <strong>
+          {conclusion.recommendation === "ship" || conclusion.recommendation === "keep-control"
+            ? sequential
+              ? "No more data needed: the sequential test has reached a verdict, valid at any look."
+              : "The planned sample is in: this is the reading."
+            : left.unitsLeft === 0
+              ? "The planned sample is in."
+              : `${left.unitsLeft.toLocaleString()} more units: ${
+                  left.daysLeft === null
+                    ? "unknown time (no traffic yet)"
+                    : `about ${left.daysLeft} more day${left.daysLeft === 1 ? "" : "s"}`
+                }.`}
+        </strong>
       </p>
     </div>
   );
@@ -230,7 +284,7 @@ function MetricView({ metric }: { metric: MetricReport }) {
         <thead>
           <tr>
             <th scope="col">Variant</th>
-            <th scope="col">Exposures</th>
+            <th scope="col">Exposed units</th>
             <th scope="col">Mean</th>
             <th scope="col">Lift</th>
             <th scope="col">Interval of the lift</th>
@@ -244,7 +298,9 @@ function MetricView({ metric }: { metric: MetricReport }) {
             return (
               <tr key={v.variant} data-variant={v.variant}>
                 <td>
-                  <code>{v.variant}</code> {v.control && <span class="tag">control</span>}
+                  <code>{v.variant}</code>{" "}
+                  {/* A control called "control" needs no tag saying so ("control control"). */}
+                  {v.control && v.variant !== "control" && <span class="tag">control</span>}
                 </td>
                 <td>{v.exposures.toLocaleString()}</td>
                 <td>{number(v.mean)}</td>

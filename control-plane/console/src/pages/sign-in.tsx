@@ -39,7 +39,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
             value={token}
             onInput={(e) => setToken(e.currentTarget.value)}
           />
-          <span class="hint">`npm start` prints one (also in .data/local.json). It stays in this tab only.</span>
+          <span class="hint">
+            <code>npm start</code> prints one (also in <code>.data/local.json</code>). It stays in this tab only.
+          </span>
         </label>
         {error && <Banner kind="error">{error}</Banner>}
         <button type="submit" class="primary" disabled={busy || token.trim() === ""}>
