@@ -39,7 +39,7 @@ const optionalString = (value: unknown) => value === undefined || typeof value =
  * a string key and string dependencies, what ordering them needs; each flag's compilation
  * guards the rest). Hand-written for the cold start: zod's first parse in a fresh isolate
  * costs 2–4 ms, as much as loading a 50-flag deployment, and a z.object over the flags copies
- * each of them. `deployment-document.test.ts` holds it to the schema.
+ * each of them. `edge/src/deployment-loader.test.ts` holds it to the schema (property-based).
  */
 export function readEnvelope(raw: unknown): DeploymentEnvelope {
   const fail = (problem: string): never => {

@@ -2,6 +2,7 @@
  * The edge worker in Miniflare (real workerd, real KV and Queues), as `npm start`
  * and the tests run it. Extra workers (the queue consumer, a test sink) run beside it.
  */
+import type { Readable } from "node:stream";
 import { Miniflare, PeriodType, type WorkerOptions } from "miniflare";
 import { buildEdgeWorker, buildLocalEdgeWorker } from "./build.js";
 import type { SpooledMessage } from "./ledger.js";
@@ -36,6 +37,8 @@ export interface EdgeMiniflareOptions {
    * ledger answers requests carrying `ledgerToken`.
    */
   local?: { spool(messages: SpooledMessage[]): Promise<void>; ledgerToken: string };
+  /** workerd's stdout and stderr (what the worker logs); Miniflare pipes them to this process's own when absent. */
+  handleRuntimeStdio?: (stdout: Readable, stderr: Readable) => void;
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
@@ -47,6 +50,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     port: options.port ?? 0,
     cf: false,
     log: undefined,
+    ...(options.handleRuntimeStdio ? { handleRuntimeStdio: options.handleRuntimeStdio } : {}),
     ...(persist
       ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` }
       : {}),
