@@ -5,6 +5,7 @@
  */
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { evaluationFlagsSchema, type EvaluationFlag } from "./evaluation/schema.js";
+import { isRecord } from "./is-record.js";
 
 export const KEY_TYPES = ["client", "server"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -30,8 +31,6 @@ export type DeploymentDocument = z.infer<typeof deploymentDocumentSchema>;
 /** The document as an isolate first reads it: flags checked only for what ordering them needs. */
 export type DeploymentEnvelope = Omit<DeploymentDocument, "flags"> & { flags: EvaluationFlag[] };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 const optionalString = (value: unknown) => value === undefined || typeof value === "string";
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import { Miniflare, PeriodType, type WorkerOptions } from "miniflare";
+import { DEFAULT_FLAG_CACHE_TTL_MS } from "../src/flag-store.js";
 import { buildEdgeWorker, buildLocalEdgeWorker } from "./build.js";
 import type { SpooledMessage } from "./ledger.js";
 
@@ -69,7 +70,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
           },
         },
         bindings: {
-          FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
+          FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS),
           ...(options.consumer
             ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret }
             : {}),
