@@ -3,7 +3,7 @@
  * (a deployment has a client key and a server key), holding the deployment's compiled
  * flag set in the evaluation model and a version that only grows.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { evaluationFlagsSchema, type EvaluationFlag } from "./evaluation/schema.js";
 import { isRecord } from "./is-record.js";
 

@@ -3,7 +3,7 @@
  * padding accepted too) or a JSON body. Validated with zod (IDs must be strings) and
  * bounded in size and nesting depth, so no input can exhaust the isolate.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { userSchema, type User } from "../../shared/evaluation/user.js";
 import { ApiError, parseOr400 } from "../../shared/http/errors.js";
 

@@ -16,7 +16,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
 import { keySchema } from "../../shared/authoring/schema.js";

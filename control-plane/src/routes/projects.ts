@@ -1,6 +1,6 @@
 /** Projects and deployments (keys, rotation, replication status, forced publish). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { keySchema } from "../../../shared/authoring/schema.js";
 import { userFields } from "../../../shared/evaluation/user.js";
 import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";

@@ -5,7 +5,7 @@
  * Every validated JSON body is compared with what validation kept: anything dropped is a
  * 400 naming it.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { ApiError } from "../../../shared/http/errors.js";
 import { isRecord } from "../../../shared/is-record.js";
 
