@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
 import { api, ApiFailure } from "../api.js";
-import { Banner, ChangeList, ErrorBanner, Field, Loading, Select, TextArea, useLoad } from "../components.js";
+import { Banner, ChangeList, ErrorBanner, Loading, useLoad } from "../components.js";
 import { applyChanges, changesBetween } from "../diff.js";
 import type { Deployment, Flag, FlagInput, StoredGroup } from "../types.js";
 import { BasicsFields } from "./editor/basics.js";
