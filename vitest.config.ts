@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Two tiers. `unit`: pure code (engine, statistics, report, ingest steps, OFREP mapping, CDN
- * helpers), in seconds, with `npm run test:unit`. `integration`: everything that starts real
+ * Two tiers. `unit`: pure code (evaluation engine, statistics, report stages, metric engine, the
+ * edge's caches and queue buffer, authoring validation, docs' links), in seconds, with `npm run test:unit`. `integration`: everything that starts real
  * workerd, dynalite or a browser (`*.integration.test.ts` and `test/`), and the statistical
  * simulations (`*.simulation.test.ts`). `npm test` runs both.
  */

@@ -3,7 +3,7 @@
  * issues them, the stats service, which accepts them, and the console, which lists them.
  * The checks themselves are Node-only (shared/node/admin-tokens.ts).
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
 export type Role = (typeof ROLES)[number];

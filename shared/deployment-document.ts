@@ -3,8 +3,9 @@
  * (a deployment has a client key and a server key), holding the deployment's compiled
  * flag set in the evaluation model and a version that only grows.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { evaluationFlagsSchema, type EvaluationFlag } from "./evaluation/schema.js";
+import { isRecord } from "./is-record.js";
 
 export const KEY_TYPES = ["client", "server"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -30,8 +31,6 @@ export type DeploymentDocument = z.infer<typeof deploymentDocumentSchema>;
 /** The document as an isolate first reads it: flags checked only for what ordering them needs. */
 export type DeploymentEnvelope = Omit<DeploymentDocument, "flags"> & { flags: EvaluationFlag[] };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 const optionalString = (value: unknown) => value === undefined || typeof value === "string";
 
 /**
@@ -39,7 +38,7 @@ const optionalString = (value: unknown) => value === undefined || typeof value =
  * a string key and string dependencies, what ordering them needs; each flag's compilation
  * guards the rest). Hand-written for the cold start: zod's first parse in a fresh isolate
  * costs 2–4 ms, as much as loading a 50-flag deployment, and a z.object over the flags copies
- * each of them. `deployment-document.test.ts` holds it to the schema.
+ * each of them. `edge/src/deployment-loader.test.ts` holds it to the schema (property-based).
  */
 export function readEnvelope(raw: unknown): DeploymentEnvelope {
   const fail = (problem: string): never => {

@@ -3,7 +3,7 @@
  * (a user was served a variant of an experiment) and metric events (`/track`).
  * Both producers (edge) and the consumer (stats) validate against these schemas.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 
 const id = z.string().min(1).max(1024);
 
@@ -96,7 +96,6 @@ export type SingleMessage = z.infer<typeof singleMessageSchema>;
 
 /** Messages an isolate buffered, packed into one queue message (see `edge/src/queue.ts` for the size bound). */
 export const batchMessageSchema = z.object({ type: z.literal("batch"), messages: z.array(singleMessageSchema).min(1) });
-export type BatchMessage = z.infer<typeof batchMessageSchema>;
 
 export const queueMessageSchema = z.discriminatedUnion("type", [
   exposureMessageSchema,

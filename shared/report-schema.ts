@@ -3,7 +3,7 @@
  * types of report.ts both come from here. Numbers that cannot be estimated yet (NaN,
  * ±Infinity in the code) are `null` in the JSON.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { analysisSettingsSchema, hypothesisSchema } from "./authoring/schema.js";
 import { WARNINGS } from "./report-warnings.js";
 import { CORRECTIONS } from "./stats/corrections.js";

@@ -4,6 +4,7 @@
  * Lambda; pure apart from the store and publisher it is given.
  */
 import type { Flag } from "../../shared/authoring/schema.js";
+import { parseProjectKey } from "../../shared/node/control-plane-table.js";
 import type { Store } from "./db/store.js";
 import type { Publisher } from "./publish/publisher.js";
 import { recordHistory } from "./services/flags.js";
@@ -28,20 +29,20 @@ export async function replicate(
   };
 
   for (const change of changes) {
-    if (!change.pk.startsWith("PROJECT#")) continue; // history, tokens, the project list: nothing to publish
-    const project = change.pk.slice("PROJECT#".length);
-    const [kind, key] = change.sk.split("#", 2) as [string, string];
-    if (kind === "FLAG") {
+    const item = parseProjectKey(change);
+    if (!item) continue; // history, tokens, the project list: nothing to publish
+    const { project, kind, key } = item;
+    if (kind === "flag") {
       const oldFlag = change.oldData ? (JSON.parse(change.oldData) as Flag) : undefined;
       const newFlag = change.newData ? (JSON.parse(change.newData) as Flag) : undefined;
       if (newFlag) await recordHistory(store, project, newFlag, oldFlag);
       for (const d of new Set([...(oldFlag?.deployments ?? []), ...(newFlag?.deployments ?? [])])) add(project, d);
-    } else if (kind === "DEPLOYMENT") {
+    } else if (kind === "deployment") {
       if (change.newData) add(project, key);
-    } else if (kind === "GROUP") {
+    } else if (kind === "group") {
       await everyDeployment(project);
     }
-    // PUBLISH records are our own replication state: reacting to them would loop.
+    // Publish states are our own replication state (reacting to them would loop); catalog metrics publish nothing.
   }
   for (const [project, deployment] of targets.values()) await publisher.publish(project, deployment);
   return [...targets.values()];

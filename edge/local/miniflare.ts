@@ -2,7 +2,9 @@
  * The edge worker in Miniflare (real workerd, real KV and Queues), as `npm start`
  * and the tests run it. Extra workers (the queue consumer, a test sink) run beside it.
  */
+import type { Readable } from "node:stream";
 import { Miniflare, PeriodType, type WorkerOptions } from "miniflare";
+import { DEFAULT_FLAG_CACHE_TTL_MS } from "../src/flag-store.js";
 import { buildEdgeWorker, buildLocalEdgeWorker } from "./build.js";
 import type { SpooledMessage } from "./ledger.js";
 
@@ -36,6 +38,8 @@ export interface EdgeMiniflareOptions {
    * ledger answers requests carrying `ledgerToken`.
    */
   local?: { spool(messages: SpooledMessage[]): Promise<void>; ledgerToken: string };
+  /** workerd's stdout and stderr (what the worker logs); Miniflare pipes them to this process's own when absent. */
+  handleRuntimeStdio?: (stdout: Readable, stderr: Readable) => void;
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
@@ -47,6 +51,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     port: options.port ?? 0,
     cf: false,
     log: undefined,
+    ...(options.handleRuntimeStdio ? { handleRuntimeStdio: options.handleRuntimeStdio } : {}),
     ...(persist
       ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` }
       : {}),
@@ -65,7 +70,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
           },
         },
         bindings: {
-          FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? 1000),
+          FLAG_CACHE_TTL_MS: String(options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS),
           ...(options.consumer
             ? { STATS_INGEST_URL: options.consumer.ingestUrl, STATS_INGEST_SECRET: options.consumer.secret }
             : {}),

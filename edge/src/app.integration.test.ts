@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEdge, type EdgeHarness } from "../../test/support/edge-harness.js";
 import { TEST_FLAGS } from "../../test/support/flags.js";
+import type { SingleMessage } from "../../shared/events.js";
 
 const SERVER_KEY = "server-key-0001";
 const CLIENT_KEY = "client-key-0001";
@@ -148,9 +149,17 @@ describe("exposures", () => {
     const headers = { ...auth(), "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "dev-1" }) };
     for (let i = 0; i < 3; i++) expect((await get("/sdk/v2/vardata", headers)).status).toBe(200);
     const messages = await edge.received(1);
-    await new Promise((r) => setTimeout(r, 300)); // let duplicates arrive, if any were sent
+    // A later user's exposure: the isolate's buffer sends in order, so once it has arrived any duplicate sent for
+    // dev-1 has too.
+    await get("/sdk/v2/vardata", {
+      ...auth(),
+      "X-Amp-Exp-User": b64url({ user_id: "user-1", device_id: "dev-1-end" }),
+    });
+    await expect
+      .poll(async () => (await edge.receivedSoFar()).some((m) => m.type === "exposures" && m.deviceId === "dev-1-end"))
+      .toBe(true);
     // Only this test's device: messages of earlier tests may still be arriving.
-    const exposures = (await edge.received()).filter((m) => m.type === "exposures" && m.deviceId === "dev-1");
+    const exposures = (await edge.receivedSoFar()).filter((m) => m.type === "exposures" && m.deviceId === "dev-1");
     expect(messages.length).toBeGreaterThan(0);
     expect(exposures).toEqual([
       expect.objectContaining({
@@ -235,8 +244,9 @@ describe("/track", () => {
     }));
     expect((await post("/track", events, auth())).status).toBe(202);
     const messages = await edge.received(1);
-    await new Promise((r) => setTimeout(r, 300));
-    const batches = (await edge.received()).filter((m) => m.type === "events");
+    const eventsOf = (all: SingleMessage[]) => all.flatMap((m) => (m.type === "events" ? m.events : []));
+    await expect.poll(async () => eventsOf(await edge.receivedSoFar()).length).toBeGreaterThanOrEqual(1000);
+    const batches = (await edge.receivedSoFar()).filter((m) => m.type === "events");
     expect(batches.flatMap((m) => (m.type === "events" ? m.events : []))).toHaveLength(1000);
     expect(batches.length).toBeLessThanOrEqual(5);
     expect(messages.length).toBeGreaterThan(0);
@@ -447,8 +457,15 @@ describe("publishing", () => {
 
     const flagsKv = await edge.mf.getKVNamespace("FLAGS", "edge");
     await flagsKv.put(`apikey:${key}`, '{"version": 3, "flags": "broken"}');
-    await new Promise((r) => setTimeout(r, 200));
-    for (let i = 0; i < 3; i++)
-      expect((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key).toBe("control");
+    // Requests until one has read the broken copy (past the 20 ms TTL they revalidate), which the edge logs refusing.
+    const served: string[] = [];
+    await expect
+      .poll(async () => {
+        served.push((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key);
+        return edge.stderr().includes("Ignoring an invalid deployment document");
+      })
+      .toBe(true);
+    for (let i = 0; i < 3; i++) served.push((await json(await get("/sdk/v2/vardata", user)))["checkout-redesign"].key);
+    expect(new Set(served)).toEqual(new Set(["control"]));
   });
 });

@@ -12,7 +12,7 @@ import type { EdgeEnv } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
 import { amplitudeHttpApi } from "./routes/amplitude-http-api.js";
 import { ExposureRecorder } from "./exposures.js";
-import { FlagStore } from "./flag-store.js";
+import { DEFAULT_FLAG_CACHE_TTL_MS, FlagStore } from "./flag-store.js";
 import { deploymentAuth } from "./middleware/deployment-auth.js";
 import { FailedLookups } from "./middleware/failed-lookups.js";
 import { rateLimit } from "./middleware/rate-limit.js";
@@ -22,7 +22,6 @@ import { ofrep } from "./routes/ofrep.js";
 import { remoteEvaluation } from "./routes/remote-eval.js";
 import { track } from "./routes/track.js";
 
-export const DEFAULT_FLAG_CACHE_TTL_MS = 1000;
 const KB = 1024;
 
 export interface EdgeAppOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileDeployment } from "../../shared/authoring/to-evaluation-model.js";
+import { toEvaluationFlags } from "../../shared/authoring/to-evaluation-model.js";
 import { makeFlag } from "../../shared/authoring/test-support.js";
 import { compile, exposureOf, userToContext } from "../../shared/evaluation/index.js";
 import { breakdownOf, ExposureDedup, exposureMessage } from "./exposures.js";
@@ -91,7 +91,7 @@ describe("exposures", () => {
         },
       ],
     });
-    const compiled = compile(compileDeployment("web", [experiment], new Map()));
+    const compiled = compile(toEvaluationFlags("web", [experiment], new Map()));
     const allocationFor = (properties: Record<string, string>, user: string) =>
       compiled.evaluateWithReasons(userToContext({ user_id: user, user_properties: properties }), ["exp"])["exp"]
         ?.exposure?.allocation;

@@ -38,6 +38,9 @@ export interface FlagStoreOptions {
   log?: (message: string, error?: unknown) => void;
 }
 
+/** How long a copy is served before it is revalidated, unless `FLAG_CACHE_TTL_MS` says otherwise. */
+export const DEFAULT_FLAG_CACHE_TTL_MS = 1000;
+
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
 export class FlagStore {

@@ -3,7 +3,7 @@
  * workerd to anonymous visitors: a group buckets on its members' unit (device_id here).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileDeployment } from "../../shared/authoring/to-evaluation-model.js";
+import { toEvaluationFlags } from "../../shared/authoring/to-evaluation-model.js";
 import type { Group } from "../../shared/authoring/schema.js";
 import { makeFlag } from "../../shared/authoring/test-support.js";
 import { startEdge, type EdgeHarness } from "../../test/support/edge-harness.js";
@@ -39,12 +39,12 @@ beforeAll(async () => {
   const mutex = new Map([group("checkout", "mutex")]);
   await edge.publish(MUTEX_KEY, {
     keyType: "client",
-    flags: compileDeployment("web", [byDevice("e1", ["checkout"]), byDevice("e2", ["checkout"])], mutex),
+    flags: toEvaluationFlags("web", [byDevice("e1", ["checkout"]), byDevice("e2", ["checkout"])], mutex),
   });
   const holdout = new Map([group("q3", "holdout", 50)]);
   await edge.publish(HOLDOUT_KEY, {
     keyType: "client",
-    flags: compileDeployment("web", [byDevice("e", ["q3"])], holdout),
+    flags: toEvaluationFlags("web", [byDevice("e", ["q3"])], holdout),
   });
 });
 afterAll(() => edge.dispose());

@@ -4,7 +4,8 @@
  */
 import type { Hono } from "hono";
 import type { EdgeEnv, Env } from "./bindings.js";
-import { createEdgeApp, DEFAULT_FLAG_CACHE_TTL_MS } from "./app.js";
+import { createEdgeApp } from "./app.js";
+import { DEFAULT_FLAG_CACHE_TTL_MS } from "./flag-store.js";
 import type { ProxyConfig } from "./cdn/proxy.js";
 import type { QueueMessage } from "../../shared/events.js";
 import { deliver } from "./queue-consumer.js";

@@ -199,7 +199,7 @@ describe("one user's oversize input never costs other users their exposures", ()
         { user_id: "poison", event_type: "e", time: Date.now(), event_properties: { blob: "é€".repeat(32_500) } },
       ],
     };
-    await sendToQueue(queue, [...good.slice(0, 15), poison, ...good.slice(15)]);
+    await sendToQueue(queue, [...good.slice(0, 15), poison, ...good.slice(15)], { retryDelaysMs: [0, 0] });
     const kept = async () =>
       (await edge.received(30)).flatMap((m) => (m.type === "events" ? m.events.map((e) => e.user_id) : [])).sort();
     await expect.poll(kept, { timeout: 10_000 }).toEqual(good.map((_, i) => `kept-${i}`).sort());

@@ -22,6 +22,9 @@ const exposure = (userId: string): ExposureMessage => ({
   exposures: [{ flagKey: "f", variant: "treatment" }],
 });
 
+/** The retries without their waits (50 and 250 ms in production). */
+const NO_WAIT = { retryDelaysMs: [0, 0] };
+
 describe("queue sending", () => {
   it("a failing queue never throws into the request, and the response does not wait for it", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
@@ -33,7 +36,7 @@ describe("queue sending", () => {
       },
     } as unknown as Queue<QueueMessage>;
     const pending: Promise<unknown>[] = [];
-    enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]); // returns at once
+    enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")], NO_WAIT); // returns at once
     expect(pending).toHaveLength(1);
     await expect(pending[0]).resolves.toBeUndefined();
     expect(attempts).toBe(3); // the first try and two retries
@@ -61,9 +64,31 @@ describe("queue sending", () => {
       },
     } as unknown as Queue<QueueMessage>;
     const pending: Promise<unknown>[] = [];
-    enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")]);
+    enqueue({ waitUntil: (p) => void pending.push(p) }, queue, [exposure("u")], NO_WAIT);
     await Promise.all(pending);
     expect(attempts).toBe(2);
+  });
+
+  it("retries a refused batch, then sends it in halves until the one refused message fails alone", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const sent: string[] = [];
+    const calls: number[] = [];
+    const queue = {
+      sendBatch: async (batch: Array<{ body: QueueMessage }>) => {
+        const users = batch.flatMap(({ body }) =>
+          unpack(body).map((m) => (m.type === "exposures" ? (m.userId ?? "") : "")),
+        );
+        calls.push(users.length);
+        if (users.includes("poison")) throw new Error("message too large");
+        sent.push(...users);
+      },
+    } as unknown as Queue<QueueMessage>;
+    const good = Array.from({ length: 30 }, (_, i) => exposure(`u${i}`));
+    await sendToQueue(queue, [...good.slice(0, 15), exposure("poison"), ...good.slice(15)], NO_WAIT);
+    expect(sent.sort()).toEqual(good.map((m) => m.userId).sort());
+    expect(calls.slice(0, 3)).toEqual([31, 31, 31]); // the first try and two retries, then halves
+    expect(log).toHaveBeenCalledWith("Queue send failed; 1 messages not sent", expect.any(Error));
+    log.mockRestore();
   });
 
   it("buffers messages for a short window and sends them in one call", async () => {

@@ -127,7 +127,12 @@ export function chunkBySize<T>(
 
 export type BackgroundTasks = { waitUntil(promise: Promise<unknown>): void };
 
-const RETRY_DELAYS_MS = [50, 250];
+const RETRY_DELAYS_MS: readonly number[] = [50, 250];
+
+export interface SendOptions {
+  /** Waits before each retry of a failed batch (tests pass zeros rather than wait them out). */
+  retryDelaysMs?: readonly number[];
+}
 /**
  * Sends a flush may spend splitting failed batches: enough to corner one bad message among
  * 100 batch messages of hundreds each (about 2 × log2 of the count), not a call per message
@@ -158,7 +163,11 @@ const countOf = (batch: QueueMessage[]) => batch.reduce((sum, message) => sum + 
  * they in halves, so a message the queue refuses fails alone and never takes the other users'
  * messages of its window with it. What cannot be sent is logged, never thrown.
  */
-export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMessage[]): Promise<void> {
+export async function sendToQueue(
+  queue: Queue<QueueMessage>,
+  messages: QueueMessage[],
+  { retryDelaysMs = RETRY_DELAYS_MS }: SendOptions = {},
+): Promise<void> {
   const budget = { splitSends: SPLIT_SENDS };
   for (const batch of chunkBySize(messages, messageBytes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) {
     let failure: unknown;
@@ -169,7 +178,7 @@ export async function sendToQueue(queue: Queue<QueueMessage>, messages: QueueMes
         break;
       } catch (error) {
         failure = error;
-        const delay = RETRY_DELAYS_MS[attempt];
+        const delay = retryDelaysMs[attempt];
         if (delay === undefined) break;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -198,8 +207,13 @@ async function sendInHalves(
 }
 
 /** Sends in the background; a failure is logged, never thrown into the response. */
-export function enqueue(ctx: BackgroundTasks, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-  if (messages.length > 0) ctx.waitUntil(sendToQueue(queue, messages));
+export function enqueue(
+  ctx: BackgroundTasks,
+  queue: Queue<QueueMessage>,
+  messages: QueueMessage[],
+  options: SendOptions = {},
+): void {
+  if (messages.length > 0) ctx.waitUntil(sendToQueue(queue, messages, options));
 }
 
 /**

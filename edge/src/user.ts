@@ -3,7 +3,8 @@
  * padding accepted too) or a JSON body. Validated with zod (IDs must be strings) and
  * bounded in size and nesting depth, so no input can exhaust the isolate.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
+import { userSchema, type User } from "../../shared/evaluation/user.js";
 import { ApiError, parseOr400 } from "../../shared/http/errors.js";
 
 export const MAX_USER_BYTES = 32 * 1024;
@@ -17,19 +18,7 @@ export const MAX_FLAG_KEYS = 1000;
 export const MAX_GROUP_TYPES = 100;
 export const MAX_GROUPS_CHARS = 32 * 1024;
 
-const id = z.string().max(1024);
-const properties = z.record(z.string(), z.unknown());
-const groupNameSchema = z.string().max(1024);
-
-export const userSchema = z.looseObject({
-  user_id: id.nullish(),
-  device_id: id.nullish(),
-  user_properties: properties.nullish(),
-  // `{type: ["name"]}` from the experiment SDKs, `{type: "name"}` from Amplitude's analytics SDKs.
-  groups: z.record(z.string(), z.union([groupNameSchema, z.array(groupNameSchema)])).nullish(),
-  group_properties: z.record(z.string(), z.record(z.string(), properties)).nullish(),
-});
-export type User = z.infer<typeof userSchema>;
+export type { User } from "../../shared/evaluation/user.js";
 
 const flagKeysSchema = z.array(z.string().max(512)).max(MAX_FLAG_KEYS, `at most ${MAX_FLAG_KEYS} flag keys`);
 

@@ -4,7 +4,7 @@
  * the edge never sees this shape. These zod schemas are the single source of the
  * types, the request validation and the OpenAPI document.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { OPERATORS } from "../evaluation/operators.js";
 import { CORRECTIONS } from "../stats/corrections.js";
 import { metricDefinitionSchema } from "../metrics/definition.js";
@@ -178,7 +178,6 @@ export const changeSchema = z.object({
   at: z.string(),
   action: z.string(),
 });
-export type Change = z.infer<typeof changeSchema>;
 
 /** The fields an experiment's analysis depends on: locked while it runs. */
 export const ANALYSIS_FIELDS = [...ANALYSIS_SETTINGS, "bucketing"] as const;

@@ -1,7 +1,7 @@
 import { EvaluationEngine, topologicalSort } from "@amplitude/experiment-core";
 import { describe, expect, it } from "vitest";
 import { compile, evaluationFlagsSchema, userToContext } from "../evaluation/index.js";
-import { compileDeployment } from "./to-evaluation-model.js";
+import { toEvaluationFlags } from "./to-evaluation-model.js";
 import type { Flag, Group } from "./schema.js";
 import { makeFlag } from "./test-support.js";
 
@@ -9,13 +9,13 @@ const USERS = Array.from({ length: 10_000 }, (_, i) => ({ user_id: `user-${i}`, 
 const noGroups = new Map<string, Group>();
 
 function assign(flags: Flag[], groups = noGroups, users: Array<Record<string, unknown>> = USERS) {
-  const compiled = compile(compileDeployment("web", flags, groups));
+  const compiled = compile(toEvaluationFlags("web", flags, groups));
   return users.map((user) => compiled.evaluate(userToContext(user)));
 }
 const share = (results: Array<Record<string, { key?: string }>>, flag: string, variant: string) =>
   results.filter((r) => r[flag]?.key === variant).length / results.length;
 
-describe("compileDeployment", () => {
+describe("toEvaluationFlags", () => {
   it("rolls a release out to its percentage", () => {
     const results = assign([
       makeFlag({ key: "new-onboarding", type: "release", variants: [{ key: "on" }], rollout: 25 }),
@@ -143,7 +143,7 @@ describe("compileDeployment", () => {
       makeFlag({ key: "elsewhere", type: "release", variants: [{ key: "on" }], deployments: ["ios"] }),
       makeFlag({ key: "live", type: "release", variants: [{ key: "on" }] }),
     ];
-    expect(compileDeployment("web", flags, noGroups).map((f) => f.key)).toEqual(["live"]);
+    expect(toEvaluationFlags("web", flags, noGroups).map((f) => f.key)).toEqual(["live"]);
   });
 
   it("buckets a mutual-exclusion group on its members' unit: anonymous visitors are served, never twice", () => {
@@ -177,7 +177,7 @@ describe("compileDeployment", () => {
   it("keeps a user-bucketed group's flag and assignments as they were", () => {
     const groups = new Map<string, Group>([["h", { key: "h", kind: "holdout", percentage: 20, description: "" }]]);
     const flag = makeFlag({ key: "e", type: "experiment", variants: [{ key: "a" }], groups: ["h"] });
-    const [holdout] = compileDeployment("web", [flag], groups);
+    const [holdout] = toEvaluationFlags("web", [flag], groups);
     expect(holdout).toMatchObject({ key: "$holdout-h" });
     expect(holdout!.segments[0]!.bucket).toMatchObject({
       selector: ["context", "user", "user_id"],
@@ -208,7 +208,7 @@ describe("compileDeployment", () => {
         bucketing: { unit: "group", groupType: "company_id" },
       }),
     ];
-    const compiled = compileDeployment("web", flags, groups);
+    const compiled = toEvaluationFlags("web", flags, groups);
     expect(
       compiled
         .map((f) => f.key)
@@ -248,7 +248,7 @@ describe("compileDeployment", () => {
       }),
       makeFlag({ key: "other", type: "experiment", variants: [{ key: "a" }, { key: "b" }], groups: ["m"] }),
     ];
-    const compiled = compileDeployment("web", flags, groups);
+    const compiled = toEvaluationFlags("web", flags, groups);
     expect(evaluationFlagsSchema.safeParse(compiled).success).toBe(true);
     const ours = compile(compiled);
     const sorted = topologicalSort(Object.fromEntries(compiled.map((f) => [f.key, f])) as never);

@@ -192,8 +192,8 @@ function toGroupFlag(group: Group, members: string[], unit: string, bucketOn: st
   };
 }
 
-/** The evaluation-model flag set of one deployment. */
-export function compileDeployment(
+/** The evaluation-model flag set of one deployment (translated; `compile` in shared/evaluation turns it into closures). */
+export function toEvaluationFlags(
   deployment: string,
   flags: readonly Flag[],
   groups: ReadonlyMap<string, Group>,

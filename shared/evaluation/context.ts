@@ -5,6 +5,7 @@
  * group_properties}` (first name per type), everything else sits under
  * `context.user`. Same shape as `convertUserToEvaluationContext` in the SDKs.
  */
+import { isRecord } from "../is-record.js";
 import type { EvaluationContext } from "./schema.js";
 
 type Json = Record<string, unknown>;
@@ -28,9 +29,6 @@ export const USER_FIELDS: ReadonlySet<string> = new Set([
   "library",
   "ip",
 ]);
-
-const isRecord = (value: unknown): value is Json =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /**
  * A group type's name as evaluation reads it: the first of `["acme", …]` (what the experiment

@@ -1,7 +1,8 @@
 import { EvaluationEngine, topologicalSort as referenceSort } from "@amplitude/experiment-core";
 import { describe, expect, it } from "vitest";
 import { checkoutExperiment } from "../../test/support/flags.js";
-import { compile, DependencyCycleError, evaluate, type EvaluationFlag } from "./index.js";
+import { evaluate } from "./evaluate.test-support.js";
+import { compile, DependencyCycleError, type EvaluationFlag } from "./index.js";
 
 const reference = (context: object, flags: EvaluationFlag[]) =>
   new EvaluationEngine().evaluate(

@@ -2,7 +2,8 @@ import { EvaluationEngine, topologicalSort as referenceSort } from "@amplitude/e
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { contextArb, FLAG_KEYS, flagSetArb } from "./arbitraries.test-support.js";
-import { compile, evaluate, type EvaluationFlag } from "./index.js";
+import { evaluate } from "./evaluate.test-support.js";
+import { compile, type EvaluationFlag } from "./index.js";
 
 const engine = new EvaluationEngine();
 type ReferenceFlags = Parameters<typeof referenceSort>[0];

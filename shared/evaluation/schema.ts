@@ -7,7 +7,7 @@
  * Objects are loose (unknown keys kept) because SDKs copy a variant's own fields
  * into the result as they are; dropping an unknown field would break parity.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 
 export const DISTRIBUTION_MAX = 42_949_673; // exclusive end of the distribution range: floor(2^32 / 100) + 1
 
@@ -63,8 +63,6 @@ export const evaluationFlagsSchema = z.array(evaluationFlagSchema);
 
 export type EvaluationVariant = z.infer<typeof evaluationVariantSchema>;
 export type EvaluationCondition = z.infer<typeof evaluationConditionSchema>;
-export type EvaluationDistribution = z.infer<typeof evaluationDistributionSchema>;
-export type EvaluationAllocation = z.infer<typeof evaluationAllocationSchema>;
 export type EvaluationBucket = z.infer<typeof evaluationBucketSchema>;
 export type EvaluationSegment = z.infer<typeof evaluationSegmentSchema>;
 export type EvaluationFlag = z.infer<typeof evaluationFlagSchema>;

@@ -7,7 +7,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 
 export type ErrorCode =
   | "bad_request"
@@ -67,8 +67,6 @@ export class ApiError extends Error {
     this.protocolFields = protocolFields;
   }
 }
-
-export const badRequest = (message: string, details?: unknown) => new ApiError({ status: 400, message, details });
 
 /** zod issues as `details`: the path of each problem and what is wrong with it. */
 export function validationError(error: z.ZodError, what = "request"): ApiError {

@@ -23,7 +23,7 @@
  * - `retention`: 1 if the unit did the event on day `day` after its exposure (`mode: "on_day"`,
  *   day 0 = the first 24 h) or on any day 1…`day` (`mode: "within"`).
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 
 const metricKey = z
   .string()

@@ -26,26 +26,84 @@ import type { Flag } from "../authoring/schema.js";
 import type { TokenLookup, TokenRecord } from "./admin-tokens.js";
 import { queryAll, type Db } from "./dynamo.js";
 
+/** The kinds of item under a project's partition, by their sort-key prefix. */
+const PROJECT_ITEMS = {
+  deployment: "DEPLOYMENT#",
+  flag: "FLAG#",
+  group: "GROUP#",
+  publish: "PUBLISH#",
+  metric: "METRIC#",
+} as const;
+export type ProjectItemKind = keyof typeof PROJECT_ITEMS;
+
+const projectPk = (project: string) => `PROJECT#${project}`;
+/** History versions sort as numbers: zero-padded to 10 digits. */
+const versionSk = (version: number) => `V#${String(version).padStart(10, "0")}`;
+const projectItem = (kind: ProjectItemKind) => (project: string, key: string) => ({
+  pk: projectPk(project),
+  sk: `${PROJECT_ITEMS[kind]}${key}`,
+});
+
+/** One item's key. */
 export const keys = {
-  projects: () => ({ pk: "PROJECTS" }),
   project: (project: string) => ({ pk: "PROJECTS", sk: project }),
-  deployment: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `DEPLOYMENT#${key}` }),
-  flag: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `FLAG#${key}` }),
-  group: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `GROUP#${key}` }),
-  publish: (project: string, deployment: string) => ({ pk: `PROJECT#${project}`, sk: `PUBLISH#${deployment}` }),
+  deployment: projectItem("deployment"),
+  flag: projectItem("flag"),
+  group: projectItem("group"),
+  publish: projectItem("publish"),
+  metric: projectItem("metric"),
   history: (project: string, flag: string, version: number) => ({
     pk: `HISTORY#${project}#${flag}`,
-    sk: `V#${String(version).padStart(10, "0")}`,
+    sk: versionSk(version),
   }),
-  historyOf: (project: string, flag: string) => ({ pk: `HISTORY#${project}#${flag}` }),
-  metric: (project: string, key: string) => ({ pk: `PROJECT#${project}`, sk: `METRIC#${key}` }),
   metricHistory: (project: string, metric: string, version: number) => ({
     pk: `MHISTORY#${project}#${metric}`,
-    sk: `V#${String(version).padStart(10, "0")}`,
+    sk: versionSk(version),
   }),
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
-  tokens: () => ({ pk: "TOKENS" }),
 };
+
+/** A set of items: a partition and the prefix their sort keys share. */
+export interface KeyPrefix {
+  pk: string;
+  prefix: string;
+}
+
+const projectItems = (kind: ProjectItemKind) => (project: string) => ({
+  pk: projectPk(project),
+  prefix: PROJECT_ITEMS[kind],
+});
+
+/** The items of a kind, for `readRecords`. */
+export const prefixes = {
+  projects: (): KeyPrefix => ({ pk: "PROJECTS", prefix: "" }),
+  deployments: projectItems("deployment"),
+  flags: projectItems("flag"),
+  groups: projectItems("group"),
+  metrics: projectItems("metric"),
+  history: (project: string, flag: string): KeyPrefix => ({ pk: `HISTORY#${project}#${flag}`, prefix: "V#" }),
+  metricHistory: (project: string, metric: string): KeyPrefix => ({
+    pk: `MHISTORY#${project}#${metric}`,
+    prefix: "V#",
+  }),
+  tokens: (): KeyPrefix => ({ pk: "TOKENS", prefix: "" }),
+};
+
+/**
+ * What a key names when it is one of a project's items (deployment, flag, group, publish
+ * state, catalog metric); undefined for the rest (the project list, history, tokens) and
+ * for a key of no known kind. The inverse of `keys.<kind>(project, key)`.
+ */
+export function parseProjectKey(key: {
+  pk: string;
+  sk: string;
+}): { project: string; kind: ProjectItemKind; key: string } | undefined {
+  if (!key.pk.startsWith("PROJECT#")) return undefined;
+  const project = key.pk.slice("PROJECT#".length);
+  for (const [kind, prefix] of Object.entries(PROJECT_ITEMS) as Array<[ProjectItemKind, string]>)
+    if (key.sk.startsWith(prefix)) return { project, kind, key: key.sk.slice(prefix.length) };
+  return undefined;
+}
 
 /** The JSON record of an item, or undefined when absent (or a lease with no state yet). */
 export async function readRecord<T>(
@@ -56,8 +114,8 @@ export async function readRecord<T>(
   return typeof Item?.["data"] === "string" ? { record: JSON.parse(Item["data"]) as T, item: Item } : undefined;
 }
 
-/** Every record under `pk` whose sort key starts with `prefix`. */
-export async function readRecords<T>(db: Db, pk: string, prefix: string): Promise<T[]> {
+/** Every record of a set of items. */
+export async function readRecords<T>(db: Db, { pk, prefix }: KeyPrefix): Promise<T[]> {
   const items = await queryAll(db, {
     KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
     ExpressionAttributeValues: { ":pk": pk, ":prefix": prefix },
@@ -73,7 +131,7 @@ export interface FlagReader {
 
 export const flagReader = (db: Db): FlagReader => ({
   getFlag: async (project, key) => (await readRecord<Flag>(db, keys.flag(project, key)))?.record,
-  listFlags: (project) => readRecords<Flag>(db, `PROJECT#${project}`, "FLAG#"),
+  listFlags: (project) => readRecords<Flag>(db, prefixes.flags(project)),
 });
 
 export const tokenLookup = (db: Db): TokenLookup => ({

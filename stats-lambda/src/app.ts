@@ -16,7 +16,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { authorize, requireToken, type AuthEnv, type TokenLookup } from "../../shared/node/admin-tokens.js";
 import { isUnavailable } from "../../shared/node/dynamo.js";
 import { keySchema } from "../../shared/authoring/schema.js";
@@ -33,7 +33,7 @@ import { dynamoSource, reportCsv, reportFrom } from "./report.js";
 import { engineSource } from "./report/engine-source.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import type { StatsStore } from "./store.js";
-import { metricDefinitionSchema } from "../../shared/metrics/definition.js";
+import { METRIC_TYPES, metricDefinitionSchema } from "../../shared/metrics/definition.js";
 import type { MetricEngine } from "./metric-engine/index.js";
 
 const deliverySchema = z.object({
@@ -47,8 +47,10 @@ const planSchema = z.strictObject({
   baselineMean: z.number().finite(),
   /** Its per-unit variance; for conversion metrics p(1 − p) when absent. */
   baselineVariance: z.number().positive().finite().optional(),
+  // The metrics a per-unit mean and variance describe; a ratio, funnel or retention has no single baseline.
   metricType: z
-    .enum(["unique_conversions", "event_totals", "property_sum", "property_average"])
+    .enum(METRIC_TYPES)
+    .extract(["unique_conversions", "event_totals", "property_sum", "property_average"])
     .default("unique_conversions"),
   minimumDetectableEffect: z.number().positive().max(10),
   weights: z.array(z.number().positive().max(100)).min(2).max(20).default([50, 50]),

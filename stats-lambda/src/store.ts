@@ -16,7 +16,7 @@
  * (chosen by its id), so concurrent runs spread their writes, one update stays within
  * DynamoDB's expression limits however many metrics an experiment has, and the report
  * reads O(days × shards × variants × metrics) items whatever the number of units. Markers
- * carry `expiresAt` (DynamoDB TTL in the cloud; the local server sweeps them, see sweep.ts):
+ * carry `expiresAt` (DynamoDB TTL in the cloud; dynalite has no TTL, so locally they stay):
  * 7 days, beyond any queue retry.
  */
 import { GetCommand, type NumberValue } from "@aws-sdk/lib-dynamodb";

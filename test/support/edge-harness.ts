@@ -23,14 +23,26 @@ export interface EdgeHarness {
   publish(apiKey: string, document: Partial<DeploymentDocument> & { flags: EvaluationFlag[] }): Promise<void>;
   /** Messages the edge sent to the queue so far, batches unpacked (waits up to `ms` for at least `atLeast`). */
   received(atLeast?: number, ms?: number): Promise<SingleMessage[]>;
+  /** Messages the edge sent so far, without waiting for more. */
+  receivedSoFar(): Promise<SingleMessage[]>;
   clearReceived(): Promise<void>;
+  /** Everything the worker wrote to stderr so far (console.error); it is also passed on to this process's. */
+  stderr(): string;
   dispose(): Promise<void>;
 }
 
 export async function startEdge(
   options: { flagCacheTtlMs?: number; vars?: Record<string, string>; rateLimitPer10s?: number } = {},
 ): Promise<EdgeHarness> {
+  let log = "";
   const { mf, url } = await startEdgeMiniflare({
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.pipe(process.stdout);
+      stderr.on("data", (chunk: Buffer) => {
+        log += chunk.toString("utf8");
+        process.stderr.write(chunk);
+      });
+    },
     flagCacheTtlMs: options.flagCacheTtlMs ?? 20,
     ...(options.vars ? { vars: options.vars } : {}),
     ...(options.rateLimitPer10s ? { rateLimitPer10s: options.rateLimitPer10s } : {}),
@@ -81,10 +93,12 @@ export async function startEdge(
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
+    receivedSoFar: readAll,
     async clearReceived() {
       const { keys } = await receivedKv.list({ prefix: "m:" });
       await Promise.all(keys.map(({ name }) => receivedKv.delete(name)));
     },
+    stderr: () => log,
     dispose: () => mf.dispose(),
   };
 }

@@ -66,7 +66,7 @@ function report({
       { key: "treatment", exposures: exposed, expectedShare: 0.5 },
     ],
     srm: { pValue: srm ? 0.0001 : 0.6, mismatch: srm, test: "sequential-dirichlet-multinomial", strata: [] },
-    dataQuality: { multipleVariantUnits: 0, rejectedExposures: 0, droppedValues: {} },
+    dataQuality: { multipleVariantUnits: 0, multipleVariantShare: 0, rejectedExposures: 0, droppedValues: {} },
     freshness: { lastIngestedAt: null, secondsSinceIngest: null, queueLagSeconds: null },
     plan:
       planned === null

@@ -4,7 +4,7 @@
  * from store.ts so the catalog's reads and writes sit in one place.
  */
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
+import { keys, prefixes, readRecords } from "../../../shared/node/control-plane-table.js";
 import { writeIf, type Db } from "../../../shared/node/dynamo.js";
 import type { CatalogMetric, MetricHistoryEntry } from "./records.js";
 
@@ -21,7 +21,7 @@ export function createMetricStore(db: Db) {
 
   return {
     getMetric: (project: string, key: string) => get<CatalogMetric>(keys.metric(project, key)),
-    listMetrics: (project: string) => readRecords<CatalogMetric>(db, `PROJECT#${project}`, "METRIC#"),
+    listMetrics: (project: string) => readRecords<CatalogMetric>(db, prefixes.metrics(project)),
     /** Writes `metric` if the stored version is `expected` (`undefined`: it must not exist yet). */
     async putMetric(project: string, metric: CatalogMetric, expected: number | undefined): Promise<VersionedWrite> {
       const written = await writeIf(
@@ -47,7 +47,7 @@ export function createMetricStore(db: Db) {
     getMetricHistory: (project: string, key: string, version: number) =>
       get<MetricHistoryEntry>(keys.metricHistory(project, key, version)),
     listMetricHistory: (project: string, key: string) =>
-      readRecords<MetricHistoryEntry>(db, `MHISTORY#${project}#${key}`, "V#"),
+      readRecords<MetricHistoryEntry>(db, prefixes.metricHistory(project, key)),
   };
 }
 

@@ -4,7 +4,7 @@
  * Flags and groups are the authoring model's (shared/authoring/schema.ts); admin tokens are
  * shared with the stats service (shared/admin-token-record.ts).
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { changeSchema, flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
 import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
 

@@ -9,8 +9,8 @@ import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { createMetricStore } from "./metric-store.js";
-import { keys, readRecords } from "../../../shared/node/control-plane-table.js";
-import { queryAll as queryItems, writeIf, type Db } from "../../../shared/node/dynamo.js";
+import { keys, prefixes, readRecord, readRecords } from "../../../shared/node/control-plane-table.js";
+import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
 export type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 
@@ -29,28 +29,15 @@ export function createStore(db: Db) {
   const { client, table } = db;
   const TableName = table;
 
-  async function get<T>(key: Record<string, string>): Promise<(T & { _raw: Record<string, unknown> }) | undefined> {
-    const { Item } = await client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
-    if (typeof Item?.["data"] !== "string") return undefined; // absent, or a lease with no state yet
-    return { ...(JSON.parse(Item["data"]) as T), _raw: Item };
-  }
-
-  const queryAll = (input: Parameters<typeof queryItems>[1]) => queryItems(db, input);
-  const byPrefix = <T>(pk: string, prefix: string): Promise<T[]> => readRecords<T>(db, pk, prefix);
-
-  const strip = <T extends object>(value: T & { _raw?: unknown }): T => {
-    const { _raw, ...rest } = value;
-    return rest as T;
-  };
+  /** The record under `key`, without the item's other attributes. */
+  const get = async <T>(key: Record<string, string>): Promise<T | undefined> => (await readRecord<T>(db, key))?.record;
 
   async function getFlag(project: string, key: string): Promise<Flag | undefined> {
-    const found = await get<Flag>(keys.flag(project, key));
-    return found && strip(found);
+    return get<Flag>(keys.flag(project, key));
   }
 
   async function getGroup(project: string, key: string): Promise<StoredGroup | undefined> {
-    const found = await get<StoredGroup>(keys.group(project, key));
-    return found && strip(found);
+    return get<StoredGroup>(keys.group(project, key));
   }
 
   /**
@@ -78,12 +65,12 @@ export function createStore(db: Db) {
       }),
     );
     if (!written) {
-      const current = await get<{ version?: number }>(key);
+      const current = await readRecord<{ version?: number }>(db, key);
       // The SDK retried a put whose reply was lost after it landed: the condition now fails on our own write.
-      if (writeId !== undefined && current?._raw["writeId"] === writeId) return;
+      if (writeId !== undefined && current?.item["writeId"] === writeId) return;
       throw new ConflictError(
         expected === undefined ? `${what} already exists` : `${what} changed since version ${expected}`,
-        current && (current.version ?? 0),
+        current && (current.record.version ?? 0),
       );
     }
   }
@@ -102,14 +89,13 @@ export function createStore(db: Db) {
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
-      if (!written && (await get<Project>(keys.project(project.key)))?._raw["writeId"] !== writeId)
+      if (!written && (await readRecord(db, keys.project(project.key)))?.item["writeId"] !== writeId)
         throw new ConflictError(`Project ${project.key} exists`);
     },
     async getProject(key: string): Promise<Project | undefined> {
-      const found = await get<Project>(keys.project(key));
-      return found && strip(found);
+      return get<Project>(keys.project(key));
     },
-    listProjects: () => byPrefix<Project>("PROJECTS", ""),
+    listProjects: () => readRecords<Project>(db, prefixes.projects()),
     /** Replaces the project's record (archiving) only if it is still exactly `previous`. */
     async replaceProject(previous: Project, next: Project): Promise<void> {
       const written = await writeIf(
@@ -183,10 +169,9 @@ export function createStore(db: Db) {
         );
     },
     async getDeployment(project: string, key: string): Promise<Deployment | undefined> {
-      const found = await get<Deployment>(keys.deployment(project, key));
-      return found && strip(found);
+      return get<Deployment>(keys.deployment(project, key));
     },
-    listDeployments: (project: string) => byPrefix<Deployment>(`PROJECT#${project}`, "DEPLOYMENT#"),
+    listDeployments: (project: string) => readRecords<Deployment>(db, prefixes.deployments(project)),
     /**
      * Deleting a deployment and saving a flag served on it must not both succeed (no
      * transactions here): a flag write, once committed, stamps each of its deployments
@@ -241,7 +226,7 @@ export function createStore(db: Db) {
 
     // Flags
     getFlag,
-    listFlags: (project: string) => byPrefix<Flag>(`PROJECT#${project}`, "FLAG#"),
+    listFlags: (project: string) => readRecords<Flag>(db, prefixes.flags(project)),
     /**
      * Writes `flag` if the stored version is `expected` (`undefined`: the flag must not exist yet). `writeId`, unique
      * per write, is kept in the item: a retry of the same put that finds it there landed the first time.
@@ -288,22 +273,20 @@ export function createStore(db: Db) {
         }),
       ),
     async getHistory(project: string, flag: string, version: number): Promise<HistoryEntry | undefined> {
-      const found = await get<HistoryEntry>(keys.history(project, flag, version));
-      return found && strip(found);
+      return get<HistoryEntry>(keys.history(project, flag, version));
     },
-    listHistory: (project: string, flag: string) => byPrefix<HistoryEntry>(`HISTORY#${project}#${flag}`, "V#"),
+    listHistory: (project: string, flag: string) => readRecords<HistoryEntry>(db, prefixes.history(project, flag)),
 
     // Groups
     getGroup,
     /** Writes `group` if the stored version is `expected` (`undefined`: the group must not exist yet). */
     putGroup: (project: string, group: StoredGroup, expected: number | undefined, writeId: string = randomUUID()) =>
       putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, writeId),
-    listGroups: (project: string) => byPrefix<StoredGroup>(`PROJECT#${project}`, "GROUP#"),
+    listGroups: (project: string) => readRecords<StoredGroup>(db, prefixes.groups(project)),
 
     // Publishing state
     async getPublishState(project: string, deployment: string): Promise<PublishState | undefined> {
-      const found = await get<PublishState>(keys.publish(project, deployment));
-      return found && strip(found);
+      return get<PublishState>(keys.publish(project, deployment));
     },
     /** Takes the deployment's publishing lease if it is free or expired. */
     async acquireLease(project: string, deployment: string, owner: string, ms: number): Promise<boolean> {
@@ -372,13 +355,12 @@ export function createStore(db: Db) {
       );
     },
     async getToken(hash: string): Promise<TokenRecord | undefined> {
-      const found = await get<TokenRecord>(keys.token(hash));
-      return found && strip(found);
+      return get<TokenRecord>(keys.token(hash));
     },
     async listTokens(): Promise<Array<TokenRecord & { hash: string }>> {
-      const items = await queryAll({
+      const items = await queryAll(db, {
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": "TOKENS" },
+        ExpressionAttributeValues: { ":pk": prefixes.tokens().pk },
       });
       return items.map((item) => ({
         ...(JSON.parse(item["data"] as string) as TokenRecord),

@@ -15,7 +15,7 @@
  * last good version meanwhile, and reconcile compares what KV holds.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
+import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model.js";
 import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
 import { kvNameForApiKey, type DeploymentDocument } from "../../../shared/deployment-document.js";
 import type { Deployment, PublishState, Store } from "../db/store.js";
@@ -79,7 +79,7 @@ export function createPublisher({
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
     const [flags, groups] = await Promise.all([store.listFlags(project), store.listGroups(project)]);
-    const compiled = compileDeployment(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
+    const compiled = toEvaluationFlags(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
     const hash = contentHash(deployment, compiled);
     const version = await store.reserveVersion(project, deploymentKey, owner);
     const publishedAt = new Date().toISOString();

@@ -6,7 +6,7 @@
  * which a failure may have left behind), or whose last publish failed. Runs at start-up
  * and periodically.
  */
-import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
+import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import type { Deployment, Store } from "../db/store.js";
 import { recordHistory } from "../services/flags.js";
@@ -49,7 +49,7 @@ export async function reconcile(
     const groupMap = new Map(groups.map((g) => [g.key, g]));
     for (const deployment of deployments) {
       const state = await store.getPublishState(project.key, deployment.key);
-      const hash = contentHash(deployment, compileDeployment(deployment.key, flags, groupMap));
+      const hash = contentHash(deployment, toEvaluationFlags(deployment.key, flags, groupMap));
       if (state?.status === "ok" && state.contentHash === hash && (await kvHolds(kv, deployment, hash))) continue;
       await publisher.publish(project.key, deployment.key);
       published++;

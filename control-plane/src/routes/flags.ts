@@ -1,6 +1,6 @@
 /** Flags and experiments: CRUD, lifecycle actions, history and restore. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { FLAG_STATUSES, flagInputSchema, flagWriteSchema } from "../../../shared/authoring/schema.js";
 import { parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";

@@ -1,6 +1,6 @@
 /** Mutual-exclusion groups and holdouts, project resources that flags join through `groups`. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store, StoredGroup } from "../db/store.js";

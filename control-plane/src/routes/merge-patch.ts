@@ -3,11 +3,11 @@
  * else (arrays included) replaces. A PATCH names only what changes, so a field left out
  * can never be reset to a default by mistake.
  */
-import { isObject } from "./strict-fields.js";
+import { isRecord } from "../../../shared/is-record.js";
 
 /** The patch without its removals (what must survive validation). */
 export function withoutNulls(patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
+  if (!isRecord(patch)) return patch;
   return Object.fromEntries(
     Object.entries(patch)
       .filter(([, value]) => value !== null)
@@ -16,8 +16,8 @@ export function withoutNulls(patch: unknown): unknown {
 }
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
-  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  if (!isRecord(patch)) return patch;
+  const result: Record<string, unknown> = isRecord(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
     else result[key] = mergePatch(result[key], value);

@@ -1,6 +1,6 @@
 /** The project's metric catalog: CRUD, archive, history and restore (services/metrics.ts). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { keySchema } from "../../../shared/authoring/schema.js";
 import { parseOr400 } from "../../../shared/http/errors.js";
 import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";

@@ -1,7 +1,8 @@
 /** Projects and deployments (keys, rotation, replication status, forced publish). */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { keySchema } from "../../../shared/authoring/schema.js";
+import { userFields } from "../../../shared/evaluation/user.js";
 import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
@@ -28,17 +29,13 @@ const visibleTo = (principal: Principal, deployment: DeploymentView) =>
 
 export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
-  /** A user as the SDKs describe one (Amplitude's field names). */
+  /** A user as the SDKs describe one, with the edge's rules; the built-in fields a person trying one would type. */
   const evaluationUserSchema = z.object({
-    user_id: z.string().max(1024).optional(),
-    device_id: z.string().max(1024).optional(),
+    ...userFields,
     country: z.string().max(100).optional(),
     platform: z.string().max(100).optional(),
     language: z.string().max(100).optional(),
     version: z.string().max(100).optional(),
-    user_properties: z.record(z.string(), z.unknown()).optional(),
-    groups: z.record(z.string(), z.array(z.string().max(1024))).optional(),
-    group_properties: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))).optional(),
   });
 
   const tags = ["Projects and deployments"];

@@ -1,6 +1,6 @@
 /** Response and parameter schemas of the control-plane API (requests reuse the authoring schemas). */
 import type { Context } from "hono";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { flagSchema, groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { tokenRecordSchema } from "../../../shared/admin-token-record.js";
 import {

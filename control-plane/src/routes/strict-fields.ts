@@ -5,11 +5,9 @@
  * Every validated JSON body is compared with what validation kept: anything dropped is a
  * 400 naming it.
  */
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { ApiError } from "../../../shared/http/errors.js";
-
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
+import { isRecord } from "../../../shared/is-record.js";
 
 /** The 400 naming the fields a body may not have. */
 export function unknownFieldsError(paths: ReadonlyArray<Array<string | number>>): ApiError {
@@ -28,9 +26,9 @@ export function droppedFields(
   kept: unknown,
   path: Array<string | number> = [],
 ): Array<Array<string | number>> {
-  if (isObject(raw)) {
+  if (isRecord(raw)) {
     return Object.keys(raw).flatMap((key) =>
-      key === "__proto__" || !isObject(kept) || !Object.hasOwn(kept, key)
+      key === "__proto__" || !isRecord(kept) || !Object.hasOwn(kept, key)
         ? [[...path, key]]
         : droppedFields(raw[key], kept[key], [...path, key]),
     );
@@ -60,16 +58,16 @@ export function unknownRemovals(
   current: unknown,
   path: string[] = [],
 ): string[][] {
-  if (!isObject(patch)) return [];
+  if (!isRecord(patch)) return [];
   const inner = schema && unwrapped(schema);
   return Object.entries(patch).flatMap(([key, value]) => {
     const shape = inner instanceof z.ZodObject ? (inner.shape as Record<string, z.ZodType>) : undefined;
     const declared = shape
       ? Object.hasOwn(shape, key)
-      : inner instanceof z.ZodRecord || (isObject(current) && Object.hasOwn(current, key));
+      : inner instanceof z.ZodRecord || (isRecord(current) && Object.hasOwn(current, key));
     if (value === null) return declared ? [] : [[...path, key]];
     if (shape && !declared) return []; // an unknown field with a value: droppedFields names it
     const child = shape ? shape[key] : inner instanceof z.ZodRecord ? (inner.valueType as z.ZodType) : undefined;
-    return unknownRemovals(value, child, isObject(current) ? current[key] : undefined, [...path, key]);
+    return unknownRemovals(value, child, isRecord(current) ? current[key] : undefined, [...path, key]);
   });
 }

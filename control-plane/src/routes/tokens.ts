@@ -1,6 +1,6 @@
 /** Admin tokens: created with a role and a scope, shown once, stored hashed. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, generateToken, hashToken, ROLES, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Store } from "../db/store.js";

@@ -4,7 +4,7 @@
  * next publish removes from KV.
  */
 import { randomBytes } from "node:crypto";
-import { compileDeployment } from "../../../shared/authoring/to-evaluation-model.js";
+import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model.js";
 import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
@@ -187,7 +187,7 @@ export function createDeploymentService({
     ): Promise<Record<string, EvaluationExplained>> {
       await deployment(projectKey, key);
       const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
-      const compiled = compile(compileDeployment(key, flags, new Map(groups.map((g) => [g.key, g]))));
+      const compiled = compile(toEvaluationFlags(key, flags, new Map(groups.map((g) => [g.key, g]))));
       const explained: Record<string, EvaluationExplained> = {};
       for (const [flag, outcome] of Object.entries(compiled.evaluateWithReasons(userToContext(user)))) {
         if (!compiled.visibleKeys.has(flag)) continue;

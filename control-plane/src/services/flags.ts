@@ -54,7 +54,7 @@ const invalid = (issues: Issue[]) =>
   });
 
 /** Which actions apply in which status, and where they lead. */
-function transition(flag: Flag, action: FlagAction): FlagStatus {
+export function transition(flag: Flag, action: FlagAction): FlagStatus {
   const experiment = flag.type === "experiment";
   const allowed: Record<FlagAction, { from: FlagStatus[]; to: FlagStatus } | undefined> = {
     start: experiment ? { from: ["draft", "stopped"], to: "running" } : undefined,
@@ -155,7 +155,7 @@ function periodsWithMetricChanges(previous: Flag, next: FlagInput, at: string): 
  * a 503 after the commit): the flag is at the version that write made, by the same actor
  * and action, with the same content. The retry then gets the result instead of a 409.
  */
-function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, version: number): boolean {
+export function isReplay(flag: Flag, input: FlagInput, actor: string, action: string, version: number): boolean {
   return (
     flag.version === version &&
     flag.lastChange.actor === actor &&
@@ -187,7 +187,7 @@ function assertNotArchived(previous: Flag): void {
 }
 
 /** The analysis periods after an action: `start` opens one with the current settings, leaving `running` closes it. */
-function periodsAfter(
+export function periodsAfter(
   previous: Flag,
   action: FlagAction,
   status: FlagStatus,

@@ -27,7 +27,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { QueueMessage } from "../../../shared/events.js";
 import { ExposureRecorder } from "../exposures.js";
-import { FlagStore } from "../flag-store.js";
+import { DEFAULT_FLAG_CACHE_TTL_MS, FlagStore } from "../flag-store.js";
 import {
   appliesOn,
   assign,
@@ -94,7 +94,7 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
   const cookieName = options.cookieName ?? DEFAULT_COOKIE;
   const headerName = options.headerName ?? DEFAULT_HEADER;
   const log = options.log ?? ((message, error) => console.error(message, error ?? ""));
-  const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? 1000, log });
+  const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, log });
   const exposures = new ExposureRecorder();
 
   async function decide(c: Context, deviceId: string, userId: string | undefined): Promise<Assignment> {

@@ -4,7 +4,7 @@
  * each hub the document it just published (signed like the stats service's deliveries).
  */
 import { Hono } from "hono";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import { API_KEY_PATTERN } from "../../../shared/deployment-document.js";
 import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
 import { readSignedJson, SIGNATURE_HEADER } from "../../../shared/ingest-signature.js";

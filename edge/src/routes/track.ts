@@ -13,7 +13,7 @@
  * the public client key can send events, but not move a user into another variant.
  */
 import { Hono } from "hono";
-import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
+import * as z from "zod";
 import {
   EXPOSURE_EVENT_TYPE,
   trackEventSchema,

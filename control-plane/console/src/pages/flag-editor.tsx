@@ -5,53 +5,18 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
-import { EXPERIMENT_FIELDS, FLAG_INPUT_FIELDS } from "../../../../shared/authoring/fields.js";
 import { api, ApiFailure } from "../api.js";
-import { Banner, ChangeList, ErrorBanner, Field, Loading, Select, TextArea, useLoad } from "../components.js";
+import { Banner, ChangeList, ErrorBanner, Loading, useLoad } from "../components.js";
 import { applyChanges, changesBetween } from "../diff.js";
 import type { Deployment, Flag, FlagInput, StoredGroup } from "../types.js";
+import { BasicsFields } from "./editor/basics.js";
+import { DeploymentsField } from "./editor/deployments.js";
+import { newFlag, setByNewFlag, toInput, type Edit } from "./editor/draft.js";
 import { ExperimentFields } from "./editor/experiment-fields.js";
 import { SegmentsEditor } from "./editor/segments.js";
 import { TargetingLists } from "./editor/targeting-lists.js";
 import { VariantsEditor } from "./editor/variants.js";
-import { WeightSliders } from "./editor/weight-sliders.js";
-
-/** The fields an admin edits, from a stored flag (the server manages the rest). */
-export const toInput = (flag: Flag | FlagInput): FlagInput =>
-  Object.fromEntries(
-    FLAG_INPUT_FIELDS.filter((field) => flag[field] !== undefined).map((field) => [
-      field,
-      structuredClone(flag[field]),
-    ]),
-  ) as FlagInput;
-
-const newFlag = (deployments: Deployment[]): FlagInput => ({
-  key: "",
-  name: "",
-  description: "",
-  type: "release",
-  variants: [{ key: "on" }],
-  bucketing: { unit: "user_id" },
-  rollout: 100,
-  segments: [],
-  inclusions: {},
-  exclusions: { userIds: [], deviceIds: [] },
-  prerequisites: [],
-  groups: [],
-  deployments: deployments.map((d) => d.key),
-  secondaryMetrics: [],
-  guardrailMetrics: [],
-  statisticalMethod: "sequential",
-  confidenceLevel: 0.95,
-});
-
-export type Edit = (change: (draft: FlagInput) => void) => void;
-
-const EXPERIMENT_ONLY = new Set<string>(EXPERIMENT_FIELDS);
-const isEmpty = (value: unknown) =>
-  value === "" ||
-  (Array.isArray(value) && value.length === 0) ||
-  (value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every(isEmpty));
+import { RolloutFields } from "./editor/rollout.js";
 
 export function FlagEditorPage({ project, flagKey }: { project: string; flagKey?: string }) {
   const state = useLoad(async () => {
@@ -113,13 +78,7 @@ function Editor({
 
   const changes = changesBetween(base ? toInput(base) : {}, draft);
   // A new flag's preview lists what was set, not every empty list and, for a release, no experiment settings.
-  const shown = base
-    ? changes
-    : changes.filter(
-        (change) =>
-          !isEmpty("value" in change ? change.value : undefined) &&
-          !(draft.type === "release" && EXPERIMENT_ONLY.has(String(change.path[0]))),
-      );
+  const shown = base ? changes : setByNewFlag(changes, draft.type);
   const experiment = draft.type === "experiment";
   const locked = base?.type === "experiment" && base.status === "running";
 
@@ -204,125 +163,13 @@ function Editor({
         </div>
       )}
 
-      <fieldset>
-        <legend>Basics</legend>
-        {!base && (
-          <Field
-            label="Key"
-            value={draft.key}
-            required
-            hint="Letters, digits, . _ -; the SDKs use it"
-            onInput={(e) => edit((d) => void (d.key = e.currentTarget.value))}
-          />
-        )}
-        <Field
-          label="Name"
-          value={draft.name}
-          required
-          onInput={(e) => edit((d) => void (d.name = e.currentTarget.value))}
-        />
-        <TextArea
-          label="Description"
-          rows={2}
-          value={draft.description}
-          onInput={(e) => edit((d) => void (d.description = e.currentTarget.value))}
-        />
-        {!base && (
-          <Select
-            label="Type"
-            value={draft.type}
-            options={
-              [
-                ["release", "Release flag"],
-                ["experiment", "Experiment"],
-              ] as const
-            }
-            onChange={(type) => edit((d) => void (d.type = type))}
-          />
-        )}
-      </fieldset>
-
+      <BasicsFields draft={draft} edit={edit} isNew={!base} />
       <VariantsEditor draft={draft} edit={edit} markInvalid={markInvalid} />
-
-      <fieldset>
-        <legend>Rollout and split</legend>
-        <label class="field slider">
-          <span class="field-label">Rollout: {draft.rollout}% of users who reach the default rule</span>
-          <input
-            type="range"
-            min={0}
-            max={100}
-            step={1}
-            value={draft.rollout}
-            onInput={(e) => edit((d) => void (d.rollout = Number(e.currentTarget.value)))}
-          />
-        </label>
-        <WeightSliders
-          label="Variant weights"
-          variants={draft.variants.map((v) => v.key)}
-          weights={draft.weights}
-          onChange={(weights) => edit((d) => (weights ? void (d.weights = weights) : delete d.weights))}
-        />
-        <div class="row">
-          <Select
-            label="Bucket by"
-            value={draft.bucketing.unit}
-            options={
-              [
-                ["user_id", "User ID"],
-                ["device_id", "Device ID"],
-                ["group", "Group"],
-              ] as const
-            }
-            onChange={(unit) => edit((d) => void (d.bucketing = { ...d.bucketing, unit }))}
-            disabled={locked}
-          />
-          {draft.bucketing.unit === "group" && (
-            <Field
-              label="Group type"
-              value={draft.bucketing.groupType ?? ""}
-              disabled={locked}
-              onInput={(e) => edit((d) => void (d.bucketing.groupType = e.currentTarget.value || undefined))}
-            />
-          )}
-          <Field
-            label="Salt"
-            hint="Defaults to the key; changing it reshuffles everyone"
-            value={draft.bucketing.salt ?? ""}
-            disabled={locked}
-            onInput={(e) =>
-              edit((d) =>
-                e.currentTarget.value ? void (d.bucketing.salt = e.currentTarget.value) : delete d.bucketing.salt,
-              )
-            }
-          />
-        </div>
-      </fieldset>
+      <RolloutFields draft={draft} edit={edit} locked={locked} />
 
       <SegmentsEditor draft={draft} edit={edit} />
       <TargetingLists draft={draft} edit={edit} flags={flags.filter((f) => f.key !== draft.key)} groups={groups} />
-
-      <fieldset>
-        <legend>Deployments</legend>
-        <p class="hint">The flag is served on the deployments checked here.</p>
-        {deployments.map((dep) => (
-          <label key={dep.key} class="check">
-            <input
-              type="checkbox"
-              checked={draft.deployments.includes(dep.key)}
-              onChange={(e) =>
-                edit(
-                  (d) =>
-                    void (d.deployments = e.currentTarget.checked
-                      ? [...d.deployments, dep.key]
-                      : d.deployments.filter((k) => k !== dep.key)),
-                )
-              }
-            />
-            {dep.name} <code>{dep.key}</code>
-          </label>
-        ))}
-      </fieldset>
+      <DeploymentsField draft={draft} edit={edit} deployments={deployments} />
 
       {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} />}
 

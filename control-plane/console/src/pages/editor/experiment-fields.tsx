@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { api } from "../../api.js";
 import { Field, Select, TextArea, useLoad } from "../../components.js";
 import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
-import type { Edit } from "../flag-editor.js";
+import type { Edit } from "./draft.js";
 import { type EventTypeInfo, MetricForm, useEventTypes } from "../metric-form.js";
 
 const CORRECTIONS = [

@@ -3,7 +3,7 @@ import { OPERATORS } from "../../../../../shared/evaluation/operators.js";
 import { USER_FIELDS } from "../../../../../shared/evaluation/context.js";
 import { Field, Select, TextArea } from "../../components.js";
 import type { Condition, FlagInput } from "../../types.js";
-import type { Edit } from "../flag-editor.js";
+import type { Edit } from "./draft.js";
 import { WeightSliders } from "./weight-sliders.js";
 
 type Kind = "user" | "user_property" | "group_property";

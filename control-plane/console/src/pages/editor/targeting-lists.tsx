@@ -1,7 +1,7 @@
 /** Inclusions, exclusions, prerequisites and group membership. */
 import { Field, TextArea } from "../../components.js";
 import type { Flag, FlagInput, StoredGroup } from "../../types.js";
-import type { Edit } from "../flag-editor.js";
+import type { Edit } from "./draft.js";
 
 const lines = (text: string) =>
   text

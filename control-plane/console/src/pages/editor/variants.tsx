@@ -2,7 +2,7 @@
 import { useId, useState } from "preact/hooks";
 import { Field } from "../../components.js";
 import type { FlagInput } from "../../types.js";
-import type { Edit } from "../flag-editor.js";
+import type { Edit } from "./draft.js";
 
 export function VariantsEditor({
   draft,
