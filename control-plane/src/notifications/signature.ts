@@ -2,7 +2,7 @@
  * Webhook signatures: HMAC-SHA256 with the webhook's secret over `<timestamp>.<body>`,
  * sent as `Webhook-Signature: v1=<hex>` beside `Webhook-Timestamp` (Unix seconds). The
  * timestamp inside the signed text lets a receiver refuse replays of old deliveries; the
- * recipe to verify is in docs/notifications.md.
+ * recipe to verify is in docs/releases.md ("Verifying a delivery").
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 

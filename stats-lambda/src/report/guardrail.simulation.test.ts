@@ -18,7 +18,7 @@ const DAYS = 5;
 const PER_DAY = 4_000;
 const checkout: Metric = { key: "checkout", type: "unique_conversions", eventType: "checkout" };
 
-/** gbstats' one-sided sequential half-width (frequentist/tests.py, sequential_interval_halfwidth_one_sided). */
+/** gbstats' one-sided sequential half-width (gbstats' frequentist tests module, sequential_interval_halfwidth_one_sided). */
 function gbstatsHalfWidth(standardError: number, n: number, alpha: number, tuning = 5000): number {
   const a = 2 * alpha;
   const rho2 = (-2 * Math.log(a) + Math.log(-2 * Math.log(a) + 1)) / tuning;
