@@ -28,7 +28,9 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             {flag.name} <code>{flag.key}</code> <StatusBadge status={flag.status} />
           </h1>
           <p class="muted">
-            {flag.type === "experiment" ? "Experiment" : "Release flag"} · version {flag.version} · last change by{" "}
+            {flag.type === "experiment" ? "Experiment" : "Release flag"} · version {flag.version} · last change{" "}
+            {/* A schedule's actor reads "scheduled by <name>" already. */}
+            {flag.lastChange.actor.startsWith("scheduled by ") ? "" : "by "}
             {flag.lastChange.actor} ({flag.lastChange.action}) {when(flag.updatedAt)}
           </p>
           {/* Keyed: what one flag confirmed or undid must not show on the next one opened. */}
