@@ -8,18 +8,19 @@
  * Stages (each a CTE):
  * 1. `exposed`: the experiment's trusted exposures in its analysis period (by number, and
  *    within its start/stop times); `units`: each unit's first exposure (its variant, day,
- *    allocation and user properties).
- * 2. `deduped`: the project's events of the metrics' event types in the period, one row per
- *    id, with their unit by the experiment's bucketing unit; `matched`: joined to their
- *    unit, from its first exposure on, whenever they were delivered.
- * 3. Per metric (metric-sql.ts): each unit's increments per day (`a`, `b`), cumulated per
- *    unit into its value at the end of each day and the day before, and the change summed
- *    per (day, variant): the unit's value as of any day is the sum of its rows up to it.
+ *    allocation, and the user properties a filter reads), numbered.
+ * 2. `event_rows`: the project's events of the metrics' event types in the period, with their
+ *    unit by the experiment's bucketing unit; `matched`: joined to their unit, from its first
+ *    exposure on, whenever they were delivered (copies kept: each family below decides).
+ * 3. Per family (`eventCtes`, metric-sql.ts): conversions as each unit's first qualifying day;
+ *    funnels by one ordered pass per unit; counts and sums per unit and day over distinct
+ *    ids, cumulated per unit into its value at the end of each day and the day before, and
+ *    the change summed per (day, variant).
  * 4. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
  */
-import type { EventSelector, MetricDefinition } from "../../../shared/metrics/definition.js";
+import type { MetricDefinition } from "../../../shared/metrics/definition.js";
 import { ALLOCATION_PREFIX, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 import type { Dialect } from "./dialect.js";
 import {
@@ -30,6 +31,7 @@ import {
   funnelCtes,
   type MetricSource,
   scoredColumns,
+  selectorsOf,
   seriesSql,
   sourceOf,
   totalColumns,
@@ -119,20 +121,16 @@ function extractingDialect(base: Dialect): {
 }
 
 /** The unit columns the metrics' user-scope filters read as columns (not JSON members). */
-function userColumnsRead(metrics: readonly MetricDefinition[]): string[] {
-  const read = new Set<string>();
-  const visit = (selector: EventSelector) => {
-    for (const filter of selector.filters)
-      if (filter.scope === "user" && (USER_COLUMNS as readonly string[]).includes(filter.property))
-        read.add(filter.property);
-  };
-  for (const metric of metrics) {
-    if (metric.type === "ratio") [metric.numerator, metric.denominator].forEach(visit);
-    else if (metric.type === "funnel") metric.steps.forEach(visit);
-    else visit(metric);
-  }
-  return [...read].sort();
-}
+const userColumnsRead = (metrics: readonly MetricDefinition[]): string[] =>
+  [
+    ...new Set(
+      metrics
+        .flatMap(selectorsOf)
+        .flatMap(({ selector }) => selector.filters)
+        .filter((f) => f.scope === "user" && (USER_COLUMNS as readonly string[]).includes(f.property))
+        .map((f) => f.property),
+    ),
+  ].sort();
 
 /**
  * The metric parts of the query over `matched` (each unit's events from its first exposure
@@ -216,19 +214,15 @@ function eventCtes(
 }
 
 /** The event types of the selectors that read a property (a filter, a summed property). */
-function propertyEventTypes(metrics: readonly MetricDefinition[]): string[] {
-  const types = new Set<string>();
-  const add = (selector: EventSelector, summed = false) => {
-    if (summed || selector.filters.length > 0) types.add(selector.eventType);
-  };
-  for (const metric of metrics) {
-    if (metric.type === "ratio")
-      for (const side of [metric.numerator, metric.denominator]) add(side, side.property !== undefined);
-    else if (metric.type === "funnel") for (const step of metric.steps) add(step);
-    else add(metric, metric.type === "property_sum" || metric.type === "property_average");
-  }
-  return [...types].sort();
-}
+const propertyEventTypes = (metrics: readonly MetricDefinition[]): string[] =>
+  [
+    ...new Set(
+      metrics
+        .flatMap(selectorsOf)
+        .filter(({ selector, summed }) => summed || selector.filters.length > 0)
+        .map(({ selector }) => selector.eventType),
+    ),
+  ].sort();
 
 const eventTypes = (query: MetricQuery) => eventTypesOf(query.metrics);
 
@@ -249,18 +243,19 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
   const matchedCtes = eventTypesOf(query.metrics).length > 0 ? eventCtes(query, dialect, reading, metrics) : [];
   const userMembers = [...reading.extracted].filter(([, x]) => x.column !== `e.${id("properties")}`);
   const unitColumns = userColumnsRead(query.metrics).map(id);
+  // What `units` takes from each unit's first exposure beside variant, time and allocation.
+  const firstColumns = [...unitColumns, ...(userMembers.length > 0 ? [id("user_properties")] : [])];
   const first = (value: string) => dialect.argMin(value, ["exposed_ms", "exposure_id"]);
   const ctes = [
     `exposed AS (SELECT ${id("unit_id")} AS unit_key, ${id("variant")} AS variant, ${id("time")} AS exposed_ms, ` +
       `${id("id")} AS exposure_id, ${id("allocation")} AS allocation` +
-      `${[...unitColumns, ...(userMembers.length > 0 ? [id("user_properties")] : [])].map((c) => `, ${c}`).join("")} ` +
-      `FROM exposures WHERE ${exposureFilter})`,
+      `${firstColumns.map((c) => `, ${c}`).join("")} FROM exposures WHERE ${exposureFilter})`,
     // Each unit's first exposure (by time, then id), numbered: later stages group and sort on the number.
     `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation${unitColumns.map((c) => `, ${c}`).join("")}` +
       `${userMembers.map(([name, x]) => `, ${dialect.jsonText(id("user_properties"), x.member)} AS ${id(name)}`).join("")}, ` +
       "row_number() OVER () AS uno FROM (" +
       `SELECT unit_key, ${first("variant")} AS variant, min(exposed_ms) AS exposed_ms, ${first("allocation")} AS allocation` +
-      `${[...unitColumns, ...(userMembers.length > 0 ? [id("user_properties")] : [])].map((c) => `, ${first(c)} AS ${c}`).join("")} ` +
+      `${firstColumns.map((c) => `, ${first(c)} AS ${c}`).join("")} ` +
       "FROM exposed GROUP BY unit_key) AS firsts)",
     ...matchedCtes,
   ];

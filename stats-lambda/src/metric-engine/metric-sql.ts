@@ -50,16 +50,20 @@ const hours = (h: number) => sqlInteger(Math.round(h * HOUR_MS));
 const CUMULATIVE = "OVER (PARTITION BY unit_key ORDER BY day_no ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
 const LATER = "OVER (PARTITION BY unit_key ORDER BY event_ms ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)";
 
-/** Every event type a metric reads. */
-export function eventTypesOf(metrics: readonly MetricDefinition[]): string[] {
-  const types = new Set<string>();
-  for (const metric of metrics) {
-    if (metric.type === "ratio") types.add(metric.numerator.eventType).add(metric.denominator.eventType);
-    else if (metric.type === "funnel") for (const step of metric.steps) types.add(step.eventType);
-    else types.add(metric.eventType);
-  }
-  return [...types].sort();
+/** The event selectors a metric reads, each with whether it sums a property of its events. */
+export function selectorsOf(metric: MetricDefinition): { selector: EventSelector; summed: boolean }[] {
+  if (metric.type === "ratio")
+    return [metric.numerator, metric.denominator].map((side) => ({
+      selector: side,
+      summed: side.property !== undefined,
+    }));
+  if (metric.type === "funnel") return metric.steps.map((step) => ({ selector: step, summed: false }));
+  return [{ selector: metric, summed: metric.type === "property_sum" || metric.type === "property_average" }];
 }
+
+/** Every event type the metrics read. */
+export const eventTypesOf = (metrics: readonly MetricDefinition[]): string[] =>
+  [...new Set(metrics.flatMap(selectorsOf).map(({ selector }) => selector.eventType))].sort();
 
 /**
  * How a metric is computed: a conversion (the unit's first qualifying day, over the rows as
