@@ -6,7 +6,14 @@
  * exposures travel as one message.
  */
 import type { Outcome } from "../../shared/evaluation/index.js";
-import { groupName, type Exposure, type ExposureMessage, type QueueMessage } from "../../shared/events.js";
+import {
+  BREAKDOWN_PROPERTIES,
+  type BreakdownProperty,
+  groupName,
+  type Exposure,
+  type ExposureMessage,
+  type QueueMessage,
+} from "../../shared/events.js";
 import { fitExposureMessage, QueueBuffer, type BackgroundTasks } from "./queue.js";
 import type { User } from "./user.js";
 
@@ -72,24 +79,24 @@ export type ExposedUser = Pick<User, "user_id" | "device_id"> & {
 };
 
 /**
- * The breakdown properties of the event store (stats-lambda event-store/columns.ts
- * BREAKDOWN_PROPERTIES) as the Amplitude user carries them: top-level fields (`country`,
- * `platform`, `os`, and `version` for the app's), else user properties of the same names.
- * Strings and numbers only, each cut to 100 characters: the message stays small.
+ * The breakdown properties (shared/events.ts BREAKDOWN_PROPERTIES) as the Amplitude user
+ * carries them: top-level fields (`country`, `platform`, `os`, and `version` for the app's),
+ * else user properties of the same names. Strings and numbers only, each cut to 100
+ * characters: the message stays small.
  */
-const BREAKDOWN_FIELDS: ReadonlyArray<[property: string, fields: readonly string[]]> = [
-  ["country", ["country"]],
-  ["platform", ["platform"]],
-  ["os", ["os"]],
-  ["app_version", ["version", "app_version"]],
-];
+const AMPLITUDE_FIELDS: Readonly<Record<BreakdownProperty, readonly string[]>> = {
+  country: ["country"],
+  platform: ["platform"],
+  os: ["os"],
+  app_version: ["version", "app_version"],
+};
 const MAX_BREAKDOWN_CHARS = 100;
 
 export function breakdownOf(user: ExposedUser): Record<string, string> | undefined {
   const found: Record<string, string> = {};
   const properties = user.user_properties;
-  for (const [property, fields] of BREAKDOWN_FIELDS) {
-    for (const field of fields) {
+  for (const property of BREAKDOWN_PROPERTIES) {
+    for (const field of AMPLITUDE_FIELDS[property]) {
       const value = user[field] ?? properties?.[field];
       if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value))) {
         found[property] = String(value).slice(0, MAX_BREAKDOWN_CHARS);

@@ -27,9 +27,6 @@ const column = (name: string, type: ColumnType, nullable: boolean, doc: string):
   doc,
 });
 
-/** User properties kept with each exposure for breakdowns and user-property filters. */
-export const BREAKDOWN_PROPERTIES = ["country", "platform", "os", "app_version"] as const;
-
 export const EXPOSURE_COLUMNS: readonly Column[] = [
   column("id", "VARCHAR", false, "stable id: the edge's exposure id, else a hash of the queue message id and position"),
   column("deployment", "VARCHAR", false, "the deployment whose key served it"),

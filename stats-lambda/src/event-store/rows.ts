@@ -9,7 +9,7 @@ import type { StoredEvent } from "../../../shared/events.js";
 import { ingestTimeOk } from "../../../shared/metric-values.js";
 import type { ProjectMessages } from "../ingest/work.js";
 import { unitOf } from "../ingest/work.js";
-import { BREAKDOWN_PROPERTIES } from "./columns.js";
+import { BREAKDOWN_PROPERTIES } from "../../../shared/events.js";
 
 /** A row of `exposures`, keyed by column name (columns.ts), with its partition. */
 export interface ExposureRow {

@@ -20,6 +20,7 @@
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
  */
+import { BREAKDOWN_PROPERTIES } from "../../../shared/events.js";
 import type { MetricDefinition } from "../../../shared/metrics/definition.js";
 import { ALLOCATION_PREFIX, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 import type { Dialect } from "./dialect.js";
@@ -85,7 +86,7 @@ function eventUnit(query: MetricQuery, dialect: Dialect): string {
 }
 
 /** The unit columns recorded with each exposure (event-store/columns.ts) that a user-scope filter can read. */
-const USER_COLUMNS = ["country", "platform", "os", "app_version", "user_properties"] as const;
+const USER_COLUMNS = [...BREAKDOWN_PROPERTIES, "user_properties"] as const;
 
 interface CompiledMetric {
   metric: MetricDefinition;

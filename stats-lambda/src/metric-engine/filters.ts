@@ -12,7 +12,7 @@
  * - `<`, `<=`, `>`, `>=`: numeric; false when either side is not a number.
  * - `is_set`: present and not JSON null.
  */
-import { BREAKDOWN_PROPERTIES } from "../event-store/columns.js";
+import { BREAKDOWN_PROPERTIES } from "../../../shared/events.js";
 import type { EventSelector, MetricFilter } from "../../../shared/metrics/definition.js";
 import type { Dialect } from "./dialect.js";
 import { sqlDouble, sqlIdent, sqlString } from "./sql.js";
