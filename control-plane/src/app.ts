@@ -13,6 +13,7 @@ import type { Store } from "./db/store.js";
 import { createNotifier, type Notifier, type NotifierOptions } from "./notifications/notifier.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
+import { auditRoutes } from "./routes/audit.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
@@ -24,6 +25,7 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { createAuditService } from "./services/audit.js";
 import { createDeploymentService } from "./services/deployments.js";
 import { createFlagService } from "./services/flags.js";
 import { createMetricService } from "./services/metrics.js";
@@ -131,6 +133,10 @@ export function createControlPlane({
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
+  app.route(
+    "/",
+    auditRoutes(createAuditService(store), async (p) => (await store.getProject(p)) !== undefined),
+  );
   app.route("/", tokenRoutes(store));
   if (notifier)
     app.route(

@@ -398,7 +398,7 @@ describe("the admin console", () => {
     expect(await created.textContent()).toContain("first version");
     expect(await created.textContent()).not.toContain("0 changes");
     await page.locator("[data-version='2']").getByRole("button", { name: "Version 2" }).click();
-    await expect.poll(() => page.locator("[data-version='2'] .changes").textContent()).toContain("status");
+    await expect.poll(() => page.locator("[data-version='2'] .changes").textContent()).toContain("Status");
     await screenshot(page, "console-history");
     await created.getByRole("button", { name: "Restore" }).click();
     await created.getByRole("button", { name: "Restore version 1" }).click();

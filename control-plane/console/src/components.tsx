@@ -2,7 +2,8 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 import { ApiFailure, describeError } from "./api.js";
-import { pathText, shortValue, type Change } from "./diff.js";
+import { describeChange } from "./change-text.js";
+import type { Change } from "./diff.js";
 
 /** Runs an async loader, and again when a key changes; `reload` runs it on demand. */
 export function useLoad<T>(
@@ -256,8 +257,21 @@ export function ConfirmButton({
   );
 }
 
-/** A readable list of changes: the field, what it was, what it is. */
-export function ChangeList({ changes, empty = "No changes." }: { changes: Change[]; empty?: string }) {
+/**
+ * A readable list of changes: the field by its label, what it was, what it is, in full (change-text.ts).
+ * `after` and `before`, the whole documents, name list items by key ("Variant treatment").
+ */
+export function ChangeList({
+  changes,
+  empty = "No changes.",
+  after,
+  before,
+}: {
+  changes: Change[];
+  empty?: string;
+  after?: unknown;
+  before?: unknown;
+}) {
   if (changes.length === 0) return <p class="muted">{empty}</p>;
   return (
     <table class="changes">
@@ -269,20 +283,26 @@ export function ChangeList({ changes, empty = "No changes." }: { changes: Change
         </tr>
       </thead>
       <tbody>
-        {changes.map((change) => (
-          <tr key={pathText(change.path) + change.type} class={`change-${change.type.toLowerCase()}`}>
-            <td>
-              <code>{pathText(change.path)}</code>{" "}
-              <span class="tag">{{ CREATE: "added", REMOVE: "removed", CHANGE: "changed" }[change.type]}</span>
-            </td>
-            <td>
-              <code>{shortValue("oldValue" in change ? change.oldValue : undefined)}</code>
-            </td>
-            <td>
-              <code>{shortValue("value" in change ? change.value : undefined)}</code>
-            </td>
-          </tr>
-        ))}
+        {changes.map((change) => {
+          const text = describeChange(change, after, before);
+          return (
+            <tr
+              key={change.path.join("/") + change.type}
+              class={`change-${change.type.toLowerCase()}`}
+              data-field={text.field}
+            >
+              <td>
+                {text.field} <span class="tag">{text.kind}</span>
+              </td>
+              <td>
+                <pre class="value">{text.before}</pre>
+              </td>
+              <td>
+                <pre class="value">{text.after}</pre>
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
