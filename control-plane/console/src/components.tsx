@@ -103,43 +103,54 @@ export function Loading<T>({
   return <>{children(state.data)}</>;
 }
 
-/** A control with its label (every input has one) and its hint as the control's description. */
+/** A control with its label (every input has one), its hint and, when it is wrong, the problem, as its description. */
 function Labelled({
   label,
   hint,
+  error,
   children,
 }: {
   label: string;
   hint?: string | undefined;
+  error?: string | undefined;
   children: (id: string, describedBy: string | undefined) => ComponentChildren;
 }) {
   const id = useId();
+  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
   return (
-    <div class="field">
+    <div class={error ? "field invalid" : "field"}>
       <label class="field-label" for={id}>
         {label}
       </label>
-      {children(id, hint ? `${id}-hint` : undefined)}
+      {children(id, described)}
       {hint && (
         <span class="hint" id={`${id}-hint`}>
           {hint}
         </span>
       )}
+      {/* Polite: read once typing pauses, not at every key like an alert. */}
+      <span class="hint error-text" id={`${id}-error`} aria-live="polite">
+        {error ?? ""}
+      </span>
     </div>
   );
 }
 
-type Labels = { label: string; hint?: string | undefined };
+type Labels = { label: string; hint?: string | undefined; error?: string | undefined };
 
-export const Field = ({ label, hint, ...input }: JSX.InputHTMLAttributes<HTMLInputElement> & Labels) => (
-  <Labelled label={label} hint={hint}>
-    {(id, describedBy) => <input id={id} {...input} aria-describedby={describedBy} />}
+export const Field = ({ label, hint, error, ...input }: JSX.InputHTMLAttributes<HTMLInputElement> & Labels) => (
+  <Labelled label={label} hint={hint} error={error}>
+    {(id, describedBy) => (
+      <input id={id} {...input} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
+    )}
   </Labelled>
 );
 
-export const TextArea = ({ label, hint, ...area }: JSX.TextareaHTMLAttributes<HTMLTextAreaElement> & Labels) => (
-  <Labelled label={label} hint={hint}>
-    {(id, describedBy) => <textarea id={id} {...area} aria-describedby={describedBy} />}
+export const TextArea = ({ label, hint, error, ...area }: JSX.TextareaHTMLAttributes<HTMLTextAreaElement> & Labels) => (
+  <Labelled label={label} hint={hint} error={error}>
+    {(id, describedBy) => (
+      <textarea id={id} {...area} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
+    )}
   </Labelled>
 );
 

@@ -8,6 +8,7 @@ import { api } from "../../api.js";
 import { Field, Select, TextArea, useLoad } from "../../components.js";
 import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { GroupProblem } from "./problems.js";
 import { type EventTypeInfo, MetricForm, useEventTypes } from "../metric-form.js";
 
 const CORRECTIONS = [
@@ -110,6 +111,7 @@ export function ExperimentFields({
             nextKey="conversion"
           />
         )}
+        <GroupProblem problem="primaryMetric" />
         <div class="row">
           <Select
             label="Statistical method"
