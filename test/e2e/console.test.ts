@@ -421,7 +421,7 @@ describe("the admin console", () => {
     const viewer = await signedIn(viewerToken);
     await viewer.goto(`${url}#/projects/demo`);
     await viewer.getByRole("link", { name: "Checkout redesign" }).waitFor();
-    expect(await viewer.getByRole("link", { name: "New flag or experiment" }).count()).toBe(0);
+    expect(await viewer.getByRole("link", { name: "New experiment" }).count()).toBe(0);
     await viewer.getByRole("link", { name: "Checkout redesign" }).click();
     await viewer.getByRole("heading", { name: /Checkout redesign/ }).waitFor();
     expect(await viewer.getByRole("link", { name: "Edit" }).count()).toBe(0);

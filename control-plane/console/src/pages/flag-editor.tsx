@@ -11,7 +11,7 @@ import { applyChanges, changesBetween } from "../diff.js";
 import type { Deployment, Flag, FlagInput, StoredGroup } from "../types.js";
 import { BasicsFields } from "./editor/basics.js";
 import { DeploymentsField } from "./editor/deployments.js";
-import { newFlag, setByNewFlag, toInput, type Edit } from "./editor/draft.js";
+import { newFlag, setByNewFlag, takeCarriedDraft, toInput, type Edit } from "./editor/draft.js";
 import { ExperimentFields } from "./editor/experiment-fields.js";
 import { SegmentsEditor } from "./editor/segments.js";
 import { TargetingLists } from "./editor/targeting-lists.js";
@@ -53,7 +53,9 @@ function Editor({
   flags: Flag[];
 }) {
   const [base, setBase] = useState<Flag | undefined>(flag);
-  const [draft, setDraft] = useState<FlagInput>(() => (flag ? toInput(flag) : newFlag(deployments)));
+  const [draft, setDraft] = useState<FlagInput>(() =>
+    flag ? toInput(flag) : (takeCarriedDraft() ?? newFlag(deployments)),
+  );
   const [invalid, setInvalid] = useState<Set<string>>(new Set());
   const [preview, setPreview] = useState(false);
   // After a first Review every problem shows, touched or not.

@@ -22,11 +22,14 @@ export function ExperimentFields({
   draft,
   edit,
   locked,
+  withHypothesis = true,
 }: {
   project: string;
   draft: FlagInput;
   edit: Edit;
   locked: boolean;
+  /** False where the hypothesis has a step of its own (the guided flow). */
+  withHypothesis?: boolean;
 }) {
   const hypothesis = draft.hypothesis ?? { problem: "", proposedChange: "", predictedResult: "" };
   const setHypothesis = (field: keyof typeof hypothesis, value: string) =>
@@ -65,27 +68,29 @@ export function ExperimentFields({
   }));
   return (
     <>
-      <fieldset>
-        <legend>Hypothesis</legend>
-        <TextArea
-          label="Problem"
-          rows={2}
-          value={hypothesis.problem}
-          onInput={(e) => setHypothesis("problem", e.currentTarget.value)}
-        />
-        <TextArea
-          label="Proposed change"
-          rows={2}
-          value={hypothesis.proposedChange}
-          onInput={(e) => setHypothesis("proposedChange", e.currentTarget.value)}
-        />
-        <TextArea
-          label="Predicted result"
-          rows={2}
-          value={hypothesis.predictedResult}
-          onInput={(e) => setHypothesis("predictedResult", e.currentTarget.value)}
-        />
-      </fieldset>
+      {withHypothesis && (
+        <fieldset>
+          <legend>Hypothesis</legend>
+          <TextArea
+            label="Problem"
+            rows={2}
+            value={hypothesis.problem}
+            onInput={(e) => setHypothesis("problem", e.currentTarget.value)}
+          />
+          <TextArea
+            label="Proposed change"
+            rows={2}
+            value={hypothesis.proposedChange}
+            onInput={(e) => setHypothesis("proposedChange", e.currentTarget.value)}
+          />
+          <TextArea
+            label="Predicted result"
+            rows={2}
+            value={hypothesis.predictedResult}
+            onInput={(e) => setHypothesis("predictedResult", e.currentTarget.value)}
+          />
+        </fieldset>
+      )}
       <fieldset disabled={locked} class="analysis">
         <legend>Primary metric and analysis</legend>
         {locked && (
