@@ -19,8 +19,10 @@ import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
+import { rolloutRoutes } from "./routes/rollouts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { createRolloutService, type GuardrailSource, type RolloutService } from "./rollouts/plans.js";
 import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -47,12 +49,15 @@ export interface ReleasesOptions extends Omit<NotifierOptions, "db"> {
   db: Db;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (absent: plans advance on time alone). */
+  guardrails?: GuardrailSource;
 }
 
 export interface ControlPlane {
   app: OpenAPIHono<AuthEnv>;
   schedules: ScheduleService | undefined;
   notifier: Notifier | undefined;
+  rollouts: RolloutService | undefined;
 }
 
 export function createControlPlaneApp(options: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
@@ -88,6 +93,16 @@ export function createControlPlane({
       listProjects: () => store.listProjects(),
       ...(releases.now ? { now: releases.now } : {}),
       ...(releases.scheduleClaimMs ? { claimMs: releases.scheduleClaimMs } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+  const rollouts =
+    releases &&
+    createRolloutService({
+      db: releases.db,
+      flags,
+      listProjects: () => store.listProjects(),
+      guardrails: releases.guardrails,
+      ...(releases.now ? { now: releases.now } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });
 
@@ -128,6 +143,7 @@ export function createControlPlane({
   app.route("/", projectRoutes(deployments));
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
+  if (rollouts) app.route("/", rolloutRoutes(rollouts));
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
@@ -137,5 +153,5 @@ export function createControlPlane({
       "/",
       webhookRoutes(notifier, async (p) => (await store.getProject(p)) !== undefined),
     );
-  return { app, schedules, notifier };
+  return { app, schedules, notifier, rollouts };
 }

@@ -14,6 +14,7 @@ import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";
 import { streamNotifier } from "./publish/stream-notifier.js";
 import type { Notifier } from "./notifications/notifier.js";
+import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
 
@@ -41,6 +42,8 @@ export interface ControlPlaneServerOptions {
   webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (docs/releases.md). */
+  guardrails?: ReleasesOptions["guardrails"];
 }
 
 export interface ControlPlaneServer {
@@ -52,6 +55,7 @@ export interface ControlPlaneServer {
   bootstrapToken: string | undefined;
   schedules: ScheduleService;
   notifier: Notifier;
+  rollouts: RolloutService;
   /** Runs the release watcher once now (due schedules, owed deliveries). */
   tick(): Promise<void>;
   close(): Promise<void>;
@@ -73,7 +77,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const { app, schedules, notifier } = createControlPlane({
+  const { app, schedules, notifier, rollouts } = createControlPlane({
     store,
     publisher,
     kv: options.kv,
@@ -89,11 +93,17 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       deliverNow: true,
       ...(options.now ? { now: options.now } : {}),
       ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
+      ...(options.guardrails ? { guardrails: options.guardrails } : {}),
       ...options.webhooks,
     },
   });
   const ticker = startTicker(
-    { schedules: schedules!, dispatcher: notifier!.dispatcher, listProjects: () => store.listProjects() },
+    {
+      schedules: schedules!,
+      dispatcher: notifier!.dispatcher,
+      listProjects: () => store.listProjects(),
+      rollouts,
+    },
     options.releasesEveryMs ?? 1000,
   );
 
@@ -120,6 +130,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     bootstrapToken,
     schedules: schedules!,
     notifier: notifier!,
+    rollouts: rollouts!,
     tick: () => ticker.tick(),
     async close() {
       clearInterval(timer);
