@@ -22,7 +22,7 @@ export function verifyDelivery(
 export interface Delivery {
   headers: IncomingMessage["headers"];
   body: string;
-  json: any;
+  json: { id: string; type: string; project: string; at: string; data: Record<string, unknown> };
   /** When it arrived (Date.now of the test process). */
   receivedAt: number;
 }
@@ -35,7 +35,7 @@ export async function startReceiver() {
       body += chunk.toString("utf8");
     });
     req.on("end", () => {
-      received.push({ headers: req.headers, body, json: JSON.parse(body), receivedAt: Date.now() });
+      received.push({ headers: req.headers, body, json: JSON.parse(body) as Delivery["json"], receivedAt: Date.now() });
       res.writeHead(204).end();
     });
   });
