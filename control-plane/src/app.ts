@@ -22,6 +22,7 @@ import { projectRoutes } from "./routes/projects.js";
 import { rolloutRoutes } from "./routes/rollouts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { createExperimentWatch, type ExperimentWatch, type ReportSource } from "./rollouts/experiment-watch.js";
 import { createRolloutService, type GuardrailSource, type RolloutService } from "./rollouts/plans.js";
 import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
@@ -51,6 +52,10 @@ export interface ReleasesOptions extends Omit<NotifierOptions, "db"> {
   scheduleClaimMs?: number;
   /** Where rollout plans read their guardrails' statistics (absent: plans advance on time alone). */
   guardrails?: GuardrailSource;
+  /** Where the watcher reads running experiments' reports (absent: experiments are not watched). */
+  reports?: ReportSource;
+  /** How often experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
 }
 
 export interface ControlPlane {
@@ -58,6 +63,7 @@ export interface ControlPlane {
   schedules: ScheduleService | undefined;
   notifier: Notifier | undefined;
   rollouts: RolloutService | undefined;
+  experiments: ExperimentWatch | undefined;
 }
 
 export function createControlPlaneApp(options: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
@@ -106,6 +112,19 @@ export function createControlPlane({
       ...(notifier ? { notify: notifier.emit } : {}),
     });
 
+  const experiments =
+    releases?.reports && notifier
+      ? createExperimentWatch({
+          db: releases.db,
+          listProjects: () => store.listProjects(),
+          listFlags: (project) => flags.list(project),
+          reports: releases.reports,
+          notify: notifier.emit,
+          ...(releases.now ? { now: releases.now } : {}),
+          ...(releases.experimentsEveryMs === undefined ? {} : { everyMs: releases.experimentsEveryMs }),
+        })
+      : undefined;
+
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
       if (!result.success) return errorResponse(c, validationError(result.error, "request"));
@@ -153,5 +172,5 @@ export function createControlPlane({
       "/",
       webhookRoutes(notifier, async (p) => (await store.getProject(p)) !== undefined),
     );
-  return { app, schedules, notifier, rollouts };
+  return { app, schedules, notifier, rollouts, experiments };
 }

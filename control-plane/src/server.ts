@@ -17,6 +17,25 @@ import type { Notifier } from "./notifications/notifier.js";
 import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
+import { httpReportSource } from "./rollouts/experiment-watch.js";
+import { generateToken, hashToken } from "../../shared/node/admin-tokens.js";
+
+/**
+ * The watcher reads reports as any client does: with a viewer token of its own, made at
+ * start and removed at close (a crash leaves one behind, named so it can be told apart).
+ */
+async function createWatcherToken(store: Store): Promise<{ token: string; hash: string }> {
+  const token = generateToken();
+  const hash = hashToken(token);
+  await store.putToken(hash, {
+    id: hash.slice(0, 16),
+    name: "release watcher",
+    role: "viewer",
+    project: "*",
+    createdAt: new Date().toISOString(),
+  });
+  return { token, hash };
+}
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;
@@ -44,6 +63,10 @@ export interface ControlPlaneServerOptions {
   scheduleClaimMs?: number;
   /** Where rollout plans read their guardrails' statistics (docs/releases.md). */
   guardrails?: ReleasesOptions["guardrails"];
+  /** Where the watcher reads experiments' reports; with `statsUrl` and none given, the stats service's API. */
+  reports?: ReleasesOptions["reports"];
+  /** How often running experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
 }
 
 export interface ControlPlaneServer {
@@ -77,7 +100,11 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const { app, schedules, notifier, rollouts } = createControlPlane({
+  const watcherToken = options.reports || !options.statsUrl ? undefined : await createWatcherToken(store);
+  const reports =
+    options.reports ??
+    (options.statsUrl && watcherToken ? httpReportSource(options.statsUrl, watcherToken.token) : undefined);
+  const { app, schedules, notifier, rollouts, experiments } = createControlPlane({
     store,
     publisher,
     kv: options.kv,
@@ -94,6 +121,8 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       ...(options.now ? { now: options.now } : {}),
       ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
       ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+      ...(reports ? { reports } : {}),
+      ...(options.experimentsEveryMs === undefined ? {} : { experimentsEveryMs: options.experimentsEveryMs }),
       ...options.webhooks,
     },
   });
@@ -103,6 +132,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       dispatcher: notifier!.dispatcher,
       listProjects: () => store.listProjects(),
       rollouts,
+      experiments,
     },
     options.releasesEveryMs ?? 1000,
   );
@@ -135,6 +165,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     async close() {
       clearInterval(timer);
       await ticker.stop();
+      if (watcherToken) await store.deleteToken(watcherToken.hash).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publisher.idle();
     },

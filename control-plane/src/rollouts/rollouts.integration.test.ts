@@ -14,6 +14,7 @@ import type { KvWriter } from "../publish/kv-writer.js";
 import { startControlPlane, type ControlPlaneServer } from "../server.js";
 import type { GuardrailReading } from "./monitor.js";
 import type { RolloutPlan } from "./plans.js";
+import type { Report } from "../../../shared/report-schema.js";
 
 const EVENTUALLY = { timeout: 30_000 };
 const MINUTE = 60_000;
@@ -44,6 +45,27 @@ const errorsReading = (servedRate: number, n = 20_000): GuardrailReading[] => [
   { metric: "errors", direction: "decrease", served: binary(n, servedRate), heldBack: binary(n, 0.05) },
 ];
 
+/** What the report source answers per experiment (only the fields the watcher reads). */
+const reports = new Map<string, Report>();
+const reportWith = (verdict: string, srmMismatch = false) =>
+  ({
+    analysisPeriod: { index: 1 },
+    srm: { mismatch: srmMismatch, pValue: srmMismatch ? 0.001 : 0.6 },
+    metrics: [
+      {
+        key: "conv",
+        role: "primary",
+        variants: [
+          { variant: "control", control: true },
+          {
+            variant: "treatment",
+            comparison: { verdict, lift: 0.167, difference: 0.02, ci: [0.002, 0.04], pValue: 0.01, trustworthy: true },
+          },
+        ],
+      },
+    ],
+  }) as unknown as Report;
+
 let dynamo: LocalDynamo;
 const started: ControlPlaneServer[] = [];
 let receiver: Receiver;
@@ -58,6 +80,8 @@ async function start(): Promise<{ cp: ControlPlaneServer; api: AdminApi }> {
     releasesEveryMs: 60_000, // the test ticks by hand
     now: () => clock,
     guardrails: async (_project, flag) => readings.get(flag.key) ?? [],
+    reports: async (_project, flag) => reports.get(flag),
+    experimentsEveryMs: 0,
   });
   started.push(cp);
   return { cp, api: adminApi(cp.url, TOKEN) };
@@ -230,5 +254,44 @@ describe("rollout plans", () => {
     expect((await put({ steps: STEPS }, "exp")).status).toBe(400);
     expect((await put({ steps: STEPS })).status).toBe(201);
     expect((await put({ steps: STEPS })).status).toBe(409);
+  });
+});
+
+describe("the watcher's reading of running experiments", () => {
+  it("tells of significance and of a sample-ratio mismatch once each, across ticks and watchers", async () => {
+    const conv = { key: "conv", type: "unique_conversions", eventType: "purchase" };
+    const experiment = {
+      key: "signif",
+      name: "signif",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      primaryMetric: conv,
+    };
+    expect((await api("POST", "/projects/roll/flags", experiment)).status).toBe(201);
+    expect((await api("POST", "/projects/roll/flags/signif/start", { version: 1 })).status).toBe(200);
+    const hook = await api("POST", "/projects/roll/webhooks", {
+      url: receiver.url,
+      events: ["experiment.significant", "experiment.srm"],
+    });
+    expect(hook.status).toBe(201);
+    reports.set("signif", reportWith("not_yet_significant"));
+    await cp.tick();
+    reports.set("signif", reportWith("significant_positive"));
+    const { cp: other } = await start();
+    await Promise.all([cp.tick(), other.tick()]);
+    await cp.tick();
+    await expect.poll(() => receiver.of("experiment.significant").length, EVENTUALLY).toBe(1);
+    expect(receiver.of("experiment.significant")[0]!.json.data).toMatchObject({
+      flag: "signif",
+      metric: "conv",
+      variant: "treatment",
+      verdict: "significant_positive",
+      lift: 0.167,
+    });
+    reports.set("signif", reportWith("significant_positive", true));
+    await other.tick();
+    await cp.tick();
+    await expect.poll(() => receiver.of("experiment.srm").length, EVENTUALLY).toBe(1);
+    expect(receiver.of("experiment.significant")).toHaveLength(1);
   });
 });
