@@ -20,8 +20,11 @@ import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
+import { rolloutRoutes } from "./routes/rollouts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { createExperimentWatch, type ExperimentWatch, type ReportSource } from "./rollouts/experiment-watch.js";
+import { createRolloutService, type GuardrailSource, type RolloutService } from "./rollouts/plans.js";
 import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -49,12 +52,20 @@ export interface ReleasesOptions extends Omit<NotifierOptions, "db"> {
   db: Db;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (absent: plans advance on time alone). */
+  guardrails?: GuardrailSource;
+  /** Where the watcher reads running experiments' reports (absent: experiments are not watched). */
+  reports?: ReportSource;
+  /** How often experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
 }
 
 export interface ControlPlane {
   app: OpenAPIHono<AuthEnv>;
   schedules: ScheduleService | undefined;
   notifier: Notifier | undefined;
+  rollouts: RolloutService | undefined;
+  experiments: ExperimentWatch | undefined;
 }
 
 export function createControlPlaneApp(options: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
@@ -92,6 +103,29 @@ export function createControlPlane({
       ...(releases.scheduleClaimMs ? { claimMs: releases.scheduleClaimMs } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });
+  const rollouts =
+    releases &&
+    createRolloutService({
+      db: releases.db,
+      flags,
+      listProjects: () => store.listProjects(),
+      guardrails: releases.guardrails,
+      ...(releases.now ? { now: releases.now } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+
+  const experiments =
+    releases?.reports && notifier
+      ? createExperimentWatch({
+          db: releases.db,
+          listProjects: () => store.listProjects(),
+          listFlags: (project) => flags.list(project),
+          reports: releases.reports,
+          notify: notifier.emit,
+          ...(releases.now ? { now: releases.now } : {}),
+          ...(releases.experimentsEveryMs === undefined ? {} : { everyMs: releases.experimentsEveryMs }),
+        })
+      : undefined;
 
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
@@ -130,6 +164,7 @@ export function createControlPlane({
   app.route("/", projectRoutes(deployments));
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
+  if (rollouts) app.route("/", rolloutRoutes(rollouts));
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
@@ -143,5 +178,5 @@ export function createControlPlane({
       "/",
       webhookRoutes(notifier, async (p) => (await store.getProject(p)) !== undefined),
     );
-  return { app, schedules, notifier };
+  return { app, schedules, notifier, rollouts, experiments };
 }

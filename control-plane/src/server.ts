@@ -14,8 +14,28 @@ import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";
 import { streamNotifier } from "./publish/stream-notifier.js";
 import type { Notifier } from "./notifications/notifier.js";
+import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
+import { httpReportSource } from "./rollouts/experiment-watch.js";
+import { generateToken, hashToken } from "../../shared/node/admin-tokens.js";
+
+/**
+ * The watcher reads reports as any client does: with a viewer token of its own, made at
+ * start and removed at close (a crash leaves one behind, named so it can be told apart).
+ */
+async function createWatcherToken(store: Store): Promise<{ token: string; hash: string }> {
+  const token = generateToken();
+  const hash = hashToken(token);
+  await store.putToken(hash, {
+    id: hash.slice(0, 16),
+    name: "release watcher",
+    role: "viewer",
+    project: "*",
+    createdAt: new Date().toISOString(),
+  });
+  return { token, hash };
+}
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;
@@ -41,6 +61,12 @@ export interface ControlPlaneServerOptions {
   webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (docs/releases.md). */
+  guardrails?: ReleasesOptions["guardrails"];
+  /** Where the watcher reads experiments' reports; with `statsUrl` and none given, the stats service's API. */
+  reports?: ReleasesOptions["reports"];
+  /** How often running experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
 }
 
 export interface ControlPlaneServer {
@@ -52,6 +78,7 @@ export interface ControlPlaneServer {
   bootstrapToken: string | undefined;
   schedules: ScheduleService;
   notifier: Notifier;
+  rollouts: RolloutService;
   /** Runs the release watcher once now (due schedules, owed deliveries). */
   tick(): Promise<void>;
   close(): Promise<void>;
@@ -73,7 +100,11 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const { app, schedules, notifier } = createControlPlane({
+  const watcherToken = options.reports || !options.statsUrl ? undefined : await createWatcherToken(store);
+  const reports =
+    options.reports ??
+    (options.statsUrl && watcherToken ? httpReportSource(options.statsUrl, watcherToken.token) : undefined);
+  const { app, schedules, notifier, rollouts, experiments } = createControlPlane({
     store,
     publisher,
     kv: options.kv,
@@ -89,11 +120,20 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       deliverNow: true,
       ...(options.now ? { now: options.now } : {}),
       ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
+      ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+      ...(reports ? { reports } : {}),
+      ...(options.experimentsEveryMs === undefined ? {} : { experimentsEveryMs: options.experimentsEveryMs }),
       ...options.webhooks,
     },
   });
   const ticker = startTicker(
-    { schedules: schedules!, dispatcher: notifier!.dispatcher, listProjects: () => store.listProjects() },
+    {
+      schedules: schedules!,
+      dispatcher: notifier!.dispatcher,
+      listProjects: () => store.listProjects(),
+      rollouts,
+      experiments,
+    },
     options.releasesEveryMs ?? 1000,
   );
 
@@ -120,10 +160,12 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     bootstrapToken,
     schedules: schedules!,
     notifier: notifier!,
+    rollouts: rollouts!,
     tick: () => ticker.tick(),
     async close() {
       clearInterval(timer);
       await ticker.stop();
+      if (watcherToken) await store.deleteToken(watcherToken.hash).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publisher.idle();
     },

@@ -9,7 +9,20 @@
 import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
-export const EVENT_TYPES = ["flag.changed", "schedule.executed", "schedule.failed", "webhook.test"] as const;
+export const EVENT_TYPES = [
+  "flag.changed",
+  "schedule.executed",
+  "schedule.failed",
+  "webhook.test",
+  // Progressive rollouts (rollouts/plans.ts).
+  "rollout.step",
+  "rollout.completed",
+  "rollout.rolled_back",
+  // The watcher's reading of running experiments (rollouts/experiment-watch.ts).
+  "experiment.significant",
+  "experiment.srm",
+  "experiment.guardrail_harm",
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface NotificationEvent {
