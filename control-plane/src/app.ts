@@ -13,6 +13,9 @@ import type { Store } from "./db/store.js";
 import { createNotifier, type Notifier, type NotifierOptions } from "./notifications/notifier.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
+import { createChangeRequestService } from "./change-requests/change-requests.js";
+import { reviewGate } from "./change-requests/gate.js";
+import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
@@ -91,6 +94,16 @@ export function createControlPlane({
       ...(notifier ? { notify: notifier.emit } : {}),
     });
 
+  // Review of flag changes (docs/api.md#change-requests): its records live on the same table as the releases'.
+  const requests =
+    releases &&
+    createChangeRequestService({
+      db: releases.db,
+      flags,
+      ...(releases.now ? { now: releases.now } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
       if (!result.success) return errorResponse(c, validationError(result.error, "request"));
@@ -128,6 +141,15 @@ export function createControlPlane({
   app.route("/", projectRoutes(deployments));
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
+  if (requests) {
+    const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
+    app.use("/projects/:project/flags", gate);
+    app.use("/projects/:project/flags/*", gate);
+    app.route(
+      "/",
+      changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),
+    );
+  }
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));

@@ -9,7 +9,18 @@
 import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
-export const EVENT_TYPES = ["flag.changed", "schedule.executed", "schedule.failed", "webhook.test"] as const;
+export const EVENT_TYPES = [
+  "flag.changed",
+  "schedule.executed",
+  "schedule.failed",
+  "webhook.test",
+  // Change requests (change-requests/change-requests.ts).
+  "change_request.opened",
+  "change_request.applied",
+  "change_request.rejected",
+  "change_request.conflicting",
+  "change_request.bypassed",
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface NotificationEvent {
