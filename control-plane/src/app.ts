@@ -17,6 +17,8 @@ import { createChangeRequestService } from "./change-requests/change-requests.js
 import { reviewGate } from "./change-requests/gate.js";
 import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
+import { staleRoutes } from "./routes/stale.js";
+import { createEvaluationCounts } from "./stale/evaluation-counts.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
@@ -42,6 +44,8 @@ export interface ControlPlaneOptions {
   publishOnChange: boolean;
   /** The admin console at `/` (absent: the API only). */
   console?: ConsoleOptions;
+  /** The secret the edge signs its evaluation-count flushes with (stale flags); absent: none are taken. */
+  evaluationCountsSecret?: string | undefined;
   /** Scheduled changes and webhooks (docs/releases.md), on the same table as the store. */
   releases?: ReleasesOptions;
 }
@@ -70,6 +74,7 @@ export function createControlPlane({
   publishOnChange,
   console: consoleOptions,
   releases,
+  evaluationCountsSecret,
 }: ControlPlaneOptions): ControlPlane {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
@@ -149,6 +154,10 @@ export function createControlPlane({
       "/",
       changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),
     );
+  }
+  if (releases) {
+    const counts = createEvaluationCounts(releases.db, releases.now);
+    app.route("/", staleRoutes(counts, flags, evaluationCountsSecret));
   }
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));

@@ -41,6 +41,8 @@ export interface ControlPlaneServerOptions {
   webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** The secret evaluation-count flushes are signed with (default: the flag streams' secret, as the edge uses). */
+  evaluationCountsSecret?: string;
 }
 
 export interface ControlPlaneServer {
@@ -78,6 +80,8 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     publisher,
     kv: options.kv,
     publishOnChange: true,
+    // The edge signs its evaluation counts (stale flags) with the secret it shares for flag streams.
+    evaluationCountsSecret: options.evaluationCountsSecret ?? options.streamNotify?.secret,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
     console: {
       load: async () => (await import("../console/build.js")).buildConsole(),
