@@ -176,7 +176,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const outcomes = await applyPlan(api, plan);
       if (globals().json) printJson({ project: key, outcomes, liveOnly: plan.liveOnly });
       else print(outcomes.length > 0 ? renderOutcomes(outcomes, palette) : ["No changes"]);
-      if (outcomes.some((o) => o.result !== "applied")) exitCode = 1;
+      // A change request opened where review is required is the expected outcome, not a failure.
+      if (outcomes.some((o) => o.result !== "applied" && o.result !== "requested")) exitCode = 1;
     });
 
   program

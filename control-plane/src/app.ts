@@ -14,7 +14,13 @@ import { createNotifier, type Notifier, type NotifierOptions } from "./notificat
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
 import { auditRoutes } from "./routes/audit.js";
+
+import { createChangeRequestService } from "./change-requests/change-requests.js";
+import { reviewGate } from "./change-requests/gate.js";
+import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
+import { staleRoutes } from "./routes/stale.js";
+import { createEvaluationCounts } from "./stale/evaluation-counts.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
@@ -44,6 +50,8 @@ export interface ControlPlaneOptions {
   publishOnChange: boolean;
   /** The admin console at `/` (absent: the API only). */
   console?: ConsoleOptions;
+  /** The secret the edge signs its evaluation-count flushes with (stale flags); absent: none are taken. */
+  evaluationCountsSecret?: string | undefined;
   /** Scheduled changes and webhooks (docs/releases.md), on the same table as the store. */
   releases?: ReleasesOptions;
 }
@@ -80,6 +88,7 @@ export function createControlPlane({
   publishOnChange,
   console: consoleOptions,
   releases,
+  evaluationCountsSecret,
 }: ControlPlaneOptions): ControlPlane {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
@@ -127,6 +136,16 @@ export function createControlPlane({
         })
       : undefined;
 
+  // Review of flag changes (docs/api.md#change-requests): its records live on the same table as the releases'.
+  const requests =
+    releases &&
+    createChangeRequestService({
+      db: releases.db,
+      flags,
+      ...(releases.now ? { now: releases.now } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+
   const app = new OpenAPIHono<AuthEnv>({
     defaultHook: async (result, c) => {
       if (!result.success) return errorResponse(c, validationError(result.error, "request"));
@@ -165,6 +184,20 @@ export function createControlPlane({
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
   if (rollouts) app.route("/", rolloutRoutes(rollouts));
+
+  if (requests) {
+    const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
+    app.use("/projects/:project/flags", gate);
+    app.use("/projects/:project/flags/*", gate);
+    app.route(
+      "/",
+      changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),
+    );
+  }
+  if (releases) {
+    const counts = createEvaluationCounts(releases.db, releases.now);
+    app.route("/", staleRoutes(counts, flags, evaluationCountsSecret));
+  }
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));

@@ -67,6 +67,9 @@ export interface ControlPlaneServerOptions {
   reports?: ReleasesOptions["reports"];
   /** How often running experiments' reports are read (60 s when absent). */
   experimentsEveryMs?: number;
+
+  /** The secret evaluation-count flushes are signed with (default: the flag streams' secret, as the edge uses). */
+  evaluationCountsSecret?: string;
 }
 
 export interface ControlPlaneServer {
@@ -109,6 +112,8 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     publisher,
     kv: options.kv,
     publishOnChange: true,
+    // The edge signs its evaluation counts (stale flags) with the secret it shares for flag streams.
+    evaluationCountsSecret: options.evaluationCountsSecret ?? options.streamNotify?.secret,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
     console: {
       load: async () => (await import("../console/build.js")).buildConsole(),

@@ -22,6 +22,13 @@ export const EVENT_TYPES = [
   "experiment.significant",
   "experiment.srm",
   "experiment.guardrail_harm",
+
+  // Change requests (change-requests/change-requests.ts).
+  "change_request.opened",
+  "change_request.applied",
+  "change_request.rejected",
+  "change_request.conflicting",
+  "change_request.bypassed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
