@@ -101,6 +101,12 @@ export const metricReportSchema = z.object({
     .describe(
       "CUPED, when it adjusted this metric (absent: it did not): then means, intervals and p-values are adjusted",
     ),
+  window: z
+    .object({ endHours: z.number(), closedUnits: z.number() })
+    .optional()
+    .describe(
+      "A fixed estimand: the metric's value within endHours of each unit's first exposure, tested on the closedUnits whose window has ended (absent: running values)",
+    ),
   variants: z.array(variantResultSchema),
   timeSeries: z
     .array(z.object({ day: z.string(), variants: z.array(lookPointSchema) }))

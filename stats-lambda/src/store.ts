@@ -42,6 +42,14 @@ export function epochSeries(series: string, allocation: string): string {
     ? `${series}${EPOCH_SEPARATOR}${allocation}`
     : `${series.slice(0, bucket)}${EPOCH_SEPARATOR}${allocation}${series.slice(bucket)}`;
 }
+/**
+ * A metric's series over the units whose window closed (metrics with a window end): per day,
+ * the units whose window `[exposure, exposure + endHours)` ended that day, with their value in
+ * the window: `<metric>:closed` (and `:closed:den`, `:closed:cross`, `:closed~<bucket>`), and
+ * the count of those units, `$closed:<endHours>` (report/closed-window.ts reads them).
+ */
+export const CLOSED_SUFFIX = ":closed";
+export const CLOSED_UNITS_PREFIX = "$closed:";
 /** A metric's histogram bucket (shared/stats/winsorize.ts): `<metric>~<bucket>`. */
 export const BUCKET_SEPARATOR = "~";
 

@@ -16,7 +16,9 @@
  *    funnels by one ordered pass per unit; counts and sums per unit and day over distinct
  *    ids, cumulated per unit into its value at the end of each day and the day before, and
  *    the change summed per (day, variant).
- * 4. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
+ * 4. Metrics with a window end: the same series over the units whose window closed
+ *    (closed-window.ts).
+ * 5. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
  */
@@ -38,6 +40,7 @@ import {
   totalColumns,
   valueColumns,
 } from "./metric-sql.js";
+import { closedWindowSql } from "./closed-window.js";
 import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
 import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
 
@@ -206,7 +209,7 @@ function eventCtes(
         `${countedScores.map(([name, sql]) => `, ${sql} AS ${name}`).join("")} FROM matched e) AS c ` +
         `WHERE ${columns.map((c) => `${c} <> 0`).join(" OR ")} GROUP BY unit_key, event_id)`,
       `inc AS (SELECT unit_key, variant, day_no, ${columns.map((c) => `sum(${c}) AS ${c}`).join(", ")} FROM counted GROUP BY 1, 2, 3)`,
-      `val AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
+      `val AS (SELECT unit_key, day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
         `SELECT *, ${counted.flatMap(({ metric, name }) => cumulatedColumns(metric, name)).join(", ")} FROM inc) AS cumulated)`,
       `totals AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM val GROUP BY 1, 2)`,
     );
@@ -271,6 +274,10 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
   const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
   ctes.push(...compiled.flatMap((s) => s.ctes));
   series.push(...compiled.flatMap((s) => s.series));
+  // Metrics with a window end: their units once the window closed (closed-window.ts).
+  const closed = closedWindowSql(metrics);
+  ctes.push(...closed.ctes);
+  series.push(...closed.series);
 
   return [
     `WITH ${ctes.join(",\n")}`,

@@ -36,14 +36,19 @@ export class Cumulative {
   /** Metrics the source sent per-epoch series for. */
   private readonly epochMetrics = new Set<string>();
   private readonly epochViews = new Map<string, Cumulative>();
+  private readonly rows: readonly AggregateRow[];
+  /** Every series name seen. */
+  private readonly names = new Set<string>();
 
   /** `days`: the looks, when they are another Cumulative's (an epoch's view keeps the experiment's looks). */
   constructor(rows: readonly AggregateRow[], days?: readonly string[]) {
+    this.rows = rows;
     this.days = days ? [...days] : [...new Set(rows.map((r) => r.day))].sort();
     const index = new Map(this.days.map((day, i) => [day, i]));
     const daily = new Map<string, ExactSums[]>();
     for (const row of rows) {
       const name = `${row.variant}|${row.metric}`;
+      this.names.add(row.metric);
       let values = daily.get(name);
       if (!values) daily.set(name, (values = this.days.map(() => NO_SUMS)));
       const i = index.get(row.day)!;
@@ -86,6 +91,9 @@ export class Cumulative {
     else this.epochRows.set(allocation, [row]);
   }
 
+  /** Whether any row has this series. */
+  hasSeries = (series: string) => this.names.has(series);
+
   /** Whether the source sent the metric's series per allocation epoch (`K@<allocation>`). */
   hasEpochs = (metric: string) => this.epochMetrics.has(metric);
 
@@ -95,6 +103,19 @@ export class Cumulative {
     if (!view)
       this.epochViews.set(allocation, (view = new Cumulative(this.epochRows.get(allocation) ?? [], this.days)));
     return view;
+  }
+
+  /**
+   * The same looks over other series: each row's series renamed by `rename`, rows it maps to
+   * undefined left out (a metric's closed-window series read as the metric, closed-window.ts).
+   */
+  renamed(rename: (series: string) => string | undefined): Cumulative {
+    const rows: AggregateRow[] = [];
+    for (const row of this.rows) {
+      const metric = rename(row.metric);
+      if (metric !== undefined) rows.push({ ...row, metric });
+    }
+    return new Cumulative(rows, this.days);
   }
 
   /** The index of the latest look, −1 without data. */
