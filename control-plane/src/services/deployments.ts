@@ -189,9 +189,8 @@ export function createDeploymentService({
       const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
       const compiled = compile(toEvaluationFlags(key, flags, new Map(groups.map((g) => [g.key, g]))));
       const explained: Record<string, EvaluationExplained> = {};
-      for (const [flag, outcome] of Object.entries(compiled.evaluateWithReasons(userToContext(user)))) {
-        if (!compiled.visibleKeys.has(flag)) continue;
-        const { variant, reason } = outcome;
+      for (const outcome of compiled.serve(userToContext(user))) {
+        const { flagKey: flag, variant, reason } = outcome;
         const segment = variant.metadata?.["segmentName"];
         explained[flag] = {
           variant: variant.key ?? null,
