@@ -14,7 +14,6 @@ import { createNotifier, type Notifier, type NotifierOptions } from "./notificat
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
 import { auditRoutes } from "./routes/audit.js";
-
 import { createChangeRequestService } from "./change-requests/change-requests.js";
 import { reviewGate } from "./change-requests/gate.js";
 import { changeRequestRoutes } from "./routes/change-requests.js";
