@@ -33,7 +33,7 @@ import type {
   EvaluationSegment,
   EvaluationVariant,
 } from "./schema.js";
-import type { Target } from "./select.js";
+import { EVALUATION, nextEvaluation, type Target } from "./select.js";
 import { topologicalSort } from "./topological-sort.js";
 
 export interface Outcome {
@@ -98,6 +98,9 @@ const MAX_CACHED_ORDERS = 256;
 interface Plan {
   readonly flags: LazyFlag[];
   readonly answer: readonly number[];
+  /** Positions whose variant some flag of the plan reads (`["result", key, …]`): only those are written to `result`. */
+  readonly read: readonly number[];
+  readonly isRead: readonly boolean[];
   readonly result: EvaluationResults;
   readonly outcomes: (Outcome | undefined)[];
   busy: boolean;
@@ -313,6 +316,33 @@ class LazyFlag {
   }
 }
 
+/**
+ * Which flags of an order some flag of it reads the result of (a selector `["result", key, …]`
+ * in a condition or bucket): `serve` writes only those into the evaluation's `result`. A
+ * selector of the whole `["result"]` reads every one.
+ */
+function resultsRead(flags: readonly LazyFlag[], position: ReadonlyMap<string, number>): boolean[] {
+  const isRead = flags.map(() => false);
+  const mark = (selector: readonly string[] | undefined) => {
+    if (selector?.[0] !== "result") return;
+    if (selector.length === 1) isRead.fill(true);
+    const index = position.get(selector[1]!);
+    if (index !== undefined) isRead[index] = true;
+  };
+  try {
+    for (const { flag } of flags)
+      for (const segment of flag.segments ?? []) {
+        mark(segment.bucket?.selector);
+        for (const group of segment.conditions ?? []) for (const condition of group) mark(condition.selector);
+      }
+  } catch {
+    // Flags are only checked when first evaluated: one this walk cannot read is served as absent
+    // then (LazyFlag); until that is known, every result is written.
+    isRead.fill(true);
+  }
+  return isRead;
+}
+
 /** The flags of a set compiled so far, by key, for the next set to reuse (see CompileOptions.previous). */
 const lazyFlagsOf = new WeakMap<CompiledFlagSet, ReadonlyMap<string, LazyFlag>>();
 
@@ -347,9 +377,11 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
       const index = position.get(key);
       if (index !== undefined && visible(flags[index]!.flag)) answer.push(index);
     }
+    const isRead = resultsRead(flags, position);
+    const read = flags.flatMap((_, index) => (isRead[index] ? [index] : []));
     const result: EvaluationResults = {};
-    for (const lazy of flags) result[lazy.key] = undefined as never; // one shape for the scratch object
-    return { flags, answer, result, outcomes: flags.map(() => undefined), busy: false };
+    for (const index of read) result[flags[index]!.key] = undefined as never; // one shape for the scratch object
+    return { flags, answer, read, isRead, result, outcomes: flags.map(() => undefined), busy: false };
   };
   let all: Plan | undefined;
   const orders = new Map<string, Plan>();
@@ -375,8 +407,9 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     result: EvaluationResults,
     outcomes: (Outcome | undefined)[] | undefined,
     withExposure: boolean,
+    isRead?: readonly boolean[],
   ): void => {
-    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget() };
+    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: nextEvaluation() };
     let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
@@ -387,7 +420,7 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
         if (lazy.evaluator !== undefined) compiles--;
       }
       if (outcomes) outcomes[i] = outcome;
-      if (outcome) result[lazy.key] = outcome.variant;
+      if (outcome && (isRead === undefined || isRead[i])) result[lazy.key] = outcome.variant;
     }
   };
 
@@ -397,14 +430,14 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     plan.busy = true;
     try {
       // The scratch result must not show the previous evaluation's variants to this one.
-      for (let i = 0; i < plan.flags.length; i++) plan.result[plan.flags[i]!.key] = undefined as never;
+      for (let i = 0; i < plan.read.length; i++) plan.result[plan.flags[plan.read[i]!]!.key] = undefined as never;
       return serveWith(context, plan, defaults);
     } finally {
       plan.busy = false;
     }
   };
   const serveWith = (context: EvaluationContext, plan: Plan, defaults: boolean): Outcome[] => {
-    run(context, plan.flags, plan.result, plan.outcomes, true);
+    run(context, plan.flags, plan.result, plan.outcomes, true, plan.isRead);
     const served: Outcome[] = [];
     for (let i = 0; i < plan.answer.length; i++) {
       const outcome = plan.outcomes[plan.answer[i]!];
