@@ -10,6 +10,7 @@ import { isDefaultVariant, outcomeJson, userToContext } from "../../../shared/ev
 import { ApiError } from "../../../shared/http/errors.js";
 import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv } from "../bindings.js";
+import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
@@ -27,6 +28,7 @@ function respond(
   const visible = deployment.compiled.visibleKeys;
   const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
   const served = includeDefaults ? keys : keys.filter((key) => !isDefaultVariant(all[key]!.variant));
+  evaluationCounts.count(c.executionCtx, c.env, deployment, all, keys); // for stale flags
   if (wantsExposures(c, deployment.trackExposures)) {
     exposures.record(
       c.executionCtx,
