@@ -6,10 +6,11 @@
  *   `context`; default variants omitted.
  */
 import { Hono, type Context } from "hono";
-import { servedJson, userToContext } from "../../../shared/evaluation/index.js";
+import { isDefaultVariant, servedJson, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv } from "../bindings.js";
+import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
@@ -24,7 +25,10 @@ function respond(
   { includeDefaults }: { includeDefaults: boolean },
 ): Response {
   const deployment = c.get("deployment");
-  const served = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: includeDefaults });
+  // Every visible flag asked for, defaults too: the stale-flag counts need each evaluation, the answer may not.
+  const evaluated = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: true });
+  evaluationCounts.count(c.executionCtx, c.env, deployment, evaluated);
+  const served = includeDefaults ? evaluated : evaluated.filter((outcome) => !isDefaultVariant(outcome.variant));
   if (wantsExposures(c, deployment.trackExposures))
     exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served, "remote-evaluation");
   // Each outcome's JSON was encoded on its first serving; the body is their concatenation.
