@@ -18,24 +18,7 @@ import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
 import { httpReportSource } from "./rollouts/experiment-watch.js";
-import { generateToken, hashToken } from "../../shared/node/admin-tokens.js";
-
-/**
- * The watcher reads reports as any client does: with a viewer token of its own, made at
- * start and removed at close (a crash leaves one behind, named so it can be told apart).
- */
-async function createWatcherToken(store: Store): Promise<{ token: string; hash: string }> {
-  const token = generateToken();
-  const hash = hashToken(token);
-  await store.putToken(hash, {
-    id: hash.slice(0, 16),
-    name: "release watcher",
-    role: "viewer",
-    project: "*",
-    createdAt: new Date().toISOString(),
-  });
-  return { token, hash };
-}
+import { createWatcherToken } from "./rollouts/watcher-token.js";
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;

@@ -102,6 +102,22 @@ export function createEventLog(db: Db, now: () => number = Date.now) {
       return Number(items[0]?.["seq"] ?? 0);
     },
 
+    /** The newest events first (the console's feed), skips left out. */
+    async latest(project: string, limit = 50): Promise<NotificationEvent[]> {
+      const { Items = [] } = await db.client.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: { ":pk": pk(project), ":from": eventSk(0), ":to": "E#~" },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return Items.map((item) => JSON.parse(item["data"] as string) as NotificationEvent).filter(
+        (event) => event.type !== "skip" && !event.only,
+      );
+    },
+
     /** Events after `seq`, in order (at most `limit`). */
     async after(project: string, seq: number, limit = 25): Promise<NotificationEvent[]> {
       const { Items = [] } = await db.client.send(

@@ -193,6 +193,14 @@ describe("rollout plans", () => {
       false,
     );
     expect(delivery!.json.data).toMatchObject({ flag: "harm", percent: 5, check: { metric: "errors" } });
+    const feed = (await api("GET", "/projects/roll/notifications?limit=20")).body as Array<{
+      type: string;
+      summary: string;
+    }>;
+    expect(feed.find((e) => e.type === "rollout.rolled_back")!.summary).toMatch(
+      /^Rolled back `harm` to 0% at 5%: guardrail errors \+30\.0% \[/,
+    );
+    expect((await api("GET", "/projects/roll/notifications?limit=0")).status).toBe(400);
   });
 
   it("pauses: time paused does not count toward a step, and resumes where it was", async () => {
