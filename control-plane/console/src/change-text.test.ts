@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeChange, fieldName, valueText } from "./change-text.js";
+import { describeChange, expandChanges, fieldName, valueText } from "./change-text.js";
 
 describe("a change in words", () => {
   const after = {
@@ -20,6 +20,28 @@ describe("a change in words", () => {
 
   it("names a removed item by its key in the version before", () => {
     expect(fieldName(["variants", 2], after, { variants: [{}, {}, { key: "big-button" }] })).toBe("Variant big-button");
+  });
+
+  it("names a segment called like its kind once", () => {
+    expect(fieldName(["segments", 0, "name"], { segments: [{ name: "Segment 1" }] })).toBe("Segment 1 › Name");
+  });
+
+  it("splits a whole object added into its fields, keeping payloads whole", () => {
+    const created = expandChanges([
+      { type: "CREATE", path: ["hypothesis"], value: { problem: "P", proposedChange: "C" } },
+      { type: "CREATE", path: ["variants"], value: [{ key: "on", payload: { a: { b: 1 } } }] },
+      { type: "CREATE", path: ["deployments"], value: ["web"] },
+    ]);
+    expect(created.map((c) => fieldName(c.path, { variants: [{ key: "on" }] }))).toEqual([
+      "Hypothesis › Problem",
+      "Hypothesis › Proposed change",
+      "Variant on › Key",
+      "Variant on › Payload",
+      "Deployments",
+    ]);
+    expect(expandChanges([{ type: "REMOVE", path: ["segments", 0], oldValue: { name: "DE" } }])).toEqual([
+      { type: "REMOVE", path: ["segments", 0, "name"], oldValue: "DE" },
+    ]);
   });
 
   it("shows values in full, never cut off", () => {

@@ -93,7 +93,9 @@ export function fieldName(path: ReadonlyArray<string | number>, after?: unknown,
     if (typeof step === "number") {
       const named = nodes.map((n) => (Array.isArray(n) ? itemName(n[step]) : undefined)).find(Boolean);
       const singular = typeof parent === "string" ? SINGULAR[parent] : undefined;
-      const label = named ? `${singular ?? "Item"} ${named}` : `${singular ?? "Item"} ${step + 1}`;
+      const prefix = singular ?? "Item";
+      // A segment named "Segment 1" reads "Segment 1", not "Segment Segment 1".
+      const label = named ? (named.startsWith(prefix) ? named : `${prefix} ${named}`) : `${prefix} ${step + 1}`;
       if (singular && steps.length > 0) steps[steps.length - 1] = label;
       else steps.push(label);
     } else {
@@ -116,6 +118,35 @@ export function valueText(value: unknown): string {
   if (Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "number"))
     return value.join(", ");
   return JSON.stringify(value, null, 2);
+}
+
+/** Values kept whole however nested: a payload is the admin's own JSON. */
+const WHOLE = new Set(["payload"]);
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isNested = (v: unknown) =>
+  (isRecord(v) && Object.keys(v).length > 0) ||
+  (Array.isArray(v) && v.some((x) => x !== null && typeof x === "object"));
+
+/**
+ * A whole object added or removed (a new flag's hypothesis, a new segment) as one change per field in
+ * it, so each reads as a named field with a plain value instead of one row of JSON.
+ */
+export function expandChanges(changes: Change[]): Change[] {
+  return changes.flatMap((change): Change[] => {
+    if (change.type === "CHANGE" || WHOLE.has(String(change.path.at(-1)))) return [change];
+    const value = change.type === "CREATE" ? change.value : change.oldValue;
+    if (!isNested(value)) return [change];
+    const entries: Array<[string | number, unknown]> = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value as Record<string, unknown>);
+    return expandChanges(
+      entries.map(([step, v]) =>
+        change.type === "CREATE"
+          ? { type: "CREATE", path: [...change.path, step], value: v }
+          : { type: "REMOVE", path: [...change.path, step], oldValue: v },
+      ),
+    );
+  });
 }
 
 /** One change in words: the field, what it was, what it is. */

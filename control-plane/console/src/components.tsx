@@ -2,7 +2,7 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 import { ApiFailure, describeError } from "./api.js";
-import { describeChange } from "./change-text.js";
+import { describeChange, expandChanges } from "./change-text.js";
 import type { Change } from "./diff.js";
 
 /** Runs an async loader, and again when a key changes; `reload` runs it on demand. */
@@ -294,7 +294,7 @@ export function ChangeList({
         </tr>
       </thead>
       <tbody>
-        {changes.map((change) => {
+        {expandChanges(changes).map((change) => {
           const text = describeChange(change, after, before);
           return (
             <tr

@@ -140,6 +140,7 @@ function Editor({
   return (
     <form
       class="editor"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         setShowAll(true);

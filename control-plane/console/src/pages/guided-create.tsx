@@ -123,6 +123,7 @@ function Guide({
             class={i === at ? "current" : i < at ? "done" : ""}
             aria-current={i === at ? "step" : undefined}
           >
+            {i + 1}.{" "}
             {i < at ? (
               <button type="button" class="link" onClick={() => setAt(i)}>
                 {s.title}
@@ -133,8 +134,10 @@ function Guide({
           </li>
         ))}
       </ol>
+      {/* noValidate: the draft's own checks (validate-draft.ts) speak, not the browser's bubbles. */}
       <form
         class="panel guide-step"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           if (step.id !== "review") next();
