@@ -27,8 +27,12 @@ describe("quality and freshness stage", () => {
       rows.push({ day: day(d), variant, metric, n, sum: 0n, sumSquares: 0n });
     add(0, "control", BEFORE_EXPOSURE, 3);
     add(1, "treatment", BEFORE_EXPOSURE, 2);
-    add(0, "", NEVER_EXPOSED, 1_200);
-    const quality = dataQualityOf(new Cumulative(rows), ["control", "treatment"], {
+    add(0, "", NEVER_EXPOSED, 1_000);
+    // Events of units never exposed, before anyone was: counted at the first look, no look of their own.
+    rows.push({ day: "2025-12-30", variant: "", metric: NEVER_EXPOSED, n: 200, sum: 0n, sumSquares: 0n });
+    const data = new Cumulative(rows);
+    expect(data.days).toHaveLength(2);
+    const quality = dataQualityOf(data, ["control", "treatment"], {
       rejectedExposures: 0,
       droppedValues: {},
     });
