@@ -154,6 +154,14 @@ export const reportSchema = z.object({
     multipleVariantShare: z.number().describe("Units seen in two variants, over exposed units"),
     rejectedExposures: z.number(),
     droppedValues: z.record(z.string(), z.number()),
+    eventsBeforeExposure: z
+      .number()
+      .describe("Events of the metrics' types stamped before their unit's first exposure: never counted (event store)"),
+    eventsNeverExposed: z
+      .number()
+      .describe(
+        "Events of the metrics' types whose unit had no exposure 24 h on (event store; includes units outside the experiment)",
+      ),
   }),
   freshness: z
     .object({

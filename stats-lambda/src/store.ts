@@ -50,6 +50,15 @@ export function epochSeries(series: string, allocation: string): string {
  */
 export const CLOSED_SUFFIX = ":closed";
 export const CLOSED_UNITS_PREFIX = "$closed:";
+/**
+ * Events the metrics never count (issue 22, 10), by the day of the event: stamped before
+ * their unit's first exposure (`$beforeExposure`, under the unit's variant), and of units
+ * with no exposure 24 h on (`$neverExposed`, variant ""). The event store keeps both.
+ */
+export const BEFORE_EXPOSURE = "$beforeExposure";
+export const NEVER_EXPOSED = "$neverExposed";
+/** How long an event waits for its unit's exposure before it counts as never exposed. */
+export const ATTRIBUTION_BOUND_MS = 86_400_000;
 /** A metric's histogram bucket (shared/stats/winsorize.ts): `<metric>~<bucket>`. */
 export const BUCKET_SEPARATOR = "~";
 

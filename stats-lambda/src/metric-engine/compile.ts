@@ -41,6 +41,7 @@ import {
   valueColumns,
 } from "./metric-sql.js";
 import { closedWindowSql } from "./closed-window.js";
+import { unattributedSql } from "./unattributed.js";
 import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
 import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
 
@@ -278,6 +279,12 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
   const closed = closedWindowSql(metrics);
   ctes.push(...closed.ctes);
   series.push(...closed.series);
+  // Events no metric counts, for data quality (unattributed.ts).
+  if (matchedCtes.length > 0) {
+    const unattributed = unattributedSql();
+    ctes.push(...unattributed.ctes);
+    series.push(...unattributed.series);
+  }
 
   return [
     `WITH ${ctes.join(",\n")}`,

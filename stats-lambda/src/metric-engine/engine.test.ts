@@ -189,6 +189,28 @@ describe("closed windows (a fixed estimand)", () => {
   });
 });
 
+describe("events no metric counts (data quality)", () => {
+  test("before the unit's exposure, under its variant; of units never exposed, once 24 h old", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const exposures = [exposure("u1", "control", T0 + DAY)];
+    const events = [
+      event("u1", "buy", T0), // a day before u1's exposure (delivered first: kept, never counted)
+      event("u1", "buy", T0 + 2 * DAY), // counts
+      event("stranger", "buy", T0 + HOUR), // never exposed, 47 h before the horizon
+      event("late", "buy", T0 + 2 * DAY - HOUR), // never exposed yet, but only 1 h old: may still be
+    ];
+    const { engine, reference } = await engineAndReference(db, query([totals]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(engine.filter((r) => r.metric === "$beforeExposure").map((r) => [r.day, r.variant, r.n])).toEqual([
+      ["2026-03-02", "control", 1],
+    ]);
+    expect(engine.filter((r) => r.metric === "$neverExposed").map((r) => [r.day, r.variant, r.n])).toEqual([
+      ["2026-03-02", "", 1],
+    ]);
+    expect(units(engine, "control", "t")).toBe(1);
+  });
+});
+
 describe("metric types", () => {
   test("funnel: steps in order, each after the previous, the last within the conversion window", async () => {
     const funnel = metric({

@@ -14,6 +14,7 @@ import {
 import { histogramBucket } from "../../../shared/stats/winsorize.js";
 import type { AggregateRow } from "../store.js";
 import type { MetricQuery } from "./compile.js";
+import { eventTypesOf } from "./metric-sql.js";
 
 export interface ExposureRow {
   id: string;
@@ -275,6 +276,7 @@ export function referenceAggregates(
     }
   }
   closedWindows(query, exposures, eventRows, units, byUnit, add);
+  unattributed(query, exposures, eventRows, units, add);
   return [...out.values()]
     .filter((r) => r.n !== 0 || r.sum !== 0n || r.sumSquares !== 0n)
     .sort((a, b) => (a.day + a.variant + a.metric < b.day + b.variant + b.metric ? -1 : 1));
@@ -337,5 +339,32 @@ function closedWindows(
       if (isCappedMetric(metric) && value.x !== 0)
         add(closesAt, unit.variant, `${key}~${histogramBucket(value.x)}`, 1, x, x * x);
     }
+  }
+}
+
+/** Events no metric counts (unattributed.ts): before their unit's first exposure, or of a unit never exposed (24 h on). */
+function unattributed(
+  query: MetricQuery,
+  exposures: readonly ExposureRow[],
+  eventRows: readonly EventRow[],
+  units: ReadonlyMap<string, Unit>,
+  add: (time: number, variant: string, metric: string, n: number, sum: bigint, sumSquares: bigint) => void,
+): void {
+  const types = new Set(eventTypesOf(query.metrics));
+  const read = eventRows.filter(
+    (e) =>
+      e.project === query.project &&
+      types.has(e.event_type) &&
+      e.time >= query.from &&
+      (query.until === undefined || e.time < query.until),
+  );
+  if (types.size === 0) return;
+  const horizon = Math.max(0, ...exposures.map((x) => x.time), ...read.map((e) => e.time));
+  for (const row of read) {
+    const key = eventUnit(query, row);
+    if (key === undefined) continue;
+    const unit = units.get(key);
+    if (unit && row.time < unit.exposedAt) add(row.time, unit.variant, "$beforeExposure", 1, 0n, 0n);
+    if (!unit && row.time + DAY <= horizon) add(row.time, "", "$neverExposed", 1, 0n, 0n);
   }
 }
