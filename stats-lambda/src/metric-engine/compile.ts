@@ -39,11 +39,12 @@ import {
   valueColumns,
 } from "./metric-sql.js";
 import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
+import { analysisParts, type AnalysisOptions } from "./query-parts.js";
 import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
 
 export type BucketingUnit = "user_id" | "device_id" | "group";
 
-export interface MetricQuery {
+export interface MetricQuery extends AnalysisOptions {
   project: string;
   /**
    * The experiment whose exposures count, with its analysis period's number; absent: every
@@ -88,7 +89,7 @@ function eventUnit(query: MetricQuery, dialect: Dialect): string {
 /** The unit columns recorded with each exposure (event-store/columns.ts) that a user-scope filter can read. */
 const USER_COLUMNS = [...BREAKDOWN_PROPERTIES, "user_properties"] as const;
 
-interface CompiledMetric {
+export interface CompiledMetric {
   metric: MetricDefinition;
   /** Its columns' prefix. */
   name: string;
@@ -206,7 +207,7 @@ function eventCtes(
         `${countedScores.map(([name, sql]) => `, ${sql} AS ${name}`).join("")} FROM matched e) AS c ` +
         `WHERE ${columns.map((c) => `${c} <> 0`).join(" OR ")} GROUP BY unit_key, event_id)`,
       `inc AS (SELECT unit_key, variant, day_no, ${columns.map((c) => `sum(${c}) AS ${c}`).join(", ")} FROM counted GROUP BY 1, 2, 3)`,
-      `val AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
+      `val AS (SELECT unit_key, day_no, variant, ${counted.flatMap(({ metric, name }) => valueColumns(metric, name)).join(", ")} FROM (` +
         `SELECT *, ${counted.flatMap(({ metric, name }) => cumulatedColumns(metric, name)).join(", ")} FROM inc) AS cumulated)`,
       `totals AS (SELECT day_no, variant, ${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM val GROUP BY 1, 2)`,
     );
@@ -271,6 +272,18 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
   const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
   ctes.push(...compiled.flatMap((s) => s.ctes));
   series.push(...compiled.flatMap((s) => s.series));
+  // CUPED's covariates, epochs, a breakdown's segments: each on request (query-parts.ts).
+  const extra = analysisParts({
+    query,
+    dialect,
+    reading,
+    metrics,
+    unitColumns,
+    eventUnit: matchedCtes.length > 0 ? eventUnit(query, dialect) : "",
+    exposureFilter,
+  });
+  ctes.push(...extra.ctes);
+  series.push(...extra.series);
 
   return [
     `WITH ${ctes.join(",\n")}`,
