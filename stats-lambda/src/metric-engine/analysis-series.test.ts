@@ -54,7 +54,10 @@ function generate(seed: number) {
     // A later exposure: its allocation and country are not the unit's (the first exposure's are).
     if (random() < 0.2)
       exposures.push(
-        exposure(unit, random() < 0.3 ? "control" : variant, first + HOUR, { allocation: ALLOCATIONS[0], country: "XX" }),
+        exposure(unit, random() < 0.3 ? "control" : variant, first + HOUR, {
+          allocation: ALLOCATIONS[0],
+          country: "XX",
+        }),
       );
     const count = Math.floor(random() * 12);
     for (let e = 0; e < count; e++) {
@@ -121,7 +124,9 @@ function covariateTruth(exposures: ExposureRow[], events: EventRow[]): Map<strin
         value: (list: EventRow[]) =>
           Math.min(
             40 * VALUE_SCALE,
-            list.filter((e) => e.event_type === "buy").reduce((s, e) => s + Math.round(props(e).price! * VALUE_SCALE), 0),
+            list
+              .filter((e) => e.event_type === "buy")
+              .reduce((s, e) => s + Math.round(props(e).price! * VALUE_SCALE), 0),
           ),
       },
     };
@@ -133,7 +138,8 @@ function covariateTruth(exposures: ExposureRow[], events: EventRow[]): Map<strin
       let before = 0n;
       for (let day = Math.floor(first.time / DAY); day <= Math.floor(T0 / DAY) + 10; day++) {
         const y = BigInt(rule.value(post.filter((e) => e.time < (day + 1) * DAY)));
-        if (y !== before && x !== 0n) add(isoDay(day * DAY), first.variant, `${key}:pre:cross`, 0, x * (y - before), 0n);
+        if (y !== before && x !== 0n)
+          add(isoDay(day * DAY), first.variant, `${key}:pre:cross`, 0, x * (y - before), 0n);
         before = y;
       }
     }
@@ -224,12 +230,19 @@ describe("the engine's analysis series", () => {
         data.events,
       ).filter((r) => !r.metric.startsWith(ALLOCATION_PREFIX) && r.metric !== MULTIPLE_VARIANTS);
       const suffix = `${SEGMENT_SEPARATOR}${value}`;
-      const segment = stratumRows(rows, (m) => (m.endsWith(suffix) && m.indexOf(SEGMENT_SEPARATOR) === m.length - suffix.length ? m.slice(0, -suffix.length) : undefined));
+      const segment = stratumRows(rows, (m) =>
+        m.endsWith(suffix) && m.indexOf(SEGMENT_SEPARATOR) === m.length - suffix.length
+          ? m.slice(0, -suffix.length)
+          : undefined,
+      );
       expect(segment.some((r) => r.metric === EXPOSURES)).toBe(true);
       expect(segment).toEqual(canonical(reference));
     }
     // A configured property (a member of user_properties) splits the same way.
-    const tiered = data.exposures.map((x, i) => ({ ...x, user_properties: JSON.stringify({ tier: i % 2 ? "gold" : "basic" }) }));
+    const tiered = data.exposures.map((x, i) => ({
+      ...x,
+      user_properties: JSON.stringify({ tier: i % 2 ? "gold" : "basic" }),
+    }));
     const other = await connect();
     await load(other, tiered, data.events);
     const byTier = await runMetricQuery(other, query(metrics, { breakdown: "tier" }));

@@ -127,4 +127,3 @@ export function preExposureParts(parts: QueryParts): { ctes: string[]; series: s
   });
   return { ctes, series };
 }
-

@@ -99,8 +99,7 @@ export function epochParts(parts: QueryParts): { ctes: string[]; series: string[
       "epoch_units AS (SELECT uno AS unit_key, allocation AS stratum FROM units " +
         "WHERE allocation IS NOT NULL AND (SELECT count(DISTINCT allocation) FROM units) > 1)",
     ],
-    name: (base, bucket) =>
-      `${sqlString(`${base}@`)} || stratum${bucket === undefined ? "" : ` || '~' || ${bucket}`}`,
+    name: (base, bucket) => `${sqlString(`${base}@`)} || stratum${bucket === undefined ? "" : ` || '~' || ${bucket}`}`,
     exposures: false,
   });
 }
