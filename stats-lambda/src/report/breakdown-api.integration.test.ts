@@ -60,10 +60,7 @@ beforeAll(async () => {
   bare = await startStatsService({ dynamoEndpoint: dynamo.endpoint, ingestSecret: "s" });
   const records = await controlPlaneRecords(dynamo.endpoint);
   await records.project("shop");
-  await records.experiment(
-    "shop",
-    runningExperiment("exp", { secondaryMetrics: [] }),
-  );
+  await records.experiment("shop", runningExperiment("exp", { secondaryMetrics: [] }));
   token = await records.token("viewer", "shop");
 });
 afterAll(async () => {
