@@ -6,7 +6,10 @@
  * ratio) are then timed in a fresh process (so its peak RSS is the engine's alone):
  * - cold: a new engine (a new DuckDB instance) answering the report's query;
  * - unchanged: the same query again, no file changed (the engine's cache);
- * - a metric added after 20 days: one new metric over all the data, on the warm engine.
+ * - a metric added after 20 days: one new metric over all the data, on the warm engine;
+ * - with CUPED: the report's query with its covariates and epochs (metric-engine/query-parts.ts,
+ *   as the report's engine source asks) against the same query without, both on the warm
+ *   engine under fresh keys, by CPU time (issue 27: within 1.5×).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -38,6 +41,8 @@ export interface MetricEngineBench {
   addedMetricCpuMs: number;
   /** Each report metric alone on the warm engine: wall and CPU ms. */
   perMetric: Record<string, { ms: number; cpuMs: number }>;
+  /** The report's query on the warm engine without and with CUPED's covariates and epochs: CPU ms, and their ratio. */
+  cuped: { plainCpuMs: number; cupedCpuMs: number; ratio: number };
   /** The machine's 1-minute load average before and after the run (the machine is shared). */
   load: [number, number];
 }
@@ -95,7 +100,8 @@ const reportMetrics = [
   },
 ].map((m) => metricDefinitionSchema.parse(m));
 
-const query = (metrics: MetricQuery["metrics"]): MetricQuery => ({
+const query = (metrics: MetricQuery["metrics"], analysis: Partial<MetricQuery> = {}): MetricQuery => ({
+  ...analysis,
   project: "bench",
   experiment: { key: "exp", period: 1 },
   bucketing: { unit: "user_id" },
@@ -133,10 +139,16 @@ async function measure(root: string) {
     const ms = await time(() => engine.aggregates(query([{ ...metric, key: `${metric.key}-alone` }])));
     perMetric[metric.key] = { ms, cpuMs };
   }
+  const renamed = (suffix: string) => reportMetrics.map((m) => ({ ...m, key: `${m.key}-${suffix}` }));
+  await time(() => engine.aggregates(query(renamed("plain"))));
+  const plainCpuMs = cpuMs;
+  await time(() => engine.aggregates(query(renamed("cuped"), { covariates: true, epochs: true })));
+  const cupedCpuMs = cpuMs;
+  const cuped = { plainCpuMs, cupedCpuMs, ratio: Math.round((cupedCpuMs / plainCpuMs) * 100) / 100 };
   engine.close();
   const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
   const load: [number, number] = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 10) / 10) as [number, number];
-  return { coldMs, coldCpuMs, unchangedMs, addedMetricMs, addedMetricCpuMs, perMetric, peakRssMiB, load };
+  return { coldMs, coldCpuMs, unchangedMs, addedMetricMs, addedMetricCpuMs, perMetric, cuped, peakRssMiB, load };
 }
 
 export async function benchMetricEngine(units = 1_000_000, events = 10_000_000): Promise<MetricEngineBench> {

@@ -3,6 +3,7 @@
  * types of report.ts both come from here. Numbers that cannot be estimated yet (NaN,
  * ±Infinity in the code) are `null` in the JSON.
  */
+import { breakdownSchema } from "./breakdown-schema.js";
 import * as z from "zod";
 import { analysisSettingsSchema, hypothesisSchema } from "./authoring/schema.js";
 import { WARNINGS } from "./report-warnings.js";
@@ -182,6 +183,9 @@ export const reportSchema = z.object({
     .nullable()
     .describe("Units and days the primary metric needs for the minimum detectable effect"),
   metrics: z.array(metricReportSchema),
+  breakdown: breakdownSchema
+    .optional()
+    .describe("With ?breakdown=<property>: every metric per value of a user property, exploratory"),
 });
 
 export type Verdict = z.infer<typeof verdictSchema>;

@@ -31,6 +31,8 @@ import { impossibleTreatmentRate, samplePlan } from "../../shared/stats/index.js
 import { docsRoutes } from "../../shared/node/api-docs.js";
 import { dynamoSource, reportCsv, reportFrom } from "./report.js";
 import { engineSource } from "./report/engine-source.js";
+import { reportWithBreakdown } from "./report/breakdown-report.js";
+import { breakdownCsv } from "./report/breakdowns.js";
 import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import type { StatsStore } from "./store.js";
 import { METRIC_TYPES, metricDefinitionSchema } from "../../shared/metrics/definition.js";
@@ -61,6 +63,11 @@ const planSchema = z.strictObject({
 const periodQuery = z.coerce.number().int().positive().optional();
 /** `?read=early`: a t-test's verdict before its planned sample, marked as an early read. */
 const readQuery = z.enum(["early"]).optional();
+/** `?breakdown=country`: every metric per value of a user property recorded with the exposures (report/breakdowns.ts). */
+const breakdownQuery = z
+  .string()
+  .regex(/^[A-Za-z0-9_.$-]{1,100}$/, "a user property name: 1–100 letters, digits, '_', '.', '$' or '-'")
+  .optional();
 const DAY_MS = 86_400_000;
 const eventTypesQuery = z.coerce.number().int().min(1).max(90).default(30);
 const previewSchema = z.strictObject({
@@ -142,6 +149,30 @@ export function createStatsApp({
       throw new ApiError({ status: 404, message: `Experiment ${key} has ${periods} analysis period(s)` });
     const source = metricEngine ? engineSource(metricEngine, stats) : dynamoSource(stats);
     const read = parseOr400(readQuery, c.req.query("read"), "read");
+    const breakdown = parseOr400(breakdownQuery, c.req.query("breakdown"), "breakdown");
+    if (breakdown !== undefined) {
+      if (!metricEngine)
+        throw new ApiError({
+          status: 503,
+          message: "Breakdowns need the event store, and this stats service has none",
+        });
+      const withBreakdown = await reportWithBreakdown(
+        metricEngine,
+        stats,
+        project,
+        flag,
+        Date.now(),
+        period,
+        read ? { read } : {},
+        breakdown,
+      );
+      if (c.req.header("accept")?.includes("text/csv"))
+        return c.body(breakdownCsv(withBreakdown.breakdown), 200, {
+          "Content-Type": "text/csv; charset=utf-8",
+          "Content-Disposition": `attachment; filename="${key}-breakdown-${breakdown}.csv"`,
+        });
+      return c.json(withBreakdown);
+    }
     const built = await reportFrom(source, project, flag, Date.now(), period, read ? { read } : {});
     if (c.req.header("accept")?.includes("text/csv")) {
       return c.body(reportCsv(built), 200, {
@@ -264,6 +295,9 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
       query: z.object({
         period: periodQuery.describe("An earlier analysis period (default: the latest)"),
         read: readQuery.describe("`early`: a t-test's verdict before its planned sample, marked as an early read"),
+        breakdown: breakdownQuery.describe(
+          "A user property (country, platform, os, app_version, or one in the exposures' user properties): every metric per value, top 10 + other, exploratory; CSV: one line per segment",
+        ),
       }),
     },
     responses: {

@@ -43,11 +43,12 @@ import {
 import { closedWindowSql } from "./closed-window.js";
 import { unattributedSql } from "./unattributed.js";
 import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
+import { analysisParts, type AnalysisOptions } from "./query-parts.js";
 import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
 
 export type BucketingUnit = "user_id" | "device_id" | "group";
 
-export interface MetricQuery {
+export interface MetricQuery extends AnalysisOptions {
   project: string;
   /**
    * The experiment whose exposures count, with its analysis period's number; absent: every
@@ -92,7 +93,7 @@ function eventUnit(query: MetricQuery, dialect: Dialect): string {
 /** The unit columns recorded with each exposure (event-store/columns.ts) that a user-scope filter can read. */
 const USER_COLUMNS = [...BREAKDOWN_PROPERTIES, "user_properties"] as const;
 
-interface CompiledMetric {
+export interface CompiledMetric {
   metric: MetricDefinition;
   /** Its columns' prefix. */
   name: string;
@@ -285,6 +286,18 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
     ctes.push(...unattributed.ctes);
     series.push(...unattributed.series);
   }
+  // CUPED's covariates, epochs, a breakdown's segments: each on request (query-parts.ts).
+  const extra = analysisParts({
+    query,
+    dialect,
+    reading,
+    metrics,
+    unitColumns,
+    eventUnit: matchedCtes.length > 0 ? eventUnit(query, dialect) : "",
+    exposureFilter,
+  });
+  ctes.push(...extra.ctes);
+  series.push(...extra.series);
 
   return [
     `WITH ${ctes.join(",\n")}`,

@@ -8,6 +8,7 @@
 import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
 import { metricsOf } from "../catalog.js";
 import type { MetricEngine } from "../metric-engine/index.js";
+import type { AnalysisOptions } from "../metric-engine/query-parts.js";
 import type { StatsStore } from "../store.js";
 import { periodOf } from "./experiment.js";
 import { dynamoSource, type StatisticsSource } from "./source.js";
@@ -15,6 +16,8 @@ import { dynamoSource, type StatisticsSource } from "./source.js";
 export function engineSource(
   engine: Pick<MetricEngine, "aggregates">,
   store: Pick<StatsStore, "aggregates" | "quality">,
+  // CUPED's covariates and the per-epoch series (metric-engine/query-parts.ts): the report uses them where they apply.
+  analysis: AnalysisOptions = { covariates: true, epochs: true },
 ): StatisticsSource {
   return {
     aggregates: (project, key, period, flag) => {
@@ -27,6 +30,7 @@ export function engineSource(
         until: run?.stoppedAt ? Date.parse(run.stoppedAt) : undefined,
         // Stored flags are read unparsed: defaults (filters, windows) are filled in here.
         metrics: metricsOf(settings).map((metric) => metricDefinitionSchema.parse(metric)),
+        ...analysis,
       });
     },
     quality: dynamoSource(store).quality,

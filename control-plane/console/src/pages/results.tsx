@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { dataQualityNotes, warningSentences } from "../../../../shared/report-warnings.js";
 import { describeError, statsApi } from "../api.js";
+import { BreakdownPanel } from "./breakdown.js";
 import { DayChart } from "../chart.js";
 import { Banner, Loading, Select, useLoad, when } from "../components.js";
 import { type Conclusion, conclude, progress } from "../conclusion.js";
@@ -69,6 +70,7 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
       </div>
       {csvError && <Banner kind="error">{csvError}</Banner>}
       <Loading state={report}>{(r) => <ReportView report={r} flag={flag} />}</Loading>
+      <BreakdownPanel path={path} flagKey={flag.key} />
     </section>
   );
 }
