@@ -76,6 +76,14 @@ const asTotals = (sql: string, sign: "" | "-" = "") =>
 
 type Versions = Record<string, string>;
 
+/** The rows of a part's series: the pseudo-series' (`$…`), or its metric's (`key`, `key:…`, `key~…`). */
+function ownRows(part: Part): string {
+  const metric = part.query.metrics[0];
+  if (metric === undefined) return "starts_with(metric, '$')";
+  const key = sqlString(metric.key);
+  return `(metric = ${key} OR starts_with(metric, ${sqlString(`${metric.key}:`)}) OR starts_with(metric, ${sqlString(`${metric.key}~`)}))`;
+}
+
 export async function attachUnitState(connection: DuckDBConnection, path = ":memory:"): Promise<void> {
   await connection.run(`ATTACH IF NOT EXISTS ${sqlString(path)} AS ${STATE_SCHEMA}`);
   await connection.run(
@@ -108,15 +116,22 @@ export function createUnitState(): UnitState {
     ]);
   }
 
+  /**
+   * Folds the added files into parts that folded the same files before (so their dirty units
+   * are the same): one query over all their metrics before and one after, whose rows each
+   * part takes by series name (a metric key has no ':', '~' or '$': `ownRows`).
+   */
   async function fold(
     connection: DuckDBConnection,
-    part: Part,
+    group: readonly Part[],
     files: StoreFiles,
     before: Versions,
     added: Record<TableName, string[]>,
   ) {
     stats.folds++;
-    const unit = eventUnit(part.query, duckdb);
+    const query = { ...group[0]!.query, metrics: group.flatMap((part) => part.query.metrics) };
+    const options = { pseudoSeries: group.some((part) => part.query.metrics.length === 0) };
+    const unit = eventUnit(query, duckdb);
     const hashes = [
       ...(added.exposures.length > 0
         ? [`SELECT hash("unit_id") AS uh FROM (${tableSource("exposures", added.exposures)}) AS x`]
@@ -134,41 +149,74 @@ export function createUnitState(): UnitState {
     );
     await connection.run(`CREATE OR REPLACE TEMP VIEW before_events AS ${tableSource("events", old("events"))}`);
     const over = (exposures: string, events: string) =>
-      compileMetricQuery(part.query, duckdb, { ...part.options, units: { dirty: "dirty_units", exposures, events } });
-    const merged =
-      `SELECT day_no, variant, metric, CAST(sum(n) AS BIGINT) AS n, sum(s) AS s, sum(q) AS q FROM (` +
-      `SELECT * FROM ${totals(part.table)} UNION ALL ${asTotals(over("before_exposures", "before_events"), "-")} ` +
-      `UNION ALL ${asTotals(over("exposures", "events"))}) AS t GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0`;
-    await transaction(connection, [
-      `CREATE OR REPLACE TEMP TABLE folded AS ${merged}`,
-      `DELETE FROM ${totals(part.table)}`,
-      `INSERT INTO ${totals(part.table)} SELECT * FROM folded`,
-      record(part, Object.fromEntries(files.versions)),
-    ]);
+      compileMetricQuery(query, duckdb, { ...options, units: { dirty: "dirty_units", exposures, events } });
+    // What the dirty units give now, minus what they gave on the files before.
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE fold_delta AS ${asTotals(over("before_exposures", "before_events"), "-")} ` +
+        `UNION ALL ${asTotals(over("exposures", "events"))}`,
+    );
+    const versions = Object.fromEntries(files.versions);
+    await transaction(
+      connection,
+      group.flatMap((part) => [
+        `CREATE OR REPLACE TEMP TABLE folded AS SELECT day_no, variant, metric, CAST(sum(n) AS BIGINT) AS n, sum(s) AS s, sum(q) AS q ` +
+          `FROM (SELECT * FROM ${totals(part.table)} UNION ALL SELECT * FROM fold_delta WHERE ${ownRows(part)}) AS t ` +
+          "GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0",
+        `DELETE FROM ${totals(part.table)}`,
+        `INSERT INTO ${totals(part.table)} SELECT * FROM folded`,
+        record(part, versions),
+      ]),
+    );
   }
 
-  /** Brings one part up to `files`: nothing, a fold of the added files, or a build. */
-  async function update(connection: DuckDBConnection, part: Part, files: StoreFiles) {
+  /** Where one part is: up to date, to be built, or to fold files added since `before`. */
+  async function status(
+    connection: DuckDBConnection,
+    part: Part,
+    now: Versions,
+    files: StoreFiles,
+  ): Promise<"current" | "build" | { before: Versions; added: Record<TableName, string[]> }> {
     const reader = await connection.runAndReadAll(
       `SELECT files FROM ${STATE_SCHEMA}.parts WHERE part = ${sqlString(part.table)}`,
     );
     const stored = reader.getRows()[0]?.[0];
-    const now = Object.fromEntries(files.versions);
-    if (stored === undefined) return build(connection, part, now);
+    if (stored === undefined) return "build";
     const before = JSON.parse(String(stored)) as Versions;
-    if (Object.keys(before).some((file) => !(file in now))) return build(connection, part, now);
+    if (Object.keys(before).some((file) => !(file in now))) return "build";
     const added = { exposures: [], events: [] } as Record<TableName, string[]>;
     for (const table of Object.keys(added) as TableName[])
       added[table] = files.files[table].filter((file) => before[file] !== now[file]);
-    if (added.exposures.length + added.events.length === 0) return;
-    return fold(connection, part, files, before, added);
+    return added.exposures.length + added.events.length === 0 ? "current" : { before, added };
+  }
+
+  /** Brings every part up to `files`: builds what is new or lost a file, folds the rest in groups. */
+  async function update(connection: DuckDBConnection, parts: readonly Part[], files: StoreFiles) {
+    const now = Object.fromEntries(files.versions);
+    const groups = new Map<string, { parts: Part[]; before: Versions; added: Record<TableName, string[]> }>();
+    const keys = new Set<string>();
+    for (const part of parts) {
+      const where = await status(connection, part, now, files);
+      if (where === "current") continue;
+      if (where === "build") {
+        await build(connection, part, now);
+        continue;
+      }
+      // Two metrics with one key would take each other's rows: such a part folds alone.
+      const key = part.query.metrics[0]?.key ?? "$";
+      const id = `${keys.has(key) ? `${part.table}\n` : ""}${JSON.stringify(where.before)}`;
+      keys.add(key);
+      const group = groups.get(id) ?? { parts: [], ...where };
+      group.parts.push(part);
+      groups.set(id, group);
+    }
+    for (const { parts: group, before, added } of groups.values()) await fold(connection, group, files, before, added);
   }
 
   return {
     stats,
     async aggregates(connection, query, files) {
       const parts = partsOf(query);
-      for (const part of parts) await update(connection, part, files);
+      await update(connection, parts, files);
       const sql = [
         "SELECT day_no, variant, metric, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS VARCHAR) AS s, CAST(sum(q) AS VARCHAR) AS q",
         `FROM (${parts.map((p) => `SELECT * FROM ${totals(p.table)}`).join(" UNION ALL ")}) AS series`,
