@@ -42,8 +42,12 @@ export interface MetricEngineOptions {
   /** How many results to keep (default 256). */
   cacheEntries?: number;
   /**
-   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file
-   * (default: in memory, built again by a new process), or `false`: every report a full scan.
+   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file (`{}`:
+   * in memory, built again by a new process), or `false` (the default): every report a full
+   * scan. Opt-in until the state carries every series the report reads: it keeps each
+   * metric's own series and the exposures', but not yet the data-quality series of events no
+   * metric counts, the closed windows (whose units depend on the data's horizon, not only on
+   * their own events), the allocation epochs or a breakdown's segments.
    */
   unitState?: false | { path?: string };
 }
@@ -52,7 +56,7 @@ export function createMetricEngine({
   root,
   memoryLimit = "512MB",
   cacheEntries = 256,
-  unitState: stateOptions = {},
+  unitState: stateOptions = false,
 }: MetricEngineOptions): MetricEngine {
   const state = stateOptions === false ? undefined : createUnitState();
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;

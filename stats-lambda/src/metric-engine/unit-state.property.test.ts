@@ -17,6 +17,7 @@ import { compact } from "../event-store/maintenance.js";
 import type { EventRow, ExposureRow } from "../event-store/rows.js";
 import { localSink } from "../event-store/sink.js";
 import { createEventStoreWriter } from "../event-store/writer.js";
+import { BEFORE_EXPOSURE, CLOSED_SUFFIX, CLOSED_UNITS_PREFIX, NEVER_EXPOSED } from "../store.js";
 import { createMetricEngine } from "./index.js";
 import { HOUR, metric, query, T0 } from "./test-kit.test-support.js";
 
@@ -100,6 +101,16 @@ const eventRow = (e: Drawn<typeof eventArb>, i: number): EventRow => ({
   event_properties: JSON.stringify({ v: e.v, plan: e.plan }),
 });
 
+/**
+ * The series the state keeps (index.ts, `unitState`): not yet the data-quality counts of
+ * events no metric counts, nor the closed windows, whose units depend on the data's horizon.
+ */
+const carriedByState = (row: { metric: string }) =>
+  row.metric !== BEFORE_EXPOSURE &&
+  row.metric !== NEVER_EXPOSED &&
+  !row.metric.startsWith(CLOSED_UNITS_PREFIX) &&
+  !row.metric.includes(CLOSED_SUFFIX);
+
 test("the unit state equals the full scan after every delivery", async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -119,13 +130,15 @@ test("the unit state equals the full scan after every delivery", async () => {
             if (dying.now) throw new Error("the delivery dies before publishing");
           },
         });
-        const state = createMetricEngine({ root });
+        const state = createMetricEngine({ root, unitState: {} });
         const scan = createMetricEngine({ root, unitState: false });
         // The first metrics are registered from the start; the last is added after the first delivery.
         let metrics = METRICS.slice(0, registered);
         const check = async () => {
           const q = query(metrics, { project: "p", from: T0 - 12 * HOUR });
-          expect(await state.aggregates(q)).toEqual(await scan.aggregates(q));
+          expect((await state.aggregates(q)).filter(carriedByState)).toEqual(
+            (await scan.aggregates(q)).filter(carriedByState),
+          );
         };
         try {
           let n = 0;
