@@ -2,7 +2,8 @@
  * The metric engine over a local event store (a folder of Parquet files, event-store/):
  * one embedded DuckDB, opened on first use, its views refreshed when the files change, and
  * every result cached under the files' fingerprint and the query's text, so a report read
- * again while nothing was written costs a directory listing (BENCHMARKS.md).
+ * again while nothing was written costs a directory listing (BENCHMARKS.md). An experiment's
+ * report is read from the unit state (unit-state.ts), brought up to date with the new files.
  */
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { MetricDefinition } from "../../../shared/metrics/definition.js";

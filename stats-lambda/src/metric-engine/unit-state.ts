@@ -11,13 +11,15 @@
  * - each metric alone (its series), so a metric added later costs one scan of its own (the
  *   first report that names it builds its part from all files), and the others stay.
  *
- * Folding the added files of a part (`fold`):
+ * Parts new to the state are built by one full query over all their metrics, each part taking
+ * its rows by series name (`ownRows`). Folding the added files of parts (`fold`), all parts that
+ * folded the same files before together:
  * 1. `dirty`: the 64-bit hashes of the unit keys in the added files (exposures' `unit_id`,
  *    events' unit as the experiment buckets). Two units sharing a hash are both recomputed,
  *    which changes nothing: the restriction only chooses whom to recompute.
- * 2. The query restricted to those units over the files folded before (`before`) and over all
- *    files now (`after`); the part's totals become totals − before + after, in one transaction
- *    with the new file list, so a fold that fails leaves the part as it was.
+ * 2. The query restricted to those units over the files folded before and over all files
+ *    now; each part's totals become totals − before + after, in one transaction with the new
+ *    file lists, so a fold that fails leaves the parts as they were.
  * A file rewritten in place (a redelivery writes the same name with the same rows) is read
  * as added. A file removed (compaction, retention) rebuilds the part from all files.
  * Results are exactly those of the full query (unit-state.property.test.ts): sums of exact
@@ -108,12 +110,26 @@ export function createUnitState(): UnitState {
   const record = (part: Part, versions: Versions) =>
     `INSERT OR REPLACE INTO ${STATE_SCHEMA}.parts VALUES (${sqlString(part.table)}, ${sqlString(JSON.stringify(versions))})`;
 
-  async function build(connection: DuckDBConnection, part: Part, versions: Versions) {
+  /** The query over the metrics of `group` (and the pseudo-series if it holds their part). */
+  const groupQuery = (group: readonly Part[]): [MetricQuery, CompileOptions] => [
+    { ...group[0]!.query, metrics: group.flatMap((part) => part.query.metrics) },
+    { pseudoSeries: group.some((part) => part.query.metrics.length === 0) },
+  ];
+
+  /** Builds parts from all files: one full query over all their metrics, each part taking its rows. */
+  async function build(connection: DuckDBConnection, group: readonly Part[], versions: Versions) {
     stats.builds++;
-    await transaction(connection, [
-      `CREATE OR REPLACE TABLE ${totals(part.table)} AS ${asTotals(compileMetricQuery(part.query, duckdb, part.options))}`,
-      record(part, versions),
-    ]);
+    const [query, options] = groupQuery(group);
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE built AS ${asTotals(compileMetricQuery(query, duckdb, options))}`,
+    );
+    await transaction(
+      connection,
+      group.flatMap((part) => [
+        `CREATE OR REPLACE TABLE ${totals(part.table)} AS SELECT * FROM built WHERE ${ownRows(part)}`,
+        record(part, versions),
+      ]),
+    );
   }
 
   /**
@@ -129,8 +145,7 @@ export function createUnitState(): UnitState {
     added: Record<TableName, string[]>,
   ) {
     stats.folds++;
-    const query = { ...group[0]!.query, metrics: group.flatMap((part) => part.query.metrics) };
-    const options = { pseudoSeries: group.some((part) => part.query.metrics.length === 0) };
+    const [query, options] = groupQuery(group);
     const unit = eventUnit(query, duckdb);
     const hashes = [
       ...(added.exposures.length > 0
@@ -189,27 +204,33 @@ export function createUnitState(): UnitState {
     return added.exposures.length + added.events.length === 0 ? "current" : { before, added };
   }
 
-  /** Brings every part up to `files`: builds what is new or lost a file, folds the rest in groups. */
+  /**
+   * Brings every part up to `files`: those new or missing a file built together, the others
+   * folded in groups of the same files before. A part whose metric shares its key with
+   * another's goes alone (they would take each other's rows).
+   */
   async function update(connection: DuckDBConnection, parts: readonly Part[], files: StoreFiles) {
     const now = Object.fromEntries(files.versions);
-    const groups = new Map<string, { parts: Part[]; before: Versions; added: Record<TableName, string[]> }>();
+    const builds = new Map<string, Part[]>();
+    const folds = new Map<string, { parts: Part[]; before: Versions; added: Record<TableName, string[]> }>();
     const keys = new Set<string>();
-    for (const part of parts) {
+    const unique = [...new Map(parts.map((part) => [part.table, part])).values()];
+    for (const part of unique) {
       const where = await status(connection, part, now, files);
       if (where === "current") continue;
-      if (where === "build") {
-        await build(connection, part, now);
-        continue;
-      }
-      // Two metrics with one key would take each other's rows: such a part folds alone.
       const key = part.query.metrics[0]?.key ?? "$";
-      const id = `${keys.has(key) ? `${part.table}\n` : ""}${JSON.stringify(where.before)}`;
+      const alone = keys.has(key) ? `${part.table}\n` : "";
       keys.add(key);
-      const group = groups.get(id) ?? { parts: [], ...where };
-      group.parts.push(part);
-      groups.set(id, group);
+      if (where === "build") builds.set(alone, [...(builds.get(alone) ?? []), part]);
+      else {
+        const id = `${alone}${JSON.stringify(where.before)}`;
+        const group = folds.get(id) ?? { parts: [], ...where };
+        group.parts.push(part);
+        folds.set(id, group);
+      }
     }
-    for (const { parts: group, before, added } of groups.values()) await fold(connection, group, files, before, added);
+    for (const group of builds.values()) await build(connection, group, now);
+    for (const { parts: group, before, added } of folds.values()) await fold(connection, group, files, before, added);
   }
 
   return {
