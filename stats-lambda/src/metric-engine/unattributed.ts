@@ -16,18 +16,21 @@ import { dayOf, seriesRow } from "./expressions.js";
 import { sqlInteger, sqlString } from "./sql.js";
 
 export function unattributedSql(): { ctes: string[]; series: string[] } {
+  // One outer join of the event rows to the units for both series.
+  const kind =
+    "CASE WHEN u.unit_key IS NULL THEN CASE WHEN e.event_ms + " +
+    `${sqlInteger(ATTRIBUTION_BOUND_MS)} <= h.ms THEN ${sqlString(NEVER_EXPOSED)} END ` +
+    `WHEN e.event_ms < u.exposed_ms THEN ${sqlString(BEFORE_EXPOSURE)} END`;
   return {
     ctes: [
       "attribution_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
         "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)",
+      `unattributed AS (SELECT ${dayOf("e.event_ms")} AS day_no, coalesce(u.variant, '') AS variant, ${kind} AS kind ` +
+        "FROM event_rows e LEFT JOIN units u ON e.unit_key = u.unit_key CROSS JOIN attribution_horizon h " +
+        "WHERE e.unit_key IS NOT NULL)",
     ],
     series: [
-      `${seriesRow(dayOf("e.event_ms"), "u.variant", sqlString(BEFORE_EXPOSURE), "count(*)", "0", "0")} ` +
-        "FROM event_rows e JOIN units u ON e.unit_key = u.unit_key WHERE e.event_ms < u.exposed_ms GROUP BY 1, 2",
-      `${seriesRow(dayOf("e.event_ms"), "''", sqlString(NEVER_EXPOSED), "count(*)", "0", "0")} ` +
-        "FROM event_rows e, attribution_horizon h WHERE e.unit_key IS NOT NULL " +
-        `AND e.event_ms + ${sqlInteger(ATTRIBUTION_BOUND_MS)} <= h.ms ` +
-        "AND NOT EXISTS (SELECT 1 FROM units u WHERE u.unit_key = e.unit_key) GROUP BY 1, 2",
+      `${seriesRow("day_no", "variant", "kind", "count(*)", "0", "0")} FROM unattributed WHERE kind IS NOT NULL GROUP BY 1, 2, 3`,
     ],
   };
 }
