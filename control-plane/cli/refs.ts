@@ -119,7 +119,7 @@ export async function findRefs(options: {
   return { referenced, missing, unreferenced, filesScanned };
 }
 
-/** A flag the control plane marks stale (docs/api.md#stale-flags), as `refs` reports it. */
+/** A flag the control plane marks stale (docs/control-plane.md#stale-flags), as `refs` reports it. */
 export interface StaleFlag {
   flag: string;
   reason: string;

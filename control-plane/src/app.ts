@@ -135,7 +135,7 @@ export function createControlPlane({
         })
       : undefined;
 
-  // Review of flag changes (docs/api.md#change-requests): its records live on the same table as the releases'.
+  // Review of flag changes (docs/control-plane.md#change-requests): its records live on the same table as the releases'.
   const requests =
     releases &&
     createChangeRequestService({

@@ -25,6 +25,15 @@ function writeOf(method: string, rest: string[]): string | undefined {
   return undefined; // schedules and the rest have their own routes
 }
 
+/** A path segment decoded; a malformed escape is left as it is (the routes answer it). */
+const decodeSegment = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
+
 export function reviewGate(
   requests: ChangeRequestService,
   getFlag: (project: string, key: string) => Promise<Flag | undefined>,
@@ -32,7 +41,7 @@ export function reviewGate(
   return async (c, next) => {
     const project = c.req.param("project");
     const after = c.req.path.split("/flags")[1] ?? "";
-    const rest = after.split("/").filter(Boolean).map(decodeURIComponent);
+    const rest = after.split("/").filter(Boolean).map(decodeSegment);
     const what = project ? writeOf(c.req.method, rest) : undefined;
     if (!project || !what) return next();
 

@@ -8,6 +8,7 @@ import { HistoryTab } from "./history.js";
 import { Lifecycle } from "./lifecycle.js";
 import { Overview } from "./overview.js";
 import { ResultsTab } from "./results.js";
+import { ChangeRequestsList } from "./change-requests.js";
 import { SchedulesSection } from "./schedules.js";
 
 const TABS = [
@@ -53,6 +54,7 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
           </nav>
           {tab === "overview" && <Overview project={project} flag={flag} />}
           {tab === "overview" && <SchedulesSection project={project} flag={flag} onChange={state.reload} />}
+          {tab === "overview" && <ChangeRequestsList project={project} flag={flag.key} />}
           {tab === "results" && <ResultsTab project={project} flag={flag} />}
           {tab === "brief" && <BriefTab project={project} flag={flag} />}
           {tab === "history" && <HistoryTab project={project} flag={flag} onRestored={state.reload} />}

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { Loading, useLoad } from "../components.js";
 import type { Project } from "../types.js";
 import { AuditLogTab } from "./audit-log.js";
+import { ChangeRequestsList } from "./change-requests.js";
 import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
@@ -17,6 +18,7 @@ const TABS = [
   ["groups", "Groups & holdouts"],
   ["try", "Try a user"],
   ["audit", "Audit log"],
+  ["requests", "Change requests"],
 ] as const;
 
 export function ProjectPage({ project, tab }: { project: string; tab: string }) {
@@ -49,6 +51,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "groups" && <GroupsTab project={project} />}
           {tab === "try" && <TryUserTab project={project} />}
           {tab === "audit" && <AuditLogTab project={project} />}
+          {tab === "requests" && <ChangeRequestsList project={project} />}
         </>
       )}
     </Loading>

@@ -1,0 +1,146 @@
+/**
+ * Change requests (docs/control-plane.md#change-requests): the project's list, filterable by
+ * status, and a flag's own on its page. Each shows its diff, who asked and who reviewed; an
+ * editor other than the author approves (applies exactly that diff on its base version) or
+ * rejects with a comment. A request whose flag moved on is marked conflicting.
+ */
+import { useState } from "preact/hooks";
+import { api } from "../api.js";
+import { ErrorBanner, useAction, useLoad, when } from "../components.js";
+import { useCan } from "../me.js";
+
+interface ChangeRequest {
+  id: string;
+  flag: string;
+  kind: string;
+  action?: string;
+  baseVersion: number;
+  diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
+  title: string;
+  author: string;
+  createdAt: string;
+  status: string;
+  conflicting: boolean;
+  review?: { by: string; at: string; comment: string };
+  appliedVersion?: number;
+  bypass?: { by: string; reason: string };
+}
+
+const STATUSES = ["", "open", "conflicting", "applied", "rejected", "bypassed"];
+const show = (value: unknown) => (value === undefined ? "—" : JSON.stringify(value));
+
+function DiffList({ diff }: { diff: ChangeRequest["diff"] }) {
+  return (
+    <ul class="request-diff">
+      {diff.map((d) => (
+        <li key={d.path.join(".")}>
+          <code>{d.path.join(".")}</code>:{" "}
+          {d.type === "CREATE"
+            ? show(d.value)
+            : d.type === "REMOVE"
+              ? "removed"
+              : `${show(d.oldValue)} → ${show(d.value)}`}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function ChangeRequestsList({ project, flag }: { project: string; flag?: string }) {
+  const can = useCan();
+  const [status, setStatus] = useState(flag ? "" : "open");
+  const [comment, setComment] = useState("");
+  const query = new URLSearchParams({ ...(status ? { status } : {}), ...(flag ? { flag } : {}) }).toString();
+  const state = useLoad(() => api.get<ChangeRequest[]>(`/projects/${project}/change-requests?${query}`), [query]);
+  const { error, run } = useAction();
+  const review = async (id: string, decision: "approve" | "reject") => {
+    if (await run(() => api.post(`/projects/${project}/change-requests/${id}/${decision}`, { comment }))) {
+      setComment("");
+      state.reload();
+    }
+  };
+
+  return (
+    <section class="change-requests" aria-labelledby="requests-heading">
+      <h2 id="requests-heading">Change requests</h2>
+      <label style={{ display: "flex", gap: "0.4rem", alignItems: "center" }}>
+        Status
+        <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s || "all"}
+            </option>
+          ))}
+        </select>
+      </label>
+      {state.data && state.data.length === 0 && <p class="muted">No change requests.</p>}
+      {state.data && state.data.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Request</th>
+              {!flag && <th>Flag</th>}
+              <th>Change</th>
+              <th>On version</th>
+              <th>Asked by</th>
+              <th>Status</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {state.data.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  {r.title}
+                  <div class="muted">{when(r.createdAt)}</div>
+                </td>
+                {!flag && (
+                  <td>
+                    <a href={`#/projects/${project}/flags/${r.flag}`}>{r.flag}</a>
+                  </td>
+                )}
+                <td>{r.kind === "action" ? r.action : <DiffList diff={r.diff} />}</td>
+                <td>{r.baseVersion}</td>
+                <td>{r.author}</td>
+                <td class={`request-${r.conflicting ? "conflicting" : r.status}`}>
+                  {r.conflicting && r.status === "open" ? "conflicting: the flag changed since" : r.status}
+                  {r.review && (
+                    <div class="muted">
+                      by {r.review.by}
+                      {r.review.comment ? `: “${r.review.comment}”` : ""}
+                    </div>
+                  )}
+                  {r.bypass && (
+                    <div class="muted">
+                      bypassed by {r.bypass.by}: {r.bypass.reason}
+                    </div>
+                  )}
+                  {r.appliedVersion !== undefined && <div class="muted">version {r.appliedVersion}</div>}
+                </td>
+                <td>
+                  {can.edit && r.status === "open" && (
+                    <>
+                      <button type="button" disabled={r.conflicting} onClick={() => review(r.id, "approve")}>
+                        Approve and apply
+                      </button>{" "}
+                      <button type="button" onClick={() => review(r.id, "reject")}>
+                        Reject
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {can.edit && state.data?.some((r) => r.status === "open") && (
+        <label style={{ display: "flex", gap: "0.4rem", alignItems: "center", marginTop: "0.5rem" }}>
+          Review comment
+          <input value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
+        </label>
+      )}
+      <ErrorBanner error={error ?? state.error} />
+    </section>
+  );
+}
