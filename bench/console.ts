@@ -210,6 +210,61 @@ export async function benchConsole(): Promise<ConsoleResult> {
         page,
       ),
     );
+    timings.push(
+      await time(
+        "brief tab: report fetched, the brief's sections drawn (stats API)",
+        [
+          {
+            click: "nav.tabs a[href='#/projects/demo/flags/checkout-redesign/brief']",
+            until: "[data-brief-section=Results]",
+          },
+          { click: "nav.tabs a[href='#/projects/demo/flags/checkout-redesign/overview']", until: ".overview" },
+        ],
+        page,
+      ),
+    );
+    await page.goto(`${url}#/projects/demo/audit`);
+    await page.locator("[data-audit='checkout-redesign@1']").waitFor();
+    timings.push(
+      await time(
+        "audit log: search, filtered changes shown (1 API call)",
+        [
+          {
+            fill: ["input[type=search]", "activate"],
+            until: "[data-audit='new-onboarding@2']",
+            gone: "[data-audit='checkout-redesign@1']",
+          },
+          { fill: ["input[type=search]", ""], until: "[data-audit='checkout-redesign@1']" },
+        ],
+        page,
+      ),
+    );
+    await page.goto(`${url}#/projects/demo/guide/release`);
+    await page.locator("[data-step=name] input").first().fill("Bench flag");
+    timings.push(
+      await time(
+        "guided creation: a key checked as typed (no API call)",
+        [
+          { fill: ["[data-step=name] input[aria-describedby*=hint]", "bad key!"], until: ".field.invalid" },
+          {
+            fill: ["[data-step=name] input[aria-describedby*=hint]", "bench-flag"],
+            until: "form.guide-step",
+            gone: ".field.invalid",
+          },
+        ],
+        page,
+      ),
+    );
+    timings.push(
+      await time(
+        "guided creation: next step and back (no API call)",
+        [
+          { click: "form.guide-step button[type=submit]", until: "[data-step=deployment]" },
+          { click: "form.guide-step .actions button:first-child", until: "[data-step=name]" },
+        ],
+        page,
+      ),
+    );
     return { bundle, timings };
   } finally {
     await browser.close();

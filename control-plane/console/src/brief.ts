@@ -10,6 +10,8 @@ import type { Flag, Metric, Report } from "./types.js";
 export interface BriefTable {
   head: string[];
   rows: string[][];
+  /** Numbers after the first column (aligned right). */
+  numeric?: boolean;
 }
 export interface BriefSection {
   title: string;
@@ -136,11 +138,12 @@ export function briefSections(flag: Flag, report: Report | undefined, describe: 
       ],
       tables: report.metrics.map((m) => ({
         caption: `${m.name ?? m.key} (${m.role})`,
-        head: ["Variant", "Units", "Mean", "Lift", `Interval of the lift`, "p-value", "Verdict"],
+        numeric: true,
+        head: ["Variant", "Units", "Mean", "Lift", "Interval of the lift", "p-value", "Verdict"],
         rows: m.variants.map((v) => {
           const c = v.comparison;
           return [
-            v.control ? `${v.variant} (control)` : v.variant,
+            v.control && v.variant !== "control" ? `${v.variant} (control)` : v.variant,
             v.n.toLocaleString("en-US"),
             number(v.mean),
             c ? pct(c.lift) : "—",

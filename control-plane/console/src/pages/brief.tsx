@@ -69,7 +69,7 @@ function Section({ section }: { section: BriefSection }) {
         ))}
       </dl>
       {section.tables?.map((table) => (
-        <table key={table.caption} class="list numbers">
+        <table key={table.caption} class={table.numeric ? "list numbers" : "list"}>
           <caption>{table.caption}</caption>
           <thead>
             <tr>
