@@ -7,6 +7,7 @@ import { HistoryTab } from "./history.js";
 import { Lifecycle } from "./lifecycle.js";
 import { Overview } from "./overview.js";
 import { ResultsTab } from "./results.js";
+import { RolloutPlanSection } from "./rollout-plan.js";
 import { SchedulesSection } from "./schedules.js";
 
 const TABS = [
@@ -48,6 +49,9 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             ))}
           </nav>
           {tab === "overview" && <Overview project={project} flag={flag} />}
+          {tab === "overview" && flag.type === "release" && (
+            <RolloutPlanSection project={project} flag={flag} onChange={state.reload} />
+          )}
           {tab === "overview" && <SchedulesSection project={project} flag={flag} onChange={state.reload} />}
           {tab === "results" && <ResultsTab project={project} flag={flag} />}
           {tab === "history" && <HistoryTab project={project} flag={flag} onRestored={state.reload} />}

@@ -7,6 +7,7 @@ import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
 import { MetricsTab } from "./metrics.js";
+import { NotificationsTab } from "./notifications.js";
 import { TryUserTab } from "./try-user.js";
 
 const TABS = [
@@ -15,6 +16,7 @@ const TABS = [
   ["deployments", "Deployments & keys"],
   ["groups", "Groups & holdouts"],
   ["try", "Try a user"],
+  ["notifications", "Notifications"],
 ] as const;
 
 export function ProjectPage({ project, tab }: { project: string; tab: string }) {
@@ -46,6 +48,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "deployments" && <DeploymentsTab project={project} />}
           {tab === "groups" && <GroupsTab project={project} />}
           {tab === "try" && <TryUserTab project={project} />}
+          {tab === "notifications" && <NotificationsTab project={project} />}
         </>
       )}
     </Loading>
