@@ -20,6 +20,7 @@ import { benchHttp, type HttpResult } from "./http.js";
 import { benchStats } from "./stats-service.js";
 import { benchEventStore } from "./event-store.js";
 import { benchMetricEngine } from "./metric-engine.js";
+import { benchReleases } from "./releases.js";
 import { buildWithWrangler, BUNDLE_BUDGET } from "../edge/bundle.js";
 import { round, round as roundTo } from "./percentiles.js";
 
@@ -383,6 +384,32 @@ threads), which the other processes on a shared machine do not take away: what o
 nothing else running. **Visibility**: a delivery of ${store.visibility.rowsPerDelivery} rows is read by a query as soon
 as its append resolves (checked on each of ${store.visibility.deliveries}); the append takes p50 **${store.visibility.p50Ms} ms**, p99
 **${store.visibility.p99Ms} ms**.`);
+}
+
+if (wants("releases")) {
+  console.log("Releases: notification latency and watcher cost…");
+  const releases = await benchReleases();
+  console.table(releases.latency);
+  console.table(releases.cost);
+  const load = loadavg()[0]!.toFixed(1);
+  sections.push(`## Releases: notifications and the watcher
+
+\`npm run bench -- --only=releases\` (\`bench/releases.ts\`): a control plane on dynalite (through a counting proxy)
+with its 1 s ticker and a webhook receiver on loopback. **Rollback**: a plan at 1% whose guardrail turns harmful
+at t0, to the signed \`rollout.rolled_back\` delivery (the wait for the next tick, ≤ 1 s, included). **Edit**: a
+PATCH's answer to its \`flag.changed\` delivery. Load average when it ran: ${load} (the machine is shared).
+
+| notification | runs | p50 ms | p99 ms | max ms |
+| --- | ---: | ---: | ---: | ---: |
+${releases.latency.map((r) => `| ${r.what} | ${r.runs} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} |`).join("\n")}
+
+**Watcher cost** per running rollout plan and tick (guardrails read and tested, the plan's check stored),
+over ticks the bench drives: DynamoDB requests, and CPU time of the process (control plane, dynalite and the
+proxy together: an upper bound on the watcher's own).
+
+| running plans | DynamoDB requests / plan / tick | CPU ms / plan / tick | tick ms |
+| ---: | ---: | ---: | ---: |
+${releases.cost.map((r) => `| ${r.plans} | ${r.requestsPerPlan} | ${r.cpuMsPerPlan} | ${r.tickMs} |`).join("\n")}`);
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

@@ -180,7 +180,15 @@ export function createRolloutService({
     let version: number | undefined;
     if (current.rollout !== plan.percent) {
       const write = parseOr400(flagWriteSchema, { ...flagInputSchema.parse(current), rollout: plan.percent }, "flag");
-      version = (await flags.update(plan.project, plan.flag, write, current.version, rolloutActor(plan))).version;
+      try {
+        version = (await flags.update(plan.project, plan.flag, write, current.version, rolloutActor(plan))).version;
+      } catch (error) {
+        // Another watcher (or the request that started the plan) wrote it first: fine when it is what we want.
+        if (!(error instanceof ApiError && error.status === 409)) throw error;
+        const now = await flags.get(plan.project, plan.flag);
+        if (now.rollout !== plan.percent) throw error;
+        version = plan.rollback ? now.version : undefined;
+      }
     }
     const rollback = plan.rollback && version !== undefined ? { rollback: { ...plan.rollback, version } } : {};
     const next: RolloutPlan = { ...plan, ...rollback, applied: true };
@@ -364,16 +372,20 @@ export function createRolloutService({
     async watchAll(): Promise<number> {
       let watched = 0;
       for (const project of await listProjects()) {
-        const plans = await readItems<RolloutPlan>(db, `PROJECT#${project.key}`, "ROLLOUT#");
-        for (const found of plans) {
-          if (found.record.applied && found.record.status !== "running") continue;
-          try {
-            await watch(found);
-            watched += 1;
-          } catch (error) {
-            console.error(`Rollout plan of ${found.record.flag} failed this tick; tried again on the next`, error);
-          }
-        }
+        const plans = (await readItems<RolloutPlan>(db, `PROJECT#${project.key}`, "ROLLOUT#")).filter(
+          (found) => !found.record.applied || found.record.status === "running",
+        );
+        // Plans are independent (one item each): watched side by side, so one tick's time is not the sum of its plans'.
+        await Promise.all(
+          plans.map(async (found) => {
+            try {
+              await watch(found);
+              watched += 1;
+            } catch (error) {
+              console.error(`Rollout plan of ${found.record.flag} failed this tick; tried again on the next`, error);
+            }
+          }),
+        );
       }
       return watched;
     },

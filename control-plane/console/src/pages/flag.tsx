@@ -9,6 +9,7 @@ import { Lifecycle } from "./lifecycle.js";
 import { Overview } from "./overview.js";
 import { ResultsTab } from "./results.js";
 import { ChangeRequestsList } from "./change-requests.js";
+import { RolloutPlanSection } from "./rollout-plan.js";
 import { SchedulesSection } from "./schedules.js";
 
 const TABS = [
@@ -53,6 +54,9 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
             )}
           </nav>
           {tab === "overview" && <Overview project={project} flag={flag} />}
+          {tab === "overview" && flag.type === "release" && (
+            <RolloutPlanSection project={project} flag={flag} onChange={state.reload} />
+          )}
           {tab === "overview" && <SchedulesSection project={project} flag={flag} onChange={state.reload} />}
           {tab === "overview" && <ChangeRequestsList project={project} flag={flag.key} />}
           {tab === "results" && <ResultsTab project={project} flag={flag} />}

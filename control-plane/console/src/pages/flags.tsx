@@ -4,6 +4,7 @@ import { Link } from "wouter-preact";
 import { api, statsApi } from "../api.js";
 import { conclude } from "../conclusion.js";
 import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
+import { useSignificant } from "./notifications.js";
 import { useCan } from "../me.js";
 import type { Flag, Report } from "../types.js";
 
@@ -36,6 +37,7 @@ const STATUSES: Record<Type, Array<readonly [Status, string]>> = {
 type Sort = "changed-desc" | "changed-asc" | "name";
 
 export function FlagsTab({ project }: { project: string }) {
+  const significant = useSignificant(project);
   const [q, setQ] = useState("");
   const [type, setType] = useState<Type>("");
   const [status, setStatus] = useState<Status>("");
@@ -156,6 +158,12 @@ export function FlagsTab({ project }: { project: string }) {
                     <td>{flag.type}</td>
                     <td>
                       <StatusBadge status={flag.status} />
+                      {significant.has(flag.key) && (
+                        <span class="badge significant" title="The watcher found the primary metric significant">
+                          {" "}
+                          significant
+                        </span>
+                      )}
                     </td>
                     <td>
                       <ResultCell project={project} flag={flag} />

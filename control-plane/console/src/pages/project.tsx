@@ -9,6 +9,7 @@ import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
 import { MetricsTab } from "./metrics.js";
+import { NotificationsTab } from "./notifications.js";
 import { TryUserTab } from "./try-user.js";
 
 const TABS = [
@@ -19,6 +20,7 @@ const TABS = [
   ["try", "Try a user"],
   ["audit", "Audit log"],
   ["requests", "Change requests"],
+  ["notifications", "Notifications"],
 ] as const;
 
 export function ProjectPage({ project, tab }: { project: string; tab: string }) {
@@ -52,6 +54,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "try" && <TryUserTab project={project} />}
           {tab === "audit" && <AuditLogTab project={project} />}
           {tab === "requests" && <ChangeRequestsList project={project} />}
+          {tab === "notifications" && <NotificationsTab project={project} />}
         </>
       )}
     </Loading>
