@@ -66,7 +66,7 @@ describe("CompiledFlagSet.serve", () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.SERVED_RUNS ?? 150) },
     );
   });
 
