@@ -104,6 +104,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.route("/", flagStream());
   app.use("/internal/flag-streams", bodyLimit(26 * 1024 * KB)); // a document is at most one KV value (25 MiB)
   app.route("/", flagStreamNotifications());
-  if (options.cdn) app.route("/", cdnProxy({ flagCacheTtlMs: options.flagCacheTtlMs, ...options.cdn }));
+  // The proxy shares the API's deployment cache and exposure buffer: one of each per isolate.
+  if (options.cdn) app.route("/", cdnProxy({ ...options.cdn, store, exposures }));
   return app;
 }

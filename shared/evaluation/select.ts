@@ -52,7 +52,7 @@ export const nextEvaluation = (): number => ++evaluations;
 export function compileSelector(path: readonly string[]): Selector {
   const walk = walker(path);
   if (path[0] !== "context" || path.length < 3) return walk;
-  const name = path.join("\u0000");
+  const name = JSON.stringify(path); // unambiguous, whatever the elements hold
   let slot = slotOfPath.get(name);
   if (slot === undefined) {
     if (slotOfPath.size >= MAX_SLOTS) return walk;

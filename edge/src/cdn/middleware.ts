@@ -57,6 +57,13 @@ export interface ExperimentMiddlewareOptions {
   trackExposures?: boolean;
   flagCacheTtlMs?: number;
   log?: (message: string, error?: unknown) => void;
+  /**
+   * The isolate's deployment cache and exposure recorder, when the middleware runs inside an
+   * app that has them (the edge worker's proxy mode): one copy of each deployment and one
+   * exposure buffer per isolate. Without them the middleware makes its own.
+   */
+  store?: FlagStore;
+  exposures?: ExposureRecorder;
 }
 
 export const DEFAULT_COOKIE = "exp_device_id";
@@ -94,8 +101,8 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
   const cookieName = options.cookieName ?? DEFAULT_COOKIE;
   const headerName = options.headerName ?? DEFAULT_HEADER;
   const log = options.log ?? ((message, error) => console.error(message, error ?? ""));
-  const store = new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, log });
-  const exposures = new ExposureRecorder();
+  const store = options.store ?? new FlagStore({ ttlMs: options.flagCacheTtlMs ?? DEFAULT_FLAG_CACHE_TTL_MS, log });
+  const exposures = options.exposures ?? new ExposureRecorder();
 
   async function decide(c: Context, deviceId: string, userId: string | undefined): Promise<Assignment> {
     const env = c.env as Record<string, unknown>;
