@@ -7,7 +7,8 @@
 import { EvaluationEngine, topologicalSort } from "@amplitude/experiment-core";
 import { GrowthBookClient } from "@growthbook/growthbook";
 import { isDeepStrictEqual } from "node:util";
-import { compile, userToContext } from "../shared/evaluation/index.js";
+import { compile, type EvaluationFlag, userToContext } from "../shared/evaluation/index.js";
+import { prefixedMurmur3 } from "../shared/evaluation/murmur3.js";
 import { percentile, round } from "./percentiles.js";
 import { createWorkload, growthBookAttributes } from "./workload.js";
 
@@ -47,6 +48,26 @@ function measure(engine: string, count: number, evaluate: (index: number) => unk
   return best!;
 }
 
+/**
+ * The hash bound: what bucketing alone costs, the floor of any engine that gives these
+ * users these variants. For each flag, its bucketing id (user_id or device_id, read off the
+ * context) hashed with its salt by our prefixed murmur3 (the salt's blocks mixed once, as
+ * the engine does); no targeting, no ranges, no results.
+ */
+function hashBound(flags: readonly EvaluationFlag[]): (context: { user?: Record<string, unknown> }) => number {
+  const buckets = flags.flatMap((flag) =>
+    flag.segments.flatMap((segment) =>
+      segment.bucket ? [{ field: segment.bucket.selector[2]!, hash: prefixedMurmur3(`${segment.bucket.salt}/`) }] : [],
+    ),
+  );
+  return (context) => {
+    let sum = 0;
+    const user = context.user!;
+    for (let i = 0; i < buckets.length; i++) sum += buckets[i]!.hash(user[buckets[i]!.field] as string);
+    return sum;
+  };
+}
+
 export function benchEvaluation(userCount = 10_000): { results: EngineResult[]; flags: number; users: number } {
   const workload = createWorkload(userCount);
   const contexts = workload.users.map((user) => userToContext(user as unknown as Record<string, unknown>));
@@ -65,8 +86,12 @@ export function benchEvaluation(userCount = 10_000): { results: EngineResult[]; 
     }
   }
 
+  const bound = hashBound(workload.flags);
   const results = [
     measure("ours (compiled)", contexts.length, (i) => ours.evaluate(contexts[i]!)),
+    // What the edge's routes run (CompiledFlagSet.serve: visible flags' outcomes, no result object).
+    measure("ours, served (the edge's routes)", contexts.length, (i) => ours.serve(contexts[i]!).length),
+    measure("hash bound (bucketing hashes only)", contexts.length, (i) => bound(contexts[i] as never)),
     measure("@amplitude/experiment-core", contexts.length, (i) => engine.evaluate(contexts[i] as never, sorted)),
     measure("@growthbook/growthbook", contexts.length, (i) => {
       const user = { attributes: attributes[i]! };

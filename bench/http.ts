@@ -17,7 +17,11 @@ export interface HttpResult {
   /** The same, with `X-Amp-Exp-Exposure-Track: no-track` (no queue work in the isolate). */
   latencyNoExposures: LatencyStats;
   /** The same route for a bare `new Response("ok")` worker: the runtime and client floor. */
-  floor: { p50Ms: number; p99Ms: number };
+  floor: LatencyStats;
+  /** A worker that answers with one KV read: what the cheapest real I/O costs. */
+  kvRead: LatencyStats;
+  /** Ours, the bare worker and the KV read again with four callers at once: four times the load. */
+  fourTimes: { exposures: LatencyStats; floor: LatencyStats; kvRead: LatencyStats };
   /** autocannon at saturation (its latencies are whole milliseconds). */
   throughput: {
     requestsPerSecond: number;
@@ -32,6 +36,8 @@ export interface HttpResult {
 
 const KEY = "bench-server-key";
 const BARE_WORKER = "export default { fetch() { return new Response('ok'); } }";
+const KV_READ_WORKER =
+  "export default { async fetch(request, env) { return new Response(await env.KV.get('value')); } }";
 
 export async function benchHttp({
   connections = 8,
@@ -42,6 +48,14 @@ export async function benchHttp({
     modules: true,
     script: BARE_WORKER,
     compatibilityDate: "2026-04-01",
+    port: 0,
+    cf: false,
+  });
+  const kvReader = new Miniflare({
+    modules: true,
+    script: KV_READ_WORKER,
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: { KV: "kv" },
     port: 0,
     cf: false,
   });
@@ -65,17 +79,23 @@ export async function benchHttp({
     const encodedUsers = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
     const user = (i: number) => encodedUsers[i % encodedUsers.length]!;
     const path = "/sdk/v2/vardata?v=0";
+    await (await kvReader.getKVNamespace("KV")).put("value", "ok");
+    const kvUrl = await kvReader.ready;
+    const exposuresTarget = {
+      base: url,
+      path,
+      headersFor: (i: number) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user(i) }),
+    };
+    const floorTarget = { base: await bare.ready, path, headersFor: () => ({}) };
+    const kvTarget = { base: kvUrl, path, headersFor: () => ({}) };
     const {
+      kvRead,
       exposures: latency,
       noExposures: latencyNoExposures,
       floor,
     } = await compareLatency(
       {
-        exposures: {
-          base: url,
-          path,
-          headersFor: (i) => ({ authorization: `Api-Key ${KEY}`, "x-amp-exp-user": user(i) }),
-        },
+        exposures: exposuresTarget,
         noExposures: {
           base: url,
           path,
@@ -85,9 +105,14 @@ export async function benchHttp({
             "x-amp-exp-exposure-track": "no-track",
           }),
         },
-        floor: { base: await bare.ready, path, headersFor: () => ({}) },
+        floor: floorTarget,
+        kvRead: kvTarget,
       },
       { rounds: serialRequests / 1000, perRound: 1000 },
+    );
+    const fourTimes = await compareLatency(
+      { exposures: exposuresTarget, floor: floorTarget, kvRead: kvTarget },
+      { rounds: serialRequests / 1000, perRound: 1000, callers: 4 },
     );
     let next = 0;
     const run = (duration: number) =>
@@ -115,7 +140,9 @@ export async function benchHttp({
     return {
       latency,
       latencyNoExposures,
-      floor: { p50Ms: floor.p50Ms, p99Ms: floor.p99Ms },
+      floor,
+      kvRead,
+      fourTimes,
       throughput: {
         requestsPerSecond: Math.round(result.requests.average),
         p50Ms: result.latency.p50,
@@ -129,5 +156,6 @@ export async function benchHttp({
   } finally {
     await mf.dispose();
     await bare.dispose();
+    await kvReader.dispose();
   }
 }

@@ -29,6 +29,11 @@ export interface LatencyOptions {
   warmup?: number;
   rounds?: number;
   perRound?: number;
+  /**
+   * Callers per target, each on its own keep-alive connection, sending at the same time
+   * (`perRound` requests a round between them): 1 is the bench's load, 4 four times it.
+   */
+  callers?: number;
 }
 
 function client(target: LatencyTarget) {
@@ -57,25 +62,29 @@ function client(target: LatencyTarget) {
 
 export async function compareLatency<K extends string>(
   targets: Record<K, LatencyTarget>,
-  { warmup = 5000, rounds = 10, perRound = 1000 }: LatencyOptions = {},
+  { warmup = 5000, rounds = 10, perRound = 1000, callers = 1 }: LatencyOptions = {},
 ): Promise<Record<K, LatencyStats>> {
   const names = Object.keys(targets) as K[];
-  const clients = new Map(names.map((name) => [name, client(targets[name])]));
+  const clients = new Map(
+    names.map((name) => [name, Array.from({ length: callers }, () => client(targets[name]))] as const),
+  );
   const times = new Map<K, number[]>(names.map((name) => [name, []]));
-  const run = async (name: K, count: number, record: boolean) => {
-    const { get } = clients.get(name)!;
-    for (let n = 0; n < count; n++) {
-      const started = process.hrtime.bigint();
-      const status = await get();
-      if (status !== 200) throw new Error(`HTTP ${status} from ${name} during the latency run`);
-      if (record) times.get(name)!.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-  };
+  const run = (name: K, count: number, record: boolean) =>
+    Promise.all(
+      clients.get(name)!.map(async ({ get }) => {
+        for (let n = 0; n < Math.ceil(count / callers); n++) {
+          const started = process.hrtime.bigint();
+          const status = await get();
+          if (status !== 200) throw new Error(`HTTP ${status} from ${name} during the latency run`);
+          if (record) times.get(name)!.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+      }),
+    );
   try {
     for (const name of names) await run(name, warmup, false);
     for (let r = 0; r < rounds; r++) for (const name of names) await run(name, perRound, true);
   } finally {
-    for (const { close } of clients.values()) close();
+    for (const list of clients.values()) for (const { close } of list) close();
   }
   const stats = {} as Record<K, LatencyStats>;
   for (const name of names) {

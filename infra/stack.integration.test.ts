@@ -178,6 +178,7 @@ describe("CDK app", () => {
     expect(Object.keys(watcher.Properties.Environment.Variables).sort()).toEqual([
       "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
       "NODE_OPTIONS",
+      "STATS_API_URL",
       "TABLE_NAME",
     ]);
   });

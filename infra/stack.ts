@@ -368,6 +368,8 @@ export class ExperimentsStack extends Stack {
       },
     });
     controlPlane.addEnvironment("STATS_API_URL", statsApi.apiEndpoint);
+    // The watcher reads running experiments' reports over the same public API (a viewer token, no IAM grant).
+    watcher.addEnvironment("STATS_API_URL", statsApi.apiEndpoint);
     statsApi.addRoutes({
       path: "/{proxy+}",
       methods: [HttpMethod.GET, HttpMethod.POST],

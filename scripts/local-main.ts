@@ -6,7 +6,8 @@
  * - the edge worker in Miniflare (real workerd), KV and Queues persisted under .data/miniflare
  * - the control plane (Node server), publishing into that KV, and serving the admin console at `/`
  * - the stats service (Node server), fed by the edge's queue consumer
- * - a demo project on first run
+ * - a demo project on first run, with a few days of simulated traffic for its experiment
+ *   (scripts/demo-traffic.ts), sent in the background once the URLs are printed
  * - the CDN middleware in proxy mode, keyed to the demo deployment, in front of
  *   CDN_ORIGIN when set, else of a tiny demo site (scripts/demo-site.ts)
  * Writes .data/local.json (URLs, admin token, keys), prints curl examples, and stops
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { generateToken, hashToken } from "../shared/node/admin-tokens.js";
 import { ROOT } from "../edge/local/build.js";
 import { seedDemo } from "./demo-seed.js";
+import { seedDemoTraffic } from "./demo-traffic.js";
 import { startDemoSite } from "./demo-site.js";
 import { startLocalSystem, type LocalSystem } from "./local-system.js";
 import { describeStartFailure, takenPorts } from "./ports.js";
@@ -46,11 +48,14 @@ interface LocalState {
 let system: LocalSystem | undefined;
 let demoSite: Awaited<ReturnType<typeof startDemoSite>> | undefined;
 let stopping: Promise<void> | undefined;
+/** The demo traffic still being sent on a first run: Ctrl-C ends it, then drains what it sent. */
+const demoTraffic = new AbortController();
 
 /** Drains and stops everything once, whatever asked first; exits when done. */
 function stop(reason: string): Promise<void> {
   stopping ??= (async () => {
     console.log(`\n${reason}: stopping…`);
+    demoTraffic.abort();
     try {
       await system?.close();
       await demoSite?.close();
@@ -111,7 +116,8 @@ async function main(): Promise<void> {
       createdAt: new Date().toISOString(),
     });
   }
-  const deployments = (await controlPlane.store.getProject("demo"))
+  const firstRun = !(await controlPlane.store.getProject("demo"));
+  const deployments = !firstRun
     ? (await controlPlane.store.listDeployments("demo")).map(({ key, clientKey, serverKey }) => ({
         key,
         clientKey,
@@ -142,6 +148,30 @@ async function main(): Promise<void> {
   // The curl example below edits the flag conditionally, on the version it has now.
   const onboarding = await controlPlane.store.getFlag("demo", "new-onboarding");
   printWelcome(state, onboarding?.version ?? 1);
+  if (firstRun) {
+    // In the background: the system is usable at once, and the results fill within a minute.
+    console.log("\nDemo traffic: simulating 3 days of checkout-redesign for 4,000 users…");
+    const trafficStart = Date.now();
+    seedDemoTraffic({
+      edgeUrl,
+      clientKey: deployments[0]!.clientKey,
+      store: controlPlane.store,
+      signal: demoTraffic.signal,
+    })
+      .then((sent) =>
+        console.log(
+          `Demo traffic sent: ${Object.entries(sent.exposures)
+            .map(([variant, n]) => `${n} in ${variant} (${sent.purchases[variant] ?? 0} purchases)`)
+            .join(
+              ", ",
+            )} in ${((Date.now() - trafficStart) / 1000).toFixed(1)} s; the checkout-redesign results show it within a minute.`,
+        ),
+      )
+      .catch((error: unknown) => {
+        if (!demoTraffic.signal.aborted)
+          console.error("Demo traffic failed:", error instanceof Error ? error.message : error);
+      });
+  }
 
   // Miniflare's own exit hook answers these signals with an immediate process.exit, which
   // would skip the drain: take them over (system.close() disposes Miniflare too). Only the

@@ -115,6 +115,11 @@ async function compose(options: LocalSystemOptions, started: Array<() => Promise
     flagCacheTtlMs: options.flagCacheTtlMs,
     consumer,
     local,
+    // Evaluation counts for stale flags go to the control plane, signed as stream notifications are (its port must
+    // be known before it starts: `npm start` fixes it).
+    ...(options.ports?.controlPlane
+      ? { vars: { EVALUATION_COUNTS_URL: `http://127.0.0.1:${options.ports.controlPlane}/internal/evaluation-counts` } }
+      : {}),
   });
   started.push(() => edge.mf.dispose());
   const ledgers: LedgerReader[] = [{ name: "edge", mf: edge.mf, token: ledgerToken }];

@@ -102,6 +102,12 @@ export const metricReportSchema = z.object({
     .describe(
       "CUPED, when it adjusted this metric (absent: it did not): then means, intervals and p-values are adjusted",
     ),
+  window: z
+    .object({ endHours: z.number(), closedUnits: z.number() })
+    .optional()
+    .describe(
+      "A fixed estimand: the metric's value within endHours of each unit's first exposure, tested on the closedUnits whose window has ended (absent: running values)",
+    ),
   variants: z.array(variantResultSchema),
   timeSeries: z
     .array(z.object({ day: z.string(), variants: z.array(lookPointSchema) }))
@@ -149,6 +155,14 @@ export const reportSchema = z.object({
     multipleVariantShare: z.number().describe("Units seen in two variants, over exposed units"),
     rejectedExposures: z.number(),
     droppedValues: z.record(z.string(), z.number()),
+    eventsBeforeExposure: z
+      .number()
+      .describe("Events of the metrics' types stamped before their unit's first exposure: never counted (event store)"),
+    eventsNeverExposed: z
+      .number()
+      .describe(
+        "Events of the metrics' types whose unit had no exposure 24 h on (event store; includes units outside the experiment)",
+      ),
   }),
   freshness: z
     .object({

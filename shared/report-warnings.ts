@@ -50,3 +50,23 @@ export const warningSentences = (warnings: Iterable<string>): string[] => {
   const present = new Set(warnings);
   return WARNINGS.filter((w) => present.has(w)).map((w) => WARNING_SENTENCES[w]);
 };
+
+/**
+ * What the console says of a report's data quality and estimands beside the warnings: events
+ * no metric counted (before their unit's exposure, or of units never exposed, issue 22, 10).
+ */
+export function dataQualityNotes(report: {
+  dataQuality: { eventsBeforeExposure: number; eventsNeverExposed: number };
+}): string[] {
+  const notes: string[] = [];
+  const { eventsBeforeExposure, eventsNeverExposed } = report.dataQuality;
+  if (eventsBeforeExposure > 0)
+    notes.push(
+      `${eventsBeforeExposure.toLocaleString("en")} events were stamped before their unit's exposure and are not counted (metrics count from exposure on).`,
+    );
+  if (eventsNeverExposed > 0)
+    notes.push(
+      `${eventsNeverExposed.toLocaleString("en")} events belong to units with no exposure 24 h later: they count for no variant (units outside the experiment, or lost exposures).`,
+    );
+  return notes;
+}

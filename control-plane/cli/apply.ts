@@ -2,7 +2,8 @@
  * Carries out a plan against the control plane. Every write to something that exists is conditional on the
  * version the plan read (If-Match): if someone changed it since, the control plane answers 409 and that resource
  * is reported as a conflict, never overwritten. Order: the project and its deployments, catalog metrics, groups,
- * then flags with prerequisites after the flags they depend on.
+ * then flags with prerequisites after the flags they depend on. Where the project requires review of a flag (403
+ * `reviewRequired`), the flag's change is opened as a change request instead, for another editor to approve.
  */
 import type { FlagStatus } from "../../shared/authoring/schema.js";
 import { type ApiClient, ApiRequestError } from "./client.js";
@@ -14,7 +15,9 @@ export interface ApplyOutcome {
   kind: ResourceChange["kind"];
   key: string;
   action: ResourceChange["action"];
-  result: "applied" | "conflict" | "refused";
+  /** `requested`: review is required, and a change request was opened instead (`request` names it). */
+  result: "applied" | "conflict" | "refused" | "requested";
+  request?: string;
   message?: string;
   /** The live version after the change (flags, metrics, groups). */
   version?: number;
@@ -43,7 +46,7 @@ export function applyOrder(changes: ResourceChange[]): ResourceChange[] {
 }
 
 function editable(wanted: Record<string, unknown>): Record<string, unknown> {
-  const { status, decidedVariant, archived, ...rest } = wanted;
+  const { status, decidedVariant, archived, version, ...rest } = wanted;
   return rest;
 }
 
@@ -61,17 +64,82 @@ export async function applyPlan(client: ApiClient, plan: Plan): Promise<ApplyOut
       else outcome.version = (await applyFlag(client, project, change)).version;
     } catch (error) {
       if (!(error instanceof ApiRequestError)) throw error;
-      const current = (error.details as { currentVersion?: unknown } | undefined)?.currentVersion;
+      let failure = error;
+      if (change.kind === "flag" && isReviewRequired(error)) {
+        try {
+          Object.assign(outcome, await requestFlagChange(client, project, change));
+          outcomes.push(outcome);
+          continue;
+        } catch (requestError) {
+          if (!(requestError instanceof ApiRequestError)) throw requestError;
+          failure = requestError;
+        }
+      }
+      const current = (failure.details as { currentVersion?: unknown } | undefined)?.currentVersion;
       // A 409 naming another version than the one read: someone changed it since the plan was made.
-      const conflict = error.status === 409 && typeof current === "number" && current !== change.live?.version;
+      const conflict = failure.status === 409 && typeof current === "number" && current !== change.live?.version;
       outcome.result = conflict ? "conflict" : "refused";
       outcome.message = conflict
         ? `changed since it was read (version ${change.live?.version ?? "none"}, now ${current}): run diff again`
-        : `${error.status}: ${error.message}`;
+        : `${failure.status}: ${failure.message}`;
     }
     outcomes.push(outcome);
   }
   return outcomes;
+}
+
+const isReviewRequired = (error: ApiRequestError) =>
+  error.status === 403 && (error.details as { reviewRequired?: unknown } | undefined)?.reviewRequired === true;
+
+/**
+ * The flag's change as a change request: its content (create or update) if that changed, else the next lifecycle
+ * step towards the file's status. A content change and a status change need two rounds (apply again once the
+ * first request is approved): a request applies to the version it was made on.
+ */
+async function requestFlagChange(
+  client: ApiClient,
+  project: string,
+  change: ResourceChange,
+): Promise<Pick<ApplyOutcome, "result" | "request" | "message">> {
+  const live = change.live;
+  const contentChanged = !live || change.fields.some((f) => f.path[0] !== "status" && f.path[0] !== "decidedVariant");
+  const open = (body: Record<string, unknown>) =>
+    client.request<{ id: string }>("POST", `${project}/change-requests`, {
+      body: { flag: change.key, title: `${change.action} ${change.key} (edge-experiments apply)`, ...body },
+    });
+  if (contentChanged) {
+    const { id } = await open({
+      kind: live ? "update" : "create",
+      input: editable(change.wanted),
+      ...(live ? { baseVersion: live.version } : {}),
+    });
+    const statusToo = live && change.fields.some((f) => f.path[0] === "status" || f.path[0] === "decidedVariant");
+    return {
+      result: "requested",
+      request: id,
+      message: `review required: change request ${id} opened${statusToo ? " (the status change follows: apply again once it is approved)" : ""}`,
+    };
+  }
+  const target = change.wanted["status"] as FlagStatus;
+  const decidedVariant = change.wanted["decidedVariant"] as string | undefined;
+  const next = nextLifecycleAction(
+    {
+      type: live["type"] as "release" | "experiment",
+      status: live["status"] as FlagStatus,
+      decidedVariant: live["decidedVariant"] as string | undefined,
+      statusBeforeArchive: live["statusBeforeArchive"] as FlagStatus | undefined,
+    },
+    { status: target, decidedVariant },
+  );
+  if (!next.action)
+    throw new ApiRequestError(409, "unreachable", `cannot go from ${String(live["status"])} to ${target}`);
+  const { id } = await open({
+    kind: "action",
+    action: next.action,
+    baseVersion: live.version,
+    ...(next.action === "decide" ? { variant: decidedVariant } : {}),
+  });
+  return { result: "requested", request: id, message: `review required: change request ${id} opened (${next.action})` };
 }
 
 async function applyGroup(client: ApiClient, project: string, change: ResourceChange) {

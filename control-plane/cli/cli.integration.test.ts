@@ -193,6 +193,40 @@ describe("export, diff and apply", () => {
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
+  it("apply opens change requests where review is required; approval makes diff clean", async () => {
+    const project = await seedProject();
+    const cwd = await tempDir();
+    await cli(["export", "--project", project, "repo"], { cwd });
+    const file = join(cwd, "repo", "flags", "new-nav.yaml");
+    await writeFile(file, (await readFile(file, "utf8")).replace("rollout: 25", "rollout: 40"));
+    expect(
+      (await stack.api("PUT", `/projects/${project}/review-policy`, { project: false, deployments: ["web"] })).status,
+    ).toBe(200);
+    const editor = (await stack.api("POST", "/tokens", { name: "ci-editor", role: "editor", project })).body.token;
+    const env = {
+      XDG_CONFIG_HOME: await tempDir(),
+      EDGE_EXPERIMENTS_URL: stack.controlPlane.url,
+      EDGE_EXPERIMENTS_TOKEN: editor,
+    };
+
+    const applied = await cli(["--json", "apply", "repo"], { cwd, env });
+    expect(applied.code).toBe(0);
+    const [outcome] = JSON.parse(applied.stdout).outcomes;
+    expect(outcome).toMatchObject({ kind: "flag", key: "new-nav", result: "requested" });
+    expect((await stack.api("GET", `/projects/${project}/flags/new-nav`)).body.rollout).toBe(25);
+    expect((await cli(["diff", "repo"], { cwd })).code).toBe(1);
+
+    const approved = await stack.api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`, {
+      comment: "from CI",
+    });
+    expect(approved.body).toMatchObject({ status: "applied", author: "ci-editor" });
+    expect((await stack.api("GET", `/projects/${project}/flags/new-nav`)).body).toMatchObject({
+      rollout: 40,
+      status: "active",
+    });
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
   it("reports a conflict when the flag changed after apply read it, and overwrites nothing", async () => {
     const project = await seedProject();
     const cwd = await tempDir();

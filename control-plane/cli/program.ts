@@ -14,7 +14,7 @@ import { evaluateThroughControlPlane, evaluateThroughEdge, userFrom } from "./ev
 import { readFolder, writeFolder } from "./folder.js";
 import { liveAsFiles, readLive } from "./live.js";
 import { hasChanges, planChanges } from "./plan.js";
-import { DEFAULT_CALLS, findRefs } from "./refs.js";
+import { DEFAULT_CALLS, findRefs, readStaleness, withStaleness } from "./refs.js";
 import { COLORS, PLAIN, renderOutcomes, renderPlan } from "./render.js";
 
 export interface CliIo {
@@ -176,7 +176,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const outcomes = await applyPlan(api, plan);
       if (globals().json) printJson({ project: key, outcomes, liveOnly: plan.liveOnly });
       else print(outcomes.length > 0 ? renderOutcomes(outcomes, palette) : ["No changes"]);
-      if (outcomes.some((o) => o.result !== "applied")) exitCode = 1;
+      // A change request opened where review is required is the expected outcome, not a failure.
+      if (outcomes.some((o) => o.result !== "applied" && o.result !== "requested")) exitCode = 1;
     });
 
   program
@@ -224,13 +225,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .addOption(projectOption().makeOptionMandatory())
     .option("--call <name>", "another function whose first argument is a flag key (repeatable)", collect, [])
     .action(async (src: string, options: { project: string; call: string[] }) => {
-      const live = await readLive(await client(), options.project);
+      const api = await client();
+      const live = await readLive(api, options.project);
       if (live.name === undefined) throw new CliError(`No project ${options.project}`);
-      const report = await findRefs({
+      const found = await findRefs({
         root: resolve(io.cwd, src),
         flagKeys: [...live.resources.flag.keys()],
         calls: [...DEFAULT_CALLS, ...options.call],
       });
+      const report = withStaleness(found, await readStaleness(api, options.project));
       if (Object.keys(report.missing).length > 0) exitCode = 1;
       if (globals().json) return printJson(report);
       const where = (locations: { file: string; line: number }[]) =>
@@ -239,6 +242,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         `${report.filesScanned} ${report.filesScanned === 1 ? "file" : "files"}, ${Object.keys(report.referenced).length} of ${live.resources.flag.size} flags referenced`,
         ...Object.entries(report.missing).map(([key, at]) => palette.removed(`✗ missing ${key}: ${where(at)}`)),
         ...report.unreferenced.map((key) => palette.changed(`? never referenced: ${key}`)),
+        ...report.stale.map((s) =>
+          palette.changed(
+            `⌛ stale ${s.flag}: ${s.message}${s.referenced ? ", still in code: remove it" : ", in no code: archive it"}`,
+          ),
+        ),
       ]);
     });
 

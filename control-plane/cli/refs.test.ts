@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CALLS, findRefs } from "./refs.js";
+import { DEFAULT_CALLS, findRefs, withStaleness } from "./refs.js";
 
 let root: string;
 beforeAll(async () => {
@@ -45,5 +45,25 @@ describe("findRefs", () => {
     });
     expect(report.unreferenced).toEqual(["unused-flag"]);
     expect(report.filesScanned).toBe(1);
+  });
+});
+
+describe("withStaleness", () => {
+  it("says of each stale flag whether code still names it", () => {
+    const report = {
+      referenced: { "new-nav": [{ file: "a.ts", line: 1 }] },
+      missing: {},
+      unreferenced: ["old"],
+      filesScanned: 1,
+    };
+    const combined = withStaleness(report, [
+      { flag: "old", reason: "not_evaluated", message: "not evaluated for 30 days" },
+      { flag: "new-nav", reason: "single_variant", message: "served only on for 30 days" },
+    ]);
+    expect(combined.stale).toEqual([
+      { flag: "new-nav", reason: "single_variant", message: "served only on for 30 days", referenced: true },
+      { flag: "old", reason: "not_evaluated", message: "not evaluated for 30 days", referenced: false },
+    ]);
+    expect(combined.unreferenced).toEqual(["old"]);
   });
 });

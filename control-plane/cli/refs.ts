@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative } from "node:path";
+import type { ApiClient } from "./client.js";
 
 /** Evaluation calls of the Amplitude and OpenFeature SDKs (and common wrappers) whose first argument is a flag key. */
 export const DEFAULT_CALLS = [
@@ -116,4 +117,39 @@ export async function findRefs(options: {
   }
   const unreferenced = options.flagKeys.filter((key) => !referenced[key]).sort();
   return { referenced, missing, unreferenced, filesScanned };
+}
+
+/** A flag the control plane marks stale (docs/api.md#stale-flags), as `refs` reports it. */
+export interface StaleFlag {
+  flag: string;
+  reason: string;
+  message: string;
+  /** Whether the source tree still names it: then the code is what to clean up first. */
+  referenced: boolean;
+}
+
+/** The project's stale flags, from the control plane's evaluation counts. */
+export async function readStaleness(
+  client: ApiClient,
+  project: string,
+): Promise<Array<{ flag: string; reason?: string; message?: string }>> {
+  return client.request("GET", `/projects/${encodeURIComponent(project)}/stale-flags?stale=true`);
+}
+
+/** Code references and staleness together: each stale flag says whether code still names it. */
+export function withStaleness(
+  report: RefsReport,
+  stale: ReadonlyArray<{ flag: string; reason?: string; message?: string }>,
+): RefsReport & { stale: StaleFlag[] } {
+  return {
+    ...report,
+    stale: stale
+      .map((s) => ({
+        flag: s.flag,
+        reason: s.reason ?? "",
+        message: s.message ?? "",
+        referenced: report.referenced[s.flag] !== undefined,
+      }))
+      .sort((a, b) => a.flag.localeCompare(b.flag)),
+  };
 }

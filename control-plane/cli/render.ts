@@ -52,6 +52,7 @@ export function renderOutcomes(outcomes: ApplyOutcome[], palette: Palette): stri
     const what = `${o.action === "create" ? "created" : "updated"} ${o.kind} ${o.key}`;
     const version = o.version === undefined ? "" : palette.dim(` (version ${o.version})`);
     if (o.result === "applied") return palette.added(`✓ ${what}`) + version;
+    if (o.result === "requested") return palette.changed(`→ ${o.kind} ${o.key}: ${o.message}`);
     const label = o.result === "conflict" ? "conflict" : "refused";
     return palette.removed(`✗ ${label}: ${o.kind} ${o.key}: ${o.message}`);
   });

@@ -13,17 +13,27 @@ import type { Store } from "./db/store.js";
 import { createNotifier, type Notifier, type NotifierOptions } from "./notifications/notifier.js";
 import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
+import { auditRoutes } from "./routes/audit.js";
+import { createChangeRequestService } from "./change-requests/change-requests.js";
+import { reviewGate } from "./change-requests/gate.js";
+import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
+import { staleRoutes } from "./routes/stale.js";
+import { createEvaluationCounts } from "./stale/evaluation-counts.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
 import { jsonBody } from "./routes/json-body.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
+import { rolloutRoutes } from "./routes/rollouts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { createExperimentWatch, type ExperimentWatch, type ReportSource } from "./rollouts/experiment-watch.js";
+import { createRolloutService, type GuardrailSource, type RolloutService } from "./rollouts/plans.js";
 import { createScheduleService, type ScheduleService } from "./schedules/schedules.js";
 import { droppedFields, unknownFieldsError } from "./routes/strict-fields.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { createAuditService } from "./services/audit.js";
 import { createDeploymentService } from "./services/deployments.js";
 import { createFlagService } from "./services/flags.js";
 import { createMetricService } from "./services/metrics.js";
@@ -39,6 +49,8 @@ export interface ControlPlaneOptions {
   publishOnChange: boolean;
   /** The admin console at `/` (absent: the API only). */
   console?: ConsoleOptions;
+  /** The secret the edge signs its evaluation-count flushes with (stale flags); absent: none are taken. */
+  evaluationCountsSecret?: string | undefined;
   /** Scheduled changes and webhooks (docs/releases.md), on the same table as the store. */
   releases?: ReleasesOptions;
 }
@@ -47,12 +59,20 @@ export interface ReleasesOptions extends Omit<NotifierOptions, "db"> {
   db: Db;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (absent: plans advance on time alone). */
+  guardrails?: GuardrailSource;
+  /** Where the watcher reads running experiments' reports (absent: experiments are not watched). */
+  reports?: ReportSource;
+  /** How often experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
 }
 
 export interface ControlPlane {
   app: OpenAPIHono<AuthEnv>;
   schedules: ScheduleService | undefined;
   notifier: Notifier | undefined;
+  rollouts: RolloutService | undefined;
+  experiments: ExperimentWatch | undefined;
 }
 
 export function createControlPlaneApp(options: ControlPlaneOptions): OpenAPIHono<AuthEnv> {
@@ -67,6 +87,7 @@ export function createControlPlane({
   publishOnChange,
   console: consoleOptions,
   releases,
+  evaluationCountsSecret,
 }: ControlPlaneOptions): ControlPlane {
   const onChange = async (project: string, deployments: string[]) => {
     if (publishOnChange) await Promise.all(deployments.map((d) => publisher.publish(project, d)));
@@ -88,6 +109,39 @@ export function createControlPlane({
       listProjects: () => store.listProjects(),
       ...(releases.now ? { now: releases.now } : {}),
       ...(releases.scheduleClaimMs ? { claimMs: releases.scheduleClaimMs } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+  const rollouts =
+    releases &&
+    createRolloutService({
+      db: releases.db,
+      flags,
+      listProjects: () => store.listProjects(),
+      guardrails: releases.guardrails,
+      ...(releases.now ? { now: releases.now } : {}),
+      ...(notifier ? { notify: notifier.emit } : {}),
+    });
+
+  const experiments =
+    releases?.reports && notifier
+      ? createExperimentWatch({
+          db: releases.db,
+          listProjects: () => store.listProjects(),
+          listFlags: (project) => flags.list(project),
+          reports: releases.reports,
+          notify: notifier.emit,
+          ...(releases.now ? { now: releases.now } : {}),
+          ...(releases.experimentsEveryMs === undefined ? {} : { everyMs: releases.experimentsEveryMs }),
+        })
+      : undefined;
+
+  // Review of flag changes (docs/api.md#change-requests): its records live on the same table as the releases'.
+  const requests =
+    releases &&
+    createChangeRequestService({
+      db: releases.db,
+      flags,
+      ...(releases.now ? { now: releases.now } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });
 
@@ -128,14 +182,33 @@ export function createControlPlane({
   app.route("/", projectRoutes(deployments));
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
+  if (rollouts) app.route("/", rolloutRoutes(rollouts));
+
+  if (requests) {
+    const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
+    app.use("/projects/:project/flags", gate);
+    app.use("/projects/:project/flags/*", gate);
+    app.route(
+      "/",
+      changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),
+    );
+  }
+  if (releases) {
+    const counts = createEvaluationCounts(releases.db, releases.now);
+    app.route("/", staleRoutes(counts, flags, evaluationCountsSecret));
+  }
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
+  app.route(
+    "/",
+    auditRoutes(createAuditService(store), async (p) => (await store.getProject(p)) !== undefined),
+  );
   app.route("/", tokenRoutes(store));
   if (notifier)
     app.route(
       "/",
       webhookRoutes(notifier, async (p) => (await store.getProject(p)) !== undefined),
     );
-  return { app, schedules, notifier };
+  return { app, schedules, notifier, rollouts, experiments };
 }

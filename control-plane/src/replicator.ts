@@ -1,13 +1,14 @@
 /**
  * What a batch of table changes (DynamoDB stream records) means for the edge: the
- * deployments to republish and the history entries to write. Shared by the replicator
- * Lambda; pure apart from the store and publisher it is given.
+ * deployments to republish and the history entries to write, i.e. steps 3 and 4 of
+ * ./commit/commit.ts for changes the API committed. Shared by the replicator Lambda; pure
+ * apart from the store and publisher it is given.
  */
 import type { Flag } from "../../shared/authoring/schema.js";
 import { parseProjectKey } from "../../shared/node/control-plane-table.js";
+import { flagChange, followUp, type FollowUp } from "./commit/commit.js";
 import type { Store } from "./db/store.js";
 import type { Publisher } from "./publish/publisher.js";
-import { recordHistory } from "./services/flags.js";
 
 export interface TableChange {
   pk: string;
@@ -16,34 +17,27 @@ export interface TableChange {
   newData?: string;
 }
 
+/** What follows one stream record, as the commit module runs it; undefined when nothing does. */
+function followUpOf(change: TableChange, store: Store): FollowUp | undefined {
+  const item = parseProjectKey(change);
+  if (!item) return undefined; // history, tokens, the project list: nothing to publish
+  const { project, kind, key } = item;
+  if (kind === "flag") {
+    const oldFlag = change.oldData ? (JSON.parse(change.oldData) as Flag) : undefined;
+    const newFlag = change.newData ? (JSON.parse(change.newData) as Flag) : undefined;
+    return { project, ...flagChange(store, project, newFlag, oldFlag) };
+  }
+  if (kind === "deployment") return change.newData ? { project, publish: [key] } : undefined;
+  if (kind === "group") return { project, publish: "all" };
+  // Publish states are our own replication state (reacting to them would loop); catalog metrics publish nothing.
+  return undefined;
+}
+
 export async function replicate(
   changes: TableChange[],
   store: Store,
   publisher: Publisher,
 ): Promise<Array<[string, string]>> {
-  const targets = new Map<string, [string, string]>();
-  const add = (project: string, deployment: string) =>
-    targets.set(`${project}\u0000${deployment}`, [project, deployment]);
-  const everyDeployment = async (project: string) => {
-    for (const d of await store.listDeployments(project)) add(project, d.key);
-  };
-
-  for (const change of changes) {
-    const item = parseProjectKey(change);
-    if (!item) continue; // history, tokens, the project list: nothing to publish
-    const { project, kind, key } = item;
-    if (kind === "flag") {
-      const oldFlag = change.oldData ? (JSON.parse(change.oldData) as Flag) : undefined;
-      const newFlag = change.newData ? (JSON.parse(change.newData) as Flag) : undefined;
-      if (newFlag) await recordHistory(store, project, newFlag, oldFlag);
-      for (const d of new Set([...(oldFlag?.deployments ?? []), ...(newFlag?.deployments ?? [])])) add(project, d);
-    } else if (kind === "deployment") {
-      if (change.newData) add(project, key);
-    } else if (kind === "group") {
-      await everyDeployment(project);
-    }
-    // Publish states are our own replication state (reacting to them would loop); catalog metrics publish nothing.
-  }
-  for (const [project, deployment] of targets.values()) await publisher.publish(project, deployment);
-  return [...targets.values()];
+  const followUps = changes.map((change) => followUpOf(change, store)).filter((f) => f !== undefined);
+  return followUp(store, (project, deployment) => publisher.publish(project, deployment), followUps);
 }

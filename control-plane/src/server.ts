@@ -14,8 +14,11 @@ import { createPublisher, type Publisher } from "./publish/publisher.js";
 import { reconcile } from "./publish/reconcile.js";
 import { streamNotifier } from "./publish/stream-notifier.js";
 import type { Notifier } from "./notifications/notifier.js";
+import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
+import { httpReportSource } from "./rollouts/experiment-watch.js";
+import { createWatcherToken } from "./rollouts/watcher-token.js";
 
 export interface ControlPlaneServerOptions {
   dynamoEndpoint: string;
@@ -41,6 +44,15 @@ export interface ControlPlaneServerOptions {
   webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
+  /** Where rollout plans read their guardrails' statistics (docs/releases.md). */
+  guardrails?: ReleasesOptions["guardrails"];
+  /** Where the watcher reads experiments' reports; with `statsUrl` and none given, the stats service's API. */
+  reports?: ReleasesOptions["reports"];
+  /** How often running experiments' reports are read (60 s when absent). */
+  experimentsEveryMs?: number;
+
+  /** The secret evaluation-count flushes are signed with (default: the flag streams' secret, as the edge uses). */
+  evaluationCountsSecret?: string;
 }
 
 export interface ControlPlaneServer {
@@ -52,6 +64,7 @@ export interface ControlPlaneServer {
   bootstrapToken: string | undefined;
   schedules: ScheduleService;
   notifier: Notifier;
+  rollouts: RolloutService;
   /** Runs the release watcher once now (due schedules, owed deliveries). */
   tick(): Promise<void>;
   close(): Promise<void>;
@@ -73,11 +86,17 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const { app, schedules, notifier } = createControlPlane({
+  const watcherToken = options.reports || !options.statsUrl ? undefined : await createWatcherToken(store);
+  const reports =
+    options.reports ??
+    (options.statsUrl && watcherToken ? httpReportSource(options.statsUrl, watcherToken.token) : undefined);
+  const { app, schedules, notifier, rollouts, experiments } = createControlPlane({
     store,
     publisher,
     kv: options.kv,
     publishOnChange: true,
+    // The edge signs its evaluation counts (stale flags) with the secret it shares for flag streams.
+    evaluationCountsSecret: options.evaluationCountsSecret ?? options.streamNotify?.secret,
     // The console is bundled on its first request (esbuild, in memory): starts that never serve it pay nothing.
     console: {
       load: async () => (await import("../console/build.js")).buildConsole(),
@@ -89,11 +108,20 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       deliverNow: true,
       ...(options.now ? { now: options.now } : {}),
       ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
+      ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+      ...(reports ? { reports } : {}),
+      ...(options.experimentsEveryMs === undefined ? {} : { experimentsEveryMs: options.experimentsEveryMs }),
       ...options.webhooks,
     },
   });
   const ticker = startTicker(
-    { schedules: schedules!, dispatcher: notifier!.dispatcher, listProjects: () => store.listProjects() },
+    {
+      schedules: schedules!,
+      dispatcher: notifier!.dispatcher,
+      listProjects: () => store.listProjects(),
+      rollouts,
+      experiments,
+    },
     options.releasesEveryMs ?? 1000,
   );
 
@@ -120,10 +148,12 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     bootstrapToken,
     schedules: schedules!,
     notifier: notifier!,
+    rollouts: rollouts!,
     tick: () => ticker.tick(),
     async close() {
       clearInterval(timer);
       await ticker.stop();
+      if (watcherToken) await store.deleteToken(watcherToken.hash).catch(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await publisher.idle();
     },

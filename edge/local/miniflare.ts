@@ -40,6 +40,8 @@ export interface EdgeMiniflareOptions {
   local?: { spool(messages: SpooledMessage[]): Promise<void>; ledgerToken: string };
   /** workerd's stdout and stderr (what the worker logs); Miniflare pipes them to this process's own when absent. */
   handleRuntimeStdio?: (stdout: Readable, stderr: Readable) => void;
+  /** Opens workerd's V8 inspector on this port (bench/profile-edge.ts profiles through it). */
+  inspectorPort?: number;
 }
 
 export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Promise<{ mf: Miniflare; url: URL }> {
@@ -52,6 +54,7 @@ export async function startEdgeMiniflare(options: EdgeMiniflareOptions = {}): Pr
     cf: false,
     log: undefined,
     ...(options.handleRuntimeStdio ? { handleRuntimeStdio: options.handleRuntimeStdio } : {}),
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     ...(persist
       ? { kvPersist: `${persist}/kv`, cachePersist: `${persist}/cache`, durableObjectsPersist: `${persist}/do` }
       : {}),

@@ -27,6 +27,8 @@ export interface Env {
   FLAG_STREAMS?: DurableObjectNamespace;
   /** The HMAC secret the publisher signs stream notifications with (`POST /internal/flag-streams`). */
   STREAM_NOTIFY_SECRET?: string;
+  /** The control plane's `/internal/evaluation-counts` (stale flags), signed with STREAM_NOTIFY_SECRET; optional. */
+  EVALUATION_COUNTS_URL?: string;
 }
 
 /** Set by deployment-auth: the caller's deployment and the key it came with. */

@@ -106,4 +106,32 @@ describe("FlagStore", () => {
     await Promise.all(background);
     expect(await store.get(kv, "key", () => {})).toBe(first);
   });
+
+  it("does not parse a document again when revalidation reads the same text", async () => {
+    let now = 0;
+    const documents = new Map([[kvNameForApiKey("key"), document(1)]]);
+    const { kv, state } = flakyKv(documents);
+    const logged: string[] = [];
+    const store = new FlagStore({ ttlMs: 100, now: () => now, log: (message) => logged.push(message) });
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void background.push(p);
+    const first = await store.get(kv, "key", waitUntil);
+
+    // A document that fails to load is reported when read, and the last good copy kept; read
+    // again unchanged, it is recognised by its text and neither parsed nor reported again.
+    documents.set(kvNameForApiKey("key"), "{ not json");
+    for (const at of [200, 400, 600]) {
+      now = at;
+      expect(await store.get(kv, "key", waitUntil)).toBe(first);
+      await Promise.all(background.splice(0));
+    }
+    expect(state.reads).toBe(4);
+    expect(logged.filter((message) => message.startsWith("Ignoring an invalid deployment document"))).toHaveLength(1);
+
+    documents.set(kvNameForApiKey("key"), document(2));
+    now = 800;
+    await store.get(kv, "key", waitUntil);
+    await Promise.all(background.splice(0));
+    expect((await store.get(kv, "key", waitUntil))?.version).toBe(2);
+  });
 });

@@ -19,9 +19,20 @@ export type { LoadedDeployment } from "./deployment-loader.js";
 
 interface Entry {
   value: LoadedDeployment;
+  /** The document's text, when at most UNCHANGED_TEXT_CHARS: a revalidation that reads it again skips parsing. */
+  text: string | undefined;
   checkedAt: number;
   refreshing: boolean;
 }
+
+/**
+ * Revalidation reads the document again every `ttlMs`, and nearly always finds it unchanged:
+ * comparing the text (a memcmp) instead of parsing it keeps a JSON.parse of the whole
+ * document (0.3 ms at 50 flags, 25 ms at 1,000) off the isolate between requests, where
+ * it stalled whichever requests arrived meanwhile. Texts up to this many characters are
+ * kept for that; a larger one is parsed and compared by version (loadDeployment).
+ */
+const UNCHANGED_TEXT_CHARS = 4 * 1024 * 1024;
 
 export interface FlagStoreOptions {
   ttlMs: number;
@@ -100,20 +111,28 @@ export class FlagStore {
         },
       });
     }
+    if (text !== null && entry !== undefined && text === entry.text) {
+      entry.checkedAt = this.now();
+      return;
+    }
     const loaded = text === null ? undefined : this.load(text, entry?.value);
+    const kept = text !== null && text.length <= UNCHANGED_TEXT_CHARS ? text : undefined;
     if (!loaded) {
       // Gone from KV (a rotated or deleted key), or never valid: unknown from now on.
       this.known.delete(apiKey);
       remember(this.unknown, apiKey, this.now(), this.options.maxEntries);
     } else if (entry) {
       entry.value = loaded;
+      // Whatever this text loaded to (a new version, or the last good copy kept over an invalid or older one)
+      // it loads to again, so the next identical read can skip it.
+      entry.text = kept;
       entry.checkedAt = this.now();
     } else {
       this.unknown.delete(apiKey);
       remember(
         this.known,
         apiKey,
-        { value: loaded, checkedAt: this.now(), refreshing: false },
+        { value: loaded, text: kept, checkedAt: this.now(), refreshing: false },
         this.options.maxEntries,
       );
     }

@@ -12,6 +12,7 @@ export const ANALYSIS_SETTINGS = [
   "confidenceLevel",
   "minimumDetectableEffect",
   "multipleTestingCorrection",
+  "plannedEndAt",
 ] as const;
 
 /** The fields only experiments use: a release flag leaves them out. */

@@ -155,6 +155,11 @@ export const flagInputSchema = z.object({
   minimumDetectableEffect: z.number().positive().max(10).optional(),
   /** Default `bonferroni`. Over treatments for the primary metric, over treatments × metrics for secondary ones. */
   multipleTestingCorrection: z.enum(CORRECTIONS).optional(),
+  /**
+   * When the admin plans to read the result (ISO time): a fixed-horizon t-test gives its
+   * verdict from the first look on or after it, as at its planned sample (stats-lambda/src/report/read-rule.ts).
+   */
+  plannedEndAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type FlagInput = z.infer<typeof flagInputSchema>;
 

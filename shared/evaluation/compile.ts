@@ -16,7 +16,14 @@
  * never mutate them.
  */
 import { bucketVariantKey, compileBucket, type Bucketer } from "./bucket.js";
-import { type ExposedVariant, exposureOf, isGroupFlag, type Reason, reasonFor } from "./flag-metadata.js";
+import {
+  type ExposedVariant,
+  exposureOf,
+  isDefaultVariant,
+  isGroupFlag,
+  type Reason,
+  reasonFor,
+} from "./flag-metadata.js";
 import { compileCondition, type Predicate } from "./operators.js";
 import { newRegexBudget, REGEX_BUDGET } from "./regex-budget.js";
 import type {
@@ -26,22 +33,36 @@ import type {
   EvaluationSegment,
   EvaluationVariant,
 } from "./schema.js";
-import type { Target } from "./select.js";
+import { EVALUATION, nextEvaluation, type Target } from "./select.js";
 import { topologicalSort } from "./topological-sort.js";
 
 export interface Outcome {
+  /** The flag this is the result of. */
+  readonly flagKey: string;
   readonly variant: EvaluationVariant;
   readonly reason: Reason;
   /** Set when serving this outcome is an experiment exposure (flagType experiment, not the default). */
   readonly exposure?: ExposedVariant;
 }
 
-const jsonOfOutcome = new WeakMap<Outcome, string>();
-/** `JSON.stringify(outcome.variant)`, done once per outcome, for responses built by concatenation. */
-export function outcomeJson(outcome: Outcome): string {
-  let json = jsonOfOutcome.get(outcome);
-  if (json === undefined) jsonOfOutcome.set(outcome, (json = JSON.stringify(outcome.variant)));
-  return json;
+/**
+ * Where an outcome keeps its answer fragment (`"flagKey":{variant JSON}` as UTF-8), made on
+ * its first serving: a holder under a symbol, not enumerable, so outcomes still compare
+ * equal to each other and stay frozen (served.ts reads and fills it).
+ */
+export const FRAGMENT: unique symbol = Symbol("answer fragment");
+export interface FragmentHolder {
+  bytes: Uint8Array | undefined;
+}
+export const fragmentHolderOf = (outcome: Outcome): FragmentHolder =>
+  (outcome as unknown as { [FRAGMENT]: FragmentHolder })[FRAGMENT];
+
+/** What a client is served of an evaluation (see CompiledFlagSet.serve). */
+export interface ServeOptions {
+  /** Only these flags (and what they depend on, evaluated but not served), in this order. */
+  flagKeys?: readonly string[] | undefined;
+  /** Serve flags that resolved to their default variant (`off`): the v2 SDK routes do, v1 and the CDN do not. */
+  defaults?: boolean;
 }
 
 export interface CompiledFlagSet {
@@ -56,9 +77,34 @@ export interface CompiledFlagSet {
   evaluate(context: EvaluationContext, flagKeys?: readonly string[]): EvaluationResults;
   /** Like `evaluate`, with the reason for each result. */
   evaluateWithReasons(context: EvaluationContext, flagKeys?: readonly string[]): Record<string, Outcome>;
+  /**
+   * What a client sees: the outcomes of the visible flags (never group flags, nor parents
+   * evaluated only as dependencies of the flags asked for) that resolved, default variants
+   * left out unless `defaults` (true by default), in the order asked for (else dependency
+   * order, which is `visibleKeys`' order). Every route that answers a client goes through
+   * this, and it allocates nothing per flag but the list it returns.
+   */
+  serve(context: EvaluationContext, options?: ServeOptions): Outcome[];
 }
 
 const MAX_CACHED_ORDERS = 256;
+
+/**
+ * A key list's evaluation order and how its answer is read off it: `answer` holds the
+ * positions (in `flags`) of the visible flags asked for, in the order asked for. `result`
+ * and `outcomes` are scratch space reused by every `serve` of this order (evaluation is
+ * synchronous, so no two use them at once; `busy` guards against a re-entrant call).
+ */
+interface Plan {
+  readonly flags: LazyFlag[];
+  readonly answer: readonly number[];
+  /** Positions whose variant some flag of the plan reads (`["result", key, …]`): only those are written to `result`. */
+  readonly read: readonly number[];
+  readonly isRead: readonly boolean[];
+  readonly result: EvaluationResults;
+  readonly outcomes: (Outcome | undefined)[];
+  busy: boolean;
+}
 
 type FlagEvaluator = (target: Target) => Outcome | undefined;
 
@@ -119,7 +165,15 @@ function buildOutcome(
 ): Outcome {
   const merged = { ...variant, metadata: { ...flag.metadata, ...segment.metadata, ...variant.metadata } };
   const exposure = allocation && exposureOf(flag.key, merged, allocation);
-  return { variant: merged, reason: reasonFor(flag, segment, variant), ...(exposure ? { exposure } : {}) };
+  const outcome = {
+    flagKey: flag.key,
+    variant: merged,
+    reason: reasonFor(flag, segment, variant),
+    ...(exposure ? { exposure } : {}),
+  };
+  const holder: FragmentHolder = { bytes: undefined };
+  Object.defineProperty(outcome, FRAGMENT, { value: holder, enumerable: false });
+  return outcome;
 }
 
 /**
@@ -262,6 +316,33 @@ class LazyFlag {
   }
 }
 
+/**
+ * Which flags of an order some flag of it reads the result of (a selector `["result", key, …]`
+ * in a condition or bucket): `serve` writes only those into the evaluation's `result`. A
+ * selector of the whole `["result"]` reads every one.
+ */
+function resultsRead(flags: readonly LazyFlag[], position: ReadonlyMap<string, number>): boolean[] {
+  const isRead = flags.map(() => false);
+  const mark = (selector: readonly string[] | undefined) => {
+    if (selector?.[0] !== "result") return;
+    if (selector.length === 1) isRead.fill(true);
+    const index = position.get(selector[1]!);
+    if (index !== undefined) isRead[index] = true;
+  };
+  try {
+    for (const { flag } of flags)
+      for (const segment of flag.segments ?? []) {
+        mark(segment.bucket?.selector);
+        for (const group of segment.conditions ?? []) for (const condition of group) mark(condition.selector);
+      }
+  } catch {
+    // Flags are only checked when first evaluated: one this walk cannot read is served as absent
+    // then (LazyFlag); until that is known, every result is written.
+    isRead.fill(true);
+  }
+  return isRead;
+}
+
 /** The flags of a set compiled so far, by key, for the next set to reuse (see CompileOptions.previous). */
 const lazyFlagsOf = new WeakMap<CompiledFlagSet, ReadonlyMap<string, LazyFlag>>();
 
@@ -287,42 +368,82 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
   // does not declare as a dependency). Orders are cached per key list.
   const ordered = topologicalSort(byKey);
   const allFlags = () => ordered;
-  let all: LazyFlag[] | undefined;
-  const orders = new Map<string, LazyFlag[]>();
-  const orderFor = (flagKeys: readonly string[] | undefined): LazyFlag[] => {
-    if (!flagKeys) return (all ??= allFlags().map(lazyFlag));
-    const cacheKey = JSON.stringify(flagKeys);
-    let order = orders.get(cacheKey);
-    if (!order) {
-      order = topologicalSort(byKey, flagKeys).map(lazyFlag);
-      if (orders.size >= MAX_CACHED_ORDERS) orders.delete(orders.keys().next().value!);
-      orders.set(cacheKey, order);
+  const visible = (flag: EvaluationFlag) => !isGroupFlag(flag);
+  const planOf = (flags: LazyFlag[], flagKeys: readonly string[] | undefined): Plan => {
+    const position = new Map(flags.map((lazy, index) => [lazy.key, index]));
+    const answer: number[] = [];
+    const asked = flagKeys ? [...new Set(flagKeys)] : flags.map((lazy) => lazy.key);
+    for (const key of asked) {
+      const index = position.get(key);
+      if (index !== undefined && visible(flags[index]!.flag)) answer.push(index);
     }
-    return order;
+    const isRead = resultsRead(flags, position);
+    const read = flags.flatMap((_, index) => (isRead[index] ? [index] : []));
+    const result: EvaluationResults = {};
+    for (const index of read) result[flags[index]!.key] = undefined as never; // one shape for the scratch object
+    return { flags, answer, read, isRead, result, outcomes: flags.map(() => undefined), busy: false };
+  };
+  let all: Plan | undefined;
+  const orders = new Map<string, Plan>();
+  const planFor = (flagKeys: readonly string[] | undefined): Plan => {
+    if (!flagKeys) return (all ??= planOf(allFlags().map(lazyFlag), undefined));
+    const cacheKey = JSON.stringify(flagKeys);
+    let plan = orders.get(cacheKey);
+    if (!plan) {
+      plan = planOf(topologicalSort(byKey, flagKeys).map(lazyFlag), flagKeys);
+      if (orders.size >= MAX_CACHED_ORDERS) orders.delete(orders.keys().next().value!);
+      orders.set(cacheKey, plan);
+    }
+    return plan;
   };
 
+  /**
+   * Evaluates `order` into `result` (variants by key, what dependent flags read) and, when
+   * given, `outcomes` (by position in `order`).
+   */
   const run = (
     context: EvaluationContext,
-    flagKeys: readonly string[] | undefined,
-    reasons: Record<string, Outcome> | undefined,
-  ): EvaluationResults => {
-    const result: EvaluationResults = {};
-    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget() };
-    const order = orderFor(flagKeys);
+    order: readonly LazyFlag[],
+    result: EvaluationResults,
+    outcomes: (Outcome | undefined)[] | undefined,
+    withExposure: boolean,
+    isRead?: readonly boolean[],
+  ): void => {
+    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: nextEvaluation() };
     let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
       let outcome: Outcome | undefined;
       if (lazy.evaluator !== undefined) outcome = lazy.evaluator(target);
       else {
-        outcome = lazy.evaluateUncompiled(target, reasons !== undefined, compiles > 0);
+        outcome = lazy.evaluateUncompiled(target, withExposure, compiles > 0);
         if (lazy.evaluator !== undefined) compiles--;
       }
-      if (!outcome) continue;
-      result[lazy.key] = outcome.variant;
-      if (reasons) reasons[lazy.key] = outcome;
+      if (outcomes) outcomes[i] = outcome;
+      if (outcome && (isRead === undefined || isRead[i])) result[lazy.key] = outcome.variant;
     }
-    return result;
+  };
+
+  const serve = (context: EvaluationContext, { flagKeys, defaults = true }: ServeOptions = {}): Outcome[] => {
+    const plan = planFor(flagKeys);
+    if (plan.busy) return serveWith(context, { ...plan, result: {}, outcomes: [] }, defaults);
+    plan.busy = true;
+    try {
+      // The scratch result must not show the previous evaluation's variants to this one.
+      for (let i = 0; i < plan.read.length; i++) plan.result[plan.flags[plan.read[i]!]!.key] = undefined as never;
+      return serveWith(context, plan, defaults);
+    } finally {
+      plan.busy = false;
+    }
+  };
+  const serveWith = (context: EvaluationContext, plan: Plan, defaults: boolean): Outcome[] => {
+    run(context, plan.flags, plan.result, plan.outcomes, true, plan.isRead);
+    const served: Outcome[] = [];
+    for (let i = 0; i < plan.answer.length; i++) {
+      const outcome = plan.outcomes[plan.answer[i]!];
+      if (outcome !== undefined && (defaults || !isDefaultVariant(outcome.variant))) served.push(outcome);
+    }
+    return served;
   };
 
   let checkedFlags: readonly EvaluationFlag[] | undefined;
@@ -344,12 +465,20 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
       ));
     },
     has: (flagKey) => Object.hasOwn(byKey, flagKey),
-    evaluate: (context, flagKeys) => run(context, flagKeys, undefined),
+    evaluate: (context, flagKeys) => {
+      const result: EvaluationResults = {};
+      run(context, planFor(flagKeys).flags, result, undefined, false);
+      return result;
+    },
     evaluateWithReasons: (context, flagKeys) => {
+      const { flags } = planFor(flagKeys);
+      const outcomes: (Outcome | undefined)[] = [];
+      run(context, flags, {}, outcomes, true);
       const reasons: Record<string, Outcome> = {};
-      run(context, flagKeys, reasons);
+      for (let i = 0; i < flags.length; i++) if (outcomes[i]) reasons[flags[i]!.key] = outcomes[i]!;
       return reasons;
     },
+    serve,
   };
   lazyFlagsOf.set(compiled, lazyFlags);
   return compiled;

@@ -7,7 +7,8 @@
  * topologicalSort(flagsByKey, flagKeys))`, the pipeline its SDKs run.
  */
 
-export { compile, outcomeJson, type CompiledFlagSet, type Outcome } from "./compile.js";
+export { compile, type CompiledFlagSet, type Outcome, type ServeOptions } from "./compile.js";
+export { servedJson } from "./served.js";
 export * from "./flag-metadata.js";
 export { USER_FIELDS, userToContext } from "./context.js";
 export { murmur3 } from "./murmur3.js";

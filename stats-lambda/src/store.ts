@@ -42,6 +42,23 @@ export function epochSeries(series: string, allocation: string): string {
     ? `${series}${EPOCH_SEPARATOR}${allocation}`
     : `${series.slice(0, bucket)}${EPOCH_SEPARATOR}${allocation}${series.slice(bucket)}`;
 }
+/**
+ * A metric's series over the units whose window closed (metrics with a window end): per day,
+ * the units whose window `[exposure, exposure + endHours)` ended that day, with their value in
+ * the window: `<metric>:closed` (and `:closed:den`, `:closed:cross`, `:closed~<bucket>`), and
+ * the count of those units, `$closed:<endHours>` (report/closed-window.ts reads them).
+ */
+export const CLOSED_SUFFIX = ":closed";
+export const CLOSED_UNITS_PREFIX = "$closed:";
+/**
+ * Events the metrics never count (issue 22, 10), by the day of the event: stamped before
+ * their unit's first exposure (`$beforeExposure`, under the unit's variant), and of units
+ * with no exposure 24 h on (`$neverExposed`, variant ""). The event store keeps both.
+ */
+export const BEFORE_EXPOSURE = "$beforeExposure";
+export const NEVER_EXPOSED = "$neverExposed";
+/** How long an event waits for its unit's exposure before it counts as never exposed. */
+export const ATTRIBUTION_BOUND_MS = 86_400_000;
 /** A metric's histogram bucket (shared/stats/winsorize.ts): `<metric>~<bucket>`. */
 export const BUCKET_SEPARATOR = "~";
 

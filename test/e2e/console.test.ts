@@ -398,7 +398,7 @@ describe("the admin console", () => {
     expect(await created.textContent()).toContain("first version");
     expect(await created.textContent()).not.toContain("0 changes");
     await page.locator("[data-version='2']").getByRole("button", { name: "Version 2" }).click();
-    await expect.poll(() => page.locator("[data-version='2'] .changes").textContent()).toContain("status");
+    await expect.poll(() => page.locator("[data-version='2'] .changes").textContent()).toContain("Status");
     await screenshot(page, "console-history");
     await created.getByRole("button", { name: "Restore" }).click();
     await created.getByRole("button", { name: "Restore version 1" }).click();
@@ -421,7 +421,7 @@ describe("the admin console", () => {
     const viewer = await signedIn(viewerToken);
     await viewer.goto(`${url}#/projects/demo`);
     await viewer.getByRole("link", { name: "Checkout redesign" }).waitFor();
-    expect(await viewer.getByRole("link", { name: "New flag or experiment" }).count()).toBe(0);
+    expect(await viewer.getByRole("link", { name: "New experiment" }).count()).toBe(0);
     await viewer.getByRole("link", { name: "Checkout redesign" }).click();
     await viewer.getByRole("heading", { name: /Checkout redesign/ }).waitFor();
     expect(await viewer.getByRole("link", { name: "Edit" }).count()).toBe(0);

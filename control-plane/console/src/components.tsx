@@ -2,7 +2,8 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 import { ApiFailure, describeError } from "./api.js";
-import { pathText, shortValue, type Change } from "./diff.js";
+import { describeChange, expandChanges } from "./change-text.js";
+import type { Change } from "./diff.js";
 
 /** Runs an async loader, and again when a key changes; `reload` runs it on demand. */
 export function useLoad<T>(
@@ -102,43 +103,54 @@ export function Loading<T>({
   return <>{children(state.data)}</>;
 }
 
-/** A control with its label (every input has one) and its hint as the control's description. */
+/** A control with its label (every input has one), its hint and, when it is wrong, the problem, as its description. */
 function Labelled({
   label,
   hint,
+  error,
   children,
 }: {
   label: string;
   hint?: string | undefined;
+  error?: string | undefined;
   children: (id: string, describedBy: string | undefined) => ComponentChildren;
 }) {
   const id = useId();
+  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
   return (
-    <div class="field">
+    <div class={error ? "field invalid" : "field"}>
       <label class="field-label" for={id}>
         {label}
       </label>
-      {children(id, hint ? `${id}-hint` : undefined)}
+      {children(id, described)}
       {hint && (
         <span class="hint" id={`${id}-hint`}>
           {hint}
         </span>
       )}
+      {/* Polite: read once typing pauses, not at every key like an alert. */}
+      <span class="hint error-text" id={`${id}-error`} aria-live="polite">
+        {error ?? ""}
+      </span>
     </div>
   );
 }
 
-type Labels = { label: string; hint?: string | undefined };
+type Labels = { label: string; hint?: string | undefined; error?: string | undefined };
 
-export const Field = ({ label, hint, ...input }: JSX.InputHTMLAttributes<HTMLInputElement> & Labels) => (
-  <Labelled label={label} hint={hint}>
-    {(id, describedBy) => <input id={id} {...input} aria-describedby={describedBy} />}
+export const Field = ({ label, hint, error, ...input }: JSX.InputHTMLAttributes<HTMLInputElement> & Labels) => (
+  <Labelled label={label} hint={hint} error={error}>
+    {(id, describedBy) => (
+      <input id={id} {...input} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
+    )}
   </Labelled>
 );
 
-export const TextArea = ({ label, hint, ...area }: JSX.TextareaHTMLAttributes<HTMLTextAreaElement> & Labels) => (
-  <Labelled label={label} hint={hint}>
-    {(id, describedBy) => <textarea id={id} {...area} aria-describedby={describedBy} />}
+export const TextArea = ({ label, hint, error, ...area }: JSX.TextareaHTMLAttributes<HTMLTextAreaElement> & Labels) => (
+  <Labelled label={label} hint={hint} error={error}>
+    {(id, describedBy) => (
+      <textarea id={id} {...area} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
+    )}
   </Labelled>
 );
 
@@ -256,8 +268,21 @@ export function ConfirmButton({
   );
 }
 
-/** A readable list of changes: the field, what it was, what it is. */
-export function ChangeList({ changes, empty = "No changes." }: { changes: Change[]; empty?: string }) {
+/**
+ * A readable list of changes: the field by its label, what it was, what it is, in full (change-text.ts).
+ * `after` and `before`, the whole documents, name list items by key ("Variant treatment").
+ */
+export function ChangeList({
+  changes,
+  empty = "No changes.",
+  after,
+  before,
+}: {
+  changes: Change[];
+  empty?: string;
+  after?: unknown;
+  before?: unknown;
+}) {
   if (changes.length === 0) return <p class="muted">{empty}</p>;
   return (
     <table class="changes">
@@ -269,20 +294,26 @@ export function ChangeList({ changes, empty = "No changes." }: { changes: Change
         </tr>
       </thead>
       <tbody>
-        {changes.map((change) => (
-          <tr key={pathText(change.path) + change.type} class={`change-${change.type.toLowerCase()}`}>
-            <td>
-              <code>{pathText(change.path)}</code>{" "}
-              <span class="tag">{{ CREATE: "added", REMOVE: "removed", CHANGE: "changed" }[change.type]}</span>
-            </td>
-            <td>
-              <code>{shortValue("oldValue" in change ? change.oldValue : undefined)}</code>
-            </td>
-            <td>
-              <code>{shortValue("value" in change ? change.value : undefined)}</code>
-            </td>
-          </tr>
-        ))}
+        {expandChanges(changes).map((change) => {
+          const text = describeChange(change, after, before);
+          return (
+            <tr
+              key={change.path.join("/") + change.type}
+              class={`change-${change.type.toLowerCase()}`}
+              data-field={text.field}
+            >
+              <td>
+                {text.field} <span class="tag">{text.kind}</span>
+              </td>
+              <td>
+                <pre class="value">{text.before}</pre>
+              </td>
+              <td>
+                <pre class="value">{text.after}</pre>
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );

@@ -66,7 +66,14 @@ function report({
       { key: "treatment", exposures: exposed, expectedShare: 0.5 },
     ],
     srm: { pValue: srm ? 0.0001 : 0.6, mismatch: srm, test: "sequential-dirichlet-multinomial", strata: [] },
-    dataQuality: { multipleVariantUnits: 0, multipleVariantShare: 0, rejectedExposures: 0, droppedValues: {} },
+    dataQuality: {
+      multipleVariantUnits: 0,
+      multipleVariantShare: 0,
+      rejectedExposures: 0,
+      droppedValues: {},
+      eventsBeforeExposure: 0,
+      eventsNeverExposed: 0,
+    },
     freshness: { lastIngestedAt: null, secondsSinceIngest: null, queueLagSeconds: null },
     plan:
       planned === null

@@ -39,13 +39,3 @@ export function applyChanges<T extends object>(target: T, changes: Change[]): T 
   }
   return result as T;
 }
-
-/** A value shown in one line: strings as they are, the rest as compact JSON. */
-export function shortValue(value: unknown): string {
-  if (value === undefined) return "—";
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value);
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
-
-export const pathText = (path: Array<string | number>): string =>
-  path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `.${step}`)).join("");

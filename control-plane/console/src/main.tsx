@@ -13,6 +13,7 @@ import { Banner } from "./components.js";
 import { MeContext } from "./me.js";
 import { FlagPage } from "./pages/flag.js";
 import { FlagEditorPage } from "./pages/flag-editor.js";
+import { GuidedCreatePage } from "./pages/guided-create.js";
 import { MetricPage } from "./pages/metrics.js";
 import { ProjectPage } from "./pages/project.js";
 import { ProjectsPage } from "./pages/projects.js";
@@ -61,6 +62,9 @@ function App() {
           <Switch>
             <Route path="/" component={ProjectsPage} />
             <Route path="/tokens" component={TokensPage} />
+            <Route path="/projects/:project/guide/:kind">
+              {(params) => <GuidedCreatePage project={params.project} kind={params.kind} />}
+            </Route>
             <Route path="/projects/:project/flags/new">{(params) => <FlagEditorPage project={params.project} />}</Route>
             <Route path="/projects/:project/flags/:flag/edit">
               {(params) => <FlagEditorPage project={params.project} flagKey={params.flag} />}

@@ -30,6 +30,8 @@ function diffLines(diff: DiffEntry[]): string {
   return lines.join("\n");
 }
 
+const percentText = (x: number) => (Number.isFinite(x) ? `${x > 0 ? "+" : ""}${(x * 100).toFixed(1)}%` : "n/a");
+
 /** One line (or a few) a person reads in a channel. */
 export function summary(event: NotificationEvent): string {
   const d = event.data;
@@ -43,6 +45,22 @@ export function summary(event: NotificationEvent): string {
       return `Scheduled ${d["action"]} of \`${d["flag"]}\` ran (v${d["version"]}), scheduled by ${d["createdBy"]}`;
     case "schedule.failed":
       return `Scheduled ${d["action"]} of \`${d["flag"]}\` did not run: ${d["message"]}`;
+    case "rollout.step":
+      return `Rollout of \`${d["flag"]}\` is at ${d["percent"]}% (step ${Number(d["step"]) + 1} of ${d["steps"]})`;
+    case "rollout.completed":
+      return `Rollout of \`${d["flag"]}\` reached 100%`;
+    case "rollout.rolled_back": {
+      const check = (d["check"] ?? {}) as { metric?: string; lift?: number | null; interval?: number[] | null };
+      const lift = typeof check.lift === "number" ? ` ${percentText(check.lift)}` : "";
+      const interval = check.interval ? ` [${check.interval.map((x) => x.toPrecision(3)).join(", ")}]` : "";
+      return `Rolled back \`${d["flag"]}\` to 0% at ${d["percent"]}%: guardrail ${check.metric}${lift}${interval} (difference, always-valid interval)`;
+    }
+    case "experiment.significant":
+      return `Experiment \`${d["flag"]}\`: ${d["metric"]} is significant for ${d["variant"]} (${percentText(Number(d["lift"]))}, ${d["verdict"]})`;
+    case "experiment.srm":
+      return `Experiment \`${d["flag"]}\`: sample-ratio mismatch (p = ${Number(d["pValue"]).toPrecision(2)}); do not trust its verdicts`;
+    case "experiment.guardrail_harm":
+      return `Experiment \`${d["flag"]}\`: guardrail ${d["metric"]} shows harm for ${d["variant"]} (${percentText(Number(d["lift"]))})`;
     case "webhook.test":
       return `Test notification from project ${event.project}`;
     default:

@@ -9,7 +9,27 @@
 import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
-export const EVENT_TYPES = ["flag.changed", "schedule.executed", "schedule.failed", "webhook.test"] as const;
+export const EVENT_TYPES = [
+  "flag.changed",
+  "schedule.executed",
+  "schedule.failed",
+  "webhook.test",
+  // Progressive rollouts (rollouts/plans.ts).
+  "rollout.step",
+  "rollout.completed",
+  "rollout.rolled_back",
+  // The watcher's reading of running experiments (rollouts/experiment-watch.ts).
+  "experiment.significant",
+  "experiment.srm",
+  "experiment.guardrail_harm",
+
+  // Change requests (change-requests/change-requests.ts).
+  "change_request.opened",
+  "change_request.applied",
+  "change_request.rejected",
+  "change_request.conflicting",
+  "change_request.bypassed",
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface NotificationEvent {
@@ -80,6 +100,22 @@ export function createEventLog(db: Db, now: () => number = Date.now) {
         ExpressionAttributeValues: { ":pk": pk(project), ":sk": "SEQ" },
       });
       return Number(items[0]?.["seq"] ?? 0);
+    },
+
+    /** The newest events first (the console's feed), skips left out. */
+    async latest(project: string, limit = 50): Promise<NotificationEvent[]> {
+      const { Items = [] } = await db.client.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: { ":pk": pk(project), ":from": eventSk(0), ":to": "E#~" },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return Items.map((item) => JSON.parse(item["data"] as string) as NotificationEvent).filter(
+        (event) => event.type !== "skip" && !event.only,
+      );
     },
 
     /** Events after `seq`, in order (at most `limit`). */

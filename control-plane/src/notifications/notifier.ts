@@ -5,7 +5,7 @@
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Db } from "../../../shared/node/dynamo.js";
-import { flagDiff } from "../services/flags.js";
+import { flagDiff } from "../commit/history.js";
 import { createDispatcher, type DispatcherOptions } from "./dispatcher.js";
 import { createEventLog, type EventInput } from "./events.js";
 import { createWebhookStore } from "./webhooks.js";

@@ -1,15 +1,15 @@
 /**
  * The repair pass for what follows a committed change (history entries, published
- * documents) when a process stopped in between or a dependency failed: writes missing
- * history entries, and republishes every deployment whose documents in KV are not what
- * its flags compile to now (read from KV itself, not from the recorded publish state,
+ * documents: steps 3 and 4 of ../commit/commit.ts) when a process stopped in between or a
+ * dependency failed: writes missing history entries, and republishes every deployment whose
+ * documents in KV are not what its flags compile to now (read from KV itself, not from the recorded publish state,
  * which a failure may have left behind), or whose last publish failed. Runs at start-up
  * and periodically.
  */
 import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
+import { recordMissingHistory } from "../commit/history.js";
 import type { Deployment, Store } from "../db/store.js";
-import { recordHistory } from "../services/flags.js";
 import type { KvWriter } from "./kv-writer.js";
 import { contentHash, type Publisher } from "./publisher.js";
 
@@ -40,12 +40,7 @@ export async function reconcile(
       store.listGroups(project.key),
       store.listDeployments(project.key),
     ]);
-    for (const flag of flags) {
-      if (await store.getHistory(project.key, flag.key, flag.version)) continue;
-      const previous = flag.version > 1 ? await store.getHistory(project.key, flag.key, flag.version - 1) : undefined;
-      await recordHistory(store, project.key, flag, previous?.flag);
-      history++;
-    }
+    for (const flag of flags) if (await recordMissingHistory(store, project.key, flag)) history++;
     const groupMap = new Map(groups.map((g) => [g.key, g]));
     for (const deployment of deployments) {
       const state = await store.getPublishState(project.key, deployment.key);

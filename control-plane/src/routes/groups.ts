@@ -3,9 +3,9 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
-import type { Store, StoredGroup } from "../db/store.js";
-import { conflictTo409 } from "../services/conflicts.js";
+import type { Store } from "../db/store.js";
 import type { DeploymentService } from "../services/deployments.js";
+import { createGroupService } from "../services/groups.js";
 import {
   body,
   errors,
@@ -23,6 +23,7 @@ export function groupRoutes(
   deployments: DeploymentService,
   onChange: (project: string, deployments: string[]) => Promise<void>,
 ): OpenAPIHono<AuthEnv> {
+  const groups = createGroupService({ store, onChange });
   const app = new OpenAPIHono<AuthEnv>();
   const tags = ["Mutual-exclusion groups and holdouts"];
 
@@ -39,10 +40,7 @@ export function groupRoutes(
     async (c) => {
       const { project } = c.req.valid("param");
       await deployments.project(project);
-      return c.json(
-        (await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 })),
-        200,
-      );
+      return c.json(await groups.list(project), 200);
     },
   );
 
@@ -67,15 +65,7 @@ export function groupRoutes(
       const { project, group } = c.req.valid("param");
       await deployments.project(project);
       const { version, ...input } = c.req.valid("json");
-      const existing = await store.getGroup(project, group);
-      const expected = existing ? expectedVersion(c, version) : undefined;
-      const saved: StoredGroup = { key: group, ...input, version: (expected ?? 0) + 1 };
-      await conflictTo409(() => store.putGroup(project, saved, expected));
-      await store.nextSeq(project);
-      await onChange(
-        project,
-        (await store.listDeployments(project)).map((d) => d.key),
-      );
+      const saved = await groups.save(project, { key: group, ...input }, () => expectedVersion(c, version));
       return c.json(saved, 200, { ETag: `"${saved.version}"` });
     },
   );

@@ -5,6 +5,7 @@ import { ApiError } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { EVENT_TYPES } from "../notifications/events.js";
 import type { Notifier } from "../notifications/notifier.js";
+import { summary } from "../notifications/bodies.js";
 import { body, errors, json, projectParams, writeErrors } from "./schemas.js";
 
 const tags = ["Webhooks"];
@@ -50,6 +51,16 @@ export const deliverySchema = z.object({
   ms: z.number(),
 });
 
+export const notificationSchema = z.object({
+  id: z.string(),
+  seq: z.number(),
+  type: z.enum(EVENT_TYPES),
+  project: z.string(),
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  summary: z.string().describe("The line a person reads (the Slack body's text)"),
+});
+
 const webhookParams = projectParams.extend({ webhook: z.string().min(1).max(40) });
 
 export function webhookRoutes(
@@ -61,6 +72,35 @@ export function webhookRoutes(
   const inProject = async (project: string) => {
     if (!(await projectExists(project))) throw new ApiError({ status: 404, message: `No project ${project}` });
   };
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/projects/{project}/notifications",
+      summary: "The project's notification feed, newest first",
+      description: "Every event webhooks are sent (flag changes, schedules, rollouts, experiments), with a summary.",
+      tags,
+      middleware: [requireRole("viewer")] as const,
+      request: {
+        params: projectParams,
+        query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      },
+      responses: { 200: json(z.array(notificationSchema), "The newest events"), ...errors },
+    }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      await inProject(project);
+      const events = await notifier.events.latest(project, c.req.valid("query").limit);
+      return c.json(
+        events.map((event) => ({
+          ...event,
+          type: event.type as (typeof EVENT_TYPES)[number],
+          summary: summary(event),
+        })),
+        200,
+      );
+    },
+  );
 
   app.openapi(
     createRoute({

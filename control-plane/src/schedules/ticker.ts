@@ -1,9 +1,11 @@
 /**
- * The local watcher: every `everyMs`, run the due schedules and deliver what webhooks are
- * owed (retries included). The state is all in DynamoDB, so a restart loses nothing: the
+ * The local watcher: every `everyMs`, run the due schedules, advance and guard rollout
+ * plans, read running experiments' reports, and deliver what webhooks are owed (retries
+ * included). The state is all in DynamoDB, so a restart loses nothing: the
  * next start's first tick picks up whatever came due meanwhile. Ticks never overlap.
  */
 import type { Dispatcher } from "../notifications/dispatcher.js";
+import type { RolloutService } from "../rollouts/plans.js";
 import type { ScheduleService } from "./schedules.js";
 
 export interface Ticker {
@@ -13,7 +15,15 @@ export interface Ticker {
 }
 
 export function startTicker(
-  work: { schedules: ScheduleService; dispatcher: Dispatcher; listProjects: () => Promise<Array<{ key: string }>> },
+  work: {
+    schedules: ScheduleService;
+    dispatcher: Dispatcher;
+    listProjects: () => Promise<Array<{ key: string }>>;
+    /** Rollout plans to advance and guard (absent: none). */
+    rollouts?: Pick<RolloutService, "watchAll"> | undefined;
+    /** Running experiments to read for significance, SRM and harm (absent: none). */
+    experiments?: { watchAll(): Promise<unknown> } | undefined;
+  },
   everyMs: number,
 ): Ticker {
   let stopped = false;
@@ -22,6 +32,8 @@ export function startTicker(
 
   async function once(): Promise<void> {
     await work.schedules.runDue();
+    await work.rollouts?.watchAll();
+    await work.experiments?.watchAll();
     await Promise.all((await work.listProjects()).map((p) => work.dispatcher.dispatch(p.key)));
   }
 

@@ -9,6 +9,8 @@ import { compile, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import { keys } from "../../../shared/node/control-plane-table.js";
+import { createCommits } from "../commit/commit.js";
+import { recordHistory } from "../commit/history.js";
 import type { Deployment, Project, PublishState, Store } from "../db/store.js";
 import type { EvaluationExplained } from "../routes/schemas.js";
 import { conflictTo409 } from "./conflicts.js";
@@ -30,6 +32,14 @@ export function createDeploymentService({
   publisher: Publisher;
   kv: KvWriter;
 }) {
+  // A deployment's own change publishes at once, also in the cloud: the answer shows its publish state.
+  const commits = createCommits({
+    store,
+    publish: async (projectKey, keys) => {
+      for (const key of keys) await publisher.publish(projectKey, key);
+    },
+  });
+
   async function project(key: string): Promise<Project> {
     const found = await store.getProject(key);
     if (!found) throw new ApiError({ status: 404, message: `No project ${key}` });
@@ -95,14 +105,7 @@ export function createDeploymentService({
           updatedAt: at,
           lastChange: { actor, at, action: "delete project" },
         };
-        await store.putHistory(key, {
-          version: deleted.version,
-          flag: deleted,
-          actor,
-          at,
-          action: "delete project",
-          diff: [],
-        });
+        await recordHistory(store, key, deleted, undefined); // no diff: the whole flag goes
       }
       // The edge first: once a deployment's documents are gone its keys serve nothing, whatever happens next.
       for (const d of deploymentList)
@@ -137,9 +140,12 @@ export function createDeploymentService({
         retiredKeys: [],
         createdAt: new Date().toISOString(),
       };
-      await conflictTo409(() => store.putDeployment(projectKey, created));
-      await store.nextSeq(projectKey); // a change a publisher holding the lease must see
-      await publisher.publish(projectKey, key);
+      // Counted as a change: a publisher holding the lease must see it.
+      await commits.commit({
+        project: projectKey,
+        write: () => store.putDeployment(projectKey, created),
+        publish: [key],
+      });
       return view(projectKey, created);
     },
     async rotate(projectKey: string, key: string, which: Array<"client" | "server">): Promise<DeploymentView> {
@@ -150,11 +156,13 @@ export function createDeploymentService({
         next.retiredKeys.push(current[field]);
         next[field] = newApiKey(kind);
       }
-      await conflictTo409(() => store.putDeployment(projectKey, next, current));
       // Counted as a change: a publisher already holding the lease (which read the old keys)
       // sees the counter move when it lets go, and publishes again with the new keys.
-      await store.nextSeq(projectKey);
-      await publisher.publish(projectKey, key);
+      await commits.commit({
+        project: projectKey,
+        write: () => store.putDeployment(projectKey, next, current),
+        publish: [key],
+      });
       return view(projectKey, next);
     },
     async remove(projectKey: string, key: string): Promise<void> {
@@ -189,9 +197,8 @@ export function createDeploymentService({
       const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
       const compiled = compile(toEvaluationFlags(key, flags, new Map(groups.map((g) => [g.key, g]))));
       const explained: Record<string, EvaluationExplained> = {};
-      for (const [flag, outcome] of Object.entries(compiled.evaluateWithReasons(userToContext(user)))) {
-        if (!compiled.visibleKeys.has(flag)) continue;
-        const { variant, reason } = outcome;
+      for (const outcome of compiled.serve(userToContext(user))) {
+        const { flagKey: flag, variant, reason } = outcome;
         const segment = variant.metadata?.["segmentName"];
         explained[flag] = {
           variant: variant.key ?? null,

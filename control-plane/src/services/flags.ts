@@ -1,8 +1,8 @@
 /**
  * Flags and experiments: create, edit, lifecycle actions and restores. Every change is
- * one conditional write of the flag item on the version the caller read (a lost race is
- * a 409, never a lost update); the history entry and the publish follow from it and
- * are repaired by the reconcile pass if the process stops in between.
+ * committed by ../commit/commit.ts: one conditional write of the flag item on the version the
+ * caller read (a lost race is a 409, never a lost update), then the change counter, the history
+ * entry and the publish, repaired by the reconcile pass if the process stops in between.
  */
 import diff from "microdiff";
 import { regexSafetyIssues } from "../../../shared/authoring/regex-safety.js";
@@ -19,9 +19,13 @@ import {
   type MetricChange,
 } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
-import type { HistoryEntry, Store } from "../db/store.js";
-import { conflictTo409 } from "./conflicts.js";
+import { createCommits, flagChange, type Change } from "../commit/commit.js";
+import { flagDiff, previousVersion, recordHistory, utf8JsonBytes } from "../commit/history.js";
+import type { Store } from "../db/store.js";
 import type { MetricService } from "./metrics.js";
+
+/** Moved to the commit module (history.ts); exported here as before. */
+export { flagDiff, recordHistory };
 
 export const FLAG_ACTIONS = ["start", "stop", "decide", "activate", "deactivate", "archive", "unarchive"] as const;
 export type FlagAction = (typeof FLAG_ACTIONS)[number];
@@ -38,12 +42,11 @@ export interface FlagServiceOptions {
 
 /**
  * A DynamoDB item holds at most 400 KB, and a flag's history entry carries the flag and
- * its diff. Bounding the flag at 128 KiB of JSON and the kept diff at 128 KiB (below)
- * keeps every write of a change inside that limit. Long ID lists belong in segments.
+ * its diff. Bounding the flag at 128 KiB of JSON and the kept diff at 128 KiB
+ * (../commit/history.ts) keeps every write of a change inside that limit. Long ID lists
+ * belong in segments.
  */
 const MAX_FLAG_JSON_BYTES = 128 * 1024;
-const MAX_DIFF_JSON_BYTES = 128 * 1024;
-const utf8JsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
 const invalid = (issues: Issue[]) =>
   new ApiError({
@@ -202,6 +205,8 @@ export function periodsAfter(
 }
 
 export function createFlagService({ store, onChange, metrics, onCommitted }: FlagServiceOptions) {
+  const commits = createCommits({ store, publish: onChange });
+
   /** The flag as it will be stored: every catalog reference in its metrics copied and pinned. */
   async function resolveMetrics(project: string, input: FlagWrite): Promise<FlagInput> {
     const resolve = (metric: FlagWrite["secondaryMetrics"][number], path: string[]) => {
@@ -237,7 +242,31 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
     if (issues.length) throw invalid(issues);
   }
 
-  /** The one conditional write, then the derived history entry and publish. */
+  /** Stamps the deployments the flag names; one deleted between our check and our write undoes the write. */
+  async function deploymentsStillExist(project: string, next: Flag, previous: Flag | undefined): Promise<void> {
+    const gone = await store.referenceDeployments(project, next.deployments);
+    if (gone.length === 0) return;
+    await store.revertFlag(project, next, previous);
+    throw invalid(
+      gone.map((key) => ({
+        path: ["deployments", String(next.deployments.indexOf(key))],
+        message: `unknown deployment '${key}' (deleted meanwhile)`,
+      })),
+    );
+  }
+
+  /** `next` (the version after `previous`) as a change for the commit module. */
+  function change(project: string, next: Flag, previous: Flag | undefined): Change {
+    return {
+      project,
+      write: () => store.putFlag(project, next, previous?.version),
+      verify: () => deploymentsStillExist(project, next, previous),
+      ...flagChange(store, project, next, previous),
+      ...(onCommitted ? { committed: () => onCommitted(project, next, previous) } : {}),
+    };
+  }
+
+  /** The one conditional write, then the deployment references, change counter, history entry and publish. */
   async function commit(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
     const bytes = utf8JsonBytes(next);
     if (bytes > MAX_FLAG_JSON_BYTES) {
@@ -248,30 +277,7 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
           `the limit is ${MAX_FLAG_JSON_BYTES / 1024} KiB (move long ID lists into segments)`,
       });
     }
-    await conflictTo409(() => store.putFlag(project, next, previous?.version));
-    return finish(project, next, previous);
-  }
-
-  /**
-   * What follows a landed write: deployment references, the change counter, the history entry and the publish. Each
-   * step is idempotent, so a retry of a write that landed but did not get this far (a 503 after the put) runs it again
-   * and leaves nothing undone: no hole in the history, no stale edge.
-   */
-  async function finish(project: string, next: Flag, previous: Flag | undefined): Promise<Flag> {
-    const gone = await store.referenceDeployments(project, next.deployments);
-    if (gone.length > 0) {
-      await store.revertFlag(project, next, previous); // a deployment was deleted between our check and our write
-      throw invalid(
-        gone.map((key) => ({
-          path: ["deployments", String(next.deployments.indexOf(key))],
-          message: `unknown deployment '${key}' (deleted meanwhile)`,
-        })),
-      );
-    }
-    await store.nextSeq(project); // after the write: a publisher that compiled before it will see the counter move
-    await recordHistory(store, project, next, previous);
-    await onCommitted?.(project, next, previous);
-    await onChange(project, [...new Set([...(previous?.deployments ?? []), ...next.deployments])]);
+    await commits.commit(change(project, next, previous));
     return next;
   }
 
@@ -319,10 +325,19 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
   const current = async (project: string, key: string, expected: number): Promise<Flag> =>
     atVersion(await stored(project, key), expected);
 
-  /** A replayed write's answer: the flag it made, once whatever the first attempt left undone is done. */
+  /**
+   * A replayed write's answer: the flag it made, once whatever the first attempt left undone is done (every step
+   * after the write is idempotent: no hole in the history, no stale edge).
+   */
   async function finishReplay(project: string, flag: Flag): Promise<Flag> {
-    const previous = flag.version > 1 ? await store.getHistory(project, flag.key, flag.version - 1) : undefined;
-    return finish(project, flag, previous?.flag);
+    await commits.finish(change(project, flag, await previousVersion(store, project, flag)));
+    return flag;
+  }
+
+  async function version(project: string, key: string, number: number) {
+    const entry = await store.getHistory(project, key, number);
+    if (!entry) throw new ApiError({ status: 404, message: `No version ${number} of flag ${key}` });
+    return entry;
   }
 
   return {
@@ -342,11 +357,7 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
         .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
     },
 
-    async get(project: string, key: string): Promise<Flag> {
-      const flag = await store.getFlag(project, key);
-      if (!flag) throw new ApiError({ status: 404, message: `No flag ${key}` });
-      return flag;
-    },
+    get: stored,
 
     async create(project: string, write: FlagWrite, actor: string): Promise<Flag> {
       await projectOpen(project);
@@ -453,12 +464,13 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
           message: `Flag ${key} is a prerequisite of ${dependents.join(", ")}: remove it from them first`,
           details: { dependents },
         });
-      await conflictTo409(() => store.deleteFlag(project, key, previous.version));
       const deleted = stamp(previous, previous, actor, "delete");
-      await recordHistory(store, project, deleted, previous);
-      await onCommitted?.(project, deleted, previous);
-      await store.nextSeq(project);
-      await onChange(project, previous.deployments);
+      await commits.commit({
+        project,
+        write: () => store.deleteFlag(project, key, previous.version),
+        ...flagChange(store, project, deleted, previous), // the deletion's entry; its deployments republish
+        ...(onCommitted ? { committed: () => onCommitted(project, deleted, previous) } : {}),
+      });
       return previous;
     },
 
@@ -466,24 +478,20 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
     async history(project: string, key: string) {
       await projectExists(project);
       const entries = await store.listHistory(project, key);
-      if (entries.length === 0) await this.get(project, key); // 404 for a flag that never was
+      if (entries.length === 0) await stored(project, key); // 404 for a flag that never was
       return entries;
     },
 
-    async version(project: string, key: string, version: number) {
-      const entry = await store.getHistory(project, key, version);
-      if (!entry) throw new ApiError({ status: 404, message: `No version ${version} of flag ${key}` });
-      return entry;
-    },
+    version,
 
     /**
      * Makes an earlier version's configuration current again, as a new version. The
      * lifecycle (running, decided, …) stays as it is: restoring a rule set must not
      * stop or restart an experiment.
      */
-    async restore(project: string, key: string, version: number, expected: number, actor: string): Promise<Flag> {
+    async restore(project: string, key: string, versionNumber: number, expected: number, actor: string): Promise<Flag> {
       const previous = await current(project, key, expected);
-      const { flag: old } = await this.version(project, key, version);
+      const { flag: old } = await version(project, key, versionNumber);
       const content = flagInputSchema.parse(old); // the editable fields only
       assertNotArchived(previous);
       assertAnalysisUnchanged(previous, content);
@@ -491,7 +499,7 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
       const periods = periodsWithMetricChanges(previous, content, new Date().toISOString());
       return commit(
         project,
-        stamp({ ...content, ...managed(previous, periods) }, previous, actor, `restore v${version}`),
+        stamp({ ...content, ...managed(previous, periods) }, previous, actor, `restore v${versionNumber}`),
         previous,
       );
     },
@@ -511,41 +519,6 @@ function managed(previous: Flag, analysisPeriods = previous.analysisPeriods) {
     ...(statusBeforeArchive ? { statusBeforeArchive } : {}),
     ...(analysisPeriods ? { analysisPeriods } : {}),
   };
-}
-
-const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);
-
-/**
- * What changed from `previous` to `flag`, field by field. A diff too large to keep
- * (replacing thousands of IDs) names the top-level fields that changed, without values:
- * both full versions stay readable in the history.
- */
-export function flagDiff(previous: Flag | undefined, flag: Flag): HistoryEntry["diff"] {
-  if (!previous) return [];
-  const changes = diff(
-    previous as unknown as Record<string, unknown>,
-    flag as unknown as Record<string, unknown>,
-  ).filter((change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])));
-  if (utf8JsonBytes(changes) <= MAX_DIFF_JSON_BYTES) return changes;
-  const fields = [...new Set(changes.map((change) => String(change.path[0])))];
-  return fields.map((field) => ({ type: "CHANGE", path: [field] }));
-}
-
-/** Writes the history entry of `flag`'s version: idempotent, so reconcile can redo it. */
-export async function recordHistory(
-  store: Store,
-  project: string,
-  flag: Flag,
-  previous: Flag | undefined,
-): Promise<void> {
-  await store.putHistory(project, {
-    version: flag.version,
-    flag,
-    actor: flag.lastChange.actor,
-    at: flag.lastChange.at,
-    action: flag.lastChange.action,
-    diff: flagDiff(previous, flag),
-  });
 }
 
 export type FlagService = ReturnType<typeof createFlagService>;

@@ -1,7 +1,7 @@
 /**
  * The project's metric catalog: create, edit, archive and restore metric definitions,
- * versioned and conditional as flags are (a lost race is a 409 with the current version,
- * never a lost update). Experiments name a catalog metric by key (`{"metric": "<key>"}`);
+ * versioned and conditional as flags are, through the same commit module (../commit/commit.ts:
+ * a lost race is a 409 with the current version, never a lost update; nothing is published). Experiments name a catalog metric by key (`{"metric": "<key>"}`);
  * `resolve` copies the entry's definition into the experiment with `catalog: {key, version}`,
  * so a later edit of the entry never changes an experiment's analysis silently.
  */
@@ -9,13 +9,13 @@ import diff from "microdiff";
 import type { Metric, MetricInput } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { MetricDefinition } from "../../../shared/metrics/definition.js";
+import { createCommits } from "../commit/commit.js";
+import { recordMetricHistory } from "../commit/history.js";
 import type { CatalogMetric, MetricHistoryEntry } from "../db/records.js";
-import type { Store } from "../db/store.js";
+import { ConflictError, type Store } from "../db/store.js";
 
 export const METRIC_ACTIONS = ["archive", "unarchive"] as const;
 export type MetricAction = (typeof METRIC_ACTIONS)[number];
-
-const BOOKKEEPING_FIELDS = new Set(["version", "updatedAt", "lastChange"]);
 
 /** The definition part of a stored catalog metric (what experiments copy). */
 export function definitionOf(metric: CatalogMetric): MetricDefinition {
@@ -24,6 +24,8 @@ export function definitionOf(metric: CatalogMetric): MetricDefinition {
 }
 
 export function createMetricService({ store }: { store: Store }) {
+  const commits = createCommits({ store }); // the catalog publishes nothing: experiments copy its definitions
+
   async function assertProject(project: string): Promise<void> {
     if (!(await store.getProject(project))) throw new ApiError({ status: 404, message: `No project ${project}` });
   }
@@ -46,29 +48,18 @@ export function createMetricService({ store }: { store: Store }) {
 
   /** The one conditional write, then the derived history entry. */
   async function commit(project: string, next: CatalogMetric, previous: CatalogMetric | undefined) {
-    const result = await store.putMetric(project, next, previous?.version);
-    if (!result.written)
-      throw new ApiError({
-        status: 409,
-        message: previous
-          ? `Metric ${next.key} changed since version ${previous.version}`
-          : `Metric ${next.key} exists`,
-        ...(result.current === undefined ? {} : { details: { currentVersion: result.current } }),
-      });
-    const changes = previous
-      ? diff(previous as Record<string, unknown>, next as Record<string, unknown>).filter(
-          (change) => !BOOKKEEPING_FIELDS.has(String(change.path[0])),
-        )
-      : [];
-    const entry: MetricHistoryEntry = {
-      version: next.version,
-      actor: next.lastChange.actor,
-      at: next.lastChange.at,
-      action: next.lastChange.action,
-      diff: changes,
-      metric: next,
-    };
-    await store.putMetricHistory(project, entry);
+    await commits.commit({
+      project,
+      async write() {
+        const result = await store.putMetric(project, next, previous?.version);
+        if (!result.written)
+          throw new ConflictError(
+            previous ? `Metric ${next.key} changed since version ${previous.version}` : `Metric ${next.key} exists`,
+            result.current,
+          );
+      },
+      history: () => recordMetricHistory(store, project, next, previous),
+    });
     return next;
   }
 
@@ -88,6 +79,12 @@ export function createMetricService({ store }: { store: Store }) {
       updatedAt: at,
       lastChange: { actor, at, action },
     };
+  }
+
+  async function historyEntry(project: string, key: string, version: number): Promise<MetricHistoryEntry> {
+    const entry = await store.getMetricHistory(project, key, version);
+    if (!entry) throw new ApiError({ status: 404, message: `No version ${version} of metric ${key}` });
+    return entry;
   }
 
   const unchanged = (metric: CatalogMetric, definition: MetricDefinition) =>
@@ -167,16 +164,12 @@ export function createMetricService({ store }: { store: Store }) {
       return store.listMetricHistory(project, key);
     },
 
-    async version(project: string, key: string, version: number): Promise<MetricHistoryEntry> {
-      const entry = await store.getMetricHistory(project, key, version);
-      if (!entry) throw new ApiError({ status: 404, message: `No version ${version} of metric ${key}` });
-      return entry;
-    },
+    version: historyEntry,
 
     /** Makes an earlier version's definition current again, as a new version (archived or not stays as is). */
     async restore(project: string, key: string, version: number, expected: number, actor: string) {
       const previous = atVersion(await stored(project, key), expected);
-      const { metric: old } = await this.version(project, key, version);
+      const { metric: old } = await historyEntry(project, key, version);
       if (previous.archived)
         throw new ApiError({ status: 409, message: `Metric ${key} is archived: unarchive it before restoring` });
       return commit(project, stamp(definitionOf(old), previous, false, actor, `restore v${version}`), previous);

@@ -8,7 +8,7 @@
  * `checkout-redesign=treatment;new-onboarding=on`.
  */
 import type { CompiledFlagSet, EvaluationVariant, Outcome } from "../../../shared/evaluation/index.js";
-import { isDefaultVariant, userToContext } from "../../../shared/evaluation/index.js";
+import { userToContext } from "../../../shared/evaluation/index.js";
 
 export interface RequestIdentity {
   deviceId: string;
@@ -41,17 +41,15 @@ export function userFromRequest(request: Request, identity: RequestIdentity): Re
 export interface Assignment {
   /** Non-default variants by flag key (group flags, which clients never see, excluded). */
   variants: Record<string, EvaluationVariant>;
-  outcomes: Record<string, Outcome>;
+  /** The same, as served (CompiledFlagSet.serve): what exposures are recorded from. */
+  served: Outcome[];
 }
 
 export function assign(compiled: CompiledFlagSet, user: Record<string, unknown>): Assignment {
-  const outcomes = compiled.evaluateWithReasons(userToContext(user));
+  const served = compiled.serve(userToContext(user), { defaults: false });
   const variants: Record<string, EvaluationVariant> = {};
-  for (const [key, outcome] of Object.entries(outcomes)) {
-    if (isDefaultVariant(outcome.variant) || !compiled.visibleKeys.has(key)) continue;
-    variants[key] = outcome.variant;
-  }
-  return { variants, outcomes };
+  for (const outcome of served) variants[outcome.flagKey] = outcome.variant;
+  return { variants, served };
 }
 
 export function assignmentHeader(variants: Record<string, EvaluationVariant>): string {

@@ -110,9 +110,7 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;
       const pathname = new URL(c.req.url).pathname;
-      const applied = Object.keys(assignment.variants)
-        .filter((key) => appliesOn(assignment.variants[key]!, pathname))
-        .map((key) => assignment.outcomes[key]);
+      const applied = assignment.served.filter((outcome) => appliesOn(outcome.variant, pathname));
       if (queue) exposures.record(c.executionCtx, queue, deployment, user, applied, "cdn");
     }
     return assignment;

@@ -63,19 +63,23 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
     const deployment = c.get("deployment");
     if (!deployment.compiled.visibleKeys.has(key))
       throw ofrepError(404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
-    const outcome = deployment.compiled.evaluateWithReasons(userToContext(user), [key])[key];
+    const served = deployment.compiled.serve(userToContext(user), { flagKeys: [key] });
     if (deployment.trackExposures)
-      exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, [outcome], "remote-evaluation");
-    return c.json(toOfrepResult(deployment.compiled, key, outcome), 200, { "Cache-Control": "no-store" });
+      exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served, "remote-evaluation");
+    return c.json(toOfrepResult(deployment.compiled, key, served[0]), 200, { "Cache-Control": "no-store" });
   });
 
   app.post("/ofrep/v1/evaluate/flags", async (c) => {
     const user = await readContext(c);
     const { compiled } = c.get("deployment");
-    const outcomes = compiled.evaluateWithReasons(userToContext(user));
-    const body = JSON.stringify({
-      flags: [...compiled.visibleKeys].map((key) => toOfrepResult(compiled, key, outcomes[key])),
-    });
+    // OFREP lists every flag, one without a result as its default (toOfrepResult): the served
+    // outcomes come in visibleKeys' order, so one walk pairs them.
+    const served = compiled.serve(userToContext(user));
+    let next = 0;
+    const flags = [];
+    for (const key of compiled.visibleKeys)
+      flags.push(toOfrepResult(compiled, key, served[next]?.flagKey === key ? served[next++] : undefined));
+    const body = JSON.stringify({ flags });
     // The answer depends on the deployment and the context, so the ETag is its hash.
     const etag = `"${murmur3(body).toString(36)}-${body.length.toString(36)}"`;
     const headers = { ETag: etag, "Cache-Control": "private, no-cache" };

@@ -6,12 +6,15 @@
  *   `context`; default variants omitted.
  */
 import { Hono, type Context } from "hono";
-import { isDefaultVariant, outcomeJson, userToContext } from "../../../shared/evaluation/index.js";
+import { isDefaultVariant, servedJson, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv } from "../bindings.js";
+import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
+
+const ANSWER_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" } as const;
 
 /** Evaluates, records exposures, and answers with the variants as JSON. */
 function respond(
@@ -22,24 +25,14 @@ function respond(
   { includeDefaults }: { includeDefaults: boolean },
 ): Response {
   const deployment = c.get("deployment");
-  const all = deployment.compiled.evaluateWithReasons(userToContext(user), flagKeys);
-  // Parents evaluated for dependencies are not part of the answer unless asked for.
-  const visible = deployment.compiled.visibleKeys;
-  const keys = (flagKeys ?? Object.keys(all)).filter((key) => visible.has(key) && Object.hasOwn(all, key));
-  const served = includeDefaults ? keys : keys.filter((key) => !isDefaultVariant(all[key]!.variant));
-  if (wantsExposures(c, deployment.trackExposures)) {
-    exposures.record(
-      c.executionCtx,
-      c.env.EVENTS,
-      deployment,
-      user,
-      served.map((key) => all[key]),
-      "remote-evaluation",
-    );
-  }
-  // Each variant's JSON was built at compile time; the response is their concatenation.
-  const body = `{${served.map((key) => `${JSON.stringify(key)}:${outcomeJson(all[key]!)}`).join(",")}}`;
-  return c.body(body, 200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+  // Every visible flag asked for, defaults too: the stale-flag counts need each evaluation, the answer may not.
+  const evaluated = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: true });
+  evaluationCounts.count(c.executionCtx, c.env, deployment, evaluated);
+  const served = includeDefaults ? evaluated : evaluated.filter((outcome) => !isDefaultVariant(outcome.variant));
+  if (wantsExposures(c, deployment.trackExposures))
+    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served, "remote-evaluation");
+  // Each outcome's JSON was encoded on its first serving; the body is their concatenation.
+  return c.body(servedJson(served), 200, ANSWER_HEADERS);
 }
 
 /** `X-Amp-Exp-Exposure-Track` decides; without it, `X-Amp-Exp-Track: no-track` opts out too. */

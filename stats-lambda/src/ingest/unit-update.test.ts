@@ -1,7 +1,20 @@
 /** The per-unit rules of ingest, as a table: pure, no DynamoDB. */
 import { describe, expect, it } from "vitest";
 import type { LegacyMetric as Metric } from "../../../shared/authoring/schema.js";
-import { updateUnit, type EntryStatus, type PendingEntry, type UnitItem, type UnitUpdateInput } from "./unit-update.js";
+import { cellsOf } from "./runs.js";
+import {
+  cellOf,
+  contributionsOf,
+  decodeDelta,
+  encodeDelta,
+  parseCell,
+  seriesCell,
+  updateUnit,
+  type EntryStatus,
+  type PendingEntry,
+  type UnitItem,
+  type UnitUpdateInput,
+} from "./unit-update.js";
 
 const T = Date.UTC(2026, 10, 20, 12);
 const DAY = "2026-11-20";
@@ -101,5 +114,46 @@ describe("updateUnit", () => {
     const update = updateUnit(input({ current: unit([entry("busy"), entry("done")]), events: [view("e9")], status }));
     expect(update.next?.pending.map((e) => e.run)).toEqual(["busy", "me"]);
     expect(update.next?.version).toBe(4);
+  });
+});
+
+describe("cell keys and stored deltas", () => {
+  it("parses what cellOf and seriesCell build; a histogram bucket's cell is its metric's", () => {
+    expect(parseCell(seriesCell(DAY, "views"))).toEqual({ day: DAY, metric: "views" });
+    expect(parseCell(seriesCell(DAY, "$alloc:control=50,treatment=50"))).toEqual({
+      day: DAY,
+      metric: "$alloc:control=50,treatment=50",
+    });
+    const bucket = "latency~3"; // `~`: BUCKET_SEPARATOR, what baseMetric strips
+    expect(cellOf(DAY, bucket)).toBe(cellOf(DAY, "latency"));
+    expect(parseCell(cellOf(DAY, bucket))).toEqual({ day: DAY, metric: "latency" });
+  });
+
+  it("round-trips a delta exactly, beyond 2^53", () => {
+    const delta = { n: 3, sum: 2n ** 60n + 1n, sumSquares: 2n ** 100n };
+    expect(encodeDelta(delta)).toEqual([3, "1152921504606846977", "1267650600228229401496703205376"]);
+    expect(decodeDelta(encodeDelta(delta))).toEqual(delta);
+  });
+
+  it("names an entry's contributions, and its cells once per metric", () => {
+    const stored: PendingEntry = {
+      run: "r",
+      at: T,
+      d: {
+        [`${DAY}|latency~1`]: [1, "5", "25"],
+        [`${DAY}|latency~2`]: [1, "7", "49"],
+        [`${DAY}|views`]: [0, "1", "1"],
+      },
+      ev: [],
+    };
+    expect(contributionsOf(stored)[0]).toEqual({
+      day: DAY,
+      series: "latency~1",
+      delta: { n: 1, sum: 5n, sumSquares: 25n },
+    });
+    expect(cellsOf(stored)).toEqual([
+      { day: DAY, metric: "latency" },
+      { day: DAY, metric: "views" },
+    ]);
   });
 });

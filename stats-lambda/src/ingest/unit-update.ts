@@ -20,11 +20,23 @@ import type { LegacyMetric as Metric } from "../../../shared/authoring/schema.js
 import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../metrics.js";
 import { ALLOCATION_PREFIX, baseMetric, dayOf, EXPOSURES, MULTIPLE_VARIANTS } from "../store.js";
 
-/** A run's contribution to a unit: per `day|metric`, [n, Σ, Σ²] (scaled, exact decimal strings). */
+/**
+ * One series' delta as a unit item stores it: scaled, Σ and Σ² as exact decimal strings (DynamoDB numbers
+ * would round them). `decodeDelta` and `encodeDelta` convert; nothing else reads the tuple.
+ */
+export type StoredDelta = [n: number, sum: string, sumSquares: string];
+
+/**
+ * A run's contribution to a unit, as stored in the unit's item. The short field names are the stored
+ * attribute names (every unit item carries them); `contributionsOf` reads `d` with names.
+ */
 export interface PendingEntry {
   run: string;
+  /** When the run started. */
   at: number;
-  d: Record<string, [number, string, string]>;
+  /** Deltas: per `day|series` (`seriesCell`), what the run adds to its variant's aggregate of that day. */
+  d: Record<string, StoredDelta>;
+  /** Events: the ids of the events the run applied. */
   ev: string[];
 }
 
@@ -43,8 +55,31 @@ export type EntryStatus =
   | { kind: "running" }
   | { kind: "dead"; unappliedCells: ReadonlySet<string> };
 
+/** A contribution's key in a pending entry: a day and a series (a histogram bucket keeps its bucket). */
+export const seriesCell = (day: string, series: string) => `${day}|${series}`;
+
 /** An aggregate cell's name in `unappliedCells`: a day and a metric (histogram buckets go with their metric). */
-export const cellOf = (day: string, metric: string) => `${day}|${baseMetric(metric)}`;
+export const cellOf = (day: string, metric: string) => seriesCell(day, baseMetric(metric));
+
+/** The day and the metric (or series) of a key `cellOf` or `seriesCell` built. */
+export function parseCell(key: string): { day: string; metric: string } {
+  const separator = key.indexOf("|"); // a day (YYYY-MM-DD) has none: the first one ends it
+  return { day: key.slice(0, separator), metric: key.slice(separator + 1) };
+}
+
+export const encodeDelta = ({ n, sum, sumSquares }: ExactDelta): StoredDelta => [n, String(sum), String(sumSquares)];
+export const decodeDelta = ([n, sum, sumSquares]: StoredDelta): ExactDelta => ({
+  n,
+  sum: BigInt(sum),
+  sumSquares: BigInt(sumSquares),
+});
+
+/** A pending entry's deltas, decoded: each with its day and series. */
+export const contributionsOf = (entry: PendingEntry): Array<{ day: string; series: string; delta: ExactDelta }> =>
+  Object.entries(entry.d).map(([key, stored]) => {
+    const { day, metric } = parseCell(key);
+    return { day, series: metric, delta: decodeDelta(stored) };
+  });
 
 export interface ExposureIn {
   variant: string;
@@ -117,7 +152,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
 
   for (const entry of current?.pending ?? []) {
     const state = status(entry);
-    const exposes = Object.keys(entry.d).some((key) => key.endsWith(`|${EXPOSURES}`));
+    const exposes = Object.keys(entry.d).some((key) => parseCell(key).metric === EXPOSURES);
     if (state.kind === "running") {
       kept.push(entry);
       for (const id of entry.ev) runningEvents.add(id);
@@ -127,10 +162,8 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
     for (const id of entry.ev) doneEvents.add(id);
     if (state.kind === "dead") {
       changed = true; // the adoption must be written
-      for (const [key, [n, sum, sumSquares]] of Object.entries(entry.d)) {
-        if (state.unappliedCells.has(cellOf(key.slice(0, key.indexOf("|")), key.slice(key.indexOf("|") + 1))))
-          addTo(sums, key, { n, sum: BigInt(sum), sumSquares: BigInt(sumSquares) });
-      }
+      for (const { day, series, delta } of contributionsOf(entry))
+        if (state.unappliedCells.has(cellOf(day, series))) addTo(sums, seriesCell(day, series), delta);
       ownEvents.push(...entry.ev);
     }
   }
@@ -140,15 +173,15 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
   for (const exposure of byTime) {
     if (!unit) {
       unit = { variant: exposure.variant, firstExposure: exposure.time, version: 0, metrics: {}, pending: [] };
-      addTo(sums, `${dayOf(exposure.time)}|${EXPOSURES}`, ONE_UNIT);
+      addTo(sums, seriesCell(dayOf(exposure.time), EXPOSURES), ONE_UNIT);
       if (exposure.allocation)
-        addTo(sums, `${dayOf(exposure.time)}|${ALLOCATION_PREFIX}${exposure.allocation}`, ONE_UNIT);
+        addTo(sums, seriesCell(dayOf(exposure.time), `${ALLOCATION_PREFIX}${exposure.allocation}`), ONE_UNIT);
       result.exposures++;
       changed = true;
     } else if (unit.variant !== exposure.variant) {
       if (!unit.multipleVariants) {
         unit.multipleVariants = true;
-        addTo(sums, `${dayOf(exposure.time)}|${MULTIPLE_VARIANTS}`, ONE_UNIT);
+        addTo(sums, seriesCell(dayOf(exposure.time), MULTIPLE_VARIANTS), ONE_UNIT);
         changed = true;
       }
     } else {
@@ -173,7 +206,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
       const change = applyEvent(metric, unit.metrics[metric.key] ?? EMPTY_STATE, scaled);
       if (!change) continue;
       unit.metrics[metric.key] = change.state;
-      for (const [series, delta] of change.deltas) addTo(sums, `${dayOf(event.time)}|${series}`, delta);
+      for (const [series, delta] of change.deltas) addTo(sums, seriesCell(dayOf(event.time), series), delta);
       applied = true;
     }
     if (!applied) continue;
@@ -188,7 +221,7 @@ export function updateUnit({ current, exposures, events, seenEvents, status, run
       ? {
           run,
           at: now,
-          d: Object.fromEntries([...sums].map(([key, s]) => [key, [s.n, String(s.sum), String(s.sumSquares)]])),
+          d: Object.fromEntries([...sums].map(([key, delta]) => [key, encodeDelta(delta)])),
           ev: ownEvents,
         }
       : undefined;

@@ -16,7 +16,9 @@
  *    funnels by one ordered pass per unit; counts and sums per unit and day over distinct
  *    ids, cumulated per unit into its value at the end of each day and the day before, and
  *    the change summed per (day, variant).
- * 4. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
+ * 4. Metrics with a window end: the same series over the units whose window closed
+ *    (closed-window.ts).
+ * 5. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
  */
@@ -38,6 +40,8 @@ import {
   totalColumns,
   valueColumns,
 } from "./metric-sql.js";
+import { closedWindowSql } from "./closed-window.js";
+import { unattributedSql } from "./unattributed.js";
 import { dayOf, DAY_MS, seriesRow } from "./expressions.js";
 import { analysisParts, type AnalysisOptions } from "./query-parts.js";
 import { sqlIdent as id, sqlInteger, sqlString } from "./sql.js";
@@ -59,6 +63,19 @@ export interface MetricQuery extends AnalysisOptions {
   metrics: readonly MetricDefinition[];
 }
 
+/**
+ * How the unit state (unit-state.ts) runs the query in parts (DuckDB only). Every series is a
+ * sum over units of what each unit's own exposures and events give it, so the query over
+ * some units alone (`units`) gives the change those units bring, and the query without the
+ * pseudo-series is a metric's part alone.
+ */
+export interface CompileOptions {
+  /** Whether to include $exposures, $multipleVariants and $alloc:… (default true). */
+  pseudoSeries?: boolean;
+  /** Only the units whose key's 64-bit `hash()` is in column `uh` of table `dirty`, from these tables. */
+  units?: { dirty: string; exposures: string; events: string };
+}
+
 /** Each row: `day_no` (a UTC day number), `variant`, `metric`, `n`, and `s`, `q` (Σx, Σx² as decimal text). */
 export const OUTPUT_COLUMNS = ["day_no", "variant", "metric", "n", "s", "q"] as const;
 
@@ -77,7 +94,7 @@ function bounds(query: MetricQuery): string {
 }
 
 /** The unit an event belongs to, as the ingest path decides it (ingest/work.ts `unitOf`). */
-function eventUnit(query: MetricQuery, dialect: Dialect): string {
+export function eventUnit(query: MetricQuery, dialect: Dialect): string {
   const { unit, groupType } = query.bucketing;
   if (unit === "group") {
     if (groupType === undefined) throw new Error("A group-bucketed experiment needs its group type");
@@ -149,6 +166,7 @@ function eventCtes(
   base: Dialect,
   { dialect, extracted }: ReturnType<typeof extractingDialect>,
   metrics: readonly CompiledMetric[],
+  only: CompileOptions["units"],
 ): string[] {
   const conversions = metrics.filter((m) => m.source === "conversion");
   const counted = metrics.filter((m) => m.source === "counted");
@@ -173,11 +191,12 @@ function eventCtes(
   const unitColumns = [...userColumnsRead(query.metrics).map(id), ...ofUnit.map(([name]) => id(name))];
   const needsId = counted.length > 0;
   const eventFilter = [bounds(query), `${id("event_type")} IN (${eventTypes(query).map(sqlString).join(", ")})`];
+  if (only) eventFilter.push(`hash(${eventUnit(query, base)}) IN (SELECT uh FROM ${only.dirty})`);
   const ctes = [
     `event_rows AS (SELECT ${eventUnit(query, base)} AS unit_key, ${id("event_type")} AS event_type, ` +
       `${id("time")} AS event_ms${needsId ? `, ${base.idKey(id("id"))} AS event_id` : ""}` +
       `${ofEvent.map(([name, x]) => extraction(name, base.jsonText(id("event_properties"), x.member))).join("")} ` +
-      `FROM events WHERE ${eventFilter.join(" AND ")})`,
+      `FROM ${only?.events ?? "events"} WHERE ${eventFilter.join(" AND ")})`,
     // Joined once on the unit's text id; from here on the unit is its number.
     `matched ${base.sharedCte} (SELECT u.uno AS unit_key, u.variant, u.exposed_ms, e.event_ms, e.event_type` +
       `${needsId ? ", e.event_id" : ""}${ofEvent.map(([name]) => `, e.${id(name)}`).join("")}` +
@@ -228,7 +247,9 @@ const propertyEventTypes = (metrics: readonly MetricDefinition[]): string[] =>
 
 const eventTypes = (query: MetricQuery) => eventTypesOf(query.metrics);
 
-export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string {
+export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options: CompileOptions = {}): string {
+  const only = options.units;
+  if (only && dialect.name !== "duckdb") throw new Error("Only DuckDB runs a query over some units (unit-state.ts)");
   const exposureFilter = [
     bounds(query),
     `${id("untrusted")} = FALSE`,
@@ -238,11 +259,12 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
           `${id("analysis_period")} = ${sqlInteger(query.experiment.period)}`,
         ]
       : []),
+    ...(only ? [`hash(${id("unit_id")}) IN (SELECT uh FROM ${only.dirty})`] : []),
   ].join(" AND ");
   const metrics = query.metrics.map((metric, index) => ({ metric, name: `m${index}`, source: sourceOf(metric) }));
   const reading = extractingDialect(dialect);
   // Rendered before `units`: rendering them records the user properties' members they read.
-  const matchedCtes = eventTypesOf(query.metrics).length > 0 ? eventCtes(query, dialect, reading, metrics) : [];
+  const matchedCtes = eventTypesOf(query.metrics).length > 0 ? eventCtes(query, dialect, reading, metrics, only) : [];
   const userMembers = [...reading.extracted].filter(([, x]) => x.column !== `e.${id("properties")}`);
   const unitColumns = userColumnsRead(query.metrics).map(id);
   // What `units` takes from each unit's first exposure beside variant, time and allocation.
@@ -251,7 +273,7 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
   const ctes = [
     `exposed AS (SELECT ${id("unit_id")} AS unit_key, ${id("variant")} AS variant, ${id("time")} AS exposed_ms, ` +
       `${id("id")} AS exposure_id, ${id("allocation")} AS allocation` +
-      `${firstColumns.map((c) => `, ${c}`).join("")} FROM exposures WHERE ${exposureFilter})`,
+      `${firstColumns.map((c) => `, ${c}`).join("")} FROM ${only?.exposures ?? "exposures"} WHERE ${exposureFilter})`,
     // Each unit's first exposure (by time, then id), numbered: later stages group and sort on the number.
     `units ${dialect.sharedCte} (SELECT unit_key, variant, exposed_ms, allocation${unitColumns.map((c) => `, ${c}`).join("")}` +
       `${userMembers.map(([name, x]) => `, ${dialect.jsonText(id("user_properties"), x.member)} AS ${id(name)}`).join("")}, ` +
@@ -261,17 +283,28 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect): string
       "FROM exposed GROUP BY unit_key) AS firsts)",
     ...matchedCtes,
   ];
-  const series = [
+  const pseudoSeries = [
     `${seriesRow(dayOf("exposed_ms"), "variant", sqlString(EXPOSURES), "count(*)", "0", "0")} FROM units GROUP BY 1, 2`,
     seriesRow(dayOf("exposed_ms"), "variant", `${sqlString(ALLOCATION_PREFIX)} || allocation`, "count(*)", "0", "0") +
       " FROM units WHERE allocation IS NOT NULL GROUP BY 1, 2, 3",
     seriesRow(dayOf("min(x.exposed_ms)"), "u.variant", sqlString(MULTIPLE_VARIANTS), "1", "0", "0") +
       " FROM exposed x JOIN units u ON x.unit_key = u.unit_key AND x.variant <> u.variant GROUP BY u.unit_key, u.variant",
   ];
+  const series = options.pseudoSeries === false ? [] : pseudoSeries;
 
   const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
   ctes.push(...compiled.flatMap((s) => s.ctes));
   series.push(...compiled.flatMap((s) => s.series));
+  // Metrics with a window end: their units once the window closed (closed-window.ts).
+  const closed = closedWindowSql(metrics);
+  ctes.push(...closed.ctes);
+  series.push(...closed.series);
+  // Events no metric counts, for data quality (unattributed.ts).
+  if (matchedCtes.length > 0) {
+    const unattributed = unattributedSql();
+    ctes.push(...unattributed.ctes);
+    series.push(...unattributed.series);
+  }
   // CUPED's covariates, epochs, a breakdown's segments: each on request (query-parts.ts).
   const extra = analysisParts({
     query,

@@ -155,6 +155,62 @@ describe("windows and timing", () => {
   });
 });
 
+describe("closed windows (a fixed estimand)", () => {
+  test("units enter on the day their window ends, with their window's value; open windows wait", async () => {
+    const window = { endHours: 48 };
+    const metrics = [
+      metric({ key: "t", type: "event_totals", eventType: "buy", window }),
+      metric({ key: "c", type: "unique_conversions", eventType: "buy", window }),
+      metric({ key: "r", type: "ratio", numerator: { eventType: "buy" }, denominator: { eventType: "view" }, window }),
+      metric({ key: "open", type: "event_totals", eventType: "buy" }),
+    ];
+    const exposures = [
+      exposure("u1", "control", T0 + HOUR), // window ends T0 + 49 h: closed on 03-04
+      exposure("u2", "control", T0 + DAY), // ends T0 + 3 d: after the horizon, still open
+      exposure("u3", "treatment", T0 + 2 * HOUR), // no events: closed with 0
+    ];
+    const events = [
+      event("u1", "buy", T0 + 2 * HOUR),
+      event("u1", "buy", T0 + DAY),
+      event("u1", "view", T0 + DAY),
+      event("u1", "buy", T0 + 50 * HOUR), // after u1's window
+      event("u2", "buy", T0 + 2 * DAY + 12 * HOUR), // the horizon
+    ];
+    const { engine, reference } = await engineAndReference(db, query(metrics), exposures, events);
+    expect(engine).toEqual(reference);
+    const closedOn = (variant: string, series: string) =>
+      engine.filter((r) => r.variant === variant && r.metric === series).map((r) => [r.day, r.n, r.sum]);
+    expect(closedOn("control", "$closed:48")).toEqual([["2026-03-04", 1, 0n]]);
+    expect(closedOn("treatment", "$closed:48")).toEqual([["2026-03-04", 1, 0n]]);
+    expect(closedOn("control", "t:closed")).toEqual([["2026-03-04", 0, 20_000n]]);
+    expect(closedOn("control", "c:closed")).toEqual([["2026-03-04", 0, 10_000n]]);
+    expect(closedOn("control", "r:closed:den")).toEqual([["2026-03-04", 1, 10_000n]]);
+    expect(engine.some((r) => r.metric.startsWith("open:closed"))).toBe(false);
+  });
+});
+
+describe("events no metric counts (data quality)", () => {
+  test("before the unit's exposure, under its variant; of units never exposed, once 24 h old", async () => {
+    const totals = metric({ key: "t", type: "event_totals", eventType: "buy" });
+    const exposures = [exposure("u1", "control", T0 + DAY)];
+    const events = [
+      event("u1", "buy", T0), // a day before u1's exposure (delivered first: kept, never counted)
+      event("u1", "buy", T0 + 2 * DAY), // counts
+      event("stranger", "buy", T0 + HOUR), // never exposed, 47 h before the horizon
+      event("late", "buy", T0 + 2 * DAY - HOUR), // never exposed yet, but only 1 h old: may still be
+    ];
+    const { engine, reference } = await engineAndReference(db, query([totals]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(engine.filter((r) => r.metric === "$beforeExposure").map((r) => [r.day, r.variant, r.n])).toEqual([
+      ["2026-03-02", "control", 1],
+    ]);
+    expect(engine.filter((r) => r.metric === "$neverExposed").map((r) => [r.day, r.variant, r.n])).toEqual([
+      ["2026-03-02", "", 1],
+    ]);
+    expect(units(engine, "control", "t")).toBe(1);
+  });
+});
+
 describe("metric types", () => {
   test("funnel: steps in order, each after the previous, the last within the conversion window", async () => {
     const funnel = metric({

@@ -11,7 +11,8 @@ import { compileMetricQuery, type MetricQuery } from "./compile.js";
 import { duckdb } from "./dialect.js";
 import { eventTypes, previewOf, previewQuery, type EventTypeSummary } from "./project-queries.js";
 import { runSql } from "./run.js";
-import { attachViews, storeFiles } from "./views.js";
+import { attachUnitState, createUnitState, type UnitStateStats } from "./unit-state.js";
+import { attachViews, type StoreFiles, storeFiles } from "./views.js";
 
 export type { MetricQuery } from "./compile.js";
 export type { EventTypeSummary } from "./project-queries.js";
@@ -28,6 +29,8 @@ export interface MetricEngine {
     since: number,
     until: number,
   ): Promise<{ units: number; mean: number | null }>;
+  /** How often the unit state built and folded its parts (unit-state.ts). */
+  readonly unitState: UnitStateStats | undefined;
   close(): void;
 }
 
@@ -38,13 +41,20 @@ export interface MetricEngineOptions {
   memoryLimit?: string;
   /** How many results to keep (default 256). */
   cacheEntries?: number;
+  /**
+   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file
+   * (default: in memory, built again by a new process), or `false`: every report a full scan.
+   */
+  unitState?: false | { path?: string };
 }
 
 export function createMetricEngine({
   root,
   memoryLimit = "512MB",
   cacheEntries = 256,
+  unitState: stateOptions = {},
 }: MetricEngineOptions): MetricEngine {
+  const state = stateOptions === false ? undefined : createUnitState();
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   let attached: string | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -57,11 +67,16 @@ export function createMetricEngine({
         memory_limit: memoryLimit,
         preserve_insertion_order: "false",
       });
-      return { instance, connection: await instance.connect() };
+      const connection = await instance.connect();
+      if (stateOptions !== false) await attachUnitState(connection, stateOptions.path);
+      return { instance, connection };
     })());
 
   /** Runs `work` alone on the connection (one query at a time), its views on the current files, cached. */
-  const cached = <T>(key: string, work: (connection: DuckDBConnection) => Promise<T>): Promise<T> => {
+  const cached = <T>(
+    key: string,
+    work: (connection: DuckDBConnection, files: StoreFiles) => Promise<T>,
+  ): Promise<T> => {
     const run = queue.then(async () => {
       const files = storeFiles(root);
       const id = `${files.fingerprint}\n${key}`;
@@ -76,7 +91,7 @@ export function createMetricEngine({
         await attachViews(connection, files);
         attached = files.fingerprint;
       }
-      const result = await work(connection);
+      const result = await work(connection, files);
       cache.set(id, result);
       if (cache.size > cacheEntries) cache.delete(cache.keys().next().value!);
       return result;
@@ -88,8 +103,11 @@ export function createMetricEngine({
   return {
     aggregates(query) {
       const sql = compileMetricQuery(query, duckdb);
-      return cached(sql, (connection) => runSql(connection, sql));
+      return cached(sql, (connection, files) =>
+        state ? state.aggregates(connection, query, files) : runSql(connection, sql),
+      );
     },
+    unitState: state?.stats,
     eventTypes: (project, since) =>
       cached(`event-types\n${project}\n${since}`, (connection) => eventTypes(connection, project, since)),
     async preview(project, metric, since, until) {

@@ -14,6 +14,7 @@ import {
 import { histogramBucket } from "../../../shared/stats/winsorize.js";
 import type { AggregateRow } from "../store.js";
 import type { MetricQuery } from "./compile.js";
+import { eventTypesOf } from "./metric-sql.js";
 
 export interface ExposureRow {
   id: string;
@@ -274,7 +275,96 @@ export function referenceAggregates(
       }
     }
   }
+  closedWindows(query, exposures, eventRows, units, byUnit, add);
+  unattributed(query, exposures, eventRows, units, add);
   return [...out.values()]
     .filter((r) => r.n !== 0 || r.sum !== 0n || r.sumSquares !== 0n)
     .sort((a, b) => (a.day + a.variant + a.metric < b.day + b.variant + b.metric ? -1 : 1));
+}
+
+/**
+ * The closed-window series (compile.ts, closed-window.ts): per metric with a window end H
+ * (funnels aside), the units whose window ended by the horizon (the latest exposure or event
+ * time of the metrics' types read), on the day it ended, with their window value.
+ */
+function closedWindows(
+  query: MetricQuery,
+  exposures: readonly ExposureRow[],
+  eventRows: readonly EventRow[],
+  units: ReadonlyMap<string, Unit>,
+  byUnit: ReadonlyMap<string, Ev[]>,
+  add: (time: number, variant: string, metric: string, n: number, sum: bigint, sumSquares: bigint) => void,
+): void {
+  const types = new Set(
+    query.metrics.flatMap((m) =>
+      m.type === "ratio"
+        ? [m.numerator.eventType, m.denominator.eventType]
+        : m.type === "funnel"
+          ? m.steps.map((s) => s.eventType)
+          : [m.eventType],
+    ),
+  );
+  const times = [
+    ...exposures.map((x) => x.time),
+    ...eventRows
+      .filter(
+        (e) =>
+          e.project === query.project &&
+          types.has(e.event_type) &&
+          e.time >= query.from &&
+          (query.until === undefined || e.time < query.until),
+      )
+      .map((e) => e.time),
+  ];
+  const horizon = Math.max(0, ...times);
+  const windowed = query.metrics.filter((m) => m.window?.endHours !== undefined && m.type !== "funnel");
+  for (const end of new Set(windowed.map((m) => m.window!.endHours!)))
+    for (const unit of units.values())
+      if (unit.exposedAt + Math.round(end * HOUR) <= horizon)
+        add(unit.exposedAt + Math.round(end * HOUR), unit.variant, `$closed:${end}`, 1, 0n, 0n);
+  for (const metric of windowed) {
+    const end = Math.round(metric.window!.endHours! * HOUR);
+    for (const unit of units.values()) {
+      const closesAt = unit.exposedAt + end;
+      if (closesAt > horizon) continue;
+      const value = valueAt(metric, unit, byUnit.get(unit.key) ?? [], endOfDay(closesAt));
+      const [x, y] = [BigInt(value.x), BigInt(value.y)];
+      const key = `${metric.key}:closed`;
+      const n = metric.type === "property_average" ? (value.counted > 0 ? 1 : 0) : metric.type === "ratio" ? 1 : 0;
+      if (x !== 0n || n) add(closesAt, unit.variant, key, n, x, x * x);
+      if (metric.type === "ratio") {
+        add(closesAt, unit.variant, `${key}:den`, 1, y, y * y);
+        if (x * y !== 0n) add(closesAt, unit.variant, `${key}:cross`, 0, x * y, 0n);
+      }
+      if (isCappedMetric(metric) && value.x !== 0)
+        add(closesAt, unit.variant, `${key}~${histogramBucket(value.x)}`, 1, x, x * x);
+    }
+  }
+}
+
+/** Events no metric counts (unattributed.ts): before their unit's first exposure, or of a unit never exposed (24 h on). */
+function unattributed(
+  query: MetricQuery,
+  exposures: readonly ExposureRow[],
+  eventRows: readonly EventRow[],
+  units: ReadonlyMap<string, Unit>,
+  add: (time: number, variant: string, metric: string, n: number, sum: bigint, sumSquares: bigint) => void,
+): void {
+  const types = new Set(eventTypesOf(query.metrics));
+  const read = eventRows.filter(
+    (e) =>
+      e.project === query.project &&
+      types.has(e.event_type) &&
+      e.time >= query.from &&
+      (query.until === undefined || e.time < query.until),
+  );
+  if (types.size === 0) return;
+  const horizon = Math.max(0, ...exposures.map((x) => x.time), ...read.map((e) => e.time));
+  for (const row of read) {
+    const key = eventUnit(query, row);
+    if (key === undefined) continue;
+    const unit = units.get(key);
+    if (unit && row.time < unit.exposedAt) add(row.time, unit.variant, "$beforeExposure", 1, 0n, 0n);
+    if (!unit && row.time + DAY <= horizon) add(row.time, "", "$neverExposed", 1, 0n, 0n);
+  }
 }

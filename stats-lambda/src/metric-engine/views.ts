@@ -15,6 +15,8 @@ export interface StoreFiles {
   files: Record<TableName, string[]>;
   /** Changes whenever a file is added, removed, rewritten or touched. */
   fingerprint: string;
+  /** Each file's size and modification time (`<size>:<mtime>`), by path. */
+  versions: Map<string, string>;
 }
 
 function parquetFiles(dir: string): string[] {
@@ -33,14 +35,16 @@ function parquetFiles(dir: string): string[] {
 export function storeFiles(root: string): StoreFiles {
   const hash = createHash("sha256");
   const files = {} as Record<TableName, string[]>;
+  const versions = new Map<string, string>();
   for (const table of Object.keys(TABLES) as TableName[]) {
     files[table] = parquetFiles(join(root, table));
     for (const file of files[table]) {
       const { size, mtimeMs } = statSync(file);
       hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+      versions.set(file, `${size}:${mtimeMs}`);
     }
   }
-  return { files, fingerprint: hash.digest("base64url") };
+  return { files, fingerprint: hash.digest("base64url"), versions };
 }
 
 /** An empty view with the table's columns, for a table with no file yet. */
@@ -51,14 +55,14 @@ const emptyView = (table: TableName) =>
     `CAST(NULL AS VARCHAR) AS ${sqlIdent("date")}`,
   ].join(", ")} WHERE FALSE`;
 
+/** A SELECT of the table's rows in the files `list` (with the partition columns). */
+export const tableSource = (table: TableName, list: readonly string[]): string =>
+  list.length === 0
+    ? emptyView(table)
+    : `SELECT * FROM read_parquet([${list.map(sqlString).join(", ")}], hive_partitioning = true, ` +
+      `union_by_name = true, hive_types = {'project': VARCHAR, 'date': VARCHAR})`;
+
 export async function attachViews(connection: DuckDBConnection, { files }: StoreFiles): Promise<void> {
-  for (const table of Object.keys(TABLES) as TableName[]) {
-    const list = files[table];
-    const source =
-      list.length === 0
-        ? emptyView(table)
-        : `SELECT * FROM read_parquet([${list.map(sqlString).join(", ")}], hive_partitioning = true, ` +
-          `union_by_name = true, hive_types = {'project': VARCHAR, 'date': VARCHAR})`;
-    await connection.run(`CREATE OR REPLACE VIEW ${table} AS ${source}`);
-  }
+  for (const table of Object.keys(TABLES) as TableName[])
+    await connection.run(`CREATE OR REPLACE VIEW ${table} AS ${tableSource(table, files[table])}`);
 }

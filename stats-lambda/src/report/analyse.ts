@@ -18,6 +18,10 @@
  * Novelty (binary metrics, pooled arms): per look, whether the lift moved as the units aged
  * (novelty.ts).
  *
+ * Fixed estimand: a metric with a window end is tested on the units whose window has closed
+ * (closed-window.ts), when the source sends them; its statistics, gates and comparisons all
+ * read that view of the data.
+ *
  * Guardrails (sequential) use the one-sided mixture for harm (shared/stats/harm-series.ts),
  * tuned like the others at their family's Bonferroni level: guardrails × treatments.
  */
@@ -29,6 +33,7 @@ import {
 } from "../../../shared/stats/index.js";
 import { harmSeries } from "../../../shared/stats/harm-series.js";
 import { postStratified } from "../../../shared/stats/stratified.js";
+import { closedViewOf } from "./closed-window.js";
 import type { Cumulative } from "./cumulative.js";
 import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
@@ -49,6 +54,8 @@ export interface AnalysedMetric {
   moved?: Map<string, boolean[]>;
   /** CUPED's looks where it applied (cuped.ts): then `statistics.stats` are the adjusted ones. */
   cuped?: CupedLooks | undefined;
+  /** Tested on the units whose window closed (closed-window.ts): the window and the units per variant and look. */
+  closed?: { endHours: number; units: (variant: string, day: number) => number } | undefined;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -121,7 +128,10 @@ export function harmPValueAt(
   return Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2;
 }
 
-export function analyseMetric(experiment: Experiment, data: Cumulative, metric: ReportedMetric): AnalysedMetric {
+export function analyseMetric(experiment: Experiment, all: Cumulative, metric: ReportedMetric): AnalysedMetric {
+  const closedView = closedViewOf(metric, all);
+  const data = closedView?.view ?? all;
+  const closed = closedView && { endHours: closedView.endHours, units: data.exposures };
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
   const { statistics, cuped } = withCuped(metric, metricStatistics(metric, data, variantKeys), data, variantKeys);
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
@@ -159,5 +169,5 @@ export function analyseMetric(experiment: Experiment, data: Cumulative, metric: 
       ] as const;
     }),
   );
-  return { metric, statistics, series, moved, cuped };
+  return { metric, statistics, series, moved, cuped, closed };
 }

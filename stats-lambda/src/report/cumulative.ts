@@ -6,7 +6,21 @@
  */
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { fromExactSums, type Histogram, type SufficientStats } from "../../../shared/stats/index.js";
-import { ALLOCATION_PREFIX, BUCKET_SEPARATOR, EPOCH_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
+import {
+  ALLOCATION_PREFIX,
+  BEFORE_EXPOSURE,
+  BUCKET_SEPARATOR,
+  EPOCH_SEPARATOR,
+  EXPOSURES,
+  NEVER_EXPOSED,
+  type AggregateRow,
+} from "../store.js";
+
+/**
+ * Data-quality series dated by their events' days (metric-engine/unattributed.ts): they make
+ * no look of their own (an event of a unit never exposed, before anyone was, is no look).
+ */
+const LOOKLESS: ReadonlySet<string> = new Set([BEFORE_EXPOSURE, NEVER_EXPOSED]);
 
 /** Exact cumulative sums of one aggregate series. */
 export interface ExactSums {
@@ -36,17 +50,31 @@ export class Cumulative {
   /** Metrics the source sent per-epoch series for. */
   private readonly epochMetrics = new Set<string>();
   private readonly epochViews = new Map<string, Cumulative>();
+  private readonly rows: readonly AggregateRow[];
+  /** Every series name seen. */
+  private readonly names = new Set<string>();
 
   /** `days`: the looks, when they are another Cumulative's (an epoch's view keeps the experiment's looks). */
   constructor(rows: readonly AggregateRow[], days?: readonly string[]) {
-    this.days = days ? [...days] : [...new Set(rows.map((r) => r.day))].sort();
+    this.rows = rows;
+    this.days = days ? [...days] : [...new Set(rows.filter((r) => !LOOKLESS.has(r.metric)).map((r) => r.day))].sort();
     const index = new Map(this.days.map((day, i) => [day, i]));
+    // A row of a series that makes no look lands on the latest look on or before its day (else the first).
+    const lookOf = (day: string) => {
+      const at = index.get(day);
+      if (at !== undefined) return at;
+      let latest = 0;
+      for (const [i, look] of this.days.entries()) if (look <= day) latest = i;
+      return latest;
+    };
     const daily = new Map<string, ExactSums[]>();
     for (const row of rows) {
       const name = `${row.variant}|${row.metric}`;
+      this.names.add(row.metric);
       let values = daily.get(name);
       if (!values) daily.set(name, (values = this.days.map(() => NO_SUMS)));
-      const i = index.get(row.day)!;
+      if (this.days.length === 0) continue;
+      const i = LOOKLESS.has(row.metric) ? lookOf(row.day) : index.get(row.day)!;
       values[i] = addSums(values[i]!, row);
       const separator = row.metric.indexOf(BUCKET_SEPARATOR);
       if (separator > 0) {
@@ -86,6 +114,9 @@ export class Cumulative {
     else this.epochRows.set(allocation, [row]);
   }
 
+  /** Whether any row has this series. */
+  hasSeries = (series: string) => this.names.has(series);
+
   /** Whether the source sent the metric's series per allocation epoch (`K@<allocation>`). */
   hasEpochs = (metric: string) => this.epochMetrics.has(metric);
 
@@ -95,6 +126,19 @@ export class Cumulative {
     if (!view)
       this.epochViews.set(allocation, (view = new Cumulative(this.epochRows.get(allocation) ?? [], this.days)));
     return view;
+  }
+
+  /**
+   * The same looks over other series: each row's series renamed by `rename`, rows it maps to
+   * undefined left out (a metric's closed-window series read as the metric, closed-window.ts).
+   */
+  renamed(rename: (series: string) => string | undefined): Cumulative {
+    const rows: AggregateRow[] = [];
+    for (const row of this.rows) {
+      const metric = rename(row.metric);
+      if (metric !== undefined) rows.push({ ...row, metric });
+    }
+    return new Cumulative(rows, this.days);
   }
 
   /** The index of the latest look, −1 without data. */

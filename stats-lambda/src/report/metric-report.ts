@@ -25,7 +25,7 @@ export function metricReportOf(
   experiment: Pick<Experiment, "variantKeys" | "controlKey" | "treatments" | "familySizes" | "alpha">,
   srmMismatch: boolean,
 ): MetricReport {
-  const { metric, statistics, cuped } = analysed;
+  const { metric, statistics, cuped, closed } = analysed;
   const { variantKeys, controlKey, treatments, familySizes } = experiment;
   const { stats, raw, capped, caps } = statistics;
   const { last } = data;
@@ -89,6 +89,14 @@ export function metricReportOf(
             theta: cuped.at(last).theta,
             preExposureDays: PRE_EXPOSURE_DAYS,
             unitsWithHistory: variantKeys.reduce((sum, v) => sum + cuped.unitsWithHistory(v, last), 0),
+          },
+        }
+      : {}),
+    ...(closed
+      ? {
+          window: {
+            endHours: closed.endHours,
+            closedUnits: last >= 0 ? variantKeys.reduce((sum, v) => sum + closed.units(v, last), 0) : 0,
           },
         }
       : {}),

@@ -1,6 +1,6 @@
 /** Data quality and freshness: what the numbers leave out, and how current they are. */
 import type { Report } from "../../../shared/report-schema.js";
-import { MULTIPLE_VARIANTS, type Quality } from "../store.js";
+import { BEFORE_EXPOSURE, MULTIPLE_VARIANTS, NEVER_EXPOSED, type Quality } from "../store.js";
 import type { Cumulative } from "./cumulative.js";
 
 /** Units seen in more than one variant up to a look (counted once, in their first variant). */
@@ -16,6 +16,17 @@ export function multipleVariantShareAt(data: Cumulative, variantKeys: readonly s
   return exposed > 0 ? multipleVariantUnitsAt(data, variantKeys, day) / exposed : 0;
 }
 
+/**
+ * Events no metric counted up to the last look (the event-store source sends them,
+ * metric-engine/unattributed.ts; ingest's sends none): before their unit's exposure (by
+ * variant) and of units never exposed (variant "").
+ */
+function unattributedAt(data: Cumulative, variantKeys: readonly string[], series: string): number {
+  const { last } = data;
+  if (last < 0) return 0;
+  return [...variantKeys, ""].reduce((total, v) => total + data.at(v, series, last).n, 0);
+}
+
 export function dataQualityOf(
   data: Cumulative,
   variantKeys: readonly string[],
@@ -27,6 +38,8 @@ export function dataQualityOf(
     multipleVariantShare: multipleVariantShareAt(data, variantKeys, last),
     rejectedExposures: quality.rejectedExposures,
     droppedValues: quality.droppedValues,
+    eventsBeforeExposure: unattributedAt(data, variantKeys, BEFORE_EXPOSURE),
+    eventsNeverExposed: unattributedAt(data, variantKeys, NEVER_EXPOSED),
   };
 }
 

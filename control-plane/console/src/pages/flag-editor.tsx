@@ -11,12 +11,14 @@ import { applyChanges, changesBetween } from "../diff.js";
 import type { Deployment, Flag, FlagInput, StoredGroup } from "../types.js";
 import { BasicsFields } from "./editor/basics.js";
 import { DeploymentsField } from "./editor/deployments.js";
-import { newFlag, setByNewFlag, toInput, type Edit } from "./editor/draft.js";
+import { newFlag, setByNewFlag, takeCarriedDraft, toInput, type Edit } from "./editor/draft.js";
 import { ExperimentFields } from "./editor/experiment-fields.js";
 import { SegmentsEditor } from "./editor/segments.js";
 import { TargetingLists } from "./editor/targeting-lists.js";
 import { VariantsEditor } from "./editor/variants.js";
 import { RolloutFields } from "./editor/rollout.js";
+import { ProblemsContext } from "./editor/problems.js";
+import { draftProblems, problemLabel } from "../validate-draft.js";
 
 export function FlagEditorPage({ project, flagKey }: { project: string; flagKey?: string }) {
   const state = useLoad(async () => {
@@ -51,9 +53,13 @@ function Editor({
   flags: Flag[];
 }) {
   const [base, setBase] = useState<Flag | undefined>(flag);
-  const [draft, setDraft] = useState<FlagInput>(() => (flag ? toInput(flag) : newFlag(deployments)));
+  const [draft, setDraft] = useState<FlagInput>(() =>
+    flag ? toInput(flag) : (takeCarriedDraft() ?? newFlag(deployments)),
+  );
   const [invalid, setInvalid] = useState<Set<string>>(new Set());
   const [preview, setPreview] = useState(false);
+  // After a first Review every problem shows, touched or not.
+  const [showAll, setShowAll] = useState(false);
   const [conflict, setConflict] = useState<Conflict | undefined>();
   const [error, setError] = useState<unknown>();
   const [saving, setSaving] = useState(false);
@@ -76,6 +82,10 @@ function Editor({
       return next;
     });
 
+  // A new flag's key must be new; an edited one keeps its own.
+  const problems = draftProblems(draft, new Set(base ? [] : flags.map((f) => f.key)));
+  const problemFields = Object.keys(problems);
+  const blocked = invalid.size > 0 || problemFields.length > 0;
   const changes = changesBetween(base ? toInput(base) : {}, draft);
   // A new flag's preview lists what was set, not every empty list and, for a release, no experiment settings.
   const shown = base ? changes : setByNewFlag(changes, draft.type);
@@ -130,83 +140,94 @@ function Editor({
   return (
     <form
       class="editor"
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        setPreview(true);
+        setShowAll(true);
+        if (!blocked) setPreview(true);
       }}
     >
-      <p class="crumbs">
-        <Link href="/">Projects</Link> / <Link href={`/projects/${project}`}>{project}</Link> /{" "}
-        {base && <Link href={`/projects/${project}/flags/${base.key}`}>{base.key}</Link>}
-      </p>
-      <h1>{base ? `Edit ${base.name}` : "New flag or experiment"}</h1>
-      {base && <p class="muted">Editing version {base.version}. Nothing changes until you review and save.</p>}
+      <ProblemsContext.Provider value={{ problems, showAll }}>
+        <p class="crumbs">
+          <Link href="/">Projects</Link> / <Link href={`/projects/${project}`}>{project}</Link> /{" "}
+          {base && <Link href={`/projects/${project}/flags/${base.key}`}>{base.key}</Link>}
+        </p>
+        <h1>{base ? `Edit ${base.name}` : "New flag or experiment"}</h1>
+        {base && <p class="muted">Editing version {base.version}. Nothing changes until you review and save.</p>}
 
-      {conflict && (
-        <div class="panel conflict" role="alert" tabIndex={-1} ref={conflictPanel}>
-          <h2>Someone else saved while you were editing</h2>
-          <p>
-            {conflict.theirs.lastChange.actor} saved version {conflict.theirs.version} (
-            {conflict.theirs.lastChange.action}). Their change:
-          </p>
-          <ChangeList changes={conflict.theirChanges} empty="No field changed (only the version)." />
-          <p>Your change:</p>
-          <ChangeList changes={conflict.myChanges} />
-          <div class="actions">
-            <button type="button" class="primary" onClick={reapplyMine}>
-              Reapply my changes on top of theirs
-            </button>
-            <button type="button" onClick={takeTheirs}>
-              Discard mine, edit theirs
-            </button>
-          </div>
-        </div>
-      )}
-
-      <BasicsFields draft={draft} edit={edit} isNew={!base} />
-      <VariantsEditor draft={draft} edit={edit} markInvalid={markInvalid} />
-      <RolloutFields draft={draft} edit={edit} locked={locked} />
-
-      <SegmentsEditor draft={draft} edit={edit} />
-      <TargetingLists draft={draft} edit={edit} flags={flags.filter((f) => f.key !== draft.key)} groups={groups} />
-      <DeploymentsField draft={draft} edit={edit} deployments={deployments} />
-
-      {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} />}
-
-      <div class="save-bar">
-        <ErrorBanner error={error} />
-        {invalid.size > 0 && <Banner kind="error">Fix the highlighted fields first: {[...invalid].join(", ")}.</Banner>}
-        {preview ? (
-          <div class="panel preview">
-            <h2>Review your changes</h2>
-            <ChangeList changes={shown} />
+        {conflict && (
+          <div class="panel conflict" role="alert" tabIndex={-1} ref={conflictPanel}>
+            <h2>Someone else saved while you were editing</h2>
+            <p>
+              {conflict.theirs.lastChange.actor} saved version {conflict.theirs.version} (
+              {conflict.theirs.lastChange.action}). Their change:
+            </p>
+            <ChangeList changes={conflict.theirChanges} empty="No field changed (only the version)." />
+            <p>Your change:</p>
+            <ChangeList changes={conflict.myChanges} />
             <div class="actions">
-              <button
-                type="button"
-                class="primary"
-                disabled={saving || invalid.size > 0 || (base !== undefined && changes.length === 0)}
-                onClick={save}
-              >
-                {base ? `Save as version ${base.version + 1}` : "Create"}
+              <button type="button" class="primary" onClick={reapplyMine}>
+                Reapply my changes on top of theirs
               </button>
-              <button type="button" onClick={() => setPreview(false)}>
-                Keep editing
+              <button type="button" onClick={takeTheirs}>
+                Discard mine, edit theirs
               </button>
             </div>
           </div>
-        ) : (
-          <div class="actions">
-            <button type="submit" class="primary" disabled={invalid.size > 0} data-changes={changes.length}>
-              Review changes ({changes.length})
-            </button>
-            {base && (
-              <Link href={`/projects/${project}/flags/${base.key}`} class="button">
-                Cancel
-              </Link>
-            )}
-          </div>
         )}
-      </div>
+
+        <BasicsFields draft={draft} edit={edit} isNew={!base} />
+        <VariantsEditor draft={draft} edit={edit} markInvalid={markInvalid} />
+        <RolloutFields draft={draft} edit={edit} locked={locked} />
+
+        <SegmentsEditor draft={draft} edit={edit} />
+        <TargetingLists draft={draft} edit={edit} flags={flags.filter((f) => f.key !== draft.key)} groups={groups} />
+        <DeploymentsField draft={draft} edit={edit} deployments={deployments} />
+
+        {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} />}
+
+        <div class="save-bar">
+          <ErrorBanner error={error} />
+          {invalid.size > 0 && (
+            <Banner kind="error">Fix the highlighted fields first: {[...invalid].join(", ")}.</Banner>
+          )}
+          {showAll && problemFields.length > 0 && (
+            <Banner kind="error">
+              Fix the highlighted fields first: {problemFields.map(problemLabel).join(", ")}.
+            </Banner>
+          )}
+          {preview ? (
+            <div class="panel preview">
+              <h2>Review your changes</h2>
+              <ChangeList changes={shown} after={draft} before={base} />
+              <div class="actions">
+                <button
+                  type="button"
+                  class="primary"
+                  disabled={saving || blocked || (base !== undefined && changes.length === 0)}
+                  onClick={save}
+                >
+                  {base ? `Save as version ${base.version + 1}` : "Create"}
+                </button>
+                <button type="button" onClick={() => setPreview(false)}>
+                  Keep editing
+                </button>
+              </div>
+            </div>
+          ) : (
+            <div class="actions">
+              <button type="submit" class="primary" disabled={invalid.size > 0} data-changes={changes.length}>
+                Review changes ({changes.length})
+              </button>
+              {base && (
+                <Link href={`/projects/${project}/flags/${base.key}`} class="button">
+                  Cancel
+                </Link>
+              )}
+            </div>
+          )}
+        </div>
+      </ProblemsContext.Provider>
     </form>
   );
 }

@@ -3,6 +3,7 @@ import { Link } from "wouter-preact";
 import { api } from "../api.js";
 import { Loading, StatusBadge, useLoad, when } from "../components.js";
 import type { Flag } from "../types.js";
+import { BriefTab } from "./brief.js";
 import { HistoryTab } from "./history.js";
 import { Lifecycle } from "./lifecycle.js";
 import { Overview } from "./overview.js";
@@ -12,6 +13,7 @@ import { SchedulesSection } from "./schedules.js";
 const TABS = [
   ["overview", "Overview"],
   ["results", "Results"],
+  ["brief", "Brief"],
   ["history", "History"],
 ] as const;
 
@@ -36,20 +38,23 @@ export function FlagPage({ project, flagKey, tab }: { project: string; flagKey: 
           {/* Keyed: what one flag confirmed or undid must not show on the next one opened. */}
           <Lifecycle key={flag.key} project={project} flag={flag} onChange={state.reload} />
           <nav class="tabs" aria-label="Flag">
-            {TABS.filter(([key]) => key !== "results" || flag.type === "experiment").map(([key, label]) => (
-              <Link
-                key={key}
-                href={`/projects/${project}/flags/${flag.key}/${key}`}
-                class={tab === key ? "active" : ""}
-                aria-current={tab === key ? "page" : undefined}
-              >
-                {label}
-              </Link>
-            ))}
+            {TABS.filter(([key]) => (key !== "results" && key !== "brief") || flag.type === "experiment").map(
+              ([key, label]) => (
+                <Link
+                  key={key}
+                  href={`/projects/${project}/flags/${flag.key}/${key}`}
+                  class={tab === key ? "active" : ""}
+                  aria-current={tab === key ? "page" : undefined}
+                >
+                  {label}
+                </Link>
+              ),
+            )}
           </nav>
           {tab === "overview" && <Overview project={project} flag={flag} />}
           {tab === "overview" && <SchedulesSection project={project} flag={flag} onChange={state.reload} />}
           {tab === "results" && <ResultsTab project={project} flag={flag} />}
+          {tab === "brief" && <BriefTab project={project} flag={flag} />}
           {tab === "history" && <HistoryTab project={project} flag={flag} onRestored={state.reload} />}
         </>
       )}

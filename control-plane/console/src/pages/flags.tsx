@@ -107,9 +107,17 @@ export function FlagsTab({ project }: { project: string }) {
           onChange={setSort}
         />
         {can.edit && (
-          <Link href={`/projects/${project}/flags/new`} class="button primary">
-            New flag or experiment
-          </Link>
+          <span class="new-links">
+            <Link href={`/projects/${project}/guide/experiment`} class="button primary">
+              New experiment
+            </Link>
+            <Link href={`/projects/${project}/guide/release`} class="button">
+              New release flag
+            </Link>
+            <Link href={`/projects/${project}/flags/new`} class="button">
+              Full editor
+            </Link>
+          </span>
         )}
       </div>
       <Loading state={flags}>

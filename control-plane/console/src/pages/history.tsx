@@ -13,7 +13,11 @@ interface VersionEntry {
   actor: string;
   at: string;
   diff: unknown[];
+  /** The resource as this version left it (a flag's or a metric's history). */
+  flag?: unknown;
+  metric?: unknown;
 }
+const documentOf = (entry: VersionEntry | undefined) => entry?.flag ?? entry?.metric;
 
 /** "3 changes"; a first version has no earlier one to differ from, so it says what it is. */
 export const changeCount = (entry: Pick<VersionEntry, "version" | "diff">): string =>
@@ -80,7 +84,12 @@ export function VersionHistory({
                     )}
                   </div>
                   {open === entry.version && (
-                    <ChangeList changes={entry.diff as Change[]} empty="Created (no earlier version)." />
+                    <ChangeList
+                      changes={entry.diff as Change[]}
+                      empty="Created (no earlier version)."
+                      after={documentOf(entry)}
+                      before={documentOf(entries.find((e) => e.version === entry.version - 1))}
+                    />
                   )}
                 </li>
               ))}

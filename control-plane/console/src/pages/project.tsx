@@ -3,6 +3,7 @@ import { Link } from "wouter-preact";
 import { api } from "../api.js";
 import { Loading, useLoad } from "../components.js";
 import type { Project } from "../types.js";
+import { AuditLogTab } from "./audit-log.js";
 import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
@@ -15,6 +16,7 @@ const TABS = [
   ["deployments", "Deployments & keys"],
   ["groups", "Groups & holdouts"],
   ["try", "Try a user"],
+  ["audit", "Audit log"],
 ] as const;
 
 export function ProjectPage({ project, tab }: { project: string; tab: string }) {
@@ -46,6 +48,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "deployments" && <DeploymentsTab project={project} />}
           {tab === "groups" && <GroupsTab project={project} />}
           {tab === "try" && <TryUserTab project={project} />}
+          {tab === "audit" && <AuditLogTab project={project} />}
         </>
       )}
     </Loading>

@@ -1,6 +1,6 @@
 /** An experiment's report: banners, per-metric tables, exposure and lift-over-time charts, plan, CSV. */
 import { useState } from "preact/hooks";
-import { warningSentences } from "../../../../shared/report-warnings.js";
+import { dataQualityNotes, warningSentences } from "../../../../shared/report-warnings.js";
 import { describeError, statsApi } from "../api.js";
 import { BreakdownPanel } from "./breakdown.js";
 import { DayChart } from "../chart.js";
@@ -110,9 +110,10 @@ function Summary({ conclusion, flag }: { conclusion: Conclusion; flag: Flag }) {
 function ReportView({ report, flag }: { report: Report; flag: Flag }) {
   const conclusion = conclude(report);
   const untrustworthy = report.metrics.some((m) => m.variants.some((v) => v.comparison && !v.comparison.trustworthy));
-  const warned = warningSentences(
-    report.metrics.flatMap((m) => m.variants.flatMap((v) => v.comparison?.warnings ?? [])),
-  );
+  const warned = [
+    ...warningSentences(report.metrics.flatMap((m) => m.variants.flatMap((v) => v.comparison?.warnings ?? []))),
+    ...dataQualityNotes(report),
+  ];
   const totalExposures = report.variants.reduce((sum, v) => sum + v.exposures, 0);
   const days = report.metrics[0]?.timeSeries.map((look) => look.day) ?? [];
   return (

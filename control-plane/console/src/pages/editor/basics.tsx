@@ -2,8 +2,11 @@
 import { Field, Select, TextArea } from "../../components.js";
 import type { FlagInput } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { useProblem } from "./problems.js";
 
 export function BasicsFields({ draft, edit, isNew }: { draft: FlagInput; edit: Edit; isNew: boolean }) {
+  const key = useProblem("key");
+  const name = useProblem("name");
   return (
     <fieldset>
       <legend>Basics</legend>
@@ -13,14 +16,24 @@ export function BasicsFields({ draft, edit, isNew }: { draft: FlagInput; edit: E
           value={draft.key}
           required
           hint="Letters, digits, . _ -; the SDKs use it"
-          onInput={(e) => edit((d) => void (d.key = e.currentTarget.value))}
+          error={key.error}
+          {...key.touch}
+          onInput={(e) => {
+            key.touched();
+            edit((d) => void (d.key = e.currentTarget.value));
+          }}
         />
       )}
       <Field
         label="Name"
         value={draft.name}
         required
-        onInput={(e) => edit((d) => void (d.name = e.currentTarget.value))}
+        error={name.error}
+        {...name.touch}
+        onInput={(e) => {
+          name.touched();
+          edit((d) => void (d.name = e.currentTarget.value));
+        }}
       />
       <TextArea
         label="Description"

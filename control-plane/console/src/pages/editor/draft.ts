@@ -37,6 +37,16 @@ export const newFlag = (deployments: Deployment[]): FlagInput => ({
   confidenceLevel: 0.95,
 });
 
+/** Where the guided creation leaves its draft for the full editor (this tab only). */
+const CARRIED = "console-carried-draft";
+export const carryDraft = (draft: FlagInput) => sessionStorage.setItem(CARRIED, JSON.stringify(draft));
+/** The draft the guided creation handed over, once: a later "new flag" starts empty again. */
+export function takeCarriedDraft(): FlagInput | undefined {
+  const text = sessionStorage.getItem(CARRIED);
+  sessionStorage.removeItem(CARRIED);
+  return text ? (JSON.parse(text) as FlagInput) : undefined;
+}
+
 const EXPERIMENT_ONLY = new Set<string>(EXPERIMENT_FIELDS);
 const isEmpty = (value: unknown): boolean =>
   value === "" ||

@@ -8,6 +8,7 @@ import { api } from "../../api.js";
 import { Field, Select, TextArea, useLoad } from "../../components.js";
 import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { GroupProblem } from "./problems.js";
 import { type EventTypeInfo, MetricForm, useEventTypes } from "../metric-form.js";
 
 const CORRECTIONS = [
@@ -21,11 +22,14 @@ export function ExperimentFields({
   draft,
   edit,
   locked,
+  withHypothesis = true,
 }: {
   project: string;
   draft: FlagInput;
   edit: Edit;
   locked: boolean;
+  /** False where the hypothesis has a step of its own (the guided flow). */
+  withHypothesis?: boolean;
 }) {
   const hypothesis = draft.hypothesis ?? { problem: "", proposedChange: "", predictedResult: "" };
   const setHypothesis = (field: keyof typeof hypothesis, value: string) =>
@@ -64,27 +68,29 @@ export function ExperimentFields({
   }));
   return (
     <>
-      <fieldset>
-        <legend>Hypothesis</legend>
-        <TextArea
-          label="Problem"
-          rows={2}
-          value={hypothesis.problem}
-          onInput={(e) => setHypothesis("problem", e.currentTarget.value)}
-        />
-        <TextArea
-          label="Proposed change"
-          rows={2}
-          value={hypothesis.proposedChange}
-          onInput={(e) => setHypothesis("proposedChange", e.currentTarget.value)}
-        />
-        <TextArea
-          label="Predicted result"
-          rows={2}
-          value={hypothesis.predictedResult}
-          onInput={(e) => setHypothesis("predictedResult", e.currentTarget.value)}
-        />
-      </fieldset>
+      {withHypothesis && (
+        <fieldset>
+          <legend>Hypothesis</legend>
+          <TextArea
+            label="Problem"
+            rows={2}
+            value={hypothesis.problem}
+            onInput={(e) => setHypothesis("problem", e.currentTarget.value)}
+          />
+          <TextArea
+            label="Proposed change"
+            rows={2}
+            value={hypothesis.proposedChange}
+            onInput={(e) => setHypothesis("proposedChange", e.currentTarget.value)}
+          />
+          <TextArea
+            label="Predicted result"
+            rows={2}
+            value={hypothesis.predictedResult}
+            onInput={(e) => setHypothesis("predictedResult", e.currentTarget.value)}
+          />
+        </fieldset>
+      )}
       <fieldset disabled={locked} class="analysis">
         <legend>Primary metric and analysis</legend>
         {locked && (
@@ -110,6 +116,7 @@ export function ExperimentFields({
             nextKey="conversion"
           />
         )}
+        <GroupProblem problem="primaryMetric" />
         <div class="row">
           <Select
             label="Statistical method"

@@ -2,6 +2,7 @@
 import { Field, Select } from "../../components.js";
 import type { FlagInput } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { CheckedField, GroupProblem } from "./problems.js";
 import { WeightSliders } from "./weight-sliders.js";
 
 export function RolloutFields({ draft, edit, locked }: { draft: FlagInput; edit: Edit; locked: boolean }) {
@@ -25,6 +26,7 @@ export function RolloutFields({ draft, edit, locked }: { draft: FlagInput; edit:
         weights={draft.weights}
         onChange={(weights) => edit((d) => (weights ? void (d.weights = weights) : delete d.weights))}
       />
+      <GroupProblem problem="weights" />
       <div class="row">
         <Select
           label="Bucket by"
@@ -40,7 +42,8 @@ export function RolloutFields({ draft, edit, locked }: { draft: FlagInput; edit:
           disabled={locked}
         />
         {draft.bucketing.unit === "group" && (
-          <Field
+          <CheckedField
+            problem="bucketing.groupType"
             label="Group type"
             value={draft.bucketing.groupType ?? ""}
             disabled={locked}

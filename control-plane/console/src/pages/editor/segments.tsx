@@ -1,9 +1,10 @@
 /** Targeting segments: a condition builder over every operator and property kind. */
 import { OPERATORS } from "../../../../../shared/evaluation/operators.js";
 import { USER_FIELDS } from "../../../../../shared/evaluation/context.js";
-import { Field, Select, TextArea } from "../../components.js";
+import { Select } from "../../components.js";
 import type { Condition, FlagInput } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { CheckedField, CheckedTextArea, GroupProblem } from "./problems.js";
 import { WeightSliders } from "./weight-sliders.js";
 
 type Kind = "user" | "user_property" | "group_property";
@@ -27,7 +28,8 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
         <fieldset class="segment" key={s} data-segment-index={s}>
           <legend>Segment {s + 1}</legend>
           <div class="row">
-            <Field
+            <CheckedField
+              problem={`segments.${s}.name`}
               label="Segment name"
               value={segment.name}
               required
@@ -48,6 +50,7 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
             <ConditionRow
               key={c}
               index={c}
+              at={`segments.${s}.conditions.${c}`}
               condition={condition}
               onChange={(next) => edit((d) => void (d.segments[s]!.conditions[c] = next))}
               onRemove={
@@ -74,6 +77,7 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
               edit((d) => (weights ? void (d.segments[s]!.weights = weights) : delete d.segments[s]!.weights))
             }
           />
+          <GroupProblem problem={`segments.${s}.weights`} />
           <div class="actions">
             {s > 0 && (
               <button
@@ -111,11 +115,14 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
 
 function ConditionRow({
   index,
+  at,
   condition,
   onChange,
   onRemove,
 }: {
   index: number;
+  /** The condition's field id, for its problems (`segments.0.conditions.1`). */
+  at: string;
   condition: Condition;
   onChange: (next: Condition) => void;
   onRemove: (() => void) | undefined;
@@ -141,7 +148,8 @@ function ConditionRow({
         onChange={setKind}
       />
       {kind === "group_property" && (
-        <Field
+        <CheckedField
+          problem={`${at}.groupType`}
           label="Group type"
           value={condition.groupType ?? ""}
           required
@@ -156,7 +164,8 @@ function ConditionRow({
           onChange={(property) => onChange({ ...condition, property })}
         />
       ) : (
-        <Field
+        <CheckedField
+          problem={`${at}.property`}
           label={kind === "group_property" ? "Group property" : "User property"}
           hint={kind === "group_property" ? "group_name for the group's name" : undefined}
           value={condition.property}
@@ -170,7 +179,8 @@ function ConditionRow({
         options={OPERATORS as string[]}
         onChange={(op) => onChange({ ...condition, op })}
       />
-      <TextArea
+      <CheckedTextArea
+        problem={`${at}.values`}
         label="Values"
         hint="One per line"
         rows={2}

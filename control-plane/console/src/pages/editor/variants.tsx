@@ -3,6 +3,7 @@ import { useId, useState } from "preact/hooks";
 import { Field } from "../../components.js";
 import type { FlagInput } from "../../types.js";
 import type { Edit } from "./draft.js";
+import { CheckedField, GroupProblem } from "./problems.js";
 
 export function VariantsEditor({
   draft,
@@ -32,7 +33,8 @@ export function VariantsEditor({
       <legend>Variants</legend>
       {draft.variants.map((variant, index) => (
         <div class="variant row" key={index} data-variant-index={index}>
-          <Field
+          <CheckedField
+            problem={`variants.${index}.key`}
             label={`Variant ${index + 1} key`}
             value={variant.key}
             required
@@ -90,6 +92,7 @@ export function VariantsEditor({
           )}
         </div>
       ))}
+      <GroupProblem problem="variants" />
       <button
         type="button"
         disabled={draft.variants.length >= 20}

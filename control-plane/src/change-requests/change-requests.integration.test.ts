@@ -1,0 +1,237 @@
+/**
+ * Change requests on real dynalite through the HTTP API: required review blocks direct
+ * edits with a clear 403, approval applies exactly the reviewed diff on its base version, a
+ * request on an old version is refused as conflicting and changes nothing, the author cannot
+ * approve their own, the history names both people, an admin's bypass keeps its reason, and
+ * the project's webhooks are told.
+ */
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dynalite.js";
+import { adminApi, type AdminApi } from "../../../test/support/admin-api.js";
+import type { KvWriter } from "../publish/kv-writer.js";
+import { startControlPlane, type ControlPlaneServer } from "../server.js";
+import { reviewedActor } from "./change-requests.js";
+
+const EVENTUALLY = { timeout: 30_000 };
+const memoryKv = (): KvWriter => {
+  const map = new Map<string, string>();
+  return {
+    put: async (entries) => {
+      for (const { key, value } of entries) map.set(key, value);
+    },
+    delete: async (keys) => {
+      for (const key of keys) map.delete(key);
+    },
+    get: async (key) => map.get(key) ?? null,
+  };
+};
+
+let dynamo: LocalDynamo;
+let cp: ControlPlaneServer;
+let admin: AdminApi;
+let alice: AdminApi;
+let bob: AdminApi;
+const received: Array<{ type: string; data: Record<string, unknown> }> = [];
+let hook: ReturnType<typeof createServer>;
+
+const release = (key: string, deployments: string[] = []) => ({
+  key,
+  name: key,
+  type: "release",
+  variants: [{ key: "on" }],
+  rollout: 10,
+  deployments,
+});
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve) => {
+    let text = "";
+    req.on("data", (chunk) => (text += chunk));
+    req.on("end", () => resolve(text));
+  });
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  hook = createServer(async (req, res) => {
+    received.push(JSON.parse(await readBody(req)));
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+  cp = await startControlPlane({
+    dynamoEndpoint: dynamo.endpoint,
+    kv: memoryKv(),
+    bootstrapToken: "review-test-admin-token",
+    reconcileEveryMs: 60_000,
+    releasesEveryMs: 100,
+  });
+  admin = adminApi(cp.url, "review-test-admin-token");
+  expect((await admin("POST", "/projects", { key: "rev", name: "Review" })).status).toBe(201);
+  expect((await admin("POST", "/projects/rev/deployments", { key: "production", name: "Production" })).status).toBe(
+    201,
+  );
+  expect((await admin("POST", "/projects/rev/deployments", { key: "staging", name: "Staging" })).status).toBe(201);
+  const token = async (name: string) =>
+    (await admin("POST", "/tokens", { name, role: "editor", project: "rev" })).body.token as string;
+  alice = adminApi(cp.url, await token("alice"));
+  bob = adminApi(cp.url, await token("bob"));
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  expect((await admin("POST", "/projects/rev/webhooks", { url, events: [] })).status).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await cp?.close();
+  hook?.close();
+  await dynamo?.close();
+});
+
+describe("change requests", () => {
+  it("required review blocks a direct edit with a 403 naming change requests", async () => {
+    expect((await alice("POST", "/projects/rev/flags", release("banner", ["staging"]))).status).toBe(201);
+    const policy = await admin("PUT", "/projects/rev/review-policy", { project: false, deployments: ["production"] });
+    expect(policy.status).toBe(200);
+
+    // A staging-only flag is not guarded…
+    expect((await alice("PATCH", "/projects/rev/flags/banner", { rollout: 20, version: 1 })).status).toBe(200);
+    // …but moving it to production is, and so is any edit once it is served there.
+    const blocked = await alice("PATCH", "/projects/rev/flags/banner", {
+      deployments: ["staging", "production"],
+      version: 2,
+    });
+    expect(blocked.status).toBe(403);
+    expect(blocked.body.error.message).toMatch(/Review required \(deployment production requires review\)/);
+    expect(blocked.body.error.message).toMatch(/change-requests/);
+    expect(blocked.body.error.details.reviewRequired).toBe(true);
+    expect((await alice("GET", "/projects/rev/flags/banner")).body.version).toBe(2);
+
+    const created = await alice("POST", "/projects/rev/flags", release("prod-flag", ["production"]));
+    expect(created.status).toBe(403);
+    expect((await alice("GET", "/projects/rev/flags/prod-flag")).status).toBe(404);
+  });
+
+  it("approval applies exactly the reviewed diff, and the history names both people", async () => {
+    const current = (await alice("GET", "/projects/rev/flags/banner")).body;
+    const { version, status, createdAt, updatedAt, lastChange, ...editable } = current;
+    const input = { ...editable, rollout: 60, deployments: ["staging", "production"] };
+    const opened = await alice("POST", "/projects/rev/change-requests", {
+      flag: "banner",
+      kind: "update",
+      input,
+      title: "Ship the banner to production",
+    });
+    expect(opened.status).toBe(201);
+    expect(opened.body).toMatchObject({ status: "open", baseVersion: 2, author: "alice", conflicting: false });
+    const paths = opened.body.diff.map((d: { path: unknown[] }) => d.path.join("."));
+    expect(paths).toEqual(expect.arrayContaining(["rollout", "deployments.1"]));
+    expect(paths).toHaveLength(2);
+    // Nothing applied yet.
+    expect((await bob("GET", "/projects/rev/flags/banner")).body).toMatchObject({ version: 2, rollout: 20 });
+
+    const own = await alice("POST", `/projects/rev/change-requests/${opened.body.id}/approve`, { comment: "me" });
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(/alice wrote change request/);
+
+    const approved = await bob("POST", `/projects/rev/change-requests/${opened.body.id}/approve`, {
+      comment: "Ship it",
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({
+      status: "applied",
+      appliedVersion: 3,
+      review: { by: "bob", comment: "Ship it" },
+    });
+    const after = (await bob("GET", "/projects/rev/flags/banner")).body;
+    expect(after).toMatchObject({ version: 3, rollout: 60, deployments: ["staging", "production"] });
+    // Exactly the diff: every other editable field is as it was.
+    expect({ ...after, rollout: 20, deployments: ["staging"] }).toMatchObject(editable);
+
+    const history = (await bob("GET", "/projects/rev/flags/banner/versions")).body as Array<{
+      version: number;
+      actor: string;
+    }>;
+    expect(history.find((h) => h.version === 3)?.actor).toBe(reviewedActor({ author: "alice" }, "bob"));
+    expect(history.find((h) => h.version === 3)?.actor).toMatch(/alice.*bob/);
+  });
+
+  it("a request on an old version is refused as conflicting and changes nothing", async () => {
+    const stale = await alice("POST", "/projects/rev/change-requests", {
+      flag: "banner",
+      kind: "action",
+      action: "activate",
+    });
+    const newer = await alice("POST", "/projects/rev/change-requests", {
+      flag: "banner",
+      kind: "update",
+      input: { ...release("banner", ["staging", "production"]), rollout: 70 },
+    });
+    expect((await bob("POST", `/projects/rev/change-requests/${newer.body.id}/approve`)).status).toBe(200);
+
+    const listed = (await bob("GET", "/projects/rev/change-requests?status=conflicting")).body;
+    expect(listed.map((r: { id: string }) => r.id)).toEqual([stale.body.id]);
+    const refused = await bob("POST", `/projects/rev/change-requests/${stale.body.id}/approve`, { comment: "ok" });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/made on version 3 .*conflicting and was not applied/);
+    expect(refused.body.error.details.currentVersion).toBe(4);
+    const flag = (await bob("GET", "/projects/rev/flags/banner")).body;
+    expect(flag).toMatchObject({ version: 4, status: "inactive", rollout: 70 });
+    expect((await bob("GET", `/projects/rev/change-requests/${stale.body.id}`)).body.status).toBe("conflicting");
+  });
+
+  it("rejects with a comment, lists by filter, lets admins bypass with a recorded reason, and notifies", async () => {
+    const opened = await bob("POST", "/projects/rev/change-requests", {
+      flag: "banner",
+      kind: "action",
+      action: "activate",
+    });
+    const rejected = await alice("POST", `/projects/rev/change-requests/${opened.body.id}/reject`, {
+      comment: "Not before Monday",
+    });
+    expect(rejected.body).toMatchObject({ status: "rejected", review: { by: "alice", comment: "Not before Monday" } });
+    expect((await alice("POST", `/projects/rev/change-requests/${opened.body.id}/approve`)).status).toBe(409);
+    const byBob = (await alice("GET", "/projects/rev/change-requests?author=bob")).body;
+    expect(byBob.map((r: { id: string }) => r.id)).toEqual([opened.body.id]);
+
+    // An editor cannot bypass; an admin can, and the reason is kept.
+    const editorBypass = await alice(
+      "POST",
+      "/projects/rev/flags/banner/activate",
+      { version: 4 },
+      {
+        "x-review-bypass": "incident",
+      },
+    );
+    expect(editorBypass.status).toBe(403);
+    const bypassed = await admin(
+      "POST",
+      "/projects/rev/flags/banner/activate",
+      { version: 4 },
+      {
+        "x-review-bypass": "Incident 42: the banner must show now",
+      },
+    );
+    expect(bypassed.status).toBe(200);
+    const records = (await admin("GET", "/projects/rev/change-requests?status=bypassed")).body;
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      flag: "banner",
+      appliedVersion: 5,
+      author: records[0].bypass.by,
+      bypass: { reason: "Incident 42: the banner must show now" },
+    });
+    expect((await admin("GET", "/projects/rev/flags/banner")).body.status).toBe("active");
+
+    await expect
+      .poll(() => received.map((e) => e.type).filter((t) => t.startsWith("change_request.")), EVENTUALLY)
+      .toEqual(
+        expect.arrayContaining([
+          "change_request.opened",
+          "change_request.applied",
+          "change_request.rejected",
+          "change_request.conflicting",
+          "change_request.bypassed",
+        ]),
+      );
+    const applied = received.find((e) => e.type === "change_request.applied");
+    expect(applied?.data).toMatchObject({ author: "alice", reviewer: "bob" });
+  });
+});

@@ -1,0 +1,347 @@
+/**
+ * Change requests: where a project (or one of its deployments) requires review, an editor's
+ * change of a flag is stored as a request with its diff instead of being applied; another
+ * editor (or an admin) approves or rejects it with a comment. Approval applies exactly the
+ * reviewed change through the flag service, conditional on the version the request was made
+ * on: a flag that moved on meanwhile makes the request `conflicting`, never overwritten.
+ *
+ * Requests and the review policy are data of their own (`REVIEW#<p>`: `POLICY`, `CR#<id>`),
+ * revisioned items (notifications/items.ts): two reviewers racing on one request cannot both
+ * win. An approval first claims the request (`approving`, with its reviewer), then applies
+ * it, then records the outcome; a retry by the same reviewer finishes a claim it left, and
+ * the flag service's replay check recognises a change that already landed.
+ */
+import diff from "microdiff";
+import { randomUUID } from "node:crypto";
+import { flagInputSchema, flagWriteSchema, type Flag, type FlagWrite } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
+import type { Db } from "../../../shared/node/dynamo.js";
+import type { EventInput } from "../notifications/events.js";
+import { readItem, readItems, writeItem, type Revisioned } from "../notifications/items.js";
+import { FLAG_ACTIONS, type FlagAction, type FlagService } from "../services/flags.js";
+
+export const REQUEST_KINDS = ["create", "update", "action"] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+export const REQUEST_STATUSES = ["open", "approving", "applied", "rejected", "conflicting", "bypassed"] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export interface ReviewPolicy {
+  /** Every flag change of the project needs review. */
+  project: boolean;
+  /** Changes of flags served on these deployments (before or after the change) need review. */
+  deployments: string[];
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+export interface Review {
+  by: string;
+  at: string;
+  comment: string;
+}
+
+export interface ChangeRequest {
+  id: string;
+  project: string;
+  flag: string;
+  kind: RequestKind;
+  /** For `action`: the lifecycle action; `decide` takes `variant`. */
+  action?: FlagAction;
+  variant?: string;
+  /** For `create` and `update`: the flag's editable fields as they will be. */
+  input?: FlagWrite;
+  /** The flag version the change applies to (0: the flag does not exist yet). */
+  baseVersion: number;
+  /** What changes, from the base version's editable fields (microdiff: path, type, old and new values). */
+  diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
+  title: string;
+  description: string;
+  author: string;
+  createdAt: string;
+  status: RequestStatus;
+  review?: Review;
+  /** The version approval (or an admin's bypass) made. */
+  appliedVersion?: number;
+  /** When conflicting: the version the flag had moved to. */
+  currentVersion?: number;
+  /** An admin's direct change past review: who, and why. */
+  bypass?: { by: string; reason: string };
+}
+
+export type ChangeRequestInput = {
+  flag: string;
+  kind: RequestKind;
+  action?: FlagAction | undefined;
+  variant?: string | undefined;
+  input?: FlagWrite | undefined;
+  baseVersion?: number | undefined;
+  title?: string | undefined;
+  description?: string | undefined;
+};
+
+export interface ChangeRequestFilter {
+  status?: RequestStatus | undefined;
+  flag?: string | undefined;
+  author?: string | undefined;
+}
+
+/** A request as answered: `conflicting` also when still open on a flag that has moved on. */
+export type ChangeRequestView = ChangeRequest & { conflicting: boolean };
+
+const pk = (project: string) => `REVIEW#${project}`;
+const policyKey = (project: string) => ({ pk: pk(project), sk: "POLICY" });
+const requestKey = (project: string, id: string) => ({ pk: pk(project), sk: `CR#${id}` });
+
+/** Who the flag's history names for an approved change: both people. */
+export const reviewedActor = (request: Pick<ChangeRequest, "author">, approver: string) =>
+  `${request.author}, approved by ${approver}`;
+
+export interface ChangeRequestServiceOptions {
+  db: Db;
+  flags: FlagService;
+  now?: () => number;
+  /** Told of each request opened, applied, rejected or found conflicting (the project's webhooks). */
+  notify?: (project: string, event: EventInput) => Promise<void>;
+}
+
+export function createChangeRequestService({ db, flags, now = Date.now, notify }: ChangeRequestServiceOptions) {
+  const iso = () => new Date(now()).toISOString();
+
+  async function policy(project: string): Promise<ReviewPolicy> {
+    return (await readItem<ReviewPolicy>(db, policyKey(project)))?.record ?? { project: false, deployments: [] };
+  }
+
+  /** Whether changing `flag` (to `next`) needs review: the project's rule, or a deployment it is served on. */
+  async function reviewRequired(project: string, current: Flag | undefined, next?: { deployments?: string[] }) {
+    const rule = await policy(project);
+    if (rule.project) return { required: true, because: `project ${project} requires review` };
+    const touched = new Set([...(current?.deployments ?? []), ...(next?.deployments ?? [])]);
+    const guarded = rule.deployments.find((d) => touched.has(d));
+    return guarded
+      ? { required: true, because: `deployment ${guarded} requires review` }
+      : { required: false, because: undefined };
+  }
+
+  async function read(project: string, id: string): Promise<Revisioned<ChangeRequest>> {
+    const found = await readItem<ChangeRequest>(db, requestKey(project, id));
+    if (!found) throw new ApiError({ status: 404, message: `No change request ${id} in project ${project}` });
+    return found;
+  }
+
+  const currentFlag = (project: string, key: string) =>
+    flags.get(project, key).catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    });
+
+  async function view(request: ChangeRequest, flag?: Flag | null): Promise<ChangeRequestView> {
+    if (request.status !== "open") return { ...request, conflicting: request.status === "conflicting" };
+    const current = flag === undefined ? await currentFlag(request.project, request.flag) : (flag ?? undefined);
+    return { ...request, conflicting: (current?.version ?? 0) !== request.baseVersion };
+  }
+
+  const event = (request: ChangeRequest, what: string): EventInput => ({
+    id: `change-request-${request.id}-${what}`,
+    type: `change_request.${what}` as EventInput["type"],
+    data: {
+      id: request.id,
+      flag: request.flag,
+      kind: request.kind,
+      ...(request.action ? { action: request.action } : {}),
+      title: request.title,
+      author: request.author,
+      status: request.status,
+      ...(request.review ? { reviewer: request.review.by, comment: request.review.comment } : {}),
+      ...(request.bypass ? { bypass: request.bypass } : {}),
+      ...(request.appliedVersion ? { version: request.appliedVersion } : {}),
+    },
+  });
+
+  async function save(request: ChangeRequest, rev: number | undefined, what?: string): Promise<void> {
+    if (!(await writeItem(db, requestKey(request.project, request.id), request, rev)))
+      throw new ApiError({
+        status: 409,
+        message: `Change request ${request.id} was reviewed meanwhile; read it again`,
+      });
+    if (what) await notify?.(request.project, event(request, what));
+  }
+
+  /** The diff a request shows, and the version it applies to, checked against the flag as it is now. */
+  async function describe(project: string, input: ChangeRequestInput) {
+    const current = await currentFlag(project, input.flag);
+    if (input.kind === "create") {
+      if (current) throw new ApiError({ status: 409, message: `Flag ${input.flag} exists: request an update` });
+      if (!input.input) throw new ApiError({ status: 400, message: "A create request needs `input`, the new flag" });
+      if (input.input.key !== input.flag)
+        throw new ApiError({ status: 400, message: `input.key '${input.input.key}' is not the flag '${input.flag}'` });
+      return { current, baseVersion: 0, changes: diff({}, flagWriteSchema.parse(input.input)) };
+    }
+    if (!current) throw new ApiError({ status: 404, message: `No flag ${input.flag}` });
+    const baseVersion = input.baseVersion ?? current.version;
+    if (input.kind === "update") {
+      if (!input.input)
+        throw new ApiError({ status: 400, message: "An update request needs `input`, the flag as it will be" });
+      if (input.input.key !== input.flag)
+        throw new ApiError({ status: 400, message: `input.key '${input.input.key}' is not the flag '${input.flag}'` });
+      const base =
+        baseVersion === current.version ? current : (await flags.version(project, input.flag, baseVersion)).flag;
+      const changes = diff(flagInputSchema.parse(base), flagWriteSchema.parse(input.input));
+      if (changes.length === 0) throw new ApiError({ status: 400, message: "The request changes nothing" });
+      return { current, baseVersion, changes };
+    }
+    if (!input.action || !FLAG_ACTIONS.includes(input.action))
+      throw new ApiError({
+        status: 400,
+        message: `An action request needs \`action\`: one of ${FLAG_ACTIONS.join(", ")}`,
+      });
+    const changes = [
+      { type: "CHANGE", path: ["action"], value: input.action },
+      ...(input.variant === undefined ? [] : [{ type: "CHANGE", path: ["decidedVariant"], value: input.variant }]),
+    ];
+    return { current, baseVersion, changes };
+  }
+
+  /** Applies the reviewed change as `actor`, on exactly the version it was made on. */
+  function applyChange(request: ChangeRequest, actor: string): Promise<Flag> {
+    const { project, flag } = request;
+    if (request.kind === "create") return flags.create(project, request.input!, actor);
+    if (request.kind === "update") return flags.update(project, flag, request.input!, request.baseVersion, actor);
+    const options = request.variant === undefined ? {} : { variant: request.variant };
+    return flags.act(project, flag, request.action!, request.baseVersion, actor, options);
+  }
+
+  return {
+    policy,
+    reviewRequired,
+
+    async setPolicy(project: string, next: Pick<ReviewPolicy, "project" | "deployments">, actor: string) {
+      const existing = await readItem<ReviewPolicy>(db, policyKey(project));
+      const record: ReviewPolicy = { ...next, updatedBy: actor, updatedAt: iso() };
+      if (!(await writeItem(db, policyKey(project), record, existing?.rev)))
+        throw new ApiError({ status: 409, message: `The review policy of ${project} changed meanwhile; retry` });
+      return record;
+    },
+
+    async open(project: string, input: ChangeRequestInput, author: string): Promise<ChangeRequestView> {
+      const { current, baseVersion, changes } = await describe(project, input);
+      const request: ChangeRequest = {
+        id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
+        project,
+        flag: input.flag,
+        kind: input.kind,
+        ...(input.action ? { action: input.action } : {}),
+        ...(input.variant === undefined ? {} : { variant: input.variant }),
+        ...(input.input ? { input: flagWriteSchema.parse(input.input) } : {}),
+        baseVersion,
+        diff: changes as ChangeRequest["diff"],
+        title: input.title?.trim() || defaultTitle(input),
+        description: input.description ?? "",
+        author,
+        createdAt: iso(),
+        status: "open",
+      };
+      await save(request, undefined, "opened");
+      return view(request, current ?? null);
+    },
+
+    async list(project: string, filter: ChangeRequestFilter = {}): Promise<ChangeRequestView[]> {
+      const all = (await readItems<ChangeRequest>(db, pk(project), "CR#")).map((r) => r.record);
+      const chosen = all
+        .filter((r) => (!filter.flag || r.flag === filter.flag) && (!filter.author || r.author === filter.author))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const flagsNow = new Map<string, Flag | undefined>();
+      for (const key of new Set(chosen.filter((r) => r.status === "open").map((r) => r.flag)))
+        flagsNow.set(key, await currentFlag(project, key));
+      const views = await Promise.all(chosen.map((r) => view(r, flagsNow.get(r.flag) ?? null)));
+      // `conflicting` filters on what the answer shows: open requests whose flag moved on count too.
+      return views.filter(
+        (r) => !filter.status || (filter.status === "conflicting" ? r.conflicting : r.status === filter.status),
+      );
+    },
+
+    async get(project: string, id: string): Promise<ChangeRequestView> {
+      return view((await read(project, id)).record);
+    },
+
+    /** Approves and applies; a request against an old version ends `conflicting` and changes nothing. */
+    async approve(project: string, id: string, approver: string, comment: string): Promise<ChangeRequestView> {
+      const { record, rev } = await read(project, id);
+      if (record.author === approver)
+        throw new ApiError({
+          status: 403,
+          message: `${approver} wrote change request ${id}: another editor or an admin approves it`,
+        });
+      const resuming = record.status === "approving" && record.review?.by === approver;
+      if (record.status !== "open" && !resuming)
+        throw new ApiError({ status: 409, message: `Change request ${id} is ${record.status}, not open` });
+      const claimed: ChangeRequest = { ...record, status: "approving", review: { by: approver, at: iso(), comment } };
+      if (!resuming) await save(claimed, rev);
+      const claimedRev = resuming ? rev : rev + 1;
+      try {
+        const made = await applyChange(claimed, reviewedActor(claimed, approver));
+        const applied: ChangeRequest = { ...claimed, status: "applied", appliedVersion: made.version };
+        await save(applied, claimedRev, "applied");
+        return view(applied);
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status >= 500) throw error; // unavailable: the reviewer retries
+        if (error.status === 409 && isVersionConflict(error)) {
+          const currentVersion = (error.details as { currentVersion?: number } | undefined)?.currentVersion;
+          const conflicting: ChangeRequest = {
+            ...claimed,
+            status: "conflicting",
+            ...(currentVersion === undefined ? {} : { currentVersion }),
+          };
+          await save(conflicting, claimedRev, "conflicting");
+          throw new ApiError({
+            status: 409,
+            message:
+              `Change request ${id} was made on version ${record.baseVersion} of ${record.flag}, which has changed ` +
+              "since: it is conflicting and was not applied (open a new request on the current version)",
+            details: { currentVersion, request: id },
+          });
+        }
+        // Invalid against the project as it is now (a deleted deployment, an archived flag): still open.
+        await writeItem(db, requestKey(project, id), record, claimedRev);
+        throw error;
+      }
+    },
+
+    async reject(project: string, id: string, reviewer: string, comment: string): Promise<ChangeRequestView> {
+      const { record, rev } = await read(project, id);
+      if (record.status !== "open")
+        throw new ApiError({ status: 409, message: `Change request ${id} is ${record.status}, not open` });
+      const rejected: ChangeRequest = { ...record, status: "rejected", review: { by: reviewer, at: iso(), comment } };
+      await save(rejected, rev, "rejected");
+      return view(rejected);
+    },
+
+    /** Records an admin's direct change past review (the flag routes made it), with the reason given. */
+    async recordBypass(project: string, flag: Flag, admin: string, reason: string, what: string): Promise<void> {
+      const request: ChangeRequest = {
+        id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
+        project,
+        flag: flag.key,
+        kind: what === "create" ? "create" : what === "update" ? "update" : "action",
+        ...(FLAG_ACTIONS.includes(what as FlagAction) ? { action: what as FlagAction } : {}),
+        baseVersion: flag.version - 1,
+        diff: [],
+        title: `${what} ${flag.key} (review bypassed)`,
+        description: "",
+        author: admin,
+        createdAt: iso(),
+        status: "bypassed",
+        appliedVersion: flag.version,
+        bypass: { by: admin, reason },
+      };
+      await save(request, undefined, "bypassed");
+    },
+  };
+}
+
+/** A lost version check, as the flag service reports it (a `currentVersion`), not a 409 of state. */
+const isVersionConflict = (error: ApiError) => /changed since version|already exists/.test(error.message);
+
+const defaultTitle = (input: ChangeRequestInput) =>
+  input.kind === "action" ? `${input.action} ${input.flag}` : `${input.kind} ${input.flag}`;
+
+export type ChangeRequestService = ReturnType<typeof createChangeRequestService>;

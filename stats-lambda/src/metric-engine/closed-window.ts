@@ -1,0 +1,106 @@
+/**
+ * The closed-window series of metrics with a window end (report/closed-window.ts reads them):
+ * a fixed estimand for values that grow with time since exposure. Per window end H (hours):
+ *
+ * - `closed_h<H>`: the units whose window `[exposure, exposure + H)` has ended by the data's
+ *   horizon (the latest exposure or event time read: a window ending later is still open),
+ *   each with its closing day, `dayOf(exposure + H)`;
+ * - `$closed:<H>`: those units per closing day and variant;
+ * - per metric `K:closed` (`:closed:den`, `:closed:cross`, `:closed~<bucket>`): their value in
+ *   the window, on the closing day. Conversions and retention from `conversions` (a converting
+ *   day at most the closing day); counts, sums, averages and ratios from `val`, the changes of
+ *   the unit's value up to its closing day, which add up to its window value (and their squares
+ *   to its square, their histogram moves to its bucket), grouped on the closing day.
+ *
+ * Funnels are left out: their last step may come `conversionWindowHours` after the window.
+ * Joined on the unit's number (`units.uno`, `val.unit_key`).
+ */
+import { VALUE_SCALE } from "../../../shared/metric-values.js";
+import { isCappedMetric, type MetricDefinition } from "../../../shared/metrics/definition.js";
+import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX } from "../store.js";
+import { dayOf, dec, histogramBucketSql, seriesRow } from "./expressions.js";
+import { type MetricSource, totalColumns } from "./metric-sql.js";
+import { sqlInteger, sqlString } from "./sql.js";
+
+const HOUR_MS = 3_600_000;
+
+interface Compiled {
+  metric: MetricDefinition;
+  name: string;
+  source: MetricSource;
+}
+
+/** The metrics with a closed-window series, by window end. */
+function byWindowEnd(metrics: readonly Compiled[]): Map<number, Compiled[]> {
+  const ends = new Map<number, Compiled[]>();
+  for (const m of metrics) {
+    const end = m.metric.window?.endHours;
+    if (end === undefined || m.source === "funnel") continue;
+    ends.set(end, [...(ends.get(end) ?? []), m]);
+  }
+  return ends;
+}
+
+/** The CTEs and series rows of the closed windows (none without a metric with a window end). */
+export function closedWindowSql(metrics: readonly Compiled[]): { ctes: string[]; series: string[] } {
+  const ends = byWindowEnd(metrics);
+  if (ends.size === 0) return { ctes: [], series: [] };
+  const ctes = [
+    "closed_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
+      "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)",
+  ];
+  const series: string[] = [];
+  for (const [end, group] of ends) {
+    const h = String(end).replace(/\W/g, "_");
+    const closed = `closed_h${h}`;
+    const ms = sqlInteger(Math.round(end * HOUR_MS));
+    ctes.push(
+      `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day FROM units u, closed_horizon c ` +
+        `WHERE u.exposed_ms + ${ms} <= c.ms)`,
+    );
+    series.push(
+      `${seriesRow("closed_day", "variant", sqlString(`${CLOSED_UNITS_PREFIX}${end}`), "count(*)", "0", "0")} FROM ${closed} GROUP BY 1, 2`,
+    );
+    const counted = group.filter((m) => m.source === "counted");
+    for (const { metric, name } of group.filter((m) => m.source === "conversion")) {
+      const day = `x.${name}_day`;
+      series.push(
+        `${seriesRow("c.closed_day", "c.variant", sqlString(`${metric.key}${CLOSED_SUFFIX}`), "0", `count(*) * ${VALUE_SCALE}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`)} ` +
+          `FROM conversions x JOIN ${closed} c ON x.unit_key = c.uno WHERE ${day} IS NOT NULL AND ${day} <= c.closed_day GROUP BY 1, 2`,
+      );
+    }
+    if (counted.length === 0) continue;
+    const totals = `${closed}_totals`;
+    // val's changes up to each unit's closing day, dated on that day.
+    const upTo = `val v JOIN ${closed} c ON v.unit_key = c.uno WHERE v.day_no <= c.closed_day`;
+    ctes.push(
+      `${totals} AS (SELECT c.closed_day AS day_no, c.variant AS variant, ` +
+        `${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM ${upTo} GROUP BY 1, 2)`,
+    );
+    for (const { metric, name } of counted) {
+      const key = `${metric.key}${CLOSED_SUFFIX}`;
+      const n = metric.type === "property_average" ? `${name}_n` : "0";
+      series.push(`${seriesRow("day_no", "variant", sqlString(key), n, `${name}_s`, `${name}_q`)} FROM ${totals}`);
+      if (metric.type === "ratio")
+        series.push(
+          `${seriesRow("day_no", "variant", sqlString(`${key}:den`), "0", `${name}_ys`, `${name}_yq`)} FROM ${totals}`,
+          `${seriesRow("day_no", "variant", sqlString(`${key}:cross`), "0", `${name}_xy`, "0")} FROM ${totals}`,
+          ...[key, `${key}:den`].map(
+            (s) =>
+              `${seriesRow("closed_day", "variant", sqlString(s), "count(*)", "0", "0")} FROM ${closed} GROUP BY 1, 2`,
+          ),
+        );
+      if (isCappedMetric(metric)) {
+        const [v, pv] = [`v.${name}_v`, `v.${name}_pv`];
+        const moves =
+          `SELECT c.closed_day AS day_no, c.variant AS variant, ${v} AS x, 1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${v} <> 0 ` +
+          `UNION ALL SELECT c.closed_day AS day_no, c.variant AS variant, ${pv} AS x, -1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${pv} <> 0`;
+        series.push(
+          `${seriesRow("day_no", "variant", `${sqlString(`${key}~`)} || CAST(bucket AS VARCHAR)`, "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`)} ` +
+            `FROM (SELECT day_no, variant, x, dir, ${histogramBucketSql("x")} AS bucket FROM (${moves}) AS m) AS moves GROUP BY 1, 2, 3`,
+        );
+      }
+    }
+  }
+  return { ctes, series };
+}
