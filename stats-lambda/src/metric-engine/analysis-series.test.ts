@@ -12,7 +12,7 @@ import type { Metric } from "../../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { experimentOn, uniforms } from "../../../test/support/simulated-rows.js";
 import { buildReport } from "../report/index.js";
-import { ALLOCATION_PREFIX, EPOCH_SEPARATOR, EXPOSURES, MULTIPLE_VARIANTS, type AggregateRow } from "../store.js";
+import { ALLOCATION_PREFIX, EPOCH_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
 import { compileMetricQuery } from "./compile.js";
 import { athena } from "./dialect.js";
 import { PRE_EXPOSURE_DAYS } from "./pre-exposure.js";
@@ -228,7 +228,7 @@ describe("the engine's analysis series", () => {
         query(metrics),
         unitsWhere(data.exposures, (first) => (first.country ?? null) === country),
         data.events,
-      ).filter((r) => !r.metric.startsWith(ALLOCATION_PREFIX) && r.metric !== MULTIPLE_VARIANTS);
+      ).filter((r) => !r.metric.startsWith("$") || r.metric === EXPOSURES);
       const suffix = `${SEGMENT_SEPARATOR}${value}`;
       const segment = stratumRows(rows, (m) =>
         m.endsWith(suffix) && m.indexOf(SEGMENT_SEPARATOR) === m.length - suffix.length
