@@ -31,13 +31,7 @@ export class EvaluationCounter {
   private lastFlush = 0;
 
   /** Counts one request's outcomes, and flushes when it is time. Call once per evaluating request. */
-  count(
-    ctx: BackgroundTasks,
-    target: Target,
-    deployment: Scope,
-    outcomes: readonly Outcome[],
-    now = Date.now(),
-  ): void {
+  count(ctx: BackgroundTasks, target: Target, deployment: Scope, outcomes: readonly Outcome[], now = Date.now()): void {
     const url = target.EVALUATION_COUNTS_URL;
     const secret = target.STREAM_NOTIFY_SECRET;
     if (!url || !secret || !deployment.project) return;

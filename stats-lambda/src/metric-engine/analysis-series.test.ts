@@ -12,15 +12,7 @@ import type { Metric } from "../../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { experimentOn, uniforms } from "../../../test/support/simulated-rows.js";
 import { buildReport } from "../report/index.js";
-import {
-  ALLOCATION_PREFIX,
-  BEFORE_EXPOSURE,
-  EPOCH_SEPARATOR,
-  EXPOSURES,
-  MULTIPLE_VARIANTS,
-  NEVER_EXPOSED,
-  type AggregateRow,
-} from "../store.js";
+import { ALLOCATION_PREFIX, EPOCH_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
 import { compileMetricQuery } from "./compile.js";
 import { athena } from "./dialect.js";
 import { PRE_EXPOSURE_DAYS } from "./pre-exposure.js";
@@ -236,14 +228,7 @@ describe("the engine's analysis series", () => {
         query(metrics),
         unitsWhere(data.exposures, (first) => (first.country ?? null) === country),
         data.events,
-      ).filter(
-        // Data quality (events no metric counts) is the experiment's, not a segment's.
-        (r) =>
-          !r.metric.startsWith(ALLOCATION_PREFIX) &&
-          r.metric !== MULTIPLE_VARIANTS &&
-          r.metric !== BEFORE_EXPOSURE &&
-          r.metric !== NEVER_EXPOSED,
-      );
+      ).filter((r) => !r.metric.startsWith("$") || r.metric === EXPOSURES);
       const suffix = `${SEGMENT_SEPARATOR}${value}`;
       const segment = stratumRows(rows, (m) =>
         m.endsWith(suffix) && m.indexOf(SEGMENT_SEPARATOR) === m.length - suffix.length

@@ -314,6 +314,7 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
     unitColumns,
     eventUnit: matchedCtes.length > 0 ? eventUnit(query, dialect) : "",
     exposureFilter,
+    tables: { exposures: only?.exposures ?? "exposures", events: only?.events ?? "events" },
   });
   ctes.push(...extra.ctes);
   series.push(...extra.series);

@@ -97,7 +97,7 @@ export function preExposureParts(parts: QueryParts): { ctes: string[]; series: s
     `pre_rows AS (SELECT ${parts.eventUnit} AS unit_key, ${id("event_type")} AS event_type, ${id("time")} AS event_ms, ` +
       `${dialect.idKey(id("id"))} AS event_id` +
       `${ofEvent.map(([name, x]) => `, ${dialect.jsonText(id("event_properties"), x.member)} AS ${id(name)}`).join("")} ` +
-      `FROM events WHERE ${bounds.join(" AND ")})`,
+      `FROM ${parts.tables.events} WHERE ${bounds.join(" AND ")})`,
     `pre_matched AS (SELECT u.uno AS unit_key, u.variant, u.exposed_ms, e.event_id, e.event_type` +
       `${ofEvent.map(([name]) => `, e.${id(name)}`).join("")}${ofUnit.map((c) => `, u.${c}`).join("")} ` +
       `FROM pre_rows e JOIN units u ON e.unit_key = u.unit_key ` +

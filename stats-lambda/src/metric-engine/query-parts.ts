@@ -31,6 +31,8 @@ export interface QueryParts {
   eventUnit: string;
   /** The condition on `exposures` of the experiment's trusted exposures in its period. */
   exposureFilter: string;
+  /** The tables to read (the unit state's folds read the files before or after, unit-state.ts). */
+  tables: { exposures: string; events: string };
 }
 
 export function analysisParts(parts: QueryParts): { ctes: string[]; series: string[] } {

@@ -119,7 +119,7 @@ export function segmentParts(parts: QueryParts): { ctes: string[]; series: strin
     prefix: "segment",
     ctes: [
       `segment_first AS (SELECT ${id("unit_id")} AS unit_key, ${parts.dialect.argMin(value, [id("time"), id("id")])} AS segment ` +
-        `FROM exposures WHERE ${parts.exposureFilter} GROUP BY 1)`,
+        `FROM ${parts.tables.exposures} WHERE ${parts.exposureFilter} GROUP BY 1)`,
       "segment_units AS (SELECT u.uno AS unit_key, COALESCE(f.segment, '') AS stratum FROM units u " +
         "JOIN segment_first f ON u.unit_key = f.unit_key)",
     ],

@@ -83,7 +83,9 @@ function ownRows(part: Part): string {
   const metric = part.query.metrics[0];
   if (metric === undefined) return "starts_with(metric, '$')";
   const key = sqlString(metric.key);
-  return `(metric = ${key} OR starts_with(metric, ${sqlString(`${metric.key}:`)}) OR starts_with(metric, ${sqlString(`${metric.key}~`)}))`;
+  // Its epochs' (`key@…`) and a breakdown's segments (`key#…`) too (strata.ts).
+  const prefixes = [":", "~", "@", "#"].map((c) => `starts_with(metric, ${sqlString(`${metric.key}${c}`)})`);
+  return `(metric = ${key} OR ${prefixes.join(" OR ")})`;
 }
 
 export async function attachUnitState(connection: DuckDBConnection, path = ":memory:"): Promise<void> {

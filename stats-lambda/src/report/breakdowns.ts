@@ -10,7 +10,7 @@
  *   segments are chosen after the fact, so they are exploratory and never verdicts), behind
  *   the report's minimum-sample gates (analyse.ts `eligibleAt`);
  * - Bonferroni over the metric's family, tested segments × treatments: the chance of any
- *   false "significant" segment of a metric in an A/A test stays ≤ α (breakdowns.test.ts);
+ *   false "significant" segment of a metric in an A/A test stays ≤ α (breakdowns.simulation.test.ts);
  * - a heterogeneity check per treatment: Cochran's Q over the tested segments' differences
  *   weighted by their inverse variances, χ² with k − 1 degrees of freedom (Cochran 1954,
  *   "The combination of estimates from different experiments"), and Higgins' I²; flagged
