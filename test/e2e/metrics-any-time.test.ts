@@ -185,7 +185,8 @@ describe("a funnel metric added to a running experiment after its data", () => {
       Object.fromEntries(
         metric.variants.map((v) => [
           v.variant,
-          { units: v.n, exposures: v.exposures, conversions: Math.round(v.mean * v.n) },
+          // The observed rate: where CUPED adjusted the metric (units with events before exposure), `mean` is after it.
+          { units: v.n, exposures: v.exposures, conversions: Math.round((v.unadjustedMean ?? v.mean) * v.n) },
         ]),
       );
     const expectedTally = (which: "funnel" | "purchases" | "germanPurchases") =>
