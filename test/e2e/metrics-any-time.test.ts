@@ -170,7 +170,7 @@ describe("a funnel metric added to a running experiment after its data", () => {
       expect(expected[v].germanPurchases).toBeLessThan(expected[v].purchases);
     }
 
-    type MetricVariant = { variant: Variant; exposures: number; n: number; mean: number };
+    type MetricVariant = { variant: Variant; exposures: number; n: number; mean: number; unadjustedMean?: number };
     type ReportedMetric = {
       key: string;
       role: string;
