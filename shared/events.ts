@@ -7,12 +7,7 @@ import * as z from "zod";
 
 const id = z.string().min(1).max(1024);
 
-/**
- * The user properties kept with each exposure as columns of the event store, for breakdowns
- * and user-property filters: the edge sends them (`userProperties` below), the store keeps them.
- */
-export const BREAKDOWN_PROPERTIES = ["country", "platform", "os", "app_version"] as const;
-export type BreakdownProperty = (typeof BREAKDOWN_PROPERTIES)[number];
+export { BREAKDOWN_PROPERTIES, type BreakdownProperty } from "./breakdown-properties.js";
 
 /** The event type under which browser SDKs report exposures. */
 export const EXPOSURE_EVENT_TYPE = "$exposure";

@@ -4,7 +4,7 @@
  * pass over the event store), labelled exploratory, with its CSV.
  */
 import { useState } from "preact/hooks";
-import { BREAKDOWN_PROPERTIES } from "../../../../shared/events.js";
+import { BREAKDOWN_PROPERTIES } from "../../../../shared/breakdown-properties.js";
 import type { Breakdown } from "../../../../shared/breakdown-schema.js";
 import { describeError, statsApi } from "../api.js";
 import { Banner, Loading, Select, useLoad } from "../components.js";
