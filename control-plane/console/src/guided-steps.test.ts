@@ -1,26 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { GUIDES, guidedDraft, guidedProblems, keyFromName, stepProblems } from "./guided-steps.js";
+import { newFlag } from "./pages/editor/draft.js";
 import type { FlagInput } from "./types.js";
 
-const base: FlagInput = {
-  key: "",
-  name: "",
-  description: "",
-  type: "release",
-  variants: [{ key: "on" }],
-  bucketing: { unit: "user_id" },
-  rollout: 100,
-  segments: [],
-  inclusions: {},
-  exclusions: { userIds: [], deviceIds: [] },
-  prerequisites: [],
-  groups: [],
-  deployments: [],
-  secondaryMetrics: [],
-  guardrailMetrics: [],
-  statisticalMethod: "sequential",
-  confidenceLevel: 0.95,
-};
+// The draft a new flag starts from in the console (editor/draft.ts).
+const base: FlagInput = newFlag([]);
 
 describe("the guided creation", () => {
   it("follows the workflow's order, one step per choice, each with its advice", () => {

@@ -1,25 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { newFlag } from "./pages/editor/draft.js";
 import type { FlagInput } from "./types.js";
 import { conditionValuesProblem, draftProblems, keyProblem, problemLabel, weightsProblem } from "./validate-draft.js";
 
 const draft = (extra: Partial<FlagInput> = {}): FlagInput => ({
+  ...newFlag([]),
   key: "checkout",
   name: "Checkout",
-  description: "",
-  type: "release",
-  variants: [{ key: "on" }],
-  bucketing: { unit: "user_id" },
-  rollout: 100,
-  segments: [],
-  inclusions: {},
-  exclusions: { userIds: [], deviceIds: [] },
-  prerequisites: [],
-  groups: [],
-  deployments: [],
-  secondaryMetrics: [],
-  guardrailMetrics: [],
-  statisticalMethod: "sequential",
-  confidenceLevel: 0.95,
   ...extra,
 });
 
