@@ -6,3 +6,14 @@
  */
 export const BREAKDOWN_PROPERTIES = ["country", "platform", "os", "app_version"] as const;
 export type BreakdownProperty = (typeof BREAKDOWN_PROPERTIES)[number];
+
+/**
+ * A project may name more user properties to keep with each exposure (its
+ * `breakdownProperties` setting, published in the deployment document): at most this many,
+ * so an exposure message stays small whatever the project configures.
+ */
+export const MAX_PROJECT_BREAKDOWN_PROPERTIES = 10;
+/** A property's name: what the report's `?breakdown=` accepts, and short enough to label a column. */
+export const BREAKDOWN_PROPERTY_NAME = /^[A-Za-z0-9_.$-]{1,64}$/;
+/** Each value the edge keeps, built-in or configured, is cut to this many characters. */
+export const MAX_BREAKDOWN_VALUE_CHARS = 100;

@@ -25,6 +25,8 @@ export const deploymentDocumentSchema = z.object({
   flags: evaluationFlagsSchema,
   /** Each flag's content hash by key: an isolate keeps the compiled form of flags a publish did not change. */
   flagHashes: z.record(z.string(), z.string()).optional(),
+  /** The project's own breakdown properties: user properties the edge keeps with each exposure, beyond the built-in. */
+  breakdownProperties: z.array(z.string()).optional(),
 });
 export type DeploymentDocument = z.infer<typeof deploymentDocumentSchema>;
 
@@ -56,6 +58,7 @@ export function readEnvelope(raw: unknown): DeploymentEnvelope {
     trackExposures,
     flags,
     flagHashes,
+    breakdownProperties,
   } = raw;
   if (schemaVersion !== 1) fail("schemaVersion must be 1");
   if (!optionalString(project) || project === "") fail("project must be a non-empty string");
@@ -80,6 +83,11 @@ export function readEnvelope(raw: unknown): DeploymentEnvelope {
     !(isRecord(flagHashes) && Object.values(flagHashes).every((h) => typeof h === "string"))
   )
     fail("flagHashes must map keys to strings");
+  if (
+    breakdownProperties !== undefined &&
+    !(Array.isArray(breakdownProperties) && breakdownProperties.every((p) => typeof p === "string"))
+  )
+    fail("breakdownProperties must be an array of strings");
   return {
     ...(raw as Omit<DeploymentEnvelope, "trackExposures">),
     trackExposures: trackExposures ?? true,

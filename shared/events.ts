@@ -7,7 +7,11 @@ import * as z from "zod";
 
 const id = z.string().min(1).max(1024);
 
-export { BREAKDOWN_PROPERTIES, type BreakdownProperty } from "./breakdown-properties.js";
+export {
+  BREAKDOWN_PROPERTIES,
+  type BreakdownProperty,
+  MAX_BREAKDOWN_VALUE_CHARS,
+} from "./breakdown-properties.js";
 
 /** The event type under which browser SDKs report exposures. */
 export const EXPOSURE_EVENT_TYPE = "$exposure";

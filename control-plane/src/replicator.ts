@@ -5,10 +5,12 @@
  * apart from the store and publisher it is given.
  */
 import type { Flag } from "../../shared/authoring/schema.js";
-import { parseProjectKey } from "../../shared/node/control-plane-table.js";
+import { keys, parseProjectKey } from "../../shared/node/control-plane-table.js";
 import { flagChange, followUp, type FollowUp } from "./commit/commit.js";
-import type { Store } from "./db/store.js";
+import type { Project, Store } from "./db/store.js";
 import type { Publisher } from "./publish/publisher.js";
+
+const PROJECTS_PK = keys.project("").pk;
 
 export interface TableChange {
   pk: string;
@@ -17,8 +19,19 @@ export interface TableChange {
   newData?: string;
 }
 
+/** A project record's breakdown properties (what its documents carry), as text to compare. */
+const breakdownPropertiesOf = (data: string | undefined) =>
+  JSON.stringify(data ? ((JSON.parse(data) as Project).breakdownProperties ?? []) : []);
+
 /** What follows one stream record, as the commit module runs it; undefined when nothing does. */
 function followUpOf(change: TableChange, store: Store): FollowUp | undefined {
+  // The project's record: every change moves its counter; only new breakdown properties change what is published.
+  if (change.pk === PROJECTS_PK)
+    return change.oldData &&
+      change.newData &&
+      breakdownPropertiesOf(change.oldData) !== breakdownPropertiesOf(change.newData)
+      ? { project: change.sk, publish: "all" }
+      : undefined;
   const item = parseProjectKey(change);
   if (!item) return undefined; // history, tokens, the project list: nothing to publish
   const { project, kind, key } = item;

@@ -95,6 +95,7 @@ describe("loading a deployment document", () => {
         trackExposures: fc.oneof(fc.boolean(), value),
         flags: fc.oneof(fc.constant([flag("a")]), fc.constant([]), value),
         flagHashes: fc.oneof(fc.constant({ a: "h" }), fc.constant({ a: 1 }), value),
+        breakdownProperties: fc.oneof(fc.constant(["plan"]), fc.constant([1]), value),
       },
       { requiredKeys: [] },
     );

@@ -23,6 +23,8 @@ export interface LoadedDeployment {
   readonly version: number;
   readonly contentHash: string | undefined;
   readonly trackExposures: boolean;
+  /** The project's own user properties to keep with each exposure (exposures.ts `breakdownOf`). */
+  readonly breakdownProperties: readonly string[] | undefined;
   readonly compiled: CompiledFlagSet;
 }
 
@@ -52,6 +54,7 @@ export function loadDeployment(
     version: document.version,
     contentHash: document.contentHash,
     trackExposures: document.trackExposures,
+    breakdownProperties: document.breakdownProperties,
     compiled: compile(document.flags, {
       check: checkFlag,
       onInvalid: (flagKey, error) =>

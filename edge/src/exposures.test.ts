@@ -30,6 +30,32 @@ describe("exposures", () => {
     expect(plain).not.toHaveProperty("userProperties");
   });
 
+  it("carry the project's own breakdown properties, from the user's fields or its user properties", () => {
+    const user = {
+      user_id: "u",
+      country: "DE",
+      language: "de",
+      user_properties: { plan: "pro", seats: 12, trial: false, nested: { a: 1 }, ignored: "x", long: "y".repeat(300) },
+    };
+    const configured = ["plan", "seats", "trial", "language", "nested", "long", "missing"];
+    expect(breakdownOf(user, configured)).toEqual({
+      country: "DE",
+      plan: "pro",
+      seats: "12",
+      trial: "false",
+      language: "de",
+      long: "y".repeat(100),
+    });
+    expect(breakdownOf({ user_id: "u", user_properties: { plan: "" } }, ["plan"])).toBeUndefined();
+    const [message] = exposureMessage(
+      { deployment: "d", breakdownProperties: ["plan"] },
+      user,
+      [{ flagKey: "f", variant: "on" }],
+      "remote-evaluation",
+    );
+    expect(message?.userProperties).toEqual({ country: "DE", plan: "pro" });
+  });
+
   it("deduplicates per user, flag and variant, within a bounded memory", () => {
     const dedup = new ExposureDedup(4);
     const a = { user_id: "a" };

@@ -10,6 +10,7 @@ import {
   BREAKDOWN_PROPERTIES,
   type BreakdownProperty,
   groupName,
+  MAX_BREAKDOWN_VALUE_CHARS,
   type Exposure,
   type ExposureMessage,
   type QueueMessage,
@@ -62,10 +63,14 @@ export class ExposureDedup {
   }
 }
 
-/** Where a message comes from: the project (when the document names it) and deployment. */
+/**
+ * Where a message comes from: the project (when the document names it) and deployment, and
+ * the project's own breakdown properties (read once per loaded document).
+ */
 export interface MessageSource {
   project?: string | undefined;
   deployment: string;
+  breakdownProperties?: readonly string[] | undefined;
 }
 
 /**
@@ -81,8 +86,9 @@ export type ExposedUser = Pick<User, "user_id" | "device_id"> & {
 /**
  * The breakdown properties (shared/events.ts BREAKDOWN_PROPERTIES) as the Amplitude user
  * carries them: top-level fields (`country`, `platform`, `os`, and `version` for the app's),
- * else user properties of the same names. Strings and numbers only, each cut to 100
- * characters: the message stays small.
+ * else user properties of the same names; then the project's own (`configured`, from the
+ * deployment document), as a top-level field or a user property of that name. Strings,
+ * numbers and booleans only, each cut to 100 characters: the message stays small.
  */
 const AMPLITUDE_FIELDS: Readonly<Record<BreakdownProperty, readonly string[]>> = {
   country: ["country"],
@@ -90,19 +96,29 @@ const AMPLITUDE_FIELDS: Readonly<Record<BreakdownProperty, readonly string[]>> =
   os: ["os"],
   app_version: ["version", "app_version"],
 };
-const MAX_BREAKDOWN_CHARS = 100;
 
-export function breakdownOf(user: ExposedUser): Record<string, string> | undefined {
+const valueText = (value: unknown): string | undefined =>
+  (typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value))
+    ? String(value).slice(0, MAX_BREAKDOWN_VALUE_CHARS)
+    : typeof value === "boolean"
+      ? String(value)
+      : undefined;
+
+export function breakdownOf(user: ExposedUser, configured: readonly string[] = []): Record<string, string> | undefined {
   const found: Record<string, string> = {};
   const properties = user.user_properties;
   for (const property of BREAKDOWN_PROPERTIES) {
     for (const field of AMPLITUDE_FIELDS[property]) {
-      const value = user[field] ?? properties?.[field];
-      if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value))) {
-        found[property] = String(value).slice(0, MAX_BREAKDOWN_CHARS);
+      const value = valueText(user[field] ?? properties?.[field]);
+      if (value !== undefined) {
+        found[property] = value;
         break;
       }
     }
+  }
+  for (const property of configured) {
+    const value = valueText(user[property] ?? properties?.[property]);
+    if (value !== undefined) found[property] = value;
   }
   return Object.keys(found).length > 0 ? found : undefined;
 }
@@ -120,7 +136,7 @@ function groupNames(groups: ExposedUser["groups"]): Record<string, string> | und
 
 /** A message for a user's new exposures (several when they exceed one), or nothing when there are none. */
 export function exposureMessage(
-  { project, deployment }: MessageSource,
+  { project, deployment, breakdownProperties }: MessageSource,
   user: ExposedUser,
   exposures: Exposure[],
   source: ExposureMessage["source"],
@@ -128,7 +144,7 @@ export function exposureMessage(
 ): ExposureMessage[] {
   if (exposures.length === 0) return [];
   const groups = groupNames(user.groups);
-  const userProperties = breakdownOf(user);
+  const userProperties = breakdownOf(user, breakdownProperties);
   return fitExposureMessage({
     type: "exposures",
     ...(project ? { project } : {}),

@@ -7,6 +7,27 @@
 import * as z from "zod";
 import { changeSchema, flagSchema, groupSchema } from "../../../shared/authoring/schema.js";
 import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
+import {
+  BREAKDOWN_PROPERTIES,
+  BREAKDOWN_PROPERTY_NAME,
+  MAX_PROJECT_BREAKDOWN_PROPERTIES,
+} from "../../../shared/breakdown-properties.js";
+
+/**
+ * The user properties a project breaks results down by, beyond the built-in ones (country,
+ * platform, os, app_version): the edge keeps them with each exposure (docs/experiment-analysis.md).
+ */
+export const breakdownPropertiesSchema = z
+  .array(
+    z
+      .string()
+      .regex(BREAKDOWN_PROPERTY_NAME, "a user property name: 1–64 letters, digits, '_', '.', '$' or '-'")
+      .refine((name) => !(BREAKDOWN_PROPERTIES as readonly string[]).includes(name), {
+        message: `is recorded anyway (${BREAKDOWN_PROPERTIES.join(", ")} are built in)`,
+      }),
+  )
+  .max(MAX_PROJECT_BREAKDOWN_PROPERTIES)
+  .refine((names) => new Set(names).size === names.length, { message: "names a property twice" });
 
 export const projectSchema = z.object({
   key: z.string(),
@@ -14,6 +35,8 @@ export const projectSchema = z.object({
   createdAt: z.string(),
   /** Set by archiving: an archived project takes no new flags, and only an archived one can be deleted. */
   archivedAt: z.string().optional(),
+  /** Extra user properties the edge keeps with each exposure, for breakdowns; none when absent. */
+  breakdownProperties: breakdownPropertiesSchema.optional(),
 });
 export type Project = z.infer<typeof projectSchema>;
 

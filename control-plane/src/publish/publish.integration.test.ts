@@ -185,6 +185,50 @@ describe("publishing through Cloudflare's API", () => {
     expect(second.flagHashes["a"]).not.toBe(first.flagHashes["a"]);
   });
 
+  it("publishes the project's breakdown properties to every document; setting them republishes", async () => {
+    const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
+    const deployments = createDeploymentService({ store, publisher, kv: kv() });
+    await deployments.createProject("bp", "Breakdowns");
+    const web = await deployments.create("bp", "web", "Web");
+    const app = await deployments.create("bp", "app", "App");
+    const documentOf = (apiKey: string) => JSON.parse(cf.values.get(kvNameForApiKey(apiKey))!);
+    expect(documentOf(web.serverKey)).not.toHaveProperty("breakdownProperties");
+    const before = documentOf(app.clientKey);
+
+    const set = await deployments.setBreakdownProperties("bp", ["plan", "locale"]);
+    expect(set.breakdownProperties).toEqual(["plan", "locale"]);
+    for (const key of [web.clientKey, web.serverKey, app.clientKey, app.serverKey])
+      expect(documentOf(key).breakdownProperties).toEqual(["plan", "locale"]);
+    const after = documentOf(app.clientKey);
+    expect(after.version).toBeGreaterThan(before.version);
+    expect(after.contentHash).not.toBe(before.contentHash); // so reconcile sees a document without them as stale
+    expect((await deployments.setBreakdownProperties("bp", ["plan", "locale"])).breakdownProperties).toEqual([
+      "plan",
+      "locale",
+    ]);
+    expect(documentOf(app.clientKey).version).toBe(after.version); // unchanged: not published again
+
+    // In the cloud the stream publishes: a change of the project's record's list republishes every deployment,
+    // its counter moving (every change's) does not.
+    const project = (await store.getProject("bp"))!;
+    const withPlan = JSON.stringify(project);
+    const without = JSON.stringify({ ...project, breakdownProperties: undefined });
+    expect(
+      await replicate([{ pk: "PROJECTS", sk: "bp", oldData: withPlan, newData: withPlan }], store, publisher),
+    ).toEqual([]);
+    expect(
+      (await replicate([{ pk: "PROJECTS", sk: "bp", oldData: without, newData: withPlan }], store, publisher)).sort(),
+    ).toEqual([
+      ["bp", "app"],
+      ["bp", "web"],
+    ]);
+
+    // Cleared: the documents no longer carry them.
+    await deployments.setBreakdownProperties("bp", []);
+    expect(await store.getProject("bp")).not.toHaveProperty("breakdownProperties");
+    expect(documentOf(web.serverKey)).not.toHaveProperty("breakdownProperties");
+  });
+
   it("throws in Lambda mode so the stream retries", async () => {
     const publisher = createPublisher({ store, kv: kv(), retryDelaysMs: [], log: () => {} });
     cf.failNext(1);

@@ -26,10 +26,26 @@ import type { StreamNotifier } from "./stream-notifier.js";
 export const flagContentHash = (flag: EvaluationFlag): string =>
   createHash("sha256").update(JSON.stringify(flag)).digest("base64url").slice(0, 16);
 
-/** What a deployment's published documents depend on: its keys and its compiled flags. */
-export const contentHash = (deployment: Deployment, flags: EvaluationFlag[]): string =>
+/**
+ * What a deployment's published documents depend on: its keys, its compiled flags and the
+ * project's breakdown properties (left out when there are none, so that the hashes of
+ * projects without any stay what they were).
+ */
+export const contentHash = (
+  deployment: Deployment,
+  flags: EvaluationFlag[],
+  breakdownProperties: readonly string[] = [],
+): string =>
   createHash("sha256")
-    .update(JSON.stringify([deployment.clientKey, deployment.serverKey, deployment.retiredKeys, flags]))
+    .update(
+      JSON.stringify([
+        deployment.clientKey,
+        deployment.serverKey,
+        deployment.retiredKeys,
+        flags,
+        ...(breakdownProperties.length > 0 ? [breakdownProperties] : []),
+      ]),
+    )
     .digest("base64url");
 
 export interface PublisherOptions {
@@ -78,9 +94,14 @@ export function createPublisher({
     const seq = await store.currentSeq(project);
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
-    const [flags, groups] = await Promise.all([store.listFlags(project), store.listGroups(project)]);
+    const [flags, groups, projectRecord] = await Promise.all([
+      store.listFlags(project),
+      store.listGroups(project),
+      store.getProject(project),
+    ]);
     const compiled = toEvaluationFlags(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
-    const hash = contentHash(deployment, compiled);
+    const breakdownProperties = projectRecord?.breakdownProperties ?? [];
+    const hash = contentHash(deployment, compiled, breakdownProperties);
     const version = await store.reserveVersion(project, deploymentKey, owner);
     const publishedAt = new Date().toISOString();
     const flagHashes = Object.fromEntries(compiled.map((flag) => [flag.key, flagContentHash(flag)]));
@@ -96,6 +117,7 @@ export function createPublisher({
         trackExposures: true,
         flags: compiled,
         flagHashes,
+        ...(breakdownProperties.length > 0 ? { breakdownProperties } : {}),
       } satisfies DeploymentDocument);
     const serverDocument = document("server");
     const size = Buffer.byteLength(serverDocument);

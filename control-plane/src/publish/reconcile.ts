@@ -44,7 +44,11 @@ export async function reconcile(
     const groupMap = new Map(groups.map((g) => [g.key, g]));
     for (const deployment of deployments) {
       const state = await store.getPublishState(project.key, deployment.key);
-      const hash = contentHash(deployment, toEvaluationFlags(deployment.key, flags, groupMap));
+      const hash = contentHash(
+        deployment,
+        toEvaluationFlags(deployment.key, flags, groupMap),
+        project.breakdownProperties,
+      );
       if (state?.status === "ok" && state.contentHash === hash && (await kvHolds(kv, deployment, hash))) continue;
       await publisher.publish(project.key, deployment.key);
       published++;

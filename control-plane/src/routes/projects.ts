@@ -2,8 +2,10 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
 import { keySchema } from "../../../shared/authoring/schema.js";
+import { MAX_BREAKDOWN_VALUE_CHARS, MAX_PROJECT_BREAKDOWN_PROPERTIES } from "../../../shared/breakdown-properties.js";
 import { userFields } from "../../../shared/evaluation/user.js";
 import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
+import { breakdownPropertiesSchema } from "../db/records.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
   body,
@@ -86,6 +88,32 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     async (c) => {
       const { project } = c.req.valid("param");
       return c.json(await deployments.project(project), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/projects/{project}/breakdown-properties",
+      summary: "Set the user properties results can be broken down by",
+      tags,
+      middleware: [requireRole("admin")] as const,
+      description:
+        "Names user properties, beyond the built-in country, platform, os and app_version, that the edge keeps " +
+        `with each exposure from then on, so that a report can be broken down by them (\`?breakdown=<name>\`): at most ` +
+        `${MAX_PROJECT_BREAKDOWN_PROPERTIES}, each 1–64 letters, digits, '_', '.', '$' or '-'. The edge reads each from ` +
+        `the user's field of that name, else its user property, and keeps strings, numbers and booleans, cut to ` +
+        `${MAX_BREAKDOWN_VALUE_CHARS} characters. Every deployment is published again with the list. An empty list ` +
+        "removes them (exposures already stored keep theirs).",
+      request: {
+        params: projectParams,
+        ...body(z.strictObject({ properties: breakdownPropertiesSchema }), { properties: ["plan", "locale"] }),
+      },
+      responses: { 200: json(projectSchema, "The project, with its breakdown properties"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      return c.json(await deployments.setBreakdownProperties(project, c.req.valid("json").properties), 200);
     },
   );
 

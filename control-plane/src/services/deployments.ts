@@ -78,6 +78,19 @@ export function createDeploymentService({
     },
 
     /**
+     * Sets the user properties the edge keeps with each exposure beyond the built-in ones (for
+     * breakdowns): a change to every deployment's document, so committed with a publish of all.
+     */
+    async setBreakdownProperties(key: string, properties: readonly string[]): Promise<Project> {
+      const current = await project(key);
+      const { breakdownProperties: _, ...rest } = current;
+      const next: Project = properties.length > 0 ? { ...rest, breakdownProperties: [...properties] } : rest;
+      if (JSON.stringify(next) === JSON.stringify(current)) return current; // unchanged: nothing to publish
+      await commits.commit({ project: key, write: () => store.replaceProject(current, next), publish: "all" });
+      return next;
+    },
+
+    /**
      * Deletes an archived project, given its key again as confirmation, with everything in it: its flags (each
      * gets a last history entry, "delete project"), groups, deployments and their documents on the edge (the API
      * keys stop working at once). Returns what was deleted.

@@ -192,8 +192,8 @@ export function acceptEvents(
   checked: readonly CheckedEvent[],
   now: number,
 ): void {
-  const { project, deployment, compiled } = loaded;
-  const origin = { project, deployment };
+  const { project, deployment, compiled, breakdownProperties } = loaded;
+  const origin = { project, deployment, breakdownProperties };
   const exposures: Array<{ event: TrackEvent; index: number }> = [];
   const metrics: StoredEvent[] = [];
   const sizes: number[] = [];
