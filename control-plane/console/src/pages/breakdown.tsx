@@ -6,9 +6,9 @@
 import { useState } from "preact/hooks";
 import { BREAKDOWN_PROPERTIES } from "../../../../shared/breakdown-properties.js";
 import type { Breakdown } from "../../../../shared/breakdown-schema.js";
-import { describeError, statsApi } from "../api.js";
+import { api, describeError, statsApi } from "../api.js";
 import { Banner, Loading, Select, useLoad } from "../components.js";
-import type { Report } from "../types.js";
+import type { Project, Report } from "../types.js";
 
 const LABELS: Record<string, string> = {
   country: "Country",
@@ -21,9 +21,14 @@ const fixed = (value: number | null | undefined) =>
 const percent = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value) ? "—" : `${(value * 100).toFixed(1)}%`;
 
-/** `path` is the report's (with its `?period=` if any). */
-export function BreakdownPanel({ path, flagKey }: { path: string; flagKey: string }) {
+/**
+ * `path` is the report's (with its `?period=` if any). The properties offered are the
+ * built-in ones and the project's own (its settings), which the edge keeps with exposures.
+ */
+export function BreakdownPanel({ path, flagKey, project }: { path: string; flagKey: string; project: string }) {
   const [property, setProperty] = useState<string>("");
+  const settings = useLoad(() => api.get<Project>(`/projects/${project}`), [project]);
+  const configured = settings.data?.breakdownProperties ?? [];
   const [csvError, setCsvError] = useState<string | undefined>();
   const withBreakdown = `${path}${path.includes("?") ? "&" : "?"}breakdown=${encodeURIComponent(property)}`;
   const downloadCsv = async () => {
@@ -49,6 +54,7 @@ export function BreakdownPanel({ path, flagKey }: { path: string; flagKey: strin
           options={[
             ["", "Choose a property"] as const,
             ...BREAKDOWN_PROPERTIES.map((p) => [p, LABELS[p] ?? p] as const),
+            ...configured.map((p) => [p, p] as const),
           ]}
           onChange={setProperty}
         />

@@ -10,6 +10,7 @@ import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
 import { MetricsTab } from "./metrics.js";
 import { NotificationsTab } from "./notifications.js";
+import { SettingsTab } from "./settings.js";
 import { TryUserTab } from "./try-user.js";
 
 const TABS = [
@@ -21,6 +22,7 @@ const TABS = [
   ["audit", "Audit log"],
   ["requests", "Change requests"],
   ["notifications", "Notifications"],
+  ["settings", "Settings"],
 ] as const;
 
 export function ProjectPage({ project, tab }: { project: string; tab: string }) {
@@ -55,6 +57,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "audit" && <AuditLogTab project={project} />}
           {tab === "requests" && <ChangeRequestsList project={project} />}
           {tab === "notifications" && <NotificationsTab project={project} />}
+          {tab === "settings" && <SettingsTab project={p} onSaved={state.reload} />}
         </>
       )}
     </Loading>

@@ -70,7 +70,7 @@ export function ResultsTab({ project, flag }: { project: string; flag: Flag }) {
       </div>
       {csvError && <Banner kind="error">{csvError}</Banner>}
       <Loading state={report}>{(r) => <ReportView report={r} flag={flag} />}</Loading>
-      <BreakdownPanel path={path} flagKey={flag.key} />
+      <BreakdownPanel path={path} flagKey={flag.key} project={project} />
     </section>
   );
 }
@@ -268,6 +268,7 @@ function MetricView({ metric }: { metric: MetricReport }) {
       const t = look.variants.find((p) => p.variant === variant);
       return c && t && c.mean !== 0 ? (t.mean - c.mean) / Math.abs(c.mean) : null;
     });
+  const adjusted = metric.cuped ? " (CUPED-adjusted)" : "";
   const bound = (variant: string, side: 0 | 1) =>
     metric.timeSeries.map((look) => look.variants.find((p) => p.variant === variant)?.relativeCi?.[side] ?? null);
   return (
@@ -283,13 +284,16 @@ function MetricView({ metric }: { metric: MetricReport }) {
           : ""}
         {metric.cap && "value" in metric.cap ? `; capped at ${metric.cap.value}` : ""}
       </p>
+      {metric.cuped && <CupedNote cuped={metric.cuped} />}
       <table class="list numbers">
         <thead>
           <tr>
             <th scope="col">Variant</th>
             <th scope="col">Exposed units</th>
             <th scope="col">Mean</th>
-            <th scope="col">Lift</th>
+            <th scope="col">Difference{adjusted}</th>
+            <th scope="col">Interval of the difference</th>
+            <th scope="col">Lift{adjusted}</th>
             <th scope="col">Interval of the lift</th>
             <th scope="col">p-value</th>
             <th scope="col">Verdict</th>
@@ -306,7 +310,12 @@ function MetricView({ metric }: { metric: MetricReport }) {
                   {v.control && v.variant !== "control" && <span class="tag">control</span>}
                 </td>
                 <td>{v.exposures.toLocaleString()}</td>
-                <td>{number(v.mean)}</td>
+                {/* As observed: CUPED moves the arms' means by θ·(x̄ − pooled x̄), which is no one's mean. */}
+                <td title={v.unadjustedMean !== undefined ? `CUPED-adjusted: ${number(v.mean)}` : undefined}>
+                  {number(v.unadjustedMean ?? v.mean)}
+                </td>
+                <td>{v.comparison ? number(v.comparison.difference) : "—"}</td>
+                <td>{v.comparison?.ci ? `${number(v.comparison.ci[0])} to ${number(v.comparison.ci[1])}` : "—"}</td>
                 <td>{v.comparison ? percent(v.comparison.lift) : "—"}</td>
                 <td>
                   {v.comparison?.relativeCi
@@ -332,6 +341,7 @@ function MetricView({ metric }: { metric: MetricReport }) {
           })}
         </tbody>
       </table>
+      <BayesianView metric={metric} />
       {days.length > 0 &&
         treatments.map((t) => (
           <DayChart
@@ -350,5 +360,53 @@ function MetricView({ metric }: { metric: MetricReport }) {
           />
         ))}
     </section>
+  );
+}
+
+/** That CUPED adjusted the metric, by how much, and what it changed in the table. */
+function CupedNote({ cuped }: { cuped: NonNullable<MetricReport["cuped"]> }) {
+  return (
+    <p class="cuped" data-testid="cuped">
+      <span class="tag">CUPED</span> Adjusted for each unit's value of this metric in the {cuped.preExposureDays} days
+      before its first exposure ({cuped.unitsWithHistory.toLocaleString()} units had one; θ = {number(cuped.theta)}):
+      variance reduced by <strong>{percent(cuped.varianceReduction, 0)}</strong>. Means are as observed; differences,
+      lifts, intervals and p-values are CUPED-adjusted.
+    </p>
+  );
+}
+
+/** The Bayesian readout beside the test's: how likely each treatment is better, and what choosing it risks. */
+function BayesianView({ metric }: { metric: MetricReport }) {
+  const rows = metric.variants.filter((v) => v.bayesian);
+  if (rows.length === 0) return null;
+  return (
+    <table class="list numbers bayesian" data-testid={`bayesian-${metric.key}`}>
+      <caption>
+        Bayesian readout{metric.cuped ? " (CUPED-adjusted)" : ""}: flat prior on the relative effect (gbstats' default).
+        How likely each treatment is better; the verdict above stays the test's.
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Variant</th>
+          <th scope="col">Chance to beat control</th>
+          <th scope="col">Expected loss</th>
+          <th scope="col">Credible interval of the lift</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(({ variant, bayesian }) => (
+          <tr key={variant} data-variant={variant}>
+            <td>
+              <code>{variant}</code>
+            </td>
+            <td>{percent(bayesian!.chanceToBeatControl)}</td>
+            <td>{percent(bayesian!.expectedLoss, 2)}</td>
+            <td>
+              {percent(bayesian!.credibleInterval[0])} to {percent(bayesian!.credibleInterval[1])}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
