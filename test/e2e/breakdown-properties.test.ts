@@ -29,14 +29,14 @@ beforeAll(async () => {
   [stack, browser] = await Promise.all([startFullStack(), launchChromium()]);
   expect((await stack.api("POST", "/projects", { key: "plans", name: "Plans" })).status).toBe(201);
   clientKey = (await stack.api("POST", "/projects/plans/deployments", { key: "web", name: "Web" })).body.clientKey;
-}, 30_000);
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
   await stack?.dispose();
 });
 
 describe("a project-configured breakdown property", () => {
-  it("is refused with a clear 400 when out of bounds", async () => {
+  it("is in the OpenAPI document, and refused with a clear 400 when out of bounds", async () => {
     const put = (body: unknown) => stack.api("PUT", "/projects/plans/breakdown-properties", body);
     for (const [body, message] of [
       [{ properties: ["country"] }, /built in/],
@@ -52,6 +52,8 @@ describe("a project-configured breakdown property", () => {
       expect(JSON.stringify(answer.body.error), JSON.stringify(body)).toMatch(message);
     }
     expect((await stack.api("PUT", "/projects/nowhere/breakdown-properties", { properties: [] })).status).toBe(404);
+    const openapi = await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json();
+    expect(openapi.paths["/projects/{project}/breakdown-properties"].put.summary).toMatch(/broken down/);
   });
 
   it("is kept with exposures from the edge and breaks the report down; the console shows CUPED and Bayes", async () => {
@@ -77,6 +79,7 @@ describe("a project-configured breakdown property", () => {
       variants: [{ key: "control" }, { key: "treatment" }],
       deployments: ["web"],
       primaryMetric: { key: "purchases", type: "unique_conversions", eventType: "purchase" },
+      minimumDetectableEffect: 0.2,
     });
     expect(created.status).toBe(201);
     const started = await stack.api("POST", `/projects/plans/flags/${FLAG}/start`, { version: created.body.version });
@@ -179,6 +182,12 @@ describe("a project-configured breakdown property", () => {
     expect(bayesCells[1]).toBe(`${(treatment.bayesian.chanceToBeatControl * 100).toFixed(1)}%`);
     expect(bayesCells[3]).toBe(
       `${(treatment.bayesian.credibleInterval[0] * 100).toFixed(1)}% to ${(treatment.bayesian.credibleInterval[1] * 100).toFixed(1)}%`,
+    );
+    // The sample plan on the reduced variance, and what it would be without.
+    const { plan } = await report();
+    expect(plan.sequential.total).toBeLessThan(plan.withoutCuped.sequential.total);
+    expect(await page.getByTestId("plan-without-cuped").textContent()).toContain(
+      Math.ceil(plan.withoutCuped.sequential.total).toLocaleString("en-US"),
     );
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "console-results-cuped", { fullPage: false });

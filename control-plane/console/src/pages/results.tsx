@@ -220,6 +220,16 @@ function Plan({ report, conclusion }: { report: Report; conclusion: Conclusion }
         a day
         {sequential ? ` (${Math.ceil(plan.fixedHorizon.total).toLocaleString()} for a single fixed-horizon look)` : ""}.{" "}
         {exposed.toLocaleString()} so far ({percent(Math.min(1, exposed / Math.max(1, left.planned)), 0)}).
+        {plan.withoutCuped && (
+          <span data-testid="plan-without-cuped">
+            {" "}
+            CUPED brings this down from{" "}
+            {Math.ceil(
+              (sequential ? plan.withoutCuped.sequential : plan.withoutCuped.fixedHorizon).total,
+            ).toLocaleString()}{" "}
+            units.
+          </span>
+        )}
       </p>
       <p>
         <strong>
