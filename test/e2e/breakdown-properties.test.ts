@@ -189,7 +189,7 @@ describe("a project-configured breakdown property", () => {
     expect(await page.getByTestId("plan-without-cuped").textContent()).toContain(
       Math.ceil(plan.withoutCuped.sequential.total).toLocaleString("en-US"),
     );
-    await section.scrollIntoViewIfNeeded();
+    await page.getByTestId("sample-size").evaluate((box) => box.scrollIntoView({ block: "start" }));
     await screenshot(page, "console-results-cuped", { fullPage: false });
 
     const picker = page.getByLabel("Break down by");
