@@ -52,8 +52,10 @@ describe("a project-configured breakdown property", () => {
       expect(JSON.stringify(answer.body.error), JSON.stringify(body)).toMatch(message);
     }
     expect((await stack.api("PUT", "/projects/nowhere/breakdown-properties", { properties: [] })).status).toBe(404);
-    const openapi = await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json();
-    expect(openapi.paths["/projects/{project}/breakdown-properties"].put.summary).toMatch(/broken down/);
+    const openapi = (await (await fetch(`${stack.controlPlane.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { summary: string }>>;
+    };
+    expect(openapi.paths["/projects/{project}/breakdown-properties"]?.["put"]?.summary).toMatch(/broken down/);
   });
 
   it("is kept with exposures from the edge and breaks the report down; the console shows CUPED and Bayes", async () => {
