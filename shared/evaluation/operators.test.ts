@@ -92,7 +92,8 @@ describe("compiled operators", () => {
     const hostile = { context: { user: { p: "1".repeat(1_000_000) } }, result: {} };
     const started = performance.now();
     expect(quadratic(hostile)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(50);
+    // Refused by length, at once; the quadratic match itself would take minutes. Loose for loaded machines.
+    expect(performance.now() - started).toBeLessThan(1000);
     expect(
       compileCondition({ selector: ["context", "user", "p"], op: Operator.REGEX_DOES_NOT_MATCH, values: ["x"] })(
         hostile,
