@@ -14,6 +14,10 @@
  *
  * Funnels are left out: their last step may come `conversionWindowHours` after the window.
  * Joined on the unit's number (`units.uno`, `val.unit_key`).
+ *
+ * `deferred` (the unit state, compile.ts): no horizon; every unit's window counts as closed,
+ * its rows carrying the window's end as `cut_ms` (expressions.ts `RowVisibility`), so the
+ * state cuts them at the horizon of the report that reads them.
  */
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { isCappedMetric, type MetricDefinition } from "../../../shared/metrics/definition.js";
@@ -42,31 +46,38 @@ function byWindowEnd(metrics: readonly Compiled[]): Map<number, Compiled[]> {
 }
 
 /** The CTEs and series rows of the closed windows (none without a metric with a window end). */
-export function closedWindowSql(metrics: readonly Compiled[]): { ctes: string[]; series: string[] } {
+export function closedWindowSql(metrics: readonly Compiled[], deferred = false): { ctes: string[]; series: string[] } {
   const ends = byWindowEnd(metrics);
   if (ends.size === 0) return { ctes: [], series: [] };
-  const ctes = [
-    "closed_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
-      "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)",
-  ];
+  const ctes = deferred
+    ? []
+    : [
+        "closed_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
+          "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)",
+      ];
+  // Deferred: each row's window end, and the groups keep it (position 7, seriesRow's `cut_ms`).
+  const cut = (c: string) => (deferred ? { cut: `${c}.cut_ms` } : {});
+  const byCut = deferred ? ", 7" : "";
   const series: string[] = [];
   for (const [end, group] of ends) {
     const h = String(end).replace(/\W/g, "_");
     const closed = `closed_h${h}`;
     const ms = sqlInteger(Math.round(end * HOUR_MS));
     ctes.push(
-      `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day FROM units u, closed_horizon c ` +
-        `WHERE u.exposed_ms + ${ms} <= c.ms)`,
+      deferred
+        ? `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day, u.exposed_ms + ${ms} AS cut_ms FROM units u)`
+        : `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day FROM units u, closed_horizon c ` +
+            `WHERE u.exposed_ms + ${ms} <= c.ms)`,
     );
     series.push(
-      `${seriesRow("closed_day", "variant", sqlString(`${CLOSED_UNITS_PREFIX}${end}`), "count(*)", "0", "0")} FROM ${closed} GROUP BY 1, 2`,
+      `${seriesRow("closed_day", "variant", sqlString(`${CLOSED_UNITS_PREFIX}${end}`), "count(*)", "0", "0", cut(closed))} FROM ${closed} GROUP BY 1, 2${byCut}`,
     );
     const counted = group.filter((m) => m.source === "counted");
     for (const { metric, name } of group.filter((m) => m.source === "conversion")) {
       const day = `x.${name}_day`;
       series.push(
-        `${seriesRow("c.closed_day", "c.variant", sqlString(`${metric.key}${CLOSED_SUFFIX}`), "0", `count(*) * ${VALUE_SCALE}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`)} ` +
-          `FROM conversions x JOIN ${closed} c ON x.unit_key = c.uno WHERE ${day} IS NOT NULL AND ${day} <= c.closed_day GROUP BY 1, 2`,
+        `${seriesRow("c.closed_day", "c.variant", sqlString(`${metric.key}${CLOSED_SUFFIX}`), "0", `count(*) * ${VALUE_SCALE}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`, cut("c"))} ` +
+          `FROM conversions x JOIN ${closed} c ON x.unit_key = c.uno WHERE ${day} IS NOT NULL AND ${day} <= c.closed_day GROUP BY 1, 2${byCut}`,
       );
     }
     if (counted.length === 0) continue;
@@ -74,30 +85,32 @@ export function closedWindowSql(metrics: readonly Compiled[]): { ctes: string[];
     // val's changes up to each unit's closing day, dated on that day.
     const upTo = `val v JOIN ${closed} c ON v.unit_key = c.uno WHERE v.day_no <= c.closed_day`;
     ctes.push(
-      `${totals} AS (SELECT c.closed_day AS day_no, c.variant AS variant, ` +
-        `${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM ${upTo} GROUP BY 1, 2)`,
+      `${totals} AS (SELECT c.closed_day AS day_no, c.variant AS variant${deferred ? ", c.cut_ms AS cut_ms" : ""}, ` +
+        `${counted.flatMap(({ metric, name }) => totalColumns(metric, name)).join(", ")} FROM ${upTo} GROUP BY 1, 2${deferred ? ", 3" : ""})`,
     );
     for (const { metric, name } of counted) {
       const key = `${metric.key}${CLOSED_SUFFIX}`;
       const n = metric.type === "property_average" ? `${name}_n` : "0";
-      series.push(`${seriesRow("day_no", "variant", sqlString(key), n, `${name}_s`, `${name}_q`)} FROM ${totals}`);
+      const t = cut(totals);
+      series.push(`${seriesRow("day_no", "variant", sqlString(key), n, `${name}_s`, `${name}_q`, t)} FROM ${totals}`);
       if (metric.type === "ratio")
         series.push(
-          `${seriesRow("day_no", "variant", sqlString(`${key}:den`), "0", `${name}_ys`, `${name}_yq`)} FROM ${totals}`,
-          `${seriesRow("day_no", "variant", sqlString(`${key}:cross`), "0", `${name}_xy`, "0")} FROM ${totals}`,
+          `${seriesRow("day_no", "variant", sqlString(`${key}:den`), "0", `${name}_ys`, `${name}_yq`, t)} FROM ${totals}`,
+          `${seriesRow("day_no", "variant", sqlString(`${key}:cross`), "0", `${name}_xy`, "0", t)} FROM ${totals}`,
           ...[key, `${key}:den`].map(
             (s) =>
-              `${seriesRow("closed_day", "variant", sqlString(s), "count(*)", "0", "0")} FROM ${closed} GROUP BY 1, 2`,
+              `${seriesRow("closed_day", "variant", sqlString(s), "count(*)", "0", "0", cut(closed))} FROM ${closed} GROUP BY 1, 2${byCut}`,
           ),
         );
       if (isCappedMetric(metric)) {
         const [v, pv] = [`v.${name}_v`, `v.${name}_pv`];
+        const c = deferred ? ", c.cut_ms AS cut_ms" : "";
         const moves =
-          `SELECT c.closed_day AS day_no, c.variant AS variant, ${v} AS x, 1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${v} <> 0 ` +
-          `UNION ALL SELECT c.closed_day AS day_no, c.variant AS variant, ${pv} AS x, -1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${pv} <> 0`;
+          `SELECT c.closed_day AS day_no, c.variant AS variant${c}, ${v} AS x, 1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${v} <> 0 ` +
+          `UNION ALL SELECT c.closed_day AS day_no, c.variant AS variant${c}, ${pv} AS x, -1 AS dir FROM ${upTo} AND ${v} <> ${pv} AND ${pv} <> 0`;
         series.push(
-          `${seriesRow("day_no", "variant", `${sqlString(`${key}~`)} || CAST(bucket AS VARCHAR)`, "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`)} ` +
-            `FROM (SELECT day_no, variant, x, dir, ${histogramBucketSql("x")} AS bucket FROM (${moves}) AS m) AS moves GROUP BY 1, 2, 3`,
+          `${seriesRow("day_no", "variant", `${sqlString(`${key}~`)} || CAST(bucket AS VARCHAR)`, "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`, cut("moves"))} ` +
+            `FROM (SELECT *, ${histogramBucketSql("x")} AS bucket FROM (${moves}) AS m) AS moves GROUP BY 1, 2, 3${byCut}`,
         );
       }
     }

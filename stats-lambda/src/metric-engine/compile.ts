@@ -65,18 +65,34 @@ export interface MetricQuery extends AnalysisOptions {
 
 /**
  * How the unit state (unit-state.ts) runs the query in parts (DuckDB only). Every series is a
- * sum over units of what each unit's own exposures and events give it, so the query over
- * some units alone (`units`) gives the change those units bring, and the query without the
- * pseudo-series is a metric's part alone.
+ * sum over units of what each unit's own exposures and events give it, once what depends on
+ * the whole report is left out (`deferred`), so the query over some units alone (`units`)
+ * gives the change those units bring, and the query without the pseudo-series and the data
+ * quality is a metric's part alone. Its `$` series are then those of the units alone (the
+ * closed windows' units, a breakdown's exposures), the same in every metric's part that has them.
  */
 export interface CompileOptions {
   /** Whether to include $exposures, $multipleVariants and $alloc:… (default true). */
   pseudoSeries?: boolean;
+  /** Whether to include the metrics' own series (default true; false: only what the others ask for). */
+  metricSeries?: boolean;
+  /** Whether to include $beforeExposure and $neverExposed (unattributed.ts; default true). */
+  dataQuality?: boolean;
+  /**
+   * Nothing that depends on the whole report: no horizon (the closed windows and the
+   * never-exposed events count from their `cut_ms` on), no condition over all units (the
+   * epochs' rows marked with their `gate`); the rows grouped by both as well (expressions.ts
+   * `RowVisibility`). The state applies them when it reads a report.
+   */
+  deferred?: boolean;
   /** Only the units whose key's 64-bit `hash()` is in column `uh` of table `dirty`, from these tables. */
   units?: { dirty: string; exposures: string; events: string };
 }
 
-/** Each row: `day_no` (a UTC day number), `variant`, `metric`, `n`, and `s`, `q` (Σx, Σx² as decimal text). */
+/**
+ * Each row: `day_no` (a UTC day number), `variant`, `metric`, `n`, and `s`, `q` (Σx, Σx² as
+ * decimal text); `deferred`, also `cut_ms` and `gate` after `metric`.
+ */
 export const OUTPUT_COLUMNS = ["day_no", "variant", "metric", "n", "s", "q"] as const;
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -247,24 +263,55 @@ const propertyEventTypes = (metrics: readonly MetricDefinition[]): string[] =>
 
 const eventTypes = (query: MetricQuery) => eventTypesOf(query.metrics);
 
+/** The condition on `exposures` of the query's trusted exposures in its period. */
+const exposuresOf = (query: MetricQuery) => [
+  bounds(query),
+  `${id("untrusted")} = FALSE`,
+  ...(query.experiment
+    ? [
+        `${id("experiment_key")} = ${sqlString(query.experiment.key)}`,
+        `${id("analysis_period")} = ${sqlInteger(query.experiment.period)}`,
+      ]
+    : []),
+];
+
+/**
+ * The data's horizon as the closed windows and the never-exposed events read it (closed-window.ts,
+ * unattributed.ts, over `exposed` and `event_rows`): the latest time of the query's exposures
+ * and of its metrics' events, 0 when none, from `tables` (the unit state: the files added).
+ */
+export function horizonSql(query: MetricQuery, tables = { exposures: "exposures", events: "events" }): string {
+  const types = eventTypes(query);
+  const latest = [
+    `coalesce((SELECT max(${id("time")}) FROM ${tables.exposures} WHERE ${exposuresOf(query).join(" AND ")}), 0)`,
+  ];
+  if (types.length > 0)
+    latest.push(
+      `coalesce((SELECT max(${id("time")}) FROM ${tables.events} WHERE ${bounds(query)} ` +
+        `AND ${id("event_type")} IN (${types.map(sqlString).join(", ")})), 0)`,
+    );
+  return `SELECT CAST(greatest(${latest.join(", ")}) AS BIGINT) AS ms`;
+}
+
 export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options: CompileOptions = {}): string {
   const only = options.units;
-  if (only && dialect.name !== "duckdb") throw new Error("Only DuckDB runs a query over some units (unit-state.ts)");
+  const deferred = options.deferred === true;
+  if ((only || deferred) && dialect.name !== "duckdb")
+    throw new Error("Only DuckDB runs the unit state's query (unit-state.ts)");
   const exposureFilter = [
-    bounds(query),
-    `${id("untrusted")} = FALSE`,
-    ...(query.experiment
-      ? [
-          `${id("experiment_key")} = ${sqlString(query.experiment.key)}`,
-          `${id("analysis_period")} = ${sqlInteger(query.experiment.period)}`,
-        ]
-      : []),
+    ...exposuresOf(query),
     ...(only ? [`hash(${id("unit_id")}) IN (SELECT uh FROM ${only.dirty})`] : []),
   ].join(" AND ");
   const metrics = query.metrics.map((metric, index) => ({ metric, name: `m${index}`, source: sourceOf(metric) }));
   const reading = extractingDialect(dialect);
   // Rendered before `units`: rendering them records the user properties' members they read.
-  const matchedCtes = eventTypesOf(query.metrics).length > 0 ? eventCtes(query, dialect, reading, metrics, only) : [];
+  const metricSeries = options.metricSeries !== false;
+  const matchedCtes =
+    eventTypesOf(query.metrics).length === 0
+      ? []
+      : metricSeries
+        ? eventCtes(query, dialect, reading, metrics, only)
+        : eventCtes(query, dialect, reading, [], only).slice(0, 1); // only `event_rows`
   const userMembers = [...reading.extracted].filter(([, x]) => x.column !== `e.${id("properties")}`);
   const unitColumns = userColumnsRead(query.metrics).map(id);
   // What `units` takes from each unit's first exposure beside variant, time and allocation.
@@ -292,40 +339,48 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
   ];
   const series = options.pseudoSeries === false ? [] : pseudoSeries;
 
-  const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
-  ctes.push(...compiled.flatMap((s) => s.ctes));
-  series.push(...compiled.flatMap((s) => s.series));
-  // Metrics with a window end: their units once the window closed (closed-window.ts).
-  const closed = closedWindowSql(metrics);
-  ctes.push(...closed.ctes);
-  series.push(...closed.series);
+  if (metricSeries) {
+    const compiled = metrics.map(({ metric, name }) => seriesSql(metric, name));
+    ctes.push(...compiled.flatMap((s) => s.ctes));
+    series.push(...compiled.flatMap((s) => s.series));
+    // Metrics with a window end: their units once the window closed (closed-window.ts).
+    const closed = closedWindowSql(metrics, deferred);
+    ctes.push(...closed.ctes);
+    series.push(...closed.series);
+  }
   // Events no metric counts, for data quality (unattributed.ts).
-  if (matchedCtes.length > 0) {
-    const unattributed = unattributedSql();
+  if (matchedCtes.length > 0 && options.dataQuality !== false) {
+    const unattributed = unattributedSql(deferred);
     ctes.push(...unattributed.ctes);
     series.push(...unattributed.series);
   }
   // CUPED's covariates, epochs, a breakdown's segments: each on request (query-parts.ts).
-  const extra = analysisParts({
-    query,
-    dialect,
-    reading,
-    metrics,
-    unitColumns,
-    eventUnit: matchedCtes.length > 0 ? eventUnit(query, dialect) : "",
-    exposureFilter,
-    tables: { exposures: only?.exposures ?? "exposures", events: only?.events ?? "events" },
-  });
+  const extra = metricSeries
+    ? analysisParts({
+        query,
+        dialect,
+        reading,
+        metrics,
+        unitColumns,
+        eventUnit: matchedCtes.length > 0 ? eventUnit(query, dialect) : "",
+        exposureFilter,
+        tables: { exposures: only?.exposures ?? "exposures", events: only?.events ?? "events" },
+        deferred,
+      })
+    : { ctes: [], series: [] };
   ctes.push(...extra.ctes);
   series.push(...extra.series);
+  // No series at all (the data quality of a query with no event): one that gives no row.
+  if (series.length === 0) series.push(`${seriesRow("0", "''", "''", "0", "0", "0")} WHERE FALSE`);
 
+  const keys = deferred ? "day_no, variant, metric, cut_ms, gate" : "day_no, variant, metric";
   return [
     `WITH ${ctes.join(",\n")}`,
-    `SELECT day_no, variant, metric, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS VARCHAR) AS s, CAST(sum(q) AS VARCHAR) AS q`,
+    `SELECT ${keys}, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS VARCHAR) AS s, CAST(sum(q) AS VARCHAR) AS q`,
     `FROM (\n${series.join("\nUNION ALL\n")}\n) AS series`,
-    "GROUP BY day_no, variant, metric",
+    `GROUP BY ${keys}`,
     "HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0",
-    "ORDER BY day_no, variant, metric",
+    `ORDER BY ${keys}`,
   ].join("\n");
 }
 

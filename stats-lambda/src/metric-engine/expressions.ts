@@ -41,6 +41,29 @@ export function histogramBucketSql(x: string): string {
   return `CAST(sign(${x}) * (${exponent} + 1 + ${fix}) AS BIGINT)`;
 }
 
-/** A series row's columns, typed alike in every branch of the union. */
-export const seriesRow = (day: string, variant: string, metric: string, n: string, s: string, q: string) =>
-  `SELECT ${day} AS day_no, ${variant} AS variant, CAST(${metric} AS VARCHAR) AS metric, CAST(${n} AS BIGINT) AS n, ${dec(s)} AS s, ${dec(q)} AS q`;
+/**
+ * When a row counts, for the unit state (unit-state.ts, compile.ts `deferred`): `cut`, the
+ * time from which it does (the row counts once the data's horizon reaches it: a closed
+ * window's end, an unattributed event's bound), and `gate`, the name of a condition on the
+ * whole report it needs (strata.ts `EPOCHS_GATE`). Both NULL: the row always counts.
+ */
+export interface RowVisibility {
+  cut?: string;
+  gate?: string;
+}
+
+/**
+ * A series row's columns, typed alike in every branch of the union; `cut_ms` and `gate` say
+ * when it counts (`RowVisibility`; only the unit state's query sets them, the scan reads neither).
+ */
+export const seriesRow = (
+  day: string,
+  variant: string,
+  metric: string,
+  n: string,
+  s: string,
+  q: string,
+  { cut = "NULL", gate = "NULL" }: RowVisibility = {},
+) =>
+  `SELECT ${day} AS day_no, ${variant} AS variant, CAST(${metric} AS VARCHAR) AS metric, CAST(${n} AS BIGINT) AS n, ${dec(s)} AS s, ${dec(q)} AS q, ` +
+  `CAST(${cut} AS BIGINT) AS cut_ms, CAST(${gate} AS VARCHAR) AS gate`;

@@ -3,7 +3,8 @@
  * one embedded DuckDB, opened on first use, its views refreshed when the files change, and
  * every result cached under the files' fingerprint and the query's text, so a report read
  * again while nothing was written costs a directory listing (BENCHMARKS.md). An experiment's
- * report is read from the unit state (unit-state.ts), brought up to date with the new files.
+ * report is read from the unit state (unit-state.ts, by default), brought up to date with the
+ * new files.
  */
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { MetricDefinition } from "../../../shared/metrics/definition.js";
@@ -12,7 +13,7 @@ import { compileMetricQuery, type MetricQuery } from "./compile.js";
 import { duckdb } from "./dialect.js";
 import { eventTypes, previewOf, previewQuery, type EventTypeSummary } from "./project-queries.js";
 import { runSql } from "./run.js";
-import { attachUnitState, createUnitState, type UnitStateStats } from "./unit-state.js";
+import { attachUnitState, createUnitState, UnitStateFallback, type UnitStateStats } from "./unit-state.js";
 import { attachViews, type StoreFiles, storeFiles } from "./views.js";
 
 export type { MetricQuery } from "./compile.js";
@@ -30,7 +31,7 @@ export interface MetricEngine {
     since: number,
     until: number,
   ): Promise<{ units: number; mean: number | null }>;
-  /** How often the unit state built and folded its parts (unit-state.ts). */
+  /** How often the unit state built and folded its parts, and fell back to the scan (unit-state.ts). */
   readonly unitState: UnitStateStats | undefined;
   close(): void;
 }
@@ -43,12 +44,10 @@ export interface MetricEngineOptions {
   /** How many results to keep (default 256). */
   cacheEntries?: number;
   /**
-   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file (`{}`:
-   * in memory, built again by a new process), or `false` (the default): every report a full
-   * scan. Opt-in until the state carries every series the report reads: it keeps each
-   * metric's own series and the exposures', but not yet the data-quality series of events no
-   * metric counts, the closed windows (whose units depend on the data's horizon, not only on
-   * their own events), the allocation epochs or a breakdown's segments.
+   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file (`{}`,
+   * the default: in memory, built again by a new process), or `false`: every report a full
+   * scan. The state carries every series the scan returns, the same rows
+   * (unit-state.property.test.ts); a report it cannot give exactly is scanned (`fallbacks`).
    */
   unitState?: false | { path?: string };
 }
@@ -57,7 +56,7 @@ export function createMetricEngine({
   root,
   memoryLimit = "512MB",
   cacheEntries = 256,
-  unitState: stateOptions = false,
+  unitState: stateOptions = {},
 }: MetricEngineOptions): MetricEngine {
   const state = stateOptions === false ? undefined : createUnitState();
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
@@ -108,9 +107,17 @@ export function createMetricEngine({
   return {
     aggregates(query) {
       const sql = compileMetricQuery(query, duckdb);
-      return cached(sql, (connection, files) =>
-        state ? state.aggregates(connection, query, files) : runSql(connection, sql),
-      );
+      return cached(sql, async (connection, files) => {
+        if (!state) return runSql(connection, sql);
+        try {
+          return await state.aggregates(connection, query, files);
+        } catch (error) {
+          if (!(error instanceof UnitStateFallback)) throw error;
+          state.stats.fallbacks++;
+          console.warn(`metric engine: ${error.message}; this report is a full scan`);
+          return runSql(connection, sql);
+        }
+      });
     },
     unitState: state?.stats,
     eventTypes: (project, since) =>

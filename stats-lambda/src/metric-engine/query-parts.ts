@@ -33,6 +33,8 @@ export interface QueryParts {
   exposureFilter: string;
   /** The tables to read (the unit state's folds read the files before or after, unit-state.ts). */
   tables: { exposures: string; events: string };
+  /** The unit state's query: no condition on the whole report, rows marked instead (compile.ts `deferred`). */
+  deferred?: boolean | undefined;
 }
 
 export function analysisParts(parts: QueryParts): { ctes: string[]; series: string[] } {

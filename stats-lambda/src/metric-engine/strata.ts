@@ -31,22 +31,32 @@ interface Strata {
   name(base: string, bucket?: string): string;
   /** Whether to send the exposures per stratum (epochs have theirs already: `$alloc:`). */
   exposures: boolean;
+  /** The condition on the whole report its rows need, left to the unit state (expressions.ts `RowVisibility`). */
+  gate?: string | undefined;
 }
+
+/**
+ * The epochs' condition, more than one allocation among the units: a count over all units,
+ * so the unit state's query (`deferred`) sends the rows of every stratum marked with it and
+ * the state applies it to the report it reads (unit-state.ts).
+ */
+export const EPOCHS_GATE = "epochs";
 
 export const SEGMENT_SEPARATOR = "#";
 
 /** The strata's series: per metric, the rows the main query gives, per stratum. */
 function strataParts(parts: QueryParts, strata: Strata): { ctes: string[]; series: string[] } {
   const { prefix, name } = strata;
+  const shown = strata.gate === undefined ? {} : { gate: sqlString(strata.gate) };
   const units = `${prefix}_units`;
   const ctes = [...strata.ctes];
   const series: string[] = [];
   const scale = String(VALUE_SCALE);
   const converted = (key: string, day: string, from: string) =>
-    `${seriesRow(day, "c.variant", name(key), "0", `count(*) * ${scale}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`)} ` +
+    `${seriesRow(day, "c.variant", name(key), "0", `count(*) * ${scale}`, `count(*) * ${VALUE_SCALE * VALUE_SCALE}`, shown)} ` +
     `FROM ${from} c JOIN ${units} s ON c.unit_key = s.unit_key WHERE ${day} IS NOT NULL GROUP BY 1, 2, 3`;
   const exposed = (base: string) =>
-    `${seriesRow(dayOf("u.exposed_ms"), "u.variant", name(base), "count(*)", "0", "0")} ` +
+    `${seriesRow(dayOf("u.exposed_ms"), "u.variant", name(base), "count(*)", "0", "0", shown)} ` +
     `FROM units u JOIN ${units} s ON u.uno = s.unit_key GROUP BY 1, 2, 3`;
   const counted = parts.metrics.filter((m) => m.source === "counted");
   if (counted.length > 0) {
@@ -63,11 +73,11 @@ function strataParts(parts: QueryParts, strata: Strata): { ctes: string[]; serie
     else if (source === "funnel") series.push(converted(key, "c.day_no", `${m}_inc`));
     else {
       const n = metric.type === "property_average" ? `${m}_n` : "0";
-      series.push(`${seriesRow("day_no", "variant", name(key), n, `${m}_s`, `${m}_q`)} FROM ${prefix}_totals`);
+      series.push(`${seriesRow("day_no", "variant", name(key), n, `${m}_s`, `${m}_q`, shown)} FROM ${prefix}_totals`);
       if (metric.type === "ratio")
         series.push(
-          `${seriesRow("day_no", "variant", name(`${key}:den`), "0", `${m}_ys`, `${m}_yq`)} FROM ${prefix}_totals`,
-          `${seriesRow("day_no", "variant", name(`${key}:cross`), "0", `${m}_xy`, "0")} FROM ${prefix}_totals`,
+          `${seriesRow("day_no", "variant", name(`${key}:den`), "0", `${m}_ys`, `${m}_yq`, shown)} FROM ${prefix}_totals`,
+          `${seriesRow("day_no", "variant", name(`${key}:cross`), "0", `${m}_xy`, "0", shown)} FROM ${prefix}_totals`,
           exposed(key),
           exposed(`${key}:den`),
         );
@@ -78,7 +88,7 @@ function strataParts(parts: QueryParts, strata: Strata): { ctes: string[]; serie
             `UNION ALL SELECT day_no, variant, stratum, ${pv} AS x, -1 AS dir FROM ${prefix}_val WHERE ${v} <> ${pv} AND ${pv} <> 0)`,
         );
         series.push(
-          `${seriesRow("day_no", "variant", name(key, "CAST(bucket AS VARCHAR)"), "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`)} ` +
+          `${seriesRow("day_no", "variant", name(key, "CAST(bucket AS VARCHAR)"), "sum(dir)", `sum(${dec("dir * x")})`, `sum(${dec("dir")} * ${dec("x")} * ${dec("x")})`, shown)} ` +
             `FROM (SELECT day_no, variant, stratum, x, dir, ${histogramBucketSql("x")} AS bucket FROM ${prefix}_${m}_moves) AS moves GROUP BY 1, 2, 3`,
         );
       }
@@ -89,18 +99,20 @@ function strataParts(parts: QueryParts, strata: Strata): { ctes: string[]; serie
 
 /**
  * Per allocation epoch, when the units were assigned under more than one allocation (with
- * one, the report has nothing to stratify and the rows are not computed).
+ * one, the report has nothing to stratify and the rows are not computed; `EPOCHS_GATE`).
  */
 export function epochParts(parts: QueryParts): { ctes: string[]; series: string[] } {
   if (!parts.query.epochs) return { ctes: [], series: [] };
+  const deferred = parts.deferred === true;
   return strataParts(parts, {
     prefix: "epoch",
     ctes: [
-      "epoch_units AS (SELECT uno AS unit_key, allocation AS stratum FROM units " +
-        "WHERE allocation IS NOT NULL AND (SELECT count(DISTINCT allocation) FROM units) > 1)",
+      "epoch_units AS (SELECT uno AS unit_key, allocation AS stratum FROM units WHERE allocation IS NOT NULL" +
+        `${deferred ? "" : " AND (SELECT count(DISTINCT allocation) FROM units) > 1"})`,
     ],
     name: (base, bucket) => `${sqlString(`${base}@`)} || stratum${bucket === undefined ? "" : ` || '~' || ${bucket}`}`,
     exposures: false,
+    gate: deferred ? EPOCHS_GATE : undefined,
   });
 }
 

@@ -10,27 +10,35 @@
  *   exposure would still attribute the younger ones. For a preview or an experiment shown to
  *   part of the traffic, this also counts the events of units outside it.
  * Stored rows are counted (a copy delivered twice counts twice).
+ * Both are sums over event types (each row has one), so the unit state keeps them per event
+ * type (unit-state.ts).
  */
 import { ATTRIBUTION_BOUND_MS, BEFORE_EXPOSURE, NEVER_EXPOSED } from "../store.js";
 import { dayOf, seriesRow } from "./expressions.js";
 import { sqlInteger, sqlString } from "./sql.js";
 
-export function unattributedSql(): { ctes: string[]; series: string[] } {
-  // One outer join of the event rows to the units for both series.
-  const kind =
-    "CASE WHEN u.unit_key IS NULL THEN CASE WHEN e.event_ms + " +
-    `${sqlInteger(ATTRIBUTION_BOUND_MS)} <= h.ms THEN ${sqlString(NEVER_EXPOSED)} END ` +
-    `WHEN e.event_ms < u.exposed_ms THEN ${sqlString(BEFORE_EXPOSURE)} END`;
+export function unattributedSql(deferred = false): { ctes: string[]; series: string[] } {
+  const bound = `e.event_ms + ${sqlInteger(ATTRIBUTION_BOUND_MS)}`;
+  // One outer join of the event rows to the units for both series. Deferred (the unit state,
+  // compile.ts): no horizon, a never-exposed event counting from its bound on (`cut_ms`).
+  const never = deferred ? sqlString(NEVER_EXPOSED) : `CASE WHEN ${bound} <= h.ms THEN ${sqlString(NEVER_EXPOSED)} END`;
+  const kind = `CASE WHEN u.unit_key IS NULL THEN ${never} WHEN e.event_ms < u.exposed_ms THEN ${sqlString(BEFORE_EXPOSURE)} END`;
+  const horizon = deferred
+    ? ""
+    : "attribution_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
+      "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)";
   return {
     ctes: [
-      "attribution_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
-        "coalesce((SELECT max(event_ms) FROM event_rows), 0)) AS ms)",
-      `unattributed AS (SELECT ${dayOf("e.event_ms")} AS day_no, coalesce(u.variant, '') AS variant, ${kind} AS kind ` +
-        "FROM event_rows e LEFT JOIN units u ON e.unit_key = u.unit_key CROSS JOIN attribution_horizon h " +
+      ...(deferred ? [] : [horizon]),
+      `unattributed AS (SELECT ${dayOf("e.event_ms")} AS day_no, coalesce(u.variant, '') AS variant, ${kind} AS kind` +
+        `${deferred ? `, CASE WHEN u.unit_key IS NULL THEN ${bound} END AS cut_ms` : ""} ` +
+        `FROM event_rows e LEFT JOIN units u ON e.unit_key = u.unit_key${deferred ? "" : " CROSS JOIN attribution_horizon h"} ` +
         "WHERE e.unit_key IS NOT NULL)",
     ],
     series: [
-      `${seriesRow("day_no", "variant", "kind", "count(*)", "0", "0")} FROM unattributed WHERE kind IS NOT NULL GROUP BY 1, 2, 3`,
+      deferred
+        ? `${seriesRow("day_no", "variant", "kind", "count(*)", "0", "0", { cut: "cut_ms" })} FROM unattributed WHERE kind IS NOT NULL GROUP BY 1, 2, 3, 7`
+        : `${seriesRow("day_no", "variant", "kind", "count(*)", "0", "0")} FROM unattributed WHERE kind IS NOT NULL GROUP BY 1, 2, 3`,
     ],
   };
 }

@@ -55,12 +55,15 @@ const emptyView = (table: TableName) =>
     `CAST(NULL AS VARCHAR) AS ${sqlIdent("date")}`,
   ].join(", ")} WHERE FALSE`;
 
-/** A SELECT of the table's rows in the files `list` (with the partition columns). */
-export const tableSource = (table: TableName, list: readonly string[]): string =>
+/**
+ * A SELECT of the table's rows in the files `list` (with the partition columns, and with
+ * `filename`, each row's file, when asked: the unit state's folds, unit-state.ts).
+ */
+export const tableSource = (table: TableName, list: readonly string[], { filename = false } = {}): string =>
   list.length === 0
-    ? emptyView(table)
+    ? `${filename ? `SELECT *, CAST(NULL AS VARCHAR) AS ${sqlIdent("filename")} FROM (${emptyView(table)}) AS empty` : emptyView(table)}`
     : `SELECT * FROM read_parquet([${list.map(sqlString).join(", ")}], hive_partitioning = true, ` +
-      `union_by_name = true, hive_types = {'project': VARCHAR, 'date': VARCHAR})`;
+      `union_by_name = true, hive_types = {'project': VARCHAR, 'date': VARCHAR}${filename ? ", filename = true" : ""})`;
 
 export async function attachViews(connection: DuckDBConnection, { files }: StoreFiles): Promise<void> {
   for (const table of Object.keys(TABLES) as TableName[])
