@@ -13,6 +13,7 @@ export const WARNINGS = [
   "uncapped_heavy_tail",
   "before_planned_sample",
   "early_read",
+  "window_not_closed",
 ] as const;
 export type WarningName = (typeof WARNINGS)[number];
 
@@ -24,6 +25,7 @@ export const ADVISORY_WARNINGS: ReadonlySet<WarningName> = new Set([
   "multiple_variant_units",
   "uncapped_heavy_tail",
   "before_planned_sample",
+  "window_not_closed",
 ]);
 
 export const WARNING_SENTENCES: Record<WarningName, string> = {
@@ -43,6 +45,8 @@ export const WARNING_SENTENCES: Record<WarningName, string> = {
     "Fixed-horizon t-test before its planned sample (or stop): estimate and interval only, no verdict yet. Ask for an early read to see one.",
   early_read:
     "Early read of a fixed-horizon t-test, asked for explicitly: its error rate holds only at the planned sample.",
+  window_not_closed:
+    "No unit's metric window has closed yet: the values shown are running values, a description only. The test starts once the first units' windows close.",
 };
 
 /** The sentences of the distinct warnings among `warnings`, in the order above. */

@@ -37,6 +37,8 @@ export { testable, welchTTest, type TestOptions, type TestResult } from "./welch
 export {
   capEffect,
   capStatistics,
+  DEFAULT_CAP_RANGE,
+  defaultCapPercentile,
   histogramBucket,
   quantileCaps,
   type Cap,

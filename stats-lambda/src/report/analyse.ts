@@ -18,9 +18,10 @@
  * Novelty (binary metrics, pooled arms): per look, whether the lift moved as the units aged
  * (novelty.ts).
  *
- * Fixed estimand: a metric with a window end is tested on the units whose window has closed
- * (closed-window.ts), when the source sends them; its statistics, gates and comparisons all
- * read that view of the data.
+ * Fixed estimand: a metric with a window end (its own, or the default where the source
+ * closes windows) is tested on the units whose window has closed (closed-window.ts); its
+ * statistics, gates and comparisons all read that view of the data. Before any window has
+ * closed, nothing is tested: the running values are shown as a description.
  *
  * Guardrails (sequential) use the one-sided mixture for harm (shared/stats/harm-series.ts),
  * tuned like the others at their family's Bonferroni level: guardrails × treatments.
@@ -54,8 +55,11 @@ export interface AnalysedMetric {
   moved?: Map<string, boolean[]>;
   /** CUPED's looks where it applied (cuped.ts): then `statistics.stats` are the adjusted ones. */
   cuped?: CupedLooks | undefined;
-  /** Tested on the units whose window closed (closed-window.ts): the window and the units per variant and look. */
-  closed?: { endHours: number; units: (variant: string, day: number) => number } | undefined;
+  /**
+   * Tested on the units whose window closed (closed-window.ts): the window and the units per
+   * variant and look; `pending` while no window has closed (running values shown, nothing tested).
+   */
+  closed?: { endHours: number; units: (variant: string, day: number) => number; pending: boolean } | undefined;
 }
 
 /** Whether a look of treatment against control passes the minimum-sample gates. */
@@ -128,10 +132,21 @@ export function harmPValueAt(
   return Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2;
 }
 
-export function analyseMetric(experiment: Experiment, all: Cumulative, metric: ReportedMetric): AnalysedMetric {
-  const closedView = closedViewOf(metric, all);
+/** `defaultWindows`: the source closes every metric's window, its default one included (closed-window.ts). */
+export function analyseMetric(
+  experiment: Experiment,
+  all: Cumulative,
+  metric: ReportedMetric,
+  { defaultWindows = false }: { defaultWindows?: boolean } = {},
+): AnalysedMetric {
+  const closedView = closedViewOf(metric, all, { defaultWindows });
   const data = closedView?.view ?? all;
-  const closed = closedView && { endHours: closedView.endHours, units: data.exposures };
+  const pending = closedView?.pending ?? false;
+  const closed = closedView && {
+    endHours: closedView.endHours,
+    units: pending ? () => 0 : data.exposures,
+    pending,
+  };
   const { controlKey, treatments, variantKeys, alpha, method, familySizes, settings } = experiment;
   const { statistics, cuped } = withCuped(metric, metricStatistics(metric, data, variantKeys), data, variantKeys);
   // The mixture is tuned at the family's Bonferroni level: fixed before any data.
@@ -146,7 +161,8 @@ export function analyseMetric(experiment: Experiment, all: Cumulative, metric: R
         return {
           control,
           treatment: treated,
-          eligible: eligibleAt(data, statistics, controlKey, treatment, day),
+          // No window closed yet: the running values are shown, never tested (closed-window.ts).
+          eligible: !pending && eligibleAt(data, statistics, controlKey, treatment, day),
           ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
         };
       });

@@ -23,7 +23,12 @@ export async function reportWithBreakdown(
   options: ReportOptions,
   property: string,
 ): Promise<Report & { breakdown: Breakdown }> {
-  const source = engineSource(engine, store, { covariates: true, epochs: true, breakdown: property });
+  const source = engineSource(engine, store, {
+    covariates: true,
+    epochs: true,
+    defaultWindows: true,
+    breakdown: property,
+  });
   let segments = new Map<string, AggregateRow[]>();
   const report = await reportFrom(
     {

@@ -14,8 +14,8 @@ import type { Metric } from "../../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { dayName, experimentOn, normals, uniforms } from "../../../test/support/simulated-rows.js";
 import { CLOSED_SUFFIX, EXPOSURES, type AggregateRow } from "../store.js";
-import { closedUnitsSeries } from "./closed-window.js";
-import { buildReport } from "./index.js";
+import { DEFAULT_WINDOW_HOURS, closedUnitsSeries } from "./closed-window.js";
+import { buildReport, type ReportOptions } from "./index.js";
 
 const QUALITY = { rejectedExposures: 0, droppedValues: {} };
 const ALPHA = 0.05;
@@ -125,7 +125,12 @@ interface Scenario {
 }
 
 /** Per experiment through buildReport: whether each look's interval covered the truth, and any significant verdict. */
-function run({ metric, draws, truth, experiments = 1000 }: Scenario, seed: number, analysed: Metric = metric) {
+function run(
+  { metric, draws, truth, experiments = 1000 }: Scenario,
+  seed: number,
+  analysed: Metric = metric,
+  options: ReportOptions = {},
+) {
   const draw = draws(seed);
   const uniform = uniforms(seed + 1);
   const flag = experimentOn(analysed, [50, 50]);
@@ -136,8 +141,8 @@ function run({ metric, draws, truth, experiments = 1000 }: Scenario, seed: numbe
   let closedUnits = 0;
   for (let e = 0; e < experiments; e++) {
     // The closed analysis reads only the closed series: the running ones are left out where unused (time).
-    const rows = experimentRows(metric, draw, uniform, analysed !== metric);
-    const report = buildReport(flag, rows, QUALITY, Date.now());
+    const rows = experimentRows(metric, draw, uniform, analysed !== metric && !options.defaultWindows);
+    const report = buildReport(flag, rows, QUALITY, Date.now(), undefined, undefined, options);
     const section = report.metrics[0]!;
     closedUnits = section.window?.closedUnits ?? 0;
     section.timeSeries.forEach((look, d) => {
@@ -205,5 +210,27 @@ describe("fixed estimand: units whose 7-day window closed", () => {
     console.log(`A/A closed windows: counts ${pct(countsAA)}, conversions ${pct(conversionAA)} significant`);
     expect(countsAA).toBeLessThanOrEqual(BOUND);
     expect(conversionAA).toBeLessThanOrEqual(BOUND);
+  });
+});
+
+describe("the default window: a metric without a window end, from a source that closes windows", () => {
+  // The metric engine (engine-source.ts) closes every metric's window at DEFAULT_WINDOW_HOURS, a week:
+  // the rows are those of the 7-day window above, the metric is defined without one.
+  const plain: Metric = { key: "orders", type: "event_totals", eventType: "order", capPercentile: 1 };
+  const defaults = { defaultWindows: true };
+
+  it("Poisson counts +20%: coverage ≥ 95% at every look; A/A at most α", () => {
+    expect(DEFAULT_WINDOW_HOURS).toBe(WINDOW.endHours);
+    const scenario = { metric: counts, draws: poisson(1.2), truth: poissonTruth(1.2) };
+    const closed = run(scenario, 2226, plain, defaults);
+    const aa = run({ metric: counts, draws: poisson(1), truth: 0 }, 2227, plain, defaults).significant;
+    console.log(
+      `default window, Poisson +20%: final-look coverage ${pct(closed.final)} (worst look ${pct(closed.worstLook)}); ` +
+        `A/A ${pct(aa)} significant`,
+    );
+    expect(closed.closedUnits).toBeGreaterThan(2 * PER_ARM - 1000);
+    expect(closed.final).toBeGreaterThanOrEqual(0.95);
+    expect(closed.worstLook).toBeGreaterThanOrEqual(0.95);
+    expect(aa).toBeLessThanOrEqual(BOUND);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Metric } from "../../../shared/authoring/schema.js";
 import { dayName, experimentOn, SimulatedRows } from "../../../test/support/simulated-rows.js";
 import type { AggregateRow } from "../store.js";
+import { DEFAULT_WINDOW_HOURS, defaultWindowEndOf, windowEndOf, withDefaultWindow } from "./closed-window.js";
 import { buildReport } from "./index.js";
 
 const QUALITY = { rejectedExposures: 0, droppedValues: {} };
@@ -45,13 +46,68 @@ describe("closed windows in the report", () => {
     expect(treatment!.comparison!.difference).toBeCloseTo(0.4, 12);
   });
 
-  it("without a window end, or without closed series, the running values as before", () => {
+  it("without a window end, the running values as before (a source that does not close windows)", () => {
     const open = buildReport(experimentOn({ ...orders, window: { startHours: 0 } }), rows(), QUALITY, Date.now());
     expect(open.metrics[0]!.window).toBeUndefined();
     expect(open.metrics[0]!.variants[0]!.mean).toBeCloseTo(1.5, 12);
+    expect(open.metrics[0]!.variants[1]!.comparison!.verdict).not.toBe("insufficient_data");
+  });
+
+  it("before any window closed: the running values, described, with no verdict", () => {
     const withoutClosed = rows().filter((r) => !r.metric.includes("closed"));
     const running = buildReport(experimentOn(orders), withoutClosed, QUALITY, Date.now());
-    expect(running.metrics[0]!.window).toBeUndefined();
-    expect(running.metrics[0]!.variants[0]!.n).toBe(2000);
+    const section = running.metrics[0]!;
+    expect(section.window).toEqual({ endHours: 168, closedUnits: 0 });
+    expect(section.variants[0]!.n).toBe(2000); // the running values, shown
+    expect(section.variants[0]!.mean).toBeCloseTo(1.5, 12);
+    const comparison = section.variants[1]!.comparison!;
+    expect(comparison.difference).toBeCloseTo(0.3, 12);
+    expect(comparison.verdict).toBe("insufficient_data"); // was tested on the running values
+    expect(comparison.warnings).toEqual(["window_not_closed"]);
+    expect(comparison.trustworthy).toBe(true);
+    expect(section.timeSeries.every((look) => look.variants[1]!.verdict === "insufficient_data")).toBe(true);
+  });
+});
+
+describe("the default window", () => {
+  const plain: Metric = { key: "orders", type: "event_totals", eventType: "order" };
+
+  it("is a week, a retention's day when later, none for funnels; a metric's own end wins", () => {
+    expect(windowEndOf(plain)).toBeUndefined(); // a source that does not close windows
+    expect(windowEndOf(plain, { defaultWindows: true })).toBe(DEFAULT_WINDOW_HOURS);
+    expect(DEFAULT_WINDOW_HOURS).toBe(168);
+    expect(windowEndOf({ ...plain, window: { endHours: 24 } }, { defaultWindows: true })).toBe(24);
+    expect(defaultWindowEndOf({ type: "retention", day: 14 })).toBe(15 * 24);
+    expect(defaultWindowEndOf({ type: "retention", day: 1 })).toBe(168);
+    expect(defaultWindowEndOf({ type: "funnel" })).toBeUndefined();
+    expect(withDefaultWindow(plain).window).toEqual({ startHours: 0, endHours: 168 });
+    expect(withDefaultWindow({ ...plain, window: { startHours: 24 } }).window).toEqual({
+      startHours: 24,
+      endHours: 168,
+    });
+    expect(withDefaultWindow({ ...plain, window: { startHours: 200 } }).window).toEqual({ startHours: 200 });
+    expect(withDefaultWindow({ ...plain, window: { endHours: 24 } }).window).toEqual({ endHours: 24 });
+  });
+
+  it("a source that closes windows tests a metric without its own on its default window's closed units", () => {
+    const flag = experimentOn(plain);
+    const report = buildReport(flag, rows(), QUALITY, Date.now(), undefined, undefined, {
+      defaultWindows: true,
+    });
+    expect(report.metrics[0]!.window).toEqual({ endHours: 168, closedUnits: 2000 });
+    expect(report.metrics[0]!.variants[1]!.comparison!.difference).toBeCloseTo(0.4, 12);
+    const pending = buildReport(
+      flag,
+      rows().filter((r) => !r.metric.includes("closed")),
+      QUALITY,
+      Date.now(),
+      undefined,
+      undefined,
+      { defaultWindows: true },
+    );
+    expect(pending.metrics[0]!.variants[1]!.comparison!.warnings).toEqual(["window_not_closed"]);
+    // Without it (ingest's source), as before: the running values, tested.
+    const ingest = buildReport(flag, rows(), QUALITY, Date.now());
+    expect(ingest.metrics[0]!.window).toBeUndefined();
   });
 });

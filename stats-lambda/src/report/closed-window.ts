@@ -13,33 +13,88 @@
  * the mean window value of a unit, on a growing sample of complete units: the setting
  * mSPRT's guarantee is proved for (Johari et al. 2017; the same rule as GrowthBook's
  * conversion windows with in-progress units excluded). Units still inside their window are
- * shown (exposures) but not tested. Without those series (ingest's source) the metric is
- * analysed on the running values as before.
+ * shown (exposures) but not tested.
+ *
+ * Every metric has a window by default where the source closes windows (the metric engine,
+ * `closesWindows`): DEFAULT_WINDOW_HOURS after exposure (retention: the end of its day;
+ * funnels none yet), overridden by the metric's own `window.endHours`. Before any unit's
+ * window has closed the report shows the running values as a description only, with no
+ * verdict (`window_not_closed`): a test on them would be a test of a growing quantity, the
+ * estimand the window exists to avoid. Without closed series from a source that does not
+ * close windows (ingest's), a metric without its own window end is analysed on the running
+ * values as before.
  */
 import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX, EXPOSURES } from "../store.js";
 import type { Cumulative } from "./cumulative.js";
 import type { MetricDefinitionLike } from "./registration.js";
 
-/** The metric's window end in hours, when it has one (then its estimand is fixed). */
-export function windowEndOf(metric: Pick<MetricDefinitionLike, "window">): number | undefined {
+/**
+ * The default window: a week after each unit's first exposure, so that every unit's value
+ * spans each weekday once (a weekday pattern averages out within a unit) and a verdict can
+ * come a week after the start (GrowthBook's conversion windows default to 72 hours; a week
+ * suits revenue and counts, which keep growing for longer).
+ */
+export const DEFAULT_WINDOW_HOURS = 7 * 24;
+
+type WindowedMetric = Pick<MetricDefinitionLike, "type" | "window"> & { day?: unknown };
+
+/** The window end the metric gets by default: retention's is the end of its day, funnels none yet (their last step may come later). */
+export function defaultWindowEndOf(metric: WindowedMetric): number | undefined {
+  if (metric.type === "funnel") return undefined;
+  if (metric.type === "retention" && typeof metric.day === "number")
+    return Math.max(DEFAULT_WINDOW_HOURS, (metric.day + 1) * 24);
+  return DEFAULT_WINDOW_HOURS;
+}
+
+/** The metric's own window end in hours, when it has one. */
+const ownWindowEndOf = (metric: Pick<MetricDefinitionLike, "window">): number | undefined => {
   const window = metric.window as { endHours?: unknown } | undefined;
   return typeof window?.endHours === "number" && window.endHours > 0 ? window.endHours : undefined;
+};
+
+/**
+ * The metric's window end in hours, when it has one (then its estimand is fixed): its own,
+ * else with `defaultWindows` (a source that closes windows) the default.
+ */
+export function windowEndOf(metric: WindowedMetric, { defaultWindows = false } = {}): number | undefined {
+  return ownWindowEndOf(metric) ?? (defaultWindows ? defaultWindowEndOf(metric) : undefined);
+}
+
+/** The metric with its default window end filled in, for a source that closes windows (engine-source.ts). */
+export function withDefaultWindow<M extends WindowedMetric>(metric: M): M {
+  if (ownWindowEndOf(metric) !== undefined) return metric;
+  const endHours = defaultWindowEndOf(metric);
+  if (endHours === undefined) return metric;
+  const window = (metric.window ?? {}) as { startHours?: number };
+  if ((window.startHours ?? 0) >= endHours) return metric; // a window starting later keeps its open end
+  return { ...metric, window: { ...window, startHours: window.startHours ?? 0, endHours } };
 }
 
 /** The series of units whose window of `endHours` closed, per day. */
 export const closedUnitsSeries = (endHours: number) => `${CLOSED_UNITS_PREFIX}${endHours}`;
 
+/** A metric's closed view: the data of its closed units, or `pending` while none has closed (running data). */
+export type ClosedView = { endHours: number; view: Cumulative; pending: boolean };
+
 /**
  * The metric's data over the units whose window closed, as a view where they are the
  * exposed units and their window values the metric's (`K:closed:den` → `K:den`,
- * `K:closed~3` → `K~3`); undefined when the metric has no window end or the source sent no
- * closed series.
+ * `K:closed~3` → `K~3`); undefined when the metric has no window end, or the source sent no
+ * closed series and does not close windows. A window no unit has closed yet is `pending`.
  */
-export function closedViewOf(metric: Pick<MetricDefinitionLike, "key" | "window">, data: Cumulative) {
-  const endHours = windowEndOf(metric);
+export function closedViewOf(
+  metric: Pick<MetricDefinitionLike, "key" | "type" | "window">,
+  data: Cumulative,
+  { defaultWindows = false } = {},
+): ClosedView | undefined {
+  const endHours = windowEndOf(metric, { defaultWindows });
   if (endHours === undefined) return undefined;
   const units = closedUnitsSeries(endHours);
-  if (!data.hasSeries(units)) return undefined;
+  if (!data.hasSeries(units)) {
+    // A source that closes windows sends nothing until one closes; one that does not, never (ingest).
+    const closes = defaultWindows || ownWindowEndOf(metric) !== undefined;
+    return closes ? { endHours, view: data, pending: true } : undefined;
+  }
   const prefix = `${metric.key}${CLOSED_SUFFIX}`;
   const view = data.renamed((series) => {
     if (series === units) return EXPOSURES;
@@ -47,5 +102,5 @@ export function closedViewOf(metric: Pick<MetricDefinitionLike, "key" | "window"
     const rest = series.slice(prefix.length);
     return rest === "" || rest.startsWith(":") || rest.startsWith("~") ? `${metric.key}${rest}` : undefined;
   });
-  return { endHours, view };
+  return { endHours, view, pending: false };
 }

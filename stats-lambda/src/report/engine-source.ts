@@ -2,7 +2,8 @@
  * The report's source over the event store: the metric engine computes an experiment's
  * daily rows from its analysis period's definitions (bucketing, start and stop, every
  * metric, whenever it was added), so a metric added to a running experiment covers the
- * whole period. Data-quality counters (freshness, rejected exposures, dropped values)
+ * whole period. By default every metric gets its default window (report/closed-window.ts),
+ * so the engine closes it and the report has a fixed estimand. Data-quality counters (freshness, rejected exposures, dropped values)
  * are still ingest's, kept per experiment in DynamoDB.
  */
 import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
@@ -10,16 +11,29 @@ import { metricsOf } from "../catalog.js";
 import type { MetricEngine } from "../metric-engine/index.js";
 import type { AnalysisOptions } from "../metric-engine/query-parts.js";
 import type { StatsStore } from "../store.js";
+import { withDefaultWindow } from "./closed-window.js";
 import { periodOf } from "./experiment.js";
 import { dynamoSource, type StatisticsSource } from "./source.js";
+
+/** What the engine is asked for beside the metrics: `defaultWindows` gives every metric its default window (closed-window.ts). */
+export type EngineSourceOptions = AnalysisOptions & { defaultWindows?: boolean };
 
 export function engineSource(
   engine: Pick<MetricEngine, "aggregates">,
   store: Pick<StatsStore, "aggregates" | "quality">,
   // CUPED's covariates and the per-epoch series (metric-engine/query-parts.ts): the report uses them where they apply.
-  analysis: AnalysisOptions = { covariates: true, epochs: true },
+  { defaultWindows = false, ...analysis }: EngineSourceOptions = {
+    covariates: true,
+    epochs: true,
+    defaultWindows: true,
+  },
 ): StatisticsSource {
+  const definition = (metric: unknown) => {
+    const parsed = metricDefinitionSchema.parse(metric);
+    return defaultWindows ? withDefaultWindow(parsed) : parsed;
+  };
   return {
+    ...(defaultWindows ? { closesWindows: true } : {}),
     aggregates: (project, key, period, flag) => {
       const { period: run, settings } = periodOf(flag, period);
       return engine.aggregates({
@@ -29,7 +43,7 @@ export function engineSource(
         from: run ? Date.parse(run.startedAt) : 0,
         until: run?.stoppedAt ? Date.parse(run.stoppedAt) : undefined,
         // Stored flags are read unparsed: defaults (filters, windows) are filled in here.
-        metrics: metricsOf(settings).map((metric) => metricDefinitionSchema.parse(metric)),
+        metrics: metricsOf(settings).map(definition),
         ...analysis,
       });
     },

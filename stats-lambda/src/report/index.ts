@@ -45,6 +45,8 @@ export type { Report } from "../../../shared/report-schema.js";
 /** How a report is read: `early` asks a t-test for its verdict before the planned sample (marked as early). */
 export interface ReportOptions {
   read?: "early";
+  /** The source closes every metric's window, the default one included (the metric engine; closed-window.ts). */
+  defaultWindows?: boolean;
 }
 
 /** The report from loaded rows (stages 2 onwards): pure. `computes`: the metrics the rows' source computes. */
@@ -61,7 +63,9 @@ export function buildReport(
   const { index, period, settings, variantKeys, weights, method, alpha, correction, treatments } = experiment;
   const data = new Cumulative(rows);
   const srm = sampleRatio(data, experiment);
-  const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric));
+  const analysed = experiment.metrics.map((metric) =>
+    analyseMetric(experiment, data, metric, { defaultWindows: options.defaultWindows ?? false }),
+  );
   const corrected = correct(analysed, treatments, data.days.length, alpha, correction, method);
   const plan = planWithCuped(experiment, analysed[0], data);
   const looks = {
@@ -130,5 +134,6 @@ export async function reportFrom(
   options: ReportOptions = {},
 ): Promise<Report> {
   const { rows, quality } = await loadStatistics(source, project, flag, periodIndex);
-  return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source), options);
+  const windows = source.closesWindows ? { defaultWindows: true } : {};
+  return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source), { ...options, ...windows });
 }

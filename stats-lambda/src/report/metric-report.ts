@@ -65,7 +65,7 @@ export function metricReportOf(
       ? { value: metric.capValue }
       : capped
         ? {
-            percentile: metric.capPercentile ?? DEFAULT_CAP_PERCENTILE,
+            percentile: statistics.capPercentiles?.[last] ?? metric.capPercentile ?? DEFAULT_CAP_PERCENTILE,
             upper: cap?.upper?.value ?? null,
             lower: cap?.lower?.value ?? null,
             cappedShare: effect?.cappedShare ?? 0,

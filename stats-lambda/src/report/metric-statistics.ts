@@ -7,7 +7,8 @@
  * - counts (event totals): over exposed units; no conversion gate; capped like sums when the
  *   source sends their histogram (the metric engine does, ingest does not).
  * - sums and averages: over exposed units (averages: over units with an event), capped at a
- *   quantile of their non-zero values' histogram unless a fixed cap or percentile 1 is set;
+ *   quantile of their non-zero values' histogram unless a fixed cap or percentile 1 is set
+ *   (unset: between the 99th and 99.5th percentile by the smallest arm's units with a value);
  *   gated on 25 units with a non-zero value per arm. Each look's cap reports the share of
  *   units it capped and of the total it removed. Uncapped (percentile 1), the metric is
  *   flagged heavy-tailed when the default cap would remove ≥ HEAVY_TAIL_REMOVED_SHARE of its
@@ -22,6 +23,7 @@ import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import {
   capEffect,
   capStatistics,
+  defaultCapPercentile,
   fromExactSums,
   quantileCaps,
   ratioStatistics,
@@ -55,6 +57,8 @@ export interface MetricStatistics {
   /** Whether the metric is capped at a quantile (then `caps` holds each look's cap). */
   capped: boolean;
   caps: Caps[];
+  /** Each look's cap percentile (capped metrics): the metric's own, or the default by the smallest arm. */
+  capPercentiles?: number[];
   /** What the cap does at a look (capped metrics only): shares of units capped and of the total removed. */
   capEffect?: (day: number) => CapEffect;
   /** Sums and averages set to percentile 1: whether the values are heavy-tailed at a look. */
@@ -107,8 +111,15 @@ export function metricStatistics(
   }
 
   // Sums and averages, and counts with a histogram.
-  const percentile = metric.capPercentile ?? DEFAULT_CAP_PERCENTILE;
-  const capped = metric.capValue === undefined && percentile < 1;
+  const nonZero = (variant: string, day: number) => {
+    let count = 0;
+    for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
+    return count;
+  };
+  // Unset, the percentile follows the smallest arm's units with a value (shared/stats/winsorize.ts).
+  const percentileAt = (day: number) =>
+    metric.capPercentile ?? defaultCapPercentile(Math.min(...variantKeys.map((v) => nonZero(v, day))));
+  const capped = metric.capValue === undefined && (metric.capPercentile ?? DEFAULT_CAP_PERCENTILE) < 1;
   const units = (variant: string, day: number) =>
     metric.type === "property_average" ? data.at(variant, metric.key, day).n : data.exposures(variant, day);
   const raw = (variant: string, day: number) => exact(variant, day, units(variant, day));
@@ -119,7 +130,8 @@ export function metricStatistics(
       at,
       VALUE_SCALE,
     );
-  const lookCaps: Caps[] = data.days.map((_, day) => (capped ? capsAt(day, percentile) : NO_CAPS));
+  const capPercentiles = data.days.map((_, day) => (capped ? percentileAt(day) : 1));
+  const lookCaps: Caps[] = data.days.map((_, day) => (capped ? capsAt(day, capPercentiles[day]!) : NO_CAPS));
   const cappedAt = (variant: string, day: number, cap: Caps): SufficientStats =>
     cap.upper || cap.lower
       ? capStatistics(data.histogram(variant, metric.key, day), units(variant, day), cap)
@@ -140,15 +152,11 @@ export function metricStatistics(
             effectOf(day, capsAt(day, DEFAULT_CAP_PERCENTILE)).removedShare >= HEAVY_TAIL_REMOVED_SHARE,
         }
       : {};
-  const nonZero = (variant: string, day: number) => {
-    let count = 0;
-    for (const s of data.histogram(variant, metric.key, day).values()) count += s.n;
-    return count;
-  };
   return {
     kind,
     capped,
     caps: lookCaps,
+    ...(capped ? { capPercentiles } : {}),
     stats,
     raw,
     nonZero: kind === "distribution" ? nonZero : undefined,

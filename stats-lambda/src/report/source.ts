@@ -20,6 +20,11 @@ export interface StatisticsSource {
   quality(project: string, key: string, period: number, flag: Flag): Promise<Quality>;
   /** Whether the source computes this metric at all (absent: every metric); the report leaves out the others. */
   computes?(metric: MetricDefinitionLike): boolean;
+  /**
+   * Whether the source closes every metric's window, its default one included (the metric
+   * engine: report/closed-window.ts); absent, only metrics with their own window end are.
+   */
+  closesWindows?: boolean;
 }
 
 const INGEST_TYPES = new Set(["unique_conversions", "event_totals", "property_sum", "property_average"]);

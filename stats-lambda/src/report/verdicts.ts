@@ -34,6 +34,8 @@ export interface Decision {
   read: Read;
   multipleVariantShare: number;
   heavyTail: boolean;
+  /** No unit's window has closed yet: running values, not tested (closed-window.ts). */
+  windowPending: boolean;
 }
 
 /** What a look's decision needs beyond its comparison (defaults: any read, no multiple-variant units). */
@@ -56,7 +58,7 @@ export const onVerdictSide = (
 
 /** The decisions of one analysed metric, for any treatment and look (intervals drawn once per level). */
 export function decisionsOf(
-  { metric, series, statistics, moved }: AnalysedMetric,
+  { metric, series, statistics, moved, closed }: AnalysedMetric,
   corrected: Corrected,
   { method }: { method: Method; alpha: number },
   { read = () => "any", multipleVariantShare = () => 0 }: LookContext = {},
@@ -105,6 +107,7 @@ export function decisionsOf(
       read: lookRead,
       multipleVariantShare: multipleVariantShare(day),
       heavyTail: statistics?.heavyTail?.(day) ?? false,
+      windowPending: closed?.pending ?? false,
     };
   };
 }

@@ -20,6 +20,7 @@ describe("warnings stage", () => {
       read: "any" as const,
       multipleVariantShare: 0,
       heavyTail: false,
+      windowPending: false,
     };
     expect(comparisonOf(decision, false)).toEqual({
       difference: 0.1,
@@ -35,6 +36,11 @@ describe("warnings stage", () => {
     expect(comparisonOf({ ...decision, stable: false }, true)).toMatchObject({
       trustworthy: false,
       warnings: ["sample_ratio_mismatch", "effect_not_stable"],
+    });
+    // Advisory: no window closed yet (the verdict is insufficient_data anyway).
+    expect(comparisonOf({ ...decision, windowPending: true }, false)).toMatchObject({
+      trustworthy: true,
+      warnings: ["window_not_closed"],
     });
   });
 });

@@ -9,7 +9,8 @@
  *   the decision is the earlier looks', the number shown is today's, and they disagree;
  * - more than 5% of units seen in two variants (the arms are mixed; above 1%: a warning only);
  * - an early read of a t-test, asked for before its planned sample.
- * Advisory: uncapped heavy-tailed values; a t-test before its planned sample (no verdict).
+ * Advisory: uncapped heavy-tailed values; a t-test before its planned sample (no verdict);
+ * a metric whose window no unit has closed yet (running values, no verdict).
  */
 import type { Comparison, Warning } from "../../../shared/report-schema.js";
 import {
@@ -26,7 +27,7 @@ const outside = (value: number, interval: [number, number] | null) =>
 
 type WarningInput = Pick<Decision, "stable"> &
   Partial<Pick<Decision, "difference" | "lift" | "ci" | "relativeCi" | "verdict" | "read">> &
-  Partial<Pick<Decision, "multipleVariantShare" | "heavyTail">> & { srmMismatch: boolean };
+  Partial<Pick<Decision, "multipleVariantShare" | "heavyTail" | "windowPending">> & { srmMismatch: boolean };
 
 export function warningsOf(input: WarningInput): Warning[] {
   const { srmMismatch, stable, verdict, ci = null, relativeCi = null, read, multipleVariantShare = 0 } = input;
@@ -44,12 +45,13 @@ export function warningsOf(input: WarningInput): Warning[] {
   if (input.heavyTail) warnings.push("uncapped_heavy_tail");
   if (read === "before_plan") warnings.push("before_planned_sample");
   if (read === "early") warnings.push("early_read");
+  if (input.windowPending) warnings.push("window_not_closed");
   return warnings;
 }
 
 /** The reported comparison: the decision with its warnings. */
 export function comparisonOf(decision: Decision, srmMismatch: boolean): Comparison {
-  const { stable, level, read, multipleVariantShare, heavyTail, ...rest } = decision;
+  const { stable, level, read, multipleVariantShare, heavyTail, windowPending, ...rest } = decision;
   const warnings = warningsOf({ ...decision, srmMismatch });
   return { ...rest, trustworthy: warnings.every((w) => ADVISORY_WARNINGS.has(w)), warnings, level };
 }

@@ -1,0 +1,81 @@
+/**
+ * The engine's source gives every metric its default window (closed-window.ts): the metric
+ * engine, on DuckDB, then sends the closed series of a metric defined without a window end,
+ * and the report tests those units, saying nothing before the first window closes.
+ */
+import { describe, expect, it } from "vitest";
+import type { Metric } from "../../../shared/authoring/schema.js";
+import { experimentOn } from "../../../test/support/simulated-rows.js";
+import type { MetricQuery } from "../metric-engine/compile.js";
+import { runMetricQuery } from "../metric-engine/run.js";
+import { createTable } from "../metric-engine/tables.js";
+import { connect, DAY, event, exposure, HOUR, T0 } from "../metric-engine/test-kit.test-support.js";
+import type { StatsStore } from "../store.js";
+import { DEFAULT_WINDOW_HOURS } from "./closed-window.js";
+import { engineSource } from "./engine-source.js";
+import { buildReport } from "./index.js";
+
+const QUALITY = { rejectedExposures: 0, droppedValues: {} };
+const orders: Metric = { key: "orders", type: "event_totals", eventType: "order", capPercentile: 1 };
+const noStore = {} as Pick<StatsStore, "aggregates" | "quality">; // only the engine's rows are read here
+
+async function engineOver(units: number, horizonMs: number) {
+  const connection = await connect();
+  const store = (row: object) => ({ deployment: "d", source: "client", ...row });
+  const exposures = [];
+  const events = [];
+  for (let i = 0; i < units; i++) {
+    const variant = i % 2 ? "treatment" : "control";
+    exposures.push(exposure(`u${i}`, variant, T0 + (i % 24) * HOUR));
+    for (let k = 0; k < 1 + (i % 3); k++) events.push(event(`u${i}`, "order", T0 + (k + 1) * DAY));
+  }
+  events.push(event("u0", "order", horizonMs)); // the data's horizon
+  await createTable(connection, "exposures", exposures.map(store));
+  await createTable(connection, "events", events.map(store));
+  const queries: MetricQuery[] = [];
+  const engine = {
+    aggregates: (q: MetricQuery) => {
+      queries.push(q);
+      return runMetricQuery(connection, q);
+    },
+  };
+  return { engine, queries };
+}
+
+describe("the engine's source and the default window", () => {
+  const flag = experimentOn(orders);
+
+  it("asks the engine for the default window, and the report tests the closed units", async () => {
+    const { engine, queries } = await engineOver(400, T0 + 9 * DAY);
+    const source = engineSource(engine, noStore);
+    expect(source.closesWindows).toBe(true);
+    const rows = await source.aggregates("p", "exp", 1, flag);
+    expect(queries[0]!.metrics[0]!.window).toEqual({ startHours: 0, endHours: DEFAULT_WINDOW_HOURS });
+    expect(rows.some((r) => r.metric === `$closed:${DEFAULT_WINDOW_HOURS}`)).toBe(true);
+    expect(rows.some((r) => r.metric === "orders:closed")).toBe(true);
+    const report = buildReport(flag, rows, QUALITY, Date.now(), undefined, undefined, { defaultWindows: true });
+    const section = report.metrics[0]!;
+    expect(section.window).toEqual({ endHours: 168, closedUnits: 400 });
+    expect(section.variants[0]!.mean).toBeCloseTo(2, 12); // 1, 2 or 3 orders, all within the week
+    expect(section.variants[1]!.comparison!.warnings).not.toContain("window_not_closed");
+  });
+
+  it("before the first window closes: running values, no verdict, and the warning", async () => {
+    const { engine } = await engineOver(400, T0 + 4 * DAY);
+    const rows = await engineSource(engine, noStore).aggregates("p", "exp", 1, flag);
+    expect(rows.some((r) => r.metric.startsWith("$closed:"))).toBe(false);
+    const report = buildReport(flag, rows, QUALITY, Date.now(), undefined, undefined, { defaultWindows: true });
+    const comparison = report.metrics[0]!.variants[1]!.comparison!;
+    expect(report.metrics[0]!.window).toEqual({ endHours: 168, closedUnits: 0 });
+    expect(comparison.verdict).toBe("insufficient_data");
+    expect(comparison.warnings).toEqual(["window_not_closed"]);
+  });
+
+  it("leaves windows open when asked for the engine's plain rows (the sources' parity test)", async () => {
+    const { engine, queries } = await engineOver(10, T0 + 9 * DAY);
+    const source = engineSource(engine, noStore, {});
+    await source.aggregates("p", "exp", 1, flag);
+    expect(source.closesWindows).toBeUndefined();
+    expect(queries[0]!.metrics[0]!.window).toBeUndefined();
+  });
+});
