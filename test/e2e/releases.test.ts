@@ -41,7 +41,14 @@ const STEP_MS = 6_000;
  * tick, dynalite, workerd) shares the cores, and 4.5–9 s were measured at load 20 on 2 cores:
  * there the bound is 15 s, and the figure is printed either way.
  */
-const ROLLBACK_BOUND_MS = loadavg()[0]! <= 2 * availableParallelism() ? 5_000 : 15_000;
+const LOADED = loadavg()[0]! > 2 * availableParallelism();
+const ROLLBACK_BOUND_MS = LOADED ? 15_000 : 5_000;
+/**
+ * How late a step may be after its minimum: a few watcher ticks (1 s each). Loaded, a tick was measured
+ * at up to 14 s (its plan's reads wait on dynalite and the stats service, which share the test's process
+ * with the traffic): 20 s then.
+ */
+const STEP_SLACK_MS = LOADED ? 20_000 : 3_000;
 /** Errors per user of the old variant (Poisson); the new one makes `harm` times as many. */
 const BASE_ERRORS = 4;
 const WAVE = 100;
@@ -236,7 +243,7 @@ describe("a progressive rollout over the real edge", () => {
       step: plan.rollback!.step,
       check: { metric: "errors" },
     });
-  });
+  }, 90_000);
 
   it("advances the same plan to 100% on schedule when the errors are the same either side", async () => {
     await startPlan("new-search");
@@ -250,9 +257,9 @@ describe("a progressive rollout over the real edge", () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     })();
-    await simulate("new-search", 1, 7, 800, () => false);
+    await simulate("new-search", 1, 7, 600, () => false);
     await expect
-      .poll(async () => (await planOf("new-search")).status, { timeout: 20_000, interval: 100 })
+      .poll(async () => (await planOf("new-search")).status, { timeout: 2 * STEP_MS + STEP_SLACK_MS, interval: 100 })
       .toBe("completed");
     const plan = await planOf("new-search");
     const steps = plan.log.filter((entry) => entry.what === "step" || entry.what === "completed");
@@ -260,13 +267,11 @@ describe("a progressive rollout over the real edge", () => {
     console.log(
       `plan steps at ${steps.map((entry) => Date.parse(entry.at) - startedAt).join(", ")} ms (minimums ${STEP_MS} ms each)`,
     );
-    // On its minutes: never before, and within a few watcher ticks (1 s each) after. The slack is for a loaded
-    // machine: the watcher shares the test's event loop with the traffic, and at load 20 on 2 cores ticks were
-    // measured up to 10 s late (a quiet machine: under 2 s).
+    // On its minutes: never before, and within a few watcher ticks after (STEP_SLACK_MS).
     steps.forEach((entry, i) => {
       const after = Date.parse(entry.at) - startedAt;
       expect(after).toBeGreaterThanOrEqual((i + 1) * STEP_MS);
-      expect(after).toBeLessThan((i + 1) * STEP_MS + 12_000);
+      expect(after).toBeLessThan((i + 1) * STEP_MS + STEP_SLACK_MS);
     });
     sending = false;
     await watching;
@@ -274,5 +279,5 @@ describe("a progressive rollout over the real edge", () => {
     expect(tested).toBe(true);
     expect(plan.lastCheck?.checks[0]).toMatchObject({ metric: "errors", harm: false });
     expect(await evaluate("new-search", "new-search-user-0", false)).toBe("on");
-  });
+  }, 90_000);
 });
