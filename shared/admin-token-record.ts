@@ -16,5 +16,10 @@ export const tokenRecordSchema = z.object({
   /** A project key, or `*` for every project. */
   project: z.string(),
   createdAt: z.string(),
+  /**
+   * Set on a token the control plane made for itself (the release watcher's, which reads
+   * reports): removed when that part stops, so one listed is in use, or left by a crash.
+   */
+  managedBy: z.string().optional(),
 });
 export type TokenRecord = z.infer<typeof tokenRecordSchema>;

@@ -18,6 +18,7 @@ import type { RolloutService } from "./rollouts/plans.js";
 import type { ScheduleService } from "./schedules/schedules.js";
 import { startTicker } from "./schedules/ticker.js";
 import { httpReportSource } from "./rollouts/experiment-watch.js";
+import { httpGuardrailSource } from "./rollouts/guardrail-source.js";
 import { createWatcherToken } from "./rollouts/watcher-token.js";
 
 export interface ControlPlaneServerOptions {
@@ -44,7 +45,7 @@ export interface ControlPlaneServerOptions {
   webhooks?: Pick<ReleasesOptions, "retryDelaysMs" | "timeoutMs" | "gapWaitMs">;
   /** How long a schedule's claim holds before another watcher may take it over. */
   scheduleClaimMs?: number;
-  /** Where rollout plans read their guardrails' statistics (docs/releases.md). */
+  /** Where rollout plans read their guardrails' statistics; with `statsUrl` and none given, the stats service's API. */
   guardrails?: ReleasesOptions["guardrails"];
   /** Where the watcher reads experiments' reports; with `statsUrl` and none given, the stats service's API. */
   reports?: ReleasesOptions["reports"];
@@ -86,10 +87,14 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
     ...(options.streamNotify ? { notify: streamNotifier(options.streamNotify) } : {}),
   });
   const bootstrapToken = await ensureBootstrapToken(store, options.bootstrapToken);
-  const watcherToken = options.reports || !options.statsUrl ? undefined : await createWatcherToken(store);
+  const watcherToken =
+    !options.statsUrl || (options.reports && options.guardrails) ? undefined : await createWatcherToken(store);
   const reports =
     options.reports ??
     (options.statsUrl && watcherToken ? httpReportSource(options.statsUrl, watcherToken.token) : undefined);
+  const guardrails =
+    options.guardrails ??
+    (options.statsUrl && watcherToken ? httpGuardrailSource(options.statsUrl, watcherToken.token) : undefined);
   const { app, schedules, notifier, rollouts, experiments } = createControlPlane({
     store,
     publisher,
@@ -108,7 +113,7 @@ export async function startControlPlane(options: ControlPlaneServerOptions): Pro
       deliverNow: true,
       ...(options.now ? { now: options.now } : {}),
       ...(options.scheduleClaimMs ? { scheduleClaimMs: options.scheduleClaimMs } : {}),
-      ...(options.guardrails ? { guardrails: options.guardrails } : {}),
+      ...(guardrails ? { guardrails } : {}),
       ...(reports ? { reports } : {}),
       ...(options.experimentsEveryMs === undefined ? {} : { experimentsEveryMs: options.experimentsEveryMs }),
       ...options.webhooks,

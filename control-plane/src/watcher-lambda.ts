@@ -11,6 +11,7 @@
 import { createNotifier } from "./notifications/notifier.js";
 import { cloudDb, cloudStoreOf } from "./cloud-config.js";
 import { createExperimentWatch, httpReportSource } from "./rollouts/experiment-watch.js";
+import { httpGuardrailSource } from "./rollouts/guardrail-source.js";
 import { createRolloutService } from "./rollouts/plans.js";
 import { createWatcherToken } from "./rollouts/watcher-token.js";
 import { createScheduleService } from "./schedules/schedules.js";
@@ -28,23 +29,34 @@ const flags = createFlagService({
 });
 const schedules = createScheduleService({ db, flags, listProjects: () => store.listProjects(), notify: notifier.emit });
 
-// No guardrail source in the cloud yet: plans advance on time alone there (docs/releases.md).
-const rollouts = createRolloutService({ db, flags, listProjects: () => store.listProjects(), notify: notifier.emit });
 const statsUrl = process.env["STATS_API_URL"];
+const listProjects = () => store.listProjects();
 
-async function watchExperiments(): Promise<number> {
-  if (!statsUrl) return 0;
+/** Rollout plans, with the stats service's guardrail statistics when there is one (read with `token`). */
+const rolloutsWith = (token: string | undefined) =>
+  createRolloutService({
+    db,
+    flags,
+    listProjects,
+    notify: notifier.emit,
+    ...(statsUrl && token ? { guardrails: httpGuardrailSource(statsUrl, token) } : {}),
+  });
+
+/** Plans and running experiments, both read through the stats API with one token made for the invocation. */
+async function watchReleases(): Promise<{ plans: number; told: number }> {
+  if (!statsUrl) return { plans: await rolloutsWith(undefined).watchAll(), told: 0 };
   const token = await createWatcherToken(store);
   try {
+    const plans = await rolloutsWith(token.token).watchAll();
     const experiments = createExperimentWatch({
       db,
-      listProjects: () => store.listProjects(),
+      listProjects,
       listFlags: (project) => flags.list(project),
       reports: httpReportSource(statsUrl, token.token),
       notify: notifier.emit,
       everyMs: 0,
     });
-    return await experiments.watchAll();
+    return { plans, told: await experiments.watchAll() };
   } finally {
     await store.deleteToken(token.hash);
   }
@@ -52,8 +64,7 @@ async function watchExperiments(): Promise<number> {
 
 export async function handler(): Promise<{ schedulesRun: number; plans: number; told: number; projects: number }> {
   const schedulesRun = await schedules.runDue();
-  const plans = await rollouts.watchAll();
-  const told = await watchExperiments();
+  const { plans, told } = await watchReleases();
   const projects = await store.listProjects();
   await Promise.all(projects.map((p) => notifier.dispatcher.dispatch(p.key)));
   return { schedulesRun, plans, told, projects: projects.length };

@@ -7,7 +7,7 @@
  * unit of their members, bucketed on that unit.
  */
 import { USER_FIELDS } from "../evaluation/context.js";
-import { DEFAULT_VARIANT_METADATA, FLAG_TYPES, flagMetadata } from "../evaluation/flag-metadata.js";
+import { DEFAULT_VARIANT_METADATA, FLAG_TYPES, flagMetadata, GUARDED_ROLLOUT } from "../evaluation/flag-metadata.js";
 import {
   DISTRIBUTION_MAX,
   type EvaluationFlag,
@@ -83,6 +83,17 @@ const idsSegment = (
 export const groupFlagKey = (group: Group, unit = "user_id") =>
   unit === "user_id" ? `$${group.kind}-${group.key}` : `$${group.kind}-${group.key}@${unit}`;
 
+/**
+ * A release flag part-way through a rollout with guardrails: its units in and out of the
+ * rollout are both exposed (flag-metadata.ts GUARDED_ROLLOUT), for the rollout plan's monitor.
+ */
+export const guardedRollout = (flag: Pick<Flag, "type" | "status" | "rollout" | "guardrailMetrics">): boolean =>
+  flag.type === "release" &&
+  flag.status === "active" &&
+  flag.guardrailMetrics.length > 0 &&
+  flag.rollout > 0 &&
+  flag.rollout < 100;
+
 function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): EvaluationFlag {
   const variantKeys = flag.variants.map((v) => v.key);
   const variants: Record<string, EvaluationVariant> = { [RESERVED_VARIANT]: OFF };
@@ -143,7 +154,7 @@ function toEvaluationFlag(flag: Flag, groups: ReadonlyMap<string, Group>): Evalu
       });
     }
     segments.push({
-      metadata: { segmentName: "All Other Users" },
+      metadata: { segmentName: "All Other Users", ...(guardedRollout(flag) ? { [GUARDED_ROLLOUT]: true } : {}) },
       bucket: bucket(flag.rollout, flag.weights),
       variant: RESERVED_VARIANT,
     });

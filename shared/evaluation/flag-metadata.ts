@@ -33,6 +33,16 @@ export function flagMetadata(flagType: FlagType, extra: { flagVersion?: number; 
   };
 }
 
+/**
+ * Segment metadata of a release flag's bucketed rollout while a rollout plan's guardrails watch
+ * it (0 < rollout < 100, guardrail metrics set): serving it is an exposure on both sides, the
+ * variant to units in the rollout and `off` to units held back by it, so the stats service can
+ * compare the two (docs/releases.md, "Where the guardrails' data comes from").
+ */
+export const GUARDED_ROLLOUT = "guardedRollout";
+/** The variant a held-back unit's exposure names (the compiled default). */
+export const HELD_BACK_VARIANT = "off";
+
 /** The metadata of the variant a flag falls back to (`off`): SDKs and responses leave it out. */
 export const DEFAULT_VARIANT_METADATA = { default: true } as const;
 
@@ -59,7 +69,7 @@ export type ExposedVariant = Readonly<Omit<Exposure, "untrusted">>;
 
 /**
  * The exposure of serving `variant` (merged metadata) of `flagKey`: an experiment's
- * non-default variant, else none. `allocation`: the serving segment's shares, or a function
+ * non-default variant, either side of a guarded rollout (GUARDED_ROLLOUT), else none. `allocation`: the serving segment's shares, or a function
  * giving them (called only for an exposure).
  */
 export function exposureOf(
@@ -68,6 +78,8 @@ export function exposureOf(
   allocation?: string | (() => string | undefined),
 ): ExposedVariant | undefined {
   const metadata = variant.metadata ?? {};
+  if (metadata["flagType"] === FLAG_TYPES.release && metadata[GUARDED_ROLLOUT] === true && variant.key)
+    return { flagKey, variant: variant.key };
   if (metadata["flagType"] !== FLAG_TYPES.experiment || isDefaultVariant(variant) || !variant.key) return undefined;
   const experimentKey = metadata["experimentKey"];
   const shares = typeof allocation === "function" ? allocation() : allocation;

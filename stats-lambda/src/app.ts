@@ -9,6 +9,8 @@
  *   baseline entered by hand (the report carries the same from its running data).
  * - `GET /projects/{project}/event-types?days=30` and `POST /projects/{project}/metrics/preview`:
  *   for the console's metric editor, from the event store (metric-engine/; 503 without one).
+ * - `GET /projects/{project}/releases/{key}/guardrails?since=<ISO time>`: a guarded release's
+ *   guardrail statistics, units served against units held back (releases/guardrails.ts).
  * Admin tokens of the control plane (viewer role or more). The report API answers any origin
  * (CORS): the console is served by the control plane, elsewhere, and bearer tokens are not
  * ambient credentials a hostile page could borrow.
@@ -37,6 +39,7 @@ import { reportSchema, samplePlanSchema } from "../../shared/report-schema.js";
 import type { StatsStore } from "./store.js";
 import { METRIC_TYPES, metricDefinitionSchema } from "../../shared/metrics/definition.js";
 import type { MetricEngine } from "./metric-engine/index.js";
+import { releaseGuardrails } from "./releases/guardrails.js";
 
 const deliverySchema = z.object({
   messages: z.array(z.object({ id: z.string().min(1), body: z.unknown() })).max(1000),
@@ -69,6 +72,8 @@ const breakdownQuery = z
   .regex(/^[A-Za-z0-9_.$-]{1,100}$/, "a user property name: 1–100 letters, digits, '_', '.', '$' or '-'")
   .optional();
 const DAY_MS = 86_400_000;
+/** `?since=<ISO time>`: a guarded release's units first exposed from then on (its rollout plan's start). */
+const sinceQuery = z.iso.datetime({ offset: true });
 const eventTypesQuery = z.coerce.number().int().min(1).max(90).default(30);
 const previewSchema = z.strictObject({
   metric: metricDefinitionSchema,
@@ -256,6 +261,23 @@ export function createStatsApp({
     const found = engine();
     const now = Date.now();
     return c.json({ days, ...(await found.preview(project, metric, since(days), now)) });
+  });
+  // A guarded release's arms for its rollout plan's monitor (releases/guardrails.ts; docs/releases.md).
+  app.get("/projects/:project/releases/:key/guardrails", async (c) => {
+    const project = c.req.param("project");
+    const key = c.req.param("key");
+    authorize(c.var.principal, "viewer", project);
+    const since = Date.parse(parseOr400(sinceQuery, c.req.query("since"), "since"));
+    const flag =
+      keySchema.safeParse(project).success && keySchema.safeParse(key).success
+        ? await catalog.experiment(project, key)
+        : undefined;
+    if (flag?.type !== "release")
+      throw new ApiError({
+        status: 404,
+        message: `No release flag ${key.slice(0, 100)} in project ${project.slice(0, 100)}`,
+      });
+    return c.json({ guardrails: await releaseGuardrails(engine(), project, flag, since) });
   });
   app.get("/experiments/:key/report", (c) => {
     const project = c.req.query("project");

@@ -7,9 +7,13 @@
  */
 import type { Flag, Metric } from "../../shared/authoring/schema.js";
 import type { FlagReader } from "../../shared/node/control-plane-table.js";
+import { isGuardedRelease } from "./releases/collection.js";
 
 export interface Catalog {
-  /** Running experiments of a project by flag key, as read after `newest` (a message's time) when given. */
+  /**
+   * Running experiments of a project by flag key, and the release flags a rollout's guardrails
+   * watch (releases/collection.ts), as read after `newest` (a message's time) when given.
+   */
   running(project: string, newest?: number): Promise<Map<string, Flag>>;
   /** The same, read again unless read in the last `reloadAfterMs` (an experiment may have just started). */
   refresh(project: string): Promise<Map<string, Flag>>;
@@ -36,7 +40,12 @@ export function createCatalog(flags: FlagReader, ttlMs = 2000, reloadAfterMs = 1
     const loaded = flags
       .listFlags(project)
       .then(
-        (list) => new Map(list.filter((f) => f.type === "experiment" && f.status === "running").map((f) => [f.key, f])),
+        (list) =>
+          new Map(
+            list
+              .filter((f) => (f.type === "experiment" && f.status === "running") || isGuardedRelease(f))
+              .map((f) => [f.key, f]),
+          ),
       );
     cache.set(project, { at: Date.now(), flags: loaded });
     loaded.catch(() => cache.delete(project)); // a failed read is not remembered

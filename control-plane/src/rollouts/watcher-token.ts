@@ -1,7 +1,8 @@
 /**
  * The watcher reads experiments' reports as any client of the stats service does: with a
  * viewer token of its own, made when it starts and removed when it stops (a crash leaves
- * one behind, named "release watcher" so it can be told apart and removed).
+ * one behind, named "release watcher" so it can be told apart and removed). The token list
+ * shows it marked `managedBy`: the console labels it instead of offering it as one of the admin's.
  */
 import { generateToken, hashToken } from "../../../shared/node/admin-tokens.js";
 import type { Store } from "../db/store.js";
@@ -15,6 +16,7 @@ export async function createWatcherToken(store: Store): Promise<{ token: string;
     role: "viewer",
     project: "*",
     createdAt: new Date().toISOString(),
+    managedBy: "release watcher",
   });
   return { token, hash };
 }

@@ -29,8 +29,9 @@ function respond(
   const evaluated = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: true });
   evaluationCounts.count(c.executionCtx, c.env, deployment, evaluated);
   const served = includeDefaults ? evaluated : evaluated.filter((outcome) => !isDefaultVariant(outcome.variant));
+  // Over every outcome: a unit held back by a guarded rollout is served the default, and is an exposure all the same.
   if (wantsExposures(c, deployment.trackExposures))
-    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served, "remote-evaluation");
+    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, evaluated, "remote-evaluation");
   // Each outcome's JSON was encoded on its first serving; the body is their concatenation.
   return c.body(servedJson(served), 200, ANSWER_HEADERS);
 }

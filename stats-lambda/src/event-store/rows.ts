@@ -10,6 +10,7 @@ import { ingestTimeOk } from "../../../shared/metric-values.js";
 import type { ProjectMessages } from "../ingest/work.js";
 import { unitOf } from "../ingest/work.js";
 import { BREAKDOWN_PROPERTIES } from "../../../shared/events.js";
+import { collectsVariant } from "../releases/collection.js";
 
 /** A row of `exposures`, keyed by column name (columns.ts), with its partition. */
 export interface ExposureRow {
@@ -85,8 +86,8 @@ const text = (value: unknown) =>
   typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : null;
 
 /**
- * The store's rows of one project's messages: exposures to the running experiments they
- * name (a variant the experiment has, served in its current analysis period; untrusted ones
+ * The store's rows of one project's messages: exposures to the running experiments (and
+ * guarded releases, releases/collection.ts) they name (a variant the experiment has, served in its current analysis period; untrusted ones
  * kept, flagged), and every event whose time ingest accepts, whatever metrics exist now (a
  * metric added later is computed over them).
  */
@@ -103,7 +104,7 @@ export function storeRows(
     const breakdown = Object.fromEntries(BREAKDOWN_PROPERTIES.map((name) => [name, text(properties?.[name])]));
     message.exposures.forEach((exposure, index) => {
       const flag = running.get(exposure.flagKey);
-      if (!flag || !exposure.variant || !flag.variants.some((v) => v.key === exposure.variant)) return;
+      if (!flag || !exposure.variant || !collectsVariant(flag, exposure.variant)) return;
       const period = flag.analysisPeriods?.at(-1);
       if (period && message.time < Date.parse(period.startedAt)) return; // served before this period began
       const unit = unitOf(flag, message.userId, message.deviceId, message.groups);

@@ -35,6 +35,7 @@ import { storeRows, type ProjectRows } from "../event-store/rows.js";
 import type { EventStoreWriter } from "../event-store/writer.js";
 import { MARKER_TTL_MS, statsKeys } from "../store.js";
 import { addDelta, addToAggregate, putUnit, recordQuality, runsNamedIn, unitFromItem } from "./items.js";
+import { experimentsOnly } from "../releases/collection.js";
 import { RunStatuses, shardOf, type LocatedEntry } from "./runs.js";
 import { contributionsOf, updateUnit, type UnitItem, type UnitUpdate } from "./unit-update.js";
 import { experimentWork, parseDelivery, type DeliveredMessage, type ExperimentWork, type UnitWork } from "./work.js";
@@ -173,7 +174,7 @@ async function planWork(
     const named = projectMessages.exposures.flatMap(({ message }) => message.exposures.map((e) => e.flagKey));
     // an experiment may have just started
     if (named.some((key) => !running.has(key))) running = await catalog.refresh(project);
-    experiments.push(...experimentWork(project, projectMessages, running, run.started, run.log));
+    experiments.push(...experimentWork(project, projectMessages, experimentsOnly(running), run.started, run.log));
     if (withStore) rows.push(storeRows(project, projectMessages, running, run.started));
   }
   return { experiments, rows, rejected };

@@ -3,6 +3,7 @@
  * webhooks are sent, newest first, as the line a person reads. The flags list reads the same
  * feed for its "significant" badge.
  */
+import { Link } from "wouter-preact";
 import { api } from "../api.js";
 import { Loading, useLoad, when } from "../components.js";
 
@@ -50,7 +51,15 @@ export function NotificationsTab({ project }: { project: string }) {
                   <td>
                     <code>{n.type}</code>
                   </td>
-                  <td style={{ whiteSpace: "pre-line" }}>{plain(n.summary)}</td>
+                  <td style={{ whiteSpace: "pre-line" }}>
+                    {plain(n.summary)}
+                    {typeof n.data["flag"] === "string" && (
+                      <>
+                        {" "}
+                        <Link href={`/projects/${project}/flags/${n.data["flag"]}`}>open {n.data["flag"]}</Link>
+                      </>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

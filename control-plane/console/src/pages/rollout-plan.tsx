@@ -127,12 +127,15 @@ export function RolloutPlanSection({ project, flag, onChange }: { project: strin
       )}
       {can.edit && !active && flag.status !== "archived" && (
         <form
-          style={{ display: "flex", gap: "1rem", alignItems: "center", flexWrap: "wrap" }}
+          aria-label={plan ? "Start a new plan" : "Start a plan"}
+          style={{ display: "flex", gap: "1rem", alignItems: "center", flexWrap: "wrap", marginTop: "1rem" }}
           onSubmit={(e) => {
             e.preventDefault();
             void start();
           }}
         >
+          {/* After a plan ended, the form below its record is a new plan, not a setting of that one. */}
+          {plan && <strong>Start a new plan</strong>}
           <label style={{ display: "flex", gap: "0.4rem", alignItems: "center" }}>
             Steps (%)
             <input value={steps} onInput={(e) => setSteps(e.currentTarget.value)} />

@@ -62,7 +62,18 @@ export function TokensPage() {
             <tbody>
               {list.map((t) => (
                 <tr key={t.id} data-token={t.name}>
-                  <td>{t.name}</td>
+                  <td>
+                    {t.name}
+                    {t.managedBy && " "}
+                    {t.managedBy && (
+                      <span
+                        class="badge"
+                        title="Made and removed by the control plane itself; revoke it only if left behind by a crash"
+                      >
+                        made by the control plane ({t.managedBy})
+                      </span>
+                    )}
+                  </td>
                   <td>{t.role}</td>
                   <td>{t.project === "*" ? "all projects" : t.project}</td>
                   <td>{when(t.createdAt)}</td>
