@@ -2,7 +2,7 @@
  * Carries out a plan against the control plane. Every write to something that exists is conditional on the
  * version the plan read (If-Match): if someone changed it since, the control plane answers 409 and that resource
  * is reported as a conflict, never overwritten. Order: the project and its deployments, catalog metrics, groups,
- * then flags with prerequisites after the flags they depend on. Where the project requires review of a flag (403
+ * segments, then flags with prerequisites after the flags they depend on. Where the project requires review of a flag (403
  * `reviewRequired`), the flag's change is opened as a change request instead, for another editor to approve.
  */
 import type { FlagStatus } from "../../shared/authoring/schema.js";
@@ -23,7 +23,7 @@ export interface ApplyOutcome {
   version?: number;
 }
 
-const KIND_ORDER: ResourceChange["kind"][] = ["project", "deployment", "metric", "group", "flag"];
+const KIND_ORDER: ResourceChange["kind"][] = ["project", "deployment", "metric", "group", "segment", "flag"];
 
 /** Flags after their prerequisites (among the changes); otherwise the plan's order. */
 export function applyOrder(changes: ResourceChange[]): ResourceChange[] {
@@ -61,6 +61,7 @@ export async function applyPlan(client: ApiClient, plan: Plan): Promise<ApplyOut
         await client.request("POST", `${project}/deployments`, { body: change.wanted });
       else if (change.kind === "group") outcome.version = (await applyGroup(client, project, change)).version;
       else if (change.kind === "metric") outcome.version = (await applyMetric(client, project, change)).version;
+      else if (change.kind === "segment") outcome.version = (await applySegment(client, project, change)).version;
       else outcome.version = (await applyFlag(client, project, change)).version;
     } catch (error) {
       if (!(error instanceof ApiRequestError)) throw error;
@@ -147,6 +148,15 @@ async function applyGroup(client: ApiClient, project: string, change: ResourceCh
   return client.request<LiveRecord>("PUT", `${project}/groups/${encodeURIComponent(change.key)}`, {
     body,
     ...(change.live ? { ifMatch: change.live.version ?? 0 } : {}),
+  });
+}
+
+/** A segment: created, or replaced conditional on the version read (the flags using it are republished). */
+async function applySegment(client: ApiClient, project: string, change: ResourceChange) {
+  if (!change.live) return client.request<LiveRecord>("POST", `${project}/segments`, { body: editable(change.wanted) });
+  return client.request<LiveRecord>("PUT", `${project}/segments/${encodeURIComponent(change.key)}`, {
+    body: editable(change.wanted),
+    ifMatch: change.live.version!,
   });
 }
 

@@ -227,6 +227,43 @@ describe("export, diff and apply", () => {
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
+  it("exports a segment to segments/<key>.yaml; diff and apply carry an edit of it to the flag using it", async () => {
+    const project = await seedProject();
+    const api = stack.api;
+    await api("POST", `/projects/${project}/segments`, {
+      key: "beta",
+      name: "Beta testers",
+      conditions: [{ property: "plan", op: "is", values: ["beta"] }],
+    });
+    const nav = (await api("GET", `/projects/${project}/flags/new-nav`)).body;
+    await api("PATCH", `/projects/${project}/flags/new-nav`, {
+      segments: [{ name: "Beta", segment: "beta", conditions: [] }],
+      version: nav.version,
+    });
+    const cwd = await tempDir();
+    expect((await cli(["export", "--project", project, "repo"], { cwd })).code).toBe(0);
+    const file = join(cwd, "repo", "segments", "beta.yaml");
+    expect(await readFile(file, "utf8")).toBe(
+      "key: beta\nname: Beta testers\nconditions:\n  - property: plan\n    op: is\n    values:\n      - beta\n",
+    );
+    expect(await readFile(join(cwd, "repo", "flags", "new-nav.yaml"), "utf8")).toContain("segment: beta");
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+
+    await writeFile(file, (await readFile(file, "utf8")).replace("- beta", "- gold"));
+    const changed = await cli(["diff", "repo"], { cwd });
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain("~ change segment beta");
+    const applied = await cli(["apply", "repo"], { cwd });
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toContain("✓ updated segment beta");
+    const evaluated = await api("POST", `/projects/${project}/deployments/web/evaluate`, {
+      user_id: "u1",
+      user_properties: { plan: "gold" },
+    });
+    expect(evaluated.body["new-nav"]).toMatchObject({ variant: "on", segment: "Beta" });
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
   it("reports a conflict when the flag changed after apply read it, and overwrites nothing", async () => {
     const project = await seedProject();
     const cwd = await tempDir();
@@ -270,7 +307,7 @@ describe("export, diff and apply", () => {
     expect(text).toContain("rollout: 40 # ramping up");
   });
 
-  it("round trip: export → apply to an empty project gives identical flags, metrics and groups", async () => {
+  it("round trip: export → apply to an empty project gives identical flags, metrics, groups and segments", async () => {
     const variantKeys = fc.uniqueArray(fc.constantFrom("on", "control", "treatment", "blue", "green"), {
       minLength: 2,
       maxLength: 3,
@@ -281,6 +318,8 @@ describe("export, diff and apply", () => {
       rollout: fc.integer({ min: 0, max: 100 }),
       firstWeight: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
       segmentRollout: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+      /** The targeting rule names the project segment s1 (its own conditions: none, or one more). */
+      useSegment: fc.constantFrom("no", "alone", "and-inline"),
       includeUser: fc.option(fc.stringMatching(/^[a-z0-9]{1,8}$/), { nil: undefined }),
       excludeDevice: fc.option(fc.stringMatching(/^[a-z0-9]{1,8}$/), { nil: undefined }),
       inGroup: fc.boolean(),
@@ -295,7 +334,16 @@ describe("export, diff and apply", () => {
       fc.asyncProperty(
         fc.array(flagArb, { minLength: 1, maxLength: 4 }),
         fc.constantFrom("mutex", "holdout"),
-        async (specs, groupKind) => {
+        fc.array(
+          fc.record({
+            property: fc.constantFrom("plan", "country", "tier"),
+            op: fc.constantFrom("is", "is not", "contains"),
+            values: fc.uniqueArray(fc.constantFrom("beta", "gold", "DE", "US"), { minLength: 1, maxLength: 2 }),
+            group: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+        async (specs, groupKind, segmentConditions) => {
           const source = `rt${++runs}`;
           const api = stack.api;
           await api("POST", "/projects", { key: source, name: `Round trip ${runs}` });
@@ -304,6 +352,14 @@ describe("export, diff and apply", () => {
             kind: groupKind,
             ...(groupKind === "holdout" ? { percentage: 5 } : {}),
           });
+          const segment = await api("POST", `/projects/${source}/segments`, {
+            key: "s1",
+            name: "Segment one",
+            conditions: segmentConditions.map(({ group, ...condition }) =>
+              group ? { ...condition, groupType: "company_id" } : condition,
+            ),
+          });
+          expect(segment.status, JSON.stringify(segment.body)).toBe(201);
           await api("POST", `/projects/${source}/metrics`, {
             key: "m1",
             name: "M1",
@@ -341,7 +397,9 @@ describe("export, diff and apply", () => {
                   : [
                       {
                         name: "Beta",
-                        conditions: [{ property: "plan", op: "is", values: ["beta"] }],
+                        ...(spec.useSegment === "no" ? {} : { segment: "s1" }),
+                        conditions:
+                          spec.useSegment === "alone" ? [] : [{ property: "plan", op: "is", values: ["beta"] }],
                         rollout: spec.segmentRollout,
                       },
                     ],
@@ -376,7 +434,7 @@ describe("export, diff and apply", () => {
           expect(await flags(target)).toEqual(await flags(source));
           const strip = (list: Record<string, unknown>[]) =>
             list.map(({ version, createdAt, updatedAt, lastChange, ...rest }) => rest);
-          for (const resource of ["metrics", "groups"]) {
+          for (const resource of ["metrics", "groups", "segments"]) {
             expect(strip((await api("GET", `/projects/${target}/${resource}`)).body)).toEqual(
               strip((await api("GET", `/projects/${source}/${resource}`)).body),
             );

@@ -19,7 +19,7 @@ afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: t
 
 const flag = "key: nav\nname: Nav\ntype: release\nvariants:\n  - key: on\n";
 const project = { key: "shop", name: "Shop", deployments: [] };
-const noResources = { flag: [], metric: [], group: [] };
+const noResources = { flag: [], metric: [], group: [], segment: [] };
 
 describe("readFolder", () => {
   it("names the file and field of a bad value", async () => {

@@ -12,7 +12,12 @@ export interface LiveProject {
   resources: Record<ResourceKind, Map<string, LiveRecord>>;
 }
 
-const LIST_PATHS: Record<ResourceKind, string> = { metric: "metrics", group: "groups", flag: "flags" };
+const LIST_PATHS: Record<ResourceKind, string> = {
+  metric: "metrics",
+  group: "groups",
+  segment: "segments",
+  flag: "flags",
+};
 
 export async function readLive(client: ApiClient, project: string): Promise<LiveProject> {
   const base = `/projects/${encodeURIComponent(project)}`;

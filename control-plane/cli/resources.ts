@@ -1,17 +1,19 @@
 /**
  * The resources a project folder holds, in the form files carry and comparisons use: a flag's editable fields
  * (the authoring schema's, defaults applied) and its lifecycle status; a catalog metric's definition and whether it
- * is archived; a group; the project with its deployments. What the server manages (versions, timestamps, the
+ * is archived; a group; a segment; the project with its deployments. What the server manages (versions, timestamps, the
  * last change, analysis periods) is never in a file, so an export of an unchanged project is byte for byte the same.
  */
 import diff from "microdiff";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { FLAG_STATUSES, flagInputSchema, groupSchema, keySchema } from "../../shared/authoring/schema.js";
 import { FLAG_INPUT_FIELDS } from "../../shared/authoring/fields.js";
+import { segmentSchema } from "../../shared/authoring/segments.js";
 import { metricDefinitionSchema } from "../../shared/metrics/definition.js";
 import { orderKeys } from "./key-order.js";
 
-export const RESOURCE_KINDS = ["metric", "group", "flag"] as const;
+/** In the order apply writes them: flags last, after the metrics, groups and segments they name. */
+export const RESOURCE_KINDS = ["metric", "group", "segment", "flag"] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /** A flag file: the editable fields, and optionally the status apply brings the flag to (absent: left as it is). */
@@ -30,6 +32,9 @@ export type MetricFile = z.infer<typeof metricFileSchema>;
 export const groupFileSchema = groupSchema.strict();
 export type GroupFile = z.infer<typeof groupFileSchema>;
 
+export const segmentFileSchema = segmentSchema.strict();
+export type SegmentFile = z.infer<typeof segmentFileSchema>;
+
 export const projectFileSchema = z
   .object({
     key: keySchema,
@@ -43,10 +48,16 @@ export type ProjectFile = z.infer<typeof projectFileSchema>;
 export const FILE_SCHEMAS = {
   metric: metricFileSchema,
   group: groupFileSchema,
+  segment: segmentFileSchema,
   flag: flagFileSchema,
 } satisfies Record<ResourceKind, z.ZodType>;
 
-export const FOLDERS: Record<ResourceKind, string> = { metric: "metrics", group: "groups", flag: "flags" };
+export const FOLDERS: Record<ResourceKind, string> = {
+  metric: "metrics",
+  group: "groups",
+  segment: "segments",
+  flag: "flags",
+};
 
 const pick = (value: Record<string, unknown>, keys: readonly string[]) =>
   Object.fromEntries(keys.filter((key) => value[key] !== undefined).map((key) => [key, value[key]]));
@@ -70,9 +81,16 @@ export function groupFromLive(live: Record<string, unknown>): GroupFile {
   return groupFileSchema.parse(rest);
 }
 
+/** A live segment (with its version and the flags using it) as its file holds it. */
+export function segmentFromLive(live: Record<string, unknown>): SegmentFile {
+  const { version, createdAt, updatedAt, lastChange, usedBy, ...rest } = live;
+  return segmentFileSchema.parse(rest);
+}
+
 export const FROM_LIVE: Record<ResourceKind, (live: Record<string, unknown>) => unknown> = {
   metric: metricFromLive,
   group: groupFromLive,
+  segment: segmentFromLive,
   flag: flagFromLive,
 };
 

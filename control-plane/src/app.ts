@@ -27,6 +27,8 @@ import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
 import { rolloutRoutes } from "./routes/rollouts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
+import { segmentRoutes } from "./segments/routes.js";
+import { createSegmentService } from "./segments/segments.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { createExperimentWatch, type ExperimentWatch, type ReportSource } from "./rollouts/experiment-watch.js";
 import { createRolloutService, type GuardrailSource, type RolloutService } from "./rollouts/plans.js";
@@ -200,6 +202,7 @@ export function createControlPlane({
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
+  app.route("/", segmentRoutes(createSegmentService({ store, onChange })));
   app.route(
     "/",
     auditRoutes(createAuditService(store), async (p) => (await store.getProject(p)) !== undefined),

@@ -41,7 +41,8 @@ function followUpOf(change: TableChange, store: Store): FollowUp | undefined {
     return { project, ...flagChange(store, project, newFlag, oldFlag) };
   }
   if (kind === "deployment") return change.newData ? { project, publish: [key] } : undefined;
-  if (kind === "group") return { project, publish: "all" };
+  // A segment's users are flags whose rules name it: republishing every deployment covers them without a read here.
+  if (kind === "group" || kind === "segment") return { project, publish: "all" };
   // Publish states are our own replication state (reacting to them would loop); catalog metrics publish nothing.
   return undefined;
 }

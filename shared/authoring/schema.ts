@@ -53,8 +53,13 @@ export const bucketingSchema = z.object({
 
 export const targetingSegmentSchema = z.object({
   name: z.string().min(1).max(200),
-  /** All must hold. */
-  conditions: z.array(conditionSchema).min(1).max(50),
+  /**
+   * A project segment (`/projects/{p}/segments`) by key: its conditions hold too, resolved when the
+   * flag is published (shared/authoring/segments.ts), so an edit of the segment reaches every flag using it.
+   */
+  segment: keySchema.optional(),
+  /** All must hold (with the segment's, when one is named). At least one, or a segment. */
+  conditions: z.array(conditionSchema).max(50),
   rollout: percentage.default(100),
   /** Variant key → weight in percent (sums to 100); defaults to the flag's weights. */
   weights: weightsSchema.optional(),

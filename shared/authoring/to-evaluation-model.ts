@@ -15,6 +15,7 @@ import {
   type EvaluationVariant,
 } from "../evaluation/schema.js";
 import type { Condition, Flag, Group } from "./schema.js";
+import { resolveSegments, type Segment } from "./segments.js";
 import { RESERVED_VARIANT } from "./validate.js";
 
 const OFF: EvaluationVariant = { key: RESERVED_VARIANT, metadata: { ...DEFAULT_VARIANT_METADATA } };
@@ -203,13 +204,20 @@ function toGroupFlag(group: Group, members: string[], unit: string, bucketOn: st
   };
 }
 
-/** The evaluation-model flag set of one deployment (translated; `compile` in shared/evaluation turns it into closures). */
+/**
+ * The evaluation-model flag set of one deployment (translated; `compile` in shared/evaluation turns it into
+ * closures). Rules naming a project segment get its conditions here (segments.ts), at publish time.
+ */
 export function toEvaluationFlags(
   deployment: string,
   flags: readonly Flag[],
   groups: ReadonlyMap<string, Group>,
+  segments: ReadonlyMap<string, Pick<Segment, "conditions">> = new Map(),
 ): EvaluationFlag[] {
-  const served = flags.filter((flag) => isServed(flag, deployment)).sort((a, b) => a.key.localeCompare(b.key));
+  const served = flags
+    .filter((flag) => isServed(flag, deployment))
+    .map((flag) => resolveSegments(flag, segments))
+    .sort((a, b) => a.key.localeCompare(b.key));
   const compiled = served.map((flag) => toEvaluationFlag(flag, groups));
   const members = new Map<string, Flag[]>();
   for (const flag of served) {

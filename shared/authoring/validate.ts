@@ -2,7 +2,7 @@
  * Rules a flag must satisfy beyond its schema, checked against the rest of the
  * project: weights that sum to 100 over defined variants, defined variants wherever one
  * is named, known prerequisites without cycles, known groups, unique keys and names,
- * valid regexes within the per-flag limits (regex-safety.ts; whether they can take
+ * known project segments, valid regexes within the per-flag limits (regex-safety.ts; whether they can take
  * super-linear time is checked apart, asynchronously: regexSafetyIssues), a group type for
  * group bucketing.
  */
@@ -47,6 +47,8 @@ export interface ProjectView {
   /** Every other flag of the project, by key (prerequisites and cycles are checked against them). */
   flags: ReadonlyMap<string, Pick<FlagInput, "key" | "variants" | "prerequisites">>;
   groups: ReadonlyMap<string, Group>;
+  /** The project's segment keys (targeting rules name them in `segment`); absent: not checked. */
+  segments?: ReadonlySet<string>;
 }
 
 export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
@@ -76,6 +78,13 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
     issues.push({ path: ["segments"], message: `duplicate segment name '${name}'` });
   flag.segments.forEach((segment, i) => {
     checkWeights(segment.weights, variants, ["segments", String(i), "weights"], issues);
+    if (segment.conditions.length === 0 && !segment.segment)
+      issues.push({
+        path: ["segments", String(i), "conditions"],
+        message: "a targeting rule needs at least one condition or a segment",
+      });
+    if (segment.segment && project.segments && !project.segments.has(segment.segment))
+      issues.push({ path: ["segments", String(i), "segment"], message: `unknown segment '${segment.segment}'` });
   });
   issues.push(...regexLimitIssues(flag));
 

@@ -14,6 +14,8 @@
  * | `HISTORY#<p>#<flag>`  | `V#<version>`      | a past version of a flag with its audit entry     |
  * | `PROJECT#<project>`   | `METRIC#<key>`     | metric of the project's catalog, current version  |
  * | `MHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a catalog metric                |
+ * | `PROJECT#<project>`   | `SEGMENT#<key>`    | reusable segment, current version                 |
+ * | `SHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a segment                       |
  * | `TOKENS`              | `<sha-256>`        | admin token (hash only), role and scope           |
  *
  * Records keep their JSON in `data`, next to the few attributes that conditions and
@@ -33,6 +35,7 @@ const PROJECT_ITEMS = {
   group: "GROUP#",
   publish: "PUBLISH#",
   metric: "METRIC#",
+  segment: "SEGMENT#",
 } as const;
 export type ProjectItemKind = keyof typeof PROJECT_ITEMS;
 
@@ -52,12 +55,17 @@ export const keys = {
   group: projectItem("group"),
   publish: projectItem("publish"),
   metric: projectItem("metric"),
+  segment: projectItem("segment"),
   history: (project: string, flag: string, version: number) => ({
     pk: `HISTORY#${project}#${flag}`,
     sk: versionSk(version),
   }),
   metricHistory: (project: string, metric: string, version: number) => ({
     pk: `MHISTORY#${project}#${metric}`,
+    sk: versionSk(version),
+  }),
+  segmentHistory: (project: string, segment: string, version: number) => ({
+    pk: `SHISTORY#${project}#${segment}`,
     sk: versionSk(version),
   }),
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
@@ -81,9 +89,14 @@ export const prefixes = {
   flags: projectItems("flag"),
   groups: projectItems("group"),
   metrics: projectItems("metric"),
+  segments: projectItems("segment"),
   history: (project: string, flag: string): KeyPrefix => ({ pk: `HISTORY#${project}#${flag}`, prefix: "V#" }),
   metricHistory: (project: string, metric: string): KeyPrefix => ({
     pk: `MHISTORY#${project}#${metric}`,
+    prefix: "V#",
+  }),
+  segmentHistory: (project: string, segment: string): KeyPrefix => ({
+    pk: `SHISTORY#${project}#${segment}`,
     prefix: "V#",
   }),
   tokens: (): KeyPrefix => ({ pk: "TOKENS", prefix: "" }),

@@ -9,6 +9,7 @@ import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { createMetricStore } from "./metric-store.js";
+import { createSegmentStore } from "../segments/segment-store.js";
 import { keys, prefixes, readRecord, readRecords } from "../../../shared/node/control-plane-table.js";
 import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
@@ -77,6 +78,7 @@ export function createStore(db: Db) {
 
   return {
     ...createMetricStore(db), // the metric catalog (metric-store.ts)
+    ...createSegmentStore(db), // reusable segments (../segments/segment-store.ts)
 
     // Projects
     async createProject(project: Project): Promise<void> {

@@ -19,6 +19,7 @@ import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model
 import type { EvaluationFlag } from "../../../shared/evaluation/index.js";
 import { kvNameForApiKey, type DeploymentDocument } from "../../../shared/deployment-document.js";
 import type { Deployment, PublishState, Store } from "../db/store.js";
+import { byKey } from "../segments/segment-store.js";
 import type { KvWriter } from "./kv-writer.js";
 import type { StreamNotifier } from "./stream-notifier.js";
 
@@ -94,12 +95,13 @@ export function createPublisher({
     const seq = await store.currentSeq(project);
     const deployment = await store.getDeployment(project, deploymentKey);
     if (!deployment) return undefined;
-    const [flags, groups, projectRecord] = await Promise.all([
+    const [flags, groups, segments, projectRecord] = await Promise.all([
       store.listFlags(project),
       store.listGroups(project),
+      store.listSegments(project),
       store.getProject(project),
     ]);
-    const compiled = toEvaluationFlags(deploymentKey, flags, new Map(groups.map((g) => [g.key, g])));
+    const compiled = toEvaluationFlags(deploymentKey, flags, byKey(groups), byKey(segments));
     const breakdownProperties = projectRecord?.breakdownProperties ?? [];
     const hash = contentHash(deployment, compiled, breakdownProperties);
     const version = await store.reserveVersion(project, deploymentKey, owner);

@@ -10,6 +10,7 @@ import { toEvaluationFlags } from "../../../shared/authoring/to-evaluation-model
 import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import { recordMissingHistory } from "../commit/history.js";
 import type { Deployment, Store } from "../db/store.js";
+import { byKey } from "../segments/segment-store.js";
 import type { KvWriter } from "./kv-writer.js";
 import { contentHash, type Publisher } from "./publisher.js";
 
@@ -35,10 +36,11 @@ export async function reconcile(
   let history = 0;
   let published = 0;
   for (const project of await store.listProjects()) {
-    const [flags, groups, deployments] = await Promise.all([
+    const [flags, groups, deployments, segments] = await Promise.all([
       store.listFlags(project.key),
       store.listGroups(project.key),
       store.listDeployments(project.key),
+      store.listSegments(project.key),
     ]);
     for (const flag of flags) if (await recordMissingHistory(store, project.key, flag)) history++;
     const groupMap = new Map(groups.map((g) => [g.key, g]));
@@ -46,7 +48,7 @@ export async function reconcile(
       const state = await store.getPublishState(project.key, deployment.key);
       const hash = contentHash(
         deployment,
-        toEvaluationFlags(deployment.key, flags, groupMap),
+        toEvaluationFlags(deployment.key, flags, groupMap, byKey(segments)),
         project.breakdownProperties,
       );
       if (state?.status === "ok" && state.contentHash === hash && (await kvHolds(kv, deployment, hash))) continue;

@@ -16,6 +16,7 @@ import type { EvaluationExplained } from "../routes/schemas.js";
 import { conflictTo409 } from "./conflicts.js";
 import type { KvWriter } from "../publish/kv-writer.js";
 import type { Publisher } from "../publish/publisher.js";
+import { byKey } from "../segments/segment-store.js";
 
 export const newApiKey = (kind: "client" | "server"): string => `${kind}-${randomBytes(18).toString("base64url")}`;
 
@@ -207,8 +208,12 @@ export function createDeploymentService({
       user: Record<string, unknown>,
     ): Promise<Record<string, EvaluationExplained>> {
       await deployment(projectKey, key);
-      const [flags, groups] = await Promise.all([store.listFlags(projectKey), store.listGroups(projectKey)]);
-      const compiled = compile(toEvaluationFlags(key, flags, new Map(groups.map((g) => [g.key, g]))));
+      const [flags, groups, segments] = await Promise.all([
+        store.listFlags(projectKey),
+        store.listGroups(projectKey),
+        store.listSegments(projectKey),
+      ]);
+      const compiled = compile(toEvaluationFlags(key, flags, byKey(groups), byKey(segments)));
       const explained: Record<string, EvaluationExplained> = {};
       for (const outcome of compiled.serve(userToContext(user))) {
         const { flagKey: flag, variant, reason } = outcome;

@@ -224,14 +224,16 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
   }
 
   async function checkAgainstProject(project: string, input: FlagInput): Promise<void> {
-    const [flags, groups, deployments] = await Promise.all([
+    const [flags, groups, deployments, segments] = await Promise.all([
       store.listFlags(project),
       store.listGroups(project),
       store.listDeployments(project),
+      store.listSegments(project),
     ]);
     const issues = validateFlag(input, {
       flags: new Map(flags.filter((f) => f.key !== input.key).map((f) => [f.key, f])),
       groups: new Map(groups.map((g) => [g.key, g])),
+      segments: new Set(segments.map((s) => s.key)),
     });
     const known = new Set(deployments.map((d) => d.key));
     input.deployments.forEach((key, i) => {
