@@ -29,6 +29,8 @@ export interface Env {
   STREAM_NOTIFY_SECRET?: string;
   /** The control plane's `/internal/evaluation-counts` (stale flags), signed with STREAM_NOTIFY_SECRET; optional. */
   EVALUATION_COUNTS_URL?: string;
+  /** How often an isolate flushes its evaluation counts at most, in ms (10000 unless set; tests set 0). */
+  EVALUATION_COUNTS_FLUSH_MS?: string;
 }
 
 /** Set by deployment-auth: the caller's deployment and the key it came with. */

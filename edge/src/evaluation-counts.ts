@@ -19,8 +19,11 @@ export const NO_VARIANT = "(default)";
 type Counts = Map<string, Map<string, number>>;
 type Scope = { readonly project: string | undefined; readonly deployment: string };
 
-/** Where flushes go: the control plane's `/internal/evaluation-counts`, signed with the flag streams' secret. */
-type Target = Pick<Env, "EVALUATION_COUNTS_URL" | "STREAM_NOTIFY_SECRET">;
+/**
+ * Where flushes go: the control plane's `/internal/evaluation-counts`, signed with the flag streams' secret, at most
+ * every `EVALUATION_COUNTS_FLUSH_MS` (FLUSH_EVERY_MS unless set).
+ */
+export type CountTarget = Pick<Env, "EVALUATION_COUNTS_URL" | "STREAM_NOTIFY_SECRET" | "EVALUATION_COUNTS_FLUSH_MS">;
 
 export class EvaluationCounter {
   /**
@@ -29,9 +32,21 @@ export class EvaluationCounter {
    */
   private pending = new Map<Scope, Counts>();
   private lastFlush = 0;
+  /** The isolate's flush interval, read from its bindings on the first count (they do not change under it). */
+  private flushEveryMs: number | undefined;
 
-  /** Counts one request's outcomes, and flushes when it is time. Call once per evaluating request. */
-  count(ctx: BackgroundTasks, target: Target, deployment: Scope, outcomes: readonly Outcome[], now = Date.now()): void {
+  /**
+   * Counts one request's outcomes, and flushes when it is time. Call once per evaluating request (remote evaluation,
+   * OFREP, the CDN middleware), with every visible flag's outcome, defaults too: a flag whose default is not counted
+   * would look as if it served one variant to everyone.
+   */
+  count(
+    ctx: BackgroundTasks,
+    target: CountTarget,
+    deployment: Scope,
+    outcomes: readonly Outcome[],
+    now = Date.now(),
+  ): void {
     const url = target.EVALUATION_COUNTS_URL;
     const secret = target.STREAM_NOTIFY_SECRET;
     if (!url || !secret || !deployment.project) return;
@@ -44,7 +59,8 @@ export class EvaluationCounter {
       if (!variants) flags.set(outcome.flagKey, (variants = new Map()));
       variants.set(variant, (variants.get(variant) ?? 0) + 1);
     }
-    if (now - this.lastFlush >= FLUSH_EVERY_MS) {
+    this.flushEveryMs ??= flushInterval(target.EVALUATION_COUNTS_FLUSH_MS);
+    if (now - this.lastFlush >= this.flushEveryMs) {
       this.lastFlush = now;
       ctx.waitUntil(this.flush(url, secret));
     }
@@ -96,6 +112,11 @@ export class EvaluationCounter {
     }
   }
 }
+
+const flushInterval = (setting: string | undefined): number => {
+  const ms = Number(setting);
+  return setting !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : FLUSH_EVERY_MS;
+};
 
 /** The isolate's counter: one per isolate, as its caches are. */
 export const evaluationCounts = new EvaluationCounter();

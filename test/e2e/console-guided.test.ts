@@ -14,6 +14,7 @@ import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.j
 import { adminApi } from "../support/admin-api.js";
 import { seriousViolations } from "../support/axe.js";
 import { launchChromium, screenshot } from "../support/browser.js";
+import { signedInPage } from "../support/console-session.js";
 
 let system: LocalSystem;
 let browser: Browser;
@@ -24,15 +25,7 @@ let url: string;
 const api = (method: string, path: string, body?: unknown) =>
   adminApi(system.controlPlane.url, adminToken)(method, path, body);
 
-async function signedIn(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (error) => console.error("console page error:", error.message));
-  await page.goto(url);
-  await page.getByLabel("Admin token").fill(adminToken);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Projects" }).waitFor();
-  return page;
-}
+const signedIn = (): Promise<Page> => signedInPage(browser, url, adminToken);
 
 const expectAccessible = async (page: Page) => expect(await seriousViolations(page)).toEqual([]);
 

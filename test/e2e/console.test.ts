@@ -15,6 +15,7 @@ import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.j
 import type { Flag } from "../../shared/authoring/schema.js";
 import { seriousViolations } from "../support/axe.js";
 import { launchChromium, screenshot } from "../support/browser.js";
+import { signedInPage } from "../support/console-session.js";
 import { controlPlaneRecords } from "../support/control-plane-records.js";
 
 let system: LocalSystem;
@@ -27,15 +28,7 @@ const api = (method: string, path: string, body?: unknown, token = adminToken) =
   adminApi(system.controlPlane.url, token)(method, path, body);
 
 /** A new tab (its own session storage), signed in with `token`. */
-async function signedIn(token = adminToken): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (error) => console.error("console page error:", error.message));
-  await page.goto(url);
-  await page.getByLabel("Admin token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Projects" }).waitFor();
-  return page;
-}
+const signedIn = (token = adminToken): Promise<Page> => signedInPage(browser, url, token);
 
 /** No serious or critical accessibility violation (axe-core) on what the page shows now. */
 const expectAccessible = async (page: Page) => expect(await seriousViolations(page)).toEqual([]);

@@ -20,7 +20,8 @@ export const stalenessSchema = z.object({
   flag: z.string(),
   stale: z.boolean(),
   reason: z.enum(["single_variant", "not_evaluated"]).optional(),
-  message: z.string().optional(),
+  days: z.number().int().optional().describe("How long: days serving that one variant, or since the last evaluation"),
+  message: z.string().optional().describe('Why, and how long: "one variant to everyone for 34 days (on)"'),
   lastEvaluatedDay: z.string().optional(),
   variants: z.record(z.string(), z.number()).describe(`Evaluations by variant over the last ${STALE_AFTER_DAYS} days`),
 });

@@ -67,8 +67,19 @@ describe("stale flags", () => {
     }
     const all = (await api("GET", "/projects/old/stale-flags")).body as Array<Record<string, unknown>>;
     const by = new Map(all.map((s) => [s.flag, s]));
-    expect(by.get("everyone-on")).toMatchObject({ stale: true, reason: "single_variant", variants: { on: 1200 } });
-    expect(by.get("unused")).toMatchObject({ stale: true, reason: "not_evaluated" });
+    expect(by.get("everyone-on")).toMatchObject({
+      stale: true,
+      reason: "single_variant",
+      variants: { on: 1200 },
+      days: 34,
+      message: "one variant to everyone for 34 days (on)",
+    });
+    expect(by.get("unused")).toMatchObject({
+      stale: true,
+      reason: "not_evaluated",
+      days: 34,
+      message: "not evaluated for 34 days",
+    });
     expect(by.get("unused")?.lastEvaluatedDay).toBeUndefined();
     expect(by.get("split")).toMatchObject({ stale: false, variants: { on: 300, [NO_VARIANT]: 900 } });
     expect(by.get("retired")).toMatchObject({ stale: false });

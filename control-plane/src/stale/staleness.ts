@@ -25,7 +25,9 @@ export interface Staleness {
   flag: string;
   stale: boolean;
   reason?: StaleReason;
-  /** Human-readable: why. */
+  /** How long it has been so: whole days serving that one variant, or since the last evaluation (or creation). */
+  days?: number;
+  /** Human-readable: why, with how long ("one variant to everyone for 34 days (on)"). */
   message?: string;
   lastEvaluatedDay?: string;
   /** Evaluations by variant over the window. */
@@ -34,6 +36,27 @@ export interface Staleness {
 
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const DAY_MS = 86_400_000;
+/** Whole days from the start of `day` (UTC) to `now`. */
+const daysSince = (day: string, now: number) => Math.floor((now - Date.parse(day)) / DAY_MS);
+
+/** How the list names a variant: the default by what it is, any other by its key. */
+const variantName = (variant: string) => (variant === NO_VARIANT ? "the default" : variant);
+
+/**
+ * The first day of the run, up to the last day evaluated, on which `flag` served `variant` and nothing else (across
+ * deployments): the day after the last day anything else was served, else the first day evaluated.
+ */
+function singleVariantSince(mine: readonly DailyCount[], variant: string): string {
+  const days = [...new Set(mine.map((c) => c.day))].sort();
+  let since = days[0]!;
+  for (const day of days) {
+    const other = mine.some(
+      (c) => c.day === day && Object.entries(c.variants).some(([v, n]) => v !== variant && n > 0),
+    );
+    if (other) since = dayOf(Date.parse(day) + DAY_MS);
+  }
+  return since;
+}
 
 /** The staleness of `flag` at `now`, from its daily counts (any window; older days are ignored). */
 export function staleness(flag: Flag, counts: readonly DailyCount[], now: number): Staleness {
@@ -52,21 +75,31 @@ export function staleness(flag: Flag, counts: readonly DailyCount[], now: number
   const oldEnough = Date.parse(flag.createdAt) <= now - STALE_AFTER_DAYS * DAY_MS;
   if (flag.status === "archived" || !oldEnough) return { ...base, stale: false };
   const served = Object.entries(variants).filter(([, n]) => n > 0);
-  if (served.length === 0)
+  if (served.length === 0) {
+    // Since the last evaluation, or since the flag was made when it never had one.
+    const days = lastEvaluatedDay
+      ? daysSince(lastEvaluatedDay, now)
+      : Math.floor((now - Date.parse(flag.createdAt)) / DAY_MS);
     return {
       ...base,
       stale: true,
       reason: "not_evaluated",
-      message: `not evaluated for ${STALE_AFTER_DAYS} days${lastEvaluatedDay ? ` (last on ${lastEvaluatedDay})` : ""}`,
+      days,
+      message: `not evaluated for ${days} days${lastEvaluatedDay ? ` (last on ${lastEvaluatedDay})` : ""}`,
     };
+  }
   // One variant to everyone, for the whole window: evaluated since before it began.
-  const firstDay = mine.map((c) => c.day).sort()[0]!;
-  if (served.length === 1 && firstDay <= windowStart)
+  const variant = served[0]![0];
+  const since = served.length === 1 ? singleVariantSince(mine, variant) : undefined;
+  if (since !== undefined && since <= windowStart) {
+    const days = daysSince(since, now);
     return {
       ...base,
       stale: true,
       reason: "single_variant",
-      message: `served only ${served[0]![0]} for ${STALE_AFTER_DAYS} days`,
+      days,
+      message: `one variant to everyone for ${days} days (${variantName(variant)})`,
     };
+  }
   return { ...base, stale: false };
 }

@@ -8,7 +8,7 @@
  * `checkout-redesign=treatment;new-onboarding=on`.
  */
 import type { CompiledFlagSet, EvaluationVariant, Outcome } from "../../../shared/evaluation/index.js";
-import { userToContext } from "../../../shared/evaluation/index.js";
+import { isDefaultVariant, userToContext } from "../../../shared/evaluation/index.js";
 
 export interface RequestIdentity {
   deviceId: string;
@@ -43,13 +43,20 @@ export interface Assignment {
   variants: Record<string, EvaluationVariant>;
   /** The same, as served (CompiledFlagSet.serve): what exposures are recorded from. */
   served: Outcome[];
+  /** Every visible flag's outcome, defaults too: what the evaluation counts take (edge/src/evaluation-counts.ts). */
+  evaluated: Outcome[];
 }
 
 export function assign(compiled: CompiledFlagSet, user: Record<string, unknown>): Assignment {
-  const served = compiled.serve(userToContext(user), { defaults: false });
+  const evaluated = compiled.serve(userToContext(user), { defaults: true });
   const variants: Record<string, EvaluationVariant> = {};
-  for (const outcome of served) variants[outcome.flagKey] = outcome.variant;
-  return { variants, served };
+  const served: Outcome[] = [];
+  for (const outcome of evaluated) {
+    if (isDefaultVariant(outcome.variant)) continue;
+    variants[outcome.flagKey] = outcome.variant;
+    served.push(outcome);
+  }
+  return { variants, served, evaluated };
 }
 
 export function assignmentHeader(variants: Record<string, EvaluationVariant>): string {

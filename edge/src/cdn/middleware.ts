@@ -26,6 +26,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { QueueMessage } from "../../../shared/events.js";
+import { evaluationCounts, type CountTarget } from "../evaluation-counts.js";
 import { ExposureRecorder } from "../exposures.js";
 import { DEFAULT_FLAG_CACHE_TTL_MS, FlagStore } from "../flag-store.js";
 import {
@@ -113,6 +114,8 @@ export function experimentMiddleware(options: ExperimentMiddlewareOptions): Midd
       deployment.compiled,
       userFromRequest(c.req.raw, { deviceId, ...(userId ? { userId } : {}) }),
     );
+    // Counted only where the worker has the counts' bindings (the edge worker's proxy mode, or a worker that sets them).
+    evaluationCounts.count(c.executionCtx, env as CountTarget, deployment, assignment.evaluated);
     if (options.trackExposures !== false) {
       const user = { device_id: deviceId, ...(userId ? { user_id: userId } : {}) };
       const queue = env[options.queueBinding ?? "EVENTS"] as Queue<QueueMessage> | undefined;

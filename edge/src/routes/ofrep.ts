@@ -12,6 +12,7 @@ import { userToContext } from "../../../shared/evaluation/index.js";
 import { murmur3 } from "../../../shared/evaluation/murmur3.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { EdgeEnv } from "../bindings.js";
+import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
 import { contextToUser, toOfrepResult } from "../ofrep-mapping.js";
 import { parseUser, type User } from "../user.js";
@@ -64,6 +65,7 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
     if (!deployment.compiled.visibleKeys.has(key))
       throw ofrepError(404, "FLAG_NOT_FOUND", `Flag ${key} is not served on this deployment`, key);
     const served = deployment.compiled.serve(userToContext(user), { flagKeys: [key] });
+    evaluationCounts.count(c.executionCtx, c.env, deployment, served);
     if (deployment.trackExposures)
       exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, served, "remote-evaluation");
     return c.json(toOfrepResult(deployment.compiled, key, served[0]), 200, { "Cache-Control": "no-store" });
@@ -71,10 +73,12 @@ export function ofrep(exposures: ExposureRecorder): Hono<EdgeEnv> {
 
   app.post("/ofrep/v1/evaluate/flags", async (c) => {
     const user = await readContext(c);
-    const { compiled } = c.get("deployment");
+    const deployment = c.get("deployment");
+    const { compiled } = deployment;
     // OFREP lists every flag, one without a result as its default (toOfrepResult): the served
     // outcomes come in visibleKeys' order, so one walk pairs them.
     const served = compiled.serve(userToContext(user));
+    evaluationCounts.count(c.executionCtx, c.env, deployment, served);
     let next = 0;
     const flags = [];
     for (const key of compiled.visibleKeys)

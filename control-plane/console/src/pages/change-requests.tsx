@@ -6,7 +6,8 @@
  */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
-import { ErrorBanner, useAction, useLoad, when } from "../components.js";
+import { ChangeList, ErrorBanner, useAction, useLoad, when } from "../components.js";
+import type { Change } from "../diff.js";
 import { useCan } from "../me.js";
 
 interface ChangeRequest {
@@ -15,6 +16,7 @@ interface ChangeRequest {
   kind: string;
   action?: string;
   baseVersion: number;
+  /** The request's changes against its base version, as the history's diffs are (diff.ts). */
   diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
   title: string;
   author: string;
@@ -27,25 +29,6 @@ interface ChangeRequest {
 }
 
 const STATUSES = ["", "open", "conflicting", "applied", "rejected", "bypassed"];
-const show = (value: unknown) => (value === undefined ? "—" : JSON.stringify(value));
-
-function DiffList({ diff }: { diff: ChangeRequest["diff"] }) {
-  return (
-    <ul class="request-diff">
-      {diff.map((d) => (
-        <li key={d.path.join(".")}>
-          <code>{d.path.join(".")}</code>:{" "}
-          {d.type === "CREATE"
-            ? show(d.value)
-            : d.type === "REMOVE"
-              ? "removed"
-              : `${show(d.oldValue)} → ${show(d.value)}`}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function ChangeRequestsList({ project, flag }: { project: string; flag?: string }) {
   const can = useCan();
   const [status, setStatus] = useState(flag ? "" : "open");
@@ -99,11 +82,15 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
                     <a href={`#/projects/${project}/flags/${r.flag}`}>{r.flag}</a>
                   </td>
                 )}
-                <td>{r.kind === "action" ? r.action : <DiffList diff={r.diff} />}</td>
+                <td class="request-change">
+                  {r.kind === "action" ? `lifecycle action: ${r.action}` : <ChangeList changes={r.diff as Change[]} />}
+                </td>
                 <td>{r.baseVersion}</td>
                 <td>{r.author}</td>
-                <td class={`request-${r.conflicting ? "conflicting" : r.status}`}>
-                  {r.conflicting && r.status === "open" ? "conflicting: the flag changed since" : r.status}
+                <td>
+                  <span class={`badge request-${r.conflicting && r.status === "open" ? "conflicting" : r.status}`}>
+                    {r.conflicting && r.status === "open" ? "conflicting: the flag changed since" : r.status}
+                  </span>
                   {r.review && (
                     <div class="muted">
                       by {r.review.by}
@@ -117,7 +104,7 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
                   )}
                   {r.appliedVersion !== undefined && <div class="muted">version {r.appliedVersion}</div>}
                 </td>
-                <td>
+                <td class="request-actions">
                   {can.edit && r.status === "open" && (
                     <>
                       <button type="button" disabled={r.conflicting} onClick={() => review(r.id, "approve")}>

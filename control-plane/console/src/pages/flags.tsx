@@ -1,10 +1,14 @@
-/** The flags list: search, filter by type and status (server-side), sort by last change or name. */
+/**
+ * The flags list: search, filter by type and status (server-side) and by staleness (stale-flags.tsx), sort by last
+ * change or name.
+ */
 import { useState } from "preact/hooks";
 import { Link } from "wouter-preact";
 import { api, statsApi } from "../api.js";
 import { conclude } from "../conclusion.js";
 import { Loading, Select, StatusBadge, useLoad, when } from "../components.js";
 import { useSignificant } from "./notifications.js";
+import { passesStaleFilter, STALE_FILTERS, StaleNote, useStaleFlags, type StaleFilter } from "./stale-flags.js";
 import { useCan } from "../me.js";
 import type { Flag, Report } from "../types.js";
 
@@ -47,6 +51,8 @@ export function FlagsTab({ project }: { project: string }) {
     if (status && !STATUSES[next].some(([s]) => s === status)) setStatus("");
   };
   const [sort, setSort] = useState<Sort>("changed-desc");
+  const [staleFilter, setStaleFilter] = useState<StaleFilter>("");
+  const stale = useStaleFlags(project);
   const can = useCan();
   const query = new URLSearchParams({
     ...(q ? { q } : {}),
@@ -58,13 +64,15 @@ export function FlagsTab({ project }: { project: string }) {
     [project, query],
   );
   const sorted = (list: Flag[]) =>
-    [...list].sort((a, b) =>
-      sort === "name"
-        ? a.name.localeCompare(b.name)
-        : sort === "changed-asc"
-          ? a.updatedAt.localeCompare(b.updatedAt)
-          : b.updatedAt.localeCompare(a.updatedAt),
-    );
+    list
+      .filter((flag) => passesStaleFilter(staleFilter, stale, flag.key))
+      .sort((a, b) =>
+        sort === "name"
+          ? a.name.localeCompare(b.name)
+          : sort === "changed-asc"
+            ? a.updatedAt.localeCompare(b.updatedAt)
+            : b.updatedAt.localeCompare(a.updatedAt),
+      );
 
   return (
     <section>
@@ -96,6 +104,7 @@ export function FlagsTab({ project }: { project: string }) {
           options={[["", "Any status"] as const, ...STATUSES[type]]}
           onChange={setStatus}
         />
+        <Select label="Staleness" value={staleFilter} options={STALE_FILTERS} onChange={setStaleFilter} />
         <Select
           label="Sort"
           value={sort}
@@ -124,8 +133,8 @@ export function FlagsTab({ project }: { project: string }) {
       </div>
       <Loading state={flags}>
         {(list) =>
-          list.length === 0 ? (
-            query ? (
+          sorted(list).length === 0 ? (
+            query || staleFilter ? (
               <p class="muted">No flag or experiment matches these filters.</p>
             ) : (
               <p class="muted">
@@ -164,6 +173,7 @@ export function FlagsTab({ project }: { project: string }) {
                           significant
                         </span>
                       )}
+                      <StaleNote staleness={stale.get(flag.key)} />
                     </td>
                     <td>
                       <ResultCell project={project} flag={flag} />
