@@ -11,6 +11,7 @@ import type { Env } from "../bindings.js";
 import type { ExposureRecorder } from "../exposures.js";
 import type { FlagStore } from "../flag-store.js";
 import { apiKeyFrom } from "../middleware/deployment-auth.js";
+import type { BackgroundTasks } from "../queue.js";
 import { flagKeysFromHeader, type User, userFromHeader } from "../user.js";
 import { answerBody } from "./remote-eval.js";
 
@@ -37,7 +38,7 @@ export function hasPath(url: string, path: string): boolean {
 export type FastPath = (
   request: Request,
   env: Env,
-  ctx: ExecutionContext | undefined,
+  ctx: BackgroundTasks | undefined,
 ) => Response | Promise<Response | undefined> | undefined;
 
 export function vardataFastPath(store: FlagStore, exposures: ExposureRecorder): FastPath {

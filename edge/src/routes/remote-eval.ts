@@ -12,6 +12,7 @@ import { readJson } from "../../../shared/http/read-json.js";
 import type { EdgeEnv, Env } from "../bindings.js";
 import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
+import type { BackgroundTasks } from "../queue.js";
 import type { LoadedDeployment } from "../flag-store.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
@@ -21,7 +22,7 @@ const ANSWER_HEADERS = { "Content-Type": "application/json", "Cache-Control": "n
 export interface Answering {
   deployment: LoadedDeployment;
   env: Env;
-  ctx: ExecutionContext;
+  ctx: BackgroundTasks;
   headers: Headers;
 }
 
