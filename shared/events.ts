@@ -108,7 +108,20 @@ export const queueMessageSchema = z.discriminatedUnion("type", [
   eventMessageSchema,
   batchMessageSchema,
 ]);
-export type QueueMessage = z.infer<typeof queueMessageSchema>;
+/**
+ * What an edge isolate's buffer sends (edge/src/queue.ts): single messages as JSON lines, one
+ * string, written when each request's exposures were recorded, so that neither the request nor
+ * the flush copies or clones an object per exposure. `work` counts the exposures and events in
+ * it. Never sent to the stats service: the queue consumer hands it on as the `batch` its lines
+ * make (edge/src/queue-consumer.ts), which is what `queueMessageSchema` validates.
+ */
+export interface LinesMessage {
+  type: "lines";
+  lines: string;
+  work: number;
+}
+
+export type QueueMessage = z.infer<typeof queueMessageSchema> | LinesMessage;
 
 /**
  * A user's group of a type, as evaluation reads it (the first name when several are
@@ -120,6 +133,10 @@ export function groupName(groups: Record<string, unknown> | undefined, type: str
   return typeof name === "string" && name.length > 0 ? name : typeof name === "number" ? String(name) : undefined;
 }
 
-/** The messages a queue message carries: itself, or the contents of a batch. */
+/** The messages a queue message carries: itself, or the contents of a batch (or of lines). */
 export const unpack = (message: QueueMessage): SingleMessage[] =>
-  message.type === "batch" ? message.messages : [message];
+  message.type === "batch"
+    ? message.messages
+    : message.type === "lines"
+      ? message.lines.split("\n").map((line) => JSON.parse(line) as SingleMessage)
+      : [message];

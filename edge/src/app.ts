@@ -8,7 +8,7 @@ import { cors } from "hono/cors";
 import { bodyLimit } from "../../shared/http/body-limit.js";
 import { discardUnreadBody } from "../../shared/http/discard-body.js";
 import { jsonErrors, jsonNotFound } from "../../shared/http/errors.js";
-import type { EdgeEnv } from "./bindings.js";
+import type { EdgeEnv, Env } from "./bindings.js";
 import { cdnProxy, type ProxyConfig } from "./cdn/proxy.js";
 import { amplitudeHttpApi } from "./routes/amplitude-http-api.js";
 import { ExposureRecorder } from "./exposures.js";
@@ -19,6 +19,7 @@ import { rateLimit } from "./middleware/rate-limit.js";
 import { flagConfigs } from "./routes/flag-configs.js";
 import { flagStream, flagStreamNotifications } from "./routes/flag-stream.js";
 import { ofrep } from "./routes/ofrep.js";
+import { vardataFastPath } from "./routes/fast-vardata.js";
 import { remoteEvaluation } from "./routes/remote-eval.js";
 import { track } from "./routes/track.js";
 
@@ -106,5 +107,16 @@ export function createEdgeApp(options: EdgeAppOptions = {}): Hono<EdgeEnv> {
   app.route("/", flagStreamNotifications());
   // The proxy shares the API's deployment cache and exposure buffer: one of each per isolate.
   if (options.cdn) app.route("/", cdnProxy({ ...options.cdn, store, exposures }));
+
+  // The hot route's ordinary case is answered before the router (routes/fast-vardata.ts);
+  // whatever it declines goes through the app as before.
+  const fast = vardataFastPath(store, exposures);
+  const routed = app.fetch;
+  app.fetch = (request, env, ctx) => {
+    const answered = fast(request, env as Env, ctx);
+    if (answered === undefined) return routed(request, env, ctx);
+    if (answered instanceof Response) return answered;
+    return answered.then((response) => response ?? routed(request, env, ctx));
+  };
   return app;
 }

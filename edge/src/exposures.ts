@@ -15,7 +15,7 @@ import {
   type ExposureMessage,
   type QueueMessage,
 } from "../../shared/events.js";
-import { fitExposureMessage, QueueBuffer, type BackgroundTasks } from "./queue.js";
+import { fitExposureMessage, PAGE_CHARS, QueueBuffer, type BackgroundTasks } from "./queue.js";
 import type { User } from "./user.js";
 
 /**
@@ -39,15 +39,21 @@ export class ExposureDedup {
 
   /** Keeps only the exposures this user was not seen with before. */
   filter(deployment: string, user: Pick<User, "user_id" | "device_id">, exposures: readonly Exposure[]): Exposure[] {
-    const seen = this.seenFor(`${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`);
-    const fresh: Exposure[] = [];
-    for (const exposure of exposures) {
-      if (seen.includes(exposure)) continue;
-      if (seen.length >= this.perUser) seen.length = 0;
-      seen.push(exposure);
-      fresh.push(exposure);
-    }
-    return fresh;
+    const seen = this.seenBy(deployment, user);
+    return exposures.filter((exposure) => this.remember(seen, exposure));
+  }
+
+  /** What this user was seen with (the list `remember` takes). */
+  seenBy(deployment: string, user: Pick<User, "user_id" | "device_id">): Exposure[] {
+    return this.seenFor(`${deployment}\u0000${user.user_id ?? ""}\u0000${user.device_id ?? ""}`);
+  }
+
+  /** Whether the exposure is new to the user whose list `seen` is (and is now remembered). */
+  remember(seen: Exposure[], exposure: Exposure): boolean {
+    if (seen.includes(exposure)) return false;
+    if (seen.length >= this.perUser) seen.length = 0;
+    seen.push(exposure);
+    return true;
   }
 
   private seenFor(who: string): Exposure[] {
@@ -136,16 +142,26 @@ function groupNames(groups: ExposedUser["groups"]): Record<string, string> | und
 
 /** A message for a user's new exposures (several when they exceed one), or nothing when there are none. */
 export function exposureMessage(
-  { project, deployment, breakdownProperties }: MessageSource,
+  from: MessageSource,
   user: ExposedUser,
   exposures: Exposure[],
   source: ExposureMessage["source"],
   time = Date.now(),
 ): ExposureMessage[] {
   if (exposures.length === 0) return [];
+  return fitExposureMessage({ ...exposureHeader(from, user, source, time), exposures });
+}
+
+/** An exposure message but its exposures: who, where from, when. */
+export function exposureHeader(
+  { project, deployment, breakdownProperties }: MessageSource,
+  user: ExposedUser,
+  source: ExposureMessage["source"],
+  time: number,
+): Omit<ExposureMessage, "exposures"> {
   const groups = groupNames(user.groups);
   const userProperties = breakdownOf(user, breakdownProperties);
-  return fitExposureMessage({
+  return {
     type: "exposures",
     ...(project ? { project } : {}),
     deployment,
@@ -155,14 +171,34 @@ export function exposureMessage(
     ...(userProperties ? { userProperties } : {}),
     time,
     source,
-    exposures,
-  });
+  };
+}
+
+/**
+ * Each exposure's JSON with a leading comma (`,{"flagKey":…}`), made once: exposures are frozen
+ * objects built once per (flag, variant) when the flag set is compiled, so a request's line
+ * is concatenated from these, never stringified exposure by exposure.
+ */
+const exposureJson = new WeakMap<Exposure, string>();
+function commaExposureJson(exposure: Exposure): string {
+  let json = exposureJson.get(exposure);
+  if (json === undefined) exposureJson.set(exposure, (json = `,${JSON.stringify(exposure)}`));
+  return json;
+}
+
+/** The JSON of an exposure message up to its exposures' list: `{…,"exposures":[`. */
+function linePrefix(header: Omit<ExposureMessage, "exposures">): string {
+  const json = JSON.stringify(header);
+  return `${json.slice(0, -1)},"exposures":[`;
 }
 
 /**
  * What every route that serves variants does with them: the exposures of the outcomes
  * served (built at compile time), less those this isolate already sent for the user,
- * as one message into the isolate's buffer.
+ * as one line of JSON (an exposure message, `exposureMessage`'s) appended to the isolate's
+ * buffer; a user's exposures past one queue message's size go on as further lines. The
+ * request's work is its own exposures': no object per exposure, nothing that grows with the
+ * buffer (edge/src/queue.ts, QueueBuffer).
  */
 export class ExposureRecorder {
   constructor(
@@ -178,9 +214,28 @@ export class ExposureRecorder {
     served: Iterable<Outcome | undefined>,
     source: ExposureMessage["source"],
   ): void {
-    const exposed: Exposure[] = [];
-    for (const outcome of served) if (outcome?.exposure) exposed.push(outcome.exposure);
-    if (exposed.length === 0) return;
-    this.buffer.add(ctx, queue, exposureMessage(from, user, this.dedup.filter(from.deployment, user, exposed), source));
+    let seen: Exposure[] | undefined;
+    let prefix: string | undefined;
+    let line = "";
+    let count = 0;
+    for (const outcome of served) {
+      const exposure = outcome?.exposure;
+      if (exposure === undefined) continue;
+      seen ??= this.dedup.seenBy(from.deployment, user);
+      if (!this.dedup.remember(seen, exposure)) continue;
+      const json = commaExposureJson(exposure);
+      if (count > 0 && line.length + json.length + LINE_END.length > PAGE_CHARS) {
+        this.buffer.addLine(ctx, queue, line + LINE_END, count);
+        count = 0;
+      }
+      if (count === 0) {
+        prefix ??= linePrefix(exposureHeader(from, user, source, Date.now()));
+        line = prefix + json.slice(1);
+      } else line += json;
+      count++;
+    }
+    if (count > 0) this.buffer.addLine(ctx, queue, line + LINE_END, count);
   }
 }
+
+const LINE_END = "]}";

@@ -71,6 +71,15 @@ export class FlagStore {
     return this.known.has(apiKey);
   }
 
+  /**
+   * The key's deployment when this isolate holds a copy younger than `ttlMs`: what `get` would
+   * answer at once, with nothing to revalidate (the routing fast path asks this first).
+   */
+  fresh(apiKey: string): LoadedDeployment | undefined {
+    const entry = this.known.get(apiKey);
+    return entry !== undefined && this.now() - entry.checkedAt < this.options.ttlMs ? entry.value : undefined;
+  }
+
   async get(kv: KVNamespace, apiKey: string, waitUntil: WaitUntil): Promise<LoadedDeployment | undefined> {
     const entry = this.known.get(apiKey);
     if (entry) {

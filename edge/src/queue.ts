@@ -11,6 +11,7 @@ import {
   unpack,
   type Exposure,
   type ExposureMessage,
+  type LinesMessage,
   type QueueMessage,
   type SingleMessage,
 } from "../../shared/events.js";
@@ -55,8 +56,13 @@ export function messageBytes(message: QueueMessage): number {
       return cloneBytesBound(message);
     case "batch":
       return message.messages.reduce((sum, inner) => sum + messageBytes(inner), 32);
+    case "lines":
+      return BYTES_PER_CHAR * message.lines.length + LINES_OVERHEAD;
   }
 }
+
+/** Keys, tags and the work count of a `lines` message. */
+const LINES_OVERHEAD = 32;
 
 /** Every string of the message but its exposures: what each part of a split message repeats. */
 function exposureHeaderChars(message: ExposureMessage): number {
@@ -143,8 +149,26 @@ const SPLIT_SENDS = 64;
 const send = (queue: Queue<QueueMessage>, batch: QueueMessage[]) =>
   queue.sendBatch(batch.map((body) => ({ body, contentType: "v8" as const })));
 
-/** A batch in two halves (the messages of a lone `batch` message, when that is all it holds), or none. */
+/** A lone `lines` message's lines in two messages, or none when it has one line. */
+function linesInHalves(message: LinesMessage): [QueueMessage[], QueueMessage[]] | undefined {
+  const lines = message.lines.split("\n");
+  if (lines.length < 2) return undefined;
+  const middle = Math.ceil(lines.length / 2);
+  const part = (run: string[]): QueueMessage[] => [
+    { type: "lines", lines: run.join("\n"), work: run.reduce((sum, line) => sum + workOfLine(line), 0) },
+  ];
+  return [part(lines.slice(0, middle)), part(lines.slice(middle))];
+}
+
+/** The exposures and events of one line (a failed send's rare path: it parses the line). */
+const workOfLine = (line: string): number => {
+  const message = JSON.parse(line) as SingleMessage;
+  return message.type === "exposures" ? message.exposures.length : message.events.length;
+};
+
+/** A batch in two halves (the messages of a lone `batch` or `lines` message, when that is all it holds), or none. */
 function halves(batch: QueueMessage[]): [QueueMessage[], QueueMessage[]] | undefined {
+  if (batch.length === 1 && batch[0]!.type === "lines") return linesInHalves(batch[0]!);
   const singles = batch.length === 1 ? unpack(batch[0]!) : undefined;
   if (singles && singles.length > 1) {
     const middle = Math.ceil(singles.length / 2);
@@ -155,7 +179,11 @@ function halves(batch: QueueMessage[]): [QueueMessage[], QueueMessage[]] | undef
   return [batch.slice(0, middle), batch.slice(middle)];
 }
 
-const countOf = (batch: QueueMessage[]) => batch.reduce((sum, message) => sum + unpack(message).length, 0);
+const countOf = (batch: QueueMessage[]) =>
+  batch.reduce(
+    (sum, message) => sum + (message.type === "lines" ? message.lines.split("\n").length : unpack(message).length),
+    0,
+  );
 
 /**
  * Sends in as few batches as the queue's count and size limits allow, each with two retries
@@ -217,24 +245,54 @@ export function enqueue(
 }
 
 /**
- * Collects the isolate's messages for up to `maxDelayMs`, packs them into `batch`
- * messages, and sends those in one call: one queue call per window instead of one per
- * request, and a few queue messages instead of one per request. The first request of
- * a window carries the flush in its `waitUntil` (which the runtime keeps alive after
- * the response); a full buffer is sent at once.
+ * The longest `lines` message, in characters: within `QUEUE_MESSAGE_BYTES` at two bytes a
+ * character, whatever the characters (one line longer than this gets a message of its own).
+ */
+export const PAGE_CHARS = QUEUE_MESSAGE_JSON_CHARS;
+
+/**
+ * Collects the isolate's messages for up to `maxDelayMs` as JSON lines in pages (one `lines`
+ * message each, at most `PAGE_CHARS`) and sends the pages in one call: one queue call per window
+ * instead of one per request, and a few queue messages instead of one per request. A request
+ * appends its line to the open page (a string concatenation: V8 keeps the pieces, copying
+ * nothing), so its cost is its own line's, never the window's; the flush sends the pages as
+ * they are, and their structured clone is one copy of each page's characters, not a walk over
+ * an object per exposure (docs/architecture.md, "How evaluation stays fast"). The first request
+ * of a window carries the flush in its `waitUntil` (which the runtime keeps alive after the
+ * response); a buffer of `maxMessages` lines is sent at once.
  */
 export class QueueBuffer {
-  private pending: QueueMessage[] = [];
+  private pages: LinesMessage[] = [];
+  private page = "";
+  private pageWork = 0;
+  private lines = 0;
   private scheduled = false;
 
   constructor(
     private readonly options: { maxDelayMs: number; maxMessages: number } = { maxDelayMs: 50, maxMessages: 100 },
   ) {}
 
+  /** Buffers messages: each single message becomes a line (its JSON). */
   add(ctx: BackgroundTasks, queue: Queue<QueueMessage>, messages: QueueMessage[]): void {
-    if (messages.length === 0) return;
-    this.pending.push(...messages);
-    if (this.pending.length >= this.options.maxMessages) {
+    for (const message of messages)
+      for (const single of unpack(message))
+        this.addLine(
+          ctx,
+          queue,
+          JSON.stringify(single),
+          single.type === "exposures" ? single.exposures.length : single.events.length,
+        );
+  }
+
+  /**
+   * Buffers one single message's JSON text (no line breaks: JSON.stringify writes none), which
+   * carries `work` exposures or events.
+   */
+  addLine(ctx: BackgroundTasks, queue: Queue<QueueMessage>, line: string, work: number): void {
+    if (this.page.length > 0 && this.page.length + 1 + line.length > PAGE_CHARS) this.closePage();
+    this.page = this.page.length === 0 ? line : `${this.page}\n${line}`;
+    this.pageWork += work;
+    if (++this.lines >= this.options.maxMessages) {
       ctx.waitUntil(sendToQueue(queue, this.take()));
     } else if (!this.scheduled) {
       this.scheduled = true;
@@ -248,10 +306,18 @@ export class QueueBuffer {
     }
   }
 
+  private closePage(): void {
+    this.pages.push({ type: "lines", lines: this.page, work: this.pageWork });
+    this.page = "";
+    this.pageWork = 0;
+  }
+
   private take(): QueueMessage[] {
-    const pending = this.pending;
-    this.pending = [];
-    return pack(pending);
+    if (this.page.length > 0) this.closePage();
+    const pages = this.pages;
+    this.pages = [];
+    this.lines = 0;
+    return pages;
   }
 }
 

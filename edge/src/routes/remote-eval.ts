@@ -9,39 +9,62 @@ import { Hono, type Context } from "hono";
 import { isDefaultVariant, servedJson, userToContext } from "../../../shared/evaluation/index.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { readJson } from "../../../shared/http/read-json.js";
-import type { EdgeEnv } from "../bindings.js";
+import type { EdgeEnv, Env } from "../bindings.js";
 import { evaluationCounts } from "../evaluation-counts.js";
 import type { ExposureRecorder } from "../exposures.js";
+import type { BackgroundTasks } from "../queue.js";
+import type { LoadedDeployment } from "../flag-store.js";
 import { flagKeysFromHeader, flagKeysFromList, parseUser, userFromHeader, type User } from "../user.js";
 
 const ANSWER_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" } as const;
 
-/** Evaluates, records exposures, and answers with the variants as JSON. */
+/** What an evaluation answer needs of its request: the deployment, bindings, background tasks and headers. */
+export interface Answering {
+  deployment: LoadedDeployment;
+  env: Env;
+  ctx: BackgroundTasks;
+  headers: Headers;
+}
+
+/**
+ * Evaluates, records exposures, and gives the variants as JSON (each outcome's JSON was
+ * encoded on its first serving; the body is their concatenation). Shared by the Hono routes
+ * and the fast path (fast-vardata.ts).
+ */
+export function answerBody(
+  { deployment, env, ctx, headers }: Answering,
+  user: User,
+  flagKeys: string[] | undefined,
+  exposures: ExposureRecorder,
+  { includeDefaults }: { includeDefaults: boolean },
+): Uint8Array<ArrayBuffer> {
+  // Every visible flag asked for, defaults too: the stale-flag counts need each evaluation, the answer may not.
+  const evaluated = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: true });
+  evaluationCounts.count(ctx, env, deployment, evaluated);
+  const served = includeDefaults ? evaluated : evaluated.filter((outcome) => !isDefaultVariant(outcome.variant));
+  // Over every outcome: a unit held back by a guarded rollout is served the default, and is an exposure all the same.
+  if (wantsExposures(headers, deployment.trackExposures))
+    exposures.record(ctx, env.EVENTS, deployment, user, evaluated, "remote-evaluation");
+  return servedJson(served);
+}
+
 function respond(
   c: Context<EdgeEnv>,
   user: User,
   flagKeys: string[] | undefined,
   exposures: ExposureRecorder,
-  { includeDefaults }: { includeDefaults: boolean },
+  options: { includeDefaults: boolean },
 ): Response {
-  const deployment = c.get("deployment");
-  // Every visible flag asked for, defaults too: the stale-flag counts need each evaluation, the answer may not.
-  const evaluated = deployment.compiled.serve(userToContext(user), { flagKeys, defaults: true });
-  evaluationCounts.count(c.executionCtx, c.env, deployment, evaluated);
-  const served = includeDefaults ? evaluated : evaluated.filter((outcome) => !isDefaultVariant(outcome.variant));
-  // Over every outcome: a unit held back by a guarded rollout is served the default, and is an exposure all the same.
-  if (wantsExposures(c, deployment.trackExposures))
-    exposures.record(c.executionCtx, c.env.EVENTS, deployment, user, evaluated, "remote-evaluation");
-  // Each outcome's JSON was encoded on its first serving; the body is their concatenation.
-  return c.body(servedJson(served), 200, ANSWER_HEADERS);
+  const answering = { deployment: c.get("deployment"), env: c.env, ctx: c.executionCtx, headers: c.req.raw.headers };
+  return c.body(answerBody(answering, user, flagKeys, exposures, options), 200, ANSWER_HEADERS);
 }
 
 /** `X-Amp-Exp-Exposure-Track` decides; without it, `X-Amp-Exp-Track: no-track` opts out too. */
-function wantsExposures(c: Context<EdgeEnv>, byDefault: boolean): boolean {
-  const exposure = c.req.header("x-amp-exp-exposure-track")?.toLowerCase();
+function wantsExposures(headers: Headers, byDefault: boolean): boolean {
+  const exposure = headers.get("x-amp-exp-exposure-track")?.toLowerCase();
   if (exposure === "track") return true;
   if (exposure === "no-track") return false;
-  return c.req.header("x-amp-exp-track")?.toLowerCase() === "no-track" ? false : byDefault;
+  return headers.get("x-amp-exp-track")?.toLowerCase() === "no-track" ? false : byDefault;
 }
 
 /** v1 takes ids and flag keys as parameters and the rest of the user as `context` JSON. */
