@@ -10,9 +10,11 @@
  * exact for any value, slower, and rare.
  */
 import type { Column } from "./columns.js";
+import { sqlString } from "./paths.js";
 
 const SEPARATOR = "\u001f";
 const NULL = "\u001e";
+const NUL = "\u0000"; // where a bound string would end
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the separators themselves, which no value may hold
 const RESERVED = /[\u0000\u001e\u001f]/;
 const LONE_SURROGATE = /\p{Surrogate}/gu; // with `u`, a well-formed pair is one code point and does not match
@@ -29,15 +31,25 @@ type Value = string | number | boolean | null | undefined;
 /** The text of one column's values, or undefined when a value needs the JSON form. */
 function joined(rows: ReadonlyArray<object>, name: string): string | undefined {
   const parts: string[] = new Array(rows.length);
+  let previous: Value;
   for (let i = 0; i < rows.length; i++) {
     const value = (rows[i] as Record<string, Value>)[name];
     if (value === null || value === undefined) parts[i] = NULL;
     else if (typeof value === "string") {
-      if (RESERVED.test(value)) return undefined;
+      // A message's rows sit together and share most values: each distinct run is checked once.
+      if (value !== previous && RESERVED.test(value)) return undefined;
       parts[i] = value;
     } else parts[i] = String(value); // integers and booleans: digits, `true`, `false`
+    previous = value;
   }
   return parts.join(SEPARATOR);
+}
+
+/** Whether every row has the same value in the column (null and undefined alike). */
+function isConstant(rows: ReadonlyArray<object>, name: string): boolean {
+  const first = (rows[0] as Record<string, Value>)[name] ?? null;
+  for (let i = 1; i < rows.length; i++) if (((rows[i] as Record<string, Value>)[name] ?? null) !== first) return false;
+  return true;
 }
 
 /** A column's values as a JSON array, strings made well-formed: JSON cannot carry a lone surrogate, which a bound string turns into U+FFFD. */
@@ -51,22 +63,31 @@ const jsonArray = (rows: ReadonlyArray<object>, name: string) =>
 
 /**
  * The rows' columns as texts and the SELECT that reads them back. Every column of `columns`
- * comes from the property of the same name; `rows` must not be empty (an empty text would
- * read as one row).
+ * comes from the property of the same name. A column whose rows all hold one value is written
+ * once, as a literal (a delivery's deployment, source, period, the properties it never has); the first
+ * column is always split, so the query has as many rows as `rows`, which must not be empty.
  */
 export function columnTexts(columns: readonly Column[], rows: ReadonlyArray<object>): ColumnTexts {
   const params: string[] = [];
   const unnested: string[] = [];
   const typed = columns.map((column, i) => {
-    const text = joined(rows, column.name);
     const name = `"${column.name}"`;
+    const first = (rows[0] as Record<string, Value>)[column.name] ?? null;
+    if (i > 0 && isConstant(rows, column.name)) {
+      if (first === null) return `CAST(NULL AS ${column.type}) AS ${name}`;
+      if (typeof first !== "string" || !first.includes(NUL)) {
+        // A literal, not a parameter: DuckDB folds it once, where a bound one cost as much per row as splitting the column.
+        return `CAST(${sqlString(String(first))} AS ${column.type}) AS ${name}`;
+      }
+    }
+    const text = joined(rows, column.name);
     if (text === undefined) {
       params.push(jsonArray(rows, column.name));
-      unnested.push(`unnest(CAST(CAST($${i + 1} AS JSON) AS ${column.type}[])) AS c${i}`);
+      unnested.push(`unnest(CAST(CAST($${params.length} AS JSON) AS ${column.type}[])) AS c${i}`);
       return `c${i} AS ${name}`;
     }
     params.push(text);
-    unnested.push(`unnest(string_split($${i + 1}, chr(31))) AS c${i}`);
+    unnested.push(`unnest(string_split($${params.length}, chr(31))) AS c${i}`);
     const value = column.nullable ? `nullif(c${i}, chr(30))` : `c${i}`;
     return `${column.type === "VARCHAR" ? value : `CAST(${value} AS ${column.type})`} AS ${name}`;
   });
