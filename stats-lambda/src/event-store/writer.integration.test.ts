@@ -181,7 +181,7 @@ describe("event store writer: the rows exactly", () => {
       .array(fc.oneof(fc.constantFrom(...ODDER), fc.string({ unit: "binary", maxLength: 4 })), { maxLength: 3 })
       .map((parts) => parts.join(""));
     type Value = string | number | boolean | null;
-    const valueOf = (column: Column): fc.Arbitrary<Value> => {
+    const anyValue = (column: Column): fc.Arbitrary<Value> => {
       const value: fc.Arbitrary<Value> =
         column.type === "VARCHAR"
           ? oddText
@@ -198,8 +198,8 @@ describe("event store writer: the rows exactly", () => {
         fc.tuple(
           ...columns.map((column) =>
             fc.oneof(
-              valueOf(column).map((v) => Array.from({ length: n }, () => v)),
-              fc.array(valueOf(column), { minLength: n, maxLength: n }),
+              anyValue(column).map((v) => Array.from({ length: n }, () => v)),
+              fc.array(anyValue(column), { minLength: n, maxLength: n }),
             ),
           ),
         ),
