@@ -3,7 +3,6 @@
  * delivery's queue messages: parse, rows with their ids, DuckDB, Parquet, rename), alone and
  * with deliveries in parallel, and how long a delivery takes to become visible to a reader.
  */
-import { DuckDBInstance } from "@duckdb/node-api";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,11 @@ import { runningExperiment } from "../test/support/control-plane-records.js";
 import { attachEventStore } from "../stats-lambda/src/event-store/reader.js";
 import { storeRows } from "../stats-lambda/src/event-store/rows.js";
 import { localSink } from "../stats-lambda/src/event-store/sink.js";
-import { createEventStoreWriter, type EventStoreWriter } from "../stats-lambda/src/event-store/writer.js";
+import {
+  createEventStoreWriter,
+  createWriterDuckDB,
+  type EventStoreWriter,
+} from "../stats-lambda/src/event-store/writer.js";
 import { parseDelivery, type DeliveredMessage } from "../stats-lambda/src/ingest/work.js";
 import { percentile, round } from "./percentiles.js";
 
@@ -79,7 +82,7 @@ async function append(writer: EventStoreWriter, messages: DeliveredMessage[], ru
 
 export async function benchEventStore(): Promise<EventStoreResult> {
   const root = await mkdtemp(join(tmpdir(), "bench-event-store-"));
-  const duckdb = await DuckDBInstance.create(":memory:");
+  const duckdb = await createWriterDuckDB();
   try {
     const writer = createEventStoreWriter({ sink: localSink(root), duckdb });
     const running = new Map(EXPERIMENTS.map((key) => [key, runningExperiment(key)]));

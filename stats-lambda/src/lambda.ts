@@ -4,7 +4,6 @@
  * previews come from it: each query mirrors its project into /tmp (event-store/s3-mirror.ts)
  * and runs the metric engine there; a project over EVENT_MIRROR_MAX_BYTES is refused (docs/event-store.md).
  */
-import { DuckDBInstance } from "@duckdb/node-api";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { handle } from "hono/aws-lambda";
@@ -14,7 +13,7 @@ import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
 import { createStatsStore } from "./store.js";
 import { s3Sink } from "./event-store/s3-sink.js";
-import { createEventStoreWriter } from "./event-store/writer.js";
+import { createEventStoreWriter, createWriterDuckDB } from "./event-store/writer.js";
 import { maxProjectBytesFrom, mirroredEngine, s3Mirror } from "./event-store/s3-mirror.js";
 import { createMetricEngine } from "./metric-engine/index.js";
 import { requiredEnv, secret } from "../../shared/node/secrets.js";
@@ -36,7 +35,7 @@ const metricEngine = eventBucket
     )
   : undefined;
 const eventStore = eventBucket
-  ? DuckDBInstance.create(":memory:").then((duckdb) =>
+  ? createWriterDuckDB().then((duckdb) =>
       createEventStoreWriter({
         sink: s3Sink({ bucket: eventBucket, prefix: eventPrefix }),
         duckdb,

@@ -1,6 +1,5 @@
 /** The stats service as a Node HTTP server (local runs and tests). */
 import { serve, type ServerType } from "@hono/node-server";
-import { DuckDBInstance } from "@duckdb/node-api";
 import type { AddressInfo } from "node:net";
 import { flagReader, keys, readRecord, tokenLookup } from "../../shared/node/control-plane-table.js";
 import { answerAfterBody } from "../../shared/node/answer-after-body.js";
@@ -9,7 +8,7 @@ import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
 import { applyRetention, compact, DEFAULT_RETENTION_DAYS } from "./event-store/maintenance.js";
 import { localSink } from "./event-store/sink.js";
-import { createEventStoreWriter, type EventStoreWriter } from "./event-store/writer.js";
+import { createEventStoreWriter, createWriterDuckDB, type EventStoreWriter } from "./event-store/writer.js";
 import { createStatsStore, type StatsStore } from "./store.js";
 import { createMetricEngine } from "./metric-engine/index.js";
 
@@ -95,7 +94,7 @@ async function localEventStore(
   root: string,
   controlDb: Db,
 ): Promise<{ writer: EventStoreWriter; upkeep(): Promise<void>; close(): void }> {
-  const duckdb = await DuckDBInstance.create(":memory:");
+  const duckdb = await createWriterDuckDB();
   return {
     writer: createEventStoreWriter({ sink: localSink(root), duckdb }),
     async upkeep() {

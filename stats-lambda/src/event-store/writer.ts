@@ -10,13 +10,14 @@
  * same names again. Overlapping deliveries (a message in two) write the same rows twice
  * under two names; every row carries a stable id and readers keep one row per id.
  */
-import { DuckDBDataChunkWriter, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { columnTexts } from "./column-text.js";
 import { TABLES, type Column, type TableName } from "./columns.js";
 import { dayOf, deliveryFileName, partitionPath, sqlString } from "./paths.js";
-import type { ProjectRows } from "./rows.js";
+import type { EventRow, ExposureRow, ProjectRows } from "./rows.js";
 import type { FileSink } from "./sink.js";
 
 export interface AppendResult {
@@ -32,70 +33,85 @@ export interface EventStoreWriter {
 
 export interface EventStoreWriterOptions {
   sink: FileSink;
-  /** The DuckDB instance to write with (an in-memory one per writer is enough). */
+  /** The DuckDB instance to write with (`createWriterDuckDB()`: in memory, one thread). */
   duckdb: DuckDBInstance;
   /** Tests: runs after every file is staged and before any is published (throw to simulate a crash). */
   beforePublish?: () => void | Promise<void>;
 }
 
+/**
+ * The writer's DuckDB: in memory, one thread. A delivery's files are small (thousands of rows,
+ * one row group), so a second thread only adds hand-offs: COPY took about half the CPU with one
+ * (bench/event-store.ts); deliveries in parallel still run at once, each on its own connection.
+ */
+export const createWriterDuckDB = (): Promise<DuckDBInstance> => DuckDBInstance.create(":memory:", { threads: "1" });
+
 export const columnDefinitions = (columns: readonly Column[]) =>
   columns.map((c) => `"${c.name}" ${c.type}${c.nullable ? "" : " NOT NULL"}`).join(", ");
 
-const duckValue = (value: unknown, column: Column): DuckDBValue => {
-  if (value === null || value === undefined) return null;
-  return column.type === "BIGINT" ? BigInt(value as number) : (value as DuckDBValue);
-};
+const DAY_MS = 86_400_000;
+
+interface Partition {
+  table: TableName;
+  path: string;
+  rows: Array<ExposureRow | EventRow>;
+}
+
+/** A delivery's rows by the partition (table, project, UTC day) they go to, in order of first appearance. */
+function byPartition(projects: readonly ProjectRows[]): Partition[] {
+  const partitions = new Map<string, Partition>();
+  for (const { project, exposures, events } of projects) {
+    for (const [table, rows] of [
+      ["exposures", exposures],
+      ["events", events],
+    ] as const) {
+      // By day number: a delivery's rows fall on a day or two, so a date string per row would be waste.
+      const byDay = new Map<number, Partition>();
+      for (const row of rows) {
+        const day = Math.floor(row.time / DAY_MS);
+        let partition = byDay.get(day);
+        if (!partition) {
+          const path = partitionPath(table, project, dayOf(row.time));
+          partition = partitions.get(path); // the same project twice in one delivery: one file still
+          if (!partition) partitions.set(path, (partition = { table, path, rows: [] }));
+          byDay.set(day, partition);
+        }
+        partition.rows.push(row);
+      }
+    }
+  }
+  return [...partitions.values()];
+}
 
 export function createEventStoreWriter(options: EventStoreWriterOptions): EventStoreWriter {
   const { sink, duckdb } = options;
   return {
     sink,
     async append(messageIds, projects) {
-      // Rows by partition, each partition numbered: the temp tables carry the number.
-      const partitions: Array<{ table: TableName; path: string }> = [];
-      const byTable: Record<TableName, Array<{ part: number; row: object }>> = { exposures: [], events: [] };
-      const numbered = new Map<string, number>();
-      for (const { project, exposures, events } of projects) {
-        for (const [table, rows] of [
-          ["exposures", exposures],
-          ["events", events],
-        ] as const) {
-          for (const row of rows) {
-            const path = partitionPath(table, project, dayOf(row.time));
-            let part = numbered.get(path);
-            if (part === undefined) {
-              numbered.set(path, (part = partitions.length));
-              partitions.push({ table, path });
-            }
-            byTable[table].push({ part, row });
-          }
-        }
-      }
-      const total = byTable.exposures.length + byTable.events.length;
-      if (total === 0) return { rows: 0, files: 0 };
+      const partitions = byPartition(projects);
+      if (partitions.length === 0) return { rows: 0, files: 0 };
 
       const staging = join(await sink.stagingDir(), randomUUID());
       await mkdir(staging, { recursive: true });
       const connection = await duckdb.connect();
       try {
-        for (const table of Object.keys(byTable) as TableName[]) {
-          if (byTable[table].length > 0) await load(connection, table, byTable[table]);
-        }
         const file = deliveryFileName(messageIds);
-        const staged = partitions.map(({ table, path }, part) => {
-          const columns = TABLES[table].map((c) => `"${c.name}"`).join(", ");
-          return { table, part, local: join(staging, `${part}.parquet`), key: `${path}/${file}`, columns };
-        });
-        for (const { table, part, local, columns } of staged) {
-          // Sorted by time: row groups then carry tight min/max times for the engine to skip by.
-          await connection.run(
-            `COPY (SELECT ${columns} FROM delivery_${table} WHERE part = ${part} ORDER BY time, id)
-             TO ${sqlString(local)} (FORMAT parquet, COMPRESSION zstd)`,
-          );
+        const staged = partitions.map(({ path }, part) => ({
+          local: join(staging, `${part}.parquet`),
+          key: `${path}/${file}`,
+        }));
+        // Each partition's texts are built while DuckDB writes the one before (on its own thread).
+        let writing: Promise<void> = Promise.resolve();
+        for (const [part, { table, rows }] of partitions.entries()) {
+          const texts = columnTexts(TABLES[table], rows);
+          await writing;
+          writing = writeParquet(connection, texts.query, texts.params, staged[part]!.local);
+          writing.catch(() => {}); // awaited next: a failure fails the append, not the process meanwhile
         }
+        await writing;
         await options.beforePublish?.();
         for (const { local, key } of staged) await sink.publish(local, key);
-        return { rows: total, files: staged.length };
+        return { rows: partitions.reduce((n, p) => n + p.rows.length, 0), files: staged.length };
       } finally {
         connection.closeSync();
         await rm(staging, { recursive: true, force: true });
@@ -104,27 +120,15 @@ export function createEventStoreWriter(options: EventStoreWriterOptions): EventS
   };
 }
 
-/** Loads one table's rows into a temp table (`delivery_<table>`, plus their partition number) through an appender. */
-async function load(
-  connection: DuckDBConnection,
-  table: TableName,
-  rows: ReadonlyArray<{ part: number; row: object }>,
-): Promise<void> {
-  const columns = TABLES[table];
-  await connection.run(`CREATE TEMP TABLE delivery_${table} (${columnDefinitions(columns)}, part INTEGER NOT NULL)`);
-  const appender = await connection.createAppender(`delivery_${table}`);
+/** Writes a query's rows to a local Parquet file, sorted by time: row groups then carry tight min/max times for the engine to skip by. */
+async function writeParquet(connection: DuckDBConnection, query: string, params: readonly string[], local: string) {
+  const statement = await connection.prepare(
+    `COPY (${query} ORDER BY "time", id) TO ${sqlString(local)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
   try {
-    const writer = DuckDBDataChunkWriter.forAppender(appender);
-    const values: DuckDBValue[] = new Array(columns.length + 1);
-    for (const { part, row } of rows) {
-      const record = row as Record<string, unknown>;
-      for (let i = 0; i < columns.length; i++) values[i] = duckValue(record[columns[i]!.name], columns[i]!);
-      values[columns.length] = part;
-      writer.appendRow(values);
-    }
-    writer.flush();
-    appender.flushSync();
+    for (const [i, param] of params.entries()) statement.bindVarchar(i + 1, param);
+    await statement.run();
   } finally {
-    appender.closeSync();
+    statement.destroySync();
   }
 }
