@@ -366,7 +366,7 @@ describe("unit of analysis, allocations, periods and plans", () => {
     }
     await deliver(messages);
     const revenue = (await json("whale")).metrics.find((m) => m.key === "revenue")!;
-    expect(revenue.cap).toMatchObject({ percentile: 0.99 });
+    expect(revenue.cap).toMatchObject({ percentile: 0.975 }); // few buyers: the default range's lowest
     const treatment = revenue.variants[1]!;
     expect(treatment.uncappedMean).toBeGreaterThan(5000);
     expect(treatment.mean).toBeLessThan(20);

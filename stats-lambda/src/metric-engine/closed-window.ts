@@ -12,6 +12,9 @@
  *   the unit's value up to its closing day, which add up to its window value (and their squares
  *   to its square, their histogram moves to its bucket), grouped on the closing day.
  *
+ * - with covariates, per metric with one (pre-exposure.ts) `K:closed:pre` and
+ *   `K:closed:pre:cross`: CUPED's sums over the closed units (closedCovariateSeries).
+ *
  * Funnels are left out: their last step may come `conversionWindowHours` after the window.
  * Joined on the unit's number (`units.uno`, `val.unit_key`).
  *
@@ -24,6 +27,7 @@ import { isCappedMetric, type MetricDefinition } from "../../../shared/metrics/d
 import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX } from "../store.js";
 import { dayOf, dec, histogramBucketSql, seriesRow } from "./expressions.js";
 import { type MetricSource, totalColumns } from "./metric-sql.js";
+import { hasCovariate } from "./pre-exposure.js";
 import { sqlInteger, sqlString } from "./sql.js";
 
 const HOUR_MS = 3_600_000;
@@ -45,8 +49,43 @@ function byWindowEnd(metrics: readonly Compiled[]): Map<number, Compiled[]> {
   return ends;
 }
 
-/** The CTEs and series rows of the closed windows (none without a metric with a window end). */
-export function closedWindowSql(metrics: readonly Compiled[], deferred = false): { ctes: string[]; series: string[] } {
+/**
+ * CUPED's covariate over a window's closed units (pre-exposure.ts's `pre_units`, read from the
+ * final SELECT, so its CTE may come later): `K:closed:pre` (units with history, Σx, Σx²) and
+ * `K:closed:pre:cross` (Σx·y, y the unit's window value), on the closing day. The report's
+ * closed view reads them as `K:pre` and `K:pre:cross` (report/closed-window.ts).
+ */
+function closedCovariateSeries(closed: string, { metric, name, source }: Compiled, deferred: boolean): string[] {
+  const key = `${metric.key}${CLOSED_SUFFIX}`;
+  const xs = dec(`p.${name}_x`);
+  const withHistory = `JOIN pre_units p ON p.unit_key = c.uno`;
+  // Deferred (the unit state): each row keeps its window's end, as closedWindowSql's rows do.
+  const cut = deferred ? { cut: "c.cut_ms" } : {};
+  const byCut = deferred ? ", 7" : "";
+  const covariate =
+    `${seriesRow("c.closed_day", "c.variant", sqlString(`${key}:pre`), `sum(p.${name}_h)`, `sum(p.${name}_x)`, `sum(${xs} * ${xs})`, cut)} ` +
+    `FROM ${closed} c ${withHistory} GROUP BY 1, 2${byCut}`;
+  const day = `x.${name}_day`;
+  const cross =
+    source === "conversion"
+      ? `${seriesRow("c.closed_day", "c.variant", sqlString(`${key}:pre:cross`), "0", `sum(${xs} * ${VALUE_SCALE})`, "0", cut)} ` +
+        `FROM conversions x JOIN ${closed} c ON x.unit_key = c.uno ${withHistory} ` +
+        `WHERE ${day} IS NOT NULL AND ${day} <= c.closed_day AND p.${name}_x <> 0 GROUP BY 1, 2${byCut}`
+      : `${seriesRow("c.closed_day", "c.variant", sqlString(`${key}:pre:cross`), "0", `sum(${xs} * (${dec(`v.${name}_v`)} - ${dec(`v.${name}_pv`)}))`, "0", cut)} ` +
+        `FROM val v JOIN ${closed} c ON v.unit_key = c.uno ${withHistory} ` +
+        `WHERE v.day_no <= c.closed_day AND p.${name}_x <> 0 GROUP BY 1, 2${byCut}`;
+  return [covariate, cross];
+}
+
+/**
+ * The CTEs and series rows of the closed windows (none without a metric with a window end);
+ * with `covariates`, CUPED's series over the closed units too (closedCovariateSeries).
+ * `deferred`: see the module's comment.
+ */
+export function closedWindowSql(
+  metrics: readonly Compiled[],
+  { covariates = false, deferred = false }: { covariates?: boolean | undefined; deferred?: boolean } = {},
+): { ctes: string[]; series: string[] } {
   const ends = byWindowEnd(metrics);
   if (ends.size === 0) return { ctes: [], series: [] };
   const ctes = deferred
@@ -73,6 +112,9 @@ export function closedWindowSql(metrics: readonly Compiled[], deferred = false):
       `${seriesRow("closed_day", "variant", sqlString(`${CLOSED_UNITS_PREFIX}${end}`), "count(*)", "0", "0", cut(closed))} FROM ${closed} GROUP BY 1, 2${byCut}`,
     );
     const counted = group.filter((m) => m.source === "counted");
+    if (covariates)
+      for (const m of group.filter((g) => hasCovariate(g.metric)))
+        series.push(...closedCovariateSeries(closed, m, deferred));
     for (const { metric, name } of group.filter((m) => m.source === "conversion")) {
       const day = `x.${name}_day`;
       series.push(

@@ -344,7 +344,7 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
     ctes.push(...compiled.flatMap((s) => s.ctes));
     series.push(...compiled.flatMap((s) => s.series));
     // Metrics with a window end: their units once the window closed (closed-window.ts).
-    const closed = closedWindowSql(metrics, deferred);
+    const closed = closedWindowSql(metrics, { covariates: query.covariates, deferred });
     ctes.push(...closed.ctes);
     series.push(...closed.series);
   }

@@ -69,6 +69,29 @@ describe("closed windows in the report", () => {
   });
 });
 
+describe("CUPED in the closed view", () => {
+  it("adjusts a windowed metric by its closed units' pre-exposure values (K:closed:pre)", () => {
+    const covariates = [
+      row(7, "control", "orders:closed:pre", 1000, 1000, 3000),
+      row(7, "treatment", "orders:closed:pre", 1000, 1000, 3000),
+      row(7, "control", "orders:closed:pre:cross", 0, 3000, 0),
+      row(7, "treatment", "orders:closed:pre:cross", 0, 3400, 0),
+    ];
+    const report = buildReport(experimentOn(orders), [...rows(), ...covariates], QUALITY, Date.now());
+    const section = report.metrics[0]!;
+    expect(section.window).toEqual({ endHours: 168, closedUnits: 2000 });
+    // Var y 2 (control), Var x 2, Cov 1: ρ² = 0.25 in control; pooled θ over both arms.
+    expect(section.cuped?.unitsWithHistory).toBe(2000);
+    expect(section.cuped!.varianceReduction).toBeGreaterThan(0.2);
+    expect(section.variants[0]!.unadjustedMean).toBeCloseTo(2, 12); // the closed units' window mean
+    expect(section.variants[1]!.comparison!.difference).toBeCloseTo(0.4, 12); // x̄ equal in both arms
+    // Without the closed covariate (only the running one), no CUPED: the closed view reads its own.
+    const running = covariates.map((r) => ({ ...r, metric: r.metric.replace(":closed", "") }));
+    const unadjusted = buildReport(experimentOn(orders), [...rows(), ...running], QUALITY, Date.now());
+    expect(unadjusted.metrics[0]!.cuped).toBeUndefined();
+  });
+});
+
 describe("the default window", () => {
   const plain: Metric = { key: "orders", type: "event_totals", eventType: "order" };
 
