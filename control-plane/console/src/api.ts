@@ -80,7 +80,8 @@ export const api = {
     json<T>("", "POST", path, { body: body ?? {}, ...(ifMatch === undefined ? {} : { ifMatch }) }),
   put: <T>(path: string, body: unknown, ifMatch?: number) =>
     json<T>("", "PUT", path, { body, ...(ifMatch === undefined ? {} : { ifMatch }) }),
-  delete: (path: string) => json<void>("", "DELETE", path),
+  delete: (path: string, ifMatch?: number) =>
+    json<void>("", "DELETE", path, ifMatch === undefined ? undefined : { ifMatch }),
 };
 
 function statsBase(): string {

@@ -11,5 +11,10 @@ export type {
   TokenView as Me,
 } from "../../src/routes/schemas.js";
 export type { CatalogMetric } from "../../src/db/records.js";
+import type { Segment } from "../../../shared/authoring/segments.js";
+import type { Flag } from "../../../shared/authoring/schema.js";
+/** A project segment as `GET …/segments` answers it (control-plane/src/segments/segments.ts, `SegmentView`). */
+export type StoredSegment = Segment &
+  Pick<Flag, "version" | "createdAt" | "updatedAt" | "lastChange"> & { usedBy: string[] };
 import type { TokenView } from "../../src/routes/schemas.js";
 export type Role = TokenView["role"];

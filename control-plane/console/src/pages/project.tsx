@@ -9,6 +9,7 @@ import { DeploymentsTab } from "./deployments.js";
 import { FlagsTab } from "./flags.js";
 import { GroupsTab } from "./groups.js";
 import { MetricsTab } from "./metrics.js";
+import { SegmentsTab } from "./segments.js";
 import { NotificationsTab } from "./notifications.js";
 import { SettingsTab } from "./settings.js";
 import { TryUserTab } from "./try-user.js";
@@ -18,6 +19,7 @@ const TABS = [
   ["metrics", "Metric catalog"],
   ["deployments", "Deployments & keys"],
   ["groups", "Groups & holdouts"],
+  ["segments", "Segments"],
   ["try", "Try a user"],
   ["audit", "Audit log"],
   ["requests", "Change requests"],
@@ -53,6 +55,7 @@ export function ProjectPage({ project, tab }: { project: string; tab: string }) 
           {tab === "metrics" && <MetricsTab project={project} />}
           {tab === "deployments" && <DeploymentsTab project={project} />}
           {tab === "groups" && <GroupsTab project={project} />}
+          {tab === "segments" && <SegmentsTab project={project} />}
           {tab === "try" && <TryUserTab project={project} />}
           {tab === "audit" && <AuditLogTab project={project} />}
           {tab === "requests" && <ChangeRequestsList project={project} />}

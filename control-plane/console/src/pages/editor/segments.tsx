@@ -1,8 +1,10 @@
 /** Targeting segments: a condition builder over every operator and property kind. */
 import { OPERATORS } from "../../../../../shared/evaluation/operators.js";
 import { USER_FIELDS } from "../../../../../shared/evaluation/context.js";
-import { Select } from "../../components.js";
-import type { Condition, FlagInput } from "../../types.js";
+import { Link, useLocation } from "wouter-preact";
+import { api } from "../../api.js";
+import { Select, useLoad } from "../../components.js";
+import type { Condition, FlagInput, StoredSegment } from "../../types.js";
 import type { Edit } from "./draft.js";
 import { CheckedField, CheckedTextArea, GroupProblem } from "./problems.js";
 import { WeightSliders } from "./weight-sliders.js";
@@ -17,7 +19,17 @@ const lines = (text: string) =>
     .map((v) => v.trim())
     .filter((v) => v !== "");
 
+/** The project of the page the editor is on (`/projects/<p>/…`): whose segments the picker offers. */
+const projectOf = (location: string) => /^\/projects\/([^/]+)/.exec(location)?.[1];
+
 export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }) {
+  const [location] = useLocation();
+  const project = projectOf(location);
+  const shared = useLoad(
+    () => (project ? api.get<StoredSegment[]>(`/projects/${project}/segments`) : Promise.resolve([])),
+    [project],
+  );
+  const known = shared.data ?? [];
   return (
     <fieldset>
       <legend>Targeting segments</legend>
@@ -46,6 +58,13 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
               />
             </label>
           </div>
+          <SegmentPicker
+            project={project}
+            index={s}
+            value={segment.segment}
+            segments={known}
+            onChange={(key) => edit((d) => (key ? void (d.segments[s]!.segment = key) : delete d.segments[s]!.segment))}
+          />
           {segment.conditions.map((condition, c) => (
             <ConditionRow
               key={c}
@@ -54,7 +73,7 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
               condition={condition}
               onChange={(next) => edit((d) => void (d.segments[s]!.conditions[c] = next))}
               onRemove={
-                segment.conditions.length > 1
+                segment.conditions.length > 1 || segment.segment
                   ? () => edit((d) => void d.segments[s]!.conditions.splice(c, 1))
                   : undefined
               }
@@ -113,7 +132,49 @@ export function SegmentsEditor({ draft, edit }: { draft: FlagInput; edit: Edit }
   );
 }
 
-function ConditionRow({
+/** A rule's project segment (`segment`): its conditions hold too, resolved when the flag is published. */
+function SegmentPicker({
+  project,
+  index,
+  value,
+  segments,
+  onChange,
+}: {
+  project: string | undefined;
+  index: number;
+  value: string | undefined;
+  segments: StoredSegment[];
+  onChange: (key: string | undefined) => void;
+}) {
+  const chosen = segments.find((s) => s.key === value);
+  const options: Array<readonly [string, string]> = [
+    ["", "None: only the conditions below"],
+    ...segments.map((s) => [s.key, `${s.name} (${s.key})`] as const),
+    ...(value && !chosen ? [[value, `${value} (not found)`] as const] : []),
+  ];
+  return (
+    <div class="segment-picker" data-segment-picker={index}>
+      <Select
+        label={`Segment ${index + 1}: project segment`}
+        value={value ?? ""}
+        options={options}
+        onChange={(key) => onChange(key || undefined)}
+      />
+      {chosen && (
+        <p class="hint">
+          Users in <Link href={`/projects/${project}/segments`}>{chosen.name}</Link>:{" "}
+          {chosen.conditions
+            .map((c) => `${c.groupType ? `${c.groupType}.` : ""}${c.property} ${c.op} ${c.values.join(", ")}`)
+            .join("; and ")}{" "}
+          — and the conditions below, if any.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** One condition: property kind, field or property, operator, values (the Segments page edits the same rows). */
+export function ConditionRow({
   index,
   at,
   condition,
