@@ -5,11 +5,9 @@
  * exposures go to the queue as in production (a consumer drains it).
  */
 import autocannon from "autocannon";
-import { kvNameForApiKey } from "../shared/deployment-document.js";
-import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
 import { Miniflare } from "miniflare";
+import { BENCH_KEY as KEY, startBenchEdge } from "./bench-edge.js";
 import { compareLatency, type LatencyStats } from "./serial-latency.js";
-import { benchDocument, createWorkload } from "./workload.js";
 
 export interface HttpResult {
   /** Serial requests on one keep-alive connection: what one caller waits. */
@@ -34,7 +32,6 @@ export interface HttpResult {
   };
 }
 
-const KEY = "bench-server-key";
 const BARE_WORKER = "export default { fetch() { return new Response('ok'); } }";
 const KV_READ_WORKER =
   "export default { async fetch(request, env) { return new Response(await env.KV.get('value')); } }";
@@ -59,24 +56,8 @@ export async function benchHttp({
     port: 0,
     cf: false,
   });
-  const workload = createWorkload(10_000);
-  const { mf, url } = await startEdgeMiniflare({
-    // The rate limiter stays in the path (its cost is measured) with a budget above this load.
-    rateLimitPer10s: 1_000_000_000,
-    extraWorkers: [
-      {
-        name: "drain",
-        modules: true,
-        script: "export default { async queue(batch) { batch.ackAll(); } };",
-        compatibilityDate: "2026-04-01",
-        queueConsumers: { [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 0.1 } },
-      },
-    ],
-  });
+  const { mf, url, users: encodedUsers } = await startBenchEdge();
   try {
-    const kv = await mf.getKVNamespace("FLAGS", "edge");
-    await kv.put(kvNameForApiKey(KEY), benchDocument(workload.flags));
-    const encodedUsers = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
     const user = (i: number) => encodedUsers[i % encodedUsers.length]!;
     const path = "/sdk/v2/vardata?v=0";
     await (await kvReader.getKVNamespace("KV")).put("value", "ok");

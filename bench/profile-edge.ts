@@ -8,9 +8,7 @@
  */
 import http from "node:http";
 import { fetch as miniflareFetch } from "miniflare";
-import { kvNameForApiKey } from "../shared/deployment-document.js";
-import { EVENTS_QUEUE, startEdgeMiniflare } from "../edge/local/miniflare.js";
-import { benchDocument, createWorkload } from "./workload.js";
+import { BENCH_KEY as KEY, startBenchEdge } from "./bench-edge.js";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) =>
@@ -18,7 +16,6 @@ const option = (name: string, fallback: string) =>
 const REQUESTS = Number(option("requests", "20000"));
 const PORT = Number(option("inspector-port", "9229"));
 const track = !args.includes("--no-track");
-const KEY = "bench-server-key";
 
 interface ProfileNode {
   id: number;
@@ -69,24 +66,8 @@ function table(rows: Map<string, number>, total: number, unit: (value: number) =
     .join("\n");
 }
 
-const workload = createWorkload(10_000);
-const { mf, url } = await startEdgeMiniflare({
-  inspectorPort: PORT,
-  rateLimitPer10s: 1_000_000_000,
-  extraWorkers: [
-    {
-      name: "drain",
-      modules: true,
-      script: "export default { async queue(batch) { batch.ackAll(); } };",
-      compatibilityDate: "2026-04-01",
-      queueConsumers: { [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 0.1 } },
-    },
-  ],
-});
+const { mf, url, users } = await startBenchEdge({ inspectorPort: PORT });
 try {
-  const kv = await mf.getKVNamespace("FLAGS", "edge");
-  await kv.put(kvNameForApiKey(KEY), benchDocument(workload.flags));
-  const users = workload.users.map((user) => Buffer.from(JSON.stringify(user)).toString("base64url"));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   let i = 0;
   const get = () =>

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
 import { api } from "../api.js";
-import { Banner, ChangeList, ErrorBanner, Loading, Select, useLoad } from "../components.js";
+import { Banner, ChangeList, ErrorBanner, Loading, useLoad } from "../components.js";
 import { changesBetween } from "../diff.js";
 import { GUIDES, guidedDraft, guidedProblems, keyFromName, stepProblems, type GuideKind } from "../guided-steps.js";
 import type { Deployment, Flag, FlagInput, StoredGroup } from "../types.js";
@@ -17,9 +17,16 @@ import { ExperimentFields } from "./editor/experiment-fields.js";
 import { CheckedField, CheckedTextArea, GroupProblem, ProblemsContext } from "./editor/problems.js";
 import { SegmentsEditor } from "./editor/segments.js";
 import { TargetingLists } from "./editor/targeting-lists.js";
+import { BucketingFields, RolloutSlider, VariantWeights } from "./editor/rollout.js";
 import { VariantsEditor } from "./editor/variants.js";
-import { WeightSliders } from "./editor/weight-sliders.js";
 import { QuickStart } from "./quick-start.js";
+
+/** The bucketing units in a newcomer's words: what each one means for who sees what. */
+const GUIDED_UNITS = [
+  ["user_id", "User ID: signed-in users, the same variant on every device"],
+  ["device_id", "Device ID: anonymous visitors, one variant per device"],
+  ["group", "Group: everyone in a company (or other group) together"],
+] as const;
 
 export function GuidedCreatePage({ project, kind }: { project: string; kind: string }) {
   const state = useLoad(async () => {
@@ -319,58 +326,28 @@ function StepFields({
       return <VariantsEditor draft={draft} edit={edit} markInvalid={markInvalid} />;
     case "bucketing":
       return (
-        <div class="row">
-          <Select
-            label="Randomize by"
-            value={draft.bucketing.unit}
-            options={
-              [
-                ["user_id", "User ID: signed-in users, the same variant on every device"],
-                ["device_id", "Device ID: anonymous visitors, one variant per device"],
-                ["group", "Group: everyone in a company (or other group) together"],
-              ] as const
-            }
-            onChange={(unit) => edit((d) => void (d.bucketing = { ...d.bucketing, unit }))}
-          />
-          {draft.bucketing.unit === "group" && (
-            <CheckedField
-              problem="bucketing.groupType"
-              label="Group type"
-              hint="For example company_id"
-              value={draft.bucketing.groupType ?? ""}
-              onInput={(e) => edit((d) => void (d.bucketing.groupType = e.currentTarget.value || undefined))}
-            />
-          )}
-        </div>
+        <BucketingFields
+          draft={draft}
+          edit={edit}
+          label="Randomize by"
+          units={GUIDED_UNITS}
+          groupTypeHint="For example company_id"
+        />
       );
-    case "allocation":
+    case "allocation": {
+      const units =
+        draft.bucketing.unit === "device_id" ? "devices" : draft.bucketing.unit === "group" ? "groups" : "users";
       return (
         <>
-          <label class="field slider">
-            <span class="field-label">
-              {kind === "experiment" ? "In the experiment" : "Rollout"}: {draft.rollout}% of{" "}
-              {draft.bucketing.unit === "device_id" ? "devices" : draft.bucketing.unit === "group" ? "groups" : "users"}
-            </span>
-            <input
-              type="range"
-              min={0}
-              max={100}
-              step={1}
-              value={draft.rollout}
-              onInput={(e) => edit((d) => void (d.rollout = Number(e.currentTarget.value)))}
-            />
-          </label>
-          {draft.variants.length > 1 && (
-            <WeightSliders
-              label="Split between variants"
-              variants={draft.variants.map((v) => v.key)}
-              weights={draft.weights}
-              onChange={(weights) => edit((d) => (weights ? void (d.weights = weights) : delete d.weights))}
-            />
-          )}
-          <GroupProblem problem="weights" />
+          <RolloutSlider
+            draft={draft}
+            edit={edit}
+            label={`${kind === "experiment" ? "In the experiment" : "Rollout"}: ${draft.rollout}% of ${units}`}
+          />
+          <VariantWeights draft={draft} edit={edit} label="Split between variants" onlyWhenSplit />
         </>
       );
+    }
     case "targeting":
       return (
         <>
