@@ -372,6 +372,42 @@ function documentRoutes(app: OpenAPIHono<AuthEnv>): void {
       ...errors,
     },
   });
+  const arm = z.object({ n: z.number(), mean: z.number(), m2: z.number().describe("Σ(x − mean)²") });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/projects/{project}/releases/{key}/guardrails",
+    summary: "A guarded release's guardrails: units served the variant against units held back",
+    description:
+      "Per guardrail metric of a release flag part-way rolled out, the sufficient statistics of each arm, each unit in " +
+      "the arm of its first exposure since `since` (what a rollout plan's monitor reads). Read docs/releases.md. " +
+      "Admin token, viewer role or more. 503 without an event store.",
+    tags: ["Releases"],
+    security: [{ adminToken: [] }],
+    request: {
+      params: z.object({ project: z.string(), key: z.string() }),
+      query: z.object({ since: sinceQuery }),
+    },
+    responses: {
+      200: {
+        description: "One entry per guardrail metric",
+        content: {
+          "application/json": {
+            schema: z.object({
+              guardrails: z.array(
+                z.object({
+                  metric: z.string(),
+                  direction: z.enum(["increase", "decrease"]),
+                  served: arm,
+                  heldBack: arm,
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      ...errors,
+    },
+  });
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/projects/{project}/metrics/preview",

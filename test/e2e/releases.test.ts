@@ -28,10 +28,14 @@ let clientKey: string;
 let receiver: Receiver;
 let secret: string;
 
-/** Each step held 6 s: the whole plan fits the test. */
-const STEPS = [
-  { percent: 20, minutes: 0.1 },
-  { percent: 50, minutes: 0.1 },
+/**
+ * The plan: 20% → 50% → 100%. Held 6 s a step where it should advance (the whole plan fits the test);
+ * a minute a step where it should roll back, so a slow machine's traffic cannot outlast the plan
+ * (at 100% nobody is held back, and there is nothing left to compare).
+ */
+const stepsOf = (minutes: number) => [
+  { percent: 20, minutes },
+  { percent: 50, minutes },
   { percent: 100, minutes: 0 },
 ];
 const STEP_MS = 6_000;
@@ -161,12 +165,14 @@ async function simulate(flag: string, harm: number, seed: number, users: number,
 }
 
 /** Starts a plan on a new active release flag, and waits until the edge serves its first step. */
-async function startPlan(flag: string): Promise<void> {
+async function startPlan(flag: string, stepMs: number): Promise<void> {
   const created = await stack.api("POST", "/projects/shop/flags", releaseFlag(flag));
   expect(created.status).toBe(201);
   const active = await stack.api("POST", `/projects/shop/flags/${flag}/activate`, { version: created.body.version });
   expect(active.status).toBe(200);
-  expect((await stack.api("PUT", `/projects/shop/flags/${flag}/rollout-plan`, { steps: STEPS })).status).toBe(201);
+  expect(
+    (await stack.api("PUT", `/projects/shop/flags/${flag}/rollout-plan`, { steps: stepsOf(stepMs / 60_000) })).status,
+  ).toBe(201);
   const probes = Array.from({ length: 20 }, (_, i) => `${flag}-probe-${i}`);
   await expect
     .poll(async () => (await Promise.all(probes.map((id) => evaluate(flag, id, false)))).includes("on"), {
@@ -192,7 +198,7 @@ afterAll(async () => {
 
 describe("a progressive rollout over the real edge", () => {
   it("rolls back a variant making 30% more errors at the edge within 5 s, with one signed webhook", async () => {
-    await startPlan("new-checkout");
+    await startPlan("new-checkout", 60_000);
     let crossedAt = 0;
     const { arms, servedUser } = await simulate("new-checkout", 1.3, 24, 2_000, (sent) => {
       if (!sent.harm()) return false;
@@ -245,8 +251,36 @@ describe("a progressive rollout over the real edge", () => {
     });
   }, 90_000);
 
+  it("answers bad guardrail reads on the stats API with clear JSON errors", async () => {
+    const read = async (path: string) => {
+      const response = await fetch(`${stack.statsUrl}${path}`, {
+        headers: { authorization: `Bearer ${stack.adminToken}` },
+      });
+      return { status: response.status, body: (await response.json()) as { error?: { message: string } } };
+    };
+    const since = encodeURIComponent(new Date().toISOString());
+    expect((await read("/projects/shop/releases/new-checkout/guardrails")).status).toBe(400);
+    expect((await read("/projects/shop/releases/new-checkout/guardrails?since=yesterday")).status).toBe(400);
+    const missing = await read(`/projects/shop/releases/no-such-flag/guardrails?since=${since}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error?.message).toContain("no-such-flag");
+    expect((await read(`/projects/shop/releases/${"x".repeat(300)}/guardrails?since=${since}`)).status).toBe(404);
+    const fresh = await read(`/projects/shop/releases/new-checkout/guardrails?since=${since}`);
+    expect(fresh.status).toBe(200);
+    expect(fresh.body).toEqual({
+      guardrails: [
+        {
+          metric: "errors",
+          direction: "decrease",
+          served: { n: 0, mean: 0, m2: 0 },
+          heldBack: { n: 0, mean: 0, m2: 0 },
+        },
+      ],
+    });
+  });
+
   it("advances the same plan to 100% on schedule when the errors are the same either side", async () => {
-    await startPlan("new-search");
+    await startPlan("new-search", STEP_MS);
     const startedAt = Date.parse((await planOf("new-search")).createdAt);
     // Whether the watcher ever tested the guardrail on the traffic (each check replaces the last).
     let tested = false;
