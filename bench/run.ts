@@ -115,12 +115,14 @@ Targets: p99 ≤ 1.5× the bare worker's (**${x(latency.p99Ms, floor.p99Ms)}** a
 p99.9 within 2× of it (**${x(latency.p999Ms, floor.p999Ms)}**, **${x(fourTimes.exposures.p999Ms, fourTimes.floor.p999Ms)}**); p99 under 2 ms on loopback
 (**${latency.p99Ms} ms** with exposures, **${latencyNoExposures.p99Ms} ms** without). Where the time goes, and why the
 tail is where it is: docs/architecture.md, "How evaluation stays fast" (\`bench/profile-edge.ts\` profiles it).
-The difference between the first two rows is the exposure path. Taken apart on this machine (same
-method, two runs each): without the final \`sendBatch\` the p99 with exposures was 1.3–1.4 ms, and with
-\`sendBatch\` replaced by the structured clone it performs, 1.3–1.5 ms; so about half of the difference is
-ours (deduplication, ~18 exposures per request, packing, cloning) and half is Miniflare's queue broker
-and its consumer, which run inside the same workerd on these 2 shared cores (on Cloudflare the queue is a
-separate service). The p99.9 is the machine's: a worker answering only \`/health\` shows the same 15–20 ms
+The difference between the first two rows is the exposure path. Taken apart on this machine before
+issue 28's last change (same method, two runs each): without the final \`sendBatch\` the p99 with exposures was
+1.3–1.4 ms, and with \`sendBatch\` replaced by the structured clone it performs, 1.3–1.5 ms; so about half of
+the difference was ours (deduplication, ~18 exposures per request, packing, cloning an object per exposure) and
+half is Miniflare's queue broker and its consumer, which run inside the same workerd on these 2 shared cores (on
+Cloudflare the queue is a separate service). Since then a request appends one pre-serialized line to a page
+and the flush sends the pages as strings (docs/architecture.md, "The exposure path, the route and the user, off
+the request"); \`GET /sdk/v2/vardata\` is answered before Hono's router. The p99.9 is the machine's: a worker answering only \`/health\` shows the same 15–20 ms
 stalls every 100–200 ms.
 Compare rows with the floor of the same run: this shared machine's speed varies from run to run (the floor's p50
 has ranged from 0.32 to 0.68 ms across sessions, and throughput with it).

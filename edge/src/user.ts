@@ -41,60 +41,29 @@ export function checkDepth(value: unknown, what: string): void {
     throw new ApiError({ status: 400, message: `${what} is nested deeper than ${MAX_DEPTH} levels` });
 }
 
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const NON_ASCII = /[\x80-\xff]/;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** Each base64 character's six bits, the URL-safe alphabet's too (-1: not base64). */
-const SEXTETS = new Int8Array(128).fill(-1);
-for (let i = 0; i < 64; i++) {
-  SEXTETS["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
-}
-SEXTETS["-".charCodeAt(0)] = 62;
-SEXTETS["_".charCodeAt(0)] = 63;
-const EQUALS = 0x3d;
-
-/** The isolate's decoding buffer, grown to the largest header seen (at most MAX_USER_BYTES). */
-let scratch = new Uint8Array(1024);
-
-/**
- * Base64 (standard or URL-safe, padding optional) of UTF-8 text, decoded in one pass into a
- * reused buffer: the one string made is the text. Returns undefined when a character is not
- * base64 (up to two `=` may end it); throws when the length is not one of base64's.
- */
-function base64Text(text: string): string | undefined {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === EQUALS && text.length - end < 3) end--;
-  if (text.length - end > 2) return undefined;
-  const length = (end >> 2) * 3 + 2;
-  if (scratch.length < length) scratch = new Uint8Array(length);
-  let bits = 0;
-  let held = 0;
-  let at = 0;
-  for (let i = 0; i < end; i++) {
-    const code = text.charCodeAt(i);
-    const sextet = code < 128 ? SEXTETS[code]! : -1;
-    if (sextet < 0) return undefined;
-    bits = ((bits << 6) | sextet) & 0xffffff;
-    held += 6;
-    if (held >= 8) {
-      held -= 8;
-      scratch[at++] = (bits >> held) & 0xff;
-    }
-  }
-  if (end % 4 === 1) throw new Error("not a base64 length");
-  return utf8.decode(scratch.subarray(0, at));
+function bytesOf(binary: string): Uint8Array {
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 export function decodeBase64Json(text: string, what: string): unknown {
   const trimmed = text.trim();
   if (trimmed.length > MAX_USER_BYTES * 1.4)
     throw new ApiError({ status: 413, message: `${what} is larger than ${MAX_USER_BYTES} bytes` });
-  let json: string | undefined;
+  if (!BASE64.test(trimmed)) throw new ApiError({ status: 400, message: `${what} is not base64` });
+  const standard = trimmed.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+  let json: string;
   try {
-    json = base64Text(trimmed);
+    const binary = atob(standard + "=".repeat((4 - (standard.length % 4)) % 4));
+    json = NON_ASCII.test(binary) ? utf8.decode(bytesOf(binary)) : binary; // ASCII is already the text
   } catch {
     throw new ApiError({ status: 400, message: `${what} is not valid base64 of UTF-8 text` });
   }
-  if (json === undefined) throw new ApiError({ status: 400, message: `${what} is not base64` });
   try {
     return JSON.parse(json);
   } catch {

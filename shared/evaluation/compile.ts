@@ -25,7 +25,7 @@ import {
   reasonFor,
 } from "./flag-metadata.js";
 import { compileCondition, type Predicate } from "./operators.js";
-import { newRegexBudget, REGEX_BUDGET } from "./regex-budget.js";
+import { newRegexBudget, REGEX_BUDGET, REGEX_WORK_PER_EVALUATION } from "./regex-budget.js";
 import type {
   EvaluationContext,
   EvaluationFlag,
@@ -103,6 +103,8 @@ interface Plan {
   readonly isRead: readonly boolean[];
   readonly result: EvaluationResults;
   readonly outcomes: (Outcome | undefined)[];
+  /** The evaluation target `serve` reuses (its context is cleared after each evaluation): two objects fewer each. */
+  readonly target: Target;
   busy: boolean;
 }
 
@@ -381,7 +383,8 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     const read = flags.flatMap((_, index) => (isRead[index] ? [index] : []));
     const result: EvaluationResults = {};
     for (const index of read) result[flags[index]!.key] = undefined as never; // one shape for the scratch object
-    return { flags, answer, read, isRead, result, outcomes: flags.map(() => undefined), busy: false };
+    const target: Target = { context: undefined, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: 0 };
+    return { flags, answer, read, isRead, result, outcomes: flags.map(() => undefined), target, busy: false };
   };
   let all: Plan | undefined;
   const orders = new Map<string, Plan>();
@@ -408,8 +411,17 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
     outcomes: (Outcome | undefined)[] | undefined,
     withExposure: boolean,
     isRead?: readonly boolean[],
+    scratch?: Target,
   ): void => {
-    const target: Target = { context, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: nextEvaluation() };
+    let target: Target;
+    if (scratch === undefined)
+      target = { context, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: nextEvaluation() };
+    else {
+      target = scratch;
+      target.context = context;
+      target[REGEX_BUDGET]!.remaining = REGEX_WORK_PER_EVALUATION;
+      target[EVALUATION] = nextEvaluation();
+    }
     let compiles = COMPILES_PER_EVALUATION;
     for (let i = 0; i < order.length; i++) {
       const lazy = order[i]!;
@@ -426,18 +438,24 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
 
   const serve = (context: EvaluationContext, { flagKeys, defaults = true }: ServeOptions = {}): Outcome[] => {
     const plan = planFor(flagKeys);
-    if (plan.busy) return serveWith(context, { ...plan, result: {}, outcomes: [] }, defaults);
+    if (plan.busy) return serveWith(context, { ...plan, result: {}, outcomes: [] }, defaults, undefined);
     plan.busy = true;
     try {
       // The scratch result must not show the previous evaluation's variants to this one.
       for (let i = 0; i < plan.read.length; i++) plan.result[plan.flags[plan.read[i]!]!.key] = undefined as never;
-      return serveWith(context, plan, defaults);
+      return serveWith(context, plan, defaults, plan.target);
     } finally {
+      plan.target.context = undefined; // the user is not kept past the request
       plan.busy = false;
     }
   };
-  const serveWith = (context: EvaluationContext, plan: Plan, defaults: boolean): Outcome[] => {
-    run(context, plan.flags, plan.result, plan.outcomes, true, plan.isRead);
+  const serveWith = (
+    context: EvaluationContext,
+    plan: Plan,
+    defaults: boolean,
+    target: Target | undefined,
+  ): Outcome[] => {
+    run(context, plan.flags, plan.result, plan.outcomes, true, plan.isRead, target);
     const served: Outcome[] = [];
     for (let i = 0; i < plan.answer.length; i++) {
       const outcome = plan.outcomes[plan.answer[i]!];
