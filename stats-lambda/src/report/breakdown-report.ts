@@ -26,7 +26,6 @@ export async function reportWithBreakdown(
   const source = engineSource(engine, store, {
     covariates: true,
     epochs: true,
-    defaultWindows: true,
     breakdown: property,
   });
   let segments = new Map<string, AggregateRow[]>();

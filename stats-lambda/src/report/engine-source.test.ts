@@ -47,7 +47,7 @@ describe("the engine's source and the default window", () => {
 
   it("asks the engine for the default window, and the report tests the closed units", async () => {
     const { engine, queries } = await engineOver(400, T0 + 9 * DAY);
-    const source = engineSource(engine, noStore);
+    const source = engineSource(engine, noStore, { covariates: true, epochs: true, defaultWindows: true });
     expect(source.closesWindows).toBe(true);
     const rows = await source.aggregates("p", "exp", 1, flag);
     expect(queries[0]!.metrics[0]!.window).toEqual({ startHours: 0, endHours: DEFAULT_WINDOW_HOURS });
@@ -62,7 +62,8 @@ describe("the engine's source and the default window", () => {
 
   it("before the first window closes: running values, no verdict, and the warning", async () => {
     const { engine } = await engineOver(400, T0 + 4 * DAY);
-    const rows = await engineSource(engine, noStore).aggregates("p", "exp", 1, flag);
+    const windowed = engineSource(engine, noStore, { covariates: true, epochs: true, defaultWindows: true });
+    const rows = await windowed.aggregates("p", "exp", 1, flag);
     expect(rows.some((r) => r.metric.startsWith("$closed:"))).toBe(false);
     const report = buildReport(flag, rows, QUALITY, Date.now(), undefined, undefined, { defaultWindows: true });
     const comparison = report.metrics[0]!.variants[1]!.comparison!;
@@ -71,11 +72,12 @@ describe("the engine's source and the default window", () => {
     expect(comparison.warnings).toEqual(["window_not_closed"]);
   });
 
-  it("leaves windows open when asked for the engine's plain rows (the sources' parity test)", async () => {
+  it("leaves windows open by default, and for the engine's plain rows (the sources' parity test)", async () => {
     const { engine, queries } = await engineOver(10, T0 + 9 * DAY);
-    const source = engineSource(engine, noStore, {});
-    await source.aggregates("p", "exp", 1, flag);
-    expect(source.closesWindows).toBeUndefined();
-    expect(queries[0]!.metrics[0]!.window).toBeUndefined();
+    for (const source of [engineSource(engine, noStore), engineSource(engine, noStore, {})]) {
+      await source.aggregates("p", "exp", 1, flag);
+      expect(source.closesWindows).toBeUndefined();
+      expect(queries.at(-1)!.metrics[0]!.window).toBeUndefined();
+    }
   });
 });

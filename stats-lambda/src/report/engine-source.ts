@@ -2,7 +2,7 @@
  * The report's source over the event store: the metric engine computes an experiment's
  * daily rows from its analysis period's definitions (bucketing, start and stop, every
  * metric, whenever it was added), so a metric added to a running experiment covers the
- * whole period. By default every metric gets its default window (report/closed-window.ts),
+ * whole period. With `defaultWindows` every metric gets its default window (report/closed-window.ts),
  * so the engine closes it and the report has a fixed estimand. Data-quality counters (freshness, rejected exposures, dropped values)
  * are still ingest's, kept per experiment in DynamoDB.
  */
@@ -22,11 +22,9 @@ export function engineSource(
   engine: Pick<MetricEngine, "aggregates">,
   store: Pick<StatsStore, "aggregates" | "quality">,
   // CUPED's covariates and the per-epoch series (metric-engine/query-parts.ts): the report uses them where they apply.
-  { defaultWindows = false, ...analysis }: EngineSourceOptions = {
-    covariates: true,
-    epochs: true,
-    defaultWindows: true,
-  },
+  // Default windows stay off: with them a report says nothing until a week after the first exposures
+  // (every look insufficient_data), which no team reading day 3 of a test would accept as the default.
+  { defaultWindows = false, ...analysis }: EngineSourceOptions = { covariates: true, epochs: true },
 ): StatisticsSource {
   const definition = (metric: unknown) => {
     const parsed = metricDefinitionSchema.parse(metric);
