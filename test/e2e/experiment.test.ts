@@ -4,21 +4,12 @@
  * queue delivering to the stats service, and the report's verdict.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniforms } from "../support/simulated-rows.js";
 import { startFullStack, type FullStack } from "../support/stack.js";
 
 let stack: FullStack;
 let clientKey: string;
 const USERS = 1000;
-
-/** A seeded uniform PRNG (mulberry32): the same users convert on every run. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const experiment = (key: string, eventType: string) => ({
   key,
@@ -65,7 +56,7 @@ afterAll(() => stack?.dispose());
 
 describe("an experiment from assignment to verdict", () => {
   it("calls a real effect significant with the right sign, and an A/A test not significant", async () => {
-    const draw = random(42);
+    const draw = uniforms(42);
     const events: object[] = [];
     const assigned = {
       "checkout-redesign": { control: 0, treatment: 0 },

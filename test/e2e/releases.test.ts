@@ -21,6 +21,7 @@ import {
 import { monitorGuardrails } from "../../control-plane/src/rollouts/monitor.js";
 import type { RolloutPlan } from "../../control-plane/src/rollouts/plans.js";
 import { fromSums } from "../../shared/stats/sufficient.js";
+import { uniforms } from "../support/simulated-rows.js";
 import { startFullStack, type FullStack } from "../support/stack.js";
 
 let stack: FullStack;
@@ -59,15 +60,6 @@ const WAVE = 100;
 /** Requests in flight at once: the control plane, stats service and dynalite share the test's event loop. */
 const IN_FLIGHT = 20;
 
-/** A seeded uniform PRNG (mulberry32). */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** Poisson by inversion (small means). */
 function poisson(mean: number, draw: () => number): number {
   let k = 0;
@@ -136,7 +128,7 @@ class Arms {
  * until `stop` says so after a wave, or `users` were sent. Returns a user served the variant.
  */
 async function simulate(flag: string, harm: number, seed: number, users: number, stop: (arms: Arms) => boolean) {
-  const draw = random(seed);
+  const draw = uniforms(seed);
   const arms = new Arms();
   let servedUser: string | undefined;
   for (let start = 0; start < users; start += WAVE) {

@@ -7,6 +7,7 @@ import type { Flag, LegacyMetric, Metric } from "../../shared/authoring/schema.j
 import { VALUE_SCALE } from "../../shared/metric-values.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta } from "../../stats-lambda/src/metrics.js";
 import { ALLOCATION_PREFIX, EXPOSURES, type AggregateRow } from "../../stats-lambda/src/store.js";
+import { seeded } from "../../shared/stats/seeded.test-support.js";
 import { runningExperiment } from "./control-plane-records.js";
 
 export const dayName = (day: number) => new Date(Date.UTC(2026, 0, 1 + day)).toISOString().slice(0, 10);
@@ -73,16 +74,8 @@ export function experimentOn(primary: Metric, weights: [number, number] = [50, 5
   });
 }
 
-/** mulberry32: a small seeded uniform generator. */
-export function uniforms(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small seeded uniform generator (shared/stats' seeded draws). */
+export const uniforms = (seed: number): (() => number) => seeded(seed).uniform;
 
 /** Standard normal draws (Box–Muller) from a seeded uniform generator. */
 export function normals(uniform: () => number): () => number {
