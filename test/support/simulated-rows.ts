@@ -5,7 +5,7 @@
  */
 import type { Flag, LegacyMetric, Metric } from "../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../shared/metric-values.js";
-import { applyEvent, EMPTY_STATE, type ExactDelta } from "../../stats-lambda/src/metrics.js";
+import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../../stats-lambda/src/metrics.js";
 import { ALLOCATION_PREFIX, EXPOSURES, type AggregateRow } from "../../stats-lambda/src/store.js";
 import { seeded } from "../../shared/stats/seeded.test-support.js";
 import { runningExperiment } from "./control-plane-records.js";
@@ -46,6 +46,13 @@ export class SimulatedRows {
     const change = applyEvent(metric as LegacyMetric, EMPTY_STATE, Math.round(value * VALUE_SCALE));
     for (const [series, delta] of change?.deltas ?? []) this.add(day, variant, series, delta);
     return this;
+  }
+
+  /** One more event of a unit whose state is `state` (its earlier events): returns its new state. */
+  unitEvent(day: number, variant: string, metric: Metric, state: UnitMetricState, value = 1): UnitMetricState {
+    const change = applyEvent(metric as LegacyMetric, state, Math.round(value * VALUE_SCALE));
+    for (const [series, delta] of change?.deltas ?? []) this.add(day, variant, series, delta);
+    return change?.state ?? state;
   }
 
   /** Conversions without going unit by unit: `count` units converted on `day`. */

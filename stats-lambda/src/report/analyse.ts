@@ -15,8 +15,8 @@
  * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
  * series, or when some units were recorded without an allocation, the arms are pooled.
  *
- * Novelty (binary metrics, pooled arms): per look, whether the lift moved as the units aged
- * (novelty.ts).
+ * Novelty (all kinds but ratios, pooled arms): per look, whether the lift moved as the units
+ * aged (novelty.ts); sums and counts read uncapped.
  *
  * Fixed estimand: a metric with a window end (its own, or the default where the source
  * closes windows) is tested on the units whose window has closed (closed-window.ts); its
@@ -39,7 +39,7 @@ import type { Cumulative } from "./cumulative.js";
 import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
-import { liftMoved } from "./novelty.js";
+import { growthOf, liftMoved } from "./novelty.js";
 import type { ReportedMetric } from "./registration.js";
 
 export const MIN_EXPOSURES = 100;
@@ -166,17 +166,22 @@ export function analyseMetric(
           ...(mde ? { minimumDetectableDifference: mde * Math.abs(control.mean) } : {}),
         };
       });
-      if (statistics.kind === "binary")
+      const growth = growthOf(metric.type, statistics.kind);
+      if (growth) {
+        // Sums and counts read uncapped: a look's cap moves, and the bound needs each unit's own values.
+        const of = growth === "binary" ? statistics.stats : statistics.raw;
         moved.set(
           treatment,
           liftMoved(
             data.days.map((_, day) => ({
-              control: statistics.stats(controlKey, day),
-              treatment: statistics.stats(treatment, day),
+              control: of(controlKey, day),
+              treatment: of(treatment, day),
               eligible: looks[day]!.eligible,
             })),
+            growth,
           ),
         );
+      }
       return [
         treatment,
         metric.role === "guardrail" && method === "sequential"

@@ -19,12 +19,29 @@
  *   z = (lift_late − lift_early) / sqrt(Var_late + Var_early + 2·(covariance bound))
  *
  * flagged when |z| > z₀.₉₉₇₅ = 2.807 (0.5% two-sided at one look): over all the daily looks
- * false alarms stay under 5% (novelty.simulation.test.ts). Binary metrics only (conversions, funnels, retention):
- * for sums and counts the late part's variance needs Σ(Δx)² per unit, which the sources
- * do not send. From look 4 on (0-based 3), both halves tested; once moved the flag stays,
+ * false alarms stay under 5% (novelty.simulation.test.ts).
+ *
+ * Sums and counts (totals, property sums, averages; issue 22 round 2): the same split with
+ * means instead of shares, early = x̄_e over the units exposed by e, late = q = (Σx_d − Σx_e)/n_d
+ * (each unit's change Δx since look e, 0 for the units exposed later). Var(x̄_e) = M2_e/(n_e(n_e − 1))
+ * is exact; the late part's needs Σ(Δx)², which the sources do not send, but they send Σx² at
+ * every look, and Σ(Δx)² = Σx_d² − 2Σx_d·x_e + Σx_e² is bounded from it:
+ *   - a value that only grows from ≥ 0 (counts; sums of non-negative amounts such as revenue):
+ *     x_d·x_e ≥ x_e², so Σ(Δx)² ≤ Σx_d² − Σx_e²;
+ *   - any value (averages, which can fall): Σ(Δx)² ≤ (√Σx_d² + √Σx_e²)² (Minkowski's inequality);
+ * and the variance of q is taken as (bound − n_d·q²)/(n_d(n_d − 1)), at least the true one. The
+ * covariance of the two parts is bounded by Cauchy–Schwarz, |Σ(x_e − x̄_e)(Δx − q)| ≤ √(M2_e·bound),
+ * so |Cov| ≤ √(M2_e·bound)/(n_e·n_d). The lifts and their variances then as above (delta method,
+ * Deng, Knoblich & Lu 2018, "Applying the Delta Method in Metric Analytics", KDD). All the bounds
+ * make the test conservative: false alarms below the binary case's, power bought with larger
+ * samples (novelty-sums.simulation.test.ts). Sums and counts read uncapped: each look's cap
+ * differs, and the bound needs a unit's own values at both looks. A sum whose amounts can be
+ * negative (refunds) breaks the first bound; its check is then approximate. Ratios are not checked.
+ * From look 4 on (0-based 3), both halves tested; once moved the flag stays,
  * and shows as `effect_not_stable`.
  */
 import type { SufficientStats } from "../../../shared/stats/index.js";
+import type { MetricKind } from "./metric-statistics.js";
 
 export const NOVELTY_Z = 2.807033768343811;
 /** The first look (0-based) the check runs at. */
@@ -36,41 +53,93 @@ interface Arms {
   eligible: boolean;
 }
 
-interface Share {
-  p: number;
-  n: number;
+/** How the later part's second moment is bounded (below): a 0/1 metric, values that only grow, or any. */
+export type Growth = "binary" | "monotone" | "any";
+
+/** A part of an arm: its mean per unit and that mean's variance. */
+interface Part {
+  mean: number;
+  variance: number;
 }
 
-/** A ratio of shares t/c − 1 and its delta-method variance. */
-function lift(t: Share, c: Share): { lift: number; variance: number } {
-  const vt = (t.p * (1 - t.p)) / t.n;
-  const vc = (c.p * (1 - c.p)) / c.n;
-  return { lift: t.p / c.p - 1, variance: vt / (c.p * c.p) + (t.p * t.p * vc) / c.p ** 4 };
+/** One arm at looks e and d: the early part, the later part and a bound on |Cov(early, later)|. */
+interface ArmParts {
+  early: Part;
+  late: Part;
+  cov: number;
 }
 
-/** Per look, whether a 0/1 metric's lift moved as the units aged (above), at this look or an earlier one. */
-export function liftMoved(looks: readonly Arms[]): boolean[] {
+/** A ratio of means t/c − 1 and its delta-method variance. */
+function lift(t: Part, c: Part): { lift: number; variance: number } {
+  return {
+    lift: t.mean / c.mean - 1,
+    variance: t.variance / (c.mean * c.mean) + (t.mean * t.mean * c.variance) / c.mean ** 4,
+  };
+}
+
+const sumSquares = (s: SufficientStats) => s.m2 + s.n * s.mean * s.mean;
+
+/** The early and later parts of one arm between looks e and d (see the header). */
+export function armParts(e: SufficientStats, d: SufficientStats, growth: Growth): ArmParts | undefined {
+  if (e.n < 2 || d.n < 2) return undefined;
+  const later = d.mean * d.n - e.mean * e.n;
+  const q = later / d.n;
+  if (growth === "binary") {
+    if (!(e.mean > 0 && e.mean < 1 && q > 0 && q < 1)) return undefined;
+    return {
+      early: { mean: e.mean, variance: (e.mean * (1 - e.mean)) / e.n },
+      late: { mean: q, variance: (q * (1 - q)) / d.n },
+      cov: (e.mean * later) / (e.n * d.n),
+    };
+  }
+  // Σ(Δx)² over the units: at most Σx_d² − Σx_e² when every unit's value only grows from
+  // a non-negative start (x_d·x_e ≥ x_e²), and at most (√Σx_d² + √Σx_e²)² always (Minkowski).
+  const [sd, se] = [sumSquares(d), sumSquares(e)];
+  const bound = growth === "monotone" ? Math.max(0, sd - se) : (Math.sqrt(sd) + Math.sqrt(se)) ** 2;
+  const lateM2 = Math.max(0, bound - d.n * q * q);
+  if (!(e.mean > 0 && q > 0 && e.m2 > 0 && lateM2 > 0)) return undefined;
+  return {
+    early: { mean: e.mean, variance: e.m2 / (e.n * (e.n - 1)) },
+    late: { mean: q, variance: lateM2 / (d.n * (d.n - 1)) },
+    // Cauchy–Schwarz over the early units: |Σ(x_e − x̄_e)(Δx − Δ̄)| ≤ √(M2_e · Σ(Δx)²).
+    cov: Math.sqrt(e.m2 * bound) / (e.n * d.n),
+  };
+}
+
+/** The check's z at looks e (early) and d (late), or undefined when a part is empty or degenerate. */
+export function noveltyZ(early: Arms, late: Arms, growth: Growth): number | undefined {
+  const t = armParts(early.treatment, late.treatment, growth);
+  const c = armParts(early.control, late.control, growth);
+  if (!t || !c) return undefined;
+  const a = lift(t.early, c.early);
+  const b = lift(t.late, c.late);
+  // Covariance bounds carried to the lifts' scale (first-order terms of each arm).
+  const covariance =
+    t.cov / (c.early.mean * c.late.mean) + (c.cov * t.early.mean * t.late.mean) / (c.early.mean * c.late.mean) ** 2;
+  const spread = Math.sqrt(a.variance + b.variance + 2 * covariance);
+  return spread > 0 ? (b.lift - a.lift) / spread : undefined;
+}
+
+/** Per look, whether the lift moved as the units aged (above), at this look or an earlier one. */
+export function liftMoved(looks: readonly Arms[], growth: Growth = "binary"): boolean[] {
   let moved = false;
   return looks.map((late, day) => {
     const early = looks[Math.floor(day / 2)]!;
     if (day >= NOVELTY_FIRST_LOOK && late.eligible && early.eligible) {
-      const arm = (pick: (a: Arms) => SufficientStats) => {
-        const [e, d] = [pick(early), pick(late)];
-        const converted = e.mean * e.n;
-        const later = Math.max(0, d.mean * d.n - converted);
-        return { early: { p: e.mean, n: e.n }, late: { p: later / d.n, n: d.n }, cov: (e.mean * later) / (e.n * d.n) };
-      };
-      const [t, c] = [arm((a) => a.treatment), arm((a) => a.control)];
-      if ([t.early, t.late, c.early, c.late].every((s) => s.p > 0 && s.p < 1 && s.n > 1)) {
-        const a = lift(t.early, c.early);
-        const b = lift(t.late, c.late);
-        // Covariance bounds carried to the lifts' scale (first-order terms of each arm).
-        const covariance =
-          t.cov / (c.early.p * c.late.p) + (c.cov * t.early.p * t.late.p) / (c.early.p * c.late.p) ** 2;
-        const spread = Math.sqrt(a.variance + b.variance + 2 * covariance);
-        moved ||= spread > 0 && Math.abs(b.lift - a.lift) / spread > NOVELTY_Z;
-      }
+      const z = noveltyZ(early, late, growth);
+      moved ||= z !== undefined && Math.abs(z) > NOVELTY_Z;
     }
     return moved;
   });
+}
+
+/**
+ * How a metric's per-unit value moves (the bound above): 0/1 metrics exactly; counts and
+ * sums only grow (sums read as non-negative amounts: revenue); a unit's average may fall,
+ * so the general bound. Ratios are not checked (numerator and denominator would each need one).
+ */
+export function growthOf(type: string, kind: MetricKind): Growth | undefined {
+  if (kind === "binary") return "binary";
+  if (kind === "ratio") return undefined;
+  return type === "property_average" ? "any" : "monotone";
 }
