@@ -67,7 +67,7 @@ export interface MetricEngineBench {
 }
 
 /** Exposures and events as the store lays them out, computed by DuckDB from row numbers. */
-async function generate(root: string, units: number, events: number): Promise<number> {
+export async function generate(root: string, units: number, events: number): Promise<number> {
   const started = performance.now();
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
