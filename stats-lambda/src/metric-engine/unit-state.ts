@@ -27,7 +27,8 @@
  * `$closed:<H>`, a breakdown's `$exposures#…`: compile.ts `CompileOptions`): the same in every
  * part that has them, so a report takes each such row once, and checks that its parts agree.
  *
- * Parts new to the state are built from all files, each by its own query. Folding the added
+ * Parts new to the state are built from all files in one query (`together`: its rows split
+ * among them by series name, about one scan), a part it cannot give by its own. Folding the added
  * files (`fold`), all parts that folded the same files before together:
  * 1. `dirty`: the 64-bit hashes of the unit keys in the added files (exposures' `unit_id`,
  *    events' unit as the experiment buckets). Two units sharing a hash are both recomputed,
