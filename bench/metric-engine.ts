@@ -5,8 +5,8 @@
  * runs). A report's 5 metrics (a conversion, a filtered one, a sum, a 3-step funnel, a
  * ratio), read through the unit state (stats-lambda/src/metric-engine/unit-state.ts) kept in
  * a DuckDB file beside a copy of the store (its files linked, so deliveries can be added):
- * - registered: the first report of the experiment, which builds the state (one full scan
- *   per part), in a process of its own;
+ * - registered: the first report of the experiment, which builds the state (one query for
+ *   all its parts, about a full scan), in a process of its own;
  * - cold: a new process and engine answering the report from the state;
  * - unchanged: the same report again, no file changed (the engine's cache);
  * - after a delivery: a delivery appended by the store's writer, then the report (a fold);
@@ -67,7 +67,7 @@ export interface MetricEngineBench {
 }
 
 /** Exposures and events as the store lays them out, computed by DuckDB from row numbers. */
-async function generate(root: string, units: number, events: number): Promise<number> {
+export async function generate(root: string, units: number, events: number): Promise<number> {
   const started = performance.now();
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });

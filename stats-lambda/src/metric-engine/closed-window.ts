@@ -25,7 +25,7 @@
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { isCappedMetric, type MetricDefinition } from "../../../shared/metrics/definition.js";
 import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX } from "../store.js";
-import { dayOf, dec, histogramBucketSql, seriesRow } from "./expressions.js";
+import { cutBy, dayOf, dec, histogramBucketSql, seriesRow } from "./expressions.js";
 import { type MetricSource, totalColumns } from "./metric-sql.js";
 import { hasCovariate } from "./pre-exposure.js";
 import { sqlInteger, sqlString } from "./sql.js";
@@ -84,7 +84,11 @@ function closedCovariateSeries(closed: string, { metric, name, source }: Compile
  */
 export function closedWindowSql(
   metrics: readonly Compiled[],
-  { covariates = false, deferred = false }: { covariates?: boolean | undefined; deferred?: boolean } = {},
+  {
+    covariates = false,
+    deferred = false,
+    settledAt,
+  }: { covariates?: boolean | undefined; deferred?: boolean; settledAt?: bigint | undefined } = {},
 ): { ctes: string[]; series: string[] } {
   const ends = byWindowEnd(metrics);
   if (ends.size === 0) return { ctes: [], series: [] };
@@ -104,7 +108,7 @@ export function closedWindowSql(
     const ms = sqlInteger(Math.round(end * HOUR_MS));
     ctes.push(
       deferred
-        ? `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day, u.exposed_ms + ${ms} AS cut_ms FROM units u)`
+        ? `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day, ${cutBy(`u.exposed_ms + ${ms}`, settledAt)} AS cut_ms FROM units u)`
         : `${closed} AS (SELECT u.uno, u.variant, ${dayOf(`(u.exposed_ms + ${ms})`)} AS closed_day FROM units u, closed_horizon c ` +
             `WHERE u.exposed_ms + ${ms} <= c.ms)`,
     );

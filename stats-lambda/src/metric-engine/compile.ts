@@ -76,8 +76,10 @@ export interface CompileOptions {
   pseudoSeries?: boolean;
   /** Whether to include the metrics' own series (default true; false: only what the others ask for). */
   metricSeries?: boolean;
-  /** Whether to include $beforeExposure and $neverExposed (unattributed.ts; default true). */
+  /** Whether to include $beforeExposure and $neverExposed (unattributed.ts; default true)… */
   dataQuality?: boolean;
+  /** …per event type, as `<series>|<event type>` (unattributed.ts `byType`; deferred only). */
+  dataQualityByType?: boolean;
   /**
    * Nothing that depends on the whole report: no horizon (the closed windows and the
    * never-exposed events count from their `cut_ms` on), no condition over all units (the
@@ -85,13 +87,20 @@ export interface CompileOptions {
    * `RowVisibility`). The state applies them when it reads a report.
    */
   deferred?: boolean;
+  /**
+   * Deferred: a horizon the rows are known to be read at or after (epoch ms), so a cut at most
+   * it is dropped in the query (the row counts in every report) instead of after it: the rows
+   * of units whose windows closed by then are summed, not kept one per unit.
+   */
+  settledAt?: bigint;
   /** Only the units whose key's 64-bit `hash()` is in column `uh` of table `dirty`, from these tables. */
   units?: { dirty: string; exposures: string; events: string };
 }
 
 /**
  * Each row: `day_no` (a UTC day number), `variant`, `metric`, `n`, and `s`, `q` (Σx, Σx² as
- * decimal text); `deferred`, also `cut_ms` and `gate` after `metric`.
+ * decimal text); `deferred`, also `cut_ms` and `gate` after `metric`, and `s`, `q` as
+ * DECIMAL(38,0) (the unit state sums them again; DuckDB parses such text slowly).
  */
 export const OUTPUT_COLUMNS = ["day_no", "variant", "metric", "n", "s", "q"] as const;
 
@@ -344,13 +353,13 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
     ctes.push(...compiled.flatMap((s) => s.ctes));
     series.push(...compiled.flatMap((s) => s.series));
     // Metrics with a window end: their units once the window closed (closed-window.ts).
-    const closed = closedWindowSql(metrics, { covariates: query.covariates, deferred });
+    const closed = closedWindowSql(metrics, { covariates: query.covariates, deferred, settledAt: options.settledAt });
     ctes.push(...closed.ctes);
     series.push(...closed.series);
   }
   // Events no metric counts, for data quality (unattributed.ts).
   if (matchedCtes.length > 0 && options.dataQuality !== false) {
-    const unattributed = unattributedSql(deferred);
+    const unattributed = unattributedSql(deferred, deferred && options.dataQualityByType === true, options.settledAt);
     ctes.push(...unattributed.ctes);
     series.push(...unattributed.series);
   }
@@ -374,9 +383,10 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
   if (series.length === 0) series.push(`${seriesRow("0", "''", "''", "0", "0", "0")} WHERE FALSE`);
 
   const keys = deferred ? "day_no, variant, metric, cut_ms, gate" : "day_no, variant, metric";
+  const sums = deferred ? "DECIMAL(38,0)" : "VARCHAR";
   return [
     `WITH ${ctes.join(",\n")}`,
-    `SELECT ${keys}, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS VARCHAR) AS s, CAST(sum(q) AS VARCHAR) AS q`,
+    `SELECT ${keys}, CAST(sum(n) AS BIGINT) AS n, CAST(sum(s) AS ${sums}) AS s, CAST(sum(q) AS ${sums}) AS q`,
     `FROM (\n${series.join("\nUNION ALL\n")}\n) AS series`,
     `GROUP BY ${keys}`,
     "HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0",

@@ -67,3 +67,7 @@ export const seriesRow = (
 ) =>
   `SELECT ${day} AS day_no, ${variant} AS variant, CAST(${metric} AS VARCHAR) AS metric, CAST(${n} AS BIGINT) AS n, ${dec(s)} AS s, ${dec(q)} AS q, ` +
   `CAST(${cut} AS BIGINT) AS cut_ms, CAST(${gate} AS VARCHAR) AS gate`;
+
+/** A row's cut (`RowVisibility`), none when a horizon it is known to be read at reaches it (compile.ts `settledAt`). */
+export const cutBy = (cut: string, settledAt: bigint | undefined) =>
+  settledAt === undefined ? cut : `CASE WHEN ${cut} <= ${String(settledAt)} THEN NULL ELSE ${cut} END`;

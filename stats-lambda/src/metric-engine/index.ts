@@ -44,10 +44,11 @@ export interface MetricEngineOptions {
   /** How many results to keep (default 256). */
   cacheEntries?: number;
   /**
-   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file (`{}`:
-   * in memory, built again by a new process), or `false` (the default: an experiment's first
-   * report from the state costs ~3.3× a scan, docs/metrics.md): every report a full scan. The state carries every series the scan returns, the same rows
-   * (unit-state.property.test.ts); a report it cannot give exactly is scanned (`fallbacks`).
+   * Experiments' reports from the unit state (unit-state.ts), kept in this DuckDB file (`{}`,
+   * the default: in memory, built again by a new process), or `false`: every report a full scan.
+   * An experiment's first report builds it in about one scan (docs/metrics.md). The state carries
+   * every series the scan returns, the same rows (unit-state.property.test.ts); a report it
+   * cannot give exactly is scanned (`fallbacks`).
    */
   unitState?: false | { path?: string };
 }
@@ -56,7 +57,7 @@ export function createMetricEngine({
   root,
   memoryLimit = "512MB",
   cacheEntries = 256,
-  unitState: stateOptions = false,
+  unitState: stateOptions = {},
 }: MetricEngineOptions): MetricEngine {
   const state = stateOptions === false ? undefined : createUnitState();
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;

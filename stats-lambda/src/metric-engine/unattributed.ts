@@ -14,15 +14,27 @@
  * type (unit-state.ts).
  */
 import { ATTRIBUTION_BOUND_MS, BEFORE_EXPOSURE, NEVER_EXPOSED } from "../store.js";
-import { dayOf, seriesRow } from "./expressions.js";
+import { cutBy, dayOf, seriesRow } from "./expressions.js";
 import { sqlInteger, sqlString } from "./sql.js";
 
-export function unattributedSql(deferred = false): { ctes: string[]; series: string[] } {
+/** Between a data-quality series and its event type, when the query splits them by type (`byType`). */
+export const EVENT_TYPE_SEPARATOR = "|";
+
+/**
+ * `byType` (the unit state's build, deferred only): each series per event type, named
+ * `<series>|<event type>` (the series' names hold no `|`, so the first one splits them).
+ */
+export function unattributedSql(
+  deferred = false,
+  byType = false,
+  settledAt?: bigint,
+): { ctes: string[]; series: string[] } {
   const bound = `e.event_ms + ${sqlInteger(ATTRIBUTION_BOUND_MS)}`;
   // One outer join of the event rows to the units for both series. Deferred (the unit state,
   // compile.ts): no horizon, a never-exposed event counting from its bound on (`cut_ms`).
   const never = deferred ? sqlString(NEVER_EXPOSED) : `CASE WHEN ${bound} <= h.ms THEN ${sqlString(NEVER_EXPOSED)} END`;
-  const kind = `CASE WHEN u.unit_key IS NULL THEN ${never} WHEN e.event_ms < u.exposed_ms THEN ${sqlString(BEFORE_EXPOSURE)} END`;
+  const base = `CASE WHEN u.unit_key IS NULL THEN ${never} WHEN e.event_ms < u.exposed_ms THEN ${sqlString(BEFORE_EXPOSURE)} END`;
+  const kind = byType ? `${base} || ${sqlString(EVENT_TYPE_SEPARATOR)} || e.event_type` : base;
   const horizon = deferred
     ? ""
     : "attribution_horizon AS (SELECT greatest(coalesce((SELECT max(exposed_ms) FROM exposed), 0), " +
@@ -31,7 +43,7 @@ export function unattributedSql(deferred = false): { ctes: string[]; series: str
     ctes: [
       ...(deferred ? [] : [horizon]),
       `unattributed AS (SELECT ${dayOf("e.event_ms")} AS day_no, coalesce(u.variant, '') AS variant, ${kind} AS kind` +
-        `${deferred ? `, CASE WHEN u.unit_key IS NULL THEN ${bound} END AS cut_ms` : ""} ` +
+        `${deferred ? `, ${cutBy(`CASE WHEN u.unit_key IS NULL THEN ${bound} END`, settledAt)} AS cut_ms` : ""} ` +
         `FROM event_rows e LEFT JOIN units u ON e.unit_key = u.unit_key${deferred ? "" : " CROSS JOIN attribution_horizon h"} ` +
         "WHERE e.unit_key IS NOT NULL)",
     ],

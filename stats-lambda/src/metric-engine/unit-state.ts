@@ -27,7 +27,8 @@
  * `$closed:<H>`, a breakdown's `$exposures#…`: compile.ts `CompileOptions`): the same in every
  * part that has them, so a report takes each such row once, and checks that its parts agree.
  *
- * Parts new to the state are built from all files, each by its own query. Folding the added
+ * Parts new to the state are built from all files in one query (`together`: its rows split
+ * among them by series name, about one scan), a part it cannot give by its own. Folding the added
  * files (`fold`), all parts that folded the same files before together:
  * 1. `dirty`: the 64-bit hashes of the unit keys in the added files (exposures' `unit_id`,
  *    events' unit as the experiment buckets). Two units sharing a hash are both recomputed,
@@ -48,13 +49,24 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
 import type { MetricDefinition } from "../../../shared/metrics/definition.js";
 import type { TableName } from "../event-store/columns.js";
-import { ALLOCATION_PREFIX, type AggregateRow } from "../store.js";
+import {
+  ALLOCATION_PREFIX,
+  BEFORE_EXPOSURE,
+  BUCKET_SEPARATOR,
+  CLOSED_UNITS_PREFIX,
+  EPOCH_SEPARATOR,
+  EXPOSURES,
+  MULTIPLE_VARIANTS,
+  NEVER_EXPOSED,
+  type AggregateRow,
+} from "../store.js";
 import { compileMetricQuery, type CompileOptions, eventUnit, horizonSql, type MetricQuery } from "./compile.js";
 import { duckdb } from "./dialect.js";
-import { eventTypesOf } from "./metric-sql.js";
+import { eventTypesOf, sourceOf } from "./metric-sql.js";
 import { runSql } from "./run.js";
 import { sqlIdent, sqlString } from "./sql.js";
-import { EPOCHS_GATE } from "./strata.js";
+import { EPOCHS_GATE, SEGMENT_SEPARATOR } from "./strata.js";
+import { EVENT_TYPE_SEPARATOR } from "./unattributed.js";
 import { type StoreFiles, tableSource } from "./views.js";
 
 /** The attached database holding every part (in memory unless the engine names a file). */
@@ -84,6 +96,9 @@ interface Part {
   table: string;
   query: MetricQuery;
   options: CompileOptions;
+  /** The pseudo-series, one metric, or the data quality of one event type (`eventType`). */
+  kind: "pseudo" | "metric" | "quality";
+  eventType?: string;
   /**
    * Whether its `$` series add to the other parts' (the data quality, per event type), or
    * are the units' own, the same in every part that has them (taken once).
@@ -102,15 +117,18 @@ const eventsOfType = (eventType: string): MetricDefinition => ({
 /** The report's parts: the pseudo-series, each metric alone, the data quality per event type. */
 function partsOf(query: MetricQuery): Part[] {
   const parts: Array<Omit<Part, "table">> = [
-    { query: { ...query, metrics: [] }, options: {}, adds: false },
+    { query: { ...query, metrics: [] }, options: {}, kind: "pseudo", adds: false },
     ...query.metrics.map((metric) => ({
       query: { ...query, metrics: [metric] },
       options: { pseudoSeries: false, dataQuality: false },
+      kind: "metric" as const,
       adds: false,
     })),
     ...eventTypesOf(query.metrics).map((eventType) => ({
       query: { ...query, metrics: [eventsOfType(eventType)] },
       options: { pseudoSeries: false, metricSeries: false },
+      kind: "quality" as const,
+      eventType,
       adds: true,
     })),
   ];
@@ -121,7 +139,7 @@ function partsOf(query: MetricQuery): Part[] {
   });
 }
 
-const partSql = (part: Omit<Part, "table">, units?: CompileOptions["units"]) =>
+const partSql = (part: Pick<Part, "query" | "options">, units?: CompileOptions["units"]) =>
   compileMetricQuery(part.query, duckdb, { ...part.options, deferred: true, ...(units ? { units } : {}) });
 
 const totals = (table: string) => `${STATE_SCHEMA}.${sqlIdent(table)}`;
@@ -129,15 +147,80 @@ const COLUMNS = "day_no, variant, metric, cut_ms, gate";
 /** The columns of parts' rows being built or folded, with the part's index. */
 const ROWS =
   "(part INTEGER, day_no BIGINT, variant VARCHAR, metric VARCHAR, cut_ms BIGINT, gate VARCHAR, n BIGINT, s DECIMAL(38,0), q DECIMAL(38,0))";
-/** The query's rows as totals' rows (its Σ and Σ² come as exact decimal text). */
+/** The query's rows as totals' rows (compile.ts `deferred`: Σ and Σ² as DECIMAL(38,0)). */
 const asTotals = (sql: string, sign: "" | "-" = "") =>
-  `SELECT ${COLUMNS}, ${sign}n AS n, ${sign}CAST(s AS DECIMAL(38,0)) AS s, ` +
-  `${sign}CAST(q AS DECIMAL(38,0)) AS q FROM (${sql}) AS r`;
+  `SELECT ${COLUMNS}, ${sign}n AS n, ${sign}s AS s, ${sign}q AS q FROM (${sql}) AS r`;
 /** Totals' rows summed, a cut the horizon `ms` reached dropped (the row counts in every report now). */
 const settled = (rows: string, ms: bigint) =>
   `SELECT day_no, variant, metric, CASE WHEN cut_ms <= ${String(ms)} THEN NULL ELSE cut_ms END AS cut_ms, gate, ` +
   `CAST(sum(n) AS BIGINT) AS n, sum(s) AS s, sum(q) AS q FROM (${rows}) AS t ` +
   "GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0";
+
+/** What separates a metric's key from the rest of its series' names (store.ts, strata.ts): no key holds one. */
+const KEY_SEPARATORS = [":", BUCKET_SEPARATOR, EPOCH_SEPARATOR, SEGMENT_SEPARATOR];
+
+/**
+ * One query for several parts new to the state, and which of its rows (`where`, the series
+ * renamed by `metric`) are each part's: the new metrics' series, the pseudo-series, and the
+ * data quality of the new metrics' event types (`dataQualityByType`), with the units' own
+ * series (`$closed:<H>`, a breakdown's `$exposures#…`) given to every part whose own query
+ * sends them. A part's rows are exactly its own query's: every series is summed over units
+ * (see the module's comment), so no series depends on the other metrics of the query.
+ * Undefined when fewer than two parts would share it.
+ */
+function together(parts: readonly Part[]) {
+  const pseudo = parts.find((p) => p.kind === "pseudo");
+  const keys = parts.flatMap((p) => (p.kind === "metric" ? [p.query.metrics[0]!.key] : []));
+  // A key twice (two definitions under one key) cannot be split by name: those parts are built alone.
+  const metrics = parts.filter(
+    (p) => p.kind === "metric" && keys.indexOf(p.query.metrics[0]!.key) === keys.lastIndexOf(p.query.metrics[0]!.key),
+  );
+  const types = new Set(eventTypesOf(metrics.map((p) => p.query.metrics[0]!)));
+  const quality = parts.filter((p) => p.kind === "quality" && types.has(p.eventType!));
+  if ((pseudo ? 1 : 0) + metrics.length + quality.length < 2) return undefined;
+  const base = (pseudo ?? metrics[0] ?? quality[0])!.query;
+  const segments =
+    base.breakdown === undefined ? [] : [`starts_with(metric, ${sqlString(`${EXPOSURES}${SEGMENT_SEPARATOR}`)})`];
+  const rows = new Map<Part, { where: string; metric: string }>();
+  if (pseudo)
+    rows.set(pseudo, {
+      where: [
+        `metric IN (${sqlString(EXPOSURES)}, ${sqlString(MULTIPLE_VARIANTS)})`,
+        `starts_with(metric, ${sqlString(ALLOCATION_PREFIX)})`,
+        ...segments,
+      ].join(" OR "),
+      metric: "metric",
+    });
+  for (const part of metrics) {
+    const metric = part.query.metrics[0]!;
+    const end = sourceOf(metric) === "funnel" ? undefined : metric.window?.endHours;
+    const own = [
+      `metric = ${sqlString(metric.key)}`,
+      ...KEY_SEPARATORS.map((sep) => `starts_with(metric, ${sqlString(metric.key + sep)})`),
+      ...(end === undefined ? [] : [`metric = ${sqlString(`${CLOSED_UNITS_PREFIX}${end}`)}`]),
+      ...segments,
+    ];
+    rows.set(part, { where: own.join(" OR "), metric: "metric" });
+  }
+  for (const part of quality) {
+    const series = [BEFORE_EXPOSURE, NEVER_EXPOSED].map((s) =>
+      sqlString(`${s}${EVENT_TYPE_SEPARATOR}${part.eventType!}`),
+    );
+    rows.set(part, {
+      where: `metric IN (${series.join(", ")})`,
+      metric: `split_part(metric, ${sqlString(EVENT_TYPE_SEPARATOR)}, 1)`,
+    });
+  }
+  return {
+    query: { ...base, metrics: metrics.map((p) => p.query.metrics[0]!) },
+    options: {
+      pseudoSeries: pseudo !== undefined,
+      dataQuality: quality.length > 0,
+      dataQualityByType: true,
+    } satisfies CompileOptions,
+    rows,
+  };
+}
 
 type Versions = Record<string, string>;
 type HorizonTables = Parameters<typeof horizonSql>[1];
@@ -203,13 +286,39 @@ export function createUnitState(): UnitState {
         .join(", ")}`,
     ]);
 
-  /** Builds parts from all files: each its own query (one at a time: each is a full scan), and their horizons. */
+  /**
+   * Builds parts from all files, and their horizons: those one query can give together
+   * (`together`: one read of the events, about one full scan) from its rows split by series,
+   * the others each by its own query.
+   */
   async function build(connection: DuckDBConnection, parts: readonly Part[], versions: Versions) {
     stats.builds += parts.length;
+    // The horizons first: each part's rows are settled at them in the query (compile.ts `settledAt`).
+    const horizons = await horizonsOf(connection, parts);
     await connection.run(`CREATE OR REPLACE TEMP TABLE built ${ROWS}`);
+    const plan = together(parts);
+    if (plan) {
+      const settledAt = parts.reduce(
+        (min, part, i) => (plan.rows.has(part) && horizons[i]! < min ? horizons[i]! : min),
+        horizons[0]!,
+      );
+      const sql = partSql({ query: plan.query, options: { ...plan.options, settledAt } });
+      await connection.run(`CREATE OR REPLACE TEMP TABLE built_together AS ${asTotals(sql)}`);
+      for (const [i, part] of parts.entries()) {
+        const rows = plan.rows.get(part);
+        if (rows)
+          await connection.run(
+            `INSERT INTO built SELECT ${i}, day_no, variant, ${rows.metric}, cut_ms, gate, n, s, q FROM built_together WHERE ${rows.where}`,
+          );
+      }
+      await connection.run("DROP TABLE built_together");
+    }
     for (const [i, part] of parts.entries())
-      await connection.run(`INSERT INTO built SELECT ${i} AS part, * FROM (${asTotals(partSql(part))}) AS r`);
-    await store(connection, parts, "built", versions, await horizonsOf(connection, parts));
+      if (!plan?.rows.has(part)) {
+        const sql = partSql({ query: part.query, options: { ...part.options, settledAt: horizons[i]! } });
+        await connection.run(`INSERT INTO built SELECT ${i} AS part, * FROM (${asTotals(sql)}) AS r`);
+      }
+    await store(connection, parts, "built", versions, horizons);
   }
 
   /**
