@@ -72,7 +72,7 @@ export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<Col
       // falls on every configuration alike instead of on whichever ran during it.
       const samplesOf = configurations.map(() => [] as { coldMs: number; warmMs: number }[]);
       for (let sample = 0; sample < SAMPLES; sample++)
-        configurations.forEach(([engine, , keys], c) => samplesOf[c]!.push(run(engine, keys)));
+        for (const [c, [engine, , keys]] of configurations.entries()) samplesOf[c]!.push(run(engine, keys));
       for (const [c, [engine, scope]] of configurations.entries()) {
         const samples = samplesOf[c]!;
         rows.push({
