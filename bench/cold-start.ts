@@ -61,14 +61,20 @@ export async function benchColdStart(flagCounts = [50, 1000, 5000]): Promise<Col
             maxBuffer: 1 << 20,
           }),
         ) as { coldMs: number; warmMs: number };
-      for (const [engine, scope, keys] of [
+      const configurations = [
         ["parse", "all flags", "null"],
         ["ours", "all flags", "null"],
         ["core", "all flags", "null"],
         ["ours", "5 named flags", named],
         ["core", "5 named flags", named],
-      ] as const) {
-        const samples = Array.from({ length: SAMPLES }, () => run(engine, keys));
+      ] as const;
+      // Sampled in turn (one process of each, nine times), so that a change in the machine's load
+      // falls on every configuration alike instead of on whichever ran during it.
+      const samplesOf = configurations.map(() => [] as { coldMs: number; warmMs: number }[]);
+      for (let sample = 0; sample < SAMPLES; sample++)
+        for (const [c, [engine, , keys]] of configurations.entries()) samplesOf[c]!.push(run(engine, keys));
+      for (const [c, [engine, scope]] of configurations.entries()) {
+        const samples = samplesOf[c]!;
         rows.push({
           flags: count,
           documentKiB: Math.round(text.length / 1024),

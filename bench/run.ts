@@ -99,8 +99,8 @@ Side by side, one run (\`npm run bench -- --only=http --no-write\` reproduces it
 a worker whose answer is one KV read (the cheapest real I/O a worker does), at the bench's load (one caller)
 and at four times it (four callers at once, each on its own connection, same rounds).
 
-| load | | p50 ms | p99 ms | p99.9 ms | p99 / bare | p99.9 / bare |
-| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| load | p50 ms | p99 ms | p99.9 ms | p99 / bare | p99.9 / bare |
+| --- | ---: | ---: | ---: | ---: | ---: |
 ${[
   row("1× · edge, 50 flags, exposures on (default)", latency, floor),
   row("1× · edge, 50 flags, `X-Amp-Exp-Exposure-Track: no-track`", latencyNoExposures, floor),

@@ -85,7 +85,7 @@ const isValidRegex = (pattern: string): boolean => {
 };
 
 // Invalid regexes make the reference engine throw; they have hand-written tests instead.
-const conditionArb = (dependencyKeys: string[]) =>
+export const conditionArb = (dependencyKeys: string[]) =>
   fc
     .record({
       selector: dependencyKeys.length

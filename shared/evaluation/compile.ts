@@ -144,7 +144,7 @@ export function allocationOf(segment: EvaluationSegment): string | undefined {
 function compileConditions(conditions: EvaluationSegment["conditions"]): Predicate | undefined {
   if (!conditions) return undefined;
   // Outer list: any group matches; inner list: every condition matches.
-  const groups = conditions.map((group) => group.map(compileCondition));
+  const groups = conditions.map((group) => group.map((condition) => compileCondition(condition, true)));
   if (groups.length === 1 && groups[0]!.length === 1) return groups[0]![0]!; // the common single rule
   return (target) => groups.some((group) => group.every((predicate) => predicate(target)));
 }

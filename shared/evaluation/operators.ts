@@ -20,7 +20,7 @@ import { unboundedCost } from "./regex-shape.js";
 import { coerceString, coerceStringArray } from "./coerce.js";
 import { REGEX_BUDGET, type RegexBudget, regexCost, repeats, spend } from "./regex-budget.js";
 import type { EvaluationCondition } from "./schema.js";
-import { compileSelector, type Target } from "./select.js";
+import { compileSelector, oncePerEvaluation, readsContext, type Target } from "./select.js";
 import { compareVersions, parseVersion, type SemanticVersion } from "./semver.js";
 
 export const Operator = {
@@ -107,10 +107,21 @@ function compileIs(filters: readonly string[]): StringMatcher {
   return (value) => (isBooleanText(value) ? lowered.has(value.toLowerCase()) : exact.has(value));
 }
 
+// The last string lowered: one evaluation tests the same property against several flags' filters.
+let lastText = "";
+let lastLower = "";
+const lowerCase = (text: string): string => {
+  if (text !== lastText) {
+    lastLower = text.toLowerCase();
+    lastText = text;
+  }
+  return lastLower;
+};
+
 function compileContains(filters: readonly string[]): StringMatcher {
   const lowered = filters.map((filter) => filter.toLowerCase());
   return (value) => {
-    const lower = value.toLowerCase();
+    const lower = lowerCase(value);
     return lowered.some((filter) => lower.includes(filter));
   };
 }
@@ -247,7 +258,23 @@ function compileSetMatcher(op: string, filters: readonly string[]): SetMatcher {
   }
 }
 
-export function compileCondition(condition: EvaluationCondition): Predicate {
+/** Conditions whose name (selector, operator, values as JSON) is longer than this are not memoised: big lists. */
+const MAX_MEMOISED_CONDITION = 1024;
+
+/**
+ * A condition as a predicate. With `memoise` (a flag compiled to be evaluated many times), a
+ * condition on the context is decided once per evaluation however many flags repeat it
+ * (`country is US`, `email contains @example.com`): the later uses read the first's answer
+ * (select.ts oncePerEvaluation). A regex condition's answer is the one its first use paid for.
+ */
+export function compileCondition(condition: EvaluationCondition, memoise = false): Predicate {
+  const predicate = conditionPredicate(condition);
+  if (!memoise || !readsContext(condition.selector)) return predicate;
+  const name = JSON.stringify([condition.selector, condition.op, condition.values]);
+  return name.length > MAX_MEMOISED_CONDITION ? predicate : oncePerEvaluation(name, predicate);
+}
+
+function conditionPredicate(condition: EvaluationCondition): Predicate {
   const { op, values: filters } = condition;
   const select = compileSelector(condition.selector);
   const containsNone = filters.includes("(none)");

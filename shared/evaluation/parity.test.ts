@@ -1,7 +1,7 @@
 import { EvaluationEngine, topologicalSort as referenceSort } from "@amplitude/experiment-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { contextArb, FLAG_KEYS, flagSetArb } from "./arbitraries.test-support.js";
+import { conditionArb, contextArb, FLAG_KEYS, flagSetArb } from "./arbitraries.test-support.js";
 import { evaluate } from "./evaluate.test-support.js";
 import { compile, type EvaluationFlag } from "./index.js";
 
@@ -47,6 +47,41 @@ describe("parity with @amplitude/experiment-core", () => {
           expect(compile(flags).evaluateWithReasons(context)).toStrictEqual(compiled.evaluateWithReasons(context));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("gives identical results when flags repeat the same conditions (each decided once per evaluation)", () => {
+    // Every condition drawn from a small pool, so most are repeated across flags and segments; the
+    // pool pairs conditions that differ only in their values (the same selector and operator).
+    const pairArb = fc
+      .tuple(conditionArb([]), conditionArb([]))
+      .map(([condition, other]) => [condition, { ...condition, values: other.values }]);
+    const repeatingArb = fc
+      .tuple(flagSetArb, fc.array(pairArb, { minLength: 1, maxLength: 2 }))
+      .map(([flags, pairs]) => [flags, pairs.flat()] as const)
+      .map(([flags, pool]) =>
+        flags.map((flag) => ({
+          ...flag,
+          segments: flag.segments.map((segment, s) => ({
+            ...segment,
+            conditions: segment.conditions?.map((group, g) =>
+              group.map((_, c) => structuredClone(pool[(s + g + c) % pool.length]!)),
+            ),
+          })),
+        })),
+      );
+    fc.assert(
+      fc.property(repeatingArb, fc.array(contextArb, { minLength: 10, maxLength: 10 }), (flags, batch) => {
+        const compiled = compile(flags);
+        for (const context of batch) {
+          const expected = reference(context, flags);
+          expect(compiled.evaluate(context)).toStrictEqual(expected);
+          expect(Object.fromEntries(compiled.serve(context).map((o) => [o.flagKey, o.variant]))).toStrictEqual(
+            expected,
+          );
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -39,36 +39,63 @@ export function selectValue(target: Target, path: readonly string[]): unknown {
   return value ?? undefined;
 }
 
-/** Slots of memoised context paths, shared by every compiled set of the isolate; bounded. */
+/** At most this many memoised values of each kind (context paths, conditions) per isolate. */
 const MAX_SLOTS = 4096;
-const slotOfPath = new Map<string, number>();
-const stamps = new Float64Array(MAX_SLOTS); // 0: never read; evaluations are numbered from 1
-const values: unknown[] = new Array(MAX_SLOTS).fill(undefined);
+
+/**
+ * Values computed at most once per evaluation, each under a name: a slot per name, shared by
+ * every compiled set of the isolate (the same name must always compute the same value from
+ * the same context), stamped with the evaluation's number. Bounded: past MAX_SLOTS names,
+ * values are computed every time.
+ */
+class PerEvaluation {
+  private readonly slotOf = new Map<string, number>();
+  private readonly stamps = new Float64Array(MAX_SLOTS); // 0: never read; evaluations are numbered from 1
+  private readonly values: unknown[] = new Array(MAX_SLOTS).fill(undefined);
+
+  memoize<T>(name: string, compute: (target: Target) => T): (target: Target) => T {
+    let slot = this.slotOf.get(name);
+    if (slot === undefined) {
+      if (this.slotOf.size >= MAX_SLOTS) return compute;
+      this.slotOf.set(name, (slot = this.slotOf.size));
+    }
+    const at = slot;
+    const { stamps, values } = this;
+    return (t) => {
+      const evaluation = t[EVALUATION];
+      if (evaluation === undefined) return compute(t);
+      if (stamps[at] === evaluation) return values[at] as T;
+      const value = compute(t);
+      stamps[at] = evaluation;
+      values[at] = value;
+      return value;
+    };
+  }
+}
+
 let evaluations = 0;
 
 /** A new evaluation's number: values read under an earlier number are read again. (Doubles: never wraps.) */
 export const nextEvaluation = (): number => ++evaluations;
 
+const contextPaths = new PerEvaluation();
+const perContext = new PerEvaluation();
+
+/** Whether a selector reads the context (memoisable per evaluation), not a result that changes during one. */
+export const readsContext = (path: readonly string[]): boolean => path[0] === "context" && path.length >= 3;
+
 export function compileSelector(path: readonly string[]): Selector {
   const walk = walker(path);
-  if (path[0] !== "context" || path.length < 3) return walk;
-  const name = JSON.stringify(path); // unambiguous, whatever the elements hold
-  let slot = slotOfPath.get(name);
-  if (slot === undefined) {
-    if (slotOfPath.size >= MAX_SLOTS) return walk;
-    slotOfPath.set(name, (slot = slotOfPath.size));
-  }
-  const at = slot;
-  return (t) => {
-    const evaluation = t[EVALUATION];
-    if (evaluation === undefined) return walk(t);
-    if (stamps[at] === evaluation) return values[at];
-    const value = walk(t);
-    stamps[at] = evaluation;
-    values[at] = value;
-    return value;
-  };
+  if (!readsContext(path)) return walk;
+  return contextPaths.memoize(JSON.stringify(path), walk); // the name is unambiguous, whatever the elements hold
 }
+
+/**
+ * `compute` (a function of the context alone, never of results) run at most once per
+ * evaluation for every use under the same `name`: for the conditions many flags repeat.
+ */
+export const oncePerEvaluation = <T>(name: string, compute: (target: Target) => T): ((target: Target) => T) =>
+  perContext.memoize(name, compute);
 
 function walker(path: readonly string[]): Selector {
   // An empty path element makes the whole selection undefined in the reference engine.

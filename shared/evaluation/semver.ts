@@ -19,16 +19,25 @@ export interface SemanticVersion {
  */
 export const VERSION_PATTERN = /^(\d+)\.(\d+)(\.(\d+)(-(?:[-\w]+(?:\.[-\w]+)*\.?)?)?)?$/;
 
-// Version strings repeat across users (app versions), so parses are cached, boundedly.
+// Version strings repeat across users (app versions), so parses are cached, boundedly; the
+// last one apart, since one evaluation compares the same value against several flags' filters.
 const parsed = new Map<string, SemanticVersion | null>();
 const MAX_CACHED = 4096;
+let lastText: string | undefined;
+let lastVersion: SemanticVersion | undefined;
 
 export function parseVersion(text: string): SemanticVersion | undefined {
+  if (text === lastText) return lastVersion;
+  let version: SemanticVersion | undefined;
   const cached = parsed.get(text);
-  if (cached !== undefined) return cached ?? undefined;
-  const version = parseUncached(text);
-  if (parsed.size >= MAX_CACHED) parsed.clear();
-  parsed.set(text, version ?? null);
+  if (cached !== undefined) version = cached ?? undefined;
+  else {
+    version = parseUncached(text);
+    if (parsed.size >= MAX_CACHED) parsed.clear();
+    parsed.set(text, version ?? null);
+  }
+  lastText = text;
+  lastVersion = version;
   return version;
 }
 
