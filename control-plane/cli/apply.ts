@@ -66,9 +66,13 @@ export async function applyPlan(client: ApiClient, plan: Plan): Promise<ApplyOut
     } catch (error) {
       if (!(error instanceof ApiRequestError)) throw error;
       let failure = error;
-      if (change.kind === "flag" && isReviewRequired(error)) {
+      if ((change.kind === "flag" || change.kind === "segment") && isReviewRequired(error)) {
         try {
-          Object.assign(outcome, await requestFlagChange(client, project, change));
+          const requested =
+            change.kind === "flag"
+              ? await requestFlagChange(client, project, change)
+              : await requestSegmentChange(client, project, change);
+          Object.assign(outcome, requested);
           outcomes.push(outcome);
           continue;
         } catch (requestError) {
@@ -149,6 +153,24 @@ async function applyGroup(client: ApiClient, project: string, change: ResourceCh
     body,
     ...(change.live ? { ifMatch: change.live.version ?? 0 } : {}),
   });
+}
+
+/** A segment's edit as a change request (a guarded flag names it): applies to the version read. */
+async function requestSegmentChange(
+  client: ApiClient,
+  project: string,
+  change: ResourceChange,
+): Promise<Pick<ApplyOutcome, "result" | "request" | "message">> {
+  const { id } = await client.request<{ id: string }>("POST", `${project}/change-requests`, {
+    body: {
+      segment: change.key,
+      kind: "update",
+      input: editable(change.wanted),
+      baseVersion: change.live!.version,
+      title: `update segment ${change.key} (edge-experiments apply)`,
+    },
+  });
+  return { result: "requested", request: id, message: `review required: change request ${id} opened` };
 }
 
 /** A segment: created, or replaced conditional on the version read (the flags using it are republished). */

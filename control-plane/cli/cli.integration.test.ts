@@ -61,6 +61,23 @@ const flags = async (project: string) =>
 
 let projects = 0;
 /** A project with a deployment, a group, a catalog metric and three flags in several states. */
+/** A seeded project whose new-nav names segment beta (plan is beta). */
+async function seedWithSegment(): Promise<string> {
+  const project = await seedProject();
+  const api = stack.api;
+  await api("POST", `/projects/${project}/segments`, {
+    key: "beta",
+    name: "Beta testers",
+    conditions: [{ property: "plan", op: "is", values: ["beta"] }],
+  });
+  const nav = (await api("GET", `/projects/${project}/flags/new-nav`)).body;
+  await api("PATCH", `/projects/${project}/flags/new-nav`, {
+    segments: [{ name: "Beta", segment: "beta", conditions: [] }],
+    version: nav.version,
+  });
+  return project;
+}
+
 async function seedProject(): Promise<string> {
   const key = `seed${++projects}`;
   const api = stack.api;
@@ -228,18 +245,8 @@ describe("export, diff and apply", () => {
   });
 
   it("exports a segment to segments/<key>.yaml; diff and apply carry an edit of it to the flag using it", async () => {
-    const project = await seedProject();
+    const project = await seedWithSegment();
     const api = stack.api;
-    await api("POST", `/projects/${project}/segments`, {
-      key: "beta",
-      name: "Beta testers",
-      conditions: [{ property: "plan", op: "is", values: ["beta"] }],
-    });
-    const nav = (await api("GET", `/projects/${project}/flags/new-nav`)).body;
-    await api("PATCH", `/projects/${project}/flags/new-nav`, {
-      segments: [{ name: "Beta", segment: "beta", conditions: [] }],
-      version: nav.version,
-    });
     const cwd = await tempDir();
     expect((await cli(["export", "--project", project, "repo"], { cwd })).code).toBe(0);
     const file = join(cwd, "repo", "segments", "beta.yaml");
@@ -261,6 +268,33 @@ describe("export, diff and apply", () => {
       user_properties: { plan: "gold" },
     });
     expect(evaluated.body["new-nav"]).toMatchObject({ variant: "on", segment: "Beta" });
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
+  it("apply opens a change request for a segment a guarded flag names", async () => {
+    const project = await seedWithSegment();
+    const api = stack.api;
+    const cwd = await tempDir();
+    expect((await cli(["export", "--project", project, "repo"], { cwd })).code).toBe(0);
+    const file = join(cwd, "repo", "segments", "beta.yaml");
+    await writeFile(file, (await readFile(file, "utf8")).replace("- beta", "- gold"));
+    expect((await api("PUT", `/projects/${project}/review-policy`, { project: true, deployments: [] })).status).toBe(
+      200,
+    );
+    const editor = (await api("POST", "/tokens", { name: "seg-editor", role: "editor", project })).body.token;
+    const env = {
+      XDG_CONFIG_HOME: await tempDir(),
+      EDGE_EXPERIMENTS_URL: stack.controlPlane.url,
+      EDGE_EXPERIMENTS_TOKEN: editor,
+    };
+
+    const applied = await cli(["--json", "apply", "repo"], { cwd, env });
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const [outcome] = JSON.parse(applied.stdout).outcomes;
+    expect(outcome).toMatchObject({ kind: "segment", key: "beta", result: "requested" });
+    const approved = await api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`);
+    expect(approved.body).toMatchObject({ status: "applied", segment: "beta", author: "seg-editor" });
+    expect((await api("GET", `/projects/${project}/segments/beta`)).body.conditions[0].values).toEqual(["gold"]);
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 

@@ -15,7 +15,7 @@ import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
 import { auditRoutes } from "./routes/audit.js";
 import { createChangeRequestService } from "./change-requests/change-requests.js";
-import { reviewGate } from "./change-requests/gate.js";
+import { reviewGate, segmentReviewGate } from "./change-requests/gate.js";
 import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { staleRoutes } from "./routes/stale.js";
@@ -137,12 +137,14 @@ export function createControlPlane({
         })
       : undefined;
 
+  const segments = createSegmentService({ store, onChange });
   // Review of flag changes (docs/control-plane.md#change-requests): its records live on the same table as the releases'.
   const requests =
     releases &&
     createChangeRequestService({
       db: releases.db,
       flags,
+      segments,
       ...(releases.now ? { now: releases.now } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });
@@ -190,6 +192,7 @@ export function createControlPlane({
     const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
     app.use("/projects/:project/flags", gate);
     app.use("/projects/:project/flags/*", gate);
+    app.use("/projects/:project/segments/*", segmentReviewGate(requests));
     app.route(
       "/",
       changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),
@@ -202,7 +205,7 @@ export function createControlPlane({
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
   app.route("/", groupRoutes(store, deployments, onChange));
-  app.route("/", segmentRoutes(createSegmentService({ store, onChange })));
+  app.route("/", segmentRoutes(segments));
   app.route(
     "/",
     auditRoutes(createAuditService(store), async (p) => (await store.getProject(p)) !== undefined),

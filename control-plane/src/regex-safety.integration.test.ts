@@ -2,6 +2,7 @@
  * Saving a flag whose regexes the checker needs long to decide (issue 20, item 1): the check
  * runs off the event loop within a bounded time, so the control plane keeps answering, and
  * the save is refused naming the condition. And "try a user" bounds its regex work (item 2).
+ * The per-flag totals count the conditions the flag's segments bring in, on either side's save.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../../test/support/stack.js";
@@ -139,5 +140,38 @@ describe("try a user", () => {
     expect(served(spent.body)).toEqual([]);
     // A short value: the same patterns decide as usual.
     expect(served((await tryUser("12.5")).body)).toHaveLength(FLAGS);
+  });
+});
+
+describe("regex limits counting segments", () => {
+  const patterns = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `^${tag}-${i}$`);
+  const segment = (n: number) => ({
+    key: "emails",
+    name: "Emails",
+    conditions: [{ property: "email", op: "regex match", values: patterns(n, "seg") }],
+  });
+  const naming = (key: string, own: number) => ({
+    ...flagWith(key, patterns(own, key)),
+    segments: [
+      { name: "own", conditions: [{ property: "email", op: "regex match", values: patterns(own, key) }] },
+      { name: "shared", segment: "emails", conditions: [] },
+    ],
+  });
+
+  it("refuses a flag, and a segment edit, whose regexes with the segment's pass the flag's limit", async () => {
+    expect((await stack.api("POST", "/projects/re/segments", segment(30))).status).toBe(201);
+    const tooMany = await stack.api("POST", "/projects/re/flags", naming("over", 25));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toMatch(
+      /at segments\.1\.segment: a flag may hold at most 50 regex values \(with its segments' it holds 55\)/,
+    );
+    expect((await stack.api("POST", "/projects/re/flags", naming("within", 15))).status).toBe(201);
+
+    const edit = await stack.api("PUT", "/projects/re/segments/emails", { ...segment(40), version: 1 });
+    expect(edit.status).toBe(409);
+    expect(edit.body.error.message).toMatch(/Segment emails would push flag within over its regex limits/);
+    expect(edit.body.error.details.flags).toEqual([{ flag: "within", message: expect.stringMatching(/holds 55/) }]);
+    expect((await stack.api("GET", "/projects/re/segments/emails")).body.version).toBe(1);
+    expect((await stack.api("PUT", "/projects/re/segments/emails", { ...segment(35), version: 1 })).status).toBe(200);
   });
 });

@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   CHECK_MS_PER_FLAG,
+  inheritedRegexLimitIssues,
   MAX_REGEX_SOURCE_PER_FLAG,
   MAX_REGEX_VALUES_PER_FLAG,
   regexLimitIssues,
@@ -119,5 +121,47 @@ describe("regex safety", () => {
     ]);
     expect(await regexSafetyIssues(fresh, 60_000, 10_000)).toEqual([]);
     expect(await regexSafetyIssues(fresh, 0)).toEqual([]); // decided before: no time needed
+  });
+});
+
+describe("regex limits counting a flag's segments", () => {
+  const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `^${tag}${i}$`);
+  const segmentWith = (n: number) => ({
+    conditions: [
+      { op: "is", values: ["not counted"] },
+      { op: "regex match", values: values(n, "s") },
+    ],
+  });
+  const flagNaming = (own: number, segment = "shared") => ({
+    segments: [
+      { name: "own", conditions: own ? [{ property: "email", op: "regex match", values: values(own, "f") }] : [] },
+      { name: "inherited", segment, conditions: [] },
+    ],
+  });
+
+  it("counts the values a named segment brings in, naming the rule that pushes the flag over", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 50 }), (own, inherited) => {
+        const issues = inheritedRegexLimitIssues(
+          flagNaming(own) as never,
+          new Map([["shared", segmentWith(inherited)]]),
+        );
+        // Over on its own: regexLimitIssues names the flag's value; this check adds nothing.
+        const over = own <= MAX_REGEX_VALUES_PER_FLAG && own + inherited > MAX_REGEX_VALUES_PER_FLAG;
+        expect(issues).toHaveLength(over ? 1 : 0);
+        if (over) {
+          expect(issues[0]!.path).toEqual(["segments", "1", "segment"]);
+          expect(issues[0]!.message).toMatch(`holds ${own + inherited}`);
+          expect(issues[0]!.message).toMatch(`segment 'shared' brings ${inherited} in`);
+        }
+      }),
+    );
+  });
+
+  it("counts characters too, and a rule naming an unknown segment brings nothing", () => {
+    const long = { conditions: [{ op: "regex match", values: ["x".repeat(MAX_REGEX_SOURCE_PER_FLAG)] }] };
+    const issues = inheritedRegexLimitIssues(flagNaming(1) as never, new Map([["shared", long]]));
+    expect(messages(issues)).toEqual([expect.stringMatching(/^segments\.1\.segment: .*characters in all/)]);
+    expect(inheritedRegexLimitIssues(flagNaming(1, "gone") as never, new Map([["shared", long]]))).toEqual([]);
   });
 });

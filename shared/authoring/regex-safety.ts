@@ -5,6 +5,8 @@
  * MAX_REGEX_VALUES_PER_FLAG patterns of at most MAX_REGEX_SOURCE_PER_FLAG characters in all.
  * That bounds both the check below and what the flag adds to an evaluation at the edge
  * (whose regex work is bounded per evaluation as well: shared/evaluation/regex-budget.ts).
+ * inheritedRegexLimitIssues counts toward those totals the conditions the project segments
+ * a flag's rules name bring in (the edge evaluates them as the flag's own).
  *
  * regexSafetyIssues (asynchronous, bounded): no pattern may take super-linear time on
  * hostile input. recheck (automata-based analysis with attack strings, the most accurate
@@ -46,18 +48,59 @@ interface RegexValue {
   pattern: string;
 }
 
+type Conditions = ReadonlyArray<{ op: string; values: readonly string[] }>;
+
+/** Every regex value of the conditions, with its path under `prefix`. */
+const conditionRegexValues = (conditions: Conditions, prefix: string[]): RegexValue[] =>
+  conditions.flatMap((condition, j) =>
+    REGEX_OPERATORS.has(condition.op)
+      ? condition.values.map((pattern, k) => ({
+          path: [...prefix, "conditions", String(j), "values", String(k)],
+          pattern,
+        }))
+      : [],
+  );
+
 /** Every regex value of the flag, with its path in the flag. */
-function regexValues(flag: FlagInput): RegexValue[] {
-  const values: RegexValue[] = [];
-  flag.segments.forEach((segment, i) => {
-    segment.conditions.forEach((condition, j) => {
-      if (!REGEX_OPERATORS.has(condition.op)) return;
-      condition.values.forEach((pattern, k) => {
-        values.push({ path: ["segments", String(i), "conditions", String(j), "values", String(k)], pattern });
-      });
-    });
-  });
-  return values;
+const regexValues = (flag: Pick<FlagInput, "segments">): RegexValue[] =>
+  flag.segments.flatMap((segment, i) => conditionRegexValues(segment.conditions, ["segments", String(i)]));
+
+/**
+ * The flag's regex totals counting its rules' project segments (by key): an issue naming the
+ * first rule whose segment pushes them over, when the flag's own values are within the limits
+ * (regexLimitIssues names those). A rule naming an unknown segment brings nothing in.
+ */
+export function inheritedRegexLimitIssues(
+  flag: Pick<FlagInput, "segments">,
+  segments: ReadonlyMap<string, { conditions: Conditions }>,
+): Issue[] {
+  const own = regexValues(flag);
+  let count = own.length;
+  let characters = own.reduce((sum, { pattern }) => sum + pattern.length, 0);
+  if (count > MAX_REGEX_VALUES_PER_FLAG || characters > MAX_REGEX_SOURCE_PER_FLAG) return [];
+  for (const [i, rule] of flag.segments.entries()) {
+    const segment = rule.segment === undefined ? undefined : segments.get(rule.segment);
+    if (!segment) continue;
+    const inherited = conditionRegexValues(segment.conditions, []);
+    count += inherited.length;
+    characters += inherited.reduce((sum, { pattern }) => sum + pattern.length, 0);
+    const over =
+      count > MAX_REGEX_VALUES_PER_FLAG
+        ? `at most ${MAX_REGEX_VALUES_PER_FLAG} regex values (with its segments' it holds ${count})`
+        : characters > MAX_REGEX_SOURCE_PER_FLAG
+          ? `regex values of at most ${MAX_REGEX_SOURCE_PER_FLAG} characters in all (with its segments' they hold ${characters})`
+          : undefined;
+    if (over)
+      return [
+        {
+          path: ["segments", String(i), "segment"],
+          message:
+            `a flag may hold ${over}, and segment '${rule.segment}' brings ${inherited.length} in: ` +
+            "merge patterns into fewer, or use a list operator such as 'is'",
+        },
+      ];
+  }
+  return [];
 }
 
 const syntaxProblem = (pattern: string): string | undefined => {

@@ -1,7 +1,8 @@
 /**
  * The console's Segments tab and the segment picker of the flag editor, in Debian's Chromium against the real
  * local stack: a segment's "used by" list, an edit through the condition rows that reaches the edge, and a rule
- * that names the segment. Screenshots for docs/control-plane.md land in docs/images/.
+ * that names the segment, and a change request on a segment a guarded flag names (its diff, approval). Screenshots
+ * for docs/control-plane.md land in docs/images/.
  */
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalSystem, type LocalSystem } from "../../scripts/local-system.js";
 import { adminApi, type AdminApi } from "../support/admin-api.js";
 import { seriousViolations } from "../support/axe.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, screenshot } from "../support/browser.js";
 
 let system: LocalSystem;
 let browser: Browser;
@@ -113,6 +114,40 @@ describe("console segments", () => {
     await page
       .locator("[data-segment-index='0']")
       .screenshot({ path: join(DOCS_IMAGES, "console-segment-picker.png") });
+    await page.close();
+  });
+
+  it("shows a segment's change request with a readable diff, and approval applies it", async () => {
+    await api("PUT", "/projects/shop/review-policy", { project: false, deployments: ["web"] });
+    const token = (await api("POST", "/tokens", { name: "alice", role: "editor", project: "shop" })).body.token;
+    const alice = adminApi(system.controlPlane.url, token as string);
+    const beta = (await api("GET", "/projects/shop/segments/beta")).body;
+    expect((await alice("PATCH", "/projects/shop/segments/beta", { name: "B", version: beta.version })).status).toBe(
+      403,
+    );
+    const conditions = [beta.conditions[0], { ...beta.conditions[1], values: ["free", "trial"] }];
+    const opened = await alice("POST", "/projects/shop/change-requests", {
+      segment: "beta",
+      kind: "update",
+      title: "Trials are not beta testers",
+      input: { key: "beta", name: beta.name, description: beta.description, conditions },
+    });
+    expect(opened.status).toBe(201);
+
+    const page = await signedIn();
+    await page.goto(`${system.controlPlane.url}/#/projects/shop/requests`);
+    const row = page.getByRole("row", { name: /Trials are not beta testers/ });
+    await row.getByRole("link", { name: "segment beta" }).waitFor();
+    await row.getByText("Condition 2 › Values › Item 2").waitFor();
+    await row.getByText("trial", { exact: true }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, "segment-change-request");
+    await row.getByRole("button", { name: "Approve and apply" }).click();
+    await page.getByText("No change requests.").waitFor(); // the list shows open requests: this one is applied
+    expect((await api("GET", "/projects/shop/segments/beta")).body).toMatchObject({
+      version: beta.version + 1,
+      conditions: [{}, { values: ["free", "trial"] }],
+    });
     await page.close();
   });
 });

@@ -3,11 +3,13 @@
  * edits with a clear 403, approval applies exactly the reviewed diff on its base version, a
  * request on an old version is refused as conflicting and changes nothing, the author cannot
  * approve their own, the history names both people, an admin's bypass keeps its reason, and
- * the project's webhooks are told.
+ * the project's webhooks are told. Segments a guarded flag names are guarded too: a direct edit
+ * is refused, a request carries the edit and its approval republishes the flag's deployments.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kvNameForApiKey } from "../../../shared/deployment-document.js";
 import { startDynalite, type LocalDynamo } from "../../../shared/node/local-dynalite.js";
 import { adminApi, type AdminApi } from "../../../test/support/admin-api.js";
 import type { KvWriter } from "../publish/kv-writer.js";
@@ -28,6 +30,7 @@ const memoryKv = (): KvWriter => {
   };
 };
 
+const kv = memoryKv();
 let dynamo: LocalDynamo;
 let cp: ControlPlaneServer;
 let admin: AdminApi;
@@ -60,7 +63,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
   cp = await startControlPlane({
     dynamoEndpoint: dynamo.endpoint,
-    kv: memoryKv(),
+    kv,
     bootstrapToken: "review-test-admin-token",
     reconcileEveryMs: 60_000,
     releasesEveryMs: 100,
@@ -233,5 +236,125 @@ describe("change requests", () => {
       );
     const applied = received.find((e) => e.type === "change_request.applied");
     expect(applied?.data).toMatchObject({ author: "alice", reviewer: "bob" });
+  });
+});
+
+describe("segment change requests", () => {
+  const vip = {
+    key: "vip",
+    name: "VIP",
+    description: "",
+    conditions: [{ property: "plan", op: "is", values: ["vip"] }],
+  };
+  const request = (input: unknown, extra: Record<string, unknown> = {}) =>
+    author("POST", "/projects/segrev/change-requests", { segment: "vip", kind: "update", input, ...extra });
+  let serverKey: string;
+  let author: AdminApi;
+  let reviewer: AdminApi;
+
+  beforeAll(async () => {
+    expect((await admin("POST", "/projects", { key: "segrev", name: "Segment review" })).status).toBe(201);
+    const production = await admin("POST", "/projects/segrev/deployments", { key: "production", name: "Production" });
+    serverKey = production.body.serverKey;
+    const token = async (name: string) =>
+      (await admin("POST", "/tokens", { name, role: "editor", project: "segrev" })).body.token as string;
+    author = adminApi(cp.url, await token("alice"));
+    reviewer = adminApi(cp.url, await token("bob"));
+    expect((await author("POST", "/projects/segrev/segments", vip)).status).toBe(201);
+    expect((await author("POST", "/projects/segrev/segments", { ...vip, key: "spare" })).status).toBe(201);
+    const flag = {
+      ...release("vip-banner", ["production"]),
+      segments: [{ name: "VIP", segment: "vip", conditions: [], rollout: 100 }],
+    };
+    expect((await author("POST", "/projects/segrev/flags", flag)).status).toBe(201);
+    expect((await author("POST", "/projects/segrev/flags/vip-banner/activate", { version: 1 })).status).toBe(200);
+    const policy = await admin("PUT", "/projects/segrev/review-policy", {
+      project: false,
+      deployments: ["production"],
+    });
+    expect(policy.status).toBe(200);
+  }, 60_000);
+
+  it("refuses a direct edit of a segment a guarded flag names, as a guarded flag write", async () => {
+    const writes = [
+      await author("PUT", "/projects/segrev/segments/vip", { ...vip, name: "V", version: 1 }),
+      await author("PATCH", "/projects/segrev/segments/vip", { name: "V", version: 1 }),
+      await author("DELETE", "/projects/segrev/segments/vip", { version: 1 }),
+      await author("POST", "/projects/segrev/segments/vip/versions/1/restore", { version: 1 }),
+    ];
+    for (const refused of writes) {
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toMatch(
+        /Review required \(segment vip is used by flag vip-banner; deployment production requires review\)/,
+      );
+      expect(refused.body.error.details.reviewRequired).toBe(true);
+    }
+    expect((await author("GET", "/projects/segrev/segments/vip")).body.version).toBe(1);
+    // A segment no guarded flag names, and a new one, are edited directly.
+    expect((await author("PATCH", "/projects/segrev/segments/spare", { name: "Spare", version: 1 })).status).toBe(200);
+    expect((await author("POST", "/projects/segrev/segments", { ...vip, key: "fresh" })).status).toBe(201);
+  });
+
+  it("applies an approved segment change, republishes, and answers a retried approval with its result", async () => {
+    const input = { ...vip, conditions: [{ property: "plan", op: "is", values: ["vip", "gold-approved"] }] };
+    const opened = await request(input, { title: "Gold plans are VIPs" });
+    expect(opened.status).toBe(201);
+    expect(opened.body).toMatchObject({ segment: "vip", status: "open", baseVersion: 1, conflicting: false });
+    expect(opened.body.flag).toBeUndefined();
+    expect(opened.body.diff).toEqual([
+      { type: "CREATE", path: ["conditions", 0, "values", 1], value: "gold-approved" },
+    ]);
+    const listed = (await reviewer("GET", "/projects/segrev/change-requests?segment=vip")).body;
+    expect(listed.map((r: { id: string }) => r.id)).toEqual([opened.body.id]);
+
+    const approve = () =>
+      reviewer("POST", `/projects/segrev/change-requests/${opened.body.id}/approve`, { comment: "ok" });
+    const approved = await approve();
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: "applied", appliedVersion: 2, review: { by: "bob" } });
+    const segment = (await reviewer("GET", "/projects/segrev/segments/vip")).body;
+    expect(segment).toMatchObject({ version: 2, conditions: input.conditions });
+    expect(segment.lastChange.actor).toBe(reviewedActor({ author: "alice" }, "bob"));
+    // The flag's deployment is republished with the segment's new conditions.
+    await expect
+      .poll(async () => (await kv.get(kvNameForApiKey(serverKey))) ?? "", EVENTUALLY)
+      .toContain("gold-approved");
+
+    // Bob's answer was lost and he approves again: the same result, nothing applied twice.
+    const retried = await approve();
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: "applied", appliedVersion: 2 });
+    expect((await reviewer("GET", "/projects/segrev/segments/vip")).body.version).toBe(2);
+    expect((await admin("POST", `/projects/segrev/change-requests/${opened.body.id}/approve`)).status).toBe(409);
+  });
+
+  it("refuses a segment request on a stale version as conflicting, and lets an admin bypass", async () => {
+    const current = (await author("GET", "/projects/segrev/segments/vip")).body;
+    const stale = await request({ ...vip, name: "VIP customers" });
+    const newer = await request({ ...vip, description: "Paying the most" });
+    expect([stale.body.baseVersion, newer.body.baseVersion]).toEqual([current.version, current.version]);
+    expect((await reviewer("POST", `/projects/segrev/change-requests/${newer.body.id}/approve`)).status).toBe(200);
+
+    const refused = await reviewer("POST", `/projects/segrev/change-requests/${stale.body.id}/approve`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/made on version 2 of segment vip.*conflicting and was not applied/);
+    expect(refused.body.error.details.currentVersion).toBe(3);
+    expect((await reviewer("GET", "/projects/segrev/segments/vip")).body).toMatchObject({ version: 3, name: "VIP" });
+
+    const bypassed = await admin(
+      "PATCH",
+      "/projects/segrev/segments/vip",
+      { name: "VIP (incident)", version: 3 },
+      { "x-review-bypass": "Incident 7" },
+    );
+    expect(bypassed.status).toBe(200);
+    const records = (await admin("GET", "/projects/segrev/change-requests?status=bypassed")).body;
+    expect(records).toEqual([
+      expect.objectContaining({
+        segment: "vip",
+        appliedVersion: 4,
+        bypass: expect.objectContaining({ reason: "Incident 7" }),
+      }),
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Change requests: where a project (or one of its deployments) requires review, an editor's
- * change of a flag is stored as a request with its diff instead of being applied; another
+ * change of a flag, or of a segment such a flag names, is stored as a request with its diff
+ * instead of being applied; another
  * editor (or an admin) approves or rejects it with a comment. Approval applies exactly the
  * reviewed change through the flag service, conditional on the version the request was made
  * on: a flag that moved on meanwhile makes the request `conflicting`, never overwritten.
@@ -14,11 +15,14 @@
 import diff from "microdiff";
 import { randomUUID } from "node:crypto";
 import { flagInputSchema, flagWriteSchema, type Flag, type FlagWrite } from "../../../shared/authoring/schema.js";
+import { segmentSchema, type Segment } from "../../../shared/authoring/segments.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { Db } from "../../../shared/node/dynamo.js";
 import type { EventInput } from "../notifications/events.js";
 import { readItem, readItems, writeItem, type Revisioned } from "../notifications/items.js";
 import { FLAG_ACTIONS, type FlagAction, type FlagService } from "../services/flags.js";
+import { definitionOf, type SegmentService } from "../segments/segments.js";
+import type { StoredSegment } from "../segments/segment-store.js";
 
 export const REQUEST_KINDS = ["create", "update", "action"] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
@@ -43,14 +47,16 @@ export interface Review {
 export interface ChangeRequest {
   id: string;
   project: string;
-  flag: string;
+  /** What the request changes: a flag, or (kind `update` only) a segment. */
+  flag?: string;
+  segment?: string;
   kind: RequestKind;
   /** For `action`: the lifecycle action; `decide` takes `variant`. */
   action?: FlagAction;
   variant?: string;
-  /** For `create` and `update`: the flag's editable fields as they will be. */
-  input?: FlagWrite;
-  /** The flag version the change applies to (0: the flag does not exist yet). */
+  /** For `create` and `update`: the flag's editable fields (or the segment) as they will be. */
+  input?: FlagWrite | Segment;
+  /** The flag's (segment's) version the change applies to (0: the flag does not exist yet). */
   baseVersion: number;
   /** What changes, from the base version's editable fields (microdiff: path, type, old and new values). */
   diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
@@ -62,18 +68,19 @@ export interface ChangeRequest {
   review?: Review;
   /** The version approval (or an admin's bypass) made. */
   appliedVersion?: number;
-  /** When conflicting: the version the flag had moved to. */
+  /** When conflicting: the version the flag (segment) had moved to. */
   currentVersion?: number;
   /** An admin's direct change past review: who, and why. */
   bypass?: { by: string; reason: string };
 }
 
 export type ChangeRequestInput = {
-  flag: string;
+  flag?: string | undefined;
+  segment?: string | undefined;
   kind: RequestKind;
   action?: FlagAction | undefined;
   variant?: string | undefined;
-  input?: FlagWrite | undefined;
+  input?: FlagWrite | Segment | undefined;
   baseVersion?: number | undefined;
   title?: string | undefined;
   description?: string | undefined;
@@ -82,6 +89,7 @@ export type ChangeRequestInput = {
 export interface ChangeRequestFilter {
   status?: RequestStatus | undefined;
   flag?: string | undefined;
+  segment?: string | undefined;
   author?: string | undefined;
 }
 
@@ -99,12 +107,19 @@ export const reviewedActor = (request: Pick<ChangeRequest, "author">, approver: 
 export interface ChangeRequestServiceOptions {
   db: Db;
   flags: FlagService;
+  segments: SegmentService;
   now?: () => number;
   /** Told of each request opened, applied, rejected or found conflicting (the project's webhooks). */
   notify?: (project: string, event: EventInput) => Promise<void>;
 }
 
-export function createChangeRequestService({ db, flags, now = Date.now, notify }: ChangeRequestServiceOptions) {
+export function createChangeRequestService({
+  db,
+  flags,
+  segments,
+  now = Date.now,
+  notify,
+}: ChangeRequestServiceOptions) {
   const iso = () => new Date(now()).toISOString();
 
   async function policy(project: string): Promise<ReviewPolicy> {
@@ -122,22 +137,37 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
       : { required: false, because: undefined };
   }
 
+  /** Whether editing segment `key` needs review: it does when a flag naming it does (and names that flag). */
+  async function segmentReviewRequired(project: string, key: string) {
+    for (const flag of await segments.flagsUsing(project, key)) {
+      const { required, because } = await reviewRequired(project, flag);
+      if (required) return { required, because: `segment ${key} is used by flag ${flag.key}; ${because}` };
+    }
+    return { required: false, because: undefined };
+  }
+
   async function read(project: string, id: string): Promise<Revisioned<ChangeRequest>> {
     const found = await readItem<ChangeRequest>(db, requestKey(project, id));
     if (!found) throw new ApiError({ status: 404, message: `No change request ${id} in project ${project}` });
     return found;
   }
 
-  const currentFlag = (project: string, key: string) =>
-    flags.get(project, key).catch((error: unknown) => {
+  const orMissing = <T>(read: Promise<T>) =>
+    read.catch((error: unknown) => {
       if (error instanceof ApiError && error.status === 404) return undefined;
       throw error;
     });
+  const currentFlag = (project: string, key: string) => orMissing(flags.get(project, key));
+  /** The version a request's flag or segment is at now (0: it does not exist). */
+  const currentVersion = async (request: Pick<ChangeRequest, "project" | "flag" | "segment">) =>
+    (request.segment
+      ? await orMissing(segments.get(request.project, request.segment))
+      : await currentFlag(request.project, request.flag!)
+    )?.version ?? 0;
 
-  async function view(request: ChangeRequest, flag?: Flag | null): Promise<ChangeRequestView> {
+  async function view(request: ChangeRequest, version?: number): Promise<ChangeRequestView> {
     if (request.status !== "open") return { ...request, conflicting: request.status === "conflicting" };
-    const current = flag === undefined ? await currentFlag(request.project, request.flag) : (flag ?? undefined);
-    return { ...request, conflicting: (current?.version ?? 0) !== request.baseVersion };
+    return { ...request, conflicting: (version ?? (await currentVersion(request))) !== request.baseVersion };
   }
 
   const event = (request: ChangeRequest, what: string): EventInput => ({
@@ -145,7 +175,8 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
     type: `change_request.${what}` as EventInput["type"],
     data: {
       id: request.id,
-      flag: request.flag,
+      ...(request.flag ? { flag: request.flag } : {}),
+      ...(request.segment ? { segment: request.segment } : {}),
       kind: request.kind,
       ...(request.action ? { action: request.action } : {}),
       title: request.title,
@@ -166,15 +197,34 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
     if (what) await notify?.(request.project, event(request, what));
   }
 
+  /** A segment request's diff (kind `update` only), from the version it is made on. */
+  async function describeSegment(project: string, input: ChangeRequestInput & { segment: string }) {
+    if (input.kind !== "update")
+      throw new ApiError({ status: 400, message: "A segment request is an `update` (with `input`, the segment)" });
+    const current = await segments.get(project, input.segment);
+    if (!input.input)
+      throw new ApiError({ status: 400, message: "An update request needs `input`, the segment as it will be" });
+    const next = segmentSchema.parse(input.input);
+    if (next.key !== input.segment)
+      throw new ApiError({ status: 400, message: `input.key '${next.key}' is not the segment '${input.segment}'` });
+    const baseVersion = input.baseVersion ?? current.version;
+    const base: StoredSegment =
+      baseVersion === current.version ? current : (await segments.version(project, input.segment, baseVersion)).segment;
+    const changes = diff(definitionOf(base), next);
+    if (changes.length === 0) throw new ApiError({ status: 400, message: "The request changes nothing" });
+    return { version: current.version, baseVersion, changes, input: next };
+  }
+
   /** The diff a request shows, and the version it applies to, checked against the flag as it is now. */
-  async function describe(project: string, input: ChangeRequestInput) {
+  async function describe(project: string, input: ChangeRequestInput & { flag: string }) {
     const current = await currentFlag(project, input.flag);
     if (input.kind === "create") {
       if (current) throw new ApiError({ status: 409, message: `Flag ${input.flag} exists: request an update` });
       if (!input.input) throw new ApiError({ status: 400, message: "A create request needs `input`, the new flag" });
       if (input.input.key !== input.flag)
         throw new ApiError({ status: 400, message: `input.key '${input.input.key}' is not the flag '${input.flag}'` });
-      return { current, baseVersion: 0, changes: diff({}, flagWriteSchema.parse(input.input)) };
+      const next = flagWriteSchema.parse(input.input);
+      return { version: 0, baseVersion: 0, changes: diff({}, next), input: next };
     }
     if (!current) throw new ApiError({ status: 404, message: `No flag ${input.flag}` });
     const baseVersion = input.baseVersion ?? current.version;
@@ -185,9 +235,10 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
         throw new ApiError({ status: 400, message: `input.key '${input.input.key}' is not the flag '${input.flag}'` });
       const base =
         baseVersion === current.version ? current : (await flags.version(project, input.flag, baseVersion)).flag;
-      const changes = diff(flagInputSchema.parse(base), flagWriteSchema.parse(input.input));
+      const next = flagWriteSchema.parse(input.input);
+      const changes = diff(flagInputSchema.parse(base), next);
       if (changes.length === 0) throw new ApiError({ status: 400, message: "The request changes nothing" });
-      return { current, baseVersion, changes };
+      return { version: current.version, baseVersion, changes, input: next };
     }
     if (!input.action || !FLAG_ACTIONS.includes(input.action))
       throw new ApiError({
@@ -198,14 +249,20 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
       { type: "CHANGE", path: ["action"], value: input.action },
       ...(input.variant === undefined ? [] : [{ type: "CHANGE", path: ["decidedVariant"], value: input.variant }]),
     ];
-    return { current, baseVersion, changes };
+    return { version: current.version, baseVersion, changes, input: undefined };
   }
 
-  /** Applies the reviewed change as `actor`, on exactly the version it was made on. */
-  function applyChange(request: ChangeRequest, actor: string): Promise<Flag> {
-    const { project, flag } = request;
-    if (request.kind === "create") return flags.create(project, request.input!, actor);
-    if (request.kind === "update") return flags.update(project, flag, request.input!, request.baseVersion, actor);
+  /**
+   * Applies the reviewed change as `actor`, on exactly the version it was made on (a segment's
+   * edit republishes the deployments of the flags naming it, as a direct one does).
+   */
+  function applyChange(request: ChangeRequest, actor: string): Promise<{ version: number }> {
+    const { project } = request;
+    if (request.segment) return segments.update(project, request.input as Segment, request.baseVersion, actor);
+    const flag = request.flag!;
+    const input = request.input as FlagWrite;
+    if (request.kind === "create") return flags.create(project, input, actor);
+    if (request.kind === "update") return flags.update(project, flag, input, request.baseVersion, actor);
     const options = request.variant === undefined ? {} : { variant: request.variant };
     return flags.act(project, flag, request.action!, request.baseVersion, actor, options);
   }
@@ -213,6 +270,7 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
   return {
     policy,
     reviewRequired,
+    segmentReviewRequired,
 
     async setPolicy(project: string, next: Pick<ReviewPolicy, "project" | "deployments">, actor: string) {
       const existing = await readItem<ReviewPolicy>(db, policyKey(project));
@@ -223,15 +281,21 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
     },
 
     async open(project: string, input: ChangeRequestInput, author: string): Promise<ChangeRequestView> {
-      const { current, baseVersion, changes } = await describe(project, input);
+      const { flag, segment } = input;
+      if ((flag === undefined) === (segment === undefined))
+        throw new ApiError({ status: 400, message: "A change request names one `flag` or one `segment`" });
+      const described = segment
+        ? await describeSegment(project, { ...input, segment })
+        : await describe(project, { ...input, flag: flag! });
+      const { version, baseVersion, changes } = described;
       const request: ChangeRequest = {
         id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
         project,
-        flag: input.flag,
+        ...(segment ? { segment } : { flag: flag! }),
         kind: input.kind,
         ...(input.action ? { action: input.action } : {}),
         ...(input.variant === undefined ? {} : { variant: input.variant }),
-        ...(input.input ? { input: flagWriteSchema.parse(input.input) } : {}),
+        ...(described.input ? { input: described.input } : {}),
         baseVersion,
         diff: changes as ChangeRequest["diff"],
         title: input.title?.trim() || defaultTitle(input),
@@ -241,18 +305,21 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
         status: "open",
       };
       await save(request, undefined, "opened");
-      return view(request, current ?? null);
+      return view(request, version);
     },
 
     async list(project: string, filter: ChangeRequestFilter = {}): Promise<ChangeRequestView[]> {
       const all = (await readItems<ChangeRequest>(db, pk(project), "CR#")).map((r) => r.record);
       const chosen = all
-        .filter((r) => (!filter.flag || r.flag === filter.flag) && (!filter.author || r.author === filter.author))
+        .filter((r) => (!filter.flag || r.flag === filter.flag) && (!filter.segment || r.segment === filter.segment))
+        .filter((r) => !filter.author || r.author === filter.author)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      const flagsNow = new Map<string, Flag | undefined>();
-      for (const key of new Set(chosen.filter((r) => r.status === "open").map((r) => r.flag)))
-        flagsNow.set(key, await currentFlag(project, key));
-      const views = await Promise.all(chosen.map((r) => view(r, flagsNow.get(r.flag) ?? null)));
+      // One read of each flag or segment that open requests are on.
+      const target = (r: ChangeRequest) => (r.segment ? `segment:${r.segment}` : `flag:${r.flag}`);
+      const versionsNow = new Map<string, number>();
+      for (const r of chosen.filter((r) => r.status === "open"))
+        if (!versionsNow.has(target(r))) versionsNow.set(target(r), await currentVersion(r));
+      const views = await Promise.all(chosen.map((r) => view(r, versionsNow.get(target(r)))));
       // `conflicting` filters on what the answer shows: open requests whose flag moved on count too.
       return views.filter(
         (r) => !filter.status || (filter.status === "conflicting" ? r.conflicting : r.status === filter.status),
@@ -266,6 +333,8 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
     /** Approves and applies; a request against an old version ends `conflicting` and changes nothing. */
     async approve(project: string, id: string, approver: string, comment: string): Promise<ChangeRequestView> {
       const { record, rev } = await read(project, id);
+      // The retry of an approval whose answer was lost: answer what it did.
+      if (record.status === "applied" && record.review?.by === approver) return view(record);
       if (record.author === approver)
         throw new ApiError({
           status: 403,
@@ -295,7 +364,7 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
           throw new ApiError({
             status: 409,
             message:
-              `Change request ${id} was made on version ${record.baseVersion} of ${record.flag}, which has changed ` +
+              `Change request ${id} was made on version ${record.baseVersion} of ${record.segment ? `segment ${record.segment}` : record.flag}, which has changed ` +
               "since: it is conflicting and was not applied (open a new request on the current version)",
             details: { currentVersion, request: id },
           });
@@ -315,22 +384,34 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
       return view(rejected);
     },
 
-    /** Records an admin's direct change past review (the flag routes made it), with the reason given. */
-    async recordBypass(project: string, flag: Flag, admin: string, reason: string, what: string): Promise<void> {
+    /**
+     * Records an admin's direct change past review (the flag or segment routes made it), with the
+     * reason given. `made`: what the write answered (a flag or segment with its version; a
+     * segment's delete answers none).
+     */
+    async recordBypass(
+      project: string,
+      target: { flag: string } | { segment: string },
+      made: { version?: number },
+      admin: string,
+      reason: string,
+      what: string,
+    ): Promise<void> {
+      const key = "flag" in target ? target.flag : target.segment;
       const request: ChangeRequest = {
         id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
         project,
-        flag: flag.key,
+        ...target,
         kind: what === "create" ? "create" : what === "update" ? "update" : "action",
         ...(FLAG_ACTIONS.includes(what as FlagAction) ? { action: what as FlagAction } : {}),
-        baseVersion: flag.version - 1,
+        baseVersion: typeof made.version === "number" ? made.version - 1 : 0,
         diff: [],
-        title: `${what} ${flag.key} (review bypassed)`,
+        title: `${what} ${"segment" in target ? `segment ${key}` : key} (review bypassed)`,
         description: "",
         author: admin,
         createdAt: iso(),
         status: "bypassed",
-        appliedVersion: flag.version,
+        ...(typeof made.version === "number" ? { appliedVersion: made.version } : {}),
         bypass: { by: admin, reason },
       };
       await save(request, undefined, "bypassed");
@@ -342,6 +423,10 @@ export function createChangeRequestService({ db, flags, now = Date.now, notify }
 const isVersionConflict = (error: ApiError) => /changed since version|already exists/.test(error.message);
 
 const defaultTitle = (input: ChangeRequestInput) =>
-  input.kind === "action" ? `${input.action} ${input.flag}` : `${input.kind} ${input.flag}`;
+  input.segment
+    ? `${input.kind} segment ${input.segment}`
+    : input.kind === "action"
+      ? `${input.action} ${input.flag}`
+      : `${input.kind} ${input.flag}`;
 
 export type ChangeRequestService = ReturnType<typeof createChangeRequestService>;

@@ -1,11 +1,13 @@
 /**
  * Where review is required, the flag routes' direct writes (create, edit, lifecycle, restore,
- * delete) are refused with a 403 that says how to proceed: open a change request. An admin
- * may pass with `X-Review-Bypass: <reason>`; the change is then made as usual and recorded
- * as a `bypassed` request naming the admin and the reason. One middleware in front of the
- * flag routes, so the flag service stays unaware of review.
+ * delete) are refused with a 403 that says how to proceed: open a change request. So are the
+ * edits (replace, patch, restore, delete) of a segment that a guarded flag names: its change
+ * reaches that flag's users as surely as an edit of the flag. Creating a segment is not
+ * guarded: no flag names it yet. An admin may pass with `X-Review-Bypass: <reason>`; the
+ * change is then made as usual and recorded as a `bypassed` request naming the admin and the
+ * reason. One middleware in front of each set of routes, so the services stay unaware of review.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Flag } from "../../../shared/authoring/schema.js";
@@ -13,6 +15,14 @@ import { FLAG_ACTIONS, type FlagAction } from "../services/flags.js";
 import type { ChangeRequestService } from "./change-requests.js";
 
 export const BYPASS_HEADER = "x-review-bypass";
+
+/** What a write under `/projects/{p}/segments…` does, or undefined for a read, a create or another path. */
+function segmentWriteOf(method: string, rest: string[]): string | undefined {
+  if (rest.length === 1)
+    return method === "PUT" || method === "PATCH" ? "update" : method === "DELETE" ? "delete" : undefined;
+  if (rest.length === 4 && method === "POST" && rest[1] === "versions" && rest[3] === "restore") return "restore";
+  return undefined;
+}
 
 /** What a write under `/projects/{p}/flags…` does, or undefined for a read or a path review does not cover. */
 function writeOf(method: string, rest: string[]): string | undefined {
@@ -34,14 +44,44 @@ const decodeSegment = (segment: string) => {
   }
 };
 
+/** The path after `/projects/{p}/<collection>`, by segment. */
+const restOf = (path: string, collection: string) =>
+  (path.split(`/${collection}`)[1] ?? "").split("/").filter(Boolean).map(decodeSegment);
+
+/**
+ * Refuses a guarded write (403 naming change requests) unless an admin bypasses it with a
+ * reason; a bypassed write that succeeded is recorded with what it answered.
+ */
+async function guard(
+  c: Context<AuthEnv>,
+  next: Next,
+  project: string,
+  because: string,
+  record: ((made: { version?: number }, admin: string, reason: string) => Promise<void>) | undefined,
+) {
+  const reason = c.req.header(BYPASS_HEADER)?.trim();
+  if (!reason)
+    throw new ApiError({
+      status: 403,
+      message:
+        `Review required (${because}): open a change request ` +
+        `(POST /projects/${project}/change-requests) and ask another editor to approve it` +
+        " (admins may bypass with an X-Review-Bypass: <reason> header)",
+      details: { reviewRequired: true, because },
+    });
+  authorize(c.var.principal, "admin", project); // 403 for an editor: only admins bypass
+  await next();
+  if (c.res.status >= 300 || !record) return;
+  await record((await c.res.clone().json()) as { version?: number }, c.var.principal.name, reason);
+}
+
 export function reviewGate(
   requests: ChangeRequestService,
   getFlag: (project: string, key: string) => Promise<Flag | undefined>,
 ): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const project = c.req.param("project");
-    const after = c.req.path.split("/flags")[1] ?? "";
-    const rest = after.split("/").filter(Boolean).map(decodeSegment);
+    const rest = restOf(c.req.path, "flags");
     const what = project ? writeOf(c.req.method, rest) : undefined;
     if (!project || !what) return next();
 
@@ -56,21 +96,26 @@ export function reviewGate(
         : [];
     const { required, because } = await requests.reviewRequired(project, current, { deployments: nextDeployments });
     if (!required) return next();
+    const record = key
+      ? (made: { version?: number }, admin: string, reason: string) =>
+          requests.recordBypass(project, { flag: key }, made, admin, reason, what)
+      : undefined;
+    await guard(c, next, project, because!, record);
+  };
+}
 
-    const reason = c.req.header(BYPASS_HEADER)?.trim();
-    if (!reason)
-      throw new ApiError({
-        status: 403,
-        message:
-          `Review required (${because}): open a change request ` +
-          `(POST /projects/${project}/change-requests) and ask another editor to approve it` +
-          " (admins may bypass with an X-Review-Bypass: <reason> header)",
-        details: { reviewRequired: true, because },
-      });
-    authorize(c.var.principal, "admin", project); // 403 for an editor: only admins bypass
-    await next();
-    if (c.res.status >= 300 || !key) return;
-    const made = (await c.res.clone().json()) as Flag;
-    await requests.recordBypass(project, made, c.var.principal.name, reason, what);
+/** The same for the segment routes: an edit of a segment a guarded flag names. */
+export function segmentReviewGate(requests: ChangeRequestService): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    const project = c.req.param("project");
+    const rest = restOf(c.req.path, "segments");
+    const what = project ? segmentWriteOf(c.req.method, rest) : undefined;
+    if (!project || !what) return next();
+    const segment = rest[0]!;
+    const { required, because } = await requests.segmentReviewRequired(project, segment);
+    if (!required) return next();
+    await guard(c, next, project, because!, (made, admin, reason) =>
+      requests.recordBypass(project, { segment }, made, admin, reason, what),
+    );
   };
 }

@@ -1,12 +1,14 @@
-/** Review of flag changes: the project's review policy, change requests, approve and reject. */
+/** Review of flag and segment changes: the project's review policy, change requests, approve and reject. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
 import { flagWriteSchema, keySchema } from "../../../shared/authoring/schema.js";
-import { ApiError } from "../../../shared/http/errors.js";
+import { segmentSchema } from "../../../shared/authoring/segments.js";
+import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import { REQUEST_KINDS, REQUEST_STATUSES, type ChangeRequestService } from "../change-requests/change-requests.js";
 import { FLAG_ACTIONS } from "../services/flags.js";
 import { body, errors, json, projectParams, writeErrors } from "./schemas.js";
+import { droppedFields, unknownFieldsError } from "./strict-fields.js";
 
 const tags = ["Change requests"];
 
@@ -20,19 +22,23 @@ export const reviewPolicySchema = z.object({
 export const changeRequestSchema = z.object({
   id: z.string(),
   project: z.string(),
-  flag: z.string(),
+  flag: z.string().optional().describe("The flag the request changes (or `segment`)"),
+  segment: z.string().optional().describe("The segment the request changes (kind `update`)"),
   kind: z.enum(REQUEST_KINDS),
   action: z.enum(FLAG_ACTIONS).optional(),
   variant: z.string().optional(),
-  input: z.unknown().optional().describe("For create and update: the flag's editable fields as they will be"),
-  baseVersion: z.number().describe("The flag version the change applies to (0: a new flag)"),
+  input: z
+    .unknown()
+    .optional()
+    .describe("For create and update: the flag's editable fields (the segment) as they will be"),
+  baseVersion: z.number().describe("The flag's (segment's) version the change applies to (0: a new flag)"),
   diff: z.array(z.object({ type: z.string(), path: z.array(z.union([z.string(), z.number()])) }).passthrough()),
   title: z.string(),
   description: z.string(),
   author: z.string(),
   createdAt: z.string(),
   status: z.enum(REQUEST_STATUSES),
-  conflicting: z.boolean().describe("The flag moved on since the base version: approval would be refused"),
+  conflicting: z.boolean().describe("The flag (segment) moved on since the base version: approval would be refused"),
   review: z.object({ by: z.string(), at: z.string(), comment: z.string() }).optional(),
   appliedVersion: z.number().optional(),
   currentVersion: z.number().optional(),
@@ -40,11 +46,17 @@ export const changeRequestSchema = z.object({
 });
 
 const requestWriteSchema = z.object({
-  flag: keySchema,
-  kind: z.enum(REQUEST_KINDS).describe("create a flag, update its editable fields, or a lifecycle action"),
+  flag: keySchema.optional().describe("The flag to change (or `segment`)"),
+  segment: keySchema.optional().describe("The segment to change: kind `update`, `input` the segment as PUT takes it"),
+  kind: z
+    .enum(REQUEST_KINDS)
+    .describe("create a flag, update its editable fields (or a segment's), or a lifecycle action"),
   action: z.enum(FLAG_ACTIONS).optional().describe("For `action`"),
   variant: z.string().optional().describe("For `decide`: the variant to ship"),
-  input: flagWriteSchema.optional().describe("For create and update: the flag as it will be (as PUT takes it)"),
+  input: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("For create and update: the flag (FlagWrite) or the segment as it will be, as its PUT takes it"),
   baseVersion: z
     .number()
     .int()
@@ -60,8 +72,20 @@ const requestParams = projectParams.extend({ id: z.string().min(1).max(60) });
 const listQuery = z.object({
   status: z.enum(REQUEST_STATUSES).optional(),
   flag: keySchema.optional(),
+  segment: keySchema.optional(),
   author: z.string().max(200).optional(),
 });
+
+/** A request's `input` checked as the flag's (or segment's) PUT checks it: 400 on an invalid or unknown field. */
+function inputOf(request: { segment?: string | undefined }, input: Record<string, unknown> | undefined) {
+  if (input === undefined) return {};
+  const parsed = request.segment
+    ? parseOr400(segmentSchema, input, "input")
+    : parseOr400(flagWriteSchema, input, "input");
+  const dropped = droppedFields(input, parsed, ["input"]);
+  if (dropped.length > 0) throw unknownFieldsError(dropped);
+  return { input: parsed };
+}
 
 export function changeRequestRoutes(
   requests: ChangeRequestService,
@@ -116,7 +140,7 @@ export function changeRequestRoutes(
     createRoute({
       method: "post",
       path: "/projects/{project}/change-requests",
-      summary: "Propose a flag change for review",
+      summary: "Propose a flag or segment change for review",
       tags,
       middleware: [requireRole("editor")] as const,
       description:
@@ -131,7 +155,11 @@ export function changeRequestRoutes(
     async (c) => {
       const { project } = c.req.valid("param");
       await known(project);
-      return c.json(await requests.open(project, c.req.valid("json"), c.var.principal.name), 201);
+      const { input, ...request } = c.req.valid("json");
+      return c.json(
+        await requests.open(project, { ...request, ...inputOf(request, input) }, c.var.principal.name),
+        201,
+      );
     },
   );
 
@@ -139,7 +167,7 @@ export function changeRequestRoutes(
     createRoute({
       method: "get",
       path: "/projects/{project}/change-requests",
-      summary: "List change requests (newest first; filter by status, flag, author)",
+      summary: "List change requests (newest first; filter by status, flag, segment, author)",
       tags,
       middleware: [requireRole("viewer")] as const,
       request: { params: projectParams, query: listQuery },
@@ -175,7 +203,7 @@ export function changeRequestRoutes(
         path: `/projects/{project}/change-requests/{id}/${decision}`,
         summary:
           decision === "approve"
-            ? "Approve and apply (not by its author; refused as conflicting if the flag moved on)"
+            ? "Approve and apply (not by its author; refused as conflicting if the flag or segment moved on)"
             : "Reject with a comment",
         tags,
         middleware: [requireRole("editor")] as const,

@@ -10,11 +10,11 @@ import { definitionOf, METRIC_ACTIONS, type MetricService } from "../services/me
 import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields, unknownFieldsError } from "./strict-fields.js";
 import { body, errors, expectedVersion, json, projectParams, versionField, writeErrors } from "./schemas.js";
+import { versionedRoutes } from "./versioned.js";
 
 const tags = ["Metric catalog"];
 const etag = (version: number) => `"${version}"`;
 const metricParams = projectParams.extend({ metric: keySchema });
-const versionParams = metricParams.extend({ version: z.coerce.number().int().positive() });
 
 const EXAMPLE = {
   key: "checkout-conversion",
@@ -181,67 +181,16 @@ export function metricRoutes(metrics: MetricService): OpenAPIHono<AuthEnv> {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/projects/{project}/metrics/{metric}/versions",
-      summary: "List a catalog metric's versions (its audit log)",
-      tags,
-      middleware: [requireRole("viewer")] as const,
-      request: { params: metricParams },
-      responses: {
-        200: json(z.array(metricHistoryEntrySchema), "Every version with who, when, what changed"),
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const { project, metric } = c.req.valid("param");
-      return c.json(await metrics.history(project, metric), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/projects/{project}/metrics/{metric}/versions/{version}",
-      summary: "Get one past version of a catalog metric",
-      tags,
-      middleware: [requireRole("viewer")] as const,
-      request: { params: versionParams },
-      responses: { 200: json(metricHistoryEntrySchema, "One past version"), ...errors },
-    }),
-    async (c) => {
-      const { project, metric, version } = c.req.valid("param");
-      return c.json(await metrics.version(project, metric, version), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/projects/{project}/metrics/{metric}/versions/{version}/restore",
-      summary: "Restore a past version of a catalog metric as a new one (conditional)",
-      tags,
-      middleware: [requireRole("editor")] as const,
-      request: {
-        params: versionParams,
-        body: { required: false, content: { "application/json": { schema: versionField, example: { version: 4 } } } },
-      },
-      responses: { 200: json(catalogMetricSchema, "The metric as restored"), ...writeErrors },
-    }),
-    async (c) => {
-      const { project, metric, version } = c.req.valid("param");
-      const fromBody = c.req.header("content-type")?.includes("json") ? c.req.valid("json").version : undefined;
-      const restored = await metrics.restore(
-        project,
-        metric,
-        version,
-        expectedVersion(c, fromBody),
-        c.var.principal.name,
-      );
-      return c.json(restored, 200, { ETag: etag(restored.version) });
-    },
-  );
+  versionedRoutes(app, {
+    collection: "metrics",
+    param: "metric",
+    noun: "catalog metric",
+    tags,
+    entrySchema: metricHistoryEntrySchema,
+    resourceSchema: catalogMetricSchema,
+    exampleVersion: 4,
+    service: metrics,
+  });
 
   return app;
 }

@@ -8,13 +8,13 @@ import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js"
 import { mergePatch, withoutNulls } from "../routes/merge-patch.js";
 import { droppedFields, unknownFieldsError } from "../routes/strict-fields.js";
 import { body, errors, expectedVersion, json, projectParams, versionField, writeErrors } from "../routes/schemas.js";
+import { versionedRoutes } from "../routes/versioned.js";
 import { segmentHistoryEntrySchema, storedSegmentSchema } from "./segment-store.js";
 import { definitionOf, type SegmentService } from "./segments.js";
 
 const tags = ["Segments"];
 const etag = (version: number) => `"${version}"`;
 const segmentParams = projectParams.extend({ segment: keySchema });
-const versionParams = segmentParams.extend({ version: z.coerce.number().int().positive() });
 
 const EXAMPLE = {
   key: "beta-testers",
@@ -194,61 +194,16 @@ export function segmentRoutes(segments: SegmentService): OpenAPIHono<AuthEnv> {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/projects/{project}/segments/{segment}/versions",
-      summary: "List a segment's versions (its audit log)",
-      tags,
-      middleware: [requireRole("viewer")] as const,
-      request: { params: segmentParams },
-      responses: {
-        200: json(z.array(segmentHistoryEntrySchema), "Every version with who, when, what changed"),
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const { project, segment } = c.req.valid("param");
-      return c.json(await segments.history(project, segment), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/projects/{project}/segments/{segment}/versions/{version}",
-      summary: "Get one past version of a segment",
-      tags,
-      middleware: [requireRole("viewer")] as const,
-      request: { params: versionParams },
-      responses: { 200: json(segmentHistoryEntrySchema, "One past version"), ...errors },
-    }),
-    async (c) => {
-      const { project, segment, version } = c.req.valid("param");
-      return c.json(await segments.version(project, segment, version), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/projects/{project}/segments/{segment}/versions/{version}/restore",
-      summary: "Restore a past version of a segment as a new one (conditional)",
-      tags,
-      middleware: [requireRole("editor")] as const,
-      request: { params: versionParams, ...versionBody },
-      responses: { 200: json(storedSegmentSchema, "The segment as restored"), ...writeErrors },
-    }),
-    async (c) => {
-      const { project, segment, version } = c.req.valid("param");
-      const expected = expectedVersion(
-        c,
-        bodyVersion(c, () => c.req.valid("json")),
-      );
-      const restored = await segments.restore(project, segment, version, expected, c.var.principal.name);
-      return c.json(restored, 200, { ETag: etag(restored.version) });
-    },
-  );
+  versionedRoutes(app, {
+    collection: "segments",
+    param: "segment",
+    noun: "segment",
+    tags,
+    entrySchema: segmentHistoryEntrySchema,
+    resourceSchema: storedSegmentSchema,
+    exampleVersion: 2,
+    service: segments,
+  });
 
   return app;
 }

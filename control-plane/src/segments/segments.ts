@@ -7,13 +7,17 @@
  */
 import type { Flag } from "../../../shared/authoring/schema.js";
 import { segmentsUsedBy, type Segment } from "../../../shared/authoring/segments.js";
-import { regexLimitIssues, regexSafetyIssues } from "../../../shared/authoring/regex-safety.js";
+import {
+  inheritedRegexLimitIssues,
+  regexLimitIssues,
+  regexSafetyIssues,
+} from "../../../shared/authoring/regex-safety.js";
 import type { Issue } from "../../../shared/authoring/validate.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { createCommits } from "../commit/commit.js";
 import { changesBetween } from "../commit/history.js";
 import { ConflictError, type Store } from "../db/store.js";
-import type { SegmentHistoryEntry, StoredSegment } from "./segment-store.js";
+import { byKey, type SegmentHistoryEntry, type StoredSegment } from "./segment-store.js";
 
 export interface SegmentServiceOptions {
   store: Store;
@@ -51,6 +55,27 @@ function invalid(issues: Issue[]): ApiError {
   });
 }
 
+/**
+ * The flags naming the segment whose regex totals its new conditions push over the limits:
+ * a 409 naming each (`details.flags`), so the edit never reaches an evaluation.
+ */
+function overLimit(
+  users: readonly Flag[],
+  segments: ReadonlyMap<string, Segment>,
+  next: Segment,
+): ApiError | undefined {
+  const over = users.flatMap((flag) => {
+    const issue = inheritedRegexLimitIssues(flag, segments)[0];
+    return issue ? [{ flag: flag.key, message: issue.message }] : [];
+  });
+  if (over.length === 0) return undefined;
+  return new ApiError({
+    status: 409,
+    message: `Segment ${next.key} would push flag ${over[0]!.flag} over its regex limits: ${over[0]!.message}`,
+    details: { flags: over },
+  });
+}
+
 export function createSegmentService({ store, onChange }: SegmentServiceOptions) {
   const commits = createCommits({ store, publish: onChange });
 
@@ -74,11 +99,6 @@ export function createSegmentService({ store, onChange }: SegmentServiceOptions)
     return segment;
   }
 
-  /** The deployments of the flags that name the segment: what an edit of it republishes. */
-  async function deploymentsUsing(project: string, key: string): Promise<string[]> {
-    return [...new Set(usersOf(await store.listFlags(project), key).flatMap((flag) => flag.deployments))];
-  }
-
   const recordHistory = async (project: string, segment: StoredSegment, previous: StoredSegment | undefined) => {
     await store.putSegmentHistory(project, {
       version: segment.version,
@@ -94,6 +114,13 @@ export function createSegmentService({ store, onChange }: SegmentServiceOptions)
   async function commit(project: string, next: StoredSegment, previous: StoredSegment | undefined) {
     const issues = await regexIssues(next);
     if (issues.length) throw invalid(issues);
+    // A new segment is used by no flag yet; an edited one by the flags that name it now.
+    const [flags, segments] = previous
+      ? await Promise.all([store.listFlags(project), store.listSegments(project)])
+      : [[], []];
+    const users = usersOf(flags, next.key);
+    const tooMany = overLimit(users, new Map([...byKey(segments), [next.key, next]]), next);
+    if (tooMany) throw tooMany;
     await commits.commit({
       project,
       async write() {
@@ -105,8 +132,7 @@ export function createSegmentService({ store, onChange }: SegmentServiceOptions)
           );
       },
       history: () => recordHistory(project, next, previous),
-      // A new segment is used by no flag yet; an edited one by the flags that name it now.
-      publish: previous ? await deploymentsUsing(project, next.key) : [],
+      publish: [...new Set(users.flatMap((flag) => flag.deployments))],
     });
     return next;
   }
@@ -142,6 +168,9 @@ export function createSegmentService({ store, onChange }: SegmentServiceOptions)
         .sort((a, b) => a.key.localeCompare(b.key))
         .map((s) => ({ ...s, usedBy: usersOf(flags, s.key).map((f) => f.key) }));
     },
+
+    /** The flags whose targeting names the segment (what review of a segment edit looks at). */
+    flagsUsing: async (project: string, key: string): Promise<Flag[]> => usersOf(await store.listFlags(project), key),
 
     async get(project: string, key: string): Promise<SegmentView> {
       const [segment, flags] = await Promise.all([stored(project, key), store.listFlags(project)]);

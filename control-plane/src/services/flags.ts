@@ -5,7 +5,7 @@
  * entry and the publish, repaired by the reconcile pass if the process stops in between.
  */
 import diff from "microdiff";
-import { regexSafetyIssues } from "../../../shared/authoring/regex-safety.js";
+import { inheritedRegexLimitIssues, regexSafetyIssues } from "../../../shared/authoring/regex-safety.js";
 import { validateFlag, type Issue } from "../../../shared/authoring/validate.js";
 import {
   ANALYSIS_FIELDS,
@@ -22,6 +22,7 @@ import { ApiError } from "../../../shared/http/errors.js";
 import { createCommits, flagChange, type Change } from "../commit/commit.js";
 import { flagDiff, previousVersion, recordHistory, utf8JsonBytes } from "../commit/history.js";
 import type { Store } from "../db/store.js";
+import { byKey } from "../segments/segment-store.js";
 import type { MetricService } from "./metrics.js";
 
 /** Moved to the commit module (history.ts); exported here as before. */
@@ -239,6 +240,8 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
     input.deployments.forEach((key, i) => {
       if (!known.has(key)) issues.push({ path: ["deployments", String(i)], message: `unknown deployment '${key}'` });
     });
+    // The regex totals count what the rules' segments bring in: the edge evaluates those as the flag's own.
+    if (issues.length === 0) issues.push(...inheritedRegexLimitIssues(input, byKey(segments)));
     // Last, and only for an otherwise valid flag: the one costly check (bounded in time, off the event loop).
     if (issues.length === 0) issues.push(...(await regexSafetyIssues(input)));
     if (issues.length) throw invalid(issues);

@@ -2,7 +2,8 @@
  * Change requests (docs/control-plane.md#change-requests): the project's list, filterable by
  * status, and a flag's own on its page. Each shows its diff, who asked and who reviewed; an
  * editor other than the author approves (applies exactly that diff on its base version) or
- * rejects with a comment. A request whose flag moved on is marked conflicting.
+ * rejects with a comment. A request whose flag moved on is marked conflicting. A request on a
+ * segment links to the Segments tab and shows its diff as a flag's is ("Condition 1 › Values").
  */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
@@ -12,10 +13,13 @@ import { useCan } from "../me.js";
 
 interface ChangeRequest {
   id: string;
-  flag: string;
+  flag?: string;
+  segment?: string;
   kind: string;
   action?: string;
   baseVersion: number;
+  /** The flag's editable fields or the segment as they will be: names list items in the diff. */
+  input?: unknown;
   /** The request's changes against its base version, as the history's diffs are (diff.ts). */
   diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
   title: string;
@@ -62,7 +66,7 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
           <thead>
             <tr>
               <th>Request</th>
-              {!flag && <th>Flag</th>}
+              {!flag && <th>Flag or segment</th>}
               <th>Change</th>
               <th>On version</th>
               <th>Asked by</th>
@@ -79,17 +83,27 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
                 </td>
                 {!flag && (
                   <td>
-                    <a href={`#/projects/${project}/flags/${r.flag}`}>{r.flag}</a>
+                    {r.segment ? (
+                      <a href={`#/projects/${project}/segments`}>segment {r.segment}</a>
+                    ) : (
+                      <a href={`#/projects/${project}/flags/${r.flag}`}>{r.flag}</a>
+                    )}
                   </td>
                 )}
                 <td class="request-change">
-                  {r.kind === "action" ? `lifecycle action: ${r.action}` : <ChangeList changes={r.diff as Change[]} />}
+                  {r.kind === "action" ? (
+                    `lifecycle action: ${r.action}`
+                  ) : (
+                    <ChangeList changes={r.diff as Change[]} after={r.input} />
+                  )}
                 </td>
                 <td>{r.baseVersion}</td>
                 <td>{r.author}</td>
                 <td>
                   <span class={`badge request-${r.conflicting && r.status === "open" ? "conflicting" : r.status}`}>
-                    {r.conflicting && r.status === "open" ? "conflicting: the flag changed since" : r.status}
+                    {r.conflicting && r.status === "open"
+                      ? `conflicting: the ${r.segment ? "segment" : "flag"} changed since`
+                      : r.status}
                   </span>
                   {r.review && (
                     <div class="muted">
