@@ -13,6 +13,7 @@ export const ANALYSIS_SETTINGS = [
   "minimumDetectableEffect",
   "multipleTestingCorrection",
   "plannedEndAt",
+  "defaultMetricWindow",
 ] as const;
 
 /** The fields only experiments use: a release flag leaves them out. */
