@@ -8,7 +8,7 @@ import * as z from "zod";
 import { OPERATORS } from "../evaluation/operators.js";
 import { CORRECTIONS } from "../stats/corrections.js";
 import { metricDefinitionSchema } from "../metrics/definition.js";
-import { ANALYSIS_SETTINGS } from "./fields.js";
+import { ANALYSIS_SETTINGS, DEFAULT_METRIC_WINDOW } from "./fields.js";
 
 export const keySchema = z
   .string()
@@ -133,8 +133,7 @@ export const defaultMetricWindowSchema = z.union([
   z.literal("none"),
 ]);
 export type DefaultMetricWindow = z.infer<typeof defaultMetricWindowSchema>;
-/** A week: every unit's value spans each weekday once (as Eppo's and Statsig's fixed windows). */
-export const DEFAULT_METRIC_WINDOW = { endHours: 7 * 24 } satisfies DefaultMetricWindow;
+export { DEFAULT_METRIC_WINDOW };
 
 /** The default capping quantile of sum and average metrics. */
 export const DEFAULT_CAP_PERCENTILE = 0.99;
