@@ -63,6 +63,8 @@ export async function seedDemo(
     statisticalMethod: "sequential",
     confidenceLevel: 0.95,
     minimumDetectableEffect: 0.05,
+    // The demo's three days conclude only on running values: a week's window would close after it.
+    defaultMetricWindow: "none",
   });
   await call("POST", "/projects/demo/flags/checkout-redesign/start", { version: checkout["version"] });
 
@@ -78,6 +80,7 @@ export async function seedDemo(
     bucketing: { unit: "device_id" },
     deployments: ["demo"],
     primaryMetric: { key: "signup", name: "Signed up", type: "unique_conversions", eventType: "signup" },
+    defaultMetricWindow: "none",
   });
   await call("POST", "/projects/demo/flags/homepage-hero/start", { version: hero["version"] });
 

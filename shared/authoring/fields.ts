@@ -13,7 +13,11 @@ export const ANALYSIS_SETTINGS = [
   "minimumDetectableEffect",
   "multipleTestingCorrection",
   "plannedEndAt",
+  "defaultMetricWindow",
 ] as const;
+
+/** A new experiment's default metric window, a week: every unit's value spans each weekday once (as Eppo's and Statsig's fixed windows). */
+export const DEFAULT_METRIC_WINDOW = { endHours: 7 * 24 } as const;
 
 /** The fields only experiments use: a release flag leaves them out. */
 export const EXPERIMENT_FIELDS = ["hypothesis", ...ANALYSIS_SETTINGS] as const;

@@ -8,7 +8,7 @@ import * as z from "zod";
 import { OPERATORS } from "../evaluation/operators.js";
 import { CORRECTIONS } from "../stats/corrections.js";
 import { metricDefinitionSchema } from "../metrics/definition.js";
-import { ANALYSIS_SETTINGS } from "./fields.js";
+import { ANALYSIS_SETTINGS, DEFAULT_METRIC_WINDOW } from "./fields.js";
 
 export const keySchema = z
   .string()
@@ -120,6 +120,21 @@ export const isLegacyMetric = <M extends Metric>(metric: M): metric is M & Legac
     metric.type === "property_average") &&
   (metric.filters ?? []).length === 0 &&
   metric.window === undefined;
+/**
+ * The window every metric without its own `window.endHours` is measured in, after each
+ * unit's first exposure (issue 22, 2): `{endHours}` gives the metric a fixed estimand (a unit
+ * enters the test once its window has closed; stats-lambda/src/report/closed-window.ts);
+ * `"none"` measures it to the end of the period (running values, a growing quantity).
+ * Absent (experiments stored before the setting): `"none"`. New experiments get
+ * DEFAULT_METRIC_WINDOW (control-plane/src/services/flags.ts).
+ */
+export const defaultMetricWindowSchema = z.union([
+  z.object({ endHours: z.number().int().positive().max(8760) }).strict(),
+  z.literal("none"),
+]);
+export type DefaultMetricWindow = z.infer<typeof defaultMetricWindowSchema>;
+export { DEFAULT_METRIC_WINDOW };
+
 /** The default capping quantile of sum and average metrics. */
 export const DEFAULT_CAP_PERCENTILE = 0.99;
 
@@ -165,6 +180,8 @@ export const flagInputSchema = z.object({
    * verdict from the first look on or after it, as at its planned sample (stats-lambda/src/report/read-rule.ts).
    */
   plannedEndAt: z.iso.datetime({ offset: true }).optional(),
+  /** Each metric's window when it has none of its own (defaultMetricWindowSchema). */
+  defaultMetricWindow: defaultMetricWindowSchema.optional(),
 });
 export type FlagInput = z.infer<typeof flagInputSchema>;
 

@@ -298,6 +298,7 @@ describe("the admin console", () => {
         bucketing: { unit: "device_id" },
         primaryMetric: { key: "buy", type: "unique_conversions", eventType: "buy" },
         minimumDetectableEffect: 0.1,
+        defaultMetricWindow: "none", // three days of events conclude on running values (a week's window would not close)
       })
     ).body;
     const started = (await api("POST", "/projects/lab/flags/pricing/start", { version: created["version"] }))

@@ -18,6 +18,8 @@ const experiment = (key: string, eventType: string) => ({
   variants: [{ key: "control" }, { key: "treatment" }],
   deployments: ["web"],
   primaryMetric: { key: "conversion", type: "unique_conversions", eventType },
+  // Minutes of events: a new experiment's week-long window would not close (running values, no verdict).
+  defaultMetricWindow: "none",
 });
 
 beforeAll(async () => {

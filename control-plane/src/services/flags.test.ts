@@ -6,7 +6,16 @@
 import { describe, expect, it } from "vitest";
 import { FLAG_STATUSES, flagInputSchema, type Flag, type FlagStatus } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
-import { FLAG_ACTIONS, flagDiff, isReplay, periodsAfter, transition, type FlagAction } from "./flags.js";
+import {
+  FLAG_ACTIONS,
+  flagDiff,
+  isReplay,
+  keepDefaultMetricWindow,
+  periodsAfter,
+  transition,
+  withDefaultMetricWindow,
+  type FlagAction,
+} from "./flags.js";
 
 type FlagType = Flag["type"];
 const AT = "2026-05-01T00:00:00.000Z";
@@ -108,6 +117,26 @@ describe("periodsAfter", () => {
     const stopped = flag("experiment", "stopped", { analysisPeriods: [{ ...open, settings, stoppedAt: AT }] });
     expect(periodsAfter(stopped, "decide", "decided", "2026-06-01T00:00:00.000Z")).toBe(stopped.analysisPeriods);
     expect(periodsAfter(flag("release", "active"), "archive", "archived", AT)).toBeUndefined();
+  });
+});
+
+describe("the default metric window", () => {
+  it("is a week for a new experiment that names none, its own otherwise, and none for a release flag", () => {
+    expect(withDefaultMetricWindow(flag("experiment", "draft")).defaultMetricWindow).toEqual({ endHours: 168 });
+    const none = flag("experiment", "draft", { defaultMetricWindow: "none" });
+    expect(withDefaultMetricWindow(none).defaultMetricWindow).toBe("none");
+    expect(withDefaultMetricWindow(flag("release", "inactive")).defaultMetricWindow).toBeUndefined();
+  });
+
+  it("an edit that leaves it out keeps the stored one; a stored experiment without it stays without", () => {
+    const stored = flag("experiment", "running", { defaultMetricWindow: { endHours: 72 } });
+    expect(keepDefaultMetricWindow(flag("experiment", "running"), stored).defaultMetricWindow).toEqual({
+      endHours: 72,
+    });
+    const edit = flag("experiment", "running", { defaultMetricWindow: "none" });
+    expect(keepDefaultMetricWindow(edit, stored).defaultMetricWindow).toBe("none");
+    const old = flag("experiment", "running");
+    expect(keepDefaultMetricWindow(old, old).defaultMetricWindow).toBeUndefined();
   });
 });
 

@@ -17,6 +17,7 @@ import {
   type FlagStatus,
   type FlagWrite,
   type MetricChange,
+  DEFAULT_METRIC_WINDOW,
 } from "../../../shared/authoring/schema.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import { createCommits, flagChange, type Change } from "../commit/commit.js";
@@ -108,6 +109,22 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
       });
     }
   }
+}
+
+/**
+ * A new experiment without a default metric window gets a week's (fixed estimand: Eppo and
+ * Statsig use fixed windows too); a stored one without it keeps none (`"none"`), so reports
+ * of experiments begun before the setting read as they did.
+ */
+export function withDefaultMetricWindow(input: FlagInput): FlagInput {
+  if (input.type !== "experiment" || input.defaultMetricWindow !== undefined) return input;
+  return { ...input, defaultMetricWindow: DEFAULT_METRIC_WINDOW };
+}
+
+/** An edit that leaves the default metric window out keeps the stored one (a client that predates it). */
+export function keepDefaultMetricWindow(input: FlagInput, previous: Flag): FlagInput {
+  if (input.defaultMetricWindow !== undefined || previous.defaultMetricWindow === undefined) return input;
+  return { ...input, defaultMetricWindow: previous.defaultMetricWindow };
 }
 
 const ADDABLE_METRICS = [
@@ -366,7 +383,7 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
 
     async create(project: string, write: FlagWrite, actor: string): Promise<Flag> {
       await projectOpen(project);
-      const input = await resolveMetrics(project, write);
+      const input = withDefaultMetricWindow(await resolveMetrics(project, write));
       await checkAgainstProject(project, input);
       const now = new Date().toISOString();
       const status: FlagStatus = input.type === "experiment" ? "draft" : "inactive";
@@ -386,16 +403,18 @@ export function createFlagService({ store, onChange, metrics, onCommitted }: Fla
     },
 
     async update(project: string, key: string, write: FlagWrite, expected: number, actor: string): Promise<Flag> {
-      const input = await resolveMetrics(project, write);
-      if (input.key !== key)
+      const written = await resolveMetrics(project, write);
+      if (written.key !== key)
         throw new ApiError({
           status: 400,
-          message: `The body's key '${input.key}' is not the flag in the path ('${key}')`,
+          message: `The body's key '${written.key}' is not the flag in the path ('${key}')`,
         });
       const flag = await stored(project, key);
       // A retry of this very write, which landed: finish it (history, publish) rather than answer 409.
-      if (isReplay(flag, input, actor, "update", expected + 1)) return finishReplay(project, flag);
+      if (isReplay(flag, keepDefaultMetricWindow(written, flag), actor, "update", expected + 1))
+        return finishReplay(project, flag);
       const previous = atVersion(flag, expected);
+      const input = keepDefaultMetricWindow(written, previous);
       assertNotArchived(previous);
       if (input.type !== previous.type) throw new ApiError({ status: 400, message: "A flag's type cannot change" });
       assertAnalysisUnchanged(previous, input);

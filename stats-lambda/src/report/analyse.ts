@@ -34,7 +34,7 @@ import {
 } from "../../../shared/stats/index.js";
 import { harmSeries } from "../../../shared/stats/harm-series.js";
 import { postStratified } from "../../../shared/stats/stratified.js";
-import { closedViewOf } from "./closed-window.js";
+import { closedViewOf, type WindowDefaults } from "./closed-window.js";
 import type { Cumulative } from "./cumulative.js";
 import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
@@ -132,14 +132,14 @@ export function harmPValueAt(
   return Math.sign(look.difference) === harmSign ? look.pValue / 2 : 1 - look.pValue / 2;
 }
 
-/** `defaultWindows`: the source closes every metric's window, its default one included (closed-window.ts). */
+/** `defaultHours`: the default window the source closed for every metric without its own (closed-window.ts). */
 export function analyseMetric(
   experiment: Experiment,
   all: Cumulative,
   metric: ReportedMetric,
-  { defaultWindows = false }: { defaultWindows?: boolean } = {},
+  windows: WindowDefaults = {},
 ): AnalysedMetric {
-  const closedView = closedViewOf(metric, all, { defaultWindows });
+  const closedView = closedViewOf(metric, all, windows);
   const data = closedView?.view ?? all;
   const pending = closedView?.pending ?? false;
   const closed = closedView && {

@@ -97,9 +97,10 @@ describe("the default window", () => {
 
   it("is a week, a retention's day when later, none for funnels; a metric's own end wins", () => {
     expect(windowEndOf(plain)).toBeUndefined(); // a source that does not close windows
-    expect(windowEndOf(plain, { defaultWindows: true })).toBe(DEFAULT_WINDOW_HOURS);
+    expect(windowEndOf(plain, { defaultHours: DEFAULT_WINDOW_HOURS })).toBe(DEFAULT_WINDOW_HOURS);
+    expect(windowEndOf(plain, { defaultHours: 72 })).toBe(72);
     expect(DEFAULT_WINDOW_HOURS).toBe(168);
-    expect(windowEndOf({ ...plain, window: { endHours: 24 } }, { defaultWindows: true })).toBe(24);
+    expect(windowEndOf({ ...plain, window: { endHours: 24 } }, { defaultHours: 168 })).toBe(24);
     expect(defaultWindowEndOf({ type: "retention", day: 14 })).toBe(15 * 24);
     expect(defaultWindowEndOf({ type: "retention", day: 1 })).toBe(168);
     expect(defaultWindowEndOf({ type: "funnel" })).toBeUndefined();
@@ -132,5 +133,19 @@ describe("the default window", () => {
     // Without it (ingest's source), as before: the running values, tested.
     const ingest = buildReport(flag, rows(), QUALITY, Date.now());
     expect(ingest.metrics[0]!.window).toBeUndefined();
+  });
+
+  it('is the experiment\'s own: `defaultMetricWindow` where the source closes windows, none when absent or "none"', () => {
+    const closes = { closesWindows: true };
+    const weekly = { ...experimentOn(plain), defaultMetricWindow: { endHours: 168 } };
+    const windowed = buildReport(weekly, rows(), QUALITY, Date.now(), undefined, undefined, closes);
+    expect(windowed.metrics[0]!.window).toEqual({ endHours: 168, closedUnits: 2000 });
+    expect(windowed.analysisPeriod.settings.defaultMetricWindow).toEqual({ endHours: 168 });
+    for (const flag of [experimentOn(plain), { ...experimentOn(plain), defaultMetricWindow: "none" as const }]) {
+      const open = buildReport(flag, rows(), QUALITY, Date.now(), undefined, undefined, closes);
+      expect(open.metrics[0]!.window).toBeUndefined();
+    }
+    // A window the source did not close (ingest's source) is not one.
+    expect(buildReport(weekly, rows(), QUALITY, Date.now()).metrics[0]!.window).toBeUndefined();
   });
 });

@@ -16,7 +16,8 @@
  * shown (exposures) but not tested.
  *
  * Every metric has a window by default where the source closes windows (the metric engine,
- * `closesWindows`): DEFAULT_WINDOW_HOURS after exposure (retention: the end of its day;
+ * `closesWindows`) and the experiment asks for one (`defaultMetricWindow`, shared/authoring/schema.ts;
+ * new experiments: DEFAULT_WINDOW_HOURS; stored ones without it and `"none"`: none): that many hours after exposure (retention: the end of its day;
  * funnels none yet), overridden by the metric's own `window.endHours`. Before any unit's
  * window has closed the report shows the running values as a description only, with no
  * verdict (`window_not_closed`): a test on them would be a test of a growing quantity, the
@@ -24,6 +25,7 @@
  * close windows (ingest's), a metric without its own window end is analysed on the running
  * values as before.
  */
+import { DEFAULT_METRIC_WINDOW, type DefaultMetricWindow } from "../../../shared/authoring/schema.js";
 import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX, EXPOSURES } from "../store.js";
 import type { Cumulative } from "./cumulative.js";
 import type { MetricDefinitionLike } from "./registration.js";
@@ -34,16 +36,19 @@ import type { MetricDefinitionLike } from "./registration.js";
  * come a week after the start (GrowthBook's conversion windows default to 72 hours; a week
  * suits revenue and counts, which keep growing for longer).
  */
-export const DEFAULT_WINDOW_HOURS = 7 * 24;
+export const DEFAULT_WINDOW_HOURS = DEFAULT_METRIC_WINDOW.endHours;
+
+/** The default window's end in hours an experiment's `defaultMetricWindow` asks for (absent or `"none"`: none). */
+export const defaultWindowHoursOf = (setting: DefaultMetricWindow | undefined): number | undefined =>
+  setting === undefined || setting === "none" ? undefined : setting.endHours;
 
 type WindowedMetric = Pick<MetricDefinitionLike, "type" | "window"> & { day?: unknown };
 
 /** The window end the metric gets by default: retention's is the end of its day, funnels none yet (their last step may come later). */
-export function defaultWindowEndOf(metric: WindowedMetric): number | undefined {
+export function defaultWindowEndOf(metric: WindowedMetric, hours = DEFAULT_WINDOW_HOURS): number | undefined {
   if (metric.type === "funnel") return undefined;
-  if (metric.type === "retention" && typeof metric.day === "number")
-    return Math.max(DEFAULT_WINDOW_HOURS, (metric.day + 1) * 24);
-  return DEFAULT_WINDOW_HOURS;
+  if (metric.type === "retention" && typeof metric.day === "number") return Math.max(hours, (metric.day + 1) * 24);
+  return hours;
 }
 
 /** The metric's own window end in hours, when it has one. */
@@ -52,18 +57,21 @@ const ownWindowEndOf = (metric: Pick<MetricDefinitionLike, "window">): number | 
   return typeof window?.endHours === "number" && window.endHours > 0 ? window.endHours : undefined;
 };
 
+/** `defaultHours`: the experiment's default window end (defaultWindowHoursOf), where the source closes windows. */
+export type WindowDefaults = { defaultHours?: number | undefined };
+
 /**
  * The metric's window end in hours, when it has one (then its estimand is fixed): its own,
- * else with `defaultWindows` (a source that closes windows) the default.
+ * else with `defaultHours` the default.
  */
-export function windowEndOf(metric: WindowedMetric, { defaultWindows = false } = {}): number | undefined {
-  return ownWindowEndOf(metric) ?? (defaultWindows ? defaultWindowEndOf(metric) : undefined);
+export function windowEndOf(metric: WindowedMetric, { defaultHours }: WindowDefaults = {}): number | undefined {
+  return ownWindowEndOf(metric) ?? (defaultHours === undefined ? undefined : defaultWindowEndOf(metric, defaultHours));
 }
 
-/** The metric with its default window end filled in, for a source that closes windows (engine-source.ts). */
-export function withDefaultWindow<M extends WindowedMetric>(metric: M): M {
+/** The metric with its default window end (`hours`) filled in, for a source that closes windows (engine-source.ts). */
+export function withDefaultWindow<M extends WindowedMetric>(metric: M, hours = DEFAULT_WINDOW_HOURS): M {
   if (ownWindowEndOf(metric) !== undefined) return metric;
-  const endHours = defaultWindowEndOf(metric);
+  const endHours = defaultWindowEndOf(metric, hours);
   if (endHours === undefined) return metric;
   const window = (metric.window ?? {}) as { startHours?: number };
   if ((window.startHours ?? 0) >= endHours) return metric; // a window starting later keeps its open end
@@ -85,14 +93,14 @@ export type ClosedView = { endHours: number; view: Cumulative; pending: boolean 
 export function closedViewOf(
   metric: Pick<MetricDefinitionLike, "key" | "type" | "window">,
   data: Cumulative,
-  { defaultWindows = false } = {},
+  { defaultHours }: WindowDefaults = {},
 ): ClosedView | undefined {
-  const endHours = windowEndOf(metric, { defaultWindows });
+  const endHours = windowEndOf(metric, { defaultHours });
   if (endHours === undefined) return undefined;
   const units = closedUnitsSeries(endHours);
   if (!data.hasSeries(units)) {
     // A source that closes windows sends nothing until one closes; one that does not, never (ingest).
-    const closes = defaultWindows || ownWindowEndOf(metric) !== undefined;
+    const closes = defaultHours !== undefined || ownWindowEndOf(metric) !== undefined;
     return closes ? { endHours, view: data, pending: true } : undefined;
   }
   const prefix = `${metric.key}${CLOSED_SUFFIX}`;

@@ -1,5 +1,5 @@
 /**
- * The engine's source gives every metric its default window (closed-window.ts): the metric
+ * The engine's source gives every metric the experiment's default window (closed-window.ts): the metric
  * engine, on DuckDB, then sends the closed series of a metric defined without a window end,
  * and the report tests those units, saying nothing before the first window closes.
  */
@@ -13,7 +13,7 @@ import { connect, DAY, event, exposure, HOUR, T0 } from "../metric-engine/test-k
 import type { StatsStore } from "../store.js";
 import { DEFAULT_WINDOW_HOURS } from "./closed-window.js";
 import { engineSource } from "./engine-source.js";
-import { buildReport } from "./index.js";
+import { buildReport, reportFrom } from "./index.js";
 
 const QUALITY = { rejectedExposures: 0, droppedValues: {} };
 const orders: Metric = { key: "orders", type: "event_totals", eventType: "order", capPercentile: 1 };
@@ -72,12 +72,23 @@ describe("the engine's source and the default window", () => {
     expect(comparison.warnings).toEqual(["window_not_closed"]);
   });
 
-  it("leaves windows open by default, and for the engine's plain rows (the sources' parity test)", async () => {
+  it('leaves windows open for an experiment without a default window, or with "none" (the sources\' parity test)', async () => {
     const { engine, queries } = await engineOver(10, T0 + 9 * DAY);
     for (const source of [engineSource(engine, noStore), engineSource(engine, noStore, {})]) {
-      await source.aggregates("p", "exp", 1, flag);
-      expect(source.closesWindows).toBeUndefined();
-      expect(queries.at(-1)!.metrics[0]!.window).toBeUndefined();
+      for (const unwindowed of [flag, { ...flag, defaultMetricWindow: "none" as const }]) {
+        await source.aggregates("p", "exp", 1, unwindowed);
+        expect(source.closesDefaultWindows).toBeUndefined();
+        expect(queries.at(-1)!.metrics[0]!.window).toBeUndefined();
+      }
     }
+  });
+
+  it("closes the experiment's own default window, and the report through reportFrom tests it", async () => {
+    const { engine, queries } = await engineOver(400, T0 + 9 * DAY);
+    const source = { ...engineSource(engine, noStore), quality: async () => QUALITY };
+    const threeDays = { ...flag, key: "exp", defaultMetricWindow: { endHours: 72 } }; // the events' experiment
+    const report = await reportFrom(source, "p", threeDays, Date.now());
+    expect(queries.at(-1)!.metrics[0]!.window).toEqual({ startHours: 0, endHours: 72 });
+    expect(report.metrics[0]!.window).toEqual({ endHours: 72, closedUnits: 400 });
   });
 });

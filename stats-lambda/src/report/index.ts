@@ -27,6 +27,7 @@ import type { AggregateRow, Quality } from "../store.js";
 import { analyseMetric, type AnalysedMetric } from "./analyse.js";
 import { correct } from "./correct.js";
 import { Cumulative } from "./cumulative.js";
+import { DEFAULT_WINDOW_HOURS, defaultWindowHoursOf } from "./closed-window.js";
 import { experimentOf, type Experiment } from "./experiment.js";
 import { metricReportOf } from "./metric-report.js";
 import { planOf } from "./plan.js";
@@ -45,8 +46,19 @@ export type { Report } from "../../../shared/report-schema.js";
 /** How a report is read: `early` asks a t-test for its verdict before the planned sample (marked as early). */
 export interface ReportOptions {
   read?: "early";
-  /** The source closes every metric's window, the default one included (the metric engine; closed-window.ts). */
+  /**
+   * The source closes the windows the experiment asks for, its `defaultMetricWindow` included
+   * (the metric engine; closed-window.ts).
+   */
+  closesWindows?: boolean;
+  /** The source closed a DEFAULT_WINDOW_HOURS window for every metric, whatever the experiment's setting (engineSource's option). */
   defaultWindows?: boolean;
+}
+
+/** The default window the report's metrics were closed with, in hours (none: undefined). */
+function defaultHoursOf(settings: Experiment["settings"], options: ReportOptions): number | undefined {
+  if (options.defaultWindows) return DEFAULT_WINDOW_HOURS;
+  return options.closesWindows ? defaultWindowHoursOf(settings.defaultMetricWindow) : undefined;
 }
 
 /** The report from loaded rows (stages 2 onwards): pure. `computes`: the metrics the rows' source computes. */
@@ -63,9 +75,8 @@ export function buildReport(
   const { index, period, settings, variantKeys, weights, method, alpha, correction, treatments } = experiment;
   const data = new Cumulative(rows);
   const srm = sampleRatio(data, experiment);
-  const analysed = experiment.metrics.map((metric) =>
-    analyseMetric(experiment, data, metric, { defaultWindows: options.defaultWindows ?? false }),
-  );
+  const windows = { defaultHours: defaultHoursOf(settings, options) };
+  const analysed = experiment.metrics.map((metric) => analyseMetric(experiment, data, metric, windows));
   const corrected = correct(analysed, treatments, data.days.length, alpha, correction, method);
   const plan = planWithCuped(experiment, analysed[0], data);
   const looks = {
@@ -134,6 +145,9 @@ export async function reportFrom(
   options: ReportOptions = {},
 ): Promise<Report> {
   const { rows, quality } = await loadStatistics(source, project, flag, periodIndex);
-  const windows = source.closesWindows ? { defaultWindows: true } : {};
+  const windows = {
+    closesWindows: source.closesWindows === true,
+    defaultWindows: source.closesDefaultWindows === true,
+  };
   return buildReport(flag, rows, quality, now, periodIndex, source.computes?.bind(source), { ...options, ...windows });
 }

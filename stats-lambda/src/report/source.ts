@@ -21,10 +21,13 @@ export interface StatisticsSource {
   /** Whether the source computes this metric at all (absent: every metric); the report leaves out the others. */
   computes?(metric: MetricDefinitionLike): boolean;
   /**
-   * Whether the source closes every metric's window, its default one included (the metric
-   * engine: report/closed-window.ts); absent, only metrics with their own window end are.
+   * Whether the source closes the windows the experiment asks for, its `defaultMetricWindow`
+   * included (the metric engine: report/closed-window.ts); absent, only metrics with their
+   * own window end are.
    */
   closesWindows?: boolean;
+  /** Whether it closes a DEFAULT_WINDOW_HOURS window for every metric, whatever the experiment's setting (engineSource's option). */
+  closesDefaultWindows?: boolean;
 }
 
 const INGEST_TYPES = new Set(["unique_conversions", "event_totals", "property_sum", "property_average"]);

@@ -4,6 +4,7 @@
  * added (from the catalog or inline) and removed any time.
  */
 import { useState } from "preact/hooks";
+import { DEFAULT_METRIC_WINDOW } from "../../../../../shared/authoring/fields.js";
 import { api } from "../../api.js";
 import { Field, Select, TextArea, useLoad } from "../../components.js";
 import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
@@ -161,6 +162,24 @@ export function ExperimentFields({
             options={CORRECTIONS}
             onChange={(c) => edit((d) => void (d.multipleTestingCorrection = c))}
           />
+          <Field
+            label="Metric window (days after exposure)"
+            hint="Each unit is counted over this many days after its first exposure, and tested once they have passed (no verdict before); empty: until the end, the values so far"
+            type="number"
+            min={1}
+            max={365}
+            step={1}
+            value={metricWindowDays(draft.defaultMetricWindow)}
+            onInput={(e) =>
+              edit(
+                (d) =>
+                  void (d.defaultMetricWindow =
+                    e.currentTarget.value === ""
+                      ? "none"
+                      : { endHours: Math.round(Number(e.currentTarget.value) * 24) }),
+              )
+            }
+          />
         </div>
       </fieldset>
       <fieldset class="analysis">
@@ -175,6 +194,12 @@ export function ExperimentFields({
       </fieldset>
     </>
   );
+}
+
+/** The default metric window in days for the editor: a new experiment's is a week (the API's default), `"none"` empty. */
+function metricWindowDays(window: FlagInput["defaultMetricWindow"]): number | "" {
+  if (window === "none") return "";
+  return (window?.endHours ?? DEFAULT_METRIC_WINDOW.endHours) / 24;
 }
 
 /** "Add metric": from the catalog (a pinned copy) or a new inline one. */
