@@ -196,6 +196,18 @@ describe("the console for a newcomer", () => {
     await page.close();
   });
 
+  it("offers a new experiment a 7-day metric window, said next to the field", async () => {
+    const page = await signedIn();
+    await page.goto(`${url}#/projects/demo/flags/new`);
+    await page.getByLabel("Type", { exact: true }).selectOption("experiment");
+    const windowDays = page.getByLabel("Metric window (days after exposure)");
+    await windowDays.waitFor();
+    expect(await windowDays.inputValue()).toBe("7");
+    await windowDays.scrollIntoViewIfNeeded();
+    await screenshot(page, "console-metric-window", { fullPage: false });
+    await page.close();
+  });
+
   it("lists every change of the project, filtered by who, flag, action, date and text", async () => {
     const audit = async (query: string) => (await api("GET", `/projects/demo/audit${query}`)).body;
     const all = await audit("");

@@ -164,7 +164,7 @@ export function ExperimentFields({
           />
           <Field
             label="Metric window (days after exposure)"
-            hint="Each unit is counted over this many days after its first exposure, and tested once they have passed (no verdict before); empty: until the end, the values so far"
+            hint="Tested once each unit's days have passed; empty: the values so far"
             type="number"
             min={1}
             max={365}
