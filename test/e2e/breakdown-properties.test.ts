@@ -82,6 +82,7 @@ describe("a project-configured breakdown property", () => {
       deployments: ["web"],
       primaryMetric: { key: "purchases", type: "unique_conversions", eventType: "purchase" },
       minimumDetectableEffect: 0.2,
+      defaultMetricWindow: "none", // minutes of events: tested on running values (a week's window would not close)
     });
     expect(created.status).toBe(201);
     const started = await stack.api("POST", `/projects/plans/flags/${FLAG}/start`, { version: created.body.version });
