@@ -84,6 +84,9 @@ const isValidRegex = (pattern: string): boolean => {
   }
 };
 
+export const hasValidRegexes = (condition: { op: string; values: string[] }) =>
+  !condition.op.startsWith("regex") || condition.values.every(isValidRegex);
+
 // Invalid regexes make the reference engine throw; they have hand-written tests instead.
 export const conditionArb = (dependencyKeys: string[]) =>
   fc
@@ -102,7 +105,8 @@ export const conditionArb = (dependencyKeys: string[]) =>
         maxLength: 4,
       }),
     })
-    .filter((condition) => !condition.op.startsWith("regex") || condition.values.every(isValidRegex));
+    .filter(hasValidRegexes);
+
 
 const rangesArb = (max: number, count: number) =>
   fc.uniqueArray(fc.integer({ min: 0, max }), { minLength: count + 1, maxLength: count + 1 }).map((points) => {
