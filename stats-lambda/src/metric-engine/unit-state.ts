@@ -34,9 +34,10 @@
  *    events' unit as the experiment buckets). Two units sharing a hash are both recomputed,
  *    which changes nothing: the restriction only chooses whom to recompute.
  * 2. Those units' rows of every file, read once (`fold_exposures`, `fold_events`, with their
- *    file); each part's query over them on the files before and on all files now; each
- *    part's totals become totals − before + after, in one transaction with the new file lists
- *    and horizons, so a fold that fails leaves the parts as they were.
+ *    file); the parts' queries over them on the files before and on all files now, together
+ *    as a build's are; each part's totals become totals − before + after, in one
+ *    transaction with the new file lists and horizons, so a fold that fails leaves the parts
+ *    as they were.
  * A row whose cut is at most its part's horizon counts in every report (a report's horizon is
  * at least each of its parts'), so its cut is dropped: only the rows of windows and bounds
  * still open at the latest data keep theirs.
@@ -337,8 +338,8 @@ export function createUnitState(): UnitState {
 
   /**
    * Folds the added files into parts that folded the same files before (so their dirty units
-   * are the same): those units' rows read once from every file, then each part's query over
-   * them before and after, all parts in one query.
+   * are the same): those units' rows read once from every file, then the parts' queries over
+   * them before and after (`insertRows`).
    */
   async function fold(
     connection: DuckDBConnection,
@@ -376,8 +377,7 @@ export function createUnitState(): UnitState {
         `CREATE OR REPLACE TEMP VIEW after_${table} AS SELECT * EXCLUDE (filename) FROM fold_${table}`,
       );
     }
-    // Per part: its totals, minus what the dirty units gave on the files before, plus what they give now,
-    // the parts' queries together (`insertRows`): a query's fixed cost dominates over a few thousand units.
+    // Per part: its totals, minus what the dirty units gave on the files before, plus what they give now.
     await connection.run(`CREATE OR REPLACE TEMP TABLE folded ${ROWS}`);
     for (const [i, part] of group.entries())
       await connection.run(`INSERT INTO folded SELECT ${i} AS part, * FROM ${totals(part.table)}`);
