@@ -34,9 +34,10 @@
  *    events' unit as the experiment buckets). Two units sharing a hash are both recomputed,
  *    which changes nothing: the restriction only chooses whom to recompute.
  * 2. Those units' rows of every file, read once (`fold_exposures`, `fold_events`, with their
- *    file); each part's query over them on the files before and on all files now; each
- *    part's totals become totals − before + after, in one transaction with the new file lists
- *    and horizons, so a fold that fails leaves the parts as they were.
+ *    file); the parts' queries over them on the files before and on all files now, together
+ *    as a build's are; each part's totals become totals − before + after, in one
+ *    transaction with the new file lists and horizons, so a fold that fails leaves the parts
+ *    as they were.
  * A row whose cut is at most its part's horizon counts in every report (a report's horizon is
  * at least each of its parts'), so its cut is dropped: only the rows of windows and bounds
  * still open at the latest data keep theirs.
@@ -287,44 +288,58 @@ export function createUnitState(): UnitState {
     ]);
 
   /**
-   * Builds parts from all files, and their horizons: those one query can give together
-   * (`together`: one read of the events, about one full scan) from its rows split by series,
-   * the others each by its own query.
+   * Inserts each part's rows (with its index in `parts` as `part`) into the temp table `target`,
+   * negated when `sign` is "-": those one query can give together (`together`: one read of the
+   * events) from its rows split by series, the others each by its own query. Over the units
+   * `units` alone when given (a fold); with `horizons`, each part's rows settled at its own
+   * (the query drops the cuts the least of them reached: compile.ts `settledAt`).
    */
-  async function build(connection: DuckDBConnection, parts: readonly Part[], versions: Versions) {
-    stats.builds += parts.length;
-    // The horizons first: each part's rows are settled at them in the query (compile.ts `settledAt`).
-    const horizons = await horizonsOf(connection, parts);
-    await connection.run(`CREATE OR REPLACE TEMP TABLE built ${ROWS}`);
+  async function insertRows(
+    connection: DuckDBConnection,
+    parts: readonly Part[],
+    target: string,
+    { units, horizons, sign = "" }: { units?: CompileOptions["units"]; horizons?: readonly bigint[]; sign?: "" | "-" },
+  ) {
+    const settledAt = (i: number) => (horizons ? { settledAt: horizons[i]! } : {});
     const plan = together(parts);
     if (plan) {
-      const settledAt = parts.reduce(
-        (min, part, i) => (plan.rows.has(part) && horizons[i]! < min ? horizons[i]! : min),
-        horizons[0]!,
+      const least = parts.reduce<bigint | undefined>(
+        (min, part, i) =>
+          horizons && plan.rows.has(part) && (min === undefined || horizons[i]! < min) ? horizons[i]! : min,
+        undefined,
       );
-      const sql = partSql({ query: plan.query, options: { ...plan.options, settledAt } });
-      await connection.run(`CREATE OR REPLACE TEMP TABLE built_together AS ${asTotals(sql)}`);
+      const options = { ...plan.options, ...(least === undefined ? {} : { settledAt: least }) };
+      const sql = partSql({ query: plan.query, options }, units);
+      await connection.run(`CREATE OR REPLACE TEMP TABLE rows_together AS ${asTotals(sql, sign)}`);
       for (const [i, part] of parts.entries()) {
         const rows = plan.rows.get(part);
         if (rows)
           await connection.run(
-            `INSERT INTO built SELECT ${i}, day_no, variant, ${rows.metric}, cut_ms, gate, n, s, q FROM built_together WHERE ${rows.where}`,
+            `INSERT INTO ${target} SELECT ${i}, day_no, variant, ${rows.metric}, cut_ms, gate, n, s, q FROM rows_together WHERE ${rows.where}`,
           );
       }
-      await connection.run("DROP TABLE built_together");
+      await connection.run("DROP TABLE rows_together");
     }
     for (const [i, part] of parts.entries())
       if (!plan?.rows.has(part)) {
-        const sql = partSql({ query: part.query, options: { ...part.options, settledAt: horizons[i]! } });
-        await connection.run(`INSERT INTO built SELECT ${i} AS part, * FROM (${asTotals(sql)}) AS r`);
+        const sql = partSql({ query: part.query, options: { ...part.options, ...settledAt(i) } }, units);
+        await connection.run(`INSERT INTO ${target} SELECT ${i} AS part, * FROM (${asTotals(sql, sign)}) AS r`);
       }
+  }
+
+  /** Builds parts from all files, and their horizons (read first: each part's rows are settled at them in the query). */
+  async function build(connection: DuckDBConnection, parts: readonly Part[], versions: Versions) {
+    stats.builds += parts.length;
+    const horizons = await horizonsOf(connection, parts);
+    await connection.run(`CREATE OR REPLACE TEMP TABLE built ${ROWS}`);
+    await insertRows(connection, parts, "built", { horizons });
     await store(connection, parts, "built", versions, horizons);
   }
 
   /**
    * Folds the added files into parts that folded the same files before (so their dirty units
-   * are the same): those units' rows read once from every file, then each part's query over
-   * them before and after, all parts in one query.
+   * are the same): those units' rows read once from every file, then the parts' queries over
+   * them before and after (`insertRows`).
    */
   async function fold(
     connection: DuckDBConnection,
@@ -363,15 +378,14 @@ export function createUnitState(): UnitState {
       );
     }
     // Per part: its totals, minus what the dirty units gave on the files before, plus what they give now.
-    const over = (part: Part, when: "before" | "after") =>
-      partSql(part, { dirty: "dirty_units", exposures: `${when}_exposures`, events: `${when}_events` });
-    // A statement per query: DuckDB takes far longer over one union of them all than over each alone.
     await connection.run(`CREATE OR REPLACE TEMP TABLE folded ${ROWS}`);
-    for (const [i, part] of group.entries()) {
+    for (const [i, part] of group.entries())
       await connection.run(`INSERT INTO folded SELECT ${i} AS part, * FROM ${totals(part.table)}`);
-      await connection.run(`INSERT INTO folded SELECT ${i}, * FROM (${asTotals(over(part, "before"), "-")}) AS b`);
-      await connection.run(`INSERT INTO folded SELECT ${i}, * FROM (${asTotals(over(part, "after"))}) AS a`);
-    }
+    for (const when of ["before", "after"] as const)
+      await insertRows(connection, group, "folded", {
+        units: { dirty: "dirty_units", exposures: `${when}_exposures`, events: `${when}_events` },
+        sign: when === "before" ? "-" : "",
+      });
     const latest = await horizonsOf(connection, group, {
       exposures: `(${tableSource("exposures", added.exposures)})`,
       events: `(${tableSource("events", added.events)})`,
