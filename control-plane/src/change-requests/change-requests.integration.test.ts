@@ -358,3 +358,41 @@ describe("segment change requests", () => {
     ]);
   });
 });
+
+describe("review of a project whose key begins with a collection's name", () => {
+  // The gate once read the path after the first `/flags` or `/segments` in it: in project
+  // `flagship` or `segments-team` that is inside the key, and every guarded write passed.
+  it.each(["flagship", "segments-team"])("guards the flag and segment writes of project %s", async (project) => {
+    expect((await admin("POST", "/projects", { key: project, name: project })).status).toBe(201);
+    expect((await admin("POST", `/projects/${project}/deployments`, { key: "production", name: "P" })).status).toBe(
+      201,
+    );
+    const editor = adminApi(
+      cp.url,
+      (await admin("POST", "/tokens", { name: `${project}-editor`, role: "editor", project })).body.token,
+    );
+    const segment = { key: "vip", name: "VIP", conditions: [{ property: "plan", op: "is", values: ["vip"] }] };
+    expect((await editor("POST", `/projects/${project}/segments`, segment)).status).toBe(201);
+    const flag = { ...release("banner", ["production"]), segments: [{ name: "VIP", segment: "vip", conditions: [] }] };
+    expect((await editor("POST", `/projects/${project}/flags`, flag)).status).toBe(201);
+    const policy = { project: false, deployments: ["production"] };
+    expect((await admin("PUT", `/projects/${project}/review-policy`, policy)).status).toBe(200);
+
+    const writes = [
+      await editor("PATCH", `/projects/${project}/flags/banner`, { rollout: 90, version: 1 }),
+      await editor("PUT", `/projects/${project}/flags/banner`, { ...flag, rollout: 90, version: 1 }),
+      await editor("POST", `/projects/${project}/flags/banner/activate`, { version: 1 }),
+      await editor("POST", `/projects/${project}/flags/banner/versions/1/restore`, { version: 1 }),
+      await editor("DELETE", `/projects/${project}/flags/banner?confirm=banner`),
+      await editor("POST", `/projects/${project}/flags`, release("other", ["production"])),
+      await editor("PATCH", `/projects/${project}/segments/vip`, { name: "V", version: 1 }),
+      await editor("PUT", `/projects/${project}/segments/vip`, { ...segment, name: "V", version: 1 }),
+      await editor("POST", `/projects/${project}/segments/vip/versions/1/restore`, { version: 1 }),
+      await editor("DELETE", `/projects/${project}/segments/vip`, { version: 1 }),
+    ];
+    expect(writes.map((w) => w.status)).toEqual(writes.map(() => 403));
+    for (const refused of writes) expect(refused.body.error.details.reviewRequired).toBe(true);
+    expect((await editor("GET", `/projects/${project}/flags/banner`)).body).toMatchObject({ version: 1, rollout: 10 });
+    expect((await editor("GET", `/projects/${project}/segments/vip`)).body).toMatchObject({ version: 1, name: "VIP" });
+  });
+});

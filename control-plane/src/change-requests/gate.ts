@@ -44,9 +44,14 @@ const decodeSegment = (segment: string) => {
   }
 };
 
-/** The path after `/projects/{p}/<collection>`, by segment. */
-const restOf = (path: string, collection: string) =>
-  (path.split(`/${collection}`)[1] ?? "").split("/").filter(Boolean).map(decodeSegment);
+/**
+ * The path after `/projects/{p}/<collection>`, by segment (empty for another path). Read
+ * segment by segment: the project's key may itself begin with the collection's name (`flagship`).
+ */
+function restOf(path: string, collection: string): string[] {
+  const [projects, , named, ...rest] = path.split("/").filter(Boolean).map(decodeSegment);
+  return projects === "projects" && named === collection ? rest : [];
+}
 
 /**
  * Refuses a guarded write (403 naming change requests) unless an admin bypasses it with a
