@@ -184,15 +184,18 @@ export function createControlPlane({
   app.use("/tokens/*", requireToken(store));
 
   app.route("/", projectRoutes(deployments));
-  // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
-  if (schedules) app.route("/", scheduleRoutes(schedules));
-  if (rollouts) app.route("/", rolloutRoutes(rollouts));
-
+  // The review gate before every route under …/flags: a schedule or a rollout plan changes the flag later too.
   if (requests) {
     const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
     app.use("/projects/:project/flags", gate);
     app.use("/projects/:project/flags/*", gate);
     app.use("/projects/:project/segments/*", segmentReviewGate(requests));
+  }
+  // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
+  if (schedules) app.route("/", scheduleRoutes(schedules));
+  if (rollouts) app.route("/", rolloutRoutes(rollouts));
+
+  if (requests) {
     app.route(
       "/",
       changeRequestRoutes(requests, async (p) => (await store.getProject(p)) !== undefined),

@@ -75,6 +75,29 @@ describe("control-plane inputs", () => {
     expect(removed.status).toBe(200);
   });
 
+  it("reads a merge patch removing an experiment's default metric window as none, not as the stored one", async () => {
+    const path = "/projects/inputs/flags/windowed";
+    const experiment = { key: "windowed", name: "W", type: "experiment", variants: [{ key: "control" }, { key: "b" }] };
+    const created = await stack.api("POST", "/projects/inputs/flags", {
+      ...experiment,
+      primaryMetric: { key: "buy", type: "unique_conversions", eventType: "purchase" },
+    });
+    expect(created.body.defaultMetricWindow).toEqual({ endHours: 168 }); // a new experiment's week
+    // Left out, the stored window stays; removed (null), the experiment has none: running values.
+    const renamed = await stack.api("PATCH", path, { name: "W2", version: 1 });
+    expect(renamed.body.defaultMetricWindow).toEqual({ endHours: 168 });
+    const removed = await stack.api("PATCH", path, { defaultMetricWindow: null, version: 2 });
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    expect(removed.body).toMatchObject({ version: 3, defaultMetricWindow: "none" });
+    const set = await stack.api("PATCH", path, { defaultMetricWindow: { endHours: 72 }, version: 3 });
+    expect(set.body.defaultMetricWindow).toEqual({ endHours: 72 });
+    // Running, its removal is a change of the analysis like any other: refused, not a silent 200.
+    expect((await stack.api("POST", `${path}/start`, { version: 4 })).status).toBe(200);
+    const refused = await stack.api("PATCH", path, { defaultMetricWindow: null, version: 5 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.details.field).toBe("defaultMetricWindow");
+  });
+
   it("reads an empty lifecycle body sent as JSON as no body", async () => {
     const { version } = (await stack.api("GET", "/projects/inputs/flags/inputs")).body;
     const response = await fetch(`${stack.controlPlane.url}/projects/inputs/flags/inputs/activate`, {

@@ -109,6 +109,23 @@ describe("user decoding", () => {
     );
   });
 
+  it("drops a `__proto__` key where zod drops it (counterexamples of the property below)", () => {
+    for (const text of [
+      '{"__proto__":[]}',
+      '{"__proto__":""}',
+      '{"user_id":"u","__proto__":{"user_id":"v"}}',
+      '{"user_properties":{"__proto__":{"plan":"gold"},"a":2}}',
+      '{"groups":{"__proto__":"x"}}',
+      '{"group_properties":{"__proto__":{"n":{"a":1}}}}',
+      '{"group_properties":{"t":{"__proto__":{"a":1}}}}',
+      '{"group_properties":{"t":{"n":{"__proto__":1}}}}',
+    ]) {
+      const user = parseUser(JSON.parse(text));
+      expect(user, text).toEqual(referenceParse(JSON.parse(text)));
+      expect(JSON.stringify(user), text).not.toContain("__proto__");
+    }
+  });
+
   it("accepts and refuses the users zod did, giving the same user and the same issues", () => {
     fc.assert(
       fc.property(users, (user) => {

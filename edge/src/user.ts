@@ -80,8 +80,12 @@ export function groupsProblem(groups: Record<string, unknown> | null | undefined
   return undefined;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
+/**
+ * An object as zod's object and record schemas take it: not an array, and without an own
+ * `__proto__` key (JSON.parse makes one of `"__proto__": …`), which zod drops: such a user goes to zod.
+ */
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) && !Object.hasOwn(value, "__proto__");
 const isId = (value: unknown) => value == null || (typeof value === "string" && value.length <= MAX_ID_CHARS);
 const isGroupName = (value: unknown) => typeof value === "string" && value.length <= MAX_ID_CHARS;
 const MAX_ID_CHARS = 1024;
@@ -102,12 +106,12 @@ function withinDepth(value: object, depth: number): boolean {
  * refuses it too, with the issues (or, for what this check is stricter about, accepts it).
  */
 function isPlainUser(value: unknown): value is User {
-  if (!isObject(value) || !isId(value["user_id"]) || !isId(value["device_id"])) return false;
+  if (!isRecord(value) || !isId(value["user_id"]) || !isId(value["device_id"])) return false;
   const properties = value["user_properties"];
-  if (properties != null && !isObject(properties)) return false;
+  if (properties != null && !isRecord(properties)) return false;
   const groups = value["groups"];
   if (groups != null) {
-    if (!isObject(groups)) return false;
+    if (!isRecord(groups)) return false;
     for (const type in groups) {
       const names = groups[type];
       if (Array.isArray(names)) {
@@ -117,11 +121,11 @@ function isPlainUser(value: unknown): value is User {
   }
   const groupProperties = value["group_properties"];
   if (groupProperties != null) {
-    if (!isObject(groupProperties)) return false;
+    if (!isRecord(groupProperties)) return false;
     for (const type in groupProperties) {
       const byName = groupProperties[type];
-      if (!isObject(byName)) return false;
-      for (const name in byName) if (!isObject(byName[name])) return false;
+      if (!isRecord(byName)) return false;
+      for (const name in byName) if (!isRecord(byName[name])) return false;
     }
   }
   return withinDepth(value, 1);

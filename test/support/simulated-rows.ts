@@ -8,6 +8,7 @@ import { VALUE_SCALE } from "../../shared/metric-values.js";
 import { applyEvent, EMPTY_STATE, type ExactDelta, type UnitMetricState } from "../../stats-lambda/src/metrics.js";
 import { ALLOCATION_PREFIX, EXPOSURES, type AggregateRow } from "../../stats-lambda/src/store.js";
 import { seeded } from "../../shared/stats/seeded.test-support.js";
+import { buildReport } from "../../stats-lambda/src/report/index.js";
 import { runningExperiment } from "./control-plane-records.js";
 
 export const dayName = (day: number) => new Date(Date.UTC(2026, 0, 1 + day)).toISOString().slice(0, 10);
@@ -87,4 +88,48 @@ export const uniforms = (seed: number): (() => number) => seeded(seed).uniform;
 /** Standard normal draws (Box–Muller) from a seeded uniform generator. */
 export function normals(uniform: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
+}
+
+export interface Cohorts {
+  /** The experiment's primary metric: its comparison is the one counted. */
+  metric: Metric;
+  experiments: number;
+  /** Daily looks, and as many daily cohorts per arm. */
+  days: number;
+  /** Units exposed per arm a day. */
+  perDay: number;
+  /** The treatment's multiplier on the control's rate at age a days since exposure: 1 + constant + novelty·e^(−a/2). */
+  novelty: number;
+  constant?: number;
+}
+
+/**
+ * The novelty simulations' driver: per experiment, for each arm and each day's cohort of
+ * `perDay` exposed units, `cohort` draws that cohort's events from its first day on, given
+ * `lift(day)`, the arm's multiplier on that day (1 in control). Returns the shares of
+ * experiments whose primary comparison is flagged `effect_not_stable` and `significant_positive`.
+ */
+export function cohortSimulation(
+  options: Cohorts,
+  cohort: (rows: SimulatedRows, variant: "control" | "treatment", first: number, lift: (day: number) => number) => void,
+): { flagged: number; significant: number } {
+  const { metric, experiments, days, perDay, novelty, constant = 0 } = options;
+  const flag = experimentOn(metric, [50, 50]);
+  let [flagged, significant] = [0, 0];
+  for (let e = 0; e < experiments; e++) {
+    const rows = new SimulatedRows();
+    for (const variant of ["control", "treatment"] as const) {
+      for (let first = 0; first < days; first++) {
+        rows.expose(first, variant, perDay);
+        const lift = (day: number) =>
+          variant === "treatment" ? 1 + constant + novelty * Math.exp(-(day - first) / 2) : 1;
+        cohort(rows, variant, first, lift);
+      }
+    }
+    const quality = { rejectedExposures: 0, droppedValues: {} };
+    const comparison = buildReport(flag, rows.list(), quality, Date.now()).metrics[0]!.variants[1]!.comparison!;
+    if (comparison.warnings.includes("effect_not_stable")) flagged++;
+    if (comparison.verdict === "significant_positive") significant++;
+  }
+  return { flagged: flagged / experiments, significant: significant / experiments };
 }

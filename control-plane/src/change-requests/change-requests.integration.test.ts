@@ -358,3 +358,93 @@ describe("segment change requests", () => {
     ]);
   });
 });
+
+describe("review of a project whose key begins with a collection's name", () => {
+  // The gate once read the path after the first `/flags` or `/segments` in it: in project
+  // `flagship` or `segments-team` that is inside the key, and every guarded write passed.
+  it.each(["flagship", "segments-team"])("guards the flag and segment writes of project %s", async (project) => {
+    expect((await admin("POST", "/projects", { key: project, name: project })).status).toBe(201);
+    expect((await admin("POST", `/projects/${project}/deployments`, { key: "production", name: "P" })).status).toBe(
+      201,
+    );
+    const editor = adminApi(
+      cp.url,
+      (await admin("POST", "/tokens", { name: `${project}-editor`, role: "editor", project })).body.token,
+    );
+    const segment = { key: "vip", name: "VIP", conditions: [{ property: "plan", op: "is", values: ["vip"] }] };
+    expect((await editor("POST", `/projects/${project}/segments`, segment)).status).toBe(201);
+    const flag = { ...release("banner", ["production"]), segments: [{ name: "VIP", segment: "vip", conditions: [] }] };
+    expect((await editor("POST", `/projects/${project}/flags`, flag)).status).toBe(201);
+    const policy = { project: false, deployments: ["production"] };
+    expect((await admin("PUT", `/projects/${project}/review-policy`, policy)).status).toBe(200);
+
+    const writes = [
+      await editor("PATCH", `/projects/${project}/flags/banner`, { rollout: 90, version: 1 }),
+      await editor("PUT", `/projects/${project}/flags/banner`, { ...flag, rollout: 90, version: 1 }),
+      await editor("POST", `/projects/${project}/flags/banner/activate`, { version: 1 }),
+      await editor("POST", `/projects/${project}/flags/banner/versions/1/restore`, { version: 1 }),
+      await editor("DELETE", `/projects/${project}/flags/banner?confirm=banner`),
+      await editor("POST", `/projects/${project}/flags`, release("other", ["production"])),
+      await editor("PATCH", `/projects/${project}/segments/vip`, { name: "V", version: 1 }),
+      await editor("PUT", `/projects/${project}/segments/vip`, { ...segment, name: "V", version: 1 }),
+      await editor("POST", `/projects/${project}/segments/vip/versions/1/restore`, { version: 1 }),
+      await editor("DELETE", `/projects/${project}/segments/vip`, { version: 1 }),
+    ];
+    expect(writes.map((w) => w.status)).toEqual(writes.map(() => 403));
+    for (const refused of writes) expect(refused.body.error.details.reviewRequired).toBe(true);
+    expect((await editor("GET", `/projects/${project}/flags/banner`)).body).toMatchObject({ version: 1, rollout: 10 });
+    expect((await editor("GET", `/projects/${project}/segments/vip`)).body).toMatchObject({ version: 1, name: "VIP" });
+  });
+});
+
+describe("review of scheduled changes and rollout plans", () => {
+  it("refuses an editor's schedule or rollout plan of a guarded flag (they run later, unreviewed); admins bypass", async () => {
+    expect((await admin("POST", "/projects", { key: "sched", name: "Schedules" })).status).toBe(201);
+    expect((await admin("POST", "/projects/sched/deployments", { key: "production", name: "P" })).status).toBe(201);
+    const editor = adminApi(
+      cp.url,
+      (await admin("POST", "/tokens", { name: "sched-editor", role: "editor", project: "sched" })).body.token,
+    );
+    expect((await editor("POST", "/projects/sched/flags", release("guarded", ["production"]))).status).toBe(201);
+    expect((await editor("POST", "/projects/sched/flags", release("staged"))).status).toBe(201);
+    const policy = { project: false, deployments: ["production"] };
+    expect((await admin("PUT", "/projects/sched/review-policy", policy)).status).toBe(200);
+    const runAt = new Date(Date.now() - 1000).toISOString(); // due at once: the ticker runs every 100 ms
+
+    const schedules = [
+      { action: "update", runAt, patch: { rollout: 100 }, version: 1 },
+      { action: "activate", runAt, version: 1 },
+    ];
+    for (const schedule of schedules) {
+      const refused = await editor("POST", "/projects/sched/flags/guarded/schedules", schedule);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+      expect(refused.body.error.details.reviewRequired).toBe(true);
+    }
+    // A schedule moving an unguarded flag onto the guarded deployment is refused too.
+    const moving = { action: "update", runAt, patch: { deployments: ["production"], rollout: 100 }, version: 1 };
+    expect((await editor("POST", "/projects/sched/flags/staged/schedules", moving)).status).toBe(403);
+    expect((await editor("GET", "/projects/sched/flags/guarded/schedules")).body).toEqual([]);
+    // So is a rollout plan, whose steps raise the rollout later; pausing one stays direct (there is none here: 404).
+    const plan = {
+      steps: [
+        { percent: 50, minutes: 0 },
+        { percent: 100, minutes: 0 },
+      ],
+    };
+    expect((await editor("PUT", "/projects/sched/flags/guarded/rollout-plan", plan)).status).toBe(403);
+    expect((await editor("POST", "/projects/sched/flags/guarded/rollout-plan/resume")).status).toBe(403);
+    expect((await editor("POST", "/projects/sched/flags/guarded/rollout-plan/pause")).status).toBe(404);
+
+    // An admin's bypass is scheduled, runs, and is recorded with its reason.
+    const bypass = await admin("POST", "/projects/sched/flags/guarded/schedules", schedules[0], {
+      "X-Review-Bypass": "incident 7",
+    });
+    expect(bypass.status, JSON.stringify(bypass.body)).toBe(201);
+    await expect
+      .poll(async () => (await admin("GET", "/projects/sched/flags/guarded")).body.rollout, EVENTUALLY)
+      .toBe(100);
+    const recorded = (await admin("GET", "/projects/sched/change-requests?status=bypassed")).body;
+    expect(recorded).toMatchObject([{ flag: "guarded", bypass: { reason: "incident 7" } }]);
+    expect((await editor("GET", "/projects/sched/flags/staged")).body).toMatchObject({ version: 1, deployments: [] });
+  });
+});

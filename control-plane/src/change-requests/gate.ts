@@ -1,6 +1,7 @@
 /**
  * Where review is required, the flag routes' direct writes (create, edit, lifecycle, restore,
- * delete) are refused with a 403 that says how to proceed: open a change request. So are the
+ * delete; and setting a schedule or a rollout plan, whose changes run later without passing
+ * here) are refused with a 403 that says how to proceed: open a change request. So are the
  * edits (replace, patch, restore, delete) of a segment that a guarded flag names: its change
  * reaches that flag's users as surely as an edit of the flag. Creating a segment is not
  * guarded: no flag names it yet. An admin may pass with `X-Review-Bypass: <reason>`; the
@@ -31,8 +32,14 @@ function writeOf(method: string, rest: string[]): string | undefined {
   if (rest.length === 1)
     return method === "PUT" || method === "PATCH" ? "update" : method === "DELETE" ? "delete" : undefined;
   if (rest.length === 2 && method === "POST" && FLAG_ACTIONS.includes(rest[1] as FlagAction)) return rest[1];
+  // A scheduled change and a rollout plan's steps run later through the flag service, past this
+  // gate: they are guarded when set (or resumed). Pausing or cancelling a plan stays direct.
+  if (rest.length === 2 && method === "POST" && rest[1] === "schedules") return "schedule";
+  if (rest.length === 2 && method === "PUT" && rest[1] === "rollout-plan") return "rollout plan";
+  if (rest.length === 3 && method === "POST" && rest[1] === "rollout-plan" && rest[2] === "resume")
+    return "rollout plan resume";
   if (rest.length === 4 && method === "POST" && rest[1] === "versions" && rest[3] === "restore") return "restore";
-  return undefined; // schedules and the rest have their own routes
+  return undefined; // reading or cancelling schedules, and the rest
 }
 
 /** A path segment decoded; a malformed escape is left as it is (the routes answer it). */
@@ -44,9 +51,14 @@ const decodeSegment = (segment: string) => {
   }
 };
 
-/** The path after `/projects/{p}/<collection>`, by segment. */
-const restOf = (path: string, collection: string) =>
-  (path.split(`/${collection}`)[1] ?? "").split("/").filter(Boolean).map(decodeSegment);
+/**
+ * The path after `/projects/{p}/<collection>`, by segment (empty for another path). Read
+ * segment by segment: the project's key may itself begin with the collection's name (`flagship`).
+ */
+function restOf(path: string, collection: string): string[] {
+  const [projects, , named, ...rest] = path.split("/").filter(Boolean).map(decodeSegment);
+  return projects === "projects" && named === collection ? rest : [];
+}
 
 /**
  * Refuses a guarded write (403 naming change requests) unless an admin bypasses it with a
@@ -85,20 +97,33 @@ export function reviewGate(
     const what = project ? writeOf(c.req.method, rest) : undefined;
     if (!project || !what) return next();
 
+    type Body = { key?: unknown; deployments?: unknown; patch?: { deployments?: unknown } };
     const body = c.req.header("content-type")?.includes("json")
-      ? ((await c.req.json().catch(() => undefined)) as { key?: unknown; deployments?: unknown } | undefined)
+      ? ((await c.req.json().catch(() => undefined)) as Body | undefined)
       : undefined;
     const key = rest[0] ?? (typeof body?.key === "string" ? body.key : undefined);
     const current = key ? await getFlag(project, key) : undefined;
-    const nextDeployments =
-      (what === "create" || what === "update") && Array.isArray(body?.deployments)
-        ? body.deployments.filter((d): d is string => typeof d === "string")
-        : [];
+    // Where the write puts the flag: a create's or edit's deployments, or a scheduled patch's.
+    const written =
+      what === "create" || what === "update"
+        ? body?.deployments
+        : what === "schedule"
+          ? body?.patch?.deployments
+          : undefined;
+    const nextDeployments = Array.isArray(written) ? written.filter((d): d is string => typeof d === "string") : [];
     const { required, because } = await requests.reviewRequired(project, current, { deployments: nextDeployments });
     if (!required) return next();
     const record = key
       ? (made: { version?: number }, admin: string, reason: string) =>
-          requests.recordBypass(project, { flag: key }, made, admin, reason, what)
+          // A schedule's or plan's answer holds no version of the flag it made.
+          requests.recordBypass(
+            project,
+            { flag: key },
+            what.startsWith("schedule") || what.startsWith("rollout") ? {} : made,
+            admin,
+            reason,
+            what,
+          )
       : undefined;
     await guard(c, next, project, because!, record);
   };

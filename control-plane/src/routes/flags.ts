@@ -4,7 +4,7 @@ import * as z from "zod";
 import { FLAG_STATUSES, flagInputSchema, flagWriteSchema } from "../../../shared/authoring/schema.js";
 import { parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
-import { FLAG_ACTIONS, type FlagService } from "../services/flags.js";
+import { FLAG_ACTIONS, type FlagService, windowRemovalAsNone } from "../services/flags.js";
 import { mergePatch, withoutNulls } from "./merge-patch.js";
 import { droppedFields, unknownFieldsError, unknownRemovals } from "./strict-fields.js";
 import {
@@ -168,10 +168,11 @@ export function flagRoutes(flags: FlagService): OpenAPIHono<AuthEnv> {
     }),
     async (c) => {
       const { project, flag } = c.req.valid("param");
-      const { version, ...patch } = c.req.valid("json");
+      const { version, ...sent } = c.req.valid("json");
       const expected = expectedVersion(c, typeof version === "number" ? version : undefined);
       const current = await flags.get(project, flag);
       const editable = flagInputSchema.parse(current);
+      const patch = windowRemovalAsNone(sent, editable.type);
       const merged = mergePatch(editable, patch);
       const input = parseOr400(flagWriteSchema, merged, "flag");
       // Any key but a removal (null) must be one validation kept; a removal must name a field.

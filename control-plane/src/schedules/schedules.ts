@@ -17,7 +17,7 @@ import type { Db } from "../../../shared/node/dynamo.js";
 import { readItem, readItems, writeItem, type Revisioned } from "../notifications/items.js";
 import type { EventInput } from "../notifications/events.js";
 import { mergePatch } from "../routes/merge-patch.js";
-import type { FlagAction, FlagService } from "../services/flags.js";
+import { type FlagAction, type FlagService, windowRemovalAsNone } from "../services/flags.js";
 
 export const SCHEDULE_ACTIONS = [
   "update",
@@ -90,7 +90,11 @@ export function createScheduleService({
 
   /** The flag as the schedule's change makes it from `base` (an edit's patch merged and validated). */
   const patched = (base: Flag, patch: Record<string, unknown>) =>
-    parseOr400(flagWriteSchema, mergePatch(flagInputSchema.parse(base), patch), "patch");
+    parseOr400(
+      flagWriteSchema,
+      mergePatch(flagInputSchema.parse(base), windowRemovalAsNone(patch, base.type)),
+      "patch",
+    );
 
   async function read(project: string, flag: string, id: string): Promise<Revisioned<Schedule>> {
     const found = await readItem<Schedule>(db, key(project, flag, id));

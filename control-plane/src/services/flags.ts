@@ -121,6 +121,16 @@ export function withDefaultMetricWindow(input: FlagInput): FlagInput {
   return { ...input, defaultMetricWindow: DEFAULT_METRIC_WINDOW };
 }
 
+/**
+ * A merge patch's removal of an experiment's default metric window (`null`) as `"none"`: a
+ * removal would leave it out, and an edit that leaves it out keeps the stored one (below).
+ */
+export function windowRemovalAsNone(patch: Record<string, unknown>, type: Flag["type"]): Record<string, unknown> {
+  return patch["defaultMetricWindow"] === null && type === "experiment"
+    ? { ...patch, defaultMetricWindow: "none" }
+    : patch;
+}
+
 /** An edit that leaves the default metric window out keeps the stored one (a client that predates it). */
 export function keepDefaultMetricWindow(input: FlagInput, previous: Flag): FlagInput {
   if (input.defaultMetricWindow !== undefined || previous.defaultMetricWindow === undefined) return input;

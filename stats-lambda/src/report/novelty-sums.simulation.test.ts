@@ -11,10 +11,8 @@
 import { describe, expect, it } from "vitest";
 import type { Metric } from "../../../shared/authoring/schema.js";
 import { EMPTY_STATE, type UnitMetricState } from "../metrics.js";
-import { experimentOn, normals, revenue, SimulatedRows, uniforms } from "../../../test/support/simulated-rows.js";
-import { buildReport } from "./index.js";
+import { cohortSimulation, normals, revenue, uniforms } from "../../../test/support/simulated-rows.js";
 
-const QUALITY = { rejectedExposures: 0, droppedValues: {} };
 const DAYS = 14;
 const PER_DAY = 500;
 const HAZARD = 0.1;
@@ -23,29 +21,16 @@ const purchases: Metric = { key: "purchases", type: "event_totals", eventType: "
 function simulate(metric: Metric, novelty: number, seed: number, constant = 0, experiments = 200) {
   const uniform = uniforms(seed);
   const normal = normals(uniform);
-  const flag = experimentOn(metric, [50, 50]);
-  let [flagged, significant] = [0, 0];
-  for (let e = 0; e < experiments; e++) {
-    const rows = new SimulatedRows();
-    for (const variant of ["control", "treatment"] as const) {
-      for (let cohort = 0; cohort < DAYS; cohort++) {
-        rows.expose(cohort, variant, PER_DAY);
-        for (let unit = 0; unit < PER_DAY; unit++) {
-          let state: UnitMetricState = EMPTY_STATE;
-          for (let day = cohort; day < DAYS; day++) {
-            const age = day - cohort;
-            const lift = variant === "treatment" ? 1 + constant + novelty * Math.exp(-age / 2) : 1;
-            if (uniform() < HAZARD * lift)
-              state = rows.unitEvent(day, variant, metric, state, Math.round(Math.exp(3 + 0.5 * normal()) * 100) / 100);
-          }
-        }
+  const options = { metric, experiments, days: DAYS, perDay: PER_DAY, novelty, constant };
+  return cohortSimulation(options, (rows, variant, first, lift) => {
+    for (let unit = 0; unit < PER_DAY; unit++) {
+      let state: UnitMetricState = EMPTY_STATE;
+      for (let day = first; day < DAYS; day++) {
+        if (uniform() < HAZARD * lift(day))
+          state = rows.unitEvent(day, variant, metric, state, Math.round(Math.exp(3 + 0.5 * normal()) * 100) / 100);
       }
     }
-    const comparison = buildReport(flag, rows.list(), QUALITY, Date.now()).metrics[0]!.variants[1]!.comparison!;
-    if (comparison.warnings.includes("effect_not_stable")) flagged++;
-    if (comparison.verdict === "significant_positive") significant++;
-  }
-  return { flagged: flagged / experiments, significant: significant / experiments };
+  });
 }
 
 const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;

@@ -8,10 +8,8 @@
  * p over 1,000: √(p(1 − p)/1000), 0.7 points at 5%, 1.3 at 80%.
  */
 import { describe, expect, it } from "vitest";
-import { conversion, experimentOn, normals, SimulatedRows, uniforms } from "../../../test/support/simulated-rows.js";
-import { buildReport } from "./index.js";
+import { cohortSimulation, conversion, normals, uniforms } from "../../../test/support/simulated-rows.js";
 
-const QUALITY = { rejectedExposures: 0, droppedValues: {} };
 const DAYS = 14;
 const PER_DAY = 1_000;
 const HAZARD = 0.1;
@@ -31,28 +29,15 @@ function simulate(novelty: number, seed: number, constant = 0, experiments = 100
     }
     return k;
   };
-  const flag = experimentOn(conversion, [50, 50]);
-  let [flagged, significant] = [0, 0];
-  for (let e = 0; e < experiments; e++) {
-    const rows = new SimulatedRows();
-    for (const variant of ["control", "treatment"] as const) {
-      for (let cohort = 0; cohort < DAYS; cohort++) {
-        rows.expose(cohort, variant, PER_DAY);
-        let waiting = PER_DAY;
-        for (let day = cohort; day < DAYS; day++) {
-          const age = day - cohort;
-          const lift = variant === "treatment" ? 1 + constant + novelty * Math.exp(-age / 2) : 1;
-          const converted = binomial(waiting, HAZARD * lift);
-          waiting -= converted;
-          if (converted > 0) rows.conversions(day, variant, conversion, converted);
-        }
-      }
+  const options = { metric: conversion, experiments, days: DAYS, perDay: PER_DAY, novelty, constant };
+  return cohortSimulation(options, (rows, variant, first, lift) => {
+    let waiting = PER_DAY;
+    for (let day = first; day < DAYS; day++) {
+      const converted = binomial(waiting, HAZARD * lift(day));
+      waiting -= converted;
+      if (converted > 0) rows.conversions(day, variant, conversion, converted);
     }
-    const comparison = buildReport(flag, rows.list(), QUALITY, Date.now()).metrics[0]!.variants[1]!.comparison!;
-    if (comparison.warnings.includes("effect_not_stable")) flagged++;
-    if (comparison.verdict === "significant_positive") significant++;
-  }
-  return { flagged: flagged / experiments, significant: significant / experiments };
+  });
 }
 
 describe("novelty: an effect that fades with time since exposure", () => {

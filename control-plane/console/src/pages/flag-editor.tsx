@@ -184,7 +184,7 @@ function Editor({
         <TargetingLists draft={draft} edit={edit} flags={flags.filter((f) => f.key !== draft.key)} groups={groups} />
         <DeploymentsField draft={draft} edit={edit} deployments={deployments} />
 
-        {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} />}
+        {experiment && <ExperimentFields project={project} draft={draft} edit={edit} locked={locked} isNew={!base} />}
 
         <div class="save-bar">
           <ErrorBanner error={error} />

@@ -356,7 +356,9 @@ function StepFields({
         </>
       );
     case "metrics":
-      return <ExperimentFields project={project} draft={draft} edit={edit} locked={false} withHypothesis={false} />;
+      return (
+        <ExperimentFields project={project} draft={draft} edit={edit} locked={false} isNew withHypothesis={false} />
+      );
     default:
       return (
         <>

@@ -4,8 +4,8 @@
  * added (from the catalog or inline) and removed any time.
  */
 import { useState } from "preact/hooks";
-import { DEFAULT_METRIC_WINDOW } from "../../../../../shared/authoring/fields.js";
 import { api } from "../../api.js";
+import { metricWindowDays } from "../../metric-window.js";
 import { Field, Select, TextArea, useLoad } from "../../components.js";
 import type { CatalogMetric, FlagInput, Metric } from "../../types.js";
 import type { Edit } from "./draft.js";
@@ -23,12 +23,15 @@ export function ExperimentFields({
   draft,
   edit,
   locked,
+  isNew,
   withHypothesis = true,
 }: {
   project: string;
   draft: FlagInput;
   edit: Edit;
   locked: boolean;
+  /** Not stored yet: without a metric window it gets the API's default. */
+  isNew: boolean;
   /** False where the hypothesis has a step of its own (the guided flow). */
   withHypothesis?: boolean;
 }) {
@@ -169,7 +172,7 @@ export function ExperimentFields({
             min={1}
             max={365}
             step={1}
-            value={metricWindowDays(draft.defaultMetricWindow)}
+            value={metricWindowDays(draft.defaultMetricWindow, isNew)}
             onInput={(e) =>
               edit(
                 (d) =>
@@ -194,12 +197,6 @@ export function ExperimentFields({
       </fieldset>
     </>
   );
-}
-
-/** The default metric window in days for the editor: a new experiment's is a week (the API's default), `"none"` empty. */
-function metricWindowDays(window: FlagInput["defaultMetricWindow"]): number | "" {
-  if (window === "none") return "";
-  return (window?.endHours ?? DEFAULT_METRIC_WINDOW.endHours) / 24;
 }
 
 /** "Add metric": from the catalog (a pinned copy) or a new inline one. */
