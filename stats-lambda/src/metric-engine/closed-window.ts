@@ -60,9 +60,9 @@ function byClosingHours(metrics: readonly Compiled[]): Map<number, Compiled[]> {
 }
 
 /**
- * How a series over a relation `alias` (with `allocation`) is named, filtered and grouped:
- * pooled, or per allocation epoch (`K@<allocation>`, store.ts `epochSeries`, `where` the
- * epochs' condition).
+ * How a series over a relation `alias` (with `allocation`) is named and filtered, and when its
+ * rows count: pooled, or per allocation epoch (`K@<allocation>`, store.ts `epochSeries`, `where`
+ * the epochs' condition, deferred their gate).
  */
 interface Split {
   name(alias: string, base: string, bucket?: string): string;
