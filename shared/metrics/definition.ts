@@ -101,6 +101,9 @@ const capping = {
 
 const ratioSide = z.object({ eventType, filters, property: propertyName.optional() });
 
+/** A funnel's default `conversionWindowHours`: a week. */
+export const DEFAULT_CONVERSION_WINDOW_HOURS = 168;
+
 export const METRIC_TYPES = [
   "unique_conversions",
   "event_totals",
@@ -123,7 +126,7 @@ export const metricDefinitionSchema = z.discriminatedUnion("type", [
     type: z.literal("funnel"),
     steps: z.array(eventSelectorSchema).min(2).max(5),
     /** The last step within this many hours of the first (default 24 × 7). */
-    conversionWindowHours: z.number().positive().max(8760).default(168),
+    conversionWindowHours: z.number().positive().max(8760).default(DEFAULT_CONVERSION_WINDOW_HOURS),
   }),
   z.object({
     ...common,
@@ -143,3 +146,19 @@ export const isBinaryMetric = (metric: Pick<MetricDefinition, "type">): boolean 
 /** Metric types whose values are capped (winsorized). */
 export const isCappedMetric = (metric: Pick<MetricDefinition, "type">): boolean =>
   metric.type === "property_sum" || metric.type === "property_average" || metric.type === "event_totals";
+
+/**
+ * Hours after a unit's exposure by which its value in the metric's window `[start, endHours)`
+ * is final, when the window has an end: the end itself, but for a funnel the end plus its
+ * `conversionWindowHours`, since its first step may come just before the end and its last
+ * that long after the first (a stored definition without it has the default).
+ */
+export function closingHoursOf(metric: {
+  type: string;
+  window?: { endHours?: number | undefined } | undefined;
+  conversionWindowHours?: number | undefined;
+}): number | undefined {
+  const end = metric.window?.endHours;
+  if (end === undefined) return undefined;
+  return metric.type === "funnel" ? end + (metric.conversionWindowHours ?? DEFAULT_CONVERSION_WINDOW_HOURS) : end;
+}

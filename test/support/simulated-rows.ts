@@ -56,6 +56,12 @@ export class SimulatedRows {
     return change?.state ?? state;
   }
 
+  /** `count` units in a series that counts units (`$closed:<hours>`, per epoch too) on `day`. */
+  units(day: number, variant: string, series: string, count: number): this {
+    this.add(day, variant, series, { n: count, sum: 0n, sumSquares: 0n });
+    return this;
+  }
+
   /** Conversions without going unit by unit: `count` units converted on `day`. */
   conversions(day: number, variant: string, metric: Metric, count: number): this {
     const scale = BigInt(VALUE_SCALE);
@@ -132,4 +138,24 @@ export function cohortSimulation(
     if (comparison.verdict === "significant_positive") significant++;
   }
   return { flagged: flagged / experiments, significant: significant / experiments };
+}
+
+/** Seeded binomial draws: by inversion when small, else the normal approximation. */
+export function binomials(seed: number): (n: number, p: number) => number {
+  const uniform = uniforms(seed);
+  const normal = normals(uniform);
+  return (n, p) => {
+    if (n <= 0 || p <= 0) return 0;
+    if (n * p * (1 - p) > 30)
+      return Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal())));
+    let u = uniform();
+    let k = 0;
+    let pmf = (1 - p) ** n;
+    while (u > pmf && k < n) {
+      u -= pmf;
+      pmf *= ((n - k) / (k + 1)) * (p / (1 - p));
+      k++;
+    }
+    return k;
+  };
 }

@@ -12,7 +12,14 @@ import type { Metric } from "../../../shared/authoring/schema.js";
 import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { experimentOn, uniforms } from "../../../test/support/simulated-rows.js";
 import { buildReport } from "../report/index.js";
-import { ALLOCATION_PREFIX, EPOCH_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
+import {
+  ALLOCATION_PREFIX,
+  CLOSED_SUFFIX,
+  CLOSED_UNITS_PREFIX,
+  EPOCH_SEPARATOR,
+  EXPOSURES,
+  type AggregateRow,
+} from "../store.js";
 import { compileMetricQuery } from "./compile.js";
 import { athena } from "./dialect.js";
 import { PRE_EXPOSURE_DAYS } from "./pre-exposure.js";
@@ -36,6 +43,29 @@ const metrics = [
   metric({ key: "avg", type: "property_average", eventType: "buy", property: "price" }),
   metric({ key: "ratio", type: "ratio", numerator: { eventType: "buy" }, denominator: { eventType: "view" } }),
   metric({ key: "funnel", type: "funnel", steps: [{ eventType: "view" }, { eventType: "buy" }] }),
+];
+/**
+ * With windows (closed-window.ts): closing 2 days after exposure, a funnel's 1-day window
+ * plus its 1-day conversion window sharing that close, and one closing at 3 days.
+ */
+const withWindows = [
+  ...metrics,
+  metric({ key: "views2d", type: "event_totals", eventType: "view", window: { startHours: 0, endHours: 48 } }),
+  metric({
+    key: "ratio2d",
+    type: "ratio",
+    numerator: { eventType: "buy", property: "price" },
+    denominator: { eventType: "view" },
+    window: { startHours: 0, endHours: 48 },
+  }),
+  metric({
+    key: "funnel1d",
+    type: "funnel",
+    steps: [{ eventType: "view" }, { eventType: "buy" }],
+    window: { startHours: 0, endHours: 24 },
+    conversionWindowHours: 24,
+  }),
+  metric({ key: "conv3d", type: "unique_conversions", eventType: "buy", window: { startHours: 0, endHours: 72 } }),
 ];
 
 /** 240 units exposed over three days (some again, some in the other variant), events from 20 days before to 5 after. */
@@ -195,13 +225,16 @@ describe("the engine's analysis series", () => {
   });
 
   test("per allocation epoch, every metric's series are the reference's over that epoch's units", async () => {
-    const rows = await runMetricQuery(db, query(metrics, { epochs: true }));
+    const rows = await runMetricQuery(db, query(withWindows, { epochs: true }));
+    expect(rows.some((r) => r.metric.startsWith(`views2d${CLOSED_SUFFIX}${EPOCH_SEPARATOR}`))).toBe(true);
+    expect(rows.some((r) => r.metric.startsWith(`funnel1d${CLOSED_SUFFIX}${EPOCH_SEPARATOR}`))).toBe(true);
     for (const allocation of ALLOCATIONS) {
+      // The closed windows' units per epoch too (`$closed:48@<allocation>`), the other `$` series aside.
       const reference = referenceAggregates(
-        query(metrics),
+        query(withWindows),
         unitsWhere(data.exposures, (first) => first.allocation === allocation),
         data.events,
-      ).filter((r) => !r.metric.startsWith("$"));
+      ).filter((r) => !r.metric.startsWith("$") || r.metric.startsWith(CLOSED_UNITS_PREFIX));
       const suffix = `${EPOCH_SEPARATOR}${allocation}`;
       const epoch = stratumRows(rows, (m) => (m.includes(suffix) ? m.replace(suffix, "") : undefined));
       expect(epoch.length).toBeGreaterThan(20);
@@ -216,7 +249,7 @@ describe("the engine's analysis series", () => {
     const one = data.exposures.map((x) => ({ ...x, allocation: ALLOCATIONS[0] }));
     const single = await connect();
     await load(single, one, data.events);
-    const rows = await runMetricQuery(single, query(metrics, { epochs: true }));
+    const rows = await runMetricQuery(single, query(withWindows, { epochs: true }));
     expect(rows.filter((r) => r.metric.includes(EPOCH_SEPARATOR))).toEqual([]);
   });
 
@@ -253,7 +286,7 @@ describe("the engine's analysis series", () => {
   });
 
   test("with every option on, the Athena SQL parses as Trino", () => {
-    const sql = compileMetricQuery(query(metrics, { covariates: true, epochs: true, breakdown: `ti'er"` }), athena);
+    const sql = compileMetricQuery(query(withWindows, { covariates: true, epochs: true, breakdown: `ti'er"` }), athena);
     expect(new TrinoSQL().validate(sql)).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@
  *    ids, cumulated per unit into its value at the end of each day and the day before, and
  *    the change summed per (day, variant).
  * 4. Metrics with a window end: the same series over the units whose window closed
- *    (closed-window.ts).
+ *    (closed-window.ts; funnels once their last step's time is up too; per epoch on request).
  * 5. The pseudo-series: `$exposures`, `$multipleVariants` (units seen in another variant,
  *    on the day first seen there), `$alloc:<allocation>`.
  * Days are UTC day numbers (epoch ms / 86,400,000), turned into ISO dates by the runner.
@@ -353,7 +353,12 @@ export function compileMetricQuery(query: MetricQuery, dialect: Dialect, options
     ctes.push(...compiled.flatMap((s) => s.ctes));
     series.push(...compiled.flatMap((s) => s.series));
     // Metrics with a window end: their units once the window closed (closed-window.ts).
-    const closed = closedWindowSql(metrics, { covariates: query.covariates, deferred, settledAt: options.settledAt });
+    const closed = closedWindowSql(metrics, {
+      covariates: query.covariates,
+      epochs: query.epochs,
+      deferred,
+      settledAt: options.settledAt,
+    });
     ctes.push(...closed.ctes);
     series.push(...closed.series);
   }

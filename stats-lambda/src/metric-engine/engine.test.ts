@@ -187,6 +187,38 @@ describe("closed windows (a fixed estimand)", () => {
     expect(closedOn("control", "r:closed:den")).toEqual([["2026-03-04", 1, 10_000n]]);
     expect(engine.some((r) => r.metric.startsWith("open:closed"))).toBe(false);
   });
+
+  test("a funnel closes its window's end plus its conversion window after exposure", async () => {
+    // First step within 24 h of exposure, the last within 24 h of the first: final 48 h after exposure.
+    const funnel = metric({
+      key: "f",
+      type: "funnel",
+      steps: [{ eventType: "view" }, { eventType: "buy" }],
+      window: { endHours: 24 },
+      conversionWindowHours: 24,
+    });
+    const exposures = [
+      exposure("u1", "control", T0), // view at 23 h, buy at 46 h: converts, closes at T0 + 48 h (03-04)
+      exposure("u2", "control", T0 + HOUR), // view at 25 h: after its window, never converts; closes at 49 h
+      exposure("u3", "treatment", T0 + 2 * HOUR), // closes at T0 + 50 h: after the horizon, still open
+    ];
+    const events = [
+      event("u1", "view", T0 + 23 * HOUR),
+      event("u1", "buy", T0 + 46 * HOUR),
+      event("u2", "view", T0 + 26 * HOUR),
+      event("u2", "buy", T0 + 27 * HOUR),
+      event("u3", "view", T0 + 3 * HOUR),
+      event("u3", "buy", T0 + 49 * HOUR + 30 * 60_000), // the horizon, 49.5 h
+    ];
+    const { engine, reference } = await engineAndReference(db, query([funnel]), exposures, events);
+    expect(engine).toEqual(reference);
+    const closedOn = (variant: string, series: string) =>
+      engine.filter((r) => r.variant === variant && r.metric === series).map((r) => [r.day, r.n, r.sum]);
+    expect(closedOn("control", "$closed:48")).toEqual([["2026-03-04", 2, 0n]]);
+    expect(closedOn("treatment", "$closed:48")).toEqual([]);
+    expect(closedOn("control", "f:closed")).toEqual([["2026-03-04", 0, 10_000n]]);
+    expect(engine.some((r) => r.metric === "$closed:24")).toBe(false);
+  });
 });
 
 describe("events no metric counts (data quality)", () => {

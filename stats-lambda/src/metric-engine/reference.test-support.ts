@@ -283,9 +283,10 @@ export function referenceAggregates(
 }
 
 /**
- * The closed-window series (compile.ts, closed-window.ts): per metric with a window end H
- * (funnels aside), the units whose window ended by the horizon (the latest exposure or event
- * time of the metrics' types read), on the day it ended, with their window value.
+ * The closed-window series (compile.ts, closed-window.ts): per metric with a window end H, the
+ * units whose window ended by the horizon (the latest exposure or event time of the metrics'
+ * types read), on the day it ended, with their window value; a funnel's window ends H + its
+ * `conversionWindowHours` after the exposure (its last step may come that late).
  */
 function closedWindows(
   query: MetricQuery,
@@ -317,13 +318,17 @@ function closedWindows(
       .map((e) => e.time),
   ];
   const horizon = Math.max(0, ...times);
-  const windowed = query.metrics.filter((m) => m.window?.endHours !== undefined && m.type !== "funnel");
-  for (const end of new Set(windowed.map((m) => m.window!.endHours!)))
+  const closing = (m: MetricDefinition) =>
+    m.type === "funnel" && m.window?.endHours !== undefined
+      ? m.window.endHours + m.conversionWindowHours
+      : m.window?.endHours;
+  const windowed = query.metrics.filter((m) => closing(m) !== undefined);
+  for (const end of new Set(windowed.map((m) => closing(m)!)))
     for (const unit of units.values())
       if (unit.exposedAt + Math.round(end * HOUR) <= horizon)
         add(unit.exposedAt + Math.round(end * HOUR), unit.variant, `$closed:${end}`, 1, 0n, 0n);
   for (const metric of windowed) {
-    const end = Math.round(metric.window!.endHours! * HOUR);
+    const end = Math.round(closing(metric)! * HOUR);
     for (const unit of units.values()) {
       const closesAt = unit.exposedAt + end;
       if (closesAt > horizon) continue;

@@ -9,7 +9,8 @@
  * exposure of a unit, a second allocation (epochs), a delivery that dies half-way (nothing
  * published, then redelivered), a metric added after some deliveries (its part built from
  * all files), a horizon moving past window ends (closed windows of 6 and 30 hours, two
- * metrics sharing one), and a compaction (files removed: a rebuild). The state must never
+ * metrics sharing one, a funnel closing at its window's end plus its conversion window with them,
+ * each per allocation epoch too), and a compaction (files removed: a rebuild). The state must never
  * fall back to the scan here (`fallbacks`).
  */
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -47,8 +48,9 @@ const METRICS = [
   {
     key: "fun",
     type: "funnel",
-    steps: [{ eventType: "a" }, { eventType: "c" }, { eventType: "b" }],
-    conversionWindowHours: 24,
+    steps: [{ eventType: "a" }, { eventType: "b" }],
+    conversionWindowHours: 20,
+    window: { startHours: 0, endHours: 10 }, // closes 10 + 20 h after exposure: with the 30-hour windows
   },
   {
     key: "ret",
@@ -180,7 +182,8 @@ test("the unit state equals the full scan after every delivery", async () => {
         }
       },
     ),
-    { numRuns: 3, seed: 21, endOnFailure: true },
+    // Five runs: with three, the funnel never converted inside a closed window.
+    { numRuns: 5, seed: 21, endOnFailure: true },
   );
   // The runs reached every kind of series the state has to carry.
   for (const series of [
@@ -191,6 +194,11 @@ test("the unit state equals the full scan after every delivery", async () => {
     `buy${CLOSED_SUFFIX}`,
     `views${CLOSED_SUFFIX}~`,
     `views${CLOSED_SUFFIX}`,
+    `fun${CLOSED_SUFFIX}`,
+    `fun${CLOSED_SUFFIX}@control=50,treatment=50`,
+    `buy${CLOSED_SUFFIX}@control=50,treatment=50`,
+    `views${CLOSED_SUFFIX}@control=20,treatment=80~`,
+    `${CLOSED_UNITS_PREFIX}30@control=20,treatment=80`,
     "rev:pre",
     "views:pre:cross",
     "views@control=20,treatment=80~",
@@ -199,4 +207,4 @@ test("the unit state equals the full scan after every delivery", async () => {
     "$exposures#",
   ])
     expect([...seen]).toContain(series);
-}, 300_000);
+}, 600_000);

@@ -48,7 +48,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
-import type { MetricDefinition } from "../../../shared/metrics/definition.js";
+import { closingHoursOf, type MetricDefinition } from "../../../shared/metrics/definition.js";
 import type { TableName } from "../event-store/columns.js";
 import {
   ALLOCATION_PREFIX,
@@ -63,7 +63,7 @@ import {
 } from "../store.js";
 import { compileMetricQuery, type CompileOptions, eventUnit, horizonSql, type MetricQuery } from "./compile.js";
 import { duckdb } from "./dialect.js";
-import { eventTypesOf, sourceOf } from "./metric-sql.js";
+import { eventTypesOf } from "./metric-sql.js";
 import { runSql } from "./run.js";
 import { sqlIdent, sqlString } from "./sql.js";
 import { EPOCHS_GATE, SEGMENT_SEPARATOR } from "./strata.js";
@@ -194,11 +194,16 @@ function together(parts: readonly Part[]) {
     });
   for (const part of metrics) {
     const metric = part.query.metrics[0]!;
-    const end = sourceOf(metric) === "funnel" ? undefined : metric.window?.endHours;
+    const end = closingHoursOf(metric);
     const own = [
       `metric = ${sqlString(metric.key)}`,
       ...KEY_SEPARATORS.map((sep) => `starts_with(metric, ${sqlString(metric.key + sep)})`),
-      ...(end === undefined ? [] : [`metric = ${sqlString(`${CLOSED_UNITS_PREFIX}${end}`)}`]),
+      ...(end === undefined
+        ? []
+        : [
+            `metric = ${sqlString(`${CLOSED_UNITS_PREFIX}${end}`)}`,
+            `starts_with(metric, ${sqlString(`${CLOSED_UNITS_PREFIX}${end}${EPOCH_SEPARATOR}`)})`,
+          ]),
       ...segments,
     ];
     rows.set(part, { where: own.join(" OR "), metric: "metric" });

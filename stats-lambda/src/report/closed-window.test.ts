@@ -1,6 +1,7 @@
 /** The closed-window view of a metric (closed-window.ts) through buildReport. */
 import { describe, expect, it } from "vitest";
 import type { Metric } from "../../../shared/authoring/schema.js";
+import { closingHoursOf } from "../../../shared/metrics/definition.js";
 import { dayName, experimentOn, SimulatedRows } from "../../../test/support/simulated-rows.js";
 import type { AggregateRow } from "../store.js";
 import { DEFAULT_WINDOW_HOURS, defaultWindowEndOf, windowEndOf, withDefaultWindow } from "./closed-window.js";
@@ -95,7 +96,7 @@ describe("CUPED in the closed view", () => {
 describe("the default window", () => {
   const plain: Metric = { key: "orders", type: "event_totals", eventType: "order" };
 
-  it("is a week, a retention's day when later, none for funnels; a metric's own end wins", () => {
+  it("is a week, a retention's day when later, a funnel's first step's; a metric's own end wins", () => {
     expect(windowEndOf(plain)).toBeUndefined(); // a source that does not close windows
     expect(windowEndOf(plain, { defaultHours: DEFAULT_WINDOW_HOURS })).toBe(DEFAULT_WINDOW_HOURS);
     expect(windowEndOf(plain, { defaultHours: 72 })).toBe(72);
@@ -103,7 +104,12 @@ describe("the default window", () => {
     expect(windowEndOf({ ...plain, window: { endHours: 24 } }, { defaultHours: 168 })).toBe(24);
     expect(defaultWindowEndOf({ type: "retention", day: 14 })).toBe(15 * 24);
     expect(defaultWindowEndOf({ type: "retention", day: 1 })).toBe(168);
-    expect(defaultWindowEndOf({ type: "funnel" })).toBeUndefined();
+    // A funnel's first step within the week; its units enter once its conversion window has passed too.
+    expect(defaultWindowEndOf({ type: "funnel" })).toBe(168);
+    expect(closingHoursOf({ type: "funnel", window: { endHours: 168 } })).toBe(336);
+    expect(closingHoursOf({ type: "funnel", window: { endHours: 24 }, conversionWindowHours: 2 })).toBe(26);
+    expect(closingHoursOf({ type: "event_totals", window: { endHours: 24 } })).toBe(24);
+    expect(closingHoursOf({ type: "funnel", window: {} })).toBeUndefined();
     expect(withDefaultWindow(plain).window).toEqual({ startHours: 0, endHours: 168 });
     expect(withDefaultWindow({ ...plain, window: { startHours: 24 } }).window).toEqual({
       startHours: 24,

@@ -17,8 +17,15 @@
  *
  * Every metric has a window by default where the source closes windows (the metric engine,
  * `closesWindows`) and the experiment asks for one (`defaultMetricWindow`, shared/authoring/schema.ts;
- * new experiments: DEFAULT_WINDOW_HOURS; stored ones without it and `"none"`: none): that many hours after exposure (retention: the end of its day;
- * funnels none yet), overridden by the metric's own `window.endHours`. Before any unit's
+ * new experiments: DEFAULT_WINDOW_HOURS; stored ones without it and `"none"`: none): that many hours after exposure (retention: the end of its day),
+ * overridden by the metric's own `window.endHours`. A funnel's first step is in the window and its
+ * last within `conversionWindowHours` of the first, so its units enter once both have passed
+ * (shared/metrics/definition.ts `closingHoursOf`: `$closed:<endHours + conversionWindowHours>`).
+ *
+ * Epochs: the source sends the closed series per allocation epoch too (`K:closed@<allocation>`,
+ * `$closed:<hours>@<allocation>`, store.ts `epochSeries`), which the closed view reads as the
+ * running view's (`K@<allocation>`, `$alloc:<allocation>`), so analyse.ts post-stratifies the
+ * closed units over epochs exactly as it does the running ones (docs/statistics.md). Before any unit's
  * window has closed the report shows the running values as a description only, with no
  * verdict (`window_not_closed`): a test on them would be a test of a growing quantity, the
  * estimand the window exists to avoid. Without closed series from a source that does not
@@ -26,7 +33,8 @@
  * values as before.
  */
 import { DEFAULT_METRIC_WINDOW, type DefaultMetricWindow } from "../../../shared/authoring/schema.js";
-import { CLOSED_SUFFIX, CLOSED_UNITS_PREFIX, EXPOSURES } from "../store.js";
+import { closingHoursOf } from "../../../shared/metrics/definition.js";
+import { ALLOCATION_PREFIX, CLOSED_SUFFIX, CLOSED_UNITS_PREFIX, EPOCH_SEPARATOR, EXPOSURES } from "../store.js";
 import type { Cumulative } from "./cumulative.js";
 import type { MetricDefinitionLike } from "./registration.js";
 
@@ -44,9 +52,8 @@ export const defaultWindowHoursOf = (setting: DefaultMetricWindow | undefined): 
 
 type WindowedMetric = Pick<MetricDefinitionLike, "type" | "window"> & { day?: unknown };
 
-/** The window end the metric gets by default: retention's is the end of its day, funnels none yet (their last step may come later). */
+/** The window end the metric gets by default: retention's is the end of its day (a funnel's first step is in it). */
 export function defaultWindowEndOf(metric: WindowedMetric, hours = DEFAULT_WINDOW_HOURS): number | undefined {
-  if (metric.type === "funnel") return undefined;
   if (metric.type === "retention" && typeof metric.day === "number") return Math.max(hours, (metric.day + 1) * 24);
   return hours;
 }
@@ -81,23 +88,27 @@ export function withDefaultWindow<M extends WindowedMetric>(metric: M, hours = D
 /** The series of units whose window of `endHours` closed, per day. */
 export const closedUnitsSeries = (endHours: number) => `${CLOSED_UNITS_PREFIX}${endHours}`;
 
-/** A metric's closed view: the data of its closed units, or `pending` while none has closed (running data). */
+/** A metric's closed view: the data of its closed units, or `pending` while none has closed (running data); `endHours` its window's end. */
 export type ClosedView = { endHours: number; view: Cumulative; pending: boolean };
 
 /**
  * The metric's data over the units whose window closed, as a view where they are the
  * exposed units and their window values the metric's (`K:closed:den` → `K:den`,
- * `K:closed~3` → `K~3`); undefined when the metric has no window end, or the source sent no
- * closed series and does not close windows. A window no unit has closed yet is `pending`.
+ * `K:closed~3` → `K~3`, per epoch `K:closed@A` → `K@A` and `$closed:<hours>@A` → `$alloc:A`);
+ * undefined when the metric has no window end, or the source sent no closed series and does
+ * not close windows. A window no unit has closed yet is `pending`.
  */
 export function closedViewOf(
-  metric: Pick<MetricDefinitionLike, "key" | "type" | "window">,
+  metric: Pick<MetricDefinitionLike, "key" | "type" | "window"> & { conversionWindowHours?: unknown },
   data: Cumulative,
   { defaultHours }: WindowDefaults = {},
 ): ClosedView | undefined {
   const endHours = windowEndOf(metric, { defaultHours });
   if (endHours === undefined) return undefined;
-  const units = closedUnitsSeries(endHours);
+  const conversionWindowHours =
+    typeof metric.conversionWindowHours === "number" ? metric.conversionWindowHours : undefined;
+  const units = closedUnitsSeries(closingHoursOf({ type: metric.type, window: { endHours }, conversionWindowHours })!);
+  const unitsOfEpoch = `${units}${EPOCH_SEPARATOR}`;
   if (!data.hasSeries(units)) {
     // A source that closes windows sends nothing until one closes; one that does not, never (ingest).
     const closes = defaultHours !== undefined || ownWindowEndOf(metric) !== undefined;
@@ -106,9 +117,10 @@ export function closedViewOf(
   const prefix = `${metric.key}${CLOSED_SUFFIX}`;
   const view = data.renamed((series) => {
     if (series === units) return EXPOSURES;
+    if (series.startsWith(unitsOfEpoch)) return `${ALLOCATION_PREFIX}${series.slice(unitsOfEpoch.length)}`;
     if (!series.startsWith(prefix)) return undefined;
     const rest = series.slice(prefix.length);
-    return rest === "" || rest.startsWith(":") || rest.startsWith("~") ? `${metric.key}${rest}` : undefined;
+    return rest === "" || /^[:~@]/.test(rest) ? `${metric.key}${rest}` : undefined;
   });
   return { endHours, view, pending: false };
 }

@@ -92,3 +92,49 @@ describe("the engine's source and the default window", () => {
     expect(report.metrics[0]!.window).toEqual({ endHours: 72, closedUnits: 400 });
   });
 });
+
+describe("a funnel in the closed view", () => {
+  // First step within the window (48 h), the last within 24 h of it: final 72 h after exposure.
+  const funnel: Metric = {
+    key: "checkout",
+    type: "funnel",
+    steps: [{ eventType: "view" }, { eventType: "buy" }],
+    conversionWindowHours: 24,
+  };
+  const flag = { ...experimentOn(funnel), key: "exp", defaultMetricWindow: { endHours: 48 } };
+
+  /** 400 units exposed over the first day: each views 40 h after, a third buy 20 h later; the events read up to the horizon. */
+  async function funnelSource(horizonMs: number) {
+    const connection = await connect();
+    const store = (row: object) => ({ deployment: "d", source: "client", ...row });
+    const exposures = [];
+    const events = [];
+    for (let i = 0; i < 400; i++) {
+      const at = T0 + (i % 24) * HOUR;
+      exposures.push(exposure(`u${i}`, i % 2 ? "treatment" : "control", at));
+      events.push(event(`u${i}`, "view", at + 40 * HOUR));
+      if (i % 3 === 0) events.push(event(`u${i}`, "buy", at + 60 * HOUR));
+    }
+    events.push(event("u0", "view", horizonMs));
+    await createTable(connection, "exposures", exposures.map(store));
+    await createTable(connection, "events", events.filter((e) => e.time <= horizonMs).map(store));
+    const engine = { aggregates: (q: MetricQuery) => runMetricQuery(connection, q) };
+    return { ...engineSource(engine, noStore), quality: async () => QUALITY };
+  }
+
+  it("tests the units whose window and conversion window have both passed", async () => {
+    const report = await reportFrom(await funnelSource(T0 + 4 * DAY), "p", flag, Date.now());
+    const section = report.metrics[0]!;
+    expect(section.window).toEqual({ endHours: 48, closedUnits: 400 });
+    expect(section.variants[0]!.mean).toBeCloseTo(67 / 200, 12); // units 0, 6, 12, … of control
+    expect(section.variants[1]!.comparison!.warnings).not.toContain("window_not_closed");
+  });
+
+  it("waits for the conversion window: 60 h after the exposures, no unit's funnel has closed", async () => {
+    const report = await reportFrom(await funnelSource(T0 + 60 * HOUR), "p", flag, Date.now());
+    const comparison = report.metrics[0]!.variants[1]!.comparison!;
+    expect(report.metrics[0]!.window).toEqual({ endHours: 48, closedUnits: 0 });
+    expect(comparison.verdict).toBe("insufficient_data");
+    expect(comparison.warnings).toContain("window_not_closed");
+  });
+});

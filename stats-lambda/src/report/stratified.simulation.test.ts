@@ -6,7 +6,7 @@
  * Monte-Carlo standard errors (√(α(1 − α)/1000) = 0.69 points).
  */
 import { describe, expect, it } from "vitest";
-import { conversion, experimentOn, normals, SimulatedRows, uniforms } from "../../../test/support/simulated-rows.js";
+import { binomials, conversion, experimentOn, SimulatedRows } from "../../../test/support/simulated-rows.js";
 import { epochSeries } from "../store.js";
 import { buildReport } from "./index.js";
 
@@ -41,26 +41,6 @@ describe("ramped split: estimated within allocation epochs", () => {
     expect(comparison.difference).toBeCloseTo(0, 12);
     expect(report.srm.mismatch).toBe(false);
   });
-
-  /** Binomial draws: by inversion when small, else the normal approximation. */
-  function binomials(seed: number) {
-    const uniform = uniforms(seed);
-    const normal = normals(uniform);
-    return (n: number, p: number): number => {
-      if (n <= 0 || p <= 0) return 0;
-      if (n * p * (1 - p) > 30)
-        return Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * normal())));
-      let u = uniform();
-      let k = 0;
-      let pmf = (1 - p) ** n;
-      while (u > pmf && k < n) {
-        u -= pmf;
-        pmf *= ((n - k) / (k + 1)) * (p / (1 - p));
-        k++;
-      }
-      return k;
-    };
-  }
 
   interface Ramp {
     seed: number;
