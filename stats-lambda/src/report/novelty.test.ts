@@ -12,8 +12,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VALUE_SCALE } from "../../../shared/metric-values.js";
 import { fromValues, type RatioSums } from "../../../shared/stats/index.js";
+import { ratioSumsOf } from "../../../shared/stats/ratio-sums.test-support.js";
 import reference from "../../../test/fixtures/novelty-ratio-reference.json" with { type: "json" };
 import { armParts, growthOf, liftMoved, meanSplit, NOVELTY_Z, noveltyZ, ratioParts } from "./novelty.js";
 
@@ -102,25 +102,10 @@ describe("novelty on sums and counts", () => {
   });
 });
 
-/** A ratio's exact sums over units (x, y), scaled as the sources scale them. */
-function sumsOf(units: ReadonlyArray<readonly [number, number] | number[]>): RatioSums {
-  const sums = { n: units.length, sumX: 0n, sumXSquares: 0n, sumY: 0n, sumYSquares: 0n, sumXY: 0n };
-  for (const [xValue, yValue] of units) {
-    const x = BigInt(Math.round(xValue! * VALUE_SCALE));
-    const y = BigInt(Math.round(yValue! * VALUE_SCALE));
-    sums.sumX += x;
-    sums.sumXSquares += x * x;
-    sums.sumY += y;
-    sums.sumYSquares += y * y;
-    sums.sumXY += x * y;
-  }
-  return sums;
-}
-
 describe("novelty on ratios", () => {
   const ratioLook = (pick: "early" | "late") => ({
-    control: sumsOf(reference.control[pick]),
-    treatment: sumsOf(reference.treatment[pick]),
+    control: ratioSumsOf(reference.control[pick]),
+    treatment: ratioSumsOf(reference.treatment[pick]),
     eligible: true,
   });
 
@@ -134,7 +119,7 @@ describe("novelty on ratios", () => {
   });
 
   it("has no parts without a later change in the numerator or denominator", () => {
-    const early = sumsOf([
+    const early = ratioSumsOf([
       [1, 2],
       [0, 3],
     ]);
@@ -161,7 +146,7 @@ describe("novelty on ratios", () => {
         const start = (u: (typeof list)[number]) => (u.exposedEarly ? [u.x, u.y] : [0, 0]);
         const e = early.map((u) => [u.x, u.y]);
         const d = later.map((u) => [start(u)[0]! + u.dx, Math.max(0, start(u)[1]! + u.dy)]);
-        const parts = ratioParts(sumsOf(e), sumsOf(d), growth);
+        const parts = ratioParts(ratioSumsOf(e), ratioSumsOf(d), growth);
         if (!parts) return;
         const delta = later.map((u, i) => [d[i]![0]! - start(u)[0]!, d[i]![1]! - start(u)[1]!] as const);
         const [dx, dy] = [delta.reduce((s, [x]) => s + x, 0), delta.reduce((s, [, y]) => s + y, 0)];
