@@ -5,6 +5,13 @@ Regenerate with:  /usr/bin/python3 scripts/stats-fixtures.py > test/fixtures/sta
 (needs Debian's python3-scipy and python3-statsmodels)
 and the delta method's (numpy only):
                   /usr/bin/python3 scripts/stats-fixtures.py delta-method > test/fixtures/delta-method-reference.json
+and Welch's test with Hall's skewness transformation (numpy, scipy):
+                  /usr/bin/python3 scripts/stats-fixtures.py skew-welch > test/fixtures/skew-welch-reference.json
+and A/A revenue through the default cap with two generators, outside the suite (printed;
+docs/statistics.md, "Capping"), e.g.:
+                  /usr/bin/python3 scripts/stats-fixtures.py capping-aa mulberry32 24 1000 90000 10000
+and the novelty check on a ratio (numpy only):
+                  /usr/bin/python3 scripts/stats-fixtures.py novelty-ratio > test/fixtures/novelty-ratio-reference.json
 and the guardrails' one-sided mixture (printed; pasted into shared/stats/one-sided.test.ts):
                   /usr/bin/python3 scripts/stats-fixtures.py one-sided-mixture
 
@@ -157,6 +164,179 @@ def cuped_fixture():
         })
     return json.dumps({"generatedBy": "scripts/stats-fixtures.py cuped with gbstats (growthbook/growthbook packages/stats) and numpy " + np.__version__, "alpha": 0.05, "properPrior": {"mean": 0, "variance": 0.09}, "cases": cases})
 
+
+def novelty_ratio_fixture():
+    """The novelty check on a ratio (stats-lambda/src/report/novelty.ts), from the units' own
+    (x, y) at looks e and d: the early ratio's and the later changes' ratio's delta-method
+    variances from NumPy's sample moments (ddof=1), the bounds on the later part from the
+    units' sums, and z. Also the z with the exact per-unit later variance and covariance."""
+    rng = np.random.default_rng(2026122206)
+    def arm(early_units, later_units, p_early, p_late):
+        # sessions (1 + geometric) and clicks per session; early units keep theirs and add more.
+        se = 1 + rng.geometric(0.4, early_units) - 1
+        xe = rng.binomial(se, p_early)
+        more = rng.geometric(0.5, early_units) - 1
+        xd_early = xe + rng.binomial(more, p_late)
+        sl = 1 + rng.geometric(0.4, later_units) - 1
+        xl = rng.binomial(sl, p_late)
+        return ([[int(a), int(b)] for a, b in zip(xe, se)],
+                [[int(a), int(b)] for a, b in zip(np.concatenate([xd_early, xl]), np.concatenate([se + more, sl]))])
+    def parts(early, late, growth):
+        xe, ye = np.array(early, float).T
+        xd, yd = np.array(late, float).T
+        ne, nd = len(xe), len(xd)
+        dx, dy = xd.copy(), yd.copy()
+        dx[:ne] -= xe
+        dy[:ne] -= ye
+        def delta_var(x, y):  # Deng, Knoblich & Lu 2018: (1/n)(s²x/μy² − 2μx·sxy/μy³ + μx²·s²y/μy⁴)
+            c = np.cov(x, y, ddof=1)
+            mx, my = x.mean(), y.mean()
+            return (c[0, 0] / my**2 - 2 * mx * c[0, 1] / my**3 + mx**2 * c[1, 1] / my**4) / len(x)
+        re, rl = xe.sum() / ye.sum(), dx.sum() / dy.sum()
+        minkowski = (np.sqrt(((xd - rl * yd) ** 2).sum()) + np.sqrt(((xe - rl * ye) ** 2).sum())) ** 2
+        growing = (xd**2).sum() - (xe**2).sum() + rl**2 * ((yd**2).sum() - (ye**2).sum())
+        bound = min(minkowski, growing) if growth == "monotone" else minkowski
+        s_e = ((xe - re * ye) ** 2).sum()
+        exact_cov = abs(((xe - re * ye) * (dx[:ne] - rl * dy[:ne])).sum()) / (ye.sum() * dy.sum())
+        return {
+            "early": (re, delta_var(xe, ye)),
+            "late": (rl, bound * nd / ((nd - 1) * dy.sum() ** 2)),
+            "lateExact": (rl, delta_var(dx, dy)),
+            "cov": np.sqrt(s_e * bound) / (ye.sum() * dy.sum()),
+            "covExact": exact_cov,
+        }
+    def z(t, c, late="late", cov="cov"):
+        def lift(a, b):
+            return a[0] / b[0] - 1, a[1] / b[0] ** 2 + a[0] ** 2 * b[1] / b[0] ** 4
+        (la, va), (lb, vb) = lift(t["early"], c["early"]), lift(t[late], c[late])
+        covariance = t[cov] / (c["early"][0] * c[late][0]) + c[cov] * t["early"][0] * t[late][0] / (c["early"][0] * c[late][0]) ** 2
+        return (lb - la) / np.sqrt(va + vb + 2 * covariance)
+    control = arm(60, 50, 0.3, 0.3)
+    treatment = arm(70, 40, 0.45, 0.3)
+    out = {"control": {"early": control[0], "late": control[1]}, "treatment": {"early": treatment[0], "late": treatment[1]}}
+    for growth in ["monotone", "any"]:
+        t, c = parts(*treatment, growth), parts(*control, growth)
+        out[growth] = {"z": float(z(t, c)), "zExact": float(z(t, c, "lateExact", "covExact")),
+                       "treatmentLateVariance": float(t["late"][1]), "treatmentLateExactVariance": float(t["lateExact"][1])}
+    out["generatedBy"] = "scripts/stats-fixtures.py novelty-ratio with numpy " + np.__version__
+    return json.dumps(out)
+
+
+def skew_welch_fixture():
+    """Welch's test with Hall's (1992) skewness transformation (shared/stats/welch.ts), from the
+    arms' values: the arms' third central moments by SciPy (scipy.stats.moment), pooled, the
+    skewness of the difference of means a = μ3·(1/n_t² − 1/n_c²)/S³, the p-value of g(T) = T + aT²/3 + a²T³/27 + a/6 under
+    Student's t with Welch's df, and both intervals found by root-finding on the test itself
+    ({δ: |g((D − δ)/S)| ≤ c} and {ρ: |g((x̄_t − ρx̄_c)/√(v_t + ρ²v_c))| ≤ c}), not by the
+    closed-form inverse the TypeScript uses."""
+    from scipy import optimize, stats
+    rng = np.random.default_rng(2026122201)
+    cases = []
+    for n_c, n_t, buyers, lift in [(900, 100, 0.3, 0.0), (2000, 250, 0.2, 0.3), (300, 300, 0.5, 0.1), (150, 1200, 0.4, -0.2), (4000, 500, 0.3, 0.5)]:
+        def arm(n, scale):
+            values = np.where(rng.random(n) < buyers, np.round(np.exp(3 + 1.5 * rng.standard_normal(n)) * scale, 2), 0.0)
+            return np.minimum(values, 400.0)
+        control, treatment = arm(n_c, 1.0), arm(n_t, 1 + lift)
+        mc, mt = control.mean(), treatment.mean()
+        vc, vt = control.var(ddof=1) / n_c, treatment.var(ddof=1) / n_t
+        se = math.sqrt(vc + vt)
+        df = (vc + vt) ** 2 / (vc**2 / (n_c - 1) + vt**2 / (n_t - 1))
+        pooled = (stats.moment(control, 3) * n_c + stats.moment(treatment, 3) * n_t) / (n_c + n_t)
+        a = pooled * (1 / n_t**2 - 1 / n_c**2) / se**3
+        g = lambda t: t + a * t * t / 3 + a * a * t**3 / 27 + a / 6
+        c = stats.t.ppf(0.975, df)
+        d = mt - mc
+        p = 2 * stats.t.sf(abs(g(d / se)), df)
+        span = 20 * se
+        ci = [optimize.brentq(lambda delta: g((d - delta) / se) - c, d - span, d + span, xtol=1e-14),
+              optimize.brentq(lambda delta: g((d - delta) / se) + c, d - span, d + span, xtol=1e-14)]
+        f = lambda rho: g((mt - rho * mc) / math.sqrt(vt + rho * rho * vc))
+        ratio = mt / mc
+        def root(target, lo, hi):  # None where the set is unbounded on that side
+            try:
+                return optimize.brentq(lambda rho: f(rho) - target, lo, hi, xtol=1e-14) - 1
+            except ValueError:
+                return None
+        rel = [root(c, ratio - 1e3, ratio), root(-c, ratio, ratio + 1e3)]
+        cases.append({"control": [float(x) for x in control], "treatment": [float(x) for x in treatment],
+                      "alpha": 0.05, "skew": float(a), "pValue": float(p), "ci": ci, "relativeCi": rel if None not in rel else None})
+    return json.dumps({"generatedBy": "scripts/stats-fixtures.py skew-welch with numpy " + np.__version__
+                       + ", scipy " + __import__("scipy").__version__, "cases": cases})
+
+
+def capping_aa(generator, seed, experiments, split):
+    """A/A revenue through the default cap, outside the suite (issue 22, item 3): per arm
+    ~10% buyers (binomial by its normal approximation), lognormal(3, 2) values scaled and
+    bucketed as capping.simulation.test.ts does, the pooled non-zero quantile at the default
+    percentile (1 − 25/n of the smallest arm, within 97.5–99.5%, rank at most 50 from the end)
+    rounded out to its bucket's edge, Welch's t on the capped values and the same t corrected for
+    skew (shared/stats/welch.ts: Hall's transformation at the pooled third moment). `generator`:
+    "numpy" (PCG64) or "mulberry32" (the suite's, drawn in the suite's order: with the same seed
+    the experiments are the suite's own)."""
+    from scipy import stats
+    scale, log_scale = 10_000, math.log2(10_000)
+    if generator == "numpy":
+        rng = np.random.default_rng(seed)
+        one_normal, normals = rng.standard_normal, rng.standard_normal
+    else:
+        position = [0]
+        def uniforms(count):
+            i = np.arange(position[0] + 1, position[0] + count + 1, dtype=np.uint64)
+            position[0] += count
+            state = ((np.uint64(seed & 0xFFFFFFFF) + i * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+            with np.errstate(over="ignore"):
+                t = (state ^ (state >> np.uint32(15))) * (np.uint32(1) | state)
+                t = (t + ((t ^ (t >> np.uint32(7))) * (np.uint32(61) | t))) ^ t
+                return (t ^ (t >> np.uint32(14))).astype(np.float64) / 4294967296.0
+        def one_normal():  # Box–Muller, the cosine only (test/support/simulated-rows.ts normals)
+            a, b = uniforms(2)
+            return math.sqrt(-2 * math.log(a or 1e-12)) * math.cos(2 * math.pi * b)
+        def normals(count):  # both of each pair (capping.simulation.test.ts armRows)
+            u = uniforms(2 * ((count + 1) // 2)).reshape(-1, 2)
+            r = np.sqrt(-2 * np.log(np.where(u[:, 0] == 0, 1e-12, u[:, 0])))
+            return np.stack([r * np.cos(2 * np.pi * u[:, 1]), r * np.sin(2 * np.pi * u[:, 1])], 1).ravel()[:count]
+    counts = {"welch": [0, 0], "corrected": [0, 0]}
+    for _ in range(experiments):
+        arms = []
+        for units in split:
+            buyers = int(round(units * 0.1 + math.sqrt(units * 0.1 * 0.9) * one_normal()))
+            log2 = (3 + 2 * normals(buyers)) / math.log(2) + log_scale
+            arms.append((units, np.maximum(1, np.round(2**log2)) / scale, np.maximum(1, np.floor(log2) + 1).astype(int)))
+        percentile = min(0.995, max(0.975, 1 - 25 / min(len(a[1]) for a in arms)))
+        cumulative = np.cumsum(np.bincount(np.concatenate([a[2] for a in arms])))
+        total = int(cumulative[-1])
+        rank = max(math.ceil(min(percentile, 0.9) * total), min(math.ceil(percentile * total), total - 50))
+        cap = 2.0 ** int(np.searchsorted(cumulative, max(1, rank))) / scale
+        moments = []
+        for units, values, _ in arms:
+            x = np.concatenate([np.minimum(values, cap), np.zeros(units - len(values))])
+            moments.append((units, x.mean(), x.var(ddof=1), stats.moment(x, 3) * units))
+        (nc, mc, vc, m3c), (nt, mt, vt, m3t) = moments
+        se = math.sqrt(vc / nc + vt / nt)
+        df = (vc / nc + vt / nt) ** 2 / ((vc / nc) ** 2 / (nc - 1) + (vt / nt) ** 2 / (nt - 1))
+        critical = stats.t.ppf(0.975, df)
+        t = (mt - mc) / se
+        a = (m3c + m3t) / (nc + nt) * (1 / nt**2 - 1 / nc**2) / se**3
+        for name, value in [("welch", t), ("corrected", t + a * t * t / 3 + a * a * t**3 / 27 + a / 6)]:
+            counts[name][0] += value > critical
+            counts[name][1] += value < -critical
+    return json.dumps({name: {"positive": int(p), "negative": int(n), "rate": (p + n) / experiments,
+                              "standardError": math.sqrt((p + n) / experiments * (1 - (p + n) / experiments) / experiments)}
+                       for name, (p, n) in counts.items()})
+
+
+if sys.argv[1:2] == ["capping-aa"]:
+    _, generator, seed, experiments, control_units, treatment_units = sys.argv[1:]
+    print(capping_aa(generator, int(seed), int(experiments), (int(control_units), int(treatment_units))))
+    sys.exit(0)
+
+if sys.argv[1:] == ["skew-welch"]:
+    print(skew_welch_fixture())
+    sys.exit(0)
+
+if sys.argv[1:] == ["novelty-ratio"]:
+    print(novelty_ratio_fixture())
+    sys.exit(0)
 
 if sys.argv[1:] == ["cuped"]:
     print(cuped_fixture())

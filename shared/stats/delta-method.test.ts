@@ -2,23 +2,10 @@ import { describe, expect, it } from "vitest";
 import reference from "../../test/fixtures/delta-method-reference.json" with { type: "json" };
 import { deltaMethodVariance, ratioStatistics, type RatioSums } from "./delta-method.js";
 import { compareSeries, variance, welchTTest } from "./index.js";
-
-const SCALE = 10_000;
+import { ratioSumsOf } from "./ratio-sums.test-support.js";
 
 /** The exact scaled sums ingest or the metric engine would keep for these units. */
-function sumsOf(xs: readonly number[], ys: readonly number[]): RatioSums {
-  const sums = { n: xs.length, sumX: 0n, sumXSquares: 0n, sumY: 0n, sumYSquares: 0n, sumXY: 0n };
-  xs.forEach((value, i) => {
-    const x = BigInt(Math.round(value * SCALE));
-    const y = BigInt(Math.round(ys[i]! * SCALE));
-    sums.sumX += x;
-    sums.sumXSquares += x * x;
-    sums.sumY += y;
-    sums.sumYSquares += y * y;
-    sums.sumXY += x * y;
-  });
-  return sums;
-}
+const sumsOf = (xs: readonly number[], ys: readonly number[]): RatioSums => ratioSumsOf(xs.map((x, i) => [x, ys[i]!]));
 
 const varianceOfRatio = (s: { n: number; m2: number }) => s.m2 / (s.n - 1) / s.n;
 

@@ -22,6 +22,7 @@ export {
   fromExactSums,
   fromSums,
   fromValues,
+  fromValuesWithSkew,
   mean,
   merge,
   mergePaired,
@@ -33,7 +34,7 @@ export {
   type PairedStats,
   type SufficientStats,
 } from "./sufficient.js";
-export { testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
+export { differenceSkew, testable, welchTTest, type TestOptions, type TestResult } from "./welch.js";
 export {
   capEffect,
   capStatistics,

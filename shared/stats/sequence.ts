@@ -19,10 +19,9 @@
  * per-look statistics are level-free, the intervals are drawn at any level afterwards.
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
-import { fiellerRelativeInterval } from "./fieller.js";
 import { mixingVariance, sequentialHalfWidth, sequentialTest, type SequentialOptions } from "./msprt.js";
 import { pointEstimates, variance, type SufficientStats } from "./sufficient.js";
-import { welchDegreesOfFreedom, welchTTest } from "./welch.js";
+import { differenceSkew, intervalsWithin, statisticBounds, welchDegreesOfFreedom, welchTTest } from "./welch.js";
 
 export type Method = "sequential" | "ttest";
 
@@ -44,8 +43,8 @@ interface TestedLook {
   /** Variances of the two means. */
   vc: number;
   vt: number;
-  /** The critical multiplier of the interval at a level. */
-  critical: (level: number) => number;
+  /** The bounds on T = (difference − δ)/S the intervals at a level keep (symmetric but for a skew-corrected t). */
+  bounds: (level: number) => [number, number];
 }
 
 export interface LookResult {
@@ -94,14 +93,16 @@ function testLook(
     const result = welchTTest(control, treatment, options);
     if (!result) return undefined;
     const df = welchDegreesOfFreedom(control, treatment, vc, vt);
-    return { ...base, pValue: result.pValue, critical: (level) => tQuantile(1 - level / 2, df) };
+    const skew = differenceSkew(control, treatment);
+    return { ...base, pValue: result.pValue, bounds: (level) => statisticBounds(tQuantile(1 - level / 2, df), skew) };
   }
   const result = sequentialTest(control, treatment, options);
   if (!result) return undefined;
   // The mixture is fixed by the tuning level (options.alpha); only the drawn level varies.
   const V = vc + vt;
   const tau2 = mixingVariance(control, treatment, options);
-  return { ...base, pValue: result.pValue, critical: (level) => sequentialHalfWidth(V, tau2, level) / Math.sqrt(V) };
+  const critical = (level: number) => sequentialHalfWidth(V, tau2, level) / Math.sqrt(V);
+  return { ...base, pValue: result.pValue, bounds: (level) => [-critical(level), critical(level)] };
 }
 
 /** Whether an interval lies wholly on one side of 0. */
@@ -142,10 +143,13 @@ export function compareSeries(
     return tested.map((test) => {
       if (!test)
         return method === "ttest" ? { ci: undefined, relativeCi: undefined, stable: true } : { ci, relativeCi, stable };
-      const z = test.critical(level);
-      const halfWidth = z * Math.sqrt(test.vc + test.vt);
-      const lookCi: [number, number] = [test.difference - halfWidth, test.difference + halfWidth];
-      const lookRelative = fiellerRelativeInterval(test.controlMean, test.vc, test.treatmentMean, test.vt, z);
+      const { ci: lookCi, relativeCi: lookRelative } = intervalsWithin(
+        test.controlMean,
+        test.vc,
+        test.treatmentMean,
+        test.vt,
+        test.bounds(level),
+      );
       if (method === "ttest") return { ci: lookCi, relativeCi: lookRelative, stable: true };
       const absolute = intersect(ci, lookCi);
       const relative = intersect(relativeCi, lookRelative);

@@ -11,17 +11,34 @@ export interface SufficientStats {
   mean: number;
   /** Σ(x − x̄)² */
   m2: number;
+  /**
+   * Σ(x − x̄)³, where the source knows it (a capped metric's histogram): the t-test then
+   * corrects for the mean's skew (welch.ts). Kept by merge only when both parts have it.
+   */
+  m3?: number;
 }
 
 export const EMPTY: SufficientStats = Object.freeze({ n: 0, mean: 0, m2: 0 });
 
+/** Pairwise update of n, mean, M2 (Chan, Golub & LeVeque 1979) and of M3 (Pébay 2008, eq. 2.1). */
 export function merge(a: SufficientStats, b: SufficientStats): SufficientStats {
   if (a.n === 0) return b;
   if (b.n === 0) return a;
   const n = a.n + b.n;
   const delta = b.mean - a.mean;
-  return { n, mean: a.mean + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
+  const merged: SufficientStats = {
+    n,
+    mean: a.mean + (delta * b.n) / n,
+    m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n,
+  };
+  if (a.m3 !== undefined && b.m3 !== undefined)
+    merged.m3 =
+      a.m3 + b.m3 + (delta ** 3 * a.n * b.n * (a.n - b.n)) / (n * n) + (3 * delta * (a.n * b.m2 - b.n * a.m2)) / n;
+  return merged;
 }
+
+/** `count` units all with the value `value`: no spread, no skew. */
+export const constant = (count: number, value: number): SufficientStats => ({ n: count, mean: value, m2: 0, m3: 0 });
 
 /** `count` more units whose value is 0 (exposed units without events, for sums and counts). */
 export const withZeros = (s: SufficientStats, count: number): SufficientStats =>
@@ -39,6 +56,12 @@ export function fromValues(values: readonly number[]): SufficientStats {
     m2 += delta * (x - mean);
   }
   return { n, mean, m2 };
+}
+
+/** With the third central moment too (two passes): fixtures and tests of the skew-corrected t-test. */
+export function fromValuesWithSkew(values: readonly number[]): SufficientStats {
+  const s = fromValues(values);
+  return { ...s, m3: values.reduce((sum, x) => sum + (x - s.mean) ** 3, 0) };
 }
 
 /**

@@ -15,8 +15,8 @@
  * arms with different mixes of exposure days (Simpson's paradox). Without per-epoch
  * series, or when some units were recorded without an allocation, the arms are pooled.
  *
- * Novelty (all kinds but ratios, pooled arms): per look, whether the lift moved as the units
- * aged (novelty.ts); sums and counts read uncapped.
+ * Novelty (every kind, pooled arms): per look, whether the lift moved as the units aged
+ * (novelty.ts); sums and counts read uncapped, ratios from their exact sums.
  *
  * Fixed estimand: a metric with a window end (its own, or the default where the source
  * closes windows) is tested on the units whose window has closed (closed-window.ts); its
@@ -39,7 +39,7 @@ import type { Cumulative } from "./cumulative.js";
 import { withCuped, type CupedLooks } from "./cuped.js";
 import type { Experiment } from "./experiment.js";
 import { metricStatistics, type MetricStatistics } from "./metric-statistics.js";
-import { growthOf, liftMoved } from "./novelty.js";
+import { growthOf, liftMoved, meanSplit, ratioParts } from "./novelty.js";
 import type { ReportedMetric } from "./registration.js";
 
 export const MIN_EXPOSURES = 100;
@@ -167,21 +167,21 @@ export function analyseMetric(
         };
       });
       const growth = growthOf(metric.type, statistics.kind);
-      if (growth) {
-        // Sums and counts read uncapped: a look's cap moves, and the bound needs each unit's own values.
-        const of = growth === "binary" ? statistics.stats : statistics.raw;
-        moved.set(
-          treatment,
-          liftMoved(
-            data.days.map((_, day) => ({
-              control: of(controlKey, day),
-              treatment: of(treatment, day),
-              eligible: looks[day]!.eligible,
-            })),
-            growth,
-          ),
-        );
-      }
+      const armsAt = <T>(of: (variant: string, day: number) => T) =>
+        data.days.map((_, day) => ({
+          control: of(controlKey, day),
+          treatment: of(treatment, day),
+          eligible: looks[day]!.eligible,
+        }));
+      const { ratioSums } = statistics;
+      // Sums and counts read uncapped: a look's cap moves, and the bound needs each unit's own values.
+      const of = growth === "binary" ? statistics.stats : statistics.raw;
+      moved.set(
+        treatment,
+        ratioSums && growth !== "binary"
+          ? liftMoved(armsAt(ratioSums), (e, d) => ratioParts(e, d, growth))
+          : liftMoved(armsAt(of), meanSplit(growth)),
+      );
       return [
         treatment,
         metric.role === "guardrail" && method === "sequential"

@@ -14,11 +14,14 @@
  *   removed, mean lift 17.2%, t-test relative coverage 91.9%; A/A at 90/10 6.6% (seed 24);
  * - the default now, by the smallest arm's units with a value (shared/stats/winsorize.ts:
  *   the 99.5th at 5,000 buyers an arm, the 97.5th at 1,000): 0.25% of buyers capped, 11.4%
- *   of revenue removed, mean lift 18.2%, coverage 93.3%; A/A 5.0% at 50/50, 6.0% at 90/10
- *   (100,000 units; seed 24; over six seeds of the same generator 5.2% ± 0.3, and 4.75% ±
- *   0.27 with NumPy's). A cap is biased towards 0 whenever the effect scales the values (a
- *   capped mean grows by the share of the total below the cap), so the cap goes as high as
- *   the smallest arm's tail allows.
+ *   of revenue removed, mean lift 18.2%, coverage 93.3%. A cap is biased towards 0 whenever
+ *   the effect scales the values (a capped mean grows by the share of the total below the
+ *   cap), so the cap goes as high as the smallest arm's tail allows.
+ * - A/A, 4,000 experiments per split (seeds 23, 28–30 at 50/50; 24–27 at 90/10 of 100,000):
+ *   4.8% and 4.8% (101 positive, 90 negative). Welch's t alone gave 6.0% on seed 24 and 5.6%
+ *   on seeds 24–27 (71 positive, 154 negative): its skew at unequal arms, measured outside the
+ *   suite on 120,000 experiments with two generators (5.3–5.4%), and corrected in the t-test
+ *   (shared/stats/welch.ts; docs/statistics.md, "Capping": 4.2% ± 0.1 over 70,000).
  */
 import { describe, expect, it } from "vitest";
 import type { Flag, Metric } from "../../../shared/authoring/schema.js";
@@ -28,8 +31,8 @@ import { BUCKET_SEPARATOR, EXPOSURES, type AggregateRow } from "../store.js";
 import { buildReport } from "./index.js";
 
 const QUALITY = { rejectedExposures: 0, droppedValues: {} };
-/** A few seconds on a quiet machine; minutes when seven test runs share two cores. */
-const SLOW_MACHINE_MS = 300_000;
+/** A minute on a quiet machine; many when seven test runs share two cores. */
+const SLOW_MACHINE_MS = 1_200_000;
 const UNITS = 50_000;
 const BUYERS = 0.1;
 
@@ -123,6 +126,13 @@ function simulate(
 }
 
 const revenue: Metric = { key: "revenue", type: "property_sum", eventType: "purchase", property: "amount" };
+/** A/A experiments per seed, 4 seeds a split: Monte-Carlo standard error √(α(1 − α)/4,000) = 0.34 points. */
+const AA_EXPERIMENTS = 1000;
+const AA_BOUND = 0.05 + 2 * Math.sqrt((0.05 * 0.95) / (4 * AA_EXPERIMENTS));
+type Results = ReturnType<typeof simulate>;
+const count = (results: Results, verdict: string) => results.filter((r) => r.comparison.verdict === verdict).length;
+const rate = (results: Results) =>
+  (count(results, "significant_positive") + count(results, "significant_negative")) / results.length;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const covers = (interval: [number, number] | null, value: number) =>
   !!interval && interval[0] <= value && value <= interval[1];
@@ -149,17 +159,25 @@ describe("the default cap on zero-inflated revenue", () => {
   );
 
   it(
-    "keeps A/A false positives of the t-test at most α at 50/50 and at 90/10",
+    "keeps A/A false positives of the t-test at most α at 50/50 and at 90/10, both tails alike",
     () => {
-      const rate = (results: ReturnType<typeof simulate>) =>
-        mean(results.map((r) => (r.comparison.verdict.startsWith("significant") ? 1 : 0)));
-      const even = rate(simulate(revenue, "ttest", 0, 1000, 23));
+      // The policy (docs/statistics.md): 4,000 experiments per split, seeds fixed in advance;
+      // the assertion fails when a rate is significantly above α (beyond 2 Monte-Carlo
+      // standard errors, 5.69%); the rates themselves are measured on 50,000 experiments.
+      const run = (seeds: number[], split?: [number, number]) =>
+        seeds.flatMap((seed) => simulate(revenue, "ttest", 0, AA_EXPERIMENTS, seed, split));
+      const even = run([23, 28, 29, 30]);
       // ~1,000 buyers in the small arm: the 97.5th percentile (1 − 25/n, n a little above 1,000 at times).
-      const uneven = simulate(revenue, "ttest", 0, 1000, 24, [90_000, 10_000]);
-      console.log("capping A/A", { even, uneven: rate(uneven) });
+      const uneven = run([24, 25, 26, 27], [90_000, 10_000]);
+      const [evenRate, unevenRate] = [rate(even), rate(uneven)];
+      const [positives, negatives] = [count(uneven, "significant_positive"), count(uneven, "significant_negative")];
+      console.log("capping A/A", { even: evenRate, uneven: unevenRate, positives, negatives });
       expect(uneven.every((r) => (r.cap as { percentile: number }).percentile <= 0.98)).toBe(true);
-      expect(even).toBeLessThanOrEqual(0.05 + 0.014); // α plus 2 Monte-Carlo standard errors
-      expect(rate(uneven)).toBeLessThanOrEqual(0.05 + 0.014);
+      expect(evenRate).toBeLessThanOrEqual(AA_BOUND);
+      expect(unevenRate).toBeLessThanOrEqual(AA_BOUND);
+      // Welch's t alone is left-skewed at 90/10 (154 negatives against 71 positives on these
+      // seeds); corrected for skew (shared/stats/welch.ts) the tails agree within 2 s.e.
+      expect(Math.abs(negatives - positives)).toBeLessThanOrEqual(2 * Math.sqrt(negatives + positives));
     },
     SLOW_MACHINE_MS,
   );

@@ -8,7 +8,7 @@
  *   source sends their histogram (the metric engine does, ingest does not).
  * - sums and averages: over exposed units (averages: over units with an event), capped at a
  *   quantile of their non-zero values' histogram unless a fixed cap or percentile 1 is set
- *   (unset: between the 99th and 99.5th percentile by the smallest arm's units with a value);
+ *   (unset: between the 97.5th and 99.5th percentile by the smallest arm's units with a value);
  *   gated on 25 units with a non-zero value per arm. Each look's cap reports the share of
  *   units it capped and of the total it removed. Uncapped (percentile 1), the metric is
  *   flagged heavy-tailed when the default cap would remove ≥ HEAVY_TAIL_REMOVED_SHARE of its
@@ -29,6 +29,7 @@ import {
   ratioStatistics,
   type CapEffect,
   type Caps,
+  type RatioSums,
   type SufficientStats,
 } from "../../../shared/stats/index.js";
 import type { Cumulative } from "./cumulative.js";
@@ -67,6 +68,8 @@ export interface MetricStatistics {
   stats(variant: string, day: number): SufficientStats;
   /** Before any quantile cap. */
   raw(variant: string, day: number): SufficientStats;
+  /** A ratio's exact sums (numerator, denominator, cross) at a look: ratios only. */
+  ratioSums?: (variant: string, day: number) => RatioSums;
   /** Units with a non-zero value, for the conversion gate; undefined for kinds without it. */
   nonZero: ((variant: string, day: number) => number) | undefined;
 }
@@ -95,19 +98,20 @@ export function metricStatistics(
     return { kind, capped: false, caps, stats: overExposed, raw: overExposed, nonZero: undefined };
   if (kind === "ratio") {
     const series = ratioSeries(metric.key);
-    const ratio = (variant: string, day: number) => {
+    const ratioSums = (variant: string, day: number): RatioSums => {
       const x = data.at(variant, series.numerator, day);
       const y = data.at(variant, series.denominator, day);
-      return ratioStatistics({
+      return {
         n: x.n,
         sumX: x.sum,
         sumXSquares: x.sumSquares,
         sumY: y.sum,
         sumYSquares: y.sumSquares,
         sumXY: data.at(variant, series.cross, day).sum,
-      });
+      };
     };
-    return { kind, capped: false, caps, stats: ratio, raw: ratio, nonZero: undefined };
+    const ratio = (variant: string, day: number) => ratioStatistics(ratioSums(variant, day));
+    return { kind, capped: false, caps, stats: ratio, raw: ratio, nonZero: undefined, ratioSums };
   }
 
   // Sums and averages, and counts with a histogram.

@@ -1,7 +1,8 @@
 /**
- * The novelty check's sums-and-counts form (novelty.ts): its z against an independent
- * computation from per-unit values (NumPy/SciPy, below), and its bounds against the exact
- * per-unit quantities for any values (property test).
+ * The novelty check's sums-and-counts and ratio forms (novelty.ts): their z against an
+ * independent computation from per-unit values (NumPy/SciPy, below; the ratio's from
+ * `scripts/stats-fixtures.py novelty-ratio`, NumPy's sample moments), and their bounds against
+ * the exact per-unit quantities for any values (property tests).
  *
  * The fixture, per unit: a value at look e (units exposed by then) and at look d. Made and
  * computed with NumPy 2 / SciPy 1.17 from the units themselves (Σ(Δx)² exact, asserted
@@ -11,8 +12,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fromValues } from "../../../shared/stats/index.js";
-import { armParts, growthOf, liftMoved, NOVELTY_Z, noveltyZ } from "./novelty.js";
+import { fromValues, type RatioSums } from "../../../shared/stats/index.js";
+import { ratioSumsOf } from "../../../shared/stats/ratio-sums.test-support.js";
+import reference from "../../../test/fixtures/novelty-ratio-reference.json" with { type: "json" };
+import { armParts, growthOf, liftMoved, meanSplit, NOVELTY_Z, noveltyZ, ratioParts } from "./novelty.js";
 
 const control = {
   early: [5.61, 6.27, 0.0, 12.13, 30.8, 19.49],
@@ -30,16 +33,16 @@ const look = (pick: "early" | "late") => ({
 
 describe("novelty on sums and counts", () => {
   it("matches the z computed with NumPy from the units' own values", () => {
-    expect(noveltyZ(look("early"), look("late"), "monotone")).toBeCloseTo(0.47945801880782607, 10);
-    expect(noveltyZ(look("early"), look("late"), "any")).toBeCloseTo(0.32095158236566096, 10);
+    expect(noveltyZ(look("early"), look("late"), meanSplit("monotone"))).toBeCloseTo(0.47945801880782607, 10);
+    expect(noveltyZ(look("early"), look("late"), meanSplit("any"))).toBeCloseTo(0.32095158236566096, 10);
   });
 
-  it("counts and sums only grow, averages may fall, ratios are not checked", () => {
+  it("counts, sums and ratios' sides only grow, averages may fall", () => {
     expect(growthOf("unique_conversions", "binary")).toBe("binary");
     expect(growthOf("event_totals", "count")).toBe("monotone");
     expect(growthOf("property_sum", "distribution")).toBe("monotone");
     expect(growthOf("property_average", "distribution")).toBe("any");
-    expect(growthOf("ratio", "ratio")).toBeUndefined();
+    expect(growthOf("ratio", "ratio")).toBe("monotone");
   });
 
   it("flags from the 4th look on, and the flag stays", () => {
@@ -52,7 +55,13 @@ describe("novelty on sums and counts", () => {
       eligible: true,
     };
     expect(NOVELTY_Z).toBeCloseTo(2.807033768343811, 12);
-    expect(liftMoved([steady, steady, steady, jumped, steady], "monotone")).toEqual([false, false, false, true, true]);
+    expect(liftMoved([steady, steady, steady, jumped, steady], meanSplit("monotone"))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
   });
 
   // Per unit: an early value (or none: exposed after e) and a change by d.
@@ -85,6 +94,72 @@ describe("novelty on sums and counts", () => {
         const exactCov = Math.abs(xe.reduce((s, x, i) => s + (x - me) * (delta[i]! - q), 0)) / (xe.length * xd.length);
         const slack = 1e-9 * (1 + exactVariance + exactCov);
         expect(parts.late.mean).toBeCloseTo(q, 9);
+        expect(parts.late.variance).toBeGreaterThanOrEqual(exactVariance - slack);
+        expect(parts.cov).toBeGreaterThanOrEqual(exactCov - slack);
+      }),
+      { numRuns: 300, seed: 22 },
+    );
+  });
+});
+
+describe("novelty on ratios", () => {
+  const ratioLook = (pick: "early" | "late") => ({
+    control: ratioSumsOf(reference.control[pick]),
+    treatment: ratioSumsOf(reference.treatment[pick]),
+    eligible: true,
+  });
+
+  it.each(["monotone", "any"] as const)("matches the z computed with NumPy from the units' (x, y): %s", (growth) => {
+    const split = (e: RatioSums, d: RatioSums) => ratioParts(e, d, growth);
+    expect(noveltyZ(ratioLook("early"), ratioLook("late"), split)).toBeCloseTo(reference[growth].z, 10);
+    const treatment = ratioParts(ratioLook("early").treatment, ratioLook("late").treatment, growth)!;
+    expect(treatment.late.variance).toBeCloseTo(reference[growth].treatmentLateVariance, 12);
+    // The bound holds the exact variance NumPy computes from the units' changes.
+    expect(treatment.late.variance).toBeGreaterThanOrEqual(reference[growth].treatmentLateExactVariance);
+  });
+
+  it("has no parts without a later change in the numerator or denominator", () => {
+    const early = ratioSumsOf([
+      [1, 2],
+      [0, 3],
+    ]);
+    expect(ratioParts(early, early, "monotone")).toBeUndefined();
+  });
+
+  // Per unit: an early (x, y) (or none: exposed after e) and a change by d.
+  const units = (growing: boolean) => {
+    const side = fc.integer({ min: growing ? 0 : -20, max: 20 });
+    return fc.array(
+      fc.record({ exposedEarly: fc.boolean(), x: side, y: fc.integer({ min: 0, max: 20 }), dx: side, dy: side }),
+      { minLength: 4, maxLength: 40 },
+    );
+  };
+
+  it.each([
+    ["sides that only grow", true, "monotone"],
+    ["a numerator of any sign and direction", false, "any"],
+  ] as const)("the bounds hold the exact delta-method variance and covariance: %s", (_, growing, growth) => {
+    fc.assert(
+      fc.property(units(growing), (list) => {
+        const early = list.filter((u) => u.exposedEarly);
+        const later = [...early, ...list.filter((u) => !u.exposedEarly)];
+        const start = (u: (typeof list)[number]) => (u.exposedEarly ? [u.x, u.y] : [0, 0]);
+        const e = early.map((u) => [u.x, u.y]);
+        const d = later.map((u) => [start(u)[0]! + u.dx, Math.max(0, start(u)[1]! + u.dy)]);
+        const parts = ratioParts(ratioSumsOf(e), ratioSumsOf(d), growth);
+        if (!parts) return;
+        const delta = later.map((u, i) => [d[i]![0]! - start(u)[0]!, d[i]![1]! - start(u)[1]!] as const);
+        const [dx, dy] = [delta.reduce((s, [x]) => s + x, 0), delta.reduce((s, [, y]) => s + y, 0)];
+        const rLate = dx / dy;
+        const residual = delta.reduce((s, [x, y]) => s + (x - rLate * y) ** 2, 0);
+        const exactVariance = (residual * later.length) / ((later.length - 1) * dy * dy);
+        const [ex, ey] = [e.reduce((s, [x]) => s + x!, 0), e.reduce((s, [, y]) => s + y!, 0)];
+        const rEarly = ex / ey;
+        const crossed = e.reduce((s, [x, y], i) => s + (x! - rEarly * y!) * (delta[i]![0] - rLate * delta[i]![1]), 0);
+        const exactCov = Math.abs(crossed) / (ey * dy);
+        const slack = 1e-9 * (1 + exactVariance + exactCov);
+        expect(parts.late.mean).toBeCloseTo(rLate, 9);
+        expect(parts.early.mean).toBeCloseTo(rEarly, 9);
         expect(parts.late.variance).toBeGreaterThanOrEqual(exactVariance - slack);
         expect(parts.cov).toBeGreaterThanOrEqual(exactCov - slack);
       }),

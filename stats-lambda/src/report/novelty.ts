@@ -36,20 +36,34 @@
  * make the test conservative: false alarms below the binary case's, power bought with larger
  * samples (novelty-sums.simulation.test.ts). Sums and counts read uncapped: each look's cap
  * differs, and the bound needs a unit's own values at both looks. A sum whose amounts can be
- * negative (refunds) breaks the first bound; its check is then approximate. Ratios are not checked.
+ * negative (refunds) breaks the first bound; its check is then approximate.
+ *
+ * Ratios (Σx/Σy per arm: clicks per session, revenue per order): the same split on the
+ * numerator and the denominator, R_e = Σx_e/Σy_e over the units exposed by e and
+ * R_late = (Σx_d − Σx_e)/(Σy_d − Σy_e), the ratio of the units' changes since e; each by the
+ * delta method (Deng, Knoblich & Lu 2018, §2.2: Var(R) = Σ(xᵢ − R·yᵢ)²·n/((n − 1)(Σy)²)).
+ * The early part's Σ(x_e − R_e·y_e)² is exact (shared/stats/delta-method.ts). The later part's
+ * Σ(Δx − R·Δy)² is not sent; with z = x − R·y at the later ratio R, it is Σ(Δz)², bounded by
+ * Minkowski's inequality by (√Σz_d² + √Σz_e²)², both exact from each look's Σx², Σxy, Σy²
+ * (it keeps the numerator's correlation with the denominator). When both sides only grow
+ * from 0 (counts, non-negative amounts), ΔxΔy ≥ 0 also bounds it by Σ(Δx)² + R²·Σ(Δy)² ≤
+ * (Σx_d² − Σx_e²) + R²(Σy_d² − Σy_e²); the smaller bound is taken. The covariance of the two
+ * parts by Cauchy–Schwarz on the linearized values, |Cov| ≤ √(Σ(x_e − R_e·y_e)²·bound)/(Σy_e·ΣΔy).
+ * The lifts then as above.
  * From look 4 on (0-based 3), both halves tested; once moved the flag stays,
  * and shows as `effect_not_stable`.
  */
-import type { SufficientStats } from "../../../shared/stats/index.js";
+import { type RatioSums, ratioStatistics, type SufficientStats } from "../../../shared/stats/index.js";
 import type { MetricKind } from "./metric-statistics.js";
 
 export const NOVELTY_Z = 2.807033768343811;
 /** The first look (0-based) the check runs at. */
 export const NOVELTY_FIRST_LOOK = 3;
 
-interface Arms {
-  control: SufficientStats;
-  treatment: SufficientStats;
+/** One look's arms: statistics (means and shares) or a ratio's sums. */
+interface Arms<T = SufficientStats> {
+  control: T;
+  treatment: T;
   eligible: boolean;
 }
 
@@ -63,7 +77,7 @@ interface Part {
 }
 
 /** One arm at looks e and d: the early part, the later part and a bound on |Cov(early, later)|. */
-interface ArmParts {
+export interface ArmParts {
   early: Part;
   late: Part;
   cov: number;
@@ -106,10 +120,45 @@ export function armParts(e: SufficientStats, d: SufficientStats, growth: Growth)
   };
 }
 
+/** (Σy)²·Σ(xᵢ − (a/b)·yᵢ)² = b²Σx² − 2abΣxy + a²Σy², exact, as a double divided by b². */
+function residualAt(s: RatioSums, a: bigint, b: bigint): number {
+  const scaled = b * b * s.sumXSquares - 2n * a * b * s.sumXY + a * a * s.sumYSquares;
+  return scaled > 0n ? Number(scaled) / Number(b * b) : 0;
+}
+
+/** A ratio's early and later parts between looks e and d (see the header); sums scaled alike. */
+export function ratioParts(e: RatioSums, d: RatioSums, growth: Exclude<Growth, "binary">): ArmParts | undefined {
+  if (e.n < 2 || d.n < 2 || e.sumY <= 0n) return undefined;
+  const [a, b] = [d.sumX - e.sumX, d.sumY - e.sumY]; // the later changes' Σx and Σy
+  if (b <= 0n || a <= 0n || e.sumX <= 0n) return undefined;
+  const early = ratioStatistics(e);
+  const earlyResidual = residualAt(e, e.sumX, e.sumY);
+  // Σ(Δx − R·Δy)² at R = a/b: Minkowski on z = x − R·y; and, when both sides only grow, ΣΔx² + R²ΣΔy².
+  const minkowski = (Math.sqrt(residualAt(d, a, b)) + Math.sqrt(residualAt(e, a, b))) ** 2;
+  const growing = Number(b * b * (d.sumXSquares - e.sumXSquares) + a * a * (d.sumYSquares - e.sumYSquares));
+  const bound = growth === "monotone" ? Math.min(minkowski, Math.max(0, growing) / Number(b * b)) : minkowski;
+  if (!(early.m2 > 0 && bound > 0)) return undefined;
+  const [ye, yLate] = [Number(e.sumY), Number(b)];
+  return {
+    early: { mean: early.mean, variance: early.m2 / (e.n * (e.n - 1)) },
+    late: { mean: Number(a) / yLate, variance: (bound * d.n) / ((d.n - 1) * yLate * yLate) },
+    cov: Math.sqrt(earlyResidual * bound) / (ye * yLate),
+  };
+}
+
+/** How one arm's early and later parts are formed from its data at looks e and d. */
+export type Split<T> = (e: T, d: T) => ArmParts | undefined;
+
+/** The split of means and shares (armParts) for a kind of growth. */
+export const meanSplit =
+  (growth: Growth): Split<SufficientStats> =>
+  (e, d) =>
+    armParts(e, d, growth);
+
 /** The check's z at looks e (early) and d (late), or undefined when a part is empty or degenerate. */
-export function noveltyZ(early: Arms, late: Arms, growth: Growth): number | undefined {
-  const t = armParts(early.treatment, late.treatment, growth);
-  const c = armParts(early.control, late.control, growth);
+export function noveltyZ<T>(early: Arms<T>, late: Arms<T>, split: Split<T>): number | undefined {
+  const t = split(early.treatment, late.treatment);
+  const c = split(early.control, late.control);
   if (!t || !c) return undefined;
   const a = lift(t.early, c.early);
   const b = lift(t.late, c.late);
@@ -121,12 +170,12 @@ export function noveltyZ(early: Arms, late: Arms, growth: Growth): number | unde
 }
 
 /** Per look, whether the lift moved as the units aged (above), at this look or an earlier one. */
-export function liftMoved(looks: readonly Arms[], growth: Growth = "binary"): boolean[] {
+export function liftMoved<T>(looks: readonly Arms<T>[], split: Split<T>): boolean[] {
   let moved = false;
   return looks.map((late, day) => {
     const early = looks[Math.floor(day / 2)]!;
     if (day >= NOVELTY_FIRST_LOOK && late.eligible && early.eligible) {
-      const z = noveltyZ(early, late, growth);
+      const z = noveltyZ(early, late, split);
       moved ||= z !== undefined && Math.abs(z) > NOVELTY_Z;
     }
     return moved;
@@ -136,10 +185,9 @@ export function liftMoved(looks: readonly Arms[], growth: Growth = "binary"): bo
 /**
  * How a metric's per-unit value moves (the bound above): 0/1 metrics exactly; counts and
  * sums only grow (sums read as non-negative amounts: revenue); a unit's average may fall,
- * so the general bound. Ratios are not checked (numerator and denominator would each need one).
+ * so the general bound. A ratio's sides are counts and sums: both only grow.
  */
-export function growthOf(type: string, kind: MetricKind): Growth | undefined {
+export function growthOf(type: string, kind: MetricKind): Growth {
   if (kind === "binary") return "binary";
-  if (kind === "ratio") return undefined;
   return type === "property_average" ? "any" : "monotone";
 }
