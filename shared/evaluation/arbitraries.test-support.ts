@@ -107,7 +107,6 @@ export const conditionArb = (dependencyKeys: string[]) =>
     })
     .filter(hasValidRegexes);
 
-
 const rangesArb = (max: number, count: number) =>
   fc.uniqueArray(fc.integer({ min: 0, max }), { minLength: count + 1, maxLength: count + 1 }).map((points) => {
     const sorted = points.sort((a, b) => a - b);
