@@ -5,8 +5,9 @@
  * segment and variant metadata merged) is built and frozen once.
  *
  * Compiling costs more than one evaluation, so it waits until it pays: a flag's first
- * evaluation interprets it straight from its JSON (interpretFlag, with the same condition,
- * bucketing and outcome code), a later one compiles it (a bounded number of flags per
+ * evaluation interprets it straight from its JSON (interpretFlag, with the same matchers,
+ * bucketing and outcome code, in as few distinct functions as it can: a fresh isolate
+ * compiles each on its first call), a later one compiles it (a bounded number of flags per
  * evaluation: COMPILES_PER_EVALUATION), and results are built on their first serving. A cold isolate, or one that just received a publish, answers its first request at
  * the cost of reading the flags it reaches once, an isolate that serves one request never
  * compiles, and flags whose content did not change across a publish keep their compiled
@@ -206,8 +207,8 @@ function matchesConditions(groups: NonNullable<EvaluationSegment["conditions"]>,
 
 /**
  * One evaluation of a flag straight from its JSON, compiling nothing that outlives it: what
- * the compiled form answers (the same condition, bucketing and outcome code), at the cost
- * of a single use. A flag's first evaluations take this path (see LazyFlag).
+ * the compiled form answers (the same matchers, bucketing and outcome code; conditions decided
+ * by operators.ts matchesCondition), at the cost of a single use. A flag's first evaluations take this path (see LazyFlag).
  */
 function interpretFlag(flag: EvaluationFlag, target: Target, withExposure: boolean): Outcome | undefined {
   for (const segment of flag.segments) {
