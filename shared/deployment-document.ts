@@ -35,6 +35,13 @@ export type DeploymentEnvelope = Omit<DeploymentDocument, "flags"> & { flags: Ev
 
 const optionalString = (value: unknown) => value === undefined || typeof value === "string";
 
+/** An array of strings, by a loop: a cold isolate compiles every callback it first calls. */
+function isStringList(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const element of value) if (typeof element !== "string") return false;
+  return true;
+}
+
 /**
  * Checks a parsed document as `deploymentDocumentSchema` does, except inside the flags (only
  * a string key and string dependencies, what ordering them needs; each flag's compilation
@@ -74,8 +81,7 @@ export function readEnvelope(raw: unknown): DeploymentEnvelope {
     const ok =
       isRecord(flag) &&
       typeof flag["key"] === "string" &&
-      (flag["dependencies"] === undefined ||
-        (Array.isArray(flag["dependencies"]) && flag["dependencies"].every((d) => typeof d === "string")));
+      (flag["dependencies"] === undefined || isStringList(flag["dependencies"]));
     if (!ok) fail("each flag needs a string key and, if any, string dependencies");
   }
   if (
@@ -83,10 +89,7 @@ export function readEnvelope(raw: unknown): DeploymentEnvelope {
     !(isRecord(flagHashes) && Object.values(flagHashes).every((h) => typeof h === "string"))
   )
     fail("flagHashes must map keys to strings");
-  if (
-    breakdownProperties !== undefined &&
-    !(Array.isArray(breakdownProperties) && breakdownProperties.every((p) => typeof p === "string"))
-  )
+  if (breakdownProperties !== undefined && !isStringList(breakdownProperties))
     fail("breakdownProperties must be an array of strings");
   return {
     ...(raw as Omit<DeploymentEnvelope, "trackExposures">),

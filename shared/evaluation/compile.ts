@@ -5,8 +5,9 @@
  * segment and variant metadata merged) is built and frozen once.
  *
  * Compiling costs more than one evaluation, so it waits until it pays: a flag's first
- * evaluation interprets it straight from its JSON (interpretFlag, with the same condition,
- * bucketing and outcome code), a later one compiles it (a bounded number of flags per
+ * evaluation interprets it straight from its JSON (interpretFlag, with the same matchers,
+ * bucketing and outcome code, in as few distinct functions as it can: a fresh isolate
+ * compiles each on its first call), a later one compiles it (a bounded number of flags per
  * evaluation: COMPILES_PER_EVALUATION), and results are built on their first serving. A cold isolate, or one that just received a publish, answers its first request at
  * the cost of reading the flags it reaches once, an isolate that serves one request never
  * compiles, and flags whose content did not change across a publish keep their compiled
@@ -24,7 +25,7 @@ import {
   type Reason,
   reasonFor,
 } from "./flag-metadata.js";
-import { compileCondition, type Predicate } from "./operators.js";
+import { compileCondition, matchesCondition, type Predicate } from "./operators.js";
 import { newRegexBudget, REGEX_BUDGET, REGEX_WORK_PER_EVALUATION } from "./regex-budget.js";
 import type {
   EvaluationContext,
@@ -91,13 +92,26 @@ const MAX_CACHED_ORDERS = 256;
 
 /**
  * A key list's evaluation order and how its answer is read off it: `answer` holds the
- * positions (in `flags`) of the visible flags asked for, in the order asked for. `result`
- * and `outcomes` are scratch space reused by every `serve` of this order (evaluation is
- * synchronous, so no two use them at once; `busy` guards against a re-entrant call).
+ * positions (in `flags`) of the visible flags asked for, in the order asked for.
  */
 interface Plan {
   readonly flags: LazyFlag[];
   readonly answer: readonly number[];
+  /**
+   * Made on the plan's second `serve`; the first (a cold isolate's first request) writes into
+   * fresh objects, as a re-entrant call does, instead of waiting for the walk of every rule
+   * that `Scratch.read` takes (0.4 ms of a 50-flag cold start, BENCHMARKS.md).
+   */
+  scratch: Scratch | undefined;
+  served: boolean;
+  busy: boolean;
+}
+
+/**
+ * Space reused by every `serve` of a plan (evaluation is synchronous, so no two use it at
+ * once; `Plan.busy` guards against a re-entrant call).
+ */
+interface Scratch {
   /** Positions whose variant some flag of the plan reads (`["result", key, …]`): only those are written to `result`. */
   readonly read: readonly number[];
   readonly isRead: readonly boolean[];
@@ -105,7 +119,6 @@ interface Plan {
   readonly outcomes: (Outcome | undefined)[];
   /** The evaluation target `serve` reuses (its context is cleared after each evaluation): two objects fewer each. */
   readonly target: Target;
-  busy: boolean;
 }
 
 type FlagEvaluator = (target: Target) => Outcome | undefined;
@@ -178,16 +191,28 @@ function buildOutcome(
   return outcome;
 }
 
+/** Whether any group of conditions holds in full (loops, not callbacks: see matchesCondition). */
+function matchesConditions(groups: NonNullable<EvaluationSegment["conditions"]>, target: Target): boolean {
+  for (const group of groups) {
+    let all = true;
+    for (const condition of group)
+      if (!matchesCondition(condition, target)) {
+        all = false;
+        break;
+      }
+    if (all) return true;
+  }
+  return false;
+}
+
 /**
  * One evaluation of a flag straight from its JSON, compiling nothing that outlives it: what
- * the compiled form answers (the same condition, bucketing and outcome code), at the cost
- * of a single use. A flag's first evaluations take this path (see LazyFlag).
+ * the compiled form answers (the same matchers, bucketing and outcome code; conditions decided
+ * by operators.ts matchesCondition), at the cost of a single use. A flag's first evaluations take this path (see LazyFlag).
  */
 function interpretFlag(flag: EvaluationFlag, target: Target, withExposure: boolean): Outcome | undefined {
   for (const segment of flag.segments) {
-    const { conditions } = segment;
-    if (conditions && !conditions.some((group) => group.every((condition) => compileCondition(condition)(target))))
-      continue;
+    if (segment.conditions && !matchesConditions(segment.conditions, target)) continue;
     const variantKey = bucketVariantKey(segment.bucket, segment.variant, target);
     const variant = variantKey === undefined ? undefined : variantOf(flag, variantKey);
     if (variant) return buildOutcome(flag, segment, variant, withExposure ? () => allocationOf(segment) : undefined);
@@ -259,19 +284,28 @@ const COMPILES_PER_EVALUATION = 1000;
 
 /** One flag's compiled form, made on first use; carried over to the next flag set when its content did not change. */
 class LazyFlag {
-  readonly key: string;
+  // Fields declared, not initialized, and set in the constructor: a field initializer is one
+  // more function for a cold isolate to compile.
+  declare readonly key: string;
   /** The compiled form, once made: what every evaluation after it runs. */
-  evaluator: FlagEvaluator | undefined;
-  private uses = 0;
+  declare evaluator: FlagEvaluator | undefined;
+  declare private uses: number;
+  declare readonly flag: EvaluationFlag;
+  declare readonly hash: string | undefined;
+  declare private readonly options: CompileOptions;
   constructor(
-    readonly flag: EvaluationFlag,
-    readonly hash: string | undefined,
-    private readonly options: CompileOptions,
+    flag: EvaluationFlag,
+    hash: string | undefined,
+    options: CompileOptions,
     /** The same content in the previous flag set: its compiled form, if made, is taken over. */
     unchanged?: LazyFlag,
   ) {
+    this.flag = flag;
+    this.hash = hash;
+    this.options = options;
     this.key = flag.key;
     this.evaluator = unchanged?.evaluator;
+    this.uses = 0; // set here, not as a field initializer: that would be one more function to compile cold
   }
 
   /**
@@ -324,7 +358,7 @@ class LazyFlag {
  * selector of the whole `["result"]` reads every one.
  */
 function resultsRead(flags: readonly LazyFlag[], position: ReadonlyMap<string, number>): boolean[] {
-  const isRead = flags.map(() => false);
+  const isRead = new Array<boolean>(flags.length).fill(false);
   const mark = (selector: readonly string[] | undefined) => {
     if (selector?.[0] !== "result") return;
     if (selector.length === 1) isRead.fill(true);
@@ -334,8 +368,9 @@ function resultsRead(flags: readonly LazyFlag[], position: ReadonlyMap<string, n
   try {
     for (const { flag } of flags)
       for (const segment of flag.segments ?? []) {
-        mark(segment.bucket?.selector);
-        for (const group of segment.conditions ?? []) for (const condition of group) mark(condition.selector);
+        if (segment.bucket?.selector[0] === "result") mark(segment.bucket.selector);
+        for (const group of segment.conditions ?? [])
+          for (const condition of group) if (condition.selector[0] === "result") mark(condition.selector);
       }
   } catch {
     // Flags are only checked when first evaluated: one this walk cannot read is served as absent
@@ -369,31 +404,50 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
   // SDKs' topological sort gives for those keys (observable when a rule reads a result it
   // does not declare as a dependency). Orders are cached per key list.
   const ordered = topologicalSort(byKey);
-  const allFlags = () => ordered;
-  const visible = (flag: EvaluationFlag) => !isGroupFlag(flag);
+  // Loops rather than array callbacks here and on the first evaluation's path: a cold isolate
+  // compiles each function on its first call (see operators.ts matchesCondition).
+  const positionsOf = (flags: readonly LazyFlag[]): Map<string, number> => {
+    const position = new Map<string, number>();
+    for (let i = 0; i < flags.length; i++) position.set(flags[i]!.key, i);
+    return position;
+  };
   const planOf = (flags: LazyFlag[], flagKeys: readonly string[] | undefined): Plan => {
-    const position = new Map(flags.map((lazy, index) => [lazy.key, index]));
     const answer: number[] = [];
-    const asked = flagKeys ? [...new Set(flagKeys)] : flags.map((lazy) => lazy.key);
-    for (const key of asked) {
-      const index = position.get(key);
-      if (index !== undefined && visible(flags[index]!.flag)) answer.push(index);
-    }
-    const isRead = resultsRead(flags, position);
-    const read = flags.flatMap((_, index) => (isRead[index] ? [index] : []));
+    if (flagKeys) {
+      const position = positionsOf(flags);
+      for (const key of new Set(flagKeys)) {
+        const index = position.get(key);
+        if (index !== undefined && !isGroupFlag(flags[index]!.flag)) answer.push(index);
+      }
+    } else for (let i = 0; i < flags.length; i++) if (!isGroupFlag(flags[i]!.flag)) answer.push(i);
+    return { flags, answer, scratch: undefined, served: false, busy: false };
+  };
+  const scratchOf = (flags: readonly LazyFlag[]): Scratch => {
+    const isRead = resultsRead(flags, positionsOf(flags));
+    const read: number[] = [];
     const result: EvaluationResults = {};
-    for (const index of read) result[flags[index]!.key] = undefined as never; // one shape for the scratch object
+    for (let i = 0; i < flags.length; i++)
+      if (isRead[i]) {
+        read.push(i);
+        result[flags[i]!.key] = undefined as never; // one shape for the scratch object
+      }
     const target: Target = { context: undefined, result, [REGEX_BUDGET]: newRegexBudget(), [EVALUATION]: 0 };
-    return { flags, answer, read, isRead, result, outcomes: flags.map(() => undefined), target, busy: false };
+    const outcomes = new Array<Outcome | undefined>(flags.length).fill(undefined);
+    return { read, isRead, result, outcomes, target };
+  };
+  const lazyFlagsIn = (order: readonly EvaluationFlag[]): LazyFlag[] => {
+    const lazy: LazyFlag[] = [];
+    for (const flag of order) lazy.push(lazyFlag(flag));
+    return lazy;
   };
   let all: Plan | undefined;
   const orders = new Map<string, Plan>();
   const planFor = (flagKeys: readonly string[] | undefined): Plan => {
-    if (!flagKeys) return (all ??= planOf(allFlags().map(lazyFlag), undefined));
+    if (!flagKeys) return (all ??= planOf(lazyFlagsIn(ordered), undefined));
     const cacheKey = JSON.stringify(flagKeys);
     let plan = orders.get(cacheKey);
     if (!plan) {
-      plan = planOf(topologicalSort(byKey, flagKeys).map(lazyFlag), flagKeys);
+      plan = planOf(lazyFlagsIn(topologicalSort(byKey, flagKeys)), flagKeys);
       if (orders.size >= MAX_CACHED_ORDERS) orders.delete(orders.keys().next().value!);
       orders.set(cacheKey, plan);
     }
@@ -438,27 +492,29 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
 
   const serve = (context: EvaluationContext, { flagKeys, defaults = true }: ServeOptions = {}): Outcome[] => {
     const plan = planFor(flagKeys);
-    if (plan.busy) return serveWith(context, { ...plan, result: {}, outcomes: [] }, defaults, undefined);
+    const scratch = plan.busy ? undefined : (plan.scratch ??= plan.served ? scratchOf(plan.flags) : undefined);
+    plan.served = true;
+    if (scratch === undefined) {
+      const outcomes: (Outcome | undefined)[] = [];
+      run(context, plan.flags, {}, outcomes, true);
+      return answerOf(plan, outcomes, defaults);
+    }
     plan.busy = true;
     try {
       // The scratch result must not show the previous evaluation's variants to this one.
-      for (let i = 0; i < plan.read.length; i++) plan.result[plan.flags[plan.read[i]!]!.key] = undefined as never;
-      return serveWith(context, plan, defaults, plan.target);
+      for (let i = 0; i < scratch.read.length; i++)
+        scratch.result[plan.flags[scratch.read[i]!]!.key] = undefined as never;
+      run(context, plan.flags, scratch.result, scratch.outcomes, true, scratch.isRead, scratch.target);
+      return answerOf(plan, scratch.outcomes, defaults);
     } finally {
-      plan.target.context = undefined; // the user is not kept past the request
+      scratch.target.context = undefined; // the user is not kept past the request
       plan.busy = false;
     }
   };
-  const serveWith = (
-    context: EvaluationContext,
-    plan: Plan,
-    defaults: boolean,
-    target: Target | undefined,
-  ): Outcome[] => {
-    run(context, plan.flags, plan.result, plan.outcomes, true, plan.isRead, target);
+  const answerOf = (plan: Plan, outcomes: readonly (Outcome | undefined)[], defaults: boolean): Outcome[] => {
     const served: Outcome[] = [];
     for (let i = 0; i < plan.answer.length; i++) {
-      const outcome = plan.outcomes[plan.answer[i]!];
+      const outcome = outcomes[plan.answer[i]!];
       if (outcome !== undefined && (defaults || !isDefaultVariant(outcome.variant))) served.push(outcome);
     }
     return served;
@@ -468,19 +524,13 @@ export function compile(flags: readonly EvaluationFlag[], options: CompileOption
   let visibleKeys: ReadonlySet<string> | undefined;
   const compiled: CompiledFlagSet = {
     get flags() {
-      return allFlags();
+      return ordered;
     },
     get validFlags() {
-      return (checkedFlags ??= allFlags()
-        .map((flag) => lazyFlag(flag).checked())
-        .filter((flag) => flag !== undefined));
+      return (checkedFlags ??= ordered.map((flag) => lazyFlag(flag).checked()).filter((flag) => flag !== undefined));
     },
     get visibleKeys() {
-      return (visibleKeys ??= new Set(
-        allFlags()
-          .filter((flag) => !isGroupFlag(flag))
-          .map((flag) => flag.key),
-      ));
+      return (visibleKeys ??= new Set(ordered.filter((flag) => !isGroupFlag(flag)).map((flag) => flag.key)));
     },
     has: (flagKey) => Object.hasOwn(byKey, flagKey),
     evaluate: (context, flagKeys) => {

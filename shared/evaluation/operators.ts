@@ -20,7 +20,7 @@ import { unboundedCost } from "./regex-shape.js";
 import { coerceString, coerceStringArray } from "./coerce.js";
 import { REGEX_BUDGET, type RegexBudget, regexCost, repeats, spend } from "./regex-budget.js";
 import type { EvaluationCondition } from "./schema.js";
-import { compileSelector, oncePerEvaluation, readsContext, type Target } from "./select.js";
+import { compileSelector, oncePerEvaluation, readsContext, selectValue, type Target } from "./select.js";
 import { compareVersions, parseVersion, type SemanticVersion } from "./semver.js";
 
 export const Operator = {
@@ -119,10 +119,12 @@ const lowerCase = (text: string): string => {
 };
 
 function compileContains(filters: readonly string[]): StringMatcher {
-  const lowered = filters.map((filter) => filter.toLowerCase());
+  const lowered: string[] = [];
+  for (const filter of filters) lowered.push(filter.toLowerCase());
   return (value) => {
     const lower = lowerCase(value);
-    return lowered.some((filter) => lower.includes(filter));
+    for (let i = 0; i < lowered.length; i++) if (lower.includes(lowered[i]!)) return true;
+    return false;
   };
 }
 
@@ -150,19 +152,28 @@ function compileNumeric(accepts: (order: number) => boolean, filters: readonly s
   const numbers = filters.map(Number);
   return (value) => {
     const number = Number(value);
-    return numbers.some((filter) => accepts(rawOrder(number, filter)));
+    for (let i = 0; i < numbers.length; i++) if (accepts(rawOrder(number, numbers[i]!))) return true;
+    return false;
   };
 }
 
 /** Version operators; when either side does not parse as a version, fall back to string order. */
 function compileVersion(accepts: (order: number) => boolean, filters: readonly string[]): StringMatcher {
-  const versions = filters.map(parseVersion).filter((v): v is SemanticVersion => v !== undefined);
-  const byString: StringMatcher = (value) => filters.some((filter) => accepts(rawOrder(value, filter)));
+  const versions: SemanticVersion[] = [];
+  for (const filter of filters) {
+    const version = parseVersion(filter);
+    if (version) versions.push(version);
+  }
+  const byString: StringMatcher = (value) => {
+    for (const filter of filters) if (accepts(rawOrder(value, filter))) return true;
+    return false;
+  };
   if (versions.length === 0) return byString;
   return (value) => {
     const version = parseVersion(value);
     if (!version) return byString(value);
-    return versions.some((filter) => accepts(compareVersions(version, filter)));
+    for (let i = 0; i < versions.length; i++) if (accepts(compareVersions(version, versions[i]!))) return true;
+    return false;
   };
 }
 
@@ -274,11 +285,44 @@ export function compileCondition(condition: EvaluationCondition, memoise = false
   return name.length > MAX_MEMOISED_CONDITION ? predicate : oncePerEvaluation(name, predicate);
 }
 
+/** What a condition gives for a missing value: `(none)` among the filters matches it, or (negated) does not. */
+function missingMatches(op: string, filters: readonly string[]): boolean {
+  const containsNone = filters.includes("(none)");
+  return MATCH_NONE.has(op) ? containsNone : NEGATED_MATCH_NONE.has(op) ? !containsNone : false;
+}
+
+/**
+ * `compileCondition(condition)(target)` without compiling: for a condition decided once (a
+ * flag's first evaluation, compile.ts interpretFlag). A cold isolate pays for every function
+ * it runs the first time (V8 parses and compiles each on its first call), and the compiled
+ * form's selector, memo and predicate closures are a dozen of them: this walks the path
+ * and coerces the value in one function, and only the matcher is made (the same one the
+ * compiled form uses, so both give the same answers).
+ */
+export function matchesCondition(condition: EvaluationCondition, target: Target): boolean {
+  const { op, values: filters } = condition;
+  const value = selectValue(target, condition.selector);
+  if (value === undefined) return missingMatches(op, filters);
+  if (SET_OPERATORS.has(op)) {
+    const list = coerceStringArray(value);
+    return list ? compileSetMatcher(op, filters)(list) : false;
+  }
+  const match = compileStringMatcher(op, filters);
+  const budget = target[REGEX_BUDGET];
+  if (typeof value === "string" && value.charCodeAt(0) !== 91 /* [ */) return match(value, budget);
+  const list = coerceStringArray(value);
+  if (list) {
+    for (const item of list) if (match(item, budget)) return true;
+    return false;
+  }
+  const text = coerceString(value);
+  return text !== undefined && match(text, budget);
+}
+
 function conditionPredicate(condition: EvaluationCondition): Predicate {
   const { op, values: filters } = condition;
   const select = compileSelector(condition.selector);
-  const containsNone = filters.includes("(none)");
-  const onMissing = MATCH_NONE.has(op) ? containsNone : NEGATED_MATCH_NONE.has(op) ? !containsNone : false;
+  const onMissing = missingMatches(op, filters);
 
   if (SET_OPERATORS.has(op)) {
     const matchSet = compileSetMatcher(op, filters);

@@ -31,7 +31,14 @@ export const REGEX_BUDGET: unique symbol = Symbol("regexBudget");
 export const newRegexBudget = (units = REGEX_WORK_PER_EVALUATION): RegexBudget => ({ remaining: units });
 
 /** Whether matching this pattern can backtrack over repetitions (conservatively: any `*`, `+` or `{`). */
-export const repeats = (source: string): boolean => /[*+{]/.test(source);
+export function repeats(source: string): boolean {
+  // A loop, not /[*+{]/: a fresh isolate compiles each regex it first tests (see semver.ts).
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 42 /* * */ || c === 43 /* + */ || c === 123 /* { */) return true;
+  }
+  return false;
+}
 
 /** The worst-case work of one test of a pattern on a value of `length` characters. */
 export const regexCost = (repeating: boolean, length: number): number =>

@@ -3,6 +3,7 @@
  * engine), so the edge can refuse to run what the control plane refuses to save: a flag
  * saved before a check existed still reaches the edge.
  */
+import { repeats } from "./regex-budget.js";
 
 /**
  * `?` quantifiers one pattern may hold. recheck measures time against the input's length, and
@@ -55,4 +56,4 @@ export function hasBackreference(source: string): boolean {
  * model it). The edge never runs them; their conditions fail, as when a budget is spent.
  */
 export const unboundedCost = (source: string): boolean =>
-  optionalParts(source) > MAX_OPTIONAL_PARTS || (hasBackreference(source) && /[*+{]/.test(source));
+  optionalParts(source) > MAX_OPTIONAL_PARTS || (hasBackreference(source) && repeats(source));
