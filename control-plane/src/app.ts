@@ -15,13 +15,14 @@ import type { KvWriter } from "./publish/kv-writer.js";
 import type { Publisher } from "./publish/publisher.js";
 import { auditRoutes } from "./routes/audit.js";
 import { createChangeRequestService } from "./change-requests/change-requests.js";
-import { reviewGate, segmentReviewGate } from "./change-requests/gate.js";
+import { dependentReviewGate, reviewGate } from "./change-requests/gate.js";
 import { changeRequestRoutes } from "./routes/change-requests.js";
 import { consoleRoutes, type ConsoleOptions } from "./routes/console.js";
 import { staleRoutes } from "./routes/stale.js";
 import { createEvaluationCounts } from "./stale/evaluation-counts.js";
 import { flagRoutes } from "./routes/flags.js";
 import { groupRoutes } from "./routes/groups.js";
+import { createGroupService } from "./services/groups.js";
 import { jsonBody } from "./routes/json-body.js";
 import { metricRoutes } from "./routes/metrics.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -138,6 +139,7 @@ export function createControlPlane({
       : undefined;
 
   const segments = createSegmentService({ store, onChange });
+  const groups = createGroupService({ store, onChange });
   // Review of flag changes (docs/control-plane.md#change-requests): its records live on the same table as the releases'.
   const requests =
     releases &&
@@ -145,6 +147,7 @@ export function createControlPlane({
       db: releases.db,
       flags,
       segments,
+      groups,
       ...(releases.now ? { now: releases.now } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });
@@ -189,7 +192,8 @@ export function createControlPlane({
     const gate = reviewGate(requests, (p, f) => flags.get(p, f).catch(() => undefined));
     app.use("/projects/:project/flags", gate);
     app.use("/projects/:project/flags/*", gate);
-    app.use("/projects/:project/segments/*", segmentReviewGate(requests));
+    app.use("/projects/:project/segments/*", dependentReviewGate(requests, "segment"));
+    app.use("/projects/:project/groups/*", dependentReviewGate(requests, "group"));
   }
   // Before the flag routes: `POST …/flags/{f}/schedules` would otherwise read as the lifecycle action "schedules".
   if (schedules) app.route("/", scheduleRoutes(schedules));
@@ -207,7 +211,7 @@ export function createControlPlane({
   }
   app.route("/", flagRoutes(flags));
   app.route("/", metricRoutes(metrics));
-  app.route("/", groupRoutes(store, deployments, onChange));
+  app.route("/", groupRoutes(groups, deployments));
   app.route("/", segmentRoutes(segments));
   app.route(
     "/",

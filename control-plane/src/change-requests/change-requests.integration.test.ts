@@ -5,6 +5,7 @@
  * approve their own, the history names both people, an admin's bypass keeps its reason, and
  * the project's webhooks are told. Segments a guarded flag names are guarded too: a direct edit
  * is refused, a request carries the edit and its approval republishes the flag's deployments.
+ * So are groups (mutual exclusion, holdout) a guarded experiment is in.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -354,6 +355,146 @@ describe("segment change requests", () => {
         segment: "vip",
         appliedVersion: 4,
         bypass: expect.objectContaining({ reason: "Incident 7" }),
+      }),
+    ]);
+  });
+});
+
+describe("group change requests", () => {
+  // The attack: an editor raises the holdout of a guarded experiment (or splits a mutex
+  // differently) with a direct PUT, changing what the experiment serves without review.
+  const hold = { kind: "holdout", percentage: 5, description: "" };
+  const request = (input: unknown, extra: Record<string, unknown> = {}) =>
+    author("POST", "/projects/grprev/change-requests", { group: "hold", kind: "update", input, ...extra });
+  let serverKey: string;
+  let author: AdminApi;
+  let reviewer: AdminApi;
+
+  beforeAll(async () => {
+    expect((await admin("POST", "/projects", { key: "grprev", name: "Group review" })).status).toBe(201);
+    const production = await admin("POST", "/projects/grprev/deployments", { key: "production", name: "Production" });
+    serverKey = production.body.serverKey;
+    expect((await admin("POST", "/projects/grprev/deployments", { key: "staging", name: "Staging" })).status).toBe(201);
+    const token = async (name: string) =>
+      (await admin("POST", "/tokens", { name, role: "editor", project: "grprev" })).body.token as string;
+    author = adminApi(cp.url, await token("alice"));
+    reviewer = adminApi(cp.url, await token("bob"));
+    const metric = { key: "purchase", name: "Purchase", type: "unique_conversions", eventType: "purchase" };
+    expect((await admin("POST", "/projects/grprev/metrics", metric)).status).toBe(201);
+    expect((await author("PUT", "/projects/grprev/groups/hold", hold)).status).toBe(200);
+    expect((await author("PUT", "/projects/grprev/groups/spare", hold)).status).toBe(200);
+    const experiment = (key: string, deployments: string[], groups: string[]) => ({
+      key,
+      name: key,
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "treatment" }],
+      primaryMetric: { metric: "purchase" },
+      groups,
+      deployments,
+    });
+    expect(
+      (await author("POST", "/projects/grprev/flags", experiment("checkout", ["production"], ["hold"]))).status,
+    ).toBe(201);
+    const started = await author("POST", "/projects/grprev/flags/checkout/start", { version: 1 });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    expect((await author("POST", "/projects/grprev/flags", experiment("trial", ["staging"], ["spare"]))).status).toBe(
+      201,
+    );
+    const policy = await admin("PUT", "/projects/grprev/review-policy", {
+      project: false,
+      deployments: ["production"],
+    });
+    expect(policy.status).toBe(200);
+  }, 60_000);
+
+  it("refuses a direct edit of a group a guarded flag is in; others and new groups stay direct", async () => {
+    const raised = await author("PUT", "/projects/grprev/groups/hold", { ...hold, percentage: 50, version: 1 });
+    expect(raised.status).toBe(403);
+    expect(raised.body.error.message).toMatch(
+      /Review required \(group hold is used by flag checkout; deployment production requires review\)/,
+    );
+    expect(raised.body.error.details.reviewRequired).toBe(true);
+    // Any other write of the group is refused before it is answered (a DELETE would be, were there one).
+    expect((await author("DELETE", "/projects/grprev/groups/hold")).status).toBe(403);
+    const groups = (await author("GET", "/projects/grprev/groups")).body as Array<{ key: string }>;
+    expect(groups.find((g) => g.key === "hold")).toMatchObject({ version: 1, percentage: 5 });
+    // A group no guarded flag is in, and a new one, are written directly.
+    expect((await author("PUT", "/projects/grprev/groups/spare", { ...hold, percentage: 20, version: 1 })).status).toBe(
+      200,
+    );
+    expect((await author("PUT", "/projects/grprev/groups/fresh", { kind: "mutex" })).status).toBe(200);
+  });
+
+  it("applies an approved group change, republishes, and answers a retried approval with its result", async () => {
+    const before = (await kv.get(kvNameForApiKey(serverKey))) ?? "";
+    const opened = await request({ key: "hold", ...hold, percentage: 30 }, { title: "Hold out more" });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect(opened.body).toMatchObject({ group: "hold", status: "open", baseVersion: 1, conflicting: false });
+    expect(opened.body.flag).toBeUndefined();
+    expect(opened.body.diff).toEqual([{ type: "CHANGE", path: ["percentage"], value: 30, oldValue: 5 }]);
+    const listed = (await reviewer("GET", "/projects/grprev/change-requests?group=hold")).body;
+    expect(listed.map((r: { id: string }) => r.id)).toEqual([opened.body.id]);
+    expect((await reviewer("GET", "/projects/grprev/change-requests?group=spare")).body).toEqual([]);
+    // Its author cannot approve it.
+    expect((await author("POST", `/projects/grprev/change-requests/${opened.body.id}/approve`)).status).toBe(403);
+
+    const approve = () =>
+      reviewer("POST", `/projects/grprev/change-requests/${opened.body.id}/approve`, { comment: "ok" });
+    const approved = await approve();
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body).toMatchObject({ status: "applied", appliedVersion: 2, review: { by: "bob" } });
+    const group = () =>
+      reviewer("GET", "/projects/grprev/groups").then((r) => r.body.find((g: { key: string }) => g.key === "hold"));
+    expect(await group()).toMatchObject({ version: 2, percentage: 30 });
+    // The guarded deployment is republished with the new holdout.
+    await expect.poll(async () => (await kv.get(kvNameForApiKey(serverKey))) ?? "", EVENTUALLY).not.toBe(before);
+
+    const retried = await approve();
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: "applied", appliedVersion: 2 });
+    expect((await group()).version).toBe(2);
+    expect((await admin("POST", `/projects/grprev/change-requests/${opened.body.id}/approve`)).status).toBe(409);
+  });
+
+  it("refuses a group request on a stale version as conflicting, and lets an admin bypass", async () => {
+    const stale = await request({ key: "hold", ...hold, percentage: 50 });
+    const newer = await request({ key: "hold", ...hold, percentage: 30, description: "Q3 holdout" });
+    expect([stale.body.baseVersion, newer.body.baseVersion]).toEqual([2, 2]);
+    expect((await reviewer("POST", `/projects/grprev/change-requests/${newer.body.id}/approve`)).status).toBe(200);
+    expect((await reviewer("GET", `/projects/grprev/change-requests/${stale.body.id}`)).body.conflicting).toBe(true);
+
+    const refused = await reviewer("POST", `/projects/grprev/change-requests/${stale.body.id}/approve`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/made on version 2 of group hold.*conflicting and was not applied/);
+    expect(refused.body.error.details.currentVersion).toBe(3);
+    const groups = (await reviewer("GET", "/projects/grprev/groups")).body as Array<{ key: string }>;
+    expect(groups.find((g) => g.key === "hold")).toMatchObject({ version: 3, percentage: 30 });
+    // A request on a version the group has left is refused when opened: groups keep no history to diff against.
+    expect((await request({ key: "hold", ...hold }, { baseVersion: 1 })).status).toBe(409);
+
+    // An editor cannot bypass; an admin can, and the reason is recorded.
+    const editorBypass = await author(
+      "PUT",
+      "/projects/grprev/groups/hold",
+      { ...hold, version: 3 },
+      {
+        "x-review-bypass": "mine",
+      },
+    );
+    expect(editorBypass.status).toBe(403);
+    const bypassed = await admin(
+      "PUT",
+      "/projects/grprev/groups/hold",
+      { ...hold, percentage: 0, version: 3 },
+      { "x-review-bypass": "Incident 8" },
+    );
+    expect(bypassed.status).toBe(200);
+    const records = (await admin("GET", "/projects/grprev/change-requests?status=bypassed")).body;
+    expect(records).toEqual([
+      expect.objectContaining({
+        group: "hold",
+        appliedVersion: 4,
+        bypass: expect.objectContaining({ reason: "Incident 8" }),
       }),
     ]);
   });

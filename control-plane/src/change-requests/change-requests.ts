@@ -1,6 +1,6 @@
 /**
  * Change requests: where a project (or one of its deployments) requires review, an editor's
- * change of a flag, or of a segment such a flag names, is stored as a request with its diff
+ * change of a flag, of a segment such a flag names or of a group it is in, is stored as a request with its diff
  * instead of being applied; another
  * editor (or an admin) approves or rejects it with a comment. Approval applies exactly the
  * reviewed change through the flag service, conditional on the version the request was made
@@ -14,13 +14,21 @@
  */
 import diff from "microdiff";
 import { randomUUID } from "node:crypto";
-import { flagInputSchema, flagWriteSchema, type Flag, type FlagWrite } from "../../../shared/authoring/schema.js";
+import {
+  flagInputSchema,
+  flagWriteSchema,
+  groupSchema,
+  type Flag,
+  type FlagWrite,
+  type Group,
+} from "../../../shared/authoring/schema.js";
 import { segmentSchema, type Segment } from "../../../shared/authoring/segments.js";
 import { ApiError } from "../../../shared/http/errors.js";
 import type { Db } from "../../../shared/node/dynamo.js";
 import type { EventInput } from "../notifications/events.js";
 import { readItem, readItems, writeItem, type Revisioned } from "../notifications/items.js";
 import { FLAG_ACTIONS, type FlagAction, type FlagService } from "../services/flags.js";
+import type { GroupService } from "../services/groups.js";
 import { definitionOf, type SegmentService } from "../segments/segments.js";
 import type { StoredSegment } from "../segments/segment-store.js";
 
@@ -47,15 +55,16 @@ export interface Review {
 export interface ChangeRequest {
   id: string;
   project: string;
-  /** What the request changes: a flag, or (kind `update` only) a segment. */
+  /** What the request changes: a flag, or (kind `update` only) a segment or a group. */
   flag?: string;
   segment?: string;
+  group?: string;
   kind: RequestKind;
   /** For `action`: the lifecycle action; `decide` takes `variant`. */
   action?: FlagAction;
   variant?: string;
   /** For `create` and `update`: the flag's editable fields (or the segment) as they will be. */
-  input?: FlagWrite | Segment;
+  input?: FlagWrite | Segment | Group;
   /** The flag's (segment's) version the change applies to (0: the flag does not exist yet). */
   baseVersion: number;
   /** What changes, from the base version's editable fields (microdiff: path, type, old and new values). */
@@ -77,10 +86,11 @@ export interface ChangeRequest {
 export type ChangeRequestInput = {
   flag?: string | undefined;
   segment?: string | undefined;
+  group?: string | undefined;
   kind: RequestKind;
   action?: FlagAction | undefined;
   variant?: string | undefined;
-  input?: FlagWrite | Segment | undefined;
+  input?: FlagWrite | Segment | Group | undefined;
   baseVersion?: number | undefined;
   title?: string | undefined;
   description?: string | undefined;
@@ -90,8 +100,12 @@ export interface ChangeRequestFilter {
   status?: RequestStatus | undefined;
   flag?: string | undefined;
   segment?: string | undefined;
+  group?: string | undefined;
   author?: string | undefined;
 }
+
+/** A resource flags depend on, whose edit changes what they serve: a segment, or a group. */
+export type Dependent = { segment: string } | { group: string };
 
 /** A request as answered: `conflicting` also when still open on a flag that has moved on. */
 export type ChangeRequestView = ChangeRequest & { conflicting: boolean };
@@ -108,6 +122,7 @@ export interface ChangeRequestServiceOptions {
   db: Db;
   flags: FlagService;
   segments: SegmentService;
+  groups: GroupService;
   now?: () => number;
   /** Told of each request opened, applied, rejected or found conflicting (the project's webhooks). */
   notify?: (project: string, event: EventInput) => Promise<void>;
@@ -117,6 +132,7 @@ export function createChangeRequestService({
   db,
   flags,
   segments,
+  groups,
   now = Date.now,
   notify,
 }: ChangeRequestServiceOptions) {
@@ -137,11 +153,19 @@ export function createChangeRequestService({
       : { required: false, because: undefined };
   }
 
-  /** Whether editing segment `key` needs review: it does when a flag naming it does (and names that flag). */
-  async function segmentReviewRequired(project: string, key: string) {
-    for (const flag of await segments.flagsUsing(project, key)) {
+  /**
+   * Whether editing a segment (a group) needs review: it does when a flag naming it (in it)
+   * does, and says which flag.
+   */
+  async function dependentReviewRequired(project: string, target: Dependent) {
+    const [kind, key] = "segment" in target ? ["segment", target.segment] : ["group", target.group];
+    const users =
+      "segment" in target
+        ? await segments.flagsUsing(project, key)
+        : (await flags.list(project)).filter((f) => f.groups.includes(key));
+    for (const flag of users) {
       const { required, because } = await reviewRequired(project, flag);
-      if (required) return { required, because: `segment ${key} is used by flag ${flag.key}; ${because}` };
+      if (required) return { required, because: `${kind} ${key} is used by flag ${flag.key}; ${because}` };
     }
     return { required: false, because: undefined };
   }
@@ -158,11 +182,13 @@ export function createChangeRequestService({
       throw error;
     });
   const currentFlag = (project: string, key: string) => orMissing(flags.get(project, key));
-  /** The version a request's flag or segment is at now (0: it does not exist). */
-  const currentVersion = async (request: Pick<ChangeRequest, "project" | "flag" | "segment">) =>
+  /** The version a request's flag, segment or group is at now (0: it does not exist). */
+  const currentVersion = async (request: Pick<ChangeRequest, "project" | "flag" | "segment" | "group">) =>
     (request.segment
       ? await orMissing(segments.get(request.project, request.segment))
-      : await currentFlag(request.project, request.flag!)
+      : request.group
+        ? await orMissing(groups.get(request.project, request.group))
+        : await currentFlag(request.project, request.flag!)
     )?.version ?? 0;
 
   async function view(request: ChangeRequest, version?: number): Promise<ChangeRequestView> {
@@ -177,6 +203,7 @@ export function createChangeRequestService({
       id: request.id,
       ...(request.flag ? { flag: request.flag } : {}),
       ...(request.segment ? { segment: request.segment } : {}),
+      ...(request.group ? { group: request.group } : {}),
       kind: request.kind,
       ...(request.action ? { action: request.action } : {}),
       title: request.title,
@@ -197,20 +224,36 @@ export function createChangeRequestService({
     if (what) await notify?.(request.project, event(request, what));
   }
 
-  /** A segment request's diff (kind `update` only), from the version it is made on. */
-  async function describeSegment(project: string, input: ChangeRequestInput & { segment: string }) {
+  /**
+   * A segment's or group's request (kind `update` only): its diff from the version it is made
+   * on. A group keeps no history: its request is made on the version it is at.
+   */
+  async function describeDependent(project: string, input: ChangeRequestInput, target: Dependent) {
+    const [kind, key] = "segment" in target ? ["segment", target.segment] : ["group", target.group];
     if (input.kind !== "update")
-      throw new ApiError({ status: 400, message: "A segment request is an `update` (with `input`, the segment)" });
-    const current = await segments.get(project, input.segment);
+      throw new ApiError({ status: 400, message: `A ${kind} request is an \`update\` (with \`input\`, the ${kind})` });
+    const current = "segment" in target ? await segments.get(project, key) : await groups.get(project, key);
     if (!input.input)
-      throw new ApiError({ status: 400, message: "An update request needs `input`, the segment as it will be" });
-    const next = segmentSchema.parse(input.input);
-    if (next.key !== input.segment)
-      throw new ApiError({ status: 400, message: `input.key '${next.key}' is not the segment '${input.segment}'` });
+      throw new ApiError({ status: 400, message: `An update request needs \`input\`, the ${kind} as it will be` });
+    const next = ("segment" in target ? segmentSchema : groupSchema).parse(input.input);
+    if (next.key !== key)
+      throw new ApiError({ status: 400, message: `input.key '${next.key}' is not the ${kind} '${key}'` });
     const baseVersion = input.baseVersion ?? current.version;
-    const base: StoredSegment =
-      baseVersion === current.version ? current : (await segments.version(project, input.segment, baseVersion)).segment;
-    const changes = diff(definitionOf(base), next);
+    let base: Segment | Group;
+    if ("segment" in target)
+      base = definitionOf(
+        baseVersion === current.version
+          ? (current as StoredSegment)
+          : (await segments.version(project, key, baseVersion)).segment,
+      );
+    else if (baseVersion === current.version) base = groupSchema.parse(current);
+    else
+      throw new ApiError({
+        status: 409,
+        message: `Group ${key} is at version ${current.version}, not ${baseVersion} (groups keep no history): read it again`,
+        details: { currentVersion: current.version },
+      });
+    const changes = diff(base, next);
     if (changes.length === 0) throw new ApiError({ status: 400, message: "The request changes nothing" });
     return { version: current.version, baseVersion, changes, input: next };
   }
@@ -256,9 +299,16 @@ export function createChangeRequestService({
    * Applies the reviewed change as `actor`, on exactly the version it was made on (a segment's
    * edit republishes the deployments of the flags naming it, as a direct one does).
    */
-  function applyChange(request: ChangeRequest, actor: string): Promise<{ version: number }> {
+  async function applyChange(request: ChangeRequest, actor: string): Promise<{ version: number }> {
     const { project } = request;
     if (request.segment) return segments.update(project, request.input as Segment, request.baseVersion, actor);
+    if (request.group) {
+      const input = request.input as Group;
+      // A retried approval whose save landed (the group is the reviewed one, one version on): that save.
+      const now = await orMissing(groups.get(project, request.group));
+      if (now?.version === request.baseVersion + 1 && diff(groupSchema.parse(now), input).length === 0) return now;
+      return groups.save(project, input, () => request.baseVersion);
+    }
     const flag = request.flag!;
     const input = request.input as FlagWrite;
     if (request.kind === "create") return flags.create(project, input, actor);
@@ -270,7 +320,7 @@ export function createChangeRequestService({
   return {
     policy,
     reviewRequired,
-    segmentReviewRequired,
+    dependentReviewRequired,
 
     async setPolicy(project: string, next: Pick<ReviewPolicy, "project" | "deployments">, actor: string) {
       const existing = await readItem<ReviewPolicy>(db, policyKey(project));
@@ -281,17 +331,18 @@ export function createChangeRequestService({
     },
 
     async open(project: string, input: ChangeRequestInput, author: string): Promise<ChangeRequestView> {
-      const { flag, segment } = input;
-      if ((flag === undefined) === (segment === undefined))
-        throw new ApiError({ status: 400, message: "A change request names one `flag` or one `segment`" });
-      const described = segment
-        ? await describeSegment(project, { ...input, segment })
+      const { flag, segment, group } = input;
+      if ([flag, segment, group].filter((k) => k !== undefined).length !== 1)
+        throw new ApiError({ status: 400, message: "A change request names one `flag`, one `segment` or one `group`" });
+      const target: Dependent | undefined = segment ? { segment } : group ? { group } : undefined;
+      const described = target
+        ? await describeDependent(project, input, target)
         : await describe(project, { ...input, flag: flag! });
       const { version, baseVersion, changes } = described;
       const request: ChangeRequest = {
         id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
         project,
-        ...(segment ? { segment } : { flag: flag! }),
+        ...(target ?? { flag: flag! }),
         kind: input.kind,
         ...(input.action ? { action: input.action } : {}),
         ...(input.variant === undefined ? {} : { variant: input.variant }),
@@ -312,10 +363,12 @@ export function createChangeRequestService({
       const all = (await readItems<ChangeRequest>(db, pk(project), "CR#")).map((r) => r.record);
       const chosen = all
         .filter((r) => (!filter.flag || r.flag === filter.flag) && (!filter.segment || r.segment === filter.segment))
+        .filter((r) => !filter.group || r.group === filter.group)
         .filter((r) => !filter.author || r.author === filter.author)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      // One read of each flag or segment that open requests are on.
-      const target = (r: ChangeRequest) => (r.segment ? `segment:${r.segment}` : `flag:${r.flag}`);
+      // One read of each flag, segment or group that open requests are on.
+      const target = (r: ChangeRequest) =>
+        r.segment ? `segment:${r.segment}` : r.group ? `group:${r.group}` : `flag:${r.flag}`;
       const versionsNow = new Map<string, number>();
       for (const r of chosen.filter((r) => r.status === "open"))
         if (!versionsNow.has(target(r))) versionsNow.set(target(r), await currentVersion(r));
@@ -364,7 +417,7 @@ export function createChangeRequestService({
           throw new ApiError({
             status: 409,
             message:
-              `Change request ${id} was made on version ${record.baseVersion} of ${record.segment ? `segment ${record.segment}` : record.flag}, which has changed ` +
+              `Change request ${id} was made on version ${record.baseVersion} of ${nameOf(record)}, which has changed ` +
               "since: it is conflicting and was not applied (open a new request on the current version)",
             details: { currentVersion, request: id },
           });
@@ -391,13 +444,12 @@ export function createChangeRequestService({
      */
     async recordBypass(
       project: string,
-      target: { flag: string } | { segment: string },
+      target: { flag: string } | Dependent,
       made: { version?: number },
       admin: string,
       reason: string,
       what: string,
     ): Promise<void> {
-      const key = "flag" in target ? target.flag : target.segment;
       const request: ChangeRequest = {
         id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`,
         project,
@@ -406,7 +458,7 @@ export function createChangeRequestService({
         ...(FLAG_ACTIONS.includes(what as FlagAction) ? { action: what as FlagAction } : {}),
         baseVersion: typeof made.version === "number" ? made.version - 1 : 0,
         diff: [],
-        title: `${what} ${"segment" in target ? `segment ${key}` : key} (review bypassed)`,
+        title: `${what} ${nameOf(target)} (review bypassed)`,
         description: "",
         author: admin,
         createdAt: iso(),
@@ -422,11 +474,11 @@ export function createChangeRequestService({
 /** A lost version check, as the flag service reports it (a `currentVersion`), not a 409 of state. */
 const isVersionConflict = (error: ApiError) => /changed since version|already exists/.test(error.message);
 
+/** What a request changes, as titles and messages name it: `checkout`, `segment beta`, `group holdout`. */
+const nameOf = (r: { flag?: string | undefined; segment?: string | undefined; group?: string | undefined }) =>
+  r.segment ? `segment ${r.segment}` : r.group ? `group ${r.group}` : r.flag!;
+
 const defaultTitle = (input: ChangeRequestInput) =>
-  input.segment
-    ? `${input.kind} segment ${input.segment}`
-    : input.kind === "action"
-      ? `${input.action} ${input.flag}`
-      : `${input.kind} ${input.flag}`;
+  input.kind === "action" ? `${input.action} ${input.flag}` : `${input.kind} ${nameOf(input)}`;
 
 export type ChangeRequestService = ReturnType<typeof createChangeRequestService>;

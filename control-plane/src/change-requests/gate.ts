@@ -3,8 +3,10 @@
  * delete; and setting a schedule or a rollout plan, whose changes run later without passing
  * here) are refused with a 403 that says how to proceed: open a change request. So are the
  * edits (replace, patch, restore, delete) of a segment that a guarded flag names: its change
- * reaches that flag's users as surely as an edit of the flag. Creating a segment is not
- * guarded: no flag names it yet. An admin may pass with `X-Review-Bypass: <reason>`; the
+ * reaches that flag's users as surely as an edit of the flag; and so are the writes of a group
+ * (mutual exclusion, holdout) a guarded flag is in: a holdout raised to 50% changes what every
+ * experiment in it serves. Creating a segment is not guarded: no flag names it yet; nor is
+ * creating or editing a group no guarded flag is in. An admin may pass with `X-Review-Bypass: <reason>`; the
  * change is then made as usual and recorded as a `bypassed` request naming the admin and the
  * reason. One middleware in front of each set of routes, so the services stay unaware of review.
  */
@@ -13,12 +15,12 @@ import { ApiError } from "../../../shared/http/errors.js";
 import { authorize, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { Flag } from "../../../shared/authoring/schema.js";
 import { FLAG_ACTIONS, type FlagAction } from "../services/flags.js";
-import type { ChangeRequestService } from "./change-requests.js";
+import type { ChangeRequestService, Dependent } from "./change-requests.js";
 
 export const BYPASS_HEADER = "x-review-bypass";
 
-/** What a write under `/projects/{p}/segments…` does, or undefined for a read, a create or another path. */
-function segmentWriteOf(method: string, rest: string[]): string | undefined {
+/** What a write under `/projects/{p}/segments…` (`groups…`) does, or undefined for a read, a create or another path. */
+function dependentWriteOf(method: string, rest: string[]): string | undefined {
   if (rest.length === 1)
     return method === "PUT" || method === "PATCH" ? "update" : method === "DELETE" ? "delete" : undefined;
   if (rest.length === 4 && method === "POST" && rest[1] === "versions" && rest[3] === "restore") return "restore";
@@ -129,18 +131,24 @@ export function reviewGate(
   };
 }
 
-/** The same for the segment routes: an edit of a segment a guarded flag names. */
-export function segmentReviewGate(requests: ChangeRequestService): MiddlewareHandler<AuthEnv> {
+/**
+ * The same for the segment and group routes: an edit of a segment a guarded flag names, or of a
+ * group (mutual exclusion, holdout) a guarded flag is in, changes what that flag serves.
+ */
+export function dependentReviewGate(
+  requests: ChangeRequestService,
+  kind: "segment" | "group",
+): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const project = c.req.param("project");
-    const rest = restOf(c.req.path, "segments");
-    const what = project ? segmentWriteOf(c.req.method, rest) : undefined;
+    const rest = restOf(c.req.path, `${kind}s`);
+    const what = project ? dependentWriteOf(c.req.method, rest) : undefined;
     if (!project || !what) return next();
-    const segment = rest[0]!;
-    const { required, because } = await requests.segmentReviewRequired(project, segment);
+    const target = { [kind]: rest[0]! } as Dependent;
+    const { required, because } = await requests.dependentReviewRequired(project, target);
     if (!required) return next();
     await guard(c, next, project, because!, (made, admin, reason) =>
-      requests.recordBypass(project, { segment }, made, admin, reason, what),
+      requests.recordBypass(project, target, made, admin, reason, what),
     );
   };
 }

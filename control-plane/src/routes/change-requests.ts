@@ -1,7 +1,7 @@
-/** Review of flag and segment changes: the project's review policy, change requests, approve and reject. */
+/** Review of flag, segment and group changes: the project's review policy, change requests, approve and reject. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod"; // namespace import: lets the bundler drop the unused parts of zod
-import { flagWriteSchema, keySchema } from "../../../shared/authoring/schema.js";
+import { flagWriteSchema, groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { segmentSchema } from "../../../shared/authoring/segments.js";
 import { ApiError, parseOr400 } from "../../../shared/http/errors.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
@@ -24,6 +24,7 @@ export const changeRequestSchema = z.object({
   project: z.string(),
   flag: z.string().optional().describe("The flag the request changes (or `segment`)"),
   segment: z.string().optional().describe("The segment the request changes (kind `update`)"),
+  group: z.string().optional().describe("The group (mutual exclusion, holdout) the request changes (kind `update`)"),
   kind: z.enum(REQUEST_KINDS),
   action: z.enum(FLAG_ACTIONS).optional(),
   variant: z.string().optional(),
@@ -48,6 +49,9 @@ export const changeRequestSchema = z.object({
 const requestWriteSchema = z.object({
   flag: keySchema.optional().describe("The flag to change (or `segment`)"),
   segment: keySchema.optional().describe("The segment to change: kind `update`, `input` the segment as PUT takes it"),
+  group: keySchema
+    .optional()
+    .describe("The group to change: kind `update`, `input` the group with its `key`, on its current version"),
   kind: z
     .enum(REQUEST_KINDS)
     .describe("create a flag, update its editable fields (or a segment's), or a lifecycle action"),
@@ -73,15 +77,21 @@ const listQuery = z.object({
   status: z.enum(REQUEST_STATUSES).optional(),
   flag: keySchema.optional(),
   segment: keySchema.optional(),
+  group: keySchema.optional(),
   author: z.string().max(200).optional(),
 });
 
-/** A request's `input` checked as the flag's (or segment's) PUT checks it: 400 on an invalid or unknown field. */
-function inputOf(request: { segment?: string | undefined }, input: Record<string, unknown> | undefined) {
+/** A request's `input` checked as the flag's (segment's, group's) PUT checks it: 400 on an invalid or unknown field. */
+function inputOf(
+  request: { segment?: string | undefined; group?: string | undefined },
+  input: Record<string, unknown> | undefined,
+) {
   if (input === undefined) return {};
   const parsed = request.segment
     ? parseOr400(segmentSchema, input, "input")
-    : parseOr400(flagWriteSchema, input, "input");
+    : request.group
+      ? parseOr400(groupSchema, input, "input")
+      : parseOr400(flagWriteSchema, input, "input");
   const dropped = droppedFields(input, parsed, ["input"]);
   if (dropped.length > 0) throw unknownFieldsError(dropped);
   return { input: parsed };
@@ -140,7 +150,7 @@ export function changeRequestRoutes(
     createRoute({
       method: "post",
       path: "/projects/{project}/change-requests",
-      summary: "Propose a flag or segment change for review",
+      summary: "Propose a flag, segment or group change for review",
       tags,
       middleware: [requireRole("editor")] as const,
       description:
@@ -167,7 +177,7 @@ export function changeRequestRoutes(
     createRoute({
       method: "get",
       path: "/projects/{project}/change-requests",
-      summary: "List change requests (newest first; filter by status, flag, segment, author)",
+      summary: "List change requests (newest first; filter by status, flag, segment, group, author)",
       tags,
       middleware: [requireRole("viewer")] as const,
       request: { params: projectParams, query: listQuery },
@@ -203,7 +213,7 @@ export function changeRequestRoutes(
         path: `/projects/{project}/change-requests/{id}/${decision}`,
         summary:
           decision === "approve"
-            ? "Approve and apply (not by its author; refused as conflicting if the flag or segment moved on)"
+            ? "Approve and apply (not by its author; refused as conflicting if the flag, segment or group moved on)"
             : "Reject with a comment",
         tags,
         middleware: [requireRole("editor")] as const,

@@ -3,9 +3,8 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
-import type { Store } from "../db/store.js";
 import type { DeploymentService } from "../services/deployments.js";
-import { createGroupService } from "../services/groups.js";
+import type { GroupService } from "../services/groups.js";
 import {
   body,
   errors,
@@ -18,12 +17,7 @@ import {
   writeErrors,
 } from "./schemas.js";
 
-export function groupRoutes(
-  store: Store,
-  deployments: DeploymentService,
-  onChange: (project: string, deployments: string[]) => Promise<void>,
-): OpenAPIHono<AuthEnv> {
-  const groups = createGroupService({ store, onChange });
+export function groupRoutes(groups: GroupService, deployments: DeploymentService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
   const tags = ["Mutual-exclusion groups and holdouts"];
 

@@ -5,6 +5,7 @@
  * the group). Groups keep no history.
  */
 import type { Group } from "../../../shared/authoring/schema.js";
+import { ApiError } from "../../../shared/http/errors.js";
 import { createCommits } from "../commit/commit.js";
 import type { Store, StoredGroup } from "../db/store.js";
 
@@ -20,6 +21,13 @@ export function createGroupService({ store, onChange }: GroupServiceOptions) {
     /** The project's groups; one from before versions were kept reads as version 0. */
     async list(project: string): Promise<StoredGroup[]> {
       return (await store.listGroups(project)).map((g) => ({ ...g, version: g.version ?? 0 }));
+    },
+
+    /** One group (404 if there is none); one from before versions were kept reads as version 0. */
+    async get(project: string, key: string): Promise<StoredGroup> {
+      const group = await store.getGroup(project, key);
+      if (!group) throw new ApiError({ status: 404, message: `No group ${key} in project ${project}` });
+      return { ...group, version: group.version ?? 0 };
     },
 
     /**
