@@ -3,7 +3,8 @@
  * version the plan read (If-Match): if someone changed it since, the control plane answers 409 and that resource
  * is reported as a conflict, never overwritten. Order: the project and its deployments, catalog metrics, groups,
  * segments, then flags with prerequisites after the flags they depend on. Where the project requires review of a flag (403
- * `reviewRequired`), the flag's change is opened as a change request instead, for another editor to approve.
+ * `reviewRequired`), the flag's change (a segment's or group's such a flag depends on) is opened as a change request
+ * instead, for another editor to approve.
  */
 import type { FlagStatus } from "../../shared/authoring/schema.js";
 import { type ApiClient, ApiRequestError } from "./client.js";
@@ -66,12 +67,12 @@ export async function applyPlan(client: ApiClient, plan: Plan): Promise<ApplyOut
     } catch (error) {
       if (!(error instanceof ApiRequestError)) throw error;
       let failure = error;
-      if ((change.kind === "flag" || change.kind === "segment") && isReviewRequired(error)) {
+      if ((change.kind === "flag" || change.kind === "segment" || change.kind === "group") && isReviewRequired(error)) {
         try {
           const requested =
             change.kind === "flag"
               ? await requestFlagChange(client, project, change)
-              : await requestSegmentChange(client, project, change);
+              : await requestDependentChange(client, project, change.kind, change);
           Object.assign(outcome, requested);
           outcomes.push(outcome);
           continue;
@@ -155,19 +156,20 @@ async function applyGroup(client: ApiClient, project: string, change: ResourceCh
   });
 }
 
-/** A segment's edit as a change request (a guarded flag names it): applies to the version read. */
-async function requestSegmentChange(
+/** A segment's (group's) edit as a change request (a guarded flag names it, is in it): applies to the version read. */
+async function requestDependentChange(
   client: ApiClient,
   project: string,
+  kind: "segment" | "group",
   change: ResourceChange,
 ): Promise<Pick<ApplyOutcome, "result" | "request" | "message">> {
   const { id } = await client.request<{ id: string }>("POST", `${project}/change-requests`, {
     body: {
-      segment: change.key,
+      [kind]: change.key,
       kind: "update",
-      input: editable(change.wanted),
-      baseVersion: change.live!.version,
-      title: `update segment ${change.key} (edge-experiments apply)`,
+      input: { ...editable(change.wanted), key: change.key },
+      baseVersion: change.live?.version ?? 0,
+      title: `update ${kind} ${change.key} (edge-experiments apply)`,
     },
   });
   return { result: "requested", request: id, message: `review required: change request ${id} opened` };

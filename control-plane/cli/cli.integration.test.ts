@@ -300,6 +300,28 @@ describe("export, diff and apply", () => {
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
+  it("apply opens a change request for a group a guarded flag is in", async () => {
+    const project = await seedProject();
+    const cwd = await tempDir();
+    expect((await cli(["export", "--project", project, "repo"], { cwd })).code).toBe(0);
+    const file = join(cwd, "repo", "groups", "checkout.yaml");
+    await writeFile(file, (await readFile(file, "utf8")).replace("One checkout test at a time", "Reviewed"));
+    const api = stack.api;
+    const policy = await api("PUT", `/projects/${project}/review-policy`, { project: false, deployments: ["web"] });
+    expect(policy.status).toBe(200);
+    const env = await editorEnv(project, "group-editor");
+
+    const applied = await cli(["--json", "apply", "repo"], { cwd, env });
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const [outcome] = JSON.parse(applied.stdout).outcomes;
+    expect(outcome).toMatchObject({ kind: "group", key: "checkout", result: "requested" });
+    const approved = await api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`);
+    expect(approved.body).toMatchObject({ status: "applied", group: "checkout", author: "group-editor" });
+    const groups = (await api("GET", `/projects/${project}/groups`)).body as Array<{ description: string }>;
+    expect(groups).toMatchObject([{ description: "Reviewed" }]);
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
   it("reports a conflict when the flag changed after apply read it, and overwrites nothing", async () => {
     const project = await seedProject();
     const cwd = await tempDir();
