@@ -1,7 +1,8 @@
 /**
  * The console's Segments tab and the segment picker of the flag editor, in Debian's Chromium against the real
  * local stack: a segment's "used by" list, an edit through the condition rows that reaches the edge, and a rule
- * that names the segment, and a change request on a segment a guarded flag names (its diff, approval). Screenshots
+ * that names the segment, and a change request on a segment a guarded flag names (its diff, approval), and one on a
+ * group a guarded flag is in. Screenshots
  * for docs/control-plane.md land in docs/images/.
  */
 import { join } from "node:path";
@@ -148,6 +149,45 @@ describe("console segments", () => {
       version: beta.version + 1,
       conditions: [{}, { values: ["free", "trial"] }],
     });
+    await page.close();
+  });
+
+  it("shows a group's change request with a labelled diff", async () => {
+    await api("PUT", "/projects/shop/review-policy", { project: false, deployments: ["web"] });
+    await api("PUT", "/projects/shop/groups/hold", { kind: "holdout", percentage: 5 });
+    const nav = (await api("GET", "/projects/shop/flags/new-nav")).body;
+    expect(
+      (
+        await api(
+          "PATCH",
+          "/projects/shop/flags/new-nav",
+          { groups: ["hold"], version: nav.version },
+          {
+            "x-review-bypass": "join the holdout",
+          },
+        )
+      ).status,
+    ).toBe(200);
+    const token = (await api("POST", "/tokens", { name: "carol", role: "editor", project: "shop" })).body.token;
+    const carol = adminApi(system.controlPlane.url, token as string);
+    expect(
+      (await carol("PUT", "/projects/shop/groups/hold", { kind: "holdout", percentage: 40, version: 1 })).status,
+    ).toBe(403);
+    const opened = await carol("POST", "/projects/shop/change-requests", {
+      group: "hold",
+      kind: "update",
+      title: "Hold out 40%",
+      input: { key: "hold", kind: "holdout", percentage: 40 },
+    });
+    expect(opened.status).toBe(201);
+
+    const page = await signedIn();
+    await page.goto(`${system.controlPlane.url}/#/projects/shop/requests`);
+    const row = page.getByRole("row", { name: /Hold out 40%/ });
+    await row.getByRole("link", { name: "group hold" }).waitFor();
+    await row.getByText("Holdout (%)").waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, "group-change-request");
     await page.close();
   });
 });

@@ -32,6 +32,8 @@ const FIELD_NAMES: Record<string, string> = {
   prerequisites: "Prerequisites",
   flag: "Flag",
   groups: "Groups",
+  kind: "Kind",
+  percentage: "Holdout (%)",
   deployments: "Deployments",
   hypothesis: "Hypothesis",
   problem: "Problem",

@@ -3,7 +3,9 @@
  * status, and a flag's own on its page. Each shows its diff, who asked and who reviewed; an
  * editor other than the author approves (applies exactly that diff on its base version) or
  * rejects with a comment. A request whose flag moved on is marked conflicting. A request on a
- * segment links to the Segments tab and shows its diff as a flag's is ("Condition 1 › Values").
+ * segment links to the Segments tab and shows its diff as a flag's is ("Condition 1 › Values");
+ * one on a group (mutual exclusion, holdout) links to the Groups & holdouts tab, its diff
+ * labelled ("Holdout (%)").
  */
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
@@ -15,10 +17,11 @@ interface ChangeRequest {
   id: string;
   flag?: string;
   segment?: string;
+  group?: string;
   kind: string;
   action?: string;
   baseVersion: number;
-  /** The flag's editable fields or the segment as they will be: names list items in the diff. */
+  /** The flag's editable fields (the segment, the group) as they will be: names list items in the diff. */
   input?: unknown;
   /** The request's changes against its base version, as the history's diffs are (diff.ts). */
   diff: Array<{ type: string; path: Array<string | number>; value?: unknown; oldValue?: unknown }>;
@@ -66,7 +69,7 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
           <thead>
             <tr>
               <th>Request</th>
-              {!flag && <th>Flag or segment</th>}
+              {!flag && <th>Flag, segment or group</th>}
               <th>Change</th>
               <th>On version</th>
               <th>Asked by</th>
@@ -85,6 +88,8 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
                   <td>
                     {r.segment ? (
                       <a href={`#/projects/${project}/segments`}>segment {r.segment}</a>
+                    ) : r.group ? (
+                      <a href={`#/projects/${project}/groups`}>group {r.group}</a>
                     ) : (
                       <a href={`#/projects/${project}/flags/${r.flag}`}>{r.flag}</a>
                     )}
@@ -102,7 +107,7 @@ export function ChangeRequestsList({ project, flag }: { project: string; flag?: 
                 <td>
                   <span class={`badge request-${r.conflicting && r.status === "open" ? "conflicting" : r.status}`}>
                     {r.conflicting && r.status === "open"
-                      ? `conflicting: the ${r.segment ? "segment" : "flag"} changed since`
+                      ? `conflicting: the ${r.segment ? "segment" : r.group ? "group" : "flag"} changed since`
                       : r.status}
                   </span>
                   {r.review && (
