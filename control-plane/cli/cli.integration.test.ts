@@ -95,6 +95,20 @@ async function editorEnv(project: string, name: string): Promise<Record<string, 
   };
 }
 
+/**
+ * `apply` by a new editor, where review refuses the one change (of segment or group `key`): it
+ * opens a change request, which the admin approves.
+ */
+async function applyAsRequest(project: string, cwd: string, kind: "segment" | "group", key: string) {
+  const env = await editorEnv(project, `${kind}-editor`);
+  const applied = await cli(["--json", "apply", "repo"], { cwd, env });
+  expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+  const [outcome] = JSON.parse(applied.stdout).outcomes;
+  expect(outcome).toMatchObject({ kind, key, result: "requested" });
+  const approved = await stack.api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`);
+  expect(approved.body).toMatchObject({ status: "applied", [kind]: key, author: `${kind}-editor` });
+}
+
 /** A project with a deployment, a group, a catalog metric and three flags in several states. */
 async function seedProject(): Promise<string> {
   const key = `seed${++projects}`;
@@ -288,14 +302,7 @@ describe("export, diff and apply", () => {
     expect((await api("PUT", `/projects/${project}/review-policy`, { project: true, deployments: [] })).status).toBe(
       200,
     );
-    const env = await editorEnv(project, "seg-editor");
-
-    const applied = await cli(["--json", "apply", "repo"], { cwd, env });
-    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
-    const [outcome] = JSON.parse(applied.stdout).outcomes;
-    expect(outcome).toMatchObject({ kind: "segment", key: "beta", result: "requested" });
-    const approved = await api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`);
-    expect(approved.body).toMatchObject({ status: "applied", segment: "beta", author: "seg-editor" });
+    await applyAsRequest(project, cwd, "segment", "beta");
     expect((await api("GET", `/projects/${project}/segments/beta`)).body.conditions[0].values).toEqual(["gold"]);
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
@@ -309,14 +316,7 @@ describe("export, diff and apply", () => {
     const api = stack.api;
     const policy = await api("PUT", `/projects/${project}/review-policy`, { project: false, deployments: ["web"] });
     expect(policy.status).toBe(200);
-    const env = await editorEnv(project, "group-editor");
-
-    const applied = await cli(["--json", "apply", "repo"], { cwd, env });
-    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
-    const [outcome] = JSON.parse(applied.stdout).outcomes;
-    expect(outcome).toMatchObject({ kind: "group", key: "checkout", result: "requested" });
-    const approved = await api("POST", `/projects/${project}/change-requests/${outcome.request}/approve`);
-    expect(approved.body).toMatchObject({ status: "applied", group: "checkout", author: "group-editor" });
+    await applyAsRequest(project, cwd, "group", "checkout");
     const groups = (await api("GET", `/projects/${project}/groups`)).body as Array<{ description: string }>;
     expect(groups).toMatchObject([{ description: "Reviewed" }]);
     expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });

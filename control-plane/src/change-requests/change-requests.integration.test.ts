@@ -240,6 +240,27 @@ describe("change requests", () => {
   });
 });
 
+/** A project with a production deployment, and editors alice (author) and bob (reviewer) of it. */
+async function reviewedProject(key: string, name: string) {
+  expect((await admin("POST", "/projects", { key, name })).status).toBe(201);
+  const production = await admin("POST", `/projects/${key}/deployments`, { key: "production", name: "Production" });
+  const token = async (name: string) =>
+    (await admin("POST", "/tokens", { name, role: "editor", project: key })).body.token as string;
+  return {
+    serverKey: production.body.serverKey as string,
+    author: adminApi(cp.url, await token("alice")),
+    reviewer: adminApi(cp.url, await token("bob")),
+  };
+}
+
+/** The project's one bypassed request: on `target`, the version the bypass made, the reason. */
+async function expectBypassRecorded(project: string, target: Record<string, string>, version: number, reason: string) {
+  const records = (await admin("GET", `/projects/${project}/change-requests?status=bypassed`)).body;
+  expect(records).toEqual([
+    expect.objectContaining({ ...target, appliedVersion: version, bypass: expect.objectContaining({ reason }) }),
+  ]);
+}
+
 describe("segment change requests", () => {
   const vip = {
     key: "vip",
@@ -254,13 +275,7 @@ describe("segment change requests", () => {
   let reviewer: AdminApi;
 
   beforeAll(async () => {
-    expect((await admin("POST", "/projects", { key: "segrev", name: "Segment review" })).status).toBe(201);
-    const production = await admin("POST", "/projects/segrev/deployments", { key: "production", name: "Production" });
-    serverKey = production.body.serverKey;
-    const token = async (name: string) =>
-      (await admin("POST", "/tokens", { name, role: "editor", project: "segrev" })).body.token as string;
-    author = adminApi(cp.url, await token("alice"));
-    reviewer = adminApi(cp.url, await token("bob"));
+    ({ serverKey, author, reviewer } = await reviewedProject("segrev", "Segment review"));
     expect((await author("POST", "/projects/segrev/segments", vip)).status).toBe(201);
     expect((await author("POST", "/projects/segrev/segments", { ...vip, key: "spare" })).status).toBe(201);
     const flag = {
@@ -349,14 +364,7 @@ describe("segment change requests", () => {
       { "x-review-bypass": "Incident 7" },
     );
     expect(bypassed.status).toBe(200);
-    const records = (await admin("GET", "/projects/segrev/change-requests?status=bypassed")).body;
-    expect(records).toEqual([
-      expect.objectContaining({
-        segment: "vip",
-        appliedVersion: 4,
-        bypass: expect.objectContaining({ reason: "Incident 7" }),
-      }),
-    ]);
+    await expectBypassRecorded("segrev", { segment: "vip" }, 4, "Incident 7");
   });
 });
 
@@ -371,14 +379,8 @@ describe("group change requests", () => {
   let reviewer: AdminApi;
 
   beforeAll(async () => {
-    expect((await admin("POST", "/projects", { key: "grprev", name: "Group review" })).status).toBe(201);
-    const production = await admin("POST", "/projects/grprev/deployments", { key: "production", name: "Production" });
-    serverKey = production.body.serverKey;
+    ({ serverKey, author, reviewer } = await reviewedProject("grprev", "Group review"));
     expect((await admin("POST", "/projects/grprev/deployments", { key: "staging", name: "Staging" })).status).toBe(201);
-    const token = async (name: string) =>
-      (await admin("POST", "/tokens", { name, role: "editor", project: "grprev" })).body.token as string;
-    author = adminApi(cp.url, await token("alice"));
-    reviewer = adminApi(cp.url, await token("bob"));
     const metric = { key: "purchase", name: "Purchase", type: "unique_conversions", eventType: "purchase" };
     expect((await admin("POST", "/projects/grprev/metrics", metric)).status).toBe(201);
     expect((await author("PUT", "/projects/grprev/groups/hold", hold)).status).toBe(200);
@@ -489,14 +491,7 @@ describe("group change requests", () => {
       { "x-review-bypass": "Incident 8" },
     );
     expect(bypassed.status).toBe(200);
-    const records = (await admin("GET", "/projects/grprev/change-requests?status=bypassed")).body;
-    expect(records).toEqual([
-      expect.objectContaining({
-        group: "hold",
-        appliedVersion: 4,
-        bypass: expect.objectContaining({ reason: "Incident 8" }),
-      }),
-    ]);
+    await expectBypassRecorded("grprev", { group: "hold" }, 4, "Incident 8");
   });
 });
 
