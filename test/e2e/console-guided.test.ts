@@ -196,7 +196,7 @@ describe("the console for a newcomer", () => {
     await page.close();
   });
 
-  it("offers a new experiment a 7-day metric window, said next to the field", async () => {
+  it("offers a new experiment a 7-day metric window; one stored without a window shows none", async () => {
     const page = await signedIn();
     await page.goto(`${url}#/projects/demo/flags/new`);
     await page.getByLabel("Type", { exact: true }).selectOption("experiment");
@@ -206,6 +206,15 @@ describe("the console for a newcomer", () => {
     await windowDays.scrollIntoViewIfNeeded();
     await screenshot(page, "console-metric-window", { fullPage: false });
     await page.close();
+    // An experiment stored without a window reads running values: its field is empty, not the new default.
+    const stored = await signedIn();
+    await stored.goto(`${url}#/projects/demo/flags/checkout-redesign/edit`);
+    const storedWindow = stored.getByLabel("Metric window (days after exposure)");
+    await storedWindow.waitFor();
+    expect(await storedWindow.inputValue()).toBe("");
+    await storedWindow.scrollIntoViewIfNeeded();
+    await screenshot(stored, "console-metric-window-stored", { fullPage: false });
+    await stored.close();
   });
 
   it("lists every change of the project, filtered by who, flag, action, date and text", async () => {
