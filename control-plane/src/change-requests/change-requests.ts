@@ -107,6 +107,9 @@ export interface ChangeRequestFilter {
 /** A resource flags depend on, whose edit changes what they serve: a segment, or a group. */
 export type Dependent = { segment: string } | { group: string };
 
+const kindAndKey = (target: Dependent) =>
+  "segment" in target ? (["segment", target.segment] as const) : (["group", target.group] as const);
+
 /** A request as answered: `conflicting` also when still open on a flag that has moved on. */
 export type ChangeRequestView = ChangeRequest & { conflicting: boolean };
 
@@ -158,7 +161,7 @@ export function createChangeRequestService({
    * does, and says which flag.
    */
   async function dependentReviewRequired(project: string, target: Dependent) {
-    const [kind, key] = "segment" in target ? ["segment", target.segment] : ["group", target.group];
+    const [kind, key] = kindAndKey(target);
     const users =
       "segment" in target
         ? await segments.flagsUsing(project, key)
@@ -229,7 +232,7 @@ export function createChangeRequestService({
    * on. A group keeps no history: its request is made on the version it is at.
    */
   async function describeDependent(project: string, input: ChangeRequestInput, target: Dependent) {
-    const [kind, key] = "segment" in target ? ["segment", target.segment] : ["group", target.group];
+    const [kind, key] = kindAndKey(target);
     if (input.kind !== "update")
       throw new ApiError({ status: 400, message: `A ${kind} request is an \`update\` (with \`input\`, the ${kind})` });
     const current = "segment" in target ? await segments.get(project, key) : await groups.get(project, key);

@@ -19,8 +19,11 @@ import type { ChangeRequestService, Dependent } from "./change-requests.js";
 
 export const BYPASS_HEADER = "x-review-bypass";
 
-/** What a write under `/projects/{p}/segments…` (`groups…`) does, or undefined for a read, a create or another path. */
-function dependentWriteOf(method: string, rest: string[]): string | undefined {
+/**
+ * An edit, delete or restore of one item under `/projects/{p}/<collection>` (flags, segments,
+ * groups), or undefined for a read, a create or another path.
+ */
+function itemWriteOf(method: string, rest: string[]): string | undefined {
   if (rest.length === 1)
     return method === "PUT" || method === "PATCH" ? "update" : method === "DELETE" ? "delete" : undefined;
   if (rest.length === 4 && method === "POST" && rest[1] === "versions" && rest[3] === "restore") return "restore";
@@ -31,8 +34,6 @@ function dependentWriteOf(method: string, rest: string[]): string | undefined {
 function writeOf(method: string, rest: string[]): string | undefined {
   if (method === "GET" || method === "HEAD") return undefined;
   if (rest.length === 0) return method === "POST" ? "create" : undefined;
-  if (rest.length === 1)
-    return method === "PUT" || method === "PATCH" ? "update" : method === "DELETE" ? "delete" : undefined;
   if (rest.length === 2 && method === "POST" && FLAG_ACTIONS.includes(rest[1] as FlagAction)) return rest[1];
   // A scheduled change and a rollout plan's steps run later through the flag service, past this
   // gate: they are guarded when set (or resumed). Pausing or cancelling a plan stays direct.
@@ -40,8 +41,7 @@ function writeOf(method: string, rest: string[]): string | undefined {
   if (rest.length === 2 && method === "PUT" && rest[1] === "rollout-plan") return "rollout plan";
   if (rest.length === 3 && method === "POST" && rest[1] === "rollout-plan" && rest[2] === "resume")
     return "rollout plan resume";
-  if (rest.length === 4 && method === "POST" && rest[1] === "versions" && rest[3] === "restore") return "restore";
-  return undefined; // reading or cancelling schedules, and the rest
+  return itemWriteOf(method, rest); // else reading or cancelling schedules, and the rest
 }
 
 /** A path segment decoded; a malformed escape is left as it is (the routes answer it). */
@@ -142,7 +142,7 @@ export function dependentReviewGate(
   return async (c, next) => {
     const project = c.req.param("project");
     const rest = restOf(c.req.path, `${kind}s`);
-    const what = project ? dependentWriteOf(c.req.method, rest) : undefined;
+    const what = project ? itemWriteOf(c.req.method, rest) : undefined;
     if (!project || !what) return next();
     const target = { [kind]: rest[0]! } as Dependent;
     const { required, because } = await requests.dependentReviewRequired(project, target);
