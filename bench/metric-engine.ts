@@ -58,10 +58,10 @@ export interface MetricEngineBench {
   addedMetricCpuMs: number;
   /** The state's builds and folds in the measuring process. */
   state: { builds: number; folds: number };
-  /** Each report metric alone by the full scan (the state off): wall and CPU ms. */
-  perMetric: Record<string, { ms: number; cpuMs: number }>;
+  /** Each report metric alone by the full scan (the state off): wall and CPU ms; not with `scans: false`. */
+  perMetric?: Record<string, { ms: number; cpuMs: number }>;
   /** The report's query by the full scan without and with CUPED's covariates and epochs: CPU ms, and their ratio. */
-  cuped: { plainCpuMs: number; cupedCpuMs: number; ratio: number };
+  cuped?: { plainCpuMs: number; cupedCpuMs: number; ratio: number };
   /** The machine's 1-minute load average before and after the run (the machine is shared). */
   load: [number, number];
 }
@@ -188,8 +188,9 @@ function delivery(units: number, exposed: number, events: number): ProjectRows[]
 }
 
 /** In the child process: the timings and this process's peak RSS. */
-async function measure(root: string, statePath: string, units: number) {
-  const { time, cpu } = cpuTimer();
+async function measure(root: string, statePath: string, units: number, scans: boolean) {
+  const timer = cpuTimer();
+  const { time, cpu } = timer;
   const loadBefore = loadavg()[0]!;
   const engine = createMetricEngine({ root, unitState: { path: statePath } });
   const coldMs = await time(() => engine.aggregates(query(reportMetrics)));
@@ -214,6 +215,25 @@ async function measure(root: string, statePath: string, units: number) {
   const state = { ...engine.unitState! };
   engine.close();
   const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const load: [number, number] = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 10) / 10) as [number, number];
+  const measured = {
+    coldMs,
+    coldCpuMs,
+    unchangedMs,
+    deliveryRows: rows[0]!.exposures.length + rows[0]!.events.length,
+    afterDeliveryMs,
+    afterDeliveryCpuMs,
+    addedMetricMs,
+    addedMetricCpuMs,
+    state,
+    peakRssMiB,
+    load,
+  };
+  return scans ? { ...measured, ...(await scanEachMetric(root, timer)) } : measured;
+}
+
+/** Each report metric alone by the full scan, and the report's query with and without CUPED's additions. */
+async function scanEachMetric(root: string, { time, cpu }: ReturnType<typeof cpuTimer>) {
   const scan = createMetricEngine({ root, unitState: false });
   const perMetric: MetricEngineBench["perMetric"] = {};
   for (const metric of reportMetrics) {
@@ -228,22 +248,7 @@ async function measure(root: string, statePath: string, units: number) {
   const cupedCpuMs = cpu();
   const cuped = { plainCpuMs, cupedCpuMs, ratio: Math.round((cupedCpuMs / plainCpuMs) * 100) / 100 };
   scan.close();
-  const load: [number, number] = [loadBefore, loadavg()[0]!].map((l) => Math.round(l * 10) / 10) as [number, number];
-  return {
-    coldMs,
-    coldCpuMs,
-    unchangedMs,
-    deliveryRows: rows[0]!.exposures.length + rows[0]!.events.length,
-    afterDeliveryMs,
-    afterDeliveryCpuMs,
-    addedMetricMs,
-    addedMetricCpuMs,
-    state,
-    perMetric,
-    cuped,
-    peakRssMiB,
-    load,
-  };
+  return { perMetric, cuped };
 }
 
 /** A store whose files are links to the generated one's (read-only, reused), so deliveries can be added to it. */
@@ -257,7 +262,12 @@ function linkedCopy(source: string, target: string) {
   }
 }
 
-export async function benchMetricEngine(units = 1_000_000, events = 10_000_000): Promise<MetricEngineBench> {
+/** `scans: false` leaves out the full scans after the state's steps (at 10M units they would take most of an hour). */
+export async function benchMetricEngine(
+  units = 1_000_000,
+  events = 10_000_000,
+  { scans = true } = {},
+): Promise<MetricEngineBench> {
   const source = join(ROOT, ".tmp", `bench-metric-store-${units}`);
   const generateSeconds = existsSync(join(source, "events")) ? 0 : await generate(source, units, events);
   const work = join(ROOT, ".tmp", `bench-metric-state-${units}`);
@@ -274,7 +284,9 @@ export async function benchMetricEngine(units = 1_000_000, events = 10_000_000):
   };
   try {
     const registered = child("--register", root, statePath) as Awaited<ReturnType<typeof register>>;
-    const measured = child("--measure", root, statePath, String(units)) as Awaited<ReturnType<typeof measure>>;
+    const measured = child("--measure", root, statePath, String(units), String(scans)) as Awaited<
+      ReturnType<typeof measure>
+    >;
     const files = storeFiles(source);
     const all = [...files.files.exposures, ...files.files.events];
     const bytes = all.reduce((sum, file) => sum + statSync(file).size, 0);
@@ -295,8 +307,13 @@ export async function benchMetricEngine(units = 1_000_000, events = 10_000_000):
 if (process.argv[2] === "--register") {
   console.log(JSON.stringify(await register(process.argv[3]!, process.argv[4]!)));
 } else if (process.argv[2] === "--measure") {
-  console.log(JSON.stringify(await measure(process.argv[3]!, process.argv[4]!, Number(process.argv[5]))));
+  console.log(
+    JSON.stringify(
+      await measure(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), process.argv[6] === "true"),
+    ),
+  );
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // `npx tsx bench/metric-engine.ts [units] [--no-scans]`
   const units = Number(process.argv[2] ?? 1_000_000);
-  console.log(await benchMetricEngine(units, units * 10));
+  console.log(await benchMetricEngine(units, units * 10, { scans: !process.argv.includes("--no-scans") }));
 }

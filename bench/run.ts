@@ -214,7 +214,7 @@ of its own, then read by a fresh one. CPU is the process's \`process.cpuUsage()\
 | again, nothing changed (cache keyed by files' names, sizes, mtimes and the query) | ${m.unchangedMs} ms | – | ≤ 200 ms ${ok(m.unchangedMs, 200)} |
 | after a delivery of ${m.deliveryRows.toLocaleString("en")} rows (a fold) | ${m.afterDeliveryMs.toLocaleString("en")} ms | ${m.afterDeliveryCpuMs.toLocaleString("en")} ms | – |
 | a metric added after 20 days (a filtered retention metric, its part built) | ${m.addedMetricMs.toLocaleString("en")} ms | ${m.addedMetricCpuMs.toLocaleString("en")} ms | ≤ 5,000 ms ${ok(m.addedMetricMs, 5000)} |
-${Object.entries(m.perMetric)
+${Object.entries(m.perMetric ?? {})
   .map(
     ([key, t]) =>
       `| ${key} alone, full scan | ${t.ms.toLocaleString("en")} ms | ${t.cpuMs.toLocaleString("en")} ms | – |`,
