@@ -92,6 +92,12 @@ afterAll(async () => {
 describe("change requests", () => {
   it("required review blocks a direct edit with a 403 naming change requests", async () => {
     expect((await alice("POST", "/projects/rev/flags", release("banner", ["staging"]))).status).toBe(201);
+    // A careless admin's typo would guard nothing while looking guarded: refused, the policy unchanged.
+    const typo = await admin("PUT", "/projects/rev/review-policy", { project: false, deployments: ["prodution"] });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toMatch(/names no deployment of rev: prodution/);
+    expect(typo.body.error.details.unknownDeployments).toEqual(["prodution"]);
+    expect((await admin("GET", "/projects/rev/review-policy")).body).toMatchObject({ project: false, deployments: [] });
     const policy = await admin("PUT", "/projects/rev/review-policy", { project: false, deployments: ["production"] });
     expect(policy.status).toBe(200);
 

@@ -126,6 +126,8 @@ export interface ChangeRequestServiceOptions {
   flags: FlagService;
   segments: SegmentService;
   groups: GroupService;
+  /** The project's deployments: a policy may name only these. */
+  deploymentKeys: (project: string) => Promise<string[]>;
   now?: () => number;
   /** Told of each request opened, applied, rejected or found conflicting (the project's webhooks). */
   notify?: (project: string, event: EventInput) => Promise<void>;
@@ -136,6 +138,7 @@ export function createChangeRequestService({
   flags,
   segments,
   groups,
+  deploymentKeys,
   now = Date.now,
   notify,
 }: ChangeRequestServiceOptions) {
@@ -314,6 +317,15 @@ export function createChangeRequestService({
     dependentReviewRequired,
 
     async setPolicy(project: string, next: Pick<ReviewPolicy, "project" | "deployments">, actor: string) {
+      // A misspelt deployment would guard nothing while the admin believes it guarded: refused.
+      const known = new Set(await deploymentKeys(project));
+      const unknown = next.deployments.filter((d) => !known.has(d));
+      if (unknown.length > 0)
+        throw new ApiError({
+          status: 400,
+          message: `The review policy names no deployment of ${project}: ${unknown.join(", ")} (create it first)`,
+          details: { unknownDeployments: unknown },
+        });
       const existing = await readItem<ReviewPolicy>(db, policyKey(project));
       const record: ReviewPolicy = { ...next, updatedBy: actor, updatedAt: iso() };
       if (!(await writeItem(db, policyKey(project), record, existing?.rev)))
