@@ -485,6 +485,10 @@ describe("group change requests", () => {
     expect(
       (await author("POST", `/projects/grprev/change-requests/${old.body.id}/reject`, { comment: "old" })).status,
     ).toBe(200);
+    // One on a version the group has not reached is no missing version (404) but a conflict, as a stale one.
+    const ahead = await request({ key: "hold", ...hold, percentage: 10 }, { baseVersion: 77 });
+    expect(ahead.status, JSON.stringify(ahead.body)).toBe(409);
+    expect(ahead.body.error.details.currentVersion).toBe(3);
 
     // An editor cannot bypass; an admin can, and the reason is recorded.
     const editorBypass = await author(

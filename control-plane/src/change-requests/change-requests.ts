@@ -241,7 +241,7 @@ export function createChangeRequestService({
     const next = ("segment" in target ? segmentSchema : groupSchema).parse(input.input);
     if (next.key !== key)
       throw new ApiError({ status: 400, message: `input.key '${next.key}' is not the ${kind} '${key}'` });
-    const baseVersion = input.baseVersion ?? current.version;
+    const baseVersion = notAhead(input.baseVersion ?? current.version, current.version, `${kind} ${key}`);
     let base: Segment | Group;
     if ("segment" in target)
       base = definitionOf(
@@ -270,7 +270,7 @@ export function createChangeRequestService({
       return { version: 0, baseVersion: 0, changes: diff({}, next), input: next };
     }
     if (!current) throw new ApiError({ status: 404, message: `No flag ${input.flag}` });
-    const baseVersion = input.baseVersion ?? current.version;
+    const baseVersion = notAhead(input.baseVersion ?? current.version, current.version, input.flag);
     if (input.kind === "update") {
       if (!input.input)
         throw new ApiError({ status: 400, message: "An update request needs `input`, the flag as it will be" });
@@ -472,6 +472,17 @@ export function createChangeRequestService({
       await save(request, undefined, "bypassed");
     },
   };
+}
+
+/** A request's base version, refused (409, as a stale one is) when ahead of the version the item has reached. */
+function notAhead(baseVersion: number, current: number, name: string): number {
+  if (baseVersion > current)
+    throw new ApiError({
+      status: 409,
+      message: `${name} is at version ${current}: a change cannot be made on version ${baseVersion}`,
+      details: { currentVersion: current },
+    });
+  return baseVersion;
 }
 
 /** A lost version check, as the flag service reports it (a `currentVersion`), not a 409 of state. */
