@@ -365,6 +365,36 @@ describe("export, diff and apply", () => {
     expect(text).toContain("rollout: 40 # ramping up");
   });
 
+  it("keeps a running experiment stored without a metric window without one: edited, and applied elsewhere", async () => {
+    const project = await seedProject();
+    // Stored before the setting existed: no window in the record (its reports read running values).
+    const { store } = stack.controlPlane;
+    const { defaultMetricWindow, ...stored } = (await store.getFlag(project, "checkout"))!;
+    await store.putFlag(project, { ...stored, version: stored.version + 1 }, stored.version);
+    const cwd = await tempDir();
+    expect((await cli(["export", "--project", project, "repo"], { cwd })).code).toBe(0);
+    const file = join(cwd, "repo", "flags", "checkout.yaml");
+    expect(await readFile(file, "utf8")).toMatch(/^defaultMetricWindow: none$/m);
+    expect(await cli(["diff", "repo"], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+
+    // An edit of the running experiment applies (the window it says it has is the one it has: no 409)…
+    await writeFile(file, (await readFile(file, "utf8")).replace("name: Checkout", "name: Checkout edited"));
+    const applied = await cli(["apply", "repo"], { cwd });
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect((await stack.api("GET", `/projects/${project}/flags/checkout`)).body).toMatchObject({
+      name: "Checkout edited",
+      status: "running",
+      defaultMetricWindow: "none",
+    });
+    // …and applied to another project it has no window there either, not a new experiment's week.
+    const copy = `${project}-copy`;
+    await stack.api("POST", "/projects", { key: copy, name: "Copy" });
+    const copied = await cli(["apply", "repo", "--project", copy], { cwd });
+    expect(copied.code, copied.stdout + copied.stderr).toBe(0);
+    expect((await stack.api("GET", `/projects/${copy}/flags/checkout`)).body.defaultMetricWindow).toBe("none");
+    expect(await cli(["diff", "repo", "--project", copy], { cwd })).toEqual({ code: 0, stdout: "", stderr: "" });
+  });
+
   it("round trip: export → apply to an empty project gives identical flags, metrics, groups and segments", async () => {
     const variantKeys = fc.uniqueArray(fc.constantFrom("on", "control", "treatment", "blue", "green"), {
       minLength: 2,

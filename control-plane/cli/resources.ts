@@ -62,9 +62,15 @@ export const FOLDERS: Record<ResourceKind, string> = {
 const pick = (value: Record<string, unknown>, keys: readonly string[]) =>
   Object.fromEntries(keys.filter((key) => value[key] !== undefined).map((key) => [key, value[key]]));
 
-/** A live flag (as the API answers it) as its file holds it. */
+/**
+ * A live flag (as the API answers it) as its file holds it. An experiment stored without a default
+ * metric window has none: the file says `none`, or applying it where the flag does not exist yet
+ * would give it a new experiment's week.
+ */
 export function flagFromLive(live: Record<string, unknown>): FlagFile {
-  const file = flagFileSchema.parse(pick(live, [...FLAG_INPUT_FIELDS, "status"]));
+  const windowless = live["type"] === "experiment" && live["defaultMetricWindow"] === undefined;
+  const fields = pick(live, [...FLAG_INPUT_FIELDS, "status"]);
+  const file = flagFileSchema.parse(windowless ? { ...fields, defaultMetricWindow: "none" } : fields);
   return live["status"] === "decided" && typeof live["decidedVariant"] === "string"
     ? { ...file, decidedVariant: live["decidedVariant"] }
     : file;

@@ -148,6 +148,7 @@ export function createControlPlane({
       flags,
       segments,
       groups,
+      deploymentKeys: async (project) => (await store.listDeployments(project)).map((d) => d.key),
       ...(releases.now ? { now: releases.now } : {}),
       ...(notifier ? { notify: notifier.emit } : {}),
     });

@@ -98,6 +98,40 @@ describe("control-plane inputs", () => {
     expect(refused.body.error.details.field).toBe("defaultMetricWindow");
   });
 
+  it("reads a running experiment stored without a metric window as none: no 409 for a no-op", async () => {
+    const path = "/projects/inputs/flags/legacy";
+    const created = await stack.api("POST", "/projects/inputs/flags", {
+      key: "legacy",
+      name: "L",
+      type: "experiment",
+      variants: [{ key: "control" }, { key: "b" }],
+      primaryMetric: { key: "buy", type: "unique_conversions", eventType: "purchase" },
+    });
+    expect(created.status).toBe(201);
+    expect((await stack.api("POST", `${path}/start`, { version: 1 })).status).toBe(200);
+    // Stored before the setting existed: the record has no window at all (its reports read running values).
+    const { store } = stack.controlPlane;
+    const { defaultMetricWindow, ...stored } = (await store.getFlag("inputs", "legacy"))!;
+    await store.putFlag("inputs", { ...stored, version: 3 }, 2);
+    const read = await stack.api("GET", path);
+    expect(read.body.defaultMetricWindow).toBeUndefined();
+
+    // Saying "none", or removing it, says what it has: 200, not "defaultMetricWindow cannot change".
+    const none = await stack.api("PATCH", path, { defaultMetricWindow: "none", version: 3 });
+    expect(none.status, JSON.stringify(none.body)).toBe(200);
+    expect(none.body.defaultMetricWindow).toBe("none");
+    const removed = await stack.api("PATCH", path, { defaultMetricWindow: null, version: 4 });
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    // A read sent back (a client that predates the window) keeps it as it is; a real window is still a change.
+    const { version, status, createdAt, updatedAt, lastChange, analysisPeriods, ...editable } = removed.body;
+    const put = await stack.api("PUT", path, { ...editable, defaultMetricWindow: undefined, version });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.defaultMetricWindow).toBe("none");
+    const week = await stack.api("PATCH", path, { defaultMetricWindow: { endHours: 168 }, version: put.body.version });
+    expect(week.status).toBe(409);
+    expect(week.body.error.details.field).toBe("defaultMetricWindow");
+  });
+
   it("reads an empty lifecycle body sent as JSON as no body", async () => {
     const { version } = (await stack.api("GET", "/projects/inputs/flags/inputs")).body;
     const response = await fetch(`${stack.controlPlane.url}/projects/inputs/flags/inputs/activate`, {

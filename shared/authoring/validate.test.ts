@@ -65,6 +65,24 @@ describe("validateFlag", () => {
     expect(messages(base({ groups: ["nope"] }))).toEqual([expect.stringContaining("unknown group 'nope'")]);
   });
 
+  it("gives each of an experiment's metrics its own key (the report keeps only the first of a key)", () => {
+    const metric = (key: string, eventType = key) => ({ key, type: "unique_conversions", eventType });
+    expect(
+      messages(
+        base({
+          primaryMetric: metric("buy"),
+          secondaryMetrics: [metric("buy", "other"), metric("revenue"), metric("revenue")],
+          guardrailMetrics: [metric("revenue"), metric("errors")],
+        }),
+      ),
+    ).toEqual([
+      "secondaryMetrics.0.key: metric key 'buy' is already the primary metric: each metric of an experiment has its own key",
+      "secondaryMetrics.2.key: metric key 'revenue' is already a secondary metric: each metric of an experiment has its own key",
+      "guardrailMetrics.0.key: metric key 'revenue' is already a secondary metric: each metric of an experiment has its own key",
+    ]);
+    expect(messages(base({ primaryMetric: metric("buy"), guardrailMetrics: [metric("errors")] }))).toEqual([]);
+  });
+
   it("needs two variants for an experiment", () => {
     expect(messages(base({ variants: [{ key: "only" }] }))).toEqual([expect.stringContaining("at least two variants")]);
   });

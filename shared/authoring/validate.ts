@@ -43,6 +43,32 @@ function checkWeights(
     });
 }
 
+/**
+ * An experiment's metrics each under their own key: reports and their statistics are keyed by it, and the
+ * stats service keeps the first metric of a key (primary, then secondary, then guardrail), so a second one
+ * (a guardrail that is also a secondary metric, another definition under the primary's key) would vanish
+ * from every report without a word.
+ */
+function metricKeyIssues(flag: FlagInput): Issue[] {
+  const roles = new Map<string, string>();
+  if (flag.primaryMetric) roles.set(flag.primaryMetric.key, "the primary metric");
+  const issues: Issue[] = [];
+  for (const [list, role] of [
+    ["secondaryMetrics", "a secondary metric"],
+    ["guardrailMetrics", "a guardrail metric"],
+  ] as const)
+    flag[list].forEach((metric, i) => {
+      const taken = roles.get(metric.key);
+      if (taken)
+        issues.push({
+          path: [list, String(i), "key"],
+          message: `metric key '${metric.key}' is already ${taken}: each metric of an experiment has its own key`,
+        });
+      else roles.set(metric.key, role);
+    });
+  return issues;
+}
+
 export interface ProjectView {
   /** Every other flag of the project, by key (prerequisites and cycles are checked against them). */
   flags: ReadonlyMap<string, Pick<FlagInput, "key" | "variants" | "prerequisites">>;
@@ -87,6 +113,7 @@ export function validateFlag(flag: FlagInput, project: ProjectView): Issue[] {
       issues.push({ path: ["segments", String(i), "segment"], message: `unknown segment '${segment.segment}'` });
   });
   issues.push(...regexLimitIssues(flag));
+  issues.push(...metricKeyIssues(flag));
 
   flag.variants.forEach((variant, i) => {
     for (const problem of pageTargetProblems(variant.payload))

@@ -39,24 +39,31 @@ export function selectValue(target: Target, path: readonly string[]): unknown {
   return value ?? undefined;
 }
 
-/** At most this many memoised values of each kind (context paths, conditions) per isolate. */
-const MAX_SLOTS = 4096;
+/** At most this many memoised names of each kind (context paths, conditions) per isolate. */
+export const MAX_SLOTS = 4096;
 
 /**
  * Values computed at most once per evaluation, each under a name: a slot per name, shared by
  * every compiled set of the isolate (the same name must always compute the same value from
- * the same context), stamped with the evaluation's number. Bounded: past MAX_SLOTS names,
- * values are computed every time.
+ * the same context), stamped with the evaluation's number. Bounded: past MAX_SLOTS names, the
+ * names start over in fresh slots. Closures compiled before keep the slots they captured (so
+ * a set still in use keeps memoising, and never shares a slot with a later name); the old
+ * slots are freed with the last set using them. A long-lived isolate serving many
+ * deployments holds at most MAX_SLOTS names, and the sets it compiles now memoise.
  */
 class PerEvaluation {
-  private readonly slotOf = new Map<string, number>();
-  private readonly stamps = new Float64Array(MAX_SLOTS); // 0: never read; evaluations are numbered from 1
-  private readonly values: unknown[] = new Array(MAX_SLOTS).fill(undefined);
+  private slotOf = new Map<string, number>();
+  private stamps = new Float64Array(MAX_SLOTS); // 0: never read; evaluations are numbered from 1
+  private values: unknown[] = new Array(MAX_SLOTS).fill(undefined);
 
   memoize<T>(name: string, compute: (target: Target) => T): (target: Target) => T {
     let slot = this.slotOf.get(name);
     if (slot === undefined) {
-      if (this.slotOf.size >= MAX_SLOTS) return compute;
+      if (this.slotOf.size >= MAX_SLOTS) {
+        this.slotOf = new Map();
+        this.stamps = new Float64Array(MAX_SLOTS);
+        this.values = new Array(MAX_SLOTS).fill(undefined);
+      }
       this.slotOf.set(name, (slot = this.slotOf.size));
     }
     const at = slot;

@@ -16,6 +16,7 @@
  * | `MHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a catalog metric                |
  * | `PROJECT#<project>`   | `SEGMENT#<key>`    | reusable segment, current version                 |
  * | `SHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a segment                       |
+ * | `GHISTORY#<p>#<key>`  | `V#<version>`      | a past version of a group                         |
  * | `TOKENS`              | `<sha-256>`        | admin token (hash only), role and scope           |
  *
  * Records keep their JSON in `data`, next to the few attributes that conditions and
@@ -68,6 +69,10 @@ export const keys = {
     pk: `SHISTORY#${project}#${segment}`,
     sk: versionSk(version),
   }),
+  groupHistory: (project: string, group: string, version: number) => ({
+    pk: `GHISTORY#${project}#${group}`,
+    sk: versionSk(version),
+  }),
   token: (hash: string) => ({ pk: "TOKENS", sk: hash }),
 };
 
@@ -99,6 +104,7 @@ export const prefixes = {
     pk: `SHISTORY#${project}#${segment}`,
     prefix: "V#",
   }),
+  groupHistory: (project: string, group: string): KeyPrefix => ({ pk: `GHISTORY#${project}#${group}`, prefix: "V#" }),
   tokens: (): KeyPrefix => ({ pk: "TOKENS", prefix: "" }),
 };
 

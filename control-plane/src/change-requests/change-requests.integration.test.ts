@@ -92,6 +92,12 @@ afterAll(async () => {
 describe("change requests", () => {
   it("required review blocks a direct edit with a 403 naming change requests", async () => {
     expect((await alice("POST", "/projects/rev/flags", release("banner", ["staging"]))).status).toBe(201);
+    // A careless admin's typo would guard nothing while looking guarded: refused, the policy unchanged.
+    const typo = await admin("PUT", "/projects/rev/review-policy", { project: false, deployments: ["prodution"] });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toMatch(/names no deployment of rev: prodution/);
+    expect(typo.body.error.details.unknownDeployments).toEqual(["prodution"]);
+    expect((await admin("GET", "/projects/rev/review-policy")).body).toMatchObject({ project: false, deployments: [] });
     const policy = await admin("PUT", "/projects/rev/review-policy", { project: false, deployments: ["production"] });
     expect(policy.status).toBe(200);
 
@@ -471,8 +477,18 @@ describe("group change requests", () => {
     expect(refused.body.error.details.currentVersion).toBe(3);
     const groups = (await reviewer("GET", "/projects/grprev/groups")).body as Array<{ key: string }>;
     expect(groups.find((g) => g.key === "hold")).toMatchObject({ version: 3, percentage: 30 });
-    // A request on a version the group has left is refused when opened: groups keep no history to diff against.
-    expect((await request({ key: "hold", ...hold }, { baseVersion: 1 })).status).toBe(409);
+    // A request on a version the group has left opens against that version's history, conflicting.
+    const old = await request({ key: "hold", ...hold, percentage: 10 }, { baseVersion: 1 });
+    expect(old.status, JSON.stringify(old.body)).toBe(201);
+    expect(old.body).toMatchObject({ baseVersion: 1, conflicting: true });
+    expect(old.body.diff).toEqual([{ type: "CHANGE", path: ["percentage"], value: 10, oldValue: 5 }]);
+    expect(
+      (await author("POST", `/projects/grprev/change-requests/${old.body.id}/reject`, { comment: "old" })).status,
+    ).toBe(200);
+    // One on a version the group has not reached is no missing version (404) but a conflict, as a stale one.
+    const ahead = await request({ key: "hold", ...hold, percentage: 10 }, { baseVersion: 77 });
+    expect(ahead.status, JSON.stringify(ahead.body)).toBe(409);
+    expect(ahead.body.error.details.currentVersion).toBe(3);
 
     // An editor cannot bypass; an admin can, and the reason is recorded.
     const editorBypass = await author(
@@ -492,6 +508,71 @@ describe("group change requests", () => {
     );
     expect(bypassed.status).toBe(200);
     await expectBypassRecorded("grprev", { group: "hold" }, 4, "Incident 8");
+  });
+
+  it("keeps every version of a group: the audit names both people, and a past one is restored", async () => {
+    const versions = await reviewer("GET", "/projects/grprev/groups/hold/versions");
+    expect(versions.status, JSON.stringify(versions.body)).toBe(200);
+    expect(versions.body.map((e: { version: number }) => e.version)).toEqual([1, 2, 3, 4]);
+    expect(versions.body[0]).toMatchObject({ action: "create", actor: "alice", diff: [], group: { percentage: 5 } });
+    expect(versions.body[1]).toMatchObject({
+      action: "update",
+      actor: reviewedActor({ author: "alice" }, "bob"),
+      diff: [{ type: "CHANGE", path: ["percentage"], value: 30, oldValue: 5 }],
+      group: { version: 2, percentage: 30 },
+    });
+    expect((await reviewer("GET", "/projects/grprev/groups/hold/versions/2")).body.group.percentage).toBe(30);
+    expect((await reviewer("GET", "/projects/grprev/groups/hold/versions/99")).status).toBe(404);
+    expect((await reviewer("GET", "/projects/grprev/groups/nothing/versions")).status).toBe(404);
+
+    // Restoring is a write like any other: an editor's is refused on a guarded group, an admin's bypass passes.
+    expect((await author("POST", "/projects/grprev/groups/hold/versions/2/restore", { version: 4 })).status).toBe(403);
+    const restored = await admin(
+      "POST",
+      "/projects/grprev/groups/hold/versions/2/restore",
+      { version: 4 },
+      { "x-review-bypass": "Incident 8 over" },
+    );
+    expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+    expect(restored.body).toMatchObject({ version: 5, percentage: 30 });
+    expect(restored.headers.get("etag")).toBe('"5"');
+    const entry = (await reviewer("GET", "/projects/grprev/groups/hold/versions/5")).body;
+    expect(entry).toMatchObject({ action: "restore v2", diff: [{ path: ["percentage"], value: 30, oldValue: 0 }] });
+    // A stale restore (the version read has moved on) changes nothing.
+    const stale = await admin(
+      "POST",
+      "/projects/grprev/groups/hold/versions/1/restore",
+      { version: 4 },
+      { "x-review-bypass": "late" },
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.details.currentVersion).toBe(5);
+  });
+
+  it("answers a retried group write that landed with what it made, never a 409 or a 428", async () => {
+    // A PUT's answer lost after it landed: the client sends it again as it was.
+    const create = () => author("PUT", "/projects/grprev/groups/retry", { kind: "mutex", description: "m" });
+    const created = await create();
+    expect(created.status).toBe(200);
+    const again = await create();
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ version: 1 });
+    const edit = () => author("PUT", "/projects/grprev/groups/retry", { kind: "mutex", description: "n", version: 1 });
+    expect((await edit()).body).toMatchObject({ version: 2, description: "n" });
+    const edited = await edit();
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    expect(edited.body).toMatchObject({ version: 2, description: "n" });
+    // Another writer's identical body is no retry of theirs: a conflict, and a create without a version still asks one.
+    const other = await reviewer("PUT", "/projects/grprev/groups/retry", {
+      kind: "mutex",
+      description: "n",
+      version: 1,
+    });
+    expect(other.status).toBe(409);
+    expect((await author("PUT", "/projects/grprev/groups/retry", { kind: "mutex", description: "o" })).status).toBe(
+      428,
+    );
+    expect((await reviewer("GET", "/projects/grprev/groups/retry/versions")).body).toHaveLength(2);
   });
 });
 

@@ -126,6 +126,8 @@ export interface ChangeRequestServiceOptions {
   flags: FlagService;
   segments: SegmentService;
   groups: GroupService;
+  /** The project's deployments: a policy may name only these. */
+  deploymentKeys: (project: string) => Promise<string[]>;
   now?: () => number;
   /** Told of each request opened, applied, rejected or found conflicting (the project's webhooks). */
   notify?: (project: string, event: EventInput) => Promise<void>;
@@ -136,6 +138,7 @@ export function createChangeRequestService({
   flags,
   segments,
   groups,
+  deploymentKeys,
   now = Date.now,
   notify,
 }: ChangeRequestServiceOptions) {
@@ -227,10 +230,7 @@ export function createChangeRequestService({
     if (what) await notify?.(request.project, event(request, what));
   }
 
-  /**
-   * A segment's or group's request (kind `update` only): its diff from the version it is made
-   * on. A group keeps no history: its request is made on the version it is at.
-   */
+  /** A segment's or group's request (kind `update` only): its diff from the version it is made on. */
   async function describeDependent(project: string, input: ChangeRequestInput, target: Dependent) {
     const [kind, key] = kindAndKey(target);
     if (input.kind !== "update")
@@ -241,7 +241,7 @@ export function createChangeRequestService({
     const next = ("segment" in target ? segmentSchema : groupSchema).parse(input.input);
     if (next.key !== key)
       throw new ApiError({ status: 400, message: `input.key '${next.key}' is not the ${kind} '${key}'` });
-    const baseVersion = input.baseVersion ?? current.version;
+    const baseVersion = notAhead(input.baseVersion ?? current.version, current.version, `${kind} ${key}`);
     let base: Segment | Group;
     if ("segment" in target)
       base = definitionOf(
@@ -249,13 +249,10 @@ export function createChangeRequestService({
           ? (current as StoredSegment)
           : (await segments.version(project, key, baseVersion)).segment,
       );
-    else if (baseVersion === current.version) base = groupSchema.parse(current);
     else
-      throw new ApiError({
-        status: 409,
-        message: `Group ${key} is at version ${current.version}, not ${baseVersion} (groups keep no history): read it again`,
-        details: { currentVersion: current.version },
-      });
+      base = groupSchema.parse(
+        baseVersion === current.version ? current : (await groups.version(project, key, baseVersion)).group,
+      );
     const changes = diff(base, next);
     if (changes.length === 0) throw new ApiError({ status: 400, message: "The request changes nothing" });
     return { version: current.version, baseVersion, changes, input: next };
@@ -273,7 +270,7 @@ export function createChangeRequestService({
       return { version: 0, baseVersion: 0, changes: diff({}, next), input: next };
     }
     if (!current) throw new ApiError({ status: 404, message: `No flag ${input.flag}` });
-    const baseVersion = input.baseVersion ?? current.version;
+    const baseVersion = notAhead(input.baseVersion ?? current.version, current.version, input.flag);
     if (input.kind === "update") {
       if (!input.input)
         throw new ApiError({ status: 400, message: "An update request needs `input`, the flag as it will be" });
@@ -305,13 +302,7 @@ export function createChangeRequestService({
   async function applyChange(request: ChangeRequest, actor: string): Promise<{ version: number }> {
     const { project } = request;
     if (request.segment) return segments.update(project, request.input as Segment, request.baseVersion, actor);
-    if (request.group) {
-      const input = request.input as Group;
-      // A retried approval whose save landed (the group is the reviewed one, one version on): that save.
-      const now = await orMissing(groups.get(project, request.group));
-      if (now?.version === request.baseVersion + 1 && diff(groupSchema.parse(now), input).length === 0) return now;
-      return groups.save(project, input, () => request.baseVersion);
-    }
+    if (request.group) return groups.update(project, request.input as Group, request.baseVersion, actor);
     const flag = request.flag!;
     const input = request.input as FlagWrite;
     if (request.kind === "create") return flags.create(project, input, actor);
@@ -326,6 +317,15 @@ export function createChangeRequestService({
     dependentReviewRequired,
 
     async setPolicy(project: string, next: Pick<ReviewPolicy, "project" | "deployments">, actor: string) {
+      // A misspelt deployment would guard nothing while the admin believes it guarded: refused.
+      const known = new Set(await deploymentKeys(project));
+      const unknown = next.deployments.filter((d) => !known.has(d));
+      if (unknown.length > 0)
+        throw new ApiError({
+          status: 400,
+          message: `The review policy names no deployment of ${project}: ${unknown.join(", ")} (create it first)`,
+          details: { unknownDeployments: unknown },
+        });
       const existing = await readItem<ReviewPolicy>(db, policyKey(project));
       const record: ReviewPolicy = { ...next, updatedBy: actor, updatedAt: iso() };
       if (!(await writeItem(db, policyKey(project), record, existing?.rev)))
@@ -472,6 +472,17 @@ export function createChangeRequestService({
       await save(request, undefined, "bypassed");
     },
   };
+}
+
+/** A request's base version, refused (409, as a stale one is) when ahead of the version the item has reached. */
+function notAhead(baseVersion: number, current: number, name: string): number {
+  if (baseVersion > current)
+    throw new ApiError({
+      status: 409,
+      message: `${name} is at version ${current}: a change cannot be made on version ${baseVersion}`,
+      details: { currentVersion: current },
+    });
+  return baseVersion;
 }
 
 /** A lost version check, as the flag service reports it (a `currentVersion`), not a 409 of state. */

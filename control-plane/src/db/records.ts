@@ -89,6 +89,10 @@ export const historyEntrySchema = z.object({
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
+/** One past version of a group, with who changed it, when, how, and the diff. */
+export const groupHistoryEntrySchema = historyEntrySchema.omit({ flag: true }).extend({ group: storedGroupSchema });
+export type GroupHistoryEntry = z.infer<typeof groupHistoryEntrySchema>;
+
 /**
  * A metric of the project's catalog (`/projects/{p}/metrics`): a definition, versioned as
  * flags are. Experiments copy it when saved (with `catalog: {key, version}`), so editing it

@@ -6,14 +6,14 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import type { Flag } from "../../../shared/authoring/schema.js";
-import type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
+import type { Deployment, GroupHistoryEntry, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
 import { createMetricStore } from "./metric-store.js";
 import { createSegmentStore } from "../segments/segment-store.js";
 import { keys, prefixes, readRecord, readRecords } from "../../../shared/node/control-plane-table.js";
 import { queryAll, writeIf, type Db } from "../../../shared/node/dynamo.js";
 
-export type { Deployment, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
+export type { Deployment, GroupHistoryEntry, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 
 /** A conditional write lost to a concurrent one. */
 export class ConflictError extends Error {
@@ -285,6 +285,17 @@ export function createStore(db: Db) {
     putGroup: (project: string, group: StoredGroup, expected: number | undefined, writeId: string = randomUUID()) =>
       putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, writeId),
     listGroups: (project: string) => readRecords<StoredGroup>(db, prefixes.groups(project)),
+    putGroupHistory: (project: string, entry: GroupHistoryEntry) =>
+      client.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.groupHistory(project, entry.group.key, entry.version), data: JSON.stringify(entry) },
+        }),
+      ),
+    getGroupHistory: (project: string, group: string, version: number) =>
+      get<GroupHistoryEntry>(keys.groupHistory(project, group, version)),
+    listGroupHistory: (project: string, group: string) =>
+      readRecords<GroupHistoryEntry>(db, prefixes.groupHistory(project, group)),
 
     // Publishing state
     async getPublishState(project: string, deployment: string): Promise<PublishState | undefined> {

@@ -49,9 +49,7 @@ export const changeRequestSchema = z.object({
 const requestWriteSchema = z.object({
   flag: keySchema.optional().describe("The flag to change (or `segment`)"),
   segment: keySchema.optional().describe("The segment to change: kind `update`, `input` the segment as PUT takes it"),
-  group: keySchema
-    .optional()
-    .describe("The group to change: kind `update`, `input` the group with its `key`, on its current version"),
+  group: keySchema.optional().describe("The group to change: kind `update`, `input` the group with its `key`"),
   kind: z
     .enum(REQUEST_KINDS)
     .describe("create a flag, update its editable fields (or a segment's), or a lifecycle action"),

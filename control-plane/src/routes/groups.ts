@@ -1,9 +1,10 @@
-/** Mutual-exclusion groups and holdouts, project resources that flags join through `groups`. */
+/** Mutual-exclusion groups and holdouts, project resources that flags join through `groups`; their history and restore. */
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "zod";
 import { groupSchema, keySchema } from "../../../shared/authoring/schema.js";
 import { requireRole, type AuthEnv } from "../../../shared/node/admin-tokens.js";
 import type { DeploymentService } from "../services/deployments.js";
+import { groupHistoryEntrySchema } from "../db/records.js";
 import type { GroupService } from "../services/groups.js";
 import {
   body,
@@ -16,6 +17,7 @@ import {
   versionField,
   writeErrors,
 } from "./schemas.js";
+import { versionedRoutes } from "./versioned.js";
 
 export function groupRoutes(groups: GroupService, deployments: DeploymentService): OpenAPIHono<AuthEnv> {
   const app = new OpenAPIHono<AuthEnv>();
@@ -59,9 +61,25 @@ export function groupRoutes(groups: GroupService, deployments: DeploymentService
       const { project, group } = c.req.valid("param");
       await deployments.project(project);
       const { version, ...input } = c.req.valid("json");
-      const saved = await groups.save(project, { key: group, ...input }, () => expectedVersion(c, version));
+      const saved = await groups.save(
+        project,
+        { key: group, ...input },
+        () => expectedVersion(c, version),
+        c.var.principal.name,
+      );
       return c.json(saved, 200, { ETag: `"${saved.version}"` });
     },
   );
+
+  versionedRoutes(app, {
+    collection: "groups",
+    param: "group",
+    noun: "group",
+    tags,
+    entrySchema: groupHistoryEntrySchema,
+    resourceSchema: storedGroupSchema,
+    exampleVersion: 2,
+    service: groups,
+  });
   return app;
 }

@@ -84,6 +84,13 @@ export function transition(flag: Flag, action: FlagAction): FlagStatus {
 }
 
 /**
+ * A setting as the analysis reads it: an experiment stored without a default metric window
+ * has none (`"none"`, shared/authoring/schema.ts), so the two are one setting, never a change.
+ */
+const analysed = (flag: FlagInput, field: (typeof ANALYSIS_FIELDS)[number]): unknown =>
+  field === "defaultMetricWindow" ? (flag.defaultMetricWindow ?? "none") : (flag[field] ?? null);
+
+/**
  * A running experiment's analysis settings (metrics, method, confidence, MDE, correction,
  * bucketing unit) cannot change: past looks would be re-read under new rules (switching
  * the method rewrote a p of 0.016 into 4.6e-5). Stopping and starting again opens a new
@@ -93,7 +100,7 @@ function assertAnalysisUnchanged(previous: Flag, next: FlagInput): void {
   if (previous.status !== "running") return;
   for (const field of ANALYSIS_FIELDS) {
     if (field === "secondaryMetrics" || field === "guardrailMetrics") continue; // added and removed any time
-    if (diff({ value: previous[field] ?? null }, { value: next[field] ?? null }).length > 0) {
+    if (diff({ value: analysed(previous, field) }, { value: analysed(next, field) }).length > 0) {
       throw new ApiError({
         status: 409,
         message:

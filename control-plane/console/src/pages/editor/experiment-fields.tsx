@@ -42,6 +42,12 @@ export function ExperimentFields({
   const catalog =
     useLoad(() => api.get<CatalogMetric[]>(`/projects/${project}/metrics?archived=false`).catch(() => []), [project])
       .data ?? [];
+  // Each metric of an experiment has its own key (the API refuses a repeat): none is offered twice.
+  const usedKeys = new Set(
+    [draft.primaryMetric, ...draft.secondaryMetrics, ...draft.guardrailMetrics].flatMap((m) => (m ? [m.key] : [])),
+  );
+  let free = 1;
+  while (usedKeys.has(`metric-${free}`)) free++;
   const metricList = (field: "secondaryMetrics" | "guardrailMetrics", title: string) => (
     <fieldset data-metric-list={field}>
       <legend>{title}</legend>
@@ -59,9 +65,9 @@ export function ExperimentFields({
       ))}
       <AddMetric
         what={title.toLowerCase().replace(/ metrics$/, "")}
-        catalog={catalog.filter((c) => !draft[field].some((m) => m.key === c.key))}
+        catalog={catalog.filter((c) => !usedKeys.has(c.key))}
         onAdd={(m) => edit((d) => void d[field].push(m))}
-        nextKey={`metric-${draft[field].length + 1}`}
+        nextKey={`metric-${free}`}
       />
     </fieldset>
   );
