@@ -250,7 +250,11 @@ describe("a funnel metric added to a running experiment after its data", () => {
     await page.goto(`${stack.controlPlane.url}/#/projects/shop/flags/${FLAG}/results`);
     const section = page.locator("[data-metric=checkout-funnel]");
     await section.locator("table.list > tbody > tr").first().waitFor();
-    await expect.poll(() => section.locator(".added-later").textContent()).toMatch(/^added /);
+    await expect.poll(() => section.locator(".added-later").textContent()).toMatch(/^added .*\d:\d\d/); // day and time
+    // What the funnel measures, in full: every step and its conversion window, not only the first event.
+    expect(await section.locator("p.muted").first().textContent()).toBe(
+      "funnel view_item → add_to_cart → purchase, the last step within 24 h of the first",
+    );
     for (const v of ["control", "treatment"] as const) {
       const cells = await section.locator(`tr[data-variant=${v}] > td`).allTextContents();
       expect(Number(cells[1]!.replace(/,/g, ""))).toBe(expected[v].units);
@@ -268,6 +272,23 @@ describe("a funnel metric added to a running experiment after its data", () => {
     }
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "metrics-any-time-results");
+
+    // The catalog's live preview of the same funnel: every exposed unit, its conversion rate as a share too; a
+    // half-filled definition asks to be completed rather than saying there is no data.
+    await page.goto(`${stack.controlPlane.url}/#/projects/shop/metrics/new`);
+    await page.getByLabel("Metric: key", { exact: true }).fill("funnel-preview");
+    await page.getByLabel("Metric: type", { exact: true }).selectOption("funnel");
+    await page.getByLabel("Metric: step 1: event type", { exact: true }).fill(VIEW);
+    const preview = () => page.getByTestId("metric-preview").textContent();
+    await expect.poll(preview).toBe("Preview: complete the definition (every event type) to see its values");
+    await page.getByLabel("Metric: step 2: event type", { exact: true }).fill(CART);
+    await page.getByRole("button", { name: "Add step" }).click();
+    await page.getByLabel("Metric: step 3: event type", { exact: true }).fill(BUY);
+    await page.getByLabel("Metric: conversion window (hours)", { exact: true }).fill("24");
+    const rate = (expected.control.funnel + expected.treatment.funnel) / USERS;
+    await expect
+      .poll(preview, { timeout: 10_000 })
+      .toBe(`Preview: last 7 days: ${USERS} units, mean ${rate.toPrecision(4)} (${(rate * 100).toFixed(1)}% of units)`);
     await page.close();
   }, 60_000);
 });
