@@ -26,6 +26,7 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_RETENTION_DAYS } from "../shared/event-retention.js";
 import { TABLES, type ColumnType } from "../stats-lambda/src/event-store/columns.js";
 
 export interface ExperimentsStackProps extends StackProps {
@@ -221,8 +222,8 @@ export class ExperimentsStack extends Stack {
           prefix: EVENT_PREFIX,
           // Days older than a month are read rarely (a report's earlier periods): cheaper storage.
           transitions: [{ storageClass: StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
-          // The default retention (DEFAULT_RETENTION_DAYS); shorter per-project retention deletes earlier.
-          expiration: Duration.days(400),
+          // The longest retention a project may set; a shorter one deletes earlier (shared/event-retention.ts).
+          expiration: Duration.days(DEFAULT_RETENTION_DAYS),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         {

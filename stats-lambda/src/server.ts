@@ -3,10 +3,11 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { flagReader, keys, readRecord, tokenLookup } from "../../shared/node/control-plane-table.js";
 import { answerAfterBody } from "../../shared/node/answer-after-body.js";
+import { retentionDaysOf } from "../../shared/event-retention.js";
 import { createDb, ensureTable, type Db } from "../../shared/node/dynamo.js";
 import { createStatsApp } from "./app.js";
 import { createCatalog } from "./catalog.js";
-import { applyRetention, compact, DEFAULT_RETENTION_DAYS } from "./event-store/maintenance.js";
+import { applyRetention, compact } from "./event-store/maintenance.js";
 import { localSink } from "./event-store/sink.js";
 import { createEventStoreWriter, createWriterDuckDB, type EventStoreWriter } from "./event-store/writer.js";
 import { createStatsStore, type StatsStore } from "./store.js";
@@ -105,9 +106,9 @@ async function localEventStore(
   };
 }
 
-/** A project's event retention: its record's `eventRetentionDays` when a positive whole number, else the default. */
+/** A project's event retention, from its record (shared/event-retention.ts). */
 async function retentionDays(controlDb: Db, project: string): Promise<number> {
-  const found = await readRecord<{ eventRetentionDays?: unknown }>(controlDb, keys.project(project));
-  const days = found?.record.eventRetentionDays;
-  return typeof days === "number" && Number.isInteger(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
+  return retentionDaysOf(
+    (await readRecord<{ eventRetentionDays?: unknown }>(controlDb, keys.project(project)))?.record,
+  );
 }

@@ -250,7 +250,11 @@ describe("a funnel metric added to a running experiment after its data", () => {
     await page.goto(`${stack.controlPlane.url}/#/projects/shop/flags/${FLAG}/results`);
     const section = page.locator("[data-metric=checkout-funnel]");
     await section.locator("table.list > tbody > tr").first().waitFor();
-    await expect.poll(() => section.locator(".added-later").textContent()).toMatch(/^added /);
+    await expect.poll(() => section.locator(".added-later").textContent()).toMatch(/^added .*\d:\d\d/); // day and time
+    // What the funnel measures, in full: every step and its conversion window, not only the first event.
+    expect(await section.locator("p.muted").first().textContent()).toBe(
+      "funnel view_item → add_to_cart → purchase, the last step within 24 h of the first",
+    );
     for (const v of ["control", "treatment"] as const) {
       const cells = await section.locator(`tr[data-variant=${v}] > td`).allTextContents();
       expect(Number(cells[1]!.replace(/,/g, ""))).toBe(expected[v].units);
@@ -268,6 +272,7 @@ describe("a funnel metric added to a running experiment after its data", () => {
     }
     await section.scrollIntoViewIfNeeded();
     await screenshot(page, "metrics-any-time-results");
+
     await page.close();
   }, 60_000);
 });

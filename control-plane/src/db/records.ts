@@ -12,6 +12,7 @@ import {
   BREAKDOWN_PROPERTY_NAME,
   MAX_PROJECT_BREAKDOWN_PROPERTIES,
 } from "../../../shared/breakdown-properties.js";
+import { DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS } from "../../../shared/event-retention.js";
 
 /**
  * The user properties a project breaks results down by, beyond the built-in ones (country,
@@ -29,6 +30,9 @@ export const breakdownPropertiesSchema = z
   .max(MAX_PROJECT_BREAKDOWN_PROPERTIES)
   .refine((names) => new Set(names).size === names.length, { message: "names a property twice" });
 
+/** A project's event retention: whole days, at most the default the cloud bucket's lifecycle rule expires at. */
+export const eventRetentionDaysSchema = z.number().int().min(MIN_RETENTION_DAYS).max(DEFAULT_RETENTION_DAYS);
+
 export const projectSchema = z.object({
   key: z.string(),
   name: z.string(),
@@ -37,6 +41,8 @@ export const projectSchema = z.object({
   archivedAt: z.string().optional(),
   /** Extra user properties the edge keeps with each exposure, for breakdowns; none when absent. */
   breakdownProperties: breakdownPropertiesSchema.optional(),
+  /** Days the event store keeps the project's events; the default (shared/event-retention.ts) when absent. */
+  eventRetentionDays: eventRetentionDaysSchema.optional(),
 });
 export type Project = z.infer<typeof projectSchema>;
 

@@ -5,7 +5,8 @@ import { keySchema } from "../../../shared/authoring/schema.js";
 import { MAX_BREAKDOWN_VALUE_CHARS, MAX_PROJECT_BREAKDOWN_PROPERTIES } from "../../../shared/breakdown-properties.js";
 import { userFields } from "../../../shared/evaluation/user.js";
 import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
-import { breakdownPropertiesSchema } from "../db/records.js";
+import { DEFAULT_RETENTION_DAYS } from "../../../shared/event-retention.js";
+import { breakdownPropertiesSchema, eventRetentionDaysSchema } from "../db/records.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
   body,
@@ -114,6 +115,32 @@ export function projectRoutes(deployments: DeploymentService): OpenAPIHono<AuthE
     async (c) => {
       const { project } = c.req.valid("param");
       return c.json(await deployments.setBreakdownProperties(project, c.req.valid("json").properties), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/projects/{project}/event-retention",
+      summary: "Set how many days the event store keeps the project's events",
+      tags,
+      middleware: [requireRole("admin")] as const,
+      description:
+        "The stats service deletes the project's days (exposures and events) older than this many days at its next " +
+        `upkeep (every minute locally): 1–${DEFAULT_RETENTION_DAYS} whole days, \`null\` for the default ` +
+        `(${DEFAULT_RETENTION_DAYS}). Not longer: in the cloud the bucket expires every event after ` +
+        `${DEFAULT_RETENTION_DAYS} days. A report needs the days of its analysis period, so a retention shorter than ` +
+        "an experiment's runtime leaves it without its first days.",
+      request: {
+        params: projectParams,
+        ...body(z.strictObject({ days: eventRetentionDaysSchema.nullable() }), { days: 90 }),
+      },
+      responses: { 200: json(projectSchema, "The project, with its retention"), ...writeErrors },
+    }),
+    async (c) => {
+      const { project } = c.req.valid("param");
+      const { days } = c.req.valid("json");
+      return c.json(await deployments.setEventRetention(project, days ?? undefined), 200);
     },
   );
 

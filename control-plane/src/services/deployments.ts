@@ -92,6 +92,19 @@ export function createDeploymentService({
     },
 
     /**
+     * Sets how many days the event store keeps the project's events (`undefined`: the default).
+     * Nothing is published: the stats service reads it from the record at its next upkeep.
+     */
+    async setEventRetention(key: string, days: number | undefined): Promise<Project> {
+      const current = await project(key);
+      const { eventRetentionDays: _, ...rest } = current;
+      const next: Project = days === undefined ? rest : { ...rest, eventRetentionDays: days };
+      if (JSON.stringify(next) === JSON.stringify(current)) return current; // unchanged: a retry
+      await conflictTo409(() => store.replaceProject(current, next));
+      return next;
+    },
+
+    /**
      * Deletes an archived project, given its key again as confirmation, with everything in it: its flags (each
      * gets a last history entry, "delete project"), groups, deployments and their documents on the edge (the API
      * keys stop working at once). Returns what was deleted.

@@ -14,8 +14,6 @@ import { TABLES, type TableName } from "./columns.js";
 import { DATE_SEGMENT, dayOf, digest, projectOfSegment, sqlString } from "./paths.js";
 import { localSink } from "./sink.js";
 
-/** Retention when a project sets none (`eventRetentionDays` on its record). */
-export const DEFAULT_RETENTION_DAYS = 400;
 /** A partition is compacted once it holds this many files. */
 export const COMPACT_AT_FILES = 8;
 
@@ -91,7 +89,7 @@ export async function compact(
 
 export interface RetentionOptions {
   now: number;
-  /** The project's retention in days (its record's `eventRetentionDays`, else DEFAULT_RETENTION_DAYS). */
+  /** The project's retention in days (shared/event-retention.ts). */
   retentionDays(project: string): Promise<number>;
 }
 

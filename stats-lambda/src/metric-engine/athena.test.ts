@@ -11,6 +11,7 @@
  */
 import { TrinoSQL } from "dt-sql-parser";
 import { expect, test } from "vitest";
+import { FILTER_OPERATORS, type FilterOperator } from "../../../shared/metrics/definition.js";
 import { compileMetricQuery } from "./compile.js";
 import { athena, duckdb } from "./dialect.js";
 import { referenceAggregates } from "./reference.test-support.js";
@@ -52,6 +53,35 @@ test.each([
   expect(parser.validate(sql)).toEqual([]);
   // The grammar does refuse what Trino cannot parse (a syntax check: it knows no function names).
   expect(parser.validate(sql.replace("GROUP BY day_no, variant, metric", "GROUP day_no"))).not.toEqual([]);
+});
+
+test("every filter operator, on event properties, user columns and configured user properties, parses as Trino", () => {
+  const valueFor = (op: FilterOperator) =>
+    op === "in" || op === "not_in"
+      ? ["a'", 2]
+      : op === "is_set"
+        ? undefined
+        : op.includes("<") || op.includes(">")
+          ? 3
+          : "x";
+  const targets = [
+    { scope: "event", property: `it's "n"` },
+    { scope: "user", property: "country" }, // a column of the store
+    { scope: "user", property: "plan" }, // in the exposure's user_properties JSON
+  ];
+  const metrics = FILTER_OPERATORS.flatMap((op, i) =>
+    targets.map((target, j) =>
+      metric({
+        key: `m${i}-${j}`,
+        type: "unique_conversions",
+        eventType: "buy",
+        filters: [{ ...target, op, ...(valueFor(op) === undefined ? {} : { value: valueFor(op) }) }],
+      }),
+    ),
+  );
+  const sql = compileMetricQuery(query(metrics), athena);
+  for (const op of ["<=", ">=", "<", ">"]) expect(sql).toContain(` ${op} CAST('3' AS DOUBLE)`);
+  expect(new TrinoSQL().validate(sql)).toEqual([]);
 });
 
 test("where the dialects agree the SQL is the same, and the Athena text runs on DuckDB", async () => {

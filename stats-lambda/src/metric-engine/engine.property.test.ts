@@ -1,6 +1,7 @@
 /**
- * Property test: on random stores (units exposed in one or two variants, at random times,
- * some untrusted or in another period; events of three types with random properties, some
+ * Property test: on random stores (units bucketed by user, device or group, a company whose
+ * members' events all count; exposed in one or two variants, at random times, some untrusted
+ * or in another period; events of three types with random properties, some
  * before the exposure, some duplicated) and random metrics of every type, with filters,
  * windows and caps, the engine's rows equal the plain TypeScript reference's, exactly.
  */
@@ -63,9 +64,16 @@ const filterArb = fc.oneof(
   fc.record({
     scope: fc.constant("user"),
     property: fc.constant("country"),
-    op: fc.constant("="),
-    value: fc.constant("DE"),
+    op: fc.constantFrom("=", "!=", "contains"),
+    value: fc.constantFrom("DE", "de"),
   }),
+  fc.record({
+    scope: fc.constant("user"),
+    property: fc.constant("country"),
+    op: fc.constantFrom("in", "not_in"),
+    value: fc.constant(["DE", "FR"]),
+  }),
+  fc.record({ scope: fc.constant("user"), property: fc.constant("country"), op: fc.constant("is_set") }),
 );
 const filters = fc.array(filterArb, { maxLength: 2 });
 const windowArb = fc.option(
@@ -109,12 +117,14 @@ test("the engine equals the reference on random stores and metrics", async () =>
       fc.array(exposureArb, { minLength: 3, maxLength: 10 }),
       fc.array(eventArb, { minLength: 10, maxLength: 40 }),
       fc.array(metricArb, { minLength: 1, maxLength: 3 }),
-      fc.constantFrom("user_id", "device_id"),
+      fc.constantFrom("user_id", "device_id", "group"),
       fc.option(fc.constantFrom(40, 60), { nil: undefined }),
       async (xs, evs, ms, unit, stopHours) => {
         const metrics = ms.map((m, i) =>
           metric({ key: `m${i}`, ...m, ...(needsProperty(m) ? { property: "v" } : {}) }),
         );
+        // Group bucketing: the units are companies, each exposure and event one of several members'.
+        const company = (name: string) => JSON.stringify({ company: name });
         const exposures: ExposureRow[] = xs.map((x, i) => ({
           id: `x${i}`,
           project: "p",
@@ -122,8 +132,9 @@ test("the engine equals the reference on random stores and metrics", async () =>
           analysis_period: x.period,
           variant: x.variant,
           unit_id: x.unit,
-          user_id: unit === "user_id" ? x.unit : null,
+          user_id: unit === "user_id" ? x.unit : unit === "group" ? `member-${i % 3}` : null,
           device_id: unit === "device_id" ? x.unit : null,
+          groups: unit === "group" ? company(x.unit) : null,
           allocation: x.allocation,
           country: x.country,
           time: x.time,
@@ -134,15 +145,16 @@ test("the engine equals the reference on random stores and metrics", async () =>
             id: `e${i}`,
             project: "p",
             event_type: e.type,
-            user_id: unit === "user_id" ? e.unit : null,
+            user_id: unit === "user_id" ? e.unit : unit === "group" ? `member-${i % 4}` : null,
             device_id: unit === "device_id" ? e.unit : `d-${e.unit}`,
+            groups: unit === "group" ? company(e.unit) : null,
             time: e.time,
             event_properties: JSON.stringify({ v: e.v, plan: e.plan }),
           };
           return e.duplicate ? [row, { ...row }] : [row];
         });
         const q = query(metrics, {
-          bucketing: { unit },
+          bucketing: unit === "group" ? { unit, groupType: "company" } : { unit },
           from: T0 - DAY,
           until: stopHours === undefined ? undefined : T0 + stopHours * HOUR,
         });

@@ -4,6 +4,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { beforeAll, describe, expect, test } from "vitest";
+import type { ExposureRow } from "./reference.test-support.js";
 import {
   canonical,
   connect,
@@ -269,6 +270,98 @@ describe("metric types", () => {
     expect(units(engine, "control", "f")).toBe(2); // inOrder, secondTry
   });
 
+  test("funnels of 4 and 5 steps: every step in order, repeats and skips, the conversion window", async () => {
+    const funnel = (key: string, types: string[]) =>
+      metric({ key, type: "funnel", steps: types.map((eventType) => ({ eventType })), conversionWindowHours: 10 });
+    const five = funnel("f5", ["a", "b", "c", "d", "e"]);
+    const four = funnel("f4", ["a", "b", "c", "d"]);
+    const plans: Record<string, Array<[string, number]>> = {
+      all: [
+        ["a", 1],
+        ["b", 2],
+        ["c", 3],
+        ["d", 4],
+        ["e", 5],
+      ], // both
+      fourOnly: [
+        ["a", 1],
+        ["b", 2],
+        ["c", 3],
+        ["d", 4],
+      ], // f4 only
+      skipped: [
+        ["a", 1],
+        ["b", 2],
+        ["d", 3],
+        ["c", 4],
+        ["e", 5],
+      ], // d before c: neither
+      lastTooLate: [
+        ["a", 1],
+        ["b", 2],
+        ["c", 3],
+        ["d", 4],
+        ["e", 12],
+      ], // e 11 h after a: f4 only
+      repeats: [
+        ["a", 1],
+        ["a", 2],
+        ["b", 3],
+        ["b", 4],
+        ["c", 5],
+        ["d", 6],
+        ["e", 7],
+      ], // both
+    };
+    const exposures = Object.keys(plans).map((name) => exposure(name, "control", T0));
+    const events = Object.entries(plans).flatMap(([name, list]) =>
+      list.map(([type, hours]) => event(name, type, T0 + hours * HOUR)),
+    );
+    const { engine, reference } = await engineAndReference(db, query([five, four]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "f5")).toBe(2); // all, repeats
+    expect(units(engine, "control", "f4")).toBe(4); // all, fourOnly, lastTooLate, repeats
+  });
+
+  test("funnels by device then user id, and by group: whose events make the steps", async () => {
+    const funnel = metric({ key: "f", type: "funnel", steps: [{ eventType: "view" }, { eventType: "buy" }] });
+    // Viewed on a device before signing in, bought signed in on it.
+    const device = [exposure("dev1", "control", T0, { user_id: null, device_id: "dev1" })];
+    const deviceEvents = [
+      event(undefined, "view", T0 + HOUR, undefined, { device_id: "dev1" }),
+      event("user1", "buy", T0 + 2 * HOUR, undefined, { device_id: "dev1" }),
+    ];
+    const byUser = await engineAndReference(db, query([funnel]), device, deviceEvents);
+    expect(byUser.engine).toEqual(byUser.reference);
+    expect(units(byUser.engine, "control", "f")).toBe(0); // the purchase is user1's, not the device's
+    const byDevice = await engineAndReference(
+      db,
+      query([funnel], { bucketing: { unit: "device_id" } }),
+      device,
+      deviceEvents,
+    );
+    expect(byDevice.engine).toEqual(byDevice.reference);
+    expect(units(byDevice.engine, "control", "f")).toBe(1);
+
+    // A company converts when one member views and another buys after.
+    const groups = (name: string) => JSON.stringify({ company: name });
+    const q = query([funnel], { bucketing: { unit: "group", groupType: "company" } });
+    const companies = [
+      exposure("acme", "treatment", T0, { user_id: "ann", groups: groups("acme") }),
+      exposure("globex", "treatment", T0, { user_id: "cat", groups: groups("globex") }),
+    ];
+    const companyEvents = [
+      event("ann", "view", T0 + HOUR, undefined, { groups: groups("acme") }),
+      event("bob", "buy", T0 + 2 * HOUR, undefined, { groups: groups("acme") }),
+      event("cat", "buy", T0 + HOUR, undefined, { groups: groups("globex") }), // bought before viewing
+      event("dan", "view", T0 + 2 * HOUR, undefined, { groups: groups("globex") }),
+    ];
+    const byGroup = await engineAndReference(db, q, companies, companyEvents);
+    expect(byGroup.engine).toEqual(byGroup.reference);
+    expect(units(byGroup.engine, "treatment", "f")).toBe(1); // acme
+    expect(total(byGroup.engine, "treatment", "$exposures").n).toBe(2);
+  });
+
   test("retention on day N and within N days, at the edges of each day", async () => {
     const onDay = metric({ key: "d1", type: "retention", eventType: "open", day: 1 });
     const within = metric({ key: "w3", type: "retention", eventType: "open", day: 3, mode: "within" });
@@ -367,6 +460,48 @@ describe("filters", () => {
     const conv = metric({ key: "c", type: "unique_conversions", eventType: "buy", filters: [filter] });
     const exposures = props.map((_, i) => exposure(`u${i}`, "control", T0));
     const events = props.map((p, i) => event(`u${i}`, "buy", T0 + HOUR, i === 0 ? { ...p, "a'b\"c": 'it\'s "x"' } : p));
+    const { engine, reference } = await engineAndReference(db, query([conv]), exposures, events);
+    expect(engine).toEqual(reference);
+    expect(units(engine, "control", "c")).toBe(expected);
+  });
+
+  // Every operator on user properties as recorded with the exposure: a built-in column (country,
+  // app_version) and a project-configured one (in the exposure's user_properties JSON).
+  const users: Array<Partial<ExposureRow>> = [
+    { country: "DE", app_version: "2.1", user_properties: JSON.stringify({ tier: "Pro", seats: 5 }) },
+    { country: "FR", app_version: "10", user_properties: JSON.stringify({ tier: "basic", seats: 12.5 }) },
+    { country: null, app_version: "1.9", user_properties: JSON.stringify({ tier: "pro-max", seats: "7" }) },
+    { country: "de", user_properties: JSON.stringify({ seats: null }) },
+    {},
+  ];
+  const userCases: Array<[string, unknown, number]> = [
+    ["= (a column)", { property: "country", op: "=", value: "DE" }, 1], // case-sensitive: not "de"
+    ["!= (a column)", { property: "country", op: "!=", value: "DE" }, 4],
+    ["in (a column)", { property: "country", op: "in", value: ["DE", "FR"] }, 2],
+    ["not_in (a column)", { property: "country", op: "not_in", value: ["DE", "FR"] }, 3],
+    ["contains (a column)", { property: "country", op: "contains", value: "dE" }, 2],
+    ["> (a column)", { property: "app_version", op: ">", value: 2 }, 2],
+    ["is_set (a column)", { property: "country", op: "is_set" }, 3],
+    ["=", { property: "tier", op: "=", value: "Pro" }, 1],
+    ["!=", { property: "tier", op: "!=", value: "Pro" }, 4],
+    ["in", { property: "tier", op: "in", value: ["basic", "pro-max"] }, 2],
+    ["not_in", { property: "tier", op: "not_in", value: ["basic", "pro-max"] }, 3],
+    ["contains", { property: "tier", op: "contains", value: "PRO" }, 2],
+    ["<", { property: "seats", op: "<", value: 7 }, 1],
+    ["<=", { property: "seats", op: "<=", value: 7 }, 2],
+    [">", { property: "seats", op: ">", value: "7" }, 1],
+    [">=", { property: "seats", op: ">=", value: 5 }, 3],
+    ["is_set", { property: "seats", op: "is_set" }, 3], // a JSON null is not set
+  ];
+  test.each(userCases)("user property %s", async (_, filter, expected) => {
+    const conv = metric({
+      key: "c",
+      type: "unique_conversions",
+      eventType: "buy",
+      filters: [{ scope: "user", ...(filter as object) }],
+    });
+    const exposures = users.map((u, i) => exposure(`u${i}`, "control", T0, u));
+    const events = users.map((_, i) => event(`u${i}`, "buy", T0 + HOUR));
     const { engine, reference } = await engineAndReference(db, query([conv]), exposures, events);
     expect(engine).toEqual(reference);
     expect(units(engine, "control", "c")).toBe(expected);

@@ -61,13 +61,26 @@ export function useEventTypes(project: string): EventTypeInfo[] {
 /** One line saying what a metric measures. */
 export function describeMetric(metric: Metric): string {
   const m = metric as Draft;
-  const on = (s: Selector) => `${s.eventType}${(s.filters ?? []).length ? ` (${s.filters!.length} filters)` : ""}`;
-  const window = m["window"]?.endHours ? ` within ${m["window"].endHours} h` : "";
+  const on = (s: Selector) => {
+    const n = (s.filters ?? []).length;
+    return `${s.eventType}${n ? ` (${n} filter${n === 1 ? "" : "s"})` : ""}`;
+  };
+  const [start, end] = [m["window"]?.startHours ?? 0, m["window"]?.endHours];
+  const window =
+    end === undefined
+      ? start > 0
+        ? `; from ${start} h after each unit's exposure`
+        : ""
+      : start > 0
+        ? `; from ${start} to ${end} h after each unit's exposure`
+        : `; in each unit's first ${end} h after exposure`;
   switch (metric.type) {
     case "ratio":
       return `ratio of ${on(m["numerator"])} to ${on(m["denominator"])}${window}`;
     case "funnel":
-      return `funnel ${(m["steps"] as Selector[]).map((s) => s.eventType).join(" → ")}${window}`;
+      return `funnel ${(m["steps"] as Selector[]).map(on).join(" → ")}${
+        m["conversionWindowHours"] ? `, the last step within ${m["conversionWindowHours"]} h of the first` : ""
+      }${window}`;
     case "retention":
       return `retention: ${on(m as Selector)} ${m["mode"] === "within" ? "within" : "on"} day ${m["day"]}`;
     default:

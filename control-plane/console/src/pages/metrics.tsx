@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
-import { api, statsApi } from "../api.js";
+import { api, ApiFailure, statsApi } from "../api.js";
 import { ConfirmButton, ErrorBanner, Loading, TextArea, useAction, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
 import type { CatalogMetric, Metric } from "../types.js";
@@ -196,6 +196,9 @@ function MetricEditorView({
   );
 }
 
+const isBinary = (metric: Metric) =>
+  metric.type === "unique_conversions" || metric.type === "funnel" || metric.type === "retention";
+
 interface PreviewResult {
   days: number;
   units: number;
@@ -204,7 +207,8 @@ interface PreviewResult {
 
 /** "Last 7 days: N units, mean x", recomputed a moment after the definition stops changing. */
 function Preview({ project, metric }: { project: string; metric: Metric }) {
-  const [result, setResult] = useState<PreviewResult | "none" | undefined>();
+  // "incomplete": the stats service refused the definition (400), as a half-filled form is.
+  const [result, setResult] = useState<PreviewResult | "none" | "incomplete" | undefined>();
   const body = JSON.stringify(metric);
   useEffect(() => {
     let current = true;
@@ -216,7 +220,8 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
         )
         .then(
           (r) => current && setResult(r),
-          () => current && setResult("none"),
+          (error: unknown) =>
+            current && setResult(error instanceof ApiFailure && error.status === 400 ? "incomplete" : "none"),
         );
     }, 400); // one request per pause in typing, not per keystroke
     return () => {
@@ -229,11 +234,16 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
       <strong>Preview: </strong>
       {result === undefined
         ? "computing…"
-        : result === "none" || result.units === 0
-          ? "no event data yet"
-          : `last ${result.days} days: ${result.units.toLocaleString()} units, mean ${
-              result.mean === null ? "—" : result.mean.toPrecision(4)
-            }`}
+        : result === "incomplete"
+          ? "complete the definition (every event type) to see its values"
+          : result === "none" || result.units === 0
+            ? "no event data yet"
+            : `last ${result.days} days: ${result.units.toLocaleString()} units, mean ${
+                result.mean === null ? "—" : result.mean.toPrecision(4)
+              }${
+                // A 0/1 metric's mean is the share of units that converted: say it as people read it.
+                result.mean !== null && isBinary(metric) ? ` (${(result.mean * 100).toFixed(1)}% of units)` : ""
+              }`}
     </output>
   );
 }

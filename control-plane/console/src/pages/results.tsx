@@ -6,7 +6,8 @@ import { BreakdownPanel } from "./breakdown.js";
 import { DayChart } from "../chart.js";
 import { Banner, Loading, Select, useLoad, when } from "../components.js";
 import { type Conclusion, conclude, progress } from "../conclusion.js";
-import type { Flag, MetricReport, Report, Verdict } from "../types.js";
+import type { Flag, Metric, MetricReport, Report, Verdict } from "../types.js";
+import { describeMetric } from "./metric-form.js";
 
 const VERDICT_TEXT: Record<Verdict, { icon: string; text: string; tone: string }> = {
   significant_positive: { icon: "▲", text: "Significant: better", tone: "good" },
@@ -178,7 +179,7 @@ function ReportView({ report, flag }: { report: Report; flag: Flag }) {
       )}
       <Plan report={report} conclusion={conclusion} />
       {report.metrics.map((metric) => (
-        <MetricView key={metric.key} metric={metric} />
+        <MetricView key={metric.key} metric={metric} definition={definitionIn(flag, metric)} />
       ))}
     </>
   );
@@ -263,12 +264,22 @@ function AddedLater({ metric }: { metric: MetricReport }) {
       class="tag added-later"
       title={`Added ${new Date(registeredAt).toLocaleString()}; computed over the whole period`}
     >
-      added {new Date(registeredAt).toLocaleDateString()}
+      added {new Date(registeredAt).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}
     </span>
   );
 }
 
-function MetricView({ metric }: { metric: MetricReport }) {
+/**
+ * The experiment's own definition of a reported metric, so the page can say what it measures in
+ * full (a funnel's steps, filters, window), not only its first event; none for a metric the
+ * experiment no longer has (removed since), which keeps the report's short description.
+ */
+function definitionIn(flag: Flag, metric: MetricReport): Metric | undefined {
+  const all = [flag.primaryMetric, ...(flag.secondaryMetrics ?? []), ...(flag.guardrailMetrics ?? [])];
+  return all.find((m) => m?.key === metric.key && m.type === metric.type);
+}
+
+function MetricView({ metric, definition }: { metric: MetricReport; definition: Metric | undefined }) {
   const control = metric.variants.find((v) => v.control);
   const treatments = metric.variants.filter((v) => !v.control);
   const days = metric.timeSeries.map((look) => look.day);
@@ -287,7 +298,13 @@ function MetricView({ metric }: { metric: MetricReport }) {
         {metric.name ?? metric.key} <span class="tag">{metric.role}</span> <AddedLater metric={metric} />
       </h2>
       <p class="muted">
-        {metric.type.replace(/_/g, " ")} of <code>{metric.eventType}</code>
+        {definition ? (
+          describeMetric(definition)
+        ) : (
+          <>
+            {metric.type.replace(/_/g, " ")} of <code>{metric.eventType}</code>
+          </>
+        )}
         {metric.direction === "decrease" ? " (lower is better)" : ""}
         {metric.cap && "percentile" in metric.cap
           ? `; capped at the ${metric.cap.percentile * 100}th percentile (${number(metric.cap.upper)})`
