@@ -6,6 +6,7 @@
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { keys, prefixes, readRecords } from "../../../shared/node/control-plane-table.js";
 import { writeIf, type Db } from "../../../shared/node/dynamo.js";
+import { historyRecords } from "./history-records.js";
 import type { CatalogMetric, MetricHistoryEntry } from "./records.js";
 
 /** The outcome of a conditional write: written, or lost to the version stored now (absent: no item). */
@@ -13,6 +14,11 @@ export type VersionedWrite = { written: true } | { written: false; current: numb
 
 export function createMetricStore(db: Db) {
   const { client, table: TableName } = db;
+  const history = historyRecords<MetricHistoryEntry>(db, {
+    key: keys.metricHistory,
+    prefix: prefixes.metricHistory,
+    resourceOf: (entry) => entry.metric.key,
+  });
 
   async function get<T>(key: Record<string, string>): Promise<T | undefined> {
     const { Item } = await client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
@@ -37,17 +43,9 @@ export function createMetricStore(db: Db) {
       if (written) return { written: true };
       return { written: false, current: (await get<CatalogMetric>(keys.metric(project, metric.key)))?.version };
     },
-    putMetricHistory: (project: string, entry: MetricHistoryEntry) =>
-      client.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.metricHistory(project, entry.metric.key, entry.version), data: JSON.stringify(entry) },
-        }),
-      ),
-    getMetricHistory: (project: string, key: string, version: number) =>
-      get<MetricHistoryEntry>(keys.metricHistory(project, key, version)),
-    listMetricHistory: (project: string, key: string) =>
-      readRecords<MetricHistoryEntry>(db, prefixes.metricHistory(project, key)),
+    putMetricHistory: history.put,
+    getMetricHistory: history.get,
+    listMetricHistory: history.list,
   };
 }
 

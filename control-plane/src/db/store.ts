@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Flag } from "../../../shared/authoring/schema.js";
 import type { Deployment, GroupHistoryEntry, HistoryEntry, Project, PublishState, StoredGroup } from "./records.js";
 import type { TokenRecord } from "../../../shared/node/admin-tokens.js";
+import { historyRecords } from "./history-records.js";
 import { createMetricStore } from "./metric-store.js";
 import { createSegmentStore } from "../segments/segment-store.js";
 import { keys, prefixes, readRecord, readRecords } from "../../../shared/node/control-plane-table.js";
@@ -32,6 +33,16 @@ export function createStore(db: Db) {
 
   /** The record under `key`, without the item's other attributes. */
   const get = async <T>(key: Record<string, string>): Promise<T | undefined> => (await readRecord<T>(db, key))?.record;
+  const flagHistory = historyRecords<HistoryEntry>(db, {
+    key: keys.history,
+    prefix: prefixes.history,
+    resourceOf: (entry) => entry.flag.key,
+  });
+  const groupHistory = historyRecords<GroupHistoryEntry>(db, {
+    key: keys.groupHistory,
+    prefix: prefixes.groupHistory,
+    resourceOf: (entry) => entry.group.key,
+  });
 
   async function getFlag(project: string, key: string): Promise<Flag | undefined> {
     return get<Flag>(keys.flag(project, key));
@@ -267,17 +278,9 @@ export function createStore(db: Db) {
     },
 
     // History (derived; idempotent per version)
-    putHistory: (project: string, entry: HistoryEntry) =>
-      client.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.history(project, entry.flag.key, entry.version), data: JSON.stringify(entry) },
-        }),
-      ),
-    async getHistory(project: string, flag: string, version: number): Promise<HistoryEntry | undefined> {
-      return get<HistoryEntry>(keys.history(project, flag, version));
-    },
-    listHistory: (project: string, flag: string) => readRecords<HistoryEntry>(db, prefixes.history(project, flag)),
+    putHistory: flagHistory.put,
+    getHistory: flagHistory.get,
+    listHistory: flagHistory.list,
 
     // Groups
     getGroup,
@@ -285,17 +288,9 @@ export function createStore(db: Db) {
     putGroup: (project: string, group: StoredGroup, expected: number | undefined, writeId: string = randomUUID()) =>
       putVersioned(keys.group(project, group.key), group, expected, `Group ${group.key}`, writeId),
     listGroups: (project: string) => readRecords<StoredGroup>(db, prefixes.groups(project)),
-    putGroupHistory: (project: string, entry: GroupHistoryEntry) =>
-      client.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.groupHistory(project, entry.group.key, entry.version), data: JSON.stringify(entry) },
-        }),
-      ),
-    getGroupHistory: (project: string, group: string, version: number) =>
-      get<GroupHistoryEntry>(keys.groupHistory(project, group, version)),
-    listGroupHistory: (project: string, group: string) =>
-      readRecords<GroupHistoryEntry>(db, prefixes.groupHistory(project, group)),
+    putGroupHistory: groupHistory.put,
+    getGroupHistory: groupHistory.get,
+    listGroupHistory: groupHistory.list,
 
     // Publishing state
     async getPublishState(project: string, deployment: string): Promise<PublishState | undefined> {

@@ -9,6 +9,7 @@ import { segmentSchema } from "../../../shared/authoring/segments.js";
 import { keys, prefixes, readRecords } from "../../../shared/node/control-plane-table.js";
 import { writeIf, type Db } from "../../../shared/node/dynamo.js";
 import { historyEntrySchema } from "../db/records.js";
+import { historyRecords } from "../db/history-records.js";
 import type { VersionedWrite } from "../db/metric-store.js";
 
 /** A segment as stored: the definition plus its version and last change. */
@@ -32,6 +33,11 @@ export const byKey = <T extends { key: string }>(records: readonly T[]): Map<str
 
 export function createSegmentStore(db: Db) {
   const { client, table: TableName } = db;
+  const history = historyRecords<SegmentHistoryEntry>(db, {
+    key: keys.segmentHistory,
+    prefix: prefixes.segmentHistory,
+    resourceOf: (entry) => entry.segment.key,
+  });
 
   async function get<T>(key: Record<string, string>): Promise<T | undefined> {
     const { Item } = await client.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
@@ -67,16 +73,8 @@ export function createSegmentStore(db: Db) {
           ExpressionAttributeValues: { ":version": version },
         }),
       ),
-    putSegmentHistory: (project: string, entry: SegmentHistoryEntry) =>
-      client.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.segmentHistory(project, entry.segment.key, entry.version), data: JSON.stringify(entry) },
-        }),
-      ),
-    getSegmentHistory: (project: string, key: string, version: number) =>
-      get<SegmentHistoryEntry>(keys.segmentHistory(project, key, version)),
-    listSegmentHistory: (project: string, key: string) =>
-      readRecords<SegmentHistoryEntry>(db, prefixes.segmentHistory(project, key)),
+    putSegmentHistory: history.put,
+    getSegmentHistory: history.get,
+    listSegmentHistory: history.list,
   };
 }
