@@ -5,16 +5,16 @@
  * event after that many days whatever a project asks (infra/stack.ts): a longer setting
  * would be a promise the store cannot keep.
  */
+import * as z from "zod";
+
 export const DEFAULT_RETENTION_DAYS = 400;
 export const MIN_RETENTION_DAYS = 1;
 
-/** A project record's retention: its `eventRetentionDays` when a whole number in range, else the default. */
+/** A project's event retention: whole days, at most the default the cloud bucket's lifecycle rule expires at. */
+export const eventRetentionDaysSchema = z.number().int().min(MIN_RETENTION_DAYS).max(DEFAULT_RETENTION_DAYS);
+
+/** A project record's retention: its `eventRetentionDays` when the API would accept it, else the default. */
 export function retentionDaysOf(record: { eventRetentionDays?: unknown } | undefined): number {
-  const days = record?.eventRetentionDays;
-  return typeof days === "number" &&
-    Number.isInteger(days) &&
-    days >= MIN_RETENTION_DAYS &&
-    days <= DEFAULT_RETENTION_DAYS
-    ? days
-    : DEFAULT_RETENTION_DAYS;
+  const days = eventRetentionDaysSchema.safeParse(record?.eventRetentionDays);
+  return days.success ? days.data : DEFAULT_RETENTION_DAYS;
 }

@@ -12,7 +12,7 @@ import {
   BREAKDOWN_PROPERTY_NAME,
   MAX_PROJECT_BREAKDOWN_PROPERTIES,
 } from "../../../shared/breakdown-properties.js";
-import { DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS } from "../../../shared/event-retention.js";
+import { eventRetentionDaysSchema } from "../../../shared/event-retention.js";
 
 /**
  * The user properties a project breaks results down by, beyond the built-in ones (country,
@@ -29,9 +29,6 @@ export const breakdownPropertiesSchema = z
   )
   .max(MAX_PROJECT_BREAKDOWN_PROPERTIES)
   .refine((names) => new Set(names).size === names.length, { message: "names a property twice" });
-
-/** A project's event retention: whole days, at most the default the cloud bucket's lifecycle rule expires at. */
-export const eventRetentionDaysSchema = z.number().int().min(MIN_RETENTION_DAYS).max(DEFAULT_RETENTION_DAYS);
 
 export const projectSchema = z.object({
   key: z.string(),

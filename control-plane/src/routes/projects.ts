@@ -5,8 +5,8 @@ import { keySchema } from "../../../shared/authoring/schema.js";
 import { MAX_BREAKDOWN_VALUE_CHARS, MAX_PROJECT_BREAKDOWN_PROPERTIES } from "../../../shared/breakdown-properties.js";
 import { userFields } from "../../../shared/evaluation/user.js";
 import { requireRole, ROLES, type AuthEnv, type Principal } from "../../../shared/node/admin-tokens.js";
-import { DEFAULT_RETENTION_DAYS } from "../../../shared/event-retention.js";
-import { breakdownPropertiesSchema, eventRetentionDaysSchema } from "../db/records.js";
+import { DEFAULT_RETENTION_DAYS, eventRetentionDaysSchema } from "../../../shared/event-retention.js";
+import { breakdownPropertiesSchema } from "../db/records.js";
 import type { DeploymentService, DeploymentView } from "../services/deployments.js";
 import {
   body,
