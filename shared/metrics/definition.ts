@@ -139,10 +139,6 @@ export const metricDefinitionSchema = z.discriminatedUnion("type", [
 ]);
 export type MetricDefinition = z.infer<typeof metricDefinitionSchema>;
 
-/** Metric types whose per-unit value is 0 or 1 (the binary gates and variance apply). */
-export const isBinaryMetric = (metric: Pick<MetricDefinition, "type">): boolean =>
-  metric.type === "unique_conversions" || metric.type === "funnel" || metric.type === "retention";
-
 /** Metric types whose values are capped (winsorized). */
 export const isCappedMetric = (metric: Pick<MetricDefinition, "type">): boolean =>
   metric.type === "property_sum" || metric.type === "property_average" || metric.type === "event_totals";

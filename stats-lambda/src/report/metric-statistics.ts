@@ -33,6 +33,7 @@ import {
   type SufficientStats,
 } from "../../../shared/stats/index.js";
 import type { Cumulative } from "./cumulative.js";
+import { isBinaryMetric } from "../../../shared/metrics/binary.js";
 import type { MetricDefinitionLike } from "./registration.js";
 
 /** The series a ratio metric `K` arrives as: numerator (n = units, Σx, Σx²), denominator (Σy, Σy²), Σxy. */
@@ -40,11 +41,10 @@ export const ratioSeries = (key: string) => ({ numerator: key, denominator: `${k
 
 export type MetricKind = "binary" | "count" | "distribution" | "ratio";
 
-const BINARY_TYPES = new Set(["unique_conversions", "funnel", "retention"]);
 const DISTRIBUTION_TYPES = new Set(["property_sum", "property_average"]);
 
 export function kindOf(metric: Pick<MetricDefinitionLike, "type">): MetricKind {
-  if (BINARY_TYPES.has(metric.type)) return "binary";
+  if (isBinaryMetric(metric)) return "binary";
   if (DISTRIBUTION_TYPES.has(metric.type)) return "distribution";
   if (metric.type === "ratio") return "ratio";
   return "count";

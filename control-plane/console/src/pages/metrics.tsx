@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { Link, useLocation } from "wouter-preact";
+import { isBinaryMetric } from "../../../../shared/metrics/binary.js";
 import { api, ApiFailure, statsApi } from "../api.js";
 import { ConfirmButton, ErrorBanner, Loading, TextArea, useAction, useLoad, when } from "../components.js";
 import { useCan } from "../me.js";
@@ -196,9 +197,6 @@ function MetricEditorView({
   );
 }
 
-const isBinary = (metric: Metric) =>
-  metric.type === "unique_conversions" || metric.type === "funnel" || metric.type === "retention";
-
 interface PreviewResult {
   days: number;
   units: number;
@@ -242,7 +240,7 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
                 result.mean === null ? "—" : result.mean.toPrecision(4)
               }${
                 // A 0/1 metric's mean is the share of units that converted: say it as people read it.
-                result.mean !== null && isBinary(metric) ? ` (${(result.mean * 100).toFixed(1)}% of units)` : ""
+                result.mean !== null && isBinaryMetric(metric) ? ` (${(result.mean * 100).toFixed(1)}% of units)` : ""
               }`}
     </output>
   );
