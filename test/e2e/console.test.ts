@@ -652,6 +652,10 @@ describe("the metric catalog and metrics any time", () => {
     await page.getByLabel("Metric: name", { exact: true }).fill("Checkout funnel");
     await page.getByLabel("Metric: type", { exact: true }).selectOption("funnel");
     await page.getByLabel("Metric: step 1: event type", { exact: true }).fill("cart_viewed");
+    // Half-filled (step 2 has no event type yet), the preview names the field it waits for.
+    await expect
+      .poll(() => page.getByTestId("metric-preview").textContent(), { timeout: 10_000 })
+      .toBe("Preview: complete the definition to see its values (steps.1.eventType is missing or not valid)");
     await page.getByLabel("Metric: step 2: event type", { exact: true }).fill("purchase_completed");
     await page.getByRole("button", { name: "Add step" }).click();
     await page.getByLabel("Metric: step 3: event type", { exact: true }).fill("review_left");

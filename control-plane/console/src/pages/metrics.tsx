@@ -203,10 +203,16 @@ interface PreviewResult {
   mean: number | null;
 }
 
+/** The first field of the metric a validation error names (`details: [{path: ["metric", …]}]`), as ErrorBanner shows paths. */
+function refusedField(error: ApiFailure): string {
+  const path = Array.isArray(error.details) ? (error.details[0] as { path?: unknown[] } | undefined)?.path : undefined;
+  return (path ?? []).slice(path?.[0] === "metric" ? 1 : 0).join(".") || "the definition";
+}
+
 /** "Last 7 days: N units, mean x", recomputed a moment after the definition stops changing. */
 function Preview({ project, metric }: { project: string; metric: Metric }) {
-  // "incomplete": the stats service refused the definition (400), as a half-filled form is.
-  const [result, setResult] = useState<PreviewResult | "none" | "incomplete" | undefined>();
+  // `incomplete`: the stats service refused the definition (400), as a half-filled form is; the field it named.
+  const [result, setResult] = useState<PreviewResult | "none" | { incomplete: string } | undefined>();
   const body = JSON.stringify(metric);
   useEffect(() => {
     let current = true;
@@ -219,7 +225,10 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
         .then(
           (r) => current && setResult(r),
           (error: unknown) =>
-            current && setResult(error instanceof ApiFailure && error.status === 400 ? "incomplete" : "none"),
+            current &&
+            setResult(
+              error instanceof ApiFailure && error.status === 400 ? { incomplete: refusedField(error) } : "none",
+            ),
         );
     }, 400); // one request per pause in typing, not per keystroke
     return () => {
@@ -230,18 +239,22 @@ function Preview({ project, metric }: { project: string; metric: Metric }) {
   return (
     <output class="preview" aria-live="polite" data-testid="metric-preview">
       <strong>Preview: </strong>
-      {result === undefined
-        ? "computing…"
-        : result === "incomplete"
-          ? "complete the definition (every event type) to see its values"
-          : result === "none" || result.units === 0
-            ? "no event data yet"
-            : `last ${result.days} days: ${result.units.toLocaleString()} units, mean ${
-                result.mean === null ? "—" : result.mean.toPrecision(4)
-              }${
-                // A 0/1 metric's mean is the share of units that converted: say it as people read it.
-                result.mean !== null && isBinaryMetric(metric) ? ` (${(result.mean * 100).toFixed(1)}% of units)` : ""
-              }`}
+      {result === undefined ? (
+        "computing…"
+      ) : typeof result === "object" && "incomplete" in result ? (
+        <>
+          complete the definition to see its values (<code>{result.incomplete}</code> is missing or not valid)
+        </>
+      ) : result === "none" || result.units === 0 ? (
+        "no event data yet"
+      ) : (
+        `last ${result.days} days: ${result.units.toLocaleString()} units, mean ${
+          result.mean === null ? "—" : result.mean.toPrecision(4)
+        }${
+          // A 0/1 metric's mean is the share of units that converted: say it as people read it.
+          result.mean !== null && isBinaryMetric(metric) ? ` (${(result.mean * 100).toFixed(1)}% of units)` : ""
+        }`
+      )}
     </output>
   );
 }
