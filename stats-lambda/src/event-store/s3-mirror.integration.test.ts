@@ -22,6 +22,7 @@ import { metricDefinitionSchema } from "../../../shared/metrics/definition.js";
 import { createMetricEngine, type MetricQuery } from "../metric-engine/index.js";
 import { compact } from "./maintenance.js";
 import type { EventRow, ExposureRow, ProjectRows } from "./rows.js";
+import { eventRow, exposureRow } from "./rows.test-support.js";
 import { mirroredEngine, s3Mirror } from "./s3-mirror.js";
 import { s3Sink } from "./s3-sink.js";
 import { localSink } from "./sink.js";
@@ -66,36 +67,18 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const exposure = (id: string, variant: string, time = T0): ExposureRow => ({
-  id,
-  deployment: "prod",
-  experiment_key: "checkout",
-  analysis_period: 1,
-  variant,
-  unit_id: `u-${id}`,
-  user_id: `u-${id}`,
-  device_id: null,
-  groups: null,
-  allocation: "control=50,treatment=50",
-  source: "remote-evaluation",
-  time,
-  untrusted: false,
-  country: "DE",
-  platform: null,
-  os: null,
-  app_version: null,
-  user_properties: null,
-});
-const purchase = (id: string, user: string, revenue: number, time = T0 + HOUR): EventRow => ({
-  id,
-  deployment: "prod",
-  event_type: "purchase",
-  user_id: `u-${user}`,
-  device_id: null,
-  groups: null,
-  time,
-  event_properties: JSON.stringify({ revenue }),
-});
+const exposure = (id: string, variant: string, time = T0) =>
+  exposureRow({
+    id,
+    experiment_key: "checkout",
+    variant,
+    unit_id: `u-${id}`,
+    allocation: "control=50,treatment=50",
+    time,
+    country: "DE",
+  });
+const purchase = (id: string, user: string, revenue: number, time = T0 + HOUR) =>
+  eventRow({ id, event_type: "purchase", user_id: `u-${user}`, time, event_properties: JSON.stringify({ revenue }) });
 const delivery = (exposures: ExposureRow[], events: EventRow[]): ProjectRows[] => [
   { project: "shop", exposures, events },
 ];

@@ -18,7 +18,8 @@ import { createStatsApp } from "../app.js";
 import { createCatalog } from "../catalog.js";
 import { createMetricEngine, type MetricEngine } from "../metric-engine/index.js";
 import { createStatsStore } from "../store.js";
-import type { EventRow, ExposureRow, ProjectRows } from "./rows.js";
+import type { ProjectRows } from "./rows.js";
+import { eventRow, exposureRow } from "./rows.test-support.js";
 import { mirroredEngine, s3Mirror } from "./s3-mirror.js";
 import { s3Sink } from "./s3-sink.js";
 import { localSink } from "./sink.js";
@@ -35,36 +36,15 @@ let token: string;
 let client: S3Client;
 const engines: MetricEngine[] = [];
 
-const exposure = (unit: string, variant: string): ExposureRow => ({
-  id: `x-${unit}`,
-  deployment: "prod",
-  experiment_key: "exp",
-  analysis_period: 1,
-  variant,
-  unit_id: unit,
-  user_id: unit,
-  device_id: null,
-  groups: null,
-  allocation: null,
-  source: "remote-evaluation",
-  time: T0,
-  untrusted: false,
-  country: null,
-  platform: null,
-  os: null,
-  app_version: null,
-  user_properties: null,
-});
-const purchase = (id: string, unit: string, amount: number): EventRow => ({
-  id,
-  deployment: "prod",
-  event_type: "purchase",
-  user_id: unit,
-  device_id: null,
-  groups: null,
-  time: T0 + HOUR,
-  event_properties: JSON.stringify({ amount }),
-});
+const exposure = (unit: string, variant: string) => exposureRow({ id: `x-${unit}`, variant, unit_id: unit, time: T0 });
+const purchase = (id: string, unit: string, amount: number) =>
+  eventRow({
+    id,
+    event_type: "purchase",
+    user_id: unit,
+    time: T0 + HOUR,
+    event_properties: JSON.stringify({ amount }),
+  });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "s3-report-"));

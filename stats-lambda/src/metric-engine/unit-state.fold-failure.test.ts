@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { EventRow, ExposureRow } from "../event-store/rows.js";
+import { eventRow, exposureRow } from "../event-store/rows.test-support.js";
 import { localSink } from "../event-store/sink.js";
 import { createEventStoreWriter } from "../event-store/writer.js";
 import { compileMetricQuery } from "./compile.js";
@@ -38,36 +38,18 @@ const METRICS = [
   { key: "fun", type: "funnel", steps: [{ eventType: "a" }, { eventType: "b" }] },
 ].map(metric);
 
-const exposure = (unit: string, variant: string, time: number, i: number): ExposureRow => ({
-  id: `x${i}`,
-  deployment: "d",
-  experiment_key: "exp",
-  analysis_period: 1,
-  variant,
-  unit_id: unit,
-  user_id: unit,
-  device_id: null,
-  groups: null,
-  allocation: "control=50,treatment=50",
-  source: "client",
-  time,
-  untrusted: false,
-  country: null,
-  platform: null,
-  os: null,
-  app_version: null,
-  user_properties: null,
-});
-const event = (unit: string, type: string, time: number, i: number): EventRow => ({
-  id: `e${i}`,
-  deployment: "d",
-  event_type: type,
-  user_id: unit,
-  device_id: null,
-  groups: null,
-  time,
-  event_properties: null,
-});
+const exposure = (unit: string, variant: string, time: number, i: number) =>
+  exposureRow({
+    id: `x${i}`,
+    deployment: "d",
+    variant,
+    unit_id: unit,
+    allocation: "control=50,treatment=50",
+    source: "client",
+    time,
+  });
+const event = (unit: string, type: string, time: number, i: number) =>
+  eventRow({ id: `e${i}`, deployment: "d", event_type: type, user_id: unit, time });
 
 /** The connection, with the first statement matching `failing` throwing instead of running. */
 function failingOnce(failing: RegExp): DuckDBConnection {
